@@ -1,0 +1,276 @@
+"""Movement commands, their outcomes and the pure rules they obey.
+
+A *command* is what a caller asks for (receive 5 of X at A). The store turns one
+command into one or more ledger rows (a move is two, a pick without a lot that spans
+lots is one per lot), all in one transaction. Every command travels in an
+:class:`Envelope` carrying its idempotency key: replaying the key returns the first
+outcome and changes nothing.
+
+Rules (checked here, before any I/O, and again by the database's constraints):
+
+* quantities are whole units, 1 ≤ quantity ≤ ``MAX_QUANTITY``; an adjustment's
+  delta is non-zero and within ±``MAX_QUANTITY``; a count is ≥ 0;
+* a product is named by SKU or by barcode, never both; barcodes carry pack sizes,
+  resolved by the store, so a case scan counts as its pack of units;
+* on-hand and available never go below zero (the store refuses with
+  :class:`~stock_core.errors.InsufficientStockError` naming the shortfall);
+* a move goes between two different locations.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from stock_core.errors import InvalidMovementError, StockRejection
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    MovementId,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ScannerId,
+    Sku,
+)
+
+__all__ = [
+    "MAX_QUANTITY",
+    "Adjust",
+    "Command",
+    "Count",
+    "Envelope",
+    "Line",
+    "Move",
+    "MovementKind",
+    "MovementOutcome",
+    "MovementRecord",
+    "Outcome",
+    "Pick",
+    "ProductRef",
+    "Receive",
+    "Undo",
+    "request_fingerprint",
+    "validate_command",
+]
+
+MAX_QUANTITY = 100_000
+MAX_LOT_LENGTH = 20  # GS1 AI 10 is at most 20 characters
+
+
+class MovementKind(enum.StrEnum):
+    """Ledger row kinds, exactly as SPEC names them."""
+
+    RECEIVE = "receive"
+    PICK = "pick"
+    ADJUST = "adjust"
+    COUNT = "count"
+    MOVE_OUT = "move_out"
+    MOVE_IN = "move_in"
+    UNDO = "undo"
+
+
+@dataclass(frozen=True)
+class ProductRef:
+    """A product named by SKU, or by any barcode registered to it (GTIN or alias)."""
+
+    sku: Sku | None = None
+    barcode: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.sku is None) == (self.barcode is None):
+            raise InvalidMovementError("name a product by sku or by barcode (exactly one)")
+
+    def __str__(self) -> str:
+        return self.sku if self.sku is not None else f"barcode {self.barcode}"
+
+
+@dataclass(frozen=True)
+class Line:
+    """Units of one product (and optionally one lot) in a count or a move."""
+
+    product: ProductRef
+    quantity: int
+    lot: str | None = None
+    expiry: date | None = None
+
+
+@dataclass(frozen=True)
+class Receive:
+    product: ProductRef
+    location: LocationCode
+    quantity: int
+    lot: str | None = None
+    expiry: date | None = None
+    note: str | None = None
+    purchase_order: PurchaseOrderNumber | None = None
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Remove units. Without a lot, lots are drawn first-expiry-first."""
+
+    product: ProductRef
+    location: LocationCode
+    quantity: int
+    lot: str | None = None
+    note: str | None = None
+    order: OrderNumber | None = None
+
+
+@dataclass(frozen=True)
+class Adjust:
+    """A signed correction (damage, found stock). ``delta`` is in units, no pack sizes."""
+
+    product: ProductRef
+    location: LocationCode
+    delta: int
+    lot: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Count:
+    """Set on-hand at ``location`` to what was counted, per product and lot.
+
+    Lines naming the same product (e.g. a case and a unit barcode) are added up
+    before on-hand is set. Products not named are left alone.
+    """
+
+    location: LocationCode
+    lines: tuple[Line, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Move:
+    """Transfer every line from ``from_location`` to ``to_location`` in one transaction."""
+
+    from_location: LocationCode
+    to_location: LocationCode
+    lines: tuple[Line, ...]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Undo:
+    """Reverse one earlier command with compensating ``undo`` rows.
+
+    ``movement_id`` names a ledger row (its whole command is reversed); without it,
+    the latest not yet reversed command of ``scanner`` is.
+    """
+
+    scanner: ScannerId | None = None
+    movement_id: MovementId | None = None
+    note: str | None = None
+
+
+Command = Receive | Pick | Adjust | Count | Move | Undo
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A command with who asked and the key that makes it happen at most once."""
+
+    key: IdempotencyKey
+    command: Command
+    actor: str = "system"
+    scanner: ScannerId | None = None
+    scan_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class MovementRecord:
+    """One ledger row, in the shape of SPEC's ``GET /movements`` items."""
+
+    id: MovementId
+    ts: datetime
+    kind: MovementKind
+    sku: Sku
+    location: LocationCode
+    lot: str
+    delta: int
+    on_hand_after: int
+    scanner: ScannerId | None
+    scan_seq: int | None
+    actor: str
+    note: str | None = None
+    reverses: MovementId | None = None
+
+
+@dataclass(frozen=True)
+class MovementOutcome:
+    """The committed result of one envelope. ``replayed`` when its key was seen before."""
+
+    key: IdempotencyKey
+    movements: tuple[MovementRecord, ...]
+    replayed: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+Outcome = MovementOutcome | StockRejection
+
+
+def _check_quantity(quantity: int, what: str = "quantity") -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidMovementError(f"{what} must be a whole number")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidMovementError(f"{what} must be between 1 and {MAX_QUANTITY}, not {quantity}")
+
+
+def _check_lot(lot: str | None) -> None:
+    if lot is not None and not (1 <= len(lot) <= MAX_LOT_LENGTH and lot.isprintable()):
+        raise InvalidMovementError(f"a lot is 1 to {MAX_LOT_LENGTH} printable characters")
+
+
+def _check_lines(lines: tuple[Line, ...], *, allow_zero: bool) -> None:
+    if not lines:
+        raise InvalidMovementError("nothing to post: no lines")
+    for line in lines:
+        if allow_zero and line.quantity == 0:
+            continue
+        _check_quantity(line.quantity)
+        _check_lot(line.lot)
+
+
+def validate_command(command: Command) -> None:
+    """Raise :class:`InvalidMovementError` when a command breaks a rule knowable without I/O."""
+    match command:
+        case Receive() | Pick():
+            _check_quantity(command.quantity)
+            _check_lot(command.lot)
+        case Adjust():
+            if isinstance(command.delta, bool) or not isinstance(command.delta, int):
+                raise InvalidMovementError("delta must be a whole number")
+            if command.delta == 0 or abs(command.delta) > MAX_QUANTITY:
+                raise InvalidMovementError(
+                    f"an adjustment is non-zero and at most {MAX_QUANTITY} either way"
+                )
+            _check_lot(command.lot)
+        case Count():
+            _check_lines(command.lines, allow_zero=True)
+            for line in command.lines:
+                if line.quantity < 0:
+                    raise InvalidMovementError("a count cannot be negative")
+        case Move():
+            if command.from_location == command.to_location:
+                raise InvalidMovementError("a move needs two different locations")
+            _check_lines(command.lines, allow_zero=False)
+        case Undo():
+            if (command.scanner is None) == (command.movement_id is None):
+                raise InvalidMovementError("undo names a scanner or a movement id (exactly one)")
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def request_fingerprint(envelope: Envelope) -> str:
+    """A stable hash of what was asked, to tell a replay from a reused key."""
+    body = {"type": type(envelope.command).__name__, **asdict(envelope.command)}
+    text = json.dumps(body, sort_keys=True, default=_jsonable, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,191 @@
+"""Errors raised by ``stock_core``.
+
+The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
+
+    StockError
+    ├── StockRejection                  1. the user can act on it (nak / 4xx)
+    │   ├── InsufficientStockError         pick/move/adjust would go below zero
+    │   ├── UnknownProductError            no product has that SKU or barcode
+    │   ├── UnknownLocationError           no location has that code or GLN
+    │   ├── InvalidMovementError           quantity out of range, bad combination
+    │   ├── NothingToUndoError             no movement left to reverse
+    │   ├── CountBelowReservedError        counted less than is reserved for orders
+    │   └── IdempotencyConflictError       same key, different request
+    ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
+    ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
+    └── CatalogImportError              a CSV import was refused (carries every bad line)
+
+Every rejection carries a stable ``problem_type`` (the RFC 9457 ``type`` suffix), an
+``http_status`` hint and a short ``reason`` fit for a floor display and a nak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+__all__ = [
+    "CatalogImportError",
+    "CountBelowReservedError",
+    "DatabaseUnavailableError",
+    "IdempotencyConflictError",
+    "ImportProblem",
+    "InsufficientStockError",
+    "InvalidMovementError",
+    "NothingToUndoError",
+    "StockError",
+    "StockRejection",
+    "StockUsageError",
+    "UnknownLocationError",
+    "UnknownProductError",
+    "rejection_from_dict",
+]
+
+
+class StockError(Exception):
+    """Root of every error ``stock_core`` raises."""
+
+
+class StockRejection(StockError):
+    """A request refused for a reason the user can act on. Nothing changed."""
+
+    problem_type: ClassVar[str] = "rejected"
+    http_status: ClassVar[int] = 422
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-able form, stored with an idempotency key and replayed verbatim."""
+        return {"problem_type": self.problem_type, "reason": self.reason, **self._details()}
+
+    def _details(self) -> dict[str, object]:
+        return {}
+
+
+class InsufficientStockError(StockRejection):
+    problem_type = "insufficient-stock"
+    http_status = 409
+
+    def __init__(self, sku: str, location: str, requested: int, available: int) -> None:
+        self.sku = sku
+        self.location = location
+        self.requested = requested
+        self.available = available
+        self.shortfall = requested - available
+        super().__init__(
+            f"only {available} of {sku} available at {location}, "
+            f"{requested} asked (short {self.shortfall})"
+        )
+
+    def _details(self) -> dict[str, object]:
+        return {
+            "sku": self.sku,
+            "location": self.location,
+            "requested": self.requested,
+            "available": self.available,
+            "shortfall": self.shortfall,
+        }
+
+
+class UnknownProductError(StockRejection):
+    problem_type = "unknown-product"
+    http_status = 404
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"unknown product {code}")
+
+    def _details(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class UnknownLocationError(StockRejection):
+    problem_type = "unknown-location"
+    http_status = 404
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"unknown location {code}")
+
+    def _details(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class InvalidMovementError(StockRejection):
+    problem_type = "invalid-movement"
+    http_status = 422
+
+
+class NothingToUndoError(StockRejection):
+    problem_type = "nothing-to-undo"
+    http_status = 409
+
+
+class CountBelowReservedError(StockRejection):
+    problem_type = "count-below-reserved"
+    http_status = 409
+
+
+class IdempotencyConflictError(StockRejection):
+    problem_type = "idempotency-conflict"
+    http_status = 409
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"idempotency key {key} was already used for a different request")
+
+
+_REJECTIONS: dict[str, type[StockRejection]] = {
+    cls.problem_type: cls
+    for cls in (
+        StockRejection,
+        InsufficientStockError,
+        UnknownProductError,
+        UnknownLocationError,
+        InvalidMovementError,
+        NothingToUndoError,
+        CountBelowReservedError,
+        IdempotencyConflictError,
+    )
+}
+
+
+def rejection_from_dict(data: dict[str, object]) -> StockRejection:
+    """Rebuild a stored rejection (the first result of an idempotency key)."""
+    cls = _REJECTIONS.get(str(data.get("problem_type")), StockRejection)
+    error = StockRejection.__new__(cls)
+    StockRejection.__init__(error, str(data.get("reason", "rejected")))
+    for name, value in data.items():
+        if name not in ("problem_type", "reason"):
+            setattr(error, name, value)
+    return error
+
+
+class StockUsageError(StockError, RuntimeError):
+    """stock_core's own API was called wrongly (a bug in the caller)."""
+
+
+class DatabaseUnavailableError(StockError):
+    """PostgreSQL cannot be reached; the caller may spool and retry."""
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One bad line of a CSV import."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class CatalogImportError(StockError):
+    """A CSV import was refused; nothing was loaded. ``problems`` lists every bad line."""
+
+    def __init__(self, problems: Sequence[ImportProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(f"{len(self.problems)} bad line(s); nothing was loaded")

@@ -1,0 +1,28 @@
+"""Identifier types shared across stockd."""
+
+from __future__ import annotations
+
+from typing import NewType
+
+__all__ = [
+    "ActorName",
+    "Gtin",
+    "IdempotencyKey",
+    "LocationCode",
+    "MovementId",
+    "OrderNumber",
+    "PurchaseOrderNumber",
+    "ScannerId",
+    "Sku",
+]
+
+Sku = NewType("Sku", str)
+Gtin = NewType("Gtin", str)
+"""A GTIN normalised to 14 digits (check digit verified)."""
+LocationCode = NewType("LocationCode", str)
+ScannerId = NewType("ScannerId", str)
+IdempotencyKey = NewType("IdempotencyKey", str)
+MovementId = NewType("MovementId", int)
+OrderNumber = NewType("OrderNumber", str)
+PurchaseOrderNumber = NewType("PurchaseOrderNumber", str)
+ActorName = NewType("ActorName", str)
