@@ -1,0 +1,516 @@
+"""The per-scanner session: what one decoded scan means, given the scans before it.
+
+:class:`ScannerSession` is a sans-I/O state machine, one per scanner. The shell feeds
+it decoded scans with :meth:`~ScannerSession.receive_scan` and gets back exactly one
+*intent* per scan; for :class:`PostCommand` and :class:`SetLocation` it does the store
+call and reports back with :meth:`~ScannerSession.receive_outcome`, which answers the
+:class:`Feedback` to send to the scanner. The session imports no I/O and never reads a
+clock: ``now`` comes with each scan (any monotonic seconds).
+"""
+
+# Rules of the session (h11 ``_state.py`` style: the tables below are these rules as
+# data, the methods only apply them).
+#
+# * One scan in, exactly one intent out: PostCommand (the shell posts it to the store),
+#   SetLocation (the shell checks the location exists), Acknowledge (a session-only
+#   change: ack) or Reject (nak + scan.rejected with the reason). A Reject changes
+#   nothing, except that a product scan uses up the one-shot quantity (see below).
+# * Exactly one scan may be outstanding. After PostCommand or SetLocation the next call
+#   must be receive_outcome(); receive_scan() before it, or receive_outcome() with
+#   nothing outstanding, raises SessionStateError. A failed outcome (NAK) leaves the
+#   session as it was before that scan.
+# * ScanRejected from the decoder -> Reject(str(scan)).
+# * QTY:n -> the next product scan counts n (times its own GS1 count); replaces an
+#   earlier QTY. Consumed by the next product scan whatever its outcome.
+# * Mode commands (_MODE_COMMANDS) switch mode -> Acknowledge, and drop the one-shot
+#   quantity. ORD:n switches to PICK with that order current, PO:n to RECEIVE with that
+#   purchase order current (dropping the other). Leaving a mode drops order and PO;
+#   re-selecting the current mode keeps them. While count lines or move items are
+#   held, switching to another mode (ORD:/PO: included) is rejected.
+# * LOC: (or a GS1 414 GLN, which the store resolves) -> SetLocation; the location
+#   becomes current on a good outcome. In MOVE the current location is the source.
+#   Exceptions (_OnLocation):
+#     COUNT with a tally: same location -> Acknowledge, another -> Reject.
+#     MOVE with items held: another location -> PostCommand(Move(source -> it)); on
+#     success the items are dropped and the destination becomes current (and the next
+#     source); on failure the items stay held. The source itself -> Reject.
+# * Product scan: needs a current location. RECEIVE/PICK -> PostCommand(Receive/Pick)
+#   carrying the current PO/order; COUNT -> added to the tally; MOVE -> added to the
+#   held items (_OnProduct). Quantities are 1..MAX_QUANTITY per scan and per held
+#   line (summed per product ref + lot, in first-scanned order).
+# * same_code_delay > 0: the same code + lot within that many seconds of its last
+#   accepted scan -> Reject, changing nothing (not even the one-shot quantity: the
+#   repeat is a double read, not the scan the worker meant it for).
+# * CMD:DONE (_OnDone): COUNT posts Count(location, lines) (none -> Reject; lines kept
+#   on failure); MOVE with items held -> Reject (finish by scanning the destination);
+#   otherwise -> Acknowledge, dropping order and PO.
+# * CMD:CANCEL drops held lines, one-shot quantity, order and PO -> Acknowledge. The
+#   mode and the location stay.
+# * CMD:UNDO -> PostCommand(Undo(scanner=this scanner)); held lines are untouched.
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final
+
+from scanner_gateway.decoded import (
+    Command,
+    CommandScan,
+    Decoded,
+    LocationScan,
+    OrderScan,
+    ProductScan,
+    PurchaseOrderScan,
+    QuantityScan,
+    RejectReason,
+    ScanRejected,
+)
+from stock_core.domain.movement import (
+    MAX_QUANTITY,
+    Count,
+    Line,
+    Move,
+    Pick,
+    ProductRef,
+    Receive,
+    Undo,
+)
+from stock_core.domain.movement import Command as MovementCommand
+from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, ScannerId, Sku
+
+__all__ = [
+    "Acknowledge",
+    "Feedback",
+    "Intent",
+    "Mode",
+    "PostCommand",
+    "Reject",
+    "ScannerSession",
+    "SessionStateError",
+    "SetLocation",
+]
+
+
+class Mode(enum.Enum):
+    """What a product scan does. Values are the config and display spellings."""
+
+    RECEIVE = "receive"
+    PICK = "pick"
+    COUNT = "count"
+    MOVE = "move"
+
+
+class Feedback(enum.Enum):
+    """What the shell sends the scanner after an outcome."""
+
+    ACK = "ack"
+    NAK = "nak"
+
+
+class SessionStateError(RuntimeError):
+    """Misuse of :class:`ScannerSession` by its shell (error family 2).
+
+    Raised when a scan arrives while an earlier one still waits for its outcome, or
+    an outcome arrives with no scan waiting for one. Scanner input never raises this.
+    """
+
+
+@dataclass(frozen=True)
+class PostCommand:
+    """Post ``command`` to the store (the shell adds the idempotency key); then report."""
+
+    command: MovementCommand
+
+
+@dataclass(frozen=True)
+class SetLocation:
+    """Check that ``location`` exists (a code or a GLN); then report."""
+
+    location: LocationCode
+
+
+@dataclass(frozen=True)
+class Acknowledge:
+    """A session-only change: send ack. No outcome is expected."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Send nak and publish ``scan.rejected`` with ``reason``. No outcome is expected."""
+
+    reason: str
+
+
+Intent = PostCommand | SetLocation | Acknowledge | Reject
+
+
+# -- The transition tables ---------------------------------------------------------
+
+
+class _OnProduct(enum.Enum):
+    """What a product scan does; TALLY and HOLD values are the acknowledgement verb."""
+
+    POST_RECEIVE = "receive"
+    POST_PICK = "pick"
+    TALLY = "counted"
+    HOLD = "holding"
+
+
+class _OnLocation(enum.Enum):
+    SET = "set"  # always SetLocation
+    SET_UNLESS_COUNTING = "set unless counting"  # with a tally: only the same location
+    SOURCE_OR_DESTINATION = "source or destination"  # with items held: Move to it
+
+
+class _OnDone(enum.Enum):
+    FINISH = "finish"  # Acknowledge, dropping order and PO
+    POST_COUNT = "post count"  # Count(location, lines); nothing counted -> Reject
+    NEED_DESTINATION = "need destination"  # items held -> Reject, else FINISH
+
+
+@dataclass(frozen=True)
+class _ModeRules:
+    product: _OnProduct
+    location: _OnLocation
+    done: _OnDone
+    holds: str | None  # what held lines are called in this mode; None: it holds none
+
+
+_MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
+    {
+        Mode.RECEIVE: _ModeRules(_OnProduct.POST_RECEIVE, _OnLocation.SET, _OnDone.FINISH, None),
+        Mode.PICK: _ModeRules(_OnProduct.POST_PICK, _OnLocation.SET, _OnDone.FINISH, None),
+        Mode.COUNT: _ModeRules(
+            _OnProduct.TALLY, _OnLocation.SET_UNLESS_COUNTING, _OnDone.POST_COUNT, "count"
+        ),
+        Mode.MOVE: _ModeRules(
+            _OnProduct.HOLD, _OnLocation.SOURCE_OR_DESTINATION, _OnDone.NEED_DESTINATION, "move"
+        ),
+    }
+)
+
+_MODE_COMMANDS: Final[Mapping[Command, Mode]] = MappingProxyType(
+    {
+        Command.RECEIVE: Mode.RECEIVE,
+        Command.PICK: Mode.PICK,
+        Command.COUNT: Mode.COUNT,
+        Command.MOVE: Mode.MOVE,
+    }
+)
+
+_LineKey = tuple[ProductRef, str | None]
+_SeenKey = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class _Awaiting:
+    """The intent whose outcome the session waits for, and what to stamp on success."""
+
+    intent: PostCommand | SetLocation
+    seen: tuple[_SeenKey, float] | None = None
+
+
+# -- The session --------------------------------------------------------------------
+
+
+class ScannerSession:
+    """The state of one scanner: mode, location, order/PO, one-shot quantity, held lines."""
+
+    def __init__(
+        self,
+        scanner: ScannerId,
+        mode: Mode = Mode.RECEIVE,
+        location: LocationCode | None = None,
+        same_code_delay: float = 0.0,
+    ) -> None:
+        if not same_code_delay >= 0:
+            raise ValueError(f"same_code_delay must be 0 or more seconds, not {same_code_delay}")
+        self._scanner = scanner
+        self._mode = mode
+        self._location = location
+        self._same_code_delay = same_code_delay
+        self._order: OrderNumber | None = None
+        self._purchase_order: PurchaseOrderNumber | None = None
+        self._quantity: int | None = None
+        self._lines: dict[_LineKey, Line] = {}
+        self._seen: dict[_SeenKey, float] = {}
+        self._awaiting: _Awaiting | None = None
+        self._last_rejection: str | None = None
+
+    # -- read-only state ----------------------------------------------------------
+
+    @property
+    def scanner(self) -> ScannerId:
+        return self._scanner
+
+    @property
+    def mode(self) -> Mode:
+        return self._mode
+
+    @property
+    def location(self) -> LocationCode | None:
+        """The current location; in MOVE, the source of the held items."""
+        return self._location
+
+    @property
+    def order(self) -> OrderNumber | None:
+        return self._order
+
+    @property
+    def purchase_order(self) -> PurchaseOrderNumber | None:
+        return self._purchase_order
+
+    @property
+    def quantity(self) -> int | None:
+        """The one-shot quantity set by ``QTY:``, waiting for the next product scan."""
+        return self._quantity
+
+    @property
+    def pending(self) -> tuple[Line, ...]:
+        """Held, uncommitted lines: the count tally or the items being moved."""
+        return tuple(self._lines.values())
+
+    @property
+    def awaiting(self) -> PostCommand | SetLocation | None:
+        """The intent waiting for :meth:`receive_outcome`, if any."""
+        return None if self._awaiting is None else self._awaiting.intent
+
+    def snapshot(self) -> dict[str, object]:
+        """The session as JSON-ready values, for the floor display and the API."""
+        return {
+            "scanner": self._scanner,
+            "mode": self._mode.value,
+            "location": self._location,
+            "order": self._order,
+            "purchase_order": self._purchase_order,
+            "quantity": self._quantity,
+            "pending": [
+                {
+                    "product": str(line.product),
+                    "sku": line.product.sku,
+                    "barcode": line.product.barcode,
+                    "quantity": line.quantity,
+                    "lot": line.lot,
+                    "expiry": None if line.expiry is None else line.expiry.isoformat(),
+                }
+                for line in self._lines.values()
+            ],
+            "awaiting_outcome": self._awaiting is not None,
+            "last_rejection": self._last_rejection,
+        }
+
+    # -- input --------------------------------------------------------------------
+
+    def receive_scan(self, decoded: Decoded, now: float) -> Intent:
+        """Take one decoded scan (at monotonic time ``now``) and say what to do about it."""
+        if self._awaiting is not None:
+            raise SessionStateError(
+                "a scan arrived before the outcome of the previous one was reported"
+            )
+        intent = self._intent_for(decoded, now)
+        if isinstance(intent, Reject):
+            self._last_rejection = intent.reason
+        return intent
+
+    def receive_outcome(self, accepted: bool, reason: str | None = None) -> Feedback:
+        """Take the shell's report on the outstanding PostCommand or SetLocation."""
+        awaiting = self._awaiting
+        if awaiting is None:
+            raise SessionStateError("an outcome was reported with no scan waiting for one")
+        self._awaiting = None
+        if not accepted:
+            self._last_rejection = reason or "refused by the store"
+            return Feedback.NAK
+        match awaiting.intent:
+            case SetLocation(location=location):
+                self._location = location
+            case PostCommand(command=Move(to_location=destination)):
+                self._lines.clear()
+                self._location = destination
+            case PostCommand(command=Count()):
+                self._lines.clear()
+            case _:
+                pass  # receive, pick, undo: the session holds nothing for them
+        if awaiting.seen is not None:
+            self._stamp(*awaiting.seen)
+        return Feedback.ACK
+
+    # -- transitions --------------------------------------------------------------
+
+    def _intent_for(self, decoded: Decoded, now: float) -> Intent:
+        match decoded:
+            case ScanRejected():
+                return Reject(str(decoded))
+            case QuantityScan(quantity=quantity):
+                return self._set_quantity(quantity)
+            case CommandScan(command=command):
+                return self._command(command)
+            case OrderScan(number=number):
+                return self._switch_mode(Mode.PICK, order=number)
+            case PurchaseOrderScan(number=number):
+                return self._switch_mode(Mode.RECEIVE, purchase_order=number)
+            case LocationScan():
+                return self._scan_location(decoded)
+            case _:
+                return self._scan_product(decoded, now)
+
+    def _await(
+        self, intent: PostCommand | SetLocation, seen: tuple[_SeenKey, float] | None = None
+    ) -> Intent:
+        self._awaiting = _Awaiting(intent, seen)
+        return intent
+
+    def _set_quantity(self, quantity: int) -> Intent:
+        if not 1 <= quantity <= MAX_QUANTITY:
+            return Reject(RejectReason.BAD_QUANTITY.value)
+        self._quantity = quantity
+        return Acknowledge(f"next scan counts {quantity}")
+
+    def _command(self, command: Command) -> Intent:
+        match command:
+            case Command.DONE:
+                return self._done()
+            case Command.CANCEL:
+                return self._cancel()
+            case Command.UNDO:
+                return self._await(PostCommand(Undo(scanner=self._scanner)))
+            case _:
+                return self._switch_mode(_MODE_COMMANDS[command])
+
+    def _switch_mode(
+        self,
+        mode: Mode,
+        *,
+        order: OrderNumber | None = None,
+        purchase_order: PurchaseOrderNumber | None = None,
+    ) -> Intent:
+        leaving = mode is not self._mode
+        if leaving and self._lines:
+            held = _MODE_RULES[self._mode].holds or self._mode.value
+            return Reject(f"finish or cancel the {held} first")
+        self._mode = mode
+        self._quantity = None
+        if leaving or order is not None or purchase_order is not None:
+            self._order, self._purchase_order = order, purchase_order
+        if order is not None:
+            return Acknowledge(f"picking order {order}")
+        if purchase_order is not None:
+            return Acknowledge(f"receiving purchase order {purchase_order}")
+        return Acknowledge(f"mode {mode.value}")
+
+    def _done(self) -> Intent:
+        match _MODE_RULES[self._mode].done:
+            case _OnDone.POST_COUNT:
+                if not self._lines:
+                    return Reject("nothing counted")
+                assert self._location is not None  # a tally needs a location
+                return self._await(PostCommand(Count(self._location, self.pending)))
+            case _OnDone.NEED_DESTINATION if self._lines:
+                return Reject("scan the destination location to finish the move")
+            case _:
+                self._order = self._purchase_order = None
+                return Acknowledge("done")
+
+    def _cancel(self) -> Intent:
+        held = _MODE_RULES[self._mode].holds or self._mode.value
+        dropped = [
+            text
+            for text, present in (
+                (f"{held} of {len(self._lines)} lines", bool(self._lines)),
+                (f"quantity {self._quantity}", self._quantity is not None),
+                (f"order {self._order}", self._order is not None),
+                (f"purchase order {self._purchase_order}", self._purchase_order is not None),
+            )
+            if present
+        ]
+        self._lines.clear()
+        self._quantity = None
+        self._order = self._purchase_order = None
+        return Acknowledge("cancelled " + (", ".join(dropped) or "(nothing was held)"))
+
+    def _scan_location(self, decoded: LocationScan) -> Intent:
+        location = decoded.code or (LocationCode(decoded.gln) if decoded.gln else None)
+        if not location:
+            return Reject(RejectReason.BAD_LOCATION.value)
+        match _MODE_RULES[self._mode].location:
+            case _OnLocation.SET_UNLESS_COUNTING if self._lines:
+                if location == self._location:
+                    return Acknowledge(f"counting at {location}")
+                return Reject(f"finish the count at {self._location} first")
+            case _OnLocation.SOURCE_OR_DESTINATION if self._lines:
+                assert self._location is not None  # held items need a source
+                if location == self._location:
+                    return Reject("destination is the source location")
+                return self._await(PostCommand(Move(self._location, location, self.pending)))
+            case _:
+                return self._await(SetLocation(location))
+
+    def _scan_product(self, decoded: ProductScan, now: float) -> Intent:
+        seen_key: _SeenKey = (decoded.code, decoded.lot)
+        if self._too_soon(seen_key, now):
+            return Reject("same code scanned again too soon")
+        one_shot, self._quantity = self._quantity, None
+        if decoded.sku:
+            product = ProductRef(sku=Sku(decoded.sku))
+        elif decoded.gtin or decoded.alias:
+            product = ProductRef(barcode=decoded.gtin or decoded.alias)
+        else:
+            return Reject(RejectReason.UNRECOGNISED.value)
+        location = self._location
+        if location is None:
+            return Reject("scan a location first")
+        quantity = (one_shot or 1) * (1 if decoded.count is None else decoded.count)
+        if not 1 <= quantity <= MAX_QUANTITY:
+            return Reject(f"quantity must be 1 to {MAX_QUANTITY}, not {quantity}")
+        seen = (seen_key, now)
+        match action := _MODE_RULES[self._mode].product:
+            case _OnProduct.POST_RECEIVE:
+                receive = Receive(
+                    product,
+                    location,
+                    quantity,
+                    lot=decoded.lot,
+                    expiry=decoded.expiry,
+                    purchase_order=self._purchase_order,
+                )
+                return self._await(PostCommand(receive), seen)
+            case _OnProduct.POST_PICK:
+                pick = Pick(product, location, quantity, lot=decoded.lot, order=self._order)
+                return self._await(PostCommand(pick), seen)
+            case _:
+                return self._hold(action, product, decoded, quantity, seen)
+
+    def _hold(
+        self,
+        action: _OnProduct,
+        product: ProductRef,
+        decoded: ProductScan,
+        quantity: int,
+        seen: tuple[_SeenKey, float],
+    ) -> Intent:
+        key: _LineKey = (product, decoded.lot)
+        held = self._lines.get(key)
+        total = quantity + (0 if held is None else held.quantity)
+        if total > MAX_QUANTITY:
+            return Reject(f"more than {MAX_QUANTITY} of {product} in one line")
+        expiry = decoded.expiry if held is None or held.expiry is None else held.expiry
+        self._lines[key] = Line(product, total, decoded.lot, expiry)
+        self._stamp(*seen)
+        lot = "" if decoded.lot is None else f" lot {decoded.lot}"
+        return Acknowledge(f"{action.value} {quantity} × {product}{lot}: {total} in all")
+
+    # -- same-code delay ----------------------------------------------------------
+
+    def _too_soon(self, key: _SeenKey, now: float) -> bool:
+        delay = self._same_code_delay
+        self._seen = {k: t for k, t in self._seen.items() if 0 <= now - t < delay}
+        return key in self._seen
+
+    def _stamp(self, key: _SeenKey, now: float) -> None:
+        if self._same_code_delay > 0:
+            self._seen[key] = now

@@ -1,0 +1,318 @@
+"""Parsing and validating ``products.csv`` and ``locations.csv`` (SPEC, Pinned shapes).
+
+Pure: bytes in, validated rows or every problem out. A file with any bad line loads
+nothing, so the parser reports all of them, each with its line number (the header is
+line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from stock_core.domain.gtin import normalize_gtin
+from stock_core.errors import ImportProblem
+
+__all__ = [
+    "LOCATION_COLUMNS",
+    "PRODUCT_COLUMNS",
+    "BarcodeSpec",
+    "LocationRow",
+    "ProductRow",
+    "parse_barcodes",
+    "parse_locations",
+    "parse_products",
+]
+
+PRODUCT_COLUMNS = (
+    "sku",
+    "name",
+    "barcodes",
+    "category",
+    "unit_cost",
+    "weight_g",
+    "length_mm",
+    "width_mm",
+    "height_mm",
+    "reorder_point",
+    "reorder_qty",
+    "lead_time_days",
+    "safety_stock",
+)
+LOCATION_COLUMNS = ("code", "zone", "name", "gln")
+
+_LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
+_MAX_PACK = 100_000
+_MAX_INT = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class BarcodeSpec:
+    code: str
+    """GTINs normalised to 14 digits; alias codes verbatim."""
+    pack_size: int = 1
+
+
+@dataclass(frozen=True)
+class ProductRow:
+    line: int
+    sku: str
+    name: str
+    barcodes: tuple[BarcodeSpec, ...]
+    category: str
+    unit_cost: Decimal
+    weight_g: Decimal | None
+    length_mm: Decimal | None
+    width_mm: Decimal | None
+    height_mm: Decimal | None
+    reorder_point: int
+    reorder_qty: int
+    lead_time_days: int
+    safety_stock: int
+
+
+@dataclass(frozen=True)
+class LocationRow:
+    line: int
+    code: str
+    zone: str
+    name: str
+    gln: str | None
+
+
+class _LineError(ValueError):
+    pass
+
+
+def parse_barcodes(text: str) -> tuple[BarcodeSpec, ...]:
+    """``05012345678900|15012345678907*12`` → specs. Raises ``ValueError`` with a reason."""
+    specs = []
+    for part in text.split("|"):
+        item = part.strip()
+        if not item:
+            if text.strip():
+                raise ValueError("empty barcode between '|' separators")
+            continue
+        code, star, pack = item.partition("*")
+        code = code.strip()
+        pack_size = 1
+        if star:
+            if not pack.strip().isdigit():
+                raise ValueError(f"pack size of {code} must be a whole number, not {pack!r}")
+            pack_size = int(pack)
+            if not 1 <= pack_size <= _MAX_PACK:
+                raise ValueError(f"pack size of {code} must be 1 to {_MAX_PACK}")
+        if not code or not code.isprintable() or len(code) > 128:
+            raise ValueError(f"barcode {code!r} is empty, too long or not printable")
+        if code.isdigit() and len(code) in (8, 12, 13, 14):
+            try:
+                code = normalize_gtin(code)
+            except ValueError as exc:
+                raise ValueError(f"barcode {code}: {exc}") from None
+        specs.append(BarcodeSpec(code, pack_size))
+    return tuple(specs)
+
+
+def _text(value: str, what: str, *, required: bool, max_length: int) -> str:
+    value = value.strip()
+    if required and not value:
+        raise _LineError(f"{what} is required")
+    if len(value) > max_length:
+        raise _LineError(f"{what} is longer than {max_length} characters")
+    if not value.isprintable():
+        raise _LineError(f"{what} has control characters")
+    return value
+
+
+def _decimal(value: str, what: str, *, optional: bool) -> Decimal | None:
+    value = value.strip()
+    if not value:
+        if optional:
+            return None
+        return Decimal(0)
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise _LineError(f"{what} is not a number: {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise _LineError(f"{what} must be a number ≥ 0, not {value!r}")
+    if number >= Decimal(10) ** 9:
+        raise _LineError(f"{what} is too large: {value!r}")
+    return number
+
+
+def _int(value: str, what: str) -> int:
+    value = value.strip()
+    if not value:
+        return 0
+    if not value.isdigit():
+        raise _LineError(f"{what} must be a whole number ≥ 0, not {value!r}")
+    number = int(value)
+    if number > _MAX_INT:
+        raise _LineError(f"{what} is too large: {value!r}")
+    return number
+
+
+def _rows(
+    data: bytes, columns: tuple[str, ...], problems: list[ImportProblem]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        problems.append(ImportProblem(line, f"not UTF-8 (byte 0x{data[exc.start]:02x})"))
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        problems.append(ImportProblem(1, f"unreadable CSV header: {exc}"))
+        return
+    if header is None:
+        problems.append(ImportProblem(1, "empty file: expected a header line"))
+        return
+    names = [h.strip().lower() for h in header]
+    missing = [c for c in columns if c not in names]
+    unknown = [n for n in names if n not in columns]
+    if missing or unknown or len(set(names)) != len(names):
+        parts = []
+        if missing:
+            parts.append("missing column(s): " + ", ".join(missing))
+        if unknown:
+            parts.append("unknown column(s): " + ", ".join(unknown))
+        if len(set(names)) != len(names):
+            parts.append("a column appears twice")
+        problems.append(ImportProblem(1, "; ".join(parts) + f" (expected {','.join(columns)})"))
+        return
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(ImportProblem(reader.line_num, f"unreadable CSV: {exc}"))
+            return
+        if not any(v.strip() for v in values):
+            continue  # blank lines are allowed
+        if len(values) != len(names):
+            problems.append(
+                ImportProblem(reader.line_num, f"{len(values)} fields, expected {len(names)}")
+            )
+            continue
+        yield reader.line_num, dict(zip(names, values, strict=True))
+
+
+def _parse(
+    data: bytes,
+    columns: tuple[str, ...],
+    build: Callable[[int, dict[str, str]], ProductRow | LocationRow],
+    key: Callable[[ProductRow | LocationRow], str],
+    what: str,
+) -> tuple[list[ProductRow | LocationRow], list[ImportProblem]]:
+    problems: list[ImportProblem] = []
+    rows: list[ProductRow | LocationRow] = []
+    seen: dict[str, int] = {}
+    for line, record in _rows(data, columns, problems):
+        try:
+            row = build(line, record)
+        except (_LineError, ValueError) as exc:
+            problems.append(ImportProblem(line, str(exc)))
+            continue
+        first = seen.setdefault(key(row), line)
+        if first != line:
+            problems.append(
+                ImportProblem(line, f"duplicate {what} {key(row)} (first on line {first})")
+            )
+            continue
+        rows.append(row)
+    return rows, problems
+
+
+def _product(line: int, r: dict[str, str]) -> ProductRow:
+    try:
+        barcodes = parse_barcodes(r["barcodes"])
+    except ValueError as exc:
+        raise _LineError(str(exc)) from None
+    return ProductRow(
+        line=line,
+        sku=_text(r["sku"], "sku", required=True, max_length=64),
+        name=_text(r["name"], "name", required=True, max_length=200),
+        barcodes=barcodes,
+        category=_text(r["category"], "category", required=False, max_length=100),
+        unit_cost=_decimal(r["unit_cost"], "unit_cost", optional=False) or Decimal(0),
+        weight_g=_decimal(r["weight_g"], "weight_g", optional=True),
+        length_mm=_decimal(r["length_mm"], "length_mm", optional=True),
+        width_mm=_decimal(r["width_mm"], "width_mm", optional=True),
+        height_mm=_decimal(r["height_mm"], "height_mm", optional=True),
+        reorder_point=_int(r["reorder_point"], "reorder_point"),
+        reorder_qty=_int(r["reorder_qty"], "reorder_qty"),
+        lead_time_days=_int(r["lead_time_days"], "lead_time_days"),
+        safety_stock=_int(r["safety_stock"], "safety_stock"),
+    )
+
+
+def parse_products(data: bytes) -> tuple[list[ProductRow], list[ImportProblem]]:
+    """Validate a products CSV: every row, or every problem (also duplicate barcodes)."""
+    rows, problems = _parse(
+        data, PRODUCT_COLUMNS, _product, lambda r: r.sku if isinstance(r, ProductRow) else "", "sku"
+    )
+    products = [r for r in rows if isinstance(r, ProductRow)]
+    owner: dict[str, tuple[str, int]] = {}
+    for row in products:
+        for spec in row.barcodes:
+            first = owner.setdefault(spec.code, (row.sku, row.line))
+            if first[1] != row.line:
+                problems.append(
+                    ImportProblem(
+                        row.line, f"barcode {spec.code} is also on line {first[1]} ({first[0]})"
+                    )
+                )
+    problems.sort(key=lambda p: p.line)
+    return products, problems
+
+
+def _location(line: int, r: dict[str, str]) -> LocationRow:
+    code = r["code"].strip()
+    if not _LOCATION_CODE.match(code):
+        raise _LineError(
+            f"location code {code!r} must be 1-64 letters, digits, '.', '_', '/' or '-'"
+        )
+    gln = r["gln"].strip() or None
+    if gln is not None:
+        if len(gln) != 13 or not gln.isdigit():
+            raise _LineError(f"gln must be 13 digits, not {gln!r}")
+        try:
+            normalize_gtin(gln)  # a GLN uses the same mod-10 check digit
+        except ValueError as exc:
+            raise _LineError(f"gln {gln}: {exc}") from None
+    return LocationRow(
+        line=line,
+        code=code,
+        zone=_text(r["zone"], "zone", required=False, max_length=64),
+        name=_text(r["name"], "name", required=False, max_length=200),
+        gln=gln,
+    )
+
+
+def parse_locations(data: bytes) -> tuple[list[LocationRow], list[ImportProblem]]:
+    """Validate a locations CSV: every row, or every problem (also duplicate GLNs)."""
+    rows, problems = _parse(
+        data,
+        LOCATION_COLUMNS,
+        _location,
+        lambda r: r.code if isinstance(r, LocationRow) else "",
+        "location code",
+    )
+    locations = [r for r in rows if isinstance(r, LocationRow)]
+    glns: dict[str, int] = {}
+    for row in locations:
+        if row.gln is not None:
+            first = glns.setdefault(row.gln, row.line)
+            if first != row.line:
+                problems.append(ImportProblem(row.line, f"gln {row.gln} is also on line {first}"))
+    problems.sort(key=lambda p: p.line)
+    return locations, problems

@@ -1,0 +1,63 @@
+"""The single write API of stockd, shared by the gateway, the HTTP API and the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from stock_core.domain.catalog import parse_locations, parse_products
+from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
+from stock_core.errors import CatalogImportError, DatabaseUnavailableError
+from stock_core.store import catalog, ledger, reads
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Pool
+from stock_core.store.verify import VerifyReport, verify
+
+__all__ = ["StockService"]
+
+
+class StockService:
+    """Use cases over one connection pool. Every write is one transaction."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    async def post(self, envelope: Envelope) -> MovementOutcome:
+        """Post one command; raises its :class:`~stock_core.errors.StockRejection`."""
+        return await ledger.post(self.pool, envelope)
+
+    async def post_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        """Group commit: one transaction, one outcome per envelope (rejections as values)."""
+        return await ledger.post_batch(self.pool, envelopes)
+
+    async def stock_of(self, sku: str) -> reads.StockLevel:
+        async with self.pool.acquire() as conn:
+            return await reads.stock_of(conn, sku)
+
+    async def find_location(self, code_or_gln: str) -> str | None:
+        try:
+            async with self.pool.acquire() as conn:
+                return await reads.find_location(conn, code_or_gln)
+        except UNAVAILABLE_ERRORS as exc:
+            raise DatabaseUnavailableError(str(exc)) from exc
+
+    async def import_products(
+        self, data: bytes, progress: Callable[[int], None] | None = None
+    ) -> catalog.ImportSummary:
+        """Validate every line, then load all in one transaction, or raise and load nothing."""
+        rows, problems = parse_products(data)
+        if problems:
+            raise CatalogImportError(problems)
+        async with self.pool.acquire() as conn:
+            return await catalog.load_products(conn, rows, progress)
+
+    async def import_locations(
+        self, data: bytes, progress: Callable[[int], None] | None = None
+    ) -> catalog.ImportSummary:
+        rows, problems = parse_locations(data)
+        if problems:
+            raise CatalogImportError(problems)
+        async with self.pool.acquire() as conn:
+            return await catalog.load_locations(conn, rows, progress)
+
+    async def verify(self) -> VerifyReport:
+        async with self.pool.acquire() as conn:
+            return await verify(conn)

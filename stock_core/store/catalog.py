@@ -1,0 +1,109 @@
+"""Loading the catalog: products with barcodes, and locations. All or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from stock_core.domain.catalog import LocationRow, ProductRow
+from stock_core.errors import CatalogImportError, ImportProblem
+from stock_core.store import queries as q
+from stock_core.store.connection import Connection
+
+__all__ = ["ImportSummary", "load_locations", "load_products"]
+
+_CHUNK = 2000
+_T = TypeVar("_T")
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
+    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+
+
+async def load_products(
+    conn: Connection, rows: Sequence[ProductRow], progress: Progress | None = None
+) -> ImportSummary:
+    """Upsert products by SKU and replace their barcodes, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(q.CREATE_IMPORT_PRODUCTS)
+        await conn.execute(q.CREATE_IMPORT_BARCODES)
+        for chunk in _chunks(rows):
+            await conn.copy_records_to_table(
+                "import_products",
+                records=[
+                    (
+                        r.line,
+                        r.sku,
+                        r.name,
+                        r.category,
+                        r.unit_cost,
+                        r.weight_g,
+                        r.length_mm,
+                        r.width_mm,
+                        r.height_mm,
+                        r.reorder_point,
+                        r.reorder_qty,
+                        r.lead_time_days,
+                        r.safety_stock,
+                    )
+                    for r in chunk
+                ],
+            )
+            await conn.copy_records_to_table(
+                "import_barcodes",
+                records=[(r.line, r.sku, b.code, b.pack_size) for r in chunk for b in r.barcodes],
+            )
+            if progress:
+                progress(len(chunk))
+        conflicts = await conn.fetch(q.IMPORT_BARCODE_CONFLICTS)
+        if conflicts:
+            raise CatalogImportError(
+                [
+                    ImportProblem(c["line"], f"barcode {c['code']} already belongs to {c['sku']}")
+                    for c in conflicts
+                ]
+            )
+        results = await conn.fetch(q.UPSERT_IMPORTED_PRODUCTS)
+        await conn.execute(q.DELETE_BARCODES_OF_IMPORTED)
+        await conn.execute(q.INSERT_IMPORTED_BARCODES)
+    created = sum(1 for r in results if r["inserted"])
+    return ImportSummary(created=created, updated=len(results) - created)
+
+
+async def load_locations(
+    conn: Connection, rows: Sequence[LocationRow], progress: Progress | None = None
+) -> ImportSummary:
+    """Upsert locations by code, in one transaction."""
+    async with conn.transaction():
+        await conn.execute(q.CREATE_IMPORT_LOCATIONS)
+        for chunk in _chunks(rows):
+            await conn.copy_records_to_table(
+                "import_locations",
+                records=[(r.line, r.code, r.zone, r.name, r.gln) for r in chunk],
+            )
+            if progress:
+                progress(len(chunk))
+        conflicts = await conn.fetch(q.IMPORT_GLN_CONFLICTS)
+        if conflicts:
+            raise CatalogImportError(
+                [
+                    ImportProblem(c["line"], f"gln {c['gln']} already belongs to {c['code']}")
+                    for c in conflicts
+                ]
+            )
+        results = await conn.fetch(q.UPSERT_IMPORTED_LOCATIONS)
+    created = sum(1 for r in results if r["inserted"])
+    return ImportSummary(created=created, updated=len(results) - created)

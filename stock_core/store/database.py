@@ -1,0 +1,104 @@
+"""Where the database is: ``DATABASE_URL`` / config, or an embedded PostgreSQL.
+
+The embedded server comes from the ``pgserver`` package (PostgreSQL binaries on
+PyPI), keeps its data under ``STOCKD_HOME/pgdata``, listens on a Unix socket only,
+is reused by later runs and stopped when the last process using it exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import platformdirs
+
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.store.migrate import migrate
+
+__all__ = ["Database", "default_home", "embedded_url", "open_database"]
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "stockd"
+
+
+def default_home() -> Path:
+    """``STOCKD_HOME``, else the user's data directory for stockd."""
+    home = os.environ.get("STOCKD_HOME")
+    return Path(home) if home else Path(platformdirs.user_data_dir("stockd"))
+
+
+def _start_embedded(pgdata: Path) -> tuple[Any, str]:
+    from pgserver import postgres_server  # lazily: only the embedded default needs it
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = postgres_server.get_server(pgdata, cleanup_mode="stop")
+    uri = server.get_uri()
+    if EMBEDDED_DATABASE not in server.psql("SELECT datname FROM pg_database;"):
+        with contextlib.suppress(Exception):  # lost a race with another process: fine
+            server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
+    return server, uri.replace("/postgres?", f"/{EMBEDDED_DATABASE}?")
+
+
+async def embedded_url(home: Path) -> tuple[Any, str]:
+    """Start (or join) the embedded server under ``home``; returns (handle, url)."""
+    return await asyncio.to_thread(_start_embedded, home / "pgdata")
+
+
+@dataclass
+class Database:
+    """An open pool plus where it points. ``embedded`` holds the server handle, if any."""
+
+    pool: asyncpg.Pool[Any]
+    url: str
+    embedded: Any = None
+
+    @property
+    def description(self) -> str:
+        return f"embedded PostgreSQL at {self.url}" if self.embedded else _redact(self.url)
+
+
+def _redact(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
+
+
+@contextlib.asynccontextmanager
+async def open_database(
+    url: str | None,
+    *,
+    home: Path | None = None,
+    run_migrations: bool = True,
+    min_size: int = 2,
+    max_size: int = 10,
+) -> AsyncIterator[Database]:
+    """Open a pool on ``url`` (or the embedded server under ``home``), migrated."""
+    embedded = None
+    if not url:
+        embedded, url = await embedded_url(home or default_home())
+        log.info("using embedded PostgreSQL under %s", home or default_home())
+    try:
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, command_timeout=60
+        )
+    except UNAVAILABLE_ERRORS as exc:
+        raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc
+    try:
+        if run_migrations:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        yield Database(pool=pool, url=url, embedded=embedded)
+    finally:
+        await pool.close()

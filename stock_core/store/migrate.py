@@ -1,0 +1,51 @@
+"""Versioned SQL migrations: ``migrations/NNNN_name.sql``, applied in order, once.
+
+All pending files run in one transaction under an advisory lock, so two processes
+starting together serialise: the second finds the work done.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+from stock_core.store import queries as q
+from stock_core.store.connection import Connection
+
+__all__ = ["Migration", "available_migrations", "migrate"]
+
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def available_migrations() -> list[Migration]:
+    found = []
+    for entry in resources.files("stock_core.store").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
+async def migrate(conn: Connection) -> list[Migration]:
+    """Apply every pending migration; returns those applied (empty when up to date)."""
+    async with conn.transaction():
+        await conn.execute(q.ADVISORY_LOCK_MIGRATIONS)
+        await conn.execute(q.CREATE_MIGRATIONS_TABLE)
+        done = {r["version"] for r in await conn.fetch(q.APPLIED_MIGRATIONS)}
+        applied = []
+        for migration in available_migrations():
+            if migration.version in done:
+                continue
+            await conn.execute(migration.sql)
+            await conn.execute(q.RECORD_MIGRATION, migration.version, migration.name)
+            applied.append(migration)
+        return applied

@@ -1,0 +1,323 @@
+"""Every SQL statement stockd runs, as named constants (asyncpg ``introspection.py`` style).
+
+Nothing outside ``stock_core.store`` holds SQL. Statements are grouped by use case.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "ADVISORY_LOCK_MIGRATIONS",
+    "APPLIED_MIGRATIONS",
+    "CREATE_MIGRATIONS_TABLE",
+    "DECREMENT_STOCK",
+    "FIND_IDEMPOTENCY_KEY",
+    "FIND_LAST_UNDOABLE_KEY",
+    "FIND_LOCATION",
+    "FIND_PRODUCT",
+    "INCREMENT_STOCK",
+    "INSERT_IDEMPOTENCY_KEY",
+    "INSERT_MOVEMENT_AND_EVENT",
+    "INSERT_REJECTED_KEY",
+    "LOCK_LOTS_FOR_PICK",
+    "MOVEMENTS_BY_KEY",
+    "MOVEMENT_BY_ID",
+    "RECORD_MIGRATION",
+    "SET_STOCK",
+    "STOCK_ROW",
+    "UNREVERSED_ROWS_OF_KEY",
+]
+
+# -- migrations ---------------------------------------------------------------------
+
+ADVISORY_LOCK_MIGRATIONS: Final = "SELECT pg_advisory_xact_lock(7243100001)"
+
+CREATE_MIGRATIONS_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS stockd_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+APPLIED_MIGRATIONS: Final = "SELECT version FROM stockd_migrations ORDER BY version"
+
+RECORD_MIGRATION: Final = "INSERT INTO stockd_migrations (version, name) VALUES ($1, $2)"
+
+# -- resolution ---------------------------------------------------------------------
+
+FIND_PRODUCT: Final = """
+SELECT p.id, p.sku, b.pack_size
+FROM product_barcodes b JOIN products p ON p.id = b.product_id
+WHERE b.code = $1
+UNION ALL
+SELECT p.id, p.sku, 1 FROM products p WHERE p.sku = $2
+LIMIT 1
+"""
+
+FIND_LOCATION: Final = """
+SELECT id, code FROM locations WHERE code = $1
+UNION ALL
+SELECT id, code FROM locations WHERE gln = $1
+LIMIT 1
+"""
+
+# -- idempotency ---------------------------------------------------------------------
+
+INSERT_IDEMPOTENCY_KEY: Final = """
+INSERT INTO idempotency_keys (key, fingerprint) VALUES ($1, $2)
+ON CONFLICT (key) DO NOTHING
+RETURNING key
+"""
+
+INSERT_REJECTED_KEY: Final = """
+INSERT INTO idempotency_keys (key, fingerprint, rejection) VALUES ($1, $2, $3::jsonb)
+ON CONFLICT (key) DO NOTHING
+"""
+
+FIND_IDEMPOTENCY_KEY: Final = (
+    "SELECT fingerprint, rejection::text AS rejection FROM idempotency_keys WHERE key = $1"
+)
+
+# -- stock --------------------------------------------------------------------------
+
+INCREMENT_STOCK: Final = """
+INSERT INTO stock AS s (product_id, location_id, lot, expiry, on_hand)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (product_id, location_id, lot) DO UPDATE
+SET on_hand = s.on_hand + excluded.on_hand,
+    expiry = coalesce(s.expiry, excluded.expiry),
+    updated_at = now()
+RETURNING on_hand
+"""
+
+DECREMENT_STOCK: Final = """
+UPDATE stock
+SET on_hand = on_hand - $4, updated_at = now()
+WHERE product_id = $1 AND location_id = $2 AND lot = $3 AND on_hand - reserved >= $4
+RETURNING on_hand
+"""
+
+SET_STOCK: Final = """
+INSERT INTO stock AS s (product_id, location_id, lot, on_hand)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (product_id, location_id, lot) DO UPDATE
+SET on_hand = excluded.on_hand, updated_at = now()
+RETURNING on_hand, reserved
+"""
+
+STOCK_ROW: Final = """
+SELECT on_hand, reserved, expiry FROM stock
+WHERE product_id = $1 AND location_id = $2 AND lot = $3
+FOR UPDATE
+"""
+
+LOCK_LOTS_FOR_PICK: Final = """
+SELECT lot, expiry, on_hand, reserved FROM stock
+WHERE product_id = $1 AND location_id = $2 AND on_hand > 0
+ORDER BY expiry NULLS LAST, lot
+FOR UPDATE
+"""
+
+# One round trip for the ledger row and its event. The stock figures in the event are
+# read after this transaction's own stock change (the previous statement).
+INSERT_MOVEMENT_AND_EVENT: Final = """
+WITH m AS (
+    INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
+                           idempotency_key, part, actor, scanner, scan_seq, note, reverses)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    RETURNING id, ts
+), totals AS (
+    SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
+           coalesce(sum(reserved) FILTER (WHERE location_id = $3), 0) AS loc_reserved,
+           coalesce(sum(on_hand), 0) AS on_hand,
+           coalesce(sum(reserved), 0) AS reserved
+    FROM stock WHERE product_id = $2
+), e AS (
+    INSERT INTO outbox (type, payload)
+    SELECT 'stock.changed', jsonb_build_object(
+        'sku', $15::text, 'location', $16::text, 'lot', $4::text, 'kind', $1::text,
+        'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available',
+        t.loc_on_hand - t.loc_reserved, 'product_on_hand', t.on_hand,
+        'product_available', t.on_hand - t.reserved, 'movement_id', m.id,
+        'scanner', $11::text, 'scan_seq', $12::bigint, 'actor', $10::text,
+        'movement_ts', m.ts)
+    FROM m, totals t
+)
+SELECT id, ts FROM m
+"""
+
+_MOVEMENT_COLUMNS: Final = """
+SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
+       m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.product_id, m.location_id,
+       m.expiry, m.idempotency_key
+FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
+"""
+
+MOVEMENTS_BY_KEY: Final = _MOVEMENT_COLUMNS + " WHERE m.idempotency_key = $1 ORDER BY m.part"
+
+MOVEMENT_BY_ID: Final = _MOVEMENT_COLUMNS + " WHERE m.id = $1"
+
+# -- undo ---------------------------------------------------------------------------
+
+FIND_LAST_UNDOABLE_KEY: Final = """
+SELECT m.idempotency_key FROM movements m
+WHERE m.scanner = $1 AND m.kind <> 'undo'
+  AND NOT EXISTS (SELECT 1 FROM movements u WHERE u.reverses = m.id)
+ORDER BY m.id DESC
+LIMIT 1
+"""
+
+UNREVERSED_ROWS_OF_KEY: Final = (
+    _MOVEMENT_COLUMNS
+    + """ WHERE m.idempotency_key = $1 AND m.kind <> 'undo'
+  AND NOT EXISTS (SELECT 1 FROM movements u WHERE u.reverses = m.id)
+ORDER BY m.part DESC"""
+)
+
+# -- catalog import -----------------------------------------------------------------
+
+CREATE_IMPORT_PRODUCTS: Final = """
+CREATE TEMP TABLE import_products (
+    line integer, sku text, name text, category text, unit_cost numeric,
+    weight_g numeric, length_mm numeric, width_mm numeric, height_mm numeric,
+    reorder_point integer, reorder_qty integer, lead_time_days integer, safety_stock integer
+) ON COMMIT DROP
+"""
+
+CREATE_IMPORT_BARCODES: Final = """
+CREATE TEMP TABLE import_barcodes (line integer, sku text, code text, pack_size integer)
+ON COMMIT DROP
+"""
+
+IMPORT_BARCODE_CONFLICTS: Final = """
+SELECT ib.line, ib.code, p.sku
+FROM import_barcodes ib
+JOIN product_barcodes b ON b.code = ib.code
+JOIN products p ON p.id = b.product_id
+WHERE p.sku <> ib.sku
+ORDER BY ib.line
+"""
+
+UPSERT_IMPORTED_PRODUCTS: Final = """
+INSERT INTO products (sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
+                      reorder_point, reorder_qty, lead_time_days, safety_stock)
+SELECT sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
+       reorder_point, reorder_qty, lead_time_days, safety_stock
+FROM import_products
+ON CONFLICT (sku) DO UPDATE SET
+    name = excluded.name, category = excluded.category, unit_cost = excluded.unit_cost,
+    weight_g = excluded.weight_g, length_mm = excluded.length_mm,
+    width_mm = excluded.width_mm, height_mm = excluded.height_mm,
+    reorder_point = excluded.reorder_point, reorder_qty = excluded.reorder_qty,
+    lead_time_days = excluded.lead_time_days, safety_stock = excluded.safety_stock,
+    updated_at = now()
+RETURNING (xmax = 0) AS inserted
+"""
+
+DELETE_BARCODES_OF_IMPORTED: Final = """
+DELETE FROM product_barcodes b USING products p, import_products ip
+WHERE b.product_id = p.id AND p.sku = ip.sku
+"""
+
+INSERT_IMPORTED_BARCODES: Final = """
+INSERT INTO product_barcodes (code, product_id, pack_size)
+SELECT ib.code, p.id, ib.pack_size FROM import_barcodes ib JOIN products p ON p.sku = ib.sku
+"""
+
+CREATE_IMPORT_LOCATIONS: Final = """
+CREATE TEMP TABLE import_locations (line integer, code text, zone text, name text, gln text)
+ON COMMIT DROP
+"""
+
+IMPORT_GLN_CONFLICTS: Final = """
+SELECT il.line, il.gln, l.code
+FROM import_locations il JOIN locations l ON l.gln = il.gln
+WHERE l.code <> il.code
+ORDER BY il.line
+"""
+
+UPSERT_IMPORTED_LOCATIONS: Final = """
+INSERT INTO locations (code, zone, name, gln)
+SELECT code, zone, name, gln FROM import_locations
+ON CONFLICT (code) DO UPDATE SET
+    zone = excluded.zone, name = excluded.name, gln = excluded.gln, updated_at = now()
+RETURNING (xmax = 0) AS inserted
+"""
+
+# -- reads --------------------------------------------------------------------------
+
+STOCK_OF_SKU: Final = """
+SELECT p.sku, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved
+FROM products p
+LEFT JOIN stock s ON s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
+LEFT JOIN locations l ON l.id = s.location_id
+WHERE p.sku = $1
+ORDER BY l.code, s.lot
+"""
+
+# -- verify -------------------------------------------------------------------------
+
+VERIFY_LEDGER_SUMS: Final = """
+WITH ledger AS (
+    SELECT product_id, location_id, lot, sum(delta) AS total
+    FROM movements GROUP BY product_id, location_id, lot
+)
+SELECT p.sku, l.code AS location, coalesce(s.lot, g.lot) AS lot,
+       coalesce(s.on_hand, 0) AS on_hand, coalesce(g.total, 0) AS ledger
+FROM stock s
+FULL JOIN ledger g
+  ON g.product_id = s.product_id AND g.location_id = s.location_id AND g.lot = s.lot
+JOIN products p ON p.id = coalesce(s.product_id, g.product_id)
+JOIN locations l ON l.id = coalesce(s.location_id, g.location_id)
+WHERE coalesce(s.on_hand, 0) <> coalesce(g.total, 0)
+ORDER BY 1, 2, 3
+LIMIT 1000
+"""
+
+VERIFY_NOT_NEGATIVE: Final = """
+SELECT p.sku, l.code AS location, s.lot, s.on_hand, s.reserved
+FROM stock s JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id
+WHERE s.on_hand < 0 OR s.reserved < 0 OR s.reserved > s.on_hand
+ORDER BY 1, 2, 3
+LIMIT 1000
+"""
+
+VERIFY_RUNNING_BALANCES: Final = """
+SELECT id, sku, location, lot, on_hand_after, running FROM (
+    SELECT m.id, p.sku, l.code AS location, m.lot, m.on_hand_after,
+           sum(m.delta) OVER (PARTITION BY m.product_id, m.location_id, m.lot
+                              ORDER BY m.id) AS running
+    FROM movements m JOIN products p ON p.id = m.product_id
+    JOIN locations l ON l.id = m.location_id
+) w
+WHERE on_hand_after <> running
+ORDER BY id
+LIMIT 1000
+"""
+
+VERIFY_KEYS: Final = """
+SELECT k.key, k.rejection IS NOT NULL AS rejected, count(m.id) AS rows
+FROM idempotency_keys k LEFT JOIN movements m ON m.idempotency_key = k.key
+GROUP BY k.key, k.rejection
+HAVING (k.rejection IS NULL AND count(m.id) = 0) OR (k.rejection IS NOT NULL AND count(m.id) > 0)
+ORDER BY k.key
+LIMIT 1000
+"""
+
+VERIFY_UNDOS: Final = """
+SELECT u.id, u.reverses
+FROM movements u JOIN movements o ON o.id = u.reverses
+WHERE u.kind <> 'undo' OR o.kind = 'undo' OR u.delta <> -o.delta
+   OR u.product_id <> o.product_id OR u.location_id <> o.location_id OR u.lot <> o.lot
+ORDER BY u.id
+LIMIT 1000
+"""
+
+COUNT_TOTALS: Final = """
+SELECT (SELECT count(*) FROM movements) AS movements,
+       (SELECT count(*) FROM stock) AS stock_rows,
+       (SELECT count(*) FROM products) AS products,
+       (SELECT count(*) FROM locations) AS locations
+"""

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from stock_core.store.connection import Pool
+from stock_core.store.database import Database, open_database
+from tests.pg import PgCluster, start_cluster
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    cluster = start_cluster()
+    yield cluster
+    asyncio.run(_drop_template(cluster))
+
+
+async def _drop_template(cluster: PgCluster) -> None:
+    await cluster.drop_database(cluster.template)
+
+
+@pytest.fixture
+async def database_url(pg_cluster: PgCluster) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = await pg_cluster.create_database()
+    yield pg_cluster.url_for(name)
+    await pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    async with open_database(database_url, min_size=1, max_size=40) as db:
+        yield db
+
+
+@pytest.fixture
+def pool(database: Database) -> Pool:
+    return database.pool
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "pg_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.database)

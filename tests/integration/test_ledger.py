@@ -1,0 +1,310 @@
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import date
+
+import asyncpg
+import pytest
+
+from stock_core.domain.movement import (
+    Adjust,
+    Count,
+    Envelope,
+    Line,
+    Move,
+    MovementKind,
+    Pick,
+    ProductRef,
+    Receive,
+    Undo,
+)
+from stock_core.errors import (
+    CountBelowReservedError,
+    IdempotencyConflictError,
+    InsufficientStockError,
+    InvalidMovementError,
+    NothingToUndoError,
+    StockRejection,
+    UnknownLocationError,
+    UnknownProductError,
+)
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from stock_core.types import IdempotencyKey, LocationCode, MovementId, ScannerId, Sku
+from tests.integration.catalog_fixture import load_sample_catalog
+
+_keys = itertools.count()
+
+WIDGET = ProductRef(sku=Sku("WIDGET"))
+A1 = LocationCode("A-01")
+A2 = LocationCode("A-02")
+
+
+def env(command: object, key: str | None = None, scanner: str | None = None) -> Envelope:
+    return Envelope(
+        key=IdempotencyKey(key or f"k{next(_keys)}"),
+        command=command,  # type: ignore[arg-type]
+        actor="test",
+        scanner=ScannerId(scanner) if scanner else None,
+        scan_seq=1 if scanner else None,
+    )
+
+
+@pytest.fixture
+async def service(pool: Pool) -> StockService:
+    svc = StockService(pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+async def on_hand(service: StockService, sku: str = "WIDGET") -> int:
+    return (await service.stock_of(sku)).on_hand
+
+
+async def test_receive_adds_stock_and_writes_ledger_and_event(
+    service: StockService, pool: Pool
+) -> None:
+    outcome = await service.post(env(Receive(WIDGET, A1, 5)))
+    (row,) = outcome.movements
+    assert (row.kind, row.sku, row.location, row.delta, row.on_hand_after) == (
+        MovementKind.RECEIVE,
+        "WIDGET",
+        "A-01",
+        5,
+        5,
+    )
+    event = await pool.fetchrow("SELECT type, payload::text FROM outbox")
+    assert event is not None
+    assert event["type"] == "stock.changed"
+    assert '"on_hand": 5' in event["payload"]
+    assert await on_hand(service) == 5
+
+
+async def test_case_barcode_counts_its_pack_size(service: StockService) -> None:
+    await service.post(env(Receive(ProductRef(barcode="15012345678907"), A1, 2)))
+    assert await on_hand(service) == 24
+
+
+async def test_pick_below_zero_is_rejected_with_the_shortfall(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 3)))
+    with pytest.raises(InsufficientStockError) as info:
+        await service.post(env(Pick(WIDGET, A1, 5)))
+    assert (info.value.requested, info.value.available, info.value.shortfall) == (5, 3, 2)
+    assert await on_hand(service) == 3
+
+
+async def test_unknown_product_and_location_are_rejected(service: StockService) -> None:
+    with pytest.raises(UnknownProductError):
+        await service.post(env(Receive(ProductRef(barcode="99999999999999"), A1, 1)))
+    with pytest.raises(UnknownLocationError):
+        await service.post(env(Receive(WIDGET, LocationCode("NOPE"), 1)))
+    assert (await service.verify()).checked["movements"] == 0
+
+
+async def test_location_by_gln(service: StockService) -> None:
+    outcome = await service.post(env(Receive(WIDGET, LocationCode("4012345000009"), 1)))
+    assert outcome.movements[0].location == "B-01"
+
+
+async def test_replayed_key_returns_first_outcome_and_changes_nothing(
+    service: StockService,
+) -> None:
+    first = await service.post(env(Receive(WIDGET, A1, 4), key="same"))
+    again = await service.post(env(Receive(WIDGET, A1, 4), key="same"))
+    assert again.replayed
+    assert [m.id for m in again.movements] == [m.id for m in first.movements]
+    assert await on_hand(service) == 4
+
+
+async def test_replayed_rejection_is_rejected_again_even_after_stock_arrives(
+    service: StockService,
+) -> None:
+    with pytest.raises(InsufficientStockError):
+        await service.post(env(Pick(WIDGET, A1, 1), key="pick-1"))
+    await service.post(env(Receive(WIDGET, A1, 10)))
+    with pytest.raises(InsufficientStockError):
+        await service.post(env(Pick(WIDGET, A1, 1), key="pick-1"))
+    assert await on_hand(service) == 10
+
+
+async def test_same_key_different_request_is_a_conflict(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 4), key="k-conflict"))
+    with pytest.raises(IdempotencyConflictError):
+        await service.post(env(Receive(WIDGET, A1, 5), key="k-conflict"))
+    assert await on_hand(service) == 4
+
+
+async def test_pick_without_lot_draws_first_expiry_first(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5, lot="LATE", expiry=date(2031, 1, 1))))
+    await service.post(env(Receive(WIDGET, A1, 5, lot="EARLY", expiry=date(2030, 1, 1))))
+    outcome = await service.post(env(Pick(WIDGET, A1, 7)))
+    assert [(m.lot, m.delta) for m in outcome.movements] == [("EARLY", -5), ("LATE", -2)]
+    assert await on_hand(service) == 3
+
+
+async def test_move_is_two_rows_in_one_transaction(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5)))
+    outcome = await service.post(env(Move(A1, A2, (Line(WIDGET, 3),))))
+    assert [(m.kind, m.location, m.delta) for m in outcome.movements] == [
+        (MovementKind.MOVE_OUT, "A-01", -3),
+        (MovementKind.MOVE_IN, "A-02", 3),
+    ]
+
+
+async def test_move_refused_moves_nothing(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5)))
+    gadget = ProductRef(sku=Sku("GADGET"))
+    with pytest.raises(InsufficientStockError):
+        await service.post(env(Move(A1, A2, (Line(WIDGET, 3), Line(gadget, 1)))))
+    level = await service.stock_of("WIDGET")
+    assert [(loc.location, loc.on_hand) for loc in level.locations] == [("A-01", 5)]
+
+
+async def test_count_sets_on_hand_adding_case_and_unit_scans(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 50)))
+    lines = (
+        Line(ProductRef(barcode="15012345678907"), 2),
+        Line(ProductRef(barcode="05012345678900"), 3),
+    )
+    outcome = await service.post(env(Count(A1, lines)))
+    (row,) = outcome.movements
+    assert (row.kind, row.delta, row.on_hand_after) == (MovementKind.COUNT, -23, 27)
+
+
+async def test_count_below_reserved_is_refused(service: StockService, pool: Pool) -> None:
+    await service.post(env(Receive(WIDGET, A1, 10)))
+    await pool.execute("UPDATE stock SET reserved = 6")
+    with pytest.raises(CountBelowReservedError):
+        await service.post(env(Count(A1, (Line(WIDGET, 5),))))
+
+
+async def test_undo_reverses_the_scanners_last_command(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5), scanner="s1"))
+    await service.post(env(Move(A1, A2, (Line(WIDGET, 2),)), scanner="s1"))
+    undo = await service.post(env(Undo(scanner=ScannerId("s1"))))
+    assert sorted(m.delta for m in undo.movements) == [-2, 2]
+    level = await service.stock_of("WIDGET")
+    assert [(loc.location, loc.on_hand) for loc in level.locations] == [("A-01", 5)]
+    await service.post(env(Undo(scanner=ScannerId("s1"))))
+    assert await on_hand(service) == 0
+    with pytest.raises(NothingToUndoError):
+        await service.post(env(Undo(scanner=ScannerId("s1"))))
+    assert (await service.verify()).ok
+
+
+async def test_undo_of_an_undo_is_refused(service: StockService) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5)))
+    undo = await service.post(env(Undo(movement_id=MovementId(1))))
+    with pytest.raises(InvalidMovementError):
+        await service.post(env(Undo(movement_id=undo.movements[0].id)))
+    with pytest.raises(NothingToUndoError):
+        await service.post(env(Undo(movement_id=MovementId(1))))
+
+
+async def test_adjust_both_ways(service: StockService) -> None:
+    await service.post(env(Adjust(WIDGET, A1, 7, note="found")))
+    await service.post(env(Adjust(WIDGET, A1, -2, note="damaged")))
+    with pytest.raises(InsufficientStockError):
+        await service.post(env(Adjust(WIDGET, A1, -6)))
+    assert await on_hand(service) == 5
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        Receive(WIDGET, A1, 0),
+        Receive(WIDGET, A1, 100_001),
+        Pick(WIDGET, A1, -1),
+        Adjust(WIDGET, A1, 0),
+        Move(A1, A1, (Line(WIDGET, 1),)),
+        Count(A1, ()),
+        Receive(WIDGET, A1, 1, lot="x" * 21),
+    ],
+)
+async def test_invalid_commands_change_nothing(service: StockService, command: object) -> None:
+    with pytest.raises(InvalidMovementError):
+        await service.post(env(command))
+    report = await service.verify()
+    assert report.checked["movements"] == 0
+
+
+async def test_group_commit_gives_each_envelope_its_own_outcome(service: StockService) -> None:
+    outcomes = await service.post_batch(
+        [
+            env(Receive(WIDGET, A1, 2)),
+            env(Pick(WIDGET, A1, 5)),
+            env(Pick(WIDGET, A1, 1)),
+            env(Receive(ProductRef(barcode="nope"), A1, 1)),
+        ]
+    )
+    assert [type(o).__name__ for o in outcomes] == [
+        "MovementOutcome",
+        "InsufficientStockError",
+        "MovementOutcome",
+        "UnknownProductError",
+    ]
+    assert await on_hand(service) == 1
+    assert (await service.verify()).ok
+
+
+async def test_ledger_rejects_update_and_delete(service: StockService, pool: Pool) -> None:
+    await service.post(env(Receive(WIDGET, A1, 2)))
+    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+        await pool.execute("UPDATE movements SET delta = 3")
+    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+        await pool.execute("DELETE FROM movements")
+
+
+async def test_verify_reports_a_tampered_stock_row(service: StockService, pool: Pool) -> None:
+    await service.post(env(Receive(WIDGET, A1, 2)))
+    await pool.execute("UPDATE stock SET on_hand = 9")
+    report = await service.verify()
+    assert not report.ok
+    assert "ledger sums to 2 but on-hand is 9" in report.render()
+
+
+async def test_concurrent_writers_are_exact(service: StockService, pool: Pool) -> None:
+    """32 connections x 500 mixed movements on 5 rows: exact totals, no deadlock leaks."""
+    skus = ["WIDGET", "GADGET", "SPROCKET", "BOLT", "NUT"]
+    for sku in skus:
+        await service.post(env(Receive(ProductRef(sku=Sku(sku)), A1, 1000)))
+    expected = dict.fromkeys(skus, 1000)
+    keys: list[Envelope] = []
+
+    async def worker(n: int) -> list[tuple[Envelope, object]]:
+        results = []
+        for i in range(500):
+            sku = skus[(n + i) % 5]
+            ref = ProductRef(sku=Sku(sku))
+            cmd = Receive(ref, A1, 1 + i % 3) if (n + i) % 2 else Pick(ref, A1, 1 + i % 4)
+            envelope = env(cmd, key=f"c{n}-{i}")
+            try:
+                results.append((envelope, await service.post(envelope)))
+            except StockRejection as exc:
+                results.append((envelope, exc))
+        return results
+
+    all_results = await asyncio.gather(*(worker(n) for n in range(32)))
+    for results in all_results:
+        for envelope, outcome in results:
+            keys.append(envelope)
+            if isinstance(outcome, StockRejection):
+                assert isinstance(outcome, InsufficientStockError)
+                continue
+            command = envelope.command
+            assert isinstance(command, Receive | Pick)
+            assert command.product.sku is not None
+            sign = 1 if isinstance(command, Receive) else -1
+            expected[command.product.sku] += sign * command.quantity
+    for sku in skus:
+        assert await on_hand(service, sku) == expected[sku]
+    assert (await service.verify()).ok
+    before = await pool.fetchval("SELECT count(*) FROM movements")
+    replays = await asyncio.gather(*(service.post_batch([e]) for e in keys[:2000]))
+    assert all(
+        (o.replayed if not isinstance(o, StockRejection) else True) for (o,) in replays
+    )
+    assert await pool.fetchval("SELECT count(*) FROM movements") == before
+    for sku in skus:
+        assert await on_hand(service, sku) == expected[sku]

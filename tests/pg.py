@@ -1,0 +1,81 @@
+"""Real PostgreSQL for tests: ``DATABASE_URL`` when set, else one embedded server.
+
+A migrated template database is made once per test session; each test gets a fresh
+copy (``CREATE DATABASE … TEMPLATE``), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from stock_core.store.database import embedded_url
+from stock_core.store.migrate import migrate
+
+__all__ = ["PgCluster", "start_cluster"]
+
+
+def _with_database(url: str, name: str) -> str:
+    if "?" in url:
+        base, query = url.split("?", 1)
+        return base.rsplit("/", 1)[0] + f"/{name}?{query}"
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@dataclass
+class PgCluster:
+    admin_url: str
+    template: str
+    handle: Any = None
+    _counter: itertools.count[int] = itertools.count()
+
+    def url_for(self, name: str) -> str:
+        return _with_database(self.admin_url, name)
+
+    async def create_database(self) -> str:
+        name = f"stockd_t{os.getpid()}_{next(self._counter)}"
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        finally:
+            await conn.close()
+        return name
+
+    async def drop_database(self, name: str) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def _prepare(admin_url: str, template: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{template}"')
+    finally:
+        await conn.close()
+    conn = await asyncpg.connect(_with_database(admin_url, template))
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+
+
+def start_cluster() -> PgCluster:
+    url = os.environ.get("DATABASE_URL")
+    handle = None
+    if not url:
+        home = Path(tempfile.mkdtemp(prefix="stockd-pg-"))
+        handle, url = asyncio.run(embedded_url(home))
+    template = f"stockd_template_{os.getpid()}"
+    asyncio.run(_prepare(url, template))
+    return PgCluster(admin_url=url, template=template, handle=handle)

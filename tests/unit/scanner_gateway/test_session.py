@@ -1,0 +1,876 @@
+"""ScannerSession: feed decoded scans and outcomes, assert intents, feedback and state."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scanner_gateway.decoded import (
+    Command,
+    CommandScan,
+    Decoded,
+    LocationScan,
+    OrderScan,
+    ProductScan,
+    PurchaseOrderScan,
+    QuantityScan,
+    RejectReason,
+    ScanRejected,
+    Symbology,
+)
+from scanner_gateway.session import (
+    Acknowledge,
+    Feedback,
+    Intent,
+    Mode,
+    PostCommand,
+    Reject,
+    ScannerSession,
+    SessionStateError,
+    SetLocation,
+)
+from stock_core.domain.movement import (
+    MAX_QUANTITY,
+    Count,
+    Line,
+    Move,
+    Pick,
+    ProductRef,
+    Receive,
+    Undo,
+    validate_command,
+)
+from stock_core.types import Gtin, LocationCode, OrderNumber, PurchaseOrderNumber, ScannerId, Sku
+
+SCANNER = ScannerId("dock-1")
+A = LocationCode("A-01")
+B = LocationCode("B-02")
+GTIN = Gtin("05012345678900")
+OTHER_GTIN = Gtin("00012345600012")
+ITEM = ProductRef(barcode=GTIN)
+OTHER_ITEM = ProductRef(barcode=OTHER_GTIN)
+ORDER = OrderNumber("SO-1")
+PO = PurchaseOrderNumber("PO-9")
+EXPIRY = date(2030, 1, 31)
+
+
+def product(
+    gtin: str | None = GTIN,
+    *,
+    sku: str | None = None,
+    alias: str | None = None,
+    lot: str | None = None,
+    expiry: date | None = None,
+    count: int | None = None,
+) -> ProductScan:
+    return ProductScan(
+        Symbology.GS1_128,
+        gtin=None if gtin is None else Gtin(gtin),
+        alias=alias,
+        sku=None if sku is None else Sku(sku),
+        lot=lot,
+        expiry=expiry,
+        count=count,
+    )
+
+
+def loc(code: str) -> LocationScan:
+    return LocationScan(code=LocationCode(code))
+
+
+def cmd(command: Command) -> CommandScan:
+    return CommandScan(command)
+
+
+def session(
+    mode: Mode = Mode.RECEIVE, location: LocationCode | None = A, delay: float = 0.0
+) -> ScannerSession:
+    return ScannerSession(SCANNER, mode=mode, location=location, same_code_delay=delay)
+
+
+def ack(s: ScannerSession, decoded: Decoded, now: float = 0.0) -> Acknowledge:
+    intent = s.receive_scan(decoded, now)
+    assert isinstance(intent, Acknowledge), intent
+    return intent
+
+
+def reject(s: ScannerSession, decoded: Decoded, now: float = 0.0) -> str:
+    intent = s.receive_scan(decoded, now)
+    assert isinstance(intent, Reject), intent
+    return intent.reason
+
+
+def post(s: ScannerSession, decoded: Decoded, now: float = 0.0) -> object:
+    intent = s.receive_scan(decoded, now)
+    assert isinstance(intent, PostCommand), intent
+    return intent.command
+
+
+def set_location(s: ScannerSession, code: str, *, accepted: bool = True) -> Feedback:
+    assert s.receive_scan(loc(code), 0.0) == SetLocation(LocationCode(code))
+    return s.receive_outcome(accepted)
+
+
+def counting(*scans: ProductScan, location: LocationCode = A) -> ScannerSession:
+    s = session(Mode.COUNT, location)
+    for scan in scans:
+        ack(s, scan)
+    return s
+
+
+def moving(*scans: ProductScan, source: LocationCode = A) -> ScannerSession:
+    s = session(Mode.MOVE, source)
+    for scan in scans:
+        ack(s, scan)
+    return s
+
+
+# -- construction and read-only state ------------------------------------------------
+
+
+def test_new_session_starts_in_its_configured_mode_and_location() -> None:
+    s = ScannerSession(SCANNER, Mode.PICK, A)
+    assert (s.scanner, s.mode, s.location) == (SCANNER, Mode.PICK, A)
+    assert (s.order, s.purchase_order, s.quantity, s.pending, s.awaiting) == (
+        None,
+        None,
+        None,
+        (),
+        None,
+    )
+
+
+def test_new_session_defaults_to_receive_with_no_location() -> None:
+    s = ScannerSession(SCANNER)
+    assert (s.mode, s.location) == (Mode.RECEIVE, None)
+
+
+@pytest.mark.parametrize("delay", [-1.0, float("nan")])
+def test_negative_or_nan_same_code_delay_is_refused(delay: float) -> None:
+    with pytest.raises(ValueError, match="same_code_delay"):
+        ScannerSession(SCANNER, same_code_delay=delay)
+
+
+def test_mode_values_are_the_config_spellings() -> None:
+    assert [m.value for m in Mode] == ["receive", "pick", "count", "move"]
+    assert Mode("pick") is Mode.PICK
+
+
+def test_snapshot_shows_the_session_for_the_display() -> None:
+    s = counting(product(lot="L1", expiry=EXPIRY), product(sku="SKU-7"))
+    ack(s, QuantityScan(3))
+    assert s.snapshot() == {
+        "scanner": "dock-1",
+        "mode": "count",
+        "location": "A-01",
+        "order": None,
+        "purchase_order": None,
+        "quantity": 3,
+        "pending": [
+            {
+                "product": f"barcode {GTIN}",
+                "sku": None,
+                "barcode": GTIN,
+                "quantity": 1,
+                "lot": "L1",
+                "expiry": "2030-01-31",
+            },
+            {
+                "product": "SKU-7",
+                "sku": "SKU-7",
+                "barcode": None,
+                "quantity": 1,
+                "lot": None,
+                "expiry": None,
+            },
+        ],
+        "awaiting_outcome": False,
+        "last_rejection": None,
+    }
+
+
+def test_snapshot_shows_an_outstanding_scan_and_the_last_rejection() -> None:
+    s = session(location=None)
+    reject(s, product())
+    s.receive_scan(loc("B-02"), 0.0)
+    snap = s.snapshot()
+    assert snap["awaiting_outcome"] is True
+    assert snap["last_rejection"] == "scan a location first"
+
+
+# -- misuse ----------------------------------------------------------------------------
+
+
+def test_scan_before_the_outcome_of_a_post_is_misuse() -> None:
+    s = session()
+    post(s, product())
+    with pytest.raises(SessionStateError, match="before the outcome"):
+        s.receive_scan(product(), 1.0)
+
+
+def test_scan_before_the_outcome_of_a_location_check_is_misuse() -> None:
+    s = session()
+    s.receive_scan(loc("B-02"), 0.0)
+    assert s.awaiting == SetLocation(B)
+    with pytest.raises(SessionStateError):
+        s.receive_scan(cmd(Command.CANCEL), 1.0)
+
+
+def test_outcome_with_nothing_outstanding_is_misuse() -> None:
+    with pytest.raises(SessionStateError, match="no scan waiting"):
+        session().receive_outcome(True)
+
+
+def test_outcome_after_an_acknowledge_is_misuse() -> None:
+    s = session()
+    ack(s, QuantityScan(2))
+    with pytest.raises(SessionStateError):
+        s.receive_outcome(True)
+
+
+def test_second_outcome_for_one_scan_is_misuse() -> None:
+    s = session()
+    post(s, product())
+    assert s.receive_outcome(True) is Feedback.ACK
+    with pytest.raises(SessionStateError):
+        s.receive_outcome(True)
+
+
+def test_session_state_error_is_a_runtime_error() -> None:
+    assert issubclass(SessionStateError, RuntimeError)
+
+
+# -- decoder rejections and quantities ---------------------------------------------------
+
+
+def test_decoder_rejection_is_passed_on_with_its_reason() -> None:
+    s = session()
+    assert reject(s, ScanRejected(RejectReason.BAD_CHECK_DIGIT, "5012345678901")) == (
+        "bad check digit: 5012345678901"
+    )
+    assert s.snapshot()["last_rejection"] == "bad check digit: 5012345678901"
+
+
+def test_quantity_scan_sets_a_one_shot_quantity() -> None:
+    s = session()
+    assert ack(s, QuantityScan(12)).detail == "next scan counts 12"
+    assert s.quantity == 12
+
+
+@pytest.mark.parametrize("quantity", [0, -1, MAX_QUANTITY + 1])
+def test_quantity_scan_out_of_range_is_rejected(quantity: int) -> None:
+    s = session()
+    assert reject(s, QuantityScan(quantity)) == RejectReason.BAD_QUANTITY.value
+    assert s.quantity is None
+
+
+def test_one_shot_quantity_applies_to_the_next_product_scan_only() -> None:
+    s = session()
+    ack(s, QuantityScan(5))
+    assert post(s, product()) == Receive(ITEM, A, 5)
+    assert s.quantity is None
+    s.receive_outcome(True)
+    assert post(s, product()) == Receive(ITEM, A, 1)
+
+
+def test_one_shot_quantity_multiplies_the_gs1_count() -> None:
+    s = session()
+    ack(s, QuantityScan(4))
+    assert post(s, product(count=6)) == Receive(ITEM, A, 24)
+
+
+def test_one_shot_quantity_is_used_up_by_a_rejected_product_scan() -> None:
+    s = session(location=None)
+    ack(s, QuantityScan(5))
+    reject(s, product())
+    assert s.quantity is None
+
+
+def test_one_shot_quantity_is_used_up_by_a_product_the_store_refuses() -> None:
+    s = session(Mode.PICK)
+    ack(s, QuantityScan(5))
+    post(s, product())
+    assert s.receive_outcome(False, "only 2 on hand") is Feedback.NAK
+    assert s.quantity is None
+
+
+def test_one_shot_quantity_is_used_up_by_a_product_scan_without_a_code() -> None:
+    s = session()
+    ack(s, QuantityScan(5))
+    assert reject(s, product(None)) == RejectReason.UNRECOGNISED.value
+    assert s.quantity is None
+
+
+def test_later_quantity_scan_replaces_the_earlier_one() -> None:
+    s = session()
+    ack(s, QuantityScan(5))
+    ack(s, QuantityScan(7))
+    assert post(s, product()) == Receive(ITEM, A, 7)
+
+
+@pytest.mark.parametrize(
+    ("quantity", "count"), [(MAX_QUANTITY, 2), (1, MAX_QUANTITY + 1), (1, 0), (10, 20_000)]
+)
+def test_product_scan_quantity_out_of_range_is_rejected(quantity: int, count: int) -> None:
+    s = session()
+    ack(s, QuantityScan(quantity))
+    assert reject(s, product(count=count)).startswith("quantity must be 1 to 100000")
+    assert s.awaiting is None
+
+
+def test_product_scan_of_exactly_the_maximum_is_posted() -> None:
+    s = session()
+    ack(s, QuantityScan(MAX_QUANTITY))
+    assert post(s, product()) == Receive(ITEM, A, MAX_QUANTITY)
+
+
+# -- modes, orders and purchase orders ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "mode"),
+    [
+        (Command.RECEIVE, Mode.RECEIVE),
+        (Command.PICK, Mode.PICK),
+        (Command.COUNT, Mode.COUNT),
+        (Command.MOVE, Mode.MOVE),
+    ],
+)
+def test_mode_command_switches_mode(command: Command, mode: Mode) -> None:
+    s = session(Mode.PICK if mode is Mode.RECEIVE else Mode.RECEIVE)
+    assert ack(s, cmd(command)).detail == f"mode {mode.value}"
+    assert (s.mode, s.location) == (mode, A)
+
+
+def test_switching_mode_drops_the_one_shot_quantity() -> None:
+    s = session()
+    ack(s, QuantityScan(5))
+    ack(s, cmd(Command.PICK))
+    assert s.quantity is None
+
+
+@pytest.mark.parametrize(
+    ("scan", "held"),
+    [
+        (cmd(Command.RECEIVE), "count"),
+        (cmd(Command.PICK), "count"),
+        (cmd(Command.MOVE), "count"),
+        (OrderScan(ORDER), "count"),
+        (PurchaseOrderScan(PO), "count"),
+    ],
+)
+def test_leaving_count_with_a_tally_is_rejected(scan: Decoded, held: str) -> None:
+    s = counting(product())
+    ack(s, QuantityScan(3))
+    assert reject(s, scan) == f"finish or cancel the {held} first"
+    assert (s.mode, s.pending, s.quantity) == (Mode.COUNT, (Line(ITEM, 1),), 3)
+
+
+@pytest.mark.parametrize(
+    "scan", [cmd(Command.RECEIVE), cmd(Command.COUNT), OrderScan(ORDER), PurchaseOrderScan(PO)]
+)
+def test_leaving_move_with_items_held_is_rejected(scan: Decoded) -> None:
+    s = moving(product())
+    assert reject(s, scan) == "finish or cancel the move first"
+    assert (s.mode, s.pending) == (Mode.MOVE, (Line(ITEM, 1),))
+
+
+def test_reselecting_count_keeps_the_tally() -> None:
+    s = counting(product())
+    ack(s, cmd(Command.COUNT))
+    assert (s.mode, s.pending) == (Mode.COUNT, (Line(ITEM, 1),))
+
+
+def test_order_scan_switches_to_pick_against_that_order() -> None:
+    s = session(Mode.RECEIVE)
+    ack(s, QuantityScan(2))
+    assert ack(s, OrderScan(ORDER)).detail == "picking order SO-1"
+    assert (s.mode, s.order, s.purchase_order, s.quantity) == (Mode.PICK, ORDER, None, None)
+    assert post(s, product(lot="L1")) == Pick(ITEM, A, 1, lot="L1", order=ORDER)
+
+
+def test_purchase_order_scan_switches_to_receive_against_it() -> None:
+    s = session(Mode.PICK)
+    assert ack(s, PurchaseOrderScan(PO)).detail == "receiving purchase order PO-9"
+    assert (s.mode, s.purchase_order, s.order) == (Mode.RECEIVE, PO, None)
+    assert post(s, product(lot="L1", expiry=EXPIRY)) == Receive(
+        ITEM, A, 1, lot="L1", expiry=EXPIRY, purchase_order=PO
+    )
+
+
+def test_purchase_order_scan_drops_the_current_order() -> None:
+    s = session()
+    ack(s, OrderScan(ORDER))
+    ack(s, PurchaseOrderScan(PO))
+    assert (s.order, s.purchase_order) == (None, PO)
+
+
+def test_order_scan_drops_the_current_purchase_order() -> None:
+    s = session()
+    ack(s, PurchaseOrderScan(PO))
+    ack(s, OrderScan(ORDER))
+    assert (s.order, s.purchase_order) == (ORDER, None)
+
+
+def test_another_order_scan_replaces_the_order() -> None:
+    s = session()
+    ack(s, OrderScan(ORDER))
+    ack(s, OrderScan(OrderNumber("SO-2")))
+    assert s.order == "SO-2"
+
+
+def test_reselecting_pick_keeps_the_order() -> None:
+    s = session()
+    ack(s, OrderScan(ORDER))
+    ack(s, cmd(Command.PICK))
+    assert s.order == ORDER
+
+
+def test_leaving_pick_drops_the_order() -> None:
+    s = session()
+    ack(s, OrderScan(ORDER))
+    ack(s, cmd(Command.RECEIVE))
+    assert s.order is None
+    assert post(s, product()) == Receive(ITEM, A, 1)
+
+
+def test_leaving_receive_drops_the_purchase_order() -> None:
+    s = session()
+    ack(s, PurchaseOrderScan(PO))
+    ack(s, cmd(Command.COUNT))
+    assert s.purchase_order is None
+
+
+# -- locations ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [Mode.RECEIVE, Mode.PICK, Mode.COUNT, Mode.MOVE])
+def test_location_becomes_current_when_the_store_knows_it(mode: Mode) -> None:
+    s = session(mode, location=None)
+    assert set_location(s, "B-02") is Feedback.ACK
+    assert s.location == B
+
+
+def test_unknown_location_leaves_the_current_one() -> None:
+    s = session()
+    assert set_location(s, "NOPE", accepted=False) is Feedback.NAK
+    assert s.location == A
+
+
+def test_unknown_location_reason_is_kept_for_the_display() -> None:
+    s = session()
+    s.receive_scan(loc("NOPE"), 0.0)
+    s.receive_outcome(False, "unknown location NOPE")
+    assert s.snapshot()["last_rejection"] == "unknown location NOPE"
+
+
+def test_refusal_without_a_reason_gets_a_generic_one() -> None:
+    s = session()
+    s.receive_scan(loc("NOPE"), 0.0)
+    s.receive_outcome(False)
+    assert s.snapshot()["last_rejection"] == "refused by the store"
+
+
+def test_gln_location_scan_is_resolved_by_the_store() -> None:
+    s = session()
+    assert s.receive_scan(LocationScan(gln="5412345000013"), 0.0) == SetLocation(
+        LocationCode("5412345000013")
+    )
+
+
+def test_location_scan_without_code_or_gln_is_rejected() -> None:
+    assert reject(session(), LocationScan()) == RejectReason.BAD_LOCATION.value
+
+
+def test_rescanning_the_current_location_is_checked_again() -> None:
+    s = session()
+    assert set_location(s, "A-01") is Feedback.ACK
+
+
+def test_location_scan_keeps_the_one_shot_quantity() -> None:
+    s = session()
+    ack(s, QuantityScan(3))
+    set_location(s, "B-02")
+    assert post(s, product()) == Receive(ITEM, B, 3)
+
+
+def test_count_with_empty_tally_may_change_location() -> None:
+    s = session(Mode.COUNT)
+    set_location(s, "B-02")
+    assert s.location == B
+
+
+def test_count_location_rescan_is_acknowledged() -> None:
+    s = counting(product())
+    assert ack(s, loc("A-01")).detail == "counting at A-01"
+    assert s.pending == (Line(ITEM, 1),)
+
+
+def test_count_at_another_location_before_done_is_rejected() -> None:
+    s = counting(product())
+    assert reject(s, loc("B-02")) == "finish the count at A-01 first"
+    assert (s.location, s.pending) == (A, (Line(ITEM, 1),))
+
+
+# -- products ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [Mode.RECEIVE, Mode.PICK, Mode.COUNT, Mode.MOVE])
+def test_product_without_location_is_rejected(mode: Mode) -> None:
+    s = session(mode, location=None)
+    assert reject(s, product()) == "scan a location first"
+    assert (s.pending, s.awaiting) == ((), None)
+
+
+def test_pick_without_location_is_rejected() -> None:
+    s = session(Mode.PICK, location=None)
+    assert reject(s, product()) == "scan a location first"
+
+
+def test_product_by_sku_is_named_by_sku() -> None:
+    assert post(session(), product(None, sku="SKU-7")) == Receive(
+        ProductRef(sku=Sku("SKU-7")), A, 1
+    )
+
+
+def test_product_by_alias_is_named_by_barcode() -> None:
+    assert post(session(), product(None, alias="INT-42")) == Receive(
+        ProductRef(barcode="INT-42"), A, 1
+    )
+
+
+def test_receive_posts_a_receive_and_acks_on_success() -> None:
+    s = session()
+    assert post(s, product(lot="L1", expiry=EXPIRY)) == Receive(ITEM, A, 1, lot="L1", expiry=EXPIRY)
+    assert s.receive_outcome(True) is Feedback.ACK
+    assert s.awaiting is None
+
+
+def test_pick_posts_a_pick_and_naks_when_refused() -> None:
+    s = session(Mode.PICK)
+    assert post(s, product()) == Pick(ITEM, A, 1)
+    assert s.receive_outcome(False, "only 0 on hand") is Feedback.NAK
+    assert s.awaiting is None
+
+
+def test_count_tallies_products_per_product_and_lot_in_first_scanned_order() -> None:
+    s = session(Mode.COUNT)
+    assert ack(s, product(lot="L1")).detail == f"counted 1 × barcode {GTIN} lot L1: 1 in all"
+    ack(s, product(OTHER_GTIN))
+    ack(s, product(lot="L2"))
+    ack(s, QuantityScan(4))
+    assert ack(s, product(lot="L1")).detail == f"counted 4 × barcode {GTIN} lot L1: 5 in all"
+    ack(s, product(OTHER_GTIN, count=2))
+    assert s.pending == (Line(ITEM, 5, "L1"), Line(OTHER_ITEM, 3), Line(ITEM, 1, "L2"))
+    assert s.awaiting is None
+
+
+def test_count_keeps_the_first_known_expiry_of_a_line() -> None:
+    s = counting(
+        product(lot="L1"),
+        product(lot="L1", expiry=EXPIRY),
+        product(lot="L1", expiry=date(2031, 1, 1)),
+    )
+    assert s.pending == (Line(ITEM, 3, "L1", EXPIRY),)
+
+
+def test_count_line_above_the_maximum_is_rejected_and_tally_kept() -> None:
+    s = session(Mode.COUNT)
+    ack(s, QuantityScan(MAX_QUANTITY))
+    ack(s, product())
+    assert reject(s, product()) == f"more than 100000 of barcode {GTIN} in one line"
+    assert s.pending == (Line(ITEM, MAX_QUANTITY),)
+
+
+def test_move_holds_products_until_the_destination() -> None:
+    s = session(Mode.MOVE)
+    assert ack(s, product(sku="SKU-7")).detail == "holding 1 × SKU-7: 1 in all"
+    ack(s, product(sku="SKU-7"))
+    assert s.pending == (Line(ProductRef(sku=Sku("SKU-7")), 2),)
+
+
+# -- moves ---------------------------------------------------------------------------------
+
+
+def test_move_first_location_becomes_the_source() -> None:
+    s = session(Mode.MOVE, location=None)
+    set_location(s, "A-01")
+    ack(s, product())
+    assert post(s, loc("B-02")) == Move(A, B, (Line(ITEM, 1),))
+
+
+def test_entering_move_uses_the_current_location_as_source() -> None:
+    s = session(Mode.PICK)
+    ack(s, cmd(Command.MOVE))
+    ack(s, product())
+    assert post(s, loc("B-02")) == Move(A, B, (Line(ITEM, 1),))
+
+
+def test_move_location_with_nothing_held_changes_the_source() -> None:
+    s = session(Mode.MOVE)
+    set_location(s, "B-02")
+    assert s.location == B
+
+
+def test_move_to_destination_posts_one_move_of_all_held_lines() -> None:
+    s = moving(product(lot="L1"), product(OTHER_GTIN), product(lot="L1"))
+    assert post(s, loc("B-02")) == Move(A, B, (Line(ITEM, 2, "L1"), Line(OTHER_ITEM, 1)))
+
+
+def test_successful_move_clears_items_and_the_destination_becomes_current() -> None:
+    s = moving(product())
+    post(s, loc("B-02"))
+    assert s.receive_outcome(True) is Feedback.ACK
+    assert (s.pending, s.location) == ((), B)
+    ack(s, product())
+    assert post(s, loc("A-01")) == Move(B, A, (Line(ITEM, 1),))
+
+
+def test_refused_move_keeps_items_for_another_destination() -> None:
+    s = moving(product())
+    post(s, loc("B-02"))
+    assert s.receive_outcome(False, "unknown location B-02") is Feedback.NAK
+    assert (s.pending, s.location) == ((Line(ITEM, 1),), A)
+    assert post(s, loc("C-03")) == Move(A, LocationCode("C-03"), (Line(ITEM, 1),))
+
+
+def test_move_to_the_source_location_is_rejected() -> None:
+    s = moving(product())
+    assert reject(s, loc("A-01")) == "destination is the source location"
+    assert s.pending == (Line(ITEM, 1),)
+
+
+# -- same-code delay -------------------------------------------------------------------------
+
+
+def test_same_code_within_the_delay_is_rejected_and_changes_nothing() -> None:
+    s = session(Mode.COUNT, delay=0.5)
+    ack(s, product(), now=10.0)
+    ack(s, QuantityScan(3))
+    assert reject(s, product(), now=10.4) == "same code scanned again too soon"
+    assert (s.pending, s.quantity) == ((Line(ITEM, 1),), 3)
+
+
+def test_same_code_after_the_delay_is_accepted() -> None:
+    s = session(Mode.COUNT, delay=0.5)
+    ack(s, product(), now=10.0)
+    ack(s, product(), now=10.5)
+    assert s.pending == (Line(ITEM, 2),)
+
+
+def test_same_code_with_another_lot_is_not_a_repeat() -> None:
+    s = session(Mode.COUNT, delay=0.5)
+    ack(s, product(lot="L1"), now=10.0)
+    ack(s, product(lot="L2"), now=10.1)
+    ack(s, product(OTHER_GTIN), now=10.2)
+    assert len(s.pending) == 3
+
+
+def test_same_code_delay_counts_from_the_last_accepted_scan() -> None:
+    s = session(Mode.COUNT, delay=0.5)
+    ack(s, product(), now=10.0)
+    reject(s, product(), now=10.3)
+    ack(s, product(), now=10.6)  # 0.6 s after the accepted one, though 0.3 s after the repeat
+
+
+def test_same_code_after_a_store_accepted_scan_is_rejected() -> None:
+    s = session(delay=0.5)
+    post(s, product(), now=10.0)
+    s.receive_outcome(True)
+    assert reject(s, product(), now=10.2) == "same code scanned again too soon"
+
+
+def test_same_code_after_a_store_refused_scan_is_accepted() -> None:
+    s = session(Mode.PICK, delay=0.5)
+    post(s, product(), now=10.0)
+    s.receive_outcome(False, "out of stock")
+    post(s, product(), now=10.1)
+
+
+def test_same_code_after_a_session_rejected_scan_is_accepted() -> None:
+    s = session(Mode.COUNT, delay=0.5)
+    reject(s, product(count=MAX_QUANTITY + 1), now=10.0)  # too many, so not accepted
+    ack(s, product(), now=10.1)
+
+
+def test_same_code_is_never_rejected_without_a_delay() -> None:
+    s = session(Mode.COUNT)
+    ack(s, product(), now=1.0)
+    ack(s, product(), now=1.0)
+
+
+def test_same_code_after_the_clock_went_backwards_is_accepted() -> None:
+    s = session(Mode.COUNT, delay=0.5)
+    ack(s, product(), now=10.0)
+    ack(s, product(), now=3.0)
+
+
+# -- done, cancel, undo -------------------------------------------------------------------
+
+
+def test_done_posts_the_count_and_clears_it_on_success() -> None:
+    s = counting(product(lot="L1"), product(OTHER_GTIN), product(lot="L1"))
+    assert post(s, cmd(Command.DONE)) == Count(A, (Line(ITEM, 2, "L1"), Line(OTHER_ITEM, 1)))
+    assert s.receive_outcome(True) is Feedback.ACK
+    assert (s.pending, s.mode, s.location) == ((), Mode.COUNT, A)
+
+
+def test_refused_count_keeps_the_tally() -> None:
+    s = counting(product())
+    post(s, cmd(Command.DONE))
+    assert s.receive_outcome(False, "counted less than reserved") is Feedback.NAK
+    assert s.pending == (Line(ITEM, 1),)
+
+
+def test_done_with_nothing_counted_is_rejected() -> None:
+    assert reject(session(Mode.COUNT), cmd(Command.DONE)) == "nothing counted"
+
+
+def test_done_with_move_items_held_is_rejected() -> None:
+    s = moving(product())
+    assert reject(s, cmd(Command.DONE)) == "scan the destination location to finish the move"
+    assert s.pending == (Line(ITEM, 1),)
+
+
+def test_done_in_move_with_nothing_held_is_acknowledged() -> None:
+    assert ack(session(Mode.MOVE), cmd(Command.DONE)).detail == "done"
+
+
+def test_done_finishes_the_purchase_order() -> None:
+    s = session()
+    ack(s, PurchaseOrderScan(PO))
+    assert ack(s, cmd(Command.DONE)).detail == "done"
+    assert (s.purchase_order, s.mode) == (None, Mode.RECEIVE)
+
+
+def test_done_finishes_the_order() -> None:
+    s = session()
+    ack(s, OrderScan(ORDER))
+    ack(s, cmd(Command.DONE))
+    assert (s.order, s.mode) == (None, Mode.PICK)
+
+
+def test_cancel_drops_everything_the_session_holds() -> None:
+    s = counting(product(), product(OTHER_GTIN))
+    ack(s, QuantityScan(4))
+    assert ack(s, cmd(Command.CANCEL)).detail == "cancelled count of 2 lines, quantity 4"
+    assert (s.pending, s.quantity, s.mode, s.location) == ((), None, Mode.COUNT, A)
+
+
+def test_cancel_drops_order_and_purchase_order() -> None:
+    s = session()
+    ack(s, OrderScan(ORDER))
+    assert ack(s, cmd(Command.CANCEL)).detail == "cancelled order SO-1"
+    ack(s, PurchaseOrderScan(PO))
+    assert ack(s, cmd(Command.CANCEL)).detail == "cancelled purchase order PO-9"
+    assert (s.order, s.purchase_order) == (None, None)
+
+
+def test_cancel_drops_held_move_items_and_keeps_the_source() -> None:
+    s = moving(product())
+    assert ack(s, cmd(Command.CANCEL)).detail == "cancelled move of 1 lines"
+    assert (s.pending, s.location) == ((), A)
+
+
+def test_cancel_with_nothing_held_is_acknowledged() -> None:
+    assert ack(session(), cmd(Command.CANCEL)).detail == "cancelled (nothing was held)"
+
+
+def test_undo_posts_an_undo_for_this_scanner() -> None:
+    s = session()
+    assert post(s, cmd(Command.UNDO)) == Undo(scanner=SCANNER)
+    assert s.receive_outcome(True) is Feedback.ACK
+
+
+def test_refused_undo_naks() -> None:
+    s = session()
+    post(s, cmd(Command.UNDO))
+    assert s.receive_outcome(False, "nothing to undo") is Feedback.NAK
+
+
+def test_undo_leaves_the_tally_alone() -> None:
+    s = counting(product())
+    ack(s, QuantityScan(2))
+    post(s, cmd(Command.UNDO))
+    s.receive_outcome(True)
+    assert (s.pending, s.quantity, s.mode) == ((Line(ITEM, 1),), 2, Mode.COUNT)
+
+
+# -- invariants over any sequence of scans ---------------------------------------------------
+
+_lots = st.one_of(st.none(), st.sampled_from(["L1", "L2"]))
+_expiries = st.one_of(st.none(), st.just(EXPIRY))
+_counts = st.one_of(st.none(), st.integers(0, 3), st.integers(0, 2 * MAX_QUANTITY))
+_products = st.one_of(
+    st.builds(
+        product, st.sampled_from([GTIN, OTHER_GTIN]), lot=_lots, expiry=_expiries, count=_counts
+    ),
+    st.builds(product, st.none(), sku=st.just("SKU-7"), lot=_lots, count=_counts),
+    st.builds(product, st.none(), alias=st.just("INT-42")),
+    st.just(product(None)),
+)
+_locations = st.one_of(
+    st.sampled_from(["A-01", "B-02"]).map(loc),
+    st.just(LocationScan(gln="5412345000013")),
+    st.just(LocationScan()),
+)
+_quantities = st.one_of(
+    st.integers(1, 5), st.sampled_from([0, MAX_QUANTITY // 2, MAX_QUANTITY, MAX_QUANTITY + 1])
+).map(QuantityScan)
+_scans: st.SearchStrategy[Decoded] = st.one_of(
+    _products,
+    _products,
+    _locations,
+    _quantities,
+    st.sampled_from(Command).map(CommandScan),
+    st.just(OrderScan(ORDER)),
+    st.just(PurchaseOrderScan(PO)),
+    st.sampled_from(RejectReason).map(ScanRejected),
+)
+_steps = st.lists(st.tuples(_scans, st.booleans(), st.floats(0.0, 1.0)), max_size=60)
+
+
+def _state(s: ScannerSession) -> tuple[object, ...]:
+    return (s.mode, s.location, s.order, s.purchase_order, s.pending)
+
+
+def _check_invariants(s: ScannerSession, scan: Decoded, intent: Intent) -> None:
+    assert isinstance(intent, PostCommand | SetLocation | Acknowledge | Reject)
+    assert all(1 <= line.quantity <= MAX_QUANTITY for line in s.pending)
+    if s.pending:
+        assert s.mode in (Mode.COUNT, Mode.MOVE)
+        assert s.location is not None
+    assert s.order is None or s.mode is Mode.PICK
+    assert s.purchase_order is None or s.mode is Mode.RECEIVE
+    if scan == CommandScan(Command.CANCEL):
+        assert (s.pending, s.quantity, s.order, s.purchase_order) == ((), None, None, None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(steps=_steps, delay=st.sampled_from([0.0, 0.5]), mode=st.sampled_from(Mode))
+def test_any_scan_sequence_gives_one_intent_per_scan_and_keeps_invariants(
+    steps: list[tuple[Decoded, bool, float]], delay: float, mode: Mode
+) -> None:
+    s = ScannerSession(SCANNER, mode=mode, same_code_delay=delay)
+    now = 0.0
+    for scan, accepted, elapsed in steps:
+        now += elapsed
+        before = _state(s)
+        intent = s.receive_scan(scan, now)
+        _check_invariants(s, scan, intent)
+        if isinstance(intent, PostCommand | SetLocation):
+            assert s.awaiting == intent
+            if isinstance(intent, PostCommand):
+                validate_command(intent.command)  # the store gets only well-formed commands
+            feedback = s.receive_outcome(accepted, None if accepted else "refused")
+            assert feedback is (Feedback.ACK if accepted else Feedback.NAK)
+            if not accepted:
+                assert _state(s) == before
+        else:
+            assert s.awaiting is None
+            if isinstance(intent, Reject):
+                assert _state(s) == before
+        assert s.awaiting is None
