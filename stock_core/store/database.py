@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,9 @@ def default_home() -> Path:
 
 
 def _start_embedded(pgdata: Path) -> tuple[Any, str]:
-    from pgserver import postgres_server  # lazily: only the embedded default needs it
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.simplefilter("ignore")
+        from pgserver import postgres_server  # lazily: only the embedded default needs it
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = postgres_server.get_server(pgdata, cleanup_mode="stop")

@@ -1,0 +1,111 @@
+"""Scanner configuration: one ``[[scanners]]`` table each (SPEC, Scanners)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["FEEDBACK_BYTES", "PRESETS", "ScannerConfig", "parse_byte_string"]
+
+PRESETS: dict[str, dict[str, object]] = {
+    "honeywell": {"baudrate": 115200, "bytesize": 8, "parity": "N", "stopbits": 1},
+    "zebra": {"baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1},
+    "datalogic": {"baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1},
+}
+
+FEEDBACK_BYTES: dict[str, tuple[bytes, bytes]] = {
+    "none": (b"", b""),
+    "bel": (b"", b"\x07"),
+    "honeywell": (b"\x1b7,", b"\x1b8,"),
+    # Datalogic host beep commands (Gryphon/QuickScan "good read"/"beep error")
+    "datalogic": (b"\x1bB1\r", b"\x1bB3\r"),
+}
+
+_BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def parse_byte_string(text: str) -> bytes:
+    r"""Custom ack/nak bytes: ``"\x06"``, ``"\e7,"`` escapes or hex like ``"1b 37 2c"``."""
+    compact = text.replace(" ", "")
+    if compact and re.fullmatch(r"(?:[0-9A-Fa-f]{2})+", compact) and " " in text:
+        return bytes.fromhex(compact)
+    out = text.replace("\\e", "\\x1b").encode("latin-1").decode("unicode_escape")
+    return out.encode("latin-1")
+
+
+class ScannerConfig(BaseModel):
+    """One scanner on a serial line, a USB virtual COM port or a device server."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    url: str = Field(min_length=1)
+    preset: Literal["honeywell", "zebra", "datalogic"] | None = None
+    baudrate: int = 9600
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: float = 1
+    terminator: Literal["CR", "LF", "CRLF", "TAB", "none", "auto"] = "auto"
+    idle_gap_ms: float = Field(default=80.0, gt=0, le=10_000)
+    max_length: int = Field(default=512, ge=16, le=8192)
+    mode: Literal["receive", "pick", "count", "move"] = "receive"
+    location: str | None = None
+    same_code_delay_ms: float = Field(default=0.0, ge=0, le=60_000)
+    feedback: Literal["none", "bel", "honeywell", "datalogic", "custom"] = "none"
+    ack: str | None = None
+    nak: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError("1-64 letters, digits, '.', '_' or '-'")
+        return value
+
+    @field_validator("stopbits")
+    @classmethod
+    def _check_stopbits(cls, value: float) -> float:
+        if value not in (1, 1.5, 2):
+            raise ValueError("must be 1, 1.5 or 2")
+        return value
+
+    @field_validator("baudrate")
+    @classmethod
+    def _check_baud(cls, value: int) -> int:
+        if value not in _BAUDS:
+            raise ValueError(f"must be one of {', '.join(map(str, _BAUDS))}")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("preset") in PRESETS:
+            return {**PRESETS[str(data["preset"])], **data}
+        return data
+
+    @model_validator(mode="after")
+    def _check_feedback(self) -> ScannerConfig:
+        if self.feedback == "custom" and not (self.ack or self.nak):
+            raise ValueError("feedback = 'custom' needs ack and/or nak bytes")
+        if self.feedback != "custom" and (self.ack or self.nak):
+            raise ValueError("ack/nak bytes are only used with feedback = 'custom'")
+        for name in ("ack", "nak"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    parse_byte_string(value)
+                except (UnicodeError, ValueError) as exc:
+                    raise ValueError(f"{name} is not a byte string: {exc}") from None
+        return self
+
+    def feedback_bytes(self) -> tuple[bytes, bytes]:
+        """(ack, nak) bytes written back to the scanner."""
+        if self.feedback == "custom":
+            return (
+                parse_byte_string(self.ack) if self.ack else b"",
+                parse_byte_string(self.nak) if self.nak else b"",
+            )
+        return FEEDBACK_BYTES[self.feedback]

@@ -1,0 +1,173 @@
+"""``stockd``: the console script (SPEC, Commands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from stock_core.errors import CatalogImportError, DatabaseUnavailableError
+from stock_core.service import StockService
+from stock_core.store.database import Database, open_database
+from stock_core.store.migrate import migrate
+from stockd.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+log = logging.getLogger("stockd")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_NOT_YET = {
+    "serve": "gateway + HTTP API + feed",
+    "gateway": "the scanner gateway",
+    "web": "the HTTP API and feed",
+    "demo": "the demo",
+    "simulate": "simulated scanners",
+    "token": "API tokens",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stockd", description="Real-time warehouse scanning and stock tracking."
+    )
+    parser.add_argument("--config", type=Path, help="TOML config file")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, help_text in (
+        ("serve", "gateway + HTTP API + feed in one process"),
+        ("gateway", "scanners only (an edge box on the floor)"),
+        ("web", "HTTP API + feed + floor page only"),
+        ("demo", "everything on an embedded PostgreSQL with simulated scanners"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML config file")
+    sub.add_parser("migrate", help="bring the schema up to date (idempotent)")
+    imp = sub.add_parser("import", help="bulk load products or locations from CSV")
+    imp.add_argument("what", choices=("products", "locations", "history"))
+    imp.add_argument("file", type=Path)
+    sub.add_parser("verify", help="check the ledger invariants; exit 1 with a report if broken")
+    token = sub.add_parser("token", help="API tokens")
+    token.add_argument("action", choices=("create",))
+    token.add_argument("--role", required=True, choices=("admin", "manager", "worker", "display"))
+    token.add_argument("--name", required=True)
+    sim = sub.add_parser("simulate", help="drive simulated scanners against a running gateway")
+    sim.add_argument("--scanners", type=int, required=True)
+    sim.add_argument("--rate", type=float, required=True)
+    sim.add_argument("--seconds", type=float, required=True)
+    return parser
+
+
+async def _with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[int]], *, run_migrations: bool = True
+) -> int:
+    async with open_database(
+        settings.database.url, home=settings.home, run_migrations=run_migrations
+    ) as db:
+        if db.embedded is not None:
+            print(f"stockd: using embedded PostgreSQL under {settings.home}", file=sys.stderr)
+        return await work(db)
+
+
+async def _migrate(db: Database) -> int:
+    async with db.pool.acquire() as conn:
+        applied = await migrate(conn)
+    if applied:
+        for m in applied:
+            print(f"applied migration {m.version:04d} {m.name}")
+    else:
+        print("schema is up to date")
+    return EXIT_OK
+
+
+def _import(what: str, path: Path) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
+        try:
+            data = await asyncio.to_thread(path.read_bytes)
+        except OSError as exc:
+            print(f"stockd: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILED
+        service = StockService(db.pool)
+        lines = max(data.count(b"\n") - 1, 0)
+        from tqdm import tqdm
+
+        with tqdm(
+            total=lines,
+            desc=f"loading {what}",
+            unit=" rows",
+            file=sys.stderr,
+            disable=lines < 2000 or None,
+        ) as bar:
+            try:
+                loader = service.import_products if what == "products" else service.import_locations
+                summary = await loader(data, _progress(bar))
+            except CatalogImportError as exc:
+                bar.close()
+                print(f"{path}: {exc}", file=sys.stderr)
+                for problem in exc.problems:
+                    print(f"{path}:{problem.line}: {problem.reason}", file=sys.stderr)
+                return EXIT_FAILED
+        print(f"{what}: {summary.created} created, {summary.updated} updated")
+        return EXIT_OK
+
+    return run
+
+
+def _progress(bar: Any) -> Callable[[int], None]:
+    def advance(rows: int) -> None:
+        bar.update(rows)
+
+    return advance
+
+
+async def _verify(db: Database) -> int:
+    report = await StockService(db.pool).verify()
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if not args.verbose:
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+        logging.getLogger("stock_core.store.database").setLevel(logging.WARNING)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"stockd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    command = args.command
+    work: Callable[[Database], Awaitable[int]]
+    if command == "migrate":
+        work = _migrate
+    elif command == "verify":
+        work = _verify
+    elif command == "import" and args.what in ("products", "locations"):
+        work = _import(args.what, args.file)
+    else:
+        what = "history import" if command == "import" else _NOT_YET[command]
+        print(f"stockd {command}: {what} is not yet available in this build", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(_with_database(settings, work, run_migrations=command != "migrate"))
+    except DatabaseUnavailableError as exc:
+        print(f"stockd: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
