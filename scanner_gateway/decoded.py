@@ -35,6 +35,7 @@ class Symbology(enum.Enum):
     UPCA = "upca"
     UPCE = "upce"
     ITF14 = "itf14"
+    ITF = "itf"
     CODE128 = "code128"
     GS1_128 = "gs1_128"
     DATAMATRIX = "datamatrix"
@@ -42,6 +43,7 @@ class Symbology(enum.Enum):
     QR = "qr"
     GS1_QR = "gs1_qr"
     CODE39 = "code39"
+    GS1_DATABAR = "gs1_databar"
     UNKNOWN = "unknown"
 
 
@@ -68,6 +70,7 @@ class RejectReason(enum.Enum):
     UNKNOWN_COMMAND = "unknown command"
     BAD_LOCATION = "bad location code"
     BAD_ORDER = "bad order number"
+    BAD_SKU = "bad SKU"
     UNRECOGNISED = "unrecognised barcode"
 
 

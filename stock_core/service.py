@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
+from typing import Any
 
 from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
-from stock_core.errors import CatalogImportError, DatabaseUnavailableError
-from stock_core.store import catalog, ledger, reads
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Pool
+from stock_core.errors import CatalogImportError, DatabaseUnavailableError, StockRejection
+from stock_core.store import catalog, gateway, ledger, reads
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
 from stock_core.store.verify import VerifyReport, verify
 
 __all__ = ["StockService"]
@@ -32,12 +35,40 @@ class StockService:
         async with self.pool.acquire() as conn:
             return await reads.stock_of(conn, sku)
 
-    async def find_location(self, code_or_gln: str) -> str | None:
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; losing PostgreSQL becomes DatabaseUnavailableError."""
         try:
             async with self.pool.acquire() as conn:
-                return await reads.find_location(conn, code_or_gln)
+                yield conn
         except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailableError(str(exc)) from exc
+            raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+
+    async def find_location(self, code_or_gln: str) -> str | None:
+        async with self._connection() as conn:
+            return await reads.find_location(conn, code_or_gln)
+
+    async def append_events(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        async with self._connection() as conn:
+            await gateway.append_events(conn, events)
+
+    async def record_spool_exceptions(
+        self, failures: Sequence[tuple[Envelope, StockRejection, datetime | None]]
+    ) -> None:
+        async with self._connection() as conn:
+            await gateway.record_spool_exceptions(conn, failures)
+
+    async def save_scanner_states(self, states: Sequence[gateway.ScannerState]) -> None:
+        async with self._connection() as conn:
+            await gateway.save_scanner_states(conn, states)
+
+    async def list_spool_exceptions(
+        self, *, include_resolved: bool = False, after: int = 0, limit: int = 100
+    ) -> list[gateway.SpoolException]:
+        async with self._connection() as conn:
+            return await gateway.list_spool_exceptions(
+                conn, include_resolved=include_resolved, after=after, limit=limit
+            )
 
     async def import_products(
         self, data: bytes, progress: Callable[[int], None] | None = None

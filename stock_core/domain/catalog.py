@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from stock_core.domain.gtin import normalize_gtin
 from stock_core.errors import ImportProblem
@@ -48,6 +48,13 @@ LOCATION_COLUMNS = ("code", "zone", "name", "gln")
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _MAX_PACK = 100_000
 _MAX_INT = 2**31 - 1
+_MAX_DECIMAL = Decimal(10) ** 9
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _is_whole(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts '²' and other scripts' digits."""
+    return text.isascii() and text.isdigit()
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,7 @@ def parse_barcodes(text: str) -> tuple[BarcodeSpec, ...]:
         code = code.strip()
         pack_size = 1
         if star:
-            if not pack.strip().isdigit():
+            if not _is_whole(pack.strip()):
                 raise ValueError(f"pack size of {code} must be a whole number, not {pack!r}")
             pack_size = int(pack)
             if not 1 <= pack_size <= _MAX_PACK:
@@ -113,6 +120,8 @@ def parse_barcodes(text: str) -> tuple[BarcodeSpec, ...]:
                 code = normalize_gtin(code)
             except ValueError as exc:
                 raise ValueError(f"barcode {code}: {exc}") from None
+        if any(spec.code == code for spec in specs):
+            raise ValueError(f"barcode {code} appears twice on this line")
         specs.append(BarcodeSpec(code, pack_size))
     return tuple(specs)
 
@@ -128,7 +137,7 @@ def _text(value: str, what: str, *, required: bool, max_length: int) -> str:
     return value
 
 
-def _decimal(value: str, what: str, *, optional: bool) -> Decimal | None:
+def _decimal(value: str, what: str, *, optional: bool, places: int) -> Decimal | None:
     value = value.strip()
     if not value:
         if optional:
@@ -140,7 +149,12 @@ def _decimal(value: str, what: str, *, optional: bool) -> Decimal | None:
         raise _LineError(f"{what} is not a number: {value!r}") from None
     if not number.is_finite() or number < 0:
         raise _LineError(f"{what} must be a number ≥ 0, not {value!r}")
-    if number >= Decimal(10) ** 9:
+    # PostgreSQL rounds to the column's scale (half away from zero) before checking
+    # its precision, so 999999999.99 in a numeric(10, 1) column would overflow.
+    if (
+        number >= _MAX_DECIMAL
+        or number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) >= _MAX_DECIMAL
+    ):
         raise _LineError(f"{what} is too large: {value!r}")
     return number
 
@@ -149,7 +163,7 @@ def _int(value: str, what: str) -> int:
     value = value.strip()
     if not value:
         return 0
-    if not value.isdigit():
+    if not _is_whole(value):
         raise _LineError(f"{what} must be a whole number ≥ 0, not {value!r}")
     number = int(value)
     if number > _MAX_INT:
@@ -163,8 +177,10 @@ def _rows(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.append(ImportProblem(line, f"not UTF-8 (byte 0x{data[exc.start]:02x})"))
+        # utf-8-sig reports positions after the BOM it skipped.
+        start = exc.start + (len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0)
+        line = data[:start].count(b"\n") + 1
+        problems.append(ImportProblem(line, f"not UTF-8 (byte 0x{data[start]:02x})"))
         return
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -189,21 +205,21 @@ def _rows(
         problems.append(ImportProblem(1, "; ".join(parts) + f" (expected {','.join(columns)})"))
         return
     while True:
+        # A quoted field may span lines: a record is reported at the line it starts on.
+        line = reader.line_num + 1
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            problems.append(ImportProblem(reader.line_num, f"unreadable CSV: {exc}"))
+            problems.append(ImportProblem(line, f"unreadable CSV: {exc}"))
             return
         if not any(v.strip() for v in values):
             continue  # blank lines are allowed
         if len(values) != len(names):
-            problems.append(
-                ImportProblem(reader.line_num, f"{len(values)} fields, expected {len(names)}")
-            )
+            problems.append(ImportProblem(line, f"{len(values)} fields, expected {len(names)}"))
             continue
-        yield reader.line_num, dict(zip(names, values, strict=True))
+        yield line, dict(zip(names, values, strict=True))
 
 
 def _parse(
@@ -243,11 +259,11 @@ def _product(line: int, r: dict[str, str]) -> ProductRow:
         name=_text(r["name"], "name", required=True, max_length=200),
         barcodes=barcodes,
         category=_text(r["category"], "category", required=False, max_length=100),
-        unit_cost=_decimal(r["unit_cost"], "unit_cost", optional=False) or Decimal(0),
-        weight_g=_decimal(r["weight_g"], "weight_g", optional=True),
-        length_mm=_decimal(r["length_mm"], "length_mm", optional=True),
-        width_mm=_decimal(r["width_mm"], "width_mm", optional=True),
-        height_mm=_decimal(r["height_mm"], "height_mm", optional=True),
+        unit_cost=_decimal(r["unit_cost"], "unit_cost", optional=False, places=4) or Decimal(0),
+        weight_g=_decimal(r["weight_g"], "weight_g", optional=True, places=3),
+        length_mm=_decimal(r["length_mm"], "length_mm", optional=True, places=1),
+        width_mm=_decimal(r["width_mm"], "width_mm", optional=True, places=1),
+        height_mm=_decimal(r["height_mm"], "height_mm", optional=True, places=1),
         reorder_point=_int(r["reorder_point"], "reorder_point"),
         reorder_qty=_int(r["reorder_qty"], "reorder_qty"),
         lead_time_days=_int(r["lead_time_days"], "lead_time_days"),

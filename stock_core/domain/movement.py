@@ -225,13 +225,18 @@ def _check_lot(lot: str | None) -> None:
         raise InvalidMovementError(f"a lot is 1 to {MAX_LOT_LENGTH} printable characters")
 
 
-def _check_lines(lines: tuple[Line, ...], *, allow_zero: bool) -> None:
+def _check_lines(lines: tuple[Line, ...], *, counting: bool) -> None:
     if not lines:
         raise InvalidMovementError("nothing to post: no lines")
     for line in lines:
-        if allow_zero and line.quantity == 0:
-            continue
-        _check_quantity(line.quantity)
+        quantity = line.quantity
+        if counting and isinstance(quantity, int) and not isinstance(quantity, bool):
+            if quantity < 0:
+                raise InvalidMovementError("a count cannot be negative")
+            if quantity > 0:
+                _check_quantity(quantity)
+        else:
+            _check_quantity(quantity)
         _check_lot(line.lot)
 
 
@@ -250,14 +255,11 @@ def validate_command(command: Command) -> None:
                 )
             _check_lot(command.lot)
         case Count():
-            _check_lines(command.lines, allow_zero=True)
-            for line in command.lines:
-                if line.quantity < 0:
-                    raise InvalidMovementError("a count cannot be negative")
+            _check_lines(command.lines, counting=True)
         case Move():
             if command.from_location == command.to_location:
                 raise InvalidMovementError("a move needs two different locations")
-            _check_lines(command.lines, allow_zero=False)
+            _check_lines(command.lines, counting=False)
         case Undo():
             if (command.scanner is None) == (command.movement_id is None):
                 raise InvalidMovementError("undo names a scanner or a movement id (exactly one)")

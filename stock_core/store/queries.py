@@ -321,3 +321,41 @@ SELECT (SELECT count(*) FROM movements) AS movements,
        (SELECT count(*) FROM products) AS products,
        (SELECT count(*) FROM locations) AS locations
 """
+
+# -- gateway ------------------------------------------------------------------------
+
+INSERT_EVENT: Final = "INSERT INTO outbox (type, payload) VALUES ($1, $2::jsonb)"
+
+INSERT_SPOOL_EXCEPTION: Final = """
+WITH x AS (
+    INSERT INTO spool_exceptions (key, scanner, scan_seq, command, problem_type, reason,
+                                  spooled_at)
+    VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING id, key, scanner, problem_type, reason
+)
+INSERT INTO outbox (type, payload)
+SELECT 'spool.exception', jsonb_build_object('exception_id', id, 'key', key, 'scanner', scanner,
+                                             'problem_type', problem_type, 'reason', reason)
+FROM x
+"""
+
+UPSERT_SCANNER_STATE: Final = """
+INSERT INTO scanner_states (id, gateway, url, state, detail, mode, location, last_scan_at,
+                            last_code, counters, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now())
+ON CONFLICT (id) DO UPDATE SET
+    gateway = excluded.gateway, url = excluded.url, state = excluded.state,
+    detail = excluded.detail, mode = excluded.mode, location = excluded.location,
+    last_scan_at = excluded.last_scan_at, last_code = excluded.last_code,
+    counters = excluded.counters, updated_at = now()
+"""
+
+LIST_SPOOL_EXCEPTIONS: Final = """
+SELECT id, key, scanner, scan_seq, command::text AS command, problem_type, reason, spooled_at,
+       created_at, resolved_at, resolved_by, resolution
+FROM spool_exceptions
+WHERE ($1::boolean OR resolved_at IS NULL) AND id > $2
+ORDER BY id
+LIMIT $3
+"""

@@ -1,0 +1,99 @@
+"""Envelopes to JSON-able dicts and back: for the gateway's spool and spool exceptions.
+
+Pure and strict: a dict that does not describe a valid envelope raises ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from datetime import date
+from typing import Any
+
+from stock_core.domain.movement import (
+    Adjust,
+    Command,
+    Count,
+    Envelope,
+    Line,
+    Move,
+    Pick,
+    ProductRef,
+    Receive,
+    Undo,
+)
+from stock_core.types import IdempotencyKey, ScannerId
+
+__all__ = ["envelope_from_dict", "envelope_to_dict"]
+
+_COMMANDS: dict[str, type[Command]] = {
+    cls.__name__: cls for cls in (Receive, Pick, Adjust, Count, Move, Undo)
+}
+_DATES = frozenset({"expiry"})
+
+
+def _encode(value: object) -> object:
+    if isinstance(value, ProductRef):
+        return {"sku": value.sku, "barcode": value.barcode}
+    if isinstance(value, Line):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if is_dataclass(value):  # pragma: no cover - every command type is listed above
+        raise ValueError(f"cannot encode {type(value).__name__}")
+    return value
+
+
+def envelope_to_dict(envelope: Envelope) -> dict[str, Any]:
+    command = envelope.command
+    return {
+        "key": envelope.key,
+        "actor": envelope.actor,
+        "scanner": envelope.scanner,
+        "scan_seq": envelope.scan_seq,
+        "type": type(command).__name__,
+        "command": {f.name: _encode(getattr(command, f.name)) for f in fields(command)},
+    }
+
+
+def _ref(data: object) -> ProductRef:
+    if not isinstance(data, dict):
+        raise ValueError("product must be an object")
+    return ProductRef(sku=data.get("sku"), barcode=data.get("barcode"))
+
+
+def _decode_field(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name == "product":
+        return _ref(value)
+    if name in _DATES:
+        return date.fromisoformat(value)
+    if name == "lines":
+        return tuple(
+            Line(
+                product=_ref(item["product"]),
+                quantity=item["quantity"],
+                lot=item.get("lot"),
+                expiry=date.fromisoformat(item["expiry"]) if item.get("expiry") else None,
+            )
+            for item in value
+        )
+    return value
+
+
+def envelope_from_dict(data: dict[str, Any]) -> Envelope:
+    try:
+        cls = _COMMANDS[data["type"]]
+        body = data["command"]
+        command = cls(**{name: _decode_field(name, value) for name, value in body.items()})
+        return Envelope(
+            key=IdempotencyKey(data["key"]),
+            command=command,
+            actor=data.get("actor", "system"),
+            scanner=ScannerId(data["scanner"]) if data.get("scanner") else None,
+            scan_seq=data.get("scan_seq"),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not an envelope: {exc}") from exc
