@@ -19,8 +19,8 @@ FEEDBACK_BYTES: dict[str, tuple[bytes, bytes]] = {
     "none": (b"", b""),
     "bel": (b"", b"\x07"),
     "honeywell": (b"\x1b7,", b"\x1b8,"),
-    # Datalogic host beep commands (Gryphon/QuickScan "good read"/"beep error")
-    "datalogic": (b"\x1bB1\r", b"\x1bB3\r"),
+    # Datalogic's ACK/NAK host-acknowledge option with its default characters
+    "datalogic": (b"\x06", b"\x15"),
 }
 
 _BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
 def _describe(error: ValidationError, origin: str) -> str:
     first = error.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "settings"
+    # Name the variable when the environment set it, not the file it overrode.
+    variable = "STOCKD_" + "__".join(str(part) for part in first["loc"]).upper()
+    if first["loc"] and variable in {name.upper() for name in os.environ}:
+        origin = f"environment {variable}"
     more = len(error.errors()) - 1
     tail = f" (and {more} more)" if more else ""
     return f"bad setting {where}: {first['msg']} [{origin}]{tail}"

@@ -86,22 +86,39 @@ async def open_database(
     run_migrations: bool = True,
     min_size: int = 2,
     max_size: int = 10,
+    tolerate_outage: bool = False,
 ) -> AsyncIterator[Database]:
-    """Open a pool on ``url`` (or the embedded server under ``home``), migrated."""
+    """Open a pool on ``url`` (or the embedded server under ``home``), migrated.
+
+    With ``tolerate_outage`` (the gateway) an unreachable server is not fatal: the
+    pool is created empty and connects when PostgreSQL returns; until then callers
+    get :class:`DatabaseUnavailableError` and the gateway spools.
+    """
     embedded = None
     if not url:
         embedded, url = await embedded_url(home or default_home())
         log.info("using embedded PostgreSQL under %s", home or default_home())
     try:
         pool = await asyncpg.create_pool(
-            url, min_size=min_size, max_size=max_size, command_timeout=60
+            url,
+            min_size=0 if tolerate_outage else min_size,
+            max_size=max_size,
+            command_timeout=60,
+            timeout=10,
         )
     except UNAVAILABLE_ERRORS as exc:
         raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc
     try:
         if run_migrations:
-            async with pool.acquire() as conn:
-                await migrate(conn)
+            try:
+                async with pool.acquire() as conn:
+                    await migrate(conn)
+            except UNAVAILABLE_ERRORS as exc:
+                if not tolerate_outage:
+                    raise DatabaseUnavailableError(
+                        f"cannot reach PostgreSQL at {_redact(url)}: {exc}"
+                    ) from exc
+                log.warning("PostgreSQL unreachable at start (%s): scans will be spooled", exc)
         yield Database(pool=pool, url=url, embedded=embedded)
     finally:
         await pool.close()

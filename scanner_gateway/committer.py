@@ -1,0 +1,177 @@
+"""From envelopes to outcomes: group commit, and the spool when PostgreSQL is away.
+
+:class:`Committer` takes envelopes from every scanner. With group commit on, one task
+posts whatever is queued as one transaction (each envelope in its own savepoint, with
+its own outcome); with it off, each envelope is its own transaction. When the database
+cannot be reached, or does not answer within ``commit_timeout``, the envelopes are
+appended to the spool and fsynced, and the scanner is told they were taken
+(:data:`SPOOLED`). While anything is spooled, new envelopes are spooled behind it, so
+each scanner's scans reach the ledger in the order they were made. The replay task
+drains the spool in order; a scan refused on replay becomes a spool exception.
+
+A timed-out commit may in fact have landed. Replaying it is harmless: its idempotency
+key returns the first outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Final
+
+from scanner_gateway.spool import Spool
+from stock_core.domain.movement import Envelope, Outcome
+from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.service import StockService
+
+__all__ = ["SPOOLED", "Committer", "Spooled"]
+
+log = logging.getLogger(__name__)
+
+
+class Spooled:
+    """The envelope is durably in the spool; it reaches the ledger on replay."""
+
+    def __repr__(self) -> str:
+        return "SPOOLED"
+
+
+SPOOLED: Final = Spooled()
+
+_REPLAY_BATCH = 256
+_PROBE_INTERVAL = 0.5
+
+
+@dataclass
+class _Pending:
+    envelope: Envelope
+    future: asyncio.Future[Outcome | Spooled] = field(repr=False)
+
+
+class Committer:
+    def __init__(
+        self,
+        service: StockService,
+        spool: Spool,
+        *,
+        group_commit: bool = True,
+        batch_max: int = 256,
+        commit_timeout: float = 3.0,
+    ) -> None:
+        self.service = service
+        self.spool = spool
+        self.group_commit = group_commit
+        self.batch_max = batch_max
+        self.commit_timeout = commit_timeout
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._replay_wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.online = True
+        self.replayed = 0
+        self.spooled = 0
+        self.exceptions = 0
+        self.batches = 0
+
+    async def start(self) -> None:
+        if self.spool.pending:
+            self.online = False
+            log.warning("spool holds %d scan(s) from before: replaying", self.spool.pending)
+        self._tasks = [asyncio.create_task(self._replay_forever(), name="spool-replay")]
+        if self.group_commit:
+            self._tasks.append(asyncio.create_task(self._commit_forever(), name="group-commit"))
+        self._replay_wake.set()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    async def submit(self, envelope: Envelope) -> Outcome | Spooled:
+        """The envelope's outcome, or :data:`SPOOLED` once it is durably spooled."""
+        if not self.group_commit:
+            return (await self._post([envelope]))[0]
+        future: asyncio.Future[Outcome | Spooled] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(envelope, future))
+        return await future
+
+    async def wait_drained(self) -> None:
+        """Wait until the spool is empty (bound it with ``asyncio.timeout``)."""
+        while self.spool.pending:
+            self._replay_wake.set()
+            await asyncio.sleep(0.05)
+
+    async def _commit_forever(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self.batch_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                outcomes = await self._post([p.envelope for p in batch])
+            except Exception as exc:  # never leave a scanner waiting forever
+                log.exception("commit failed")
+                for p in batch:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                continue
+            for p, outcome in zip(batch, outcomes, strict=True):
+                if not p.future.done():
+                    p.future.set_result(outcome)
+
+    async def _post(self, envelopes: list[Envelope]) -> list[Outcome | Spooled]:
+        if self.online and not self.spool.pending:
+            try:
+                async with asyncio.timeout(self.commit_timeout):
+                    result: list[Outcome | Spooled] = list(await self.service.post_batch(envelopes))
+                self.batches += 1
+                return result
+            except (DatabaseUnavailableError, TimeoutError) as exc:
+                if self.online:
+                    log.warning("PostgreSQL unavailable (%s): spooling scans", exc)
+                self.online = False
+        await self.spool.append(envelopes)
+        self.spooled += len(envelopes)
+        self._replay_wake.set()
+        return [SPOOLED] * len(envelopes)
+
+    async def _replay_forever(self) -> None:
+        while True:
+            if not self.spool.pending:
+                self._replay_wake.clear()
+                await self._replay_wake.wait()
+                continue
+            if not await self._replay_some():
+                await asyncio.sleep(_PROBE_INTERVAL)
+
+    async def _replay_some(self) -> bool:
+        """Replay the oldest spooled scans; ``False`` while the database is still away."""
+        records = self.spool.head(_REPLAY_BATCH)
+        try:
+            async with asyncio.timeout(self.commit_timeout * 2):
+                outcomes = await self.service.post_batch([r.envelope for r in records])
+                failures = [
+                    (r.envelope, o, r.spooled_at)
+                    for r, o in zip(records, outcomes, strict=True)
+                    if isinstance(o, StockRejection)
+                ]
+                await self.service.record_spool_exceptions(failures)
+        except (DatabaseUnavailableError, TimeoutError):
+            return False
+        await self.spool.remove_head(len(records))
+        self.replayed += len(records)
+        self.exceptions += len(failures)
+        for envelope, rejection, _ in failures:
+            log.warning(
+                "spooled scan %s refused on replay: %s (kept as a spool exception)",
+                envelope.key,
+                rejection.reason,
+            )
+        if not self.spool.pending:
+            self.online = True
+            log.info("spool drained: %d scan(s) replayed", self.replayed)
+        return True

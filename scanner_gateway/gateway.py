@@ -1,0 +1,468 @@
+"""The gateway shell: many scanners, one committer, one spool, one event sink.
+
+Per scanner: a :class:`~scanner_gateway.serial_link.SerialLink` moves bytes, a fresh
+:class:`~scanner_gateway.framing.LineFramer` per connection cuts frames, ``decode``
+reads them and the :class:`~scanner_gateway.session.ScannerSession` decides. One task
+per scanner handles its frames in order, one at a time, so a slow or noisy scanner
+only ever waits on itself. This module owns every clock read and timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import socket
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scanner_gateway.committer import Committer, Spooled
+from scanner_gateway.config import ScannerConfig
+from scanner_gateway.decoded import Decoded, ProductScan, ScanRejected
+from scanner_gateway.framing import (
+    BaudMismatchSuspected,
+    FrameDropped,
+    FrameGarbled,
+    FrameReceived,
+    FrameTooLong,
+    LineFramer,
+    Terminator,
+)
+from scanner_gateway.serial_link import LinkState, SerialLink
+from scanner_gateway.session import (
+    Acknowledge,
+    Feedback,
+    Mode,
+    PostCommand,
+    Reject,
+    ScannerSession,
+    SetLocation,
+)
+from scanner_gateway.spool import Spool, claim_epoch
+from scanner_gateway.symbology import decode
+from stock_core.domain.movement import Envelope
+from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.service import StockService
+from stock_core.store.gateway import ScannerState
+from stock_core.types import IdempotencyKey, LocationCode, ScannerId
+
+__all__ = ["Gateway", "ScannerRuntime"]
+
+log = logging.getLogger(__name__)
+
+_QUEUE_LIMIT = 64
+_FIRST_FRAME_WINDOW = 1.0
+_EPOCH_SPAN = 1_000_000_000
+_EVENT_BUFFER = 10_000
+_FLUSH_INTERVAL = 0.05
+
+
+def _printable(frame: bytes) -> str:
+    text = frame.decode("utf-8", errors="replace").replace("\x1d", "<GS>")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _decodes_cleanly(decoded: Decoded) -> bool:
+    if isinstance(decoded, ScanRejected):
+        return False
+    return not (isinstance(decoded, ProductScan) and decoded.alias is not None)
+
+
+class _TokenBucket:
+    """Limits how often one scanner's rejections are announced (noise storms)."""
+
+    def __init__(self, rate: float = 10.0, burst: float = 20.0) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = 0.0
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+@dataclass
+class _Counters:
+    frames: int = 0
+    acks: int = 0
+    naks: int = 0
+    committed: int = 0
+    rejected: int = 0
+    spooled: int = 0
+    garbled: int = 0
+    too_long: int = 0
+    partial_dropped: int = 0
+    baud_warnings: int = 0
+    overflow: int = 0
+    suppressed: int = 0
+    disconnects: int = 0
+
+
+class _EventSink:
+    """Buffers events that change no stock and writes them to the outbox in batches."""
+
+    def __init__(self, service: StockService) -> None:
+        self.service = service
+        self.events: deque[tuple[str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
+        self.states: dict[str, ScannerState] = {}
+        self._wake = asyncio.Event()
+
+    def publish(self, type_: str, payload: dict[str, Any]) -> None:
+        self.events.append((type_, payload))
+        self._wake.set()
+
+    def save_state(self, state: ScannerState) -> None:
+        self.states[state.id] = state
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+            await asyncio.sleep(_FLUSH_INTERVAL)
+
+    async def flush(self) -> None:
+        events = list(self.events)
+        states = list(self.states.values())
+        if not events and not states:
+            return
+        try:
+            async with asyncio.timeout(3.0):
+                await self.service.save_scanner_states(states)
+                await self.service.append_events(events)
+        except (DatabaseUnavailableError, TimeoutError):
+            await asyncio.sleep(0.5)
+            self._wake.set()  # keep them; try again
+            return
+        for _ in events:
+            self.events.popleft()
+        for state in states:
+            if self.states.get(state.id) is state:
+                del self.states[state.id]
+
+
+@dataclass
+class ScannerRuntime:
+    """Everything the gateway keeps for one scanner."""
+
+    config: ScannerConfig
+    session: ScannerSession
+    link: SerialLink | None = None
+    framer: LineFramer | None = None
+    queue: asyncio.Queue[tuple[bytes, bool]] = field(
+        default_factory=lambda: asyncio.Queue(_QUEUE_LIMIT)
+    )
+    counters: _Counters = field(default_factory=_Counters)
+    bucket: _TokenBucket = field(default_factory=_TokenBucket)
+    connected_at: float = 0.0
+    fresh: bool = False
+    idle_timer: asyncio.TimerHandle | None = None
+    last_scan_at: datetime | None = None
+    last_code: str | None = None
+    health: str = ""
+
+    @property
+    def id(self) -> ScannerId:
+        return ScannerId(self.config.id)
+
+    @property
+    def state(self) -> LinkState:
+        return self.link.state if self.link else LinkState.STOPPED
+
+    def snapshot(self, gateway: str) -> ScannerState:
+        link = self.link
+        detail = "; ".join(d for d in (link.detail if link else "", self.health) if d)
+        return ScannerState(
+            id=self.config.id,
+            gateway=gateway,
+            url=self.config.url,
+            state=self.state.value,
+            detail=detail,
+            mode=self.session.mode.value,
+            location=self.session.location,
+            last_scan_at=self.last_scan_at,
+            last_code=self.last_code,
+            counters=dict(vars(self.counters)),
+        )
+
+
+class Gateway:
+    """Serves every configured scanner until :meth:`stop`."""
+
+    def __init__(
+        self,
+        service: StockService,
+        scanners: list[ScannerConfig],
+        spool_dir: Path,
+        *,
+        name: str | None = None,
+        group_commit: bool = True,
+        batch_max: int = 256,
+        reconnect_max: float = 5.0,
+        commit_timeout: float = 3.0,
+    ) -> None:
+        self.service = service
+        self.name = name or socket.gethostname()
+        self.spool_dir = spool_dir
+        self.spool = Spool(spool_dir)
+        self.committer = Committer(
+            service,
+            self.spool,
+            group_commit=group_commit,
+            batch_max=batch_max,
+            commit_timeout=commit_timeout,
+        )
+        self.reconnect_max = reconnect_max
+        self.runtimes = {
+            c.id: ScannerRuntime(
+                config=c,
+                session=ScannerSession(
+                    ScannerId(c.id),
+                    mode=Mode(c.mode),
+                    location=LocationCode(c.location) if c.location else None,
+                    same_code_delay=c.same_code_delay_ms / 1000,
+                ),
+            )
+            for c in scanners
+        }
+        self.events = _EventSink(service)
+        self._executor = ThreadPoolExecutor(
+            max_workers=len(scanners) + 4, thread_name_prefix="serial"
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._epoch = 0
+        self._seq = 0
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._epoch = await loop.run_in_executor(self._executor, claim_epoch, self.spool_dir)
+        await self.spool.open()
+        await self.committer.start()
+        self._tasks.append(asyncio.create_task(self.events.run(), name="gateway-events"))
+        for runtime in self.runtimes.values():
+            runtime.link = SerialLink(
+                runtime.config,
+                on_bytes=functools.partial(self._on_bytes, runtime),
+                on_state=functools.partial(self._on_state, runtime),
+                executor=self._executor,
+                reconnect_max=self.reconnect_max,
+            )
+            self._tasks.append(asyncio.create_task(runtime.link.run(), name=f"link-{runtime.id}"))
+            self._tasks.append(
+                asyncio.create_task(self._serve(runtime), name=f"scanner-{runtime.id}")
+            )
+        log.info("gateway %s serving %d scanner(s)", self.name, len(self.runtimes))
+
+    async def stop(self) -> None:
+        for runtime in self.runtimes.values():
+            if runtime.link:
+                runtime.link.stop()
+        link_tasks = [t for t in self._tasks if t.get_name().startswith("link-")]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(3.0):
+                await asyncio.gather(*link_tasks, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.committer.stop()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await self.events.flush()
+        await self.spool.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def statuses(self) -> list[ScannerState]:
+        return [r.snapshot(self.name) for r in self.runtimes.values()]
+
+    # -- bytes in (called on the loop by the link's reader thread) ----------------
+
+    def _on_state(self, runtime: ScannerRuntime, state: LinkState, detail: str) -> None:
+        now = time.monotonic()
+        if state is LinkState.CONNECTED:
+            runtime.framer = self._new_framer(runtime.config)
+            runtime.connected_at = now
+            runtime.fresh = True
+        elif runtime.framer is not None:
+            runtime.framer.receive_eof()
+            self._drain_framer(runtime, now)
+            runtime.framer = None
+            if state is LinkState.RECONNECTING:
+                runtime.counters.disconnects += 1
+        log.info("scanner %s %s %s", runtime.id, state.value, detail)
+        self.events.publish(
+            "scanner.status",
+            {"scanner": runtime.id, "state": state.value, "detail": detail},
+        )
+        self.events.save_state(runtime.snapshot(self.name))
+
+    @staticmethod
+    def _new_framer(config: ScannerConfig) -> LineFramer:
+        terminator = Terminator(config.terminator)
+        idle = config.idle_gap_ms / 1000
+        return LineFramer(terminator, max_length=config.max_length, idle_gap=idle)
+
+    def _on_bytes(self, runtime: ScannerRuntime, data: bytes, now: float) -> None:
+        framer = runtime.framer
+        if framer is None:
+            return
+        framer.receive_bytes(data, now)
+        self._drain_framer(runtime, now)
+
+    def _on_idle(self, runtime: ScannerRuntime) -> None:
+        runtime.idle_timer = None
+        if runtime.framer is not None:
+            now = time.monotonic()
+            runtime.framer.receive_idle(now)
+            self._drain_framer(runtime, now)
+
+    def _drain_framer(self, runtime: ScannerRuntime, now: float) -> None:
+        framer = runtime.framer
+        if framer is None:
+            return
+        for event in framer.events_received():
+            match event:
+                case FrameReceived(data=data):
+                    runtime.counters.frames += 1
+                    first = runtime.fresh and now - runtime.connected_at < _FIRST_FRAME_WINDOW
+                    runtime.fresh = False
+                    try:
+                        runtime.queue.put_nowait((data, first))
+                    except asyncio.QueueFull:
+                        runtime.counters.overflow += 1
+                        self._announce_rejection(
+                            runtime, data, "scanner sent faster than it could be served"
+                        )
+                case FrameGarbled(data=data):
+                    runtime.counters.garbled += 1
+                    runtime.fresh = False
+                    self._reject_frame(runtime, data, "unreadable scan (noise or wrong baud rate)")
+                case FrameTooLong(length=length):
+                    runtime.counters.too_long += 1
+                    runtime.fresh = False
+                    self._reject_frame(runtime, b"", f"scan too long ({length} bytes)")
+                case BaudMismatchSuspected(count=count):
+                    runtime.counters.baud_warnings += 1
+                    runtime.health = f"{count} high-bit byte(s): check baud rate and parity"
+                case FrameDropped():
+                    runtime.counters.partial_dropped += 1
+        if runtime.idle_timer is not None:
+            runtime.idle_timer.cancel()
+            runtime.idle_timer = None
+        deadline = framer.deadline()
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            delay = max(deadline - time.monotonic(), 0.0)
+            runtime.idle_timer = loop.call_later(delay, self._on_idle, runtime)
+
+    def _reject_frame(self, runtime: ScannerRuntime, frame: bytes, reason: str) -> None:
+        """Frames refused before decoding: nak (rate-limited) and announce."""
+        if self._announce_rejection(runtime, frame, reason):
+            task = asyncio.ensure_future(self._reply(runtime, Feedback.NAK))
+            task.add_done_callback(_log_task_error)
+
+    def _announce_rejection(self, runtime: ScannerRuntime, frame: bytes, reason: str) -> bool:
+        if not runtime.bucket.take(time.monotonic()):
+            runtime.counters.suppressed += 1
+            return False
+        runtime.counters.rejected += 1
+        self.events.publish(
+            "scan.rejected",
+            {"scanner": runtime.id, "code": _printable(frame), "reason": reason},
+        )
+        return True
+
+    # -- scans ---------------------------------------------------------------------
+
+    async def _reply(self, runtime: ScannerRuntime, feedback: Feedback) -> None:
+        ack, nak = runtime.config.feedback_bytes()
+        if feedback is Feedback.ACK:
+            runtime.counters.acks += 1
+            data = ack
+        else:
+            runtime.counters.naks += 1
+            data = nak
+        if data and runtime.link is not None:
+            await runtime.link.write(data)
+
+    def _envelope(self, runtime: ScannerRuntime, post: PostCommand) -> Envelope:
+        self._seq += 1
+        seq = self._epoch * _EPOCH_SPAN + self._seq
+        return Envelope(
+            key=IdempotencyKey(f"{runtime.id}:{seq}"),
+            command=post.command,
+            actor=f"scanner:{runtime.id}",
+            scanner=runtime.id,
+            scan_seq=seq,
+        )
+
+    async def _serve(self, runtime: ScannerRuntime) -> None:
+        while True:
+            frame, first = await runtime.queue.get()
+            try:
+                await self._handle(runtime, frame, first)
+            except Exception:
+                log.exception("scanner %s: scan %r failed", runtime.id, frame)
+                if runtime.session.awaiting is not None:
+                    runtime.session.receive_outcome(False, "internal error")
+                await self._reply(runtime, Feedback.NAK)
+
+    async def _handle(self, runtime: ScannerRuntime, frame: bytes, first: bool) -> None:
+        decoded = decode(
+            frame,
+            max_length=runtime.config.max_length,
+            reference_year=datetime.now(UTC).year,
+        )
+        if first and not _decodes_cleanly(decoded):
+            runtime.counters.partial_dropped += 1
+            log.info("scanner %s: dropped partial first frame %r", runtime.id, frame)
+            return
+        runtime.last_scan_at = datetime.now(UTC)
+        runtime.last_code = _printable(frame)
+        intent = runtime.session.receive_scan(decoded, time.monotonic())
+        reason: str | None = None
+        feedback = Feedback.NAK
+        match intent:
+            case Reject(reason=reason):
+                pass
+            case Acknowledge():
+                feedback = Feedback.ACK
+            case SetLocation(location=location):
+                try:
+                    found = await self.service.find_location(location)
+                except DatabaseUnavailableError:
+                    found = location  # offline: trust the label; the store checks on replay
+                if found is None:
+                    reason = f"unknown location {location}"
+                feedback = runtime.session.receive_outcome(found is not None, reason)
+            case PostCommand():
+                outcome = await self.committer.submit(self._envelope(runtime, intent))
+                if isinstance(outcome, StockRejection):
+                    reason = outcome.reason
+                elif isinstance(outcome, Spooled):
+                    runtime.counters.spooled += 1
+                else:
+                    runtime.counters.committed += 1
+                feedback = runtime.session.receive_outcome(reason is None, reason)
+        if reason is not None:
+            self._announce_rejection(runtime, frame, reason)
+        await self._reply(runtime, feedback)
+        self.events.save_state(runtime.snapshot(self.name))
+
+
+def _log_task_error(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("feedback write failed", exc_info=task.exception())

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.pty_scanner import PtyScanner
+from scanner_gateway.config import ScannerConfig
+from scanner_gateway.gateway import Gateway
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
+
+
+@pytest.fixture
+async def service(pool: Pool) -> StockService:
+    svc = StockService(pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@pytest.fixture
+async def scanner(tmp_path: Path) -> AsyncIterator[PtyScanner]:
+    async with await PtyScanner.create(tmp_path / "dock-1", HONEYWELL) as s:
+        yield s
+
+
+@pytest.fixture
+async def gateway(
+    service: StockService, scanner: PtyScanner, tmp_path: Path
+) -> AsyncIterator[Gateway]:
+    config = ScannerConfig(
+        id="dock-1",
+        url=str(scanner.path),
+        preset="honeywell",
+        feedback="honeywell",
+        terminator="CRLF",
+    )
+    gw = Gateway(service, [config], tmp_path / "spool", name="test")
+    await gw.start()
+    yield gw
+    await gw.stop()
+
+
+async def scan(scanner: PtyScanner, text: str) -> bytes:
+    before = scanner.feedback.events
+    scanner.send_scan(text)
+    await scanner.wait_feedback(before + 1, 5 * UNIT)
+    return b"ack" if scanner.acks > 0 and scanner.feedback.events == before + 1 else b""
+
+
+async def test_scans_on_a_pty_change_stock(
+    gateway: Gateway, scanner: PtyScanner, service: StockService
+) -> None:
+    await asyncio.sleep(0.3 * UNIT)
+    for text in ["LOC:A-01", "05012345678900", "05012345678900", "QTY:5", "4006381333931"]:
+        await scan(scanner, text)
+    assert scanner.acks == 5
+    assert (await service.stock_of("WIDGET")).on_hand == 2
+    assert (await service.stock_of("GADGET")).on_hand == 5
+    await scan(scanner, "05012345678901")  # bad check digit
+    assert scanner.naks == 1
+    assert (await service.verify()).ok
