@@ -9,8 +9,9 @@ from typing import Any
 
 from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
+from stock_core.domain.token import Role
 from stock_core.errors import CatalogImportError, DatabaseUnavailableError, StockRejection
-from stock_core.store import catalog, gateway, ledger, reads
+from stock_core.store import catalog, gateway, ledger, reads, tokens
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
 from stock_core.store.verify import VerifyReport, verify
 
@@ -92,3 +93,19 @@ class StockService:
     async def verify(self) -> VerifyReport:
         async with self.pool.acquire() as conn:
             return await verify(conn)
+
+    async def create_token(self, name: str, role: Role) -> tuple[str, tokens.TokenInfo]:
+        async with self._connection() as conn:
+            return await tokens.create_token(conn, name, role)
+
+    async def authenticate(self, token: str) -> tokens.TokenInfo | None:
+        async with self._connection() as conn:
+            return await tokens.authenticate(conn, token)
+
+    async def list_tokens(self, *, after: int = 0, limit: int = 100) -> list[tokens.TokenInfo]:
+        async with self._connection() as conn:
+            return await tokens.list_tokens(conn, after=after, limit=limit)
+
+    async def revoke_token(self, token_id: int) -> tokens.TokenInfo | None:
+        async with self._connection() as conn:
+            return await tokens.revoke_token(conn, token_id)

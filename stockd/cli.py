@@ -28,7 +28,6 @@ _NOT_YET = {
     "web": "the HTTP API and feed",
     "demo": "the demo",
     "simulate": "simulated scanners",
-    "token": "API tokens",
 }
 
 
@@ -125,6 +124,18 @@ def _progress(bar: Any) -> Callable[[int], None]:
     return advance
 
 
+def _create_token(name: str, role: str) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
+        from stock_core.domain.token import Role
+
+        text, info = await StockService(db.pool).create_token(name, Role(role))
+        print(f"created {info.role} token {info.prefix} for {info.name!r}; it is shown once:")
+        print(text)
+        return EXIT_OK
+
+    return run
+
+
 async def _verify(db: Database) -> int:
     report = await StockService(db.pool).verify()
     print(report.render())
@@ -162,6 +173,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = _migrate
     elif command == "verify":
         work = _verify
+    elif command == "token":
+        name = args.name.strip()
+        if not 1 <= len(name) <= 100 or not name.isprintable():
+            print("stockd: --name must be 1 to 100 printable characters", file=sys.stderr)
+            return EXIT_USAGE
+        work = _create_token(name, args.role)
     elif command == "import" and args.what in ("products", "locations"):
         work = _import(args.what, args.file)
     else:

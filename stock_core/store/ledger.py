@@ -18,6 +18,7 @@ from datetime import date
 
 import asyncpg
 
+from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
 from stock_core.domain.allocation import (
     CountedLine,
     LotStock,
@@ -99,6 +100,7 @@ class _Writer:
         self.env = envelope
         self.records: list[MovementRecord] = []
         self._locations: dict[str, tuple[int, str]] = {}
+        self._reorder_points: dict[int, int] = {}
 
     async def product(self, ref: ProductRef) -> _Product:
         row = await self.conn.fetchrow(q.FIND_PRODUCT, ref.barcode, ref.sku)
@@ -128,6 +130,12 @@ class _Writer:
         reverses: int | None = None,
     ) -> None:
         env = self.env
+        product_reorder = self._reorder_points.get(product.id)
+        if product_reorder is None:
+            # Locks the product so alert decisions see every committed stock change.
+            product_reorder = self._reorder_points[product.id] = int(
+                await self.conn.fetchval(q.LOCK_PRODUCT, product.id)
+            )
         row = await self.conn.fetchrow(
             q.INSERT_MOVEMENT_AND_EVENT,
             kind.value,
@@ -148,6 +156,16 @@ class _Writer:
             location[1],
         )
         assert row is not None
+        change = evaluate(row["product_available"], product_reorder, row["active_alerts"])
+        for alert in change.raise_kinds:
+            threshold = 0 if alert == OUT_OF_STOCK else product_reorder
+            await self.conn.execute(
+                q.RAISE_ALERT, product.id, alert, row["product_available"], threshold, product.sku
+            )
+        for alert in change.clear_kinds:
+            await self.conn.execute(
+                q.CLEAR_ALERT, product.id, alert, product.sku, row["product_available"]
+            )
         self.records.append(
             MovementRecord(
                 id=MovementId(row["id"]),

@@ -145,7 +145,11 @@ WITH m AS (
         'movement_ts', m.ts)
     FROM m, totals t
 )
-SELECT id, ts FROM m
+SELECT m.id, m.ts, t.on_hand - t.reserved AS product_available,
+       ARRAY(SELECT kind FROM alerts
+             WHERE product_id = $2 AND cleared_at IS NULL AND kind <> 'projected_stockout')
+           AS active_alerts
+FROM m, totals t
 """
 
 _MOVEMENT_COLUMNS: Final = """
@@ -359,3 +363,119 @@ WHERE ($1::boolean OR resolved_at IS NULL) AND id > $2
 ORDER BY id
 LIMIT $3
 """
+
+# -- tokens -------------------------------------------------------------------------
+
+INSERT_TOKEN: Final = """
+INSERT INTO api_tokens (name, role, prefix, secret_hash) VALUES ($1, $2, $3, $4)
+RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at
+"""
+
+TOKEN_BY_PREFIX: Final = """
+SELECT id, name, role, prefix, secret_hash, created_at, revoked_at, last_used_at
+FROM api_tokens WHERE prefix = $1
+"""
+
+TOUCH_TOKEN: Final = """
+UPDATE api_tokens SET last_used_at = now()
+WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+"""
+
+LIST_TOKENS: Final = """
+SELECT id, name, role, prefix, created_at, revoked_at, last_used_at
+FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2
+"""
+
+REVOKE_TOKEN: Final = """
+UPDATE api_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at
+"""
+
+# -- feed ---------------------------------------------------------------------------
+
+FEED_XMIN: Final = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+TRY_LOCK_SEQUENCER: Final = "SELECT pg_try_advisory_xact_lock(7243100002)"
+
+# Rows whose transactions have all ended get the next seq values, in id order.
+ASSIGN_FEED_SEQ: Final = """
+WITH base AS (SELECT coalesce(max(seq), 0) AS top FROM outbox),
+ready AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS n
+    FROM outbox
+    WHERE seq IS NULL AND txid::text::bigint < $1
+)
+UPDATE outbox o SET seq = base.top + ready.n
+FROM ready, base
+WHERE o.id = ready.id
+RETURNING o.seq
+"""
+
+NOTIFY_FEED: Final = "SELECT pg_notify('stockd_feed', $1)"
+
+FEED_AFTER: Final = """
+SELECT seq, ts, type, payload::text AS payload FROM outbox
+WHERE seq > $1 ORDER BY seq LIMIT $2
+"""
+
+FEED_HEAD: Final = "SELECT coalesce(max(seq), 0) FROM outbox"
+
+FEED_TAIL: Final = "SELECT coalesce(min(seq), 1) FROM outbox WHERE seq IS NOT NULL"
+
+# -- alerts -------------------------------------------------------------------------
+
+LOCK_PRODUCT: Final = "SELECT reorder_point FROM products WHERE id = $1 FOR NO KEY UPDATE"
+
+RAISE_ALERT: Final = """
+WITH a AS (
+    INSERT INTO alerts (product_id, kind, available, threshold)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT (product_id, kind) WHERE cleared_at IS NULL DO NOTHING
+    RETURNING id
+)
+INSERT INTO outbox (type, payload)
+SELECT 'alert.raised', jsonb_build_object('alert_id', a.id, 'kind', $2::text, 'sku', $5::text,
+                                          'available', $3::bigint, 'threshold', $4::bigint)
+FROM a
+"""
+
+CLEAR_ALERT: Final = """
+WITH a AS (
+    UPDATE alerts SET cleared_at = now()
+    WHERE product_id = $1 AND kind = $2 AND cleared_at IS NULL
+    RETURNING id
+)
+INSERT INTO outbox (type, payload)
+SELECT 'alert.cleared', jsonb_build_object('alert_id', a.id, 'kind', $2::text, 'sku', $3::text,
+                                           'available', $4::bigint)
+FROM a
+"""
+
+ACKNOWLEDGE_ALERT: Final = """
+WITH a AS (
+    UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, now()),
+                      acknowledged_by = coalesce(acknowledged_by, $2)
+    WHERE id = $1
+    RETURNING id, kind, product_id, acknowledged_at, acknowledged_by, (xmax <> 0) AS changed
+), e AS (
+    INSERT INTO outbox (type, payload)
+    SELECT 'alert.acknowledged', jsonb_build_object('alert_id', a.id, 'kind', a.kind,
+                                                    'sku', p.sku, 'by', a.acknowledged_by)
+    FROM a JOIN products p ON p.id = a.product_id
+)
+SELECT id FROM a
+"""
+
+ALERT_COLUMNS: Final = """
+SELECT a.id, a.kind, p.sku, p.name, a.raised_at, a.available, a.threshold,
+       a.acknowledged_at, a.acknowledged_by, a.cleared_at, a.detail::text AS detail
+FROM alerts a JOIN products p ON p.id = a.product_id
+"""
+
+LIST_ALERTS: Final = (
+    ALERT_COLUMNS
+    + """ WHERE ($1::boolean OR a.cleared_at IS NULL) AND a.id > $2
+ORDER BY a.id LIMIT $3"""
+)
+
+ALERT_BY_ID: Final = ALERT_COLUMNS + " WHERE a.id = $1"

@@ -74,11 +74,33 @@ async def test_receive_adds_stock_and_writes_ledger_and_event(
         5,
         5,
     )
-    event = await pool.fetchrow("SELECT type, payload::text FROM outbox")
+    event = await pool.fetchrow(
+        "SELECT type, payload::text FROM outbox WHERE type = 'stock.changed'"
+    )
     assert event is not None
     assert event["type"] == "stock.changed"
     assert '"on_hand": 5' in event["payload"]
     assert await on_hand(service) == 5
+
+
+async def test_low_stock_alert_rises_and_clears_with_hysteresis(
+    service: StockService, pool: Pool
+) -> None:
+    # WIDGET: reorder point 10, margin 1
+    await service.post(env(Receive(WIDGET, A1, 12)))
+    assert await pool.fetchval("SELECT count(*) FROM alerts") == 0
+    await service.post(env(Pick(WIDGET, A1, 2)))
+    assert await pool.fetchval("SELECT kind FROM alerts WHERE cleared_at IS NULL") == "low_stock"
+    await service.post(env(Receive(WIDGET, A1, 1)))  # 11: within the margin, stays
+    assert await pool.fetchval("SELECT count(*) FROM alerts WHERE cleared_at IS NULL") == 1
+    await service.post(env(Pick(WIDGET, A1, 11)))  # 0: out of stock too
+    kinds = await pool.fetch("SELECT kind FROM alerts WHERE cleared_at IS NULL ORDER BY kind")
+    assert [r["kind"] for r in kinds] == ["low_stock", "out_of_stock"]
+    await service.post(env(Receive(WIDGET, A1, 12)))  # 12 > 10 + 1: both clear
+    assert await pool.fetchval("SELECT count(*) FROM alerts WHERE cleared_at IS NULL") == 0
+    types = [r["type"] for r in await pool.fetch("SELECT type FROM outbox ORDER BY id")]
+    assert types.count("alert.raised") == 2
+    assert types.count("alert.cleared") == 2
 
 
 async def test_case_barcode_counts_its_pack_size(service: StockService) -> None:
@@ -302,9 +324,7 @@ async def test_concurrent_writers_are_exact(service: StockService, pool: Pool) -
     assert (await service.verify()).ok
     before = await pool.fetchval("SELECT count(*) FROM movements")
     replays = await asyncio.gather(*(service.post_batch([e]) for e in keys[:2000]))
-    assert all(
-        (o.replayed if not isinstance(o, StockRejection) else True) for (o,) in replays
-    )
+    assert all((o.replayed if not isinstance(o, StockRejection) else True) for (o,) in replays)
     assert await pool.fetchval("SELECT count(*) FROM movements") == before
     for sku in skus:
         assert await on_hand(service, sku) == expected[sku]

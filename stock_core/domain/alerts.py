@@ -1,0 +1,50 @@
+"""Stock alert rules: when ``low_stock`` and ``out_of_stock`` rise and clear.
+
+* ``out_of_stock`` rises when available stock is 0 and clears as soon as it is above 0.
+* ``low_stock`` rises when available ≤ the reorder point (for products that have one)
+  and clears only once available exceeds the reorder point by a margin (hysteresis:
+  10 % of the reorder point, at least one unit), so a level hovering at the reorder
+  point does not flap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection
+from dataclasses import dataclass
+
+__all__ = ["LOW_STOCK", "OUT_OF_STOCK", "PROJECTED_STOCKOUT", "AlertChange", "evaluate", "margin"]
+
+LOW_STOCK = "low_stock"
+OUT_OF_STOCK = "out_of_stock"
+PROJECTED_STOCKOUT = "projected_stockout"
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    raise_kinds: tuple[str, ...]
+    clear_kinds: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.raise_kinds or self.clear_kinds)
+
+
+def margin(reorder_point: int) -> int:
+    return max(1, math.ceil(reorder_point * 0.1))
+
+
+def evaluate(available: int, reorder_point: int, active: Collection[str]) -> AlertChange:
+    """Which stock alerts to raise and clear for a product at ``available`` units."""
+    raise_kinds: list[str] = []
+    clear_kinds: list[str] = []
+    if available <= 0:
+        if OUT_OF_STOCK not in active:
+            raise_kinds.append(OUT_OF_STOCK)
+    elif OUT_OF_STOCK in active:
+        clear_kinds.append(OUT_OF_STOCK)
+    if reorder_point > 0 and available <= reorder_point:
+        if LOW_STOCK not in active:
+            raise_kinds.append(LOW_STOCK)
+    elif LOW_STOCK in active and available > reorder_point + margin(reorder_point):
+        clear_kinds.append(LOW_STOCK)
+    return AlertChange(tuple(raise_kinds), tuple(clear_kinds))

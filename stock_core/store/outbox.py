@@ -1,0 +1,147 @@
+"""The one event path: outbox rows, sequenced in commit order, read by every web node.
+
+Writers insert outbox rows in the same transaction as their change; ids come from an
+identity and are *not* commit order (a transaction that took id 10 may commit after
+one that took id 11). The sequencer therefore only numbers rows whose transactions
+have all ended — ``txid`` below the current snapshot's ``xmin`` — in id order, under
+a transaction-level advisory lock so one process at a time does it. Each batch of
+numbers commits before the next is handed out, so a reader asking for ``seq > n``
+always sees a gap-free prefix, and no event that commits late is ever skipped.
+
+:class:`OutboxRelay` runs in every process that serves the feed: it sequences when
+it can (any node may; the lock makes it safe), then reads new events in seq order
+and hands them to a callback. It is woken by LISTEN/NOTIFY (``stockd_outbox`` on
+insert, ``stockd_feed`` after sequencing) but polls the table as the truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from asyncpg.pool import PoolConnectionProxy
+
+from stock_core.store import queries as q
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+
+__all__ = ["FeedEvent", "OutboxRelay", "assign_sequence", "events_after", "feed_bounds"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    seq: int
+    type: str
+    ts: datetime
+    payload: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"seq": self.seq, "type": self.type, "ts": self.ts.isoformat(), **self.payload}
+
+
+async def assign_sequence(conn: Connection) -> int:
+    """Number the ready outbox rows; returns how many (0 if another node holds the lock)."""
+    async with conn.transaction():
+        xmin = await conn.fetchval(q.FEED_XMIN)
+        if not await conn.fetchval(q.TRY_LOCK_SEQUENCER):
+            return 0
+        rows = await conn.fetch(q.ASSIGN_FEED_SEQ, xmin)
+        if rows:
+            await conn.execute(q.NOTIFY_FEED, str(max(r["seq"] for r in rows)))
+        return len(rows)
+
+
+async def events_after(conn: Connection, seq: int, limit: int = 1000) -> list[FeedEvent]:
+    rows = await conn.fetch(q.FEED_AFTER, seq, limit)
+    return [FeedEvent(r["seq"], r["type"], r["ts"], json.loads(r["payload"])) for r in rows]
+
+
+async def feed_bounds(conn: Connection) -> tuple[int, int]:
+    """(oldest retained seq, newest seq)."""
+    head = await conn.fetchval(q.FEED_HEAD)
+    tail = await conn.fetchval(q.FEED_TAIL)
+    return int(tail), int(head)
+
+
+class OutboxRelay:
+    """Reads sequenced events in order and passes each to ``publish`` exactly once."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        publish: Callable[[FeedEvent], None],
+        *,
+        poll_interval: float = 0.25,
+        start_after: int | None = None,
+    ) -> None:
+        self.pool = pool
+        self.publish = publish
+        self.poll_interval = poll_interval
+        self.last_seq = start_after
+        self._wake = asyncio.Event()
+        self._listener: PoolConnectionProxy[Any] | None = None
+        self.healthy = False
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        conn = await self.pool.acquire()
+        try:
+            await conn.add_listener("stockd_outbox", self._notified)
+            await conn.add_listener("stockd_feed", self._notified)
+        except BaseException:
+            await self.pool.release(conn)
+            raise
+        self._listener = conn
+
+    async def _unlisten(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
+
+    async def step(self) -> int:
+        """Sequence and deliver what is ready; returns how many events were published."""
+        async with self.pool.acquire() as conn:
+            await assign_sequence(conn)
+            if self.last_seq is None:
+                self.last_seq = (await feed_bounds(conn))[1]
+            published = 0
+            while True:
+                events = await events_after(conn, self.last_seq)
+                for event in events:
+                    self.publish(event)
+                    self.last_seq = event.seq
+                published += len(events)
+                if len(events) < 1000:
+                    return published
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+                self._wake.clear()
+                await self.step()
+                self.healthy = True
+            except UNAVAILABLE_ERRORS as exc:
+                if self.healthy:
+                    log.warning("feed relay lost PostgreSQL: %s", exc)
+                self.healthy = False
+                await self._unlisten()
+                await asyncio.sleep(1.0)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def close(self) -> None:
+        await self._unlisten()
