@@ -11,7 +11,7 @@ from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
 from stock_core.domain.token import Role
 from stock_core.errors import CatalogImportError, DatabaseUnavailableError, StockRejection
-from stock_core.store import catalog, gateway, ledger, reads, tokens
+from stock_core.store import catalog, gateway, ledger, queries, reads, tokens
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
 from stock_core.store.verify import VerifyReport, verify
 
@@ -44,6 +44,15 @@ class StockService:
                 yield conn
         except UNAVAILABLE_ERRORS as exc:
             raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+
+    async def ping(self) -> bool:
+        """True when PostgreSQL answers within two seconds."""
+        try:
+            async with self._connection() as conn:
+                await conn.fetchval(queries.PING, timeout=2)
+        except (DatabaseUnavailableError, TimeoutError):
+            return False
+        return True
 
     async def find_location(self, code_or_gln: str) -> str | None:
         async with self._connection() as conn:

@@ -479,3 +479,5 @@ ORDER BY a.id LIMIT $3"""
 )
 
 ALERT_BY_ID: Final = ALERT_COLUMNS + " WHERE a.id = $1"
+
+PING: Final = "SELECT 1"

@@ -1,0 +1,72 @@
+"""``create_app``: the aiohttp application (HTTP API, feed, floor page)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from stock_core.service import StockService
+from stock_core.store.database import open_database
+from stock_core.store.outbox import OutboxRelay
+from web_ui import api, feed, floor
+from web_ui.auth import TokenCache
+from web_ui.bus import EventBus
+from web_ui.config import WebConfig
+from web_ui.keys import BUS, CONFIG, DATABASE, SERVICE, TOKEN_CACHE
+from web_ui.problem import problem_middleware
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 1 << 20
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    if config.database is not None:
+        app[DATABASE] = config.database
+        app[SERVICE] = StockService(config.database.pool)
+        yield
+        return
+    async with open_database(
+        config.database_url, home=config.home, max_size=config.pool_size
+    ) as database:
+        app[DATABASE] = database
+        app[SERVICE] = StockService(database.pool)
+        yield
+
+
+async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    bus = app[BUS]
+    relay = OutboxRelay(app[DATABASE].pool, bus.publish)
+    await relay.step()  # start current: the feed serves history from the table
+    task = asyncio.create_task(relay.run(), name="outbox-relay")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await relay.close()
+
+
+async def _close_feeds(app: web.Application) -> None:
+    await feed.close_all(app)
+
+
+def create_app(config: WebConfig) -> web.Application:
+    app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_BODY)
+    app[CONFIG] = config
+    app[BUS] = EventBus()
+    app[TOKEN_CACHE] = TokenCache()
+    app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_relay_ctx)
+    app.on_shutdown.append(_close_feeds)
+    api.setup(app)
+    feed.setup(app)
+    floor.setup(app, Path(__file__).parent / "static")
+    return app

@@ -1,0 +1,127 @@
+"""Errors as ``application/problem+json`` (RFC 9457), rendered by one middleware.
+
+Every problem has a stable ``type``: a relative URI ``/problems/<name>`` that this
+server also answers with a short description. Handlers raise; they never build error
+responses themselves. No stack trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from stock_core.errors import DatabaseUnavailableError, StockRejection
+
+__all__ = [
+    "PROBLEMS",
+    "ProblemError",
+    "problem_middleware",
+    "problem_response",
+    "problem_type",
+]
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "bad-request": (400, "The request could not be read"),
+    "unauthorized": (401, "A valid bearer token is required"),
+    "forbidden": (403, "This token's role may not do that"),
+    "not-found": (404, "No such resource"),
+    "method-not-allowed": (405, "Method not allowed on this resource"),
+    "conflict": (409, "The request conflicts with the current state"),
+    "payload-too-large": (413, "The request body is too large"),
+    "unsupported-media-type": (415, "Send application/json"),
+    "validation-error": (422, "The request is not valid"),
+    "insufficient-stock": (409, "Not enough stock"),
+    "unknown-product": (404, "Unknown product"),
+    "unknown-location": (404, "Unknown location"),
+    "invalid-movement": (422, "The movement is not valid"),
+    "nothing-to-undo": (409, "Nothing to undo"),
+    "count-below-reserved": (409, "Counted less than is reserved"),
+    "idempotency-conflict": (409, "Idempotency-Key reused with a different request"),
+    "rejected": (422, "Rejected"),
+    "database-unavailable": (503, "The database is unavailable; try again"),
+    "internal-error": (500, "Internal error"),
+}
+
+
+def problem_type(name: str) -> str:
+    return f"/problems/{name}"
+
+
+class ProblemError(Exception):
+    """Raise from a handler to answer with a problem document."""
+
+    def __init__(self, name: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or name)
+        self.name = name
+        self.status = PROBLEMS[name][0]
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    name: str, detail: str | None = None, *, status: int | None = None, **extra: Any
+) -> web.Response:
+    code, title = PROBLEMS.get(name, (status or 500, name))
+    body: dict[str, Any] = {"type": problem_type(name), "title": title, "status": status or code}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return web.Response(
+        status=status or code,
+        text=json.dumps(body, default=str),
+        content_type=PROBLEM_JSON,
+    )
+
+
+_HTTP_NAMES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+
+@web.middleware
+async def problem_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ProblemError as exc:
+        return problem_response(exc.name, exc.detail, **exc.extra)
+    except StockRejection as exc:
+        details = {k: v for k, v in exc.to_dict().items() if k not in ("problem_type", "reason")}
+        return problem_response(exc.problem_type, exc.reason, status=exc.http_status, **details)
+    except ValidationError as exc:
+        errors = [
+            {"loc": [str(p) for p in e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        return problem_response(
+            "validation-error", "the request body or query is not valid", errors=errors
+        )
+    except DatabaseUnavailableError as exc:
+        log.warning("database unavailable: %s", exc)
+        return problem_response("database-unavailable")
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        name = _HTTP_NAMES.get(exc.status)
+        if name is None:
+            raise
+        return problem_response(name, exc.reason)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response("internal-error")
