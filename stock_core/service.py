@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from stock_core.domain.catalog import parse_locations, parse_products
-from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
+from stock_core.domain.movement import Envelope, MovementOutcome, MovementRecord, Outcome
 from stock_core.domain.token import Role
-from stock_core.errors import CatalogImportError, DatabaseUnavailableError, StockRejection
-from stock_core.store import catalog, gateway, ledger, queries, reads, tokens
+from stock_core.errors import (
+    CatalogImportError,
+    DatabaseUnavailableError,
+    StockRejection,
+    UnknownLocationError,
+    UnknownProductError,
+)
+from stock_core.store import (
+    api_reads,
+    api_writes,
+    catalog,
+    gateway,
+    ledger,
+    outbox,
+    queries,
+    reads,
+    tokens,
+)
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
 from stock_core.store.verify import VerifyReport, verify
 
@@ -44,6 +60,19 @@ class StockService:
                 yield conn
         except UNAVAILABLE_ERRORS as exc:
             raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+
+    async def floor_snapshot(self) -> dict[str, Any]:
+        async with self._connection() as conn:
+            return await reads.floor_snapshot(conn)
+
+    async def events_after(self, seq: int, limit: int = 1000) -> list[outbox.FeedEvent]:
+        async with self._connection() as conn:
+            return await outbox.events_after(conn, seq, limit)
+
+    async def feed_bounds(self) -> tuple[int, int]:
+        """(oldest retained feed seq, newest feed seq)."""
+        async with self._connection() as conn:
+            return await outbox.feed_bounds(conn)
 
     async def ping(self) -> bool:
         """True when PostgreSQL answers within two seconds."""
@@ -118,3 +147,144 @@ class StockService:
     async def revoke_token(self, token_id: int) -> tokens.TokenInfo | None:
         async with self._connection() as conn:
             return await tokens.revoke_token(conn, token_id)
+
+    # -- HTTP API: reads, catalog edits, acknowledgements ------------------------------
+
+    async def list_products(
+        self, *, category: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[api_reads.ProductView]:
+        async with self._connection() as conn:
+            return await api_reads.list_products(conn, category=category, after=after, limit=limit)
+
+    async def product(self, sku: str) -> api_reads.ProductView:
+        """The product with ``sku``; raises :class:`UnknownProductError`."""
+        async with self._connection() as conn:
+            found = await api_reads.product_by_sku(conn, sku)
+        if found is None:
+            raise UnknownProductError(sku)
+        return found
+
+    async def create_product(self, spec: api_writes.ProductSpec) -> api_reads.ProductView:
+        async with self._connection() as conn:
+            return await api_writes.create_product(conn, spec)
+
+    async def update_product(self, sku: str, changes: Mapping[str, Any]) -> api_reads.ProductView:
+        """Change some fields (names as in :class:`ProductSpec`); barcodes replace all."""
+        async with self._connection() as conn:
+            return await api_writes.update_product(conn, sku, changes)
+
+    async def list_locations(
+        self, *, zone: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[api_reads.LocationView]:
+        async with self._connection() as conn:
+            return await api_reads.list_locations(conn, zone=zone, after=after, limit=limit)
+
+    async def location(self, code: str) -> api_reads.LocationView:
+        """The location with ``code``; raises :class:`UnknownLocationError`."""
+        async with self._connection() as conn:
+            found = await api_reads.location_by_code(conn, code)
+        if found is None:
+            raise UnknownLocationError(code)
+        return found
+
+    async def create_location(self, spec: api_writes.LocationSpec) -> api_reads.LocationView:
+        async with self._connection() as conn:
+            return await api_writes.create_location(conn, spec)
+
+    async def list_stock(
+        self,
+        *,
+        sku: str | None = None,
+        location: str | None = None,
+        zone: str | None = None,
+        below_reorder_point: bool = False,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[api_reads.ProductStock]:
+        async with self._connection() as conn:
+            return await api_reads.list_stock(
+                conn,
+                sku=sku,
+                location=location,
+                zone=zone,
+                below_reorder_point=below_reorder_point,
+                after=after,
+                limit=limit,
+            )
+
+    async def list_movements(
+        self,
+        filters: api_reads.MovementFilter,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[MovementRecord]:
+        async with self._connection() as conn:
+            return await api_reads.list_movements(
+                conn, filters, after=after, limit=limit, newest_first=newest_first
+            )
+
+    async def movement(self, movement_id: int) -> MovementRecord | None:
+        async with self._connection() as conn:
+            return await api_reads.movement_by_id(conn, movement_id)
+
+    @contextlib.asynccontextmanager
+    async def export_movements(
+        self, filters: api_reads.MovementFilter
+    ) -> AsyncIterator[AsyncIterator[Sequence[MovementRecord]]]:
+        """Batches of matching movements from one cursor; holds a connection until exit."""
+        async with (
+            self._connection() as conn,
+            contextlib.aclosing(api_reads.export_movements(conn, filters)) as batches,
+        ):
+            yield batches
+
+    async def list_scanners(
+        self,
+        live: Sequence[gateway.ScannerState] = (),
+        *,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[api_reads.ScannerView]:
+        """Stored scanner states, overridden by ``live`` ones (a gateway in this process)."""
+        async with self._connection() as conn:
+            stored = await api_reads.list_scanner_states(conn)
+        merged = {view.state.id: view for view in stored}
+        for state in live:
+            merged[state.id] = api_reads.ScannerView(state, updated_at=None, live=True)
+        ids = sorted(i for i in merged if after is None or i > after)
+        return [merged[i] for i in ids[:limit]]
+
+    async def list_alerts(
+        self,
+        *,
+        include_cleared: bool = False,
+        kind: str | None = None,
+        sku: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[api_reads.AlertView]:
+        async with self._connection() as conn:
+            return await api_reads.list_alerts(
+                conn, include_cleared=include_cleared, kind=kind, sku=sku, after=after, limit=limit
+            )
+
+    async def alert(self, alert_id: int) -> api_reads.AlertView | None:
+        async with self._connection() as conn:
+            return await api_reads.alert_by_id(conn, alert_id)
+
+    async def acknowledge_alert(self, alert_id: int, by: str) -> api_reads.AlertView | None:
+        """Acknowledge once (emits ``alert.acknowledged``); ``None`` when there is no such alert."""
+        async with self._connection() as conn:
+            return await api_writes.acknowledge_alert(conn, alert_id, by)
+
+    async def spool_exception(self, exception_id: int) -> gateway.SpoolException | None:
+        async with self._connection() as conn:
+            return await api_reads.spool_exception_by_id(conn, exception_id)
+
+    async def resolve_spool_exception(
+        self, exception_id: int, by: str, resolution: str
+    ) -> gateway.SpoolException | None:
+        async with self._connection() as conn:
+            return await api_writes.resolve_spool_exception(conn, exception_id, by, resolution)

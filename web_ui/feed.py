@@ -1,15 +1,227 @@
-"""The live feed at ``/feed`` (being written)."""
+"""The live feed at ``/feed`` (SPEC, Live feed; Promise 6).
+
+Protocol: the client's first message is ``{"type": "hello", "token": "...",
+"since": <seq or null>}``. The server answers with a ``snapshot`` (stock, active
+alerts, scanner states, recent scans, and the ``seq`` it is current to) or with the
+events after ``since``, then streams events ``{"seq", "type", "ts", ...}`` in seq
+order, each once.
+
+Ordering without gaps: the display subscribes to the bus *before* reading history or
+the snapshot from the database, then sends only events with ``seq`` above the last
+one sent. An event is thus either in what was read (it was sequenced before the
+read) or in the subscription (published after the subscription began), and never
+sent twice.
+
+Backpressure: each display has one writer task and a bounded queue. When a display
+falls behind by more than ``feed_queue_limit`` events its backlog is dropped and it
+is sent a fresh snapshot instead (a snapshot carries absolute figures, so nothing is
+lost); publishing never waits on a display.
+
+Close codes (one table, :data:`CLOSE`): a display is told exactly why it was closed.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from typing import Any, Literal
 
-__all__ = ["close_all", "setup"]
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stock_core.domain.token import Role
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.store.outbox import FeedEvent
+from web_ui.auth import authenticate
+from web_ui.bus import Subscription
+from web_ui.keys import BUS, CONFIG, SERVICE
+
+__all__ = ["CLOSE", "FEEDS", "close_all", "setup"]
+
+log = logging.getLogger(__name__)
+
+CLOSE: dict[str, tuple[int, str]] = {
+    "malformed": (4400, "expected a JSON hello message"),
+    "unauthorized": (4401, "unknown or revoked token"),
+    "forbidden": (4403, "this token's role may not read the feed"),
+    "hello_timeout": (4408, "no hello received in time"),
+    "going_away": (1001, "server shutting down"),
+    "unavailable": (1013, "database unavailable; reconnect later"),
+    "internal": (1011, "internal error"),
+}
+
+FEEDS: web.AppKey[weakref.WeakSet[Any]] = web.AppKey("feeds")
+
+_PAGE = 1000
+_MAX_MESSAGE = 64 * 1024
+
+
+class Hello(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["hello"]
+    token: str = Field(min_length=1, max_length=200)
+    since: int | None = Field(default=None, ge=0)
+
+
+class _Display:
+    """One connected display: its socket, subscription and the last seq it was sent."""
+
+    def __init__(self, app: web.Application, ws: web.WebSocketResponse) -> None:
+        self.app = app
+        self.ws = ws
+        self.last_seq = 0
+        self.subscription: Subscription | None = None
+        self.snapshots = 0
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(message, default=str, separators=(",", ":")))
+
+    async def send_snapshot(self, reason: str) -> None:
+        snapshot = await self.app[SERVICE].floor_snapshot()
+        live = self.app[CONFIG].live_scanners
+        if live is not None:
+            fresh = {s.id: s for s in live()}
+            for scanner in snapshot["scanners"]:
+                state = fresh.get(scanner["scanner"])
+                if state is not None:
+                    scanner.update(state=state.state, detail=state.detail)
+        self.snapshots += 1
+        self.last_seq = snapshot["seq"]
+        await self.send({"type": "snapshot", "reason": reason, **snapshot})
+
+    async def send_events(self, events: list[FeedEvent]) -> None:
+        for event in events:
+            if event.seq > self.last_seq:
+                await self.send(event.to_wire())
+                self.last_seq = event.seq
+
+    async def catch_up(self, since: int) -> None:
+        """The events after ``since`` from the table, or a snapshot when too far behind."""
+        service = self.app[SERVICE]
+        oldest, newest = await service.feed_bounds()
+        if since > newest:
+            await self.send_snapshot("since is ahead of the feed")
+            return
+        if since < oldest - 1 or newest - since > self.app[CONFIG].catch_up_limit:
+            await self.send_snapshot("too far behind")
+            return
+        self.last_seq = since
+        while True:
+            events = await service.events_after(self.last_seq, _PAGE)
+            await self.send_events(events)
+            if len(events) < _PAGE:
+                return
+
+    async def stream(self) -> None:
+        subscription = self.subscription
+        assert subscription is not None
+        while True:
+            await subscription.wait()
+            if subscription.overflowed:
+                subscription.overflowed = False
+                subscription.drain()
+                await self.send_snapshot("fell behind")
+                continue
+            await self.send_events(subscription.drain())
+
+
+async def _close(ws: web.WebSocketResponse, why: str) -> None:
+    code, message = CLOSE[why]
+    await ws.close(code=code, message=message.encode())
+
+
+async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
+    """The hello message, or the CLOSE key to close with."""
+    try:
+        msg = await ws.receive(timeout=patience)
+    except TimeoutError:
+        return "hello_timeout"
+    if msg.type != WSMsgType.TEXT:
+        return "malformed"
+    try:
+        return Hello.model_validate_json(msg.data)
+    except ValidationError:
+        return "malformed"
+
+
+async def _read_client(display: _Display) -> None:
+    """After hello: answer pings, report malformed messages, notice the close."""
+    async for msg in display.ws:
+        if msg.type != WSMsgType.TEXT:
+            continue
+        try:
+            body = json.loads(msg.data)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("type") == "ping":
+            await display.send({"type": "pong", "seq": display.last_seq})
+        else:
+            await display.send(
+                {"type": "error", "reason": "unknown message: only ping is accepted after hello"}
+            )
+
+
+async def feed_handler(request: web.Request) -> web.WebSocketResponse:
+    app = request.app
+    config = app[CONFIG]
+    ws = web.WebSocketResponse(heartbeat=config.heartbeat, max_msg_size=_MAX_MESSAGE)
+    await ws.prepare(request)
+    app[FEEDS].add(ws)
+    hello = await _hello(ws, config.hello_timeout)
+    if isinstance(hello, str):
+        await _close(ws, hello)
+        return ws
+    try:
+        token = await authenticate(app, hello.token)
+    except DatabaseUnavailableError:
+        await _close(ws, "unavailable")
+        return ws
+    if token is None:
+        await _close(ws, "unauthorized")
+        return ws
+    if not token.role.allows(Role.DISPLAY):  # pragma: no cover - every role includes display
+        await _close(ws, "forbidden")
+        return ws
+    display = _Display(app, ws)
+    bus = app[BUS]
+    display.subscription = bus.subscribe(config.feed_queue_limit)
+    reader = asyncio.create_task(_read_client(display))
+    writer: asyncio.Task[None] | None = None
+    try:
+        if hello.since is None:
+            await display.send_snapshot("hello")
+        else:
+            await display.catch_up(hello.since)
+        writer = asyncio.create_task(display.stream())
+        await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+    except DatabaseUnavailableError:
+        await _close(ws, "unavailable")
+    except ConnectionError:
+        pass
+    finally:
+        for task in (reader, writer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+                    await task
+        bus.unsubscribe(display.subscription)
+        if not ws.closed:
+            await ws.close()
+    return ws
 
 
 def setup(app: web.Application) -> None:
-    pass
+    feeds: weakref.WeakSet[Any] = weakref.WeakSet()
+    app[FEEDS] = feeds
+    app.router.add_get("/feed", feed_handler)
 
 
 async def close_all(app: web.Application) -> None:
-    pass
+    code, message = CLOSE["going_away"]
+    feeds: weakref.WeakSet[Any] = app[FEEDS]
+    for ws in list(feeds):
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, message=message.encode())

@@ -108,6 +108,9 @@ class OutboxRelay:
         conn, self._listener = self._listener, None
         if conn is not None:
             with contextlib.suppress(Exception):
+                await conn.remove_listener("stockd_outbox", self._notified)
+                await conn.remove_listener("stockd_feed", self._notified)
+            with contextlib.suppress(Exception):
                 await self.pool.release(conn)
 
     async def step(self) -> int:

@@ -481,3 +481,210 @@ ORDER BY a.id LIMIT $3"""
 ALERT_BY_ID: Final = ALERT_COLUMNS + " WHERE a.id = $1"
 
 PING: Final = "SELECT 1"
+
+# -- floor snapshot -----------------------------------------------------------------
+
+SNAPSHOT_STOCK: Final = """
+SELECT p.sku, p.name, p.category, p.reorder_point,
+       coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved,
+       coalesce(array_agg(DISTINCT l.zone) FILTER (WHERE s.on_hand > 0 AND l.zone <> ''),
+                '{}') AS zones
+FROM products p
+LEFT JOIN stock s ON s.product_id = p.id
+LEFT JOIN locations l ON l.id = s.location_id
+GROUP BY p.id
+ORDER BY p.sku
+LIMIT $1
+"""
+
+SNAPSHOT_ALERTS: Final = """
+SELECT a.id AS alert_id, a.kind, p.sku, p.name, a.available, a.threshold, a.raised_at,
+       a.acknowledged_at IS NOT NULL AS acknowledged
+FROM alerts a JOIN products p ON p.id = a.product_id
+WHERE a.cleared_at IS NULL
+ORDER BY a.id
+"""
+
+SNAPSHOT_SCANNERS: Final = """
+SELECT id AS scanner, gateway, url, state, detail, mode, location, last_scan_at, last_code,
+       counters::text AS counters, updated_at
+FROM scanner_states ORDER BY id
+"""
+
+SNAPSHOT_RECENT: Final = """
+SELECT seq, ts, type, payload::text AS payload FROM outbox
+WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
+ORDER BY seq DESC LIMIT $3
+"""
+
+# -- API reads ----------------------------------------------------------------------
+# Keyset pagination everywhere: "after" is the last id of the previous page.
+
+_API_PRODUCT_COLUMNS: Final = """
+SELECT p.id, p.sku, p.name, p.category, p.unit_cost, p.weight_g, p.length_mm, p.width_mm,
+       p.height_mm, p.reorder_point, p.reorder_qty, p.lead_time_days, p.safety_stock,
+       p.created_at, p.updated_at,
+       coalesce((SELECT json_agg(json_build_object('code', b.code, 'pack_size', b.pack_size)
+                                 ORDER BY b.pack_size, b.code)
+                 FROM product_barcodes b WHERE b.product_id = p.id)::text, '[]') AS barcodes
+FROM products p
+"""
+
+API_LIST_PRODUCTS: Final = (
+    _API_PRODUCT_COLUMNS
+    + """ WHERE p.id > $1 AND ($2::text IS NULL OR p.category = $2)
+ORDER BY p.id LIMIT $3"""
+)
+
+API_PRODUCT_BY_SKU: Final = _API_PRODUCT_COLUMNS + " WHERE p.sku = $1"
+
+API_LOCK_PRODUCT_BY_SKU: Final = _API_PRODUCT_COLUMNS + " WHERE p.sku = $1 FOR NO KEY UPDATE OF p"
+
+API_INSERT_PRODUCT: Final = """
+INSERT INTO products (sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
+                      reorder_point, reorder_qty, lead_time_days, safety_stock)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (sku) DO NOTHING
+RETURNING id
+"""
+
+API_UPDATE_PRODUCT: Final = """
+UPDATE products SET name = $2, category = $3, unit_cost = $4, weight_g = $5, length_mm = $6,
+    width_mm = $7, height_mm = $8, reorder_point = $9, reorder_qty = $10,
+    lead_time_days = $11, safety_stock = $12, updated_at = now()
+WHERE id = $1
+"""
+
+API_BARCODE_OWNERS: Final = """
+SELECT b.code, p.sku FROM product_barcodes b JOIN products p ON p.id = b.product_id
+WHERE b.code = ANY($1::text[]) AND b.product_id <> $2
+ORDER BY b.code
+"""
+
+API_DELETE_PRODUCT_BARCODES: Final = "DELETE FROM product_barcodes WHERE product_id = $1"
+
+API_INSERT_PRODUCT_BARCODES: Final = """
+INSERT INTO product_barcodes (code, product_id, pack_size)
+SELECT code, $1, pack_size FROM unnest($2::text[], $3::integer[]) AS b(code, pack_size)
+"""
+
+_API_LOCATION_COLUMNS: Final = """
+SELECT id, code, warehouse, zone, name, gln, created_at, updated_at FROM locations
+"""
+
+API_LIST_LOCATIONS: Final = (
+    _API_LOCATION_COLUMNS
+    + """ WHERE id > $1 AND ($2::text IS NULL OR zone = $2)
+ORDER BY id LIMIT $3"""
+)
+
+API_LOCATION_BY_CODE: Final = _API_LOCATION_COLUMNS + " WHERE code = $1"
+
+API_LOCATION_BY_GLN: Final = _API_LOCATION_COLUMNS + " WHERE gln = $1"
+
+API_INSERT_LOCATION: Final = """
+INSERT INTO locations (code, zone, name, gln) VALUES ($1, $2, $3, $4)
+ON CONFLICT DO NOTHING
+RETURNING id
+"""
+
+# Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point.
+# Product-wide availability decides "below reorder point"; location/zone filters keep
+# products with stock there.
+API_LIST_STOCK_PRODUCTS: Final = """
+SELECT p.id, p.sku, p.name, p.reorder_point,
+       t.on_hand - t.reserved AS product_available
+FROM products p
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved
+    FROM stock s WHERE s.product_id = p.id
+) t
+WHERE p.id > $1
+  AND ($2::text IS NULL OR p.sku = $2)
+  AND (($3::text IS NULL AND $4::text IS NULL) OR EXISTS (
+        SELECT 1 FROM stock s JOIN locations l ON l.id = s.location_id
+        WHERE s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
+          AND ($3::text IS NULL OR l.code = $3) AND ($4::text IS NULL OR l.zone = $4)))
+  AND (NOT $5::boolean OR t.on_hand - t.reserved <= p.reorder_point)
+ORDER BY p.id
+LIMIT $6
+"""
+
+API_STOCK_ROWS_OF_PRODUCTS: Final = """
+SELECT s.product_id, l.code AS location, l.zone, s.lot, s.expiry, s.on_hand, s.reserved
+FROM stock s JOIN locations l ON l.id = s.location_id
+WHERE s.product_id = ANY($1::integer[]) AND (s.on_hand > 0 OR s.reserved > 0)
+  AND ($2::text IS NULL OR l.code = $2) AND ($3::text IS NULL OR l.zone = $3)
+ORDER BY s.product_id, l.code, s.lot
+"""
+
+# Movements: $1 keyset bound, $2 sku, $3 location, $4 kind, $5 scanner, $6 from, $7 to.
+_API_MOVEMENT_FILTERS: Final = """
+  AND ($2::text IS NULL OR p.sku = $2)
+  AND ($3::text IS NULL OR l.code = $3)
+  AND ($4::text IS NULL OR m.kind = $4)
+  AND ($5::text IS NULL OR m.scanner = $5)
+  AND ($6::timestamptz IS NULL OR m.ts >= $6)
+  AND ($7::timestamptz IS NULL OR m.ts < $7)
+"""
+
+API_LIST_MOVEMENTS_ASC: Final = (
+    _MOVEMENT_COLUMNS + " WHERE m.id > $1" + _API_MOVEMENT_FILTERS + " ORDER BY m.id LIMIT $8"
+)
+
+API_LIST_MOVEMENTS_DESC: Final = (
+    _MOVEMENT_COLUMNS + " WHERE m.id < $1" + _API_MOVEMENT_FILTERS + " ORDER BY m.id DESC LIMIT $8"
+)
+
+API_EXPORT_MOVEMENTS: Final = (
+    """
+SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
+       m.scanner, m.scan_seq, m.actor, m.note, m.reverses
+FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
+WHERE m.id > $1"""
+    + _API_MOVEMENT_FILTERS
+    + " ORDER BY m.id"
+)
+
+API_LIST_SCANNER_STATES: Final = """
+SELECT id, gateway, url, state, detail, mode, location, last_scan_at, last_code,
+       counters::text AS counters, updated_at
+FROM scanner_states ORDER BY id
+"""
+
+API_LIST_ALERTS: Final = (
+    ALERT_COLUMNS
+    + """ WHERE a.id > $1 AND ($2::boolean OR a.cleared_at IS NULL)
+  AND ($3::text IS NULL OR a.kind = $3) AND ($4::text IS NULL OR p.sku = $4)
+ORDER BY a.id LIMIT $5"""
+)
+
+API_SPOOL_EXCEPTION_BY_ID: Final = """
+SELECT id, key, scanner, scan_seq, command::text AS command, problem_type, reason, spooled_at,
+       created_at, resolved_at, resolved_by, resolution
+FROM spool_exceptions WHERE id = $1
+"""
+
+# The first resolution stands; resolving again changes nothing.
+API_RESOLVE_SPOOL_EXCEPTION: Final = """
+UPDATE spool_exceptions
+SET resolved_at = coalesce(resolved_at, now()), resolved_by = coalesce(resolved_by, $2),
+    resolution = coalesce(resolution, $3)
+WHERE id = $1
+RETURNING id
+"""
+
+# Only the first acknowledgement changes the alert and emits alert.acknowledged.
+API_ACKNOWLEDGE_ALERT: Final = """
+WITH a AS (
+    UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2
+    WHERE id = $1 AND acknowledged_at IS NULL
+    RETURNING id, kind, product_id, acknowledged_by
+), e AS (
+    INSERT INTO outbox (type, payload)
+    SELECT 'alert.acknowledged', jsonb_build_object('alert_id', a.id, 'kind', a.kind,
+                                                    'sku', p.sku, 'by', a.acknowledged_by)
+    FROM a JOIN products p ON p.id = a.product_id
+)
+SELECT count(*) FROM a
+"""

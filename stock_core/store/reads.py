@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from stock_core.errors import UnknownProductError
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
-__all__ = ["LocationStock", "StockLevel", "find_location", "stock_of"]
+__all__ = ["LocationStock", "StockLevel", "find_location", "floor_snapshot", "stock_of"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,51 @@ async def find_location(conn: Connection, code_or_gln: str) -> str | None:
     """The location code for a code or a GLN, or ``None``."""
     row = await conn.fetchrow(q.FIND_LOCATION, code_or_gln)
     return None if row is None else str(row["code"])
+
+
+async def floor_snapshot(
+    conn: Connection, *, products: int = 5000, recent: int = 30
+) -> dict[str, Any]:
+    """Everything a floor display shows, consistent with one feed ``seq``."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        seq = int(await conn.fetchval(q.FEED_HEAD))
+        stock = [
+            {
+                "sku": r["sku"],
+                "name": r["name"],
+                "category": r["category"],
+                "reorder_point": r["reorder_point"],
+                "on_hand": r["on_hand"],
+                "reserved": r["reserved"],
+                "available": r["on_hand"] - r["reserved"],
+                "zones": list(r["zones"]),
+            }
+            for r in await conn.fetch(q.SNAPSHOT_STOCK, products)
+        ]
+        alerts = [
+            {**dict(r), "raised_at": r["raised_at"].isoformat()}
+            for r in await conn.fetch(q.SNAPSHOT_ALERTS)
+        ]
+        scanners = [
+            {
+                **dict(r),
+                "counters": json.loads(r["counters"]),
+                "last_scan_at": r["last_scan_at"].isoformat() if r["last_scan_at"] else None,
+                "updated_at": r["updated_at"].isoformat(),
+            }
+            for r in await conn.fetch(q.SNAPSHOT_SCANNERS)
+        ]
+        recent_rows = await conn.fetch(
+            q.SNAPSHOT_RECENT, ["stock.changed", "scan.rejected"], seq, recent * 2
+        )
+    recent_events = [
+        {"seq": r["seq"], "type": r["type"], "ts": r["ts"].isoformat(), **json.loads(r["payload"])}
+        for r in reversed(recent_rows)
+    ]
+    return {
+        "seq": seq,
+        "stock": stock,
+        "alerts": alerts,
+        "scanners": scanners,
+        "recent": recent_events,
+    }

@@ -1,0 +1,360 @@
+"""Read models for the HTTP API: products, locations, stock, movements, scanners, alerts.
+
+Every list is keyset-paginated: callers pass the last id they saw (``after``) and a
+``limit``; a page of ``limit + 1`` rows tells them whether there is more. The movement
+export streams through a server-side cursor inside one read-only transaction, so it
+never holds more than one prefetch batch in memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import asyncpg
+
+from stock_core.domain.movement import MovementRecord
+from stock_core.store import queries as q
+from stock_core.store.connection import Connection
+from stock_core.store.gateway import ScannerState, SpoolException
+from stock_core.store.ledger import record_from_row
+
+__all__ = [
+    "EXPORT_BATCH",
+    "MAX_ID",
+    "AlertView",
+    "Barcode",
+    "LocationView",
+    "MovementFilter",
+    "ProductStock",
+    "ProductView",
+    "ScannerView",
+    "StockRow",
+    "alert_by_id",
+    "export_movements",
+    "list_alerts",
+    "list_locations",
+    "list_movements",
+    "list_products",
+    "list_scanner_states",
+    "list_stock",
+    "location_by_code",
+    "location_by_gln",
+    "movement_by_id",
+    "product_by_sku",
+    "spool_exception_by_id",
+]
+
+MAX_ID = 2**63 - 1
+EXPORT_BATCH = 1000
+"""Rows fetched per round trip by the export cursor (the most held in memory)."""
+
+
+@dataclass(frozen=True)
+class Barcode:
+    code: str
+    pack_size: int
+
+
+@dataclass(frozen=True)
+class ProductView:
+    id: int
+    sku: str
+    name: str
+    category: str
+    unit_cost: Decimal
+    weight_g: Decimal | None
+    length_mm: Decimal | None
+    width_mm: Decimal | None
+    height_mm: Decimal | None
+    reorder_point: int
+    reorder_qty: int
+    lead_time_days: int
+    safety_stock: int
+    barcodes: tuple[Barcode, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LocationView:
+    id: int
+    code: str
+    warehouse: str
+    zone: str
+    name: str
+    gln: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class StockRow:
+    location: str
+    zone: str
+    lot: str
+    expiry: date | None
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    """One product's stock at the locations a filter kept (all of them without one)."""
+
+    id: int
+    sku: str
+    name: str
+    reorder_point: int
+    product_available: int
+    """Available over every location: what the reorder point is compared with."""
+    locations: tuple[StockRow, ...]
+
+    @property
+    def on_hand(self) -> int:
+        return sum(r.on_hand for r in self.locations)
+
+    @property
+    def reserved(self) -> int:
+        return sum(r.reserved for r in self.locations)
+
+
+@dataclass(frozen=True)
+class MovementFilter:
+    sku: str | None = None
+    location: str | None = None
+    kind: str | None = None
+    scanner: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def args(self) -> tuple[object, ...]:
+        return (self.sku, self.location, self.kind, self.scanner, self.since, self.until)
+
+
+@dataclass(frozen=True)
+class ScannerView:
+    state: ScannerState
+    updated_at: datetime | None
+    live: bool = False
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    kind: str
+    sku: str
+    name: str
+    raised_at: datetime
+    available: int
+    threshold: int
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    cleared_at: datetime | None
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+def _product(row: asyncpg.Record) -> ProductView:
+    return ProductView(
+        id=row["id"],
+        sku=row["sku"],
+        name=row["name"],
+        category=row["category"],
+        unit_cost=row["unit_cost"],
+        weight_g=row["weight_g"],
+        length_mm=row["length_mm"],
+        width_mm=row["width_mm"],
+        height_mm=row["height_mm"],
+        reorder_point=row["reorder_point"],
+        reorder_qty=row["reorder_qty"],
+        lead_time_days=row["lead_time_days"],
+        safety_stock=row["safety_stock"],
+        barcodes=tuple(Barcode(b["code"], b["pack_size"]) for b in json.loads(row["barcodes"])),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _location(row: asyncpg.Record) -> LocationView:
+    return LocationView(
+        id=row["id"],
+        code=row["code"],
+        warehouse=row["warehouse"],
+        zone=row["zone"],
+        name=row["name"],
+        gln=row["gln"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _alert(row: asyncpg.Record) -> AlertView:
+    return AlertView(
+        id=row["id"],
+        kind=row["kind"],
+        sku=row["sku"],
+        name=row["name"],
+        raised_at=row["raised_at"],
+        available=row["available"],
+        threshold=row["threshold"],
+        acknowledged_at=row["acknowledged_at"],
+        acknowledged_by=row["acknowledged_by"],
+        cleared_at=row["cleared_at"],
+        detail=json.loads(row["detail"]),
+    )
+
+
+def _spool_exception(row: asyncpg.Record) -> SpoolException:
+    return SpoolException(
+        id=row["id"],
+        key=row["key"],
+        scanner=row["scanner"],
+        scan_seq=row["scan_seq"],
+        command=json.loads(row["command"]),
+        problem_type=row["problem_type"],
+        reason=row["reason"],
+        spooled_at=row["spooled_at"],
+        created_at=row["created_at"],
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        resolution=row["resolution"],
+    )
+
+
+async def list_products(
+    conn: Connection, *, category: str | None, after: int, limit: int
+) -> list[ProductView]:
+    return [_product(r) for r in await conn.fetch(q.API_LIST_PRODUCTS, after, category, limit)]
+
+
+async def product_by_sku(conn: Connection, sku: str, *, lock: bool = False) -> ProductView | None:
+    row = await conn.fetchrow(q.API_LOCK_PRODUCT_BY_SKU if lock else q.API_PRODUCT_BY_SKU, sku)
+    return None if row is None else _product(row)
+
+
+async def list_locations(
+    conn: Connection, *, zone: str | None, after: int, limit: int
+) -> list[LocationView]:
+    return [_location(r) for r in await conn.fetch(q.API_LIST_LOCATIONS, after, zone, limit)]
+
+
+async def location_by_code(conn: Connection, code: str) -> LocationView | None:
+    row = await conn.fetchrow(q.API_LOCATION_BY_CODE, code)
+    return None if row is None else _location(row)
+
+
+async def location_by_gln(conn: Connection, gln: str) -> LocationView | None:
+    row = await conn.fetchrow(q.API_LOCATION_BY_GLN, gln)
+    return None if row is None else _location(row)
+
+
+async def list_stock(
+    conn: Connection,
+    *,
+    sku: str | None,
+    location: str | None,
+    zone: str | None,
+    below_reorder_point: bool,
+    after: int,
+    limit: int,
+) -> list[ProductStock]:
+    """Stock per product (keyset on product id) with its rows at the kept locations."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        products = await conn.fetch(
+            q.API_LIST_STOCK_PRODUCTS, after, sku, location, zone, below_reorder_point, limit
+        )
+        rows = await conn.fetch(
+            q.API_STOCK_ROWS_OF_PRODUCTS, [p["id"] for p in products], location, zone
+        )
+    by_product: dict[int, list[StockRow]] = {}
+    for r in rows:
+        by_product.setdefault(r["product_id"], []).append(
+            StockRow(r["location"], r["zone"], r["lot"], r["expiry"], r["on_hand"], r["reserved"])
+        )
+    return [
+        ProductStock(
+            id=p["id"],
+            sku=p["sku"],
+            name=p["name"],
+            reorder_point=p["reorder_point"],
+            product_available=p["product_available"],
+            locations=tuple(by_product.get(p["id"], ())),
+        )
+        for p in products
+    ]
+
+
+async def list_movements(
+    conn: Connection, filters: MovementFilter, *, after: int | None, limit: int, newest_first: bool
+) -> list[MovementRecord]:
+    if newest_first:
+        query, bound = q.API_LIST_MOVEMENTS_DESC, MAX_ID if after is None else after
+    else:
+        query, bound = q.API_LIST_MOVEMENTS_ASC, 0 if after is None else after
+    rows = await conn.fetch(query, bound, *filters.args(), limit)
+    return [record_from_row(r) for r in rows]
+
+
+async def movement_by_id(conn: Connection, movement_id: int) -> MovementRecord | None:
+    row = await conn.fetchrow(q.MOVEMENT_BY_ID, movement_id)
+    return None if row is None else record_from_row(row)
+
+
+async def export_movements(
+    conn: Connection, filters: MovementFilter, *, batch: int = EXPORT_BATCH
+) -> AsyncGenerator[Sequence[MovementRecord], None]:
+    """Every matching movement in ledger order, ``batch`` rows at a time (a cursor)."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        cursor = await conn.cursor(q.API_EXPORT_MOVEMENTS, 0, *filters.args())
+        while True:
+            rows = await cursor.fetch(batch)
+            if not rows:
+                return
+            yield [record_from_row(r) for r in rows]
+
+
+async def list_scanner_states(conn: Connection) -> list[ScannerView]:
+    return [
+        ScannerView(
+            state=ScannerState(
+                id=r["id"],
+                gateway=r["gateway"],
+                url=r["url"],
+                state=r["state"],
+                detail=r["detail"],
+                mode=r["mode"],
+                location=r["location"],
+                last_scan_at=r["last_scan_at"],
+                last_code=r["last_code"],
+                counters=json.loads(r["counters"]),
+            ),
+            updated_at=r["updated_at"],
+        )
+        for r in await conn.fetch(q.API_LIST_SCANNER_STATES)
+    ]
+
+
+async def list_alerts(
+    conn: Connection,
+    *,
+    include_cleared: bool,
+    kind: str | None,
+    sku: str | None,
+    after: int,
+    limit: int,
+) -> list[AlertView]:
+    rows = await conn.fetch(q.API_LIST_ALERTS, after, include_cleared, kind, sku, limit)
+    return [_alert(r) for r in rows]
+
+
+async def alert_by_id(conn: Connection, alert_id: int) -> AlertView | None:
+    row = await conn.fetchrow(q.ALERT_BY_ID, alert_id)
+    return None if row is None else _alert(row)
+
+
+async def spool_exception_by_id(conn: Connection, exception_id: int) -> SpoolException | None:
+    row = await conn.fetchrow(q.API_SPOOL_EXCEPTION_BY_ID, exception_id)
+    return None if row is None else _spool_exception(row)

@@ -1,0 +1,53 @@
+"""Helpers for feed tests: a running app and a websockets display client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.timing import UNIT
+
+__all__ = ["Display"]
+
+
+class Display:
+    """A floor display: connects, says hello, collects what it is sent."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.url = url
+        self.token = token
+        self.messages: list[dict[str, Any]] = []
+        self.ws: ClientConnection | None = None
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return [m for m in self.messages if "seq" in m and m["type"] != "snapshot"]
+
+    @property
+    def last_seq(self) -> int | None:
+        seqs = [m["seq"] for m in self.messages if "seq" in m]
+        return max(seqs) if seqs else None
+
+    async def connect(self, since: int | None = None) -> dict[str, Any]:
+        self.ws = await websockets.connect(self.url, max_size=None)
+        await self.ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
+        if since is None:
+            first = json.loads(await asyncio.wait_for(self.ws.recv(), 5 * UNIT))
+            self.messages.append(first)
+            return first
+        return {}
+
+    async def collect(self, until_seq: int, timeout: float = 10.0) -> None:
+        assert self.ws is not None
+        async with asyncio.timeout(timeout * UNIT):
+            while (self.last_seq or 0) < until_seq:
+                self.messages.append(json.loads(await self.ws.recv()))
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+            self.ws = None

@@ -1,0 +1,241 @@
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+import websockets
+from aiohttp.test_utils import TestServer
+
+from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.token import Role
+from stock_core.errors import StockRejection
+from stock_core.service import StockService
+from stock_core.store.database import Database
+from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.functional.feed_helpers import Display
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
+from web_ui.app import create_app
+from web_ui.config import WebConfig
+
+_keys = itertools.count()
+SKUS = ["WIDGET", "GADGET", "SPROCKET", "BOLT", "NUT"]
+
+
+def receive(sku: str, n: int = 1) -> Envelope:
+    return Envelope(
+        IdempotencyKey(f"feed-{next(_keys)}"),
+        Receive(ProductRef(sku=Sku(sku)), LocationCode("A-01"), n),
+    )
+
+
+def pick(sku: str, n: int = 1) -> Envelope:
+    return Envelope(
+        IdempotencyKey(f"feed-{next(_keys)}"),
+        Pick(ProductRef(sku=Sku(sku)), LocationCode("A-01"), n),
+    )
+
+
+@pytest.fixture
+async def service(database: Database) -> StockService:
+    svc = StockService(database.pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@pytest.fixture
+async def token(service: StockService) -> str:
+    text, _ = await service.create_token("floor", Role.DISPLAY)
+    return text
+
+
+ServerFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+async def feed_url(
+    database: Database, service: StockService
+) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    servers: list[TestServer] = []
+
+    async def start(**options: object) -> str:
+        app = create_app(WebConfig(database=database, **options))  # type: ignore[arg-type]
+        server = TestServer(app)
+        await server.start_server()
+        servers.append(server)
+        return str(server.make_url("/feed")).replace("http://", "ws://")
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+async def head_seq(service: StockService) -> int:
+    return (await service.feed_bounds())[1]
+
+
+async def test_snapshot_then_live_events(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    display = Display(await feed_url(), token)
+    snapshot = await display.connect()
+    assert snapshot["type"] == "snapshot"
+    assert {s["sku"] for s in snapshot["stock"]} >= set(SKUS)
+    await service.post(receive("WIDGET", 3))
+    await display.collect(snapshot["seq"] + 1)
+    changed = [e for e in display.events if e["type"] == "stock.changed"]
+    assert changed[0]["sku"] == "WIDGET"
+    assert changed[0]["on_hand"] == 3
+    assert {"seq", "type", "ts", "location", "delta", "available", "movement_id", "scanner"} <= set(
+        changed[0]
+    )
+    await display.close()
+
+
+async def test_reconnect_with_since_gets_every_event_once_in_order(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    url = await feed_url()
+    display = Display(url, token)
+    await display.connect()
+    stop = asyncio.Event()
+
+    async def writer(n: int) -> None:
+        i = 0
+        while not stop.is_set():
+            sku = SKUS[(n + i) % len(SKUS)]
+            envelope = receive(sku, 2) if i % 3 else pick(sku, 1)
+            try:
+                await service.post(envelope)
+            except StockRejection:
+                pass
+            i += 1
+            await asyncio.sleep(0.03)
+
+    writers = [asyncio.create_task(writer(n)) for n in range(20)]
+    await asyncio.sleep(0.5 * UNIT)
+    seen = display.last_seq or 0
+    await display.collect(seen + 5)
+    await display.close()
+    away_from = display.last_seq
+    await asyncio.sleep(2 * UNIT)
+    display2 = Display(url, token)
+    await display2.connect(since=away_from)
+    await asyncio.sleep(0.5 * UNIT)
+    stop.set()
+    await asyncio.gather(*writers)
+    await asyncio.sleep(0.3 * UNIT)  # let the relay sequence the last commits
+    newest = await head_seq(service)
+    await display2.collect(newest)
+    seqs = [e["seq"] for e in display2.events]
+    assert seqs == list(range(away_from + 1, newest + 1))  # every event, once, in order
+    assert not [m for m in display2.messages if m["type"] == "snapshot"]
+    events = await service.events_after(away_from, 100_000)
+    assert [e.seq for e in events] == seqs
+    await display2.close()
+
+
+async def test_display_away_too_long_gets_a_snapshot(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    url = await feed_url(catch_up_limit=5)
+    for _ in range(10):
+        await service.post(receive("BOLT"))
+    await asyncio.sleep(0.5 * UNIT)
+    display = Display(url, token)
+    await display.connect(since=0)
+    assert display.ws is not None
+    first = json.loads(await asyncio.wait_for(display.ws.recv(), 5 * UNIT))
+    assert first["type"] == "snapshot"
+    assert first["reason"] == "too far behind"
+    await display.close()
+
+
+@pytest.mark.parametrize(
+    ("hello", "code"),
+    [
+        ({"type": "hello", "token": "stk_nope0000_" + "x" * 43, "since": None}, 4401),
+        ({"type": "hello", "token": "garbage"}, 4401),
+        ({"type": "subscribe"}, 4400),
+        ("not json", 4400),
+        ({"type": "hello", "token": "t", "since": -1}, 4400),
+    ],
+)
+async def test_bad_hello_closes_with_a_clear_code(
+    feed_url: ServerFactory, hello: object, code: int
+) -> None:
+    url = await feed_url()
+    async with websockets.connect(url) as ws:
+        await ws.send(hello if isinstance(hello, str) else json.dumps(hello))
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5 * UNIT)
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == code
+    assert info.value.rcvd.reason
+
+
+async def test_no_hello_times_out(feed_url: ServerFactory) -> None:
+    url = await feed_url(hello_timeout=0.3)
+    async with websockets.connect(url) as ws:
+        with pytest.raises(websockets.ConnectionClosed) as info:
+            await asyncio.wait_for(ws.recv(), 5 * UNIT)
+    assert info.value.rcvd is not None
+    assert info.value.rcvd.code == 4408
+
+
+async def test_malformed_message_after_hello_gets_an_error_and_the_feed_goes_on(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    display = Display(await feed_url(), token)
+    snapshot = await display.connect()
+    assert display.ws is not None
+    await display.ws.send("{bad")
+    reply = json.loads(await asyncio.wait_for(display.ws.recv(), 5 * UNIT))
+    assert reply["type"] == "error"
+    await service.post(receive("NUT"))
+    await display.collect(snapshot["seq"] + 1)
+    await display.close()
+
+
+async def test_200_displays_one_frozen_all_others_get_everything(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    url = await feed_url(feed_queue_limit=50)
+    displays = [Display(url, token) for _ in range(199)]
+    await asyncio.gather(*(d.connect() for d in displays))
+    frozen = Display(url, token)
+    await frozen.connect()  # and then never reads again
+    start = await head_seq(service)
+    for i in range(150):
+        await service.post(receive(SKUS[i % len(SKUS)]))
+    await asyncio.sleep(0.3 * UNIT)
+    newest = await head_seq(service)
+    assert newest - start >= 150
+    await asyncio.gather(*(d.collect(newest, timeout=30) for d in displays))
+    for d in displays:
+        seqs = [e["seq"] for e in d.events]
+        assert seqs == list(range(start + 1, newest + 1))
+    await asyncio.gather(*(d.close() for d in [*displays, frozen]))
+
+
+async def test_two_web_nodes_on_one_database_see_the_same_events(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    a = Display(await feed_url(), token)
+    b = Display(await feed_url(), token)
+    await a.connect()
+    await b.connect()
+    start = await head_seq(service)
+    for _ in range(20):
+        await service.post(receive("GADGET"))
+    await asyncio.sleep(0.3 * UNIT)
+    newest = await head_seq(service)
+    await a.collect(newest)
+    await b.collect(newest)
+    assert [e["seq"] for e in a.events] == [e["seq"] for e in b.events]
+    assert [e["seq"] for e in a.events] == list(range(start + 1, newest + 1))
+    await a.close()
+    await b.close()
