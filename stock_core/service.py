@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from stock_core.domain.catalog import parse_locations, parse_products
+from stock_core.domain.history import parse_history
 from stock_core.domain.movement import Envelope, MovementOutcome, MovementRecord, Outcome
 from stock_core.domain.token import Role
 from stock_core.errors import (
@@ -127,6 +128,16 @@ class StockService:
             raise CatalogImportError(problems)
         async with self.pool.acquire() as conn:
             return await catalog.load_locations(conn, rows, progress)
+
+    async def import_history(
+        self, data: bytes, progress: Callable[[int], None] | None = None
+    ) -> catalog.ImportSummary:
+        """Past demand (``sku,date,quantity``); never changes stock. All or nothing."""
+        rows, problems = parse_history(data, today=datetime.now(UTC).date())
+        if problems:
+            raise CatalogImportError(problems)
+        async with self.pool.acquire() as conn:
+            return await catalog.load_history(conn, rows, progress)
 
     async def verify(self) -> VerifyReport:
         async with self.pool.acquire() as conn:

@@ -25,8 +25,6 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _NOT_YET = {
-    "web": "the HTTP API and feed",
-    "demo": "the demo",
     "simulate": "simulated scanners",
 }
 
@@ -158,13 +156,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stockd: {exc}", file=sys.stderr)
         return EXIT_USAGE
     command = args.command
-    if command in ("gateway", "serve"):
-        from stockd.run import run_gateway
+    if command in ("gateway", "serve", "web", "demo"):
+        from stockd import demo, run
 
-        if command == "serve":
-            log.warning("the HTTP API and feed are not yet available in this build: gateway only")
+        runner = {
+            "gateway": run.run_gateway,
+            "serve": run.run_serve,
+            "web": run.run_web,
+            "demo": demo.run_demo,
+        }[command]
         try:
-            return asyncio.run(run_gateway(settings))
+            return asyncio.run(runner(settings))
         except DatabaseUnavailableError as exc:
             print(f"stockd: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -179,10 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("stockd: --name must be 1 to 100 printable characters", file=sys.stderr)
             return EXIT_USAGE
         work = _create_token(name, args.role)
-    elif command == "import" and args.what in ("products", "locations"):
+    elif command == "import":
         work = _import(args.what, args.file)
     else:
-        what = "history import" if command == "import" else _NOT_YET[command]
+        what = _NOT_YET[command]
         print(f"stockd {command}: {what} is not yet available in this build", file=sys.stderr)
         return EXIT_USAGE
     try:

@@ -6,13 +6,19 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
+
+from aiohttp import web
 
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
-from stock_core.store.database import open_database
+from stock_core.store.database import Database, open_database
+from stock_core.store.gateway import ScannerState
 from stockd.settings import Settings
+from web_ui.app import create_app
+from web_ui.config import WebConfig
 
-__all__ = ["run_gateway", "wait_for_signal"]
+__all__ = ["run_gateway", "run_serve", "run_web", "start_web", "wait_for_signal"]
 
 log = logging.getLogger("stockd")
 
@@ -31,6 +37,71 @@ async def wait_for_signal() -> None:
                 loop.remove_signal_handler(sig)
 
 
+async def start_web(
+    settings: Settings,
+    database: Database,
+    live_scanners: Callable[[], list[ScannerState]] | None = None,
+) -> tuple[web.AppRunner, str]:
+    """Serve the HTTP API, feed and floor page; returns the runner and the base URL."""
+    app = create_app(WebConfig(database=database, live_scanners=live_scanners))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_address=True)
+    await site.start()
+    server = getattr(site, "_server", None)
+    port = settings.web.port
+    if server is not None and server.sockets:
+        port = server.sockets[0].getsockname()[1]
+    host = "127.0.0.1" if settings.web.host in ("0.0.0.0", "::", "") else settings.web.host
+    return runner, f"http://{host}:{port}"
+
+
+async def run_web(settings: Settings) -> int:
+    async with open_database(
+        settings.database.url, home=settings.home, max_size=settings.database.pool_size
+    ) as db:
+        runner, url = await start_web(settings, db)
+        print(f"stockd web: floor page and API at {url}/ (feed at {url}/feed)", flush=True)
+        try:
+            await wait_for_signal()
+        finally:
+            await runner.cleanup()
+    return 0
+
+
+async def run_serve(settings: Settings) -> int:
+    async with open_database(
+        settings.database.url,
+        home=settings.home,
+        max_size=settings.database.pool_size,
+        tolerate_outage=True,
+    ) as db:
+        gateway = _gateway(settings, db)
+        await gateway.start()
+        runner, url = await start_web(settings, db, gateway.statuses)
+        print(
+            f"stockd serve: {len(settings.scanners)} scanner(s); floor page and API at {url}/",
+            flush=True,
+        )
+        try:
+            await wait_for_signal()
+        finally:
+            await runner.cleanup()
+            await gateway.stop()
+    return 0
+
+
+def _gateway(settings: Settings, db: Database) -> Gateway:
+    return Gateway(
+        StockService(db.pool),
+        list(settings.scanners),
+        settings.spool_dir,
+        group_commit=settings.gateway.group_commit,
+        batch_max=settings.gateway.batch_max,
+        reconnect_max=settings.gateway.reconnect_max_s,
+    )
+
+
 async def run_gateway(settings: Settings) -> int:
     if not settings.scanners:
         log.warning("no [[scanners]] configured: the gateway has nothing to read")
@@ -40,14 +111,7 @@ async def run_gateway(settings: Settings) -> int:
         max_size=settings.database.pool_size,
         tolerate_outage=True,
     ) as db:
-        gateway = Gateway(
-            StockService(db.pool),
-            list(settings.scanners),
-            settings.spool_dir,
-            group_commit=settings.gateway.group_commit,
-            batch_max=settings.gateway.batch_max,
-            reconnect_max=settings.gateway.reconnect_max_s,
-        )
+        gateway = _gateway(settings, db)
         await gateway.start()
         print(
             f"stockd gateway: {len(settings.scanners)} scanner(s), spool at {settings.spool_dir}",

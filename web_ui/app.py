@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import open_database
 from stock_core.store.outbox import OutboxRelay
@@ -45,7 +46,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     bus = app[BUS]
     relay = OutboxRelay(app[DATABASE].pool, bus.publish)
-    await relay.step()  # start current: the feed serves history from the table
+    try:
+        await relay.step()  # start current: the feed serves history from the table
+    except DatabaseUnavailableError:
+        log.warning("database unavailable at start: the feed starts when it returns")
     task = asyncio.create_task(relay.run(), name="outbox-relay")
     yield
     task.cancel()

@@ -24,6 +24,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from typing import assert_never
 
 from stock_core.errors import InvalidMovementError, StockRejection
 from stock_core.types import (
@@ -263,6 +264,8 @@ def validate_command(command: Command) -> None:
         case Undo():
             if (command.scanner is None) == (command.movement_id is None):
                 raise InvalidMovementError("undo names a scanner or a movement id (exactly one)")
+        case _:  # not a command at all: a caller's bug, never a silent pass
+            assert_never(command)
 
 
 def _jsonable(value: object) -> object:

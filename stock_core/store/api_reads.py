@@ -121,6 +121,11 @@ class ProductStock:
     def reserved(self) -> int:
         return sum(r.reserved for r in self.locations)
 
+    @property
+    def below_reorder_point(self) -> bool:
+        """Available over every location is at or below the reorder point."""
+        return self.product_available <= self.reorder_point
+
 
 @dataclass(frozen=True)
 class MovementFilter:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from stock_core.domain.catalog import LocationRow, ProductRow
+from stock_core.domain.history import HistoryRow
 from stock_core.errors import CatalogImportError, ImportProblem
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
-__all__ = ["ImportSummary", "load_locations", "load_products"]
+__all__ = ["ImportSummary", "load_history", "load_locations", "load_products"]
 
 _CHUNK = 2000
 _T = TypeVar("_T")
@@ -105,5 +106,27 @@ async def load_locations(
                 ]
             )
         results = await conn.fetch(q.UPSERT_IMPORTED_LOCATIONS)
+    created = sum(1 for r in results if r["inserted"])
+    return ImportSummary(created=created, updated=len(results) - created)
+
+
+async def load_history(
+    conn: Connection, rows: Sequence[HistoryRow], progress: Progress | None = None
+) -> ImportSummary:
+    """Upsert past demand by (sku, day), in one transaction; unknown SKUs refuse it all."""
+    async with conn.transaction():
+        await conn.execute(q.CREATE_IMPORT_HISTORY)
+        for chunk in _chunks(rows):
+            await conn.copy_records_to_table(
+                "import_history", records=[(r.line, r.sku, r.day, r.quantity) for r in chunk]
+            )
+            if progress:
+                progress(len(chunk))
+        unknown = await conn.fetch(q.IMPORT_HISTORY_UNKNOWN_SKUS)
+        if unknown:
+            raise CatalogImportError(
+                [ImportProblem(r["line"], f"unknown sku {r['sku']}") for r in unknown]
+            )
+        results = await conn.fetch(q.UPSERT_IMPORTED_HISTORY)
     created = sum(1 for r in results if r["inserted"])
     return ImportSummary(created=created, updated=len(results) - created)

@@ -27,12 +27,15 @@ from typing import Any
 
 from asyncpg.pool import PoolConnectionProxy
 
+from stock_core.errors import DatabaseUnavailableError
 from stock_core.store import queries as q
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
 
 __all__ = ["FeedEvent", "OutboxRelay", "assign_sequence", "events_after", "feed_bounds"]
 
 log = logging.getLogger(__name__)
+
+_RELAY_ERRORS: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,12 @@ class OutboxRelay:
 
     async def step(self) -> int:
         """Sequence and deliver what is ready; returns how many events were published."""
+        try:
+            return await self._step()
+        except UNAVAILABLE_ERRORS as exc:
+            raise DatabaseUnavailableError(f"feed relay: {exc}") from exc
+
+    async def _step(self) -> int:
         async with self.pool.acquire() as conn:
             await assign_sequence(conn)
             if self.last_seq is None:
@@ -136,7 +145,7 @@ class OutboxRelay:
                 self._wake.clear()
                 await self.step()
                 self.healthy = True
-            except UNAVAILABLE_ERRORS as exc:
+            except _RELAY_ERRORS as exc:
                 if self.healthy:
                     log.warning("feed relay lost PostgreSQL: %s", exc)
                 self.healthy = False

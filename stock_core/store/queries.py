@@ -688,3 +688,25 @@ WITH a AS (
 )
 SELECT count(*) FROM a
 """
+
+# -- demand history -----------------------------------------------------------------
+
+CREATE_IMPORT_HISTORY: Final = """
+CREATE TEMP TABLE import_history (line integer, sku text, day date, quantity integer)
+ON COMMIT DROP
+"""
+
+IMPORT_HISTORY_UNKNOWN_SKUS: Final = """
+SELECT h.line, h.sku FROM import_history h
+LEFT JOIN products p ON p.sku = h.sku
+WHERE p.id IS NULL
+ORDER BY h.line
+LIMIT 1000
+"""
+
+UPSERT_IMPORTED_HISTORY: Final = """
+INSERT INTO demand_history (product_id, day, quantity)
+SELECT p.id, h.day, h.quantity FROM import_history h JOIN products p ON p.sku = h.sku
+ON CONFLICT (product_id, day) DO UPDATE SET quantity = excluded.quantity, imported_at = now()
+RETURNING (xmax = 0) AS inserted
+"""
