@@ -10,6 +10,8 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── InvalidMovementError           quantity out of range, bad combination
     │   ├── NothingToUndoError             no movement left to reverse
     │   ├── CountBelowReservedError        counted less than is reserved for orders
+    │   ├── ConflictError                  clashes with what exists (an order number)
+    │   ├── NotFoundError                  no such order or purchase order
     │   └── IdempotencyConflictError       same key, different request
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
@@ -27,12 +29,14 @@ from typing import ClassVar
 
 __all__ = [
     "CatalogImportError",
+    "ConflictError",
     "CountBelowReservedError",
     "DatabaseUnavailableError",
     "IdempotencyConflictError",
     "ImportProblem",
     "InsufficientStockError",
     "InvalidMovementError",
+    "NotFoundError",
     "NothingToUndoError",
     "StockError",
     "StockRejection",
@@ -129,6 +133,20 @@ class CountBelowReservedError(StockRejection):
     http_status = 409
 
 
+class ConflictError(StockRejection):
+    """The request clashes with what exists (e.g. an order number with other lines)."""
+
+    problem_type = "conflict"
+    http_status = 409
+
+
+class NotFoundError(StockRejection):
+    """No such order, purchase order or other record."""
+
+    problem_type = "not-found"
+    http_status = 404
+
+
 class IdempotencyConflictError(StockRejection):
     problem_type = "idempotency-conflict"
     http_status = 409
@@ -149,6 +167,8 @@ _REJECTIONS: dict[str, type[StockRejection]] = {
         NothingToUndoError,
         CountBelowReservedError,
         IdempotencyConflictError,
+        ConflictError,
+        NotFoundError,
     )
 }
 

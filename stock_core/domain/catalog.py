@@ -97,7 +97,7 @@ class _LineError(ValueError):
 
 def parse_barcodes(text: str) -> tuple[BarcodeSpec, ...]:
     """``05012345678900|15012345678907*12`` → specs. Raises ``ValueError`` with a reason."""
-    specs = []
+    specs: list[BarcodeSpec] = []
     for part in text.split("|"):
         item = part.strip()
         if not item:

@@ -21,6 +21,7 @@ from stock_core.domain.movement import (
     Receive,
     Undo,
 )
+from stock_core.errors import InvalidMovementError
 from stock_core.types import IdempotencyKey, ScannerId
 
 __all__ = ["envelope_from_dict", "envelope_to_dict"]
@@ -95,5 +96,5 @@ def envelope_from_dict(data: dict[str, Any]) -> Envelope:
             scanner=ScannerId(data["scanner"]) if data.get("scanner") else None,
             scan_seq=data.get("scan_seq"),
         )
-    except (KeyError, TypeError, AttributeError) as exc:
+    except (KeyError, TypeError, AttributeError, InvalidMovementError) as exc:
         raise ValueError(f"not an envelope: {exc}") from exc

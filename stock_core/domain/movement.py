@@ -214,6 +214,10 @@ class MovementOutcome:
 Outcome = MovementOutcome | StockRejection
 
 
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_quantity(quantity: int, what: str = "quantity") -> None:
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidMovementError(f"{what} must be a whole number")
@@ -230,14 +234,11 @@ def _check_lines(lines: tuple[Line, ...], *, counting: bool) -> None:
     if not lines:
         raise InvalidMovementError("nothing to post: no lines")
     for line in lines:
-        quantity = line.quantity
-        if counting and isinstance(quantity, int) and not isinstance(quantity, bool):
-            if quantity < 0:
+        if counting and _is_whole(line.quantity) and line.quantity <= 0:
+            if line.quantity < 0:
                 raise InvalidMovementError("a count cannot be negative")
-            if quantity > 0:
-                _check_quantity(quantity)
         else:
-            _check_quantity(quantity)
+            _check_quantity(line.quantity)
         _check_lot(line.lot)
 
 

@@ -18,7 +18,6 @@ from datetime import date
 
 import asyncpg
 
-from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
 from stock_core.domain.allocation import (
     CountedLine,
     LotStock,
@@ -55,10 +54,17 @@ from stock_core.errors import (
     rejection_from_dict,
 )
 from stock_core.store import queries as q
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
+from stock_core.store.reservation import (
+    LockedProduct,
+    emit,
+    fill_backorders,
+    lock_product,
+    refresh_alerts,
+)
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
 
-__all__ = ["post", "post_batch", "record_from_row", "replay"]
+__all__ = ["post", "post_atomic", "post_batch", "record_from_row", "replay"]
 
 MAX_ATTEMPTS = 8
 
@@ -100,13 +106,27 @@ class _Writer:
         self.env = envelope
         self.records: list[MovementRecord] = []
         self._locations: dict[str, tuple[int, str]] = {}
-        self._reorder_points: dict[int, int] = {}
+        self._locked: dict[int, LockedProduct] = {}
+        self._refill: set[int] = set()
+        self._order_id: int | None = None
+        self._po_id: int | None = None
 
     async def product(self, ref: ProductRef) -> _Product:
         row = await self.conn.fetchrow(q.FIND_PRODUCT, ref.barcode, ref.sku)
         if row is None:
             raise UnknownProductError(ref.sku if ref.sku is not None else str(ref.barcode))
-        return _Product(row["id"], row["sku"], row["pack_size"])
+        product = _Product(row["id"], row["sku"], row["pack_size"])
+        await self.lock(product)
+        return product
+
+    async def lock(self, product: _Product) -> LockedProduct:
+        """Lock the product row before touching its stock (see ``reservation``)."""
+        locked = self._locked.get(product.id)
+        if locked is None:
+            locked = self._locked[product.id] = await lock_product(
+                self.conn, product.id, product.sku
+            )
+        return locked
 
     async def location(self, code: str) -> tuple[int, str]:
         found = self._locations.get(code)
@@ -130,12 +150,8 @@ class _Writer:
         reverses: int | None = None,
     ) -> None:
         env = self.env
-        product_reorder = self._reorder_points.get(product.id)
-        if product_reorder is None:
-            # Locks the product so alert decisions see every committed stock change.
-            product_reorder = self._reorder_points[product.id] = int(
-                await self.conn.fetchval(q.LOCK_PRODUCT, product.id)
-            )
+        if delta > 0:
+            self._refill.add(product.id)
         row = await self.conn.fetchrow(
             q.INSERT_MOVEMENT_AND_EVENT,
             kind.value,
@@ -154,18 +170,10 @@ class _Writer:
             reverses,
             product.sku,
             location[1],
+            self._order_id,
+            self._po_id,
         )
         assert row is not None
-        change = evaluate(row["product_available"], product_reorder, row["active_alerts"])
-        for alert in change.raise_kinds:
-            threshold = 0 if alert == OUT_OF_STOCK else product_reorder
-            await self.conn.execute(
-                q.RAISE_ALERT, product.id, alert, row["product_available"], threshold, product.sku
-            )
-        for alert in change.clear_kinds:
-            await self.conn.execute(
-                q.CLEAR_ALERT, product.id, alert, product.sku, row["product_available"]
-            )
         self.records.append(
             MovementRecord(
                 id=MovementId(row["id"]),
@@ -222,23 +230,123 @@ class _Writer:
     # -- commands ----------------------------------------------------------------
 
     async def receive(self, cmd: Receive) -> None:
-        if cmd.purchase_order is not None:
-            raise InvalidMovementError("receiving against purchase orders is not available yet")
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
         units = cmd.quantity * product.pack_size
         lot = cmd.lot or ""
+        if cmd.purchase_order is not None:
+            await self.receive_against_po(cmd.purchase_order, product, units)
         after = await self.increment(product, location, lot, cmd.expiry, units)
         await self.write_row(
             MovementKind.RECEIVE, product, location, lot, cmd.expiry, units, after, cmd.note
         )
 
+    async def receive_against_po(self, number: str, product: _Product, units: int) -> None:
+        row = await self.conn.fetchrow(q.RECEIVE_PO_LINE, number, product.id, units)
+        if row is None:
+            raise InvalidMovementError(f"{product.sku} is not on open purchase order {number}")
+        self._po_id = row["id"]
+        await emit(
+            self.conn,
+            "purchase_order.received",
+            {
+                "purchase_order": number,
+                "sku": product.sku,
+                "quantity": units,
+                "received": row["received"],
+                "ordered": row["quantity"],
+            },
+        )
+        if await self.conn.fetchval(q.CLOSE_PO_IF_RECEIVED, row["id"]):
+            await emit(self.conn, "purchase_order.closed", {"purchase_order": number})
+
+    async def pick_for_order(
+        self, cmd: Pick, product: _Product, location: tuple[int, str], units: int
+    ) -> None:
+        """Pick against an order: consume its reservations, here first, then elsewhere."""
+        number = str(cmd.order)
+        line = await self.conn.fetchrow(q.LOCK_ORDER_LINE_FOR_PICK, number, product.id)
+        if line is None:
+            raise InvalidMovementError(f"{product.sku} is not on order {number}")
+        if line["status"] != "open":
+            raise InvalidMovementError(f"order {number} is {line['status']}")
+        if units > line["reserved"]:
+            raise InsufficientStockError(
+                product.sku, f"order {number} (reserved)", units, line["reserved"]
+            )
+        self._order_id = line["order_id"]
+        left = units
+        for held in await self.conn.fetch(q.LINE_RESERVATIONS, line["id"], location[0]):
+            if left == 0:
+                break
+            if held["location_id"] != location[0] or (cmd.lot and held["lot"] != cmd.lot):
+                continue
+            n = min(left, held["quantity"])
+            after = await self.conn.fetchval(
+                q.PICK_RESERVED_STOCK, product.id, location[0], held["lot"], n
+            )
+            assert after is not None, "reserved stock vanished under a product lock"
+            await self.conn.execute(q.TAKE_RESERVATION, line["id"], location[0], held["lot"], n)
+            await self.write_row(
+                MovementKind.PICK,
+                product,
+                location,
+                held["lot"],
+                held["expiry"],
+                -n,
+                after,
+                cmd.note,
+            )
+            left -= n
+        if left:
+            # Picked somewhere other than where the order's stock was held: take it from
+            # what is free here, then let go of as much held elsewhere.
+            parts: list[tuple[str, date | None, int, int]]
+            if cmd.lot is not None:
+                after = await self.decrement(product, location, cmd.lot, left)
+                parts = [(cmd.lot, None, left, after)]
+            else:
+                parts = await self.take_fefo(product, location, left)
+            for lot, expiry, n, after in parts:
+                await self.write_row(
+                    MovementKind.PICK, product, location, lot, expiry, -n, after, cmd.note
+                )
+            release = left
+            for held in await self.conn.fetch(q.LINE_RESERVATIONS, line["id"], location[0]):
+                if release == 0:
+                    break
+                n = min(release, held["quantity"])
+                await self.conn.execute(
+                    q.UNRESERVE_STOCK, product.id, held["location_id"], held["lot"], n
+                )
+                await self.conn.execute(
+                    q.TAKE_RESERVATION, line["id"], held["location_id"], held["lot"], n
+                )
+                release -= n
+            self._refill.add(product.id)  # what was let go may fill another backorder
+        picked = await self.conn.fetchrow(q.PICK_LINE, line["id"], units)
+        assert picked is not None
+        await emit(
+            self.conn,
+            "order.picked",
+            {
+                "order": number,
+                "sku": product.sku,
+                "quantity": units,
+                "picked": picked["picked"],
+                "ordered": picked["quantity"],
+            },
+        )
+        if await self.conn.fetchval(q.COMPLETE_ORDER_IF_PICKED, line["order_id"]):
+            await emit(self.conn, "order.completed", {"order": number})
+
     async def pick(self, cmd: Pick) -> None:
-        if cmd.order is not None:
-            raise InvalidMovementError("picking against customer orders is not available yet")
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
         units = cmd.quantity * product.pack_size
+        if cmd.order is not None:
+            await self.pick_for_order(cmd, product, location, units)
+            return
         if cmd.lot is not None:
             after = await self.decrement(product, location, cmd.lot, units)
             await self.write_row(
@@ -332,6 +440,7 @@ class _Writer:
             raise NothingToUndoError("that movement was already undone")
         for row in rows:
             product = _Product(row["product_id"], row["sku"], 1)
+            await self.lock(product)
             location = (row["location_id"], row["location"])
             delta = -row["delta"]
             if delta > 0:
@@ -373,6 +482,10 @@ class _Writer:
                 await self.move(command)
             case Undo():
                 await self.undo(command)
+        for product in self._locked.values():
+            if product.id in self._refill:
+                await fill_backorders(self.conn, product)
+            await refresh_alerts(self.conn, product)
         return MovementOutcome(self.env.key, tuple(self.records))
 
 
@@ -462,3 +575,18 @@ async def post(pool: Pool | Connection, envelope: Envelope) -> MovementOutcome:
     if isinstance(outcome, StockRejection):
         raise outcome
     return outcome
+
+
+async def post_atomic(pool: Pool, envelopes: Sequence[Envelope]) -> list[MovementOutcome]:
+    """All envelopes in one transaction, or none: the first rejection is raised."""
+    if not envelopes:
+        return []
+
+    async def work(conn: Connection) -> list[MovementOutcome]:
+        async with conn.transaction():
+            return [await _Writer(conn, envelope).apply() for envelope in envelopes]
+
+    try:
+        return await with_retries(pool, work)
+    except asyncpg.CheckViolationError as exc:
+        raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc

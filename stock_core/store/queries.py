@@ -125,8 +125,9 @@ FOR UPDATE
 INSERT_MOVEMENT_AND_EVENT: Final = """
 WITH m AS (
     INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
-                           idempotency_key, part, actor, scanner, scan_seq, note, reverses)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                           idempotency_key, part, actor, scanner, scan_seq, note, reverses,
+                           order_id, po_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $18)
     RETURNING id, ts
 ), totals AS (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
@@ -145,11 +146,7 @@ WITH m AS (
         'movement_ts', m.ts)
     FROM m, totals t
 )
-SELECT m.id, m.ts, t.on_hand - t.reserved AS product_available,
-       ARRAY(SELECT kind FROM alerts
-             WHERE product_id = $2 AND cleared_at IS NULL AND kind <> 'projected_stockout')
-           AS active_alerts
-FROM m, totals t
+SELECT id, ts FROM m
 """
 
 _MOVEMENT_COLUMNS: Final = """
@@ -710,3 +707,286 @@ SELECT p.id, h.day, h.quantity FROM import_history h JOIN products p ON p.sku = 
 ON CONFLICT (product_id, day) DO UPDATE SET quantity = excluded.quantity, imported_at = now()
 RETURNING (xmax = 0) AS inserted
 """
+
+# -- orders, reservations, backorders -------------------------------------------------
+
+PRODUCT_AVAILABILITY: Final = """
+SELECT coalesce(sum(s.on_hand), 0) - coalesce(sum(s.reserved), 0) AS available,
+       ARRAY(SELECT kind FROM alerts
+             WHERE product_id = $1 AND cleared_at IS NULL AND kind <> 'projected_stockout')
+           AS active_alerts
+FROM stock s WHERE s.product_id = $1
+"""
+
+LOCK_AVAILABLE_ROWS: Final = """
+SELECT s.location_id, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved
+FROM stock s JOIN locations l ON l.id = s.location_id
+WHERE s.product_id = $1 AND s.on_hand > s.reserved
+ORDER BY s.expiry NULLS LAST, s.lot, l.code
+FOR UPDATE OF s
+"""
+
+RESERVE_STOCK: Final = """
+UPDATE stock SET reserved = reserved + $4, updated_at = now()
+WHERE product_id = $1 AND location_id = $2 AND lot = $3 AND on_hand - reserved >= $4
+RETURNING reserved
+"""
+
+UNRESERVE_STOCK: Final = """
+UPDATE stock SET reserved = reserved - $4, updated_at = now()
+WHERE product_id = $1 AND location_id = $2 AND lot = $3 AND reserved >= $4
+RETURNING reserved
+"""
+
+PICK_RESERVED_STOCK: Final = """
+UPDATE stock SET on_hand = on_hand - $4, reserved = reserved - $4, updated_at = now()
+WHERE product_id = $1 AND location_id = $2 AND lot = $3 AND reserved >= $4 AND on_hand >= $4
+RETURNING on_hand
+"""
+
+ADD_RESERVATION: Final = """
+INSERT INTO reservations (order_line_id, product_id, location_id, lot, quantity)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (order_line_id, location_id, lot)
+DO UPDATE SET quantity = reservations.quantity + excluded.quantity
+"""
+
+LINE_RESERVATIONS: Final = """
+SELECT r.location_id, l.code AS location, r.lot, r.quantity, s.expiry
+FROM reservations r
+JOIN locations l ON l.id = r.location_id
+JOIN stock s ON s.product_id = r.product_id AND s.location_id = r.location_id AND s.lot = r.lot
+WHERE r.order_line_id = $1
+ORDER BY (r.location_id = $2) DESC, s.expiry NULLS LAST, r.lot
+FOR UPDATE OF r
+"""
+
+TAKE_RESERVATION: Final = """
+WITH gone AS (
+    DELETE FROM reservations
+    WHERE order_line_id = $1 AND location_id = $2 AND lot = $3 AND quantity = $4
+    RETURNING 1
+)
+UPDATE reservations SET quantity = quantity - $4
+WHERE order_line_id = $1 AND location_id = $2 AND lot = $3 AND quantity > $4
+"""
+
+WAITING_BACKORDERS: Final = """
+SELECT ol.id, ol.backordered, ol.reserved, o.number, o.priority
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+WHERE ol.product_id = $1 AND ol.backordered > 0 AND o.status = 'open'
+ORDER BY o.priority DESC, o.created_at, ol.id
+FOR UPDATE OF ol
+"""
+
+FILL_LINE: Final = """
+UPDATE order_lines SET backordered = backordered - $2, reserved = reserved + $2
+WHERE id = $1 AND backordered >= $2
+RETURNING backordered
+"""
+
+INSERT_ORDER: Final = """
+INSERT INTO orders (number, priority, customer) VALUES ($1, $2, $3)
+ON CONFLICT (number) DO NOTHING
+RETURNING id, created_at
+"""
+
+INSERT_ORDER_LINE: Final = """
+INSERT INTO order_lines (order_id, line_no, product_id, quantity, reserved, backordered)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING id
+"""
+
+HAS_WAITING_AHEAD: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE ol.product_id = $1 AND ol.backordered > 0 AND o.status = 'open'
+      AND o.priority >= $2
+)
+"""
+
+ORDER_BY_NUMBER: Final = """
+SELECT id, number, priority, status, customer, created_at, closed_at
+FROM orders WHERE number = $1
+"""
+
+ORDER_LINES: Final = """
+SELECT ol.id, ol.line_no, p.sku, ol.product_id, ol.quantity, ol.reserved, ol.backordered,
+       ol.picked
+FROM order_lines ol JOIN products p ON p.id = ol.product_id
+WHERE ol.order_id = $1
+ORDER BY ol.line_no
+"""
+
+LOCK_ORDER_LINE_FOR_PICK: Final = """
+SELECT ol.id, ol.order_id, ol.quantity, ol.reserved, ol.backordered, ol.picked, o.status
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+WHERE o.number = $1 AND ol.product_id = $2
+FOR UPDATE OF ol, o
+"""
+
+PICK_LINE: Final = """
+UPDATE order_lines SET reserved = reserved - $2, picked = picked + $2
+WHERE id = $1 AND reserved >= $2
+RETURNING picked, quantity
+"""
+
+COMPLETE_ORDER_IF_PICKED: Final = """
+UPDATE orders SET status = 'complete', closed_at = now()
+WHERE id = $1 AND status = 'open'
+  AND NOT EXISTS (SELECT 1 FROM order_lines WHERE order_id = $1 AND picked < quantity)
+RETURNING number
+"""
+
+CANCEL_ORDER: Final = """
+UPDATE orders SET status = 'cancelled', closed_at = now()
+WHERE id = $1 AND status = 'open'
+RETURNING id
+"""
+
+ALL_RESERVATIONS_OF_ORDER: Final = """
+SELECT r.order_line_id, r.product_id, r.location_id, r.lot, r.quantity
+FROM reservations r JOIN order_lines ol ON ol.id = r.order_line_id
+WHERE ol.order_id = $1
+FOR UPDATE OF r
+"""
+
+DELETE_RESERVATIONS_OF_ORDER: Final = """
+DELETE FROM reservations r USING order_lines ol
+WHERE ol.id = r.order_line_id AND ol.order_id = $1
+"""
+
+CLEAR_ORDER_LINES: Final = """
+UPDATE order_lines SET reserved = 0, backordered = 0 WHERE order_id = $1
+"""
+
+LIST_ORDERS: Final = """
+SELECT id, number, priority, status, customer, created_at, closed_at
+FROM orders
+WHERE id > $1 AND ($2::text IS NULL OR status = $2)
+ORDER BY id LIMIT $3
+"""
+
+BACKORDER_QUEUE: Final = """
+SELECT o.number AS order, p.sku, ol.backordered AS quantity, o.priority, o.created_at,
+       ol.product_id
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN products p ON p.id = ol.product_id
+WHERE ol.backordered > 0 AND o.status = 'open' AND ($1::text IS NULL OR p.sku = $1)
+ORDER BY p.sku, o.priority DESC, o.created_at, ol.id
+"""
+
+OPEN_SUPPLY: Final = """
+SELECT pol.product_id, po.expected_date, pol.quantity - pol.received AS remaining
+FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.po_id
+WHERE po.status = 'open' AND pol.quantity > pol.received
+  AND ($1::integer IS NULL OR pol.product_id = $1)
+ORDER BY pol.product_id, po.expected_date, po.id
+"""
+
+PRODUCT_ORDER_FIGURES: Final = """
+SELECT
+  (SELECT coalesce(sum(pol.quantity - pol.received), 0)
+     FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.po_id
+    WHERE po.status = 'open' AND pol.product_id = p.id AND pol.quantity > pol.received)
+    AS on_order,
+  (SELECT coalesce(sum(ol.backordered), 0)
+     FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE o.status = 'open' AND ol.product_id = p.id) AS backordered
+FROM products p WHERE p.sku = $1
+"""
+
+# -- purchase orders ------------------------------------------------------------------
+
+INSERT_PO: Final = """
+INSERT INTO purchase_orders (number, supplier, expected_date) VALUES ($1, $2, $3)
+ON CONFLICT (number) DO NOTHING
+RETURNING id
+"""
+
+INSERT_PO_LINE: Final = """
+INSERT INTO purchase_order_lines (po_id, line_no, product_id, quantity) VALUES ($1, $2, $3, $4)
+"""
+
+PO_BY_NUMBER: Final = """
+SELECT id, number, supplier, expected_date, status, created_at, closed_at
+FROM purchase_orders WHERE number = $1
+"""
+
+PO_LINES: Final = """
+SELECT pol.line_no, p.sku, pol.product_id, pol.quantity, pol.received
+FROM purchase_order_lines pol JOIN products p ON p.id = pol.product_id
+WHERE pol.po_id = $1 ORDER BY pol.line_no
+"""
+
+RECEIVE_PO_LINE: Final = """
+UPDATE purchase_order_lines pol SET received = received + $3
+FROM purchase_orders po
+WHERE po.id = pol.po_id AND po.number = $1 AND pol.product_id = $2 AND po.status = 'open'
+RETURNING po.id, pol.received, pol.quantity
+"""
+
+CLOSE_PO_IF_RECEIVED: Final = """
+UPDATE purchase_orders SET status = 'received', closed_at = now()
+WHERE id = $1 AND status = 'open'
+  AND NOT EXISTS (SELECT 1 FROM purchase_order_lines WHERE po_id = $1 AND received < quantity)
+RETURNING number
+"""
+
+CANCEL_PO: Final = """
+UPDATE purchase_orders SET status = 'cancelled', closed_at = now()
+WHERE number = $1 AND status = 'open'
+RETURNING id
+"""
+
+LIST_POS: Final = """
+SELECT id, number, supplier, expected_date, status, created_at, closed_at
+FROM purchase_orders
+WHERE id > $1 AND ($2::text IS NULL OR status = $2)
+ORDER BY id LIMIT $3
+"""
+
+# -- verify: reservations ---------------------------------------------------------------
+
+VERIFY_RESERVATIONS: Final = """
+WITH held AS (
+    SELECT product_id, location_id, lot, sum(quantity) AS held
+    FROM reservations GROUP BY product_id, location_id, lot
+)
+SELECT p.sku, l.code AS location, s.lot, s.reserved, coalesce(h.held, 0) AS held
+FROM stock s
+LEFT JOIN held h USING (product_id, location_id, lot)
+JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id
+WHERE s.reserved <> coalesce(h.held, 0)
+LIMIT 1000
+"""
+
+VERIFY_ORDER_LINES: Final = """
+SELECT o.number, p.sku, o.status, ol.quantity, ol.reserved, ol.backordered, ol.picked,
+       coalesce((SELECT sum(quantity) FROM reservations r WHERE r.order_line_id = ol.id), 0)
+           AS held
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN products p ON p.id = ol.product_id
+WHERE ol.reserved <> coalesce(
+          (SELECT sum(quantity) FROM reservations r WHERE r.order_line_id = ol.id), 0)
+   OR (o.status = 'open' AND ol.reserved + ol.backordered + ol.picked <> ol.quantity)
+   OR (o.status = 'complete' AND ol.picked <> ol.quantity)
+   OR (o.status = 'cancelled' AND (ol.reserved <> 0 OR ol.backordered <> 0))
+LIMIT 1000
+"""
+
+VERIFY_FIFO: Final = """
+SELECT p.sku, sum(s.on_hand - s.reserved) AS available, min(w.backordered) AS waiting
+FROM products p
+JOIN stock s ON s.product_id = p.id
+JOIN LATERAL (
+    SELECT sum(ol.backordered) AS backordered FROM order_lines ol
+    JOIN orders o ON o.id = ol.order_id
+    WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
+) w ON w.backordered > 0
+GROUP BY p.sku
+HAVING sum(s.on_hand - s.reserved) > 0
+LIMIT 1000
+"""
+
+SET_LINE_BACKORDERED: Final = "UPDATE order_lines SET backordered = $2 WHERE id = $1"
+
+PRODUCTS_BY_SKU: Final = "SELECT id, sku FROM products WHERE sku = ANY($1::text[])"

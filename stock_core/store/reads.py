@@ -27,6 +27,10 @@ class LocationStock:
 class StockLevel:
     sku: str
     locations: tuple[LocationStock, ...]
+    on_order: int = 0
+    """Units on open purchase orders not yet received."""
+    backordered: int = 0
+    """Units of open customer orders waiting for stock."""
 
     @property
     def on_hand(self) -> int:
@@ -45,8 +49,12 @@ async def stock_of(conn: Connection, sku: str) -> StockLevel:
     rows = await conn.fetch(q.STOCK_OF_SKU, sku)
     if not rows:
         raise UnknownProductError(sku)
+    figures = await conn.fetchrow(q.PRODUCT_ORDER_FIGURES, sku)
+    assert figures is not None
     return StockLevel(
         sku=sku,
+        on_order=int(figures["on_order"]),
+        backordered=int(figures["backordered"]),
         locations=tuple(
             LocationStock(r["location"], r["lot"], r["expiry"], r["on_hand"], r["reserved"])
             for r in rows

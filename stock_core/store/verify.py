@@ -53,6 +53,21 @@ async def verify(conn: Connection) -> VerifyReport:
         for r in await conn.fetch(q.VERIFY_KEYS):
             what = "rejected but has ledger rows" if r["rejected"] else "accepted but has no rows"
             report.failures.append(f"idempotency key {r['key']} {what}")
+        for r in await conn.fetch(q.VERIFY_RESERVATIONS):
+            report.failures.append(
+                f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}: {r['reserved']} reserved "
+                f"but reservations hold {r['held']}"
+            )
+        for r in await conn.fetch(q.VERIFY_ORDER_LINES):
+            report.failures.append(
+                f"order {r['number']} ({r['status']}) line {r['sku']}: ordered {r['quantity']}, "
+                f"reserved {r['reserved']} (held {r['held']}), backordered {r['backordered']}, "
+                f"picked {r['picked']} do not add up"
+            )
+        for r in await conn.fetch(q.VERIFY_FIFO):
+            report.failures.append(
+                f"{r['sku']}: {r['available']} available while {r['waiting']} are backordered"
+            )
         for r in await conn.fetch(q.VERIFY_UNDOS):
             report.failures.append(f"undo {r['id']} does not mirror movement {r['reverses']}")
     return report

@@ -1,0 +1,350 @@
+"""Customer orders, backorders and purchase orders.
+
+Creating an order reserves what is available, first expiry first, and backorders the
+rest; a line joins the back of its product's queue when others of at least its
+priority are already waiting (strict FIFO; a higher priority may jump ahead).
+Cancelling releases reservations, which may then fill other backorders. Receipts and
+other stock increases fill backorders in the ledger's own transaction
+(``reservation.fill_backorders``). An order or purchase order number is its own
+idempotency key: creating the same number with the same content again returns it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from stock_core.domain.orders import (
+    OrderLineRequest,
+    expected_dates,
+    validate_lines,
+    validate_number,
+)
+from stock_core.errors import (
+    ConflictError,
+    InvalidMovementError,
+    NotFoundError,
+    UnknownProductError,
+)
+from stock_core.store import queries as q
+from stock_core.store.connection import Connection
+from stock_core.store.reservation import (
+    LockedProduct,
+    emit,
+    fill_backorders,
+    lock_product,
+    refresh_alerts,
+    reserve,
+)
+
+__all__ = [
+    "BackorderView",
+    "OrderLineView",
+    "OrderView",
+    "PurchaseOrderView",
+    "backorders",
+    "cancel_order",
+    "cancel_purchase_order",
+    "create_order",
+    "create_purchase_order",
+    "get_order",
+    "get_purchase_order",
+    "list_orders",
+    "list_purchase_orders",
+]
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    line_no: int
+    sku: str
+    quantity: int
+    reserved: int
+    backordered: int
+    picked: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: int
+    number: str
+    priority: int
+    status: str
+    customer: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    lines: tuple[OrderLineView, ...]
+
+
+@dataclass(frozen=True)
+class PurchaseOrderLineView:
+    line_no: int
+    sku: str
+    quantity: int
+    received: int
+
+
+@dataclass(frozen=True)
+class PurchaseOrderView:
+    id: int
+    number: str
+    supplier: str | None
+    expected_date: date
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    lines: tuple[PurchaseOrderLineView, ...]
+
+
+@dataclass(frozen=True)
+class BackorderView:
+    order: str
+    sku: str
+    quantity: int
+    position: int
+    priority: int
+    created_at: datetime
+    expected_date: date | None
+
+
+async def _products(conn: Connection, skus: Sequence[str]) -> dict[str, int]:
+    rows = await conn.fetch(q.PRODUCTS_BY_SKU, list(skus))
+    found = {r["sku"]: r["id"] for r in rows}
+    for sku in skus:
+        if sku not in found:
+            raise UnknownProductError(sku)
+    return found
+
+
+async def _lock_all(conn: Connection, ids: dict[str, int]) -> dict[int, LockedProduct]:
+    """Lock products in id order, so two orders never wait on each other in a cycle."""
+    return {
+        pid: await lock_product(conn, pid, sku)
+        for sku, pid in sorted(ids.items(), key=lambda item: item[1])
+    }
+
+
+async def _order_view(conn: Connection, row: Any) -> OrderView:
+    lines = await conn.fetch(q.ORDER_LINES, row["id"])
+    return OrderView(
+        id=row["id"],
+        number=row["number"],
+        priority=row["priority"],
+        status=row["status"],
+        customer=row["customer"],
+        created_at=row["created_at"],
+        closed_at=row["closed_at"],
+        lines=tuple(
+            OrderLineView(
+                r["line_no"], r["sku"], r["quantity"], r["reserved"], r["backordered"], r["picked"]
+            )
+            for r in lines
+        ),
+    )
+
+
+async def get_order(conn: Connection, number: str) -> OrderView:
+    row = await conn.fetchrow(q.ORDER_BY_NUMBER, number)
+    if row is None:
+        raise NotFoundError(f"no order {number}")
+    return await _order_view(conn, row)
+
+
+async def list_orders(
+    conn: Connection, *, status: str | None = None, after: int = 0, limit: int = 100
+) -> list[OrderView]:
+    return [
+        await _order_view(conn, r) for r in await conn.fetch(q.LIST_ORDERS, after, status, limit)
+    ]
+
+
+async def create_order(
+    conn: Connection,
+    number: str,
+    lines: Sequence[OrderLineRequest],
+    *,
+    priority: int = 0,
+    customer: str | None = None,
+) -> tuple[OrderView, bool]:
+    """Create and reserve; returns (order, created). Same number and lines: the first."""
+    validate_number(number)
+    validate_lines(lines)
+    if not 0 <= priority <= 100:
+        raise InvalidMovementError("priority must be 0 to 100")
+    async with conn.transaction():
+        ids = await _products(conn, [line.sku for line in lines])
+        inserted = await conn.fetchrow(q.INSERT_ORDER, number, priority, customer)
+        if inserted is None:
+            existing = await get_order(conn, number)
+            asked = [(line.sku, line.quantity) for line in lines]
+            if [(x.sku, x.quantity) for x in existing.lines] != asked or (
+                existing.priority != priority
+            ):
+                raise ConflictError(f"order {number} already exists with other lines")
+            return existing, False
+        order_id = inserted["id"]
+        locked = await _lock_all(conn, ids)
+        summary = []
+        for line_no, line in enumerate(lines, start=1):
+            product = locked[ids[line.sku]]
+            queue_ahead = await conn.fetchval(q.HAS_WAITING_AHEAD, product.id, priority)
+            line_id = await conn.fetchval(
+                q.INSERT_ORDER_LINE, order_id, line_no, product.id, line.quantity, 0, line.quantity
+            )
+            got = 0 if queue_ahead else await reserve(conn, product, line_id, line.quantity)
+            if got:
+                await conn.fetchval(q.FILL_LINE, line_id, got)
+            backordered = line.quantity - got
+            summary.append(
+                {
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "reserved": got,
+                    "backordered": backordered,
+                }
+            )
+            if backordered:
+                await emit(
+                    conn,
+                    "backorder.created",
+                    {"order": number, "sku": line.sku, "quantity": backordered},
+                )
+        await emit(conn, "order.created", {"order": number, "priority": priority, "lines": summary})
+        for product in locked.values():
+            await refresh_alerts(conn, product)
+        return await get_order(conn, number), True
+
+
+async def cancel_order(conn: Connection, number: str) -> OrderView:
+    async with conn.transaction():
+        order = await get_order(conn, number)
+        if order.status != "open":
+            raise ConflictError(f"order {number} is already {order.status}")
+        locked = await _lock_all(conn, await _products(conn, [x.sku for x in order.lines]))
+        for held in await conn.fetch(q.ALL_RESERVATIONS_OF_ORDER, order.id):
+            done = await conn.fetchval(
+                q.UNRESERVE_STOCK,
+                held["product_id"],
+                held["location_id"],
+                held["lot"],
+                held["quantity"],
+            )
+            assert done is not None, "reservation without reserved stock"
+        await conn.execute(q.DELETE_RESERVATIONS_OF_ORDER, order.id)
+        await conn.execute(q.CLEAR_ORDER_LINES, order.id)
+        if await conn.fetchval(q.CANCEL_ORDER, order.id) is None:
+            raise ConflictError(f"order {number} changed while cancelling; try again")
+        await emit(conn, "order.cancelled", {"order": number})
+        for product in locked.values():
+            await fill_backorders(conn, product)
+            await refresh_alerts(conn, product)
+        return await get_order(conn, number)
+
+
+async def backorders(conn: Connection, sku: str | None = None) -> list[BackorderView]:
+    """Waiting backorder lines in fill order, with position and expected date."""
+    queue = await conn.fetch(q.BACKORDER_QUEUE, sku)
+    product_id = queue[0]["product_id"] if sku is not None and queue else None
+    supply: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    if queue:
+        for row in await conn.fetch(q.OPEN_SUPPLY, product_id):
+            supply[row["product_id"]].append((row["expected_date"], row["remaining"]))
+    by_product: dict[int, list[Any]] = defaultdict(list)
+    for row in queue:
+        by_product[row["product_id"]].append(row)
+    views: list[BackorderView] = []
+    for pid, rows in by_product.items():
+        dates = expected_dates([r["quantity"] for r in rows], supply[pid])
+        for position, (row, expected) in enumerate(zip(rows, dates, strict=True), start=1):
+            views.append(
+                BackorderView(
+                    order=row["order"],
+                    sku=row["sku"],
+                    quantity=row["quantity"],
+                    position=position,
+                    priority=row["priority"],
+                    created_at=row["created_at"],
+                    expected_date=expected,
+                )
+            )
+    return views
+
+
+# -- purchase orders ----------------------------------------------------------------
+
+
+async def _po_view(conn: Connection, row: Any) -> PurchaseOrderView:
+    lines = await conn.fetch(q.PO_LINES, row["id"])
+    return PurchaseOrderView(
+        id=row["id"],
+        number=row["number"],
+        supplier=row["supplier"],
+        expected_date=row["expected_date"],
+        status=row["status"],
+        created_at=row["created_at"],
+        closed_at=row["closed_at"],
+        lines=tuple(
+            PurchaseOrderLineView(r["line_no"], r["sku"], r["quantity"], r["received"])
+            for r in lines
+        ),
+    )
+
+
+async def get_purchase_order(conn: Connection, number: str) -> PurchaseOrderView:
+    row = await conn.fetchrow(q.PO_BY_NUMBER, number)
+    if row is None:
+        raise NotFoundError(f"no purchase order {number}")
+    return await _po_view(conn, row)
+
+
+async def list_purchase_orders(
+    conn: Connection, *, status: str | None = None, after: int = 0, limit: int = 100
+) -> list[PurchaseOrderView]:
+    return [await _po_view(conn, r) for r in await conn.fetch(q.LIST_POS, after, status, limit)]
+
+
+async def create_purchase_order(
+    conn: Connection,
+    number: str,
+    expected_date: date,
+    lines: Sequence[OrderLineRequest],
+    *,
+    supplier: str | None = None,
+) -> tuple[PurchaseOrderView, bool]:
+    validate_number(number, "purchase order")
+    validate_lines(lines, limit=10_000_000)
+    async with conn.transaction():
+        ids = await _products(conn, [line.sku for line in lines])
+        po_id = await conn.fetchval(q.INSERT_PO, number, supplier, expected_date)
+        if po_id is None:
+            existing = await get_purchase_order(conn, number)
+            same = [(x.sku, x.quantity) for x in existing.lines] == [
+                (line.sku, line.quantity) for line in lines
+            ] and existing.expected_date == expected_date
+            if not same:
+                raise ConflictError(f"purchase order {number} already exists with other lines")
+            return existing, False
+        for line_no, line in enumerate(lines, start=1):
+            await conn.execute(q.INSERT_PO_LINE, po_id, line_no, ids[line.sku], line.quantity)
+        await emit(
+            conn,
+            "purchase_order.created",
+            {
+                "purchase_order": number,
+                "expected_date": expected_date.isoformat(),
+                "lines": [{"sku": x.sku, "quantity": x.quantity} for x in lines],
+            },
+        )
+        return await get_purchase_order(conn, number), True
+
+
+async def cancel_purchase_order(conn: Connection, number: str) -> PurchaseOrderView:
+    async with conn.transaction():
+        if await conn.fetchval(q.CANCEL_PO, number) is None:
+            po = await get_purchase_order(conn, number)
+            raise ConflictError(f"purchase order {number} is already {po.status}")
+        await emit(conn, "purchase_order.cancelled", {"purchase_order": number})
+        return await get_purchase_order(conn, number)

@@ -1,0 +1,91 @@
+"""Reservations, backorder fills and stock alerts: shared by the ledger and orders.
+
+Every path that changes a product's stock or reservations locks the product row
+first (``lock_product``), so the decisions here — how much is available, who is
+next in the backorder queue, whether an alert rises — are made one at a time per
+product, on committed figures. Backorders are filled strictly in queue order
+(priority, then order time), partially where stock is short.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
+from stock_core.store import queries as q
+from stock_core.store.connection import Connection
+
+__all__ = ["LockedProduct", "emit", "fill_backorders", "lock_product", "refresh_alerts", "reserve"]
+
+
+@dataclass(frozen=True)
+class LockedProduct:
+    id: int
+    sku: str
+    reorder_point: int
+
+
+async def lock_product(conn: Connection, product_id: int, sku: str) -> LockedProduct:
+    reorder_point = await conn.fetchval(q.LOCK_PRODUCT, product_id)
+    return LockedProduct(product_id, sku, int(reorder_point or 0))
+
+
+async def emit(conn: Connection, type_: str, payload: dict[str, Any]) -> None:
+    await conn.execute(q.INSERT_EVENT, type_, json.dumps(payload, default=str))
+
+
+async def refresh_alerts(conn: Connection, product: LockedProduct) -> None:
+    """Raise or clear ``low_stock``/``out_of_stock`` for the product's available stock."""
+    row = await conn.fetchrow(q.PRODUCT_AVAILABILITY, product.id)
+    assert row is not None
+    available = int(row["available"])
+    change = evaluate(available, product.reorder_point, row["active_alerts"])
+    for kind in change.raise_kinds:
+        threshold = 0 if kind == OUT_OF_STOCK else product.reorder_point
+        await conn.execute(q.RAISE_ALERT, product.id, kind, available, threshold, product.sku)
+    for kind in change.clear_kinds:
+        await conn.execute(q.CLEAR_ALERT, product.id, kind, product.sku, available)
+
+
+async def reserve(conn: Connection, product: LockedProduct, line_id: int, quantity: int) -> int:
+    """Reserve up to ``quantity`` available units, first expiry first; returns how many."""
+    left = quantity
+    for row in await conn.fetch(q.LOCK_AVAILABLE_ROWS, product.id):
+        if left == 0:
+            break
+        n = min(left, row["on_hand"] - row["reserved"])
+        if n <= 0:
+            continue
+        done = await conn.fetchval(q.RESERVE_STOCK, product.id, row["location_id"], row["lot"], n)
+        assert done is not None, "stock row changed under a product lock"
+        await conn.execute(
+            q.ADD_RESERVATION, line_id, product.id, row["location_id"], row["lot"], n
+        )
+        left -= n
+    return quantity - left
+
+
+async def fill_backorders(conn: Connection, product: LockedProduct) -> int:
+    """Give available stock to waiting backorders in queue order; returns units filled."""
+    filled = 0
+    for line in await conn.fetch(q.WAITING_BACKORDERS, product.id):
+        got = await reserve(conn, product, line["id"], line["backordered"])
+        if got == 0:
+            break
+        remaining = await conn.fetchval(q.FILL_LINE, line["id"], got)
+        filled += got
+        await emit(
+            conn,
+            "backorder.filled",
+            {
+                "order": line["number"],
+                "sku": product.sku,
+                "quantity": got,
+                "remaining": remaining,
+            },
+        )
+        if remaining:
+            break  # stock ran out part-way through this line
+    return filled

@@ -1,0 +1,137 @@
+"""FEFO allocation and count totals (pure)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stock_core.domain.allocation import (
+    CountedLine,
+    LotStock,
+    allocate_fefo,
+    total_available,
+    total_counted,
+)
+
+JAN = date(2030, 1, 1)
+FEB = date(2030, 2, 1)
+MAR = date(2030, 3, 1)
+
+
+def lot(name: str, expiry: date | None, on_hand: int, reserved: int = 0) -> LotStock:
+    return LotStock(name, expiry, on_hand, reserved)
+
+
+def test_available_is_on_hand_less_reserved() -> None:
+    assert lot("L", None, 10, 3).available == 7
+
+
+@pytest.mark.parametrize(
+    ("lots", "expected"),
+    [
+        ([], 0),
+        ([lot("A", None, 5)], 5),
+        ([lot("A", None, 5, 2), lot("B", JAN, 4)], 7),
+        ([lot("A", None, 1, 3), lot("B", JAN, 4)], 4),  # an over-reserved lot adds nothing
+    ],
+)
+def test_total_available_never_counts_negative_lots(lots: list[LotStock], expected: int) -> None:
+    assert total_available(lots) == expected
+
+
+@pytest.mark.parametrize(
+    ("lots", "quantity", "plan"),
+    [
+        ([lot("LATE", MAR, 5), lot("EARLY", JAN, 5)], 7, [("EARLY", 5), ("LATE", 2)]),
+        ([lot("NONE", None, 9), lot("FEB", FEB, 2)], 3, [("FEB", 2), ("NONE", 1)]),
+        ([lot("B", None, 2), lot("A", None, 2)], 3, [("A", 2), ("B", 1)]),  # then by lot
+        ([lot("B", JAN, 2), lot("A", JAN, 2)], 2, [("A", 2)]),
+        ([lot("EARLY", JAN, 4, 4), lot("LATE", FEB, 3)], 3, [("LATE", 3)]),  # all reserved
+        ([lot("EARLY", JAN, 2, 5), lot("LATE", FEB, 3)], 3, [("LATE", 3)]),  # over-reserved
+        ([lot("ONLY", JAN, 5)], 5, [("ONLY", 5)]),
+        ([lot("A", JAN, 5), lot("B", FEB, 5)], 5, [("A", 5)]),  # stops when done
+    ],
+)
+def test_allocate_fefo_takes_first_expiry_first(
+    lots: list[LotStock], quantity: int, plan: list[tuple[str, int]]
+) -> None:
+    assert allocate_fefo(lots, quantity) == plan
+
+
+@pytest.mark.parametrize(
+    ("lots", "quantity"),
+    [
+        ([], 1),
+        ([lot("A", JAN, 2), lot("B", None, 2)], 5),
+        ([lot("A", JAN, 5, 1)], 5),
+    ],
+)
+def test_allocate_fefo_gives_nothing_when_short(lots: list[LotStock], quantity: int) -> None:
+    assert allocate_fefo(lots, quantity) == []
+
+
+@pytest.mark.parametrize("quantity", [0, -1])
+def test_allocate_fefo_refuses_non_positive_quantities(quantity: int) -> None:
+    with pytest.raises(ValueError, match="quantity must be positive"):
+        allocate_fefo([lot("A", None, 5)], quantity)
+
+
+_lots = st.lists(
+    st.builds(
+        LotStock,
+        lot=st.text(alphabet="ABCDEFGH", min_size=1, max_size=3),
+        expiry=st.none() | st.dates(min_value=date(2025, 1, 1), max_value=date(2035, 1, 1)),
+        on_hand=st.integers(min_value=0, max_value=50),
+        reserved=st.integers(min_value=0, max_value=60),
+    ),
+    max_size=8,
+    unique_by=lambda s: s.lot,
+)
+
+
+@given(_lots, st.integers(min_value=1, max_value=300))
+def test_allocate_fefo_never_over_allocates_and_drains_earliest_first(
+    lots: list[LotStock], quantity: int
+) -> None:
+    plan = allocate_fefo(lots, quantity)
+    by_lot = {s.lot: s for s in lots}
+    if total_available(lots) < quantity:
+        assert plan == []
+        return
+    assert sum(units for _, units in plan) == quantity
+    assert len({name for name, _ in plan}) == len(plan)
+    for name, units in plan:
+        assert 0 < units <= by_lot[name].available
+    # Every lot that expires strictly before one we drew from was emptied first.
+    order = [(s.expiry is None, s.expiry or date.min, s.lot) for s in lots]
+    taken = dict(plan)
+    key = dict(zip([s.lot for s in lots], order, strict=True))
+    for name in taken:
+        for other in lots:
+            if key[other.lot] < key[name] and other.available > 0:
+                assert taken.get(other.lot) == other.available
+    # Only the last lot drawn may be partly used.
+    for name, units in plan[:-1]:
+        assert units == by_lot[name].available
+
+
+def test_total_counted_adds_lines_per_product_and_lot_in_first_seen_order() -> None:
+    lines = [
+        CountedLine(2, "GADGET", "", 3),
+        CountedLine(1, "WIDGET", "", 24),
+        CountedLine(2, "GADGET", "", 1),
+        CountedLine(1, "WIDGET", "L1", 5),
+        CountedLine(1, "WIDGET", "", 3),
+    ]
+    assert list(total_counted(lines).items()) == [
+        ((2, ""), ("GADGET", 4)),
+        ((1, ""), ("WIDGET", 27)),
+        ((1, "L1"), ("WIDGET", 5)),
+    ]
+
+
+def test_total_counted_of_nothing_is_empty() -> None:
+    assert total_counted([]) == {}
