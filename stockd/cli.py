@@ -24,10 +24,6 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-_NOT_YET = {
-    "simulate": "simulated scanners",
-}
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -57,6 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--scanners", type=int, required=True)
     sim.add_argument("--rate", type=float, required=True)
     sim.add_argument("--seconds", type=float, required=True)
+    sim.add_argument("--ptys", type=Path, help="directory for pseudo-terminal scanners")
+    sim.add_argument("--tcp-port", type=int, help="first TCP port for device-server scanners")
+    sim.add_argument(
+        "--print-config", action="store_true", help="print the gateway's [[scanners]] and exit"
+    )
     return parser
 
 
@@ -170,6 +171,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         except DatabaseUnavailableError as exc:
             print(f"stockd: {exc}", file=sys.stderr)
             return EXIT_FAILED
+    if command == "simulate":
+        if not (1 <= args.scanners <= 256 and 0 < args.rate <= 100 and 0 < args.seconds <= 86400):
+            print(
+                "stockd simulate: --scanners 1-256, --rate (0, 100] per second, "
+                "--seconds (0, 86400]",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        from stockd.simulate import simulate
+
+        return asyncio.run(
+            simulate(
+                settings,
+                scanners=args.scanners,
+                rate=args.rate,
+                seconds=args.seconds,
+                pty_dir=args.ptys,
+                tcp_port=args.tcp_port,
+                print_config=args.print_config,
+            )
+        )
     work: Callable[[Database], Awaitable[int]]
     if command == "migrate":
         work = _migrate
@@ -181,12 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("stockd: --name must be 1 to 100 printable characters", file=sys.stderr)
             return EXIT_USAGE
         work = _create_token(name, args.role)
-    elif command == "import":
-        work = _import(args.what, args.file)
     else:
-        what = _NOT_YET[command]
-        print(f"stockd {command}: {what} is not yet available in this build", file=sys.stderr)
-        return EXIT_USAGE
+        assert command == "import", command
+        work = _import(args.what, args.file)
     try:
         return asyncio.run(_with_database(settings, work, run_migrations=command != "migrate"))
     except DatabaseUnavailableError as exc:

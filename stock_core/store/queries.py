@@ -990,3 +990,15 @@ LIMIT 1000
 SET_LINE_BACKORDERED: Final = "UPDATE order_lines SET backordered = $2 WHERE id = $1"
 
 PRODUCTS_BY_SKU: Final = "SELECT id, sku FROM products WHERE sku = ANY($1::text[])"
+
+# -- simulation ---------------------------------------------------------------------
+
+SIMULATION_CATALOG: Final = """
+SELECT b.code, l.code AS location
+FROM product_barcodes b
+JOIN stock s ON s.product_id = b.product_id AND s.on_hand > 0
+JOIN locations l ON l.id = s.location_id
+WHERE b.pack_size = 1 AND b.code ~ '^[0-9]{14}$'
+ORDER BY s.on_hand DESC
+LIMIT $1
+"""

@@ -11,7 +11,14 @@ from stock_core.errors import UnknownProductError
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
-__all__ = ["LocationStock", "StockLevel", "find_location", "floor_snapshot", "stock_of"]
+__all__ = [
+    "LocationStock",
+    "StockLevel",
+    "find_location",
+    "floor_snapshot",
+    "simulation_catalog",
+    "stock_of",
+]
 
 
 @dataclass(frozen=True)
@@ -115,3 +122,11 @@ async def floor_snapshot(
         "scanners": scanners,
         "recent": recent_events,
     }
+
+
+async def simulation_catalog(conn: Connection, limit: int = 200) -> tuple[list[str], list[str]]:
+    """GTINs of unit barcodes with stock, and the locations holding them (for simulators)."""
+    rows = await conn.fetch(q.SIMULATION_CATALOG, limit)
+    codes = list(dict.fromkeys(r["code"] for r in rows))
+    locations = list(dict.fromkeys(r["location"] for r in rows))
+    return codes, locations

@@ -327,25 +327,42 @@ async def test_database_url_in_the_environment_wins_over_the_config_file(
     )
 
 
-# -- commands not in this build -----------------------------------------------------
+# -- simulate ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    "args",
     [
-        (
-            ("simulate", "--scanners", "2", "--rate", "1", "--seconds", "1"),
-            "stockd simulate: simulated scanners is not yet available in this build",
-        ),
+        ("simulate", "--scanners", "0", "--rate", "1", "--seconds", "1"),
+        ("simulate", "--scanners", "2", "--rate", "-1", "--seconds", "1"),
+        ("simulate", "--scanners", "2", "--rate", "1", "--seconds", "0"),
     ],
 )
-async def test_a_command_not_yet_available_says_so(
-    home: Path, args: tuple[str, ...], message: str
-) -> None:
+async def test_simulate_refuses_bad_numbers(home: Path, args: tuple[str, ...]) -> None:
     run = await stockd(*args, home=home, url=None)
-    assert run.returncode != 0
-    assert message in run.stderr_lines
+    assert run.returncode == 2
+    assert run.stderr_lines[-1].startswith("stockd simulate: --scanners 1-256")
     assert not (home / "pgdata").exists()  # it did not start an embedded server either
+
+
+async def test_simulate_prints_the_gateway_config(home: Path) -> None:
+    run = await stockd(
+        "simulate",
+        "--scanners",
+        "2",
+        "--rate",
+        "1",
+        "--seconds",
+        "1",
+        "--tcp-port",
+        "47001",
+        "--print-config",
+        home=home,
+        url=None,
+    )
+    assert run.returncode == 0, run.stderr
+    assert 'url = "socket://127.0.0.1:47002"' in run.stdout
+    assert run.stdout.count("[[scanners]]") == 2
 
 
 async def test_no_command_is_a_usage_error(home: Path) -> None:
