@@ -25,8 +25,9 @@ from scanner_gateway.spool import Spool
 from stock_core.domain.movement import Envelope, Outcome
 from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.service import StockService
+from stock_core.store.connection import UNAVAILABLE_ERRORS
 
-__all__ = ["SPOOLED", "Committer", "Spooled"]
+__all__ = ["SPOOLED", "Committer", "Spooled", "is_unavailable"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,30 @@ SPOOLED: Final = Spooled()
 
 _REPLAY_BATCH = 256
 _PROBE_INTERVAL = 0.5
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    DatabaseUnavailableError,
+    TimeoutError,
+    *UNAVAILABLE_ERRORS,
+)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "PostgreSQL went away", directly or as its cause.
+
+    Losing the connection inside a transaction surfaces from asyncpg as an
+    ``InterfaceError`` ("the underlying connection is closed") raised by the
+    transaction's exit while handling the real ``ConnectionDoesNotExistError``; that
+    is an outage too, and the scan it hit must be spooled, not refused: its commit
+    may have landed, and a nak would make the worker scan it again.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass
@@ -130,7 +155,9 @@ class Committer:
                     result: list[Outcome | Spooled] = list(await self.service.post_batch(envelopes))
                 self.batches += 1
                 return result
-            except (DatabaseUnavailableError, TimeoutError) as exc:
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
                 if self.online:
                     log.warning("PostgreSQL unavailable (%s): spooling scans", exc)
                 self.online = False
@@ -145,7 +172,12 @@ class Committer:
                 self._replay_wake.clear()
                 await self._replay_wake.wait()
                 continue
-            if not await self._replay_some():
+            try:
+                replayed = await self._replay_some()
+            except Exception:  # never let the spool stop draining for good
+                log.exception("spool replay failed; retrying")
+                replayed = False
+            if not replayed:
                 await asyncio.sleep(_PROBE_INTERVAL)
 
     async def _replay_some(self) -> bool:
@@ -160,7 +192,9 @@ class Committer:
                     if isinstance(o, StockRejection)
                 ]
                 await self.service.record_spool_exceptions(failures)
-        except (DatabaseUnavailableError, TimeoutError):
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
             return False
         await self.spool.remove_head(len(records))
         self.replayed += len(records)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner_gateway.committer import Committer, Spooled
+from scanner_gateway.committer import Committer, Spooled, is_unavailable
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.decoded import Decoded, ProductScan, ScanRejected
 from scanner_gateway.framing import (
@@ -44,10 +44,10 @@ from scanner_gateway.session import (
     ScannerSession,
     SetLocation,
 )
-from scanner_gateway.spool import Spool, claim_epoch
+from scanner_gateway.spool import Spool, claim_epoch, spool_identity
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope
-from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.errors import StockRejection
 from stock_core.service import StockService
 from stock_core.store.gateway import ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId
@@ -109,16 +109,25 @@ class _Counters:
 
 
 class _EventSink:
-    """Buffers events that change no stock and writes them to the outbox in batches."""
+    """Buffers events that change no stock and writes them to the outbox in batches.
+
+    One flush at a time (the background task, :meth:`Gateway.stop` and callers may
+    all ask): two concurrent flushes would write the same events twice. Each event
+    carries a number, so exactly the events written are dropped afterwards, even if
+    the bounded buffer shed its oldest entries meanwhile.
+    """
 
     def __init__(self, service: StockService) -> None:
         self.service = service
-        self.events: deque[tuple[str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
+        self.events: deque[tuple[int, str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
         self.states: dict[str, ScannerState] = {}
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._numbered = 0
 
     def publish(self, type_: str, payload: dict[str, Any]) -> None:
-        self.events.append((type_, payload))
+        self._numbered += 1
+        self.events.append((self._numbered, type_, payload))
         self._wake.set()
 
     def save_state(self, state: ScannerState) -> None:
@@ -133,20 +142,29 @@ class _EventSink:
             await asyncio.sleep(_FLUSH_INTERVAL)
 
     async def flush(self) -> None:
-        events = list(self.events)
+        async with self._lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        batch = list(self.events)
         states = list(self.states.values())
-        if not events and not states:
+        if not batch and not states:
             return
         try:
             async with asyncio.timeout(3.0):
                 await self.service.save_scanner_states(states)
-                await self.service.append_events(events)
-        except (DatabaseUnavailableError, TimeoutError):
-            await asyncio.sleep(0.5)
-            self._wake.set()  # keep them; try again
-            return
-        for _ in events:
-            self.events.popleft()
+                await self.service.append_events([(t, p) for _, t, p in batch])
+        except Exception as exc:
+            if is_unavailable(exc):
+                await asyncio.sleep(0.5)
+                self._wake.set()  # keep them; try again
+                return
+            # Not an outage: retrying the same batch would wedge every later event.
+            log.exception("dropping %d event(s) the outbox refused", len(batch))
+        if batch:
+            last = batch[-1][0]
+            while self.events and self.events[0][0] <= last:
+                self.events.popleft()
         for state in states:
             if self.states.get(state.id) is state:
                 del self.states[state.id]
@@ -242,6 +260,7 @@ class Gateway:
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._epoch = 0
+        self._identity = ""
         self._seq = 0
 
     # -- lifecycle ---------------------------------------------------------------
@@ -249,6 +268,7 @@ class Gateway:
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self._epoch = await loop.run_in_executor(self._executor, claim_epoch, self.spool_dir)
+        self._identity = await loop.run_in_executor(self._executor, spool_identity, self.spool_dir)
         await self.spool.open()
         await self.committer.start()
         self._tasks.append(asyncio.create_task(self.events.run(), name="gateway-events"))
@@ -402,7 +422,7 @@ class Gateway:
         self._seq += 1
         seq = self._epoch * _EPOCH_SPAN + self._seq
         return Envelope(
-            key=IdempotencyKey(f"{runtime.id}:{seq}"),
+            key=IdempotencyKey(f"{runtime.id}:{self._identity}:{seq}"),
             command=post.command,
             actor=f"scanner:{runtime.id}",
             scanner=runtime.id,
@@ -442,8 +462,11 @@ class Gateway:
                 feedback = Feedback.ACK
             case SetLocation(location=location):
                 try:
-                    found = await self.service.find_location(location)
-                except DatabaseUnavailableError:
+                    async with asyncio.timeout(self.committer.commit_timeout):
+                        found = await self.service.find_location(location)
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
                     found = location  # offline: trust the label; the store checks on replay
                 if found is None:
                     reason = f"unknown location {location}"

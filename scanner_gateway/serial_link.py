@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import serial
 
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 _READ_TIMEOUT = 0.05
 _FIRST_BACKOFF = 0.1
+_READ_MAX = 4096
+_IN_FLIGHT = 2
+"""Chunks one port may have waiting on the loop; its reader waits for the rest."""
 
 
 class LinkState(enum.Enum):
@@ -47,7 +51,39 @@ _PARITY = {
 }
 
 
+# Query options pyserial's device-server handlers accept.
+_NETWORK_OPTIONS = {
+    "socket": frozenset({"logging"}),
+    "rfc2217": frozenset({"logging", "ign_set_control", "poll_modem", "timeout"}),
+}
+
+
+def _check_url(url: str) -> None:
+    """``ValueError`` for a device-server URL that can never work.
+
+    pyserial only parses ``socket://`` and ``rfc2217://`` URLs when it opens them,
+    and reports a bad one as a ``SerialException`` (with a garbled message), exactly
+    as it reports an unreachable server: the scanner would show ``reconnecting``
+    forever instead of ``misconfigured``.
+    """
+    parts = urlsplit(url)
+    options = _NETWORK_OPTIONS.get(parts.scheme)
+    if options is None:
+        return
+    form = f"{parts.scheme}://<host>:<port>"
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"{url}: expected {form} ({exc})") from None
+    if not parts.hostname or not port:
+        raise ValueError(f"{url}: expected {form}")
+    unknown = set(parse_qs(parts.query, keep_blank_values=True)) - options
+    if unknown:
+        raise ValueError(f"{url}: unknown option(s) {', '.join(sorted(unknown))}")
+
+
 def _open_port(config: ScannerConfig) -> serial.SerialBase:
+    _check_url(config.url)
     port = serial.serial_for_url(
         config.url,
         do_not_open=True,
@@ -151,16 +187,31 @@ class SerialLink:
         lost: asyncio.Future[str],
     ) -> None:
         reason = "stopped"
+        # Backpressure: a port that sends faster than the loop can frame (line noise
+        # from a device server or a pty) must not queue unbounded work on the loop
+        # ahead of the other scanners' bytes. Its excess waits in the OS buffer.
+        window = threading.Semaphore(_IN_FLIGHT)
         try:
             while not self._stop.is_set():
-                data = port.read(max(port.in_waiting, 1))
-                if data:
-                    loop.call_soon_threadsafe(self._on_bytes, data, time.monotonic())
+                data = port.read(min(max(port.in_waiting, 1), _READ_MAX))
+                if not data:
+                    continue
+                now = time.monotonic()
+                while not window.acquire(timeout=_READ_TIMEOUT):
+                    if self._stop.is_set():
+                        return
+                loop.call_soon_threadsafe(self._deliver, data, now, window)
         except (serial.SerialException, OSError, TypeError, AttributeError) as exc:
             # TypeError/AttributeError: pyserial's socket backend after a close race
             reason = str(exc) or type(exc).__name__
         finally:
             loop.call_soon_threadsafe(_resolve, lost, reason)
+
+    def _deliver(self, data: bytes, now: float, window: threading.Semaphore) -> None:
+        try:
+            self._on_bytes(data, now)
+        finally:
+            window.release()
 
     async def write(self, data: bytes) -> bool:
         """Write feedback bytes; ``False`` when the port is not open or the write failed."""

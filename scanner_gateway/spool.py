@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import secrets
 import struct
 import zlib
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ __all__ = [
     "claim_epoch",
     "decode_records",
     "encode_record",
+    "spool_identity",
 ]
 
 _MAGIC = b"SP"
@@ -109,6 +112,32 @@ def claim_epoch(directory: Path) -> int:
     tmp.replace(path)
     _fsync_directory(directory)
     return new
+
+
+def spool_identity(directory: Path) -> str:
+    """A random name for this spool directory, made once and kept (fsynced).
+
+    It goes into every scan's idempotency key, so that if the directory is ever lost
+    (a new disk, a changed ``STOCKD_HOME``) and the epoch starts again at 1, new keys
+    still never collide with keys already in the ledger.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "identity"
+    try:
+        identity = path.read_text().strip()
+    except FileNotFoundError:
+        identity = ""
+    if re.fullmatch(r"[0-9a-f]{12}", identity):
+        return identity
+    identity = secrets.token_hex(6)
+    tmp = directory / "identity.tmp"
+    with tmp.open("w") as f:
+        f.write(f"{identity}\n")
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    _fsync_directory(directory)
+    return identity
 
 
 class Spool:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.history import parse_history
-from stock_core.domain.movement import Envelope, MovementOutcome, MovementRecord, Outcome
+from stock_core.domain.movement import (
+    MAX_QUANTITY,
+    Envelope,
+    MovementOutcome,
+    MovementRecord,
+    Outcome,
+    ProductRef,
+    Receive,
+)
+from stock_core.domain.orders import OrderLineRequest, validate_lines
 from stock_core.domain.token import Role
 from stock_core.errors import (
     CatalogImportError,
@@ -24,13 +33,15 @@ from stock_core.store import (
     catalog,
     gateway,
     ledger,
+    orders,
     outbox,
     queries,
     reads,
     tokens,
 )
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
 from stock_core.store.verify import VerifyReport, verify
+from stock_core.types import IdempotencyKey, LocationCode, PurchaseOrderNumber, Sku
 
 __all__ = ["StockService"]
 
@@ -74,6 +85,101 @@ class StockService:
         """(oldest retained feed seq, newest feed seq)."""
         async with self._connection() as conn:
             return await outbox.feed_bounds(conn)
+
+    # -- orders, backorders, purchase orders ------------------------------------------
+
+    async def create_order(
+        self,
+        number: str,
+        lines: Sequence[OrderLineRequest],
+        *,
+        priority: int = 0,
+        customer: str | None = None,
+    ) -> tuple[orders.OrderView, bool]:
+        """Reserve what is available, backorder the rest; (order, created)."""
+        return await with_retries(
+            self.pool,
+            lambda conn: orders.create_order(
+                conn, number, lines, priority=priority, customer=customer
+            ),
+        )
+
+    async def cancel_order(self, number: str) -> orders.OrderView:
+        return await with_retries(self.pool, lambda conn: orders.cancel_order(conn, number))
+
+    async def get_order(self, number: str) -> orders.OrderView:
+        async with self._connection() as conn:
+            return await orders.get_order(conn, number)
+
+    async def list_orders(
+        self, *, status: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[orders.OrderView]:
+        async with self._connection() as conn:
+            return await orders.list_orders(conn, status=status, after=after, limit=limit)
+
+    async def backorders(self, sku: str | None = None) -> list[orders.BackorderView]:
+        async with self._connection() as conn:
+            return await orders.backorders(conn, sku)
+
+    async def create_purchase_order(
+        self,
+        number: str,
+        expected_date: date,
+        lines: Sequence[OrderLineRequest],
+        *,
+        supplier: str | None = None,
+    ) -> tuple[orders.PurchaseOrderView, bool]:
+        return await with_retries(
+            self.pool,
+            lambda conn: orders.create_purchase_order(
+                conn, number, expected_date, lines, supplier=supplier
+            ),
+        )
+
+    async def get_purchase_order(self, number: str) -> orders.PurchaseOrderView:
+        async with self._connection() as conn:
+            return await orders.get_purchase_order(conn, number)
+
+    async def list_purchase_orders(
+        self, *, status: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[orders.PurchaseOrderView]:
+        async with self._connection() as conn:
+            return await orders.list_purchase_orders(conn, status=status, after=after, limit=limit)
+
+    async def cancel_purchase_order(self, number: str) -> orders.PurchaseOrderView:
+        return await with_retries(
+            self.pool, lambda conn: orders.cancel_purchase_order(conn, number)
+        )
+
+    async def receive_purchase_order(
+        self,
+        number: str,
+        location: str,
+        lines: Sequence[OrderLineRequest],
+        *,
+        key: str,
+        actor: str = "system",
+    ) -> list[MovementOutcome]:
+        """Receive lines against a purchase order, all or nothing; ``key`` makes it once."""
+        validate_lines(lines, limit=MAX_QUANTITY)
+        envelopes = [
+            Envelope(
+                IdempotencyKey(f"{key}/{n}"),
+                Receive(
+                    ProductRef(sku=Sku(line.sku)),
+                    LocationCode(location),
+                    line.quantity,
+                    purchase_order=PurchaseOrderNumber(number),
+                ),
+                actor=actor,
+            )
+            for n, line in enumerate(lines)
+        ]
+        return await ledger.post_atomic(self.pool, envelopes)
+
+    async def simulation_catalog(self, limit: int = 200) -> tuple[list[str], list[str]]:
+        async with self._connection() as conn:
+            return await reads.simulation_catalog(conn, limit)
 
     async def ping(self) -> bool:
         """True when PostgreSQL answers within two seconds."""
@@ -299,3 +405,169 @@ class StockService:
     ) -> gateway.SpoolException | None:
         async with self._connection() as conn:
             return await api_writes.resolve_spool_exception(conn, exception_id, by, resolution)
+
+    # -- analytics: forecasts, replenishment, backtest, reports ------------------------
+    # Answers are JSON-ready (SPEC's pinned shapes, money as strings) or CSV text. The
+    # imports are local because this block is appended to a module others edit.
+    # ``today`` / ``as_of`` default to now (UTC); tests and backfills pass their own.
+
+    async def forecast(
+        self, sku: str, weeks: int = 26, *, today: date | None = None
+    ) -> dict[str, Any]:
+        """``{"sku", "weeks": [{"week_start", "demand"}], "method"}`` from today's week.
+
+        From the background cache when the product's demand is unchanged, else computed
+        now (in a worker thread). Raises :class:`UnknownProductError`.
+        """
+        from stock_core import analytics_task
+        from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
+        from stock_core.errors import StockUsageError
+
+        if not 1 <= weeks <= DEFAULT_HORIZON_WEEKS:
+            raise StockUsageError(f"weeks must be 1 to {DEFAULT_HORIZON_WEEKS}, not {weeks}")
+        day = today or analytics_task.utc_today()
+        with analytics_task.database_errors():
+            found = await analytics_task.forecast_of(self.pool, sku, today=day, weeks=weeks)
+        return found.to_dict()
+
+    async def refresh_forecasts(self, *, today: date | None = None, force: bool = False) -> int:
+        """Bring every cached forecast up to date; returns how many products there are."""
+        from stock_core import analytics_task
+
+        day = today or analytics_task.utc_today()
+        with analytics_task.database_errors():
+            found = await analytics_task.current_forecasts(self.pool, today=day, force=force)
+        return len(found)
+
+    async def evaluate_projected_stockouts(self, *, today: date | None = None) -> dict[str, Any]:
+        """Raise and clear ``projected_stockout`` alerts as of ``today`` (what the
+        background forecaster does each run); the SKUs short, raised and cleared."""
+        from stock_core import analytics_task
+
+        day = today or analytics_task.utc_today()
+        with analytics_task.database_errors():
+            sweep = await analytics_task.evaluate_stockouts(self.pool, today=day)
+        return {
+            "today": sweep.today.isoformat(),
+            "evaluated": sweep.evaluated,
+            "short": list(sweep.short),
+            "raised": list(sweep.raised),
+            "cleared": list(sweep.cleared),
+        }
+
+    async def replenishment(
+        self,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        needed_only: bool = False,
+        review_days: int = 7,
+        today: date | None = None,
+    ) -> dict[str, Any]:
+        """``{"items": [{"sku", "order_quantity", "order_by", ...}], "next_after"}``.
+
+        Products in id order after the keyset bound ``after``; ``next_after`` is the
+        bound of the next page (``None`` on the last). ``needed_only`` lists only
+        products that need an order within the year.
+        """
+        from stock_core import analytics_task
+        from stock_core.errors import StockUsageError
+
+        if not 1 <= limit <= 1000 or review_days < 1:
+            raise StockUsageError("limit must be 1 to 1000 and review_days at least 1")
+        day = today or analytics_task.utc_today()
+        with analytics_task.database_errors():
+            page = await analytics_task.replenishment_page(
+                self.pool,
+                today=day,
+                after=after,
+                limit=limit,
+                needed_only=needed_only,
+                review_days=review_days,
+            )
+        return {"items": [s.to_dict() for s in page.items], "next_after": page.next_after}
+
+    async def backtest(
+        self, holdout_weeks: int = 13, *, today: date | None = None
+    ) -> dict[str, Any]:
+        """Forecast each product's last ``holdout_weeks`` from the weeks before; MASE
+        per product, per method and overall, beside the seasonal-naive baseline's."""
+        from stock_core import analytics_task
+        from stock_core.errors import StockUsageError
+
+        if not 1 <= holdout_weeks <= 104:
+            raise StockUsageError(f"holdout_weeks must be 1 to 104, not {holdout_weeks}")
+        day = today or analytics_task.utc_today()
+        with analytics_task.database_errors():
+            report = await analytics_task.backtest_catalog(
+                self.pool, today=day, holdout_weeks=holdout_weeks
+            )
+        return report.to_dict()
+
+    async def turnover(self, start: date | datetime, end: date | datetime) -> dict[str, Any]:
+        """Inventory turnover per product, per category and in total over a period.
+
+        Turnover = cost of goods picked ÷ the mean of the opening and closing stock
+        value. Dates are whole UTC days (``end`` included); datetimes are instants
+        (``end`` excluded).
+        """
+        from stock_core.store import analytics
+
+        async with self._connection() as conn:
+            return (await analytics.turnover_report(conn, start, end)).to_dict()
+
+    async def turnover_csv(self, start: date | datetime, end: date | datetime) -> str:
+        from stock_core.domain.reports import turnover_csv
+        from stock_core.store import analytics
+
+        async with self._connection() as conn:
+            return turnover_csv(await analytics.turnover_report(conn, start, end))
+
+    async def deadstock(
+        self,
+        days: int = 90,
+        *,
+        as_of: date | datetime | None = None,
+        slow_cover_days: int = 180,
+    ) -> dict[str, Any]:
+        """Products with stock and no pick in ``days`` days (``dead``), and those whose
+        stock outlasts ``slow_cover_days`` at that window's pace (``slow``), with the
+        value tied up and the last outbound. ``as_of`` a date means the end of that day."""
+        from stock_core.store import analytics
+
+        async with self._connection() as conn:
+            report = await analytics.deadstock_report(
+                conn, days, as_of=as_of, slow_cover_days=slow_cover_days
+            )
+        return report.to_dict()
+
+    async def deadstock_csv(
+        self,
+        days: int = 90,
+        *,
+        as_of: date | datetime | None = None,
+        slow_cover_days: int = 180,
+    ) -> str:
+        from stock_core.domain.reports import deadstock_csv
+        from stock_core.store import analytics
+
+        async with self._connection() as conn:
+            report = await analytics.deadstock_report(
+                conn, days, as_of=as_of, slow_cover_days=slow_cover_days
+            )
+        return deadstock_csv(report)
+
+    async def valuation(self, at: date | datetime | None = None) -> dict[str, Any]:
+        """Stock value at ``at`` (a date: the end of that day; default now), from the
+        ledger, per product, per category and in total, at current unit costs."""
+        from stock_core.store import analytics
+
+        async with self._connection() as conn:
+            return (await analytics.valuation_report(conn, at)).to_dict()
+
+    async def valuation_csv(self, at: date | datetime | None = None) -> str:
+        from stock_core.domain.reports import valuation_csv
+        from stock_core.store import analytics
+
+        async with self._connection() as conn:
+            return valuation_csv(await analytics.valuation_report(conn, at))

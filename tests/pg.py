@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ class PgCluster:
     admin_url: str
     template: str
     handle: Any = None
-    _counter: itertools.count[int] = itertools.count()
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def url_for(self, name: str) -> str:
         return _with_database(self.admin_url, name)

@@ -111,6 +111,10 @@ class ProductStock:
     reorder_point: int
     product_available: int
     """Available over every location: what the reorder point is compared with."""
+    on_order: int
+    """Units open purchase orders have still to bring."""
+    backordered: int
+    """Units open customer orders wait for."""
     locations: tuple[StockRow, ...]
 
     @property
@@ -286,6 +290,8 @@ async def list_stock(
             name=p["name"],
             reorder_point=p["reorder_point"],
             product_available=p["product_available"],
+            on_order=p["on_order"],
+            backordered=p["backordered"],
             locations=tuple(by_product.get(p["id"], ())),
         )
         for p in products

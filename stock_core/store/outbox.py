@@ -103,18 +103,22 @@ class OutboxRelay:
             await conn.add_listener("stockd_outbox", self._notified)
             await conn.add_listener("stockd_feed", self._notified)
         except BaseException:
-            await self.pool.release(conn)
+            await self._release(conn)
             raise
         self._listener = conn
+
+    async def _release(self, conn: PoolConnectionProxy[Any]) -> None:
+        """Give a listening connection back, listeners removed (asyncpg warns otherwise)."""
+        for channel in ("stockd_outbox", "stockd_feed"):
+            with contextlib.suppress(Exception):
+                await conn.remove_listener(channel, self._notified)
+        with contextlib.suppress(Exception):
+            await self.pool.release(conn)
 
     async def _unlisten(self) -> None:
         conn, self._listener = self._listener, None
         if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.remove_listener("stockd_outbox", self._notified)
-                await conn.remove_listener("stockd_feed", self._notified)
-            with contextlib.suppress(Exception):
-                await self.pool.release(conn)
+            await self._release(conn)
 
     async def step(self) -> int:
         """Sequence and deliver what is ready; returns how many events were published."""

@@ -139,6 +139,7 @@ WITH m AS (
     INSERT INTO outbox (type, payload)
     SELECT 'stock.changed', jsonb_build_object(
         'sku', $15::text, 'location', $16::text, 'lot', $4::text, 'kind', $1::text,
+        'zone', (SELECT zone FROM locations WHERE id = $3),
         'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available',
         t.loc_on_hand - t.loc_reserved, 'product_on_hand', t.on_hand,
         'product_available', t.on_hand - t.reserved, 'movement_id', m.id,
@@ -585,12 +586,21 @@ ON CONFLICT DO NOTHING
 RETURNING id
 """
 
-# Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point.
+# Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point;
+# on_order is what open purchase orders still bring, backordered what open orders wait for.
 # Product-wide availability decides "below reorder point"; location/zone filters keep
 # products with stock there.
 API_LIST_STOCK_PRODUCTS: Final = """
 SELECT p.id, p.sku, p.name, p.reorder_point,
-       t.on_hand - t.reserved AS product_available
+       t.on_hand - t.reserved AS product_available,
+       (SELECT coalesce(sum(pl.quantity - pl.received), 0)
+        FROM purchase_order_lines pl JOIN purchase_orders po ON po.id = pl.po_id
+        WHERE pl.product_id = p.id AND po.status = 'open' AND pl.received < pl.quantity
+       ) AS on_order,
+       (SELECT coalesce(sum(ol.backordered), 0)
+        FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+        WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
+       ) AS backordered
 FROM products p
 CROSS JOIN LATERAL (
     SELECT coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved
@@ -1001,4 +1011,153 @@ JOIN locations l ON l.id = s.location_id
 WHERE b.pack_size = 1 AND b.code ~ '^[0-9]{14}$'
 ORDER BY s.on_hand DESC
 LIMIT $1
+"""
+
+# -- analytics ----------------------------------------------------------------------
+# Forecasts, replenishment, projected-stockout alerts and reports. Weeks are ISO weeks
+# (Monday first) and days are UTC days. Outbound demand is picks less the undo rows
+# that reverse them, dated by the pick.
+
+# Products with their stock position: $1 keyset bound (id), $2 sku or NULL, $3 limit.
+ANALYTICS_POSITIONS: Final = """
+SELECT p.id, p.sku, p.reorder_qty, p.lead_time_days, p.safety_stock,
+       coalesce(s.on_hand, 0)::bigint AS on_hand, coalesce(s.reserved, 0)::bigint AS reserved,
+       coalesce(b.backordered, 0)::bigint AS backordered,
+       a.arrival_dates, a.arrival_quantities
+FROM products p
+LEFT JOIN LATERAL (
+    SELECT sum(on_hand) AS on_hand, sum(reserved) AS reserved
+    FROM stock WHERE product_id = p.id
+) s ON true
+LEFT JOIN LATERAL (
+    SELECT sum(ol.backordered) AS backordered
+    FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
+) b ON true
+CROSS JOIN LATERAL (
+    SELECT coalesce(array_agg(po.expected_date ORDER BY po.expected_date, po.id), '{}')
+               AS arrival_dates,
+           coalesce(array_agg(pol.quantity - pol.received ORDER BY po.expected_date, po.id),
+                    '{}') AS arrival_quantities
+    FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.po_id
+    WHERE pol.product_id = p.id AND po.status = 'open' AND pol.quantity > pol.received
+) a
+WHERE p.id > $1 AND ($2::text IS NULL OR p.sku = $2)
+ORDER BY p.id
+LIMIT $3
+"""
+
+# Weekly demand before the week starting $1 (a Monday): imported history plus outbound
+# picks; $2 product ids or NULL for all.
+ANALYTICS_WEEKLY_DEMAND: Final = """
+SELECT product_id, day - (extract(isodow FROM day)::integer - 1) AS week,
+       sum(quantity)::bigint AS quantity
+FROM (
+    SELECT h.product_id, h.day, h.quantity::bigint AS quantity
+    FROM demand_history h
+    WHERE h.day < $1 AND ($2::integer[] IS NULL OR h.product_id = ANY($2))
+    UNION ALL
+    SELECT m.product_id, (m.ts AT TIME ZONE 'UTC')::date, -m.delta - coalesce(u.delta, 0)
+    FROM movements m LEFT JOIN movements u ON u.reverses = m.id
+    WHERE m.kind = 'pick' AND m.ts < ($1::date::timestamp AT TIME ZONE 'UTC')
+      AND ($2::integer[] IS NULL OR m.product_id = ANY($2))
+) d
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+ANALYTICS_PRODUCT_IDS: Final = """
+SELECT id, sku FROM products
+WHERE ($1::text[] IS NULL OR sku = ANY($1)) AND ($2::integer[] IS NULL OR id = ANY($2))
+ORDER BY id
+"""
+
+ANALYTICS_CACHED_FORECASTS: Final = """
+SELECT f.product_id, p.sku, f.method, f.weeks::text AS weeks, f.detail::text AS detail,
+       f.computed_at
+FROM forecasts f JOIN products p ON p.id = f.product_id
+WHERE $1::integer[] IS NULL OR f.product_id = ANY($1)
+"""
+
+ANALYTICS_SAVE_FORECAST: Final = """
+INSERT INTO forecasts (product_id, computed_at, method, weeks, detail)
+VALUES ($1, now(), $2, $3::jsonb, $4::jsonb)
+ON CONFLICT (product_id) DO UPDATE SET
+    computed_at = excluded.computed_at, method = excluded.method, weeks = excluded.weeks,
+    detail = excluded.detail
+"""
+
+ANALYTICS_ACTIVE_STOCKOUTS: Final = """
+SELECT product_id FROM alerts WHERE kind = 'projected_stockout' AND cleared_at IS NULL
+"""
+
+# $1 product id, $2 available, $3 threshold (forecast demand until a replenishment
+# ordered today arrives), $4 sku, $5 detail (jsonb object, also merged into the event).
+RAISE_PROJECTED_STOCKOUT: Final = """
+WITH a AS (
+    INSERT INTO alerts (product_id, kind, available, threshold, detail)
+    VALUES ($1, 'projected_stockout', $2, $3, $5::jsonb)
+    ON CONFLICT (product_id, kind) WHERE cleared_at IS NULL DO NOTHING
+    RETURNING id
+)
+INSERT INTO outbox (type, payload)
+SELECT 'alert.raised',
+       $5::jsonb || jsonb_build_object('alert_id', a.id, 'kind', 'projected_stockout',
+                                       'sku', $4::text, 'available', $2::bigint,
+                                       'threshold', $3::bigint)
+FROM a
+RETURNING (payload->>'alert_id')::bigint AS alert_id
+"""
+
+# $1 product id, $2 sku, $3 available, $4 detail (jsonb object, merged into the event).
+CLEAR_PROJECTED_STOCKOUT: Final = """
+WITH a AS (
+    UPDATE alerts SET cleared_at = now()
+    WHERE product_id = $1 AND kind = 'projected_stockout' AND cleared_at IS NULL
+    RETURNING id
+)
+INSERT INTO outbox (type, payload)
+SELECT 'alert.cleared',
+       $4::jsonb || jsonb_build_object('alert_id', a.id, 'kind', 'projected_stockout',
+                                       'sku', $2::text, 'available', $3::bigint)
+FROM a
+RETURNING (payload->>'alert_id')::bigint AS alert_id
+"""
+
+# Turnover over [$1, $2): on hand at both ends and outbound units in between.
+REPORT_TURNOVER: Final = """
+SELECT p.sku, p.name, p.category, p.unit_cost,
+       coalesce(sum(m.delta) FILTER (WHERE m.ts < $1), 0)::bigint AS opening,
+       coalesce(sum(m.delta), 0)::bigint AS closing,
+       coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
+                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
+                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $1 AND o.ts < $2),
+                0)::bigint AS units_out
+FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $2
+GROUP BY p.id
+ORDER BY p.sku
+"""
+
+# Deadstock at $1, window from $2: on hand, last pick not undone, outbound in the window.
+REPORT_ACTIVITY: Final = """
+SELECT p.sku, p.name, p.category, p.unit_cost,
+       coalesce((SELECT sum(m.delta) FROM movements m
+                 WHERE m.product_id = p.id AND m.ts < $1), 0)::bigint AS on_hand,
+       (SELECT max(o.ts) FROM movements o
+        WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts < $1
+          AND NOT EXISTS (SELECT 1 FROM movements u WHERE u.reverses = o.id)) AS last_outbound,
+       coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
+                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
+                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $2 AND o.ts < $1),
+                0)::bigint AS units_out
+FROM products p
+ORDER BY p.sku
+"""
+
+# Valuation: on hand at $1 from the ledger.
+REPORT_HOLDINGS: Final = """
+SELECT p.sku, p.name, p.category, p.unit_cost, coalesce(sum(m.delta), 0)::bigint AS on_hand
+FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $1
+GROUP BY p.id
+ORDER BY p.sku
 """

@@ -36,14 +36,14 @@ class Display:
         self.ws = await websockets.connect(self.url, max_size=None)
         await self.ws.send(json.dumps({"type": "hello", "token": self.token, "since": since}))
         if since is None:
-            first = json.loads(await asyncio.wait_for(self.ws.recv(), 5 * UNIT))
+            first: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), 5 * UNIT))
             self.messages.append(first)
             return first
         return {}
 
-    async def collect(self, until_seq: int, timeout: float = 10.0) -> None:
+    async def collect(self, until_seq: int, patience: float = 10.0) -> None:
         assert self.ws is not None
-        async with asyncio.timeout(timeout * UNIT):
+        async with asyncio.timeout(patience * UNIT):
             while (self.last_seq or 0) < until_seq:
                 self.messages.append(json.loads(await self.ws.recv()))
 

@@ -6,13 +6,18 @@ from stock_core.service import StockService
 
 __all__ = ["LOCATIONS_CSV", "PRODUCTS_CSV", "load_sample_catalog"]
 
-PRODUCTS_CSV = b"""sku,name,barcodes,category,unit_cost,weight_g,length_mm,width_mm,height_mm,reorder_point,reorder_qty,lead_time_days,safety_stock
-WIDGET,Widget,05012345678900|15012345678907*12,hardware,2.50,120,50,40,30,10,100,7,5
+PRODUCTS_CSV = (
+    (
+        b"sku,name,barcodes,category,unit_cost,weight_g,length_mm,width_mm,height_mm,"
+        b"reorder_point,reorder_qty,lead_time_days,safety_stock\n"
+    )
+    + b"""WIDGET,Widget,05012345678900|15012345678907*12,hardware,2.50,120,50,40,30,10,100,7,5
 GADGET,Gadget,4006381333931|GAD-ALIAS,hardware,7.25,300,100,80,60,5,50,14,2
 SPROCKET,Sprocket,96385074,parts,0.40,15,,,,0,0,0,0
 BOLT,Bolt M6,,parts,0.05,5,,,,100,1000,3,50
 NUT,Nut M6,00012345678905,parts,0.03,3,,,,100,1000,3,50
 """
+)
 
 LOCATIONS_CSV = b"""code,zone,name,gln
 A-01,A,Aisle A bay 1,

@@ -295,7 +295,7 @@ async def test_concurrent_writers_are_exact(service: StockService, pool: Pool) -
     keys: list[Envelope] = []
 
     async def worker(n: int) -> list[tuple[Envelope, object]]:
-        results = []
+        results: list[tuple[Envelope, object]] = []
         for i in range(500):
             sku = skus[(n + i) % 5]
             ref = ProductRef(sku=Sku(sku))

@@ -1,22 +1,51 @@
-"""The manager HTTP API under ``/api/v1``."""
+"""The HTTP API: ``/api/v1`` plus the open ``/healthz``, ``/metrics`` and ``/problems``.
+
+Each route family is a module with a ``ROUTES`` tuple (see :mod:`web_ui.api.route`).
+:data:`FAMILIES` is the one list of them: it is registered on the app and documented
+in ``/api/v1/openapi.json``. A new family (orders, backorders, purchase orders,
+forecasts, reports) is a new module with its ``ROUTES``, added to :data:`FAMILIES`.
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from web_ui.keys import SERVICE
+from web_ui import metrics
+from web_ui.api import (
+    alerts,
+    locations,
+    movements,
+    products,
+    scanners,
+    spool,
+    stock,
+    system,
+    tokens,
+)
+from web_ui.api.route import Route, add_routes
+from web_ui.openapi import build_document
 
-__all__ = ["setup"]
+__all__ = ["FAMILIES", "all_routes", "setup"]
+
+FAMILIES: tuple[tuple[Route, ...], ...] = (
+    system.ROUTES,
+    products.ROUTES,
+    locations.ROUTES,
+    stock.ROUTES,
+    movements.ROUTES,
+    scanners.ROUTES,
+    alerts.ROUTES,
+    spool.ROUTES,
+    tokens.ROUTES,
+)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    """Liveness and database reachability; no token needed."""
-    database = "ok" if await request.app[SERVICE].ping() else "unavailable"
-    status = 200 if database == "ok" else 503
-    return web.json_response(
-        {"status": "ok" if status == 200 else "degraded", "database": database}, status=status
-    )
+def all_routes() -> list[Route]:
+    return [route for family in FAMILIES for route in family]
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
+    routes = all_routes()
+    metrics.setup(app)
+    app[system.DOCUMENT] = build_document(routes)
+    add_routes(app, routes)

@@ -1,0 +1,172 @@
+"""Memory: peak RSS of one ``stockd serve`` with 64 scanners and 1,000 displays.
+
+Baseline (same run): the same ``stockd serve`` started with no scanner and no
+display, idle for a few seconds. Then a fresh ``stockd serve`` with 64 scanners on
+ptys; 1,000 displays connect (each gets a snapshot) and the scanners scan open loop
+at ``--rate`` scans/s in total for ``--seconds`` (every scan fans out to every
+display). RSS is sampled from ``/proc`` every 0.25 s; the figure is the kernel's
+peak (``VmHWM``). Target (issue 7): <= 200 MB.
+
+    python benchmarks/bench_memory.py [--rate 20] [--seconds 20] [--displays 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from common import (
+    FeedClient,
+    LoopPty,
+    ScannerLine,
+    StockdProcess,
+    bench_database,
+    connect_displays,
+    machine_facts,
+    verdict,
+    wait_connected,
+    write_config,
+    write_results,
+)
+
+NAME = "memory"
+TARGET_MB = 200.0
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+async def sample_rss(pid: int, into: list[tuple[float, int]], stop: asyncio.Event) -> None:
+    start = time.monotonic()
+    while not stop.is_set():
+        into.append((round(time.monotonic() - start, 2), rss_kib(pid)))
+        await asyncio.sleep(0.25)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--scanners", type=int, default=64)
+    parser.add_argument("--displays", type=int, default=1000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    result: dict[str, Any] = {}
+    async with bench_database(NAME) as db:
+        facts = machine_facts(db.pg_version, db.where)
+        print(f"== memory ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version})")
+        token = await db.token("display", "bench-memory")
+        common = {"database_url": db.url, "log_dir": tmp}
+        # Baseline: serve with nothing attached.
+        idle_cfg = write_config(tmp / "idle.toml", spool_dir=tmp / "idle-spool")
+        idle = StockdProcess("serve", idle_cfg, home=tmp / "idle-home", name="idle", **common)
+        await idle.start()
+        await asyncio.sleep(3.0)
+        idle_peak = idle.peak_rss_kib() / 1024
+        idle_rss = rss_kib(idle.pid) / 1024
+        await idle.stop()
+        print(f"baseline: stockd serve, no scanner, no display: peak RSS {idle_peak:.1f} MiB")
+        # The full load.
+        ptys = [LoopPty(tmp / f"tty{i:02d}") for i in range(args.scanners)]
+        lines = [ScannerLine(id=f"s{i:02d}", url=str(p.path)) for i, p in enumerate(ptys)]
+        cfg = write_config(tmp / "serve.toml", scanners=lines, spool_dir=tmp / "spool")
+        serve = StockdProcess("serve", cfg, home=tmp / "home", name="serve", **common)
+        displays: list[FeedClient] = []
+        samples: list[tuple[float, int]] = []
+        stop = asyncio.Event()
+        try:
+            await serve.start()
+            assert serve.url is not None
+            sampler = asyncio.create_task(sample_rss(serve.pid, samples, stop))
+            products = db.warehouse.products[: args.scanners]
+            frames = [p.frame(prod.gtin) for p, prod in zip(ptys, products, strict=True)]
+            await wait_connected(db, [line.id for line in lines])
+            await asyncio.gather(*(p.answered_scan(f) for p, f in zip(ptys, frames, strict=True)))
+            with_scanners = rss_kib(serve.pid) / 1024
+            began = time.perf_counter()
+            displays = await connect_displays(serve.url, token, args.displays)
+            connected_in = time.perf_counter() - began
+            with_displays = rss_kib(serve.pid) / 1024
+            print(
+                f"{args.scanners} scanners connected: RSS {with_scanners:.1f} MiB;"
+                f" + {len(displays)} displays ({connected_in:.1f} s): {with_displays:.1f} MiB"
+            )
+            loop = asyncio.get_running_loop()
+            total = int(args.rate * args.seconds)
+            start = loop.time()
+            for n in range(total):
+                delay = start + n / args.rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                index = n % len(ptys)
+                ptys[index].send(frames[index])
+            await asyncio.sleep(3.0)
+            acks = sum(p.acks for p in ptys) - len(ptys)
+            events = min(len(d.seqs) for d in displays)
+            peak = serve.peak_rss_kib() / 1024
+            end_rss = rss_kib(serve.pid) / 1024
+            stop.set()
+            await sampler
+            print(
+                f"after {total} scans at {args.rate:g}/s to {len(displays)} displays"
+                f" (acks {acks}, fewest events at a display {events}): RSS {end_rss:.1f} MiB,"
+                f" peak {peak:.1f} MiB ({peak / idle_peak:.1f}x the idle baseline);"
+                f" {verdict(peak, TARGET_MB, at_most=True)}"
+            )
+            result = {
+                "baseline_idle_serve": {
+                    "peak_rss_mib": round(idle_peak, 1),
+                    "rss_mib": round(idle_rss, 1),
+                },
+                "scanners": args.scanners,
+                "displays": len(displays),
+                "scan_rate": args.rate,
+                "seconds": args.seconds,
+                "scans_sent": total,
+                "acks": acks,
+                "fewest_events_at_a_display": events,
+                "rss_with_scanners_mib": round(with_scanners, 1),
+                "rss_with_displays_mib": round(with_displays, 1),
+                "rss_end_mib": round(end_rss, 1),
+                "peak_rss_mib": round(peak, 1),
+                "ratio_to_idle": round(peak / idle_peak, 2),
+                "target_mb": TARGET_MB,
+                "holds": peak <= TARGET_MB,
+                "rss_samples_mib": [
+                    (t, round(k / 1024, 1)) for t, k in samples[:: max(1, len(samples) // 60)]
+                ],
+            }
+        finally:
+            stop.set()
+            for d in displays:
+                d.close()
+            if serve.running:
+                await serve.stop()
+            for p in ptys:
+                p.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+        write_results(
+            NAME,
+            {
+                "benchmark": NAME,
+                "machine": facts,
+                "scaled": f"scan rate {args.rate:g}/s (every scan reaches 1,000 displays)",
+                **result,
+            },
+        )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,345 @@
+"""The background forecaster, and the use cases it shares with ``StockService``.
+
+Forecasting is CPU work: fits run in a worker thread (``asyncio.to_thread``), never on
+the event loop and never on the scan path. A forecast is cached in ``forecasts`` with
+the fingerprint of the weekly series it came from; it is recomputed only when that
+series changed (new history, a new complete week of picks) or the week rolled over.
+
+:class:`Forecaster` runs :meth:`Forecaster.run_once` every ``interval`` seconds
+(hourly by default) and on request: it refreshes every product's forecast, then
+evaluates the ``projected_stockout`` alert of every product (see
+``stock_core.domain.replenishment``), raising or clearing it with its event. Every
+use case takes ``today`` as a parameter, so tests and backfills can run it at any date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from types import TracebackType
+
+from stock_core.domain.alerts import PROJECTED_STOCKOUT
+from stock_core.domain.forecast import (
+    DEFAULT_HORIZON_WEEKS,
+    BacktestReport,
+    Forecast,
+    SeasonalModel,
+    WeeklySeries,
+    backtest,
+    fingerprint,
+    forecast_series,
+)
+from stock_core.domain.replenishment import (
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_REVIEW_DAYS,
+    Suggestion,
+    evaluate_stockout,
+    suggest,
+)
+from stock_core.errors import DatabaseUnavailableError, UnknownProductError
+from stock_core.store import analytics
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Pool
+from stock_core.types import Sku
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "Forecaster",
+    "ReplenishmentPage",
+    "StockoutSweep",
+    "backtest_catalog",
+    "current_forecasts",
+    "database_errors",
+    "evaluate_stockouts",
+    "forecast_of",
+    "replenishment_page",
+    "utc_today",
+]
+
+DEFAULT_INTERVAL = 3600.0
+_log = logging.getLogger(__name__)
+_UNAVAILABLE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _compute(
+    todo: Sequence[tuple[int, Sku, WeeklySeries]], horizon_weeks: int, model: SeasonalModel
+) -> list[tuple[int, Forecast]]:
+    return [
+        (pid, forecast_series(sku, s, horizon_weeks=horizon_weeks, seasonal_model=model))
+        for pid, sku, s in todo
+    ]
+
+
+async def current_forecasts(
+    pool: Pool,
+    *,
+    today: date,
+    ids: Collection[int] | None = None,
+    force: bool = False,
+    horizon_weeks: int = DEFAULT_HORIZON_WEEKS,
+    seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+) -> dict[int, Forecast]:
+    """Forecasts as of ``today`` for these products (all by default), by product id.
+
+    Cached ones are reused when their series is unchanged; the others are computed in
+    a worker thread and stored.
+    """
+    async with pool.acquire() as conn:
+        products = await analytics.product_ids(conn, ids=list(ids) if ids is not None else None)
+        series = await analytics.weekly_demand(conn, today=today, ids=list(products))
+        cached = await analytics.cached_forecasts(conn, list(products))
+    result: dict[int, Forecast] = {}
+    todo: list[tuple[int, Sku, WeeklySeries]] = []
+    for pid, sku in products.items():
+        known = cached.get(pid)
+        current = (
+            known is not None
+            and not force
+            and known.fingerprint == fingerprint(series[pid], seasonal_model)
+            and len(known.demand) >= horizon_weeks
+        )
+        if known is not None and current:
+            result[pid] = known
+        else:
+            todo.append((pid, sku, series[pid]))
+    if todo:
+        computed = await asyncio.to_thread(_compute, todo, horizon_weeks, seasonal_model)
+        async with pool.acquire() as conn:
+            await analytics.save_forecasts(conn, computed)
+        result.update(computed)
+    return result
+
+
+@dataclass(frozen=True)
+class StockoutSweep:
+    """One evaluation of every product's ``projected_stockout`` alert."""
+
+    today: date
+    evaluated: int
+    short: tuple[Sku, ...]
+    """Products projected to run out before a replenishment ordered today arrives."""
+    raised: tuple[Sku, ...]
+    cleared: tuple[Sku, ...]
+
+
+async def evaluate_stockouts(
+    pool: Pool, *, today: date, forecasts: dict[int, Forecast] | None = None
+) -> StockoutSweep:
+    """Raise and clear ``projected_stockout`` alerts from the forecasts as of ``today``."""
+    if forecasts is None:
+        forecasts = await current_forecasts(pool, today=today)
+    short: list[Sku] = []
+    raised: list[Sku] = []
+    cleared: list[Sku] = []
+    async with pool.acquire() as conn:
+        items = await analytics.positions(conn)
+        active = await analytics.active_stockouts(conn)
+        for item in items:
+            forecast = forecasts.get(item.product_id)
+            if forecast is None:
+                continue
+            decision = evaluate_stockout(
+                item.position, forecast, today, active=item.product_id in active
+            )
+            if decision.short:
+                short.append(item.position.sku)
+            if not (decision.raise_alert or decision.clear_alert):
+                continue
+            changed = await analytics.apply_stockout(
+                conn, item, decision, today=today, method=forecast.method.value
+            )
+            if changed is not None:
+                (raised if decision.raise_alert else cleared).append(item.position.sku)
+    return StockoutSweep(today, len(items), tuple(short), tuple(raised), tuple(cleared))
+
+
+@dataclass(frozen=True)
+class ReplenishmentPage:
+    items: tuple[Suggestion, ...]
+    next_after: int | None
+    """The keyset bound of the next page (a product id), ``None`` on the last page."""
+
+
+async def replenishment_page(
+    pool: Pool,
+    *,
+    today: date,
+    after: int = 0,
+    limit: int = 100,
+    needed_only: bool = False,
+    review_days: int = DEFAULT_REVIEW_DAYS,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> ReplenishmentPage:
+    """Suggestions for products by id after ``after``; ``needed_only`` skips "no order"."""
+    items: list[Suggestion] = []
+    bound = after
+    while True:
+        async with pool.acquire() as conn:
+            batch = await analytics.positions(conn, after=bound, limit=limit)
+        if not batch:
+            return ReplenishmentPage(tuple(items), None)
+        forecasts = await current_forecasts(pool, today=today, ids=[b.product_id for b in batch])
+        for item in batch:
+            bound = item.product_id
+            suggestion = suggest(
+                item.position,
+                forecasts[item.product_id],
+                today,
+                review_days=review_days,
+                horizon_days=horizon_days,
+            )
+            if needed_only and suggestion.order_by is None:
+                continue
+            items.append(suggestion)
+            if len(items) == limit:
+                return ReplenishmentPage(tuple(items), bound)
+        if len(batch) < limit:
+            return ReplenishmentPage(tuple(items), None)
+
+
+async def backtest_catalog(
+    pool: Pool,
+    *,
+    today: date,
+    holdout_weeks: int,
+    seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+) -> BacktestReport:
+    """Backtest every product's history up to ``today`` (fits in a worker thread)."""
+    async with pool.acquire() as conn:
+        products = await analytics.product_ids(conn)
+        series = await analytics.weekly_demand(conn, today=today, ids=list(products))
+    by_sku: dict[str, WeeklySeries] = {products[pid]: s for pid, s in series.items()}
+    return await asyncio.to_thread(backtest, by_sku, holdout_weeks, seasonal_model)
+
+
+async def forecast_of(
+    pool: Pool,
+    sku: str,
+    *,
+    today: date,
+    weeks: int = DEFAULT_HORIZON_WEEKS,
+    seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+) -> Forecast:
+    """``sku``'s forecast for ``weeks`` weeks from ``today``'s week (cached when current)."""
+    async with pool.acquire() as conn:
+        found = await analytics.product_ids(conn, skus=[sku])
+    if not found:
+        raise UnknownProductError(sku)
+    pid = next(iter(found))
+    forecasts = await current_forecasts(pool, today=today, ids=[pid], seasonal_model=seasonal_model)
+    forecast = forecasts[pid]
+    return replace(forecast, demand=forecast.demand[:weeks])
+
+
+@contextlib.contextmanager
+def database_errors() -> Iterator[None]:
+    """Losing PostgreSQL inside the block becomes :class:`DatabaseUnavailableError`."""
+    try:
+        yield
+    except UNAVAILABLE_ERRORS as exc:
+        raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+
+
+class Forecaster:
+    """Recomputes forecasts and projected-stockout alerts in the background.
+
+    Use as ``async with Forecaster(pool):`` (e.g. in an aiohttp ``cleanup_ctx``), or
+    call :meth:`run_once` yourself. ``today`` is a clock for the date (UTC by default).
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        today: Callable[[], date] = utc_today,
+        seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+    ) -> None:
+        self.pool = pool
+        self.interval = interval
+        self._today = today
+        self._seasonal_model = seasonal_model
+        self._wake = asyncio.Event()
+        self._swept = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self.last_sweep: StockoutSweep | None = None
+
+    async def run_once(self, today: date | None = None) -> StockoutSweep:
+        """Refresh every forecast, then evaluate every product's alert, as of ``today``."""
+        day = today if today is not None else self._today()
+        forecasts = await current_forecasts(
+            self.pool, today=day, seasonal_model=self._seasonal_model
+        )
+        sweep = await evaluate_stockouts(self.pool, today=day, forecasts=forecasts)
+        self.last_sweep = sweep
+        async with self._swept:
+            self._swept.notify_all()
+        return sweep
+
+    async def next_sweep(self) -> StockoutSweep:
+        """Wait for the next successful run to finish; its sweep."""
+        async with self._swept:
+            await self._swept.wait()
+        assert self.last_sweep is not None
+        return self.last_sweep
+
+    async def forecast_now(self, sku: str, today: date | None = None) -> Forecast:
+        """One product's forecast now: from the cache when its series is unchanged."""
+        day = today if today is not None else self._today()
+        return await forecast_of(self.pool, sku, today=day, seasonal_model=self._seasonal_model)
+
+    def request_run(self) -> None:
+        """Run again now rather than at the next interval (e.g. after a history import)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Run until cancelled; a failed run is logged and retried at the next interval."""
+        while True:
+            self._wake.clear()
+            try:
+                sweep = await self.run_once()
+            except _UNAVAILABLE as exc:
+                _log.warning("forecaster: database unavailable, retrying later: %s", exc)
+            except Exception:
+                _log.exception("forecaster: run failed")
+            else:
+                _log.info(
+                    "forecaster: %d products for %s, %s: %d raised, %d cleared",
+                    sweep.evaluated,
+                    sweep.today,
+                    PROJECTED_STOCKOUT,
+                    len(sweep.raised),
+                    len(sweep.cleared),
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.run(), name="stockd-forecaster")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def __aenter__(self) -> Forecaster:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

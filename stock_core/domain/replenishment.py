@@ -1,0 +1,276 @@
+"""Replenishment: projected stock, the ``projected_stockout`` rule and order suggestions.
+
+Pure: a product's position and its forecast in, decisions out; ``today`` is always
+passed in. Quantities are units; forecast demand is fractional (a week's forecast is
+spread evenly over its seven days).
+
+The projection. From ``today`` on, the *net* stock at the end of day ``d`` is::
+
+    P(d) = on_hand - reserved - backordered
+           + open purchase-order units expected on or before d (overdue ones count today)
+           - forecast demand from today through d
+
+Reserved units are promised to orders and backordered units are owed to them, so
+neither can serve new demand.
+
+``projected_stockout`` (alert). The stock-out day is the first day ``P(d) < 0``. The
+alert rises when that day comes no later than ``today + lead_time_days``, the day a
+replenishment ordered today would arrive: ordering today is the last chance, or
+already too late. It clears only once no stock-out is projected until
+``STOCKOUT_CLEAR_MARGIN`` × the lead time (at least one day) beyond that (hysteresis,
+so a forecast hovering at the edge does not flap).
+
+Order suggestion. The reorder day is the first day ``P(d)`` falls below safety stock.
+Order by ``reorder day - lead time`` (``today`` when that has passed), and order enough
+that stock stays at or above safety stock from the arrival until the next review's
+order could arrive (``review_days`` later): ``safety_stock - min P`` over that window,
+rounded up to a multiple of ``reorder_qty`` when one is set. A breach an order could not
+fix (covered by a purchase order arriving first) moves the search on to the next.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from stock_core.domain.forecast import Forecast
+from stock_core.types import Sku
+
+__all__ = [
+    "DEFAULT_HORIZON_DAYS",
+    "DEFAULT_REVIEW_DAYS",
+    "STOCKOUT_CLEAR_MARGIN",
+    "Arrival",
+    "Position",
+    "Projection",
+    "StockoutDecision",
+    "Suggestion",
+    "evaluate_stockout",
+    "project",
+    "suggest",
+]
+
+DEFAULT_REVIEW_DAYS = 7
+DEFAULT_HORIZON_DAYS = 364
+STOCKOUT_CLEAR_MARGIN = 0.1
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """Units of open purchase orders expected on ``expected_date``."""
+
+    expected_date: date
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where one product stands now, with its reorder settings."""
+
+    sku: Sku
+    on_hand: int
+    reserved: int = 0
+    backordered: int = 0
+    arrivals: tuple[Arrival, ...] = ()
+    lead_time_days: int = 0
+    safety_stock: int = 0
+    reorder_qty: int = 0
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+    @property
+    def on_order(self) -> int:
+        return sum(a.quantity for a in self.arrivals)
+
+    @property
+    def net(self) -> int:
+        """Available less what is owed to backorders."""
+        return self.available - self.backordered
+
+
+@dataclass(frozen=True)
+class Projection:
+    """``P(d)`` for ``days`` consecutive days from ``today`` (see the module doc)."""
+
+    today: date
+    net: tuple[float, ...]
+
+    def at(self, day: date) -> float:
+        """``P(day)``; days past the horizon read its last day."""
+        index = min((day - self.today).days, len(self.net) - 1)
+        return self.net[max(index, 0)]
+
+    def first_below(self, level: float, start: date | None = None) -> date | None:
+        """The first day from ``start`` (default ``today``) with ``P(d) < level``."""
+        first = 0 if start is None else max(0, (start - self.today).days)
+        for i in range(first, len(self.net)):
+            if self.net[i] < level:
+                return self.today + timedelta(days=i)
+        return None
+
+
+def project(
+    position: Position, forecast: Forecast, today: date, days: int = DEFAULT_HORIZON_DAYS
+) -> Projection:
+    """Project net stock day by day from ``today`` for ``days`` days (at least one)."""
+    arriving: dict[int, int] = {}
+    for arrival in position.arrivals:
+        offset = max(0, (arrival.expected_date - today).days)
+        arriving[offset] = arriving.get(offset, 0) + arrival.quantity
+    level = float(position.net)
+    net: list[float] = []
+    for i in range(max(days, 1)):
+        level += arriving.get(i, 0) - forecast.daily(today + timedelta(days=i))
+        net.append(level)
+    return Projection(today, tuple(net))
+
+
+@dataclass(frozen=True)
+class StockoutDecision:
+    """What to do about a product's ``projected_stockout`` alert."""
+
+    stockout_date: date | None
+    """The first day net stock is projected below zero (within the horizon)."""
+    arrival_date: date
+    """When a replenishment ordered today would arrive."""
+    demand_to_arrival: float
+    """Forecast demand from today through ``arrival_date``."""
+    supply_to_arrival: int
+    """Net stock now plus purchase-order units expected through ``arrival_date``."""
+    short: bool
+    """The stock-out comes no later than ``arrival_date``."""
+    raise_alert: bool
+    clear_alert: bool
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "stockout_date": self.stockout_date.isoformat() if self.stockout_date else None,
+            "arrival_date": self.arrival_date.isoformat(),
+            "demand_to_arrival": round(self.demand_to_arrival, 2),
+            "supply_to_arrival": self.supply_to_arrival,
+        }
+
+
+def evaluate_stockout(
+    position: Position, forecast: Forecast, today: date, *, active: bool
+) -> StockoutDecision:
+    """Apply the ``projected_stockout`` rule (module doc); ``active``: the alert is up now."""
+    lead = max(position.lead_time_days, 0)
+    margin = max(1, math.ceil(lead * STOCKOUT_CLEAR_MARGIN))
+    arrival = today + timedelta(days=lead)
+    projection = project(position, forecast, today, lead + margin + 1)
+    stockout = projection.first_below(0)
+    short = stockout is not None and stockout <= arrival
+    recovered = stockout is None or stockout > arrival + timedelta(days=margin)
+    supply = position.net + sum(a.quantity for a in position.arrivals if a.expected_date <= arrival)
+    return StockoutDecision(
+        stockout_date=stockout,
+        arrival_date=arrival,
+        demand_to_arrival=forecast.between(today, arrival + timedelta(days=1)),
+        supply_to_arrival=supply,
+        short=short,
+        raise_alert=short and not active,
+        clear_alert=active and recovered,
+    )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What to order for one product and by when (SPEC: ``sku, order_quantity, order_by``)."""
+
+    sku: Sku
+    order_quantity: int
+    order_by: date | None
+    """``None`` when no order is needed within the horizon."""
+    arrival_date: date | None
+    reorder_date: date | None
+    """The first day net stock is projected below safety stock."""
+    stockout_date: date | None
+    on_hand: int
+    reserved: int
+    available: int
+    on_order: int
+    backordered: int
+    safety_stock: int
+    lead_time_days: int
+    reorder_qty: int
+    demand_over_lead_time: float
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "order_quantity": self.order_quantity,
+            "order_by": self.order_by.isoformat() if self.order_by else None,
+            "arrival_date": self.arrival_date.isoformat() if self.arrival_date else None,
+            "reorder_date": self.reorder_date.isoformat() if self.reorder_date else None,
+            "stockout_date": self.stockout_date.isoformat() if self.stockout_date else None,
+            "on_hand": self.on_hand,
+            "reserved": self.reserved,
+            "available": self.available,
+            "on_order": self.on_order,
+            "backordered": self.backordered,
+            "safety_stock": self.safety_stock,
+            "lead_time_days": self.lead_time_days,
+            "reorder_qty": self.reorder_qty,
+            "demand_over_lead_time": round(self.demand_over_lead_time, 2),
+            "method": self.method,
+        }
+
+
+def _round_up(quantity: float, multiple: int) -> int:
+    units = math.ceil(quantity - 1e-9)
+    if multiple > 0:
+        return math.ceil(units / multiple) * multiple
+    return units
+
+
+def suggest(
+    position: Position,
+    forecast: Forecast,
+    today: date,
+    *,
+    review_days: int = DEFAULT_REVIEW_DAYS,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+) -> Suggestion:
+    """The order suggestion for one product (module doc)."""
+    lead = max(position.lead_time_days, 0)
+    review = max(review_days, 1)
+    projection = project(position, forecast, today, horizon_days + lead + review)
+    horizon_end = today + timedelta(days=horizon_days)
+    quantity, order_by, arrival = 0, None, None
+    reorder = search = projection.first_below(position.safety_stock)
+    while search is not None and search < horizon_end:
+        candidate = max(today, search - timedelta(days=lead))
+        arrival = candidate + timedelta(days=lead)
+        window = range((arrival - today).days, (arrival - today).days + review)
+        lowest = min(projection.net[i] for i in window)
+        if lowest < position.safety_stock:
+            quantity = _round_up(position.safety_stock - lowest, position.reorder_qty)
+            order_by = candidate
+            break
+        search = projection.first_below(position.safety_stock, arrival + timedelta(days=review))
+    else:
+        arrival = None
+    return Suggestion(
+        sku=position.sku,
+        order_quantity=quantity,
+        order_by=order_by,
+        arrival_date=arrival,
+        reorder_date=reorder,
+        stockout_date=projection.first_below(0),
+        on_hand=position.on_hand,
+        reserved=position.reserved,
+        available=position.available,
+        on_order=position.on_order,
+        backordered=position.backordered,
+        safety_stock=position.safety_stock,
+        lead_time_days=lead,
+        reorder_qty=position.reorder_qty,
+        demand_over_lead_time=forecast.between(today, today + timedelta(days=lead)),
+        method=forecast.method.value,
+    )

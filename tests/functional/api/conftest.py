@@ -1,0 +1,84 @@
+"""The app on a fresh database with the sample catalog, and one token per role."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from stock_core.domain.token import Role
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from stock_core.store.database import Database
+from tests.integration.catalog_fixture import load_sample_catalog
+from web_ui.app import create_app
+from web_ui.config import WebConfig
+
+Client = TestClient[web.Request, web.Application]
+ClientFactory = Callable[[web.Application], Awaitable[Client]]
+
+SNAPSHOT_TABLES = {
+    "products": "SELECT * FROM products",
+    "product_barcodes": "SELECT * FROM product_barcodes",
+    "locations": "SELECT * FROM locations",
+    "stock": "SELECT * FROM stock",
+    "movements": "SELECT * FROM movements",
+    "idempotency_keys": "SELECT * FROM idempotency_keys",
+    "alerts": "SELECT * FROM alerts",
+    "spool_exceptions": "SELECT * FROM spool_exceptions",
+    "scanner_states": "SELECT * FROM scanner_states",
+    # last_used_at moves on every authenticated request: not a change a caller made
+    "api_tokens": "SELECT id, name, role, prefix, secret_hash, revoked_at FROM api_tokens",
+    "outbox": "SELECT id, type, payload FROM outbox",
+}
+
+
+async def snapshot(pool: Pool) -> dict[str, str]:
+    """A digest of every table a request could change."""
+    found = {}
+    async with pool.acquire() as conn:
+        for table, query in SNAPSHOT_TABLES.items():
+            found[table] = await conn.fetchval(
+                f"SELECT count(*)::text || ':' || coalesce(md5(string_agg(t::text, '|' "
+                f"ORDER BY t::text)), '') FROM ({query}) t"
+            )
+    return found
+
+
+@pytest.fixture
+async def service(pool: Pool) -> StockService:
+    svc = StockService(pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@pytest.fixture
+async def tokens(service: StockService) -> dict[Role, str]:
+    made = {}
+    for role in Role:
+        text, _ = await service.create_token(f"test-{role.value}", role)
+        made[role] = text
+    return made
+
+
+@pytest.fixture
+async def client(database: Database, service: StockService, aiohttp_client: Any) -> Client:
+    made: Client = await aiohttp_client(create_app(WebConfig(database=database)))
+    return made
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def post_movement(
+    client: Client, token: str, key: str, body: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    response = await client.post(
+        "/api/v1/movements", json=body, headers={**bearer(token), "Idempotency-Key": key}
+    )
+    payload: dict[str, Any] = await response.json(content_type=None)
+    return response.status, payload

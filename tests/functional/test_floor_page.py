@@ -1,0 +1,389 @@
+"""The floor display page in headless Chromium against the real app, feed and database.
+
+Each test starts the real aiohttp app on a TestServer, opens ``/?token=...`` in a
+fresh headless Chromium (driven over CDP by :mod:`tests.browser`) and changes stock
+through :class:`StockService`; what it asserts is what the page *shows*, read from
+the DOM, so a page that shows no live change fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.token import Role
+from stock_core.service import StockService
+from stock_core.store.database import Database
+from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
+from tests.browser import CHROMIUM, Browser, Page
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
+from web_ui import feed
+from web_ui.app import create_app
+from web_ui.config import WebConfig
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: run scripts/ensure-test-tools to install Debian's chromium",
+)
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "floor.png"
+
+_keys = itertools.count()
+
+
+def receive(sku: str, n: int, location: str = "A-01", scanner: str | None = None) -> Envelope:
+    return Envelope(
+        IdempotencyKey(f"floor-{next(_keys)}"),
+        Receive(ProductRef(sku=Sku(sku)), LocationCode(location), n),
+        actor="test",
+        scanner=ScannerId(scanner) if scanner else None,
+        scan_seq=next(_keys) if scanner else None,
+    )
+
+
+def pick(sku: str, n: int, location: str = "A-01", scanner: str | None = None) -> Envelope:
+    return Envelope(
+        IdempotencyKey(f"floor-{next(_keys)}"),
+        Pick(ProductRef(sku=Sku(sku)), LocationCode(location), n),
+        actor="test",
+        scanner=ScannerId(scanner) if scanner else None,
+        scan_seq=next(_keys) if scanner else None,
+    )
+
+
+# -- reading the page ----------------------------------------------------------------
+
+
+def js(value: str) -> str:
+    """A JavaScript string literal."""
+    return json.dumps(value)
+
+
+def q(selector: str) -> str:
+    """JavaScript for the element matching ``selector`` (or null)."""
+    return f"document.querySelector({js(selector)})"
+
+
+def tile(sku: str, zone: str) -> str:
+    return f'.tile[data-sku="{sku}"][data-zone="{zone}"]'
+
+
+async def text(page: Page, selector: str) -> str | None:
+    value = await page.evaluate(f"{q(selector)}?.textContent ?? null")
+    return None if value is None else str(value)
+
+
+async def wait_text(page: Page, selector: str, expected: str, within: float = 10.0) -> None:
+    await page.wait_for(
+        f"{q(selector)}?.textContent === {js(expected)}",
+        within,
+        what=f"{selector} to read {expected!r}",
+        show=f"{q(selector)}?.textContent ?? null",
+    )
+
+
+async def wait_live(page: Page, within: float = 10.0) -> None:
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'live'", within, "the live indicator"
+    )
+
+
+async def snapshots(page: Page) -> int:
+    return int(await page.evaluate("Number(document.documentElement.dataset.snapshots || 0)"))
+
+
+async def seq_shown(page: Page) -> int:
+    return int(str(await text(page, "#seq")))
+
+
+RECENT_ROWS = """[...document.querySelectorAll('#recent li:not([hidden])')].map(li => ({
+    sku: li.dataset.sku, seq: Number(li.dataset.seq), text: li.textContent,
+    delta: li.querySelector('.delta').textContent}))"""
+
+
+async def recent_rows(page: Page) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = await page.evaluate(RECENT_ROWS)
+    return rows
+
+
+async def wait_recent(page: Page, sku: str, delta: str, where: str) -> None:
+    """Wait until the newest recent-scan row is ``sku`` ``delta`` at ``where``."""
+    await page.wait_for(
+        f"""(() => {{
+            const li = document.querySelector('#recent li:not([hidden])');
+            return !!li && li.dataset.sku === {js(sku)}
+                && li.querySelector('.delta').textContent === {js(delta)}
+                && li.textContent.includes({js(where)});
+        }})()""",
+        what=f"a recent scan {sku} {delta} at {where}",
+        show=RECENT_ROWS,
+    )
+
+
+# -- fixtures -------------------------------------------------------------------------
+
+
+@dataclass
+class Floor:
+    app: web.Application
+    server: TestServer
+    token: str
+
+    def url(self, query: str | None = None) -> str:
+        base = str(self.server.make_url("/"))
+        return base if query is None else f"{base}?{query}"
+
+    @property
+    def page_url(self) -> str:
+        return self.url(f"token={self.token}")
+
+
+@pytest.fixture
+async def service(database: Database) -> StockService:
+    svc = StockService(database.pool)
+    await load_sample_catalog(svc)
+    # WIDGET in two zones (A and DOCK), GADGET in B, BOLT and NUT in A (NUT below its
+    # reorder point, so an alert is already active), SPROCKET nowhere ("—").
+    for envelope in (
+        receive("WIDGET", 30, "A-01"),
+        receive("WIDGET", 5, "DOCK-1"),
+        receive("GADGET", 20, "B-01"),
+        receive("BOLT", 500, "A-02"),
+        receive("NUT", 60, "A-02"),
+    ):
+        await svc.post(envelope)
+    return svc
+
+
+async def _start(app: web.Application, service: StockService) -> Floor:
+    server = TestServer(app)
+    await server.start_server()
+    token, _ = await service.create_token("floor", Role.DISPLAY)
+    return Floor(app, server, token)
+
+
+# The apps are built outside the event loop: create_app resolves the static directory.
+@pytest.fixture
+def app(database: Database) -> web.Application:
+    return create_app(WebConfig(database=database))
+
+
+@pytest.fixture
+def small_queue_app(database: Database) -> web.Application:
+    """An app that sends a fresh snapshot to any display more than 20 events behind."""
+    return create_app(WebConfig(database=database, feed_queue_limit=20))
+
+
+@pytest.fixture
+async def floor(app: web.Application, service: StockService) -> AsyncIterator[Floor]:
+    started = await _start(app, service)
+    yield started
+    await started.server.close()
+
+
+@pytest.fixture
+async def small_queue_floor(
+    small_queue_app: web.Application, service: StockService
+) -> AsyncIterator[Floor]:
+    started = await _start(small_queue_app, service)
+    yield started
+    await started.server.close()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    async with Browser.launch() as browser:
+        opened = await browser.new_page()
+        yield opened
+        assert opened.errors == [], f"JavaScript errors on the page: {opened.errors}"
+
+
+# -- tests ----------------------------------------------------------------------------
+
+
+async def test_floor_page_shows_scans_alerts_and_rejections_live(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    assert "token=" not in str(await page.evaluate("location.href"))  # kept off the screen
+    # the snapshot: a product in two zones has a tile in each; one with no stock is in "—"
+    await wait_text(page, f"{tile('WIDGET', 'A')} .avail", "35")
+    assert await text(page, f"{tile('WIDGET', 'DOCK')} .avail") == "35"
+    assert await text(page, f"{tile('SPROCKET', '—')} .word") == "out"
+    assert await text(page, f"{tile('BOLT', 'A')} .word") == "ok"
+    first_seq = await seq_shown(page)
+    assert first_seq > 0
+
+    # a scan: it shows in recent scans and the product's figure changes in every zone
+    await service.post(pick("WIDGET", 5, "A-01", scanner="aisle-7"))
+    await wait_recent(page, "WIDGET", "\u22125", "A-01")
+    assert "aisle-7" in (await recent_rows(page))[0]["text"]
+    await wait_text(page, f"{tile('WIDGET', 'A')} .avail", "30")
+    await wait_text(page, f"{tile('WIDGET', 'DOCK')} .avail", "30")
+    assert await seq_shown(page) > first_seq
+
+    # down to the reorder point: a low_stock alert flashes in the banner, the tile is low
+    await service.post(pick("WIDGET", 20, "A-01", scanner="aisle-7"))
+    flashing = '.alert.flashing[data-sku="WIDGET"][data-kind="low_stock"]'
+    await page.wait_for(f"!!{q(flashing)}", what="a flashing WIDGET low_stock alert")
+    assert "WIDGET" in str(await text(page, flashing))
+    await wait_text(page, f"{tile('WIDGET', 'A')} .avail", "10")
+    assert await page.evaluate(f"{q(tile('WIDGET', 'A'))}.classList.contains('low')")
+
+    # a rejected scan, in the red panel, naming scanner, code and reason
+    await service.append_events(
+        [("scan.rejected", {"scanner": "dock-1", "code": "123", "reason": "unknown product 123"})]
+    )
+    await page.wait_for(
+        "document.querySelector('#rejected li:not([hidden])')?.textContent"
+        ".includes('unknown product 123') ?? false",
+        what="the rejected scan",
+    )
+    rejected = str(await text(page, "#rejected li"))
+    assert "dock-1" in rejected
+    assert "123" in rejected
+
+    # scanner states as chips
+    await service.append_events(
+        [
+            ("scanner.status", {"scanner": "dock-1", "state": "connected", "detail": "ok"}),
+            ("scanner.status", {"scanner": "aisle-7", "state": "reconnecting", "detail": "EIO"}),
+            ("scanner.status", {"scanner": "aisle-9", "state": "misconfigured", "detail": "baud"}),
+        ]
+    )
+    await page.wait_for(
+        """['dock-1:connected', 'aisle-7:reconnecting', 'aisle-9:misconfigured'].every(
+            want => [...document.querySelectorAll('.chip')].some(
+                c => `${c.dataset.scanner}:${c.dataset.state}` === want))""",
+        what="three scanner chips",
+    )
+    # it really flashes: the alert's background alternates (and the picture shows it lit)
+    background = f"getComputedStyle({q(flashing)}).backgroundColor"
+    dark = await page.evaluate(background)
+    await page.wait_for(f"{background} !== {js(dark)}", what="the alert's flash to change")
+    await page.wait_for(f"{background} !== 'rgb(5, 8, 12)'", what="the alert lit")
+    await page.screenshot(SCREENSHOT)
+
+    # acknowledged: still shown, no longer flashing; cleared: gone
+    alert_id = int(await page.evaluate(f"{q(flashing)}.dataset.alertId"))
+    this_alert = q(f'.alert[data-alert-id="{alert_id}"]')
+    assert await service.acknowledge_alert(alert_id, "manager") is not None
+    await page.wait_for(
+        f"""(() => {{ const a = {this_alert};
+            return !!a && a.classList.contains('acknowledged')
+                && !a.classList.contains('flashing'); }})()""",
+        what="the acknowledged alert to stop flashing",
+    )
+    await service.post(receive("WIDGET", 100, "A-01"))
+    await page.wait_for(f"!{this_alert}", what="the cleared alert to go")
+    await wait_text(page, f"{tile('WIDGET', 'A')} .avail", "110")
+    assert await snapshots(page) == 1  # all of it applied incrementally
+
+
+async def test_floor_page_reconnects_by_itself_with_since(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await wait_text(page, f"{tile('GADGET', 'B')} .avail", "20")
+    assert await snapshots(page) == 1
+
+    await feed.close_all(floor.app)  # the server drops every display
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'reconnecting'",
+        what="the indicator to show the lost connection",
+    )
+    # a scan while the page is away: it must arrive through `since`, not be lost
+    await service.post(pick("GADGET", 1, "B-01", scanner="aisle-2"))
+    await wait_live(page, within=15.0)
+    await wait_text(page, f"{tile('GADGET', 'B')} .avail", "19")
+    await wait_recent(page, "GADGET", "\u22121", "B-01")
+    assert await snapshots(page) == 1  # caught up with the missed events, no snapshot
+
+    # and the live stream goes on after the reconnect
+    await service.post(receive("GADGET", 4, "B-01", scanner="dock-1"))
+    await wait_recent(page, "GADGET", "+4", "B-01")
+    await wait_text(page, f"{tile('GADGET', 'B')} .avail", "23")
+    assert await page.evaluate("document.getElementById('conn').dataset.state") == "live"
+
+
+async def test_floor_page_applies_a_snapshot_sent_mid_stream(
+    small_queue_floor: Floor, service: StockService, page: Page
+) -> None:
+    floor = small_queue_floor
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
+    # one transaction of 300 picks: the relay publishes them at once, the page's queue
+    # (20) overflows, and the server sends it a fresh snapshot instead of the backlog
+    await service.post_batch([pick("BOLT", 1, "A-02", scanner="aisle-2") for _ in range(300)])
+    await page.wait_for(
+        "Number(document.documentElement.dataset.snapshots) >= 2",
+        what="a second snapshot",
+    )
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "200")
+    # live events after the snapshot still apply on top of it
+    await service.post(pick("BOLT", 7, "A-02", scanner="aisle-2"))
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "193")
+    await wait_recent(page, "BOLT", "\u22127", "A-02")
+    assert await seq_shown(page) == (await service.feed_bounds())[1]
+
+
+async def test_floor_page_keeps_up_with_a_burst_of_events(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await page.evaluate(
+        """window.longTasks = [];
+        new PerformanceObserver(list => {
+            for (const e of list.getEntries()) window.longTasks.push(e.duration);
+        }).observe({type: 'longtask'}); true"""
+    )
+    burst = [receive("NUT" if i % 2 else "BOLT", 1, "A-02", scanner="dock-1") for i in range(2000)]
+    await service.post_batch(burst)
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "1500", within=20.0)
+    await wait_text(page, f"{tile('NUT', 'A')} .avail", "1060")
+    assert await snapshots(page) == 1  # every event applied one by one, none coalesced
+    assert len(await recent_rows(page)) == 15  # the list stays capped
+    longest = max(await page.evaluate("window.longTasks"), default=0.0)
+    assert longest < 500 * UNIT, f"the page froze for {longest:.0f} ms"
+
+
+async def test_floor_page_without_a_token_says_how_to_get_one(floor: Floor, page: Page) -> None:
+    await page.navigate(floor.url())
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'no-token'", what="no-token state"
+    )
+    notice = str(await text(page, "#notice"))
+    assert "No display token" in notice
+    assert "?token=" in notice
+    assert await page.evaluate("document.getElementById('notice').hidden") is False
+
+
+async def test_floor_page_stops_on_a_rejected_token(floor: Floor, page: Page) -> None:
+    await page.navigate(floor.url("token=not-a-real-token"))
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'auth-failed'", what="auth-failed"
+    )
+    assert await text(page, "#conn") == "token rejected"
+    assert "rejected" in str(await text(page, "#notice"))
+    await asyncio.sleep(1.5 * UNIT)  # longer than the first backoff: no retry happened
+    assert await page.evaluate("document.getElementById('conn').dataset.state") == "auth-failed"
+    # the token was remembered: a reload without it tries it again (and is refused again)
+    await page.navigate(floor.url())
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'auth-failed'", what="auth-failed"
+    )

@@ -1,0 +1,267 @@
+"""PostgreSQL goes away mid-run: scans are spooled, acknowledged, and replayed in order.
+
+The gateway's pool reaches PostgreSQL through :class:`~tests.faultproxy.FaultProxy`;
+the test's own pool goes direct, so it can look (and change stock) while the gateway
+sees an outage. Every receive scan carries a unique GS1 lot, so each one can be found
+in the ledger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ScannerModel
+from scanner_gateway.gateway import Gateway
+from stock_core.domain.movement import Envelope, Outcome, Pick, ProductRef, Receive
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from stock_core.store.database import Database, open_database
+from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.faultproxy import FaultProxy
+from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
+
+WIDGET = "05012345678900"
+GADGET = "4006381333931"
+OUTAGE = 10.0  # seconds, by design (issue 3)
+_PAUSE = 0.08  # between one scanner's scans: about ten a second each
+
+CUSTOM_FEEDBACK = dataclasses.replace(
+    GENERIC_BEL, name="custom", ack=b"\x06", nak=b"\x15!", feedback="custom"
+)
+DATALOGIC_TAB = dataclasses.replace(DATALOGIC, name="datalogic-tab", terminator=b"\t")
+MODELS: tuple[ScannerModel, ...] = (HONEYWELL, DATALOGIC, CUSTOM_FEEDBACK, DATALOGIC_TAB)
+
+
+@pytest.fixture
+async def service(pool: Pool) -> StockService:
+    """The test's own view of the database: direct, never cut."""
+    svc = StockService(pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@pytest.fixture
+def proxy(database_url: str) -> Iterator[FaultProxy]:
+    with FaultProxy.for_url(database_url) as p:
+        yield p
+
+
+@pytest.fixture
+async def gateway_db(proxy: FaultProxy, database_url: str) -> AsyncIterator[Database]:
+    """The gateway's pool, through the proxy."""
+    url = proxy.url_through(database_url)
+    async with open_database(url, run_migrations=False, max_size=10, tolerate_outage=True) as db:
+        yield db
+
+
+class _CutMidCommit(StockService):
+    """The gateway's service; :meth:`arm` makes the outage start mid-commit.
+
+    The next ``post_batch`` starts its transaction and the proxy is cut while it is
+    in flight: the worst moment, when the commit may or may not have landed.
+    """
+
+    def __init__(self, pool: Pool, proxy: FaultProxy) -> None:
+        super().__init__(pool)
+        self.proxy = proxy
+        self._armed: asyncio.Future[None] | None = None
+
+    def arm(self) -> asyncio.Future[None]:
+        self._armed = asyncio.get_running_loop().create_future()
+        return self._armed
+
+    async def post_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        armed, self._armed = self._armed, None
+        if armed is None:
+            return await super().post_batch(envelopes)
+        commit = asyncio.ensure_future(super().post_batch(envelopes))
+        try:
+            await asyncio.sleep(0.001)
+            await self.proxy.acut()
+        finally:
+            armed.set_result(None)
+        return await commit
+
+
+@dataclass
+class _Sent:
+    lot: str
+    at: float
+    answer: str | None = None
+
+
+@dataclass
+class _Worker:
+    rig: Rig
+    sent: list[_Sent] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Receive scans with fresh lots, one after the other, until ``stop``."""
+        aim = "]C1" if self.rig.model.aim else None
+        n = 0
+        while not stop.is_set():
+            lot = f"{self.rig.id}-{n:04d}"
+            entry = _Sent(lot, time.monotonic())
+            self.sent.append(entry)
+            entry.answer = await self.rig.scan(f"01{WIDGET}10{lot}", aim=aim)
+            n += 1
+            await asyncio.sleep(_PAUSE)
+
+
+async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_once_in_order(
+    service: StockService,
+    pool: Pool,
+    proxy: FaultProxy,
+    gateway_db: Database,
+    tmp_path: Path,
+) -> None:
+    rigs = [
+        await open_rig(
+            f"out{i}",
+            "pty" if i % 2 == 0 else "tcp",
+            MODELS[i % len(MODELS)],
+            tmp_path,
+            location="DOCK-1",
+        )
+        for i in range(8)
+    ]
+    gateway_service = _CutMidCommit(gateway_db.pool, proxy)
+    gateway = Gateway(gateway_service, [r.config for r in rigs], tmp_path / "spool")
+    workers = [_Worker(r) for r in rigs]
+    stop = asyncio.Event()
+    await gateway.start()
+    try:
+        await eventually(
+            lambda: all(s.state == "connected" for s in gateway.statuses()),
+            5 * UNIT,
+            "all scanners connected",
+        )
+        running = [asyncio.create_task(w.run(stop)) for w in workers]
+        await asyncio.sleep(1.5 * UNIT)
+        async with asyncio.timeout(5 * UNIT):
+            await gateway_service.arm()
+        cut_at = time.monotonic()
+        assert proxy.is_cut
+        await asyncio.sleep(OUTAGE)
+        await proxy.arestore()
+        restored_at = time.monotonic()
+        await asyncio.sleep(1.5 * UNIT)
+        stop.set()
+        async with asyncio.timeout(10 * UNIT):
+            await asyncio.gather(*running)
+            await gateway.committer.wait_drained()
+        spooled = sum(r.counters.spooled for r in gateway.runtimes.values())
+        replayed = gateway.committer.replayed
+    finally:
+        await gateway.stop()
+        for rig in rigs:
+            await rig.close()
+
+    sent = [s for w in workers for s in w.sent]
+    during = [s for s in sent if cut_at <= s.at < restored_at]
+    # every scan was answered, and answered ack, even the ones during the outage
+    assert Counter(s.answer for s in sent) == {"ack": len(sent)}
+    assert len(during) >= 8 * 20, f"only {len(during)} scans during the outage"
+    assert spooled >= len(during)
+    assert replayed >= spooled
+    assert gateway.spool.pending == 0
+    assert (tmp_path / "spool" / "spool.log").stat().st_size == 0
+
+    # each acknowledged scan is in the ledger exactly once, in send order per scanner
+    rows = await ledger_rows(pool)
+    lots = Counter(r["lot"] for r in rows)
+    assert max(lots.values()) == 1, [lot for lot, n in lots.items() if n > 1]
+    assert set(lots) == {s.lot for s in sent}
+    for worker in workers:
+        mine = [r for r in rows if r["scanner"] == worker.rig.id]
+        assert [r["lot"] for r in mine] == [s.lot for s in worker.sent], worker.rig.id
+        seqs = [r["scan_seq"] for r in mine]
+        assert seqs == sorted(seqs), worker.rig.id
+    assert all(
+        (r["kind"], r["sku"], r["location"], r["delta"])
+        == (
+            "receive",
+            "WIDGET",
+            "DOCK-1",
+            1,
+        )
+        for r in rows
+    )
+    assert (await service.stock_of("WIDGET")).on_hand == len(sent)
+    assert await service.list_spool_exceptions() == []
+    report = await service.verify()
+    assert report.ok, report.render()
+    print(
+        f"\nsent {len(sent)}, acked {len(sent)}, during the outage {len(during)},"
+        f" spooled {spooled}, replayed {replayed}, in the ledger {len(rows)}"
+    )
+
+
+async def test_spooled_scans_refused_on_replay_become_spool_exceptions_not_drops(
+    service: StockService,
+    pool: Pool,
+    proxy: FaultProxy,
+    gateway_db: Database,
+    tmp_path: Path,
+) -> None:
+    for n, (sku, quantity) in enumerate((("WIDGET", 1), ("GADGET", 2))):
+        receive = Receive(ProductRef(sku=Sku(sku)), LocationCode("A-01"), quantity)
+        await service.post(Envelope(IdempotencyKey(f"setup:{n}"), receive))
+    rig = await open_rig("picker", "pty", HONEYWELL, tmp_path, mode="pick", location="A-01")
+    gateway = Gateway(StockService(gateway_db.pool), [rig.config], tmp_path / "spool")
+    await gateway.start()
+    try:
+        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await proxy.acut()
+        assert await rig.scan(WIDGET) == "ack"  # spooled
+        assert await rig.scan(GADGET) == "ack"  # spooled behind it
+        assert await rig.scan("LOC:NOWHERE") == "ack"  # offline: the label is trusted
+        assert await rig.scan(GADGET) == "ack"  # spooled, at a location that is not there
+        assert gateway.runtimes["picker"].counters.spooled == 3
+        assert gateway.spool.pending == 3
+        # meanwhile someone else takes the last widget (the database itself is up)
+        take = Pick(ProductRef(sku=Sku("WIDGET")), LocationCode("A-01"), 1)
+        await service.post(Envelope(IdempotencyKey("elsewhere"), take))
+        await proxy.arestore()
+        async with asyncio.timeout(10 * UNIT):
+            await gateway.committer.wait_drained()
+        await gateway.events.flush()
+    finally:
+        await gateway.stop()
+        await rig.close()
+
+    # both refusals are kept, in spool order, for a manager to see
+    widget, nowhere = await service.list_spool_exceptions()
+    assert (widget.problem_type, nowhere.problem_type) == ("insufficient-stock", "unknown-location")
+    assert "only 0 of WIDGET available at A-01" in widget.reason
+    assert "unknown location NOWHERE" in nowhere.reason
+    for exception in (widget, nowhere):
+        assert exception.scanner == "picker"
+        assert exception.key.startswith("picker:")
+        assert exception.spooled_at is not None
+        assert exception.command["type"] == "Pick"
+    assert widget.scan_seq is not None
+    assert nowhere.scan_seq is not None
+    assert widget.scan_seq < nowhere.scan_seq
+    assert gateway.committer.exceptions == 2
+    # the refused picks changed nothing; the one spooled between them was replayed
+    rows = await ledger_rows(pool, "picker")
+    assert [(r["kind"], r["sku"], r["location"], r["delta"]) for r in rows] == [
+        ("pick", "GADGET", "A-01", -1)
+    ]
+    assert (await service.stock_of("WIDGET")).on_hand == 0
+    assert (await service.stock_of("GADGET")).on_hand == 1
+    events = await outbox_payloads(pool, "spool.exception")
+    assert [e["key"] for e in events] == [widget.key, nowhere.key]
+    report = await service.verify()
+    assert report.ok, report.render()

@@ -1,0 +1,139 @@
+"""``/api/v1/alerts``: low-stock and out-of-stock alerts; managers acknowledge them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from stock_core.domain.token import Role
+from stock_core.store.api_reads import AlertView
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import PRINTABLE, Id
+from web_ui.problem import ProblemError
+
+__all__ = ["ROUTES", "AlertOut"]
+
+AlertKind = Literal["low_stock", "out_of_stock", "projected_stockout"]
+
+
+class AlertOut(BaseModel):
+    id: int
+    kind: AlertKind
+    sku: str
+    name: str
+    raised_at: datetime
+    available: int = Field(description="Available stock when raised.")
+    threshold: int
+    active: bool = Field(description="Not yet cleared by recovering stock.")
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    cleared_at: datetime | None
+
+    @classmethod
+    def of(cls, view: AlertView) -> AlertOut:
+        kind: AlertKind = "low_stock"
+        if view.kind == "out_of_stock":
+            kind = "out_of_stock"
+        elif view.kind == "projected_stockout":
+            kind = "projected_stockout"
+        return cls(
+            id=view.id,
+            kind=kind,
+            sku=view.sku,
+            name=view.name,
+            raised_at=view.raised_at,
+            available=view.available,
+            threshold=view.threshold,
+            active=view.cleared_at is None,
+            acknowledged_at=view.acknowledged_at,
+            acknowledged_by=view.acknowledged_by,
+            cleared_at=view.cleared_at,
+        )
+
+
+class AlertQuery(PageQuery):
+    state: Literal["active", "all"] = Field("active", description="all: cleared ones too.")
+    kind: AlertKind | None = None
+    sku: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+
+
+class IdPath(BaseModel):
+    id: Id
+
+
+async def list_alerts(call: Call) -> web.StreamResponse:
+    query: AlertQuery = call.query
+    rows = await call.service.list_alerts(
+        include_cleared=query.state == "all",
+        kind=query.kind,
+        sku=query.sku,
+        after=decode_int_cursor("alert", query.cursor) or 0,
+        limit=query.limit + 1,
+    )
+    return json_response(
+        page_of(Page[AlertOut], rows, query.limit, "alert", lambda r: r.id, AlertOut.of)
+    )
+
+
+async def get_alert(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    view = await call.service.alert(path.id)
+    if view is None:
+        raise ProblemError("not-found", f"no alert {path.id}")
+    return json_response(AlertOut.of(view))
+
+
+async def acknowledge_alert(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    view = await call.service.acknowledge_alert(path.id, call.actor)
+    if view is None:
+        raise ProblemError("not-found", f"no alert {path.id}")
+    return json_response(AlertOut.of(view))
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/alerts",
+        list_alerts,
+        "List alerts (active ones unless state=all)",
+        "alerts",
+        Role.DISPLAY,
+        query=AlertQuery,
+        response=Page[AlertOut],
+    ),
+    Route(
+        "GET",
+        f"{API}/alerts/{{id}}",
+        get_alert,
+        "One alert",
+        "alerts",
+        Role.DISPLAY,
+        path_params=IdPath,
+        response=AlertOut,
+    ),
+    Route(
+        "POST",
+        f"{API}/alerts/{{id}}/acknowledge",
+        acknowledge_alert,
+        "Acknowledge an alert",
+        "alerts",
+        Role.MANAGER,
+        path_params=IdPath,
+        response=AlertOut,
+        description="Idempotent: the first acknowledgement stands and emits "
+        "alert.acknowledged; repeating it changes nothing.",
+    ),
+)

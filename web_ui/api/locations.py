@@ -1,0 +1,129 @@
+"""``/api/v1/locations``: bins, aisles and docks, grouped into zones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.token import Role
+from stock_core.store.api_reads import LocationView
+from stock_core.store.api_writes import LocationSpec
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import PRINTABLE, LocationCodeText
+
+__all__ = ["ROUTES", "LocationCreate", "LocationOut"]
+
+Zone = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Name = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class LocationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: LocationCodeText
+    zone: Zone = ""
+    name: Name = ""
+    gln: str | None = Field(
+        None, pattern=r"^[0-9]{13}$", description="GS1 GLN (scanned as AI 414), check digit valid."
+    )
+
+    def to_spec(self) -> LocationSpec:
+        return LocationSpec(code=self.code, zone=self.zone, name=self.name, gln=self.gln)
+
+
+class LocationOut(BaseModel):
+    code: str
+    warehouse: str
+    zone: str
+    name: str
+    gln: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: LocationView) -> LocationOut:
+        return cls(
+            code=view.code,
+            warehouse=view.warehouse,
+            zone=view.zone,
+            name=view.name,
+            gln=view.gln,
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+class LocationQuery(PageQuery):
+    zone: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+
+
+class CodePath(BaseModel):
+    code: LocationCodeText
+
+
+async def list_locations(call: Call) -> web.StreamResponse:
+    query: LocationQuery = call.query
+    after = decode_int_cursor("location", query.cursor) or 0
+    rows = await call.service.list_locations(zone=query.zone, after=after, limit=query.limit + 1)
+    page = page_of(Page[LocationOut], rows, query.limit, "location", lambda r: r.id, LocationOut.of)
+    return json_response(page)
+
+
+async def get_location(call: Call) -> web.StreamResponse:
+    path: CodePath = call.path
+    return json_response(LocationOut.of(await call.service.location(path.code)))
+
+
+async def create_location(call: Call) -> web.StreamResponse:
+    body: LocationCreate = call.body
+    view = await call.service.create_location(body.to_spec())
+    return json_response(LocationOut.of(view), status=201)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/locations",
+        list_locations,
+        "List locations",
+        "locations",
+        Role.MANAGER,
+        query=LocationQuery,
+        response=Page[LocationOut],
+    ),
+    Route(
+        "POST",
+        f"{API}/locations",
+        create_location,
+        "Create a location",
+        "locations",
+        Role.MANAGER,
+        body=LocationCreate,
+        response=LocationOut,
+        status=201,
+        errors=(409,),
+        description="409 when the code or the GLN is taken.",
+    ),
+    Route(
+        "GET",
+        f"{API}/locations/{{code:.+}}",
+        get_location,
+        "One location",
+        "locations",
+        Role.MANAGER,
+        path_params=CodePath,
+        response=LocationOut,
+    ),
+)

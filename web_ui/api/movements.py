@@ -1,0 +1,349 @@
+"""``/api/v1/movements``: the ledger (list, filter, CSV export) and manual movements.
+
+``POST`` needs an ``Idempotency-Key`` header. The key is scoped to the calling token
+(``api:<token id>:<key>``) and travels to ``StockService.post`` with the command: a
+replay answers the first response (same status and body, header
+``Idempotent-Replayed: true``) and changes nothing; the same key with a different body
+is 409 ``idempotency-conflict``. Refused picks are 409 ``insufficient-stock`` and are
+replayed as such.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Literal
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+
+from stock_core.domain.movement import (
+    MAX_QUANTITY,
+    Adjust,
+    Command,
+    Envelope,
+    Line,
+    Move,
+    MovementKind,
+    MovementRecord,
+    Pick,
+    ProductRef,
+    Receive,
+)
+from stock_core.domain.token import Role
+from stock_core.store.api_reads import MovementFilter
+from stock_core.types import IdempotencyKey, LocationCode, Sku
+from web_ui.api.route import (
+    API,
+    Call,
+    Header,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import PRINTABLE, Id, LocationCodeText, LotText, NoteText, SkuText
+from web_ui.problem import ProblemError
+
+__all__ = ["CSV_COLUMNS", "ROUTES", "MovementIn", "MovementOut", "MovementPosted"]
+
+IDEMPOTENCY_KEY = "Idempotency-Key"
+CSV_COLUMNS = (
+    "id",
+    "ts",
+    "kind",
+    "sku",
+    "location",
+    "lot",
+    "delta",
+    "on_hand_after",
+    "scanner",
+    "scan_seq",
+    "actor",
+    "note",
+    "reverses",
+)
+
+Quantity = Annotated[
+    int, Field(ge=1, le=MAX_QUANTITY, description="Units (pack sizes do not apply).")
+]
+
+
+class MovementOut(BaseModel):
+    """One ledger row (SPEC's ``GET /api/v1/movements`` items)."""
+
+    id: int
+    ts: datetime
+    kind: MovementKind
+    sku: str
+    location: str
+    lot: str
+    delta: int
+    on_hand_after: int
+    scanner: str | None
+    scan_seq: int | None
+    actor: str
+    note: str | None
+    reverses: int | None = Field(description="The movement an undo reverses.")
+
+    @classmethod
+    def of(cls, record: MovementRecord) -> MovementOut:
+        return cls(
+            id=record.id,
+            ts=record.ts,
+            kind=record.kind,
+            sku=record.sku,
+            location=record.location,
+            lot=record.lot,
+            delta=record.delta,
+            on_hand_after=record.on_hand_after,
+            scanner=record.scanner,
+            scan_seq=record.scan_seq,
+            actor=record.actor,
+            note=record.note,
+            reverses=record.reverses,
+        )
+
+
+class MovementPosted(MovementOut):
+    """The movement (the first row written) and every row the command wrote."""
+
+    movements: list[MovementOut] = Field(
+        description="Every ledger row written: one, or two for a move (more when a pick or "
+        "move without a lot spans lots)."
+    )
+
+
+class _MovementBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: SkuText
+    location: LocationCodeText
+    lot: LotText | None = None
+    note: NoteText | None = None
+
+    def _product(self) -> ProductRef:
+        return ProductRef(sku=Sku(self.sku))
+
+
+class ReceiveIn(_MovementBody):
+    kind: Literal["receive"]
+    quantity: Quantity
+
+    def to_command(self) -> Command:
+        return Receive(
+            self._product(), LocationCode(self.location), self.quantity, self.lot, note=self.note
+        )
+
+
+class PickIn(_MovementBody):
+    kind: Literal["pick"]
+    quantity: Quantity
+
+    def to_command(self) -> Command:
+        return Pick(
+            self._product(), LocationCode(self.location), self.quantity, self.lot, note=self.note
+        )
+
+
+class AdjustIn(_MovementBody):
+    kind: Literal["adjust"]
+    quantity: int = Field(
+        ge=-MAX_QUANTITY,
+        le=MAX_QUANTITY,
+        description="Signed change in units, not zero: negative removes (damage), positive "
+        "adds (found stock).",
+    )
+
+    def to_command(self) -> Command:
+        return Adjust(
+            self._product(), LocationCode(self.location), self.quantity, self.lot, self.note
+        )
+
+
+class MoveIn(_MovementBody):
+    kind: Literal["move"]
+    quantity: Quantity
+    to_location: LocationCodeText
+
+    def to_command(self) -> Command:
+        line = Line(self._product(), self.quantity, self.lot)
+        return Move(LocationCode(self.location), LocationCode(self.to_location), (line,), self.note)
+
+
+class MovementIn(
+    RootModel[Annotated[ReceiveIn | PickIn | AdjustIn | MoveIn, Field(discriminator="kind")]]
+):
+    """A manual movement (SPEC's ``POST /api/v1/movements`` body)."""
+
+
+class MovementQuery(PageQuery):
+    sku: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    location: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    kind: MovementKind | None = None
+    scanner: str | None = Field(None, max_length=100, pattern=PRINTABLE)
+    since: AwareDatetime | None = Field(None, alias="from", description="ts ≥ this.")
+    until: AwareDatetime | None = Field(None, alias="to", description="ts < this.")
+    order: Literal["asc", "desc"] = Field("asc", description="By id: ledger order or newest first.")
+    format: Literal["json", "csv"] = Field("json", description="csv: as GET /movements.csv.")
+
+    def filters(self) -> MovementFilter:
+        return MovementFilter(
+            sku=self.sku,
+            location=self.location,
+            kind=None if self.kind is None else self.kind.value,
+            scanner=self.scanner,
+            since=self.since,
+            until=self.until,
+        )
+
+
+class ExportQuery(MovementQuery):
+    """The list's filters; the export is the whole ledger that matches, in id order."""
+
+
+class IdPath(BaseModel):
+    id: Id
+
+
+async def list_movements(call: Call) -> web.StreamResponse:
+    query: MovementQuery = call.query
+    if query.format == "csv":
+        return await _export(call, query)
+    rows = await call.service.list_movements(
+        query.filters(),
+        after=decode_int_cursor("movement", query.cursor),
+        limit=query.limit + 1,
+        newest_first=query.order == "desc",
+    )
+    page = page_of(Page[MovementOut], rows, query.limit, "movement", lambda r: r.id, MovementOut.of)
+    return json_response(page)
+
+
+async def export_movements_csv(call: Call) -> web.StreamResponse:
+    query: ExportQuery = call.query
+    return await _export(call, query)
+
+
+def _csv_chunk(rows: Sequence[MovementRecord]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerows(
+        (
+            r.id,
+            r.ts.isoformat(),
+            r.kind.value,
+            r.sku,
+            r.location,
+            r.lot,
+            r.delta,
+            r.on_hand_after,
+            r.scanner or "",
+            "" if r.scan_seq is None else r.scan_seq,
+            r.actor,
+            r.note or "",
+            "" if r.reverses is None else r.reverses,
+        )
+        for r in rows
+    )
+    return buffer.getvalue().encode()
+
+
+async def _export(call: Call, query: MovementQuery) -> web.StreamResponse:
+    """Stream every matching row from one server-side cursor, a batch at a time."""
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="movements.csv"',
+        }
+    )
+    async with call.service.export_movements(query.filters()) as batches:
+        await response.prepare(call.request)
+        await response.write((",".join(CSV_COLUMNS) + "\r\n").encode())
+        async for rows in batches:
+            await response.write(_csv_chunk(rows))
+    await response.write_eof()
+    return response
+
+
+async def get_movement(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    record = await call.service.movement(path.id)
+    if record is None:
+        raise ProblemError("not-found", f"no movement {path.id}")
+    return json_response(MovementOut.of(record))
+
+
+async def post_movement(call: Call) -> web.StreamResponse:
+    body: MovementIn = call.body
+    assert call.token is not None
+    key = IdempotencyKey(f"api:{call.token.id}:{call.headers[IDEMPOTENCY_KEY]}")
+    envelope = Envelope(key=key, command=body.root.to_command(), actor=call.actor)
+    outcome = await call.service.post(envelope)
+    rows = [MovementOut.of(r) for r in outcome.movements]
+    if not rows:
+        raise ProblemError("conflict", "the movement wrote no ledger rows")
+    posted = MovementPosted(**rows[0].model_dump(), movements=rows)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return json_response(posted, status=201, **headers)
+
+
+_KEY_HEADER = Header(
+    IDEMPOTENCY_KEY,
+    "Makes the request happen at most once: a replay answers the first response.",
+    required=True,
+)
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/movements",
+        list_movements,
+        "List movements (the ledger), filtered and paginated",
+        "movements",
+        Role.MANAGER,
+        query=MovementQuery,
+        response=Page[MovementOut],
+        also_csv=True,
+    ),
+    Route(
+        "GET",
+        f"{API}/movements.csv",
+        export_movements_csv,
+        "Export movements as CSV (streamed; every matching row)",
+        "movements",
+        Role.MANAGER,
+        query=ExportQuery,
+        media_type="text/csv",
+        description="Columns: " + ",".join(CSV_COLUMNS) + ". cursor= and limit= are ignored.",
+    ),
+    Route(
+        "GET",
+        f"{API}/movements/{{id}}",
+        get_movement,
+        "One movement",
+        "movements",
+        Role.MANAGER,
+        path_params=IdPath,
+        response=MovementOut,
+    ),
+    Route(
+        "POST",
+        f"{API}/movements",
+        post_movement,
+        "Post a manual receive, pick, adjust or move",
+        "movements",
+        Role.WORKER,
+        body=MovementIn,
+        response=MovementPosted,
+        status=201,
+        errors=(404, 409),
+        headers=(_KEY_HEADER,),
+        description="404 for an unknown SKU or location; 409 for a refused pick "
+        "(insufficient-stock) or a reused Idempotency-Key (idempotency-conflict).",
+    ),
+)

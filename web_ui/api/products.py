@@ -1,0 +1,255 @@
+"""``/api/v1/products``: the product master (barcodes with pack sizes, weight,
+dimensions, reorder settings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from stock_core.domain.catalog import BarcodeSpec
+from stock_core.domain.token import Role
+from stock_core.store.api_reads import ProductView
+from stock_core.store.api_writes import ProductSpec
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import MAX_INT, PRINTABLE, SkuText, Text
+
+__all__ = ["ROUTES", "BarcodeIn", "ProductCreate", "ProductOut", "ProductUpdate"]
+
+_CODE = r"^[\x21-\x29\x2b-\x7b\x7d\x7e]{1,128}$"
+"""Visible ASCII except ``*`` and ``|`` (the CSV's pack and list separators)."""
+
+Money = Annotated[Decimal, Field(ge=0, lt=10**9, decimal_places=4)]
+Grams = Annotated[Decimal, Field(ge=0, lt=10**9, decimal_places=3)]
+Millimetres = Annotated[Decimal, Field(ge=0, lt=10**9, decimal_places=1)]
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+NewSku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.-]{0,63}$")]
+Category = Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class BarcodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(
+        pattern=_CODE, description="A GTIN (any length, stored as 14 digits) or an alias code."
+    )
+    pack_size: int = Field(1, ge=1, le=100_000, description="Units one scan of it counts.")
+
+
+class BarcodeOut(BaseModel):
+    code: str
+    pack_size: int
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: NewSku
+    name: Text
+    category: Category = ""
+    unit_cost: Money = Decimal(0)
+    weight_g: Grams | None = None
+    length_mm: Millimetres | None = None
+    width_mm: Millimetres | None = None
+    height_mm: Millimetres | None = None
+    reorder_point: Count = 0
+    reorder_qty: Count = 0
+    lead_time_days: Count = 0
+    safety_stock: Count = 0
+    barcodes: list[BarcodeIn] = Field(default_factory=list, max_length=100)
+
+    def to_spec(self) -> ProductSpec:
+        values = self.model_dump(exclude={"barcodes"})
+        return ProductSpec(**values, barcodes=_barcodes(self.barcodes))
+
+
+_NOT_NULL = frozenset(
+    {
+        "name",
+        "category",
+        "unit_cost",
+        "reorder_point",
+        "reorder_qty",
+        "lead_time_days",
+        "safety_stock",
+        "barcodes",
+    }
+)
+
+
+class ProductUpdate(BaseModel):
+    """Only the fields given change; ``barcodes``, when given, replace every barcode."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text | SkipJsonSchema[None] = None
+    category: Category | SkipJsonSchema[None] = None
+    unit_cost: Money | SkipJsonSchema[None] = None
+    weight_g: Grams | None = None
+    length_mm: Millimetres | None = None
+    width_mm: Millimetres | None = None
+    height_mm: Millimetres | None = None
+    reorder_point: Count | SkipJsonSchema[None] = None
+    reorder_qty: Count | SkipJsonSchema[None] = None
+    lead_time_days: Count | SkipJsonSchema[None] = None
+    safety_stock: Count | SkipJsonSchema[None] = None
+    barcodes: list[BarcodeIn] | SkipJsonSchema[None] = Field(None, max_length=100)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> ProductUpdate:
+        nulls = [
+            n for n in sorted(_NOT_NULL) if n in self.model_fields_set and getattr(self, n) is None
+        ]
+        if nulls:
+            raise ValueError(f"cannot be null: {', '.join(nulls)}")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        found: dict[str, Any] = {n: getattr(self, n) for n in self.model_fields_set}
+        if self.barcodes is not None:
+            found["barcodes"] = _barcodes(self.barcodes)
+        return found
+
+
+class ProductOut(BaseModel):
+    sku: str
+    name: str
+    category: str
+    unit_cost: float
+    weight_g: float | None
+    length_mm: float | None
+    width_mm: float | None
+    height_mm: float | None
+    reorder_point: int
+    reorder_qty: int
+    lead_time_days: int
+    safety_stock: int
+    barcodes: list[BarcodeOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: ProductView) -> ProductOut:
+        def num(value: Decimal | None) -> float | None:
+            return None if value is None else float(value)
+
+        return cls(
+            sku=view.sku,
+            name=view.name,
+            category=view.category,
+            unit_cost=float(view.unit_cost),
+            weight_g=num(view.weight_g),
+            length_mm=num(view.length_mm),
+            width_mm=num(view.width_mm),
+            height_mm=num(view.height_mm),
+            reorder_point=view.reorder_point,
+            reorder_qty=view.reorder_qty,
+            lead_time_days=view.lead_time_days,
+            safety_stock=view.safety_stock,
+            barcodes=[BarcodeOut(code=b.code, pack_size=b.pack_size) for b in view.barcodes],
+            created_at=view.created_at,
+            updated_at=view.updated_at,
+        )
+
+
+def _barcodes(barcodes: list[BarcodeIn]) -> tuple[BarcodeSpec, ...]:
+    return tuple(BarcodeSpec(b.code, b.pack_size) for b in barcodes)
+
+
+class ProductQuery(PageQuery):
+    category: str | None = Field(None, max_length=100, pattern=PRINTABLE)
+
+
+class SkuPath(BaseModel):
+    sku: SkuText
+
+
+async def list_products(call: Call) -> web.StreamResponse:
+    query: ProductQuery = call.query
+    after = decode_int_cursor("product", query.cursor) or 0
+    rows = await call.service.list_products(
+        category=query.category, after=after, limit=query.limit + 1
+    )
+    page = page_of(Page[ProductOut], rows, query.limit, "product", lambda r: r.id, ProductOut.of)
+    return json_response(page)
+
+
+async def get_product(call: Call) -> web.StreamResponse:
+    path: SkuPath = call.path
+    return json_response(ProductOut.of(await call.service.product(path.sku)))
+
+
+async def create_product(call: Call) -> web.StreamResponse:
+    body: ProductCreate = call.body
+    view = await call.service.create_product(body.to_spec())
+    return json_response(ProductOut.of(view), status=201)
+
+
+async def update_product(call: Call) -> web.StreamResponse:
+    path: SkuPath = call.path
+    body: ProductUpdate = call.body
+    view = await call.service.update_product(path.sku, body.changes())
+    return json_response(ProductOut.of(view))
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/products",
+        list_products,
+        "List products",
+        "products",
+        Role.MANAGER,
+        query=ProductQuery,
+        response=Page[ProductOut],
+    ),
+    Route(
+        "POST",
+        f"{API}/products",
+        create_product,
+        "Create a product",
+        "products",
+        Role.MANAGER,
+        body=ProductCreate,
+        response=ProductOut,
+        status=201,
+        errors=(409,),
+        description="409 when the SKU or one of the barcodes is taken.",
+    ),
+    Route(
+        "GET",
+        f"{API}/products/{{sku:.+}}",
+        get_product,
+        "One product",
+        "products",
+        Role.MANAGER,
+        path_params=SkuPath,
+        response=ProductOut,
+    ),
+    Route(
+        "PATCH",
+        f"{API}/products/{{sku:.+}}",
+        update_product,
+        "Change some fields of a product",
+        "products",
+        Role.MANAGER,
+        path_params=SkuPath,
+        body=ProductUpdate,
+        response=ProductOut,
+        errors=(409,),
+        description="Fields not given stay as they are; barcodes, when given, replace all.",
+    ),
+)

@@ -1,0 +1,290 @@
+"""The route table: every API route declared once, then registered and documented from it.
+
+A :class:`Route` names its method, path, role, pydantic models (path, query, body,
+response) and the statuses it answers. :func:`add_routes` registers a generic endpoint
+for each route that does the shell's fixed part, in this order: authorise (401/403),
+parse the path (404), the query (422) and the body (415/413/400/422), then call the
+route's handler with a :class:`Call`. The OpenAPI document (``web_ui.openapi``) reads
+the same table, so what is served and what is documented cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from stock_core.domain.token import Role
+from stock_core.service import StockService
+from stock_core.store.tokens import TokenInfo
+from web_ui.auth import require_role
+from web_ui.keys import SERVICE
+from web_ui.problem import ProblemError
+
+__all__ = [
+    "API",
+    "MAX_LIMIT",
+    "Call",
+    "Handler",
+    "Header",
+    "Page",
+    "PageQuery",
+    "Route",
+    "add_routes",
+    "decode_cursor",
+    "decode_int_cursor",
+    "encode_cursor",
+    "json_response",
+    "page_of",
+]
+
+API = "/api/v1"
+MAX_LIMIT = 1000
+JSON = "application/json"
+
+T = TypeVar("T")
+R = TypeVar("R")
+OutT = TypeVar("OutT", bound=BaseModel)
+
+Handler = Callable[["Call"], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Header:
+    """A request header parameter, documented and checked (400 when required and absent)."""
+
+    name: str
+    description: str
+    required: bool = False
+    pattern: str = r"^[\x21-\x7e]{1,128}$"
+    max_length: int = 128
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    role: Role | None = None
+    """``None``: open (no token)."""
+    path_params: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = ()
+    """Statuses the handler itself may answer, besides those implied by the above."""
+    media_type: str = JSON
+    also_csv: bool = False
+    """The response may also be ``text/csv`` (``?format=csv``)."""
+    headers: tuple[Header, ...] = ()
+    database: bool = True
+    """Needs PostgreSQL, so may answer 503."""
+    description: str = ""
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__.strip("_")
+
+    def statuses(self) -> list[int]:
+        """Every status this route can answer, success first."""
+        found = set(self.errors)
+        if self.role is not None:
+            found |= {401, 403}
+        if self.path_params is not None:
+            found.add(404)
+        if self.query is not None:
+            found.add(422)
+        if self.body is not None:
+            found |= {400, 413, 415, 422}
+        if any(h.required for h in self.headers) or self.headers:
+            found.add(400)
+        if self.database:
+            found.add(503)
+        return [self.status, *sorted(found)]
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it: already authorised and parsed."""
+
+    request: web.Request
+    token: TokenInfo | None
+    path: Any = None
+    query: Any = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def service(self) -> StockService:
+        return self.request.app[SERVICE]
+
+    @property
+    def actor(self) -> str:
+        return "api" if self.token is None else f"api:{self.token.name}"
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list answers this (SPEC, Pinned shapes)."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        description="Pass as cursor= for the next page; null on the last page."
+    )
+
+
+class PageQuery(BaseModel):
+    """Cursor pagination, shared by every list."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    cursor: str | None = Field(
+        None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_=-]+$", description="Opaque."
+    )
+    limit: int = Field(100, ge=1, le=MAX_LIMIT, description="Items per page.")
+
+
+def encode_cursor(kind: str, value: object) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str | None) -> str | None:
+    """The value inside a cursor made by :func:`encode_cursor`; 422 when it is not one."""
+    if cursor is None:
+        return None
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        text = ""
+    prefix, _, value = text.partition(":")
+    if prefix != kind or not value:
+        raise ProblemError(
+            "validation-error",
+            "cursor is not valid here: pass next_cursor from this list unchanged",
+            errors=[{"loc": ["query", "cursor"], "msg": "not a cursor", "type": "value_error"}],
+        )
+    return value
+
+
+def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
+    value = decode_cursor(kind, cursor)
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 18:
+        raise ProblemError("validation-error", "cursor is not valid here")
+    return int(value)
+
+
+def page_of(
+    page: type[Page[OutT]],
+    rows: Sequence[R],
+    limit: int,
+    kind: str,
+    key: Callable[[R], object],
+    convert: Callable[[R], OutT],
+) -> Page[OutT]:
+    """The first ``limit`` rows (the store was asked for one more, to see if there is more)."""
+    shown = rows[:limit]
+    more = len(rows) > limit and len(shown) > 0
+    cursor = encode_cursor(kind, key(shown[-1])) if more else None
+    return page(items=[convert(r) for r in shown], next_cursor=cursor)
+
+
+def json_response(model: BaseModel, status: int = 200, **headers: str) -> web.Response:
+    return web.Response(
+        status=status,
+        text=model.model_dump_json(),
+        content_type=JSON,
+        headers=headers or None,
+    )
+
+
+def _errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:
+    return [
+        {"loc": [where, *(str(p) for p in e["loc"])], "msg": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False)
+    ]
+
+
+def _parse_path(route: Route, request: web.Request) -> BaseModel | None:
+    if route.path_params is None:
+        return None
+    try:
+        return route.path_params.model_validate(dict(request.match_info))
+    except ValidationError as exc:
+        raise ProblemError("not-found", f"no such resource: {request.path}") from exc
+
+
+def _parse_query(route: Route, request: web.Request) -> BaseModel | None:
+    if route.query is None:
+        return None
+    try:
+        return route.query.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ProblemError(
+            "validation-error", "the query is not valid", errors=_errors(exc, "query")
+        ) from exc
+
+
+def _parse_headers(route: Route, request: web.Request) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for header in route.headers:
+        value = request.headers.get(header.name)
+        if value is None:
+            if header.required:
+                raise ProblemError("bad-request", f"the {header.name} header is required")
+            continue
+        if not re.fullmatch(header.pattern, value):
+            raise ProblemError(
+                "bad-request", f"the {header.name} header must match {header.pattern}"
+            )
+        found[header.name] = value
+    return found
+
+
+async def _parse_body(route: Route, request: web.Request) -> BaseModel | None:
+    if route.body is None:
+        return None
+    ctype = request.content_type
+    if ctype != JSON and not (ctype.startswith("application/") and ctype.endswith("+json")):
+        raise ProblemError("unsupported-media-type", f"send {JSON}, not {ctype or 'nothing'}")
+    raw = await request.read()  # over client_max_size: 413, rendered as a problem
+    try:
+        return route.body.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise ProblemError("bad-request", "the body is not valid JSON") from exc
+        raise ProblemError(
+            "validation-error", "the request body is not valid", errors=_errors(exc, "body")
+        ) from exc
+
+
+def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        token = None if route.role is None else await require_role(request, route.role)
+        call = Call(
+            request=request,
+            token=token,
+            path=_parse_path(route, request),
+            query=_parse_query(route, request),
+            headers=_parse_headers(route, request),
+        )
+        call.body = await _parse_body(route, request)
+        return await route.handler(call)
+
+    endpoint.__name__ = route.operation_id
+    endpoint.__doc__ = route.summary
+    return endpoint
+
+
+def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
+    for route in routes:
+        app.router.add_route(route.method, route.path, _endpoint(route), name=route.operation_id)

@@ -1,0 +1,87 @@
+"""``/api/v1/scanners``: each scanner's live state, last scan and error counters."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from stock_core.domain.token import Role
+from stock_core.store.api_reads import ScannerView
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.keys import CONFIG
+
+__all__ = ["ROUTES", "ScannerOut"]
+
+
+class ScannerOut(BaseModel):
+    id: str
+    gateway: str
+    url: str
+    state: str = Field(description="connected, reconnecting, misconfigured or stopped.")
+    detail: str
+    mode: str | None
+    location: str | None
+    last_scan_at: datetime | None
+    last_code: str | None
+    counters: dict[str, int] = Field(
+        description="Frames, garbled, too_long, baud_warnings, disconnects and so on."
+    )
+    updated_at: datetime | None
+    live: bool = Field(description="From the gateway in this process (else as last stored).")
+
+    @classmethod
+    def of(cls, view: ScannerView) -> ScannerOut:
+        s = view.state
+        return cls(
+            id=s.id,
+            gateway=s.gateway,
+            url=s.url,
+            state=s.state,
+            detail=s.detail,
+            mode=s.mode,
+            location=s.location,
+            last_scan_at=s.last_scan_at,
+            last_code=s.last_code,
+            counters=dict(s.counters),
+            updated_at=view.updated_at,
+            live=view.live,
+        )
+
+
+async def list_scanners(call: Call) -> web.StreamResponse:
+    query: PageQuery = call.query
+    live_source = call.request.app[CONFIG].live_scanners
+    rows = await call.service.list_scanners(
+        live_source() if live_source is not None else (),
+        after=decode_cursor("scanner", query.cursor),
+        limit=query.limit + 1,
+    )
+    page = page_of(
+        Page[ScannerOut], rows, query.limit, "scanner", lambda r: r.state.id, ScannerOut.of
+    )
+    return json_response(page)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/scanners",
+        list_scanners,
+        "Scanners: live state, last scan, counters",
+        "scanners",
+        Role.DISPLAY,
+        query=PageQuery,
+        response=Page[ScannerOut],
+    ),
+)

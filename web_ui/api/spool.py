@@ -1,0 +1,140 @@
+"""``/api/v1/spool-exceptions``: scans acknowledged offline and refused on replay."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.token import Role
+from stock_core.store.gateway import SpoolException
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import Id, NoteText
+from web_ui.problem import ProblemError
+
+__all__ = ["ROUTES", "Resolution", "SpoolExceptionOut"]
+
+
+class SpoolExceptionOut(BaseModel):
+    id: int
+    key: str
+    scanner: str | None
+    scan_seq: int | None
+    command: dict[str, Any] = Field(description="The spooled scan's movement command.")
+    problem_type: str
+    reason: str
+    spooled_at: datetime | None
+    created_at: datetime
+    resolved: bool
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, e: SpoolException) -> SpoolExceptionOut:
+        return cls(
+            id=e.id,
+            key=e.key,
+            scanner=e.scanner,
+            scan_seq=e.scan_seq,
+            command=e.command,
+            problem_type=e.problem_type,
+            reason=e.reason,
+            spooled_at=e.spooled_at,
+            created_at=e.created_at,
+            resolved=e.resolved_at is not None,
+            resolved_at=e.resolved_at,
+            resolved_by=e.resolved_by,
+            resolution=e.resolution,
+        )
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: NoteText = Field(description="What was done about it (e.g. a recount).")
+
+
+class SpoolQuery(PageQuery):
+    state: Literal["open", "all"] = Field("open", description="all: resolved ones too.")
+
+
+class IdPath(BaseModel):
+    id: Id
+
+
+async def list_spool_exceptions(call: Call) -> web.StreamResponse:
+    query: SpoolQuery = call.query
+    rows = await call.service.list_spool_exceptions(
+        include_resolved=query.state == "all",
+        after=decode_int_cursor("spool", query.cursor) or 0,
+        limit=query.limit + 1,
+    )
+    page = page_of(
+        Page[SpoolExceptionOut], rows, query.limit, "spool", lambda r: r.id, SpoolExceptionOut.of
+    )
+    return json_response(page)
+
+
+async def get_spool_exception(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    found = await call.service.spool_exception(path.id)
+    if found is None:
+        raise ProblemError("not-found", f"no spool exception {path.id}")
+    return json_response(SpoolExceptionOut.of(found))
+
+
+async def resolve_spool_exception(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    body: Resolution = call.body
+    found = await call.service.resolve_spool_exception(path.id, call.actor, body.resolution)
+    if found is None:
+        raise ProblemError("not-found", f"no spool exception {path.id}")
+    return json_response(SpoolExceptionOut.of(found))
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/spool-exceptions",
+        list_spool_exceptions,
+        "List spool exceptions (open ones unless state=all)",
+        "spool exceptions",
+        Role.MANAGER,
+        query=SpoolQuery,
+        response=Page[SpoolExceptionOut],
+    ),
+    Route(
+        "GET",
+        f"{API}/spool-exceptions/{{id}}",
+        get_spool_exception,
+        "One spool exception",
+        "spool exceptions",
+        Role.MANAGER,
+        path_params=IdPath,
+        response=SpoolExceptionOut,
+    ),
+    Route(
+        "POST",
+        f"{API}/spool-exceptions/{{id}}/resolve",
+        resolve_spool_exception,
+        "Mark a spool exception resolved",
+        "spool exceptions",
+        Role.MANAGER,
+        path_params=IdPath,
+        body=Resolution,
+        response=SpoolExceptionOut,
+        description="Idempotent: the first resolution stands.",
+    ),
+)

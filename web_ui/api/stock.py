@@ -1,0 +1,145 @@
+"""``/api/v1/stock``: on-hand, reserved and available by product, location and zone."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from stock_core.domain.token import Role
+from stock_core.errors import UnknownProductError
+from stock_core.store.api_reads import ProductStock, StockRow
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import PRINTABLE, SkuText
+
+__all__ = ["ROUTES", "StockLocationOut", "StockOut"]
+
+
+class StockLocationOut(BaseModel):
+    location: str
+    zone: str
+    lot: str
+    expiry: date | None
+    on_hand: int
+    reserved: int
+    available: int
+
+    @classmethod
+    def of(cls, row: StockRow) -> StockLocationOut:
+        return cls(
+            location=row.location,
+            zone=row.zone,
+            lot=row.lot,
+            expiry=row.expiry,
+            on_hand=row.on_hand,
+            reserved=row.reserved,
+            available=row.on_hand - row.reserved,
+        )
+
+
+class StockOut(BaseModel):
+    """SPEC's ``GET /api/v1/stock/{sku}`` shape; list items are the same."""
+
+    sku: str
+    name: str
+    on_hand: int = Field(description="Sum over the locations listed.")
+    reserved: int
+    available: int
+    on_order: int = Field(description="Units open purchase orders have still to bring.")
+    backordered: int = Field(description="Units open customer orders wait for (backorders).")
+    reorder_point: int
+    below_reorder_point: bool = Field(
+        description="Available over every location is at or below the reorder point."
+    )
+    locations: list[StockLocationOut]
+
+    @classmethod
+    def of(cls, stock: ProductStock) -> StockOut:
+        return cls(
+            sku=stock.sku,
+            name=stock.name,
+            on_hand=stock.on_hand,
+            reserved=stock.reserved,
+            available=stock.on_hand - stock.reserved,
+            on_order=stock.on_order,
+            backordered=stock.backordered,
+            reorder_point=stock.reorder_point,
+            below_reorder_point=stock.below_reorder_point,
+            locations=[StockLocationOut.of(r) for r in stock.locations],
+        )
+
+
+class StockQuery(PageQuery):
+    sku: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    location: str | None = Field(
+        None, max_length=64, pattern=PRINTABLE, description="Only stock at this location."
+    )
+    zone: str | None = Field(
+        None, max_length=64, pattern=PRINTABLE, description="Only stock in this zone."
+    )
+    below_reorder_point: bool = Field(
+        False, description="Only products whose available stock is at or below reorder point."
+    )
+
+
+class SkuPath(BaseModel):
+    sku: SkuText
+
+
+async def list_stock(call: Call) -> web.StreamResponse:
+    query: StockQuery = call.query
+    rows = await call.service.list_stock(
+        sku=query.sku,
+        location=query.location,
+        zone=query.zone,
+        below_reorder_point=query.below_reorder_point,
+        after=decode_int_cursor("stock", query.cursor) or 0,
+        limit=query.limit + 1,
+    )
+    return json_response(
+        page_of(Page[StockOut], rows, query.limit, "stock", lambda r: r.id, StockOut.of)
+    )
+
+
+async def get_stock(call: Call) -> web.StreamResponse:
+    path: SkuPath = call.path
+    rows = await call.service.list_stock(sku=path.sku, limit=1)
+    if not rows:
+        raise UnknownProductError(path.sku)
+    return json_response(StockOut.of(rows[0]))
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/stock",
+        list_stock,
+        "Stock by product, filtered by SKU, location, zone or reorder point",
+        "stock",
+        Role.DISPLAY,
+        query=StockQuery,
+        response=Page[StockOut],
+        description="With location= or zone=, only products with stock there are listed and "
+        "their figures cover only those locations.",
+    ),
+    Route(
+        "GET",
+        f"{API}/stock/{{sku:.+}}",
+        get_stock,
+        "One product's stock at every location",
+        "stock",
+        Role.DISPLAY,
+        path_params=SkuPath,
+        response=StockOut,
+    ),
+)

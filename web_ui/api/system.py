@@ -1,0 +1,158 @@
+"""Open routes: health, metrics, the OpenAPI document, the reference page, problem types."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field, RootModel
+
+from web_ui import metrics
+from web_ui.api.route import API, Call, Route, json_response
+from web_ui.keys import SERVICE
+from web_ui.problem import PROBLEMS, ProblemError, problem_type
+
+__all__ = ["DOCUMENT", "PROBLEM_DESCRIPTIONS", "ROUTES", "Health", "ProblemTypeOut"]
+
+DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document", dict)
+DOCS_PAGE = Path(__file__).resolve().parent.parent / "static" / "docs.html"
+
+PROBLEM_DESCRIPTIONS: dict[str, str] = {
+    "bad-request": "The request could not be read: the body is not JSON, or a required "
+    "header (such as Idempotency-Key) is missing or malformed. Fix the request; "
+    "nothing changed.",
+    "unauthorized": "Send Authorization: Bearer <token> with a token that exists and is not "
+    "revoked (stockd token create prints one).",
+    "forbidden": "The token is valid, but its role may not do this. Roles: admin > manager > "
+    "worker > display; each operation names the least role it needs.",
+    "not-found": "No resource has that identifier.",
+    "method-not-allowed": "The resource exists but does not answer this HTTP method.",
+    "conflict": "The request conflicts with what exists (a SKU, location code, GLN or "
+    "barcode already taken). Nothing changed.",
+    "payload-too-large": "Request bodies are limited to 1 MiB.",
+    "unsupported-media-type": "Send the body as application/json.",
+    "validation-error": "The query or body is well-formed but not valid; `errors` lists each "
+    "problem with its location.",
+    "insufficient-stock": "A pick, move or negative adjustment asked for more than is "
+    "available at the location; `shortfall` says by how much. Nothing changed.",
+    "unknown-product": "No product has that SKU or barcode.",
+    "unknown-location": "No location has that code or GLN.",
+    "invalid-movement": "The movement breaks a rule (quantity out of range, a move to the same "
+    "location, a zero adjustment ...).",
+    "nothing-to-undo": "There is no movement left to reverse.",
+    "count-below-reserved": "A count is below what is reserved for orders; release the "
+    "reservations first.",
+    "idempotency-conflict": "This Idempotency-Key was already used with a different request. "
+    "Use a new key for a new request; nothing changed.",
+    "rejected": "The request was refused; `detail` says why. Nothing changed.",
+    "database-unavailable": "PostgreSQL cannot be reached just now; retry later (with the "
+    "same Idempotency-Key for writes).",
+    "internal-error": "An unexpected error; it was logged on the server.",
+}
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unavailable"]
+
+
+class ProblemTypeOut(BaseModel):
+    type: str
+    title: str
+    status: int
+    description: str
+
+
+class OpenApiDocument(RootModel[dict[str, Any]]):
+    """The OpenAPI 3.1 document itself."""
+
+
+class ProblemPath(BaseModel):
+    name: str = Field(pattern=r"^[a-z][a-z-]{0,63}$")
+
+
+async def healthz(call: Call) -> web.StreamResponse:
+    up = await call.request.app[SERVICE].ping()
+    health = Health(status="ok" if up else "degraded", database="ok" if up else "unavailable")
+    return json_response(health, status=200 if up else 503)
+
+
+async def metrics_text(call: Call) -> web.StreamResponse:
+    body = await metrics.render(call.request.app)
+    return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
+
+async def openapi_json(call: Call) -> web.StreamResponse:
+    return web.json_response(call.request.app[DOCUMENT])
+
+
+async def docs_page(call: Call) -> web.StreamResponse:
+    return web.FileResponse(DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+async def problem_description(call: Call) -> web.StreamResponse:
+    path: ProblemPath = call.path
+    known = PROBLEMS.get(path.name)
+    if known is None:
+        raise ProblemError("not-found", f"no problem type {path.name}")
+    status, title = known
+    described = ProblemTypeOut(
+        type=problem_type(path.name),
+        title=title,
+        status=status,
+        description=PROBLEM_DESCRIPTIONS.get(path.name, title),
+    )
+    return json_response(described)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        "/healthz",
+        healthz,
+        "Liveness and database reachability",
+        "system",
+        response=Health,
+        status=200,
+        errors=(503,),
+        database=False,
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        metrics_text,
+        "Prometheus metrics (text exposition format)",
+        "system",
+        media_type="text/plain",
+        database=False,
+    ),
+    Route(
+        "GET",
+        f"{API}/openapi.json",
+        openapi_json,
+        "This OpenAPI 3.1 document",
+        "system",
+        response=OpenApiDocument,
+        database=False,
+    ),
+    Route(
+        "GET",
+        f"{API}/docs",
+        docs_page,
+        "A readable API reference (HTML, served locally)",
+        "system",
+        media_type="text/html",
+        database=False,
+    ),
+    Route(
+        "GET",
+        "/problems/{name}",
+        problem_description,
+        "What a problem type means",
+        "system",
+        path_params=ProblemPath,
+        response=ProblemTypeOut,
+        database=False,
+    ),
+)

@@ -1,0 +1,136 @@
+"""Prometheus metrics of the web node, served open at ``/metrics`` (text format).
+
+The web node sees HTTP traffic, its feed clients, the database and what gateways
+store about their scanners (state and counters in ``scanner_states``). Scan and
+rejection counters of a gateway live in that gateway: when one runs in this process
+(``stockd serve``) it adds its collectors to ``app[METRICS].registry``, the one
+registry this endpoint exposes (no module-level default registry is used).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.store.api_reads import ScannerView
+from web_ui.keys import BUS, CONFIG, SERVICE
+
+__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "metrics_middleware", "render", "setup"]
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+_Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Metrics:
+    """The web node's collectors, all in :attr:`registry` (which others may add to)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "stockd_http_requests",
+            "HTTP requests answered, by route template and status",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.latency = Histogram(
+            "stockd_http_request_duration_seconds",
+            "Time to answer an HTTP request (a streamed export: until its last byte)",
+            ["method", "route"],
+            registry=r,
+        )
+        self.feed_clients = Gauge(
+            "stockd_feed_clients", "Live feed (WebSocket) clients connected", registry=r
+        )
+        self.feed_seq = Gauge(
+            "stockd_feed_last_seq", "Sequence number of the last event relayed", registry=r
+        )
+        self.database_up = Gauge(
+            "stockd_database_up", "1 when PostgreSQL answered the last scrape", registry=r
+        )
+        self.scanner_state = Gauge(
+            "stockd_scanner_state",
+            "1 for each scanner's current state (connected, reconnecting, ...)",
+            ["scanner", "state"],
+            registry=r,
+        )
+        self.scanner_counter = Gauge(
+            "stockd_scanner_counter",
+            "Per-scanner gateway counters as last reported (frames, garbled, disconnects ...)",
+            ["scanner", "counter"],
+            registry=r,
+        )
+
+    def observe_scanners(self, scanners: Sequence[ScannerView]) -> None:
+        self.scanner_state.clear()
+        self.scanner_counter.clear()
+        for view in scanners:
+            self.scanner_state.labels(view.state.id, view.state.state).set(1)
+            for name, value in view.state.counters.items():
+                self.scanner_counter.labels(view.state.id, name).set(value)
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def _route_of(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return "unmatched" if resource is None else resource.canonical
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    """Counts and times every request; outermost, so it sees rendered problems too."""
+    start = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[METRICS]
+        route = _route_of(request)
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - start)
+
+
+async def render(app: web.Application) -> bytes:
+    """Refresh the gauges that are read on demand, then the text exposition."""
+    metrics = app[METRICS]
+    bus = app[BUS]
+    metrics.feed_clients.set(len(bus.subscribers))
+    metrics.feed_seq.set(bus.last_seq)
+    service = app[SERVICE]
+    up = await service.ping()
+    metrics.database_up.set(1 if up else 0)
+    live_source = app[CONFIG].live_scanners
+    live = live_source() if live_source is not None else []
+    if up:
+        try:
+            metrics.observe_scanners(await service.list_scanners(live, limit=10_000))
+        except DatabaseUnavailableError:
+            metrics.database_up.set(0)
+    elif live:
+        metrics.observe_scanners([ScannerView(s, updated_at=None, live=True) for s in live])
+    return generate_latest(metrics.registry)
+
+
+def setup(app: web.Application, registry: CollectorRegistry | None = None) -> None:
+    """Create the web node's metrics and count every request (outermost middleware)."""
+    app[METRICS] = Metrics(registry)
+    app.middlewares.insert(0, metrics_middleware)

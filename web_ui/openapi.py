@@ -1,0 +1,196 @@
+"""The OpenAPI 3.1 document, generated from the route table and its pydantic models.
+
+Nothing here is written by hand per route: paths, parameters (path, query, header),
+request bodies, responses and every status come from :class:`web_ui.api.route.Route`
+entries and the models' ``model_json_schema``. Errors are problem documents
+(``application/problem+json``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from web_ui.api.route import Route
+from web_ui.problem import PROBLEMS
+
+__all__ = ["Problem", "ValidationIssue", "build_document"]
+
+REF = "#/components/schemas/{model}"
+
+_Refs = dict[Any, dict[str, Any]]
+"""(model, mode) → ``{"$ref": ...}``."""
+PROBLEM_JSON = "application/problem+json"
+
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    400: "Bad request: unreadable JSON or a missing or malformed header",
+    401: "No token, or the token is unknown or revoked",
+    403: "The token's role may not do this",
+    404: "No such resource",
+    409: "Conflict with the current state",
+    413: "The body is larger than 1 MiB",
+    415: "The body is not application/json",
+    422: "The query or body is not valid",
+    503: "PostgreSQL is unavailable; try again",
+}
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; ``type`` is stable (``/problems/<name>``)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(examples=["/problems/insufficient-stock"])
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[ValidationIssue] | None = Field(
+        None, description="For validation-error: what is wrong, where."
+    )
+
+
+def _openapi_path(path: str) -> str:
+    """aiohttp's ``{name:regex}`` placeholders as plain ``{name}``."""
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter is absent rather than null: drop ``null`` from an ``anyOf``."""
+    options = schema.get("anyOf")
+    if not options:
+        return schema
+    kept = [o for o in options if o.get("type") != "null"]
+    rest = {k: v for k, v in schema.items() if k != "anyOf"}
+    if len(kept) == 1:
+        return {**rest, **kept[0]}
+    return {**rest, "anyOf": kept}
+
+
+def _parameters(
+    model: type[BaseModel] | None, where: Literal["path", "query"], schemas: dict[str, Any]
+) -> list[dict[str, Any]]:
+    if model is None:
+        return []
+    schema = model.model_json_schema(ref_template=REF, mode="validation")
+    schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", ()))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = _without_null(dict(prop))
+        prop.pop("title", None)
+        param: dict[str, Any] = {
+            "name": name,
+            "in": where,
+            "required": where == "path" or name in required,
+            "schema": prop,
+        }
+        if "description" in prop:
+            param["description"] = prop["description"]
+        params.append(param)
+    return params
+
+
+def _operation(route: Route, refs: _Refs, schemas: dict[str, Any]) -> dict[str, Any]:
+    parameters = _parameters(route.path_params, "path", schemas)
+    parameters += _parameters(route.query, "query", schemas)
+    for header in route.headers:
+        parameters.append(
+            {
+                "name": header.name,
+                "in": "header",
+                "required": header.required,
+                "description": header.description,
+                "schema": {"type": "string", "pattern": header.pattern},
+            }
+        )
+    role = "none (open)" if route.role is None else route.role.value
+    description = f"Role: **{role}**." + (f" {route.description}" if route.description else "")
+    operation: dict[str, Any] = {
+        "operationId": route.operation_id,
+        "summary": route.summary,
+        "description": description,
+        "tags": [route.tag],
+        "security": [] if route.role is None else [{"bearer": []}],
+        "x-role": None if route.role is None else route.role.value,
+    }
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": refs[(route.body, "validation")]}},
+        }
+    responses: dict[str, Any] = {}
+    for status in route.statuses():
+        if status < 400:
+            responses[str(status)] = _success(route, refs, status)
+        else:
+            responses[str(status)] = {
+                "description": _STATUS_TEXT.get(status, "Error"),
+                "content": {PROBLEM_JSON: {"schema": refs[(Problem, "serialization")]}},
+            }
+    operation["responses"] = responses
+    return operation
+
+
+def _success(route: Route, refs: _Refs, status: int) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    if route.response is not None:
+        content[route.media_type] = {"schema": refs[(route.response, "serialization")]}
+    else:
+        content[route.media_type] = {"schema": {"type": "string"}}
+    if route.also_csv:
+        content["text/csv"] = {"schema": {"type": "string"}}
+    answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK"), "content": content}
+    return answer
+
+
+def build_document(routes: Sequence[Route], *, version: str = "1") -> dict[str, Any]:
+    wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(Problem, "serialization")]
+    for route in routes:
+        if route.body is not None:
+            wanted.append((route.body, "validation"))
+        if route.response is not None:
+            wanted.append((route.response, "serialization"))
+    found, defs = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
+    refs: _Refs = dict(found)
+    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        path = paths.setdefault(_openapi_path(route.path), {})
+        path[route.method.lower()] = _operation(route, refs, schemas)
+    tags = list(dict.fromkeys(route.tag for route in routes))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "stockd API",
+            "version": version,
+            "description": "Warehouse stock over HTTP. Send `Authorization: Bearer <token>`; "
+            "each operation names the least role it needs (admin > manager > worker > "
+            "display). Errors are RFC 9457 problem documents whose `type` is stable; "
+            "lists answer `{items, next_cursor}`: pass `cursor=` for the next page.",
+        },
+        "tags": [{"name": tag} for tag in tags],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "stk_…"}
+            },
+        },
+        "x-problem-types": {
+            name: {"status": status, "title": title} for name, (status, title) in PROBLEMS.items()
+        },
+    }

@@ -1,0 +1,786 @@
+// stockd floor display.
+//
+// Connects to the live feed at /feed (protocol: web_ui/feed.py), keeps a model of
+// stock, alerts, scanners and recent scans, and renders what changed at most once
+// per frame, so a burst of a thousand events a second costs one JSON.parse and a few
+// map updates each, plus one small DOM pass per frame.
+//
+// Reconnects by itself with capped exponential backoff, sending `since` = the last
+// seq seen, so the server replays what was missed (or sends a fresh snapshot). A
+// snapshot, whenever it comes, replaces the whole model. Close code 4401 (token
+// rejected) stops reconnecting: retrying a revoked token cannot help.
+//
+// Testing hooks: #conn[data-state] (connecting|live|reconnecting|auth-failed|
+// no-token), #seq, html[data-snapshots], .tile[data-sku][data-zone],
+// .alert[data-alert-id][data-sku][data-kind](.flashing), #recent li, #rejected li,
+// .chip[data-scanner][data-state].
+
+const RECENT_MAX = 15;
+const REJECTED_MAX = 6;
+const ALERTS_SHOWN = 10; // as many as one row of the banner can hold
+const BACKOFF_START_MS = 500;
+const BACKOFF_CAP_MS = 10_000;
+const PING_EVERY_MS = 15_000;
+const PONG_PATIENCE_MS = 10_000;
+const STALE_AFTER_MS = 5_000;
+const BUMP_MS = 1_500;
+const PAGE_FLIP_MS = 12_000;
+const DENSE_AFTER = 24; // more tiles than fit a screen: ok tiles shrink, problems stay big
+const NO_ZONE = "—";
+const TOKEN_KEY = "stockd.floor.token";
+const SEVERITY = { out: 0, low: 1, ok: 2 };
+const ALERT_ORDER = { out_of_stock: 0, low_stock: 1, projected_stockout: 2 };
+const ALERT_WORD = { out_of_stock: "OUT", low_stock: "LOW", projected_stockout: "RUNNING OUT" };
+const CLOSE_REASON = {
+  1001: "server restarting",
+  1006: "connection lost",
+  1011: "server error",
+  1013: "database unavailable",
+  4400: "feed refused a malformed message",
+  4408: "hello timed out",
+};
+
+const $ = (id) => document.getElementById(id);
+const timeFormat = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hour12: false,
+});
+
+function node(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function int(value) {
+  const n = Number(value);
+  return value === null || value === undefined || !Number.isFinite(n) ? null : n;
+}
+
+function clock(ts) {
+  const d = ts ? new Date(ts) : new Date();
+  return Number.isNaN(d.getTime()) ? "" : timeFormat.format(d);
+}
+
+function signed(n) {
+  if (n === null) return "";
+  return n > 0 ? `+${n}` : n < 0 ? `\u2212${-n}` : "0";
+}
+
+// ---- the model ---------------------------------------------------------------------
+
+const model = {
+  seq: null, // last seq applied; sent as `since` on reconnect
+  products: new Map(), // sku -> {sku, name, reorder_point, on_hand, available, zones:Set}
+  alerts: new Map(), // alert_id -> {alert_id, kind, sku, name, available, threshold, acknowledged}
+  scanners: new Map(), // scanner -> {scanner, state, detail, last_code}
+  recent: [], // newest first
+  rejected: [], // newest first
+  locationZone: new Map(), // location -> zone, learnt from events that carry `zone`
+  snapshots: 0,
+};
+
+const dirty = {
+  all: true,
+  skus: new Set(),
+  alerts: true,
+  scanners: true,
+  recent: true,
+  rejected: true,
+  rejectedFresh: false,
+};
+
+function product(sku) {
+  let p = model.products.get(sku);
+  if (!p) {
+    p = { sku, name: "", reorder_point: 0, on_hand: 0, available: 0, zones: new Set() };
+    model.products.set(sku, p);
+  }
+  return p;
+}
+
+function pushCapped(list, item, cap) {
+  list.unshift(item);
+  if (list.length > cap) list.length = cap;
+}
+
+function applySnapshot(msg) {
+  model.seq = int(msg.seq);
+  model.products = new Map();
+  for (const s of msg.stock || []) {
+    model.products.set(s.sku, {
+      sku: s.sku,
+      name: s.name || "",
+      reorder_point: int(s.reorder_point) ?? 0,
+      on_hand: int(s.on_hand) ?? 0,
+      available: int(s.available) ?? 0,
+      zones: new Set(s.zones || []),
+    });
+  }
+  model.alerts = new Map();
+  for (const a of msg.alerts || []) model.alerts.set(a.alert_id, { ...a });
+  model.scanners = new Map();
+  for (const s of msg.scanners || []) model.scanners.set(s.scanner, { ...s });
+  model.recent = [];
+  model.rejected = [];
+  for (const ev of msg.recent || []) addToLists(ev, false); // oldest first
+  model.snapshots += 1;
+  document.documentElement.dataset.snapshots = String(model.snapshots);
+  dirty.all = dirty.alerts = dirty.scanners = dirty.recent = dirty.rejected = true;
+  dirty.skus.clear();
+}
+
+function addToLists(ev, live) {
+  if (ev.type === "scan.rejected") {
+    pushCapped(model.rejected, ev, REJECTED_MAX);
+    dirty.rejected = true;
+    if (live) dirty.rejectedFresh = true;
+  } else {
+    pushCapped(model.recent, ev, RECENT_MAX);
+    dirty.recent = true;
+  }
+}
+
+function applyStockChanged(ev) {
+  const p = product(ev.sku);
+  const delta = int(ev.delta) ?? 0;
+  p.on_hand = int(ev.product_on_hand) ?? p.on_hand + delta;
+  p.available = int(ev.product_available) ?? p.available + delta;
+  if (ev.zone) model.locationZone.set(ev.location, ev.zone);
+  const zone = ev.zone || model.locationZone.get(ev.location);
+  if (p.on_hand <= 0) p.zones.clear();
+  else if (zone && (int(ev.on_hand) ?? 1) > 0) p.zones.add(zone);
+  p.bumped = true;
+  dirty.skus.add(p.sku);
+  if (!dirty.alerts) {
+    for (const a of model.alerts.values()) {
+      if (a.sku === p.sku) {
+        dirty.alerts = true; // its alert shows the live figure
+        break;
+      }
+    }
+  }
+  const scanner = ev.scanner && model.scanners.get(ev.scanner);
+  if (scanner) scanner.last_code = ev.sku;
+  addToLists(ev, true);
+}
+
+function applyEvent(ev) {
+  switch (ev.type) {
+    case "stock.changed":
+      applyStockChanged(ev);
+      break;
+    case "scan.rejected":
+      addToLists(ev, true);
+      break;
+    case "alert.raised":
+      model.alerts.set(ev.alert_id, {
+        alert_id: ev.alert_id,
+        kind: ev.kind,
+        sku: ev.sku,
+        name: model.products.get(ev.sku)?.name || "",
+        available: ev.available,
+        threshold: ev.threshold,
+        raised_at: ev.ts,
+        acknowledged: false,
+      });
+      dirty.alerts = true;
+      break;
+    case "alert.cleared":
+      model.alerts.delete(ev.alert_id);
+      dirty.alerts = true;
+      break;
+    case "alert.acknowledged": {
+      const a = model.alerts.get(ev.alert_id);
+      if (a) a.acknowledged = true;
+      dirty.alerts = true;
+      break;
+    }
+    case "scanner.status": {
+      const s = model.scanners.get(ev.scanner) || { scanner: ev.scanner };
+      s.state = ev.state;
+      s.detail = ev.detail;
+      model.scanners.set(ev.scanner, s);
+      dirty.scanners = true;
+      break;
+    }
+    default:
+      addToLists(ev, true); // backorder.*, order.* and anything newer: shown generically
+  }
+}
+
+// ---- rendering: only what changed, at most once per frame ----------------------------
+
+const zones = new Map(); // zone -> {section, grid, counts, skus:[], n:{ok,low,out}}
+const tiles = new Map(); // sku -> Map(zone -> tile)
+const bumped = new Map(); // tile -> time its highlight ends
+let tileCount = 0;
+
+function stateOf(p) {
+  if (p.available <= 0) return "out";
+  if (p.reorder_point > 0 && p.available <= p.reorder_point) return "low";
+  return "ok";
+}
+
+function zoneSection(name) {
+  let z = zones.get(name);
+  if (z) return z;
+  const section = node("section", "zone");
+  section.dataset.zone = name;
+  const title = node("h2");
+  title.append(node("span", "", name === NO_ZONE ? "— no stock" : `Zone ${name}`));
+  const counts = node("span", "counts");
+  title.append(counts);
+  const grid = node("div", "tiles");
+  section.append(title, grid);
+  z = { name, section, grid, counts, skus: [], n: { ok: 0, low: 0, out: 0 }, countsDirty: true };
+  zones.set(name, z);
+  const stock = $("stock");
+  let before = null;
+  if (name !== NO_ZONE) {
+    for (const other of stock.children) {
+      const o = other.dataset.zone;
+      if (o === NO_ZONE || o.localeCompare(name, undefined, { numeric: true }) > 0) {
+        before = other;
+        break;
+      }
+    }
+  }
+  stock.insertBefore(section, before);
+  return z;
+}
+
+function createTile(p, zoneName) {
+  const z = zoneSection(zoneName);
+  const el = node("article", "tile");
+  el.dataset.sku = p.sku;
+  el.dataset.zone = zoneName;
+  const head = node("div", "head");
+  const sku = node("span", "sku", p.sku);
+  const word = node("span", "word");
+  head.append(sku, word);
+  const name = node("div", "name");
+  const figs = node("div", "figs");
+  const avail = node("span", "avail");
+  const rp = node("span", "rp");
+  figs.append(avail, rp);
+  const bar = node("div", "bar");
+  const fill = node("div", "fill");
+  bar.append(fill, node("div", "mark"));
+  el.append(head, name, figs, bar);
+  // keep tiles in SKU order within the zone; CSS `order` floats out and low to the top
+  let i = 0;
+  let hi = z.skus.length;
+  while (i < hi) {
+    const mid = (i + hi) >> 1;
+    if (z.skus[mid] < p.sku) i = mid + 1;
+    else hi = mid;
+  }
+  const next = i < z.skus.length ? tiles.get(z.skus[i])?.get(zoneName)?.el : null;
+  z.skus.splice(i, 0, p.sku);
+  z.grid.insertBefore(el, next || null);
+  tileCount += 1;
+  return { el, zone: z, word, name, avail, rp, fill, shown: {} };
+}
+
+function removeTile(t, sku) {
+  const z = t.zone;
+  if (t.shown.state) z.n[t.shown.state] -= 1;
+  z.countsDirty = true;
+  const i = z.skus.indexOf(sku);
+  if (i >= 0) z.skus.splice(i, 1);
+  t.el.remove();
+  bumped.delete(t);
+  tileCount -= 1;
+  if (!z.skus.length) {
+    z.section.remove();
+    zones.delete(z.name);
+  }
+}
+
+function updateTile(t, p, now) {
+  const s = t.shown;
+  const state = stateOf(p);
+  if (s.state !== state) {
+    if (s.state) {
+      t.zone.n[s.state] -= 1;
+      t.el.classList.remove(s.state);
+    }
+    t.zone.n[state] += 1;
+    t.zone.countsDirty = true;
+    t.el.classList.add(state);
+    t.el.style.order = String(SEVERITY[state]);
+    t.word.textContent = state;
+    s.state = state;
+  }
+  if (s.available !== p.available) {
+    t.avail.textContent = String(p.available);
+    s.available = p.available;
+  }
+  if (s.name !== p.name) {
+    t.name.textContent = p.name;
+    s.name = p.name;
+  }
+  if (s.rp !== p.reorder_point) {
+    if (p.reorder_point > 0) {
+      t.rp.replaceChildren(node("small", "", "reorder at"), node("b", "", String(p.reorder_point)));
+    } else {
+      t.rp.replaceChildren(node("small", "", "no reorder"), node("small", "", "point"));
+    }
+    t.el.classList.toggle("no-rp", !(p.reorder_point > 0));
+    s.rp = p.reorder_point;
+  }
+  // the bar's full width is twice the reorder point, so the mark sits in the middle
+  const full = p.reorder_point > 0 ? 2 * p.reorder_point : Math.max(p.available, 1);
+  const pct = Math.round(Math.max(0, Math.min(1, p.available / full)) * 100);
+  if (s.pct !== pct) {
+    t.fill.style.width = `${pct}%`;
+    s.pct = pct;
+  }
+  if (p.bumped) {
+    t.el.classList.add("bump");
+    bumped.set(t, now + BUMP_MS);
+  }
+}
+
+function renderProduct(p, now) {
+  const want = p.zones.size ? [...p.zones] : [NO_ZONE];
+  let byZone = tiles.get(p.sku);
+  if (!byZone) {
+    byZone = new Map();
+    tiles.set(p.sku, byZone);
+  }
+  for (const [zone, t] of byZone) {
+    if (!want.includes(zone)) {
+      removeTile(t, p.sku);
+      byZone.delete(zone);
+    }
+  }
+  for (const zone of want) {
+    let t = byZone.get(zone);
+    if (!t) {
+      t = createTile(p, zone);
+      byZone.set(zone, t);
+    }
+    updateTile(t, p, now);
+  }
+  p.bumped = false;
+}
+
+function renderStock(now) {
+  if (dirty.all) {
+    $("stock").replaceChildren();
+    zones.clear();
+    tiles.clear();
+    bumped.clear();
+    tileCount = 0;
+    const skus = [...model.products.keys()].sort();
+    for (const sku of skus) {
+      const p = model.products.get(sku);
+      p.bumped = false;
+      renderProduct(p, now);
+    }
+  } else {
+    for (const sku of dirty.skus) {
+      const p = model.products.get(sku);
+      if (p) renderProduct(p, now);
+    }
+  }
+  dirty.skus.clear();
+  $("stock").classList.toggle("dense", tileCount > DENSE_AFTER);
+  for (const z of zones.values()) {
+    if (!z.countsDirty) continue;
+    z.countsDirty = false;
+    const parts = [];
+    if (z.n.out) parts.push(`<span class="n-out">${z.n.out} out</span>`);
+    if (z.n.low) parts.push(`<span class="n-low">${z.n.low} low</span>`);
+    parts.push(`${z.n.ok} ok`);
+    z.counts.innerHTML = parts.join(" · ");
+  }
+}
+
+const alertEls = new Map(); // alert_id -> {el, key}
+
+function renderAlerts() {
+  const list = $("alert-list");
+  const all = [...model.alerts.values()].sort(
+    (a, b) =>
+      Number(Boolean(a.acknowledged)) - Number(Boolean(b.acknowledged)) ||
+      (ALERT_ORDER[a.kind] ?? 9) - (ALERT_ORDER[b.kind] ?? 9) ||
+      b.alert_id - a.alert_id,
+  );
+  const shown = all.slice(0, ALERTS_SHOWN);
+  const keep = new Set(shown.map((a) => a.alert_id));
+  for (const [id, entry] of alertEls) {
+    if (!keep.has(id)) {
+      entry.el.remove();
+      alertEls.delete(id);
+    }
+  }
+  shown.forEach((a, i) => {
+    let entry = alertEls.get(a.alert_id);
+    if (!entry) {
+      const el = node("li");
+      el.dataset.alertId = String(a.alert_id);
+      // every flashing alert flashes in step, however late it was added
+      el.style.animationDelay = `-${Math.round(performance.now() % 1000)}ms`;
+      entry = { el, key: "" };
+      alertEls.set(a.alert_id, entry);
+    }
+    const p = model.products.get(a.sku);
+    const name = a.name || p?.name || "";
+    const available = p ? p.available : a.available;
+    const key = [a.kind, a.sku, name, available, a.threshold, a.acknowledged].join("|");
+    if (entry.key !== key) {
+      entry.key = key;
+      const el = entry.el;
+      el.className = `alert kind-${a.kind}${a.acknowledged ? " acknowledged" : " flashing"}`;
+      el.dataset.sku = a.sku;
+      el.dataset.kind = a.kind;
+      const fig = node("span", "fig", `${available ?? "?"} left`);
+      if (a.kind === "low_stock" && a.threshold !== undefined && a.threshold !== null) {
+        fig.append(node("small", "", ` · reorder at ${a.threshold}`));
+      }
+      el.replaceChildren(
+        node("span", "kind", ALERT_WORD[a.kind] || a.kind),
+        node("span", "sku", a.sku),
+        node("span", "name", name),
+        fig,
+      );
+    }
+    if (list.children[i] !== entry.el) list.insertBefore(entry.el, list.children[i] || null);
+  });
+  const count = $("alert-count");
+  const kinds = {};
+  for (const a of all) kinds[a.kind] = (kinds[a.kind] || 0) + 1;
+  const detail = Object.keys(ALERT_WORD)
+    .filter((k) => kinds[k])
+    .map((k) => `${kinds[k]} ${ALERT_WORD[k].toLowerCase()}`)
+    .join(" · ");
+  count.replaceChildren(`${all.length} alert${all.length === 1 ? "" : "s"}`, node("small", "", detail));
+  $("alerts-quiet").textContent = model.seq === null ? "" : "No active stock alerts";
+  const section = $("alerts");
+  section.classList.toggle("has-alerts", all.length > 0);
+  section.classList.toggle("flashing", all.some((a) => !a.acknowledged));
+}
+
+const scannerEls = new Map();
+
+function renderScanners() {
+  const list = $("scanners");
+  const ids = [...model.scanners.keys()].sort((a, b) =>
+    a.localeCompare(b, undefined, { numeric: true }),
+  );
+  for (const [id, el] of scannerEls) {
+    if (!model.scanners.has(id)) {
+      el.remove();
+      scannerEls.delete(id);
+    }
+  }
+  ids.forEach((id, i) => {
+    const s = model.scanners.get(id);
+    let el = scannerEls.get(id);
+    if (!el) {
+      el = node("li", "chip");
+      el.dataset.scanner = id;
+      scannerEls.set(id, el);
+    }
+    const state = s.state || "unknown";
+    if (el.dataset.state !== state || el.title !== (s.detail || "")) {
+      el.dataset.state = state;
+      el.title = s.detail || "";
+      el.replaceChildren(document.createTextNode(id), node("small", "", state));
+    }
+    if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
+  });
+}
+
+function rowPool(list, size, build) {
+  while (list.children.length < size) list.append(build());
+  return list.children;
+}
+
+function renderRecent() {
+  const list = $("recent");
+  const rows = rowPool(list, RECENT_MAX, () => {
+    const li = node("li");
+    li.append(node("span", "time"), node("span", "what"), node("span", "delta"));
+    return li;
+  });
+  for (let i = 0; i < RECENT_MAX; i++) {
+    const li = rows[i];
+    const ev = model.recent[i];
+    li.hidden = !ev;
+    if (!ev) continue;
+    const [time, what, delta] = li.children;
+    li.dataset.seq = String(ev.seq ?? "");
+    li.dataset.sku = ev.sku || "";
+    time.textContent = clock(ev.ts);
+    if (ev.type === "stock.changed") {
+      const d = int(ev.delta);
+      li.className = "";
+      const kind = ev.kind === "receive" || ev.kind === "pick" ? "" : ev.kind; // the sign says it
+      const where = [ev.location, ev.scanner || ev.actor, kind].filter(Boolean).join(" · ");
+      what.replaceChildren(node("span", "sku", ev.sku), " ", node("span", "where", where));
+      delta.textContent = signed(d);
+      delta.className = `delta ${d > 0 ? "plus" : d < 0 ? "minus" : ""}`;
+    } else {
+      li.className = "other";
+      const about = [ev.sku, ev.order, ev.number].filter(Boolean).join(" ");
+      what.replaceChildren(node("span", "sku", ev.type), " ", node("span", "where", about));
+      delta.textContent = ev.quantity !== undefined ? String(ev.quantity) : "";
+      delta.className = "delta";
+    }
+  }
+  $("recent-empty").hidden = model.recent.length > 0;
+}
+
+function renderRejected() {
+  const list = $("rejected");
+  const rows = rowPool(list, REJECTED_MAX, () => {
+    const li = node("li");
+    const who = node("span", "who");
+    const code = node("span", "code");
+    li.append(who, code, node("span", "reason"));
+    return li;
+  });
+  for (let i = 0; i < REJECTED_MAX; i++) {
+    const li = rows[i];
+    const ev = model.rejected[i];
+    li.hidden = !ev;
+    if (!ev) continue;
+    const [who, code, reason] = li.children;
+    li.dataset.seq = String(ev.seq ?? "");
+    li.dataset.scanner = ev.scanner || "";
+    who.replaceChildren(ev.scanner || "?", " ", node("span", "time", clock(ev.ts)));
+    code.textContent = ev.code ?? "";
+    reason.textContent = ev.reason ?? "";
+  }
+  $("rejected-empty").hidden = model.rejected.length > 0;
+  if (dirty.rejectedFresh) {
+    const panel = $("rejected-panel");
+    panel.classList.remove("fresh");
+    void panel.offsetWidth; // restart the highlight (at most once per frame)
+    panel.classList.add("fresh");
+    dirty.rejectedFresh = false;
+  }
+}
+
+function render() {
+  const now = performance.now();
+  if (dirty.all || dirty.skus.size) renderStock(now);
+  if (dirty.all || dirty.alerts) renderAlerts();
+  if (dirty.all || dirty.scanners) renderScanners();
+  if (dirty.all || dirty.recent) renderRecent();
+  if (dirty.all || dirty.rejected) renderRejected();
+  dirty.all = dirty.alerts = dirty.scanners = dirty.recent = dirty.rejected = false;
+  $("seq").textContent = model.seq === null ? "–" : String(model.seq);
+}
+
+let scheduled = false;
+
+function flush() {
+  if (!scheduled) return;
+  scheduled = false;
+  render();
+}
+
+function schedule() {
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(flush);
+  setTimeout(flush, 250); // rAF pauses in hidden tabs; the board must still catch up
+}
+
+// ---- connection --------------------------------------------------------------------
+
+let ws = null;
+let token = null;
+let attempts = 0;
+let retryTimer = null;
+let connState = "connecting";
+let notLiveSince = performance.now();
+let lastMessageAt = 0;
+let pingSentAt = 0;
+
+function setConn(state, text) {
+  const el = $("conn");
+  if (state !== connState) {
+    connState = state;
+    notLiveSince = state === "live" ? null : performance.now();
+  }
+  el.dataset.state = state;
+  el.textContent = text;
+  if (state === "live") document.body.classList.remove("stale");
+}
+
+function showNotice(html) {
+  const el = $("notice");
+  el.hidden = html === null;
+  if (html !== null) el.innerHTML = html;
+}
+
+function readToken() {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get("token");
+  if (fromUrl) {
+    try {
+      localStorage.setItem(TOKEN_KEY, fromUrl);
+      url.searchParams.delete("token"); // keep the secret off the screen and history
+      history.replaceState(null, "", url.pathname + url.search + url.hash);
+    } catch {
+      // no storage: keep the token in the URL so a reload still works
+    }
+    return fromUrl;
+  }
+  try {
+    return localStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function drop() {
+  if (!ws) return;
+  const old = ws;
+  ws = null;
+  old.onopen = old.onmessage = old.onclose = old.onerror = null;
+  try {
+    old.close();
+  } catch {
+    // already closing
+  }
+}
+
+function connect() {
+  retryTimer = null;
+  drop();
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const sock = new WebSocket(`${scheme}://${location.host}/feed`);
+  ws = sock;
+  if (connState === "live") setConn("reconnecting", "reconnecting…");
+  sock.onopen = () => {
+    sock.send(JSON.stringify({ type: "hello", token, since: model.seq }));
+    // the server answers a ping only once the hello is accepted: that is "live",
+    // even when there is nothing to catch up on
+    sock.send(JSON.stringify({ type: "ping" }));
+    pingSentAt = performance.now();
+  };
+  sock.onmessage = (e) => {
+    lastMessageAt = performance.now();
+    if (connState !== "live") {
+      attempts = 0;
+      setConn("live", "live");
+      showNotice(null);
+    }
+    receive(e.data);
+  };
+  sock.onclose = (e) => {
+    if (ws !== sock) return;
+    ws = null;
+    closed(e.code, e.reason);
+  };
+}
+
+function closed(code, reason) {
+  if (code === 4401 || code === 4403) {
+    setConn("auth-failed", "token rejected");
+    showNotice(
+      "<b>The display token was rejected</b> (" +
+        (code === 4401 ? "unknown or revoked" : "not allowed to read the feed") +
+        ").<br>Open this page as <code>/?token=&lt;display token&gt;</code> " +
+        "(create one with <code>stockd token create --role display --name floor</code>).",
+    );
+    return; // retrying a rejected token cannot help
+  }
+  const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_START_MS * 2 ** attempts);
+  const delay = backoff * (0.8 + Math.random() * 0.4); // jitter: displays do not stampede
+  attempts += 1;
+  const why = CLOSE_REASON[code] || reason || `closed (${code})`;
+  setConn("reconnecting", `reconnecting · ${why}`);
+  retryTimer = setTimeout(connect, delay);
+}
+
+function receive(data) {
+  let msg;
+  try {
+    msg = JSON.parse(data);
+  } catch {
+    return;
+  }
+  if (!msg || typeof msg !== "object") return;
+  if (msg.type === "pong") return;
+  if (msg.type === "error") {
+    console.warn("feed:", msg.reason);
+    return;
+  }
+  if (msg.type === "snapshot") {
+    applySnapshot(msg);
+  } else {
+    const seq = int(msg.seq);
+    if (seq !== null) {
+      if (model.seq !== null && seq <= model.seq) return; // already applied
+      model.seq = seq;
+    }
+    applyEvent(msg);
+  }
+  schedule();
+}
+
+function tick() {
+  const now = performance.now();
+  $("clock").textContent = clock();
+  if (ws && ws.readyState === WebSocket.OPEN && connState === "live") {
+    if (pingSentAt > lastMessageAt && now - pingSentAt > PONG_PATIENCE_MS) {
+      drop(); // a half-open connection: nothing came back to our ping
+      closed(1006, "no answer to ping");
+    } else if (now - pingSentAt > PING_EVERY_MS) {
+      ws.send(JSON.stringify({ type: "ping" }));
+      pingSentAt = now;
+    }
+  }
+  if (notLiveSince !== null && now - notLiveSince > STALE_AFTER_MS && model.seq !== null) {
+    document.body.classList.add("stale"); // the figures may be out of date
+  }
+  for (const [t, until] of bumped) {
+    if (until <= now) {
+      t.el.classList.remove("bump");
+      bumped.delete(t);
+    }
+  }
+}
+
+function pageFlip() {
+  // more tiles than fit: show the next screenful now and then (a kiosk has no mouse)
+  const stock = $("stock");
+  if (stock.scrollHeight <= stock.clientHeight + 8) {
+    if (stock.scrollTop) stock.scrollTop = 0;
+    return;
+  }
+  const end = stock.scrollTop + stock.clientHeight >= stock.scrollHeight - 8;
+  stock.scrollTo({ top: end ? 0 : stock.scrollTop + stock.clientHeight * 0.85, behavior: "smooth" });
+}
+
+function start() {
+  token = readToken();
+  setInterval(tick, 500);
+  setInterval(pageFlip, PAGE_FLIP_MS);
+  tick();
+  render();
+  if (!token) {
+    setConn("no-token", "no token");
+    showNotice(
+      "<b>No display token.</b> Open this page once as <code>/?token=&lt;display token&gt;</code>; " +
+        "it is remembered on this screen.<br>Create one with " +
+        "<code>stockd token create --role display --name floor</code>.",
+    );
+    return;
+  }
+  connect();
+}
+
+window.stockdFloor = { model }; // for a look from the console
+start();
