@@ -43,7 +43,9 @@ async def start_web(
     live_scanners: Callable[[], list[ScannerState]] | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve the HTTP API, feed and floor page; returns the runner and the base URL."""
-    app = create_app(WebConfig(database=database, live_scanners=live_scanners))
+    app = create_app(
+        WebConfig(database=database, live_scanners=live_scanners, forecast_interval=3600.0)
+    )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_address=True)

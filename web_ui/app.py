@@ -10,6 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from stock_core.analytics_task import Forecaster
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import open_database
@@ -18,7 +19,7 @@ from web_ui import api, feed, floor
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
 from web_ui.config import WebConfig
-from web_ui.keys import BUS, CONFIG, DATABASE, SERVICE, TOKEN_CACHE
+from web_ui.keys import BUS, CONFIG, DATABASE, FORECASTER, SERVICE, TOKEN_CACHE
 from web_ui.problem import problem_middleware
 
 __all__ = ["create_app"]
@@ -58,6 +59,17 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     await relay.close()
 
 
+async def _forecaster_ctx(app: web.Application) -> AsyncIterator[None]:
+    interval = app[CONFIG].forecast_interval
+    if interval is None:
+        yield
+        return
+    forecaster = Forecaster(app[DATABASE].pool, interval=interval)
+    app[FORECASTER] = forecaster
+    async with forecaster:
+        yield
+
+
 async def _close_feeds(app: web.Application) -> None:
     await feed.close_all(app)
 
@@ -69,6 +81,7 @@ def create_app(config: WebConfig) -> web.Application:
     app[TOKEN_CACHE] = TokenCache()
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_relay_ctx)
+    app.cleanup_ctx.append(_forecaster_ctx)
     app.on_shutdown.append(_close_feeds)
     api.setup(app)
     feed.setup(app)

@@ -25,5 +25,7 @@ class WebConfig:
     """A display further behind than this gets a snapshot rather than the missed events."""
     hello_timeout: float = 10.0
     heartbeat: float = 20.0
+    forecast_interval: float | None = None
+    """Seconds between background forecast runs (and projected-stockout checks); off when None."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""

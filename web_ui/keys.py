@@ -10,14 +10,16 @@ from stock_core.service import StockService
 from stock_core.store.database import Database
 
 if TYPE_CHECKING:
+    from stock_core.analytics_task import Forecaster
     from web_ui.auth import TokenCache
     from web_ui.bus import EventBus
     from web_ui.config import WebConfig
 
-__all__ = ["BUS", "CONFIG", "DATABASE", "SERVICE", "TOKEN_CACHE"]
+__all__ = ["BUS", "CONFIG", "DATABASE", "FORECASTER", "SERVICE", "TOKEN_CACHE"]
 
 SERVICE = web.AppKey("service", StockService)
 DATABASE = web.AppKey("database", Database)
 CONFIG: web.AppKey[WebConfig] = web.AppKey("config")
 TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 BUS: web.AppKey[EventBus] = web.AppKey("bus")
+FORECASTER: web.AppKey[Forecaster] = web.AppKey("forecaster")
