@@ -17,10 +17,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 from collections.abc import Callable, Collection, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from types import TracebackType
+from typing import Any, TypeVar
 
 from stock_core.domain.alerts import PROJECTED_STOCKOUT
 from stock_core.domain.forecast import (
@@ -60,12 +63,20 @@ __all__ = [
 ]
 
 DEFAULT_INTERVAL = 3600.0
+_R = TypeVar("_R")
 _log = logging.getLogger(__name__)
 _UNAVAILABLE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 def utc_today() -> date:
     return datetime.now(UTC).date()
+
+
+async def _in_child_process(func: Callable[..., _R], *args: Any) -> _R:
+    """Run ``func(*args)`` in a fresh spawned process (never fork a threaded process)."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
 
 
 def _compute(
@@ -85,11 +96,14 @@ async def current_forecasts(
     force: bool = False,
     horizon_weeks: int = DEFAULT_HORIZON_WEEKS,
     seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+    isolate: bool = False,
 ) -> dict[int, Forecast]:
     """Forecasts as of ``today`` for these products (all by default), by product id.
 
     Cached ones are reused when their series is unchanged; the others are computed in
-    a worker thread and stored.
+    a worker thread and stored — or, with ``isolate``, in a short-lived child process,
+    so a sweep over the whole catalog neither holds this process's GIL (the gateway's
+    scan path) nor leaves statsmodels in its memory.
     """
     async with pool.acquire() as conn:
         products = await analytics.product_ids(conn, ids=list(ids) if ids is not None else None)
@@ -110,7 +124,10 @@ async def current_forecasts(
         else:
             todo.append((pid, sku, series[pid]))
     if todo:
-        computed = await asyncio.to_thread(_compute, todo, horizon_weeks, seasonal_model)
+        if isolate:
+            computed = await _in_child_process(_compute, todo, horizon_weeks, seasonal_model)
+        else:
+            computed = await asyncio.to_thread(_compute, todo, horizon_weeks, seasonal_model)
         async with pool.acquire() as conn:
             await analytics.save_forecasts(conn, computed)
         result.update(computed)
@@ -261,8 +278,10 @@ class Forecaster:
         interval: float = DEFAULT_INTERVAL,
         today: Callable[[], date] = utc_today,
         seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+        isolate: bool = True,
     ) -> None:
         self.pool = pool
+        self._isolate = isolate
         self.interval = interval
         self._today = today
         self._seasonal_model = seasonal_model
@@ -275,7 +294,7 @@ class Forecaster:
         """Refresh every forecast, then evaluate every product's alert, as of ``today``."""
         day = today if today is not None else self._today()
         forecasts = await current_forecasts(
-            self.pool, today=day, seasonal_model=self._seasonal_model
+            self.pool, today=day, seasonal_model=self._seasonal_model, isolate=self._isolate
         )
         sweep = await evaluate_stockouts(self.pool, today=day, forecasts=forecasts)
         self.last_sweep = sweep

@@ -60,11 +60,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from statsmodels.stats.stattools import durbin_watson
-from statsmodels.tsa.holtwinters import ExponentialSmoothing, SimpleExpSmoothing
-from statsmodels.tsa.seasonal import seasonal_decompose
-from statsmodels.tsa.stattools import acf
 
+# statsmodels (about 110 MB with scipy and pandas) is imported inside the functions
+# that fit models, so processes that never fit one (the gateway, ``stockd serve``
+# whose background sweeps run in a child process) never load it.
 from stock_core.types import Sku
 
 __all__ = [
@@ -282,6 +281,9 @@ def diagnose(values: _Array) -> dict[str, float]:
     autocorrelation, with ≥ 104 weeks); ``dw`` (Durbin-Watson ratio of the demeaned
     series, with ≥ 52 weeks).
     """
+    from statsmodels.stats.stattools import durbin_watson
+    from statsmodels.tsa.stattools import acf
+
     n = len(values)
     nonzero = int(np.count_nonzero(values))
     result: dict[str, float] = {
@@ -366,6 +368,8 @@ def _quietly(work: Callable[[], Any]) -> Any:
 
 
 def _holt_winters(values: _Array, horizon: int) -> tuple[ForecastMethod, _Array] | None:
+    from statsmodels.tsa.holtwinters import ExponentialSmoothing
+
     kinds = [("add", ForecastMethod.HOLT_WINTERS_ADDITIVE)]
     if float(values.min()) > 0:
         kinds.append(("mul", ForecastMethod.HOLT_WINTERS_MULTIPLICATIVE))
@@ -406,6 +410,8 @@ def _repeat(year: _Array, horizon: int) -> _Array:
 
 def _decomposition(values: _Array, horizon: int) -> _Array:
     """Smoothed additive seasonal index (the last cycle's positions) + SES level."""
+    from statsmodels.tsa.seasonal import seasonal_decompose
+
     seasonal = np.asarray(seasonal_decompose(values, period=SEASON_WEEKS).seasonal)
     index = _smooth_profile(seasonal[-SEASON_WEEKS:])
     # index[k] belongs to the last cycle's k-th week: week i of the series has phase
@@ -423,6 +429,8 @@ def _seasonal_naive_level(values: _Array, horizon: int) -> _Array:
 
 def _ses(values: _Array) -> float:
     """The SES level (α estimated); constant or single-value series forecast themselves."""
+    from statsmodels.tsa.holtwinters import SimpleExpSmoothing
+
     if len(values) == 1 or float(np.ptp(values)) == 0:
         return float(values[-1])
 
@@ -435,6 +443,8 @@ def _ses(values: _Array) -> float:
 
 def _ses_fixed(values: _Array, alpha: float) -> float:
     """The SES level with a fixed α, starting from the first value."""
+    from statsmodels.tsa.holtwinters import SimpleExpSmoothing
+
     if len(values) == 1 or float(np.ptp(values)) == 0:
         return float(values[0])
 

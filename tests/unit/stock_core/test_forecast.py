@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-from stock_core.domain import forecast as forecast_module
 from stock_core.domain.forecast import (
     DEFAULT_HORIZON_WEEKS,
     Forecast,
@@ -277,7 +276,7 @@ class _DivergingExponentialSmoothing(ExponentialSmoothing):  # type: ignore[misc
 def test_holt_winters_that_cannot_fit_falls_back_to_seasonal_naive(
     monkeypatch: pytest.MonkeyPatch, stand_in: type
 ) -> None:
-    monkeypatch.setattr(forecast_module, "ExponentialSmoothing", stand_in)
+    monkeypatch.setattr("statsmodels.tsa.holtwinters.ExponentialSmoothing", stand_in)
     method, demand = predict(ForecastMethod.HOLT_WINTERS_ADDITIVE, np.array(seasonal_weeks(110)), 3)
     assert method is ForecastMethod.SEASONAL_NAIVE_LEVEL
     assert len(demand) == 3
