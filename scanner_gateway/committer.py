@@ -75,6 +75,15 @@ class _Pending:
     future: asyncio.Future[Outcome | Spooled] = field(repr=False)
 
 
+def _lock_order(envelope: Envelope) -> str:
+    command = envelope.command
+    product = getattr(command, "product", None)
+    if product is None:
+        lines = getattr(command, "lines", ())
+        product = lines[0].product if lines else None
+    return "" if product is None else str(product)
+
+
 class Committer:
     def __init__(
         self,
@@ -84,8 +93,10 @@ class Committer:
         group_commit: bool = True,
         batch_max: int = 256,
         commit_timeout: float = 3.0,
+        workers: int = 2,
     ) -> None:
         self.service = service
+        self.workers = workers
         self.spool = spool
         self.group_commit = group_commit
         self.batch_max = batch_max
@@ -105,7 +116,10 @@ class Committer:
             log.warning("spool holds %d scan(s) from before: replaying", self.spool.pending)
         self._tasks = [asyncio.create_task(self._replay_forever(), name="spool-replay")]
         if self.group_commit:
-            self._tasks.append(asyncio.create_task(self._commit_forever(), name="group-commit"))
+            self._tasks += [
+                asyncio.create_task(self._commit_forever(), name=f"group-commit-{n}")
+                for n in range(self.workers)
+            ]
         self._replay_wake.set()
 
     async def stop(self) -> None:
@@ -136,6 +150,10 @@ class Committer:
             batch = [first]
             while len(batch) < self.batch_max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            # Each scanner has one scan in flight, so a batch never holds two scans of
+            # one scanner and may be reordered: by product, so concurrent batches lock
+            # product rows in the same order and rarely deadlock.
+            batch.sort(key=lambda p: _lock_order(p.envelope))
             try:
                 outcomes = await self._post([p.envelope for p in batch])
             except Exception as exc:  # never leave a scanner waiting forever

@@ -229,6 +229,7 @@ class Gateway:
         batch_max: int = 256,
         reconnect_max: float = 5.0,
         commit_timeout: float = 3.0,
+        commit_workers: int = 2,
     ) -> None:
         self.service = service
         self.name = name or socket.gethostname()
@@ -240,6 +241,7 @@ class Gateway:
             group_commit=group_commit,
             batch_max=batch_max,
             commit_timeout=commit_timeout,
+            workers=commit_workers,
         )
         self.reconnect_max = reconnect_max
         self.runtimes = {

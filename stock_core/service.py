@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.history import parse_history
@@ -45,20 +46,50 @@ from stock_core.types import IdempotencyKey, LocationCode, PurchaseOrderNumber, 
 
 __all__ = ["StockService"]
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _pokes(
+    method: Callable[Concatenate[StockService, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate[StockService, _P], Coroutine[Any, Any, _R]]:
+    """Mark a use case that commits events: wake the feed relays afterwards."""
+
+    @functools.wraps(method)
+    async def wrapper(service: StockService, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(service, *args, **kwargs)
+        finally:
+            service._poke()
+
+    return wrapper
+
 
 class StockService:
     """Use cases over one connection pool. Every write is one transaction."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, notify: bool = True) -> None:
         self.pool = pool
+        self.notifier = outbox.OutboxNotifier(pool) if notify else None
+        self._locations: ledger.LocationCache = {}
+
+    def _poke(self) -> None:
+        """Events were committed: wake the feed relays (coalesced NOTIFY)."""
+        if self.notifier is not None:
+            self.notifier.poke()
 
     async def post(self, envelope: Envelope) -> MovementOutcome:
         """Post one command; raises its :class:`~stock_core.errors.StockRejection`."""
-        return await ledger.post(self.pool, envelope)
+        try:
+            return await ledger.post(self.pool, envelope, self._locations)
+        finally:
+            self._poke()
 
     async def post_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
         """Group commit: one transaction, one outcome per envelope (rejections as values)."""
-        return await ledger.post_batch(self.pool, envelopes)
+        outcomes = await ledger.post_batch(self.pool, envelopes, self._locations)
+        self._poke()
+        return outcomes
 
     async def stock_of(self, sku: str) -> reads.StockLevel:
         async with self.pool.acquire() as conn:
@@ -88,6 +119,7 @@ class StockService:
 
     # -- orders, backorders, purchase orders ------------------------------------------
 
+    @_pokes
     async def create_order(
         self,
         number: str,
@@ -104,6 +136,7 @@ class StockService:
             ),
         )
 
+    @_pokes
     async def cancel_order(self, number: str) -> orders.OrderView:
         return await with_retries(self.pool, lambda conn: orders.cancel_order(conn, number))
 
@@ -121,6 +154,7 @@ class StockService:
         async with self._connection() as conn:
             return await orders.backorders(conn, sku)
 
+    @_pokes
     async def create_purchase_order(
         self,
         number: str,
@@ -146,6 +180,7 @@ class StockService:
         async with self._connection() as conn:
             return await orders.list_purchase_orders(conn, status=status, after=after, limit=limit)
 
+    @_pokes
     async def cancel_purchase_order(self, number: str) -> orders.PurchaseOrderView:
         return await with_retries(
             self.pool, lambda conn: orders.cancel_purchase_order(conn, number)
@@ -175,7 +210,9 @@ class StockService:
             )
             for n, line in enumerate(lines)
         ]
-        return await ledger.post_atomic(self.pool, envelopes)
+        outcomes = await ledger.post_atomic(self.pool, envelopes, self._locations)
+        self._poke()
+        return outcomes
 
     async def simulation_catalog(self, limit: int = 200) -> tuple[list[str], list[str]]:
         async with self._connection() as conn:
@@ -194,10 +231,12 @@ class StockService:
         async with self._connection() as conn:
             return await reads.find_location(conn, code_or_gln)
 
+    @_pokes
     async def append_events(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
         async with self._connection() as conn:
             await gateway.append_events(conn, events)
 
+    @_pokes
     async def record_spool_exceptions(
         self, failures: Sequence[tuple[Envelope, StockRejection, datetime | None]]
     ) -> None:
@@ -391,6 +430,7 @@ class StockService:
         async with self._connection() as conn:
             return await api_reads.alert_by_id(conn, alert_id)
 
+    @_pokes
     async def acknowledge_alert(self, alert_id: int, by: str) -> api_reads.AlertView | None:
         """Acknowledge once (emits ``alert.acknowledged``); ``None`` when there is no such alert."""
         async with self._connection() as conn:
@@ -400,6 +440,7 @@ class StockService:
         async with self._connection() as conn:
             return await api_reads.spool_exception_by_id(conn, exception_id)
 
+    @_pokes
     async def resolve_spool_exception(
         self, exception_id: int, by: str, resolution: str
     ) -> gateway.SpoolException | None:
@@ -439,6 +480,7 @@ class StockService:
             found = await analytics_task.current_forecasts(self.pool, today=day, force=force)
         return len(found)
 
+    @_pokes
     async def evaluate_projected_stockouts(self, *, today: date | None = None) -> dict[str, Any]:
         """Raise and clear ``projected_stockout`` alerts as of ``today`` (what the
         background forecaster does each run); the SKUs short, raised and cleared."""

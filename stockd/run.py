@@ -100,6 +100,7 @@ def _gateway(settings: Settings, db: Database) -> Gateway:
         settings.spool_dir,
         group_commit=settings.gateway.group_commit,
         batch_max=settings.gateway.batch_max,
+        commit_workers=settings.gateway.commit_workers,
         reconnect_max=settings.gateway.reconnect_max_s,
     )
 

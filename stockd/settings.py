@@ -46,6 +46,7 @@ class GatewaySettings(BaseModel):
     spool_dir: Path | None = None
     group_commit: bool = True
     batch_max: int = Field(default=256, ge=1, le=10_000)
+    commit_workers: int = Field(default=2, ge=1, le=16)
     reconnect_max_s: float = Field(default=5.0, gt=0, le=300)
 
 

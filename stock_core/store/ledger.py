@@ -64,7 +64,7 @@ from stock_core.store.reservation import (
 )
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
 
-__all__ = ["post", "post_atomic", "post_batch", "record_from_row", "replay"]
+__all__ = ["LocationCache", "post", "post_atomic", "post_batch", "record_from_row", "replay"]
 
 MAX_ATTEMPTS = 8
 
@@ -101,22 +101,30 @@ class _Product:
 class _Writer:
     """Applies one envelope on one connection, inside a transaction the caller owns."""
 
-    def __init__(self, conn: Connection, envelope: Envelope) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        envelope: Envelope,
+        locations: dict[str, tuple[int, str]] | None = None,
+    ) -> None:
         self.conn = conn
         self.env = envelope
         self.records: list[MovementRecord] = []
-        self._locations: dict[str, tuple[int, str]] = {}
+        self._locations = locations if locations is not None else {}
         self._locked: dict[int, LockedProduct] = {}
         self._refill: set[int] = set()
         self._order_id: int | None = None
         self._po_id: int | None = None
 
     async def product(self, ref: ProductRef) -> _Product:
-        row = await self.conn.fetchrow(q.FIND_PRODUCT, ref.barcode, ref.sku)
+        """Resolve a SKU or barcode and lock the product row, in one round trip."""
+        row = await self.conn.fetchrow(q.FIND_PRODUCT_FOR_UPDATE, ref.barcode, ref.sku)
         if row is None:
             raise UnknownProductError(ref.sku if ref.sku is not None else str(ref.barcode))
         product = _Product(row["id"], row["sku"], row["pack_size"])
-        await self.lock(product)
+        self._locked.setdefault(
+            product.id, LockedProduct(product.id, product.sku, int(row["reorder_point"]))
+        )
         return product
 
     async def lock(self, product: _Product) -> LockedProduct:
@@ -134,7 +142,9 @@ class _Writer:
             row = await self.conn.fetchrow(q.FIND_LOCATION, code)
             if row is None:
                 raise UnknownLocationError(code)
-            found = self._locations[code] = (row["id"], row["code"])
+            found = (row["id"], row["code"])
+            if row["code"] == code:  # codes never change their id; a GLN may move
+                self._locations[code] = found
         return found
 
     async def write_row(
@@ -514,21 +524,27 @@ async def _record_rejection(
     )
 
 
-async def _apply_in_transaction(conn: Connection, envelope: Envelope) -> MovementOutcome:
+async def _apply_in_transaction(
+    conn: Connection, envelope: Envelope, locations: dict[str, tuple[int, str]] | None
+) -> MovementOutcome:
     """One envelope in its own transaction (or savepoint, inside a batch)."""
     try:
         async with conn.transaction():
-            return await _Writer(conn, envelope).apply()
+            return await _Writer(conn, envelope, locations).apply()
     except asyncpg.CheckViolationError as exc:
         # The database's own guard (never negative) caught what the rules did not.
         raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc
 
 
-async def _post_once(conn: Connection, envelopes: Sequence[Envelope]) -> list[Outcome]:
+async def _post_once(
+    conn: Connection,
+    envelopes: Sequence[Envelope],
+    locations: dict[str, tuple[int, str]] | None = None,
+) -> list[Outcome]:
     if len(envelopes) == 1:
         envelope = envelopes[0]
         try:
-            return [await _apply_in_transaction(conn, envelope)]
+            return [await _apply_in_transaction(conn, envelope, locations)]
         except StockRejection as rejection:
             await _record_rejection(conn, envelope, rejection)
             return [rejection]
@@ -536,14 +552,22 @@ async def _post_once(conn: Connection, envelopes: Sequence[Envelope]) -> list[Ou
     async with conn.transaction():
         for envelope in envelopes:
             try:
-                outcomes.append(await _apply_in_transaction(conn, envelope))
+                outcomes.append(await _apply_in_transaction(conn, envelope, locations))
             except StockRejection as rejection:
                 await _record_rejection(conn, envelope, rejection)
                 outcomes.append(rejection)
     return outcomes
 
 
-async def post_batch(pool: Pool | Connection, envelopes: Sequence[Envelope]) -> list[Outcome]:
+LocationCache = dict[str, tuple[int, str]]
+"""Location code → (id, code), shared by writers of one process (codes keep their id)."""
+
+
+async def post_batch(
+    pool: Pool | Connection,
+    envelopes: Sequence[Envelope],
+    locations: LocationCache | None = None,
+) -> list[Outcome]:
     """Post envelopes in one transaction; one outcome per envelope, in order.
 
     Rejections come back as :class:`StockRejection` values (not raised). Raises
@@ -557,9 +581,9 @@ async def post_batch(pool: Pool | Connection, envelopes: Sequence[Envelope]) -> 
     for attempt in range(MAX_ATTEMPTS):
         try:
             if not isinstance(pool, asyncpg.Pool):
-                return await _post_once(pool, envelopes)
+                return await _post_once(pool, envelopes, locations)
             async with pool.acquire() as conn:
-                return await _post_once(conn, envelopes)
+                return await _post_once(conn, envelopes, locations)
         except _RETRYABLE:
             if attempt == MAX_ATTEMPTS - 1:
                 raise
@@ -569,22 +593,26 @@ async def post_batch(pool: Pool | Connection, envelopes: Sequence[Envelope]) -> 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def post(pool: Pool | Connection, envelope: Envelope) -> MovementOutcome:
+async def post(
+    pool: Pool | Connection, envelope: Envelope, locations: LocationCache | None = None
+) -> MovementOutcome:
     """Post one envelope; a rejection is raised."""
-    (outcome,) = await post_batch(pool, [envelope])
+    (outcome,) = await post_batch(pool, [envelope], locations)
     if isinstance(outcome, StockRejection):
         raise outcome
     return outcome
 
 
-async def post_atomic(pool: Pool, envelopes: Sequence[Envelope]) -> list[MovementOutcome]:
+async def post_atomic(
+    pool: Pool, envelopes: Sequence[Envelope], locations: LocationCache | None = None
+) -> list[MovementOutcome]:
     """All envelopes in one transaction, or none: the first rejection is raised."""
     if not envelopes:
         return []
 
     async def work(conn: Connection) -> list[MovementOutcome]:
         async with conn.transaction():
-            return [await _Writer(conn, envelope).apply() for envelope in envelopes]
+            return [await _Writer(conn, envelope, locations).apply() for envelope in envelopes]
 
     try:
         return await with_retries(pool, work)

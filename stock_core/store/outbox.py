@@ -31,7 +31,14 @@ from stock_core.errors import DatabaseUnavailableError
 from stock_core.store import queries as q
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
 
-__all__ = ["FeedEvent", "OutboxRelay", "assign_sequence", "events_after", "feed_bounds"]
+__all__ = [
+    "FeedEvent",
+    "OutboxNotifier",
+    "OutboxRelay",
+    "assign_sequence",
+    "events_after",
+    "feed_bounds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -161,3 +168,44 @@ class OutboxRelay:
 
     async def close(self) -> None:
         await self._unlisten()
+
+
+class OutboxNotifier:
+    """Tells relays that outbox rows committed: one coalesced NOTIFY, after the commit.
+
+    Writers call :meth:`poke` after each commit that wrote events. At most one NOTIFY
+    is in flight; pokes meanwhile are folded into one more. A NOTIFY inside every
+    writing transaction would serialise all commits on PostgreSQL's notification
+    lock; this way a busy gateway sends a few hundred a second at most. Lost
+    notifications only cost latency: relays poll the table anyway.
+    """
+
+    def __init__(self, pool: Pool, *, min_interval: float = 0.002) -> None:
+        self.pool = pool
+        self.min_interval = min_interval
+        self._pending = False
+        self._task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    def poke(self) -> None:
+        self._pending = True
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._send())
+
+    async def _send(self) -> None:
+        while self._pending:
+            self._pending = False
+            try:
+                async with asyncio.timeout(2.0):
+                    await self.pool.execute(q.NOTIFY_OUTBOX)
+                self.sent += 1
+            except Exception:  # closing pool, lost server: the relays' polling covers it
+                return
+            await asyncio.sleep(self.min_interval)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

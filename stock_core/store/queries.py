@@ -15,7 +15,6 @@ __all__ = [
     "FIND_IDEMPOTENCY_KEY",
     "FIND_LAST_UNDOABLE_KEY",
     "FIND_LOCATION",
-    "FIND_PRODUCT",
     "INCREMENT_STOCK",
     "INSERT_IDEMPOTENCY_KEY",
     "INSERT_MOVEMENT_AND_EVENT",
@@ -46,15 +45,6 @@ APPLIED_MIGRATIONS: Final = "SELECT version FROM stockd_migrations ORDER BY vers
 RECORD_MIGRATION: Final = "INSERT INTO stockd_migrations (version, name) VALUES ($1, $2)"
 
 # -- resolution ---------------------------------------------------------------------
-
-FIND_PRODUCT: Final = """
-SELECT p.id, p.sku, b.pack_size
-FROM product_barcodes b JOIN products p ON p.id = b.product_id
-WHERE b.code = $1
-UNION ALL
-SELECT p.id, p.sku, 1 FROM products p WHERE p.sku = $2
-LIMIT 1
-"""
 
 FIND_LOCATION: Final = """
 SELECT id, code FROM locations WHERE code = $1
@@ -1160,4 +1150,16 @@ SELECT p.sku, p.name, p.category, p.unit_cost, coalesce(sum(m.delta), 0)::bigint
 FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $1
 GROUP BY p.id
 ORDER BY p.sku
+"""
+
+NOTIFY_OUTBOX: Final = "SELECT pg_notify('stockd_outbox', '')"
+
+FIND_PRODUCT_FOR_UPDATE: Final = """
+SELECT p.id, p.sku, p.reorder_point,
+       coalesce((SELECT b.pack_size FROM product_barcodes b
+                 WHERE b.code = $1 AND b.product_id = p.id), 1) AS pack_size
+FROM products p
+WHERE p.id = coalesce((SELECT b.product_id FROM product_barcodes b WHERE b.code = $1),
+                      (SELECT s.id FROM products s WHERE s.sku = $2))
+FOR NO KEY UPDATE OF p
 """
