@@ -13,9 +13,11 @@ nothing queues: the floor of this machine's latency.
 
 A step whose scans do not all reach every display (the gateway refused some as
 "sent faster than it could be served", or the feed fell behind) is reported as
-saturated and ends the ramp. Target (issue 7): p99 <= 50 ms at 1,000 scans/s.
+saturated and ends the ramp; a step whose median scan-to-ack passes 100 ms is "not
+keeping up" (queues grow for as long as the step lasts, so its latency depends on
+the step's length). Target (issue 7): p99 <= 50 ms at 1,000 scans/s.
 
-    python benchmarks/bench_latency.py [--rates 100,250,500,1000] [--seconds 6]
+    python benchmarks/bench_latency.py [--rates 100,250,500,750,1000] [--seconds 6]
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ async def run_step(
         for (_, answered), sent_at in zip(pty.answers[a_mark:], sends[s_mark:], strict=False)
     ]
     saturated = missing > 0 or naks > 0 or acks < total
+    drain = time.perf_counter() - sent_at_end
     return {
         "rate": rate,
         "seconds": seconds,
@@ -163,8 +166,9 @@ async def run_step(
         "naks": naks,
         "deliveries_missing": missing,
         "saturated": saturated,
+        "keeping_up": not saturated and percentiles(ack_latency).get("p50", 1e9) < 100,
         "sender_max_lateness_ms": round(late * 1000, 1),
-        "drain_after_last_send_ms": round((time.perf_counter() - sent_at_end) * 1000, 1),
+        "drain_after_last_send_ms": round(drain * 1000, 1),
         "scan_to_screen_ms": percentiles(latencies),
         "scan_to_ack_ms": percentiles(ack_latency),
     }
@@ -192,7 +196,7 @@ async def stack(
     ptys = [LoopPty(work / f"tty{i:02d}") for i in range(scanners)]
     lines = [ScannerLine(id=f"s{i:02d}", url=str(p.path)) for i, p in enumerate(ptys)]
     config = write_config(work / "stockd.toml", scanners=lines, spool_dir=work / "spool")
-    common = {"database_url": db.url, "home": work / "home", "log_dir": work}
+    common: dict[str, Any] = {"database_url": db.url, "home": work / "home", "log_dir": work}
     web = StockdProcess("web", config, name="web", **common)
     gateway = StockdProcess("gateway", config, name="gateway", **common)
     await web.start()
@@ -202,7 +206,7 @@ async def stack(
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="100,250,500,1000")
+    parser.add_argument("--rates", default="100,250,500,750,1000")
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--scanners", type=int, default=64)
     parser.add_argument("--displays", type=int, default=50)
@@ -252,11 +256,16 @@ async def main() -> None:
                 step["db_backends"] = await waits.stop()
                 steps.append(step)
                 lat = step["scan_to_screen_ms"]
-                flag = " SATURATED" if step["saturated"] else ""
+                flag = (
+                    " SATURATED (scans refused or lost)"
+                    if step["saturated"]
+                    else ("" if step["keeping_up"] else " NOT KEEPING UP (queues grow)")
+                )
                 print(
                     f"{rate:6.0f} scans/s, {len(displays)} displays: p50 {lat.get('p50')} ms,"
                     f" p99 {lat.get('p99')} ms, max {lat.get('max')} ms"
-                    f" (ack p99 {step['scan_to_ack_ms'].get('p99')} ms;"
+                    f" (ack p99 {step['scan_to_ack_ms'].get('p99')} ms; drain"
+                    f" {step['drain_after_last_send_ms']:.0f} ms;"
                     f" missing {step['deliveries_missing']}, naks {step['naks']}){flag};"
                     f" cpu {step['cpu_cores']}"
                 )
@@ -275,18 +284,28 @@ async def main() -> None:
                 print(f"logs kept in {tmp}")
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
-        good = [s for s in steps if not s["saturated"]]
-        top = good[-1] if good else None
-        at_target = next((s for s in steps if s["rate"] >= 1000 and not s["saturated"]), None)
+        within = [
+            s
+            for s in steps
+            if not s["saturated"] and s["scan_to_screen_ms"].get("p99", 1e9) <= TARGET_P99_MS
+        ]
+        top = max(within, key=lambda s: s["rate"]) if within else None
+        at_target = next((s for s in steps if s["rate"] >= 1000), None)
+        base_p99 = max(baseline["scan_to_screen_ms"]["p99"], 0.01)
         if top is not None:
             p99 = top["scan_to_screen_ms"]["p99"]
             print(
-                f"highest unsaturated rate {top['rate']:.0f} scans/s: p99 {p99} ms"
-                f" ({p99 / max(baseline['scan_to_screen_ms']['p99'], 0.01):.1f}x the"
+                f"highest rate with p99 <= {TARGET_P99_MS:g} ms: {top['rate']:.0f} scans/s"
+                f" (p99 {p99} ms, {p99 / base_p99:.1f}x the baseline)"
+            )
+        if at_target is None or at_target["saturated"]:
+            print("1,000 scans/s with 50 displays: not sustained (scans refused): target MISSES")
+        else:
+            p99 = at_target["scan_to_screen_ms"]["p99"]
+            print(
+                f"at 1,000 scans/s with 50 displays: p99 {p99} ms ({p99 / base_p99:.0f}x the"
                 f" baseline); {verdict(p99, TARGET_P99_MS, at_most=True)}"
             )
-        if at_target is None:
-            print("1,000 scans/s with 50 displays was not sustained on this machine: target MISSES")
         write_results(
             NAME,
             {
@@ -298,8 +317,11 @@ async def main() -> None:
                 "steps": steps,
                 "target_p99_ms": TARGET_P99_MS,
                 "target_holds_at_1000_per_s": bool(
-                    at_target and at_target["scan_to_screen_ms"]["p99"] <= TARGET_P99_MS
+                    at_target
+                    and not at_target["saturated"]
+                    and at_target["scan_to_screen_ms"]["p99"] <= TARGET_P99_MS
                 ),
+                "highest_rate_within_target": top["rate"] if top else None,
             },
         )
 

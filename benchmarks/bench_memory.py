@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from common import (
+    ROOT,
     FeedClient,
     LoopPty,
     ScannerLine,
@@ -55,6 +58,34 @@ async def sample_rss(pid: int, into: list[tuple[float, int]], stop: asyncio.Even
         await asyncio.sleep(0.25)
 
 
+_FOOTPRINTS = {
+    "python + asyncio, aiohttp, asyncpg, pydantic": "asyncio, aiohttp, asyncpg, pydantic",
+    "numpy": "numpy",
+    "statsmodels (holtwinters; pulls scipy, pandas)": "statsmodels.tsa.holtwinters",
+    "stockd.run (what stockd serve imports)": "stockd.run",
+}
+
+
+async def import_footprints() -> dict[str, float]:
+    """Peak RSS (MiB) of a fresh interpreter importing each module set: where an idle
+    ``stockd serve``'s memory comes from."""
+    out: dict[str, float] = {}
+    for label, modules in _FOOTPRINTS.items():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            f"import resource, {modules}; "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            cwd=ROOT,
+        )
+        stdout, _ = await proc.communicate()
+        with contextlib.suppress(ValueError):
+            out[label] = round(int(stdout.strip() or 0) / 1024, 1)
+    return out
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=20.0)
@@ -68,7 +99,7 @@ async def main() -> None:
         facts = machine_facts(db.pg_version, db.where)
         print(f"== memory ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version})")
         token = await db.token("display", "bench-memory")
-        common = {"database_url": db.url, "log_dir": tmp}
+        common: dict[str, Any] = {"database_url": db.url, "log_dir": tmp}
         # Baseline: serve with nothing attached.
         idle_cfg = write_config(tmp / "idle.toml", spool_dir=tmp / "idle-spool")
         idle = StockdProcess("serve", idle_cfg, home=tmp / "idle-home", name="idle", **common)
@@ -78,6 +109,11 @@ async def main() -> None:
         idle_rss = rss_kib(idle.pid) / 1024
         await idle.stop()
         print(f"baseline: stockd serve, no scanner, no display: peak RSS {idle_peak:.1f} MiB")
+        footprints = await import_footprints()
+        print(
+            "    import footprints (peak RSS of a fresh interpreter): "
+            + "; ".join(f"{k} {v} MiB" for k, v in footprints.items())
+        )
         # The full load.
         ptys = [LoopPty(tmp / f"tty{i:02d}") for i in range(args.scanners)]
         lines = [ScannerLine(id=f"s{i:02d}", url=str(p.path)) for i, p in enumerate(ptys)]

@@ -47,52 +47,13 @@ from common import (
 from hardware_mocks.feedback import Feedback
 
 NAME = "throughput"
-_K = 4
-"""Committers in parallel in the diagnostic phase."""
-
-_RESTORE_TRIGGER = """
-CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION stockd_notify_outbox()
+_BENCH_NOTIFY = """
+CREATE OR REPLACE FUNCTION bench_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('bench_notify', '');
+    RETURN NULL;
+END $$
 """
-
-_DIAGNOSTIC_SITECUSTOMIZE = '''
-"""Benchmark diagnostics only: run STOCKD_DIAG_COMMITTERS group-commit loops at once."""
-import asyncio, importlib, importlib.abc, os, sys
-
-_K = int(os.environ.get("STOCKD_DIAG_COMMITTERS", "1"))
-
-
-def _patch():
-    committer = importlib.import_module("scanner_gateway.committer")
-    original = committer.Committer.start
-
-    async def start(self):
-        await original(self)
-        if self.group_commit:
-            for i in range(_K - 1):
-                self._tasks.append(asyncio.create_task(self._commit_forever(), name=f"gc{i}"))
-
-    committer.Committer.start = start
-
-
-class _Hook(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name == "scanner_gateway.gateway":
-            sys.meta_path.remove(self)
-            _patch()
-        return None
-
-
-sys.meta_path.insert(0, _Hook())
-'''
-
-
-def diagnostic_env(tmp: Path, *, committers: int) -> dict[str, str]:
-    """Environment for a gateway with ``committers`` group-commit loops (diagnostic)."""
-    where = tmp / "diagnostic-site"
-    where.mkdir(exist_ok=True)
-    (where / "sitecustomize.py").write_text(_DIAGNOSTIC_SITECUSTOMIZE)
-    return {"PYTHONPATH": str(where), "STOCKD_DIAG_COMMITTERS": str(committers)}
 
 
 async def run_gateway_phase(
@@ -105,7 +66,7 @@ async def run_gateway_phase(
     pool_size: int,
     profile: bool = False,
     label: str | None = None,
-    gateway_env: dict[str, str] | None = None,
+    commit_workers: int | None = None,
 ) -> dict[str, Any]:
     label = label or ("on" if group_commit else "off")
     work = tmp / f"gc-{label}"
@@ -119,9 +80,10 @@ async def run_gateway_phase(
         spool_dir=work / "spool",
         group_commit=group_commit,
         pool_size=pool_size,
+        commit_workers=commit_workers,
     )
-    common = {"database_url": db.url, "home": work / "home", "log_dir": work}
-    gateway = StockdProcess("gateway", config, name="gateway", extra_env=gateway_env, **common)
+    common: dict[str, Any] = {"database_url": db.url, "home": work / "home", "log_dir": work}
+    gateway = StockdProcess("gateway", config, name="gateway", **common)
     web = StockdProcess("web", config, name="web", **common)
     await web.start()
     await gateway.start()
@@ -246,7 +208,7 @@ async def main() -> None:
     parser.add_argument("--scanners", type=int, default=64)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--pool-size", type=int, default=32)
-    parser.add_argument("--only", choices=("off", "on", "xn", "xk"), help="run one gateway phase")
+    parser.add_argument("--only", choices=("off", "on", "w1", "w4"), help="run one gateway phase")
     parser.add_argument("--keep", action="store_true", help="keep the logs' directory")
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the gateway and web (implies --keep)"
@@ -254,7 +216,7 @@ async def main() -> None:
     parser.add_argument(
         "--diagnose",
         action="store_true",
-        help="also run the two diagnostic phases (NOTIFY trigger dropped; parallel committers)",
+        help="also run group commit with commit_workers = 1 and 4",
     )
     args = parser.parse_args()
     args.keep = args.keep or args.profile
@@ -268,52 +230,39 @@ async def main() -> None:
             f"{ceiling:.0f} tx/s (p50 {baseline['latency_ms']['p50']} ms, "
             f"p99 {baseline['latency_ms']['p99']} ms) cpu {baseline['cpu_cores']}"
         )
+        await db.pool.execute(_BENCH_NOTIFY)  # type: ignore[union-attr]
         with_notify = await _ceiling(db, args, notify=True)
         print(
-            f"diagnostic: the same loop with the outbox's NOTIFY trigger on the ledger"
-            f" table: {with_notify['tx_per_s']:.0f} tx/s"
+            f"diagnostic: the same loop with a NOTIFY trigger on the ledger table (as outbox"
+            f" had before migration 0006): {with_notify['tx_per_s']:.0f} tx/s"
             f" ({with_notify['tx_per_s'] / ceiling:.2f}x); backends {with_notify['db_backends']}"
         )
         phases: dict[str, Any] = {}
         tmp = tempfile.mkdtemp(prefix="bench-throughput-")
         try:
-            plan: list[tuple[str, bool, float | None, str]] = [
-                ("off", False, 0.7, "group commit off"),
-                ("on", True, 3.0, "group commit on"),
+            plan: list[tuple[str, bool, float | None, str, int | None]] = [
+                ("off", False, 0.7, "group commit off", None),
+                ("on", True, 3.0, "group commit on (default commit_workers)", None),
             ]
             if args.diagnose:
                 plan += [
-                    (
-                        "xn",
-                        False,
-                        None,
-                        "diagnostic: group commit off, outbox NOTIFY trigger dropped",
-                    ),
-                    ("xk", True, None, f"diagnostic: group commit on, {_K} committers in parallel"),
+                    ("w1", True, None, "diagnostic: group commit on, commit_workers = 1", 1),
+                    ("w4", True, None, "diagnostic: group commit on, commit_workers = 4", 4),
                 ]
-            for label, group_commit, target, title in plan:
+            for label, group_commit, target, title, workers in plan:
                 if args.only and args.only != label:
                     continue
-                env = None
-                if label == "xk":
-                    env = diagnostic_env(Path(tmp), committers=_K)
-                if label == "xn":
-                    await db.pool.execute("DROP TRIGGER outbox_notify ON outbox")  # type: ignore[union-attr]
-                try:
-                    phase = await run_gateway_phase(
-                        db,
-                        Path(tmp),
-                        group_commit=group_commit,
-                        scanners=args.scanners,
-                        seconds=args.seconds,
-                        pool_size=args.pool_size,
-                        profile=args.profile,
-                        label=label,
-                        gateway_env=env,
-                    )
-                finally:
-                    if label == "xn":
-                        await db.pool.execute(_RESTORE_TRIGGER)  # type: ignore[union-attr]
+                phase = await run_gateway_phase(
+                    db,
+                    Path(tmp),
+                    group_commit=group_commit,
+                    scanners=args.scanners,
+                    seconds=args.seconds,
+                    pool_size=args.pool_size,
+                    profile=args.profile,
+                    label=label,
+                    commit_workers=workers,
+                )
                 ratio = phase["scans_per_s"] / ceiling if ceiling else 0.0
                 phase["title"] = title
                 phase["ratio_to_ceiling"] = round(ratio, 3)

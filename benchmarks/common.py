@@ -44,7 +44,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import asyncpg  # noqa: E402
-import psutil  # noqa: E402  (a dependency of pgserver, hence always installed)
+import psutil  # type: ignore[import-untyped]  # noqa: E402  (pgserver depends on it)
 
 from hardware_mocks.feedback import Feedback, FeedbackParser  # noqa: E402
 from hardware_mocks.frames import HONEYWELL, ScannerModel  # noqa: E402
@@ -134,6 +134,8 @@ def machine_facts(pg_version: str, pg_where: str) -> dict[str, Any]:
         "postgres_version": pg_version,
         "postgres": pg_where,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "note": "a shared 2-core VM: other work may run meanwhile; see each phase's"
+        " cpu_cores.other",
         "git_commit": commit + ("+dirty" if dirty else ""),
     }
 
@@ -161,9 +163,14 @@ def quiet_gc() -> Iterator[None]:
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
+    """``results/<name>.json`` (the latest run) and one line appended to
+    ``results/<name>.history.jsonl`` (every run, for medians over runs)."""
     RESULTS.mkdir(parents=True, exist_ok=True)
+    data["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    with (RESULTS / f"{name}.history.jsonl").open("a") as history:
+        history.write(json.dumps(data, default=str, separators=(",", ":")) + "\n")
     print(f"results: {path.relative_to(ROOT)}")
     return path
 
@@ -173,7 +180,10 @@ class CpuMeter:
 
     Reported as a share of one core, so "1.0" means one core was busy all along: on a
     two-core box it tells whether the bench itself, PostgreSQL or stockd was the
-    bottleneck.
+    bottleneck. ``machine`` is every core's busy time; ``other`` what none of the
+    named processes used (other work on a shared machine, the kernel);
+    ``gateway.kernel`` (and ``web.kernel``) the part of that process's share spent
+    in system calls.
     """
 
     def __init__(self, **pids: int) -> None:
@@ -197,11 +207,21 @@ class CpuMeter:
                 total += t.user + t.system + t.children_user + t.children_system
         return total
 
+    @staticmethod
+    def _kernel_cpu(pid: int) -> float:
+        with contextlib.suppress(psutil.Error):
+            return float(psutil.Process(pid).cpu_times().system)
+        return 0.0
+
     def _sample(self) -> dict[str, float]:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         sample = {"bench": usage.ru_utime + usage.ru_stime}
         for name, pid in self.pids.items():
             sample[name] = self._tree_cpu(pid)
+            if name in ("gateway", "web", "serve"):
+                sample[f"{name}.kernel"] = self._kernel_cpu(pid)
+        t = psutil.cpu_times()
+        sample["machine"] = sum(t) - t.idle - getattr(t, "iowait", 0.0)
         return sample
 
     def start(self) -> None:
@@ -211,7 +231,11 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         end = self._sample()
         span = max(time.monotonic() - self._t0, 1e-9)
-        return {k: round((end[k] - self._start.get(k, 0.0)) / span, 2) for k in end}
+        out = {k: round((end[k] - self._start.get(k, 0.0)) / span, 2) for k in end}
+        # What else ran on the machine meanwhile (other people's work, the kernel).
+        named = sum(v for k, v in out.items() if k != "machine" and "." not in k)
+        out["other"] = round(out["machine"] - named, 2)
+        return out
 
 
 # -- the database -----------------------------------------------------------------------
@@ -571,8 +595,9 @@ async def raw_ceiling(
     stock row and INSERTs one ledger row (a copy of ``movements`` with its indexes
     and checks, without foreign keys), ``concurrency`` connections, one stock row each.
 
-    ``notify``: the ledger copy gets the outbox's statement-level NOTIFY trigger
-    (a diagnostic: what the schema's per-transaction NOTIFY does to the ceiling).
+    ``notify``: the ledger copy gets a statement-level NOTIFY trigger, as
+    ``outbox`` had before migration 0006 (a diagnostic: what a NOTIFY inside every
+    writing transaction does to the ceiling; needs ``bench_notify()``).
     """
     setup = await asyncpg.connect(url)
     try:
@@ -581,7 +606,7 @@ async def raw_ceiling(
         if notify:
             await setup.execute(
                 "CREATE TRIGGER bench_notify AFTER INSERT ON bench_ledger"
-                " FOR EACH STATEMENT EXECUTE FUNCTION stockd_notify_outbox()"
+                " FOR EACH STATEMENT EXECUTE FUNCTION bench_notify()"
             )
         location = await setup.fetchval("SELECT id FROM locations ORDER BY id LIMIT 1")
         products = [
@@ -654,7 +679,8 @@ async def wait_connected(db: BenchDatabase, ids: Sequence[str], timeout: float =
 async def start_profile(
     proc: StockdProcess, out: Path, seconds: float
 ) -> asyncio.subprocess.Process:
-    """``py-spy record`` on a stockd process (collapsed stacks in ``out``).
+    """``py-spy record`` on a stockd process: collapsed stacks, in ``out``, of the
+    samples where a thread held the GIL (where the process's Python time goes).
 
     py-spy comes from ``PY_SPY`` or ``PATH`` (``pip install py-spy``).
     """
@@ -672,6 +698,7 @@ async def start_profile(
         "raw",
         "--nonblocking",
         "--threads",
+        "--gil",
         "-o",
         str(out),
         stdout=asyncio.subprocess.DEVNULL,

@@ -338,7 +338,8 @@ class Forecaster:
                     len(sweep.cleared),
                 )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
 
     def start(self) -> None:
         if self._task is None or self._task.done():

@@ -16,6 +16,7 @@ from stock_core.domain.movement import (
     MovementOutcome,
     MovementRecord,
     Outcome,
+    Pick,
     ProductRef,
     Receive,
 )
@@ -42,7 +43,7 @@ from stock_core.store import (
 )
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
 from stock_core.store.verify import VerifyReport, verify
-from stock_core.types import IdempotencyKey, LocationCode, PurchaseOrderNumber, Sku
+from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
 
 __all__ = ["StockService"]
 
@@ -205,6 +206,34 @@ class StockService:
                     LocationCode(location),
                     line.quantity,
                     purchase_order=PurchaseOrderNumber(number),
+                ),
+                actor=actor,
+            )
+            for n, line in enumerate(lines)
+        ]
+        outcomes = await ledger.post_atomic(self.pool, envelopes, self._locations)
+        self._poke()
+        return outcomes
+
+    async def pick_order(
+        self,
+        number: str,
+        location: str,
+        lines: Sequence[OrderLineRequest],
+        *,
+        key: str,
+        actor: str = "system",
+    ) -> list[MovementOutcome]:
+        """Pick lines against a customer order, all or nothing; ``key`` makes it once."""
+        validate_lines(lines, limit=MAX_QUANTITY)
+        envelopes = [
+            Envelope(
+                IdempotencyKey(f"{key}/{n}"),
+                Pick(
+                    ProductRef(sku=Sku(line.sku)),
+                    LocationCode(location),
+                    line.quantity,
+                    order=OrderNumber(number),
                 ),
                 actor=actor,
             )

@@ -92,18 +92,32 @@ class PrivateCluster:
     settings: dict[str, str] = field(default_factory=dict)
     running: bool = False
     restarts: int = 0
+    bin_dir: Path | None = None
+    """PostgreSQL binaries; pgserver's when ``None``."""
 
     # -- life ------------------------------------------------------------------------
 
     @classmethod
-    def create(cls, *, settings: dict[str, str] | None = None) -> PrivateCluster:
-        """``initdb`` a new cluster in a temporary directory and start it."""
+    def create(
+        cls, *, settings: dict[str, str] | None = None, bin_dir: Path | None = None
+    ) -> PrivateCluster:
+        """``initdb`` a new cluster in a temporary directory and start it.
+
+        ``bin_dir`` picks other binaries (e.g. ``/usr/lib/postgresql/15/bin``, whose
+        contrib modules such as ``pg_stat_statements`` pgserver does not ship).
+        """
         user = _owner()
         base = Path(tempfile.mkdtemp(prefix="stockd-private-pg-"))
         (base / "sock").mkdir()
         if user is not None:
             _chown_tree(base, user)
-        cluster = cls(base=base, port=_free_port(), user=user, settings=dict(settings or {}))
+        cluster = cls(
+            base=base,
+            port=_free_port(),
+            user=user,
+            settings=dict(settings or {}),
+            bin_dir=bin_dir,
+        )
         atexit.register(cluster.destroy)
         cluster._run(
             "initdb",
@@ -138,7 +152,7 @@ class PrivateCluster:
 
     def _run(self, exe: str, *args: str, timeout: float = 60) -> str:
         result = subprocess.run(
-            [str(_pg_bin() / exe), *args],
+            [str((self.bin_dir or _pg_bin()) / exe), *args],
             user=self.user,
             capture_output=True,
             text=True,
@@ -240,8 +254,12 @@ def write_config(
     reconnect_max_s: float = 0.5,
     pool_size: int | None = None,
     web_port: int = 0,
+    commit_workers: int | None = None,
 ) -> Path:
-    """A stockd TOML config; the database comes from ``DATABASE_URL``."""
+    """A stockd TOML config; the database comes from ``DATABASE_URL``.
+
+    Settings left ``None`` are not written, so stockd's own defaults apply.
+    """
     lines = ["[web]", 'host = "127.0.0.1"', f"port = {web_port}", ""]
     if pool_size is not None:
         lines += ["[database]", f"pool_size = {pool_size}", ""]
@@ -251,6 +269,8 @@ def write_config(
         f"batch_max = {batch_max}",
         f"reconnect_max_s = {reconnect_max_s}",
     ]
+    if commit_workers is not None:
+        lines.append(f"commit_workers = {commit_workers}")
     if spool_dir is not None:
         lines.append(f'spool_dir = "{spool_dir}"')
     lines.append("")

@@ -164,7 +164,8 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def close(self) -> None:
         await self._unlisten()

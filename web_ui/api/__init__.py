@@ -13,8 +13,10 @@ from aiohttp import web
 from web_ui import metrics
 from web_ui.api import (
     alerts,
+    analytics,
     locations,
     movements,
+    orders,
     products,
     scanners,
     spool,
@@ -37,6 +39,8 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     alerts.ROUTES,
     spool.ROUTES,
     tokens.ROUTES,
+    orders.ROUTES,
+    analytics.ROUTES,
 )
 
 

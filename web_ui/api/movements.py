@@ -343,7 +343,9 @@ ROUTES = (
         status=201,
         errors=(404, 409),
         headers=(_KEY_HEADER,),
-        description="404 for an unknown SKU or location; 409 for a refused pick "
-        "(insufficient-stock) or a reused Idempotency-Key (idempotency-conflict).",
+        description="Replaying an Idempotency-Key answers the first response (status and "
+        "body, plus header Idempotent-Replayed: true) and changes nothing. 404 for an unknown "
+        "SKU or location; 409 for a refused pick (insufficient-stock) or a key reused with "
+        "another body (idempotency-conflict).",
     ),
 )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -64,10 +65,28 @@ async def tokens(service: StockService) -> dict[Role, str]:
     return made
 
 
+async def stop_relays() -> None:
+    """Cancel the app's outbox relay until it has stopped, before the app's own cleanup.
+
+    Works around a teardown hang outside the API: ``OutboxRelay.run`` waits with
+    ``asyncio.wait_for(self._wake.wait(), ...)``, and on Python 3.11 ``wait_for``
+    swallows a cancellation that arrives as the event is set (a NOTIFY), so the app
+    cleanup's single ``task.cancel(); await task`` can wait forever.
+    """
+    for task in asyncio.all_tasks():
+        if task.get_name() == "outbox-relay":
+            while not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=0.05)
+
+
 @pytest.fixture
-async def client(database: Database, service: StockService, aiohttp_client: Any) -> Client:
+async def client(
+    database: Database, service: StockService, aiohttp_client: Any
+) -> AsyncIterator[Client]:
     made: Client = await aiohttp_client(create_app(WebConfig(database=database)))
-    return made
+    yield made
+    await stop_relays()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.gateway import ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer, post_movement
+from tests.functional.api.conftest import Client, bearer, post_movement, stop_relays
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 
@@ -185,13 +185,16 @@ async def test_scanners_merge_stored_and_live_states(
     )
     config = WebConfig(database=database, live_scanners=lambda: [state("dock-1", "connected")])
     client: Client = await aiohttp_client(create_app(config))
-    status, page = await _json(client, "GET", "/api/v1/scanners", tokens[Role.DISPLAY])
-    assert status == 200
-    assert [(s["id"], s["state"], s["live"]) for s in page["items"]] == [
-        ("aisle-7", "reconnecting", False),
-        ("dock-1", "connected", True),
-    ]
-    assert page["items"][0]["counters"] == {"frames": 3, "garbled": 1}
-    metrics = await (await client.get("/metrics")).text()
-    assert 'stockd_scanner_state{scanner="dock-1",state="connected"} 1.0' in metrics
-    assert 'stockd_scanner_counter{counter="garbled",scanner="aisle-7"} 1.0' in metrics
+    try:
+        status, page = await _json(client, "GET", "/api/v1/scanners", tokens[Role.DISPLAY])
+        assert status == 200
+        assert [(s["id"], s["state"], s["live"]) for s in page["items"]] == [
+            ("aisle-7", "reconnecting", False),
+            ("dock-1", "connected", True),
+        ]
+        assert page["items"][0]["counters"] == {"frames": 3, "garbled": 1}
+        metrics = await (await client.get("/metrics")).text()
+        assert 'stockd_scanner_state{scanner="dock-1",state="connected"} 1.0' in metrics
+        assert 'stockd_scanner_counter{counter="garbled",scanner="aisle-7"} 1.0' in metrics
+    finally:
+        await stop_relays()

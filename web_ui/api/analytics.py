@@ -1,0 +1,241 @@
+"""``/api/v1/forecasts``, ``/replenishment``, ``/backtest`` and ``/reports``.
+
+Forecasts come from the background forecaster's cache (recomputed on demand when a
+product's demand changed); reports are read from the ledger. Reports answer CSV with
+``?format=csv``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
+from stock_core.domain.token import Role
+from web_ui.api.route import API, Call, PageQuery, Route, decode_int_cursor, encode_cursor
+from web_ui.api.types import SkuText
+
+__all__ = ["ROUTES"]
+
+
+class _Open(BaseModel):
+    """Report documents: the pinned fields are declared, more are welcome."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class WeekOut(BaseModel):
+    week_start: date
+    demand: float
+
+
+class ForecastOut(_Open):
+    sku: str
+    weeks: list[WeekOut]
+    method: str
+
+
+class SkuPath(BaseModel):
+    sku: SkuText
+
+
+class ForecastQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    weeks: int = Field(26, ge=1, le=DEFAULT_HORIZON_WEEKS)
+
+
+class SuggestionOut(_Open):
+    sku: str
+    order_quantity: int
+    order_by: date | None = Field(description="null when nothing needs ordering this year.")
+
+
+class SuggestionPage(BaseModel):
+    items: list[SuggestionOut]
+    next_cursor: str | None
+
+
+class ReplenishmentQuery(PageQuery):
+    needed: bool = Field(False, description="Only products that need an order.")
+    review_days: int = Field(7, ge=1, le=90)
+
+
+class BacktestQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    holdout: int = Field(13, ge=1, le=104, description="Weeks held out at the end.")
+
+
+class BacktestOut(_Open):
+    holdout_weeks: int
+
+
+class ReportQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    format: Literal["json", "csv"] = "json"
+
+
+_FIRST = date(1970, 1, 1)
+_LAST = date(2999, 12, 31)
+
+
+class TurnoverQuery(ReportQuery):
+    from_: date = Field(alias="from", ge=_FIRST, le=_LAST)
+    to: date = Field(ge=_FIRST, le=_LAST)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TurnoverQuery:
+        if self.to < self.from_:
+            raise ValueError("to must not be before from")
+        return self
+
+
+class DeadstockQuery(ReportQuery):
+    days: int = Field(90, ge=1, le=3650)
+    slow_cover_days: int = Field(180, ge=1, le=3650)
+
+
+class ValuationQuery(ReportQuery):
+    at: date | None = Field(None, ge=_FIRST, le=_LAST)
+
+
+class ReportOut(_Open):
+    items: list[dict[str, Any]]
+
+
+def _json(body: dict[str, Any], model: type[BaseModel]) -> web.Response:
+    return web.Response(
+        text=model.model_validate(body).model_dump_json(), content_type="application/json"
+    )
+
+
+def _csv(text: str, name: str) -> web.Response:
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+async def get_forecast(call: Call) -> web.StreamResponse:
+    path: SkuPath = call.path
+    query: ForecastQuery = call.query
+    return _json(await call.service.forecast(path.sku, query.weeks), ForecastOut)
+
+
+async def list_replenishment(call: Call) -> web.StreamResponse:
+    query: ReplenishmentQuery = call.query
+    found = await call.service.replenishment(
+        after=decode_int_cursor("replenishment", query.cursor) or 0,
+        limit=query.limit,
+        needed_only=query.needed,
+        review_days=query.review_days,
+    )
+    after = found.get("next_after")
+    page = {
+        "items": found["items"],
+        "next_cursor": encode_cursor("replenishment", after) if after else None,
+    }
+    return _json(page, SuggestionPage)
+
+
+async def get_backtest(call: Call) -> web.StreamResponse:
+    query: BacktestQuery = call.query
+    return _json(await call.service.backtest(query.holdout), BacktestOut)
+
+
+async def turnover_report(call: Call) -> web.StreamResponse:
+    query: TurnoverQuery = call.query
+    if query.format == "csv":
+        return _csv(await call.service.turnover_csv(query.from_, query.to), "turnover")
+    return _json(await call.service.turnover(query.from_, query.to), ReportOut)
+
+
+async def deadstock_report(call: Call) -> web.StreamResponse:
+    query: DeadstockQuery = call.query
+    if query.format == "csv":
+        text = await call.service.deadstock_csv(
+            days=query.days, slow_cover_days=query.slow_cover_days
+        )
+        return _csv(text, "deadstock")
+    body = await call.service.deadstock(days=query.days, slow_cover_days=query.slow_cover_days)
+    return _json(body, ReportOut)
+
+
+async def valuation_report(call: Call) -> web.StreamResponse:
+    query: ValuationQuery = call.query
+    if query.format == "csv":
+        return _csv(await call.service.valuation_csv(query.at), "valuation")
+    return _json(await call.service.valuation(query.at), ReportOut)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/forecasts/{{sku}}",
+        get_forecast,
+        "Weekly demand forecast of one product",
+        "forecasts",
+        Role.MANAGER,
+        path_params=SkuPath,
+        query=ForecastQuery,
+        response=ForecastOut,
+        description="From this week on, with the method chosen for the product's history "
+        "(seasonal decomposition, seasonal naive with level, Croston/SBA, SES).",
+    ),
+    Route(
+        "GET",
+        f"{API}/replenishment",
+        list_replenishment,
+        "What to order and by when, per product",
+        "forecasts",
+        Role.MANAGER,
+        query=ReplenishmentQuery,
+        response=SuggestionPage,
+    ),
+    Route(
+        "GET",
+        f"{API}/backtest",
+        get_backtest,
+        "Forecast error on held-out history (MASE against seasonal naive)",
+        "forecasts",
+        Role.MANAGER,
+        query=BacktestQuery,
+        response=BacktestOut,
+    ),
+    Route(
+        "GET",
+        f"{API}/reports/turnover",
+        turnover_report,
+        "Inventory turnover per product and category over a period",
+        "reports",
+        Role.MANAGER,
+        query=TurnoverQuery,
+        response=ReportOut,
+        also_csv=True,
+    ),
+    Route(
+        "GET",
+        f"{API}/reports/deadstock",
+        deadstock_report,
+        "Deadstock and slow movers with the value tied up",
+        "reports",
+        Role.MANAGER,
+        query=DeadstockQuery,
+        response=ReportOut,
+        also_csv=True,
+    ),
+    Route(
+        "GET",
+        f"{API}/reports/valuation",
+        valuation_report,
+        "Stock valuation at a date",
+        "reports",
+        Role.MANAGER,
+        query=ValuationQuery,
+        response=ReportOut,
+        also_csv=True,
+    ),
+)

@@ -1,0 +1,442 @@
+"""``/api/v1/orders``, ``/backorders`` and ``/purchase-orders``.
+
+Creating an order reserves what is available and backorders the rest; the same
+number with the same lines again answers the existing order (200), with other lines
+409. Picks and receipts against orders take an ``Idempotency-Key`` like movements.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.orders import OrderLineRequest
+from stock_core.domain.token import Role
+from stock_core.store.orders import BackorderView, OrderView, PurchaseOrderView
+from web_ui.api.movements import IDEMPOTENCY_KEY, MovementOut
+from web_ui.api.route import (
+    API,
+    Call,
+    Header,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import LocationCodeText, SkuText, Text
+
+__all__ = ["ROUTES"]
+
+OrderNumberText = LocationCodeText  # the same shape: 1-64 of [A-Za-z0-9._/-]
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: SkuText
+    quantity: int = Field(ge=1, le=1_000_000)
+
+
+class OrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: OrderNumberText
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    priority: int = Field(0, ge=0, le=100, description="Higher is filled first.")
+    customer: Text | None = None
+
+
+class OrderLineOut(BaseModel):
+    sku: str
+    quantity: int
+    reserved: int
+    backordered: int
+    picked: int
+
+
+class OrderOut(BaseModel):
+    number: str
+    priority: int
+    status: Literal["open", "complete", "cancelled"]
+    customer: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    lines: list[OrderLineOut]
+
+    @classmethod
+    def of(cls, view: OrderView) -> OrderOut:
+        status: Literal["open", "complete", "cancelled"] = "open"
+        if view.status == "complete":
+            status = "complete"
+        elif view.status == "cancelled":
+            status = "cancelled"
+        return cls(
+            number=view.number,
+            priority=view.priority,
+            status=status,
+            customer=view.customer,
+            created_at=view.created_at,
+            closed_at=view.closed_at,
+            lines=[
+                OrderLineOut(
+                    sku=x.sku,
+                    quantity=x.quantity,
+                    reserved=x.reserved,
+                    backordered=x.backordered,
+                    picked=x.picked,
+                )
+                for x in view.lines
+            ],
+        )
+
+
+class NumberPath(BaseModel):
+    number: OrderNumberText
+
+
+class StatusQuery(PageQuery):
+    status: Literal["open", "complete", "cancelled", "received"] | None = None
+
+
+class BackorderQuery(PageQuery):
+    sku: SkuText | None = None
+
+
+class BackorderOut(BaseModel):
+    order: str
+    sku: str
+    quantity: int
+    position: int = Field(description="Place in this product's fill queue, from 1.")
+    expected_date: date | None = Field(
+        description="When open purchase orders cover it; null when none do."
+    )
+    priority: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, view: BackorderView) -> BackorderOut:
+        return cls(
+            order=view.order,
+            sku=view.sku,
+            quantity=view.quantity,
+            position=view.position,
+            expected_date=view.expected_date,
+            priority=view.priority,
+            created_at=view.created_at,
+        )
+
+
+class PurchaseOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: OrderNumberText
+    expected_date: date = Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    supplier: Text | None = None
+
+
+class PurchaseOrderLineOut(BaseModel):
+    sku: str
+    quantity: int
+    received: int
+
+
+class PurchaseOrderOut(BaseModel):
+    number: str
+    supplier: str | None
+    expected_date: date
+    status: Literal["open", "received", "cancelled"]
+    created_at: datetime
+    closed_at: datetime | None
+    lines: list[PurchaseOrderLineOut]
+
+    @classmethod
+    def of(cls, view: PurchaseOrderView) -> PurchaseOrderOut:
+        status: Literal["open", "received", "cancelled"] = "open"
+        if view.status == "received":
+            status = "received"
+        elif view.status == "cancelled":
+            status = "cancelled"
+        return cls(
+            number=view.number,
+            supplier=view.supplier,
+            expected_date=view.expected_date,
+            status=status,
+            created_at=view.created_at,
+            closed_at=view.closed_at,
+            lines=[
+                PurchaseOrderLineOut(sku=x.sku, quantity=x.quantity, received=x.received)
+                for x in view.lines
+            ],
+        )
+
+
+class StockLinesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    location: LocationCodeText
+    lines: list[LineIn] = Field(min_length=1, max_length=500)
+
+
+class PostedMovements(BaseModel):
+    number: str
+    movements: list[MovementOut]
+
+
+def _lines(lines: list[LineIn]) -> list[OrderLineRequest]:
+    return [OrderLineRequest(line.sku, line.quantity) for line in lines]
+
+
+def _key(call: Call, what: str) -> str:
+    assert call.token is not None
+    return f"api:{call.token.id}:{what}:{call.headers[IDEMPOTENCY_KEY]}"
+
+
+async def create_order(call: Call) -> web.StreamResponse:
+    body: OrderIn = call.body
+    view, created = await call.service.create_order(
+        body.number, _lines(body.lines), priority=body.priority, customer=body.customer
+    )
+    return json_response(OrderOut.of(view), status=201 if created else 200)
+
+
+async def list_orders(call: Call) -> web.StreamResponse:
+    query: StatusQuery = call.query
+    rows = await call.service.list_orders(
+        status=query.status,
+        after=decode_int_cursor("order", query.cursor) or 0,
+        limit=query.limit + 1,
+    )
+    return json_response(
+        page_of(Page[OrderOut], rows, query.limit, "order", lambda r: r.id, OrderOut.of)
+    )
+
+
+async def get_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    return json_response(OrderOut.of(await call.service.get_order(path.number)))
+
+
+async def cancel_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    return json_response(OrderOut.of(await call.service.cancel_order(path.number)))
+
+
+async def pick_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    body: StockLinesIn = call.body
+    outcomes = await call.service.pick_order(
+        path.number, body.location, _lines(body.lines), key=_key(call, "pick"), actor=call.actor
+    )
+    rows = [MovementOut.of(r) for o in outcomes for r in o.movements]
+    headers = {"Idempotent-Replayed": "true"} if all(o.replayed for o in outcomes) else {}
+    return json_response(PostedMovements(number=path.number, movements=rows), status=201, **headers)
+
+
+async def list_backorders(call: Call) -> web.StreamResponse:
+    query: BackorderQuery = call.query
+    rows = await call.service.backorders(query.sku)
+    start = decode_int_cursor("backorder", query.cursor) or 0
+    window = list(enumerate(rows))[start : start + query.limit + 1]
+    return json_response(
+        page_of(
+            Page[BackorderOut],
+            window,
+            query.limit,
+            "backorder",
+            lambda item: item[0] + 1,
+            lambda item: BackorderOut.of(item[1]),
+        )
+    )
+
+
+async def create_purchase_order(call: Call) -> web.StreamResponse:
+    body: PurchaseOrderIn = call.body
+    view, created = await call.service.create_purchase_order(
+        body.number, body.expected_date, _lines(body.lines), supplier=body.supplier
+    )
+    return json_response(PurchaseOrderOut.of(view), status=201 if created else 200)
+
+
+async def list_purchase_orders(call: Call) -> web.StreamResponse:
+    query: StatusQuery = call.query
+    rows = await call.service.list_purchase_orders(
+        status=query.status,
+        after=decode_int_cursor("purchase-order", query.cursor) or 0,
+        limit=query.limit + 1,
+    )
+    return json_response(
+        page_of(
+            Page[PurchaseOrderOut],
+            rows,
+            query.limit,
+            "purchase-order",
+            lambda r: r.id,
+            PurchaseOrderOut.of,
+        )
+    )
+
+
+async def get_purchase_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    return json_response(PurchaseOrderOut.of(await call.service.get_purchase_order(path.number)))
+
+
+async def cancel_purchase_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    view = await call.service.cancel_purchase_order(path.number)
+    return json_response(PurchaseOrderOut.of(view))
+
+
+async def receive_purchase_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    body: StockLinesIn = call.body
+    outcomes = await call.service.receive_purchase_order(
+        path.number,
+        body.location,
+        _lines(body.lines),
+        key=_key(call, "receipt"),
+        actor=call.actor,
+    )
+    rows = [MovementOut.of(r) for o in outcomes for r in o.movements]
+    headers = {"Idempotent-Replayed": "true"} if all(o.replayed for o in outcomes) else {}
+    return json_response(PostedMovements(number=path.number, movements=rows), status=201, **headers)
+
+
+_KEY = Header(
+    IDEMPOTENCY_KEY,
+    "Makes the request happen at most once: a replay answers the first response.",
+    required=True,
+)
+
+ROUTES = (
+    Route(
+        "POST",
+        f"{API}/orders",
+        create_order,
+        "Create a customer order: reserve what is available, backorder the rest",
+        "orders",
+        Role.MANAGER,
+        body=OrderIn,
+        response=OrderOut,
+        status=201,
+        errors=(200, 404, 409),
+        description="201 with lines[].reserved and lines[].backordered; 200 when an order "
+        "with this number and the same lines exists; 409 when it exists with other lines; "
+        "404 for an unknown SKU.",
+    ),
+    Route(
+        "GET",
+        f"{API}/orders",
+        list_orders,
+        "List customer orders",
+        "orders",
+        Role.MANAGER,
+        query=StatusQuery,
+        response=Page[OrderOut],
+    ),
+    Route(
+        "GET",
+        f"{API}/orders/{{number}}",
+        get_order,
+        "One customer order",
+        "orders",
+        Role.MANAGER,
+        path_params=NumberPath,
+        response=OrderOut,
+    ),
+    Route(
+        "POST",
+        f"{API}/orders/{{number}}/cancel",
+        cancel_order,
+        "Cancel an order: release its reservations (which may fill other backorders)",
+        "orders",
+        Role.MANAGER,
+        path_params=NumberPath,
+        response=OrderOut,
+        errors=(409,),
+    ),
+    Route(
+        "POST",
+        f"{API}/orders/{{number}}/picks",
+        pick_order,
+        "Pick against an order at a location (consumes its reservations), all or nothing",
+        "orders",
+        Role.WORKER,
+        path_params=NumberPath,
+        body=StockLinesIn,
+        response=PostedMovements,
+        status=201,
+        errors=(409,),
+        headers=(_KEY,),
+    ),
+    Route(
+        "GET",
+        f"{API}/backorders",
+        list_backorders,
+        "Backorders waiting for stock, in fill order, with expected dates",
+        "orders",
+        Role.DISPLAY,
+        query=BackorderQuery,
+        response=Page[BackorderOut],
+    ),
+    Route(
+        "POST",
+        f"{API}/purchase-orders",
+        create_purchase_order,
+        "Record a purchase order (expected receipts and date)",
+        "purchase-orders",
+        Role.MANAGER,
+        body=PurchaseOrderIn,
+        response=PurchaseOrderOut,
+        status=201,
+        errors=(200, 404, 409),
+    ),
+    Route(
+        "GET",
+        f"{API}/purchase-orders",
+        list_purchase_orders,
+        "List purchase orders",
+        "purchase-orders",
+        Role.MANAGER,
+        query=StatusQuery,
+        response=Page[PurchaseOrderOut],
+    ),
+    Route(
+        "GET",
+        f"{API}/purchase-orders/{{number}}",
+        get_purchase_order,
+        "One purchase order",
+        "purchase-orders",
+        Role.MANAGER,
+        path_params=NumberPath,
+        response=PurchaseOrderOut,
+    ),
+    Route(
+        "POST",
+        f"{API}/purchase-orders/{{number}}/cancel",
+        cancel_purchase_order,
+        "Cancel an open purchase order",
+        "purchase-orders",
+        Role.MANAGER,
+        path_params=NumberPath,
+        response=PurchaseOrderOut,
+        errors=(409,),
+    ),
+    Route(
+        "POST",
+        f"{API}/purchase-orders/{{number}}/receipts",
+        receive_purchase_order,
+        "Receive lines against a purchase order at a location, all or nothing",
+        "purchase-orders",
+        Role.WORKER,
+        path_params=NumberPath,
+        body=StockLinesIn,
+        response=PostedMovements,
+        status=201,
+        errors=(409,),
+        headers=(_KEY,),
+        description="Receipts fill waiting backorders first-in first-out in the same transaction.",
+    ),
+)
