@@ -106,9 +106,11 @@ class ReportOut(_Open):
 
 
 def _json(body: dict[str, Any], model: type[BaseModel]) -> web.Response:
-    return web.Response(
-        text=model.model_validate(body).model_dump_json(), content_type="application/json"
-    )
+    try:
+        document = model.model_validate(body)
+    except ValidationError as exc:  # our own answer broke its schema: a bug, not a 422
+        raise RuntimeError(f"{model.__name__} answer does not match its schema") from exc
+    return web.Response(text=document.model_dump_json(), content_type="application/json")
 
 
 def _csv(text: str, name: str) -> web.Response:

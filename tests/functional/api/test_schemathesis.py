@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
 from stock_core.domain.token import Role
 from tests.functional.api.conftest import Client, bearer
 
-EXAMPLES = {schemathesis.GenerationMode.POSITIVE: 40, schemathesis.GenerationMode.NEGATIVE: 20}
+EXAMPLES = {schemathesis.GenerationMode.POSITIVE: 30, schemathesis.GenerationMode.NEGATIVE: 15}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
