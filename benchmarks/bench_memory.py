@@ -166,6 +166,7 @@ async def main() -> None:
                     "peak_rss_mib": round(idle_peak, 1),
                     "rss_mib": round(idle_rss, 1),
                 },
+                "import_footprints_mib": footprints,
                 "scanners": args.scanners,
                 "displays": len(displays),
                 "scan_rate": args.rate,
