@@ -29,5 +29,11 @@ check: $(STAMP)
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
+# A 5-minute run with PostgreSQL restarts, gateway SIGKILLs, reconnecting displays and a
+# garbage line; SOAK_SECONDS=60 make soak for a short one (CI runs a shorter test).
+SOAK_SECONDS ?= 300
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak.soak --seconds $(SOAK_SECONDS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
