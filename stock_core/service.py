@@ -187,6 +187,7 @@ class StockService:
             self.pool, lambda conn: orders.cancel_purchase_order(conn, number)
         )
 
+    @_pokes
     async def receive_purchase_order(
         self,
         number: str,
@@ -197,24 +198,15 @@ class StockService:
         actor: str = "system",
     ) -> list[MovementOutcome]:
         """Receive lines against a purchase order, all or nothing; ``key`` makes it once."""
-        validate_lines(lines, limit=MAX_QUANTITY)
-        envelopes = [
-            Envelope(
-                IdempotencyKey(f"{key}/{n}"),
-                Receive(
-                    ProductRef(sku=Sku(line.sku)),
-                    LocationCode(location),
-                    line.quantity,
-                    purchase_order=PurchaseOrderNumber(number),
-                ),
-                actor=actor,
-            )
-            for n, line in enumerate(lines)
-        ]
-        outcomes = await ledger.post_atomic(self.pool, envelopes, self._locations)
-        self._poke()
-        return outcomes
+        po = PurchaseOrderNumber(number)
+        return await self._post_lines(
+            lines,
+            key,
+            actor,
+            lambda ref, n: Receive(ref, LocationCode(location), n, purchase_order=po),
+        )
 
+    @_pokes
     async def pick_order(
         self,
         number: str,
@@ -225,23 +217,29 @@ class StockService:
         actor: str = "system",
     ) -> list[MovementOutcome]:
         """Pick lines against a customer order, all or nothing; ``key`` makes it once."""
+        order = OrderNumber(number)
+        return await self._post_lines(
+            lines, key, actor, lambda ref, n: Pick(ref, LocationCode(location), n, order=order)
+        )
+
+    async def _post_lines(
+        self,
+        lines: Sequence[OrderLineRequest],
+        key: str,
+        actor: str,
+        command: Callable[[ProductRef, int], Receive | Pick],
+    ) -> list[MovementOutcome]:
+        """One envelope per line (keys ``key/0``, ``key/1``…), in one transaction."""
         validate_lines(lines, limit=MAX_QUANTITY)
         envelopes = [
             Envelope(
                 IdempotencyKey(f"{key}/{n}"),
-                Pick(
-                    ProductRef(sku=Sku(line.sku)),
-                    LocationCode(location),
-                    line.quantity,
-                    order=OrderNumber(number),
-                ),
+                command(ProductRef(sku=Sku(line.sku)), line.quantity),
                 actor=actor,
             )
             for n, line in enumerate(lines)
         ]
-        outcomes = await ledger.post_atomic(self.pool, envelopes, self._locations)
-        self._poke()
-        return outcomes
+        return await ledger.post_atomic(self.pool, envelopes, self._locations)
 
     async def simulation_catalog(self, limit: int = 200) -> tuple[list[str], list[str]]:
         async with self._connection() as conn:
