@@ -33,6 +33,7 @@ from common import (
     StockdProcess,
     bench_database,
     connect_displays,
+    forecaster_settled,
     machine_facts,
     percentiles,
     postmaster_pid,
@@ -170,6 +171,8 @@ async def main() -> None:
             "web", config, database_url=db.url, home=tmp / "home", log_dir=tmp, name="web"
         )
         await web.start()
+        sweep = await forecaster_settled(web)
+        print(f"(measuring after the web node's start-up forecast sweep: {sweep} s)")
         displays: list[FeedClient] = []
         steps: list[dict[str, Any]] = []
         try:

@@ -41,6 +41,7 @@ from common import (
     WaitSampler,
     bench_database,
     connect_displays,
+    forecaster_settled,
     machine_facts,
     percentiles,
     postmaster_pid,
@@ -201,6 +202,8 @@ async def stack(
     gateway = StockdProcess("gateway", config, name="gateway", **common)
     await web.start()
     await gateway.start()
+    sweep = await forecaster_settled(web)
+    print(f"(measuring after the web node's start-up forecast sweep: {sweep} s)")
     return ptys, lines, gateway, web
 
 
@@ -299,7 +302,9 @@ async def main() -> None:
                 f"highest rate with p99 <= {TARGET_P99_MS:g} ms: {top['rate']:.0f} scans/s"
                 f" (p99 {p99} ms, {p99 / base_p99:.1f}x the baseline)"
             )
-        if at_target is None or at_target["saturated"]:
+        if at_target is None:
+            print("1,000 scans/s was not in --rates: the target was not measured")
+        elif at_target["saturated"]:
             print("1,000 scans/s with 50 displays: not sustained (scans refused): target MISSES")
         else:
             p99 = at_target["scan_to_screen_ms"]["p99"]

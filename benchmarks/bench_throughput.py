@@ -34,6 +34,7 @@ from common import (
     StockdProcess,
     WaitSampler,
     bench_database,
+    forecaster_settled,
     machine_facts,
     postmaster_pid,
     raw_ceiling,
@@ -87,6 +88,7 @@ async def run_gateway_phase(
     web = StockdProcess("web", config, name="web", **common)
     await web.start()
     await gateway.start()
+    await forecaster_settled(web)
     assert web.url is not None
     feed_times: list[float] = []
 

@@ -66,6 +66,7 @@ __all__ = [
     "WaitSampler",
     "bench_database",
     "connect_displays",
+    "forecaster_settled",
     "machine_facts",
     "percentiles",
     "postmaster_pid",
@@ -766,6 +767,22 @@ class WaitSampler:
         n = max(self.samples, 1)
         ranked = sorted(self.counts.items(), key=lambda kv: -kv[1])
         return {k: round(v / n, 2) for k, v in ranked[:8]}
+
+
+async def forecaster_settled(proc: StockdProcess, timeout: float = 60.0) -> float:  # noqa: ASYNC109
+    """Wait for a web/serve node's start-up forecast sweep to finish; its seconds.
+
+    The sweep runs in a child process, but its many short transactions hold back the
+    feed sequencer's xmin, so events published meanwhile can wait for the relay's
+    0.25 s poll (measured: scan-to-screen p99 ~250 ms during the sweep, ~15 ms
+    after). Benchmarks measure the steady state after it; the report says so.
+    """
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        if "forecaster:" in proc.tail(200_000):
+            break
+        await asyncio.sleep(0.2)
+    return round(time.monotonic() - began, 1)
 
 
 def postmaster_pid(db: BenchDatabase) -> int | None:
