@@ -95,7 +95,7 @@ class _Display:
     async def send_events(self, events: list[FeedEvent]) -> None:
         for event in events:
             if event.seq > self.last_seq:
-                await self.send(event.to_wire())
+                await self.ws.send_str(event.wire_text)
                 self.last_seq = event.seq
 
     async def catch_up(self, since: int) -> None:

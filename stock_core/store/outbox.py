@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -54,6 +55,11 @@ class FeedEvent:
 
     def to_wire(self) -> dict[str, Any]:
         return {"seq": self.seq, "type": self.type, "ts": self.ts.isoformat(), **self.payload}
+
+    @functools.cached_property
+    def wire_text(self) -> str:
+        """The JSON sent to displays, made once however many displays receive it."""
+        return json.dumps(self.to_wire(), default=str, separators=(",", ":"))
 
 
 async def assign_sequence(conn: Connection) -> int:
