@@ -169,6 +169,14 @@ class OutboxRelay:
                 await self._unlisten()
                 await asyncio.sleep(1.0)
                 continue
+            except Exception:
+                # e.g. asyncpg's InterfaceError on a connection a server restart closed
+                # mid-query: the relay must outlive anything the database does.
+                log.exception("feed relay step failed; retrying")
+                self.healthy = False
+                await self._unlisten()
+                await asyncio.sleep(1.0)
+                continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_interval):
                     await self._wake.wait()
