@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 from aiohttp import web
 from pydantic import BaseModel, Field
@@ -43,14 +43,9 @@ class AlertOut(BaseModel):
 
     @classmethod
     def of(cls, view: AlertView) -> AlertOut:
-        kind: AlertKind = "low_stock"
-        if view.kind == "out_of_stock":
-            kind = "out_of_stock"
-        elif view.kind == "projected_stockout":
-            kind = "projected_stockout"
         return cls(
             id=view.id,
-            kind=kind,
+            kind=cast(AlertKind, view.kind),  # pydantic still checks the value
             sku=view.sku,
             name=view.name,
             raised_at=view.raised_at,

@@ -8,7 +8,7 @@ number with the same lines again answers the existing order (200), with other li
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, cast
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +32,8 @@ from web_ui.api.types import LocationCodeText, SkuText, Text
 
 __all__ = ["ROUTES"]
 
+OrderStatus = Literal["open", "complete", "cancelled"]
+PurchaseOrderStatus = Literal["open", "received", "cancelled"]
 OrderNumberText = LocationCodeText  # the same shape: 1-64 of [A-Za-z0-9._/-]
 
 
@@ -60,7 +62,7 @@ class OrderLineOut(BaseModel):
 class OrderOut(BaseModel):
     number: str
     priority: int
-    status: Literal["open", "complete", "cancelled"]
+    status: OrderStatus
     customer: str | None
     created_at: datetime
     closed_at: datetime | None
@@ -68,15 +70,10 @@ class OrderOut(BaseModel):
 
     @classmethod
     def of(cls, view: OrderView) -> OrderOut:
-        status: Literal["open", "complete", "cancelled"] = "open"
-        if view.status == "complete":
-            status = "complete"
-        elif view.status == "cancelled":
-            status = "cancelled"
         return cls(
             number=view.number,
             priority=view.priority,
-            status=status,
+            status=cast(OrderStatus, view.status),  # pydantic still checks the value
             customer=view.customer,
             created_at=view.created_at,
             closed_at=view.closed_at,
@@ -147,23 +144,18 @@ class PurchaseOrderOut(BaseModel):
     number: str
     supplier: str | None
     expected_date: date
-    status: Literal["open", "received", "cancelled"]
+    status: PurchaseOrderStatus
     created_at: datetime
     closed_at: datetime | None
     lines: list[PurchaseOrderLineOut]
 
     @classmethod
     def of(cls, view: PurchaseOrderView) -> PurchaseOrderOut:
-        status: Literal["open", "received", "cancelled"] = "open"
-        if view.status == "received":
-            status = "received"
-        elif view.status == "cancelled":
-            status = "cancelled"
         return cls(
             number=view.number,
             supplier=view.supplier,
             expected_date=view.expected_date,
-            status=status,
+            status=cast(PurchaseOrderStatus, view.status),  # pydantic still checks the value
             created_at=view.created_at,
             closed_at=view.closed_at,
             lines=[
