@@ -20,7 +20,7 @@ from stock_core.domain.movement import MovementRecord
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.gateway import ScannerState, SpoolException
-from stock_core.store.ledger import record_from_row
+from stock_core.store.idempotency import record_from_row
 
 __all__ = [
     "EXPORT_BATCH",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import Sequence
 from datetime import date
@@ -25,6 +26,7 @@ from stock_core.domain.allocation import (
     total_available,
     total_counted,
 )
+from stock_core.domain.batch import is_plain
 from stock_core.domain.movement import (
     Adjust,
     Count,
@@ -51,10 +53,11 @@ from stock_core.errors import (
     StockRejection,
     UnknownLocationError,
     UnknownProductError,
-    rejection_from_dict,
 )
 from stock_core.store import queries as q
+from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
+from stock_core.store.idempotency import replay
 from stock_core.store.reservation import (
     LockedProduct,
     emit,
@@ -62,31 +65,15 @@ from stock_core.store.reservation import (
     lock_product,
     refresh_alerts,
 )
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
+from stock_core.types import LocationCode, MovementId, Sku
 
-__all__ = ["LocationCache", "post", "post_atomic", "post_batch", "record_from_row", "replay"]
+__all__ = ["LocationCache", "post", "post_atomic", "post_batch"]
+
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 
 _RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
-
-
-def record_from_row(row: asyncpg.Record) -> MovementRecord:
-    return MovementRecord(
-        id=MovementId(row["id"]),
-        ts=row["ts"],
-        kind=MovementKind(row["kind"]),
-        sku=Sku(row["sku"]),
-        location=LocationCode(row["location"]),
-        lot=row["lot"],
-        delta=row["delta"],
-        on_hand_after=row["on_hand_after"],
-        scanner=row["scanner"],
-        scan_seq=row["scan_seq"],
-        actor=row["actor"],
-        note=row["note"],
-        reverses=row["reverses"],
-    )
 
 
 class _Product:
@@ -499,18 +486,6 @@ class _Writer:
         return MovementOutcome(self.env.key, tuple(self.records))
 
 
-async def replay(conn: Connection, key: IdempotencyKey, fingerprint: str) -> MovementOutcome:
-    """The first outcome of ``key``: its ledger rows, or its rejection raised again."""
-    stored = await conn.fetchrow(q.FIND_IDEMPOTENCY_KEY, key)
-    assert stored is not None, "replay() of a key that was never stored"
-    if stored["fingerprint"] != fingerprint:
-        raise IdempotencyConflictError(key)
-    if stored["rejection"] is not None:
-        raise rejection_from_dict(json.loads(stored["rejection"]))
-    rows = await conn.fetch(q.MOVEMENTS_BY_KEY, key)
-    return MovementOutcome(key, tuple(record_from_row(r) for r in rows), replayed=True)
-
-
 async def _record_rejection(
     conn: Connection, envelope: Envelope, rejection: StockRejection
 ) -> None:
@@ -536,12 +511,26 @@ async def _apply_in_transaction(
         raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc
 
 
+def _runs(envelopes: Sequence[Envelope]) -> list[tuple[bool, list[Envelope]]]:
+    """Consecutive envelopes grouped by whether they are plain, in order."""
+    runs: list[tuple[bool, list[Envelope]]] = []
+    for envelope in envelopes:
+        plain = is_plain(envelope)
+        if runs and runs[-1][0] == plain:
+            runs[-1][1].append(envelope)
+        else:
+            runs.append((plain, [envelope]))
+    return runs
+
+
 async def _post_once(
     conn: Connection,
     envelopes: Sequence[Envelope],
-    locations: dict[str, tuple[int, str]] | None = None,
+    locations: LocationCache,
+    *,
+    set_based: bool = True,
 ) -> list[Outcome]:
-    if len(envelopes) == 1:
+    if len(envelopes) == 1 and not (set_based and is_plain(envelopes[0])):
         envelope = envelopes[0]
         try:
             return [await _apply_in_transaction(conn, envelope, locations)]
@@ -550,17 +539,17 @@ async def _post_once(
             return [rejection]
     outcomes: list[Outcome] = []
     async with conn.transaction():
-        for envelope in envelopes:
-            try:
-                outcomes.append(await _apply_in_transaction(conn, envelope, locations))
-            except StockRejection as rejection:
-                await _record_rejection(conn, envelope, rejection)
-                outcomes.append(rejection)
+        for plain, run in _runs(envelopes):
+            if plain and set_based:
+                outcomes.extend(await post_plain(conn, run, locations))
+                continue
+            for envelope in run:
+                try:
+                    outcomes.append(await _apply_in_transaction(conn, envelope, locations))
+                except StockRejection as rejection:
+                    await _record_rejection(conn, envelope, rejection)
+                    outcomes.append(rejection)
     return outcomes
-
-
-LocationCache = dict[str, tuple[int, str]]
-"""Location code → (id, code), shared by writers of one process (codes keep their id)."""
 
 
 async def post_batch(
@@ -578,12 +567,21 @@ async def post_batch(
         return []
     if len({e.key for e in envelopes}) != len(envelopes):
         raise InvalidMovementError("a batch cannot carry the same idempotency key twice")
+    cache = locations if locations is not None else {}
+    set_based = True
     for attempt in range(MAX_ATTEMPTS):
         try:
             if not isinstance(pool, asyncpg.Pool):
-                return await _post_once(pool, envelopes, locations)
+                return await _post_once(pool, envelopes, cache, set_based=set_based)
             async with pool.acquire() as conn:
-                return await _post_once(conn, envelopes, locations)
+                return await _post_once(conn, envelopes, cache, set_based=set_based)
+        except asyncpg.CheckViolationError:
+            # The plan broke a guard the database keeps (a bug, never a stock rule):
+            # nothing was written; post these envelopes one by one instead.
+            if not set_based:
+                raise
+            log.exception("set-based batch refused by a constraint; posting one by one")
+            set_based = False
         except _RETRYABLE:
             if attempt == MAX_ATTEMPTS - 1:
                 raise

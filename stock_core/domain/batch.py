@@ -1,0 +1,323 @@
+"""Planning a batch of simple movements set-wise, without I/O.
+
+Group commit posts many scans in one transaction. The plain ones — a receive that is
+not against a purchase order, a pick that is not against a customer order, an
+adjustment — need nothing but the product, the location and the stock rows they
+touch, so the store reads those once for the whole batch (products locked in id
+order), this module decides every envelope in batch order exactly as posting them one
+by one would, and the store writes the result in a few statements: stock deltas, ledger
+rows, outbox events, refusals.
+
+Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time):
+
+* a refused envelope changes nothing and the others go on (no savepoint needed: a
+  refusal is decided here, before anything is written);
+* a receive adds ``quantity × pack size`` to its lot (blank when none), keeping the
+  first expiry a lot was given;
+* a pick with a lot takes from that lot's available units (on hand − reserved); a
+  pick without one draws lots first-expiry-first (:func:`allocate_fefo`);
+* an adjustment adds or removes units (no pack size) from one lot;
+* nothing ever goes below zero; the figures each event carries (on hand and available
+  at the location and for the whole product) are those right after its row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
+from stock_core.domain.movement import (
+    Adjust,
+    Envelope,
+    MovementKind,
+    Pick,
+    Receive,
+)
+from stock_core.errors import (
+    InsufficientStockError,
+    StockRejection,
+    UnknownLocationError,
+    UnknownProductError,
+)
+
+__all__ = [
+    "BatchPlan",
+    "PlanItem",
+    "PlannedRow",
+    "ProductFacts",
+    "StockFacts",
+    "is_plain",
+    "plan_batch",
+]
+
+StockKey = tuple[int, int, str]
+"""(product id, location id, lot)."""
+
+
+def is_plain(envelope: Envelope) -> bool:
+    """Whether the envelope can be planned here (else it is posted on its own)."""
+    command = envelope.command
+    match command:
+        case Receive():
+            return command.purchase_order is None
+        case Pick():
+            return command.order is None
+        case Adjust():
+            return True
+        case _:
+            return False
+
+
+@dataclass(frozen=True)
+class ProductFacts:
+    """A product as locked for the batch: its totals over every location and lot."""
+
+    id: int
+    sku: str
+    reorder_point: int
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class StockFacts:
+    """One stock row as read under the batch's product locks."""
+
+    product_id: int
+    location_id: int
+    lot: str
+    expiry: date | None
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """An envelope with what the store resolved for it (``None``: not found)."""
+
+    envelope: Envelope
+    product: ProductFacts | None
+    pack_size: int
+    location: tuple[int, str] | None
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    """One ledger row to write, with the figures its ``stock.changed`` event carries."""
+
+    kind: MovementKind
+    product_id: int
+    sku: str
+    location_id: int
+    location: str
+    lot: str
+    expiry: date | None
+    delta: int
+    on_hand_after: int
+    part: int
+    location_on_hand: int
+    location_available: int
+    product_on_hand: int
+    product_available: int
+
+
+@dataclass
+class _Row:
+    expiry: date | None
+    on_hand: int
+    reserved: int
+
+
+@dataclass
+class BatchPlan:
+    """What a batch does: per envelope its rows or its refusal, and the net changes."""
+
+    outcomes: list[list[PlannedRow] | StockRejection]
+    deltas: dict[StockKey, int] = field(default_factory=dict)
+    """Net on-hand change per stock row (rows that end where they began are absent)."""
+    expiries: dict[StockKey, date | None] = field(default_factory=dict)
+    """The expiry of every row in :attr:`deltas`."""
+    available: dict[int, int] = field(default_factory=dict)
+    """Per product touched: available units after the batch."""
+    received: set[int] = field(default_factory=set)
+    """Products whose stock grew (waiting backorders may be filled)."""
+
+
+class _Planner:
+    def __init__(self, products: Iterable[ProductFacts], rows: Iterable[StockFacts]) -> None:
+        self.rows: dict[StockKey, _Row] = {}
+        self.lots: dict[tuple[int, int], list[str]] = {}
+        self.at: dict[tuple[int, int], list[int]] = {}
+        self.totals = {p.id: [p.on_hand, p.reserved] for p in products}
+        for r in rows:
+            self.rows[(r.product_id, r.location_id, r.lot)] = _Row(r.expiry, r.on_hand, r.reserved)
+            self.lots.setdefault((r.product_id, r.location_id), []).append(r.lot)
+            at = self.at.setdefault((r.product_id, r.location_id), [0, 0])
+            at[0] += r.on_hand
+            at[1] += r.reserved
+        self.plan = BatchPlan(outcomes=[])
+        self._start = {key: row.on_hand for key, row in self.rows.items()}
+
+    def _row(self, key: StockKey) -> _Row:
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = _Row(None, 0, 0)
+            self.lots.setdefault((key[0], key[1]), []).append(key[2])
+            self._start[key] = 0
+        return row
+
+    def _change(
+        self,
+        rows: list[PlannedRow],
+        kind: MovementKind,
+        product: ProductFacts,
+        location: tuple[int, str],
+        lot: str,
+        delta: int,
+        expiry: date | None = None,
+        *,
+        recorded_expiry: date | None = None,
+    ) -> None:
+        """Change one row; ``expiry`` is kept when the row has none yet, and the ledger
+        row records ``recorded_expiry`` (what the posting named, or the lot's own)."""
+        key = (product.id, location[0], lot)
+        row = self._row(key)
+        row.on_hand += delta
+        if row.expiry is None:
+            row.expiry = expiry
+        at = self.at.setdefault((product.id, location[0]), [0, 0])
+        at[0] += delta
+        totals = self.totals[product.id]
+        totals[0] += delta
+        if delta > 0:
+            self.plan.received.add(product.id)
+        rows.append(
+            PlannedRow(
+                kind=kind,
+                product_id=product.id,
+                sku=product.sku,
+                location_id=location[0],
+                location=location[1],
+                lot=lot,
+                expiry=recorded_expiry,
+                delta=delta,
+                on_hand_after=row.on_hand,
+                part=len(rows),
+                location_on_hand=at[0],
+                location_available=at[0] - at[1],
+                product_on_hand=totals[0],
+                product_available=totals[0] - totals[1],
+            )
+        )
+
+    def _available(self, key: StockKey) -> int:
+        row = self.rows.get(key)
+        return 0 if row is None else row.on_hand - row.reserved
+
+    def _take(
+        self,
+        rows: list[PlannedRow],
+        kind: MovementKind,
+        product: ProductFacts,
+        location: tuple[int, str],
+        lot: str,
+        units: int,
+    ) -> None:
+        key = (product.id, location[0], lot)
+        available = self._available(key)
+        if available < units:
+            where = location[1] if not lot else f"{location[1]} lot {lot}"
+            raise InsufficientStockError(product.sku, where, units, available)
+        self._change(rows, kind, product, location, lot, -units)
+
+    def _take_fefo(
+        self, rows: list[PlannedRow], product: ProductFacts, location: tuple[int, str], units: int
+    ) -> None:
+        lots = []
+        for lot in self.lots.get((product.id, location[0]), ()):
+            row = self.rows[(product.id, location[0], lot)]
+            if row.on_hand > 0:
+                lots.append(LotStock(lot, row.expiry, row.on_hand, row.reserved))
+        plan = allocate_fefo(lots, units)
+        if not plan:
+            raise InsufficientStockError(product.sku, location[1], units, total_available(lots))
+        for lot, n in plan:
+            recorded = self.rows[(product.id, location[0], lot)].expiry
+            self._change(
+                rows, MovementKind.PICK, product, location, lot, -n, recorded_expiry=recorded
+            )
+
+    def receive_item(self, item: PlanItem) -> list[PlannedRow]:
+        product, location = item.product, item.location
+        command = item.envelope.command
+        if product is None:
+            ref = getattr(command, "product")  # noqa: B009 - every plain command names one
+            raise UnknownProductError(ref.sku if ref.sku is not None else str(ref.barcode))
+        if location is None:
+            raise UnknownLocationError(getattr(command, "location"))  # noqa: B009
+        rows: list[PlannedRow] = []
+        match command:
+            case Receive():
+                units = command.quantity * item.pack_size
+                lot = command.lot or ""
+                expiry = command.expiry
+                self._change(
+                    rows,
+                    MovementKind.RECEIVE,
+                    product,
+                    location,
+                    lot,
+                    units,
+                    expiry,
+                    recorded_expiry=expiry,
+                )
+            case Pick():
+                units = command.quantity * item.pack_size
+                if command.lot is not None:
+                    self._take(rows, MovementKind.PICK, product, location, command.lot, units)
+                else:
+                    self._take_fefo(rows, product, location, units)
+            case Adjust():
+                lot = command.lot or ""
+                if command.delta > 0:
+                    self._change(rows, MovementKind.ADJUST, product, location, lot, command.delta)
+                else:
+                    self._take(rows, MovementKind.ADJUST, product, location, lot, -command.delta)
+            case _:
+                raise AssertionError(f"not a plain command: {command!r}")
+        return rows
+
+    def finish(self) -> BatchPlan:
+        plan = self.plan
+        for key, row in self.rows.items():
+            delta = row.on_hand - self._start[key]
+            if delta:
+                plan.deltas[key] = delta
+                plan.expiries[key] = row.expiry
+        for outcome in plan.outcomes:
+            if isinstance(outcome, list):
+                for planned in outcome:
+                    totals = self.totals[planned.product_id]
+                    plan.available[planned.product_id] = totals[0] - totals[1]
+        return plan
+
+
+def plan_batch(
+    items: Sequence[PlanItem],
+    products: Iterable[ProductFacts],
+    rows: Iterable[StockFacts],
+) -> BatchPlan:
+    """Decide every item in order against the stock ``rows`` read for the batch.
+
+    ``rows`` must hold every stock row of each (product, location) pair the items
+    name: a pick without a lot chooses among all of them.
+    """
+    planner = _Planner(products, rows)
+    for item in items:
+        try:
+            planner.plan.outcomes.append(planner.receive_item(item))
+        except StockRejection as rejection:
+            planner.plan.outcomes.append(rejection)
+    return planner.finish()

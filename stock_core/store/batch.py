@@ -1,0 +1,335 @@
+"""Plain movements posted set-wise: arrays in, a handful of statements per batch.
+
+A run of plain envelopes (see :func:`stock_core.domain.batch.is_plain`) is posted
+inside the caller's transaction in five round trips whatever its length:
+
+1. record the idempotency keys (``ON CONFLICT`` tells replays apart);
+2. resolve the product references and lock the products, in id order (so two
+   batches never wait on each other in a cycle, whether they named a product by SKU
+   or by barcode);
+3. read, under those locks, each product's totals, active alerts, whether it has
+   backorders waiting, and its stock rows at the batch's locations;
+4. plan in Python (:func:`stock_core.domain.batch.plan_batch`: refusals, FEFO, pack
+   sizes, the figures each event carries);
+5. write stock deltas, ledger rows, ``stock.changed`` events and refusals in one
+   statement.
+
+Then, only for the products that need it: waiting backorders filled (when stock
+grew and some wait) and alerts raised or cleared (when the figures cross a line).
+Replayed keys answer their first outcome (:func:`stock_core.store.idempotency.replay`).
+Statements read stock only after the statement that locked the products, so their
+snapshot sees every change committed before the locks were granted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, Final
+
+from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
+from stock_core.domain.batch import (
+    PlanItem,
+    PlannedRow,
+    ProductFacts,
+    StockFacts,
+    plan_batch,
+)
+from stock_core.domain.movement import (
+    Envelope,
+    MovementOutcome,
+    MovementRecord,
+    Outcome,
+    request_fingerprint,
+    validate_command,
+)
+from stock_core.errors import InvalidMovementError, StockRejection
+from stock_core.store import queries as q
+from stock_core.store.connection import Connection
+from stock_core.store.idempotency import replay
+from stock_core.store.reservation import LockedProduct, fill_backorders, refresh_alerts
+from stock_core.types import LocationCode, MovementId, Sku
+
+__all__ = ["LocationCache", "post_plain"]
+
+LocationCache = dict[str, tuple[int, str]]
+"""Location code → (id, code), shared by writers of one process (codes keep their id)."""
+
+INSERT_KEYS: Final = """
+INSERT INTO idempotency_keys (key, fingerprint)
+SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT (key) DO NOTHING
+RETURNING key
+"""
+
+FIND_LOCATIONS: Final = """
+SELECT r.code, l.id, l.code AS canonical
+FROM unnest($1::text[]) AS r(code)
+CROSS JOIN LATERAL (
+    SELECT id, code FROM locations WHERE code = r.code
+    UNION ALL
+    SELECT id, code FROM locations WHERE gln = r.code
+    LIMIT 1
+) l
+"""
+
+# Resolve every reference (barcode first, else SKU) and lock the products in id order.
+LOCK_PRODUCTS: Final = """
+WITH ref AS (
+    SELECT r.ord, coalesce(b.product_id, p.id) AS product_id,
+           coalesce(b.pack_size, 1) AS pack_size
+    FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(barcode, sku, ord)
+    LEFT JOIN product_barcodes b ON b.code = r.barcode
+    LEFT JOIN products p ON p.sku = r.sku AND r.barcode IS NULL
+), locked AS (
+    SELECT p.id, p.sku, p.reorder_point FROM products p
+    WHERE p.id IN (SELECT product_id FROM ref)
+    ORDER BY p.id
+    FOR NO KEY UPDATE
+)
+SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point
+FROM ref LEFT JOIN locked l ON l.id = ref.product_id
+ORDER BY ref.ord
+"""
+
+# Run after LOCK_PRODUCTS, so its snapshot holds every commit made before the locks.
+PRODUCT_FACTS: Final = """
+SELECT p.id,
+       coalesce((SELECT sum(s.on_hand) FROM stock s WHERE s.product_id = p.id), 0)::bigint
+           AS on_hand,
+       coalesce((SELECT sum(s.reserved) FROM stock s WHERE s.product_id = p.id), 0)::bigint
+           AS reserved,
+       ARRAY(SELECT a.kind FROM alerts a
+             WHERE a.product_id = p.id AND a.cleared_at IS NULL
+               AND a.kind <> 'projected_stockout') AS active_alerts,
+       EXISTS (SELECT 1 FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+               WHERE ol.product_id = p.id AND ol.backordered > 0 AND o.status = 'open')
+           AS backordered,
+       ARRAY(SELECT ROW(s.location_id, s.lot, s.expiry, s.on_hand, s.reserved)
+             FROM stock s
+             WHERE s.product_id = p.id AND s.location_id = ANY($2::integer[])) AS rows
+FROM unnest($1::integer[]) AS p(id)
+"""
+
+WRITE_PLAN: Final = """
+WITH changed AS (
+    INSERT INTO stock AS s (product_id, location_id, lot, expiry, on_hand)
+    SELECT * FROM unnest($1::integer[], $2::integer[], $3::text[], $4::date[], $5::bigint[])
+    ON CONFLICT (product_id, location_id, lot) DO UPDATE
+    SET on_hand = s.on_hand + excluded.on_hand,
+        expiry = coalesce(s.expiry, excluded.expiry),
+        updated_at = now()
+), refused AS (
+    UPDATE idempotency_keys k SET rejection = r.rejection::jsonb
+    FROM unnest($6::text[], $7::text[]) AS r(key, rejection)
+    WHERE k.key = r.key
+), i AS (
+    SELECT * FROM unnest($8::text[], $9::integer[], $10::integer[], $11::text[], $12::date[],
+                         $13::bigint[], $14::bigint[], $15::text[], $16::smallint[],
+                         $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[])
+        WITH ORDINALITY AS i(kind, product_id, location_id, lot, expiry, delta, on_hand_after,
+                             key, part, actor, scanner, scan_seq, note, payload, ord)
+), m AS (
+    INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
+                           idempotency_key, part, actor, scanner, scan_seq, note)
+    SELECT kind, product_id, location_id, lot, expiry, delta, on_hand_after,
+           key, part, actor, scanner, scan_seq, note
+    FROM i ORDER BY ord
+    RETURNING id, ts, idempotency_key, part
+), e AS (
+    INSERT INTO outbox (type, payload)
+    SELECT 'stock.changed',
+           i.payload::jsonb || jsonb_build_object('zone', l.zone, 'movement_id', m.id,
+                                                  'movement_ts', m.ts)
+    FROM m
+    JOIN i ON i.key = m.idempotency_key AND i.part = m.part
+    JOIN locations l ON l.id = i.location_id
+    ORDER BY m.id
+)
+SELECT m.id, m.ts, m.idempotency_key, m.part FROM m
+"""
+
+
+async def _locations(
+    conn: Connection, codes: set[str], cache: LocationCache
+) -> dict[str, tuple[int, str]]:
+    found = {code: cache[code] for code in codes if code in cache}
+    missing = [code for code in codes if code not in found]
+    if missing:
+        for row in await conn.fetch(FIND_LOCATIONS, missing):
+            found[row["code"]] = (row["id"], row["canonical"])
+            if row["code"] == row["canonical"]:  # codes never change their id; a GLN may move
+                cache[row["code"]] = (row["id"], row["canonical"])
+    return found
+
+
+def _payload(env: Envelope, row: PlannedRow) -> str:
+    return json.dumps(
+        {
+            "sku": row.sku,
+            "location": row.location,
+            "lot": row.lot,
+            "kind": row.kind.value,
+            "delta": row.delta,
+            "on_hand": row.location_on_hand,
+            "available": row.location_available,
+            "product_on_hand": row.product_on_hand,
+            "product_available": row.product_available,
+            "scanner": env.scanner,
+            "scan_seq": env.scan_seq,
+            "actor": env.actor,
+        },
+        separators=(",", ":"),
+    )
+
+
+async def post_plain(
+    conn: Connection, envelopes: Sequence[Envelope], locations: LocationCache
+) -> list[Outcome]:
+    """Post plain envelopes inside the caller's transaction; one outcome each, in order."""
+    outcomes: list[Outcome | None] = [None] * len(envelopes)
+    fingerprints: dict[int, str] = {}
+    for n, env in enumerate(envelopes):
+        try:
+            validate_command(env.command)
+        except InvalidMovementError as exc:
+            outcomes[n] = exc  # a bad request is not a first result: its key stays free
+            continue
+        fingerprints[n] = request_fingerprint(env)
+    if not fingerprints:
+        return [o for o in outcomes if o is not None]
+    fresh = {
+        r["key"]
+        for r in await conn.fetch(
+            INSERT_KEYS,
+            [envelopes[n].key for n in fingerprints],
+            list(fingerprints.values()),
+        )
+    }
+    todo = [n for n in fingerprints if envelopes[n].key in fresh]
+    for n in fingerprints:
+        if envelopes[n].key not in fresh:
+            try:
+                outcomes[n] = await replay(conn, envelopes[n].key, fingerprints[n])
+            except StockRejection as rejection:
+                outcomes[n] = rejection
+    if todo:
+        await _post_fresh(conn, [envelopes[n] for n in todo], todo, outcomes, locations)
+    assert all(o is not None for o in outcomes)
+    return outcomes  # type: ignore[return-value]
+
+
+async def _post_fresh(
+    conn: Connection,
+    envelopes: list[Envelope],
+    slots: list[int],
+    outcomes: list[Outcome | None],
+    cache: LocationCache,
+) -> None:
+    refs = [env.command.product for env in envelopes]  # type: ignore[union-attr]
+    products = await conn.fetch(LOCK_PRODUCTS, [r.barcode for r in refs], [r.sku for r in refs])
+    codes = {str(env.command.location) for env in envelopes}  # type: ignore[union-attr]
+    found = await _locations(conn, codes, cache)
+    ids = sorted({r["id"] for r in products if r["id"] is not None})
+    location_ids = sorted({loc[0] for loc in found.values()})
+    facts_rows = await conn.fetch(PRODUCT_FACTS, ids, location_ids) if ids else []
+    product_rows = {r["id"]: r for r in products if r["id"] is not None}
+    facts: dict[int, ProductFacts] = {}
+    stock: list[StockFacts] = []
+    active: dict[int, list[str]] = {}
+    waiting: set[int] = set()
+    for f in facts_rows:
+        pid = f["id"]
+        facts[pid] = ProductFacts(
+            pid,
+            product_rows[pid]["sku"],
+            int(product_rows[pid]["reorder_point"]),
+            int(f["on_hand"]),
+            int(f["reserved"]),
+        )
+        active[pid] = list(f["active_alerts"])
+        if f["backordered"]:
+            waiting.add(pid)
+        stock.extend(StockFacts(pid, *row) for row in f["rows"])
+    items = [
+        PlanItem(
+            env,
+            facts.get(row["id"]) if row["id"] is not None else None,
+            int(row["pack_size"]),
+            found.get(str(env.command.location)),  # type: ignore[union-attr]
+        )
+        for env, row in zip(envelopes, products, strict=True)
+    ]
+    plan = plan_batch(items, facts.values(), stock)
+    stock_cols: list[list[Any]] = [[], [], [], [], []]
+    for (pid, lid, lot), delta in plan.deltas.items():
+        for col, value in zip(
+            stock_cols, (pid, lid, lot, plan.expiries[(pid, lid, lot)], delta), strict=True
+        ):
+            col.append(value)
+    refused_keys: list[str] = []
+    refused_why: list[str] = []
+    rows: list[list[Any]] = [[] for _ in range(14)]
+    for env, outcome in zip(envelopes, plan.outcomes, strict=True):
+        if isinstance(outcome, StockRejection):
+            refused_keys.append(env.key)
+            refused_why.append(json.dumps(outcome.to_dict()))
+            continue
+        for planned in outcome:
+            values = (
+                planned.kind.value,
+                planned.product_id,
+                planned.location_id,
+                planned.lot,
+                planned.expiry,
+                planned.delta,
+                planned.on_hand_after,
+                env.key,
+                planned.part,
+                env.actor,
+                env.scanner,
+                env.scan_seq,
+                getattr(env.command, "note", None),
+                _payload(env, planned),
+            )
+            for col, value in zip(rows, values, strict=True):
+                col.append(value)
+    written = await conn.fetch(WRITE_PLAN, *stock_cols, refused_keys, refused_why, *rows)
+    ids_of = {(r["idempotency_key"], r["part"]): (r["id"], r["ts"]) for r in written}
+    for slot, env, outcome in zip(slots, envelopes, plan.outcomes, strict=True):
+        if isinstance(outcome, StockRejection):
+            outcomes[slot] = outcome
+            continue
+        records = []
+        for planned in outcome:
+            movement_id, ts = ids_of[(env.key, planned.part)]
+            records.append(
+                MovementRecord(
+                    id=MovementId(movement_id),
+                    ts=ts,
+                    kind=planned.kind,
+                    sku=Sku(planned.sku),
+                    location=LocationCode(planned.location),
+                    lot=planned.lot,
+                    delta=planned.delta,
+                    on_hand_after=planned.on_hand_after,
+                    scanner=env.scanner,
+                    scan_seq=env.scan_seq,
+                    actor=env.actor,
+                    note=getattr(env.command, "note", None),
+                )
+            )
+        outcomes[slot] = MovementOutcome(env.key, tuple(records))
+    for pid, available in plan.available.items():
+        product = facts[pid]
+        locked = LockedProduct(pid, product.sku, product.reorder_point)
+        if pid in plan.received and pid in waiting:
+            await fill_backorders(conn, locked)
+            await refresh_alerts(conn, locked)  # the fill changed what is available
+            continue
+        change = evaluate(available, product.reorder_point, active[pid])
+        for kind in change.raise_kinds:
+            threshold = 0 if kind == OUT_OF_STOCK else product.reorder_point
+            await conn.execute(q.RAISE_ALERT, pid, kind, available, threshold, product.sku)
+        for kind in change.clear_kinds:
+            await conn.execute(q.CLEAR_ALERT, pid, kind, product.sku, available)

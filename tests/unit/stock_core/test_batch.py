@@ -1,0 +1,227 @@
+"""The set-based batch planner: decisions in order, never negative, figures per row."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stock_core.domain.batch import (
+    PlanItem,
+    PlannedRow,
+    ProductFacts,
+    StockFacts,
+    is_plain,
+    plan_batch,
+)
+from stock_core.domain.movement import (
+    Adjust,
+    Count,
+    Envelope,
+    Line,
+    MovementKind,
+    Pick,
+    ProductRef,
+    Receive,
+    Undo,
+)
+from stock_core.errors import InsufficientStockError, UnknownLocationError, UnknownProductError
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ScannerId,
+    Sku,
+)
+
+A = ProductFacts(1, "A", reorder_point=5, on_hand=0, reserved=0)
+SHELF = (10, "SHELF")
+DOCK = (11, "DOCK")
+_keys = iter(range(1_000_000))
+
+
+def _item(
+    command: Receive | Pick | Adjust,
+    product: ProductFacts | None = A,
+    location: tuple[int, str] | None = SHELF,
+    pack: int = 1,
+) -> PlanItem:
+    return PlanItem(Envelope(IdempotencyKey(f"k{next(_keys)}"), command), product, pack, location)
+
+
+def _receive(n: int, lot: str | None = None, expiry: date | None = None) -> Receive:
+    return Receive(ProductRef(sku=Sku("A")), LocationCode("SHELF"), n, lot=lot, expiry=expiry)
+
+
+def _pick(n: int, lot: str | None = None) -> Pick:
+    return Pick(ProductRef(sku=Sku("A")), LocationCode("SHELF"), n, lot=lot)
+
+
+def _rows(outcome: object) -> list[PlannedRow]:
+    assert isinstance(outcome, list)
+    return outcome
+
+
+def test_only_plain_commands_are_planned_set_wise() -> None:
+    ref = ProductRef(sku=Sku("A"))
+    loc = LocationCode("SHELF")
+    assert is_plain(Envelope(IdempotencyKey("a"), Receive(ref, loc, 1)))
+    assert is_plain(Envelope(IdempotencyKey("b"), Pick(ref, loc, 1)))
+    assert is_plain(Envelope(IdempotencyKey("c"), Adjust(ref, loc, -1)))
+    po = Receive(ref, loc, 1, purchase_order=PurchaseOrderNumber("PO-1"))
+    assert not is_plain(Envelope(IdempotencyKey("d"), po))
+    assert not is_plain(Envelope(IdempotencyKey("e"), Pick(ref, loc, 1, order=OrderNumber("O"))))
+    assert not is_plain(Envelope(IdempotencyKey("f"), Count(loc, (Line(ref, 1),))))
+    assert not is_plain(Envelope(IdempotencyKey("g"), Undo(scanner=ScannerId("s"))))
+
+
+def test_a_receive_then_a_pick_in_one_batch_see_each_other() -> None:
+    plan = plan_batch([_item(_receive(5)), _item(_pick(3))], [A], [])
+    receive, pick = (_rows(o) for o in plan.outcomes)
+    assert [(r.kind, r.delta, r.on_hand_after) for r in receive] == [(MovementKind.RECEIVE, 5, 5)]
+    assert [(r.kind, r.delta, r.on_hand_after) for r in pick] == [(MovementKind.PICK, -3, 2)]
+    assert pick[0].product_on_hand == 2
+    assert pick[0].location_available == 2
+    assert plan.deltas == {(1, 10, ""): 2}
+    assert plan.available == {1: 2}
+    assert plan.received == {1}
+
+
+def test_a_pick_below_zero_is_refused_alone_and_changes_nothing() -> None:
+    rows = [StockFacts(1, 10, "", None, 4, 1)]
+    plan = plan_batch([_item(_pick(4)), _item(_pick(3))], [A], rows)
+    refused, taken = plan.outcomes
+    assert isinstance(refused, InsufficientStockError)
+    assert (refused.requested, refused.available) == (4, 3)
+    assert _rows(taken)[0].on_hand_after == 1
+    assert plan.deltas == {(1, 10, ""): -3}
+    assert plan.received == set()
+
+
+def test_a_pick_without_a_lot_draws_first_expiry_first_across_lots() -> None:
+    rows = [
+        StockFacts(1, 10, "LATE", date(2031, 1, 1), 5, 0),
+        StockFacts(1, 10, "SOON", date(2030, 1, 1), 2, 0),
+        StockFacts(1, 10, "", None, 9, 0),
+    ]
+    plan = plan_batch([_item(_pick(4))], [A], rows)
+    picked = _rows(plan.outcomes[0])
+    assert [(r.lot, r.delta, r.expiry, r.part) for r in picked] == [
+        ("SOON", -2, date(2030, 1, 1), 0),
+        ("LATE", -2, date(2031, 1, 1), 1),
+    ]
+    assert picked[-1].location_on_hand == 12
+
+
+def test_a_pick_with_a_lot_names_the_lot_in_its_refusal() -> None:
+    plan = plan_batch([_item(_pick(1, lot="X"))], [A], [StockFacts(1, 10, "Y", None, 5, 0)])
+    refusal = plan.outcomes[0]
+    assert isinstance(refusal, InsufficientStockError)
+    assert refusal.location == "SHELF lot X"
+
+
+def test_a_case_barcode_counts_its_pack_of_units() -> None:
+    plan = plan_batch([_item(_receive(2), pack=12)], [A], [])
+    assert _rows(plan.outcomes[0])[0].delta == 24
+
+
+def test_a_receive_keeps_the_first_expiry_a_lot_was_given() -> None:
+    first, second = date(2030, 1, 1), date(2032, 1, 1)
+    plan = plan_batch([_item(_receive(1, "L", first)), _item(_receive(1, "L", second))], [A], [])
+    assert plan.expiries == {(1, 10, "L"): first}
+    assert _rows(plan.outcomes[1])[0].expiry == second  # the ledger row records what was said
+
+
+def test_adjustments_go_both_ways_and_never_below_zero() -> None:
+    down = Adjust(ProductRef(sku=Sku("A")), LocationCode("SHELF"), -2)
+    up = Adjust(ProductRef(sku=Sku("A")), LocationCode("SHELF"), 3)
+    plan = plan_batch([_item(down), _item(up), _item(down)], [A], [])
+    assert isinstance(plan.outcomes[0], InsufficientStockError)
+    assert [r.on_hand_after for r in _rows(plan.outcomes[1])] == [3]
+    assert [r.on_hand_after for r in _rows(plan.outcomes[2])] == [1]
+
+
+def test_unknown_products_and_locations_are_refused_by_name() -> None:
+    by_barcode = Receive(ProductRef(barcode="00000000000017"), LocationCode("NOWHERE"), 1)
+    plan = plan_batch([_item(by_barcode, product=None), _item(_receive(1), location=None)], [A], [])
+    unknown_product, unknown_location = plan.outcomes
+    assert isinstance(unknown_product, UnknownProductError)
+    assert unknown_product.code == "00000000000017"
+    assert isinstance(unknown_location, UnknownLocationError)
+    assert unknown_location.code == "SHELF"
+
+
+def test_rows_that_end_where_they_began_are_not_written() -> None:
+    plan = plan_batch([_item(_receive(2)), _item(_pick(2))], [A], [])
+    assert plan.deltas == {}
+    assert plan.available == {1: 0}
+
+
+def test_product_totals_count_other_locations_and_reservations() -> None:
+    product = ProductFacts(1, "A", 0, on_hand=10, reserved=4)
+    rows = [StockFacts(1, 11, "", None, 10, 4)]
+    plan = plan_batch([_item(_receive(1), product=product)], [product], rows)
+    row = _rows(plan.outcomes[0])[0]
+    assert (row.location_on_hand, row.location_available) == (1, 1)
+    assert (row.product_on_hand, row.product_available) == (11, 7)
+
+
+_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["receive", "pick", "adjust"]),
+        st.integers(1, 6),
+        st.sampled_from([None, "L1", "L2"]),
+        st.sampled_from([SHELF, DOCK]),
+    ),
+    max_size=30,
+)
+
+
+@given(_ops, st.lists(st.integers(0, 5), min_size=3, max_size=3))
+def test_a_plan_equals_posting_one_by_one_and_never_goes_negative(
+    ops: list[tuple[str, int, str | None, tuple[int, str]]], start: list[int]
+) -> None:
+    lots = ["", "L1", "L2"]
+    rows = [StockFacts(1, SHELF[0], lot, None, n, 0) for lot, n in zip(lots, start, strict=True)]
+    model = {(SHELF[0], lot): n for lot, n in zip(lots, start, strict=True)}
+    product = ProductFacts(1, "A", 0, on_hand=sum(start), reserved=0)
+    items = []
+    for kind, n, lot, location in ops:
+        ref, code = ProductRef(sku=Sku("A")), LocationCode(location[1])
+        command: Receive | Pick | Adjust
+        if kind == "receive":
+            command = Receive(ref, code, n, lot=lot)
+        elif kind == "pick":
+            command = Pick(ref, code, n, lot=lot)
+        else:
+            command = Adjust(ref, code, -n, lot=lot)
+        items.append(_item(command, product=product, location=location))
+    plan = plan_batch(items, [product], rows)
+    for (kind, n, lot, location), outcome in zip(ops, plan.outcomes, strict=True):
+        here = {k: v for k, v in model.items() if k[0] == location[0] and v > 0}
+        if kind == "receive":
+            key = (location[0], lot or "")
+            model[key] = model.get(key, 0) + n
+            assert _rows(outcome)[0].on_hand_after == model[key]
+        elif lot is not None or kind == "adjust":
+            key = (location[0], lot or "")
+            if model.get(key, 0) < n:
+                assert isinstance(outcome, InsufficientStockError)
+                continue
+            model[key] -= n
+            assert _rows(outcome)[0].on_hand_after == model[key]
+        elif sum(here.values()) < n:
+            assert isinstance(outcome, InsufficientStockError)
+        else:
+            assert sum(r.delta for r in _rows(outcome)) == -n
+            for row in _rows(outcome):
+                model[(location[0], row.lot)] += row.delta
+                assert model[(location[0], row.lot)] == row.on_hand_after >= 0
+    final = {k: v for k, v in model.items() if v}
+    start_map = {(SHELF[0], lot): n for lot, n in zip(lots, start, strict=True)}
+    for (pid, lid, lot), delta in plan.deltas.items():
+        assert pid == 1
+        assert start_map.get((lid, lot), 0) + delta == model[(lid, lot)]
+    assert all(v >= 0 for v in final.values())
