@@ -1,8 +1,9 @@
 """From envelopes to outcomes: group commit, and the spool when PostgreSQL is away.
 
-:class:`Committer` takes envelopes from every scanner. With group commit on, one task
-posts whatever is queued as one transaction (each envelope in its own savepoint, with
-its own outcome); with it off, each envelope is its own transaction. When the database
+:class:`Committer` takes envelopes from every scanner. With group commit on, whatever
+is queued is posted as one transaction (:class:`~stock_core.group_commit.GroupCommit`;
+the store plans plain scans set-wise, each with its own outcome); with it off, each
+envelope is its own transaction. When the database
 cannot be reached, or does not answer within ``commit_timeout``, the envelopes are
 appended to the spool and fsynced, and the scanner is told they were taken
 (:data:`SPOOLED`). While anything is spooled, new envelopes are spooled behind it, so
@@ -18,12 +19,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
 from typing import Final
 
 from scanner_gateway.spool import Spool
 from stock_core.domain.movement import Envelope, Outcome
 from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.group_commit import GroupCommit
 from stock_core.service import StockService
 from stock_core.store.connection import UNAVAILABLE_ERRORS
 
@@ -69,21 +70,6 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
-@dataclass
-class _Pending:
-    envelope: Envelope
-    future: asyncio.Future[Outcome | Spooled] = field(repr=False)
-
-
-def _lock_order(envelope: Envelope) -> str:
-    command = envelope.command
-    product = getattr(command, "product", None)
-    if product is None:
-        lines = getattr(command, "lines", ())
-        product = lines[0].product if lines else None
-    return "" if product is None else str(product)
-
-
 class Committer:
     def __init__(
         self,
@@ -96,12 +82,13 @@ class Committer:
         workers: int = 2,
     ) -> None:
         self.service = service
-        self.workers = workers
         self.spool = spool
         self.group_commit = group_commit
         self.batch_max = batch_max
         self.commit_timeout = commit_timeout
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._group: GroupCommit[Outcome | Spooled] = GroupCommit(
+            self._post, batch_max=batch_max, concurrency=workers
+        )
         self._replay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.online = True
@@ -115,11 +102,6 @@ class Committer:
             self.online = False
             log.warning("spool holds %d scan(s) from before: replaying", self.spool.pending)
         self._tasks = [asyncio.create_task(self._replay_forever(), name="spool-replay")]
-        if self.group_commit:
-            self._tasks += [
-                asyncio.create_task(self._commit_forever(), name=f"group-commit-{n}")
-                for n in range(self.workers)
-            ]
         self._replay_wake.set()
 
     async def stop(self) -> None:
@@ -129,42 +111,19 @@ class Committer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self._group.close()
 
     async def submit(self, envelope: Envelope) -> Outcome | Spooled:
         """The envelope's outcome, or :data:`SPOOLED` once it is durably spooled."""
         if not self.group_commit:
             return (await self._post([envelope]))[0]
-        future: asyncio.Future[Outcome | Spooled] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Pending(envelope, future))
-        return await future
+        return await self._group.submit(envelope)
 
     async def wait_drained(self) -> None:
         """Wait until the spool is empty (bound it with ``asyncio.timeout``)."""
         while self.spool.pending:
             self._replay_wake.set()
             await asyncio.sleep(0.05)
-
-    async def _commit_forever(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch = [first]
-            while len(batch) < self.batch_max and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            # Each scanner has one scan in flight, so a batch never holds two scans of
-            # one scanner and may be reordered: by product, so concurrent batches lock
-            # product rows in the same order and rarely deadlock.
-            batch.sort(key=lambda p: _lock_order(p.envelope))
-            try:
-                outcomes = await self._post([p.envelope for p in batch])
-            except Exception as exc:  # never leave a scanner waiting forever
-                log.exception("commit failed")
-                for p in batch:
-                    if not p.future.done():
-                        p.future.set_exception(exc)
-                continue
-            for p, outcome in zip(batch, outcomes, strict=True):
-                if not p.future.done():
-                    p.future.set_result(outcome)
 
     async def _post(self, envelopes: list[Envelope]) -> list[Outcome | Spooled]:
         if self.online and not self.spool.pending:

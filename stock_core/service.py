@@ -29,6 +29,7 @@ from stock_core.errors import (
     UnknownLocationError,
     UnknownProductError,
 )
+from stock_core.group_commit import GroupCommit
 from stock_core.store import (
     api_reads,
     api_writes,
@@ -73,6 +74,7 @@ class StockService:
         self.pool = pool
         self.notifier = outbox.OutboxNotifier(pool) if notify else None
         self._locations: ledger.LocationCache = {}
+        self._group = GroupCommit(self.post_batch)
 
     def _poke(self) -> None:
         """Events were committed: wake the feed relays (coalesced NOTIFY)."""
@@ -80,11 +82,15 @@ class StockService:
             self.notifier.poke()
 
     async def post(self, envelope: Envelope) -> MovementOutcome:
-        """Post one command; raises its :class:`~stock_core.errors.StockRejection`."""
-        try:
-            return await ledger.post(self.pool, envelope, self._locations)
-        finally:
-            self._poke()
+        """Post one command; raises its :class:`~stock_core.errors.StockRejection`.
+
+        Concurrent posts are committed together (group commit), so API writes grow
+        cheaper per request as load rises.
+        """
+        outcome = await self._group.submit(envelope)
+        if isinstance(outcome, StockRejection):
+            raise outcome
+        return outcome
 
     async def post_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
         """Group commit: one transaction, one outcome per envelope (rejections as values)."""

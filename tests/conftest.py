@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -44,3 +45,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "pg_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.database)
+
+
+@pytest.fixture(autouse=True)
+def _set_based_posting_never_falls_back(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The ledger quietly re-posts a set-based batch one by one when PostgreSQL refuses
+    it: in production a safety net, in a test a planner bug to fail on."""
+    yield
+    fallbacks = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if r.name == "stock_core.store.ledger" and r.levelno >= logging.ERROR
+    ]
+    assert not fallbacks, f"set-based posting fell back: {fallbacks}"

@@ -139,6 +139,8 @@ class BatchPlan:
     """Net on-hand change per stock row (rows that end where they began are absent)."""
     expiries: dict[StockKey, date | None] = field(default_factory=dict)
     """The expiry of every row in :attr:`deltas`."""
+    new_rows: set[StockKey] = field(default_factory=set)
+    """Rows in :attr:`deltas` that did not exist before the batch (they are inserted)."""
     available: dict[int, int] = field(default_factory=dict)
     """Per product touched: available units after the batch."""
     received: set[int] = field(default_factory=set)
@@ -159,6 +161,7 @@ class _Planner:
             at[1] += r.reserved
         self.plan = BatchPlan(outcomes=[])
         self._start = {key: row.on_hand for key, row in self.rows.items()}
+        self._new: set[StockKey] = set()
 
     def _row(self, key: StockKey) -> _Row:
         row = self.rows.get(key)
@@ -166,6 +169,7 @@ class _Planner:
             row = self.rows[key] = _Row(None, 0, 0)
             self.lots.setdefault((key[0], key[1]), []).append(key[2])
             self._start[key] = 0
+            self._new.add(key)
         return row
 
     def _change(
@@ -296,6 +300,8 @@ class _Planner:
             if delta:
                 plan.deltas[key] = delta
                 plan.expiries[key] = row.expiry
+                if key in self._new:
+                    plan.new_rows.add(key)
         for outcome in plan.outcomes:
             if isinstance(outcome, list):
                 for planned in outcome:

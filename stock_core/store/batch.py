@@ -112,13 +112,21 @@ FROM unnest($1::integer[]) AS p(id)
 """
 
 WRITE_PLAN: Final = """
-WITH changed AS (
-    INSERT INTO stock AS s (product_id, location_id, lot, expiry, on_hand)
-    SELECT * FROM unnest($1::integer[], $2::integer[], $3::text[], $4::date[], $5::bigint[])
-    ON CONFLICT (product_id, location_id, lot) DO UPDATE
-    SET on_hand = s.on_hand + excluded.on_hand,
-        expiry = coalesce(s.expiry, excluded.expiry),
-        updated_at = now()
+WITH d AS (
+    SELECT * FROM unnest($1::integer[], $2::integer[], $3::text[], $4::date[], $5::bigint[],
+                         $22::boolean[])
+        AS d(product_id, location_id, lot, expiry, delta, fresh)
+), changed AS (
+    UPDATE stock s
+    SET on_hand = s.on_hand + d.delta, expiry = coalesce(s.expiry, d.expiry), updated_at = now()
+    FROM d
+    WHERE NOT d.fresh
+      AND (s.product_id, s.location_id, s.lot) = (d.product_id, d.location_id, d.lot)
+), added AS (
+    -- A CHECK is tested on the row as proposed, before ON CONFLICT: only rows the plan
+    -- starts from zero are inserted (never with a negative delta).
+    INSERT INTO stock (product_id, location_id, lot, expiry, on_hand)
+    SELECT product_id, location_id, lot, expiry, delta FROM d WHERE d.fresh
 ), refused AS (
     UPDATE idempotency_keys k SET rejection = r.rejection::jsonb
     FROM unnest($6::text[], $7::text[]) AS r(key, rejection)
@@ -262,11 +270,11 @@ async def _post_fresh(
     ]
     plan = plan_batch(items, facts.values(), stock)
     stock_cols: list[list[Any]] = [[], [], [], [], []]
-    for (pid, lid, lot), delta in plan.deltas.items():
-        for col, value in zip(
-            stock_cols, (pid, lid, lot, plan.expiries[(pid, lid, lot)], delta), strict=True
-        ):
+    fresh: list[bool] = []
+    for key, delta in plan.deltas.items():
+        for col, value in zip(stock_cols, (*key, plan.expiries[key], delta), strict=True):
             col.append(value)
+        fresh.append(key in plan.new_rows)
     refused_keys: list[str] = []
     refused_why: list[str] = []
     rows: list[list[Any]] = [[] for _ in range(14)]
@@ -294,7 +302,7 @@ async def _post_fresh(
             )
             for col, value in zip(rows, values, strict=True):
                 col.append(value)
-    written = await conn.fetch(WRITE_PLAN, *stock_cols, refused_keys, refused_why, *rows)
+    written = await conn.fetch(WRITE_PLAN, *stock_cols, refused_keys, refused_why, *rows, fresh)
     ids_of = {(r["idempotency_key"], r["part"]): (r["id"], r["ts"]) for r in written}
     for slot, env, outcome in zip(slots, envelopes, plan.outcomes, strict=True):
         if isinstance(outcome, StockRejection):

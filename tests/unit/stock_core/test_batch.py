@@ -87,6 +87,7 @@ def test_a_receive_then_a_pick_in_one_batch_see_each_other() -> None:
     assert plan.deltas == {(1, 10, ""): 2}
     assert plan.available == {1: 2}
     assert plan.received == {1}
+    assert plan.new_rows == {(1, 10, "")}
 
 
 def test_a_pick_below_zero_is_refused_alone_and_changes_nothing() -> None:
@@ -98,6 +99,7 @@ def test_a_pick_below_zero_is_refused_alone_and_changes_nothing() -> None:
     assert _rows(taken)[0].on_hand_after == 1
     assert plan.deltas == {(1, 10, ""): -3}
     assert plan.received == set()
+    assert plan.new_rows == set()
 
 
 def test_a_pick_without_a_lot_draws_first_expiry_first_across_lots() -> None:
