@@ -69,7 +69,7 @@ async def test_one_key_twice_never_shares_a_batch() -> None:
     recorder = _Recorder()
     group = GroupCommit(recorder.post, concurrency=1)
     results = await asyncio.gather(group.submit(_envelope("same")), group.submit(_envelope("same")))
-    assert results == ["ok:same", "ok:same"]
+    assert list(results) == ["ok:same", "ok:same"]
     assert recorder.batches == [["same"], ["same"]]
 
 
