@@ -21,9 +21,11 @@ import asyncio
 import base64
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import platform
+import pwd
 import re
 import resource
 import shutil
@@ -70,9 +72,13 @@ __all__ = [
     "machine_facts",
     "percentiles",
     "postmaster_pid",
+    "profile_summary",
     "quiet_gc",
     "raw_ceiling",
     "start_profile",
+    "statements_bin_dir",
+    "statements_reset",
+    "statements_top",
     "top_frames",
     "verdict",
     "wait_connected",
@@ -251,6 +257,8 @@ class BenchDatabase:
     warehouse: Warehouse
     cluster: PrivateCluster | None = None
     pool: asyncpg.Pool[Any] | None = None
+    statements: bool = False
+    """``pg_stat_statements`` is loaded and created in this database."""
 
     @property
     def service(self) -> StockService:
@@ -267,19 +275,45 @@ def _with_database(url: str, name: str) -> str:
     return base.rsplit("/", 1)[0] + f"/{name}" + (sep + query if sep else "")
 
 
+def _ensure_cluster_user(name: str = "pgserver") -> None:
+    """As root, ``initdb`` runs as pgserver's system user: create it as pgserver itself
+    does on first use (``useradd``) when a fresh machine has none yet."""
+    if os.geteuid() != 0:
+        return
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "-s", "/bin/bash", name], check=True, capture_output=True)
+
+
 @contextlib.asynccontextmanager
 async def bench_database(
-    label: str, *, products: int = 300, pool_size: int = 8
+    label: str,
+    *,
+    products: int = 300,
+    pool_size: int = 8,
+    statements: bool = False,
 ) -> AsyncIterator[BenchDatabase]:
-    """A migrated scratch database with the sample warehouse's catalog, dropped after."""
+    """A migrated scratch database with the sample warehouse's catalog, dropped after.
+
+    ``statements``: load ``pg_stat_statements`` (see :func:`statements_bin_dir`; the
+    private cluster then runs on the binaries that ship it, which may be another
+    PostgreSQL version than pgserver's). ``db.statements`` says whether it works.
+    """
     admin = os.environ.get("BENCH_DATABASE_URL")
     cluster = None
     if admin:
         where = "BENCH_DATABASE_URL (" + admin.rsplit("@", 1)[-1] + ")"
     else:
-        cluster = await asyncio.to_thread(PrivateCluster.create)
+        _ensure_cluster_user()
+        bin_dir = statements_bin_dir() if statements else None
+        settings = {"shared_preload_libraries": "'pg_stat_statements'"} if bin_dir else None
+        cluster = await asyncio.to_thread(PrivateCluster.create, settings=settings, bin_dir=bin_dir)
         admin = cluster.url()
-        where = "private cluster from pgserver's binaries (fsync on, max_connections 300)"
+        where = (
+            f"private cluster from {bin_dir or 'pgserver'}'s binaries"
+            " (fsync on, max_connections 300" + (", pg_stat_statements" if bin_dir else "") + ")"
+        )
     name = f"bench_{label}_{os.getpid()}"
     conn = await asyncpg.connect(admin)
     try:
@@ -298,6 +332,8 @@ async def bench_database(
         finally:
             await conn.close()
         db.pool = await asyncpg.create_pool(url, min_size=2, max_size=pool_size)
+        if statements:
+            db.statements = await _enable_statements(db.pool)
         service = db.service
         await service.import_locations(warehouse.locations_csv())
         await service.import_products(warehouse.products_csv())
@@ -377,6 +413,27 @@ class LoopPty:
 
     def frame(self, text: str) -> bytes:
         return self.model.frame(text)
+
+    @property
+    def in_flight(self) -> int:
+        """Scans sent and not answered yet."""
+        return len(self._waiters)
+
+    def submit(self, data: bytes) -> asyncio.Future[tuple[Feedback, float]]:
+        """Send without waiting: a future for the (kind, answered at) of this scan.
+
+        Answers come in the order scans were sent (one port, one scan at a time), so
+        several may be outstanding (pipelining, an open loop); keep their number
+        small enough that the frames fit the pty's buffer (a few KiB).
+        """
+        waiter: asyncio.Future[tuple[Feedback, float]] = self._loop.create_future()
+        self._waiters.append(waiter)
+        try:
+            self.send(data)
+        except BaseException:
+            self._waiters.remove(waiter)
+            raise
+        return waiter
 
     async def scan(self, data: bytes, timeout: float = 10.0) -> tuple[Feedback, float, float]:  # noqa: ASYNC109
         """Send and wait for the answer: (kind, sent at, answered at)."""
@@ -565,15 +622,38 @@ async def connect_displays(
     return clients
 
 
-# -- the one-transaction-per-scan ceiling ----------------------------------------------------
+# -- the one-transaction-per-scan ceilings -------------------------------------------------
 
-_BASELINE_TABLE = """
-CREATE TABLE IF NOT EXISTS bench_ledger
-    (LIKE movements INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES
-     INCLUDING IDENTITY)
-"""
+# The loops write copies of the product's tables (same columns, keys, checks and
+# indexes), never ``stock`` or ``movements`` themselves: the ledger must still sum to
+# stock for ``stockd verify`` after a benchmark.
+_BASELINE_TABLES = (
+    "CREATE TABLE IF NOT EXISTS bench_stock (LIKE stock INCLUDING ALL)",
+    """CREATE TABLE IF NOT EXISTS bench_ledger
+        (LIKE movements INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES
+         INCLUDING IDENTITY)""",
+)
+_SCAN_WORK_TABLES = (
+    "CREATE TABLE IF NOT EXISTS bench_idempotency_keys (LIKE idempotency_keys INCLUDING ALL)",
+    """CREATE TABLE IF NOT EXISTS bench_scan_ledger
+        (LIKE movements INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES
+         INCLUDING IDENTITY)""",
+    # movements' foreign keys, which LIKE does not copy
+    """DO $$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'bench_scan_ledger_key') THEN
+            ALTER TABLE bench_scan_ledger
+                ADD CONSTRAINT bench_scan_ledger_key FOREIGN KEY (idempotency_key)
+                    REFERENCES bench_idempotency_keys,
+                ADD CONSTRAINT bench_scan_ledger_product FOREIGN KEY (product_id)
+                    REFERENCES products,
+                ADD CONSTRAINT bench_scan_ledger_location FOREIGN KEY (location_id)
+                    REFERENCES locations;
+        END IF;
+    END $$""",
+    "CREATE TABLE IF NOT EXISTS bench_outbox (LIKE outbox INCLUDING ALL)",
+)
 _BASELINE_UPDATE = """
-UPDATE stock SET on_hand = on_hand + 1, updated_at = now()
+UPDATE bench_stock SET on_hand = on_hand + 1, updated_at = now()
 WHERE product_id = $1 AND location_id = $2 AND lot = ''
 RETURNING on_hand
 """
@@ -582,6 +662,17 @@ INSERT INTO bench_ledger (kind, product_id, location_id, lot, delta, on_hand_aft
                           idempotency_key, actor, scanner, scan_seq)
 VALUES ('receive', $1, $2, '', 1, $3, $4, 'bench', 'bench', $5)
 """
+_SCAN_KEY = """
+INSERT INTO bench_idempotency_keys (key, fingerprint) VALUES ($1, $2)
+ON CONFLICT (key) DO NOTHING RETURNING true
+"""
+_SCAN_LEDGER = """
+INSERT INTO bench_scan_ledger (kind, product_id, location_id, lot, delta, on_hand_after,
+                               idempotency_key, actor, scanner, scan_seq)
+VALUES ('receive', $1, $2, '', 1, $3, $4, 'bench', 'bench', $5)
+RETURNING id, ts
+"""
+_SCAN_OUTBOX = "INSERT INTO bench_outbox (type, payload) VALUES ('stock.changed', $1::jsonb)"
 
 
 async def raw_ceiling(
@@ -591,35 +682,47 @@ async def raw_ceiling(
     seconds: float = 8.0,
     warmup: float = 1.0,
     notify: bool = False,
+    work: str = "plain",
 ) -> dict[str, Any]:
-    """Transactions per second of a raw asyncpg loop: each transaction UPDATEs one
-    stock row and INSERTs one ledger row (a copy of ``movements`` with its indexes
-    and checks, without foreign keys), ``concurrency`` connections, one stock row each.
+    """Transactions per second of a raw asyncpg loop, ``concurrency`` connections, one
+    stock row each, one transaction after another on each connection.
+
+    ``work="plain"``: each transaction UPDATEs one stock row and INSERTs one ledger
+    row. ``work="scan"``: the same work as a scan's, statement by statement: INSERT
+    its idempotency key (``ON CONFLICT DO NOTHING``), UPDATE the stock row, INSERT
+    the ledger row (with movements' foreign keys: to the key, product and
+    location), INSERT an outbox row with a ``stock.changed``-sized jsonb payload.
+    The tables are copies of ``stock``, ``movements``, ``idempotency_keys`` and
+    ``outbox`` with their keys, checks and indexes (``bench_*``), so the product's
+    own ledger is left untouched.
 
     ``notify``: the ledger copy gets a statement-level NOTIFY trigger, as
     ``outbox`` had before migration 0006 (a diagnostic: what a NOTIFY inside every
     writing transaction does to the ceiling; needs ``bench_notify()``).
     """
+    if work not in ("plain", "scan"):
+        raise ValueError(f"work is 'plain' or 'scan', not {work!r}")
     setup = await asyncpg.connect(url)
     try:
-        await setup.execute(_BASELINE_TABLE)
+        for ddl in _BASELINE_TABLES + (_SCAN_WORK_TABLES if work == "scan" else ()):
+            await setup.execute(ddl)
         await setup.execute("DROP TRIGGER IF EXISTS bench_notify ON bench_ledger")
         if notify:
             await setup.execute(
                 "CREATE TRIGGER bench_notify AFTER INSERT ON bench_ledger"
                 " FOR EACH STATEMENT EXECUTE FUNCTION bench_notify()"
             )
-        location = await setup.fetchval("SELECT id FROM locations ORDER BY id LIMIT 1")
-        products = [
-            r["id"]
-            for r in await setup.fetch(
-                "SELECT id FROM products ORDER BY id DESC LIMIT $1", concurrency
-            )
-        ]
+        location, location_code = await setup.fetchrow(
+            "SELECT id, code FROM locations ORDER BY id LIMIT 1"
+        )
+        rows = await setup.fetch(
+            "SELECT id, sku FROM products ORDER BY id DESC LIMIT $1", concurrency
+        )
+        products = [(r["id"], r["sku"]) for r in rows]
         await setup.executemany(
-            "INSERT INTO stock (product_id, location_id, lot, on_hand) VALUES ($1, $2, '', 0)"
+            "INSERT INTO bench_stock (product_id, location_id, lot, on_hand) VALUES ($1, $2, '', 0)"
             " ON CONFLICT DO NOTHING",
-            [(p, location) for p in products],
+            [(p, location) for p, _ in products],
         )
     finally:
         await setup.close()
@@ -631,17 +734,47 @@ async def raw_ceiling(
     t0, t1 = start + warmup, start + warmup + seconds
     latencies: list[float] = []
 
+    async def plain(conn: asyncpg.Connection[Any], product: int, key: str, n: int) -> None:
+        async with conn.transaction():
+            on_hand = await conn.fetchval(_BASELINE_UPDATE, product, location)
+            await conn.execute(_BASELINE_INSERT, product, location, on_hand, key, n)
+
+    async def scan(conn: asyncpg.Connection[Any], product: int, sku: str, key: str, n: int) -> None:
+        fingerprint = hashlib.sha256(key.encode()).hexdigest()
+        async with conn.transaction():
+            await conn.fetchval(_SCAN_KEY, key, fingerprint)
+            on_hand = await conn.fetchval(_BASELINE_UPDATE, product, location)
+            row = await conn.fetchrow(_SCAN_LEDGER, product, location, on_hand, key, n)
+            payload = {
+                "sku": sku,
+                "location": location_code,
+                "lot": "",
+                "kind": "receive",
+                "zone": "",
+                "delta": 1,
+                "on_hand": on_hand,
+                "available": on_hand,
+                "product_on_hand": on_hand,
+                "product_available": on_hand,
+                "movement_id": row["id"],
+                "scanner": "bench",
+                "scan_seq": n,
+                "actor": "bench",
+                "movement_ts": row["ts"].isoformat(),
+            }
+            await conn.execute(_SCAN_OUTBOX, json.dumps(payload))
+
     async def worker(index: int, conn: asyncpg.Connection[Any]) -> None:
-        product = products[index % len(products)]
+        product, sku = products[index % len(products)]
         n = 0
         while loop.time() < t1:
             n += 1
             began = time.perf_counter()
-            async with conn.transaction():
-                on_hand = await conn.fetchval(_BASELINE_UPDATE, product, location)
-                await conn.execute(
-                    _BASELINE_INSERT, product, location, on_hand, f"raw:{run}:{index}:{n}", n
-                )
+            key = f"raw:{run}:{index}:{n}"
+            if work == "scan":
+                await scan(conn, product, sku, key, n)
+            else:
+                await plain(conn, product, key, n)
             now = loop.time()
             if t0 <= now <= t1:
                 commits.append(now)
@@ -652,12 +785,87 @@ async def raw_ceiling(
     finally:
         await asyncio.gather(*(c.close() for c in conns))
     return {
+        "work": work,
         "concurrency": concurrency,
         "notify_per_transaction": notify,
         "seconds": seconds,
         "transactions": len(commits),
         "tx_per_s": round(len(commits) / seconds, 1),
         "latency_ms": percentiles(latencies),
+    }
+
+
+# -- pg_stat_statements ----------------------------------------------------------------
+
+
+def statements_bin_dir() -> Path | None:
+    """PostgreSQL binaries whose install ships ``pg_stat_statements`` (pgserver's does
+    not): ``BENCH_PG_BIN``, else the newest ``/usr/lib/postgresql/*/bin``; ``None``
+    when there are none."""
+    candidates = [Path(os.environ["BENCH_PG_BIN"])] if os.environ.get("BENCH_PG_BIN") else []
+    candidates += sorted(
+        Path("/usr/lib/postgresql").glob("*/bin"),
+        key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+        reverse=True,
+    )
+    for bin_dir in candidates:
+        if (bin_dir / "initdb").exists() and (
+            bin_dir.parent / "lib" / "pg_stat_statements.so"
+        ).exists():
+            return bin_dir
+    return None
+
+
+async def _enable_statements(pool: asyncpg.Pool[Any]) -> bool:
+    async with pool.acquire() as conn:
+        loaded = str(await conn.fetchval("SHOW shared_preload_libraries"))
+        if "pg_stat_statements" not in loaded:
+            return False
+        try:
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        except asyncpg.PostgresError:
+            return False
+    return True
+
+
+async def statements_reset(db: BenchDatabase) -> None:
+    """Forget the statistics so far (no-op without ``pg_stat_statements``)."""
+    if db.statements and db.pool is not None:
+        await db.pool.execute("SELECT pg_stat_statements_reset()")
+
+
+async def statements_top(db: BenchDatabase, per: float, limit: int = 8) -> dict[str, Any]:
+    """What this database's statements cost since :func:`statements_reset`.
+
+    ``per``: the units of work done meanwhile (scans, transactions): the result has
+    the statements (calls) and executor milliseconds per unit, and the busiest
+    statements by total executor time with their calls per unit and mean ms.
+    Executor time excludes parsing, the client's round trips and the commit's fsync.
+    """
+    if not db.statements or db.pool is None:
+        return {}
+    rows = await db.pool.fetch(
+        "SELECT query, calls, total_exec_time, mean_exec_time, rows"
+        " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
+        " WHERE datname = current_database()) AND query NOT LIKE '%pg_stat%'"
+        r" AND query !~* '^\s*(create|alter|drop|do|set|show|begin)\M'"
+        " ORDER BY total_exec_time DESC"
+    )
+    total_ms = sum(float(r["total_exec_time"]) for r in rows)
+    calls = sum(int(r["calls"]) for r in rows)
+    unit = max(per, 1.0)
+    return {
+        "statements_per_unit": round(calls / unit, 2),
+        "exec_ms_per_unit": round(total_ms / unit, 4),
+        "top": [
+            {
+                "query": " ".join(str(r["query"]).split())[:160],
+                "calls_per_unit": round(int(r["calls"]) / unit, 3),
+                "mean_ms": round(float(r["mean_exec_time"]), 4),
+                "share": round(float(r["total_exec_time"]) / max(total_ms, 1e-9), 3),
+            }
+            for r in rows[:limit]
+        ],
     }
 
 
@@ -719,6 +927,35 @@ def top_frames(path: Path, limit: int = 25) -> list[tuple[str, float]]:
             inclusive[frame] = inclusive.get(frame, 0) + n
     ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])[:limit]
     return [(frame, round(n / max(total, 1), 3)) for frame, n in ranked]
+
+
+_PROJECT_FRAME = re.compile(r"\((?:scanner_gateway|stock_core|web_ui|stockd)/")
+_ENTRY_FRAME = re.compile(r"\(stockd/(?:cli|__main__)\.py")
+
+
+def profile_summary(path: Path, limit: int = 8) -> dict[str, Any]:
+    """Where a py-spy raw profile's GIL-holding samples went: the busiest leaf
+    functions (self time, any code) and the busiest of the project's own functions
+    (inclusive, below the process's entry point), as shares of all samples."""
+    own: dict[str, int] = {}
+    project: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        leaf = frames[-1]
+        own[leaf] = own.get(leaf, 0) + n
+        for frame in set(frames):
+            if _PROJECT_FRAME.search(frame) and not _ENTRY_FRAME.search(frame):
+                project[frame] = project.get(frame, 0) + n
+
+    def ranked(counts: dict[str, int]) -> list[tuple[str, float]]:
+        best = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+        return [(frame, round(n / max(total, 1), 3)) for frame, n in best]
+
+    return {"samples": total, "self": ranked(own), "project_inclusive": ranked(project)}
 
 
 class WaitSampler:
