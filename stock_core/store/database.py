@@ -78,6 +78,17 @@ def _redact(url: str) -> str:
     return url
 
 
+async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
+    """Give a connection back to the pool as it is: no reset round trip.
+
+    asyncpg's default reset (advisory unlock, CLOSE ALL, UNLISTEN *, RESET ALL) costs
+    a round trip on every release, a whole extra statement per scan or API call.
+    stockd sets no session state: locks are transaction-scoped, cursors live inside
+    transactions, and the feed relay removes its listeners before it releases. An
+    open transaction is still rolled back (asyncpg does that before calling this).
+    """
+
+
 @contextlib.asynccontextmanager
 async def open_database(
     url: str | None,
@@ -105,6 +116,7 @@ async def open_database(
             max_size=max_size,
             command_timeout=60,
             timeout=10,
+            reset=_keep_session,
         )
     except UNAVAILABLE_ERRORS as exc:
         raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc
