@@ -36,6 +36,7 @@ __all__ = [
     "FeedEvent",
     "OutboxNotifier",
     "OutboxRelay",
+    "Sequenced",
     "assign_sequence",
     "events_after",
     "feed_bounds",
@@ -62,16 +63,32 @@ class FeedEvent:
         return json.dumps(self.to_wire(), default=str, separators=(",", ":"))
 
 
-async def assign_sequence(conn: Connection) -> int:
-    """Number the ready outbox rows; returns how many (0 if another node holds the lock)."""
+@dataclass(frozen=True)
+class Sequenced:
+    """What one sequencing step numbered: events ``after + 1`` … in order."""
+
+    after: int
+    events: list[FeedEvent]
+
+
+async def assign_sequence(conn: Connection) -> Sequenced | None:
+    """Number the ready outbox rows; ``None`` when another node holds the sequencer.
+
+    The numbered events come back with it, so the node that numbered them can publish
+    them without reading them again.
+    """
     async with conn.transaction():
-        xmin = await conn.fetchval(q.FEED_XMIN)
-        if not await conn.fetchval(q.TRY_LOCK_SEQUENCER):
-            return 0
-        rows = await conn.fetch(q.ASSIGN_FEED_SEQ, xmin)
-        if rows:
-            await conn.execute(q.NOTIFY_FEED, str(max(r["seq"] for r in rows)))
-        return len(rows)
+        lock = await conn.fetchrow(q.LOCK_SEQUENCER)
+        assert lock is not None
+        if not lock["locked"]:
+            return None
+        rows = await conn.fetch(q.ASSIGN_FEED_SEQ, lock["xmin"])
+        if not rows:
+            return Sequenced(0, [])
+        rows.sort(key=lambda r: r["seq"])
+        await conn.execute(q.NOTIFY_FEED, str(rows[-1]["seq"]))
+    events = [FeedEvent(r["seq"], r["type"], r["ts"], json.loads(r["payload"])) for r in rows]
+    return Sequenced(int(rows[0]["top"]), events)
 
 
 async def events_after(conn: Connection, seq: int, limit: int = 1000) -> list[FeedEvent]:
@@ -105,7 +122,11 @@ class OutboxRelay:
         self._listener: PoolConnectionProxy[Any] | None = None
         self.healthy = False
 
-    def _notified(self, *_: object) -> None:
+    def _notified(self, _conn: Connection, _pid: int, channel: str, payload: object) -> None:
+        text, last = str(payload), self.last_seq
+        own = channel == "stockd_feed" and last is not None and text.isdigit()
+        if own and int(text) <= (last or 0):
+            return  # what this relay numbered and published itself
         self._wake.set()
 
     async def _listen(self) -> None:
@@ -142,10 +163,17 @@ class OutboxRelay:
 
     async def _step(self) -> int:
         async with self.pool.acquire() as conn:
-            await assign_sequence(conn)
+            numbered = await assign_sequence(conn)
             if self.last_seq is None:
                 self.last_seq = (await feed_bounds(conn))[1]
             published = 0
+            if numbered is not None and numbered.events and numbered.after == self.last_seq:
+                # Numbered just now, right after what was published, under the lock:
+                # nothing else can sit between. No need to read them back.
+                for event in numbered.events:
+                    self.publish(event)
+                    self.last_seq = event.seq
+                return len(numbered.events)
             while True:
                 events = await events_after(conn, self.last_seq)
                 for event in events:

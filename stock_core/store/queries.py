@@ -64,7 +64,6 @@ __all__ = [
     "FEED_AFTER",
     "FEED_HEAD",
     "FEED_TAIL",
-    "FEED_XMIN",
     "FILL_LINE",
     "FIND_IDEMPOTENCY_KEY",
     "FIND_LAST_UNDOABLE_KEY",
@@ -96,6 +95,7 @@ __all__ = [
     "LOCK_LOTS_FOR_PICK",
     "LOCK_ORDER_LINE_FOR_PICK",
     "LOCK_PRODUCT",
+    "LOCK_SEQUENCER",
     "MOVEMENTS_BY_KEY",
     "MOVEMENT_BY_ID",
     "NOTIFY_FEED",
@@ -132,7 +132,6 @@ __all__ = [
     "TAKE_RESERVATION",
     "TOKEN_BY_PREFIX",
     "TOUCH_TOKEN",
-    "TRY_LOCK_SEQUENCER",
     "UNRESERVE_STOCK",
     "UNREVERSED_ROWS_OF_KEY",
     "UPSERT_IMPORTED_HISTORY",
@@ -503,9 +502,13 @@ RETURNING id, name, role, prefix, created_at, revoked_at, last_used_at
 
 # -- feed ---------------------------------------------------------------------------
 
-FEED_XMIN: Final = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-
-TRY_LOCK_SEQUENCER: Final = "SELECT pg_try_advisory_xact_lock(7243100002)"
+# The horizon is read before the lock is tried (a horizon older than needed only
+# leaves rows for the next step); the numbering runs in a later statement, whose
+# snapshot sees whatever another node numbered before it let go of the lock.
+LOCK_SEQUENCER: Final = """
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+       pg_try_advisory_xact_lock(7243100002) AS locked
+"""
 
 # Rows whose transactions have all ended get the next seq values, in id order.
 ASSIGN_FEED_SEQ: Final = """
@@ -518,7 +521,7 @@ ready AS (
 UPDATE outbox o SET seq = base.top + ready.n
 FROM ready, base
 WHERE o.id = ready.id
-RETURNING o.seq
+RETURNING o.seq, o.ts, o.type, o.payload::text AS payload, base.top
 """
 
 NOTIFY_FEED: Final = "SELECT pg_notify('stockd_feed', $1)"
