@@ -3,10 +3,10 @@
 :class:`Committer` takes envelopes from every scanner. With group commit on, whatever
 is queued is posted as one transaction (:class:`~stock_core.group_commit.GroupCommit`;
 the store plans plain scans set-wise, each with its own outcome); with it off, each
-envelope is its own transaction. When the database
-cannot be reached, or does not answer within ``commit_timeout``, the envelopes are
-appended to the spool and fsynced, and the scanner is told they were taken
-(:data:`SPOOLED`). While anything is spooled, new envelopes are spooled behind it, so
+envelope is its own transaction (as many at once as the pool has connections). When
+the database cannot be reached, or does not answer within ``commit_timeout``, the
+envelopes are appended to the spool and fsynced, and the scanner is told they were
+taken (:data:`SPOOLED`). While anything is spooled, new envelopes are spooled behind it, so
 each scanner's scans reach the ledger in the order they were made. The replay task
 drains the spool in order; a scan refused on replay becomes a spool exception.
 
@@ -86,8 +86,13 @@ class Committer:
         self.group_commit = group_commit
         self.batch_max = batch_max
         self.commit_timeout = commit_timeout
-        self._group: GroupCommit[Outcome | Spooled] = GroupCommit(
-            self._post, batch_max=batch_max, concurrency=workers
+        # Off, each envelope is its own transaction, as many at once as the pool has
+        # connections: a scan waits for a connection in this queue, never inside its
+        # commit timeout (where waiting would look like an outage and spool it).
+        self._group: GroupCommit[Outcome | Spooled] = (
+            GroupCommit(self._post, batch_max=batch_max, concurrency=workers)
+            if group_commit
+            else GroupCommit(self._post, batch_max=1, concurrency=service.pool.get_max_size())
         )
         self._replay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,8 +120,6 @@ class Committer:
 
     async def submit(self, envelope: Envelope) -> Outcome | Spooled:
         """The envelope's outcome, or :data:`SPOOLED` once it is durably spooled."""
-        if not self.group_commit:
-            return (await self._post([envelope]))[0]
         return await self._group.submit(envelope)
 
     async def wait_drained(self) -> None:
