@@ -508,6 +508,8 @@ class ScannerSession:
 
     def _too_soon(self, key: _SeenKey, now: float) -> bool:
         delay = self._same_code_delay
+        if delay <= 0:
+            return False
         self._seen = {k: t for k, t in self._seen.items() if 0 <= now - t < delay}
         return key in self._seen
 
