@@ -23,6 +23,11 @@ FEEDBACK_BYTES: dict[str, tuple[bytes, bytes]] = {
     "datalogic": (b"\x06", b"\x15"),
 }
 
+# GS1's 82-character set (GS1 General Specifications, figure 7.11-1) can appear in
+# AI values, so the FNC1 stand-in must be a character outside it (or a control code).
+_GS1_CHARACTERS = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
 _BAUDS = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -57,6 +62,10 @@ class ScannerConfig(BaseModel):
     feedback: Literal["none", "bel", "honeywell", "datalogic", "custom"] = "none"
     ack: str | None = None
     nak: str | None = None
+    gs1_separator: str = Field(default="GS", validate_default=True)
+    """What the scanner sends for GS1's FNC1: ``GS`` (ASCII 29, the default), one
+    character outside GS1's character set such as ``|`` or ``~``, or an escape such as
+    ``\\x1e``."""
 
     @field_validator("id")
     @classmethod
@@ -64,6 +73,24 @@ class ScannerConfig(BaseModel):
         if not _ID.match(value):
             raise ValueError("1-64 letters, digits, '.', '_' or '-'")
         return value
+
+    @field_validator("gs1_separator")
+    @classmethod
+    def _check_separator(cls, value: str) -> str:
+        if value.upper() == "GS":
+            return "\x1d"
+        try:
+            raw = parse_byte_string(value)
+        except (UnicodeError, ValueError):
+            raw = b""
+        if len(raw) != 1 or raw[0] > 0x7F:
+            raise ValueError("GS, or one ASCII character or escape such as '|' or '\\x1e'")
+        char = raw.decode("ascii")
+        if char in "\r\n\t\x00\x11\x13":
+            raise ValueError("a terminator or a character the framer strips cannot stand for FNC1")
+        if char in _GS1_CHARACTERS or char in " ]":
+            raise ValueError(f"{char!r} can be part of GS1 data: pick one such as '|', '~' or '^'")
+        return char
 
     @field_validator("stopbits")
     @classmethod

@@ -136,17 +136,26 @@ def _known_ai(key: str) -> bool:
         return False
 
 
-def _split(text: str, reference_year: int | None) -> _Pairs | ScanRejected:
-    """Element strings → pairs; FNC1 (GS) may lead, trail and separate."""
+def _split(
+    text: str, reference_year: int | None, *, check_runs: bool = True
+) -> _Pairs | ScanRejected:
+    """Element strings → pairs; FNC1 (GS) may lead, trail and separate.
+
+    With ``check_runs``, data sent without any FNC1 whose last, variable-length field
+    could end early and leave well-formed fields behind (``10ABC12321SN0001``: lot
+    ``ABC123`` and serial ``SN0001``, or one lot?) is refused as ambiguous: a scanner
+    that drops FNC1 merges fields, and a guessed lot is corrupt data.
+    """
     if not text.isascii():
         return _reject(RejectReason.BAD_GS1, "GS1 data is ASCII only")
     pairs: _Pairs = []
     rest = text.strip(GS)
     while rest:
         try:
-            ai = GS1ApplicationIdentifier.extract(rest).ai
+            identifier = GS1ApplicationIdentifier.extract(rest)
         except ParseError:
             return _reject(RejectReason.BAD_GS1, f"no known AI at {rest[:4]!r}")
+        ai = identifier.ai
         if (bad := _bad_date(ai, rest[len(ai) : len(ai) + 6], reference_year)) is not None:
             return bad
         try:
@@ -155,9 +164,37 @@ def _split(text: str, reference_year: int | None) -> _Pairs | ScanRejected:
             return _reject(RejectReason.BAD_GS1, f"AI {ai}: bad or truncated value")
         pairs.append((ai, element.value))
         rest = rest[len(element) :].lstrip(GS)
+        unseparated = check_runs and not rest and GS not in text
+        if unseparated and identifier.separator_required:
+            swallowed = _swallowed(element.value, reference_year)
+            if swallowed is not None:
+                return _reject(
+                    RejectReason.BAD_GS1,
+                    f"AI {ai} {element.value!r} may hold AI {swallowed} (no FNC1 separator): "
+                    "set the scanner to send FNC1 as GS",
+                )
     if not pairs:
         return _reject(RejectReason.BAD_GS1, "no data after FNC1")
     return pairs
+
+
+# Fields that follow a lot or serial on real labels; a variable-length value that
+# ends with well-formed ones of these most likely swallowed them.
+_FOLLOWERS = frozenset({"10", "11", "13", "15", "16", "17", "21", "30", "37"})
+
+
+def _plausible(ai: str, value: str) -> bool:
+    """A field that could follow: a date or count, or a lot or serial of 3+ characters."""
+    return ai in _FOLLOWERS and (ai not in ("10", "21") or len(value) >= 3)
+
+
+def _swallowed(value: str, reference_year: int | None) -> str | None:
+    """The first AI hidden at the end of ``value``, or ``None`` when none parses."""
+    for start in range(1, len(value) - 2):
+        pairs = _split(value[start:], reference_year, check_runs=False)
+        if isinstance(pairs, list) and all(_plausible(ai, v) for ai, v in pairs):
+            return pairs[0][0]
+    return None
 
 
 def _check_key(ai: str, value: str) -> ScanRejected | None:

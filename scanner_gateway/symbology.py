@@ -10,6 +10,8 @@ Order of decisions:
    ========================  ==================================================
    ``]E0``                   EAN-13 / UPC-A (13 or 12 digits); 8 digits are UPC-E
    ``]E3``                   EAN/UPC with add-on: the add-on is ignored
+   ``]E0…]E1…`` ``]E0…]E2…``  the same as two AIM packets in one message (the
+                             main code, then a 2- or 5-digit add-on packet)
    ``]E4``                   EAN-8
    ``]I*``                   ITF: 14 digits are an ITF-14 GTIN, else plain text
    ``]C1`` ``]d2`` ``]d5``   GS1 element strings
@@ -87,11 +89,14 @@ def decode(
     *,
     max_length: int = DEFAULT_MAX_LENGTH,
     reference_year: int | None = None,
+    gs1_separator: str = gs1.GS,
 ) -> Decoded:
     """Decode one frame. Every input gives a variant; bad ones a ``ScanRejected``.
 
     ``reference_year`` (the current year, passed in by the shell) lets two-digit
     GS1 years follow GS1's sliding window; without it they are 2000-2099.
+    ``gs1_separator`` is the character the scanner sends for FNC1 in GS1 data (GS,
+    ASCII 29, unless the scanner is set to another, e.g. ``|``).
 
     Eight digits without an AIM identifier: a valid EAN-8 is taken as EAN-8;
     otherwise, if it starts with 0 or 1 and is a valid UPC-E, as UPC-E; otherwise
@@ -107,18 +112,20 @@ def decode(
         text = stripped.decode("utf-8")
     except UnicodeDecodeError:
         return ScanRejected(RejectReason.GARBAGE, "not text: check the scanner's baud rate")
-    if not text.replace(gs1.GS, "").isprintable():
+    if not text.replace(gs1.GS, "").replace(gs1_separator, "").isprintable():
         return ScanRejected(RejectReason.GARBAGE, "control characters in the scan")
     aim = _AIM.match(text)
     if aim is None:
-        return _decode_by_shape(text, reference_year)
+        return _decode_by_shape(text, reference_year, gs1_separator)
     code, modifier = aim.groups()
     payload = text[aim.end() :].strip()
     if not payload:
         return ScanRejected(RejectReason.EMPTY, f"nothing after {aim.group()}")
     if code + modifier in _GS1_AIM or code == "e":
         return gs1.decode_element_string(
-            payload, _GS1_SYMBOLOGY[code], reference_year=reference_year
+            payload.replace(gs1_separator, gs1.GS),
+            _GS1_SYMBOLOGY[code],
+            reference_year=reference_year,
         )
     if code == "E":
         return _decode_ean_upc(modifier, payload)
@@ -153,6 +160,16 @@ def _decode_upce(digits: str) -> Decoded:
 
 
 def _decode_ean_upc(modifier: str, payload: str) -> Decoded:
+    main, packet, addon = payload.partition("]E")
+    if packet:
+        # Two AIM packets in one message: the code, then its add-on (]E1: 2 digits,
+        # ]E2: 5 digits). The add-on is ignored, as with the combined ]E3 form.
+        kind, digits = addon[:1], addon[1:]
+        if modifier not in "04" or {"1": 2, "2": 5}.get(kind) != len(digits):
+            return ScanRejected(RejectReason.UNRECOGNISED, f"EAN/UPC add-on packet ]E{addon}")
+        if not _is_digits(digits):
+            return ScanRejected(RejectReason.UNRECOGNISED, "EAN/UPC add-on with non-digits")
+        payload = main
     if not _is_digits(payload):
         return ScanRejected(RejectReason.UNRECOGNISED, "EAN/UPC with non-digits")
     if modifier == "3" and len(payload) in (15, 18):
@@ -170,9 +187,11 @@ def _decode_ean_upc(modifier: str, payload: str) -> Decoded:
     )
 
 
-def _decode_by_shape(text: str, reference_year: int | None) -> Decoded:
-    if text.startswith(gs1.GS) or _GS1_SHAPE.match(text) is not None:
-        return gs1.decode_element_string(text, Symbology.UNKNOWN, reference_year=reference_year)
+def _decode_by_shape(text: str, reference_year: int | None, gs1_separator: str) -> Decoded:
+    if text.startswith((gs1.GS, gs1_separator)) or _GS1_SHAPE.match(text) is not None:
+        return gs1.decode_element_string(
+            text.replace(gs1_separator, gs1.GS), Symbology.UNKNOWN, reference_year=reference_year
+        )
     if _HRI_SHAPE.match(text) is not None:
         return gs1.decode_hri(text, Symbology.UNKNOWN, reference_year=reference_year)
     if _is_digits(text) and len(text) in _GTIN_SYMBOLOGY:

@@ -120,3 +120,16 @@ def test_config_is_frozen() -> None:
 )
 def test_parse_byte_string(text: str, expected: bytes) -> None:
     assert parse_byte_string(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("setting", "char"), [("GS", "\x1d"), ("gs", "\x1d"), ("|", "|"), ("~", "~"), ("\\x1e", "\x1e")]
+)
+def test_the_gs1_separator_is_gs_or_one_character_outside_gs1_data(setting: str, char: str) -> None:
+    assert config().gs1_separator == "\x1d"
+    assert config(gs1_separator=setting).gs1_separator == char
+
+
+@pytest.mark.parametrize("setting", ["A", "7", "-", "]", " ", "||", "\\r", "\\t", "\\x00", "é"])
+def test_a_gs1_separator_that_could_be_data_is_refused(setting: str) -> None:
+    assert problem(gs1_separator=setting).startswith("gs1_separator: Value error")

@@ -263,3 +263,38 @@ def test_any_text_never_raises(text: str) -> None:
 def test_near_valid_digital_links_never_raise(pairs: list[tuple[str, str]]) -> None:
     path = "/".join(f"{ai}/{value}" for ai, value in pairs)
     decode_digital_link(f"https://id.gs1.org/{path}", SYM)
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("010950600013435210ABC12321SN0001", "21"),
+        ("01095060001343521024A717251231", "17"),
+        ("010950600013435221SER12310ABC", "10"),
+    ],
+)
+def test_a_variable_field_that_swallows_another_without_fnc1_is_refused(
+    text: str, hidden: str
+) -> None:
+    decoded = decode_element_string(text, Symbology.GS1_128)
+    assert isinstance(decoded, ScanRejected)
+    assert decoded.reason is RejectReason.BAD_GS1
+    assert f"may hold AI {hidden}" in decoded.detail
+    assert "FNC1" in decoded.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "lot"),
+    [
+        ("010950600013435210LOT42", "LOT42"),  # nothing well formed hides in it
+        ("010950600013435210L2110", "L2110"),  # a two-character serial is not plausible
+        ("0109506000134352\x1d10ABC12321SN0001", "ABC12321SN0001"),  # FNC1 is sent: trusted
+        ("0109506000134352172512311024A7", "24A7"),
+    ],
+)
+def test_a_last_variable_field_stands_when_nothing_plausible_hides_in_it(
+    text: str, lot: str
+) -> None:
+    decoded = decode_element_string(text, Symbology.GS1_128)
+    assert isinstance(decoded, ProductScan)
+    assert decoded.lot == lot

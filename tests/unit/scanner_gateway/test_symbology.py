@@ -236,3 +236,39 @@ def test_quantities_are_accepted_exactly_in_range(n: int) -> None:
         assert decoded == QuantityScan(n)
     else:
         assert reason(decoded) is RejectReason.BAD_QUANTITY
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [b"]E04006381333931]E112", b"]E04006381333931]E212345", b"]E3400638133393112"],
+)
+def test_an_ean_with_its_add_on_as_two_aim_packets_reads_as_the_ean(frame: bytes) -> None:
+    decoded = decode(frame)
+    assert isinstance(decoded, ProductScan)
+    assert decoded.gtin == Gtin("04006381333931")
+
+
+@pytest.mark.parametrize(
+    "frame", [b"]E04006381333931]E11", b"]E04006381333931]E21234", b"]E04006381333931]E1AB"]
+)
+def test_an_add_on_packet_of_the_wrong_length_is_refused(frame: bytes) -> None:
+    decoded = decode(frame)
+    assert isinstance(decoded, ScanRejected)
+    assert decoded.reason is RejectReason.UNRECOGNISED
+
+
+@pytest.mark.parametrize(
+    "frame", [b"]C10109506000134352|10ABC|21SN0001", b"0109506000134352|10ABC|21SN0001"]
+)
+def test_a_scanner_may_send_another_character_for_fnc1(frame: bytes) -> None:
+    decoded = decode(frame, gs1_separator="|")
+    assert isinstance(decoded, ProductScan)
+    assert (decoded.gtin, decoded.lot, decoded.serial) == ("09506000134352", "ABC", "SN0001")
+    plain = decode(frame)  # without the setting, '|' is part of the lot
+    assert not (isinstance(plain, ProductScan) and plain.serial == "SN0001")
+
+
+def test_a_control_character_may_stand_for_fnc1_too() -> None:
+    decoded = decode(b"]C10109506000134352\x1e10ABC\x1e21SN0001", gs1_separator="\x1e")
+    assert isinstance(decoded, ProductScan)
+    assert decoded.serial == "SN0001"
