@@ -22,20 +22,29 @@ class LotStock:
     def available(self) -> int:
         return self.on_hand - self.reserved
 
+    def expired(self, today: date | None) -> bool:
+        """Past its expiry date (a lot is good through the day it expires)."""
+        return today is not None and self.expiry is not None and self.expiry < today
 
-def total_available(lots: Iterable[LotStock]) -> int:
-    return sum(max(lot.available, 0) for lot in lots)
+
+def total_available(lots: Iterable[LotStock], today: date | None = None) -> int:
+    """Units free to pick: not reserved and, given ``today``, not expired."""
+    return sum(max(lot.available, 0) for lot in lots if not lot.expired(today))
 
 
-def allocate_fefo(lots: Sequence[LotStock], quantity: int) -> list[tuple[str, int]]:
+def allocate_fefo(
+    lots: Sequence[LotStock], quantity: int, today: date | None = None
+) -> list[tuple[str, int]]:
     """Split ``quantity`` across lots, first expiry first (no expiry last, then by lot).
 
+    Given ``today``, expired lots are skipped: expired stock is not available.
     Returns ``(lot, units)`` pairs with positive units, or an empty list when the lots
     together hold less than ``quantity`` available (the caller reports the shortfall).
     """
     if quantity <= 0:
         raise ValueError("quantity must be positive")
-    ordered = sorted(lots, key=lambda s: (s.expiry is None, s.expiry or date.min, s.lot))
+    usable = [lot for lot in lots if not lot.expired(today)]
+    ordered = sorted(usable, key=lambda s: (s.expiry is None, s.expiry or date.min, s.lot))
     taken: list[tuple[str, int]] = []
     left = quantity
     for lot in ordered:

@@ -15,7 +15,8 @@ Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time
 * a receive adds ``quantity × pack size`` to its lot (blank when none), keeping the
   first expiry a lot was given;
 * a pick with a lot takes from that lot's available units (on hand − reserved); a
-  pick without one draws lots first-expiry-first (:func:`allocate_fefo`);
+  pick without one draws lots first-expiry-first (:func:`allocate_fefo`); a lot past
+  its expiry date (before ``today``) is not available to either;
 * an adjustment adds or removes units (no pack size) from one lot;
 * nothing ever goes below zero; the figures each event carries (on hand and available
   at the location and for the whole product) are those right after its row.
@@ -148,7 +149,10 @@ class BatchPlan:
 
 
 class _Planner:
-    def __init__(self, products: Iterable[ProductFacts], rows: Iterable[StockFacts]) -> None:
+    def __init__(
+        self, products: Iterable[ProductFacts], rows: Iterable[StockFacts], today: date | None
+    ) -> None:
+        self.today = today
         self.rows: dict[StockKey, _Row] = {}
         self.lots: dict[tuple[int, int], list[str]] = {}
         self.at: dict[tuple[int, int], list[int]] = {}
@@ -216,9 +220,17 @@ class _Planner:
             )
         )
 
-    def _available(self, key: StockKey) -> int:
+    def _expired(self, key: StockKey) -> date | None:
         row = self.rows.get(key)
-        return 0 if row is None else row.on_hand - row.reserved
+        if row is None or row.expiry is None or self.today is None:
+            return None
+        return row.expiry if row.expiry < self.today else None
+
+    def _available(self, key: StockKey, *, picking: bool) -> int:
+        row = self.rows.get(key)
+        if row is None or (picking and self._expired(key)):
+            return 0  # expired stock is not available to pick
+        return row.on_hand - row.reserved
 
     def _take(
         self,
@@ -230,9 +242,13 @@ class _Planner:
         units: int,
     ) -> None:
         key = (product.id, location[0], lot)
-        available = self._available(key)
+        picking = kind is MovementKind.PICK  # an adjustment may write expired stock off
+        available = self._available(key, picking=picking)
         if available < units:
             where = location[1] if not lot else f"{location[1]} lot {lot}"
+            expired = self._expired(key)
+            if picking and expired is not None:
+                where += f" (expired {expired.isoformat()})"
             raise InsufficientStockError(product.sku, where, units, available)
         self._change(rows, kind, product, location, lot, -units)
 
@@ -244,9 +260,10 @@ class _Planner:
             row = self.rows[(product.id, location[0], lot)]
             if row.on_hand > 0:
                 lots.append(LotStock(lot, row.expiry, row.on_hand, row.reserved))
-        plan = allocate_fefo(lots, units)
+        plan = allocate_fefo(lots, units, self.today)
         if not plan:
-            raise InsufficientStockError(product.sku, location[1], units, total_available(lots))
+            available = total_available(lots, self.today)
+            raise InsufficientStockError(product.sku, location[1], units, available)
         for lot, n in plan:
             recorded = self.rows[(product.id, location[0], lot)].expiry
             self._change(
@@ -314,13 +331,15 @@ def plan_batch(
     items: Sequence[PlanItem],
     products: Iterable[ProductFacts],
     rows: Iterable[StockFacts],
+    today: date | None = None,
 ) -> BatchPlan:
     """Decide every item in order against the stock ``rows`` read for the batch.
 
     ``rows`` must hold every stock row of each (product, location) pair the items
-    name: a pick without a lot chooses among all of them.
+    name: a pick without a lot chooses among all of them. Given ``today``, lots that
+    expired before it are not picked.
     """
-    planner = _Planner(products, rows)
+    planner = _Planner(products, rows, today)
     for item in items:
         try:
             planner.plan.outcomes.append(planner.receive_item(item))

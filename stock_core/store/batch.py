@@ -87,7 +87,7 @@ WITH ref AS (
     ORDER BY p.id
     FOR NO KEY UPDATE
 )
-SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point
+SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, CURRENT_DATE AS today
 FROM ref LEFT JOIN locked l ON l.id = ref.product_id
 ORDER BY ref.ord
 """
@@ -268,7 +268,7 @@ async def _post_fresh(
         )
         for env, row in zip(envelopes, products, strict=True)
     ]
-    plan = plan_batch(items, facts.values(), stock)
+    plan = plan_batch(items, facts.values(), stock, products[0]["today"])
     stock_cols: list[list[Any]] = [[], [], [], [], []]
     fresh: list[bool] = []
     for key, delta in plan.deltas.items():

@@ -214,9 +214,11 @@ class _Writer:
         """Decrement ``units`` across lots first-expiry-first: (lot, expiry, units, after)."""
         rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product.id, location[0])
         lots = [LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"]) for r in rows]
-        plan = allocate_fefo(lots, units)
+        today = rows[0]["today"] if rows else None
+        plan = allocate_fefo(lots, units, today)
         if not plan:
-            raise InsufficientStockError(product.sku, location[1], units, total_available(lots))
+            available = total_available(lots, today)
+            raise InsufficientStockError(product.sku, location[1], units, available)
         expiries = {lot.lot: lot.expiry for lot in lots}
         taken = []
         for lot, n in plan:

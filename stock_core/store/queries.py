@@ -225,7 +225,7 @@ FOR UPDATE
 """
 
 LOCK_LOTS_FOR_PICK: Final = """
-SELECT lot, expiry, on_hand, reserved FROM stock
+SELECT lot, expiry, on_hand, reserved, CURRENT_DATE AS today FROM stock
 WHERE product_id = $1 AND location_id = $2 AND on_hand > 0
 ORDER BY expiry NULLS LAST, lot
 FOR UPDATE
@@ -847,6 +847,7 @@ LOCK_AVAILABLE_ROWS: Final = """
 SELECT s.location_id, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved
 FROM stock s JOIN locations l ON l.id = s.location_id
 WHERE s.product_id = $1 AND s.on_hand > s.reserved
+  AND (s.expiry IS NULL OR s.expiry >= CURRENT_DATE)  -- expired stock is not available
 ORDER BY s.expiry NULLS LAST, s.lot, l.code
 FOR UPDATE OF s
 """

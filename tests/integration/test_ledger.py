@@ -165,6 +165,21 @@ async def test_pick_without_lot_draws_first_expiry_first(service: StockService) 
     assert await on_hand(service) == 3
 
 
+async def test_a_pick_skips_an_expired_lot_and_a_pick_of_that_lot_is_refused(
+    service: StockService,
+) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5, lot="OLD", expiry=date(2020, 1, 1))))
+    await service.post(env(Receive(WIDGET, A1, 5, lot="NEW", expiry=date(2099, 1, 1))))
+    outcome = await service.post(env(Pick(WIDGET, A1, 3)))
+    assert [(m.lot, m.delta) for m in outcome.movements] == [("NEW", -3)]
+    with pytest.raises(InsufficientStockError, match=r"lot OLD \(expired 2020-01-01\)"):
+        await service.post(env(Pick(WIDGET, A1, 1, lot="OLD")))
+    with pytest.raises(InsufficientStockError, match="only 2 of WIDGET"):
+        await service.post(env(Pick(WIDGET, A1, 3)))
+    await service.post(env(Adjust(WIDGET, A1, -5, lot="OLD")))  # written off
+    assert await on_hand(service) == 2
+
+
 async def test_move_is_two_rows_in_one_transaction(service: StockService) -> None:
     await service.post(env(Receive(WIDGET, A1, 5)))
     outcome = await service.post(env(Move(A1, A2, (Line(WIDGET, 3),))))

@@ -49,6 +49,14 @@ async def events(pool: Pool, type_: str) -> list[dict[str, object]]:
     return [json.loads(r["payload"]) for r in rows]
 
 
+async def test_an_order_never_reserves_expired_stock(service: StockService) -> None:
+    old = Receive(ProductRef(sku=Sku("WIDGET")), A1, 4, lot="OLD", expiry=date(2020, 1, 1))
+    await service.post(Envelope(IdempotencyKey("old"), old))
+    await service.post(receive("WIDGET", 1))
+    order, _ = await service.create_order("SO-EXP", [L("WIDGET", 3)])
+    assert (order.lines[0].reserved, order.lines[0].backordered) == (1, 2)
+
+
 async def test_order_reserves_what_is_available_and_backorders_the_rest(
     service: StockService, pool: Pool
 ) -> None:

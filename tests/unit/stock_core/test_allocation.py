@@ -135,3 +135,11 @@ def test_total_counted_adds_lines_per_product_and_lot_in_first_seen_order() -> N
 
 def test_total_counted_of_nothing_is_empty() -> None:
     assert total_counted([]) == {}
+
+
+def test_allocate_fefo_skips_lots_that_expired_before_today() -> None:
+    lots = [lot("OLD", date(2026, 1, 1), 5), lot("TODAY", date(2026, 12, 7), 1), lot("N", None, 9)]
+    today = date(2026, 12, 7)
+    assert allocate_fefo(lots, 3, today) == [("TODAY", 1), ("N", 2)]
+    assert total_available(lots, today) == 10
+    assert allocate_fefo(lots, 3) == [("OLD", 3)]  # without a day, nothing is expired

@@ -227,3 +227,33 @@ def test_a_plan_equals_posting_one_by_one_and_never_goes_negative(
         assert pid == 1
         assert start_map.get((lid, lot), 0) + delta == model[(lid, lot)]
     assert all(v >= 0 for v in final.values())
+
+
+TODAY = date(2026, 12, 7)
+
+
+def test_a_pick_without_a_lot_skips_expired_lots() -> None:
+    rows = [
+        StockFacts(1, 10, "OLD", date(2026, 12, 6), 5, 0),
+        StockFacts(1, 10, "NEW", date(2027, 3, 1), 5, 0),
+    ]
+    plan = plan_batch([_item(_pick(3))], [A], rows, TODAY)
+    assert [(r.lot, r.delta) for r in _rows(plan.outcomes[0])] == [("NEW", -3)]
+
+
+def test_a_lot_is_good_through_the_day_it_expires() -> None:
+    rows = [StockFacts(1, 10, "LAST", TODAY, 5, 0), StockFacts(1, 10, "NEW", None, 5, 0)]
+    plan = plan_batch([_item(_pick(3))], [A], rows, TODAY)
+    assert [(r.lot, r.delta) for r in _rows(plan.outcomes[0])] == [("LAST", -3)]
+
+
+def test_expired_stock_is_not_available_to_pick_but_can_be_written_off() -> None:
+    rows = [StockFacts(1, 10, "OLD", date(2026, 1, 1), 5, 0)]
+    down = Adjust(ProductRef(sku=Sku("A")), LocationCode("SHELF"), -5, lot="OLD")
+    plan = plan_batch([_item(_pick(1)), _item(_pick(1, lot="OLD")), _item(down)], [A], rows, TODAY)
+    fefo, by_lot, write_off = plan.outcomes
+    assert isinstance(fefo, InsufficientStockError)
+    assert fefo.available == 0
+    assert isinstance(by_lot, InsufficientStockError)
+    assert by_lot.location == "SHELF lot OLD (expired 2026-01-01)"
+    assert _rows(write_off)[0].on_hand_after == 0
