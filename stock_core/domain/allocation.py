@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-__all__ = ["CountedLine", "LotStock", "allocate_fefo", "total_available", "total_counted"]
+from stock_core.errors import CountBelowReservedError
+
+__all__ = [
+    "CountChange",
+    "CountedLine",
+    "LotStock",
+    "allocate_fefo",
+    "reconcile_count",
+    "total_available",
+    "total_counted",
+]
 
 
 @dataclass(frozen=True)
@@ -75,3 +85,67 @@ def total_counted(lines: Iterable[CountedLine]) -> dict[tuple[int, str], tuple[s
         sku, units = totals.get(key, (line.sku, 0))
         totals[key] = (sku, units + line.units)
     return totals
+
+
+@dataclass(frozen=True)
+class CountChange:
+    """One stock row a count sets: its lot and on-hand before and after."""
+
+    lot: str
+    expiry: date | None
+    before: int
+    after: int
+
+
+def _fefo_key(lot: LotStock) -> tuple[bool, date, str]:
+    return (lot.expiry is None, lot.expiry or date.min, lot.lot)
+
+
+def reconcile_count(
+    rows: Sequence[LotStock], counted: Mapping[str, int], what: str
+) -> list[CountChange]:
+    """What a count of one product at one location sets, the location taken as a whole.
+
+    ``rows`` are the product's stock rows there; ``counted`` the units counted per lot
+    (``""``: scanned without a lot). Lots named are set to their count. Units counted
+    without a lot stand for every other row (the blank lot and lots not named): a
+    surplus goes to the blank lot, a shortfall comes off those rows first-expiry-first.
+    So a plain scan in a lot-tracked location never counts the same units twice, and
+    a lot not scanned when lots are counted is gone. Rows never go below what is
+    reserved (``what`` names the product and location in that refusal).
+
+    Returns named lots in ``counted``'s order, then the other rows that change.
+    """
+    by_lot = {row.lot: row for row in rows}
+    changes: list[CountChange] = []
+    for lot, units in counted.items():
+        if lot == "":
+            continue
+        row = by_lot.get(lot, LotStock(lot, None, 0, 0))
+        if units < row.reserved:
+            raise CountBelowReservedError(
+                f"counted {units} of {what} lot {lot} but {row.reserved} are reserved "
+                "for orders: a manager must release them first"
+            )
+        changes.append(CountChange(lot, row.expiry, row.on_hand, units))
+    others = sorted((r for r in rows if r.lot not in counted or r.lot == ""), key=_fefo_key)
+    blank = counted.get("", 0)
+    held = sum(r.on_hand for r in others)
+    if blank >= held:
+        if "" in counted or blank > held:
+            row = by_lot.get("", LotStock("", None, 0, 0))
+            changes.append(CountChange("", row.expiry, row.on_hand, row.on_hand + blank - held))
+        return changes
+    short = held - blank
+    if short > sum(max(r.available, 0) for r in others):
+        reserved = sum(r.reserved for r in others)
+        raise CountBelowReservedError(
+            f"counted {blank} of {what} but {reserved} are reserved "
+            "for orders: a manager must release them first"
+        )
+    for row in others:
+        take = min(short, max(row.available, 0))
+        if take:
+            changes.append(CountChange(row.lot, row.expiry, row.on_hand, row.on_hand - take))
+            short -= take
+    return changes

@@ -23,6 +23,7 @@ from stock_core.domain.allocation import (
     CountedLine,
     LotStock,
     allocate_fefo,
+    reconcile_count,
     total_available,
     total_counted,
 )
@@ -44,7 +45,6 @@ from stock_core.domain.movement import (
     validate_command,
 )
 from stock_core.errors import (
-    CountBelowReservedError,
     DatabaseUnavailableError,
     IdempotencyConflictError,
     InsufficientStockError,
@@ -381,26 +381,29 @@ class _Writer:
                     product.id, product.sku, line.lot or "", line.quantity * product.pack_size
                 )
             )
-        for (product_id, lot), (sku, units) in total_counted(counted).items():
-            row = await self.conn.fetchrow(q.STOCK_ROW, product_id, location[0], lot)
-            on_hand, reserved = (0, 0) if row is None else (row["on_hand"], row["reserved"])
-            if units < reserved:
-                raise CountBelowReservedError(
-                    f"counted {units} of {sku} at {location[1]} but {reserved} are reserved "
-                    "for orders: a manager must release them first"
+        per_product: dict[int, dict[str, int]] = {}
+        for (product_id, lot), (_, units) in total_counted(counted).items():
+            per_product.setdefault(product_id, {})[lot] = units
+        for product_id, lots in per_product.items():
+            product = products[product_id]
+            rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product_id, location[0])
+            held = [LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"]) for r in rows]
+            what = f"{product.sku} at {location[1]}"
+            for change in reconcile_count(held, lots, what):
+                stored = await self.conn.fetchrow(
+                    q.SET_STOCK, product_id, location[0], change.lot, change.after
                 )
-            stored = await self.conn.fetchrow(q.SET_STOCK, product_id, location[0], lot, units)
-            assert stored is not None
-            await self.write_row(
-                MovementKind.COUNT,
-                products[product_id],
-                location,
-                lot,
-                None,
-                units - on_hand,
-                int(stored["on_hand"]),
-                cmd.note,
-            )
+                assert stored is not None
+                await self.write_row(
+                    MovementKind.COUNT,
+                    product,
+                    location,
+                    change.lot,
+                    None,
+                    change.after - change.before,
+                    int(stored["on_hand"]),
+                    cmd.note,
+                )
 
     async def move(self, cmd: Move) -> None:
         source = await self.location(cmd.from_location)

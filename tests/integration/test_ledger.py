@@ -180,6 +180,21 @@ async def test_a_pick_skips_an_expired_lot_and_a_pick_of_that_lot_is_refused(
     assert await on_hand(service) == 2
 
 
+async def test_a_plain_count_in_a_lot_location_counts_the_location_once(
+    service: StockService,
+) -> None:
+    await service.post(env(Receive(WIDGET, A1, 5, lot="L1", expiry=date(2090, 1, 1))))
+    await service.post(env(Receive(WIDGET, A1, 3, lot="L2", expiry=date(2091, 1, 1))))
+    same = await service.post(env(Count(A1, (Line(WIDGET, 8),))))
+    assert [(m.lot, m.delta) for m in same.movements] == [("", 0)]
+    assert await on_hand(service) == 8
+    short = await service.post(env(Count(A1, (Line(WIDGET, 6),))))
+    assert [(m.lot, m.delta, m.on_hand_after) for m in short.movements] == [("L1", -2, 3)]
+    assert await on_hand(service) == 6
+    report = await service.verify()
+    assert report.ok
+
+
 async def test_move_is_two_rows_in_one_transaction(service: StockService) -> None:
     await service.post(env(Receive(WIDGET, A1, 5)))
     outcome = await service.post(env(Move(A1, A2, (Line(WIDGET, 3),))))

@@ -316,14 +316,45 @@ class Model:
                 for line in op.lines:
                     lot_key = (line.ref.product, line.lot or "")
                     totals[lot_key] = totals.get(lot_key, 0) + self._units(line.ref, line.quantity)
-                for (product, lot), units in totals.items():
-                    key = (product, op.location, lot)
-                    before = rows[key].on_hand if key in rows else 0
-                    if key in rows:
-                        rows[key].on_hand = units
-                    else:
-                        rows[key] = StockRow(units, None)
-                    row(MovementKind.COUNT, key, None, units - before, units)
+                # The location as a whole: named lots are set; units counted without a
+                # lot stand for every other row (surplus to the blank lot, shortfall
+                # off the others first-expiry-first).
+                products = list(dict.fromkeys(product for product, _ in totals))
+                for product in products:
+                    named = {lot: n for (p, lot), n in totals.items() if p == product}
+
+                    def put(lot: str, units: int, product: int = product) -> None:
+                        key = (product, op.location, lot)
+                        before = rows[key].on_hand if key in rows else 0
+                        if key in rows:
+                            rows[key].on_hand = units
+                        else:
+                            rows[key] = StockRow(units, None)
+                        row(MovementKind.COUNT, key, None, units - before, units)
+
+                    for lot, units in named.items():
+                        if lot:
+                            put(lot, units)
+                    others = [
+                        (r.expiry is None, r.expiry or date.min, k[2], r)
+                        for k, r in rows.items()
+                        if k[:2] == (product, op.location)
+                        and (k[2] == "" or k[2] not in named)
+                        and r.on_hand > 0
+                    ]
+                    held = sum(t[3].on_hand for t in others)
+                    blank = named.get("", 0)
+                    if blank >= held:
+                        if "" in named or blank > held:
+                            key = (product, op.location, "")
+                            put("", (rows[key].on_hand if key in rows else 0) + blank - held)
+                        continue
+                    short = held - blank
+                    for _, _, lot, stock_row in sorted(others, key=lambda t: t[:3]):
+                        take = min(short, stock_row.on_hand)
+                        if take:
+                            put(lot, stock_row.on_hand - take)
+                            short -= take
             case MoveOp():
                 for line in op.lines:
                     units = self._units(line.ref, line.quantity)

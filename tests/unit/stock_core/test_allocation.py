@@ -1,4 +1,4 @@
-"""FEFO allocation and count totals (pure)."""
+"""FEFO allocation, count totals and count reconciliation (pure)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stock_core.domain.allocation import (
+    CountChange,
     CountedLine,
     LotStock,
     allocate_fefo,
+    reconcile_count,
     total_available,
     total_counted,
 )
+from stock_core.errors import CountBelowReservedError
 
 JAN = date(2030, 1, 1)
 FEB = date(2030, 2, 1)
@@ -143,3 +146,52 @@ def test_allocate_fefo_skips_lots_that_expired_before_today() -> None:
     assert allocate_fefo(lots, 3, today) == [("TODAY", 1), ("N", 2)]
     assert total_available(lots, today) == 10
     assert allocate_fefo(lots, 3) == [("OLD", 3)]  # without a day, nothing is expired
+
+
+LOTS = [lot("L1", date(2030, 1, 1), 5), lot("L2", date(2031, 1, 1), 3)]
+
+
+def test_a_plain_count_in_a_lot_location_that_matches_changes_nothing() -> None:
+    assert reconcile_count(LOTS, {"": 8}, "W at A") == [CountChange("", None, 0, 0)]
+
+
+def test_a_plain_count_short_of_the_lots_takes_the_first_expiry_first() -> None:
+    assert reconcile_count(LOTS, {"": 6}, "W at A") == [CountChange("L1", date(2030, 1, 1), 5, 3)]
+
+
+def test_a_plain_count_over_the_lots_puts_the_surplus_in_the_blank_lot() -> None:
+    assert reconcile_count(LOTS, {"": 10}, "W at A") == [CountChange("", None, 0, 2)]
+
+
+def test_lots_not_scanned_when_lots_are_counted_are_gone() -> None:
+    assert reconcile_count(LOTS, {"L2": 3}, "W at A") == [
+        CountChange("L2", date(2031, 1, 1), 3, 3),
+        CountChange("L1", date(2030, 1, 1), 5, 0),
+    ]
+
+
+def test_a_count_never_goes_below_what_is_reserved() -> None:
+    held = [lot("L1", None, 5, reserved=4)]
+    with pytest.raises(CountBelowReservedError, match="W at A lot L1 but 4 are reserved"):
+        reconcile_count(held, {"L1": 3}, "W at A")
+    with pytest.raises(CountBelowReservedError, match="counted 2 of W at A but 4"):
+        reconcile_count(held, {"": 2}, "W at A")
+    assert reconcile_count(held, {"": 4}, "W at A") == [CountChange("L1", None, 5, 4)]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["", "A", "B", "C"]), st.integers(0, 9)), max_size=4),
+    st.dictionaries(st.sampled_from(["", "A", "B", "D"]), st.integers(0, 20), min_size=1),
+)
+def test_after_a_count_the_location_holds_what_was_counted(
+    start: list[tuple[str, int]], counted: dict[str, int]
+) -> None:
+    held = dict(start)
+    rows = [lot(name, None, n) for name, n in held.items()]
+    after = dict(held)
+    for change in reconcile_count(rows, counted, "W at A"):
+        assert after.get(change.lot, 0) == change.before
+        after[change.lot] = change.after
+    assert sum(after.values()) == sum(counted.values())
+    assert all(after[name] == n for name, n in counted.items() if name)
+    assert all(n >= 0 for n in after.values())
