@@ -1,6 +1,8 @@
 """Stock alert rules: when ``low_stock`` and ``out_of_stock`` rise and clear.
 
-* ``out_of_stock`` rises when available stock is 0 and clears as soon as it is above 0.
+* ``out_of_stock`` rises when available stock is 0 and clears once available reaches the
+  margin below (so one unit in and out does not flap it; for a product without a
+  reorder point the margin is one unit, i.e. it clears as soon as any is available).
 * ``low_stock`` rises when available ≤ the reorder point (for products that have one)
   and clears only once available exceeds the reorder point by a margin (hysteresis:
   10 % of the reorder point, at least one unit), so a level hovering at the reorder
@@ -40,7 +42,7 @@ def evaluate(available: int, reorder_point: int, active: Collection[str]) -> Ale
     if available <= 0:
         if OUT_OF_STOCK not in active:
             raise_kinds.append(OUT_OF_STOCK)
-    elif OUT_OF_STOCK in active:
+    elif OUT_OF_STOCK in active and available >= margin(reorder_point):
         clear_kinds.append(OUT_OF_STOCK)
     if reorder_point > 0 and available <= reorder_point:
         if LOW_STOCK not in active:

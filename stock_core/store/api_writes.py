@@ -24,6 +24,7 @@ from stock_core.store import api_reads
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.gateway import SpoolException
+from stock_core.store.reservation import LockedProduct, refresh_alerts
 
 __all__ = [
     "CatalogConflictError",
@@ -169,6 +170,9 @@ async def update_product(
             if "barcodes" in changes:
                 barcodes = _normalise_barcodes(spec.barcodes)
                 await _replace_barcodes(conn, current.id, barcodes)
+            if spec.reorder_point != current.reorder_point:
+                # low_stock rises or clears against the new point, in this transaction
+                await refresh_alerts(conn, LockedProduct(current.id, sku, spec.reorder_point))
     except asyncpg.UniqueViolationError as exc:
         raise CatalogConflictError(f"product {sku} conflicts: {exc.detail}") from exc
     except (asyncpg.CheckViolationError, asyncpg.DataError) as exc:

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from stock_core.domain.catalog import LocationRow, ProductRow
 from stock_core.domain.history import HistoryRow
 from stock_core.errors import CatalogImportError, ImportProblem
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
+from stock_core.store.reservation import LockedProduct, refresh_alerts
 
 __all__ = ["ImportSummary", "load_history", "load_locations", "load_products"]
 
 _CHUNK = 2000
+
+# Existing products whose reorder point the import changes: their alerts are
+# evaluated again against the new point once the import has written it.
+_REORDER_POINT_CHANGES: Final = """
+SELECT p.id, p.sku, ip.reorder_point
+FROM products p JOIN import_products ip ON ip.sku = p.sku
+WHERE p.reorder_point IS DISTINCT FROM ip.reorder_point
+ORDER BY p.id
+"""
 _T = TypeVar("_T")
 
 Progress = Callable[[int], None]
@@ -77,9 +87,12 @@ async def load_products(
                     for c in conflicts
                 ]
             )
+        moved = await conn.fetch(_REORDER_POINT_CHANGES)
         results = await conn.fetch(q.UPSERT_IMPORTED_PRODUCTS)
         await conn.execute(q.DELETE_BARCODES_OF_IMPORTED)
         await conn.execute(q.INSERT_IMPORTED_BARCODES)
+        for row in moved:
+            await refresh_alerts(conn, LockedProduct(row["id"], row["sku"], row["reorder_point"]))
     created = sum(1 for r in results if r["inserted"])
     return ImportSummary(created=created, updated=len(results) - created)
 

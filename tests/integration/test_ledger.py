@@ -32,7 +32,7 @@ from stock_core.errors import (
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, ScannerId, Sku
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.integration.catalog_fixture import PRODUCTS_CSV, load_sample_catalog
 
 _keys = itertools.count()
 
@@ -101,6 +101,26 @@ async def test_low_stock_alert_rises_and_clears_with_hysteresis(
     types = [r["type"] for r in await pool.fetch("SELECT type FROM outbox ORDER BY id")]
     assert types.count("alert.raised") == 2
     assert types.count("alert.cleared") == 2
+
+
+async def _active_alerts(pool: Pool) -> list[str]:
+    rows = await pool.fetch("SELECT kind FROM alerts WHERE cleared_at IS NULL ORDER BY kind")
+    return [r["kind"] for r in rows]
+
+
+async def test_a_new_reorder_point_raises_and_clears_low_stock_at_once(
+    service: StockService, pool: Pool
+) -> None:
+    await service.post(env(Receive(WIDGET, A1, 15)))  # reorder point 10
+    assert await _active_alerts(pool) == []
+    await service.update_product("WIDGET", {"reorder_point": 20})
+    assert await _active_alerts(pool) == ["low_stock"]
+    csv = PRODUCTS_CSV.replace(b",10,100,7,5", b",5,100,7,5")  # WIDGET's point back to 5
+    await service.import_products(csv)
+    assert await _active_alerts(pool) == []
+    raised = await pool.fetchval("SELECT count(*) FROM outbox WHERE type = 'alert.raised'")
+    cleared = await pool.fetchval("SELECT count(*) FROM outbox WHERE type = 'alert.cleared'")
+    assert (raised, cleared) == (1, 1)
 
 
 async def test_case_barcode_counts_its_pack_size(service: StockService) -> None:
