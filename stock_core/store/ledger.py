@@ -61,6 +61,7 @@ from stock_core.store.idempotency import replay
 from stock_core.store.reservation import (
     LockedProduct,
     emit,
+    emit_availability,
     fill_backorders,
     lock_product,
     refresh_alerts,
@@ -317,6 +318,9 @@ class _Writer:
                 n = min(release, held["quantity"])
                 await self.conn.execute(
                     q.UNRESERVE_STOCK, product.id, held["location_id"], held["lot"], n
+                )
+                await emit_availability(
+                    self.conn, await self.lock(product), held["location_id"], held["lot"], -n
                 )
                 await self.conn.execute(
                     q.TAKE_RESERVATION, line["id"], held["location_id"], held["lot"], n

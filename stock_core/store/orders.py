@@ -34,6 +34,7 @@ from stock_core.store.connection import Connection
 from stock_core.store.reservation import (
     LockedProduct,
     emit,
+    emit_availability,
     fill_backorders,
     lock_product,
     refresh_alerts,
@@ -233,6 +234,13 @@ async def cancel_order(conn: Connection, number: str) -> OrderView:
                 held["quantity"],
             )
             assert done is not None, "reservation without reserved stock"
+            await emit_availability(
+                conn,
+                locked[held["product_id"]],
+                held["location_id"],
+                held["lot"],
+                -held["quantity"],
+            )
         await conn.execute(q.DELETE_RESERVATIONS_OF_ORDER, order.id)
         await conn.execute(q.CLEAR_ORDER_LINES, order.id)
         if await conn.fetchval(q.CANCEL_ORDER, order.id) is None:

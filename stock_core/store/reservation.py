@@ -11,13 +11,42 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
-__all__ = ["LockedProduct", "emit", "fill_backorders", "lock_product", "refresh_alerts", "reserve"]
+__all__ = [
+    "LockedProduct",
+    "emit",
+    "emit_availability",
+    "fill_backorders",
+    "lock_product",
+    "refresh_alerts",
+    "reserve",
+]
+
+# A reservation changes what is available, not what is on hand: the floor hears it as
+# a stock.changed with delta 0 (no ledger row, so no movement id), kind reserve or
+# unreserve, and the figures after it.
+_AVAILABILITY_CHANGED: Final = """
+INSERT INTO outbox (type, payload)
+SELECT 'stock.changed', jsonb_build_object(
+    'sku', $2::text, 'location', l.code, 'lot', $4::text, 'kind', $5::text, 'zone', l.zone,
+    'delta', 0, 'reserved_delta', $6::bigint,
+    'on_hand', t.loc_on_hand, 'available', t.loc_on_hand - t.loc_reserved,
+    'product_on_hand', t.on_hand, 'product_available', t.on_hand - t.reserved,
+    'movement_id', NULL, 'scanner', NULL)
+FROM locations l, (
+    SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
+           coalesce(sum(reserved) FILTER (WHERE location_id = $3), 0) AS loc_reserved,
+           coalesce(sum(on_hand), 0) AS on_hand,
+           coalesce(sum(reserved), 0) AS reserved
+    FROM stock WHERE product_id = $1
+) t
+WHERE l.id = $3
+"""
 
 
 @dataclass(frozen=True)
@@ -34,6 +63,16 @@ async def lock_product(conn: Connection, product_id: int, sku: str) -> LockedPro
 
 async def emit(conn: Connection, type_: str, payload: dict[str, Any]) -> None:
     await conn.execute(q.INSERT_EVENT, type_, json.dumps(payload, default=str))
+
+
+async def emit_availability(
+    conn: Connection, product: LockedProduct, location_id: int, lot: str, reserved: int
+) -> None:
+    """Announce that ``reserved`` units (negative: released) changed hands at a row."""
+    kind = "reserve" if reserved > 0 else "unreserve"
+    await conn.execute(
+        _AVAILABILITY_CHANGED, product.id, product.sku, location_id, lot, kind, reserved
+    )
 
 
 async def refresh_alerts(conn: Connection, product: LockedProduct) -> None:
@@ -63,6 +102,7 @@ async def reserve(conn: Connection, product: LockedProduct, line_id: int, quanti
         await conn.execute(
             q.ADD_RESERVATION, line_id, product.id, row["location_id"], row["lot"], n
         )
+        await emit_availability(conn, product, row["location_id"], row["lot"], n)
         left -= n
     return quantity - left
 

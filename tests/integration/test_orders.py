@@ -57,6 +57,20 @@ async def test_an_order_never_reserves_expired_stock(service: StockService) -> N
     assert (order.lines[0].reserved, order.lines[0].backordered) == (1, 2)
 
 
+async def test_reserving_and_releasing_stock_tell_the_floor_what_is_available(
+    service: StockService, pool: Pool
+) -> None:
+    await service.post(receive("WIDGET", 7))
+    await service.create_order("SO-AV", [L("WIDGET", 4)])
+    reserved = [e for e in await events(pool, "stock.changed") if e["kind"] == "reserve"]
+    assert [(e["location"], e["delta"], e["reserved_delta"]) for e in reserved] == [("A-01", 0, 4)]
+    assert (reserved[0]["on_hand"], reserved[0]["available"]) == (7, 3)
+    assert reserved[0]["movement_id"] is None
+    await service.cancel_order("SO-AV")
+    released = [e for e in await events(pool, "stock.changed") if e["kind"] == "unreserve"]
+    assert [(e["available"], e["reserved_delta"]) for e in released] == [(7, -4)]
+
+
 async def test_order_reserves_what_is_available_and_backorders_the_rest(
     service: StockService, pool: Pool
 ) -> None:
