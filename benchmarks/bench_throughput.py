@@ -102,6 +102,7 @@ from hardware_mocks.feedback import Feedback
 from hardware_mocks.frames import HONEYWELL, Aim, gs1_date, gs1_element_string, gtin14
 from hardware_mocks.warehouse import DemoProduct, Warehouse
 from scanner_gateway.decoded import ProductScan
+from scanner_gateway.spool import pending_records
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.errors import StockRejection
@@ -466,16 +467,15 @@ async def run_gateway_phase(
             await profiler.wait()
         window_s = tally.t1 - tally.t0
         label_like = f"{label}-%"
+
         # Scans the gateway spooled (acknowledged, not yet in the ledger) are replayed
         # in the background: wait for its spool to drain before counting.
-        spool_log = work / "spool" / "spool.log"  # scanner_gateway.spool.Spool.FILE
-
-        def spooled_bytes() -> int:
-            return spool_log.stat().st_size if spool_log.exists() else 0
+        def spooled_records() -> int:
+            return len(pending_records(work / "spool"))
 
         deadline = time.monotonic() + ANSWER_GRACE
         while time.monotonic() < deadline:
-            if not spooled_bytes():
+            if not spooled_records():
                 break
             await asyncio.sleep(0.25)
         spool_exceptions = await db.pool.fetchval(
@@ -520,7 +520,7 @@ async def run_gateway_phase(
             "naks + spool exceptions = rejected keys": naks_total + spool_exceptions == rejected,
             "every scan answered": unanswered == 0 and not stuck,
             "nothing spooled or dropped": gateway_counters["spooled"] == 0
-            and spooled_bytes() == 0
+            and spooled_records() == 0
             and gateway_counters["overflow"] == 0,
         }
         last_ack = max((a for _, a in (pty.answers[-1] for pty in ptys if pty.answers)), default=0)
@@ -572,7 +572,7 @@ async def run_gateway_phase(
             "cpu_ms_per_scan": _per_unit(usage, scans_per_s),
             "db_backends": backends,
             "statements": statements,
-            "spool_bytes_left": spooled_bytes(),
+            "spool_records_left": spooled_records(),
             "gateway_warnings": [
                 line for line in gateway.tail(20000).splitlines() if " WARNING " in line
             ][:5],

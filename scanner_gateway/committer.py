@@ -4,11 +4,21 @@
 is queued is posted as one transaction (:class:`~stock_core.group_commit.GroupCommit`;
 the store plans plain scans set-wise, each with its own outcome); with it off, each
 envelope is its own transaction (as many at once as the pool has connections). When
-the database cannot be reached, or does not answer within ``commit_timeout``, the
-envelopes are appended to the spool and fsynced, and the scanner is told they were
-taken (:data:`SPOOLED`). While anything is spooled, new envelopes are spooled behind it, so
-each scanner's scans reach the ledger in the order they were made. The replay task
-drains the spool in order; a scan refused on replay becomes a spool exception.
+the database cannot be reached, cannot take writes (a read-only replica after a
+failover), or does not answer within ``commit_timeout``, the envelopes are appended
+to the spool and fsynced, and the scanner is told they were taken (:data:`SPOOLED`).
+While anything is spooled, new envelopes are spooled behind it, so each scanner's
+scans reach the ledger in the order they were made. A spool that is full or cannot
+be written refuses the scan instead (a :class:`~scanner_gateway.errors.SpoolRejection`
+outcome: the scanner hears ``nak``, and nothing of it stays in the spool).
+
+The replay task drains the spool in order, a batch per transaction. A scan refused on
+replay becomes a spool exception; so does a damaged record whose fields can still be
+read (:class:`~scanner_gateway.errors.CorruptSpoolRecordError`), reported before the
+spool moves past it. Outages are retried for as long as they last. Anything else that
+makes a batch fail is narrowed down by replaying one record at a time; a record that
+still fails after ``replay_attempts`` tries (with backoff) becomes a spool exception
+(:class:`~scanner_gateway.errors.ReplayFailedError`) and replay moves on.
 
 A timed-out commit may in fact have landed. Replaying it is harmless: its idempotency
 key returns the first outcome.
@@ -19,9 +29,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
+from datetime import datetime
 from typing import Final
 
-from scanner_gateway.spool import Spool
+from scanner_gateway.errors import (
+    CorruptSpoolRecordError,
+    ReplayFailedError,
+    SpoolFullError,
+    SpoolWriteError,
+)
+from scanner_gateway.spool import Quarantined, Spool, SpoolRecord, SpoolStatus
 from stock_core.domain.movement import Envelope, Outcome
 from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.group_commit import GroupCommit
@@ -44,6 +62,7 @@ SPOOLED: Final = Spooled()
 
 _REPLAY_BATCH = 256
 _PROBE_INTERVAL = 0.5
+_MAX_BACKOFF = 30.0
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     DatabaseUnavailableError,
     TimeoutError,
@@ -52,13 +71,15 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means "PostgreSQL went away", directly or as its cause.
+    """Whether ``exc`` means "PostgreSQL cannot take writes now", directly or as its cause.
 
-    Losing the connection inside a transaction surfaces from asyncpg as an
-    ``InterfaceError`` ("the underlying connection is closed") raised by the
-    transaction's exit while handling the real ``ConnectionDoesNotExistError``; that
-    is an outage too, and the scan it hit must be spooled, not refused: its commit
-    may have landed, and a nak would make the worker scan it again.
+    That is: unreachable, timed out, or read-only (a replica after a failover:
+    ``ReadOnlySQLTransactionError`` is in ``UNAVAILABLE_ERRORS``). Losing the connection
+    inside a transaction surfaces from asyncpg as an ``InterfaceError`` ("the
+    underlying connection is closed") raised by the transaction's exit while handling
+    the real ``ConnectionDoesNotExistError``; that is an outage too, and the scan it hit
+    must be spooled, not refused: its commit may have landed, and a nak would make the
+    worker scan it again.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -68,6 +89,11 @@ def is_unavailable(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+def _brief(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 class Committer:
@@ -80,12 +106,18 @@ class Committer:
         batch_max: int = 256,
         commit_timeout: float = 3.0,
         workers: int = 2,
+        replay_attempts: int = 5,
+        replay_backoff: float = 0.5,
     ) -> None:
         self.service = service
         self.spool = spool
         self.group_commit = group_commit
         self.batch_max = batch_max
         self.commit_timeout = commit_timeout
+        self.replay_attempts = replay_attempts
+        """Tries of a record that fails on replay for a reason other than an outage."""
+        self.replay_backoff = replay_backoff
+        """Seconds before its second try; doubled for each one after."""
         # Off, each envelope is its own transaction, as many at once as the pool has
         # connections: a scan waits for a connection in this queue, never inside its
         # commit timeout (where waiting would look like an outage and spool it).
@@ -96,14 +128,26 @@ class Committer:
         )
         self._replay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._replaying = False
+        self._one_by_one = 0
+        """Records still to replay one at a time, to find the one a batch failed on."""
+        self._failing: tuple[str, int] | None = None
+        """(key, tries) of the record that keeps failing on replay."""
         self.online = True
         self.replayed = 0
         self.spooled = 0
+        self.refused = 0
+        """Scans the spool could not take (full, or the disk failed): nak'd."""
         self.exceptions = 0
         self.batches = 0
 
+    def spool_status(self, now: datetime | None = None) -> SpoolStatus:
+        """The spool's depth, size, age and alarms, and whether it is draining now."""
+        status = self.spool.status(now)
+        return replace(status, replaying=self._replaying and status.depth > 0)
+
     async def start(self) -> None:
-        if self.spool.pending:
+        if self.spool.backlog:
             self.online = False
             log.warning("spool holds %d scan(s) from before: replaying", self.spool.pending)
         self._tasks = [asyncio.create_task(self._replay_forever(), name="spool-replay")]
@@ -124,12 +168,12 @@ class Committer:
 
     async def wait_drained(self) -> None:
         """Wait until the spool is empty (bound it with ``asyncio.timeout``)."""
-        while self.spool.pending:
+        while self.spool.backlog:
             self._replay_wake.set()
             await asyncio.sleep(0.05)
 
     async def _post(self, envelopes: list[Envelope]) -> list[Outcome | Spooled]:
-        if self.online and not self.spool.pending:
+        if self.online and not self.spool.backlog:
             try:
                 async with asyncio.timeout(self.commit_timeout):
                     result: list[Outcome | Spooled] = list(await self.service.post_batch(envelopes))
@@ -141,28 +185,45 @@ class Committer:
                 if self.online:
                     log.warning("PostgreSQL unavailable (%s): spooling scans", exc)
                 self.online = False
-        await self.spool.append(envelopes)
+        try:
+            await self.spool.append(envelopes)
+        except SpoolFullError as exc:
+            self.refused += len(envelopes)
+            return [exc] * len(envelopes)
+        except OSError as exc:
+            self.refused += len(envelopes)
+            log.error("cannot write the spool (%s): %d scan(s) refused", exc, len(envelopes))
+            refusal = SpoolWriteError(
+                f"not taken: the database is unreachable and the spool cannot be written"
+                f" ({exc.strerror or exc})"
+            )
+            return [refusal] * len(envelopes)
         self.spooled += len(envelopes)
         self._replay_wake.set()
         return [SPOOLED] * len(envelopes)
 
     async def _replay_forever(self) -> None:
         while True:
-            if not self.spool.pending:
+            if not self.spool.backlog:
+                self._replaying = False
                 self._replay_wake.clear()
                 await self._replay_wake.wait()
                 continue
             try:
-                replayed = await self._replay_some()
+                delay = await self._replay_some()
             except Exception:  # never let the spool stop draining for good
                 log.exception("spool replay failed; retrying")
-                replayed = False
-            if not replayed:
-                await asyncio.sleep(_PROBE_INTERVAL)
+                delay = _PROBE_INTERVAL
+            if delay:
+                await asyncio.sleep(delay)
 
-    async def _replay_some(self) -> bool:
-        """Replay the oldest spooled scans; ``False`` while the database is still away."""
-        records = self.spool.head(_REPLAY_BATCH)
+    async def _replay_some(self) -> float:
+        """Replay the oldest spooled scans; the pause before the next go (0: go on)."""
+        if not await self._report_damage():
+            return _PROBE_INTERVAL
+        records = await self.spool.head(1 if self._one_by_one else _REPLAY_BATCH)
+        if not await self._report_damage():  # damage the read just met
+            return _PROBE_INTERVAL
         try:
             async with asyncio.timeout(self.commit_timeout * 2):
                 outcomes = await self.service.post_batch([r.envelope for r in records])
@@ -173,19 +234,98 @@ class Committer:
                 ]
                 await self.service.record_spool_exceptions(failures)
         except Exception as exc:
-            if not is_unavailable(exc):
-                raise
-            return False
-        await self.spool.remove_head(len(records))
-        self.replayed += len(records)
-        self.exceptions += len(failures)
+            if is_unavailable(exc):
+                self._replaying = False
+                return _PROBE_INTERVAL
+            return await self._refused_on_replay(records, exc)
+        await self._passed(records, len(failures))
         for envelope, rejection, _ in failures:
             log.warning(
                 "spooled scan %s refused on replay: %s (kept as a spool exception)",
                 envelope.key,
                 rejection.reason,
             )
-        if not self.spool.pending:
+        return 0.0
+
+    async def _passed(self, records: list[SpoolRecord], exceptions: int) -> None:
+        await self.spool.remove_head(len(records))
+        self._replaying = True
+        self._failing = None
+        self._one_by_one = max(0, self._one_by_one - len(records))
+        self.replayed += len(records)
+        self.exceptions += exceptions
+        if not self.spool.backlog:
             self.online = True
             log.info("spool drained: %d scan(s) replayed", self.replayed)
+
+    async def _report_damage(self) -> bool:
+        """Keep damaged records whose fields still read as spool exceptions, before the
+        spool moves past them; ``False`` while the database is away."""
+        found = self.spool.unreported()
+        if not found:
+            return True
+        lost = [
+            (q.salvaged.envelope, _corrupt(q), q.salvaged.spooled_at)
+            for q in found
+            if q.salvaged is not None
+        ]
+        try:
+            async with asyncio.timeout(self.commit_timeout * 2):
+                await self.service.record_spool_exceptions(lost)
+        except Exception as exc:
+            if is_unavailable(exc):
+                return False
+            log.exception("cannot keep %d damaged spooled scan(s) as spool exceptions", len(lost))
+        self.spool.reported(found)
+        self.exceptions += len(lost)
         return True
+
+    async def _refused_on_replay(self, records: list[SpoolRecord], exc: Exception) -> float:
+        """A batch failed, and not for an outage: find the record at fault, try it a few
+        times, then keep it as a spool exception and go on."""
+        if len(records) > 1:
+            log.warning(
+                "replaying %d spooled scan(s) failed (%s): replaying them one at a time",
+                len(records),
+                _brief(exc),
+            )
+            self._one_by_one = len(records)
+            return 0.0
+        (record,) = records
+        key = record.envelope.key
+        tries = self._failing[1] + 1 if self._failing and self._failing[0] == key else 1
+        self._failing = (key, tries)
+        if tries < self.replay_attempts:
+            delay = min(self.replay_backoff * 2.0 ** (tries - 1), _MAX_BACKOFF)
+            log.warning(
+                "spooled scan %s failed on replay (try %d of %d: %s); again in %.1f s",
+                key,
+                tries,
+                self.replay_attempts,
+                _brief(exc),
+                delay,
+            )
+            return delay
+        error = ReplayFailedError(f"replay failed {tries} times: {_brief(exc)}")
+        try:
+            async with asyncio.timeout(self.commit_timeout * 2):
+                await self.service.record_spool_exceptions(
+                    [(record.envelope, error, record.spooled_at)]
+                )
+        except Exception as second:
+            if is_unavailable(second):
+                return _PROBE_INTERVAL
+            await self.spool.quarantine_record(
+                record, f"{error.reason}; and as a spool exception: {_brief(second)}"
+            )
+        else:
+            log.error("spooled scan %s kept as a spool exception: %s", key, error.reason)
+        await self._passed(records, 1)
+        return 0.0
+
+
+def _corrupt(q: Quarantined) -> CorruptSpoolRecordError:
+    return CorruptSpoolRecordError(
+        f"damaged in the spool ({q.reason}), not replayed: check the scan and post it by"
+        f" hand if it happened (raw bytes in {q.path})"
+    )

@@ -30,7 +30,7 @@ import pytest
 from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ScannerModel
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.committer import Committer
-from scanner_gateway.spool import Spool, decode_records
+from scanner_gateway.spool import Spool, pending_records
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
@@ -201,7 +201,7 @@ async def test_sigkill_three_times_loses_no_acknowledged_scan_and_counts_none_tw
     )
     workers = [_Worker(s) for s in scanners]
     stop = asyncio.Event()
-    spool_file = tmp_path / "spool" / "spool.log"
+    spool_dir = tmp_path / "spool"
     acked_per_life: list[int] = []
     in_spool_at_kill: list[int] = []
     replayed_not_trimmed: list[int] = []  # in the ledger and still in the spool
@@ -224,7 +224,7 @@ async def test_sigkill_three_times_loses_no_acknowledged_scan_and_counts_none_tw
             await asyncio.sleep(lifetime * UNIT)
             assert await gateway.stop(signal.SIGKILL) == -signal.SIGKILL
             acked_per_life.append(acked() - before)
-            records, _ = decode_records(spool_file.read_bytes())
+            records = pending_records(spool_dir)
             in_spool_at_kill.append(len(records))
             spooled_lots = {
                 r.envelope.command.lot for r in records if isinstance(r.envelope.command, Receive)
@@ -246,7 +246,7 @@ async def test_sigkill_three_times_loses_no_acknowledged_scan_and_counts_none_tw
             await asyncio.gather(*running)
         acked_per_life.append(acked() - before)
         everything = {lot for w in workers for lot in w.acked}
-        await eventually(lambda: spool_file.stat().st_size == 0, 10 * UNIT, "spool drained")
+        await eventually(lambda: not pending_records(spool_dir), 10 * UNIT, "spool drained")
         assert await gateway.stop(signal.SIGTERM) == 0, gateway.tail()
     finally:
         stop.set()

@@ -450,7 +450,7 @@ async def run_soak(
     kills = 0
     spooled_at_kill = 0
     watcher: asyncio.Task[None] | None = None
-    spool_file = work / "spool" / "spool.log"
+    spool_dir = work / "spool"
     try:
         gtins, locations = await _prepare(url, products=40)
         token = await _token(url)
@@ -496,7 +496,7 @@ async def run_soak(
                 kills += 1
                 if what == "kill-while-pg-down":
                     with contextlib.suppress(OSError):
-                        spooled_at_kill = await asyncio.to_thread(_spooled_count, spool_file)
+                        spooled_at_kill = await asyncio.to_thread(_spooled_count, spool_dir)
                 await asyncio.sleep(rng.uniform(0.3, 1.0))
                 await gateway.start()
             elif what == "pg-down-fast":
@@ -515,7 +515,7 @@ async def run_soak(
         stop_scans.set()
         await asyncio.gather(*tasks[DISPLAYS:])
         await _until(
-            lambda: asyncio.to_thread(lambda: _spooled_count(spool_file) == 0),
+            lambda: asyncio.to_thread(lambda: _spooled_count(spool_dir) == 0),
             60,
             "spool drained",
         )
@@ -619,14 +619,10 @@ class FeedWatchdog:
                 self.restarts += 1
 
 
-def _spooled_count(path: Path) -> int:
-    from scanner_gateway.spool import decode_records
+def _spooled_count(directory: Path) -> int:
+    from scanner_gateway.spool import pending_records
 
-    try:
-        records, _ = decode_records(path.read_bytes())
-    except FileNotFoundError:
-        return 0
-    return len(records)
+    return len(pending_records(directory))
 
 
 async def _feed_head(url: str) -> int:
