@@ -5,6 +5,13 @@ Per scanner: a :class:`~scanner_gateway.serial_link.SerialLink` moves bytes, a f
 reads them and the :class:`~scanner_gateway.session.ScannerSession` decides. One task
 per scanner handles its frames in order, one at a time, so a slow or noisy scanner
 only ever waits on itself. This module owns every clock read and timeout.
+
+Busy is slow, never lossy (SPEC promise 8): every frame read goes on its scanner's
+queue and gets exactly one reply, ack or nak, in the order the frames came. When
+``_PAUSE_AT`` frames wait there, the gateway stops reading that port
+(:meth:`SerialLink.pause_reading`) and resumes below ``_RESUME_AT``; meanwhile the
+bytes wait in the OS and serial buffers. Frame timing (the idle gap, the partial
+first frame) uses the link's line time, which stands still while reading is paused.
 """
 
 from __future__ import annotations
@@ -56,7 +63,11 @@ __all__ = ["Gateway", "ScannerRuntime"]
 
 log = logging.getLogger(__name__)
 
-_QUEUE_LIMIT = 64
+_PAUSE_AT = 64
+"""Entries waiting on one scanner's queue (a frame, or a run of frames refused
+together) at which its port is no longer read."""
+_RESUME_AT = _PAUSE_AT // 2
+"""... and below which it is read again."""
 _FIRST_FRAME_WINDOW = 1.0
 _EPOCH_SPAN = 1_000_000_000
 _EVENT_BUFFER = 10_000
@@ -103,7 +114,8 @@ class _Counters:
     too_long: int = 0
     partial_dropped: int = 0
     baud_warnings: int = 0
-    overflow: int = 0
+    paused: int = 0
+    """Times reading this port stopped until its waiting scans were served."""
     suppressed: int = 0
     disconnects: int = 0
 
@@ -171,6 +183,19 @@ class _EventSink:
 
 
 @dataclass
+class _Refused:
+    """Frames refused before decoding, one after another in one read: they wait their
+    turn on the queue and are nakked together, one nak each, in one write."""
+
+    frames: list[tuple[bytes, str]]
+    """(frame, reason) of each."""
+
+
+_Queued = tuple[bytes, bool] | _Refused
+"""A frame to handle (its bytes, whether it is the first after a connect), or a refusal."""
+
+
+@dataclass
 class ScannerRuntime:
     """Everything the gateway keeps for one scanner."""
 
@@ -178,9 +203,8 @@ class ScannerRuntime:
     session: ScannerSession
     link: SerialLink | None = None
     framer: LineFramer | None = None
-    queue: asyncio.Queue[tuple[bytes, bool]] = field(
-        default_factory=lambda: asyncio.Queue(_QUEUE_LIMIT)
-    )
+    queue: asyncio.Queue[_Queued] = field(default_factory=asyncio.Queue)
+    """Unbounded, but reading pauses at ``_PAUSE_AT``: at most one read's frames more."""
     counters: _Counters = field(default_factory=_Counters)
     bucket: _TokenBucket = field(default_factory=_TokenBucket)
     connected_at: float = 0.0
@@ -197,6 +221,10 @@ class ScannerRuntime:
     @property
     def state(self) -> LinkState:
         return self.link.state if self.link else LinkState.STOPPED
+
+    def now(self) -> float:
+        """Line time: the monotonic clock, standing still while reading is paused."""
+        return self.link.now() if self.link else time.monotonic()
 
     def snapshot(self, gateway: str) -> ScannerState:
         link = self.link
@@ -310,10 +338,10 @@ class Gateway:
     def statuses(self) -> list[ScannerState]:
         return [r.snapshot(self.name) for r in self.runtimes.values()]
 
-    # -- bytes in (called on the loop by the link's reader thread) ----------------
+    # -- bytes in (called on the loop by the link) -----------------------------------
 
     def _on_state(self, runtime: ScannerRuntime, state: LinkState, detail: str) -> None:
-        now = time.monotonic()
+        now = runtime.now()
         if state is LinkState.CONNECTED:
             runtime.framer = self._new_framer(runtime.config)
             runtime.connected_at = now
@@ -347,7 +375,7 @@ class Gateway:
     def _on_idle(self, runtime: ScannerRuntime) -> None:
         runtime.idle_timer = None
         if runtime.framer is not None:
-            now = time.monotonic()
+            now = runtime.now()
             runtime.framer.receive_idle(now)
             self._drain_framer(runtime, now)
 
@@ -355,70 +383,92 @@ class Gateway:
         framer = runtime.framer
         if framer is None:
             return
+        refused: _Refused | None = None
         for event in framer.events_received():
             match event:
                 case FrameReceived(data=data):
                     runtime.counters.frames += 1
                     first = runtime.fresh and now - runtime.connected_at < _FIRST_FRAME_WINDOW
                     runtime.fresh = False
-                    try:
-                        runtime.queue.put_nowait((data, first))
-                    except asyncio.QueueFull:
-                        runtime.counters.overflow += 1
-                        self._announce_rejection(
-                            runtime, data, "scanner sent faster than it could be served"
-                        )
+                    runtime.queue.put_nowait((data, first))
+                    refused = None
                 case FrameGarbled(data=data):
                     runtime.counters.garbled += 1
                     runtime.fresh = False
-                    self._reject_frame(runtime, data, "unreadable scan (noise or wrong baud rate)")
+                    reason = "unreadable scan (noise or wrong baud rate)"
+                    refused = self._reject_frame(runtime, refused, data, reason)
                 case FrameTooLong(length=length):
                     runtime.counters.too_long += 1
                     runtime.fresh = False
-                    self._reject_frame(runtime, b"", f"scan too long ({length} bytes)")
+                    reason = f"scan too long ({length} bytes)"
+                    refused = self._reject_frame(runtime, refused, b"", reason)
                 case BaudMismatchSuspected(count=count):
                     runtime.counters.baud_warnings += 1
                     runtime.health = f"{count} high-bit byte(s): check baud rate and parity"
                 case FrameDropped():
                     runtime.counters.partial_dropped += 1
+        link = runtime.link
+        if link is not None and not link.paused and runtime.queue.qsize() >= _PAUSE_AT:
+            link.pause_reading()
+            runtime.counters.paused += 1
+            log.debug("scanner %s: %d scans waiting, reading paused", runtime.id, _PAUSE_AT)
+        self._arm_idle(runtime)
+
+    def _arm_idle(self, runtime: ScannerRuntime) -> None:
+        """(Re)start the idle-gap timer; none while reading is paused (no time passes)."""
         if runtime.idle_timer is not None:
             runtime.idle_timer.cancel()
             runtime.idle_timer = None
+        framer = runtime.framer
+        if framer is None or (runtime.link is not None and runtime.link.paused):
+            return
         deadline = framer.deadline()
         if deadline is not None:
             loop = asyncio.get_running_loop()
-            delay = max(deadline - time.monotonic(), 0.0)
+            delay = max(deadline - runtime.now(), 0.0)
             runtime.idle_timer = loop.call_later(delay, self._on_idle, runtime)
 
-    def _reject_frame(self, runtime: ScannerRuntime, frame: bytes, reason: str) -> None:
-        """Frames refused before decoding: nak (rate-limited) and announce."""
-        if self._announce_rejection(runtime, frame, reason):
-            task = asyncio.ensure_future(self._reply(runtime, Feedback.NAK))
-            task.add_done_callback(_log_task_error)
+    def _resume_if_served(self, runtime: ScannerRuntime) -> None:
+        link = runtime.link
+        if link is not None and link.paused and runtime.queue.qsize() < _RESUME_AT:
+            link.resume_reading()
+            self._arm_idle(runtime)
 
-    def _announce_rejection(self, runtime: ScannerRuntime, frame: bytes, reason: str) -> bool:
+    @staticmethod
+    def _reject_frame(
+        runtime: ScannerRuntime, refused: _Refused | None, frame: bytes, reason: str
+    ) -> _Refused:
+        """Queue a frame refused before decoding, with the refusals just before it."""
+        if refused is None:
+            refused = _Refused([])
+            runtime.queue.put_nowait(refused)
+        refused.frames.append((frame, reason))
+        return refused
+
+    def _announce_rejection(self, runtime: ScannerRuntime, frame: bytes, reason: str) -> None:
+        """A ``scan.rejected`` event, rate-limited per scanner (the nak never is)."""
         if not runtime.bucket.take(time.monotonic()):
             runtime.counters.suppressed += 1
-            return False
+            return
         runtime.counters.rejected += 1
         self.events.publish(
             "scan.rejected",
             {"scanner": runtime.id, "code": _printable(frame), "reason": reason},
         )
-        return True
 
     # -- scans ---------------------------------------------------------------------
 
-    async def _reply(self, runtime: ScannerRuntime, feedback: Feedback) -> None:
+    async def _reply(self, runtime: ScannerRuntime, feedback: Feedback, count: int = 1) -> None:
+        """``count`` times ``feedback``, in one write."""
         ack, nak = runtime.config.feedback_bytes()
         if feedback is Feedback.ACK:
-            runtime.counters.acks += 1
+            runtime.counters.acks += count
             data = ack
         else:
-            runtime.counters.naks += 1
+            runtime.counters.naks += count
             data = nak
         if data and runtime.link is not None:
-            await runtime.link.write(data)
+            await runtime.link.write(data * count)
 
     def _envelope(self, runtime: ScannerRuntime, post: PostCommand) -> Envelope:
         self._seq += 1
@@ -433,14 +483,27 @@ class Gateway:
 
     async def _serve(self, runtime: ScannerRuntime) -> None:
         while True:
-            frame, first = await runtime.queue.get()
-            try:
-                await self._handle(runtime, frame, first)
-            except Exception:
-                log.exception("scanner %s: scan %r failed", runtime.id, frame)
-                if runtime.session.awaiting is not None:
-                    runtime.session.receive_outcome(False, "internal error")
-                await self._reply(runtime, Feedback.NAK)
+            item = await runtime.queue.get()
+            self._resume_if_served(runtime)
+            if isinstance(item, _Refused):
+                for refused, reason in item.frames:
+                    self._announce_rejection(runtime, refused, reason)
+                await self._reply(runtime, Feedback.NAK, len(item.frames))
+                if runtime.queue.empty():
+                    self.events.save_state(runtime.snapshot(self.name))
+            else:
+                frame, first = item
+                try:
+                    await self._handle(runtime, frame, first)
+                except Exception:
+                    log.exception("scanner %s: scan %r failed", runtime.id, frame)
+                    if runtime.session.awaiting is not None:
+                        runtime.session.receive_outcome(False, "internal error")
+                    await self._reply(runtime, Feedback.NAK)
+            if not runtime.queue.empty():
+                # Refusals and session-only scans are answered without waiting on
+                # anything: yield, so a backlog of them is served one turn at a time.
+                await asyncio.sleep(0)
 
     async def _handle(self, runtime: ScannerRuntime, frame: bytes, first: bool) -> None:
         decoded = decode(
@@ -486,8 +549,3 @@ class Gateway:
             self._announce_rejection(runtime, frame, reason)
         await self._reply(runtime, feedback)
         self.events.save_state(runtime.snapshot(self.name))
-
-
-def _log_task_error(task: asyncio.Future[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("feedback write failed", exc_info=task.exception())

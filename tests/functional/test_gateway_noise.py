@@ -1,13 +1,14 @@
-"""Ten megabytes of line noise on one scanner disturb neither the others nor the gateway."""
+"""Line noise on one scanner disturbs neither the others nor the gateway, and every
+frame of it read is nakked (SPEC promises 7 and 8)."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 import threading
 import time
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,6 @@ from hardware_mocks.frames import DATALOGIC, HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
-from scanner_gateway.serial_link import LinkState, SerialLink
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
@@ -109,6 +109,7 @@ async def test_ten_megabytes_of_noise_on_one_line_leave_the_other_scanner_and_th
         assert all(s.state == "connected" for s in gateway.statuses())
         assert not any(t.done() for t in gateway._tasks), "a gateway task died"
         counters = noisy_runtime.counters
+        heard = noisy.target.feedback
         await gateway.events.flush()
     finally:
         await gateway.stop()
@@ -121,6 +122,10 @@ async def test_ten_megabytes_of_noise_on_one_line_leave_the_other_scanner_and_th
     # the noise was seen as noise, and announced at a bounded rate
     assert counters.garbled > 1000
     assert counters.baud_warnings > 0
+    # every unreadable or over-long frame got its nak, and every nak reached the line
+    assert counters.naks >= counters.garbled + counters.too_long
+    assert (heard.acks, heard.naks, heard.other) == (counters.acks, counters.naks, 0)
+    assert counters.paused > 0
     rejected = [e for e in await outbox_payloads(pool, "scan.rejected") if e["scanner"] == "noisy"]
     assert 0 < len(rejected) <= 20 + 10 * (blast_seconds + 5)
     # it changed no stock: only the last, good scan of each scanner counts
@@ -139,48 +144,109 @@ async def test_ten_megabytes_of_noise_on_one_line_leave_the_other_scanner_and_th
     )
 
 
+def _noise_lines(rng: random.Random, size: int) -> tuple[bytes, int]:
+    """About ``size`` bytes of CRLF-ended lines that are each certainly refused, without
+    asking the database: random bytes with a high-bit byte (unreadable), lines over the
+    512-byte cap (too long), and short readable lines the decoder refuses (an unknown
+    command). The first is unreadable, so none is taken for a partial first frame.
+    Returns the bytes and their number of lines."""
+    out = bytearray()
+    lines = 0
+    while len(out) < size:
+        kind = rng.random() if out else 0.0
+        if kind < 0.3:
+            garbage = rng.randbytes(rng.randrange(1, 200)).translate(None, b"\r\n")
+            out += garbage + bytes([rng.randrange(0x80, 0xFF)])
+        elif kind < 0.4:
+            out += b"X" * rng.randrange(600, 3000)
+        else:
+            out += b"CMD:NOISE%d" % rng.randrange(10**6)
+        out += b"\r\n"
+        lines += 1
+    return bytes(out), lines
+
+
 def _flood(scanner: PtyScanner, enough: threading.Event) -> int:
-    """Send noise in 64 KiB chunks until ``enough``; the bytes sent."""
-    sent = 0
+    """Send refused lines in 64 KiB runs, as fast as the pty takes them, until
+    ``enough``; the lines sent. The first run differs from the ones repeated after it."""
+    rng = random.Random(7)
+    runs = [_noise_lines(rng, CHUNK) for _ in range(9)]
+    scanner.send_raw(runs[0][0])
+    lines = runs[0][1]
     while not enough.is_set():
-        scanner.send_noise(CHUNK)
-        sent += CHUNK
-    return sent
+        for noise, count in runs[1:]:
+            scanner.send_raw(noise)
+            lines += count
+    return lines
 
 
-async def test_a_flooding_line_keeps_at_most_two_chunks_waiting_on_the_loop(
-    tmp_path: Path,
+async def test_a_line_flooding_noise_without_end_starves_no_other_and_each_frame_is_nakked(
+    service: StockService, pool: Pool, tmp_path: Path
 ) -> None:
-    """Backpressure from the loop to a port's reader thread, seen directly."""
-    flood = await PtyScanner.create(tmp_path / "flood", HONEYWELL, write_timeout=10.0, seed=1)
-    chunks: list[int] = []
-    states: list[LinkState] = []
-    config = ScannerConfig(id="flood", url=str(flood.path), preset="honeywell")
-    with ThreadPoolExecutor(2) as executor:
-        link = SerialLink(
-            config,
-            on_bytes=lambda data, _: chunks.append(len(data)),
-            on_state=lambda state, _: states.append(state),
-            executor=executor,
+    """One port floods, without end; a quiet port beside it is served all the while."""
+    flood = await PtyScanner.create(tmp_path / "flood", HONEYWELL, write_timeout=30 * UNIT)
+    # CRLF and a long idle gap: every line is exactly one frame, however it is read
+    flood_config = ScannerConfig(
+        id="flood",
+        url=str(flood.path),
+        preset="honeywell",
+        terminator="CRLF",
+        idle_gap_ms=10_000,
+        feedback="honeywell",
+        location="DOCK-1",
+    )
+    quiet = await open_rig("quiet", "pty", HONEYWELL, tmp_path, location="DOCK-1")
+    gateway = Gateway(service, [flood_config, quiet.config], tmp_path / "spool")
+    await gateway.start()
+    try:
+        await eventually(
+            lambda: all(s.state == "connected" for s in gateway.statuses()),
+            5 * UNIT,
+            "connected",
         )
-        running = asyncio.create_task(link.run())
-        try:
-            await eventually(lambda: LinkState.CONNECTED in states, 5 * UNIT, "connected")
-            enough = threading.Event()
-            sending = asyncio.create_task(asyncio.to_thread(_flood, flood, enough))
-            await eventually(lambda: len(chunks) > 2, 5 * UNIT, "noise arriving")
-            # The loop is busy elsewhere for a while; the reader thread keeps reading.
-            time.sleep(0.3 * UNIT)  # noqa: ASYNC251 - blocking the loop is the point
-            before = len(chunks)
-            await asyncio.sleep(0)  # run exactly what was queued meanwhile
-            queued = len(chunks) - before
-            enough.set()
-            sent = await sending
-            await eventually(lambda: sum(chunks) == sent, 5 * UNIT, "all noise read")
-        finally:
-            link.stop()
-            await running
-            await flood.aclose()
-    assert queued <= 2, f"{queued} chunks were waiting on the loop"
-    assert sent > 0
-    assert max(chunks) <= 4096
+        enough = threading.Event()
+        flooding = asyncio.create_task(asyncio.to_thread(_flood, flood, enough))
+        flood_counters = gateway.runtimes["flood"].counters
+        await eventually(lambda: flood.feedback.naks > 1000, 10 * UNIT, "the flood flowing")
+        latencies: list[float] = []
+        answers = []
+        for _ in range(GOOD_SCANS):
+            started = time.monotonic()
+            answers.append(await quiet.scan(WIDGET))
+            latencies.append(time.monotonic() - started)
+        assert not flooding.done(), "the flood must still be flowing"
+        naks_meanwhile = flood.feedback.naks
+        enough.set()
+        lines = await flooding
+        await eventually(lambda: flood.feedback.naks >= lines, 20 * UNIT, "every line nakked")
+        await asyncio.sleep(0.2 * UNIT)  # and nothing more comes
+        heard = flood.feedback
+        quiet_counters = gateway.runtimes["quiet"].counters
+        await gateway.events.flush()
+    finally:
+        enough.set()
+        await gateway.stop()
+        await flood.aclose()
+        await quiet.close()
+
+    # the quiet scanner was served throughout, each scan within a bounded time
+    assert answers == ["ack"] * GOOD_SCANS
+    assert max(latencies) < 0.5 * UNIT, f"max {max(latencies):.3f}s"
+    assert statistics.median(latencies) < 0.2 * UNIT
+    assert quiet_counters.paused == 0
+    # every line of noise read got exactly one nak, and nothing else was said
+    assert (heard.acks, heard.naks, heard.other) == (0, lines, 0)
+    assert flood_counters.garbled + flood_counters.too_long + flood_counters.frames == lines
+    assert flood_counters.partial_dropped == 0
+    assert flood_counters.naks == lines
+    assert lines > naks_meanwhile > 1000
+    # announced at a bounded rate, and no stock changed but the quiet scans
+    rejected = [e for e in await outbox_payloads(pool, "scan.rejected") if e["scanner"] == "flood"]
+    assert 0 < len(rejected) < lines
+    assert await ledger_rows(pool, "flood") == []
+    assert (await service.stock_of("WIDGET")).on_hand == GOOD_SCANS
+    print(
+        f"\nflood: {lines} lines nakked, reading paused {flood_counters.paused} times;"
+        f" quiet latency max {max(latencies) * 1000:.0f} ms,"
+        f" median {statistics.median(latencies) * 1000:.0f} ms"
+    )
