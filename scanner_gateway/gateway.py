@@ -23,6 +23,7 @@ import logging
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +73,8 @@ _FIRST_FRAME_WINDOW = 1.0
 _EPOCH_SPAN = 1_000_000_000
 _EVENT_BUFFER = 10_000
 _FLUSH_INTERVAL = 0.05
+_STATE_INTERVAL = 1.0
+"""Scanner states (counters, last scan) are written at most this often."""
 
 
 def _printable(frame: bytes) -> str:
@@ -127,24 +130,46 @@ class _EventSink:
     all ask): two concurrent flushes would write the same events twice. Each event
     carries a number, so exactly the events written are dropped afterwards, even if
     the bounded buffer shed its oldest entries meanwhile.
+
+    Scanner states (counters, last scan) are written at most once per
+    ``_STATE_INTERVAL``: a scanner that changed is marked, and its snapshot is taken
+    when it is written, not on every scan.
     """
 
     def __init__(self, service: StockService) -> None:
         self.service = service
         self.events: deque[tuple[int, str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
-        self.states: dict[str, ScannerState] = {}
+        self.changed: dict[str, Callable[[], ScannerState]] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._numbered = 0
+        self._states_written = 0.0
+        self._timer: asyncio.TimerHandle | None = None
 
     def publish(self, type_: str, payload: dict[str, Any]) -> None:
         self._numbered += 1
         self.events.append((self._numbered, type_, payload))
         self._wake.set()
 
-    def save_state(self, state: ScannerState) -> None:
-        self.states[state.id] = state
+    def mark_changed(self, scanner: str, snapshot: Callable[[], ScannerState]) -> None:
+        """The scanner's state changed; ``snapshot`` reads it when it is written."""
+        self.changed[scanner] = snapshot
+        self._arm()
+
+    def _arm(self) -> None:
+        """Wake the writer when the marked states are due."""
+        if self.changed and self._timer is None:
+            delay = max(self._states_written + _STATE_INTERVAL - time.monotonic(), 0.0)
+            self._timer = asyncio.get_running_loop().call_later(delay, self._states_due)
+
+    def _states_due(self) -> None:
+        self._timer = None
         self._wake.set()
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     async def run(self) -> None:
         while True:
@@ -153,18 +178,21 @@ class _EventSink:
             await self.flush()
             await asyncio.sleep(_FLUSH_INTERVAL)
 
-    async def flush(self) -> None:
+    async def flush(self, *, all_states: bool = False) -> None:
         async with self._lock:
-            await self._flush()
+            await self._flush(all_states)
 
-    async def _flush(self) -> None:
+    async def _flush(self, all_states: bool) -> None:
         batch = list(self.events)
-        states = list(self.states.values())
-        if not batch and not states:
+        due = all_states or time.monotonic() - self._states_written >= _STATE_INTERVAL
+        marked = dict(self.changed) if due else {}
+        if not batch and not marked:
             return
+        states = [snapshot() for snapshot in marked.values()]
         try:
             async with asyncio.timeout(3.0):
-                await self.service.save_scanner_states(states)
+                if states:
+                    await self.service.save_scanner_states(states)
                 await self.service.append_events([(t, p) for _, t, p in batch])
         except Exception as exc:
             if is_unavailable(exc):
@@ -177,9 +205,12 @@ class _EventSink:
             last = batch[-1][0]
             while self.events and self.events[0][0] <= last:
                 self.events.popleft()
-        for state in states:
-            if self.states.get(state.id) is state:
-                del self.states[state.id]
+        if marked:
+            self._states_written = time.monotonic()
+            for scanner, snapshot in marked.items():
+                if self.changed.get(scanner) is snapshot:
+                    del self.changed[scanner]
+        self._arm()  # states marked while these were written
 
 
 @dataclass
@@ -331,9 +362,13 @@ class Gateway:
         await self.committer.stop()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
-                await self.events.flush()
+                await self.events.flush(all_states=True)
+        self.events.close()
         await self.spool.close()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def _state_changed(self, runtime: ScannerRuntime) -> None:
+        self.events.mark_changed(runtime.id, functools.partial(runtime.snapshot, self.name))
 
     def statuses(self) -> list[ScannerState]:
         return [r.snapshot(self.name) for r in self.runtimes.values()]
@@ -357,7 +392,7 @@ class Gateway:
             "scanner.status",
             {"scanner": runtime.id, "state": state.value, "detail": detail},
         )
-        self.events.save_state(runtime.snapshot(self.name))
+        self._state_changed(runtime)
 
     @staticmethod
     def _new_framer(config: ScannerConfig) -> LineFramer:
@@ -490,7 +525,7 @@ class Gateway:
                     self._announce_rejection(runtime, refused, reason)
                 await self._reply(runtime, Feedback.NAK, len(item.frames))
                 if runtime.queue.empty():
-                    self.events.save_state(runtime.snapshot(self.name))
+                    self._state_changed(runtime)
             else:
                 frame, first = item
                 try:
@@ -510,6 +545,7 @@ class Gateway:
             frame,
             max_length=runtime.config.max_length,
             reference_year=datetime.now(UTC).year,
+            gs1_separator=runtime.config.gs1_separator,
         )
         if first and not _decodes_cleanly(decoded):
             runtime.counters.partial_dropped += 1
@@ -548,4 +584,4 @@ class Gateway:
         if reason is not None:
             self._announce_rejection(runtime, frame, reason)
         await self._reply(runtime, feedback)
-        self.events.save_state(runtime.snapshot(self.name))
+        self._state_changed(runtime)
