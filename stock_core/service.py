@@ -321,9 +321,11 @@ class StockService:
         async with self.pool.acquire() as conn:
             return await verify(conn)
 
-    async def create_token(self, name: str, role: Role) -> tuple[str, tokens.TokenInfo]:
+    async def create_token(
+        self, name: str, role: Role, *, expires_at: datetime | None = None
+    ) -> tuple[str, tokens.TokenInfo]:
         async with self._connection() as conn:
-            return await tokens.create_token(conn, name, role)
+            return await tokens.create_token(conn, name, role, expires_at=expires_at)
 
     async def authenticate(self, token: str) -> tokens.TokenInfo | None:
         async with self._connection() as conn:
@@ -336,6 +338,16 @@ class StockService:
     async def revoke_token(self, token_id: int) -> tokens.TokenInfo | None:
         async with self._connection() as conn:
             return await tokens.revoke_token(conn, token_id)
+
+    async def find_tokens(self, ref: str) -> list[tokens.TokenInfo]:
+        """The tokens an id, prefix or token text names (``stockd token revoke REF``)."""
+        async with self._connection() as conn:
+            return await tokens.find_tokens(conn, ref)
+
+    async def invalid_tokens(self, token_ids: Sequence[int]) -> set[int]:
+        """Those of ``token_ids`` now revoked, expired or deleted (a web node's resync)."""
+        async with self._connection() as conn:
+            return await tokens.invalid_token_ids(conn, token_ids)
 
     # -- HTTP API: reads, catalog edits, acknowledgements ------------------------------
 

@@ -7,14 +7,16 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from stock_core.domain.token import Role, parse_duration
 from stock_core.errors import CatalogImportError, DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import Database, open_database
 from stock_core.store.migrate import migrate
-from stockd.settings import Settings, SettingsError, load_settings
+from stockd.settings import Settings, SettingsError, load_settings, tls_context
 
 __all__ = ["main"]
 
@@ -45,10 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("what", choices=("products", "locations", "history"))
     imp.add_argument("file", type=Path)
     sub.add_parser("verify", help="check the ledger invariants; exit 1 with a report if broken")
-    token = sub.add_parser("token", help="API tokens")
-    token.add_argument("action", choices=("create",))
-    token.add_argument("--role", required=True, choices=("admin", "manager", "worker", "display"))
-    token.add_argument("--name", required=True)
+    token = sub.add_parser("token", help="API tokens: create, revoke, list")
+    actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="print a new token once")
+    create.add_argument("--role", required=True, choices=("admin", "manager", "worker", "display"))
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--expires-in",
+        metavar="DURATION",
+        help="lifetime such as 90m, 12h, 30d, 8w (default: none)",
+    )
+    revoke = actions.add_parser("revoke", help="revoke a token on every node, feeds included")
+    revoke.add_argument("ref", metavar="ID_OR_PREFIX", help="token id, prefix or the token itself")
+    actions.add_parser("list", help="every token: id, prefix, role, status, expiry, name")
     sim = sub.add_parser("simulate", help="drive simulated scanners against a running gateway")
     sim.add_argument("--scanners", type=int, required=True)
     sim.add_argument("--rate", type=float, required=True)
@@ -123,16 +134,75 @@ def _progress(bar: Any) -> Callable[[int], None]:
     return advance
 
 
-def _create_token(name: str, role: str) -> Callable[[Database], Awaitable[int]]:
+def _create_token(
+    name: str, role: str, lifetime: timedelta | None
+) -> Callable[[Database], Awaitable[int]]:
     async def run(db: Database) -> int:
-        from stock_core.domain.token import Role
-
-        text, info = await StockService(db.pool).create_token(name, Role(role))
-        print(f"created {info.role} token {info.prefix} for {info.name!r}; it is shown once:")
+        expires_at = None if lifetime is None else datetime.now(UTC) + lifetime
+        text, info = await StockService(db.pool).create_token(
+            name, Role(role), expires_at=expires_at
+        )
+        until = "" if info.expires_at is None else f", expires {_when(info.expires_at)}"
+        print(f"created {info.role} token {info.prefix} for {info.name!r}{until}; shown once:")
         print(text)
         return EXIT_OK
 
     return run
+
+
+def _when(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _revoke_token(ref: str) -> Callable[[Database], Awaitable[int]]:
+    async def run(db: Database) -> int:
+        service = StockService(db.pool)
+        found = await service.find_tokens(ref)
+        if not found:
+            print(
+                f"stockd: no token matches {ref!r} (give its id, its prefix or the token; "
+                "stockd token list shows them)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        if len(found) > 1:
+            print(
+                f"stockd: {ref!r} is token {found[0].id}'s id or token {found[1].id}'s prefix: "
+                f"give stk_{ref} for the prefix",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        token = found[0]
+        what = f"{token.role} token {token.prefix} (id {token.id}, {token.name!r})"
+        if token.revoked_at is not None:
+            print(f"{what} was already revoked on {_when(token.revoked_at)}")
+            return EXIT_OK
+        await service.revoke_token(token.id)
+        print(f"revoked {what}; web nodes refuse it and close its feeds now")
+        return EXIT_OK
+
+    return run
+
+
+async def _list_tokens(db: Database) -> int:
+    service = StockService(db.pool)
+    now = datetime.now(UTC)
+    print(f"{'id':>5}  {'prefix':8}  {'role':7}  {'status':7}  {'expires':20}  name")
+    after = 0
+    while page := await service.list_tokens(after=after, limit=500):
+        for token in page:
+            status = "active"
+            if token.revoked_at is not None:
+                status = "revoked"
+            elif token.expired(now):
+                status = "expired"
+            expires = "never" if token.expires_at is None else _when(token.expires_at)
+            print(
+                f"{token.id:>5}  {token.prefix:8}  {token.role.value:7}  {status:7}  "
+                f"{expires:20}  {token.name}"
+            )
+        after = page[-1].id
+    return EXIT_OK
 
 
 async def _verify(db: Database) -> int:
@@ -157,6 +227,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stockd: {exc}", file=sys.stderr)
         return EXIT_USAGE
     command = args.command
+    if command in ("serve", "web"):
+        try:  # a bad certificate stops start-up at once, in one line
+            tls_context(settings.web)
+        except SettingsError as exc:
+            print(f"stockd: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     if command in ("gateway", "serve", "web", "demo"):
         from stockd import demo, run
 
@@ -197,12 +273,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         work = _migrate
     elif command == "verify":
         work = _verify
+    elif command == "token" and args.action == "revoke":
+        work = _revoke_token(args.ref)
+    elif command == "token" and args.action == "list":
+        work = _list_tokens
     elif command == "token":
         name = args.name.strip()
         if not 1 <= len(name) <= 100 or not name.isprintable():
             print("stockd: --name must be 1 to 100 printable characters", file=sys.stderr)
             return EXIT_USAGE
-        work = _create_token(name, args.role)
+        lifetime = None
+        if args.expires_in is not None:
+            lifetime = parse_duration(args.expires_in)
+            if lifetime is None:
+                print(
+                    "stockd: --expires-in must be like 90m, 12h, 30d or 8w "
+                    "(one minute to ten years)",
+                    file=sys.stderr,
+                )
+                return EXIT_USAGE
+        work = _create_token(name, args.role, lifetime)
     else:
         assert command == "import", command
         work = _import(args.what, args.file)

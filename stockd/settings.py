@@ -8,6 +8,7 @@ Precedence: environment over file over defaults. ``DATABASE_URL`` is honoured as
 from __future__ import annotations
 
 import os
+import ssl
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,14 @@ from pydantic_settings import (
 from scanner_gateway.config import ScannerConfig
 from stock_core.store.database import default_home
 
-__all__ = ["GatewaySettings", "Settings", "SettingsError", "WebSettings", "load_settings"]
+__all__ = [
+    "GatewaySettings",
+    "Settings",
+    "SettingsError",
+    "WebSettings",
+    "load_settings",
+    "tls_context",
+]
 
 
 class SettingsError(ValueError):
@@ -33,12 +41,32 @@ class DatabaseSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str | None = None
     pool_size: int = Field(default=10, ge=2, le=200)
+    """The gateway's pool (``gateway``, ``serve``); the web app has ``web.pool_size``."""
 
 
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    pool_size: int = Field(default=10, ge=2, le=200)
+    acquire_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    max_feed_clients: int = Field(default=5000, ge=1, le=100_000)
+    max_pending_hellos: int = Field(default=200, ge=1, le=100_000)
+    hello_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    header_timeout_s: float = Field(default=15.0, gt=0, le=3600)
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)
+    max_exports: int = Field(default=2, ge=1, le=100)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> WebSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: set both (PEM files) or neither")
+        if self.max_pending_hellos > self.max_feed_clients:
+            raise ValueError("max_pending_hellos cannot exceed max_feed_clients")
+        return self
 
 
 class GatewaySettings(BaseModel):
@@ -120,3 +148,43 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(**data)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, origin)) from None
+
+
+def _no_password() -> bytes:
+    """Refuse an encrypted key instead of prompting on the terminal."""
+    return b""
+
+
+def tls_context(web: WebSettings) -> ssl.SSLContext | None:
+    """The server's TLS context from ``web.tls_cert``/``web.tls_key``; ``None`` without.
+
+    Raises :class:`SettingsError` with one line naming the setting when a file is
+    missing or unreadable, is not PEM, or the key does not match the certificate.
+    """
+    if web.tls_cert is None or web.tls_key is None:
+        return None
+    for name, path in (("web.tls_cert", web.tls_cert), ("web.tls_key", web.tls_key)):
+        try:
+            with path.open("rb") as file:
+                file.read(1)
+        except OSError as exc:
+            raise SettingsError(
+                f"bad setting {name}: cannot read {path}: {exc.strerror or exc}"
+            ) from None
+    try:  # on a scratch context: is it a certificate at all?
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=str(web.tls_cert))
+    except (ssl.SSLError, ValueError) as exc:
+        raise SettingsError(
+            f"bad setting web.tls_cert: {web.tls_cert} holds no PEM certificate ({exc})"
+        ) from None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(web.tls_cert, web.tls_key, password=_no_password)
+    except ssl.SSLError as exc:
+        if "KEY_VALUES_MISMATCH" in str(exc):
+            detail = f"the key in {web.tls_key} does not match the certificate in {web.tls_cert}"
+        else:
+            detail = f"{web.tls_key} holds no usable PEM private key (or it is encrypted): {exc}"
+        raise SettingsError(f"bad setting web.tls_key: {detail}") from None
+    return context

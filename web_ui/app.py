@@ -15,18 +15,28 @@ from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import open_database
 from stock_core.store.outbox import OutboxRelay
-from web_ui import api, feed, floor
+from stock_core.store.tokens import LastUsedRecorder, RevocationListener
+from web_ui import api, feed, floor, headers
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
 from web_ui.config import WebConfig
-from web_ui.keys import BUS, CONFIG, DATABASE, FORECASTER, SERVICE, TOKEN_CACHE
+from web_ui.keys import (
+    BUS,
+    CONFIG,
+    DATABASE,
+    EXPORTS,
+    FORECASTER,
+    LAST_USED,
+    SERVICE,
+    TOKEN_CACHE,
+)
+from web_ui.limit import Slots
+from web_ui.pool import open_web_pool
 from web_ui.problem import problem_middleware
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-
-MAX_BODY = 1 << 20
 
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -36,12 +46,48 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SERVICE] = StockService(config.database.pool)
         yield
         return
-    async with open_database(
-        config.database_url, home=config.home, max_size=config.pool_size
-    ) as database:
+    # Migrations (and the embedded server) on a one-connection pool; requests on the
+    # web pool, whose acquire has a deadline.
+    async with (
+        open_database(config.database_url, home=config.home, min_size=0, max_size=1) as first,
+        open_web_pool(
+            first.url,
+            max_size=config.pool_size,
+            acquire_timeout=config.acquire_timeout,
+            embedded=first.embedded,
+        ) as database,
+    ):
         app[DATABASE] = database
         app[SERVICE] = StockService(database.pool)
         yield
+
+
+async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Batched "last used" writes, and revocations heard from every node (NOTIFY)."""
+    pool = app[DATABASE].pool
+    recorder = LastUsedRecorder(pool, interval=app[CONFIG].token_last_used_interval)
+    app[LAST_USED] = recorder
+
+    def revoked(token_id: int) -> None:
+        feed.token_revoked(app, token_id)
+
+    async def listening() -> None:
+        await feed.recheck_tokens(app)
+
+    listener = RevocationListener(pool, revoked, listening)
+    tasks = [
+        asyncio.create_task(recorder.run(), name="token-last-used"),
+        asyncio.create_task(listener.run(), name="token-revocations"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2.0):
+            await recorder.flush()
 
 
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -75,14 +121,17 @@ async def _close_feeds(app: web.Application) -> None:
 
 
 def create_app(config: WebConfig) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[problem_middleware], client_max_size=config.max_body)
     app[CONFIG] = config
     app[BUS] = EventBus()
     app[TOKEN_CACHE] = TokenCache()
+    app[EXPORTS] = Slots(config.max_exports)
     app.cleanup_ctx.append(_database_ctx)
+    app.cleanup_ctx.append(_tokens_ctx)
     app.cleanup_ctx.append(_relay_ctx)
     app.cleanup_ctx.append(_forecaster_ctx)
     app.on_shutdown.append(_close_feeds)
+    headers.setup(app)
     api.setup(app)
     feed.setup(app)
     floor.setup(app, Path(__file__).parent / "static")

@@ -24,7 +24,22 @@ class WebConfig:
     catch_up_limit: int = 10_000
     """A display further behind than this gets a snapshot rather than the missed events."""
     hello_timeout: float = 10.0
+    """A feed socket that has not said hello within this many seconds is closed (4408)."""
     heartbeat: float = 20.0
+    max_feed_clients: int = 5000
+    """Feed sockets open at once on this node; more are refused with 503 ``busy``."""
+    max_pending_hellos: int = 200
+    """Feed sockets that have not said hello yet; more are refused with 503 ``busy``."""
+    max_body: int = 1 << 20
+    """Largest request body in bytes (aiohttp's ``client_max_size``); larger is 413."""
+    body_timeout: float = 30.0
+    """Seconds a request body may take to arrive; slower is 408."""
+    max_exports: int = 2
+    """CSV exports streaming at once (each holds a database connection); more are 503."""
+    acquire_timeout: float = 2.0
+    """For a pool this app opens itself: seconds to wait for a connection before 503."""
+    token_last_used_interval: float = 5.0
+    """Seconds between the batched writes of tokens' "last used" times."""
     forecast_interval: float | None = None
     """Seconds between background forecast runs (and projected-stockout checks); off when None."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)

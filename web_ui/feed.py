@@ -18,6 +18,15 @@ is sent a fresh snapshot instead (a snapshot carries absolute figures, so nothin
 lost); publishing never waits on a display.
 
 Close codes (one table, :data:`CLOSE`): a display is told exactly why it was closed.
+A token revoked while its displays stream (on any node: the revocation arrives by
+NOTIFY) closes them with 4401 "token revoked"; a token that expires while streaming,
+with 4401 "token expired". 4401 tells a display that retrying the same token cannot
+help.
+
+Limits: at most ``max_feed_clients`` sockets per node, of which at most
+``max_pending_hellos`` have not said hello yet; the upgrade beyond either is refused
+with 503 ``busy`` (the page reconnects with backoff). A socket silent for
+``hello_timeout`` seconds after connecting is closed with 4408.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import weakref
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
@@ -37,15 +46,27 @@ from stock_core.errors import DatabaseUnavailableError
 from stock_core.store.outbox import FeedEvent
 from web_ui.auth import authenticate
 from web_ui.bus import Subscription
-from web_ui.keys import BUS, CONFIG, SERVICE
+from web_ui.keys import BUS, CONFIG, SERVICE, TOKEN_CACHE
+from web_ui.problem import ProblemError
 
-__all__ = ["CLOSE", "FEEDS", "close_all", "setup"]
+__all__ = [
+    "CLOSE",
+    "FEEDS",
+    "FeedSockets",
+    "close_all",
+    "close_token",
+    "recheck_tokens",
+    "setup",
+    "token_revoked",
+]
 
 log = logging.getLogger(__name__)
 
 CLOSE: dict[str, tuple[int, str]] = {
     "malformed": (4400, "expected a JSON hello message"),
     "unauthorized": (4401, "unknown or revoked token"),
+    "revoked": (4401, "token revoked"),
+    "expired": (4401, "token expired"),
     "forbidden": (4403, "this token's role may not read the feed"),
     "hello_timeout": (4408, "no hello received in time"),
     "going_away": (1001, "server shutting down"),
@@ -53,7 +74,31 @@ CLOSE: dict[str, tuple[int, str]] = {
     "internal": (1011, "internal error"),
 }
 
-FEEDS: web.AppKey[weakref.WeakSet[Any]] = web.AppKey("feeds")
+
+class FeedSockets:
+    """This node's feed sockets: counted for the limits, indexed by token after hello."""
+
+    def __init__(self) -> None:
+        self.open: set[web.WebSocketResponse] = set()
+        self.awaiting_hello = 0
+        self.by_token: dict[int, set[web.WebSocketResponse]] = {}
+        self.closing: set[asyncio.Task[int]] = set()
+        """Running :func:`close_token` tasks (held: the loop keeps only weak references)."""
+
+    def signed_in(self, ws: web.WebSocketResponse, token_id: int) -> None:
+        self.by_token.setdefault(token_id, set()).add(ws)
+
+    def gone(self, ws: web.WebSocketResponse, token_id: int | None) -> None:
+        self.open.discard(ws)
+        if token_id is not None:
+            mine = self.by_token.get(token_id)
+            if mine is not None:
+                mine.discard(ws)
+                if not mine:
+                    del self.by_token[token_id]
+
+
+FEEDS = web.AppKey("feeds", FeedSockets)
 
 _PAGE = 1000
 _MAX_MESSAGE = 64 * 1024
@@ -164,32 +209,74 @@ async def _read_client(display: _Display) -> None:
             )
 
 
+def _admit(app: web.Application) -> None:
+    """Refuse the upgrade (503 ``busy``) when this node holds as many sockets as it may."""
+    config = app[CONFIG]
+    sockets = app[FEEDS]
+    if len(sockets.open) >= config.max_feed_clients:
+        raise ProblemError("busy", f"this node serves {config.max_feed_clients} feed sockets")
+    if sockets.awaiting_hello >= config.max_pending_hellos:
+        raise ProblemError(
+            "busy", f"{config.max_pending_hellos} feed sockets are waiting to say hello"
+        )
+
+
+async def _expire(ws: web.WebSocketResponse, expires_at: datetime) -> None:
+    """Close the socket when its token expires."""
+    await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
+    await _close(ws, "expired")
+
+
 async def feed_handler(request: web.Request) -> web.WebSocketResponse:
     app = request.app
     config = app[CONFIG]
+    sockets = app[FEEDS]
+    _admit(app)
     ws = web.WebSocketResponse(heartbeat=config.heartbeat, max_msg_size=_MAX_MESSAGE)
-    await ws.prepare(request)
-    app[FEEDS].add(ws)
-    hello = await _hello(ws, config.hello_timeout)
-    if isinstance(hello, str):
-        await _close(ws, hello)
-        return ws
+    sockets.open.add(ws)
+    sockets.awaiting_hello += 1
+    token_id: int | None = None
     try:
-        token = await authenticate(app, hello.token)
-    except DatabaseUnavailableError:
-        await _close(ws, "unavailable")
-        return ws
-    if token is None:
-        await _close(ws, "unauthorized")
-        return ws
-    if not token.role.allows(Role.DISPLAY):  # pragma: no cover - every role includes display
-        await _close(ws, "forbidden")
-        return ws
+        try:
+            await ws.prepare(request)
+            hello = await _hello(ws, config.hello_timeout)
+        finally:
+            sockets.awaiting_hello -= 1
+        if isinstance(hello, str):
+            await _close(ws, hello)
+            return ws
+        try:
+            token = await authenticate(app, hello.token)
+        except DatabaseUnavailableError:
+            await _close(ws, "unavailable")
+            return ws
+        if token is None:
+            await _close(ws, "unauthorized")
+            return ws
+        if not token.role.allows(Role.DISPLAY):  # pragma: no cover - every role includes display
+            await _close(ws, "forbidden")
+            return ws
+        token_id = token.id
+        sockets.signed_in(ws, token.id)
+        if app[TOKEN_CACHE].is_revoked(token.id):  # revoked while it was being checked
+            await _close(ws, "revoked")
+            return ws
+        await _stream(app, ws, hello, token.expires_at)
+    finally:
+        sockets.gone(ws, token_id)
+    return ws
+
+
+async def _stream(
+    app: web.Application, ws: web.WebSocketResponse, hello: Hello, expires_at: datetime | None
+) -> None:
+    config = app[CONFIG]
     display = _Display(app, ws)
     bus = app[BUS]
     display.subscription = bus.subscribe(config.feed_queue_limit)
     reader = asyncio.create_task(_read_client(display))
     writer: asyncio.Task[None] | None = None
+    expiry = None if expires_at is None else asyncio.create_task(_expire(ws, expires_at))
     try:
         if hello.since is None:
             await display.send_snapshot("hello")
@@ -202,7 +289,7 @@ async def feed_handler(request: web.Request) -> web.WebSocketResponse:
     except ConnectionError:
         pass
     finally:
-        for task in (reader, writer):
+        for task in (reader, writer, expiry):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ConnectionError):
@@ -210,18 +297,49 @@ async def feed_handler(request: web.Request) -> web.WebSocketResponse:
         bus.unsubscribe(display.subscription)
         if not ws.closed:
             await ws.close()
-    return ws
 
 
 def setup(app: web.Application) -> None:
-    feeds: weakref.WeakSet[Any] = weakref.WeakSet()
-    app[FEEDS] = feeds
+    app[FEEDS] = FeedSockets()
     app.router.add_get("/feed", feed_handler)
 
 
 async def close_all(app: web.Application) -> None:
     code, message = CLOSE["going_away"]
-    feeds: weakref.WeakSet[Any] = app[FEEDS]
-    for ws in list(feeds):
+    for ws in list(app[FEEDS].open):
         with contextlib.suppress(Exception):
             await ws.close(code=code, message=message.encode())
+
+
+async def close_token(app: web.Application, token_id: int, why: str = "revoked") -> int:
+    """Close every feed socket of this token on this node; returns how many."""
+    sockets = list(app[FEEDS].by_token.get(token_id, ()))
+    for ws in sockets:
+        with contextlib.suppress(Exception):
+            await _close(ws, why)
+    if sockets:
+        log.info("token %d %s: closed %d feed socket(s)", token_id, why, len(sockets))
+    return len(sockets)
+
+
+def token_revoked(app: web.Application, token_id: int) -> None:
+    """A token was revoked (here, or on another node by NOTIFY): forget it, close its
+    feed sockets now (in the background; this is called from a listener callback)."""
+    app[TOKEN_CACHE].drop(token_id)
+    sockets = app[FEEDS]
+    if token_id in sockets.by_token:
+        task = asyncio.get_running_loop().create_task(close_token(app, token_id))
+        sockets.closing.add(task)
+        task.add_done_callback(sockets.closing.discard)
+
+
+async def recheck_tokens(app: web.Application) -> None:
+    """After (re)starting to listen for revocations: notifications sent meanwhile are
+    lost, so forget every cached token and close sockets whose token is now invalid."""
+    app[TOKEN_CACHE].forget()
+    held = list(app[FEEDS].by_token)
+    if not held:
+        return
+    for token_id in await app[SERVICE].invalid_tokens(held):
+        app[TOKEN_CACHE].drop(token_id)
+        await close_token(app, token_id)

@@ -8,14 +8,25 @@ from aiohttp import web
 
 from stock_core.service import StockService
 from stock_core.store.database import Database
+from stock_core.store.tokens import LastUsedRecorder
 
 if TYPE_CHECKING:
     from stock_core.analytics_task import Forecaster
     from web_ui.auth import TokenCache
     from web_ui.bus import EventBus
     from web_ui.config import WebConfig
+    from web_ui.limit import Slots
 
-__all__ = ["BUS", "CONFIG", "DATABASE", "FORECASTER", "SERVICE", "TOKEN_CACHE"]
+__all__ = [
+    "BUS",
+    "CONFIG",
+    "DATABASE",
+    "EXPORTS",
+    "FORECASTER",
+    "LAST_USED",
+    "SERVICE",
+    "TOKEN_CACHE",
+]
 
 SERVICE = web.AppKey("service", StockService)
 DATABASE = web.AppKey("database", Database)
@@ -23,3 +34,5 @@ CONFIG: web.AppKey[WebConfig] = web.AppKey("config")
 TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 BUS: web.AppKey[EventBus] = web.AppKey("bus")
 FORECASTER: web.AppKey[Forecaster] = web.AppKey("forecaster")
+LAST_USED = web.AppKey("token_last_used", LastUsedRecorder)
+EXPORTS: web.AppKey[Slots] = web.AppKey("csv_exports")

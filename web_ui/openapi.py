@@ -33,11 +33,12 @@ _STATUS_TEXT = {
     401: "No token, or the token is unknown or revoked",
     403: "The token's role may not do this",
     404: "No such resource",
+    408: "The body did not arrive within the body timeout",
     409: "Conflict with the current state",
-    413: "The body is larger than 1 MiB",
+    413: "The body is larger than the server accepts (1 MiB by default)",
     415: "The body is not application/json",
     422: "The query or body is not valid",
-    503: "PostgreSQL is unavailable; try again",
+    503: "PostgreSQL is unavailable, or the server is busy: retry after Retry-After seconds",
 }
 
 

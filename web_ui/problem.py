@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from stock_core.errors import DatabaseUnavailableError, StockRejection
+from web_ui.pool import PoolExhaustedError
 
 __all__ = [
     "PROBLEMS",
@@ -36,6 +37,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "not-found": (404, "No such resource"),
     "method-not-allowed": (405, "Method not allowed on this resource"),
     "conflict": (409, "The request conflicts with the current state"),
+    "request-timeout": (408, "The request body did not arrive in time"),
     "payload-too-large": (413, "The request body is too large"),
     "unsupported-media-type": (415, "Send application/json"),
     "validation-error": (422, "The request is not valid"),
@@ -48,6 +50,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "idempotency-conflict": (409, "Idempotency-Key reused with a different request"),
     "rejected": (422, "Rejected"),
     "database-unavailable": (503, "The database is unavailable; try again"),
+    "busy": (503, "The server is busy; try again shortly"),
     "internal-error": (500, "Internal error"),
 }
 
@@ -67,8 +70,17 @@ class ProblemError(Exception):
         self.extra = extra
 
 
+RETRY_AFTER = "1"
+"""Seconds a client is asked to wait after a ``busy`` answer."""
+
+
 def problem_response(
-    name: str, detail: str | None = None, *, status: int | None = None, **extra: Any
+    name: str,
+    detail: str | None = None,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
 ) -> web.Response:
     code, title = PROBLEMS.get(name, (status or 500, name))
     body: dict[str, Any] = {"type": problem_type(name), "title": title, "status": status or code}
@@ -79,12 +91,14 @@ def problem_response(
         status=status or code,
         text=json.dumps(body, default=str),
         content_type=PROBLEM_JSON,
+        headers=headers,
     )
 
 
 _HTTP_NAMES = {
     400: "bad-request",
     401: "unauthorized",
+    408: "request-timeout",
     403: "forbidden",
     404: "not-found",
     405: "method-not-allowed",
@@ -100,9 +114,12 @@ async def problem_middleware(
     try:
         return await handler(request)
     except ProblemError as exc:
-        return problem_response(exc.name, exc.detail, **exc.extra)
+        headers = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
+        return problem_response(exc.name, exc.detail, headers=headers, **exc.extra)
     except StockRejection as exc:
-        details = {k: v for k, v in exc.to_dict().items() if k not in ("problem_type", "reason")}
+        details: dict[str, Any] = {
+            k: v for k, v in exc.to_dict().items() if k not in ("problem_type", "reason")
+        }
         return problem_response(exc.problem_type, exc.reason, status=exc.http_status, **details)
     except ValidationError as exc:
         errors = [
@@ -112,9 +129,12 @@ async def problem_middleware(
         return problem_response(
             "validation-error", "the request body or query is not valid", errors=errors
         )
+    except PoolExhaustedError as exc:
+        log.warning("%s %s: %s", request.method, request.path, exc)
+        return problem_response("busy", str(exc), headers={"Retry-After": RETRY_AFTER})
     except DatabaseUnavailableError as exc:
         log.warning("database unavailable: %s", exc)
-        return problem_response("database-unavailable")
+        return problem_response("database-unavailable", headers={"Retry-After": RETRY_AFTER})
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -263,6 +263,63 @@ async def test_verify_is_clean_then_reports_a_tampered_stock_row(
     ]
 
 
+# -- tokens -------------------------------------------------------------------------
+
+
+async def test_token_create_with_expiry_list_and_revoke_as_a_user_would(
+    database_url: str, home: Path
+) -> None:
+    made = await stockd(
+        "token", "create", "--role", "display", "--name", "floor", "--expires-in", "30d",
+        home=home, url=database_url,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    first, token = made.stdout.strip().splitlines()
+    assert first.startswith("created display token ")
+    assert ", expires 20" in first
+    prefix = token.split("_")[1]
+
+    listed = await stockd("token", "list", home=home, url=database_url)
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [line for line in listed.stdout.splitlines() if prefix in line]
+    assert row.split()[2:4] == ["display", "active"]
+
+    revoked = await stockd("token", "revoke", prefix, home=home, url=database_url)
+    assert revoked.returncode == 0, revoked.stderr
+    (line,) = revoked.stdout.strip().splitlines()
+    assert line.startswith(f"revoked display token {prefix} (id ")
+    again = await stockd("token", "revoke", f"stk_{prefix}", home=home, url=database_url)
+    assert again.returncode == 0
+    assert "was already revoked on" in again.stdout
+    listed = await stockd("token", "list", home=home, url=database_url)
+    (row,) = [line for line in listed.stdout.splitlines() if prefix in line]
+    assert row.split()[3] == "revoked"
+
+    token_id = line.split("(id ")[1].split(",")[0]
+    by_id = await stockd("token", "revoke", token_id, home=home, url=database_url)
+    assert (by_id.returncode, "already revoked" in by_id.stdout) == (0, True)
+
+
+async def test_token_revoke_of_an_unknown_token_fails_clearly(
+    database_url: str, home: Path
+) -> None:
+    for ref in ("zzzz9999", "987654", "not a token"):
+        run = await stockd("token", "revoke", ref, home=home, url=database_url)
+        assert run.returncode == 1
+        assert run.stdout == ""
+        assert run.stderr_lines[-1].startswith(f"stockd: no token matches {ref!r}")
+
+
+@pytest.mark.parametrize("lifetime", ["0m", "30 days", "11y", "-1d"])
+async def test_token_create_refuses_a_bad_expiry(home: Path, lifetime: str) -> None:
+    run = await stockd(
+        "token", "create", "--role", "display", "--name", "x", f"--expires-in={lifetime}",
+        home=home, url=None,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr_lines[-1].startswith("stockd: --expires-in must be like 90m")
+
+
 # -- settings -----------------------------------------------------------------------
 
 

@@ -1,6 +1,6 @@
 """The floor display page in headless Chromium against the real app, feed and database.
 
-Each test starts the real aiohttp app on a TestServer, opens ``/?token=...`` in a
+Each test starts the real aiohttp app on a TestServer, opens ``/#token=...`` in a
 fresh headless Chromium (driven over CDP by :mod:`tests.browser`) and changes stock
 through :class:`StockService`; what it asserts is what the page *shows*, read from
 the DOM, so a page that shows no live change fails.
@@ -140,13 +140,15 @@ class Floor:
     server: TestServer
     token: str
 
-    def url(self, query: str | None = None) -> str:
+    def url(self, query: str | None = None, fragment: str | None = None) -> str:
         base = str(self.server.make_url("/"))
-        return base if query is None else f"{base}?{query}"
+        if query is not None:
+            base += f"?{query}"
+        return base if fragment is None else f"{base}#{fragment}"
 
     @property
     def page_url(self) -> str:
-        return self.url(f"token={self.token}")
+        return self.url(fragment=f"token={self.token}")
 
 
 @pytest.fixture
@@ -217,7 +219,9 @@ async def test_floor_page_shows_scans_alerts_and_rejections_live(
 ) -> None:
     await page.navigate(floor.page_url)
     await wait_live(page)
-    assert "token=" not in str(await page.evaluate("location.href"))  # kept off the screen
+    # the token stays in the fragment, which is never sent to the server
+    assert await page.evaluate("location.search") == ""
+    assert await page.evaluate("location.hash") == f"#token={floor.token}"
     # the snapshot: a product in two zones has a tile in each; one with no stock is in "—"
     await wait_text(page, f"{tile('WIDGET', 'A')} .avail", "35")
     assert await text(page, f"{tile('WIDGET', 'DOCK')} .avail") == "35"
@@ -369,15 +373,18 @@ async def test_floor_page_without_a_token_says_how_to_get_one(floor: Floor, page
     )
     notice = str(await text(page, "#notice"))
     assert "No display token" in notice
-    assert "?token=" in notice
+    assert "/#token=" in notice
     assert await page.evaluate("document.getElementById('notice').hidden") is False
 
 
 async def test_floor_page_stops_on_a_rejected_token(floor: Floor, page: Page) -> None:
+    # an old bookmark with ?token=: the token moves into the fragment, off the query
     await page.navigate(floor.url("token=not-a-real-token"))
     await page.wait_for(
         "document.getElementById('conn').dataset.state === 'auth-failed'", what="auth-failed"
     )
+    assert await page.evaluate("location.search") == ""
+    assert await page.evaluate("location.hash") == "#token=not-a-real-token"
     assert await text(page, "#conn") == "token rejected"
     assert "rejected" in str(await text(page, "#notice"))
     await asyncio.sleep(1.5 * UNIT)  # longer than the first backoff: no retry happened
@@ -387,3 +394,46 @@ async def test_floor_page_stops_on_a_rejected_token(floor: Floor, page: Page) ->
     await page.wait_for(
         "document.getElementById('conn').dataset.state === 'auth-failed'", what="auth-failed"
     )
+
+
+async def test_floor_page_stops_when_its_token_is_revoked_while_live(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    (token,) = [t for t in await service.list_tokens() if t.name == "floor"]
+    await service.revoke_token(token.id)  # as the CLI does: the database notifies the node
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'auth-failed'",
+        within=5.0,
+        what="auth-failed after the revocation",
+    )
+    assert "token revoked" in str(await text(page, "#notice"))
+    await asyncio.sleep(1.5 * UNIT)  # and it does not retry
+    assert await page.evaluate("document.getElementById('conn').dataset.state") == "auth-failed"
+
+
+async def test_floor_page_switches_to_a_token_typed_into_its_fragment(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.url(fragment="token=stk_nope0000_" + "x" * 43))
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'auth-failed'", what="auth-failed"
+    )
+    await page.evaluate(f"location.hash = {js('token=' + floor.token)}")
+    await wait_live(page)
+    assert await page.evaluate("document.getElementById('notice').hidden") is True
+
+
+async def test_floor_page_works_under_its_content_security_policy(floor: Floor, page: Page) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)  # scripts ran, the feed's WebSocket was allowed
+    # floor.css applied (no inline style needed) ...
+    assert await page.evaluate("getComputedStyle(document.body).margin") == "0px"
+    # ... and the policy is in force: an injected inline script does not run
+    ran = await page.evaluate(
+        """(() => { const s = document.createElement('script');
+            s.textContent = 'window.injected = true'; document.head.appendChild(s);
+            return window.injected === true; })()"""
+    )
+    assert ran is False

@@ -17,6 +17,7 @@ from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
 from stock_core.domain.token import Role
 from web_ui.api.route import API, Call, PageQuery, Route, decode_int_cursor, encode_cursor
 from web_ui.api.types import SkuText
+from web_ui.csv_cell import defuse_csv
 
 __all__ = ["ROUTES"]
 
@@ -113,9 +114,29 @@ def _json(body: dict[str, Any], model: type[BaseModel]) -> web.Response:
     return web.Response(text=document.model_dump_json(), content_type="application/json")
 
 
+REPORT_NUMERIC = frozenset(
+    {
+        "unit_cost",
+        "opening",
+        "closing",
+        "units_out",
+        "cost_of_goods_out",
+        "average_inventory_value",
+        "turnover",
+        "days_of_supply",
+        "on_hand",
+        "value",
+        "days_since_outbound",
+        "days_of_cover",
+    }
+)
+"""Report columns written as numbers; every other cell is text, defused on the way out."""
+
+
 def _csv(text: str, name: str) -> web.Response:
+    """A report's CSV with its text cells defused (product names, categories ...)."""
     return web.Response(
-        text=text,
+        text=defuse_csv(text, REPORT_NUMERIC),
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )

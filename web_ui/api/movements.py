@@ -47,9 +47,11 @@ from web_ui.api.route import (
     page_of,
 )
 from web_ui.api.types import PRINTABLE, Id, LocationCodeText, LotText, NoteText, SkuText
+from web_ui.csv_cell import safe_row
+from web_ui.keys import EXPORTS
 from web_ui.problem import ProblemError
 
-__all__ = ["CSV_COLUMNS", "ROUTES", "MovementIn", "MovementOut", "MovementPosted"]
+__all__ = ["CSV_COLUMNS", "CSV_NUMERIC", "ROUTES", "MovementIn", "MovementOut", "MovementPosted"]
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 CSV_COLUMNS = (
@@ -67,6 +69,8 @@ CSV_COLUMNS = (
     "note",
     "reverses",
 )
+CSV_NUMERIC = frozenset({"id", "delta", "on_hand_after", "scan_seq", "reverses"})
+"""Columns written as numbers; every other cell is text, defused (``web_ui.csv_cell``)."""
 
 Quantity = Annotated[
     int, Field(ge=1, le=MAX_QUANTITY, description="Units (pack sizes do not apply).")
@@ -233,20 +237,24 @@ def _csv_chunk(rows: Sequence[MovementRecord]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerows(
-        (
-            r.id,
-            r.ts.isoformat(),
-            r.kind.value,
-            r.sku,
-            r.location,
-            r.lot,
-            r.delta,
-            r.on_hand_after,
-            r.scanner or "",
-            "" if r.scan_seq is None else r.scan_seq,
-            r.actor,
-            r.note or "",
-            "" if r.reverses is None else r.reverses,
+        safe_row(
+            CSV_COLUMNS,
+            (
+                r.id,
+                r.ts.isoformat(),
+                r.kind.value,
+                r.sku,
+                r.location,
+                r.lot,
+                r.delta,
+                r.on_hand_after,
+                r.scanner,
+                r.scan_seq,
+                r.actor,
+                r.note,
+                r.reverses,
+            ),
+            CSV_NUMERIC,
         )
         for r in rows
     )
@@ -254,19 +262,25 @@ def _csv_chunk(rows: Sequence[MovementRecord]) -> bytes:
 
 
 async def _export(call: Call, query: MovementQuery) -> web.StreamResponse:
-    """Stream every matching row from one server-side cursor, a batch at a time."""
+    """Stream every matching row from one server-side cursor, a batch at a time.
+
+    Each export holds a database connection until its last byte is sent (a slow
+    client, a slow export): at most ``WebConfig.max_exports`` run at once per node,
+    more are answered 503 ``busy``.
+    """
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": 'attachment; filename="movements.csv"',
         }
     )
-    async with call.service.export_movements(query.filters()) as batches:
-        await response.prepare(call.request)
-        await response.write((",".join(CSV_COLUMNS) + "\r\n").encode())
-        async for rows in batches:
-            await response.write(_csv_chunk(rows))
-    await response.write_eof()
+    with call.request.app[EXPORTS].take("CSV exports"):
+        async with call.service.export_movements(query.filters()) as batches:
+            await response.prepare(call.request)
+            await response.write((",".join(CSV_COLUMNS) + "\r\n").encode())
+            async for rows in batches:
+                await response.write(_csv_chunk(rows))
+        await response.write_eof()
     return response
 
 
@@ -319,7 +333,12 @@ ROUTES = (
         Role.MANAGER,
         query=ExportQuery,
         media_type="text/csv",
-        description="Columns: " + ",".join(CSV_COLUMNS) + ". cursor= and limit= are ignored.",
+        description="Columns: "
+        + ",".join(CSV_COLUMNS)
+        + ". cursor= and limit= are ignored. Text cells that a spreadsheet would run as a "
+        "formula (starting with =, +, -, @, tab or CR) are written with a leading ' "
+        "(numbers such as a delta of -3 are not). 503 busy when this node already streams "
+        "its most exports at once.",
     ),
     Route(
         "GET",

@@ -10,6 +10,7 @@ the same table, so what is served and what is documented cannot drift apart.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import re
@@ -24,7 +25,7 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.tokens import TokenInfo
 from web_ui.auth import require_role
-from web_ui.keys import SERVICE
+from web_ui.keys import CONFIG, SERVICE
 from web_ui.problem import ProblemError
 
 __all__ = [
@@ -104,7 +105,7 @@ class Route:
         if self.query is not None:
             found.add(422)
         if self.body is not None:
-            found |= {400, 413, 415, 422}
+            found |= {400, 408, 413, 415, 422}
         if any(h.required for h in self.headers) or self.headers:
             found.add(400)
         if self.database:
@@ -256,7 +257,14 @@ async def _parse_body(route: Route, request: web.Request) -> BaseModel | None:
     ctype = request.content_type
     if ctype != JSON and not (ctype.startswith("application/") and ctype.endswith("+json")):
         raise ProblemError("unsupported-media-type", f"send {JSON}, not {ctype or 'nothing'}")
-    raw = await request.read()  # over client_max_size: 413, rendered as a problem
+    patience = request.app[CONFIG].body_timeout
+    try:
+        async with asyncio.timeout(patience):
+            raw = await request.read()  # over client_max_size: 413, rendered as a problem
+    except TimeoutError as exc:
+        raise ProblemError(
+            "request-timeout", f"the body did not arrive within {patience:g} s"
+        ) from exc
     try:
         return route.body.model_validate_json(raw)
     except ValidationError as exc:

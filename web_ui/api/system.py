@@ -22,15 +22,18 @@ PROBLEM_DESCRIPTIONS: dict[str, str] = {
     "bad-request": "The request could not be read: the body is not JSON, or a required "
     "header (such as Idempotency-Key) is missing or malformed. Fix the request; "
     "nothing changed.",
-    "unauthorized": "Send Authorization: Bearer <token> with a token that exists and is not "
-    "revoked (stockd token create prints one).",
+    "unauthorized": "Send Authorization: Bearer <token> with a token that exists and is "
+    "neither revoked nor expired (stockd token create prints one).",
     "forbidden": "The token is valid, but its role may not do this. Roles: admin > manager > "
     "worker > display; each operation names the least role it needs.",
     "not-found": "No resource has that identifier.",
     "method-not-allowed": "The resource exists but does not answer this HTTP method.",
     "conflict": "The request conflicts with what exists (a SKU, location code, GLN or "
     "barcode already taken). Nothing changed.",
-    "payload-too-large": "Request bodies are limited to 1 MiB.",
+    "request-timeout": "The request body did not arrive within the server's body timeout "
+    "(web.body_timeout_s); send it again, at a usable speed.",
+    "payload-too-large": "Request bodies are limited to web.max_body_bytes (1 MiB unless "
+    "the operator changed it).",
     "unsupported-media-type": "Send the body as application/json.",
     "validation-error": "The query or body is well-formed but not valid; `errors` lists each "
     "problem with its location.",
@@ -48,6 +51,10 @@ PROBLEM_DESCRIPTIONS: dict[str, str] = {
     "rejected": "The request was refused; `detail` says why. Nothing changed.",
     "database-unavailable": "PostgreSQL cannot be reached just now; retry later (with the "
     "same Idempotency-Key for writes).",
+    "busy": "The server has no capacity for this request just now (every database "
+    "connection of this web node is in use, or too many feed connections or CSV exports "
+    "are open); nothing changed. Retry after the Retry-After seconds, with the same "
+    "Idempotency-Key for writes.",
     "internal-error": "An unexpected error; it was logged on the server.",
 }
 

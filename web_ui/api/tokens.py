@@ -1,14 +1,19 @@
-"""``/api/v1/tokens``: API tokens (admin only). A new token's text is shown once."""
+"""``/api/v1/tokens``: API tokens (admin only). A new token's text is shown once.
+
+A token may expire (``expires_at``, or ``expires_in`` such as ``"30d"``); past it, it
+is refused like a revoked one. Revoking takes effect at once on every web node (the
+database notifies them) and closes the token's live feed sockets.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from stock_core.domain.token import Role
+from stock_core.domain.token import MAX_LIFETIME, Role, parse_duration
 from stock_core.store.tokens import TokenInfo
 from web_ui.api.route import (
     API,
@@ -21,7 +26,7 @@ from web_ui.api.route import (
     page_of,
 )
 from web_ui.api.types import PRINTABLE, Id
-from web_ui.keys import TOKEN_CACHE
+from web_ui.feed import token_revoked
 from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "TokenCreate", "TokenCreated", "TokenOut"]
@@ -34,10 +39,19 @@ class TokenOut(BaseModel):
     prefix: str = Field(description="The public part of the token, to recognise it.")
     created_at: datetime
     revoked_at: datetime | None
-    last_used_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="Recorded a few seconds late, at most once a minute."
+    )
+    expires_at: datetime | None = Field(description="null: never expires.")
+    status: Literal["active", "revoked", "expired"]
 
     @classmethod
     def of(cls, info: TokenInfo) -> TokenOut:
+        status: Literal["active", "revoked", "expired"] = "active"
+        if info.revoked_at is not None:
+            status = "revoked"
+        elif info.expired(datetime.now(UTC)):
+            status = "expired"
         return cls(
             id=info.id,
             name=info.name,
@@ -46,6 +60,8 @@ class TokenOut(BaseModel):
             created_at=info.created_at,
             revoked_at=info.revoked_at,
             last_used_at=info.last_used_at,
+            expires_at=info.expires_at,
+            status=status,
         )
 
 
@@ -58,6 +74,36 @@ class TokenCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
     role: Role
+    expires_at: AwareDatetime | None = Field(
+        None, description="When the token stops working (in the future); omit for never."
+    )
+    expires_in: str | None = Field(
+        None,
+        pattern=r"^\d{1,6}[smhdwSMHDW]$",
+        description="Instead of expires_at: a lifetime such as 90m, 12h, 30d or 8w "
+        "(one minute to ten years).",
+    )
+
+    @model_validator(mode="after")
+    def _one_expiry(self) -> TokenCreate:
+        if self.expires_at is not None and self.expires_in is not None:
+            raise ValueError("give expires_at or expires_in, not both")
+        if self.expires_in is not None and parse_duration(self.expires_in) is None:
+            raise ValueError("expires_in must be between one minute and ten years")
+        if self.expires_at is not None:
+            left = self.expires_at - datetime.now(UTC)
+            if left.total_seconds() <= 0:
+                raise ValueError("expires_at must be in the future")
+            if left > MAX_LIFETIME:
+                raise ValueError("expires_at must be within ten years")
+        return self
+
+    def expiry(self) -> datetime | None:
+        if self.expires_in is not None:
+            lifetime = parse_duration(self.expires_in)
+            assert lifetime is not None  # checked above
+            return datetime.now(UTC) + lifetime
+        return self.expires_at
 
 
 class IdPath(BaseModel):
@@ -76,7 +122,7 @@ async def list_tokens(call: Call) -> web.StreamResponse:
 
 async def create_token(call: Call) -> web.StreamResponse:
     body: TokenCreate = call.body
-    secret, info = await call.service.create_token(body.name, body.role)
+    secret, info = await call.service.create_token(body.name, body.role, expires_at=body.expiry())
     created = TokenCreated(**TokenOut.of(info).model_dump(), token=secret)
     return json_response(created, status=201)
 
@@ -86,7 +132,8 @@ async def revoke_token(call: Call) -> web.StreamResponse:
     info = await call.service.revoke_token(path.id)
     if info is None:
         raise ProblemError("not-found", f"no token {path.id}")
-    call.request.app[TOKEN_CACHE].forget()  # takes effect now, not in a few seconds
+    # At once on this node; the other nodes hear it from the database (NOTIFY).
+    token_revoked(call.request.app, info.id)
     return json_response(TokenOut.of(info))
 
 
@@ -121,6 +168,8 @@ ROUTES = (
         Role.ADMIN,
         path_params=IdPath,
         response=TokenOut,
-        description="Idempotent: revoking a revoked token answers it unchanged.",
+        description="Idempotent: revoking a revoked token answers it unchanged. Every web "
+        "node refuses the token within a second or so and closes its live feed sockets "
+        "(close code 4401, reason 'token revoked').",
     ),
 )

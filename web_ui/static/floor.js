@@ -8,7 +8,14 @@
 // Reconnects by itself with capped exponential backoff, sending `since` = the last
 // seq seen, so the server replays what was missed (or sends a fresh snapshot). A
 // snapshot, whenever it comes, replaces the whole model. Close code 4401 (token
-// rejected) stops reconnecting: retrying a revoked token cannot help.
+// unknown, revoked or expired; the reason says which) stops reconnecting: retrying
+// the same token cannot help.
+//
+// The token lives in the URL fragment, `/#token=…`, which browsers never send to the
+// server (no access logs, no Referer), and is remembered on this screen. An old
+// bookmark with `?token=…` still works: the token moves into the fragment and the
+// query is taken off the URL (history.replaceState). Changing the fragment on a
+// running page switches to the new token.
 //
 // Testing hooks: #conn[data-state] (connecting|live|reconnecting|auth-failed|
 // no-token), #seq, html[data-snapshots], .tile[data-sku][data-zone],
@@ -623,18 +630,28 @@ function showNotice(html) {
   if (html !== null) el.innerHTML = html;
 }
 
+function fragmentParams() {
+  return new URLSearchParams(location.hash.replace(/^#/, ""));
+}
+
 function readToken() {
   const url = new URL(location.href);
-  const fromUrl = url.searchParams.get("token");
-  if (fromUrl) {
+  const fromQuery = url.searchParams.get("token");
+  if (fromQuery) {
+    // an old ?token= bookmark: into the fragment, off the query (and out of history)
+    url.searchParams.delete("token");
+    const fragment = fragmentParams();
+    if (!fragment.get("token")) fragment.set("token", fromQuery);
+    history.replaceState(null, "", `${url.pathname}${url.search}#${fragment}`);
+  }
+  const token = fragmentParams().get("token");
+  if (token) {
     try {
-      localStorage.setItem(TOKEN_KEY, fromUrl);
-      url.searchParams.delete("token"); // keep the secret off the screen and history
-      history.replaceState(null, "", url.pathname + url.search + url.hash);
+      localStorage.setItem(TOKEN_KEY, token);
     } catch {
-      // no storage: keep the token in the URL so a reload still works
+      // no storage: the fragment keeps it across reloads
     }
-    return fromUrl;
+    return token;
   }
   try {
     return localStorage.getItem(TOKEN_KEY);
@@ -685,13 +702,19 @@ function connect() {
   };
 }
 
+function escapeHtml(text) {
+  const e = document.createElement("span");
+  e.textContent = text;
+  return e.innerHTML;
+}
+
 function closed(code, reason) {
   if (code === 4401 || code === 4403) {
     setConn("auth-failed", "token rejected");
+    const why = code === 4401 ? reason || "unknown or revoked token" : "not allowed to read the feed";
     showNotice(
-      "<b>The display token was rejected</b> (" +
-        (code === 4401 ? "unknown or revoked" : "not allowed to read the feed") +
-        ").<br>Open this page as <code>/?token=&lt;display token&gt;</code> " +
+      `<b>The display token was rejected</b> (${escapeHtml(why)}).<br>` +
+        "Open this page as <code>/#token=&lt;display token&gt;</code> " +
         "(create one with <code>stockd token create --role display --name floor</code>).",
     );
     return; // retrying a rejected token cannot help
@@ -764,7 +787,20 @@ function pageFlip() {
   stock.scrollTo({ top: end ? 0 : stock.scrollTop + stock.clientHeight * 0.85, behavior: "smooth" });
 }
 
+function switchToken() {
+  // a new #token= typed into a running page: no reload happens, so reconnect here
+  const next = fragmentParams().get("token");
+  if (!next || next === token) return;
+  token = readToken();
+  attempts = 0;
+  if (retryTimer !== null) clearTimeout(retryTimer);
+  showNotice(null);
+  setConn("connecting", "connecting…");
+  connect();
+}
+
 function start() {
+  window.addEventListener("hashchange", switchToken);
   token = readToken();
   setInterval(tick, 500);
   setInterval(pageFlip, PAGE_FLIP_MS);
@@ -773,7 +809,7 @@ function start() {
   if (!token) {
     setConn("no-token", "no token");
     showNotice(
-      "<b>No display token.</b> Open this page once as <code>/?token=&lt;display token&gt;</code>; " +
+      "<b>No display token.</b> Open this page once as <code>/#token=&lt;display token&gt;</code>; " +
         "it is remembered on this screen.<br>Create one with " +
         "<code>stockd token create --role display --name floor</code>.",
     );

@@ -1,0 +1,119 @@
+"""The web node's own database pool: bounded, and a request never waits on it for long.
+
+In ``stockd serve`` the gateway and the web app have a pool each, so nothing the web
+side does (slow CSV downloads, metrics scrapes, many displays catching up) can take a
+connection a scan needs. On the web pool every ``acquire`` has a deadline
+(``web.acquire_timeout_s``): past it, :class:`PoolExhaustedError` (a
+:class:`~stock_core.errors.DatabaseUnavailableError`), which the API answers ``503``
+``busy`` with ``Retry-After`` and the feed with close code 1013.
+
+This is the one module of ``web_ui`` that names asyncpg: the pool is built here
+because ``stock_core.store.database.open_database`` has no acquire deadline (it
+serves the gateway, whose scans queue instead; see ``docs/topics/write-path.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Generator
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
+
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.store.database import Database
+
+__all__ = ["PoolExhaustedError", "WebPool", "open_web_pool"]
+
+
+class PoolExhaustedError(DatabaseUnavailableError):
+    """No connection came free (or could be opened) within the web pool's deadline."""
+
+
+if TYPE_CHECKING:
+    _AcquireContext = PoolAcquireContext[Any]
+    _Pool = asyncpg.Pool[Any]
+else:  # asyncpg's classes are not generic at run time
+    _AcquireContext = PoolAcquireContext
+    _Pool = asyncpg.Pool
+
+
+class _DeadlineAcquire(_AcquireContext):
+    """``pool.acquire()`` (as ``async with`` or ``await``) that turns its timeout into
+    :class:`PoolExhaustedError`."""
+
+    __slots__ = ()
+
+    def _exhausted(self, exc: BaseException) -> PoolExhaustedError:
+        return PoolExhaustedError(
+            f"no database connection free within {self.timeout:g} s (the web pool is busy "
+            "or PostgreSQL is slow to answer)"
+        )
+
+    async def __aenter__(self) -> PoolConnectionProxy[Any]:
+        try:
+            return await super().__aenter__()
+        except TimeoutError as exc:
+            raise self._exhausted(exc) from exc
+
+    def __await__(self) -> Generator[Any, None, PoolConnectionProxy[Any]]:
+        try:
+            return (yield from super().__await__())
+        except TimeoutError as exc:
+            raise self._exhausted(exc) from exc
+
+
+class WebPool(_Pool):
+    """An asyncpg pool whose ``acquire`` waits at most ``acquire_timeout`` seconds."""
+
+    def __init__(self, *args: Any, acquire_timeout: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.acquire_timeout = acquire_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext[Any]:
+        return _DeadlineAcquire(self, self.acquire_timeout if timeout is None else timeout)
+
+
+async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
+    """No reset round trip on release (as the gateway's pool: stockd keeps no session
+    state; an open transaction is still rolled back by asyncpg)."""
+
+
+@contextlib.asynccontextmanager
+async def open_web_pool(
+    url: str,
+    *,
+    max_size: int,
+    acquire_timeout: float,
+    min_size: int = 1,
+    tolerate_outage: bool = False,
+    embedded: Any = None,
+) -> AsyncIterator[Database]:
+    """A :class:`WebPool` on ``url`` (already migrated), as a :class:`Database`."""
+    pool = WebPool(
+        url,
+        min_size=0 if tolerate_outage else min(min_size, max_size),
+        max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        setup=None,
+        init=None,
+        reset=_keep_session,
+        connect=None,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        command_timeout=60,
+        timeout=10,
+        acquire_timeout=acquire_timeout,
+    )
+    try:
+        await pool
+    except UNAVAILABLE_ERRORS as exc:
+        raise DatabaseUnavailableError(f"cannot reach PostgreSQL for the web pool: {exc}") from exc
+    try:
+        yield Database(pool=pool, url=url, embedded=embedded)
+    finally:
+        await pool.close()
