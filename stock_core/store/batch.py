@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
 from stock_core.domain.batch import (
@@ -36,10 +36,13 @@ from stock_core.domain.batch import (
     plan_batch,
 )
 from stock_core.domain.movement import (
+    Adjust,
     Envelope,
     MovementOutcome,
     MovementRecord,
     Outcome,
+    Pick,
+    Receive,
     request_fingerprint,
     validate_command,
 )
@@ -51,6 +54,9 @@ from stock_core.store.reservation import LockedProduct, fill_backorders, refresh
 from stock_core.types import LocationCode, MovementId, Sku
 
 __all__ = ["LocationCache", "post_plain"]
+
+_Plain = Receive | Pick | Adjust
+"""What :func:`stock_core.domain.batch.is_plain` lets through."""
 
 LocationCache = dict[str, tuple[int, str]]
 """Location code → (id, code), shared by writers of one process (codes keep their id)."""
@@ -106,8 +112,9 @@ SELECT p.id,
                WHERE ol.product_id = p.id AND ol.backordered > 0 AND o.status = 'open')
            AS backordered,
        ARRAY(SELECT ROW(s.location_id, s.lot, s.expiry, s.on_hand, s.reserved)
-             FROM stock s
-             WHERE s.product_id = p.id AND s.location_id = ANY($2::integer[])) AS rows
+             FROM unnest($2::integer[], $3::integer[]) AS pair(product_id, location_id)
+             JOIN stock s ON (s.product_id, s.location_id) = (pair.product_id, pair.location_id)
+             WHERE pair.product_id = p.id) AS rows
 FROM unnest($1::integer[]) AS p(id)
 """
 
@@ -234,13 +241,22 @@ async def _post_fresh(
     outcomes: list[Outcome | None],
     cache: LocationCache,
 ) -> None:
-    refs = [env.command.product for env in envelopes]  # type: ignore[union-attr]
+    commands = [cast(_Plain, env.command) for env in envelopes]
+    refs = [command.product for command in commands]
+    codes = [str(command.location) for command in commands]
     products = await conn.fetch(LOCK_PRODUCTS, [r.barcode for r in refs], [r.sku for r in refs])
-    codes = {str(env.command.location) for env in envelopes}  # type: ignore[union-attr]
-    found = await _locations(conn, codes, cache)
+    found = await _locations(conn, set(codes), cache)
     ids = sorted({r["id"] for r in products if r["id"] is not None})
-    location_ids = sorted({loc[0] for loc in found.values()})
-    facts_rows = await conn.fetch(PRODUCT_FACTS, ids, location_ids) if ids else []
+    pairs = {
+        (row["id"], found[code][0])
+        for row, code in zip(products, codes, strict=True)
+        if row["id"] is not None and code in found
+    }
+    facts_rows = (
+        await conn.fetch(PRODUCT_FACTS, ids, [p for p, _ in pairs], [loc for _, loc in pairs])
+        if ids
+        else []
+    )
     product_rows = {r["id"]: r for r in products if r["id"] is not None}
     facts: dict[int, ProductFacts] = {}
     stock: list[StockFacts] = []
@@ -264,9 +280,9 @@ async def _post_fresh(
             env,
             facts.get(row["id"]) if row["id"] is not None else None,
             int(row["pack_size"]),
-            found.get(str(env.command.location)),  # type: ignore[union-attr]
+            found.get(code),
         )
-        for env, row in zip(envelopes, products, strict=True)
+        for env, row, code in zip(envelopes, products, codes, strict=True)
     ]
     plan = plan_batch(items, facts.values(), stock, products[0]["today"])
     stock_cols: list[list[Any]] = [[], [], [], [], []]
