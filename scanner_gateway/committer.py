@@ -40,6 +40,7 @@ from scanner_gateway.errors import (
     SpoolWriteError,
 )
 from scanner_gateway.spool import Quarantined, Spool, SpoolRecord, SpoolStatus
+from stock_core.domain.batch import products_named
 from stock_core.domain.movement import Envelope, Outcome
 from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.group_commit import GroupCommit
@@ -121,10 +122,11 @@ class Committer:
         # Off, each envelope is its own transaction, as many at once as the pool has
         # connections: a scan waits for a connection in this queue, never inside its
         # commit timeout (where waiting would look like an outage and spool it).
-        self._group: GroupCommit[Outcome | Spooled] = (
-            GroupCommit(self._post, batch_max=batch_max, concurrency=workers)
-            if group_commit
-            else GroupCommit(self._post, batch_max=1, concurrency=service.pool.get_max_size())
+        self._group: GroupCommit[Outcome | Spooled] = GroupCommit(
+            self._post,
+            batch_max=batch_max if group_commit else 1,
+            concurrency=workers if group_commit else service.pool.get_max_size(),
+            keys_of=products_named,
         )
         self._replay_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []

@@ -10,7 +10,11 @@ waiting (a client gone) does not take its envelope back: it is posted anyway, an
 idempotency key answers a retry.
 
 Two envelopes with one idempotency key never share a batch (a batch refuses that);
-the later one waits for the next batch and answers as a replay.
+the later one waits for the next batch and answers as a replay. With ``keys_of``
+(what an envelope locks, e.g. the products it names), an envelope whose keys a batch
+in flight holds waits for the next batch too: concurrent batches then never wait on
+each other's row locks (a hot SKU would otherwise serialise them behind each
+other's commit), and they keep their order.
 
 The gateway's committer and the HTTP API's writes both come through here, each with
 its own ``post`` (the gateway's spools when PostgreSQL is away).
@@ -20,8 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -47,13 +51,17 @@ class GroupCommit(Generic[_R]):
         *,
         batch_max: int = 256,
         concurrency: int = 2,
+        keys_of: Callable[[Envelope], Sequence[Hashable]] | None = None,
     ) -> None:
         if batch_max < 1 or concurrency < 1:
             raise ValueError("batch_max and concurrency must be at least 1")
         self._post = post
         self.batch_max = batch_max
         self.concurrency = concurrency
+        self._keys_of = keys_of
         self._queue: deque[_Pending[_R]] = deque()
+        self._held: Counter[Hashable] = Counter()
+        """Keys of the batches in flight."""
         self._workers: set[asyncio.Task[None]] = set()
         self._active = 0  # counted by hand: a finished task leaves its set a step later
         self.batches = 0
@@ -76,19 +84,25 @@ class GroupCommit(Generic[_R]):
             task.add_done_callback(self._workers.discard)
         return await asyncio.shield(future)
 
-    def _take(self) -> list[_Pending[_R]]:
+    def _take(self) -> tuple[list[_Pending[_R]], list[Hashable]]:
+        """The next batch, and the keys it holds while in flight."""
         batch: list[_Pending[_R]] = []
-        keys: set[str] = set()
+        idempotency_keys: set[str] = set()
+        keys: set[Hashable] = set()
         later: list[_Pending[_R]] = []
         while self._queue and len(batch) < self.batch_max:
             pending = self._queue.popleft()
-            if pending.envelope.key in keys:
+            wanted = self._keys_of(pending.envelope) if self._keys_of is not None else ()
+            if pending.envelope.key in idempotency_keys or any(self._held[k] for k in wanted):
                 later.append(pending)
                 continue
-            keys.add(pending.envelope.key)
+            idempotency_keys.add(pending.envelope.key)
+            keys.update(wanted)
             batch.append(pending)
         self._queue.extendleft(reversed(later))
-        return batch
+        held = list(keys)
+        self._held.update(held)
+        return batch, held
 
     async def _work(self) -> None:
         try:
@@ -98,7 +112,9 @@ class GroupCommit(Generic[_R]):
 
     async def _drain(self) -> None:
         while self._queue:
-            batch = self._take()
+            batch, held = self._take()
+            if not batch:
+                return  # all that waits is held by batches in flight; they take it next
             try:
                 results = await self._post([p.envelope for p in batch])
             except asyncio.CancelledError:
@@ -111,6 +127,9 @@ class GroupCommit(Generic[_R]):
                     if not p.future.done():
                         p.future.set_exception(exc)
                 continue
+            finally:
+                self._held.subtract(held)
+                self._held += Counter()  # drop keys at zero
             self.batches += 1
             self.posted += len(batch)
             for p, result in zip(batch, results, strict=True):

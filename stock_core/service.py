@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequenc
 from datetime import UTC, date, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from stock_core.domain.batch import products_named
 from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.history import parse_history
 from stock_core.domain.movement import (
@@ -74,7 +75,7 @@ class StockService:
         self.pool = pool
         self.notifier = outbox.OutboxNotifier(pool) if notify else None
         self._locations: ledger.LocationCache = {}
-        self._group = GroupCommit(self.post_batch)
+        self._group = GroupCommit(self.post_batch, keys_of=products_named)
 
     def _poke(self) -> None:
         """Events were committed: wake the feed relays (coalesced NOTIFY)."""

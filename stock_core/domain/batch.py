@@ -31,7 +31,9 @@ from datetime import date
 from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
 from stock_core.domain.movement import (
     Adjust,
+    Count,
     Envelope,
+    Move,
     MovementKind,
     Pick,
     Receive,
@@ -51,10 +53,24 @@ __all__ = [
     "StockFacts",
     "is_plain",
     "plan_batch",
+    "products_named",
 ]
 
 StockKey = tuple[int, int, str]
 """(product id, location id, lot)."""
+
+
+def products_named(envelope: Envelope) -> tuple[str, ...]:
+    """The products a command names (as written: SKU or barcode), for keeping batches
+    in flight apart; an undo names none (its rows are found when it is posted)."""
+    command = envelope.command
+    match command:
+        case Receive() | Pick() | Adjust():
+            return (str(command.product),)
+        case Count() | Move():
+            return tuple(str(line.product) for line in command.lines)
+        case _:
+            return ()
 
 
 def is_plain(envelope: Envelope) -> bool:

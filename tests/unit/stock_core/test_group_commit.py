@@ -119,3 +119,20 @@ async def test_close_cancels_whoever_still_waits() -> None:
 def test_nonsense_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         GroupCommit(_Recorder().post, batch_max=0)
+
+
+async def test_an_envelope_whose_keys_a_batch_in_flight_holds_waits_for_the_next() -> None:
+    recorder = _Recorder()
+    recorder.gate.clear()
+    group = GroupCommit(recorder.post, concurrency=2, keys_of=lambda e: (e.key[0],))
+    first = asyncio.create_task(group.submit(_envelope("a1")))  # holds "a"
+    await asyncio.sleep(0)
+    rest = [asyncio.create_task(group.submit(_envelope(k))) for k in ("a2", "b1", "a3")]
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert recorder.batches == [["a1"], ["b1"]]  # the second batch leaves "a" alone
+    recorder.gate.set()
+    assert await asyncio.gather(first, *rest) == ["ok:a1", "ok:a2", "ok:b1", "ok:a3"]
+    assert recorder.batches == [["a1"], ["b1"], ["a2", "a3"]]  # in their order
+    assert group._active == 0
+    assert not group._held
