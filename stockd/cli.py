@@ -16,6 +16,7 @@ from stock_core.errors import CatalogImportError, DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import Database, open_database
 from stock_core.store.migrate import migrate
+from stockd.labels import add_labels_parser, run_labels
 from stockd.settings import Settings, SettingsError, load_settings, tls_context
 
 __all__ = ["main"]
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = actions.add_parser("revoke", help="revoke a token on every node, feeds included")
     revoke.add_argument("ref", metavar="ID_OR_PREFIX", help="token id, prefix or the token itself")
     actions.add_parser("list", help="every token: id, prefix, role, status, expiry, name")
+    add_labels_parser(sub)
     sim = sub.add_parser("simulate", help="drive simulated scanners against a running gateway")
     sim.add_argument("--scanners", type=int, required=True)
     sim.add_argument("--rate", type=float, required=True)
@@ -268,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print_config=args.print_config,
             )
         )
+    if command == "labels":
+        return run_labels(args, settings, _with_database)
     work: Callable[[Database], Awaitable[int]]
     if command == "migrate":
         work = _migrate

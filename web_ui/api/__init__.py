@@ -14,6 +14,7 @@ from web_ui import metrics
 from web_ui.api import (
     alerts,
     analytics,
+    labels,
     locations,
     movements,
     orders,
@@ -41,6 +42,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     tokens.ROUTES,
     orders.ROUTES,
     analytics.ROUTES,
+    labels.ROUTES,
 )
 
 
@@ -51,5 +53,5 @@ def all_routes() -> list[Route]:
 def setup(app: web.Application) -> None:
     routes = all_routes()
     metrics.setup(app)
-    app[system.DOCUMENT] = build_document(routes)
+    app[system.DOCUMENT] = labels.document_zpl(build_document(routes))
     add_routes(app, routes)

@@ -98,6 +98,7 @@ def labels_for(req: LabelRequest) -> list[Label]:
 
 def rasterise(pdf: bytes, folder: Path) -> list[Image.Image]:
     assert PDFTOPPM is not None
+    folder.mkdir(parents=True, exist_ok=True)
     source = folder / "labels.pdf"
     source.write_bytes(pdf)
     command = [PDFTOPPM, "-r", str(RASTER_DPI), "-gray", str(source), str(folder / "p")]
