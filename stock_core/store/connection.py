@@ -1,4 +1,4 @@
-"""Connection types and the asyncpg errors that mean "the database is not there"."""
+"""Connection types and the asyncpg errors that mean "the database cannot take writes now"."""
 
 from __future__ import annotations
 
@@ -27,8 +27,12 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.InsufficientResourcesError,
     asyncpg.exceptions.InternalClientError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
-"""asyncpg and socket errors that mean "PostgreSQL cannot be reached now"."""
+"""asyncpg and socket errors that mean "PostgreSQL cannot take writes now": it cannot be
+reached, or it is read-only (a hot standby, or a former primary after a failover), which
+for a writer is the same outage: the gateway spools, the API answers 503, background
+tasks retry."""
 
 
 async def with_retries(
