@@ -1,18 +1,18 @@
 """Plain movements posted set-wise: arrays in, a handful of statements per batch.
 
 A run of plain envelopes (see :func:`stock_core.domain.batch.is_plain`) is posted
-inside the caller's transaction in five round trips whatever its length:
+inside the caller's transaction in four round trips whatever its length:
 
-1. record the idempotency keys (``ON CONFLICT`` tells replays apart);
-2. resolve the product references and lock the products, in id order (so two
-   batches never wait on each other in a cycle, whether they named a product by SKU
-   or by barcode);
+1. record the idempotency keys (``ON CONFLICT`` tells replays apart), resolve the
+   product references and lock the products, in id order (so two batches never wait
+   on each other in a cycle, whether they named a product by SKU or by barcode);
+2. find the locations the process has not cached yet (usually none);
 3. read, under those locks, each product's totals, active alerts, whether it has
-   backorders waiting, and its stock rows at the batch's locations;
-4. plan in Python (:func:`stock_core.domain.batch.plan_batch`: refusals, FEFO, pack
-   sizes, the figures each event carries);
-5. write stock deltas, ledger rows, ``stock.changed`` events and refusals in one
-   statement.
+   backorders waiting, and its stock rows where the batch moves it;
+4. write stock deltas, ledger rows, ``stock.changed`` events and refusals in one
+   statement, as planned in Python between 3 and 4
+   (:func:`stock_core.domain.batch.plan_batch`: refusals, FEFO, pack sizes, the
+   figures each event carries).
 
 Then, only for the products that need it: waiting backorders filled (when stock
 grew and some wait) and alerts raised or cleared (when the figures cross a line).
@@ -26,6 +26,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any, Final, cast
+
+from asyncpg import Record
 
 from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
 from stock_core.domain.batch import (
@@ -61,13 +63,6 @@ _Plain = Receive | Pick | Adjust
 LocationCache = dict[str, tuple[int, str]]
 """Location code → (id, code), shared by writers of one process (codes keep their id)."""
 
-INSERT_KEYS: Final = """
-INSERT INTO idempotency_keys (key, fingerprint)
-SELECT * FROM unnest($1::text[], $2::text[])
-ON CONFLICT (key) DO NOTHING
-RETURNING key
-"""
-
 FIND_LOCATIONS: Final = """
 SELECT r.code, l.id, l.code AS canonical
 FROM unnest($1::text[]) AS r(code)
@@ -79,9 +74,15 @@ CROSS JOIN LATERAL (
 ) l
 """
 
-# Resolve every reference (barcode first, else SKU) and lock the products in id order.
-LOCK_PRODUCTS: Final = """
-WITH ref AS (
+# Record the keys ($3, $4: ON CONFLICT leaves replays out of ``fresh``), resolve every
+# reference (barcode first, else SKU) and lock the products in id order: one round trip.
+KEYS_AND_LOCKS: Final = """
+WITH k AS (
+    INSERT INTO idempotency_keys (key, fingerprint)
+    SELECT * FROM unnest($3::text[], $4::text[])
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+), ref AS (
     SELECT r.ord, coalesce(b.product_id, p.id) AS product_id,
            coalesce(b.pack_size, 1) AS pack_size
     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(barcode, sku, ord)
@@ -93,12 +94,13 @@ WITH ref AS (
     ORDER BY p.id
     FOR NO KEY UPDATE
 )
-SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, CURRENT_DATE AS today
+SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, CURRENT_DATE AS today,
+       ARRAY(SELECT key FROM k) AS fresh
 FROM ref LEFT JOIN locked l ON l.id = ref.product_id
 ORDER BY ref.ord
 """
 
-# Run after LOCK_PRODUCTS, so its snapshot holds every commit made before the locks.
+# Run after KEYS_AND_LOCKS, so its snapshot holds every commit made before the locks.
 PRODUCT_FACTS: Final = """
 SELECT p.id,
        coalesce((SELECT sum(s.on_hand) FROM stock s WHERE s.product_id = p.id), 0)::bigint
@@ -213,23 +215,28 @@ async def post_plain(
         fingerprints[n] = request_fingerprint(env)
     if not fingerprints:
         return [o for o in outcomes if o is not None]
-    fresh = {
-        r["key"]
-        for r in await conn.fetch(
-            INSERT_KEYS,
-            [envelopes[n].key for n in fingerprints],
-            list(fingerprints.values()),
-        )
-    }
-    todo = [n for n in fingerprints if envelopes[n].key in fresh]
-    for n in fingerprints:
+    valid = list(fingerprints)
+    refs = [cast(_Plain, envelopes[n].command).product for n in valid]
+    locked = await conn.fetch(
+        KEYS_AND_LOCKS,
+        [r.barcode for r in refs],
+        [r.sku for r in refs],
+        [envelopes[n].key for n in valid],
+        list(fingerprints.values()),
+    )
+    fresh = set(locked[0]["fresh"])
+    todo = [n for n in valid if envelopes[n].key in fresh]
+    for n in valid:
         if envelopes[n].key not in fresh:
             try:
                 outcomes[n] = await replay(conn, envelopes[n].key, fingerprints[n])
             except StockRejection as rejection:
                 outcomes[n] = rejection
     if todo:
-        await _post_fresh(conn, [envelopes[n] for n in todo], todo, outcomes, locations)
+        rows = dict(zip(valid, locked, strict=True))
+        fresh_envelopes = [envelopes[n] for n in todo]
+        locks = [rows[n] for n in todo]
+        await _post_fresh(conn, fresh_envelopes, locks, todo, outcomes, locations)
     assert all(o is not None for o in outcomes)
     return outcomes  # type: ignore[return-value]
 
@@ -237,14 +244,13 @@ async def post_plain(
 async def _post_fresh(
     conn: Connection,
     envelopes: list[Envelope],
+    products: list[Record],
     slots: list[int],
     outcomes: list[Outcome | None],
     cache: LocationCache,
 ) -> None:
-    commands = [cast(_Plain, env.command) for env in envelopes]
-    refs = [command.product for command in commands]
-    codes = [str(command.location) for command in commands]
-    products = await conn.fetch(LOCK_PRODUCTS, [r.barcode for r in refs], [r.sku for r in refs])
+    """Plan and write the envelopes whose keys are new (``products``: their lock rows)."""
+    codes = [str(cast(_Plain, env.command).location) for env in envelopes]
     found = await _locations(conn, set(codes), cache)
     ids = sorted({r["id"] for r in products if r["id"] is not None})
     pairs = {
