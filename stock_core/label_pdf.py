@@ -185,9 +185,14 @@ def _draw_matrix(
     square = _Box(cell.x + pad, cell.y + (cell.height - side) / 2, side, side)
     _draw_symbol(canvas, vector, square, module / 2, module / 2)
     left = square.x + side + pad / 2
-    text = _Box(left, cell.y + pad, cell.x + cell.width - pad - left, cell.height - 2 * pad)
-    big = min(max(cell.height * 0.14, 7.0), 20.0)
-    _draw_text(canvas, _lines(label, big), text, 5.5)
+    lines = _lines(label, min(max(cell.height * 0.14, 7.0), 20.0))
+    # The text starts level with the symbol's first row of modules (below its quiet
+    # zone), or higher when it would not fit above the label's bottom margin.
+    first_row = min(r.y for r in vector.rectangles) * module / 2
+    top = max(square.y + side - first_row, cell.y + pad + sum(s * 1.25 for _, _, s in lines))
+    top = min(top, cell.y + cell.height - pad)
+    text = _Box(left, cell.y + pad, cell.x + cell.width - pad - left, top - cell.y - pad)
+    _draw_text(canvas, lines, text, 5.5)
 
 
 def render_pdf(labels: Sequence[Label], size: LabelSize, *, title: str = "stockd labels") -> bytes:

@@ -138,7 +138,7 @@ a code that would need narrower is refused with a hint (a larger size, a 2D symb
 MAX_MODULE_MM: Final = 0.5
 """Widest bar module: a short code stays a sensible size."""
 MIN_2D_MODULE_MM: Final = 0.25
-MAX_2D_MODULE_MM: Final = 1.0
+MAX_2D_MODULE_MM: Final = 1.5
 MAX_LABELS: Final = 5000
 """Most labels one request prints; more is refused (narrow it with a zone or codes)."""
 
