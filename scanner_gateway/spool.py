@@ -49,6 +49,7 @@ import re
 import secrets
 import struct
 import threading
+import time
 import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -100,6 +101,7 @@ MAX_PAYLOAD: Final = 1 << 20
 DEFAULT_CAP_BYTES: Final = 1 << 30
 DEFAULT_SEGMENT_BYTES: Final = 16 << 20
 DEFAULT_ALARM_RATIO: Final = 0.8
+DEFAULT_CHECKPOINT_INTERVAL: Final = 0.25
 
 _CRC = struct.Struct(">I")
 _SEGMENT_MAGIC = b"STKSPOOL"
@@ -294,14 +296,64 @@ def read_frames(
 
 
 _SALVAGE_FROM = b'{"envelope":'
+_REPAIR_MAX = 64 << 10
+
+
+def _crc_table() -> tuple[list[int], dict[int, int]]:
+    """zlib's CRC32 table, and each entry's index by its top byte (unique)."""
+    table = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        table.append(c)
+    return table, {t >> 24: i for i, t in enumerate(table)}
+
+
+_TABLE, _BY_TOP_BYTE = _crc_table()
+_ENTRY = {t: i for i, t in enumerate(_TABLE)}
+
+
+def _repair_byte(payload: bytes, crc: int) -> bytes | None:
+    """``payload`` with the one byte that makes its CRC32 ``crc`` again, if exactly one
+    byte does (a flipped byte, the commonest damage), else ``None``.
+
+    CRC32 is linear: a byte ``v`` changed ``k`` bytes from the end changes the CRC by
+    ``Z^k(T[v])``, ``Z`` being the register's step over a zero byte. Walking ``Z``
+    backwards from the CRC's difference finds every (position, value) that explains it.
+    """
+    if not 0 < len(payload) <= _REPAIR_MAX:
+        return None
+    syndrome = zlib.crc32(payload) ^ crc
+    found: list[tuple[int, int]] = []
+    for k in range(len(payload)):
+        value = _ENTRY.get(syndrome)
+        if value:
+            found.append((len(payload) - 1 - k, value))
+        i = _BY_TOP_BYTE[syndrome >> 24]  # one step of Z, backwards
+        syndrome = ((syndrome ^ _TABLE[i]) << 8) | i
+    if len(found) != 1:
+        return None
+    position, value = found[0]
+    repaired = bytearray(payload)
+    repaired[position] ^= value
+    return bytes(repaired) if zlib.crc32(repaired) == crc else None
 
 
 def salvage(raw: bytes) -> SpoolRecord | None:
-    """Best effort: the record a damaged stretch held, if its JSON still reads.
+    """Best effort: the record a damaged stretch held, for reporting what was lost;
+    never replayed.
 
-    Only for reporting what was lost (its fields may be the damaged ones); never
-    replayed.
+    A record whose header holds and whose payload differs in one byte is restored
+    exactly (its CRC says which byte); otherwise its JSON is read if it still reads,
+    and then its fields may be the damaged ones.
     """
+    if len(raw) >= RECORD_HEADER_SIZE and not isinstance(header := _header_at(raw, 0, False), str):
+        size, length, crc = header
+        repaired = _repair_byte(raw[size : size + length], crc)
+        if repaired is not None:
+            with contextlib.suppress(ValueError):
+                return decode_payload(repaired)
     start = raw.find(_SALVAGE_FROM)
     if start < 0:
         return None
@@ -405,7 +457,7 @@ def _segment_files(directory: Path) -> dict[int, int]:
 
 
 def _checkpoint_text(pos: _Pos) -> bytes:
-    body = f"{pos[0]} {pos[1]}"
+    body = f"{pos[0]:010d} {pos[1]:012d}"  # one length always: it may be rewritten in place
     crc = zlib.crc32(body.encode())
     return f"stockd-spool-checkpoint {FORMAT_VERSION} {body} {crc:08x}\n".encode()
 
@@ -555,6 +607,7 @@ class Spool:
         cap_bytes: int = DEFAULT_CAP_BYTES,
         segment_bytes: int = DEFAULT_SEGMENT_BYTES,
         alarm_ratio: float = DEFAULT_ALARM_RATIO,
+        checkpoint_interval: float = DEFAULT_CHECKPOINT_INTERVAL,
     ) -> None:
         if cap_bytes <= 0 or segment_bytes <= SEGMENT_HEADER_SIZE or not 0 < alarm_ratio <= 1:
             raise ValueError("cap_bytes, segment_bytes and alarm_ratio out of range")
@@ -562,6 +615,9 @@ class Spool:
         self.cap_bytes = cap_bytes
         self.segment_bytes = segment_bytes
         self.alarm_ratio = alarm_ratio
+        self.checkpoint_interval = checkpoint_interval
+        """Seconds between checkpoint writes while draining (at most that much is
+        replayed again after a crash: harmless, by idempotency key)."""
         self.quarantine_dir = directory / _QUARANTINE_DIR
         self._alock = asyncio.Lock()
         self._write_lock = threading.Lock()
@@ -582,6 +638,8 @@ class Spool:
         self._lock_fd: int | None = None
         # the reader's (the replay task's) own
         self._checkpoint: _Pos = (0, 0)
+        self._stored_checkpoint: _Pos | None = None
+        self._stored_at = 0.0
         self._read_pos: _Pos = (0, 0)
         self._buffer: deque[tuple[SpoolRecord, _Pos]] = deque()
         self._reports: list[Quarantined] = []
@@ -700,6 +758,8 @@ class Spool:
             self._roll()
         if start[0] == 0 and 0 not in self._ends:  # a fresh spool: start at the first segment
             self._checkpoint = self._read_pos = (self._active, SEGMENT_HEADER_SIZE)
+        if self._checkpoint != self._stored_checkpoint:
+            self._write_checkpoint(self._checkpoint)
         if pending or reports:
             log.warning(
                 "spool %s holds %d record(s) to replay (%d byte(s) on disk)",
@@ -715,7 +775,7 @@ class Spool:
         first = next(iter(sizes), 0)
         default = (first, _data_start(first))
         try:
-            seq, offset = _parse_checkpoint(path.read_bytes())
+            seq, offset = self._stored_checkpoint = _parse_checkpoint(path.read_bytes())
         except FileNotFoundError:
             return default
         except (OSError, ValueError) as exc:
@@ -825,6 +885,10 @@ class Spool:
         await asyncio.to_thread(self._close)
 
     def _close(self) -> None:
+        stale = self._stored_checkpoint not in (None, self._checkpoint)
+        if stale and self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                self._write_checkpoint(self._checkpoint)
         with self._write_lock:
             fd, self._active_fd = self._active_fd, None
             if fd is not None:
@@ -1001,11 +1065,13 @@ class Spool:
         good, once the database has answered for them."""
         if count > len(self._buffer):
             raise GatewayStateError(f"remove_head({count}) after head() gave {len(self._buffer)}")
-        taken = [self._buffer.popleft() for _ in range(count)]
-        pos = self._read_pos if not self._buffer else taken[-1][1] if taken else self._checkpoint
-        with self._state:
-            self._pending -= count
-        new = await asyncio.to_thread(self._advance, pos)
+        if count == len(self._buffer):
+            pos = self._read_pos  # and past any damage after the last record
+        else:
+            pos = self._buffer[count - 1][1] if count else self._checkpoint
+        new = await asyncio.to_thread(self._advance, pos, count)
+        for _ in range(count):
+            self._buffer.popleft()
         self._checkpoint = new
         if not self._buffer:
             self._read_pos = new
@@ -1013,7 +1079,9 @@ class Spool:
         if not self._buffer and self._pending:  # for the oldest record's age
             await self.head(self._last_limit)
 
-    def _advance(self, pos: _Pos) -> _Pos:
+    def _advance(self, pos: _Pos, count: int) -> _Pos:
+        """Make ``pos`` the durable checkpoint, ``count`` records on from the last; delete
+        the segments wholly before it, and empty the one appends go to if it is drained."""
         seq, offset = pos
         with self._state:
             ends = dict(self._ends)
@@ -1021,17 +1089,33 @@ class Spool:
         later = [s for s in ends if s > seq]
         if later and offset >= ends.get(seq, 0):  # past the end of a full segment
             seq, offset = later[0], _data_start(later[0])
+        emptied = False
         if seq == active and offset >= ends[active] > SEGMENT_HEADER_SIZE:
-            # Drained: start a fresh segment so the old one can go.
-            with self._write_lock:
-                if not self._pending and self._dirty_at is None and self._active_fd is not None:
-                    try:
-                        self._roll()
-                        seq, offset = self._active, SEGMENT_HEADER_SIZE
-                    except OSError as exc:
-                        log.warning("spool %s: cannot start a new segment: %s", self.directory, exc)
-        _write_file(self.directory / _CHECKPOINT_FILE, _checkpoint_text((seq, offset)))
+            with self._write_lock:  # no append meanwhile
+                fd = self._active_fd
+                if (
+                    self._pending == count
+                    and self._active == active
+                    and self._dirty_at is None
+                    and fd is not None
+                ):
+                    # Cut first: a crash before the checkpoint leaves it past the end,
+                    # which reads as "nothing left". In place: no room needed.
+                    self._cut(fd, SEGMENT_HEADER_SIZE)
+                    offset = SEGMENT_HEADER_SIZE
+                    self._write_checkpoint((seq, offset))
+                    with self._state:
+                        self._disk -= self._ends[active] - SEGMENT_HEADER_SIZE
+                        self._ends[active] = SEGMENT_HEADER_SIZE
+                        self._pending -= count
+                    emptied = True
         drained = [s for s in ends if s < seq]
+        if not emptied:
+            # Durable at least every checkpoint_interval, and before any deletion.
+            if drained or time.monotonic() - self._stored_at >= self.checkpoint_interval:
+                self._write_checkpoint((seq, offset))
+            with self._state:
+                self._pending -= count
         if drained:
             _fsync_directory(self.directory)  # the checkpoint first, then the deletions
             for s in drained:
@@ -1040,9 +1124,25 @@ class Spool:
             with self._state:
                 for s in drained:
                     self._disk -= self._ends.pop(s, 0)
-                if self._refused and self._disk + self._refused <= self.cap_bytes:
-                    log.info("spool %s has room again", self.directory)
         return seq, offset
+
+    def _write_checkpoint(self, pos: _Pos) -> None:
+        path = self.directory / _CHECKPOINT_FILE
+        text = _checkpoint_text(pos)
+        try:
+            _write_file(path, text)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or not path.exists():
+                raise
+            path.with_name(path.name + ".tmp").unlink(missing_ok=True)
+            # No room for a second copy (a full disk is when the spool must drain):
+            # overwrite in place, one short write of the same length. A torn one fails
+            # its checksum, and replay starts over, which idempotency keys make harmless.
+            with path.open("r+b") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        self._stored_checkpoint, self._stored_at = pos, time.monotonic()
 
     async def quarantine_record(self, record: SpoolRecord, reason: str) -> Path:
         """Keep a copy of a record that is being passed over without a spool exception."""

@@ -278,6 +278,23 @@ def test_salvage_reads_a_record_whose_checksum_failed_but_not_garbage() -> None:
     assert salvage(b'{"envelope": {"key": 1}') is None
 
 
+def test_salvage_restores_a_record_with_any_one_byte_of_its_payload_flipped() -> None:
+    rec = record(5, COMMANDS[3])
+    blob = encode_record(rec)
+    for position in range(RECORD_HEADER_SIZE, len(blob)):
+        for mask in (0x01, 0x22, 0x80, 0xFF):
+            flipped = bytearray(blob)
+            flipped[position] ^= mask
+            assert salvage(bytes(flipped)) == rec, (position, mask)
+
+
+def test_salvage_gives_up_on_a_payload_it_cannot_explain() -> None:
+    blob = bytearray(encode_record(record(5)))
+    blob[RECORD_HEADER_SIZE] ^= 0x01  # the opening brace ...
+    blob[-1] ^= 0x01  # ... and the closing one: two bytes, and no JSON
+    assert salvage(bytes(blob)) is None
+
+
 @settings(max_examples=300)
 @given(st.lists(st.binary(max_size=80), min_size=1, max_size=6))
 def test_arbitrary_garbage_between_records_never_yields_a_wrong_record(
@@ -425,7 +442,7 @@ async def test_segments_roll_and_drained_ones_are_deleted(tmp_path: Path) -> Non
         await spool.append(envelopes(range(start, start + 5)))
     assert len(segments(tmp_path)) > 5
     assert await drain(spool, batch=7) == envelopes(range(100))
-    # drained: one fresh, empty segment is left
+    # drained: the segment appends go to is left, emptied
     assert len(segments(tmp_path)) == 1
     assert spool.status().size_bytes == SEGMENT_HEADER_SIZE
     await spool.append(envelopes(range(100, 101)))
@@ -569,7 +586,8 @@ async def test_a_checkpoint_past_deleted_segments_starts_at_the_next(tmp_path: P
     await spool.open()
     assert await drain(spool) == envelopes(range(4))
     await spool.close()
-    assert segments(tmp_path) == ["segment-00000007.wal"]
+    assert segments(tmp_path) == ["segment-00000006.wal"]  # drained, emptied in place
+    assert only_segment(tmp_path).stat().st_size == SEGMENT_HEADER_SIZE
     assert pending_records(tmp_path / "nowhere") == []
 
 
