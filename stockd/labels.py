@@ -95,7 +95,7 @@ def _request(args: argparse.Namespace) -> LabelRequest:
     )
 
 
-def render(labels: Sequence[Label], request: LabelRequest) -> bytes:
+def _render(labels: Sequence[Label], request: LabelRequest) -> bytes:
     """The labels as the request's format asks: PDF bytes or ZPL text (UTF-8)."""
     if request.format is LabelFormat.ZPL:
         return zpl(labels, request.size, request.dpi).encode()
@@ -125,7 +125,7 @@ def run_labels(args: argparse.Namespace, settings: Settings, with_database: With
             labels = command_labels(request)
         else:
             asyncio.run(with_database(settings, read))
-        output = render(labels, request)
+        output = _render(labels, request)
     except StockRejection as exc:
         return _fail(exc.reason)
     except DatabaseUnavailableError as exc:
