@@ -44,11 +44,16 @@ class DatabaseSettings(BaseModel):
     """The gateway's pool (``gateway``, ``serve``); the web app has ``web.pool_size``."""
 
 
+_WEB_POOL_RESERVE = 3
+"""Web pool connections not for exports: the feed relay's and the revocation listener's
+(each holds one to LISTEN) and at least one for everything else."""
+
+
 class WebSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
-    pool_size: int = Field(default=10, ge=2, le=200)
+    pool_size: int = Field(default=10, ge=4, le=200)
     acquire_timeout_s: float = Field(default=2.0, gt=0, le=60)
     max_feed_clients: int = Field(default=5000, ge=1, le=100_000)
     max_pending_hellos: int = Field(default=200, ge=1, le=100_000)
@@ -66,6 +71,11 @@ class WebSettings(BaseModel):
             raise ValueError("tls_cert and tls_key go together: set both (PEM files) or neither")
         if self.max_pending_hellos > self.max_feed_clients:
             raise ValueError("max_pending_hellos cannot exceed max_feed_clients")
+        if self.max_exports > self.pool_size - _WEB_POOL_RESERVE:
+            raise ValueError(
+                f"max_exports must leave connections for other requests: at most "
+                f"pool_size - {_WEB_POOL_RESERVE} ({self.pool_size - _WEB_POOL_RESERVE})"
+            )
         return self
 
 

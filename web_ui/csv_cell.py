@@ -18,13 +18,13 @@ from decimal import Decimal
 
 __all__ = ["defuse", "defuse_csv", "safe_cell", "safe_row"]
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
 def defuse(text: str) -> str:
     """``text``, with a leading ``'`` when a spreadsheet would read it as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if text and text[0] in _FORMULA_START else text
 
 
 def safe_cell(value: object, *, numeric: bool) -> object:

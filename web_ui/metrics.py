@@ -9,6 +9,7 @@ registry this endpoint exposes (no module-level default registry is used).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -38,6 +39,9 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self.render_lock = asyncio.Lock()
+        """Concurrent scrapes share one rendering (and at most one database connection)."""
+        self.rendered: tuple[float, bytes] | None = None
         r = self.registry
         self.requests = Counter(
             "stockd_http_requests",
@@ -109,7 +113,24 @@ async def metrics_middleware(request: web.Request, handler: _Handler) -> web.Str
         metrics.latency.labels(request.method, route).observe(time.perf_counter() - start)
 
 
+RENDER_REUSE_SECONDS = 1.0
+"""A scrape within this long of the last rendering gets that rendering again."""
+
+
 async def render(app: web.Application) -> bytes:
+    """The text exposition: one rendering at a time, reused for a second, so a storm of
+    open, unauthenticated scrapes costs the database one query a second at most."""
+    metrics = app[METRICS]
+    async with metrics.render_lock:
+        now = time.monotonic()
+        if metrics.rendered is not None and now - metrics.rendered[0] < RENDER_REUSE_SECONDS:
+            return metrics.rendered[1]
+        body = await _render(app)
+        metrics.rendered = (time.monotonic(), body)
+        return body
+
+
+async def _render(app: web.Application) -> bytes:
     """Refresh the gauges that are read on demand, then the text exposition."""
     metrics = app[METRICS]
     bus = app[BUS]

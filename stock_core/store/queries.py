@@ -503,7 +503,8 @@ INVALID_TOKEN_IDS: Final = """
 SELECT given.id FROM unnest($1::bigint[]) AS given (id)
 WHERE NOT EXISTS (
     SELECT 1 FROM api_tokens t
-    WHERE t.id = given.id AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+    WHERE t.id = given.id AND t.revoked_at IS NULL
+      AND (t.expires_at IS NULL OR t.expires_at > now())
 )
 """
 
