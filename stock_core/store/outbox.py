@@ -44,6 +44,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+_PAGE = 1000
+"""Events handed on at a time; the relay yields to the loop between pages."""
 _RELAY_ERRORS: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
@@ -169,18 +171,23 @@ class OutboxRelay:
             published = 0
             if numbered is not None and numbered.events and numbered.after == self.last_seq:
                 # Numbered just now, right after what was published, under the lock:
-                # nothing else can sit between. No need to read them back.
-                for event in numbered.events:
-                    self.publish(event)
-                    self.last_seq = event.seq
-                return len(numbered.events)
+                # nothing else can sit between. No need to read them back. Handed on a
+                # page at a time, as a read would, so displays drain between pages.
+                events = numbered.events
+                for start in range(0, len(events), _PAGE):
+                    if start:
+                        await asyncio.sleep(0)
+                    for event in events[start : start + _PAGE]:
+                        self.publish(event)
+                        self.last_seq = event.seq
+                return len(events)
             while True:
-                events = await events_after(conn, self.last_seq)
+                events = await events_after(conn, self.last_seq, _PAGE)
                 for event in events:
                     self.publish(event)
                     self.last_seq = event.seq
                 published += len(events)
-                if len(events) < 1000:
+                if len(events) < _PAGE:
                     return published
 
     async def run(self) -> None:
