@@ -271,15 +271,19 @@ class Committer:
             for q in found
             if q.salvaged is not None
         ]
-        try:
-            async with asyncio.timeout(self.commit_timeout * 2):
-                await self.service.record_spool_exceptions(lost)
-        except Exception as exc:
-            if is_unavailable(exc):
-                return False
-            log.exception("cannot keep %d damaged spooled scan(s) as spool exceptions", len(lost))
+        if lost:
+            try:
+                async with asyncio.timeout(self.commit_timeout * 2):
+                    await self.service.record_spool_exceptions(lost)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    return False
+                log.exception(
+                    "cannot keep %d damaged spooled scan(s) as spool exceptions", len(lost)
+                )
+            else:
+                self.exceptions += len(lost)
         self.spool.reported(found)
-        self.exceptions += len(lost)
         return True
 
     async def _refused_on_replay(self, records: list[SpoolRecord], exc: Exception) -> float:

@@ -15,8 +15,11 @@ database has answered for them. The spool is a write-ahead log:
   has, so a reader that meets damage scans forward to the next marker and goes on:
   one damaged record costs at most that record.
 * **Checkpoint.** ``checkpoint`` names the segment and offset of the next record to
-  replay; it is replaced (write-temp-then-rename) after each replayed batch, and
-  segments wholly before it are deleted. Replay is O(n); memory holds one batch.
+  replay; it is replaced (write-temp-then-rename) at least every
+  ``checkpoint_interval`` (0.25 s) while draining and before any segment wholly
+  before it is deleted; the segment appends go to is emptied in place once drained.
+  Replay is O(n) and holds one batch in memory; a crash replays at most the last
+  interval again, which idempotency keys make harmless.
 * **Damage.** A damaged stretch is copied to ``quarantine/`` and reported (an ERROR
   line, a counter, and, where its fields can still be read, a spool exception for a
   manager); a torn tail (a crash mid-append, never acknowledged) is cut off with a
@@ -622,6 +625,9 @@ class Spool:
         self._alock = asyncio.Lock()
         self._write_lock = threading.Lock()
         """Held by an append or a roll to a new segment."""
+        self._checkpoint_lock = threading.RLock()
+        """Held while the checkpoint file is written."""
+        self._opened = False
         self._state = threading.Lock()
         """Guards the fields below it, shared by the writer, the reader and status()."""
         self._ends: dict[int, int] = {}
@@ -760,6 +766,7 @@ class Spool:
             self._checkpoint = self._read_pos = (self._active, SEGMENT_HEADER_SIZE)
         if self._checkpoint != self._stored_checkpoint:
             self._write_checkpoint(self._checkpoint)
+        self._opened = True
         if pending or reports:
             log.warning(
                 "spool %s holds %d record(s) to replay (%d byte(s) on disk)",
@@ -885,10 +892,11 @@ class Spool:
         await asyncio.to_thread(self._close)
 
     def _close(self) -> None:
-        stale = self._stored_checkpoint not in (None, self._checkpoint)
-        if stale and self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                self._write_checkpoint(self._checkpoint)
+        with self._checkpoint_lock:
+            if self._opened and self._stored_checkpoint != self._checkpoint:
+                with contextlib.suppress(OSError):  # else replayed again: harmless
+                    self._write_checkpoint(self._checkpoint)
+            self._opened = False
         with self._write_lock:
             fd, self._active_fd = self._active_fd, None
             if fd is not None:
@@ -921,7 +929,7 @@ class Spool:
             with self._state:
                 if self._disk + len(blob) + SEGMENT_HEADER_SIZE > self.cap_bytes:
                     first = not self._refused
-                    self._refused = len(blob)
+                    self._refused = len(blob) + SEGMENT_HEADER_SIZE
                     if first:
                         log.error(
                             "spool %s is full (%d of %d bytes): scans are refused (nak)"
@@ -1069,17 +1077,13 @@ class Spool:
             pos = self._read_pos  # and past any damage after the last record
         else:
             pos = self._buffer[count - 1][1] if count else self._checkpoint
-        new = await asyncio.to_thread(self._advance, pos, count)
-        for _ in range(count):
-            self._buffer.popleft()
-        self._checkpoint = new
-        if not self._buffer:
-            self._read_pos = new
+        # The thread updates the reader's state itself: cancelled, the work still holds.
+        await asyncio.to_thread(self._advance, pos, count)
         self._check_alarm()
         if not self._buffer and self._pending:  # for the oldest record's age
             await self.head(self._last_limit)
 
-    def _advance(self, pos: _Pos, count: int) -> _Pos:
+    def _advance(self, pos: _Pos, count: int) -> None:
         """Make ``pos`` the durable checkpoint, ``count`` records on from the last; delete
         the segments wholly before it, and empty the one appends go to if it is drained."""
         seq, offset = pos
@@ -1107,7 +1111,7 @@ class Spool:
                     with self._state:
                         self._disk -= self._ends[active] - SEGMENT_HEADER_SIZE
                         self._ends[active] = SEGMENT_HEADER_SIZE
-                        self._pending -= count
+                        self._consumed(count, (seq, offset))
                     emptied = True
         drained = [s for s in ends if s < seq]
         if not emptied:
@@ -1115,7 +1119,7 @@ class Spool:
             if drained or time.monotonic() - self._stored_at >= self.checkpoint_interval:
                 self._write_checkpoint((seq, offset))
             with self._state:
-                self._pending -= count
+                self._consumed(count, (seq, offset))
         if drained:
             _fsync_directory(self.directory)  # the checkpoint first, then the deletions
             for s in drained:
@@ -1124,9 +1128,21 @@ class Spool:
             with self._state:
                 for s in drained:
                     self._disk -= self._ends.pop(s, 0)
-        return seq, offset
+
+    def _consumed(self, count: int, pos: _Pos) -> None:
+        """``count`` records passed over for good, up to ``pos`` (holding ``_state``)."""
+        self._pending -= count
+        for _ in range(count):
+            self._buffer.popleft()
+        self._checkpoint = pos
+        if not self._buffer:
+            self._read_pos = pos
 
     def _write_checkpoint(self, pos: _Pos) -> None:
+        with self._checkpoint_lock:
+            self._store_checkpoint(pos)
+
+    def _store_checkpoint(self, pos: _Pos) -> None:
         path = self.directory / _CHECKPOINT_FILE
         text = _checkpoint_text(pos)
         try:

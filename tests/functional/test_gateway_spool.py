@@ -600,6 +600,98 @@ async def test_a_scan_that_keeps_failing_on_replay_becomes_a_spool_exception_and
     assert "try 2 of 3" in caplog.text
 
 
+class _ForgetfulService(StockService):
+    """Cannot keep spool exceptions: an outage while ``down``, else a bug when ``buggy``;
+    and fails every batch holding ``bad`` (a bug)."""
+
+    def __init__(self, pool: Pool, *, bad: str = "") -> None:
+        super().__init__(pool)
+        self.bad = bad
+        self.down = False
+        self.buggy = False
+
+    async def post_batch(self, envelopes: object) -> list[Outcome]:
+        assert isinstance(envelopes, list)
+        if any(e.key == self.bad for e in envelopes):
+            raise RuntimeError("a bug in the store")
+        return await super().post_batch(envelopes)
+
+    async def record_spool_exceptions(self, failures: object) -> None:
+        assert isinstance(failures, list)
+        if failures and self.down:
+            raise DatabaseUnavailableError("PostgreSQL unavailable: test")
+        if failures and self.buggy:
+            raise RuntimeError("cannot store that")
+        await super().record_spool_exceptions(failures)
+
+
+async def test_damage_is_reported_before_the_spool_moves_past_it(
+    service: StockService, pool: Pool, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path)
+    await spool.open()
+    await spool.append([receive(n) for n in range(10)])
+    await spool.close()
+    path, victim = frames_on_disk(tmp_path)[4]
+    flip(path, victim.end - 3)
+
+    forgetful = _ForgetfulService(pool)
+    forgetful.down = True
+    for _ in range(2):  # a restart while it cannot be reported: found and held again
+        spool = Spool(tmp_path)
+        await spool.open()
+        committer = Committer(forgetful, spool)
+        await committer.start()
+        await asyncio.sleep(0.3 * UNIT)
+        await committer.stop()
+        await spool.close()
+        assert len(spool.unreported()) == 1
+        assert await ledger_lots(pool) == []  # nothing passes it before it is reported
+    forgetful.down = False
+    spool = Spool(tmp_path)
+    await spool.open()
+    committer = Committer(forgetful, spool)
+    await committer.start()
+    try:
+        async with asyncio.timeout(10 * UNIT):
+            await committer.wait_drained()
+    finally:
+        await committer.stop()
+        await spool.close()
+    assert await ledger_lots(pool) == [f"bulk-{n:06d}" for n in range(10) if n != 4]
+    assert [e.key for e in await service.list_spool_exceptions()] == ["bulk:4"]
+    assert len(quarantine_files(tmp_path)) == 1
+
+
+async def test_what_cannot_be_kept_as_a_spool_exception_is_quarantined_and_replay_goes_on(
+    service: StockService, pool: Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    spool = Spool(tmp_path)
+    await spool.open()
+    await spool.append([receive(n) for n in range(5)])
+    await spool.close()
+    path, victim = frames_on_disk(tmp_path)[1]
+    flip(path, victim.end - 3)
+    forgetful = _ForgetfulService(pool, bad="bulk:3")
+    forgetful.buggy = True
+    spool = Spool(tmp_path)
+    await spool.open()
+    committer = Committer(forgetful, spool, replay_attempts=2, replay_backoff=0.01)
+    await committer.start()
+    try:
+        async with asyncio.timeout(10 * UNIT):
+            await committer.wait_drained()
+    finally:
+        await committer.stop()
+        await spool.close()
+    assert await ledger_lots(pool) == ["bulk-000000", "bulk-000002", "bulk-000004"]
+    assert await service.list_spool_exceptions() == []
+    names = [p.name for p in quarantine_files(tmp_path)]
+    assert names == ["record-bulk_3.bin", f"segment-00000001-at-{victim.start:010d}.bin"]
+    assert "cannot keep 1 damaged spooled scan(s) as spool exceptions" in caplog.text
+    assert "copied to" in caplog.text
+
+
 def _letters(n: int) -> str:
     return "".join("ABCDEFGHIJKLMNOPQRSTUVWXYZ"[n // 26**i % 26] for i in range(3, -1, -1))
 

@@ -420,6 +420,21 @@ async def test_remove_head_passes_over_the_oldest_for_good(tmp_path: Path) -> No
     assert pending_records(tmp_path) == []
 
 
+async def test_the_checkpoint_is_written_at_intervals_and_on_close(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, checkpoint_interval=3600)
+    await spool.open()
+    checkpoint = tmp_path / "checkpoint"
+    first = checkpoint.read_bytes()
+    await spool.append(envelopes(range(10)))
+    await spool.remove_head(len(await spool.head(3)))
+    await spool.remove_head(len(await spool.head(3)))
+    assert checkpoint.read_bytes() == first  # a crash now replays six scans again
+    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(10))
+    await spool.close()
+    assert checkpoint.read_bytes() != first
+    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(6, 10))
+
+
 async def test_head_reads_from_disk_a_batch_at_a_time(tmp_path: Path) -> None:
     spool = Spool(tmp_path)
     await spool.open()
