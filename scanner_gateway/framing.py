@@ -23,6 +23,12 @@ Rules (SPEC "Scanners"):
 * Idle gap. When ``idle_gap`` is set, a buffered partial frame ends once
   ``now - time of its last byte >= idle_gap``: at :meth:`~LineFramer.receive_idle`,
   or at the next :meth:`~LineFramer.receive_bytes` before the new bytes are framed.
+  That is how frames end for scanners without a suffix (``NONE``, and ``AUTO`` until
+  a terminator byte has been seen). A scanner known to send a suffix (``CR``, ``LF``,
+  ``CRLF``, ``TAB``, or ``AUTO`` once one came) only has a partial frame ended by a
+  much longer silence, ``STALE_PARTIAL`` (at least the idle gap): a busy gateway that
+  reads a frame's second half late must not cut one scan in two (two naks for one
+  frame), yet a frame whose terminator was lost does not wait for the next scan.
 * End of stream. A partial frame is not a scan: it comes out as
   :class:`FrameDropped`.
 
@@ -38,6 +44,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
+    "STALE_PARTIAL",
     "BaudMismatchSuspected",
     "FrameDropped",
     "FrameGarbled",
@@ -50,6 +57,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_LENGTH = 512
+STALE_PARTIAL = 1.0
+"""Seconds of silence that end a partial frame of a scanner that sends a suffix."""
 
 _GS = 0x1D
 _HIGH_BIT = bytes(range(0x80, 0xFF))
@@ -146,6 +155,8 @@ class LineFramer:
         self._high_bit = 0
         self._last_byte_time = 0.0
         self._closed = False
+        self._suffixed = terminator not in (Terminator.NONE, Terminator.AUTO)
+        """Whether this scanner is known to end its frames with a terminator."""
 
     def receive_bytes(self, data: bytes, now: float) -> None:
         """Feed bytes read at time ``now``."""
@@ -158,6 +169,7 @@ class LineFramer:
         start = 0
         if self._split is not None:
             for match in self._split.finditer(cleaned):
+                self._suffixed = True
                 self._append(cleaned[start : match.start()])
                 self._end_frame()
                 start = match.end()
@@ -183,7 +195,8 @@ class LineFramer:
         """When to call :meth:`receive_idle` next; ``None`` when there is no need."""
         if self.idle_gap is None or not self._length:
             return None
-        return self._last_byte_time + self.idle_gap
+        gap = max(self.idle_gap, STALE_PARTIAL) if self._suffixed else self.idle_gap
+        return self._last_byte_time + gap
 
     def events_received(self) -> list[FramerEvent]:
         """Return the events produced since the last call, oldest first."""

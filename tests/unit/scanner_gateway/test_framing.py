@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scanner_gateway.framing import (
+    STALE_PARTIAL,
     BaudMismatchSuspected,
     FrameDropped,
     FrameGarbled,
@@ -156,11 +157,33 @@ def test_late_bytes_after_the_gap_start_a_new_frame() -> None:
     assert framer.events_received() == [FrameDropped(b"DEF")]
 
 
-def test_idle_gap_also_ends_frames_with_a_missing_terminator() -> None:
+def test_a_long_silence_ends_a_frame_whose_terminator_was_lost() -> None:
     framer = LineFramer(Terminator.CR, idle_gap=0.25)
     assert feed(framer, b"ONE\rTWO", now=0.0) == frames(b"ONE")
     framer.receive_idle(0.25)
+    assert framer.events_received() == []  # a scanner with a suffix: not yet
+    assert framer.deadline() == STALE_PARTIAL
+    framer.receive_idle(STALE_PARTIAL)
     assert framer.events_received() == frames(b"TWO")
+
+
+@pytest.mark.parametrize("terminator", [Terminator.CR, Terminator.CRLF, Terminator.AUTO])
+def test_a_frame_read_late_in_two_halves_stays_one_scan(terminator: Terminator) -> None:
+    # a gateway busy for 200 ms between the two reads of one CR LF-terminated scan
+    framer = LineFramer(terminator, idle_gap=0.08)
+    assert feed(framer, b"FIRST\r\n", now=0.0) == frames(b"FIRST")
+    assert feed(framer, b"]E059012", now=0.01) == []
+    assert feed(framer, b"34123457\r\n", now=0.21) == frames(b"]E05901234123457")
+
+
+def test_auto_uses_the_idle_gap_until_the_scanner_shows_it_sends_a_suffix() -> None:
+    framer = LineFramer(Terminator.AUTO, idle_gap=0.08)
+    assert feed(framer, b"ABC", now=0.0) == []
+    assert framer.deadline() == 0.08
+    assert feed(framer, b"DEF", now=0.2) == frames(b"ABC")
+    assert feed(framer, b"\r", now=0.21) == frames(b"DEF")
+    assert feed(framer, b"GHI", now=0.3) == []
+    assert framer.deadline() == 0.3 + STALE_PARTIAL
 
 
 def test_empty_read_changes_nothing() -> None:
