@@ -24,7 +24,7 @@ Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -166,19 +166,26 @@ class BatchPlan:
 
 class _Planner:
     def __init__(
-        self, products: Iterable[ProductFacts], rows: Iterable[StockFacts], today: date | None
+        self,
+        products: Iterable[ProductFacts],
+        rows: Iterable[StockFacts],
+        today: date | None,
+        at_locations: Mapping[tuple[int, int], tuple[int, int]] | None,
     ) -> None:
         self.today = today
         self.rows: dict[StockKey, _Row] = {}
         self.lots: dict[tuple[int, int], list[str]] = {}
-        self.at: dict[tuple[int, int], list[int]] = {}
         self.totals = {p.id: [p.on_hand, p.reserved] for p in products}
+        self.at: dict[tuple[int, int], list[int]] = (
+            {} if at_locations is None else {k: list(v) for k, v in at_locations.items()}
+        )
         for r in rows:
             self.rows[(r.product_id, r.location_id, r.lot)] = _Row(r.expiry, r.on_hand, r.reserved)
             self.lots.setdefault((r.product_id, r.location_id), []).append(r.lot)
-            at = self.at.setdefault((r.product_id, r.location_id), [0, 0])
-            at[0] += r.on_hand
-            at[1] += r.reserved
+            if at_locations is None:
+                at = self.at.setdefault((r.product_id, r.location_id), [0, 0])
+                at[0] += r.on_hand
+                at[1] += r.reserved
         self.plan = BatchPlan(outcomes=[])
         self._start = {key: row.on_hand for key, row in self.rows.items()}
         self._new: set[StockKey] = set()
@@ -348,14 +355,18 @@ def plan_batch(
     products: Iterable[ProductFacts],
     rows: Iterable[StockFacts],
     today: date | None = None,
+    at_locations: Mapping[tuple[int, int], tuple[int, int]] | None = None,
 ) -> BatchPlan:
     """Decide every item in order against the stock ``rows`` read for the batch.
 
-    ``rows`` must hold every stock row of each (product, location) pair the items
-    name: a pick without a lot chooses among all of them. Given ``today``, lots that
+    ``rows`` must hold every row a plain command may change: for a pick without a lot,
+    each row holding stock of its product at its location; for a named lot (blank
+    included), that row if it exists. ``at_locations`` gives each (product, location)
+    pair's (on hand, reserved) over all its lots; without it they are summed from
+    ``rows``, which must then hold every row of each pair. Given ``today``, lots that
     expired before it are not picked.
     """
-    planner = _Planner(products, rows, today)
+    planner = _Planner(products, rows, today, at_locations)
     for item in items:
         try:
             planner.plan.outcomes.append(planner.receive_item(item))

@@ -101,7 +101,16 @@ ORDER BY ref.ord
 """
 
 # Run after KEYS_AND_LOCKS, so its snapshot holds every commit made before the locks.
+# $2, $3: (product, location) pairs the batch moves; $4: those a pick without a lot
+# draws from (true) or not; $5: the lots the batch names there. Rows: each row holding
+# stock at a pair a pick draws from, and each named lot's row even when empty (so the
+# plan updates, not inserts, a row that exists): never every lot ever received. Each
+# pair's totals over all its lots come as sums.
 PRODUCT_FACTS: Final = """
+WITH pair AS (
+    SELECT * FROM unnest($2::integer[], $3::integer[], $4::boolean[], $5::text[])
+        AS pair(product_id, location_id, fefo, lot)
+)
 SELECT p.id,
        coalesce((SELECT sum(s.on_hand) FROM stock s WHERE s.product_id = p.id), 0)::bigint
            AS on_hand,
@@ -114,9 +123,18 @@ SELECT p.id,
                WHERE ol.product_id = p.id AND ol.backordered > 0 AND o.status = 'open')
            AS backordered,
        ARRAY(SELECT ROW(s.location_id, s.lot, s.expiry, s.on_hand, s.reserved)
-             FROM unnest($2::integer[], $3::integer[]) AS pair(product_id, location_id)
-             JOIN stock s ON (s.product_id, s.location_id) = (pair.product_id, pair.location_id)
-             WHERE pair.product_id = p.id) AS rows
+             FROM stock s
+             WHERE s.product_id = p.id
+               AND ((s.on_hand > 0 AND s.location_id IN (
+                        SELECT location_id FROM pair WHERE product_id = p.id AND fefo))
+                    OR (s.location_id, s.lot) IN (
+                        SELECT location_id, lot FROM pair WHERE product_id = p.id)))
+           AS rows,
+       ARRAY(SELECT ROW(s.location_id, sum(s.on_hand)::bigint, sum(s.reserved)::bigint)
+             FROM stock s
+             WHERE s.product_id = p.id
+               AND s.location_id IN (SELECT location_id FROM pair WHERE product_id = p.id)
+             GROUP BY s.location_id) AS at_locations
 FROM unnest($1::integer[]) AS p(id)
 """
 
@@ -253,19 +271,22 @@ async def _post_fresh(
     codes = [str(cast(_Plain, env.command).location) for env in envelopes]
     found = await _locations(conn, set(codes), cache)
     ids = sorted({r["id"] for r in products if r["id"] is not None})
-    pairs = {
-        (row["id"], found[code][0])
-        for row, code in zip(products, codes, strict=True)
-        if row["id"] is not None and code in found
-    }
-    facts_rows = (
-        await conn.fetch(PRODUCT_FACTS, ids, [p for p, _ in pairs], [loc for _, loc in pairs])
-        if ids
-        else []
-    )
+    wanted: dict[tuple[int, int, str], bool] = {}  # (product, location, lot) -> FEFO
+    for row, env, code in zip(products, envelopes, codes, strict=True):
+        if row["id"] is not None and code in found:
+            command = cast(_Plain, env.command)
+            fefo = isinstance(command, Pick) and command.lot is None
+            key = (row["id"], found[code][0], command.lot or "")
+            wanted[key] = wanted.get(key, False) or fefo
+    columns: list[list[Any]] = [[], [], [], []]
+    for (pid, lid, lot), fefo in wanted.items():
+        for column, value in zip(columns, (pid, lid, fefo, lot), strict=True):
+            column.append(value)
+    facts_rows = await conn.fetch(PRODUCT_FACTS, ids, *columns) if ids else []
     product_rows = {r["id"]: r for r in products if r["id"] is not None}
     facts: dict[int, ProductFacts] = {}
     stock: list[StockFacts] = []
+    at_locations: dict[tuple[int, int], tuple[int, int]] = {}
     active: dict[int, list[str]] = {}
     waiting: set[int] = set()
     for f in facts_rows:
@@ -281,6 +302,8 @@ async def _post_fresh(
         if f["backordered"]:
             waiting.add(pid)
         stock.extend(StockFacts(pid, *row) for row in f["rows"])
+        for location_id, on_hand, reserved in f["at_locations"]:
+            at_locations[(pid, location_id)] = (on_hand, reserved)
     items = [
         PlanItem(
             env,
@@ -290,7 +313,7 @@ async def _post_fresh(
         )
         for env, row, code in zip(envelopes, products, codes, strict=True)
     ]
-    plan = plan_batch(items, facts.values(), stock, products[0]["today"])
+    plan = plan_batch(items, facts.values(), stock, products[0]["today"], at_locations)
     stock_cols: list[list[Any]] = [[], [], [], [], []]
     fresh: list[bool] = []
     for key, delta in plan.deltas.items():

@@ -257,3 +257,13 @@ def test_expired_stock_is_not_available_to_pick_but_can_be_written_off() -> None
     assert isinstance(by_lot, InsufficientStockError)
     assert by_lot.location == "SHELF lot OLD (expired 2026-01-01)"
     assert _rows(write_off)[0].on_hand_after == 0
+
+
+def test_location_figures_come_from_the_totals_given_not_only_the_rows_read() -> None:
+    # 40 units in other lots at SHELF were not read (a receive names only its lot)
+    at = {(1, 10): (40, 5)}
+    product = ProductFacts(1, "A", 0, on_hand=40, reserved=5)
+    plan = plan_batch([_item(_receive(2, lot="NEW"), product=product)], [product], [], None, at)
+    row = _rows(plan.outcomes[0])[0]
+    assert (row.on_hand_after, row.location_on_hand, row.location_available) == (2, 42, 37)
+    assert plan.new_rows == {(1, 10, "NEW")}
