@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 import socket
@@ -52,7 +53,7 @@ from scanner_gateway.session import (
     ScannerSession,
     SetLocation,
 )
-from scanner_gateway.spool import Spool, claim_epoch, spool_identity
+from scanner_gateway.spool import DEFAULT_CAP_BYTES, Spool, claim_epoch, spool_identity
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
@@ -133,11 +134,17 @@ class _EventSink:
 
     Scanner states (counters, last scan) are written at most once per
     ``_STATE_INTERVAL``: a scanner that changed is marked, and its snapshot is taken
-    when it is written, not on every scan.
+    when it is written, not on every scan. The gateway's own state (its spool) is
+    looked at every interval and written when it changed.
     """
 
-    def __init__(self, service: StockService) -> None:
+    def __init__(
+        self, service: StockService, gateway: str, spool_state: Callable[[], dict[str, Any]]
+    ) -> None:
         self.service = service
+        self.gateway = gateway
+        self.spool_state = spool_state
+        self._spool_written: dict[str, Any] | None = None
         self.events: deque[tuple[int, str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
         self.changed: dict[str, Callable[[], ScannerState]] = {}
         self._wake = asyncio.Event()
@@ -173,7 +180,10 @@ class _EventSink:
 
     async def run(self) -> None:
         while True:
-            await self._wake.wait()
+            # at least once per interval: the spool's state changes by itself
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_STATE_INTERVAL):
+                    await self._wake.wait()
             self._wake.clear()
             await self.flush()
             await asyncio.sleep(_FLUSH_INTERVAL)
@@ -186,13 +196,18 @@ class _EventSink:
         batch = list(self.events)
         due = all_states or time.monotonic() - self._states_written >= _STATE_INTERVAL
         marked = dict(self.changed) if due else {}
-        if not batch and not marked:
+        spool = self.spool_state() if due else None
+        if spool is not None and spool == self._spool_written:
+            spool = None  # unchanged since it was last written
+        if not batch and not marked and spool is None:
             return
         states = [snapshot() for snapshot in marked.values()]
         try:
             async with asyncio.timeout(3.0):
                 if states:
                     await self.service.save_scanner_states(states)
+                if spool is not None:
+                    await self.service.save_gateway_state(self.gateway, spool)
                 await self.service.append_events([(t, p) for _, t, p in batch])
         except Exception as exc:
             if is_unavailable(exc):
@@ -205,7 +220,9 @@ class _EventSink:
             last = batch[-1][0]
             while self.events and self.events[0][0] <= last:
                 self.events.popleft()
-        if marked:
+        if spool is not None:
+            self._spool_written = spool
+        if marked or spool is not None:
             self._states_written = time.monotonic()
             for scanner, snapshot in marked.items():
                 if self.changed.get(scanner) is snapshot:
@@ -289,11 +306,12 @@ class Gateway:
         reconnect_max: float = 5.0,
         commit_timeout: float = 3.0,
         commit_workers: int = 2,
+        spool_cap_bytes: int = DEFAULT_CAP_BYTES,
     ) -> None:
         self.service = service
         self.name = name or socket.gethostname()
         self.spool_dir = spool_dir
-        self.spool = Spool(spool_dir)
+        self.spool = Spool(spool_dir, cap_bytes=spool_cap_bytes)
         self.committer = Committer(
             service,
             self.spool,
@@ -315,7 +333,7 @@ class Gateway:
             )
             for c in scanners
         }
-        self.events = _EventSink(service)
+        self.events = _EventSink(service, self.name, self.spool_state)
         self._executor = ThreadPoolExecutor(
             max_workers=len(scanners) + 4, thread_name_prefix="serial"
         )
@@ -369,6 +387,10 @@ class Gateway:
 
     def _state_changed(self, runtime: ScannerRuntime) -> None:
         self.events.mark_changed(runtime.id, functools.partial(runtime.snapshot, self.name))
+
+    def spool_state(self) -> dict[str, Any]:
+        """The spool's status as written for every node to show (JSON-ready)."""
+        return dataclasses.asdict(self.committer.spool_status())
 
     def statuses(self) -> list[ScannerState]:
         return [r.snapshot(self.name) for r in self.runtimes.values()]

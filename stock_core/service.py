@@ -294,6 +294,15 @@ class StockService:
         async with self._connection() as conn:
             await gateway.save_scanner_states(conn, states)
 
+    async def save_gateway_state(self, name: str, spool: dict[str, Any]) -> None:
+        """A gateway's own state (its spool), for every node to show."""
+        async with self._connection() as conn:
+            await gateway.save_gateway_state(conn, name, spool)
+
+    async def gateway_states(self) -> list[gateway.GatewayState]:
+        async with self._connection() as conn:
+            return await gateway.gateway_states(conn)
+
     async def list_spool_exceptions(
         self, *, include_resolved: bool = False, after: int = 0, limit: int = 100
     ) -> list[gateway.SpoolException]:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from stock_core.domain.codec import envelope_to_dict
 from stock_core.domain.movement import Envelope
@@ -15,13 +15,34 @@ from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
 __all__ = [
+    "GatewayState",
     "ScannerState",
     "SpoolException",
     "append_events",
+    "gateway_states",
     "list_spool_exceptions",
     "record_spool_exceptions",
+    "save_gateway_state",
     "save_scanner_states",
 ]
+
+_UPSERT_GATEWAY_STATE: Final = """
+INSERT INTO gateway_states (name, spool, updated_at) VALUES ($1, $2::jsonb, now())
+ON CONFLICT (name) DO UPDATE SET spool = excluded.spool, updated_at = excluded.updated_at
+"""
+
+_GATEWAY_STATES: Final = """
+SELECT name, spool::text AS spool, updated_at FROM gateway_states ORDER BY name
+"""
+
+
+@dataclass(frozen=True)
+class GatewayState:
+    """What a gateway last said of itself: its spool (depth, bytes, age, replaying …)."""
+
+    name: str
+    spool: dict[str, Any]
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -126,3 +147,12 @@ async def list_spool_exceptions(
         )
         for r in rows
     ]
+
+
+async def save_gateway_state(conn: Connection, name: str, spool: dict[str, Any]) -> None:
+    await conn.execute(_UPSERT_GATEWAY_STATE, name, json.dumps(spool))
+
+
+async def gateway_states(conn: Connection) -> list[GatewayState]:
+    rows = await conn.fetch(_GATEWAY_STATES)
+    return [GatewayState(r["name"], json.loads(r["spool"]), r["updated_at"]) for r in rows]
