@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Final
 
 __all__ = [
-    "ACKNOWLEDGE_ALERT",
     "ADD_RESERVATION",
     "ADVISORY_LOCK_MIGRATIONS",
     "ALERT_BY_ID",
@@ -87,7 +86,6 @@ __all__ = [
     "INSERT_TOKEN",
     "INVALID_TOKEN_IDS",
     "LINE_RESERVATIONS",
-    "LIST_ALERTS",
     "LIST_ORDERS",
     "LIST_POS",
     "LIST_SPOOL_EXCEPTIONS",
@@ -121,7 +119,6 @@ __all__ = [
     "REPORT_TURNOVER",
     "RESERVE_STOCK",
     "REVOKE_TOKEN",
-    "SET_LINE_BACKORDERED",
     "SET_STOCK",
     "SIMULATION_CATALOG",
     "SNAPSHOT_ALERTS",
@@ -582,32 +579,11 @@ SELECT 'alert.cleared', jsonb_build_object('alert_id', a.id, 'kind', $2::text, '
 FROM a
 """
 
-ACKNOWLEDGE_ALERT: Final = """
-WITH a AS (
-    UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, now()),
-                      acknowledged_by = coalesce(acknowledged_by, $2)
-    WHERE id = $1
-    RETURNING id, kind, product_id, acknowledged_at, acknowledged_by, (xmax <> 0) AS changed
-), e AS (
-    INSERT INTO outbox (type, payload)
-    SELECT 'alert.acknowledged', jsonb_build_object('alert_id', a.id, 'kind', a.kind,
-                                                    'sku', p.sku, 'by', a.acknowledged_by)
-    FROM a JOIN products p ON p.id = a.product_id
-)
-SELECT id FROM a
-"""
-
 ALERT_COLUMNS: Final = """
 SELECT a.id, a.kind, p.sku, p.name, a.raised_at, a.available, a.threshold,
        a.acknowledged_at, a.acknowledged_by, a.cleared_at, a.detail::text AS detail
 FROM alerts a JOIN products p ON p.id = a.product_id
 """
-
-LIST_ALERTS: Final = (
-    ALERT_COLUMNS
-    + """ WHERE ($1::boolean OR a.cleared_at IS NULL) AND a.id > $2
-ORDER BY a.id LIMIT $3"""
-)
 
 ALERT_BY_ID: Final = ALERT_COLUMNS + " WHERE a.id = $1"
 
@@ -1130,8 +1106,6 @@ GROUP BY p.sku
 HAVING sum(s.on_hand - s.reserved) > 0
 LIMIT 1000
 """
-
-SET_LINE_BACKORDERED: Final = "UPDATE order_lines SET backordered = $2 WHERE id = $1"
 
 PRODUCTS_BY_SKU: Final = "SELECT id, sku FROM products WHERE sku = ANY($1::text[])"
 
