@@ -1,9 +1,13 @@
 """The background forecaster, and the use cases it shares with ``StockService``.
 
-Forecasting is CPU work: fits run in a worker thread (``asyncio.to_thread``), never on
-the event loop and never on the scan path. A forecast is cached in ``forecasts`` with
-the fingerprint of the weekly series it came from; it is recomputed only when that
-series changed (new history, a new complete week of picks) or the week rolled over.
+Forecasting is CPU work: fits run in a worker thread (``asyncio.to_thread``) for one
+product asked for on demand, and in a spawned child process for the background sweep,
+never on the event loop and never on the scan path. A forecast is cached in
+``forecasts`` with the fingerprint of the series it came from and of its backtest
+horizon (the product's lead time plus the review period); it is recomputed only when
+either changed (new history, a new complete week of demand, a new lead time) or the
+week rolled over. A forced sweep of 10,000 products with three years of weekly history
+takes about a quarter of an hour of one core (``benchmarks/bench_forecast.py --sweep``).
 
 :class:`Forecaster` runs :meth:`Forecaster.run_once` every ``interval`` seconds
 (hourly by default) and on request: it refreshes every product's forecast, then
@@ -30,15 +34,16 @@ from stock_core.domain.forecast import (
     DEFAULT_HORIZON_WEEKS,
     BacktestReport,
     Forecast,
-    SeasonalModel,
     WeeklySeries,
     backtest,
+    backtest_weeks,
     fingerprint,
     forecast_series,
 )
 from stock_core.domain.replenishment import (
     DEFAULT_HORIZON_DAYS,
     DEFAULT_REVIEW_DAYS,
+    DEFAULT_SERVICE_LEVEL,
     Suggestion,
     evaluate_stockout,
     suggest,
@@ -80,11 +85,15 @@ async def _in_child_process(func: Callable[..., _R], *args: Any) -> _R:
 
 
 def _compute(
-    todo: Sequence[tuple[int, Sku, WeeklySeries]], horizon_weeks: int, model: SeasonalModel
+    todo: Sequence[tuple[int, Sku, WeeklySeries, int]], horizon_weeks: int
 ) -> list[tuple[int, Forecast]]:
+    """Forecast each ``(product id, sku, series, backtest weeks)``."""
     return [
-        (pid, forecast_series(sku, s, horizon_weeks=horizon_weeks, seasonal_model=model))
-        for pid, sku, s in todo
+        (
+            pid,
+            forecast_series(sku, s, horizon_weeks=horizon_weeks, backtest_horizon_weeks=weeks),
+        )
+        for pid, sku, s, weeks in todo
     ]
 
 
@@ -95,7 +104,7 @@ async def current_forecasts(
     ids: Collection[int] | None = None,
     force: bool = False,
     horizon_weeks: int = DEFAULT_HORIZON_WEEKS,
-    seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
+    review_days: int = DEFAULT_REVIEW_DAYS,
     isolate: bool = False,
 ) -> dict[int, Forecast]:
     """Forecasts as of ``today`` for these products (all by default), by product id.
@@ -106,28 +115,31 @@ async def current_forecasts(
     scan path) nor leaves statsmodels in its memory.
     """
     async with pool.acquire() as conn:
-        products = await analytics.product_ids(conn, ids=list(ids) if ids is not None else None)
+        products = await analytics.products_for_forecast(
+            conn, ids=list(ids) if ids is not None else None
+        )
         series = await analytics.weekly_demand(conn, today=today, ids=list(products))
         cached = await analytics.cached_forecasts(conn, list(products))
     result: dict[int, Forecast] = {}
-    todo: list[tuple[int, Sku, WeeklySeries]] = []
-    for pid, sku in products.items():
+    todo: list[tuple[int, Sku, WeeklySeries, int]] = []
+    for pid, (sku, lead_time_days) in products.items():
+        weeks = backtest_weeks(lead_time_days, review_days)
         known = cached.get(pid)
         current = (
             known is not None
             and not force
-            and known.fingerprint == fingerprint(series[pid], seasonal_model)
+            and known.fingerprint == fingerprint(series[pid], weeks)
             and len(known.demand) >= horizon_weeks
         )
         if known is not None and current:
             result[pid] = known
         else:
-            todo.append((pid, sku, series[pid]))
+            todo.append((pid, sku, series[pid], weeks))
     if todo:
         if isolate:
-            computed = await _in_child_process(_compute, todo, horizon_weeks, seasonal_model)
+            computed = await _in_child_process(_compute, todo, horizon_weeks)
         else:
-            computed = await asyncio.to_thread(_compute, todo, horizon_weeks, seasonal_model)
+            computed = await asyncio.to_thread(_compute, todo, horizon_weeks)
         async with pool.acquire() as conn:
             await analytics.save_forecasts(conn, computed)
         result.update(computed)
@@ -147,9 +159,14 @@ class StockoutSweep:
 
 
 async def evaluate_stockouts(
-    pool: Pool, *, today: date, forecasts: dict[int, Forecast] | None = None
+    pool: Pool,
+    *,
+    today: date,
+    forecasts: dict[int, Forecast] | None = None,
+    service_level: float = DEFAULT_SERVICE_LEVEL,
 ) -> StockoutSweep:
-    """Raise and clear ``projected_stockout`` alerts from the forecasts as of ``today``."""
+    """Raise and clear ``projected_stockout`` alerts from the forecasts as of ``today``,
+    against demand at ``service_level``."""
     if forecasts is None:
         forecasts = await current_forecasts(pool, today=today)
     short: list[Sku] = []
@@ -163,7 +180,11 @@ async def evaluate_stockouts(
             if forecast is None:
                 continue
             decision = evaluate_stockout(
-                item.position, forecast, today, active=item.product_id in active
+                item.position,
+                forecast,
+                today,
+                active=item.product_id in active,
+                service_level=service_level,
             )
             if decision.short:
                 short.append(item.position.sku)
@@ -193,6 +214,7 @@ async def replenishment_page(
     needed_only: bool = False,
     review_days: int = DEFAULT_REVIEW_DAYS,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    service_level: float = DEFAULT_SERVICE_LEVEL,
 ) -> ReplenishmentPage:
     """Suggestions for products by id after ``after``; ``needed_only`` skips "no order"."""
     items: list[Suggestion] = []
@@ -211,6 +233,7 @@ async def replenishment_page(
                 today,
                 review_days=review_days,
                 horizon_days=horizon_days,
+                service_level=service_level,
             )
             if needed_only and suggestion.order_by is None:
                 continue
@@ -221,19 +244,13 @@ async def replenishment_page(
             return ReplenishmentPage(tuple(items), None)
 
 
-async def backtest_catalog(
-    pool: Pool,
-    *,
-    today: date,
-    holdout_weeks: int,
-    seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
-) -> BacktestReport:
+async def backtest_catalog(pool: Pool, *, today: date, holdout_weeks: int) -> BacktestReport:
     """Backtest every product's history up to ``today`` (fits in a worker thread)."""
     async with pool.acquire() as conn:
         products = await analytics.product_ids(conn)
         series = await analytics.weekly_demand(conn, today=today, ids=list(products))
     by_sku: dict[str, WeeklySeries] = {products[pid]: s for pid, s in series.items()}
-    return await asyncio.to_thread(backtest, by_sku, holdout_weeks, seasonal_model)
+    return await asyncio.to_thread(backtest, by_sku, holdout_weeks)
 
 
 async def forecast_of(
@@ -242,7 +259,6 @@ async def forecast_of(
     *,
     today: date,
     weeks: int = DEFAULT_HORIZON_WEEKS,
-    seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
 ) -> Forecast:
     """``sku``'s forecast for ``weeks`` weeks from ``today``'s week (cached when current)."""
     async with pool.acquire() as conn:
@@ -250,7 +266,7 @@ async def forecast_of(
     if not found:
         raise UnknownProductError(sku)
     pid = next(iter(found))
-    forecasts = await current_forecasts(pool, today=today, ids=[pid], seasonal_model=seasonal_model)
+    forecasts = await current_forecasts(pool, today=today, ids=[pid])
     forecast = forecasts[pid]
     return replace(forecast, demand=forecast.demand[:weeks])
 
@@ -277,14 +293,14 @@ class Forecaster:
         *,
         interval: float = DEFAULT_INTERVAL,
         today: Callable[[], date] = utc_today,
-        seasonal_model: SeasonalModel = SeasonalModel.DECOMPOSITION,
         isolate: bool = True,
+        service_level: float = DEFAULT_SERVICE_LEVEL,
     ) -> None:
         self.pool = pool
         self._isolate = isolate
         self.interval = interval
         self._today = today
-        self._seasonal_model = seasonal_model
+        self.service_level = service_level
         self._wake = asyncio.Event()
         self._swept = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -293,10 +309,10 @@ class Forecaster:
     async def run_once(self, today: date | None = None) -> StockoutSweep:
         """Refresh every forecast, then evaluate every product's alert, as of ``today``."""
         day = today if today is not None else self._today()
-        forecasts = await current_forecasts(
-            self.pool, today=day, seasonal_model=self._seasonal_model, isolate=self._isolate
+        forecasts = await current_forecasts(self.pool, today=day, isolate=self._isolate)
+        sweep = await evaluate_stockouts(
+            self.pool, today=day, forecasts=forecasts, service_level=self.service_level
         )
-        sweep = await evaluate_stockouts(self.pool, today=day, forecasts=forecasts)
         self.last_sweep = sweep
         async with self._swept:
             self._swept.notify_all()
@@ -312,7 +328,7 @@ class Forecaster:
     async def forecast_now(self, sku: str, today: date | None = None) -> Forecast:
         """One product's forecast now: from the cache when its series is unchanged."""
         day = today if today is not None else self._today()
-        return await forecast_of(self.pool, sku, today=day, seasonal_model=self._seasonal_model)
+        return await forecast_of(self.pool, sku, today=day)
 
     def request_run(self) -> None:
         """Run again now rather than at the next interval (e.g. after a history import)."""

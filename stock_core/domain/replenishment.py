@@ -13,14 +13,23 @@ The projection. From ``today`` on, the *net* stock at the end of day ``d`` is::
 Reserved units are promised to orders and backordered units are owed to them, so
 neither can serve new demand.
 
-``projected_stockout`` (alert). The stock-out day is the first day ``P(d) < 0``. The
+Uncertainty. The forecast carries the spread of its cumulative demand (from the chosen
+model, see ``stock_core.domain.forecast``). At a service level ``s`` (default
+``DEFAULT_SERVICE_LEVEL``, 95 %) with ``z`` its standard normal quantile, demand up to
+day ``d`` is covered with probability ``s`` by its forecast plus ``z · σ(d)``.
+
+``projected_stockout`` (alert). The stock-out day is the first day ``P(d) - z · σ(d)
+< 0``: the day stock runs out unless demand stays below its ``s`` quantile. The
 alert rises when that day comes no later than ``today + lead_time_days``, the day a
 replenishment ordered today would arrive: ordering today is the last chance, or
 already too late. It clears only once no stock-out is projected until
 ``STOCKOUT_CLEAR_MARGIN`` × the lead time (at least one day) beyond that (hysteresis,
 so a forecast hovering at the edge does not flap).
 
-Order suggestion. The reorder day is the first day ``P(d)`` falls below safety stock.
+Order suggestion. Safety stock is ``z · σ`` of the demand over the lead time plus the
+review period (what an order placed now must cover), or the product's own
+``safety_stock`` setting when that is higher. The reorder day is the first day
+``P(d)`` falls below safety stock.
 Order by ``reorder day - lead time`` (``today`` when that has passed), and order enough
 that stock stays at or above safety stock from the arrival until the next review's
 order could arrive (``review_days`` later): ``safety_stock - min P`` over that window,
@@ -33,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from statistics import NormalDist
 from typing import Any
 
 from stock_core.domain.forecast import Forecast
@@ -41,6 +51,7 @@ from stock_core.types import Sku
 __all__ = [
     "DEFAULT_HORIZON_DAYS",
     "DEFAULT_REVIEW_DAYS",
+    "DEFAULT_SERVICE_LEVEL",
     "STOCKOUT_CLEAR_MARGIN",
     "Arrival",
     "Position",
@@ -49,12 +60,20 @@ __all__ = [
     "Suggestion",
     "evaluate_stockout",
     "project",
+    "safety_stock",
     "suggest",
 ]
 
 DEFAULT_REVIEW_DAYS = 7
 DEFAULT_HORIZON_DAYS = 364
 STOCKOUT_CLEAR_MARGIN = 0.1
+DEFAULT_SERVICE_LEVEL = 0.95
+"""The share of demand scenarios safety stock and the stock-out alert cover."""
+
+
+def _z(service_level: float) -> float:
+    """The standard normal quantile at ``service_level`` (0.5 to 0.9999)."""
+    return NormalDist().inv_cdf(min(max(service_level, 0.5), 0.9999))
 
 
 @dataclass(frozen=True)
@@ -114,9 +133,15 @@ class Projection:
 
 
 def project(
-    position: Position, forecast: Forecast, today: date, days: int = DEFAULT_HORIZON_DAYS
+    position: Position,
+    forecast: Forecast,
+    today: date,
+    days: int = DEFAULT_HORIZON_DAYS,
+    *,
+    z: float = 0.0,
 ) -> Projection:
-    """Project net stock day by day from ``today`` for ``days`` days (at least one)."""
+    """Project net stock day by day from ``today`` for ``days`` days (at least one);
+    with ``z``, against demand ``z`` standard deviations above its forecast."""
     arriving: dict[int, int] = {}
     for arrival in position.arrivals:
         offset = max(0, (arrival.expected_date - today).days)
@@ -125,8 +150,25 @@ def project(
     net: list[float] = []
     for i in range(max(days, 1)):
         level += arriving.get(i, 0) - forecast.daily(today + timedelta(days=i))
-        net.append(level)
+        cushion = z * forecast.sd_between(today, today + timedelta(days=i + 1)) if z else 0.0
+        net.append(level - cushion)
     return Projection(today, tuple(net))
+
+
+def safety_stock(
+    position: Position,
+    forecast: Forecast,
+    today: date,
+    *,
+    review_days: int = DEFAULT_REVIEW_DAYS,
+    service_level: float = DEFAULT_SERVICE_LEVEL,
+) -> int:
+    """``z · σ`` of the demand over lead time plus review period, rounded up; at least
+    the product's ``safety_stock`` setting."""
+    window = max(position.lead_time_days, 0) + max(review_days, 1)
+    sigma = forecast.sd_between(today, today + timedelta(days=window))
+    statistical = math.ceil(_z(service_level) * sigma - 1e-9) if sigma > 0 else 0
+    return max(position.safety_stock, statistical)
 
 
 @dataclass(frozen=True)
@@ -134,7 +176,7 @@ class StockoutDecision:
     """What to do about a product's ``projected_stockout`` alert."""
 
     stockout_date: date | None
-    """The first day net stock is projected below zero (within the horizon)."""
+    """The first day net stock is projected below zero at the service level."""
     arrival_date: date
     """When a replenishment ordered today would arrive."""
     demand_to_arrival: float
@@ -145,24 +187,39 @@ class StockoutDecision:
     """The stock-out comes no later than ``arrival_date``."""
     raise_alert: bool
     clear_alert: bool
+    service_level: float = DEFAULT_SERVICE_LEVEL
+    demand_sd_to_arrival: float = 0.0
+    """Standard deviation of the demand through ``arrival_date``."""
+
+    @property
+    def demand_at_service_level(self) -> float:
+        """Demand through ``arrival_date`` at the service level: the alert's threshold."""
+        return self.demand_to_arrival + _z(self.service_level) * self.demand_sd_to_arrival
 
     def detail(self) -> dict[str, Any]:
         return {
             "stockout_date": self.stockout_date.isoformat() if self.stockout_date else None,
             "arrival_date": self.arrival_date.isoformat(),
             "demand_to_arrival": round(self.demand_to_arrival, 2),
+            "demand_sd_to_arrival": round(self.demand_sd_to_arrival, 2),
+            "service_level": self.service_level,
             "supply_to_arrival": self.supply_to_arrival,
         }
 
 
 def evaluate_stockout(
-    position: Position, forecast: Forecast, today: date, *, active: bool
+    position: Position,
+    forecast: Forecast,
+    today: date,
+    *,
+    active: bool,
+    service_level: float = DEFAULT_SERVICE_LEVEL,
 ) -> StockoutDecision:
     """Apply the ``projected_stockout`` rule (module doc); ``active``: the alert is up now."""
     lead = max(position.lead_time_days, 0)
     margin = max(1, math.ceil(lead * STOCKOUT_CLEAR_MARGIN))
     arrival = today + timedelta(days=lead)
-    projection = project(position, forecast, today, lead + margin + 1)
+    projection = project(position, forecast, today, lead + margin + 1, z=_z(service_level))
     stockout = projection.first_below(0)
     short = stockout is not None and stockout <= arrival
     recovered = stockout is None or stockout > arrival + timedelta(days=margin)
@@ -175,6 +232,8 @@ def evaluate_stockout(
         short=short,
         raise_alert=short and not active,
         clear_alert=active and recovered,
+        service_level=service_level,
+        demand_sd_to_arrival=forecast.sd_between(today, arrival + timedelta(days=1)),
     )
 
 
@@ -196,10 +255,16 @@ class Suggestion:
     on_order: int
     backordered: int
     safety_stock: int
+    """What the suggestion kept stock above: the larger of the statistical safety stock
+    and the product's setting."""
     lead_time_days: int
     reorder_qty: int
     demand_over_lead_time: float
     method: str
+    service_level: float = DEFAULT_SERVICE_LEVEL
+    configured_safety_stock: int = 0
+    demand_sd_over_lead_time: float = 0.0
+    backtest_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -218,7 +283,15 @@ class Suggestion:
             "lead_time_days": self.lead_time_days,
             "reorder_qty": self.reorder_qty,
             "demand_over_lead_time": round(self.demand_over_lead_time, 2),
+            "demand_sd_over_lead_time": round(self.demand_sd_over_lead_time, 2),
+            "service_level": self.service_level,
+            "configured_safety_stock": self.configured_safety_stock,
             "method": self.method,
+            "backtest_error": (
+                round(self.backtest_error, 4)
+                if self.backtest_error is not None and math.isfinite(self.backtest_error)
+                else None
+            ),
         }
 
 
@@ -236,24 +309,28 @@ def suggest(
     *,
     review_days: int = DEFAULT_REVIEW_DAYS,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
+    service_level: float = DEFAULT_SERVICE_LEVEL,
 ) -> Suggestion:
     """The order suggestion for one product (module doc)."""
     lead = max(position.lead_time_days, 0)
     review = max(review_days, 1)
+    safety = safety_stock(
+        position, forecast, today, review_days=review, service_level=service_level
+    )
     projection = project(position, forecast, today, horizon_days + lead + review)
     horizon_end = today + timedelta(days=horizon_days)
     quantity, order_by, arrival = 0, None, None
-    reorder = search = projection.first_below(position.safety_stock)
+    reorder = search = projection.first_below(safety)
     while search is not None and search < horizon_end:
         candidate = max(today, search - timedelta(days=lead))
         arrival = candidate + timedelta(days=lead)
         window = range((arrival - today).days, (arrival - today).days + review)
         lowest = min(projection.net[i] for i in window)
-        if lowest < position.safety_stock:
-            quantity = _round_up(position.safety_stock - lowest, position.reorder_qty)
+        if lowest < safety:
+            quantity = _round_up(safety - lowest, position.reorder_qty)
             order_by = candidate
             break
-        search = projection.first_below(position.safety_stock, arrival + timedelta(days=review))
+        search = projection.first_below(safety, arrival + timedelta(days=review))
     else:
         arrival = None
     return Suggestion(
@@ -268,9 +345,13 @@ def suggest(
         available=position.available,
         on_order=position.on_order,
         backordered=position.backordered,
-        safety_stock=position.safety_stock,
+        safety_stock=safety,
         lead_time_days=lead,
         reorder_qty=position.reorder_qty,
         demand_over_lead_time=forecast.between(today, today + timedelta(days=lead)),
         method=forecast.method.value,
+        service_level=service_level,
+        configured_safety_stock=position.safety_stock,
+        demand_sd_over_lead_time=forecast.sd_between(today, today + timedelta(days=lead)),
+        backtest_error=forecast.backtest_error,
     )

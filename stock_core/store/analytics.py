@@ -1,8 +1,9 @@
 """Reads and writes for forecasts, replenishment, projected-stockout alerts and reports.
 
 Every function takes a connection and runs the statements of ``queries`` under the
-``analytics`` header; the arithmetic lives in ``stock_core.domain``. Raising or
-clearing an alert writes the alert and its outbox event in one transaction.
+``analytics`` header, or those below (the ones this module alone runs); the
+arithmetic lives in ``stock_core.domain``. Raising or clearing an alert writes the
+alert and its outbox event in one transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Final
 
 from stock_core.domain import reports
 from stock_core.domain.forecast import Forecast, WeeklySeries, week_start, weekly_series
@@ -24,6 +26,8 @@ from stock_core.store.connection import Connection
 from stock_core.types import Sku
 
 __all__ = [
+    "DEMAND_PIECES",
+    "PRODUCTS_FOR_FORECAST",
     "ProductPosition",
     "active_stockouts",
     "activity",
@@ -33,9 +37,58 @@ __all__ = [
     "periods",
     "positions",
     "product_ids",
+    "products_for_forecast",
     "save_forecasts",
     "weekly_demand",
 ]
+
+
+# Demand per product and *piece* (the days of an ISO week inside one calendar month,
+# named by its first day) before the week starting $1 (a Monday); $2 product ids or
+# NULL for all. Weekly totals are the pieces of a week, monthly ones those of a month.
+# Demand is what customers asked for, not only what could be shipped (issue 12.16):
+#   imported history, as imported;
+#   order lines, on the day the order was placed, cancelled orders aside (a line that
+#   was backordered is demand all the same: counting only picks would under-forecast
+#   exactly the products that ran out);
+#   picks not against an order — or against a cancelled one, whose lines are not
+#   counted — less the undo rows that reverse them, dated by the pick. Picks against
+#   a live order are already counted by its lines.
+DEMAND_PIECES: Final = """
+SELECT product_id,
+       greatest(day - (extract(isodow FROM day)::integer - 1), date_trunc('month', day)::date)
+           AS piece,
+       sum(quantity)::bigint AS quantity
+FROM (
+    SELECT h.product_id, h.day, h.quantity::bigint AS quantity
+    FROM demand_history h
+    WHERE h.day < $1 AND ($2::integer[] IS NULL OR h.product_id = ANY($2))
+    UNION ALL
+    SELECT ol.product_id, (o.created_at AT TIME ZONE 'UTC')::date, ol.quantity::bigint
+    FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE o.status <> 'cancelled'
+      AND o.created_at < ($1::date::timestamp AT TIME ZONE 'UTC')
+      AND ($2::integer[] IS NULL OR ol.product_id = ANY($2))
+    UNION ALL
+    SELECT m.product_id, (m.ts AT TIME ZONE 'UTC')::date, -m.delta - coalesce(u.delta, 0)
+    FROM movements m
+    LEFT JOIN movements u ON u.reverses = m.id
+    LEFT JOIN orders o ON o.id = m.order_id
+    WHERE m.kind = 'pick' AND (m.order_id IS NULL OR o.status = 'cancelled')
+      AND m.ts < ($1::date::timestamp AT TIME ZONE 'UTC')
+      AND ($2::integer[] IS NULL OR m.product_id = ANY($2))
+) d
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+# Products (all, or those named by sku $1 or id $2) with the lead time that sets
+# their backtest horizon.
+PRODUCTS_FOR_FORECAST: Final = """
+SELECT id, sku, lead_time_days FROM products
+WHERE ($1::text[] IS NULL OR sku = ANY($1)) AND ($2::integer[] IS NULL OR id = ANY($2))
+ORDER BY id
+"""
 
 
 @dataclass(frozen=True)
@@ -74,25 +127,36 @@ async def product_ids(
     conn: Connection, *, skus: Sequence[str] | None = None, ids: Sequence[int] | None = None
 ) -> dict[int, Sku]:
     """Product id → SKU, for all products or those named."""
+    return {
+        pid: sku
+        for pid, (sku, _) in (await products_for_forecast(conn, skus=skus, ids=ids)).items()
+    }
+
+
+async def products_for_forecast(
+    conn: Connection, *, skus: Sequence[str] | None = None, ids: Sequence[int] | None = None
+) -> dict[int, tuple[Sku, int]]:
+    """Product id → (SKU, lead time in days), for all products or those named."""
     rows = await conn.fetch(
-        q.ANALYTICS_PRODUCT_IDS,
+        PRODUCTS_FOR_FORECAST,
         list(skus) if skus is not None else None,
         list(ids) if ids is not None else None,
     )
-    return {r["id"]: Sku(r["sku"]) for r in rows}
+    return {r["id"]: (Sku(r["sku"]), int(r["lead_time_days"])) for r in rows}
 
 
 async def weekly_demand(
     conn: Connection, *, today: date, ids: Collection[int]
 ) -> dict[int, WeeklySeries]:
-    """Each product's weekly demand series up to the last week complete by ``today``.
+    """Each product's demand series up to the last week complete by ``today``
+    (``DEMAND_PIECES``; monthly totals too when its history was recorded monthly).
 
     Products without any demand record get an empty series ending at ``today``'s week.
     """
-    rows = await conn.fetch(q.ANALYTICS_WEEKLY_DEMAND, week_start(today), list(ids))
+    rows = await conn.fetch(DEMAND_PIECES, week_start(today), list(ids))
     points: dict[int, list[tuple[date, float]]] = defaultdict(list)
     for r in rows:
-        points[r["product_id"]].append((r["week"], float(r["quantity"])))
+        points[r["product_id"]].append((r["piece"], float(r["quantity"])))
     return {pid: weekly_series(points.get(pid, ()), today=today) for pid in ids}
 
 
@@ -149,7 +213,7 @@ async def apply_stockout(
     }
     async with conn.transaction():
         if decision.raise_alert:
-            threshold = math.ceil(decision.demand_to_arrival)
+            threshold = math.ceil(decision.demand_at_service_level)
             alert_id: int | None = await conn.fetchval(
                 q.RAISE_PROJECTED_STOCKOUT,
                 item.product_id,

@@ -16,9 +16,7 @@ __all__ = [
     "ANALYTICS_ACTIVE_STOCKOUTS",
     "ANALYTICS_CACHED_FORECASTS",
     "ANALYTICS_POSITIONS",
-    "ANALYTICS_PRODUCT_IDS",
     "ANALYTICS_SAVE_FORECAST",
-    "ANALYTICS_WEEKLY_DEMAND",
     "API_ACKNOWLEDGE_ALERT",
     "API_BARCODE_OWNERS",
     "API_DELETE_PRODUCT_BARCODES",
@@ -1153,31 +1151,6 @@ CROSS JOIN LATERAL (
 WHERE p.id > $1 AND ($2::text IS NULL OR p.sku = $2)
 ORDER BY p.id
 LIMIT $3
-"""
-
-# Weekly demand before the week starting $1 (a Monday): imported history plus outbound
-# picks; $2 product ids or NULL for all.
-ANALYTICS_WEEKLY_DEMAND: Final = """
-SELECT product_id, day - (extract(isodow FROM day)::integer - 1) AS week,
-       sum(quantity)::bigint AS quantity
-FROM (
-    SELECT h.product_id, h.day, h.quantity::bigint AS quantity
-    FROM demand_history h
-    WHERE h.day < $1 AND ($2::integer[] IS NULL OR h.product_id = ANY($2))
-    UNION ALL
-    SELECT m.product_id, (m.ts AT TIME ZONE 'UTC')::date, -m.delta - coalesce(u.delta, 0)
-    FROM movements m LEFT JOIN movements u ON u.reverses = m.id
-    WHERE m.kind = 'pick' AND m.ts < ($1::date::timestamp AT TIME ZONE 'UTC')
-      AND ($2::integer[] IS NULL OR m.product_id = ANY($2))
-) d
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
-
-ANALYTICS_PRODUCT_IDS: Final = """
-SELECT id, sku FROM products
-WHERE ($1::text[] IS NULL OR sku = ANY($1)) AND ($2::integer[] IS NULL OR id = ANY($2))
-ORDER BY id
 """
 
 ANALYTICS_CACHED_FORECASTS: Final = """

@@ -11,6 +11,7 @@ from stock_core.domain.replenishment import (
     Projection,
     evaluate_stockout,
     project,
+    safety_stock,
     suggest,
 )
 from stock_core.types import Sku
@@ -80,6 +81,8 @@ def test_alert_rises_when_stock_runs_out_by_the_time_an_order_today_arrives() ->
         "stockout_date": "2024-11-14",
         "arrival_date": "2024-11-14",
         "demand_to_arrival": 11.0,
+        "demand_sd_to_arrival": 0.0,
+        "service_level": 0.95,
         "supply_to_arrival": 10,
     }
 
@@ -196,7 +199,11 @@ def test_a_late_order_is_due_today_and_covers_the_shortfall() -> None:
         "lead_time_days": 14,
         "reorder_qty": 0,
         "demand_over_lead_time": 14.0,
+        "demand_sd_over_lead_time": 0.0,
+        "service_level": 0.95,
+        "configured_safety_stock": 4,
         "method": "ses",
+        "backtest_error": None,
     }
 
 
@@ -222,3 +229,72 @@ def test_no_order_when_a_purchase_order_covers_for_good() -> None:
     p = position(5, lead_time_days=10, arrivals=(Arrival(day(8), 10_000),))
     s = suggest(p, per_day(1), TODAY, review_days=7, horizon_days=200)
     assert (s.order_quantity, s.order_by, s.arrival_date) == (0, None, None)
+
+
+# -- uncertainty: safety stock and the alert at a service level -----------------------------
+
+
+def uncertain(units: float, sd_per_week: float, weeks: int = 60) -> Forecast:
+    """``units`` a day whose weekly demand has standard deviation ``sd_per_week``,
+    independent from week to week."""
+    spread = tuple(sd_per_week * (i + 1) ** 0.5 for i in range(weeks))
+    return Forecast(
+        Sku("X"),
+        ForecastMethod.SES,
+        TODAY,
+        (units * 7,) * weeks,
+        spread=spread,
+        week_sd=(sd_per_week,) * weeks,
+    )
+
+
+def test_safety_stock_covers_lead_time_and_review_at_the_service_level() -> None:
+    # lead 14 + review 7 = 3 weeks: sigma = 10 * sqrt(3); z(95 %) = 1.645
+    f = uncertain(10, 10)
+    p = position(1000, lead_time_days=14)
+    assert safety_stock(p, f, TODAY) == 29  # ceil(1.645 * 17.32)
+    assert safety_stock(p, f, TODAY, service_level=0.99) == 41  # ceil(2.326 * 17.32)
+    assert safety_stock(p, f, TODAY, service_level=0.5) == 0
+    # the product's own setting is a floor
+    assert safety_stock(position(1000, lead_time_days=14, safety_stock=50), f, TODAY) == 50
+    # a forecast without intervals leaves the setting alone
+    assert safety_stock(position(1000, safety_stock=5), per_day(1), TODAY) == 5
+
+
+def test_suggestion_keeps_the_statistical_safety_stock() -> None:
+    f = uncertain(10, 10)
+    s = suggest(position(400, lead_time_days=14, reorder_qty=0), f, TODAY)
+    assert s.safety_stock == 29
+    assert s.configured_safety_stock == 0
+    assert s.service_level == 0.95
+    # 400 at 10 a day end day 37 at 20, below 29: order two weeks before
+    assert s.reorder_date == day(37)
+    assert s.order_by == day(23)
+    assert s.demand_sd_over_lead_time == pytest.approx(10 * 2**0.5, rel=1e-3)
+    # without uncertainty the same stock is ordered later
+    plain = suggest(position(400, lead_time_days=14, reorder_qty=0), per_day(10), TODAY)
+    assert plain.order_by is not None
+    assert plain.order_by > s.order_by
+
+
+def test_projected_stockout_counts_demand_at_the_service_level() -> None:
+    # 100 on hand at 10 a day: the mean runs out on day 10, beyond a 7-day lead time;
+    # with a 30-unit weekly deviation the 95 % demand runs out within it
+    p = position(100, lead_time_days=7)
+    assert not evaluate_stockout(p, per_day(10), TODAY, active=False).short
+    decision = evaluate_stockout(p, uncertain(10, 30), TODAY, active=False)
+    assert decision.short
+    assert decision.stockout_date is not None
+    assert decision.stockout_date <= day(7)
+    assert decision.demand_at_service_level > decision.demand_to_arrival
+    assert decision.detail()["service_level"] == 0.95
+    # at a 50 % service level only the mean counts
+    assert not evaluate_stockout(p, uncertain(10, 30), TODAY, active=False, service_level=0.5).short
+
+
+def test_projection_at_a_quantile_subtracts_the_spread() -> None:
+    f = uncertain(1, 7)
+    mean = project(position(100), f, TODAY, 14)
+    cautious = project(position(100), f, TODAY, 14, z=2.0)
+    assert cautious.net[6] == pytest.approx(mean.net[6] - 2 * 7)
+    assert cautious.net[13] == pytest.approx(mean.net[13] - 2 * 7 * 2**0.5)
