@@ -31,12 +31,19 @@ class _Open(BaseModel):
 class WeekOut(BaseModel):
     week_start: date
     demand: float
+    low: float | None = Field(None, description="Lower end of the central interval.")
+    high: float | None = Field(None, description="Upper end of the central interval.")
 
 
 class ForecastOut(_Open):
     sku: str
     weeks: list[WeekOut]
     method: str
+    backtest_error: float | None = Field(
+        None,
+        description="The chosen method's rolling-origin backtest MAE relative to seasonal "
+        "naive (below 1 beats it); null without enough history.",
+    )
 
 
 class SkuPath(BaseModel):
@@ -71,6 +78,11 @@ class BacktestQuery(BaseModel):
 
 class BacktestOut(_Open):
     holdout_weeks: int
+    products: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Per product: method, grid, MASE and MAE beside the baseline's, "
+        "relative_mae, and the selection_error the method was chosen by.",
+    )
 
 
 class ReportQuery(BaseModel):
@@ -205,8 +217,9 @@ ROUTES = (
         path_params=SkuPath,
         query=ForecastQuery,
         response=ForecastOut,
-        description="From this week on, with the method chosen for the product's history "
-        "(seasonal decomposition, seasonal naive with level, Croston/SBA, SES).",
+        description="From this week on, with the method a rolling-origin backtest chose for "
+        "the product's history (seasonal naive, SES, damped Holt-Winters, Theta, "
+        "Croston/SBA, TSB), each week's central interval, and the backtest error.",
     ),
     Route(
         "GET",
