@@ -37,15 +37,18 @@ The candidates, by how much history there is (``n`` periods, season ``m``):
 The choice. A rolling-origin backtest on the product's own history: up to
 ``MAX_ORIGINS`` origins ``H`` periods apart, ending ``H`` periods before the last, each
 forecasting the next ``H`` periods (``H`` = the horizon the reorder logic needs: lead
-time plus review period, at least ``MIN_BACKTEST_WEEKS``). Every candidate is scored by
-its mean absolute error over all origins; the lowest wins, ties going to the simpler
-model. The baseline (seasonal naive, or naive without a full season) is a candidate,
-so when nothing beats it, it is what the product gets. Holt-Winters and SES are
-fitted once at the first origin and re-run with those parameters at the later ones
-(a fit per origin would cost a sweep of the catalog hours); Theta and the
-decomposition are refitted at each. The winner is then refitted on the whole series.
-The forecast records the method and its backtest error relative to the baseline's
-(below 1 beats it).
+time plus review period, at least ``MIN_BACKTEST_WEEKS``), every candidate scored by
+its mean absolute error at each origin. The default model (Croston/SBA for intermittent
+demand; damped Holt-Winters, the better of its two seasons, for a seasonal history,
+autocorrelation at the seasonal lag above ``SEASONAL_ACF``; SES otherwise) is replaced
+only by a challenger that beats it significantly at the origins (one-sided paired
+t-test, ``p < CHALLENGE_P``: with a handful of origins a lower mean alone is mostly
+luck), and by the baseline (seasonal naive, or naive without a full season) when the
+choice does not beat it. Holt-Winters, SES and the decomposition's level are fitted
+once at the first origin and re-run with those parameters at the later ones (a fit per
+origin would cost a sweep of the catalog hours); Theta is refitted at each. The winner
+is then refitted on the whole series. The forecast records the method and its backtest
+error relative to the baseline's (below 1 beats it), and every candidate's.
 
 Intervals. Each forecast carries the standard deviation of every week's demand and of
 the cumulative demand from its start to the end of each week, from the chosen model:
@@ -292,7 +295,8 @@ def _monthly(pieces: Mapping[date, float], end: date) -> MonthlySeries | None:
         return None
     first = min(months)
     current = month_start(end)  # in progress, unless its record came in on its first day
-    last = current if min(by_month.get(current, [end])) == current else _add_months(current, -1)
+    recorded_early = current in by_month and min(by_month[current]) == current
+    last = current if recorded_early else _add_months(current, -1)
     count = (last.year - first.year) * 12 + last.month - first.month + 1
     if count < 1:
         return None
@@ -853,7 +857,8 @@ class _Decomposition(_Model):
         self.season = season
         self.min_train = 2 * season
 
-    def predict(self, values: _Array, horizon: int) -> _Prediction:
+    def _split(self, values: _Array) -> tuple[_Array, _Array]:
+        """The smoothed seasonal index of the last cycle and the deseasonalised series."""
         from statsmodels.tsa.seasonal import seasonal_decompose
 
         m = self.season
@@ -862,8 +867,26 @@ class _Decomposition(_Model):
         # index[k] belongs to the last cycle's k-th period: period i of the series has
         # phase (i - n) mod m, and forecast period h has phase h mod m.
         phases = (np.arange(len(values)) - len(values)) % m
-        rest = _Ses().predict(values - index[phases], horizon)
-        return _Prediction(_repeat(index, horizon) + rest.mean, rest.sd, rest.cum_sd)
+        return index, values - index[phases]
+
+    def at_origins(self, values: _Array, origins: Sequence[int], horizon: int) -> list[_Array]:
+        out: list[_Array] = []
+        known: tuple[float, float] | None = None
+        for o in origins:
+            index, rest = self._split(values[:o])
+            fitted = _Ses._fit(rest, known)
+            if known is None:
+                known = (
+                    float(fitted.params["smoothing_level"]),
+                    float(fitted.params["initial_level"]),
+                )
+            out.append(_repeat(index, horizon) + float(fitted.forecast(1)[0]))
+        return out
+
+    def predict(self, values: _Array, horizon: int) -> _Prediction:
+        index, rest = self._split(values)
+        level = _Ses().predict(rest, horizon)
+        return _Prediction(_repeat(index, horizon) + level.mean, level.sd, level.cum_sd)
 
 
 class _SeasonalNaiveLevel(_Model):
@@ -985,6 +1008,8 @@ def _candidates(values: _Array, grid: Grid, horizon: int) -> list[_Model]:
     models: list[_Model] = []
     if n >= 2 * m + horizon:
         models += [_SeasonalNaive(m), _Ses(), _Theta(m)]
+        if grid is Grid.WEEK:
+            models.append(_Decomposition(m))
         models.append(_HoltWinters(m, "add", estimated=grid is Grid.MONTH))
         if float(values.min()) > 0:
             models.append(_HoltWinters(m, "mul", estimated=grid is Grid.MONTH))

@@ -21,10 +21,11 @@ from stock_core.analytics_task import Forecaster
 from stock_core.domain.catalog import PRODUCT_COLUMNS
 from stock_core.domain.forecast import SEASONAL_METHODS
 from stock_core.domain.movement import Command, Envelope, Pick, ProductRef, Receive, Undo
+from stock_core.domain.orders import OrderLineRequest
 from stock_core.errors import StockUsageError, UnknownProductError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
+from stock_core.types import IdempotencyKey, LocationCode, MovementId, OrderNumber, Sku
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
@@ -158,6 +159,73 @@ async def test_picks_count_as_demand_net_of_undone_ones(service: StockService) -
     answer = await service.forecast("WIDGET", weeks=2, today=next_week)
     assert answer["history_weeks"] == 1
     assert answer["weeks"][0]["demand"] == 7.0
+
+
+async def test_ordered_demand_counts_backorders_once_and_leaves_out_cancelled_orders(
+    service: StockService,
+) -> None:
+    # 10 on hand; an order for 25 reserves 10 and backorders 15: all 25 were asked for
+    await receive(service, "GADGET", 10)
+    _, created = await service.create_order("SO-CENSORED", [OrderLineRequest("GADGET", 25)])
+    assert created
+    # picking the order's reserved units does not count them a second time
+    await service.post(
+        env(Pick(ProductRef(sku=Sku("GADGET")), A1, 10, order=OrderNumber("SO-CENSORED")))
+    )
+    # 20 arrive: 15 fill the backorder, 5 are free. A cancelled order is no demand,
+    # but what was picked against it before it was cancelled left the shelf all the same
+    await receive(service, "GADGET", 20)
+    await service.create_order("SO-CANCELLED", [OrderLineRequest("GADGET", 40)])
+    await service.post(
+        env(Pick(ProductRef(sku=Sku("GADGET")), A1, 2, order=OrderNumber("SO-CANCELLED")))
+    )
+    await service.cancel_order("SO-CANCELLED")
+    # a pick with no order is demand too
+    await pick(service, "GADGET", 3)
+    next_week = datetime.now(UTC).date() + timedelta(days=7)
+    answer = await service.forecast("GADGET", weeks=1, today=next_week)
+    assert answer["history_weeks"] == 1
+    assert answer["weeks"][0]["demand"] == 25 + 2 + 3
+
+
+async def test_a_demo_seasonal_product_gets_a_seasonal_forecast(
+    service: StockService, pool: Pool
+) -> None:
+    """The demo catalog's Christmas products, imported as ``stockd demo`` does."""
+    from hardware_mocks.warehouse import build_warehouse
+
+    today = date(2025, 6, 2)
+    warehouse = build_warehouse(today, products=12, weeks=156)
+    await service.import_products(warehouse.products_csv())
+    await service.import_history(warehouse.history_csv())
+    christmas = [p for p in warehouse.products if p.pattern == "christmas"]
+    assert christmas
+    for product in christmas:
+        answer = await service.forecast(product.sku, weeks=52, today=today)
+        assert answer["method"] in SEASONAL
+        assert answer["backtest_error"] is not None
+        assert answer["backtest_error"] <= 1.0  # never worse than seasonal naive there
+        assert answer["selection"]["origins"] >= 4
+        december, july = mean_demand(answer["weeks"], 12), mean_demand(answer["weeks"], 7)
+        assert december > 2.5 * july
+        assert all(w["low"] <= w["demand"] <= w["high"] for w in answer["weeks"])
+
+
+async def test_monthly_history_imported_as_monthly_records_is_forecast_by_month(
+    service: StockService,
+) -> None:
+    await service.import_products(SCENARIO_CSV)
+    rows = ["sku,date,quantity"]
+    for i in range(48):  # 2020-01 to 2023-12, December three times a usual month
+        month = date(2020 + i // 12, i % 12 + 1, 1)
+        rows.append(f"XMAS,{month.isoformat()},{300 if month.month == 12 else 100 + i}")
+    await service.import_history(("\n".join(rows) + "\n").encode())
+    answer = await service.forecast("XMAS", weeks=60, today=date(2024, 1, 1))
+    assert answer["grid"] == "month"
+    assert answer["method"] in SEASONAL
+    months = {m["month"]: m["demand"] for m in answer["months"]}
+    assert months["2024-12"] > 1.8 * months["2024-06"]
+    assert months["2024-06"] == pytest.approx(150, rel=0.25)
 
 
 async def test_forecast_refuses_unknown_products_and_bad_horizons(service: StockService) -> None:
