@@ -11,13 +11,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scanner_gateway.errors import SpoolError
 from stock_core.domain.token import Role, parse_duration
 from stock_core.errors import CatalogImportError, DatabaseUnavailableError
 from stock_core.service import StockService
-from stock_core.store.database import Database, open_database
+from stock_core.store.database import Database
 from stock_core.store.migrate import migrate
+from stockd import startup
 from stockd.labels import add_labels_parser, run_labels
 from stockd.settings import Settings, SettingsError, load_settings, tls_context
+from stockd.startup import StartupError
 
 __all__ = ["main"]
 
@@ -44,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML config file")
     sub.add_parser("migrate", help="bring the schema up to date (idempotent)")
-    imp = sub.add_parser("import", help="bulk load products or locations from CSV")
+    imp = sub.add_parser(
+        "import", help="bulk load products, locations or past demand (history) from CSV"
+    )
     imp.add_argument("what", choices=("products", "locations", "history"))
     imp.add_argument("file", type=Path)
     sub.add_parser("verify", help="check the ledger invariants; exit 1 with a report if broken")
@@ -77,9 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 async def _with_database(
     settings: Settings, work: Callable[[Database], Awaitable[int]], *, run_migrations: bool = True
 ) -> int:
-    async with open_database(
-        settings.database.url, home=settings.home, run_migrations=run_migrations
-    ) as db:
+    async with startup.database(settings, run_migrations=run_migrations) as db:
         if db.embedded is not None:
             print(f"stockd: using embedded PostgreSQL under {settings.home}", file=sys.stderr)
         return await work(db)
@@ -114,19 +117,48 @@ def _import(what: str, path: Path) -> Callable[[Database], Awaitable[int]]:
             file=sys.stderr,
             disable=lines < 2000 or None,
         ) as bar:
+            loaders = {
+                "products": service.import_products,
+                "locations": service.import_locations,
+                "history": service.import_history,
+            }
             try:
-                loader = service.import_products if what == "products" else service.import_locations
-                summary = await loader(data, _progress(bar))
+                summary = await loaders[what](data, _progress(bar))
             except CatalogImportError as exc:
                 bar.close()
                 print(f"{path}: {exc}", file=sys.stderr)
                 for problem in exc.problems:
                     print(f"{path}:{problem.line}: {problem.reason}", file=sys.stderr)
                 return EXIT_FAILED
-        print(f"{what}: {summary.created} created, {summary.updated} updated")
+        print(f"{what}: {summary.created} created, {summary.updated} updated", flush=True)
+        if what == "history":
+            return await _forecast_now(service)
         return EXIT_OK
 
     return run
+
+
+async def _forecast_now(service: StockService) -> int:
+    """New history changes the forecasts: refresh them and the projected stock-out alerts
+    now, as the web node's forecaster would at its next hourly run."""
+    try:
+        sweep = await service.evaluate_projected_stockouts()
+    except DatabaseUnavailableError:
+        raise
+    except Exception as exc:  # the history is loaded; the web node's forecaster retries
+        log.debug("forecast after the history import failed", exc_info=True)
+        print(
+            f"stockd: history loaded, but the forecast run failed ({type(exc).__name__}: "
+            f"{exc}); the web node's forecaster runs again within the hour",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    raised, cleared = len(sweep["raised"]), len(sweep["cleared"])
+    print(
+        f"forecasts: {sweep['evaluated']} products, {len(sweep['short'])} projected to run "
+        f"out ({raised} alert(s) raised, {cleared} cleared)"
+    )
+    return EXIT_OK
 
 
 def _progress(bar: Any) -> Callable[[int], None]:
@@ -228,6 +260,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"stockd: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        return _command(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except (StartupError, DatabaseUnavailableError, SpoolError) as exc:
+        print(f"stockd: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # one line, never a traceback (promise 9); -v shows it
+        log.debug("stockd %s failed", args.command, exc_info=True)
+        print(
+            f"stockd: {args.command} failed: {type(exc).__name__}: {exc} "
+            "(stockd -v shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     command = args.command
     if command in ("serve", "web"):
         try:  # a bad certificate stops start-up at once, in one line
@@ -244,11 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "web": run.run_web,
             "demo": demo.run_demo,
         }[command]
-        try:
-            return asyncio.run(runner(settings))
-        except DatabaseUnavailableError as exc:
-            print(f"stockd: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+        return asyncio.run(runner(settings))
     if command == "simulate":
         if not (1 <= args.scanners <= 256 and 0 < args.rate <= 100 and 0 < args.seconds <= 86400):
             print(
@@ -300,13 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         assert command == "import", command
         work = _import(args.what, args.file)
-    try:
-        return asyncio.run(_with_database(settings, work, run_migrations=command != "migrate"))
-    except DatabaseUnavailableError as exc:
-        print(f"stockd: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        return 130
+    return asyncio.run(_with_database(settings, work, run_migrations=command != "migrate"))
 
 
 if __name__ == "__main__":  # pragma: no cover

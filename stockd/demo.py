@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,10 +28,12 @@ from scanner_gateway.gateway import Gateway
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.domain.token import Role
 from stock_core.service import StockService
-from stock_core.store.database import embedded_url, open_database
+from stock_core.store.database import embedded_url
 from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stockd import startup
 from stockd.run import start_web, wait_for_signal
 from stockd.settings import Settings
+from stockd.startup import StartupError, listen
 
 __all__ = ["run_demo"]
 
@@ -88,12 +91,29 @@ async def _keep_scanning(scanners: list[PtyScanner], catalog: Catalog) -> None:
 
 
 async def run_demo(settings: Settings) -> int:
+    sockets = listen(settings.web)  # a port in use stops the demo before anything starts
     home = settings.home / "demo"
-    home.mkdir(parents=True, exist_ok=True)
-    print(f"stockd demo: embedded PostgreSQL under {home} (a fresh demo database)", flush=True)
-    url = await _fresh_database(home)
-    warehouse = await asyncio.to_thread(build_warehouse, datetime.now(UTC).date())
-    async with open_database(url, home=home, max_size=20) as db:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(_close, sockets)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StartupError(
+                f"cannot make the demo's directory {home}: {exc.strerror}: set STOCKD_HOME"
+            ) from exc
+        print(f"stockd demo: embedded PostgreSQL under {home} (a fresh demo database)", flush=True)
+        try:
+            url = await _fresh_database(home)
+        except Exception as exc:  # pgserver: initdb or pg_ctl failed, a full disk, ...
+            raise StartupError(
+                f"cannot start the demo's embedded PostgreSQL under {home}: "
+                f"{type(exc).__name__}: {exc}: set STOCKD_HOME to a writable directory"
+            ) from exc
+        warehouse = await asyncio.to_thread(build_warehouse, datetime.now(UTC).date())
+        demo_settings = settings.model_copy(
+            update={"home": home, "database": settings.database.model_copy(update={"url": url})}
+        )
+        db = await stack.enter_async_context(startup.database(demo_settings, max_size=20))
         service = StockService(db.pool)
         await service.import_locations(warehouse.locations_csv())
         await service.import_products(warehouse.products_csv())
@@ -108,6 +128,7 @@ async def run_demo(settings: Settings) -> int:
         for n in range(_SCANNERS):
             model, terminator, feedback = _MODELS[n % len(_MODELS)]
             scanner = await PtyScanner.create(pty_dir / f"scanner-{n + 1}", model, seed=n)
+            stack.push_async_callback(scanner.aclose)
             scanners.append(scanner)
             configs.append(
                 ScannerConfig(
@@ -121,29 +142,34 @@ async def run_demo(settings: Settings) -> int:
             )
         gateway = Gateway(service, configs, home / "spool", name="demo")
         await gateway.start()
-        runner, base = await start_web(settings, db, gateway.statuses)
+        stack.push_async_callback(gateway.stop)
+        runner, base = await start_web(settings, db, gateway.statuses, sockets=sockets)
+        stack.push_async_callback(runner.cleanup)
         busy = warehouse.products[:60]
         catalog = Catalog(
             products=tuple(p.gtin for p in busy),
             locations=tuple(sorted({p.home for p in busy})),
         )
         load = asyncio.create_task(_keep_scanning(scanners, catalog), name="demo-load")
+        stack.push_async_callback(_cancel, load)
+        stack.callback(print, "stockd demo: stopping", flush=True)
         print(
-            f"\n  floor page:     {base}/?token={display}\n"
+            f"\n  floor page:     {base}/#token={display}\n"
             f"  API:            {base}/api/v1/  (docs at {base}/api/v1/docs)\n"
             f"  manager token:  {manager}\n"
             f"  {_SCANNERS} simulated scanners are working; Ctrl-C stops the demo.\n",
             flush=True,
         )
-        try:
-            await wait_for_signal()
-        finally:
-            print("stockd demo: stopping", flush=True)
-            load.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await load
-            await runner.cleanup()
-            await gateway.stop()
-            for scanner in scanners:
-                await scanner.aclose()
+        await wait_for_signal()
     return 0
+
+
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

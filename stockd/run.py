@@ -13,20 +13,31 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 from collections.abc import Callable
 
 from aiohttp import web
 
+from scanner_gateway.errors import SpoolError
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
-from stock_core.store.database import Database, open_database
+from stock_core.store.database import Database
 from stock_core.store.gateway import ScannerState
+from stockd import startup
 from stockd.settings import Settings, WebSettings, tls_context
+from stockd.startup import listen
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 from web_ui.pool import open_web_pool
 
-__all__ = ["run_gateway", "run_serve", "run_web", "start_web", "wait_for_signal"]
+__all__ = [
+    "run_gateway",
+    "run_serve",
+    "run_web",
+    "start_gateway",
+    "start_web",
+    "wait_for_signal",
+]
 
 log = logging.getLogger("stockd")
 
@@ -80,13 +91,19 @@ async def start_web(
     settings: Settings,
     database: Database,
     live_scanners: Callable[[], list[ScannerState]] | None = None,
+    sockets: list[socket.socket] | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve the HTTP API, feed and floor page; returns the runner and the base URL.
 
-    Over TLS when ``web.tls_cert``/``web.tls_key`` are set. ``web.header_timeout_s``
-    bounds how long a connection may take to send a request's headers (and stay idle
-    between requests): aiohttp's keep-alive timer runs from the connection's start.
+    On ``sockets`` from :func:`stockd.startup.listen` (bound before the database was
+    opened, so a port in use stops start-up first); bound here when not given. Over
+    TLS when ``web.tls_cert``/``web.tls_key`` are set. ``web.header_timeout_s`` bounds
+    how long a connection may take to send a request's headers (and stay idle between
+    requests): aiohttp's keep-alive timer runs from the connection's start. When
+    serving cannot start, everything started here is stopped before the error leaves.
     """
+    if sockets is None:
+        sockets = listen(settings.web)
     ssl_context = tls_context(settings.web)
     app = create_app(_web_config(settings.web, database, live_scanners))
     runner = web.AppRunner(
@@ -95,73 +112,74 @@ async def start_web(
         handle_signals=False,
         keepalive_timeout=settings.web.header_timeout_s,
     )
-    await runner.setup()
-    _tune_gc()
-    site = web.TCPSite(
-        runner,
-        settings.web.host,
-        settings.web.port,
-        reuse_address=True,
-        ssl_context=ssl_context,
-    )
-    await site.start()
-    server = getattr(site, "_server", None)
-    port = settings.web.port
-    if server is not None and server.sockets:
-        port = server.sockets[0].getsockname()[1]
+    try:
+        await runner.setup()
+        _tune_gc()
+        for sock in sockets:
+            await web.SockSite(runner, sock, ssl_context=ssl_context).start()
+    except BaseException:
+        await runner.cleanup()
+        for sock in sockets:
+            sock.close()
+        raise
+    port = sockets[0].getsockname()[1]
     host = "127.0.0.1" if settings.web.host in ("0.0.0.0", "::", "") else settings.web.host
+    if ":" in host:
+        host = f"[{host}]"
     scheme = "http" if ssl_context is None else "https"
     return runner, f"{scheme}://{host}:{port}"
 
 
 async def run_web(settings: Settings) -> int:
-    # Migrations (and an embedded server) on a one-connection pool, then the web pool.
-    async with (
-        open_database(settings.database.url, home=settings.home, min_size=0, max_size=1) as first,
-        open_web_pool(
-            first.url,
-            max_size=settings.web.pool_size,
-            acquire_timeout=settings.web.acquire_timeout_s,
-            embedded=first.embedded,
-        ) as db,
-    ):
-        runner, url = await start_web(settings, db)
+    sockets = listen(settings.web)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(_close, sockets)
+        # Migrations (and an embedded server) on a one-connection pool, then the web pool.
+        first = await stack.enter_async_context(startup.database(settings, min_size=0, max_size=1))
+        db = await stack.enter_async_context(
+            open_web_pool(
+                first.url,
+                max_size=settings.web.pool_size,
+                acquire_timeout=settings.web.acquire_timeout_s,
+                embedded=first.embedded,
+            )
+        )
+        runner, url = await start_web(settings, db, sockets=sockets)
+        stack.push_async_callback(runner.cleanup)
         print(f"stockd web: floor page and API at {url}/ (feed at {url}/feed)", flush=True)
-        try:
-            await wait_for_signal()
-        finally:
-            await runner.cleanup()
+        await wait_for_signal()
     return 0
 
 
+def _close(sockets: list[socket.socket]) -> None:
+    for sock in sockets:
+        sock.close()
+
+
 async def run_serve(settings: Settings) -> int:
-    async with (
-        open_database(
-            settings.database.url,
-            home=settings.home,
-            max_size=settings.database.pool_size,
-            tolerate_outage=True,
-        ) as db,
-        open_web_pool(
-            db.url,
-            max_size=settings.web.pool_size,
-            acquire_timeout=settings.web.acquire_timeout_s,
-            tolerate_outage=True,
-            embedded=db.embedded,
-        ) as web_db,
-    ):
-        gateway = _gateway(settings, db)
-        await gateway.start()
-        runner, url = await start_web(settings, web_db, gateway.statuses)
+    sockets = listen(settings.web)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.callback(_close, sockets)
+        db = await stack.enter_async_context(
+            startup.database(settings, max_size=settings.database.pool_size, tolerate_outage=True)
+        )
+        web_db = await stack.enter_async_context(
+            open_web_pool(
+                db.url,
+                max_size=settings.web.pool_size,
+                acquire_timeout=settings.web.acquire_timeout_s,
+                tolerate_outage=True,
+                embedded=db.embedded,
+            )
+        )
+        gateway = await start_gateway(stack, settings, db)
+        runner, url = await start_web(settings, web_db, gateway.statuses, sockets=sockets)
+        stack.push_async_callback(runner.cleanup)
         print(
             f"stockd serve: {len(settings.scanners)} scanner(s); floor page and API at {url}/",
             flush=True,
         )
-        try:
-            await wait_for_signal()
-        finally:
-            await runner.cleanup()
-            await gateway.stop()
+        await wait_for_signal()
     return 0
 
 
@@ -177,23 +195,35 @@ def _gateway(settings: Settings, db: Database) -> Gateway:
     )
 
 
-async def run_gateway(settings: Settings) -> int:
-    if not settings.scanners:
-        log.warning("no [[scanners]] configured: the gateway has nothing to read")
-    async with open_database(
-        settings.database.url,
-        home=settings.home,
-        max_size=settings.database.pool_size,
-        tolerate_outage=True,
-    ) as db:
-        gateway = _gateway(settings, db)
+async def start_gateway(
+    stack: contextlib.AsyncExitStack, settings: Settings, db: Database
+) -> Gateway:
+    """Start the gateway, to be stopped when ``stack`` closes (at once if it cannot start:
+    a spool that another gateway holds is :class:`~scanner_gateway.errors.SpoolLockedError`,
+    whose text is the one line)."""
+    gateway = _gateway(settings, db)
+    try:
         await gateway.start()
+    except SpoolError:
+        raise  # refused before anything started (stopping would write scanner states)
+    except BaseException:
+        await gateway.stop()
+        raise
+    stack.push_async_callback(gateway.stop)
+    return gateway
+
+
+async def run_gateway(settings: Settings) -> int:
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(
+            startup.database(settings, max_size=settings.database.pool_size, tolerate_outage=True)
+        )
+        await start_gateway(stack, settings, db)
+        if not settings.scanners:
+            log.warning("no [[scanners]] configured: the gateway has nothing to read")
         print(
             f"stockd gateway: {len(settings.scanners)} scanner(s), spool at {settings.spool_dir}",
             flush=True,
         )
-        try:
-            await wait_for_signal()
-        finally:
-            await gateway.stop()
+        await wait_for_signal()
     return 0

@@ -42,6 +42,9 @@ class DatabaseSettings(BaseModel):
     url: str | None = None
     pool_size: int = Field(default=10, ge=2, le=200)
     """The gateway's pool (``gateway``, ``serve``); the web app has ``web.pool_size``."""
+    wait_s: float = Field(default=20.0, ge=0, le=3600)
+    """How long a command that needs PostgreSQL (``web``, ``migrate``, ``import``,
+    ``verify``, …) waits for it at start-up before giving up with one line."""
 
 
 _WEB_POOL_RESERVE = 3

@@ -16,6 +16,11 @@ Usage::
 
 Everything is closed on exit: the socket, the reader task, the process (asked to
 close, then killed with its process group) and the temporary profile.
+
+A browser suite marks itself ``pytestmark = needs_chromium``: without Chromium it is
+skipped on a developer's machine, but in CI (``CI=true``) it runs and fails, so a
+missing browser can never pass a build by skipping every browser test.
+``STOCKD_TEST_CHROMIUM`` names another executable.
 """
 
 from __future__ import annotations
@@ -33,14 +38,29 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
 from tests.timing import UNIT
 
-__all__ = ["CHROMIUM", "Browser", "BrowserError", "Page"]
+__all__ = ["CHROMIUM", "Browser", "BrowserError", "Page", "in_ci", "needs_chromium"]
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("STOCKD_TEST_CHROMIUM", "/usr/bin/chromium"))
+_INSTALL = "run scripts/ensure-test-tools to install Debian's chromium"
+
+
+def in_ci() -> bool:
+    """``CI`` is set to a true value (GitHub Actions, GitLab and most others set ``true``)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists() and not in_ci(),
+    reason=f"{CHROMIUM} is missing: {_INSTALL} (in CI, with CI=true, this fails instead)",
+)
+"""Skip a browser test where Chromium is missing, except in CI, where
+:meth:`Browser.launch` then fails the test with :class:`BrowserError`."""
 
 _FLAGS = (
     "--headless=new",
@@ -85,6 +105,9 @@ class Browser:
     async def launch(
         cls, executable: Path = CHROMIUM, *, width: int = 1920, height: int = 1080
     ) -> AsyncIterator[Browser]:
+        if not await asyncio.to_thread(executable.exists):
+            where = "CI=true: browser tests fail rather than skip" if in_ci() else _INSTALL
+            raise BrowserError(f"{executable} is missing ({where})")
         profile = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="stockd-chromium-"))
         log = await asyncio.to_thread(open, profile / "chromium.log", "wb")
         process: asyncio.subprocess.Process | None = None

@@ -81,10 +81,7 @@ async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     ]
     yield
     for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await _cancelled(task)
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(2.0):
             await recorder.flush()
@@ -99,10 +96,22 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
         log.warning("database unavailable at start: the feed starts when it returns")
     task = asyncio.create_task(relay.run(), name="outbox-relay")
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await _cancelled(task)
     await relay.close()
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` until it has stopped.
+
+    One ``cancel()`` is not always enough on Python 3.11: ``asyncio.wait_for`` (the relay
+    waits for a NOTIFY with it) swallows a cancellation that arrives as the awaited
+    event is set, and the task would run on while the app waits for it forever.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=0.1)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s ended with %r", task.get_name(), task.exception())
 
 
 async def _forecaster_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -2,38 +2,32 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import json
 import os
+import re
 import shutil
-import sys
+import socket
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.service import StockService
 from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.functional.command import COMMAND, embedded_servers, running, stockd
 from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
 from tests.pg import PgCluster
 from tests.timing import UNIT
-
-_SCRIPT = Path(sys.executable).with_name("stockd")
-_COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stockd"]
-
-
-@dataclass(frozen=True)
-class Run:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def stderr_lines(self) -> list[str]:
-        return self.stderr.strip().splitlines()
 
 
 @pytest.fixture
@@ -41,35 +35,6 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "stockd-home"
     path.mkdir()
     return path
-
-
-async def stockd(
-    *args: str | Path, home: Path, url: str | None, env: dict[str, str] | None = None
-) -> Run:
-    """Run ``stockd ARGS`` with only the settings given here (no inherited STOCKD_*)."""
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith("STOCKD_") and k != "DATABASE_URL"
-    }
-    environment["STOCKD_HOME"] = str(home)
-    if url is not None:
-        environment["DATABASE_URL"] = url
-    environment.update(env or {})
-    process = await asyncio.create_subprocess_exec(
-        *_COMMAND,
-        *map(str, args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment,
-        cwd=home,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), 60 * UNIT)
-    finally:
-        if process.returncode is None:  # timed out or cancelled: never leave it running
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return Run(process.returncode, stdout.decode(), stderr.decode())
 
 
 async def counts(url: str) -> tuple[int, int, int]:
@@ -227,6 +192,78 @@ async def test_import_of_a_missing_file_fails_clearly(
     assert f"stockd: cannot read {missing}: No such file or directory" in run.stderr_lines
 
 
+HISTORY_CSV = "sku,date,quantity\n" + "".join(
+    f"WIDGET,{date.today() - timedelta(days=d)},30\n" for d in range(1, 57)
+)
+
+
+async def test_import_history_loads_past_demand_and_refreshes_the_forecasts(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    for what, data in (("locations", LOCATIONS_CSV), ("products", PRODUCTS_CSV)):
+        path = write(tmp_path / f"{what}.csv", data)
+        assert (await stockd("import", what, path, home=home, url=database_url)).returncode == 0
+    history = write(tmp_path / "history.csv", HISTORY_CSV.encode())
+    run = await stockd("import", "history", history, home=home, url=database_url)
+    assert run.returncode == 0, run.stderr
+    loaded, forecasts = run.stdout.strip().splitlines()
+    assert loaded == "history: 56 created, 0 updated"
+    # 30 a day and none in stock: WIDGET runs out before a replenishment could arrive,
+    # and its alert is up now, not at the forecaster's next hourly run
+    assert forecasts.startswith("forecasts: 5 products, 1 projected to run out (1 alert(s) raised")
+    conn = await asyncpg.connect(database_url)
+    try:
+        demand = await conn.fetchval("SELECT sum(quantity) FROM demand_history")
+        alerts = await conn.fetch(
+            "SELECT p.sku FROM alerts a JOIN products p ON p.id = a.product_id "
+            "WHERE a.kind = 'projected_stockout' AND a.cleared_at IS NULL"
+        )
+        forecasted = await conn.fetchval("SELECT count(*) FROM forecasts")
+    finally:
+        await conn.close()
+    assert demand == 56 * 30
+    assert [r["sku"] for r in alerts] == ["WIDGET"]
+    assert forecasted == 5
+    assert await counts(database_url) == (5, 6, 4)  # the catalog is untouched
+
+    again = await stockd("import", "history", history, home=home, url=database_url)
+    assert again.stdout.splitlines()[0] == "history: 0 created, 56 updated"
+    assert "0 alert(s) raised" in again.stdout
+
+
+async def test_import_of_a_bad_history_file_lists_every_bad_line_and_loads_nothing(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    products = write(tmp_path / "products.csv", PRODUCTS_CSV)
+    assert (
+        await stockd("import", "products", products, home=home, url=database_url)
+    ).returncode == 0
+    history = write(
+        tmp_path / "history.csv",
+        b"sku,date,quantity\nWIDGET,2024-01-01,3\nWIDGET,2024-13-01,3\nNOPE,2024-01-02,1\n"
+        b"GADGET,2024-01-03,-2\n",
+    )
+    run = await stockd("import", "history", history, home=home, url=database_url)
+    assert run.returncode == 1
+    assert run.stdout == ""
+    assert run.stderr_lines == [
+        f"{history}: 2 bad line(s); nothing was loaded",
+        f"{history}:3: date must be YYYY-MM-DD, not '2024-13-01'",
+        f"{history}:5: quantity must be a whole number ≥ 0, not '-2'",
+    ]
+    fixed = write(
+        tmp_path / "fixed.csv", b"sku,date,quantity\nWIDGET,2024-01-01,3\nNOPE,2024-01-02,1\n"
+    )
+    run = await stockd("import", "history", fixed, home=home, url=database_url)
+    assert run.returncode == 1
+    assert run.stderr_lines[1:] == [f"{fixed}:3: unknown sku NOPE"]
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM demand_history") == 0
+    finally:
+        await conn.close()
+
+
 # -- verify -------------------------------------------------------------------------
 
 
@@ -377,7 +414,9 @@ async def test_database_url_in_the_environment_wins_over_the_config_file(
     )
     run = await stockd("--config", config, "verify", home=home, url=database_url)
     assert run.returncode == 0, run.stderr
-    unreachable = await stockd("--config", config, "verify", home=home, url=None)
+    unreachable = await stockd(
+        "--config", config, "verify", home=home, url=None, env={"STOCKD_DATABASE__WAIT_S": "0"}
+    )
     assert unreachable.returncode == 1
     assert unreachable.stderr_lines[-1].startswith(
         "stockd: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:1/none"
@@ -429,4 +468,242 @@ async def test_no_command_is_a_usage_error(home: Path) -> None:
 
 
 def test_console_script_is_installed() -> None:
-    assert _SCRIPT.exists() or shutil.which("stockd") is not None
+    assert Path(COMMAND[0]).name == "stockd" or shutil.which("stockd") is not None
+
+
+# -- the long-running commands, started and stopped as a user does ------------------
+
+
+def scanner_config(path: Path, scanner: PtyScanner) -> Path:
+    return write(
+        path,
+        (
+            "[[scanners]]\n"
+            'id = "dock-1"\n'
+            f'url = "{scanner.path}"\n'
+            'preset = "honeywell"\n'
+            'terminator = "CRLF"\n'
+            'feedback = "honeywell"\n'
+            'mode = "receive"\n'
+            'location = "A-01"\n'
+        ).encode(),
+    )
+
+
+async def catalog(url: str, home: Path, tmp_path: Path) -> None:
+    for what, data in (("locations", LOCATIONS_CSV), ("products", PRODUCTS_CSV)):
+        path = write(tmp_path / f"{what}.csv", data)
+        assert (await stockd("import", what, path, home=home, url=url)).returncode == 0
+
+
+async def scan(scanner: PtyScanner, *codes: str) -> None:
+    """Scan ``codes``, each once its answer to the last came, once the gateway reads the
+    port (it opens it after saying it is up): until then ``LOC:A-01``, a harmless code."""
+    async with asyncio.timeout(20 * UNIT):
+        while scanner.feedback.events == 0:
+            scanner.send_scan("LOC:A-01")
+            with contextlib.suppress(TimeoutError):
+                await scanner.wait_feedback(1, 0.5 * UNIT)
+    for code in codes:
+        before = scanner.feedback.events
+        scanner.send_scan(code)
+        await scanner.wait_feedback(before + 1, 10 * UNIT)
+
+
+async def on_hand(url: str, sku: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        found = await conn.fetchval(
+            "SELECT coalesce(sum(s.on_hand), 0) FROM stock s JOIN products p "
+            "ON p.id = s.product_id WHERE p.sku = $1",
+            sku,
+        )
+    finally:
+        await conn.close()
+    return int(found)
+
+
+async def get(url: str, token: str | None = None) -> tuple[int, str]:
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as answer:
+        return answer.status, await answer.text()
+
+
+async def test_gateway_reads_a_scanner_until_ctrl_c(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    await catalog(database_url, home, tmp_path)
+    async with await PtyScanner.create(tmp_path / "dock-1", HONEYWELL) as scanner:
+        config = scanner_config(tmp_path / "stockd.toml", scanner)
+        async with running(
+            "--config", config, "gateway", home=home, url=database_url, ready=r"stockd gateway: "
+        ) as gateway:
+            await scan(scanner, "05012345678900", "QTY:3", "4006381333931")
+            assert scanner.naks == 0
+            assert scanner.acks >= 3
+        assert gateway.returncode == 0, gateway.stderr
+    gateway.find(rf"1 scanner\(s\), spool at {home}/spool")
+    assert await on_hand(database_url, "WIDGET") == 1
+    assert await on_hand(database_url, "GADGET") == 3
+
+
+async def test_web_serves_the_floor_page_and_the_api_until_ctrl_c(
+    database_url: str, home: Path
+) -> None:
+    made = await stockd(
+        "token", "create", "--role", "manager", "--name", "m", home=home, url=database_url
+    )
+    token = made.stdout.strip().splitlines()[-1]
+    async with running(
+        "web", home=home, url=database_url, ready=r"stockd web: ", env={"STOCKD_WEB__PORT": "0"}
+    ) as web:
+        base = web.find(r"floor page and API at (http://[^ ]+)/ ").group(1)
+        status, page = await get(f"{base}/")
+        assert status == 200
+        assert "<title>" in page
+        assert (await get(f"{base}/healthz"))[0] == 200
+        assert (await get(f"{base}/api/v1/products"))[0] == 401
+        status, body = await get(f"{base}/api/v1/products", token)
+        assert (status, json.loads(body)) == (200, {"items": [], "next_cursor": None})
+    assert web.returncode == 0, web.stderr
+
+
+async def test_serve_runs_gateway_and_web_in_one_process_until_ctrl_c(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    await catalog(database_url, home, tmp_path)
+    made = await stockd(
+        "token", "create", "--role", "display", "--name", "d", home=home, url=database_url
+    )
+    token = made.stdout.strip().splitlines()[-1]
+    async with await PtyScanner.create(tmp_path / "dock-1", HONEYWELL) as scanner:
+        config = scanner_config(tmp_path / "stockd.toml", scanner)
+        async with running(
+            "--config", config, "serve",
+            home=home, url=database_url, ready=r"stockd serve: ", env={"STOCKD_WEB__PORT": "0"},
+        ) as serve:  # fmt: skip
+            base = serve.find(r"floor page and API at (http://[^ ]+)/").group(1)
+            await scan(scanner, "QTY:4", "05012345678900")
+            status, body = await get(f"{base}/api/v1/stock/WIDGET", token)
+            assert status == 200, body
+            assert json.loads(body)["on_hand"] == 4
+            status, body = await get(f"{base}/api/v1/scanners", token)
+            assert [s["id"] for s in json.loads(body)["items"]] == ["dock-1"]
+    assert serve.returncode == 0, serve.stderr
+    serve.find(r"stockd serve: 1 scanner\(s\)")
+
+
+async def test_simulate_drives_scanners_against_a_running_gateway(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    await catalog(database_url, home, tmp_path)
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        for sku in ("WIDGET", "GADGET"):
+            await StockService(pool).post(
+                Envelope(
+                    IdempotencyKey(f"seed-{sku}"),
+                    Receive(ProductRef(sku=Sku(sku)), LocationCode("A-01"), 1000),
+                )
+            )
+    finally:
+        await pool.close()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    shape = ("simulate", "--scanners", "2", "--rate", "4", "--seconds", "3", "--tcp-port", port)
+    printed = await stockd(*shape, "--print-config", home=home, url=database_url)
+    assert printed.returncode == 0, printed.stderr
+    config = write(
+        tmp_path / "gateway.toml", f"[gateway]\nreconnect_max_s = 0.2\n\n{printed.stdout}".encode()
+    )
+    async with running(
+        "--config", config, "gateway", home=home, url=database_url, ready=r"stockd gateway: "
+    ):
+        run = await stockd(*shape, home=home, url=database_url)
+    assert run.returncode == 0, run.stderr
+    summary = re.search(
+        r"sent (\d+) scans \((\d+) deliberately bad\) in [0-9.]+s: (\d+) ack, (\d+) nak", run.stdout
+    )
+    assert summary is not None, run.stdout
+    sent, bad, acks, naks = map(int, summary.groups())
+    assert sent >= 10
+    assert acks + naks == sent  # every scan answered
+    assert acks >= sent - bad - 2  # the first frame after a (re)connect may be dropped
+
+
+async def test_demo_starts_a_warehouse_on_an_embedded_postgres_and_stops_it_on_ctrl_c(
+    home: Path,
+) -> None:
+    async with running(
+        "demo", home=home, url=None, ready=r"simulated scanners are working",
+        env={"STOCKD_WEB__PORT": "0"}, within=180,
+    ) as demo:  # fmt: skip
+        floor = demo.find(r"floor page: +(http://[^/]+)/#token=(stk_\S+)")
+        manager = demo.find(r"manager token: +(stk_\S+)").group(1)
+        base, display = floor.group(1), floor.group(2)
+        assert (await get(f"{base}/"))[0] == 200
+        status, body = await get(f"{base}/api/v1/products?limit=1", manager)
+        assert status == 200
+        assert len(json.loads(body)["items"]) == 1
+        assert (await get(f"{base}/api/v1/stock?limit=1", display))[0] == 200
+        assert embedded_servers(home)
+    assert demo.returncode == 0, demo.stderr
+    assert "stockd demo: stopping" in "".join(demo.stdout)
+    assert embedded_servers(home) == []
+
+
+# -- every documented command has a test here ----------------------------------------
+
+ROOT = Path(__file__).parents[2]
+TESTED = {
+    "serve": test_serve_runs_gateway_and_web_in_one_process_until_ctrl_c,
+    "gateway": test_gateway_reads_a_scanner_until_ctrl_c,
+    "web": test_web_serves_the_floor_page_and_the_api_until_ctrl_c,
+    "demo": test_demo_starts_a_warehouse_on_an_embedded_postgres_and_stops_it_on_ctrl_c,
+    "migrate": test_migrate_applies_the_schema_once_then_says_it_is_up_to_date,
+    "import products": test_import_good_files_then_reimport_updates,
+    "import locations": test_import_good_files_then_reimport_updates,
+    "import history": test_import_history_loads_past_demand_and_refreshes_the_forecasts,
+    "token create": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
+    "token revoke": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
+    "token list": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
+    "verify": test_verify_is_clean_then_reports_a_tampered_stock_row,
+    "simulate": test_simulate_drives_scanners_against_a_running_gateway,
+    "labels": None,  # tests/functional/test_labels.py
+}
+_TWO_WORDS = ("import", "token")
+
+
+def documented_commands() -> set[str]:
+    """``stockd <command>`` (and ``import``/``token`` with their second word) as the README
+    and the command reference show them."""
+    found: set[str] = set()
+    for doc in (ROOT / "README.md", ROOT / "docs" / "reference" / "commands.md"):
+        text = doc.read_text()
+        for match in re.finditer(r"(?:`|^ +)stockd ([a-z]+)(?: ([a-z]+))?", text, re.MULTILINE):
+            first, second = match.groups()
+            found.add(f"{first} {second}" if first in _TWO_WORDS and second else first)
+    return found
+
+
+def test_every_documented_command_has_a_test() -> None:
+    documented = documented_commands()
+    assert documented == set(TESTED), (
+        f"documented but untested: {sorted(documented - set(TESTED))}; "
+        f"tested but not documented: {sorted(set(TESTED) - documented)}"
+    )
+    assert {"import products", "import locations", "import history"} <= documented
+
+
+def test_every_import_kind_the_cli_takes_is_documented() -> None:
+    from stockd.cli import _parser
+
+    parser = _parser()
+    kinds = parser.parse_args(["import", "history", "x.csv"])
+    assert kinds.what == "history"
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    what = next(a for a in sub.choices["import"]._actions if a.dest == "what")
+    assert {f"import {k}" for k in what.choices or ()} == {
+        c for c in documented_commands() if c.startswith("import ")
+    }

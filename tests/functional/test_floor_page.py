@@ -25,17 +25,14 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
-from tests.browser import CHROMIUM, Browser, Page
+from tests.browser import Browser, Page, needs_chromium
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 from web_ui import feed
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: run scripts/ensure-test-tools to install Debian's chromium",
-)
+pytestmark = needs_chromium
 
 SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "floor.png"
 

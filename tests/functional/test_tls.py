@@ -19,7 +19,7 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from tests.cluster import StockdProcess
-from tests.functional.test_cli import stockd
+from tests.functional.command import stockd
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 

@@ -26,7 +26,7 @@ from stock_core.store.database import Database
 from stock_core.store.tokens import TokenInfo
 from tests.cluster import StockdProcess, write_config
 from tests.functional.api.conftest import stop_relays
-from tests.functional.test_cli import stockd
+from tests.functional.command import stockd
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 from web_ui.app import create_app

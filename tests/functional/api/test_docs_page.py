@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.browser import CHROMIUM, Browser
+from tests.browser import Browser, needs_chromium
 from tests.functional.api.conftest import Client
 from web_ui.api import all_routes
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing")
+pytestmark = needs_chromium
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "artifacts" / "api-docs.png"
 

@@ -1,0 +1,172 @@
+"""Start-up failures are one line (SPEC, promise 9), for the real commands.
+
+Each case runs ``stockd`` as a user would and checks: a non-zero exit within a bound,
+exactly one line on standard error naming the cause and the setting to change, no
+traceback, and no embedded PostgreSQL left running under its home.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from scanner_gateway.spool import Spool
+from tests.functional.command import Run, embedded_servers, stockd
+from tests.integration.catalog_fixture import PRODUCTS_CSV
+from tests.timing import UNIT
+
+UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
+"""Nothing listens on port 1: every connection attempt is refused at once."""
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "stockd-home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.fixture
+async def locked_spool(home: Path) -> AsyncIterator[Path]:
+    """The spool directory of ``home``, held by another gateway (this test process)."""
+    spool = Spool(home / "spool")
+    await spool.open()
+    try:
+        yield home / "spool"
+    finally:
+        await spool.close()
+
+
+def one_line(run: Run, within: float) -> str:
+    """The single line a failed start printed; checks the exit, the time and the rest."""
+    assert run.returncode == 1, (run.returncode, run.stdout, run.stderr)
+    assert "Traceback" not in run.stderr, run.stderr
+    assert len(run.stderr_lines) == 1, run.stderr
+    assert run.seconds < within * UNIT, f"took {run.seconds:.1f} s"
+    (line,) = run.stderr_lines
+    assert line.startswith("stockd: ")
+    return line
+
+
+@pytest.mark.parametrize(
+    ("command", "database"),
+    [("web", "url"), ("web", "embedded"), ("serve", "url"), ("serve", "embedded"), ("demo", None)],
+)
+async def test_a_taken_port_stops_start_up_with_one_line(
+    command: str, database: str | None, home: Path, taken_port: int, database_url: str
+) -> None:
+    run = await stockd(
+        command,
+        home=home,
+        url=database_url if database == "url" else None,
+        env={"STOCKD_WEB__PORT": str(taken_port)},
+    )
+    line = one_line(run, within=10)
+    assert line == f"stockd: port {taken_port} is in use: set [web] port or STOCKD_WEB__PORT"
+    assert embedded_servers(home) == []
+
+
+async def test_a_host_that_is_not_this_machine_stops_web_with_one_line(
+    home: Path, database_url: str
+) -> None:
+    for host, says in (
+        ("192.0.2.1", "host 192.0.2.1 is not an address of this machine"),  # TEST-NET-1
+        ("no-such-host.invalid", "cannot listen on host 'no-such-host.invalid'"),
+    ):
+        run = await stockd("web", home=home, url=database_url, env={"STOCKD_WEB__HOST": host})
+        line = one_line(run, within=30)
+        assert line.startswith(f"stockd: {says}")
+        assert line.endswith(": set [web] host or STOCKD_WEB__HOST")
+
+
+@pytest.mark.parametrize("command", ["gateway", "serve"])
+@pytest.mark.parametrize("database", ["url", "embedded"])
+async def test_a_spool_held_by_another_gateway_stops_start_up_with_one_line(
+    command: str, database: str, home: Path, locked_spool: Path, database_url: str
+) -> None:
+    run = await stockd(
+        command,
+        home=home,
+        url=database_url if database == "url" else None,
+        env={"STOCKD_WEB__PORT": "0"},
+        within=120,
+    )
+    line = one_line(run, within=60)
+    assert line.startswith(f"stockd: spool {locked_spool} is in use by another gateway (pid ")
+    assert embedded_servers(home) == []  # the embedded server it started is stopped
+
+
+async def test_a_demo_whose_start_fails_late_stops_its_embedded_postgres(home: Path) -> None:
+    """The spool is refused after the demo database is built: all of it stops again."""
+    spool = Spool(home / "demo" / "spool")
+    await spool.open()
+    try:
+        run = await stockd("demo", home=home, url=None, env={"STOCKD_WEB__PORT": "0"}, within=120)
+    finally:
+        await spool.close()
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr, run.stderr
+    assert run.stderr_lines[-1].startswith(
+        f"stockd: spool {home / 'demo' / 'spool'} is in use by another gateway"
+    )
+    assert embedded_servers(home) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("web",), ("migrate",), ("verify",), ("import", "products", "products.csv")],
+    ids=lambda a: " ".join(a),
+)
+async def test_an_unreachable_database_is_waited_for_then_one_line(
+    args: tuple[str, ...], home: Path
+) -> None:
+    (home / "products.csv").write_bytes(PRODUCTS_CSV)
+    run = await stockd(*args, home=home, url=UNREACHABLE, env={"STOCKD_DATABASE__WAIT_S": "2"})
+    line = one_line(run, within=15)
+    assert run.seconds >= 2, "it did not wait for the database"
+    assert line.startswith(
+        "stockd: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:1/none (waited 2 s: "
+    )
+    assert line.endswith(
+        "set [database] url or DATABASE_URL, or wait longer with [database] wait_s"
+    )
+
+
+@pytest.mark.parametrize("command", ["web", "migrate", "verify"])
+async def test_a_database_that_refuses_stockd_fails_at_once_with_one_line(
+    command: str, home: Path, database_url: str
+) -> None:
+    base = database_url.rsplit("/", 1)[0]
+    cases = [
+        (f"{base}/no_such_database_here", 'database "no_such_database_here" does not exist'),
+        ("mysql://db.example/stockd", "bad setting database.url: invalid DSN"),
+    ]
+    for url, says in cases:
+        run = await stockd(command, home=home, url=url, env={"STOCKD_WEB__PORT": "0"})
+        line = one_line(run, within=15)
+        assert says in line
+        assert line.endswith("set [database] url or DATABASE_URL")
+
+
+@pytest.mark.parametrize("command", ["web", "verify", "demo"])
+async def test_an_embedded_postgres_that_cannot_start_is_one_line(
+    command: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "a-file"
+    home.write_text("not a directory")
+    run = await stockd(command, home=home, url=None, env={"STOCKD_WEB__PORT": "0"}, cwd=tmp_path)
+    line = one_line(run, within=30)
+    assert str(home) in line
+    assert "set STOCKD_HOME" in line
