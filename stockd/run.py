@@ -192,6 +192,7 @@ def _gateway(settings: Settings, db: Database) -> Gateway:
         batch_max=settings.gateway.batch_max,
         commit_workers=settings.gateway.commit_workers,
         reconnect_max=settings.gateway.reconnect_max_s,
+        spool_cap_bytes=settings.gateway.spool_cap_mb * 1024 * 1024,
     )
 
 

@@ -89,6 +89,8 @@ class GatewaySettings(BaseModel):
     batch_max: int = Field(default=256, ge=1, le=10_000)
     commit_workers: int = Field(default=2, ge=1, le=16)
     reconnect_max_s: float = Field(default=5.0, gt=0, le=300)
+    spool_cap_mb: int = Field(default=1024, ge=1, le=1_048_576)
+    """Most the spool may hold on disk while PostgreSQL is away; past it scans get a nak."""
 
 
 class Settings(BaseSettings):
