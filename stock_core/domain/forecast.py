@@ -25,7 +25,7 @@ The candidates, by how much history there is (``n`` periods, season ``m``):
   finds a season) and, on weeks, ``seasonal_decomposition`` (statsmodels
   ``seasonal_decompose``: each week's mean deviation over every year of history,
   smoothed ¼ ½ ¼ over neighbouring weeks, plus the SES level of the rest);
-* ``m + H ≤ n < 2m + H``: seasonal naive, SES, Theta without a season and
+* ``m ≤ n < 2m + H``: seasonal naive, SES, Theta without a season and
   ``seasonal_naive_level`` (last year's period, smoothed, plus the SES level of the
   year-over-year change);
 * shorter: naive (last period) and SES;
@@ -1020,7 +1020,7 @@ def _candidates(values: _Array, grid: Grid, horizon: int) -> list[_Model]:
         models.append(_HoltWinters(m, "add", estimated=grid is Grid.MONTH))
         if float(values.min()) > 0:
             models.append(_HoltWinters(m, "mul", estimated=grid is Grid.MONTH))
-    elif n >= m + horizon:
+    elif n >= m:
         models += [_SeasonalNaive(m), _Ses(), _Theta(None), _SeasonalNaiveLevel(m)]
     else:
         models += [_Naive(), _Ses()]
@@ -1041,17 +1041,17 @@ def select(values: _Array, grid: Grid, horizon: int) -> tuple[_Model, Selection 
     """Choose the model for ``values`` by a rolling-origin backtest (module doc).
 
     Every candidate is scored at the same origins, those the most demanding one
-    allows; a history too short for a full horizon is scored over a shorter one (a
-    third of it). ``None`` for the selection when it is too short for even that.
+    allows; a history shorter than a season is scored over a shorter horizon (a third
+    of it). Without a single origin, the default model, and ``None`` for the selection.
     """
     n = len(values)
-    if n < grid.season + horizon:
+    if n < grid.season:
         horizon = min(horizon, max(1, (n - 2) // 3))
     models = _candidates(values, grid, horizon)
     baseline = models[0]
     origins = _origins(n, horizon, max(m.min_train for m in models), grid.season)
     if not origins or n < 5:
-        return (_Ses() if n > 1 else _Naive()), None
+        return _default(models, values, grid.season) or baseline, None
     actual = [values[o : o + horizon] for o in origins]
     errors: dict[_Model, _Array] = {}
     for model in models:

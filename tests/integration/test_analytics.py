@@ -188,14 +188,16 @@ async def test_ordered_demand_counts_backorders_once_and_leaves_out_cancelled_or
     assert answer["weeks"][0]["demand"] == 25 + 2 + 3
 
 
+@pytest.mark.parametrize("weeks", [52, 156])
 async def test_a_demo_seasonal_product_gets_a_seasonal_forecast(
-    service: StockService, pool: Pool
+    service: StockService, weeks: int
 ) -> None:
-    """The demo catalog's Christmas products, imported as ``stockd demo`` does."""
+    """The demo catalog's Christmas products, imported as ``stockd demo`` does (one year
+    of weekly history), and with three years."""
     from hardware_mocks.warehouse import build_warehouse
 
     today = date(2025, 6, 2)
-    warehouse = build_warehouse(today, products=12, weeks=156)
+    warehouse = build_warehouse(today, products=12, weeks=weeks)
     await service.import_products(warehouse.products_csv())
     await service.import_history(warehouse.history_csv())
     christmas = [p for p in warehouse.products if p.pattern == "christmas"]
@@ -203,9 +205,9 @@ async def test_a_demo_seasonal_product_gets_a_seasonal_forecast(
     for product in christmas:
         answer = await service.forecast(product.sku, weeks=52, today=today)
         assert answer["method"] in SEASONAL
-        assert answer["backtest_error"] is not None
-        assert answer["backtest_error"] <= 1.0  # never worse than seasonal naive there
-        assert answer["selection"]["origins"] >= 4
+        if weeks > 52:
+            assert answer["backtest_error"] <= 1.0  # never worse than seasonal naive there
+            assert answer["selection"]["origins"] >= 4
         december, july = mean_demand(answer["weeks"], 12), mean_demand(answer["weeks"], 7)
         assert december > 2.5 * july
         assert all(w["low"] <= w["demand"] <= w["high"] for w in answer["weeks"])

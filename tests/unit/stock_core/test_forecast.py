@@ -592,8 +592,16 @@ def test_backtest_of_monthly_records_needs_a_whole_month_held_out() -> None:
 def test_constant_demand_forecasts_itself(weeks: int) -> None:
     f = forecast_series("C", series([5.0] * weeks), horizon_weeks=4)
     assert f.demand == pytest.approx((5.0,) * 4)
-    assert f.selection is not None
-    assert f.backtest_error == 0.0
+    # 60 weeks leave no room for an origin; 120 do
+    assert f.backtest_error == (None if weeks == 60 else 0.0)
+
+
+def test_a_single_season_without_room_for_an_origin_keeps_its_season() -> None:
+    # the demo imports exactly one year: last year with its level, no backtest
+    f = forecast_series("S", series(seasonal_weeks(52)), horizon_weeks=52)
+    assert f.method is ForecastMethod.SEASONAL_NAIVE_LEVEL
+    assert f.selection is None
+    assert max(f.demand) > 2 * min(f.demand)
 
 
 def test_one_structured_season_defaults_to_last_year_with_its_level() -> None:
