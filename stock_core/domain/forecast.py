@@ -851,7 +851,8 @@ class _Theta(_Model):
         fitted = self._fit(values)
         mean = _finite_or_raise(_quietly(lambda: fitted.forecast(horizon)))
         alpha = float(fitted.params["alpha"])
-        return _prediction(mean, math.sqrt(max(float(fitted.sigma2), 0.0)), alpha)
+        sigma2 = float(_quietly(lambda: fitted.sigma2))  # a lazy fit: warnings too
+        return _prediction(mean, math.sqrt(max(sigma2, 0.0)), alpha)
 
 
 class _Decomposition(_Model):
