@@ -58,7 +58,7 @@ from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
 from stock_core.service import StockService
-from stock_core.store.gateway import ScannerState
+from stock_core.store.gateway import GatewayState, ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId
 
 __all__ = ["Gateway", "ScannerRuntime"]
@@ -391,6 +391,10 @@ class Gateway:
     def spool_state(self) -> dict[str, Any]:
         """The spool's status as written for every node to show (JSON-ready)."""
         return dataclasses.asdict(self.committer.spool_status())
+
+    def gateway_state(self) -> GatewayState:
+        """This gateway's state now, as a web node in this process shows it."""
+        return GatewayState(self.name, self.spool_state(), datetime.now(UTC))
 
     def statuses(self) -> list[ScannerState]:
         return [r.snapshot(self.name) for r in self.runtimes.values()]

@@ -143,7 +143,9 @@ async def run_demo(settings: Settings) -> int:
         gateway = Gateway(service, configs, home / "spool", name="demo")
         await gateway.start()
         stack.push_async_callback(gateway.stop)
-        runner, base = await start_web(settings, db, gateway.statuses, sockets=sockets)
+        runner, base = await start_web(
+            settings, db, gateway.statuses, sockets=sockets, live_gateway=gateway.gateway_state
+        )
         stack.push_async_callback(runner.cleanup)
         busy = warehouse.products[:60]
         catalog = Catalog(

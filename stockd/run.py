@@ -22,7 +22,7 @@ from scanner_gateway.errors import SpoolError
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.gateway import ScannerState
+from stock_core.store.gateway import GatewayState, ScannerState
 from stockd import startup
 from stockd.settings import Settings, WebSettings, tls_context
 from stockd.startup import listen
@@ -73,10 +73,12 @@ def _web_config(
     web_settings: WebSettings,
     database: Database,
     live_scanners: Callable[[], list[ScannerState]] | None,
+    live_gateway: Callable[[], GatewayState] | None = None,
 ) -> WebConfig:
     return WebConfig(
         database=database,
         live_scanners=live_scanners,
+        live_gateway=live_gateway,
         forecast_interval=3600.0,
         hello_timeout=web_settings.hello_timeout_s,
         max_feed_clients=web_settings.max_feed_clients,
@@ -92,6 +94,7 @@ async def start_web(
     database: Database,
     live_scanners: Callable[[], list[ScannerState]] | None = None,
     sockets: list[socket.socket] | None = None,
+    live_gateway: Callable[[], GatewayState] | None = None,
 ) -> tuple[web.AppRunner, str]:
     """Serve the HTTP API, feed and floor page; returns the runner and the base URL.
 
@@ -105,7 +108,7 @@ async def start_web(
     if sockets is None:
         sockets = listen(settings.web)
     ssl_context = tls_context(settings.web)
-    app = create_app(_web_config(settings.web, database, live_scanners))
+    app = create_app(_web_config(settings.web, database, live_scanners, live_gateway))
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -173,7 +176,9 @@ async def run_serve(settings: Settings) -> int:
             )
         )
         gateway = await start_gateway(stack, settings, db)
-        runner, url = await start_web(settings, web_db, gateway.statuses, sockets=sockets)
+        runner, url = await start_web(
+            settings, web_db, gateway.statuses, sockets=sockets, live_gateway=gateway.gateway_state
+        )
         stack.push_async_callback(runner.cleanup)
         print(
             f"stockd serve: {len(settings.scanners)} scanner(s); floor page and API at {url}/",

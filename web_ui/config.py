@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stock_core.store.database import Database
-from stock_core.store.gateway import ScannerState
+from stock_core.store.gateway import GatewayState, ScannerState
 
 __all__ = ["WebConfig"]
 
@@ -44,3 +44,5 @@ class WebConfig:
     """Seconds between background forecast runs (and projected-stockout checks); off when None."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""
+    live_gateway: Callable[[], GatewayState] | None = field(default=None, repr=False)
+    """The state (spool) of a gateway in this process, known even with the database away."""

@@ -10,6 +10,7 @@ registry this endpoint exposes (no module-level default registry is used).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -25,9 +26,18 @@ from prometheus_client import (
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store.api_reads import ScannerView
+from stock_core.store.gateway import GatewayState
 from web_ui.keys import BUS, CONFIG, SERVICE
 
-__all__ = ["CONTENT_TYPE", "METRICS", "Metrics", "metrics_middleware", "render", "setup"]
+__all__ = [
+    "CONTENT_TYPE",
+    "METRICS",
+    "Metrics",
+    "gateway_states",
+    "metrics_middleware",
+    "render",
+    "setup",
+]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -76,6 +86,31 @@ class Metrics:
             ["scanner", "counter"],
             registry=r,
         )
+
+        self.spool = Gauge(
+            "stockd_spool",
+            "Each gateway's spool as last reported: depth (records waiting), bytes, "
+            "cap_bytes, oldest_age_seconds, replaying, quarantined, alarm, full",
+            ["gateway", "figure"],
+            registry=r,
+        )
+
+    def observe_gateways(self, gateways: Sequence[GatewayState]) -> None:
+        self.spool.clear()
+        for state in gateways:
+            spool = state.spool
+            figures = {
+                "depth": spool["depth"],
+                "bytes": spool["size_bytes"],
+                "cap_bytes": spool["cap_bytes"],
+                "oldest_age_seconds": spool["oldest_age_s"] or 0,
+                "replaying": spool["replaying"],
+                "quarantined": spool["quarantined"],
+                "alarm": spool["alarm"],
+                "full": spool["full"],
+            }
+            for figure, value in figures.items():
+                self.spool.labels(state.name, figure).set(float(value))
 
     def observe_scanners(self, scanners: Sequence[ScannerView]) -> None:
         self.scanner_state.clear()
@@ -148,7 +183,22 @@ async def _render(app: web.Application) -> bytes:
             metrics.database_up.set(0)
     elif live:
         metrics.observe_scanners([ScannerView(s, updated_at=None, live=True) for s in live])
+    metrics.observe_gateways(await gateway_states(app, up))
     return generate_latest(metrics.registry)
+
+
+async def gateway_states(app: web.Application, up: bool) -> list[GatewayState]:
+    """Every gateway's last state: from the database when it answers, and a gateway in
+    this process live (fresher)."""
+    states: dict[str, GatewayState] = {}
+    if up:
+        with contextlib.suppress(DatabaseUnavailableError):
+            states = {g.name: g for g in await app[SERVICE].gateway_states()}
+    live = app[CONFIG].live_gateway
+    if live is not None:
+        here = live()
+        states[here.name] = here
+    return [states[name] for name in sorted(states)]
 
 
 def setup(app: web.Application, registry: CollectorRegistry | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,14 @@ from web_ui.api.route import API, Call, Route, json_response
 from web_ui.keys import SERVICE
 from web_ui.problem import PROBLEMS, ProblemError, problem_type
 
-__all__ = ["DOCUMENT", "PROBLEM_DESCRIPTIONS", "ROUTES", "Health", "ProblemTypeOut"]
+__all__ = [
+    "DOCUMENT",
+    "PROBLEM_DESCRIPTIONS",
+    "ROUTES",
+    "Health",
+    "ProblemTypeOut",
+    "SpoolHealth",
+]
 
 DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document", dict)
 DOCS_PAGE = Path(__file__).resolve().parent.parent / "static" / "docs.html"
@@ -59,9 +67,29 @@ PROBLEM_DESCRIPTIONS: dict[str, str] = {
 }
 
 
+class SpoolHealth(BaseModel):
+    """A gateway's spool: scans taken while PostgreSQL was away, waiting to be replayed."""
+
+    gateway: str
+    depth: int = Field(description="records waiting to be replayed")
+    size_bytes: int
+    cap_bytes: int
+    oldest_age_s: float | None = Field(description="age of the oldest record waiting")
+    replaying: bool
+    quarantined: int = Field(description="damaged stretches kept aside, each reported")
+    alarm: bool = Field(description="at or past 80 % of the cap")
+    full: bool = Field(description="scans are being refused for want of room")
+    updated_at: datetime
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unavailable"]
+    spools: list[SpoolHealth] = Field(
+        default_factory=list,
+        description="each gateway's spool (a gateway in this process even while the "
+        "database is away); degraded when one is full",
+    )
 
 
 class ProblemTypeOut(BaseModel):
@@ -81,7 +109,16 @@ class ProblemPath(BaseModel):
 
 async def healthz(call: Call) -> web.StreamResponse:
     up = await call.request.app[SERVICE].ping()
-    health = Health(status="ok" if up else "degraded", database="ok" if up else "unavailable")
+    spools = [
+        SpoolHealth(gateway=g.name, updated_at=g.updated_at, **g.spool)
+        for g in await metrics.gateway_states(call.request.app, up)
+    ]
+    ok = up and not any(s.full for s in spools)
+    health = Health(
+        status="ok" if ok else "degraded",
+        database="ok" if up else "unavailable",
+        spools=spools,
+    )
     return json_response(health, status=200 if up else 503)
 
 

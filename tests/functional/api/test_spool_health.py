@@ -1,0 +1,52 @@
+"""Each gateway's spool in /healthz and /metrics: from the database, and a gateway in
+this process live (it is known even with PostgreSQL away)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from stock_core.service import StockService
+from stock_core.store.database import Database
+from stock_core.store.gateway import GatewayState
+from tests.functional.api.conftest import stop_relays
+from web_ui.app import create_app
+from web_ui.config import WebConfig
+
+
+def _spool(depth: int, *, full: bool = False) -> dict[str, Any]:
+    return {
+        "depth": depth,
+        "size_bytes": depth * 300,
+        "cap_bytes": 1 << 30,
+        "oldest_age_s": 12.5 if depth else None,
+        "replaying": False,
+        "quarantined": 1,
+        "alarm": full,
+        "full": full,
+    }
+
+
+async def test_spools_of_every_gateway_show_in_health_and_metrics(
+    database: Database, service: StockService, aiohttp_client: Any
+) -> None:
+    await service.save_gateway_state("edge-far", _spool(40))
+    here = GatewayState("edge-here", _spool(7, full=True), datetime.now(UTC))
+    config = WebConfig(database=database, live_gateway=lambda: here)
+    client = await aiohttp_client(create_app(config))
+    try:
+        response = await client.get("/healthz")
+        health = await response.json()
+        metrics = await (await client.get("/metrics")).text()
+    finally:
+        await stop_relays()
+    assert response.status == 200  # the database answers
+    assert health["status"] == "degraded"  # a spool is full
+    assert [(s["gateway"], s["depth"], s["full"]) for s in health["spools"]] == [
+        ("edge-far", 40, False),
+        ("edge-here", 7, True),
+    ]
+    assert health["spools"][0]["oldest_age_s"] == 12.5
+    assert 'stockd_spool{figure="depth",gateway="edge-far"} 40.0' in metrics
+    assert 'stockd_spool{figure="full",gateway="edge-here"} 1.0' in metrics
+    assert 'stockd_spool{figure="quarantined",gateway="edge-here"} 1.0' in metrics
