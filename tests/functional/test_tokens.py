@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import websockets
@@ -324,7 +325,7 @@ async def test_sign_in_works_on_a_read_only_database_and_the_failed_write_is_log
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     text, info = await service.create_token("floor", Role.DISPLAY)
-    name = database_url.rsplit("/", 1)[1].split("?", 1)[0]
+    name = urlsplit(database_url).path.lstrip("/")  # also with ?host=/path (embedded)
     await database.pool.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     async with open_web_pool(database_url, max_size=6, acquire_timeout=2.0) as read_only:
         node = await start_node(database=read_only, token_last_used_interval=0.1)
