@@ -217,13 +217,23 @@ class StockService:
         key: str,
         actor: str = "system",
     ) -> list[MovementOutcome]:
-        """Receive lines against a purchase order, all or nothing; ``key`` makes it once."""
+        """Receive lines against a purchase order, all or nothing; ``key`` makes it once.
+
+        A line may name its lot and the lot's expiry; a SKU may come on several lines
+        (several lots of it)."""
         po = PurchaseOrderNumber(number)
         return await self._post_lines(
             lines,
             key,
             actor,
-            lambda ref, n: Receive(ref, LocationCode(location), n, purchase_order=po),
+            lambda ref, line: Receive(
+                ref,
+                LocationCode(location),
+                line.quantity,
+                line.lot,
+                line.expiry,
+                purchase_order=po,
+            ),
         )
 
     @_pokes
@@ -239,7 +249,10 @@ class StockService:
         """Pick lines against a customer order, all or nothing; ``key`` makes it once."""
         order = OrderNumber(number)
         return await self._post_lines(
-            lines, key, actor, lambda ref, n: Pick(ref, LocationCode(location), n, order=order)
+            lines,
+            key,
+            actor,
+            lambda ref, line: Pick(ref, LocationCode(location), line.quantity, order=order),
         )
 
     async def _post_lines(
@@ -247,14 +260,14 @@ class StockService:
         lines: Sequence[OrderLineRequest],
         key: str,
         actor: str,
-        command: Callable[[ProductRef, int], Receive | Pick],
+        command: Callable[[ProductRef, OrderLineRequest], Receive | Pick],
     ) -> list[MovementOutcome]:
         """One envelope per line (keys ``key/0``, ``key/1``…), in one transaction."""
-        validate_lines(lines, limit=MAX_QUANTITY)
+        validate_lines(lines, limit=MAX_QUANTITY, one_per_sku=False)
         envelopes = [
             Envelope(
                 IdempotencyKey(f"{key}/{n}"),
-                command(ProductRef(sku=Sku(line.sku)), line.quantity),
+                command(ProductRef(sku=Sku(line.sku)), line),
                 actor=actor,
             )
             for n, line in enumerate(lines)

@@ -8,17 +8,23 @@ entries and the models' ``model_json_schema``. Errors are problem documents
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
+from pydantic.json_schema import (
+    GenerateJsonSchema,
+    JsonSchemaMode,
+    JsonSchemaValue,
+    models_json_schema,
+)
+from pydantic_core import core_schema
 
-from web_ui.api.route import Route
+from web_ui.api.route import Route, openapi_path
 from web_ui.problem import PROBLEMS
 
-__all__ = ["Problem", "ValidationIssue", "build_document"]
+__all__ = ["Problem", "ValidationIssue", "build_document", "year_pattern"]
 
 REF = "#/components/schemas/{model}"
 
@@ -62,9 +68,55 @@ class Problem(BaseModel):
     )
 
 
-def _openapi_path(path: str) -> str:
-    """aiohttp's ``{name:regex}`` placeholders as plain ``{name}``."""
-    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
+class _Schemas(GenerateJsonSchema):
+    """pydantic's JSON Schema, plus what it leaves out that the server enforces.
+
+    A date with bounds (``Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))``) gets a
+    ``pattern`` for its years (JSON Schema has no minimum for a date) and says its range.
+    """
+
+    def date_schema(self, schema: core_schema.DateSchema) -> JsonSchemaValue:
+        found = super().date_schema(schema)
+        low, high = schema.get("ge"), schema.get("le")
+        if "gt" in schema:
+            low = schema["gt"] + timedelta(days=1)
+        if "lt" in schema:
+            high = schema["lt"] - timedelta(days=1)
+        if low is None and high is None:
+            return found
+        first = 1 if low is None else low.year + (low != date(low.year, 1, 1))
+        last = 9999 if high is None else high.year - (high != date(high.year, 12, 31))
+        found["pattern"] = f"^{year_pattern(first, last)}-[0-9]{{2}}-[0-9]{{2}}$"
+        span = f"from {low or date.min} to {high or date.max}"
+        found["description"] = f"{found.get('description', '')} A date {span}.".strip()
+        return found
+
+
+def year_pattern(first: int, last: int) -> str:
+    """A regular expression for the four-digit years ``first`` to ``last``."""
+    if not 1 <= first <= last <= 9999:
+        raise ValueError(f"no years from {first} to {last}")
+    parts = []
+    start = first
+    for stop in _stops(first, last):
+        low, high = f"{start:04d}", f"{stop:04d}"
+        parts.append("".join(a if a == b else f"[{a}-{b}]" for a, b in zip(low, high, strict=True)))
+        start = stop + 1
+    return parts[0] if len(parts) == 1 else f"({'|'.join(parts)})"
+
+
+def _stops(low: int, high: int) -> list[int]:
+    """Where to cut ``low..high`` so that each piece is a prefix plus digit ranges."""
+    stops = {high}
+    for nines in range(1, 5):
+        stop = int(f"{low:04d}"[: 4 - nines] + "9" * nines)
+        if low <= stop < high:
+            stops.add(stop)
+    for zeros in range(1, 5):
+        stop = (high + 1) - (high + 1) % 10**zeros - 1
+        if low < stop <= high:
+            stops.add(stop)
+    return sorted(stops)
 
 
 def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +136,7 @@ def _parameters(
 ) -> list[dict[str, Any]]:
     if model is None:
         return []
-    schema = model.model_json_schema(ref_template=REF, mode="validation")
+    schema = model.model_json_schema(ref_template=REF, mode="validation", schema_generator=_Schemas)
     schemas.update(schema.pop("$defs", {}))
     required = set(schema.get("required", ()))
     params = []
@@ -165,12 +217,14 @@ def build_document(routes: Sequence[Route], *, version: str = "1") -> dict[str, 
             wanted.append((route.body, "validation"))
         if route.response is not None:
             wanted.append((route.response, "serialization"))
-    found, defs = models_json_schema(list(dict.fromkeys(wanted)), ref_template=REF)
+    found, defs = models_json_schema(
+        list(dict.fromkeys(wanted)), ref_template=REF, schema_generator=_Schemas
+    )
     refs: _Refs = dict(found)
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        path = paths.setdefault(_openapi_path(route.path), {})
+        path = paths.setdefault(openapi_path(route.path), {})
         path[route.method.lower()] = _operation(route, refs, schemas)
     tags = list(dict.fromkeys(route.tag for route in routes))
     return {

@@ -107,6 +107,9 @@ _HTTP_NAMES = {
 }
 
 
+_KEPT_HEADERS = frozenset({"allow", "retry-after", "www-authenticate"})
+
+
 @web.middleware
 async def problem_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -141,7 +144,9 @@ async def problem_middleware(
         name = _HTTP_NAMES.get(exc.status)
         if name is None:
             raise
-        return problem_response(name, exc.reason)
+        # keep what the exception says about the resource: Allow on a 405 (RFC 9110)
+        kept = {k: v for k, v in exc.headers.items() if k.lower() in _KEPT_HEADERS}
+        return problem_response(name, exc.reason, headers=kept or None)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response("internal-error")

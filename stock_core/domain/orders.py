@@ -20,6 +20,10 @@ MAX_LINE_QUANTITY = 1_000_000
 class OrderLineRequest:
     sku: str
     quantity: int
+    lot: str | None = None
+    """Receipts: the lot received (a lot-tracked product needs one)."""
+    expiry: date | None = None
+    """Receipts: the lot's expiry date, as a GS1 scan's AI 17 gives it."""
 
 
 def validate_number(number: str, what: str = "order") -> None:
@@ -29,14 +33,18 @@ def validate_number(number: str, what: str = "order") -> None:
         )
 
 
-def validate_lines(lines: Sequence[OrderLineRequest], limit: int = MAX_LINE_QUANTITY) -> None:
+def validate_lines(
+    lines: Sequence[OrderLineRequest], limit: int = MAX_LINE_QUANTITY, *, one_per_sku: bool = True
+) -> None:
+    """An order's or a purchase order's lines (one per SKU); with ``one_per_sku`` false,
+    the lines of a receipt or a pick, where a SKU may come twice (two lots of it)."""
     if not lines:
         raise InvalidMovementError("an order needs at least one line")
     if len(lines) > MAX_LINES:
         raise InvalidMovementError(f"at most {MAX_LINES} lines")
     seen: set[str] = set()
     for line in lines:
-        if line.sku in seen:
+        if one_per_sku and line.sku in seen:
             raise InvalidMovementError(f"{line.sku} appears on two lines: put it on one")
         seen.add(line.sku)
         if isinstance(line.quantity, bool) or not 1 <= line.quantity <= limit:

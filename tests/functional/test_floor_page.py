@@ -13,6 +13,7 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
@@ -434,3 +436,95 @@ async def test_floor_page_works_under_its_content_security_policy(floor: Floor, 
             return window.injected === true; })()"""
     )
     assert ran is False
+
+
+# -- backorders waiting and reservations (issue 12.14) ------------------------------
+
+BACKORDER_ROWS = """[...document.querySelectorAll('#backorders li:not([hidden])')].map(li => ({
+    order: li.dataset.order, sku: li.dataset.sku, quantity: Number(li.dataset.quantity),
+    text: li.textContent}))"""
+
+
+async def wait_backorders(page: Page, expected: list[tuple[str, str, int]]) -> list[Any]:
+    """Wait until the panel lists exactly ``expected`` (order, sku, quantity), in order."""
+    want = [{"order": o, "sku": s, "quantity": n} for o, s, n in expected]
+    await page.wait_for(
+        f"""(() => {{
+            const rows = {BACKORDER_ROWS}.map(r => ({{order: r.order, sku: r.sku,
+                quantity: r.quantity}}));
+            const panel = document.getElementById('backorders-panel');
+            return JSON.stringify(rows) === {js(json.dumps(want, separators=(",", ":")))}
+                && panel.dataset.count === {js(str(len(expected)))};
+        }})()""",
+        what=f"backorders waiting {expected}",
+        show=BACKORDER_ROWS,
+    )
+    rows: list[Any] = await page.evaluate(BACKORDER_ROWS)
+    return rows
+
+
+async def test_floor_page_shows_backorders_waiting_live(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    # waiting before the page opens: 25 GADGET ordered, 20 in stock, 5 backordered, and a
+    # purchase order that will bring them
+    await service.create_order("SO-1", [OrderLineRequest("GADGET", 25)])
+    await service.create_purchase_order("PO-1", date(2031, 1, 15), [OrderLineRequest("GADGET", 10)])
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    (row,) = await wait_backorders(page, [("SO-1", "GADGET", 5)])
+    assert "expected 2031-01-15" in row["text"]
+    assert await text(page, "#backorder-count") == "(1)"
+
+    # a new backorder appears at once (35 WIDGET in stock, 40 ordered)
+    await service.create_order("SO-2", [OrderLineRequest("WIDGET", 40)])
+    await wait_backorders(page, [("SO-1", "GADGET", 5), ("SO-2", "WIDGET", 5)])
+    # a receipt fills the oldest first, partly
+    await service.post(receive("GADGET", 3, "B-01", scanner="dock-1"))
+    await wait_backorders(page, [("SO-1", "GADGET", 2), ("SO-2", "WIDGET", 5)])
+    # a cancelled order takes its backorders with it
+    await service.cancel_order("SO-2")
+    await wait_backorders(page, [("SO-1", "GADGET", 2)])
+    # filled: nothing waits
+    await service.post(receive("GADGET", 2, "B-01", scanner="dock-1"))
+    await wait_backorders(page, [])
+    assert await page.evaluate("!document.getElementById('backorders-empty').hidden")
+
+    # a reload reads the same state back (from the API after the snapshot)
+    await service.create_order("SO-3", [OrderLineRequest("SPROCKET", 4)])
+    await wait_backorders(page, [("SO-3", "SPROCKET", 4)])
+    await page.navigate("about:blank")
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await wait_backorders(page, [("SO-3", "SPROCKET", 4)])
+
+
+async def test_reservations_change_availability_but_are_not_recent_scans(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
+    await service.post(pick("NUT", 1, "A-02", scanner="aisle-2"))  # a scan, for contrast
+    await wait_recent(page, "NUT", "\u22121", "A-02")
+    before = await recent_rows(page)
+
+    # an order reserves 100 BOLT: available drops at once, and no "scan" appears
+    await service.create_order("SO-R", [OrderLineRequest("BOLT", 100)])
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "400")
+    await service.cancel_order("SO-R")  # releasing it: back to 500, still no scan
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
+    await service.post(pick("NUT", 2, "A-02", scanner="aisle-2"))
+    await wait_recent(page, "NUT", "\u22122", "A-02")
+    after = await recent_rows(page)
+    assert [r["seq"] for r in after[1:]] == [r["seq"] for r in before][: len(after) - 1]
+    assert not [r for r in after if "reserve" in r["text"]]
+
+    # nor among the recent scans a fresh snapshot brings
+    await page.navigate("about:blank")
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await wait_recent(page, "NUT", "\u22122", "A-02")
+    rows = await recent_rows(page)
+    assert [r["seq"] for r in rows] == [r["seq"] for r in after]
+    assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"

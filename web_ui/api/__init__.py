@@ -53,5 +53,6 @@ def all_routes() -> list[Route]:
 def setup(app: web.Application) -> None:
     routes = all_routes()
     metrics.setup(app)
-    app[system.DOCUMENT] = labels.document_zpl(build_document(routes))
-    add_routes(app, routes)
+    document = labels.document_zpl(build_document(routes))
+    app[system.DOCUMENT] = document
+    add_routes(app, routes, document)

@@ -36,7 +36,11 @@ class LocationCreate(BaseModel):
     zone: Zone = ""
     name: Name = ""
     gln: str | None = Field(
-        None, pattern=r"^[0-9]{13}$", description="GS1 GLN (scanned as AI 414), check digit valid."
+        None,
+        pattern=r"^[0-9]{13}$",
+        json_schema_extra={"format": "gs1-gln"},
+        description="GS1 GLN (scanned as AI 414): 13 digits whose last is a valid GS1 check "
+        "digit (format gs1-gln).",
     )
 
     def to_spec(self) -> LocationSpec:

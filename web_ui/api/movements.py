@@ -47,7 +47,15 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
-from web_ui.api.types import PRINTABLE, Id, LocationCodeText, LotText, NoteText, SkuText
+from web_ui.api.types import (
+    PRINTABLE,
+    ExpiryDate,
+    Id,
+    LocationCodeText,
+    LotText,
+    NoteText,
+    SkuText,
+)
 from web_ui.csv_cell import defuse
 from web_ui.keys import EXPORTS
 from web_ui.problem import ProblemError
@@ -139,10 +147,16 @@ class _MovementBody(BaseModel):
 class ReceiveIn(_MovementBody):
     kind: Literal["receive"]
     quantity: Quantity
+    expiry: ExpiryDate | None = None
 
     def to_command(self) -> Command:
         return Receive(
-            self._product(), LocationCode(self.location), self.quantity, self.lot, note=self.note
+            self._product(),
+            LocationCode(self.location),
+            self.quantity,
+            self.lot,
+            self.expiry,
+            note=self.note,
         )
 
 
@@ -378,6 +392,8 @@ ROUTES = (
         description="Replaying an Idempotency-Key answers the first response (status and "
         "body, plus header Idempotent-Replayed: true) and changes nothing. 404 for an unknown "
         "SKU or location; 409 for a refused pick (insufficient-stock) or a key reused with "
-        "another body (idempotency-conflict).",
+        "another body (idempotency-conflict); 422 invalid-movement for a move whose "
+        "to_location is its location, or a movement the product's tracking refuses (a "
+        "lot-tracked product received without a lot). A receive may name the lot's expiry.",
     ),
 )

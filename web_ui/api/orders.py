@@ -7,12 +7,14 @@ number with the same lines again answers the existing order (200), with other li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal, cast
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.store.orders import BackorderView, OrderView, PurchaseOrderView
@@ -28,7 +30,7 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
-from web_ui.api.types import LocationCodeText, SkuText, Text
+from web_ui.api.types import ExpiryDate, LocationCodeText, LotText, SkuText, Text
 
 __all__ = ["ROUTES"]
 
@@ -165,10 +167,31 @@ class PurchaseOrderOut(BaseModel):
         )
 
 
+class StockLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: SkuText
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+
+
 class StockLinesIn(BaseModel):
+    """A pick against an order: a SKU may come on several lines."""
+
     model_config = ConfigDict(extra="forbid")
     location: LocationCodeText
-    lines: list[LineIn] = Field(min_length=1, max_length=500)
+    lines: list[StockLineIn] = Field(min_length=1, max_length=500)
+
+
+class ReceiptLineIn(StockLineIn):
+    lot: LotText | None = None
+    expiry: ExpiryDate | None = None
+
+
+class ReceiptIn(BaseModel):
+    """A receipt against a purchase order: a SKU may come on several lines (several lots)."""
+
+    model_config = ConfigDict(extra="forbid")
+    location: LocationCodeText
+    lines: list[ReceiptLineIn] = Field(min_length=1, max_length=500)
 
 
 class PostedMovements(BaseModel):
@@ -176,8 +199,12 @@ class PostedMovements(BaseModel):
     movements: list[MovementOut]
 
 
-def _lines(lines: list[LineIn]) -> list[OrderLineRequest]:
+def _lines(lines: Sequence[LineIn | StockLineIn]) -> list[OrderLineRequest]:
     return [OrderLineRequest(line.sku, line.quantity) for line in lines]
+
+
+def _receipt_lines(lines: Sequence[ReceiptLineIn]) -> list[OrderLineRequest]:
+    return [OrderLineRequest(x.sku, x.quantity, x.lot, x.expiry) for x in lines]
 
 
 def _key(call: Call, what: str) -> str:
@@ -283,11 +310,11 @@ async def cancel_purchase_order(call: Call) -> web.StreamResponse:
 
 async def receive_purchase_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
-    body: StockLinesIn = call.body
+    body: ReceiptIn = call.body
     outcomes = await call.service.receive_purchase_order(
         path.number,
         body.location,
-        _lines(body.lines),
+        _receipt_lines(body.lines),
         key=_key(call, "receipt"),
         actor=call.actor,
     )
@@ -316,7 +343,8 @@ ROUTES = (
         errors=(200, 404, 409),
         description="201 with lines[].reserved and lines[].backordered; 200 when an order "
         "with this number and the same lines exists; 409 when it exists with other lines; "
-        "404 for an unknown SKU.",
+        "404 for an unknown SKU; 422 invalid-movement when a SKU is on two lines (one line "
+        "per SKU).",
     ),
     Route(
         "GET",
@@ -360,8 +388,11 @@ ROUTES = (
         body=StockLinesIn,
         response=PostedMovements,
         status=201,
-        errors=(409,),
+        errors=(404, 409),
         headers=(_KEY,),
+        description="404 for an unknown SKU or location; 409 insufficient-stock beyond what "
+        "the order has reserved; 422 invalid-movement when the order is not open or a SKU "
+        "is not on it.",
     ),
     Route(
         "GET",
@@ -384,6 +415,9 @@ ROUTES = (
         response=PurchaseOrderOut,
         status=201,
         errors=(200, 404, 409),
+        description="201; 200 when a purchase order with this number and the same lines "
+        "exists; 409 when it exists with other lines; 404 for an unknown SKU; 422 "
+        "invalid-movement when a SKU is on two lines (one line per SKU).",
     ),
     Route(
         "GET",
@@ -424,11 +458,15 @@ ROUTES = (
         "purchase-orders",
         Role.WORKER,
         path_params=NumberPath,
-        body=StockLinesIn,
+        body=ReceiptIn,
         response=PostedMovements,
         status=201,
-        errors=(409,),
+        errors=(404, 409),
         headers=(_KEY,),
-        description="Receipts fill waiting backorders first-in first-out in the same transaction.",
+        description="Each line may name its lot and the lot's expiry (a lot-tracked product "
+        "needs a lot); a SKU may come on several lines, one per lot. Receipts fill waiting "
+        "backorders first-in first-out in the same transaction. 404 for an unknown SKU or "
+        "location; 422 invalid-movement when the purchase order is not open or a SKU is not "
+        "on it.",
     ),
 )

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from stock_core.domain.catalog import BarcodeSpec
+from stock_core.domain.gtin import is_valid_gtin, normalize_gtin
 from stock_core.domain.token import Role
 from stock_core.store.api_reads import ProductView
 from stock_core.store.api_writes import ProductSpec
@@ -25,17 +26,17 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
-from web_ui.api.types import MAX_INT, PRINTABLE, SkuText, Text
+from web_ui.api.types import MAX_INT, PRINTABLE, Grams, Millimetres, Money, SkuText, Text
 
 __all__ = ["ROUTES", "BarcodeIn", "ProductCreate", "ProductOut", "ProductUpdate"]
 
 _CODE = r"^[\x21-\x29\x2b-\x7b\x7d\x7e]{1,128}$"
 """Visible ASCII except ``*`` and ``|`` (the CSV's pack and list separators)."""
 
-Money = Annotated[Decimal, Field(ge=0, lt=10**9, decimal_places=4)]
-Grams = Annotated[Decimal, Field(ge=0, lt=10**9, decimal_places=3)]
-Millimetres = Annotated[Decimal, Field(ge=0, lt=10**9, decimal_places=1)]
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+LeadTime = Annotated[
+    int, Field(ge=0, le=3650, description="Days from ordering to receiving (at most ten years).")
+]
 NewSku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.-]{0,63}$")]
 Category = Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
@@ -44,7 +45,11 @@ class BarcodeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(
-        pattern=_CODE, description="A GTIN (any length, stored as 14 digits) or an alias code."
+        pattern=_CODE,
+        json_schema_extra={"format": "stockd-barcode"},
+        description="A GTIN (any length, stored as 14 digits) or an alias code (format "
+        "stockd-barcode): digits of a GTIN's length (8, 12, 13 or 14) are a GTIN and need a "
+        "valid GS1 check digit; anything else is an alias.",
     )
     pack_size: int = Field(1, ge=1, le=100_000, description="Units one scan of it counts.")
 
@@ -67,7 +72,7 @@ class ProductCreate(BaseModel):
     height_mm: Millimetres | None = None
     reorder_point: Count = 0
     reorder_qty: Count = 0
-    lead_time_days: Count = 0
+    lead_time_days: LeadTime = 0
     safety_stock: Count = 0
     barcodes: list[BarcodeIn] = Field(default_factory=list, max_length=100)
 
@@ -104,9 +109,9 @@ class ProductUpdate(BaseModel):
     height_mm: Millimetres | None = None
     reorder_point: Count | SkipJsonSchema[None] = None
     reorder_qty: Count | SkipJsonSchema[None] = None
-    lead_time_days: Count | SkipJsonSchema[None] = None
+    lead_time_days: LeadTime | SkipJsonSchema[None] = None
     safety_stock: Count | SkipJsonSchema[None] = None
-    barcodes: list[BarcodeIn] | SkipJsonSchema[None] = Field(None, max_length=100)
+    barcodes: Annotated[list[BarcodeIn], Field(max_length=100)] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ProductUpdate:
@@ -166,7 +171,16 @@ class ProductOut(BaseModel):
 
 
 def _barcodes(barcodes: list[BarcodeIn]) -> tuple[BarcodeSpec, ...]:
-    return tuple(BarcodeSpec(b.code, b.pack_size) for b in barcodes)
+    """The barcodes, each once: a code given again with the same pack size (``00012345``
+    and ``0000000012345`` are one GTIN) is the same barcode. Given with two pack sizes, it
+    is refused (422)."""
+    kept: dict[tuple[str, int], BarcodeSpec] = {}
+    for b in barcodes:
+        same = b.code
+        if same.isdigit() and len(same) in (8, 12, 13, 14) and is_valid_gtin(same):
+            same = normalize_gtin(same)
+        kept.setdefault((same, b.pack_size), BarcodeSpec(b.code, b.pack_size))
+    return tuple(kept.values())
 
 
 class ProductQuery(PageQuery):
@@ -227,7 +241,8 @@ ROUTES = (
         response=ProductOut,
         status=201,
         errors=(409,),
-        description="409 when the SKU or one of the barcodes is taken.",
+        description="409 when the SKU or one of the barcodes is taken. A barcode given twice "
+        "with the same pack size counts once; 422 when one is given with two pack sizes.",
     ),
     Route(
         "GET",
@@ -250,6 +265,8 @@ ROUTES = (
         body=ProductUpdate,
         response=ProductOut,
         errors=(409,),
-        description="Fields not given stay as they are; barcodes, when given, replace all.",
+        description="Fields not given stay as they are; barcodes, when given, replace all. A "
+        "barcode given twice with the same pack size counts once; 422 when one is given with "
+        "two pack sizes.",
     ),
 )

@@ -11,10 +11,9 @@ the same table, so what is served and what is documented cannot drift apart.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
+import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -24,12 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.tokens import TokenInfo
+from web_ui.api.conformance import Issue, ParameterCheck, check_query_text, check_value
+from web_ui.api.types import MAX_ID, MAX_INT
 from web_ui.auth import require_role
 from web_ui.keys import CONFIG, SERVICE
 from web_ui.problem import ProblemError
 
 __all__ = [
     "API",
+    "CURSOR",
     "MAX_LIMIT",
     "Call",
     "Handler",
@@ -42,6 +44,7 @@ __all__ = [
     "decode_int_cursor",
     "encode_cursor",
     "json_response",
+    "openapi_path",
     "page_of",
 ]
 
@@ -142,46 +145,57 @@ class Page(BaseModel, Generic[T]):
     )
 
 
+CURSOR = r"^[0-9]{1,18}$"
+"""A list's cursor: the key of the last item of the page before (its id, for most)."""
+
+
 class PageQuery(BaseModel):
-    """Cursor pagination, shared by every list."""
+    """Cursor pagination, shared by every list.
+
+    A cursor is the position after which the next page starts, as ``next_cursor`` gave
+    it. Every string of the documented shape is a position, so none is refused for a
+    reason the document does not state.
+    """
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     cursor: str | None = Field(
-        None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_=-]+$", description="Opaque."
+        None,
+        pattern=CURSOR,
+        description="The next_cursor of the page before; the first page without it.",
     )
     limit: int = Field(100, ge=1, le=MAX_LIMIT, description="Items per page.")
 
 
 def encode_cursor(kind: str, value: object) -> str:
-    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+    """The cursor after ``value``, the key of a page's last item (``kind`` names the list;
+    it is not part of the cursor)."""
+    return str(value)
 
 
 def decode_cursor(kind: str, cursor: str | None) -> str | None:
-    """The value inside a cursor made by :func:`encode_cursor`; 422 when it is not one."""
-    if cursor is None:
+    """The key inside a cursor made by :func:`encode_cursor` (its shape is checked, as
+    documented, by the list's query model)."""
+    return cursor
+
+
+_INTEGER_KEYS = frozenset({"product", "location", "stock", "replenishment"})
+"""Lists keyed by a PostgreSQL ``integer`` (the others by a ``bigint``)."""
+
+
+def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
+    """The key in the cursor. A position past the largest key the list's column can hold
+    is that key: the page after it is empty, as after any key beyond the last."""
+    value = decode_cursor(kind, cursor)
+    if value is None:
         return None
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    prefix, _, value = text.partition(":")
-    if prefix != kind or not value:
+    if not value.isdigit() or len(value) > 18:
         raise ProblemError(
             "validation-error",
             "cursor is not valid here: pass next_cursor from this list unchanged",
             errors=[{"loc": ["query", "cursor"], "msg": "not a cursor", "type": "value_error"}],
         )
-    return value
-
-
-def decode_int_cursor(kind: str, cursor: str | None) -> int | None:
-    value = decode_cursor(kind, cursor)
-    if value is None:
-        return None
-    if not value.isdigit() or len(value) > 18:
-        raise ProblemError("validation-error", "cursor is not valid here")
-    return int(value)
+    return min(int(value), MAX_INT if kind in _INTEGER_KEYS else MAX_ID)
 
 
 def page_of(
@@ -224,15 +238,56 @@ def _parse_path(route: Route, request: web.Request) -> BaseModel | None:
         raise ProblemError("not-found", f"no such resource: {request.path}") from exc
 
 
-def _parse_query(route: Route, request: web.Request) -> BaseModel | None:
+@dataclass(frozen=True)
+class _Documented:
+    """What the OpenAPI document states about a route's query and body."""
+
+    parameters: tuple[ParameterCheck, ...] = ()
+    body: Mapping[str, Any] | None = None
+    components: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, route: Route, document: Mapping[str, Any] | None) -> _Documented:
+        if document is None:
+            return cls()
+        operation = document["paths"][openapi_path(route.path)][route.method.lower()]
+        parameters = tuple(
+            ParameterCheck(p["name"], p["schema"])
+            for p in operation.get("parameters", ())
+            if p["in"] == "query"
+        )
+        body = None
+        if "requestBody" in operation:
+            body = operation["requestBody"]["content"][JSON]["schema"]
+        return cls(parameters, body, document["components"]["schemas"])
+
+
+def openapi_path(path: str) -> str:
+    """aiohttp's ``{name:regex}`` placeholders as plain ``{name}``."""
+    return re.sub(r"\{(\w+):[^}]*\}", r"{\1}", path)
+
+
+def _invalid(detail: str, issues: list[Issue]) -> ProblemError:
+    return ProblemError("validation-error", detail, errors=[i.as_dict() for i in issues])
+
+
+def _parse_query(route: Route, request: web.Request, documented: _Documented) -> BaseModel | None:
     if route.query is None:
         return None
+    given = {name: request.query.getall(name) for name in request.query}
+    issues = check_query_text(documented.parameters, given, documented.components)
+    if issues:
+        raise _invalid("the query is not valid", issues)
     try:
         return route.query.model_validate(dict(request.query))
     except ValidationError as exc:
         raise ProblemError(
             "validation-error", "the query is not valid", errors=_errors(exc, "query")
         ) from exc
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _parse_headers(route: Route, request: web.Request) -> dict[str, str]:
@@ -251,7 +306,9 @@ def _parse_headers(route: Route, request: web.Request) -> dict[str, str]:
     return found
 
 
-async def _parse_body(route: Route, request: web.Request) -> BaseModel | None:
+async def _parse_body(
+    route: Route, request: web.Request, documented: _Documented
+) -> BaseModel | None:
     if route.body is None:
         return None
     ctype = request.content_type
@@ -265,6 +322,14 @@ async def _parse_body(route: Route, request: web.Request) -> BaseModel | None:
         raise ProblemError(
             "request-timeout", f"the body did not arrive within {patience:g} s"
         ) from exc
+    if documented.body is not None:
+        try:
+            value = json.loads(raw, parse_constant=_no_constant)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            raise ProblemError("bad-request", "the body is not valid JSON") from exc
+        issues = check_value(value, documented.body, documented.components, ("body",))
+        if issues:
+            raise _invalid("the request body is not valid", issues)
     try:
         return route.body.model_validate_json(raw)
     except ValidationError as exc:
@@ -275,17 +340,19 @@ async def _parse_body(route: Route, request: web.Request) -> BaseModel | None:
         ) from exc
 
 
-def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def _endpoint(
+    route: Route, documented: _Documented
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         token = None if route.role is None else await require_role(request, route.role)
         call = Call(
             request=request,
             token=token,
             path=_parse_path(route, request),
-            query=_parse_query(route, request),
+            query=_parse_query(route, request, documented),
             headers=_parse_headers(route, request),
         )
-        call.body = await _parse_body(route, request)
+        call.body = await _parse_body(route, request, documented)
         return await route.handler(call)
 
     endpoint.__name__ = route.operation_id
@@ -293,6 +360,11 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
     return endpoint
 
 
-def add_routes(app: web.Application, routes: Iterable[Route]) -> None:
+def add_routes(
+    app: web.Application, routes: Iterable[Route], document: Mapping[str, Any] | None = None
+) -> None:
+    """Register ``routes``; with ``document`` (their OpenAPI document) each request's query
+    and body are first checked against what it states (:mod:`web_ui.api.conformance`)."""
     for route in routes:
-        app.router.add_route(route.method, route.path, _endpoint(route), name=route.operation_id)
+        endpoint = _endpoint(route, _Documented.of(route, document))
+        app.router.add_route(route.method, route.path, endpoint, name=route.operation_id)

@@ -19,6 +19,7 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
+from web_ui.api.types import PRINTABLE
 from web_ui.keys import CONFIG
 
 __all__ = ["ROUTES", "ScannerOut"]
@@ -59,8 +60,18 @@ class ScannerOut(BaseModel):
         )
 
 
+class ScannerQuery(PageQuery):
+    cursor: str | None = Field(
+        None,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="The next_cursor of the page before (a scanner id: the next page starts "
+        "after it); the first page without it.",
+    )
+
+
 async def list_scanners(call: Call) -> web.StreamResponse:
-    query: PageQuery = call.query
+    query: ScannerQuery = call.query
     live_source = call.request.app[CONFIG].live_scanners
     rows = await call.service.list_scanners(
         live_source() if live_source is not None else (),
@@ -81,7 +92,7 @@ ROUTES = (
         "Scanners: live state, last scan, counters",
         "scanners",
         Role.DISPLAY,
-        query=PageQuery,
+        query=ScannerQuery,
         response=Page[ScannerOut],
     ),
 )

@@ -17,13 +17,22 @@
 // query is taken off the URL (history.replaceState). Changing the fragment on a
 // running page switches to the new token.
 //
+// Backorders waiting come from GET /api/v1/backorders (with the same token) after each
+// snapshot, then live from backorder.created, backorder.filled and order.cancelled /
+// order.completed. A stock.changed of kind reserve or unreserve (an order reserving or
+// releasing stock: delta 0, no movement) changes what is available but is not a scan,
+// so it never shows under "recent scans".
+//
 // Testing hooks: #conn[data-state] (connecting|live|reconnecting|auth-failed|
 // no-token), #seq, html[data-snapshots], .tile[data-sku][data-zone],
-// .alert[data-alert-id][data-sku][data-kind](.flashing), #recent li, #rejected li,
-// .chip[data-scanner][data-state].
+// .alert[data-alert-id][data-sku][data-kind](.flashing), #recent li[data-sku],
+// #rejected li, .chip[data-scanner][data-state], #backorders-panel[data-count]
+// (lines waiting), #backorders li[data-order][data-sku][data-quantity].
 
 const RECENT_MAX = 15;
 const REJECTED_MAX = 6;
+const BACKORDERS_SHOWN = 6;
+const BACKORDERS_FETCHED = 5000; // more than a floor shows; the count stays exact below it
 const ALERTS_SHOWN = 10; // as many as one row of the banner can hold
 const BACKOFF_START_MS = 500;
 const BACKOFF_CAP_MS = 10_000;
@@ -87,6 +96,7 @@ const model = {
   recent: [], // newest first
   rejected: [], // newest first
   locationZone: new Map(), // location -> zone, learnt from events that carry `zone`
+  backorders: new Map(), // `${order} ${sku}` -> {order, sku, quantity, expected_date}
   snapshots: 0,
 };
 
@@ -98,6 +108,7 @@ const dirty = {
   recent: true,
   rejected: true,
   rejectedFresh: false,
+  backorders: true,
 };
 
 function product(sku) {
@@ -133,7 +144,8 @@ function applySnapshot(msg) {
   for (const s of msg.scanners || []) model.scanners.set(s.scanner, { ...s });
   model.recent = [];
   model.rejected = [];
-  for (const ev of msg.recent || []) addToLists(ev, false); // oldest first
+  for (const ev of msg.recent || []) if (!isReservation(ev)) addToLists(ev, false); // oldest first
+  loadBackorders();
   model.snapshots += 1;
   document.documentElement.dataset.snapshots = String(model.snapshots);
   dirty.all = dirty.alerts = dirty.scanners = dirty.recent = dirty.rejected = true;
@@ -149,6 +161,81 @@ function addToLists(ev, live) {
     pushCapped(model.recent, ev, RECENT_MAX);
     dirty.recent = true;
   }
+}
+
+function isReservation(ev) {
+  // stock reserved for an order or released: availability changes, nothing was scanned
+  return ev.type === "stock.changed" && (ev.kind === "reserve" || ev.kind === "unreserve");
+}
+
+// ---- backorders waiting --------------------------------------------------------------
+
+let backorderLoads = 0; // the newest load wins
+let backorderPending = null; // events heard while a load is under way, replayed on it
+
+function backorderKey(order, sku) {
+  return `${order} ${sku}`;
+}
+
+function applyBackorderEvent(ev) {
+  // every change is "set to": replaying one (after a load that already had it) is harmless
+  if (backorderPending !== null) backorderPending.push(ev);
+  const key = backorderKey(ev.order, ev.sku);
+  if (ev.type === "backorder.created") {
+    const before = model.backorders.get(key);
+    model.backorders.set(key, {
+      order: ev.order,
+      sku: ev.sku,
+      quantity: int(ev.quantity) ?? 0,
+      expected_date: before ? before.expected_date : null,
+    });
+  } else if (ev.type === "backorder.filled") {
+    const left = int(ev.remaining) ?? 0;
+    const b = model.backorders.get(key);
+    if (left <= 0) model.backorders.delete(key);
+    else if (b) b.quantity = left;
+    else model.backorders.set(key, { order: ev.order, sku: ev.sku, quantity: left, expected_date: null });
+  } else if (ev.type === "order.cancelled" || ev.type === "order.completed") {
+    for (const [k, b] of model.backorders) if (b.order === ev.order) model.backorders.delete(k);
+  } else {
+    return; // order.created, order.picked: backorder.* says what changed for the panel
+  }
+  dirty.backorders = true;
+}
+
+async function loadBackorders() {
+  const load = ++backorderLoads;
+  backorderPending = [];
+  const found = new Map();
+  let cursor = null;
+  try {
+    do {
+      const url = `/api/v1/backorders?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const answer = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+      if (!answer.ok) throw new Error(`GET /api/v1/backorders: ${answer.status}`);
+      const page = await answer.json();
+      for (const b of page.items || []) {
+        found.set(backorderKey(b.order, b.sku), {
+          order: b.order,
+          sku: b.sku,
+          quantity: int(b.quantity) ?? 0,
+          expected_date: b.expected_date || null,
+        });
+      }
+      cursor = page.next_cursor;
+    } while (cursor && found.size < BACKORDERS_FETCHED);
+  } catch (error) {
+    console.warn("backorders:", error.message); // the live events still keep the panel
+    if (load === backorderLoads) backorderPending = null;
+    return;
+  }
+  if (load !== backorderLoads) return; // a newer snapshot asked again
+  const heard = backorderPending;
+  backorderPending = null;
+  model.backorders = found;
+  for (const ev of heard) applyBackorderEvent(ev);
+  dirty.backorders = true;
+  schedule();
 }
 
 function applyStockChanged(ev) {
@@ -170,6 +257,7 @@ function applyStockChanged(ev) {
       }
     }
   }
+  if (isReservation(ev)) return; // not a scan: not among the recent scans
   const scanner = ev.scanner && model.scanners.get(ev.scanner);
   if (scanner) scanner.last_code = ev.sku;
   addToLists(ev, true);
@@ -215,7 +303,11 @@ function applyEvent(ev) {
       break;
     }
     default:
-      addToLists(ev, true); // backorder.*, order.* and anything newer: shown generically
+      if (ev.type.startsWith("backorder.") || ev.type.startsWith("order.")) {
+        applyBackorderEvent(ev);
+      } else {
+        addToLists(ev, true); // anything newer: shown generically
+      }
   }
 }
 
@@ -576,6 +668,34 @@ function renderRejected() {
   }
 }
 
+function renderBackorders() {
+  const list = $("backorders");
+  const rows = rowPool(list, BACKORDERS_SHOWN, () => {
+    const li = node("li");
+    li.append(node("span", "sku"), node("span", "qty"), node("span", "order"), node("span", "when"));
+    return li;
+  });
+  const waiting = [...model.backorders.values()];
+  for (let i = 0; i < BACKORDERS_SHOWN; i++) {
+    const li = rows[i];
+    const b = waiting[i];
+    li.hidden = !b;
+    if (!b) continue;
+    const [sku, qty, order, when] = li.children;
+    li.dataset.order = b.order;
+    li.dataset.sku = b.sku;
+    li.dataset.quantity = String(b.quantity);
+    sku.textContent = `${b.sku} ${model.products.get(b.sku)?.name || ""}`.trim();
+    qty.textContent = `×${b.quantity}`;
+    order.textContent = `order ${b.order}`;
+    when.textContent = b.expected_date ? `expected ${b.expected_date}` : "";
+  }
+  const panel = $("backorders-panel");
+  panel.dataset.count = String(waiting.length);
+  $("backorder-count").textContent = waiting.length ? `(${waiting.length})` : "";
+  $("backorders-empty").hidden = waiting.length > 0;
+}
+
 function render() {
   const now = performance.now();
   if (dirty.all || dirty.skus.size) renderStock(now);
@@ -583,7 +703,9 @@ function render() {
   if (dirty.all || dirty.scanners) renderScanners();
   if (dirty.all || dirty.recent) renderRecent();
   if (dirty.all || dirty.rejected) renderRejected();
+  if (dirty.all || dirty.backorders) renderBackorders();
   dirty.all = dirty.alerts = dirty.scanners = dirty.recent = dirty.rejected = false;
+  dirty.backorders = false;
   $("seq").textContent = model.seq === null ? "–" : String(model.seq);
 }
 

@@ -95,13 +95,39 @@ async def test_cursor_pagination_walks_every_item_once(
     assert seen == expected
 
 
-async def test_a_foreign_or_garbled_cursor_is_422(client: Client, tokens: dict[Role, str]) -> None:
-    page = await _get(client, tokens[Role.MANAGER], "/api/v1/products?limit=1")
-    for cursor in (page["next_cursor"], "bm9wZQ==", "!!"):
+async def test_a_cursor_not_of_the_documented_shape_is_422(
+    client: Client, tokens: dict[Role, str]
+) -> None:
+    document = await (await client.get("/api/v1/openapi.json")).json()
+    (cursor,) = [
+        p
+        for p in document["paths"]["/api/v1/locations"]["get"]["parameters"]
+        if p["name"] == "cursor"
+    ]
+    assert cursor["schema"]["pattern"] == "^[0-9]{1,18}$"
+    for garbled in ("bm9wZQ==", "!!", "-1", "1.5", "1234567890123456789", ""):
         response = await client.get(
-            f"/api/v1/locations?cursor={cursor}", headers=bearer(tokens[Role.MANAGER])
+            "/api/v1/locations", params={"cursor": garbled}, headers=bearer(tokens[Role.MANAGER])
         )
-        assert response.status == 422
+        assert response.status == 422, garbled
+        body = await response.json(content_type=None)
+        assert body["errors"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_every_cursor_of_the_documented_shape_is_a_position(
+    client: Client, tokens: dict[Role, str]
+) -> None:
+    """Past the last item (even past the largest id an integer column holds): an empty page."""
+    first = await _get(client, tokens[Role.MANAGER], "/api/v1/locations?limit=1")
+    assert first["next_cursor"] is not None
+    second = await _get(
+        client, tokens[Role.MANAGER], f"/api/v1/locations?limit=1&cursor={first['next_cursor']}"
+    )
+    assert second["items"] != first["items"]
+    for beyond in ("999999999", "2147483648", "999999999999999999"):
+        for path in ("/api/v1/locations", "/api/v1/products", "/api/v1/movements"):
+            page = await _get(client, tokens[Role.MANAGER], f"{path}?cursor={beyond}")
+            assert page == {"items": [], "next_cursor": None}, (path, beyond)
 
 
 async def test_stock_of_sku_has_the_pinned_shape(client: Client, tokens: dict[Role, str]) -> None:
