@@ -20,7 +20,7 @@ from hardware_mocks.load import Catalog, LoadPlan, run_load
 from hardware_mocks.pty_scanner import PtyScanner
 from hardware_mocks.target import ScanTarget
 from stock_core.service import StockService
-from stock_core.store.database import open_database
+from stockd import startup
 from stockd.settings import Settings
 
 __all__ = ["scanner_tables", "simulate"]
@@ -57,7 +57,7 @@ async def simulate(
     if print_config:
         print(scanner_tables(scanners, pty_dir, tcp_port))
         return 0
-    async with open_database(settings.database.url, home=settings.home) as db:
+    async with startup.database(settings) as db:
         codes, locations = await StockService(db.pool).simulation_catalog()
     if not codes or not locations:
         print("stockd simulate: no products with stock to scan; import and receive some first")

@@ -16,6 +16,7 @@ import pytest
 from scanner_gateway.spool import Spool
 from tests.functional.command import Run, embedded_servers, stockd
 from tests.integration.catalog_fixture import PRODUCTS_CSV
+from tests.pg import PgCluster
 from tests.timing import UNIT
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
@@ -126,7 +127,15 @@ async def test_a_demo_whose_start_fails_late_stops_its_embedded_postgres(home: P
 
 @pytest.mark.parametrize(
     "args",
-    [("web",), ("migrate",), ("verify",), ("import", "products", "products.csv")],
+    [
+        ("web",),
+        ("migrate",),
+        ("verify",),
+        ("import", "products", "products.csv"),
+        ("token", "list"),
+        ("labels", "locations", "-o", "bins.pdf"),
+        ("simulate", "--scanners", "1", "--rate", "1", "--seconds", "1", "--tcp-port", "1"),
+    ],
     ids=lambda a: " ".join(a),
 )
 async def test_an_unreachable_database_is_waited_for_then_one_line(
@@ -146,11 +155,13 @@ async def test_an_unreachable_database_is_waited_for_then_one_line(
 
 @pytest.mark.parametrize("command", ["web", "migrate", "verify"])
 async def test_a_database_that_refuses_stockd_fails_at_once_with_one_line(
-    command: str, home: Path, database_url: str
+    command: str, home: Path, pg_cluster: PgCluster
 ) -> None:
-    base = database_url.rsplit("/", 1)[0]
     cases = [
-        (f"{base}/no_such_database_here", 'database "no_such_database_here" does not exist'),
+        (
+            pg_cluster.url_for("no_such_database_here"),
+            'database "no_such_database_here" does not exist',
+        ),
         ("mysql://db.example/stockd", "bad setting database.url: invalid DSN"),
     ]
     for url, says in cases:
