@@ -166,7 +166,8 @@ def _split(
         rest = rest[len(element) :].lstrip(GS)
         unseparated = check_runs and not rest and GS not in text
         if unseparated and identifier.separator_required:
-            swallowed = _swallowed(element.value, reference_year)
+            seen = {a for a, _ in pairs}  # a field given already cannot hide again
+            swallowed = _swallowed(element.value, reference_year, seen)
             if swallowed is not None:
                 return _reject(
                     RejectReason.BAD_GS1,
@@ -179,20 +180,23 @@ def _split(
 
 
 # Fields that follow a lot or serial on real labels; a variable-length value that
-# ends with well-formed ones of these most likely swallowed them.
+# ends with well-formed ones of these (not given already) most likely swallowed them.
 _FOLLOWERS = frozenset({"10", "11", "13", "15", "16", "17", "21", "30", "37"})
 
 
-def _plausible(ai: str, value: str) -> bool:
-    """A field that could follow: a date or count, or a lot or serial of 3+ characters."""
-    return ai in _FOLLOWERS and (ai not in ("10", "21") or len(value) >= 3)
+def _plausible(ai: str, value: str, seen: set[str]) -> bool:
+    """A field that could follow: a date or count, or a lot or serial of 4+ characters,
+    and none the data holds already (a lot cannot hide a second lot)."""
+    if ai in seen or ai not in _FOLLOWERS:
+        return False
+    return ai not in ("10", "21") or len(value) >= 4
 
 
-def _swallowed(value: str, reference_year: int | None) -> str | None:
+def _swallowed(value: str, reference_year: int | None, seen: set[str]) -> str | None:
     """The first AI hidden at the end of ``value``, or ``None`` when none parses."""
     for start in range(1, len(value) - 2):
         pairs = _split(value[start:], reference_year, check_runs=False)
-        if isinstance(pairs, list) and all(_plausible(ai, v) for ai, v in pairs):
+        if isinstance(pairs, list) and all(_plausible(ai, v, seen) for ai, v in pairs):
             return pairs[0][0]
     return None
 

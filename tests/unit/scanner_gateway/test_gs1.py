@@ -270,7 +270,7 @@ def test_near_valid_digital_links_never_raise(pairs: list[tuple[str, str]]) -> N
     [
         ("010950600013435210ABC12321SN0001", "21"),
         ("01095060001343521024A717251231", "17"),
-        ("010950600013435221SER12310ABC", "10"),
+        ("010950600013435221SER12310ABCD", "10"),
     ],
 )
 def test_a_variable_field_that_swallows_another_without_fnc1_is_refused(
@@ -290,6 +290,8 @@ def test_a_variable_field_that_swallows_another_without_fnc1_is_refused(
         ("010950600013435210L2110", "L2110"),  # a two-character serial is not plausible
         ("0109506000134352\x1d10ABC12321SN0001", "ABC12321SN0001"),  # FNC1 is sent: trusted
         ("0109506000134352172512311024A7", "24A7"),
+        ("010950600013435210R100-0", "R100-0"),  # a lot cannot hide a second lot
+        ("010950600013435210A21XYZ", "A21XYZ"),  # a three-character serial: too short
     ],
 )
 def test_a_last_variable_field_stands_when_nothing_plausible_hides_in_it(
