@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from stock_core.domain.token import Role
 from stock_core.store.api_reads import ScannerView
+from web_ui import metrics
 from web_ui.api.route import (
     API,
     Call,
@@ -19,6 +20,7 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
+from web_ui.api.system import SpoolHealth
 from web_ui.api.types import PRINTABLE
 from web_ui.keys import CONFIG
 
@@ -40,11 +42,17 @@ class ScannerOut(BaseModel):
     )
     updated_at: datetime | None
     live: bool = Field(description="From the gateway in this process (else as last stored).")
+    spool: SpoolHealth | None = Field(
+        None,
+        description="The spool of this scanner's gateway: scans taken while PostgreSQL was "
+        "away and not replayed yet (null before the gateway first reported it).",
+    )
 
     @classmethod
-    def of(cls, view: ScannerView) -> ScannerOut:
+    def of(cls, view: ScannerView, spools: dict[str, SpoolHealth] | None = None) -> ScannerOut:
         s = view.state
         return cls(
+            spool=(spools or {}).get(s.gateway),
             id=s.id,
             gateway=s.gateway,
             url=s.url,
@@ -78,8 +86,17 @@ async def list_scanners(call: Call) -> web.StreamResponse:
         after=decode_cursor("scanner", query.cursor),
         limit=query.limit + 1,
     )
+    spools = {
+        g.name: SpoolHealth(gateway=g.name, updated_at=g.updated_at, **g.spool)
+        for g in await metrics.gateway_states(call.request.app, up=True)
+    }
     page = page_of(
-        Page[ScannerOut], rows, query.limit, "scanner", lambda r: r.state.id, ScannerOut.of
+        Page[ScannerOut],
+        rows,
+        query.limit,
+        "scanner",
+        lambda r: r.state.id,
+        lambda view: ScannerOut.of(view, spools),
     )
     return json_response(page)
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.gateway import GatewayState
+from stock_core.store.gateway import GatewayState, ScannerState
 from tests.functional.api.conftest import stop_relays
 from web_ui.app import create_app
 from web_ui.config import WebConfig
@@ -50,3 +51,36 @@ async def test_spools_of_every_gateway_show_in_health_and_metrics(
     assert 'stockd_spool{figure="depth",gateway="edge-far"} 40.0' in metrics
     assert 'stockd_spool{figure="full",gateway="edge-here"} 1.0' in metrics
     assert 'stockd_spool{figure="quarantined",gateway="edge-here"} 1.0' in metrics
+
+
+async def test_each_scanner_shows_its_gateways_spool(
+    database: Database, service: StockService, aiohttp_client: Any
+) -> None:
+    await service.save_gateway_state("edge-far", _spool(40))
+    state = ScannerState(
+        "dock-1",
+        "edge-far",
+        "/dev/ttyUSB0",
+        "connected",
+        "",
+        "receive",
+        "A-01",
+        None,
+        None,
+        {"frames": 3},
+    )
+    await service.save_scanner_states([state])
+    text, _ = await service.create_token("floor", Role.DISPLAY)
+    client = await aiohttp_client(create_app(WebConfig(database=database)))
+    try:
+        response = await client.get("/api/v1/scanners", headers={"Authorization": f"Bearer {text}"})
+        page = await response.json()
+    finally:
+        await stop_relays()
+    assert response.status == 200
+    (item,) = page["items"]
+    assert (item["id"], item["spool"]["gateway"], item["spool"]["depth"]) == (
+        "dock-1",
+        "edge-far",
+        40,
+    )
