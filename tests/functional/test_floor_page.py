@@ -528,3 +528,29 @@ async def test_reservations_change_availability_but_are_not_recent_scans(
     rows = await recent_rows(page)
     assert [r["seq"] for r in rows] == [r["seq"] for r in after]
     assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"
+
+
+async def test_floor_page_shows_scans_waiting_in_a_gateways_spool(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    spool = {
+        "depth": 12,
+        "size_bytes": 3600,
+        "cap_bytes": 1 << 30,
+        "oldest_age_s": 40.0,
+        "replaying": False,
+        "quarantined": 0,
+        "alarm": False,
+        "full": False,
+    }
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    assert await page.evaluate("document.getElementById('spool').hidden") is True
+    await service.save_gateway_state("edge-1", spool)  # polled from /healthz
+    await wait_text(page, "#spool", "12 scans spooled, waiting for the database", within=15.0)
+    assert await page.evaluate("document.getElementById('spool').dataset.depth") == "12"
+    await service.save_gateway_state("edge-1", {**spool, "full": True, "alarm": True})
+    await page.wait_for(
+        "document.getElementById('spool').dataset.full === 'true'", 15.0, "the full spool"
+    )
+    assert "spool full" in str(await page.evaluate("document.getElementById('spool').textContent"))

@@ -27,9 +27,15 @@
 // no-token), #seq, html[data-snapshots], .tile[data-sku][data-zone],
 // .alert[data-alert-id][data-sku][data-kind](.flashing), #recent li[data-sku],
 // #rejected li, .chip[data-scanner][data-state], #backorders-panel[data-count]
-// (lines waiting), #backorders li[data-order][data-sku][data-quantity].
+// (lines waiting), #backorders li[data-order][data-sku][data-quantity],
+// #spool[data-depth][data-full] (scans spooled by the gateways, from /healthz).
+//
+// The spool: every SPOOL_POLL_MS the page reads /healthz (open, no token; a gateway in
+// the same process answers even with the database away) and shows, under the
+// connection state, how many scans wait in the gateways' spools and whether one is full.
 
 const RECENT_MAX = 15;
+const SPOOL_POLL_MS = 5000;
 const REJECTED_MAX = 6;
 const BACKORDERS_SHOWN = 6;
 const BACKORDERS_FETCHED = 5000; // more than a floor shows; the count stays exact below it
@@ -921,8 +927,29 @@ function switchToken() {
   connect();
 }
 
+async function pollSpool() {
+  const el = $("spool");
+  try {
+    const answer = await fetch("/healthz", { cache: "no-store" });
+    const health = await answer.json();
+    const spools = Array.isArray(health.spools) ? health.spools : [];
+    const depth = spools.reduce((n, s) => n + (int(s.depth) ?? 0), 0);
+    const full = spools.some((s) => s.full === true);
+    el.dataset.depth = String(depth);
+    el.dataset.full = String(full);
+    el.hidden = depth === 0 && !full;
+    el.textContent = full
+      ? `spool full: scans refused (${depth} waiting)`
+      : `${depth} scan${depth === 1 ? "" : "s"} spooled, waiting for the database`;
+  } catch {
+    // the node itself is away: the connection state already says so
+  }
+}
+
 function start() {
   window.addEventListener("hashchange", switchToken);
+  setInterval(pollSpool, SPOOL_POLL_MS);
+  pollSpool();
   token = readToken();
   setInterval(tick, 500);
   setInterval(pageFlip, PAGE_FLIP_MS);
