@@ -6,8 +6,9 @@ never on the event loop and never on the scan path. A forecast is cached in
 ``forecasts`` with the fingerprint of the series it came from and of its backtest
 horizon (the product's lead time plus the review period); it is recomputed only when
 either changed (new history, a new complete week of demand, a new lead time) or the
-week rolled over. A forced sweep of 10,000 products with three years of weekly history
-takes about a quarter of an hour of one core (``benchmarks/bench_forecast.py --sweep``).
+week rolled over. A full sweep of 10,000 products with three years of weekly history
+takes about a quarter of an hour in the child, on one core
+(``benchmarks/bench_forecast.py --sweep 10000``).
 
 :class:`Forecaster` runs :meth:`Forecaster.run_once` every ``interval`` seconds
 (hourly by default) and on request: it refreshes every product's forecast, then
