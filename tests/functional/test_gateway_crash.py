@@ -21,7 +21,7 @@ import random
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,12 +54,6 @@ async def service(pool: Pool) -> StockService:
     svc = StockService(pool)
     await load_sample_catalog(svc)
     return svc
-
-
-@pytest.fixture
-def proxy(database_url: str) -> Iterator[FaultProxy]:
-    with FaultProxy.for_url(database_url) as p:
-        yield p
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from scanner_gateway.spool import pending_records
 from stock_core.domain.movement import Envelope, Outcome, Pick, ProductRef, Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database, open_database
+from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.faultproxy import FaultProxy
 from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
@@ -49,20 +49,6 @@ async def service(pool: Pool) -> StockService:
     svc = StockService(pool)
     await load_sample_catalog(svc)
     return svc
-
-
-@pytest.fixture
-def proxy(database_url: str) -> Iterator[FaultProxy]:
-    with FaultProxy.for_url(database_url) as p:
-        yield p
-
-
-@pytest.fixture
-async def gateway_db(proxy: FaultProxy, database_url: str) -> AsyncIterator[Database]:
-    """The gateway's pool, through the proxy."""
-    url = proxy.url_through(database_url)
-    async with open_database(url, run_migrations=False, max_size=10, tolerate_outage=True) as db:
-        yield db
 
 
 class _CutMidCommit(StockService):

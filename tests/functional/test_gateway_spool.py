@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,26 +54,23 @@ from tests.timing import UNIT
 WIDGET = "05012345678900"
 
 
+async def drain(committer: Committer, within: float = 10.0) -> None:
+    """Run ``committer`` until its spool is empty, then stop it and close the spool."""
+    await committer.start()
+    try:
+        async with asyncio.timeout(within * UNIT):
+            await committer.wait_drained()
+    finally:
+        await committer.stop()
+        await committer.spool.close()
+
+
 @pytest.fixture
 async def service(pool: Pool) -> StockService:
     """The test's own view of the database: direct, never cut."""
     svc = StockService(pool)
     await load_sample_catalog(svc)
     return svc
-
-
-@pytest.fixture
-def proxy(database_url: str) -> Iterator[FaultProxy]:
-    with FaultProxy.for_url(database_url) as p:
-        yield p
-
-
-@pytest.fixture
-async def gateway_db(proxy: FaultProxy, database_url: str) -> AsyncIterator[Database]:
-    """The gateway's pool, through the proxy."""
-    url = proxy.url_through(database_url)
-    async with open_database(url, run_migrations=False, max_size=10, tolerate_outage=True) as db:
-        yield db
 
 
 def receive(n: int, scanner: str = "bulk") -> Envelope:
@@ -253,13 +250,7 @@ async def test_a_damaged_record_mid_spool_costs_only_that_record(
     spool = Spool(tmp_path)
     await spool.open()
     committer = Committer(service, spool)
-    await committer.start()
-    try:
-        async with asyncio.timeout(10 * UNIT):
-            await committer.wait_drained()
-    finally:
-        await committer.stop()
-        await spool.close()
+    await drain(committer)
     assert await ledger_lots(pool) == [f"bulk-{n:06d}" for n in range(60) if n != 30]
     assert committer.spool_status().quarantined == 1
     exceptions = await service.list_spool_exceptions()
@@ -582,13 +573,7 @@ async def test_a_scan_that_keeps_failing_on_replay_becomes_a_spool_exception_and
     buggy = _BuggyService(pool, bad="bulk:17", outages=4)
     committer = Committer(buggy, spool, replay_attempts=3, replay_backoff=0.02)
     started = time.monotonic()
-    await committer.start()
-    try:
-        async with asyncio.timeout(20 * UNIT):
-            await committer.wait_drained()
-    finally:
-        await committer.stop()
-        await spool.close()
+    await drain(committer, within=20.0)
     # outages: retried for as long as they last (4 > 3 tries), nothing given up for them
     assert time.monotonic() - started > 4 * 0.5 * 0.9
     assert await ledger_lots(pool) == [f"bulk-{n:06d}" for n in range(40) if n != 17]
@@ -651,13 +636,7 @@ async def test_damage_is_reported_before_the_spool_moves_past_it(
     spool = Spool(tmp_path)
     await spool.open()
     committer = Committer(forgetful, spool)
-    await committer.start()
-    try:
-        async with asyncio.timeout(10 * UNIT):
-            await committer.wait_drained()
-    finally:
-        await committer.stop()
-        await spool.close()
+    await drain(committer)
     assert await ledger_lots(pool) == [f"bulk-{n:06d}" for n in range(10) if n != 4]
     assert [e.key for e in await service.list_spool_exceptions()] == ["bulk:4"]
     assert len(quarantine_files(tmp_path)) == 1
@@ -677,13 +656,7 @@ async def test_what_cannot_be_kept_as_a_spool_exception_is_quarantined_and_repla
     spool = Spool(tmp_path)
     await spool.open()
     committer = Committer(forgetful, spool, replay_attempts=2, replay_backoff=0.01)
-    await committer.start()
-    try:
-        async with asyncio.timeout(10 * UNIT):
-            await committer.wait_drained()
-    finally:
-        await committer.stop()
-        await spool.close()
+    await drain(committer)
     assert await ledger_lots(pool) == ["bulk-000000", "bulk-000002", "bulk-000004"]
     assert await service.list_spool_exceptions() == []
     names = [p.name for p in quarantine_files(tmp_path)]
