@@ -342,7 +342,7 @@ async def _post_fresh(
                 env.actor,
                 env.scanner,
                 env.scan_seq,
-                getattr(env.command, "note", None),
+                cast(_Plain, env.command).note,
                 _payload(env, planned),
             )
             for col, value in zip(rows, values, strict=True):
@@ -369,7 +369,7 @@ async def _post_fresh(
                     scanner=env.scanner,
                     scan_seq=env.scan_seq,
                     actor=env.actor,
-                    note=getattr(env.command, "note", None),
+                    note=cast(_Plain, env.command).note,
                 )
             )
         outcomes[slot] = MovementOutcome(env.key, tuple(records))
