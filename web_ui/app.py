@@ -1,4 +1,4 @@
-"""``create_app``: the aiohttp application (HTTP API, feed, floor page)."""
+"""``create_app``: the aiohttp application (HTTP API, feed, pages)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from stock_core.service import StockService
 from stock_core.store.database import open_database
 from stock_core.store.outbox import OutboxRelay
 from stock_core.store.tokens import LastUsedRecorder, RevocationListener
-from web_ui import api, feed, floor, headers
+from web_ui import api, feed, headers, pages
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
 from web_ui.config import WebConfig
@@ -143,5 +143,5 @@ def create_app(config: WebConfig) -> web.Application:
     headers.setup(app)
     api.setup(app)
     feed.setup(app)
-    floor.setup(app, Path(__file__).parent / "static")
+    pages.setup(app, Path(__file__).parent / "static")
     return app

@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document", dict)
-DOCS_PAGE = Path(__file__).resolve().parent.parent / "static" / "docs.html"
+DOCS_PAGE = Path(__file__).resolve().parent.parent / "static" / "docs" / "index.html"
 
 PROBLEM_DESCRIPTIONS: dict[str, str] = {
     "bad-request": "The request could not be read: the body is not JSON, or a required "

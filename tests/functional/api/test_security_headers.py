@@ -14,7 +14,9 @@ from web_ui.headers import content_security_policy
     ("path", "role", "status"),
     [
         ("/", None, 200),
-        ("/static/floor.js", None, 200),
+        ("/static/floor/floor.js", None, 200),
+        ("/static/feed.js", None, 200),
+        ("/static/vendor/uplot/uPlot.esm.js", None, 200),
         ("/api/v1/docs", None, 200),
         ("/api/v1/openapi.json", None, 200),
         ("/metrics", None, 200),

@@ -1,15 +1,19 @@
 // stockd floor display.
+
+import { Api } from "/static/api.js";
+import { Feed } from "/static/feed.js";
 //
 // Connects to the live feed at /feed (protocol: web_ui/feed.py), keeps a model of
 // stock, alerts, scanners and recent scans, and renders what changed at most once
 // per frame, so a burst of a thousand events a second costs one JSON.parse and a few
 // map updates each, plus one small DOM pass per frame.
 //
-// Reconnects by itself with capped exponential backoff, sending `since` = the last
-// seq seen, so the server replays what was missed (or sends a fresh snapshot). A
-// snapshot, whenever it comes, replaces the whole model. Close code 4401 (token
-// unknown, revoked or expired; the reason says which) stops reconnecting: retrying
-// the same token cannot help.
+// The connection is the shared feed client, /static/feed.js: it reconnects by itself
+// with capped exponential backoff, sending `since` = the last seq seen, so the server
+// replays what was missed (or sends a fresh snapshot). A snapshot, whenever it comes,
+// replaces the whole model. Close code 4401 (token unknown, revoked or expired; the
+// reason says which) stops reconnecting: retrying the same token cannot help. API reads
+// go through the shared client, /static/api.js.
 //
 // The token lives in the URL fragment, `/#token=…`, which browsers never send to the
 // server (no access logs, no Referer), and is remembered on this screen. An old
@@ -40,10 +44,6 @@ const REJECTED_MAX = 6;
 const BACKORDERS_SHOWN = 6;
 const BACKORDERS_FETCHED = 5000; // more than a floor shows; the count stays exact below it
 const ALERTS_SHOWN = 10; // as many as one row of the banner can hold
-const BACKOFF_START_MS = 500;
-const BACKOFF_CAP_MS = 10_000;
-const PING_EVERY_MS = 15_000;
-const PONG_PATIENCE_MS = 10_000;
 const STALE_AFTER_MS = 5_000;
 const BUMP_MS = 1_500;
 const PAGE_FLIP_MS = 12_000;
@@ -53,14 +53,6 @@ const TOKEN_KEY = "stockd.floor.token";
 const SEVERITY = { out: 0, low: 1, ok: 2 };
 const ALERT_ORDER = { out_of_stock: 0, low_stock: 1, projected_stockout: 2 };
 const ALERT_WORD = { out_of_stock: "OUT", low_stock: "LOW", projected_stockout: "RUNNING OUT" };
-const CLOSE_REASON = {
-  1001: "server restarting",
-  1006: "connection lost",
-  1011: "server error",
-  1013: "database unavailable",
-  4400: "feed refused a malformed message",
-  4408: "hello timed out",
-};
 
 const $ = (id) => document.getElementById(id);
 const timeFormat = new Intl.DateTimeFormat(undefined, {
@@ -213,23 +205,16 @@ async function loadBackorders() {
   const load = ++backorderLoads;
   backorderPending = [];
   const found = new Map();
-  let cursor = null;
   try {
-    do {
-      const url = `/api/v1/backorders?limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-      const answer = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
-      if (!answer.ok) throw new Error(`GET /api/v1/backorders: ${answer.status}`);
-      const page = await answer.json();
-      for (const b of page.items || []) {
-        found.set(backorderKey(b.order, b.sku), {
-          order: b.order,
-          sku: b.sku,
-          quantity: int(b.quantity) ?? 0,
-          expected_date: b.expected_date || null,
-        });
-      }
-      cursor = page.next_cursor;
-    } while (cursor && found.size < BACKORDERS_FETCHED);
+    for await (const b of new Api(token).items("/backorders", { limit: 1000 })) {
+      found.set(backorderKey(b.order, b.sku), {
+        order: b.order,
+        sku: b.sku,
+        quantity: int(b.quantity) ?? 0,
+        expected_date: b.expected_date || null,
+      });
+      if (found.size >= BACKORDERS_FETCHED) break;
+    }
   } catch (error) {
     console.warn("backorders:", error.message); // the live events still keep the panel
     if (load === backorderLoads) backorderPending = null;
@@ -732,14 +717,10 @@ function schedule() {
 
 // ---- connection --------------------------------------------------------------------
 
-let ws = null;
+let feed = null;
 let token = null;
-let attempts = 0;
-let retryTimer = null;
 let connState = "connecting";
 let notLiveSince = performance.now();
-let lastMessageAt = 0;
-let pingSentAt = 0;
 
 function setConn(state, text) {
   const el = $("conn");
@@ -788,111 +769,47 @@ function readToken() {
   }
 }
 
-function drop() {
-  if (!ws) return;
-  const old = ws;
-  ws = null;
-  old.onopen = old.onmessage = old.onclose = old.onerror = null;
-  try {
-    old.close();
-  } catch {
-    // already closing
-  }
-}
-
-function connect() {
-  retryTimer = null;
-  drop();
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const sock = new WebSocket(`${scheme}://${location.host}/feed`);
-  ws = sock;
-  if (connState === "live") setConn("reconnecting", "reconnecting…");
-  sock.onopen = () => {
-    sock.send(JSON.stringify({ type: "hello", token, since: model.seq }));
-    // the server answers a ping only once the hello is accepted: that is "live",
-    // even when there is nothing to catch up on
-    sock.send(JSON.stringify({ type: "ping" }));
-    pingSentAt = performance.now();
-  };
-  sock.onmessage = (e) => {
-    lastMessageAt = performance.now();
-    if (connState !== "live") {
-      attempts = 0;
-      setConn("live", "live");
-      showNotice(null);
-    }
-    receive(e.data);
-  };
-  sock.onclose = (e) => {
-    if (ws !== sock) return;
-    ws = null;
-    closed(e.code, e.reason);
-  };
-}
-
 function escapeHtml(text) {
   const e = document.createElement("span");
   e.textContent = text;
   return e.innerHTML;
 }
 
-function closed(code, reason) {
-  if (code === 4401 || code === 4403) {
+function feedState(state, detail) {
+  if (state === "live") {
+    setConn("live", "live");
+    showNotice(null);
+  } else if (state === "reconnecting") {
+    setConn("reconnecting", `reconnecting · ${detail}`);
+  } else if (state === "auth-failed") {
     setConn("auth-failed", "token rejected");
-    const why = code === 4401 ? reason || "unknown or revoked token" : "not allowed to read the feed";
+    const why =
+      detail.code === 4401 ? detail.reason || "unknown or revoked token" : "not allowed to read the feed";
     showNotice(
       `<b>The display token was rejected</b> (${escapeHtml(why)}).<br>` +
         "Open this page as <code>/#token=&lt;display token&gt;</code> " +
         "(create one with <code>stockd token create --role display --name floor</code>).",
     );
-    return; // retrying a rejected token cannot help
+  } else if (state === "connecting") {
+    setConn("connecting", "connecting…");
   }
-  const backoff = Math.min(BACKOFF_CAP_MS, BACKOFF_START_MS * 2 ** attempts);
-  const delay = backoff * (0.8 + Math.random() * 0.4); // jitter: displays do not stampede
-  attempts += 1;
-  const why = CLOSE_REASON[code] || reason || `closed (${code})`;
-  setConn("reconnecting", `reconnecting · ${why}`);
-  retryTimer = setTimeout(connect, delay);
 }
 
-function receive(data) {
-  let msg;
-  try {
-    msg = JSON.parse(data);
-  } catch {
-    return;
-  }
-  if (!msg || typeof msg !== "object") return;
-  if (msg.type === "pong") return;
-  if (msg.type === "error") {
-    console.warn("feed:", msg.reason);
-    return;
-  }
-  if (msg.type === "snapshot") {
-    applySnapshot(msg);
-  } else {
-    const seq = int(msg.seq);
-    if (seq !== null) {
-      if (model.seq !== null && seq <= model.seq) return; // already applied
-      model.seq = seq;
-    }
-    applyEvent(msg);
-  }
+function feedSnapshot(msg) {
+  applySnapshot(msg);
+  schedule();
+}
+
+function feedEvent(ev) {
+  const seq = int(ev.seq);
+  if (seq !== null) model.seq = seq;
+  applyEvent(ev);
   schedule();
 }
 
 function tick() {
   const now = performance.now();
   $("clock").textContent = clock();
-  if (ws && ws.readyState === WebSocket.OPEN && connState === "live") {
-    if (pingSentAt > lastMessageAt && now - pingSentAt > PONG_PATIENCE_MS) {
-      drop(); // a half-open connection: nothing came back to our ping
-      closed(1006, "no answer to ping");
-    } else if (now - pingSentAt > PING_EVERY_MS) {
-      ws.send(JSON.stringify({ type: "ping" }));
-      pingSentAt = now;
-    }
-  }
   if (notLiveSince !== null && now - notLiveSince > STALE_AFTER_MS && model.seq !== null) {
     document.body.classList.add("stale"); // the figures may be out of date
   }
@@ -920,11 +837,17 @@ function switchToken() {
   const next = fragmentParams().get("token");
   if (!next || next === token) return;
   token = readToken();
-  attempts = 0;
-  if (retryTimer !== null) clearTimeout(retryTimer);
   showNotice(null);
-  setConn("connecting", "connecting…");
-  connect();
+  if (feed === null) {
+    connect();
+  } else {
+    feed.setToken(token);
+  }
+}
+
+function connect() {
+  feed = new Feed({ token, onSnapshot: feedSnapshot, onEvent: feedEvent, onState: feedState });
+  feed.start();
 }
 
 async function pollSpool() {
