@@ -23,8 +23,6 @@ import functools
 import logging
 import socket
 import time
-from collections import deque
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +32,7 @@ from typing import Any
 from scanner_gateway.committer import Committer, Spooled, is_unavailable
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.decoded import Decoded, ProductScan, ScanRejected
+from scanner_gateway.event_sink import EventSink
 from scanner_gateway.framing import (
     BaudMismatchSuspected,
     FrameDropped,
@@ -72,10 +71,6 @@ _RESUME_AT = _PAUSE_AT // 2
 """... and below which it is read again."""
 _FIRST_FRAME_WINDOW = 1.0
 _EPOCH_SPAN = 1_000_000_000
-_EVENT_BUFFER = 10_000
-_FLUSH_INTERVAL = 0.05
-_STATE_INTERVAL = 1.0
-"""Scanner states (counters, last scan) are written at most this often."""
 
 
 def _printable(frame: bytes) -> str:
@@ -122,112 +117,6 @@ class _Counters:
     """Times reading this port stopped until its waiting scans were served."""
     suppressed: int = 0
     disconnects: int = 0
-
-
-class _EventSink:
-    """Buffers events that change no stock and writes them to the outbox in batches.
-
-    One flush at a time (the background task, :meth:`Gateway.stop` and callers may
-    all ask): two concurrent flushes would write the same events twice. Each event
-    carries a number, so exactly the events written are dropped afterwards, even if
-    the bounded buffer shed its oldest entries meanwhile.
-
-    Scanner states (counters, last scan) are written at most once per
-    ``_STATE_INTERVAL``: a scanner that changed is marked, and its snapshot is taken
-    when it is written, not on every scan. The gateway's own state (its spool) is
-    looked at every interval and written when it changed.
-    """
-
-    def __init__(
-        self, service: StockService, gateway: str, spool_state: Callable[[], dict[str, Any]]
-    ) -> None:
-        self.service = service
-        self.gateway = gateway
-        self.spool_state = spool_state
-        self._spool_written: dict[str, Any] | None = None
-        self.events: deque[tuple[int, str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
-        self.changed: dict[str, Callable[[], ScannerState]] = {}
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._numbered = 0
-        self._states_written = 0.0
-        self._timer: asyncio.TimerHandle | None = None
-
-    def publish(self, type_: str, payload: dict[str, Any]) -> None:
-        self._numbered += 1
-        self.events.append((self._numbered, type_, payload))
-        self._wake.set()
-
-    def mark_changed(self, scanner: str, snapshot: Callable[[], ScannerState]) -> None:
-        """The scanner's state changed; ``snapshot`` reads it when it is written."""
-        self.changed[scanner] = snapshot
-        self._arm()
-
-    def _arm(self) -> None:
-        """Wake the writer when the marked states are due."""
-        if self.changed and self._timer is None:
-            delay = max(self._states_written + _STATE_INTERVAL - time.monotonic(), 0.0)
-            self._timer = asyncio.get_running_loop().call_later(delay, self._states_due)
-
-    def _states_due(self) -> None:
-        self._timer = None
-        self._wake.set()
-
-    def close(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    async def run(self) -> None:
-        while True:
-            # at least once per interval: the spool's state changes by itself
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_STATE_INTERVAL):
-                    await self._wake.wait()
-            self._wake.clear()
-            await self.flush()
-            await asyncio.sleep(_FLUSH_INTERVAL)
-
-    async def flush(self, *, all_states: bool = False) -> None:
-        async with self._lock:
-            await self._flush(all_states)
-
-    async def _flush(self, all_states: bool) -> None:
-        batch = list(self.events)
-        due = all_states or time.monotonic() - self._states_written >= _STATE_INTERVAL
-        marked = dict(self.changed) if due else {}
-        spool = self.spool_state() if due else None
-        if spool is not None and spool == self._spool_written:
-            spool = None  # unchanged since it was last written
-        if not batch and not marked and spool is None:
-            return
-        states = [snapshot() for snapshot in marked.values()]
-        try:
-            async with asyncio.timeout(3.0):
-                if states:
-                    await self.service.save_scanner_states(states)
-                if spool is not None:
-                    await self.service.save_gateway_state(self.gateway, spool)
-                await self.service.append_events([(t, p) for _, t, p in batch])
-        except Exception as exc:
-            if is_unavailable(exc):
-                await asyncio.sleep(0.5)
-                self._wake.set()  # keep them; try again
-                return
-            # Not an outage: retrying the same batch would wedge every later event.
-            log.exception("dropping %d event(s) the outbox refused", len(batch))
-        if batch:
-            last = batch[-1][0]
-            while self.events and self.events[0][0] <= last:
-                self.events.popleft()
-        if spool is not None:
-            self._spool_written = spool
-        if marked or spool is not None:
-            self._states_written = time.monotonic()
-            for scanner, snapshot in marked.items():
-                if self.changed.get(scanner) is snapshot:
-                    del self.changed[scanner]
-        self._arm()  # states marked while these were written
 
 
 @dataclass
@@ -333,7 +222,7 @@ class Gateway:
             )
             for c in scanners
         }
-        self.events = _EventSink(service, self.name, self.spool_state)
+        self.events = EventSink(service, self.name, self.spool_state)
         self._executor = ThreadPoolExecutor(
             max_workers=len(scanners) + 4, thread_name_prefix="serial"
         )
