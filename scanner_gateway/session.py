@@ -53,6 +53,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from types import MappingProxyType
 from typing import Final
 
@@ -218,6 +219,31 @@ class _Awaiting:
 # -- The session --------------------------------------------------------------------
 
 
+def _text(snapshot: Mapping[str, object], key: str) -> str | None:
+    value = snapshot.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key} is {value!r}")
+    return value
+
+
+def _line_of(held: object) -> Line:
+    """A held line from its :meth:`ScannerSession.snapshot` entry."""
+    if not isinstance(held, Mapping):
+        raise TypeError(f"pending line {held!r}")
+    sku, barcode = held.get("sku"), held.get("barcode")
+    quantity, lot, expiry = held["quantity"], held.get("lot"), held.get("expiry")
+    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
+        raise ValueError(f"quantity {quantity!r}")
+    if not isinstance(lot, str | None) or not isinstance(expiry, str | None):
+        raise TypeError(f"lot {lot!r}, expiry {expiry!r}")
+    if not isinstance(sku, str | None) or not isinstance(barcode, str | None):
+        raise TypeError(f"sku {sku!r}, barcode {barcode!r}")
+    if (sku is None) == (barcode is None):
+        raise ValueError("a held line names its product by sku or by barcode")
+    product = ProductRef(sku=None if sku is None else Sku(sku), barcode=barcode)
+    return Line(product, quantity, lot, None if expiry is None else date.fromisoformat(expiry))
+
+
 class ScannerSession:
     """The state of one scanner: mode, location, order/PO, one-shot quantity, held lines."""
 
@@ -279,6 +305,44 @@ class ScannerSession:
     def awaiting(self) -> PostCommand | SetLocation | None:
         """The intent waiting for :meth:`receive_outcome`, if any."""
         return None if self._awaiting is None else self._awaiting.intent
+
+    @classmethod
+    def restored(
+        cls, scanner: ScannerId, snapshot: Mapping[str, object], same_code_delay: float = 0.0
+    ) -> ScannerSession:
+        """A session as :meth:`snapshot` described it (a handheld's session, kept in the
+        database between its connections). The same-code delay starts afresh, and a
+        scan that was awaiting its outcome is forgotten: its scan is sent again.
+
+        Raises :class:`ValueError` when ``snapshot`` is not one :meth:`snapshot` made.
+        """
+        try:
+            location = _text(snapshot, "location")
+            session = cls(
+                scanner,
+                mode=Mode(snapshot["mode"]),
+                location=None if location is None else LocationCode(location),
+                same_code_delay=same_code_delay,
+            )
+            order, purchase_order = _text(snapshot, "order"), _text(snapshot, "purchase_order")
+            session._order = None if order is None else OrderNumber(order)
+            session._purchase_order = (
+                None if purchase_order is None else PurchaseOrderNumber(purchase_order)
+            )
+            quantity = snapshot.get("quantity")
+            if quantity is not None and (type(quantity) is not int or quantity < 1):
+                raise ValueError(f"quantity {quantity!r}")
+            session._quantity = quantity
+            session._last_rejection = _text(snapshot, "last_rejection")
+            pending = snapshot.get("pending", [])
+            if not isinstance(pending, list):
+                raise TypeError("pending is not a list")
+            for held in pending:
+                line = _line_of(held)
+                session._lines[(line.product, line.lot)] = line
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a session snapshot: {exc!r}") from exc
+        return session
 
     def snapshot(self) -> dict[str, object]:
         """The session as JSON-ready values, for the floor display and the API."""

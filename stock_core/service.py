@@ -49,6 +49,7 @@ from stock_core.store import (
     api_writes,
     catalog,
     gateway,
+    handheld,
     ledger,
     orders,
     outbox,
@@ -315,6 +316,37 @@ class StockService:
     async def gateway_states(self) -> list[gateway.GatewayState]:
         async with self._connection() as conn:
             return await gateway.gateway_states(conn)
+
+    async def handheld_session(self, scanner: str) -> handheld.HandheldSession | None:
+        """What is kept of a handheld scanner (its session, its last scan), if anything."""
+        async with self._connection() as conn:
+            return await handheld.handheld_session(conn, scanner)
+
+    async def handheld_reply(self, scanner: str, seq: int) -> dict[str, Any] | None:
+        """The reply a handheld's scan ``seq`` got, while it is kept."""
+        async with self._connection() as conn:
+            return await handheld.handheld_reply(conn, scanner, seq)
+
+    @_pokes
+    async def save_handheld_scan(
+        self,
+        state: gateway.ScannerState,
+        session: dict[str, Any],
+        seq: int,
+        reply: dict[str, Any],
+        worker: str | None,
+        events: Sequence[tuple[str, dict[str, Any]]] = (),
+    ) -> None:
+        """A handheld took scan ``seq``: its session, reply, state and events, together."""
+        async with self._connection() as conn:
+            await handheld.save_handheld_scan(conn, state, session, seq, reply, worker, events)
+
+    @_pokes
+    async def save_handheld_status(
+        self, state: gateway.ScannerState, event: tuple[str, dict[str, Any]]
+    ) -> None:
+        async with self._connection() as conn:
+            await handheld.save_handheld_status(conn, state, event)
 
     async def list_spool_exceptions(
         self, *, include_resolved: bool = False, after: int = 0, limit: int = 100

@@ -16,7 +16,7 @@ from stock_core.service import StockService
 from stock_core.store.database import open_database
 from stock_core.store.outbox import OutboxRelay
 from stock_core.store.tokens import LastUsedRecorder, RevocationListener
-from web_ui import api, feed, headers, pages
+from web_ui import api, feed, handheld, headers, pages
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
 from web_ui.config import WebConfig
@@ -127,6 +127,7 @@ async def _forecaster_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _close_feeds(app: web.Application) -> None:
     await feed.close_all(app)
+    await handheld.close_all(app)
 
 
 def create_app(config: WebConfig) -> web.Application:
@@ -144,4 +145,5 @@ def create_app(config: WebConfig) -> web.Application:
     api.setup(app)
     feed.setup(app)
     pages.setup(app, Path(__file__).parent / "static")
+    handheld.setup(app, Path(__file__).parent / "static" / "scan")
     return app

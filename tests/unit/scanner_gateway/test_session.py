@@ -192,6 +192,66 @@ def test_snapshot_shows_the_session_for_the_display() -> None:
     }
 
 
+def test_a_restored_session_is_the_session_its_snapshot_described() -> None:
+    s = counting(product(lot="L1", expiry=EXPIRY), product(sku="SKU-7"), product(sku="SKU-7"))
+    ack(s, QuantityScan(3))
+    reject(s, cmd(Command.PICK))
+    back = ScannerSession.restored(SCANNER, s.snapshot())
+    assert back.snapshot() == s.snapshot()
+    assert back.pending == s.pending
+    # and it goes on as the original would: the count posts what both held
+    assert post(back, cmd(Command.DONE)) == post(s, cmd(Command.DONE))
+
+
+def test_a_restored_session_keeps_order_and_purchase_order() -> None:
+    s = session(Mode.PICK)
+    ack(s, OrderScan(ORDER))
+    back = ScannerSession.restored(SCANNER, s.snapshot())
+    assert (back.mode, back.order, back.location) == (Mode.PICK, ORDER, A)
+    r = session()
+    ack(r, PurchaseOrderScan(PO))
+    assert ScannerSession.restored(SCANNER, r.snapshot()).purchase_order == PO
+
+
+def test_a_restored_session_forgets_the_scan_awaiting_its_outcome() -> None:
+    s = session(location=None)
+    s.receive_scan(loc("B-02"), 0.0)
+    back = ScannerSession.restored(SCANNER, s.snapshot(), same_code_delay=1.0)
+    assert back.awaiting is None
+    assert back.location is None
+    assert back.receive_scan(loc("B-02"), 0.0) == SetLocation(B)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mode": "dance"},
+        {"mode": None},
+        {"location": 7},
+        {"quantity": 0},
+        {"quantity": "3"},
+        {"pending": "lines"},
+        {"pending": ["line"]},
+        {"pending": [{"sku": "S", "barcode": None, "quantity": 0}]},
+        {"pending": [{"sku": "S", "barcode": "B", "quantity": 1}]},
+        {"pending": [{"sku": None, "barcode": None, "quantity": 1}]},
+        {"pending": [{"sku": 5, "barcode": None, "quantity": 1}]},
+        {"pending": [{"sku": "S", "quantity": 1, "lot": 3}]},
+        {"pending": [{"sku": "S", "quantity": 1, "expiry": "soon"}]},
+        {"pending": [{"sku": "S"}]},
+    ],
+)
+def test_restoring_what_is_not_a_snapshot_is_a_value_error(change: dict[str, object]) -> None:
+    snapshot = {**session().snapshot(), **change}
+    with pytest.raises(ValueError, match="not a session snapshot"):
+        ScannerSession.restored(SCANNER, snapshot)
+
+
+def test_restoring_needs_a_mode() -> None:
+    with pytest.raises(ValueError, match="not a session snapshot"):
+        ScannerSession.restored(SCANNER, {})
+
+
 def test_snapshot_shows_an_outstanding_scan_and_the_last_rejection() -> None:
     s = session(location=None)
     reject(s, product())

@@ -1,0 +1,313 @@
+"""The handheld socket ``/scan/ws`` against the real app and PostgreSQL, with a
+``websockets`` client playing the page: scans in, exactly one ack or nak each, stock
+changed once however often a scan is sent, the session kept across connections and
+servers, and the handheld among the scanners."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+import websockets
+from aiohttp.test_utils import TestServer
+from websockets.asyncio.client import ClientConnection
+
+from stock_core.domain.token import Role
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from stock_core.store.database import Database
+from tests.gateway_harness import ledger_rows, outbox_payloads, stock_rows
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
+from web_ui.app import create_app
+from web_ui.config import WebConfig
+
+WIDGET_EAN = "5012345678900"
+GADGET = "4006381333931"
+
+Start = Callable[[], Awaitable[TestServer]]
+
+
+class Handheld:
+    """The page's side of the socket: hello, then one scan at a time."""
+
+    def __init__(self, server: TestServer, token: str, scanner: str = "web-test1") -> None:
+        self.url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
+        self.token = token
+        self.scanner = scanner
+        self.ws: ClientConnection | None = None
+        self.welcome: dict[str, Any] = {}
+
+    async def connect(self, **hello: Any) -> dict[str, Any]:
+        self.ws = await websockets.connect(self.url)
+        message = {"type": "hello", "token": self.token, "scanner": self.scanner, **hello}
+        await self.ws.send(json.dumps(message))
+        self.welcome = await self.receive()
+        return self.welcome
+
+    async def receive(self) -> dict[str, Any]:
+        assert self.ws is not None
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), 10 * UNIT))
+        return message
+
+    async def scan(self, seq: int, code: str) -> dict[str, Any]:
+        assert self.ws is not None
+        await self.ws.send(json.dumps({"type": "scan", "seq": seq, "code": code}))
+        reply = await self.receive()
+        assert reply["seq"] == seq, reply
+        return reply
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+@pytest.fixture
+async def service(database: Database) -> StockService:
+    svc = StockService(database.pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@pytest.fixture
+async def worker(service: StockService) -> str:
+    text, _ = await service.create_token("ana", Role.WORKER)
+    return text
+
+
+@pytest.fixture
+async def start(database: Database, service: StockService) -> AsyncIterator[Start]:
+    servers: list[TestServer] = []
+
+    async def start() -> TestServer:
+        server = TestServer(create_app(WebConfig(database=database)))
+        await server.start_server()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+async def _scanners(server: TestServer, service: StockService) -> list[dict[str, Any]]:
+    manager, _ = await service.create_token("boss", Role.MANAGER)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            server.make_url("/api/v1/scanners"), headers={"Authorization": f"Bearer {manager}"}
+        ) as response,
+    ):
+        assert response.status == 200
+        body = await response.json()
+    items: list[dict[str, Any]] = body["items"]
+    return items
+
+
+async def test_scans_are_taken_through_the_gateways_session_and_answered_once_each(
+    start: Start, service: StockService, worker: str, pool: Pool
+) -> None:
+    server = await start()
+    hh = Handheld(server, worker)
+    welcome = await hh.connect()
+    assert welcome["type"] == "welcome"
+    assert (welcome["worker"], welcome["last_seq"]) == ("ana", 0)
+    assert welcome["session"]["mode"] == "receive"
+    script = [
+        ("LOC:A-01", "ack"),
+        ("QTY:5", "ack"),
+        (WIDGET_EAN, "ack"),
+        ("CMD:PICK", "ack"),
+        (GADGET, "nak"),  # nothing of it at A-01
+        ("LOC:NOWHERE", "nak"),
+        (WIDGET_EAN, "ack"),
+        ("]C1" + "0105012345678900" + "10LOT-7\x1d" + "17301231", "ack"),  # no lot 7 here
+    ]
+    replies = [await hh.scan(seq, code) for seq, (code, _) in enumerate(script, 1)]
+    assert [r["type"] for r in replies] == [
+        "ack",
+        "ack",
+        "ack",
+        "ack",
+        "nak",
+        "nak",
+        "ack",
+        "nak",
+    ]
+    assert replies[2]["detail"] == "received 5 × WIDGET at A-01"
+    assert replies[2]["movements"][0]["delta"] == 5
+    assert "GADGET" in replies[4]["reason"]
+    assert replies[5]["reason"] == "unknown location NOWHERE"
+    assert replies[6]["session"]["mode"] == "pick"
+    assert await stock_rows(pool) == {("WIDGET", "A-01"): 4}
+    rows = await ledger_rows(pool, "web-test1")
+    assert [(r["kind"], r["delta"], r["scan_seq"], r["idempotency_key"]) for r in rows] == [
+        ("receive", 5, 3, "handheld:web-test1:3"),
+        ("pick", -1, 7, "handheld:web-test1:7"),
+    ]
+    rejected = await outbox_payloads(pool, "scan.rejected")
+    assert [(e["scanner"], e["code"]) for e in rejected] == [
+        ("web-test1", GADGET),
+        ("web-test1", "LOC:NOWHERE"),
+        ("web-test1", "]C10105012345678900" + "10LOT-7<GS>17301231"),
+    ]
+    listed = {s["id"]: s for s in await _scanners(server, service)}
+    assert listed["web-test1"]["state"] == "connected"
+    assert listed["web-test1"]["mode"] == "pick"
+    assert listed["web-test1"]["location"] == "A-01"
+    await hh.close()
+
+
+async def test_a_scan_sent_again_gets_its_first_reply_and_changes_nothing(
+    start: Start, service: StockService, worker: str, pool: Pool
+) -> None:
+    server = await start()
+    hh = Handheld(server, worker)
+    await hh.connect()
+    await hh.scan(1, "LOC:A-01")
+    first = await hh.scan(2, WIDGET_EAN)
+    again = await hh.scan(2, WIDGET_EAN)
+    assert again["replayed"] is True
+    assert {**again, "replayed": False} == first
+    await hh.close()
+    # another server (a restart): the session and the last scan are kept
+    other = await start()
+    hh = Handheld(other, worker)
+    welcome = await hh.connect()
+    assert welcome["last_seq"] == 2
+    assert welcome["session"]["location"] == "A-01"
+    assert (await hh.scan(2, WIDGET_EAN))["replayed"] is True
+    assert (await hh.scan(3, WIDGET_EAN))["detail"] == "received 1 × WIDGET at A-01"
+    assert await stock_rows(pool) == {("WIDGET", "A-01"): 2}
+    await hh.close()
+
+
+async def test_a_count_in_progress_survives_a_reconnect(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    server = await start()
+    hh = Handheld(server, worker)
+    await hh.connect()
+    for seq, code in enumerate(["CMD:COUNT", "LOC:A-02", "QTY:3", GADGET], 1):
+        assert (await hh.scan(seq, code))["type"] == "ack"
+    await hh.close()
+    hh = Handheld(await start(), worker)
+    welcome = await hh.connect()
+    pending = welcome["session"]["pending"]
+    assert [(line["barcode"], line["quantity"]) for line in pending] == [("0" + GADGET, 3)]
+    done = await hh.scan(5, "CMD:DONE")
+    assert done["type"] == "ack", done
+    assert await stock_rows(pool) == {("GADGET", "A-02"): 3}
+    await hh.close()
+
+
+async def test_gs1_separator_the_device_sends_is_read_as_fnc1(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    hh = Handheld(await start(), worker)
+    await hh.connect(gs1_separator="~")
+    await hh.scan(1, "LOC:A-01")
+    reply = await hh.scan(2, "]C1" + "0105012345678900" + "10LOT-7~" + "17301231")
+    assert reply["type"] == "ack", reply
+    assert reply["movements"][0]["lot"] == "LOT-7"
+    await hh.close()
+
+
+async def test_the_handheld_shows_offline_when_its_page_goes(
+    start: Start, service: StockService, worker: str, pool: Pool
+) -> None:
+    server = await start()
+    hh = Handheld(server, worker)
+    await hh.connect()
+    await hh.close()
+    listed: dict[str, dict[str, Any]] = {}
+    for _ in range(100):
+        listed = {s["id"]: s for s in await _scanners(server, service)}
+        if listed["web-test1"]["state"] == "offline":
+            break
+        await asyncio.sleep(0.05 * UNIT)
+    assert listed["web-test1"]["state"] == "offline"
+    statuses = await outbox_payloads(pool, "scanner.status")
+    assert [s["state"] for s in statuses if s["scanner"] == "web-test1"] == [
+        "connected",
+        "offline",
+    ]
+
+
+async def test_the_same_handheld_connecting_again_closes_its_older_socket(
+    start: Start, worker: str
+) -> None:
+    server = await start()
+    first, second = Handheld(server, worker), Handheld(server, worker)
+    await first.connect()
+    await second.connect()
+    assert first.ws is not None
+    with pytest.raises(websockets.ConnectionClosed):
+        await first.receive()
+    assert first.ws.close_code == 4409
+    assert (await second.scan(1, "CMD:PICK"))["type"] == "ack"
+    await second.close()
+
+
+@pytest.mark.parametrize(
+    ("hello", "code"),
+    [
+        ({"type": "hello", "token": "stk_nope", "scanner": "web-x"}, 4401),
+        ({"type": "hello", "scanner": "web-x"}, 4400),
+        ({"type": "hello", "token": "t", "scanner": "no spaces"}, 4400),
+        ({"type": "hello", "token": "t", "scanner": "web-x", "gs1_separator": "A"}, 4400),
+    ],
+)
+async def test_a_bad_hello_closes_with_its_reason(
+    start: Start, hello: dict[str, Any], code: int
+) -> None:
+    server = await start()
+    url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps(hello))
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 5 * UNIT)
+        assert ws.close_code == code
+
+
+async def test_a_display_token_may_not_scan(start: Start, service: StockService) -> None:
+    display, _ = await service.create_token("floor", Role.DISPLAY)
+    hh = Handheld(await start(), display)
+    with pytest.raises(websockets.ConnectionClosed):
+        await hh.connect()
+    assert hh.ws is not None
+    assert (hh.ws.close_code, hh.ws.close_reason) == (4403, "scanning needs a worker token")
+
+
+async def test_malformed_messages_get_an_error_and_the_socket_stays(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    hh = Handheld(await start(), worker)
+    await hh.connect()
+    assert hh.ws is not None
+    for bad in ["not json", json.dumps({"type": "dance"}), json.dumps({"type": "scan"})]:
+        await hh.ws.send(bad)
+        assert (await hh.receive())["type"] == "error"
+    await hh.ws.send(json.dumps({"type": "scan", "seq": 0, "code": "x"}))
+    error = await hh.receive()
+    assert "seq" in error["reason"]
+    await hh.ws.send(json.dumps({"type": "ping"}))
+    assert await hh.receive() == {"type": "pong", "last_seq": 0}
+    garbage = await hh.scan(1, "\x07\x08")
+    assert garbage["type"] == "nak"
+    assert await ledger_rows(pool) == []
+    await hh.close()
+
+
+async def test_the_page_is_served_at_scan(start: Start) -> None:
+    server = await start()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(server.make_url("/scan/")) as page:
+            assert page.status == 200
+            assert "stockd" in await page.text()
+        async with http.get(server.make_url("/scan"), allow_redirects=False) as bare:
+            assert (bare.status, bare.headers["Location"]) == (308, "/scan/")

@@ -1,0 +1,443 @@
+"""Handheld scanners: the ``/scan/`` page's socket at ``/scan/ws`` (issue 21).
+
+A phone or an Android mobile computer running the page is a scanner like a serial
+one: the browser sends the raw scan line, and this shell runs the gateway's own
+decoder (:func:`scanner_gateway.symbology.decode`) and session
+(:class:`scanner_gateway.session.ScannerSession`) on it, and posts what the session
+asks through :class:`~stock_core.service.StockService` (the group-commit path the
+API's writes take). The scan language lives in those pure cores only; the page
+never interprets a scan.
+
+Protocol (JSON text messages):
+
+* client ``{"type": "hello", "token", "scanner", "gs1_separator"?}``: a ``worker``
+  token; ``scanner`` is the handheld's id (1-64 of ``A-Za-z0-9._-``, made once by the
+  page and kept on the device); ``gs1_separator`` what the device sends for FNC1
+  (``GS`` by default, or one of ``| ~ ^ # @ ` { } $``). Server ``{"type": "welcome",
+  "scanner", "worker", "last_seq", "session"}``: ``last_seq`` is the last scan this
+  handheld has had taken.
+* client ``{"type": "scan", "seq", "code"}``: ``seq`` is the handheld's own sequence
+  (1, 2, 3 … kept on the device across reloads). Server, exactly once per scan and in
+  order: ``{"type": "ack" | "nak", "seq", "code", "detail" | "reason", "session",
+  "movements", "replayed"}``. ``seq`` and the handheld's id are the scan's
+  idempotency key (``handheld:<scanner>:<seq>``): a scan sent again (a reply lost
+  with the connection, a page replaying its offline queue) gets its first reply
+  again, ``"replayed": true``, and changes nothing.
+* client ``{"type": "ping"}`` -> ``{"type": "pong"}``. Anything else gets
+  ``{"type": "error", "reason"}``, and the socket stays open.
+
+Close codes (:data:`CLOSE`): 4400 malformed hello, 4401 bad token, 4403 not a worker
+token, 4408 no hello in time, 4409 the same handheld connected again (the newer
+socket wins), 1013 the database is away (the page keeps its scans and comes back),
+1001 the server is shutting down.
+
+Each scan is recorded after its outcome, in one transaction: the session as it now
+is, the reply, the handheld's scanner state (``GET /api/v1/scanners``, the floor
+page) and its ``scan.rejected`` event for a nak. If the database goes away between
+the movement and that record, the socket closes without a reply; the scan comes
+again and is taken from the session as it was before it, and the movement's
+idempotency key answers its first outcome. So a scan changes stock once, whatever
+fails when.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from scanner_gateway.session import (
+    Acknowledge,
+    Feedback,
+    PostCommand,
+    Reject,
+    ScannerSession,
+    SetLocation,
+)
+from scanner_gateway.symbology import decode
+from stock_core.domain.movement import Envelope, MovementOutcome
+from stock_core.domain.token import Role
+from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.store.gateway import ScannerState
+from stock_core.store.tokens import TokenInfo
+from stock_core.types import IdempotencyKey, ScannerId
+from web_ui.auth import authenticate
+from web_ui.keys import CONFIG, SERVICE
+
+__all__ = ["CLOSE", "HANDHELDS", "Handhelds", "close_all", "setup"]
+
+log = logging.getLogger(__name__)
+
+CLOSE: dict[str, tuple[int, str]] = {
+    "malformed": (4400, "expected a JSON hello message with token and scanner"),
+    "unauthorized": (4401, "unknown, revoked or expired token"),
+    "forbidden": (4403, "scanning needs a worker token"),
+    "hello_timeout": (4408, "no hello received in time"),
+    "replaced": (4409, "this handheld connected again"),
+    "going_away": (1001, "server shutting down"),
+    "unavailable": (1013, "database unavailable; scans wait on the device"),
+}
+
+SEPARATORS = "|~^#@`{}$"
+"""What a device may send for GS1's FNC1 besides GS itself: characters outside GS1's
+character set (``]`` starts AIM identifiers and is not among them)."""
+
+_MAX_MESSAGE = 16 * 1024
+_MAX_CODE = 4096
+_COMMIT_TIMEOUT = 10.0
+_GATEWAY = "handheld"
+_OUTAGES: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
+
+
+class Hello(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["hello"]
+    token: str = Field(min_length=1, max_length=200)
+    scanner: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    gs1_separator: str = Field(default="GS", pattern=r"^(GS|[|~^#@`{}$])$")
+
+
+class Scan(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["scan"]
+    seq: int = Field(ge=1, le=2**53 - 1)
+    code: str = Field(max_length=_MAX_CODE)
+
+
+class Handhelds:
+    """This node's handheld sockets, one per handheld id."""
+
+    def __init__(self) -> None:
+        self.by_scanner: dict[str, web.WebSocketResponse] = {}
+        self.leaving: set[asyncio.Task[None]] = set()
+        """Tasks recording handhelds offline (held: the loop keeps weak references)."""
+
+
+HANDHELDS = web.AppKey("handhelds", Handhelds)
+
+
+class _Unavailable(Exception):
+    """The database could not be reached: close with 1013, keep nothing in memory."""
+
+
+def _printable(code: str) -> str:
+    text = code.replace("\x1d", "<GS>")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _movement(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "sku": record.sku,
+        "location": record.location,
+        "lot": record.lot,
+        "delta": record.delta,
+        "on_hand_after": record.on_hand_after,
+    }
+
+
+class _Handheld:
+    """One connected handheld: its session, counters and the last scan it took."""
+
+    def __init__(
+        self,
+        app: web.Application,
+        ws: web.WebSocketResponse,
+        hello: Hello,
+        token: TokenInfo,
+        session: ScannerSession,
+        last_seq: int,
+    ) -> None:
+        self.app = app
+        self.ws = ws
+        self.id = ScannerId(hello.scanner)
+        self.separator = "\x1d" if hello.gs1_separator == "GS" else hello.gs1_separator
+        self.worker = token.name
+        self.session = session
+        self.last_seq = last_seq
+        self.counters = {"frames": 0, "acks": 0, "naks": 0, "committed": 0, "rejected": 0}
+        self.last_scan_at: datetime | None = None
+        self.last_code: str | None = None
+
+    def state(self, state: str) -> ScannerState:
+        return ScannerState(
+            id=self.id,
+            gateway=_GATEWAY,
+            url="browser",
+            state=state,
+            detail=f"signed in as {self.worker}",
+            mode=self.session.mode.value,
+            location=self.session.location,
+            last_scan_at=self.last_scan_at,
+            last_code=self.last_code,
+            counters=dict(self.counters),
+        )
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send_str(json.dumps(message, default=str, separators=(",", ":")))
+
+    async def status(self, state: str) -> None:
+        event = ("scanner.status", {"scanner": self.id, "state": state, "detail": "handheld"})
+        await self.app[SERVICE].save_handheld_status(self.state(state), event)
+
+    async def take(self, scan: Scan) -> None:
+        """Answer one scan exactly once: from its kept reply, or by taking it."""
+        service = self.app[SERVICE]
+        if scan.seq <= self.last_seq:
+            reply = await _guarded(service.handheld_reply(self.id, scan.seq))
+            if reply is None:  # long gone: it was taken, and its reply forgotten
+                reply = {"type": "ack", "seq": scan.seq, "detail": "already taken"}
+            await self.send({**reply, "replayed": True})
+            return
+        reply, events = await self._decide(scan)
+        self.counters["frames"] += 1
+        self.counters["acks" if reply["type"] == "ack" else "naks"] += 1
+        self.last_scan_at = datetime.now(UTC)
+        self.last_code = reply["code"]
+        snapshot = self.session.snapshot()
+        reply["session"] = snapshot
+        await _guarded(
+            service.save_handheld_scan(
+                self.state("connected"), snapshot, scan.seq, reply, self.worker, events
+            )
+        )
+        self.last_seq = scan.seq
+        await self.send({**reply, "replayed": False})
+
+    async def _decide(self, scan: Scan) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+        service = self.app[SERVICE]
+        code = _printable(scan.code)
+        decoded = decode(
+            scan.code.encode(),
+            reference_year=datetime.now(UTC).year,
+            gs1_separator=self.separator,
+        )
+        intent = self.session.receive_scan(decoded, asyncio.get_running_loop().time())
+        reply: dict[str, Any] = {"seq": scan.seq, "code": code, "movements": []}
+        reason: str | None = None
+        detail = ""
+        match intent:
+            case Reject(reason=reason):
+                pass
+            case Acknowledge(detail=detail):
+                pass
+            case SetLocation(location=location):
+                try:
+                    found = await _guarded(service.find_location(location))
+                except _Unavailable:
+                    self.session.receive_outcome(False, "database unavailable")
+                    raise
+                reason = None if found is not None else f"unknown location {location}"
+                detail = f"location {found}"
+                self.session.receive_outcome(found is not None, reason)
+            case PostCommand(command=command):
+                envelope = Envelope(
+                    key=IdempotencyKey(f"handheld:{self.id}:{scan.seq}"),
+                    command=command,
+                    actor=f"handheld:{self.worker}",
+                    scanner=self.id,
+                    scan_seq=scan.seq,
+                )
+                try:
+                    outcome: MovementOutcome | StockRejection = await _guarded(
+                        service.post(envelope)
+                    )
+                except StockRejection as rejection:
+                    outcome = rejection
+                except _Unavailable:
+                    self.session.receive_outcome(False, "database unavailable")
+                    raise
+                except Exception:
+                    log.exception("handheld %s: scan %d failed", self.id, scan.seq)
+                    outcome = StockRejection("internal error")
+                if isinstance(outcome, StockRejection):
+                    reason = outcome.reason
+                else:
+                    self.counters["committed"] += 1
+                    reply["movements"] = [_movement(m) for m in outcome.movements]
+                    detail = _summary(outcome)
+                self.session.receive_outcome(reason is None, reason)
+        events: list[tuple[str, dict[str, Any]]] = []
+        if reason is not None:
+            self.counters["rejected"] += 1
+            events.append(("scan.rejected", {"scanner": self.id, "code": code, "reason": reason}))
+            reply.update(type=Feedback.NAK.value, reason=reason)
+        else:
+            reply.update(type=Feedback.ACK.value, detail=detail)
+        return reply, events
+
+
+def _summary(outcome: MovementOutcome) -> str:
+    verbs = {"receive": "received", "pick": "picked", "count": "counted", "undo": "undone"}
+    parts = []
+    for m in outcome.movements:
+        if m.kind == "move_out":
+            continue
+        lot = f" lot {m.lot}" if m.lot else ""
+        verb = "moved" if m.kind == "move_in" else verbs.get(m.kind, m.kind)
+        parts.append(f"{verb} {abs(m.delta)} × {m.sku}{lot} at {m.location}")
+    return "; ".join(parts) or "nothing to change"
+
+
+async def _guarded(work: Any) -> Any:
+    """``work`` within the commit deadline; an outage or a missed deadline is _Unavailable."""
+    try:
+        async with asyncio.timeout(_COMMIT_TIMEOUT):
+            return await work
+    except _OUTAGES as exc:
+        raise _Unavailable(str(exc)) from exc
+
+
+async def _close(ws: web.WebSocketResponse, why: str) -> None:
+    code, message = CLOSE[why]
+    await ws.close(code=code, message=message.encode())
+
+
+async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
+    try:
+        msg = await ws.receive(timeout=patience)
+    except TimeoutError:
+        return "hello_timeout"
+    if msg.type != WSMsgType.TEXT:
+        return "malformed"
+    try:
+        return Hello.model_validate_json(msg.data)
+    except ValidationError:
+        return "malformed"
+
+
+async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
+    app = request.app
+    config = app[CONFIG]
+    ws = web.WebSocketResponse(heartbeat=config.heartbeat, max_msg_size=_MAX_MESSAGE)
+    await ws.prepare(request)
+    hello = await _hello(ws, config.hello_timeout)
+    if isinstance(hello, str):
+        await _close(ws, hello)
+        return ws
+    try:
+        token = await authenticate(app, hello.token)
+        if token is None:
+            await _close(ws, "unauthorized")
+            return ws
+        if not token.role.allows(Role.WORKER):
+            await _close(ws, "forbidden")
+            return ws
+        stored = await app[SERVICE].handheld_session(hello.scanner)
+    except DatabaseUnavailableError:
+        await _close(ws, "unavailable")
+        return ws
+    scanner = ScannerId(hello.scanner)
+    session = ScannerSession(scanner)
+    last_seq = 0
+    if stored is not None:
+        last_seq = stored.last_seq
+        try:
+            session = ScannerSession.restored(scanner, stored.session)
+        except ValueError:
+            log.exception("handheld %s: its stored session is unreadable; starting afresh", scanner)
+    handheld = _Handheld(app, ws, hello, token, session, last_seq)
+    sockets = app[HANDHELDS]
+    earlier = sockets.by_scanner.get(scanner)
+    sockets.by_scanner[scanner] = ws
+    if earlier is not None:
+        with contextlib.suppress(Exception):
+            await _close(earlier, "replaced")
+    try:
+        await _serve(handheld)
+    finally:
+        if sockets.by_scanner.get(scanner) is ws:
+            del sockets.by_scanner[scanner]
+            # aiohttp cancels the handler of a socket its peer closed: write on apart
+            task = asyncio.create_task(_offline(handheld), name=f"handheld-offline-{scanner}")
+            sockets.leaving.add(task)
+            task.add_done_callback(sockets.leaving.discard)
+    return ws
+
+
+async def _offline(handheld: _Handheld) -> None:
+    try:
+        await _guarded(handheld.status("offline"))
+    except Exception as exc:  # the page went; its state stays "connected"
+        log.warning("handheld %s: could not record it offline: %r", handheld.id, exc)
+
+
+async def _serve(handheld: _Handheld) -> None:
+    ws = handheld.ws
+    try:
+        await _guarded(handheld.status("connected"))
+        await handheld.send(
+            {
+                "type": "welcome",
+                "scanner": handheld.id,
+                "worker": handheld.worker,
+                "last_seq": handheld.last_seq,
+                "session": handheld.session.snapshot(),
+            }
+        )
+        async for msg in ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            await _message(handheld, msg.data)
+    except _Unavailable as exc:
+        log.warning("handheld %s: database unavailable (%s)", handheld.id, exc)
+        await _close(ws, "unavailable")
+    except ConnectionError:
+        pass
+
+
+async def _message(handheld: _Handheld, data: str) -> None:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    kind = body.get("type") if isinstance(body, dict) else None
+    if kind == "ping":
+        await handheld.send({"type": "pong", "last_seq": handheld.last_seq})
+        return
+    if kind != "scan":
+        await handheld.send({"type": "error", "reason": "expected a scan or a ping"})
+        return
+    try:
+        scan = Scan.model_validate(body)
+    except ValidationError as exc:
+        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        await handheld.send({"type": "error", "seq": body.get("seq"), "reason": reason})
+        return
+    await handheld.take(scan)
+
+
+def setup(app: web.Application, page: Path) -> None:
+    """The socket, and the page's service worker from ``page`` (the page's folder; the
+    page itself is one of :data:`web_ui.pages.PAGES`). The worker is served at
+    ``/scan/sw.js`` so that its scope is the page's URL."""
+    app[HANDHELDS] = Handhelds()
+    worker = page / "sw.js"
+
+    async def service_worker(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(
+            worker,
+            headers={"Cache-Control": "no-cache", "Content-Type": "text/javascript"},
+        )
+
+    app.router.add_get("/scan/ws", handheld_handler)
+    app.router.add_get("/scan/sw.js", service_worker)
+
+
+async def close_all(app: web.Application) -> None:
+    code, message = CLOSE["going_away"]
+    sockets = app[HANDHELDS]
+    for ws in list(sockets.by_scanner.values()):
+        with contextlib.suppress(Exception):
+            await ws.close(code=code, message=message.encode())
+    if sockets.leaving:
+        await asyncio.wait(set(sockets.leaving), timeout=2.0)
