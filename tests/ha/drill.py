@@ -1,0 +1,463 @@
+"""A failover drill: scanners and a display on ``stockd serve`` while the database fails.
+
+One run brings up the HA stack (``deploy/ha/stack.py``: etcd, two PostgreSQL 15 nodes
+under Patroni, HAProxy, pgbouncer), starts ``stockd serve`` on the multi-host URL of
+the two nodes with scanners on ptys (every scan a unique GS1 lot, so each can be
+found in the ledger; a worker waits for the beep and never resends) and one display
+on the feed (dropping its connection now and then and resuming with ``since``), then
+injects one fault for real:
+
+``kill-leader``
+    SIGKILL of the Patroni leader's Patroni and PostgreSQL (the machine died).
+``freeze-leader``
+    SIGSTOP of the leader's PostgreSQL and Patroni (a stuck disk, a partition); woken
+    again after the new leader took over, still believing it is the primary until
+    Patroni demotes it.
+``read-only``
+    ``default_transaction_read_only`` on the leader for 10 s (a fenced node).
+``async-lag``
+    Asynchronous replication; the standby's WAL receiver frozen for 3 s, then the
+    leader killed: the standby is promoted without the last commits.
+
+At the end (workers stopped, spool drained, feed quiet) it prints the figures: time
+to the new leader and to the first commit on it, scans sent / acknowledged /
+refused / unanswered, replies over 2 s, spooled and replayed (from the gateway's log),
+acknowledged scans lost and duplicated, feed events missed and duplicated, and
+``stockd verify``. ``python -m tests.ha.drill --fault kill-leader`` exits 1 when a
+promise was broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import asyncpg
+
+from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
+from hardware_mocks.frames import gtin14
+from hardware_mocks.pty_scanner import PtyScanner
+from hardware_mocks.warehouse import build_warehouse
+from stock_core.domain.token import Role
+from stock_core.service import StockService
+from stock_core.store.migrate import migrate
+from tests.cluster import ScannerLine, StockdProcess, write_config
+from tests.ha.cluster import HaCluster, Node
+from tests.soak.soak import Display
+
+__all__ = ["FAULTS", "DrillReport", "Fault", "main", "run_drill"]
+
+Fault = Literal["kill-leader", "freeze-leader", "read-only", "async-lag"]
+FAULTS: tuple[Fault, ...] = ("kill-leader", "freeze-leader", "read-only", "async-lag")
+
+REPLY_BOUND = 2.0
+"""Seconds: every frame gets its one reply within this, database sick or not."""
+ANSWER_TIMEOUT = 6.0
+"""How long a worker waits for a beep before counting the scan unanswered."""
+
+
+def _log(message: str) -> None:
+    print(f"[drill {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+@dataclass
+class Worker:
+    """One worker at one scanner: scan, wait for the beep (timing it), next."""
+
+    scanner: PtyScanner
+    gtins: list[str]
+    rng: random.Random
+    pace: float
+    sent: list[str] = field(default_factory=list)
+    acked: list[str] = field(default_factory=list)
+    naked: list[str] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        n = 0
+        while not stop.is_set():
+            lot = f"{self.scanner.name}-{n:06d}"
+            n += 1
+            before = self.scanner.feedback
+            try:
+                self.scanner.send_scan(f"01{self.rng.choice(self.gtins)}10{lot}", aim="]C1")
+            except (NotConnectedError, WriteTimeoutError):
+                await asyncio.sleep(0.5)
+                continue
+            sent_at = time.monotonic()
+            self.sent.append(lot)
+            try:
+                after = await self.scanner.wait_feedback(before.events + 1, ANSWER_TIMEOUT)
+            except TimeoutError:
+                self.unanswered.append(lot)
+                continue
+            self.latencies.append(time.monotonic() - sent_at)
+            if after.acks == before.acks + 1:
+                self.acked.append(lot)
+            else:
+                self.naked.append(lot)
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.pace)
+
+
+@dataclass
+class DrillReport:
+    fault: str
+    scanners: int
+    to_new_leader: float | None
+    to_first_commit: float | None
+    sent: int
+    acked: int
+    naked: int
+    unanswered: int
+    slow_replies: int
+    max_reply: float
+    spooled: int
+    replayed: int
+    window_replayed: int
+    lost: list[str]
+    duplicated: list[str]
+    feed_missed: int
+    feed_duplicated: int
+    feed_resumes: int
+    verify_exit: int
+    verify_output: str
+    refused_behind: int
+
+    def problems(self) -> list[str]:
+        out = []
+        if self.lost:
+            out.append(f"{len(self.lost)} acknowledged scan(s) lost: {self.lost[:5]}")
+        if self.duplicated:
+            out.append(f"{len(self.duplicated)} scan(s) counted twice: {self.duplicated[:5]}")
+        if self.naked:
+            out.append(f"{self.naked} scan(s) refused (nak): an outage must spool, not refuse")
+        if self.unanswered or self.slow_replies:
+            out.append(
+                f"{self.unanswered} scan(s) unanswered and {self.slow_replies} answered after"
+                f" {REPLY_BOUND:g} s (max {self.max_reply:.2f} s)"
+            )
+        if self.feed_missed or self.feed_duplicated:
+            out.append(f"feed: {self.feed_missed} missed, {self.feed_duplicated} duplicated")
+        if self.verify_exit != 0:
+            out.append(f"stockd verify failed:\n{self.verify_output}")
+        if self.to_first_commit is None or self.to_first_commit > 30:
+            out.append(f"no commit on the new primary within 30 s ({self.to_first_commit})")
+        if self.acked == 0:
+            out.append("nothing was acknowledged")
+        return out
+
+    def render(self) -> str:
+        def secs(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1f} s"
+
+        lines = [
+            f"HA drill: {self.fault}, {self.scanners} pty scanners, 1 display",
+            f"  new primary after            {secs(self.to_new_leader)}",
+            f"  first commit on it after     {secs(self.to_first_commit)}",
+            f"  scans sent                   {self.sent}",
+            f"  acknowledged                 {self.acked}",
+            f"  refused (nak)                {self.naked}",
+            f"  unanswered                   {self.unanswered}",
+            f"  replies over {REPLY_BOUND:g} s             {self.slow_replies}"
+            f" (slowest {self.max_reply:.2f} s)",
+            f"  spooled                      {self.spooled}",
+            f"  replayed from the spool      {self.replayed}",
+            f"  replayed from the window     {self.window_replayed}",
+            f"  lost (acked, not in ledger)  {len(self.lost)}",
+            f"  duplicated                   {len(self.duplicated)}",
+            f"  old primary refused          {self.refused_behind} time(s)",
+            f"  feed: missed {self.feed_missed}, duplicated {self.feed_duplicated},"
+            f" resumes {self.feed_resumes}",
+            f"  stockd verify                exit {self.verify_exit}",
+        ]
+        problems = self.problems()
+        lines.append("  RESULT: " + ("all promises kept" if not problems else "BROKEN"))
+        lines += [f"  - {p}" for p in problems]
+        return "\n".join(lines)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare(url: str) -> tuple[list[str], list[str], str]:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    warehouse = build_warehouse(date.today(), products=30, weeks=1)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        service = StockService(pool)
+        await service.import_locations(warehouse.locations_csv())
+        await service.import_products(warehouse.products_csv())
+        token, _ = await service.create_token("ha-display", Role.DISPLAY)
+    finally:
+        await pool.close()
+    gtins = [gtin14(p.gtin) for p in warehouse.products]
+    return gtins, [c for c, _, _ in warehouse.locations], token
+
+
+async def _first_commit_after(url: str, since: float, timeout: float) -> float | None:  # noqa: ASYNC109
+    """Seconds from ``since`` (a wall-clock time) to the first movement committed after it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, TimeoutError, asyncpg.PostgresError):
+            conn = await asyncpg.connect(url, timeout=2)
+            try:
+                first = await conn.fetchval(
+                    "SELECT extract(epoch FROM min(ts)) FROM movements"
+                    " WHERE ts > to_timestamp($1)",
+                    since,
+                    timeout=2,
+                )
+            finally:
+                conn.terminate()
+            if first is not None:
+                return float(first) - since
+        await asyncio.sleep(0.25)
+    return None
+
+
+async def _feed_head(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + 30
+        while await conn.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("outbox rows left unsequenced")
+            await asyncio.sleep(0.2)
+        return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM outbox"))
+    finally:
+        await conn.close()
+
+
+async def _verify(url: str, home: Path) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKD_")}
+    env.update(DATABASE_URL=url, STOCKD_HOME=str(home))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "stockd",
+        "verify",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return int(proc.returncode or 0), out.decode(errors="replace")
+
+
+def _spooled_count(directory: Path) -> int:
+    from scanner_gateway.spool import pending_records
+
+    return len(pending_records(directory)) if directory.exists() else 0
+
+
+def _log_figures(text: str) -> tuple[int, int, int, int]:
+    """(spooled, replayed, window replayed, old primaries refused) from the gateway's log."""
+    drained = re.findall(r"spool drained: (\d+) scan\(s\) replayed \((\d+) spooled\)", text)
+    replayed = max((int(r) for r, _ in drained), default=0)
+    spooled = max((int(s) for _, s in drained), default=0)
+    window = sum(int(n) for n in re.findall(r"replayed (\d+) scan\(s\) of the window", text))
+    refused = len(re.findall(r"refused \S+: it is on", text))
+    return spooled, replayed, window, refused
+
+
+async def _inject(
+    cluster: HaCluster, fault: Fault, leader: Node
+) -> tuple[float, float | None, Node | None]:
+    """Inject ``fault``; (wall time of the fault, seconds to a new leader, new leader)."""
+    if fault == "read-only":
+        at = time.time()
+        await cluster.set_read_only(leader, True)
+        await asyncio.sleep(10)
+        await cluster.set_read_only(leader, False)
+        return at, None, leader
+    if fault == "async-lag":
+        replica = next(n for n in cluster.nodes if n.name != leader.name)
+        receiver = cluster.walreceiver_pid(replica)
+        assert receiver is not None, "the replica has no WAL receiver"
+        os.kill(receiver, signal.SIGSTOP)
+        await asyncio.sleep(3)
+        at = time.time()
+        cluster.kill(leader)
+        await asyncio.sleep(0.5)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(receiver, signal.SIGCONT)
+    elif fault == "freeze-leader":
+        at = time.time()
+        cluster.freeze(leader)
+    else:
+        at = time.time()
+        cluster.kill(leader)
+    new = await cluster.wait_leader(other_than=leader.name, timeout=90)
+    return at, time.time() - at, new
+
+
+async def run_drill(
+    fault: Fault = "kill-leader",
+    *,
+    scanners: int = 8,
+    before: float = 5.0,
+    after: float = 20.0,
+    seed: int = 7,
+    workdir: Path | None = None,
+) -> DrillReport:
+    rng = random.Random(seed)
+    own_dir = workdir is None
+    work = workdir or Path(tempfile.mkdtemp(prefix="stockd-drill-"))
+    work.mkdir(parents=True, exist_ok=True)
+    _log(f"bringing up the HA stack ({'async' if fault == 'async-lag' else 'sync'} replication)")
+    cluster = await HaCluster.up(synchronous=fault != "async-lag")
+    ptys: list[PtyScanner] = []
+    tasks: list[asyncio.Task[None]] = []
+    stop_scans, stop_display = asyncio.Event(), asyncio.Event()
+    serve: StockdProcess | None = None
+    try:
+        direct = cluster.urls["haproxy"]
+        gtins, locations, token = await _prepare(direct)
+        for i in range(scanners):
+            ptys.append(await PtyScanner.create(work / f"tty-{i:02d}", name=f"h{i:02d}"))
+        config = write_config(
+            work / "stockd.toml",
+            scanners=[
+                ScannerLine(id=s.name, url=str(s.path), location=rng.choice(locations))
+                for s in ptys
+            ],
+            spool_dir=work / "spool",
+            web_port=_free_port(),
+        )
+        serve = StockdProcess(
+            "serve",
+            config,
+            database_url=cluster.urls["multihost"],
+            home=work / "home",
+            log_dir=work,
+        )
+        await serve.start()
+        assert serve.url is not None
+        display = Display(
+            serve.url.replace("http://", "ws://") + "/feed", token, random.Random(seed), 6.0
+        )
+        tasks.append(asyncio.create_task(display.run(stop_display)))
+        workers = [Worker(s, gtins, random.Random(rng.random()), 0.25) for s in ptys]
+        tasks += [asyncio.create_task(w.run(stop_scans)) for w in workers]
+        await asyncio.sleep(before)
+        leader = await cluster.leader()
+        _log(f"fault: {fault} on {leader.name}")
+        at, to_leader, new = await _inject(cluster, fault, leader)
+        if new is not None and new.name != leader.name:
+            _log(f"new leader {new.name} after {to_leader:.1f} s")
+        target = new or leader
+        to_commit = await _first_commit_after(target.url, at, 45)
+        _log(f"first commit on {target.name} {to_commit} s after the fault")
+        if fault == "freeze-leader":
+            _log(f"waking {leader.name} (the old primary) up")
+            cluster.thaw(leader)
+        await asyncio.sleep(after)
+        stop_scans.set()
+        await asyncio.gather(*tasks[1:])
+        _log("scanners stopped; waiting for the spool to drain")
+        deadline = time.monotonic() + 60
+        while await asyncio.to_thread(_spooled_count, work / "spool"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the spool did not drain within 60 s")
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1.5)
+        head = await _feed_head(direct)
+        stop_display.set()
+        await tasks[0]
+        await display.finish(head)
+        missed, duplicated = display.missed_and_duplicated(head)
+        await serve.stop(signal.SIGTERM)
+        conn = await asyncpg.connect(direct)
+        try:
+            lots = Counter(
+                r["lot"] for r in await conn.fetch("SELECT lot FROM movements WHERE scanner IS NOT NULL")
+            )
+        finally:
+            await conn.close()
+        verify_exit, verify_output = await _verify(direct, work / "home")
+        spooled, replayed, window, refused = _log_figures(serve.errlog.read_text(errors="replace"))
+        latencies = [x for w in workers for x in w.latencies]
+        acked = {lot for w in workers for lot in w.acked}
+        return DrillReport(
+            fault=fault,
+            scanners=scanners,
+            to_new_leader=to_leader,
+            to_first_commit=to_commit,
+            sent=sum(len(w.sent) for w in workers),
+            acked=len(acked),
+            naked=sum(len(w.naked) for w in workers),
+            unanswered=sum(len(w.unanswered) for w in workers),
+            slow_replies=sum(1 for x in latencies if x > REPLY_BOUND),
+            max_reply=max(latencies, default=0.0),
+            spooled=spooled,
+            replayed=replayed,
+            window_replayed=window,
+            lost=sorted(acked - set(lots)),
+            duplicated=sorted(lot for lot, n in lots.items() if n > 1),
+            feed_missed=missed,
+            feed_duplicated=duplicated,
+            feed_resumes=display.reconnects,
+            verify_exit=verify_exit,
+            verify_output=verify_output,
+            refused_behind=refused,
+        )
+    except BaseException:
+        if serve is not None:
+            _log(f"--- stockd serve log tail ---\n{serve.tail(6000)}")
+        raise
+    finally:
+        stop_scans.set()
+        stop_display.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if serve is not None and serve.running:
+            await serve.stop(signal.SIGKILL)
+        for s in ptys:
+            await s.aclose()
+        left = await cluster.down()
+        if left.strip():
+            _log(f"stack down: {left.strip()}")
+        if own_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.ha.drill", description=__doc__)
+    parser.add_argument("--fault", choices=FAULTS, default="kill-leader")
+    parser.add_argument("--scanners", type=int, default=8)
+    parser.add_argument("--after", type=float, default=20.0)
+    parser.add_argument("--keep", type=Path, help="keep logs and spool in this directory")
+    args = parser.parse_args(argv)
+    report = asyncio.run(
+        run_drill(args.fault, scanners=args.scanners, after=args.after, workdir=args.keep)
+    )
+    print(report.render(), flush=True)
+    return 1 if report.problems() else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
