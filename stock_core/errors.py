@@ -15,6 +15,10 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   └── IdempotencyConflictError       same key, different request
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
+    │   ├── NoPrimaryError                 no host is a primary on the right timeline
+    │   ├── DeadlineExceededError          no answer in time: connection dropped
+    │   ├── CommitUnconfirmedError         the synchronous standby never confirmed it
+    │   └── LineageChangedError            a failover since the caller last looked
     └── CatalogImportError              a CSV import was refused (carries every bad line)
 
 Every rejection carries a stable ``problem_type`` (the RFC 9457 ``type`` suffix), an
@@ -29,13 +33,17 @@ from typing import ClassVar
 
 __all__ = [
     "CatalogImportError",
+    "CommitUnconfirmedError",
     "ConflictError",
     "CountBelowReservedError",
     "DatabaseUnavailableError",
+    "DeadlineExceededError",
     "IdempotencyConflictError",
     "ImportProblem",
     "InsufficientStockError",
     "InvalidMovementError",
+    "LineageChangedError",
+    "NoPrimaryError",
     "NotFoundError",
     "NothingToUndoError",
     "StockError",
@@ -190,6 +198,26 @@ class StockUsageError(StockError, RuntimeError):
 
 class DatabaseUnavailableError(StockError):
     """PostgreSQL cannot be reached; the caller may spool and retry."""
+
+
+class NoPrimaryError(DatabaseUnavailableError):
+    """No host of the database URL is a primary the writer may use (all down, standbys,
+    read-only, or behind the timeline it writes on)."""
+
+
+class DeadlineExceededError(DatabaseUnavailableError):
+    """PostgreSQL did not answer within the call's deadline; the connection was dropped.
+    Whatever the call wrote may or may not have committed: retry by idempotency key."""
+
+
+class CommitUnconfirmedError(DatabaseUnavailableError):
+    """PostgreSQL committed locally but its wait for the synchronous standby was
+    cancelled: the commit may be missing after a failover. Retry by idempotency key."""
+
+
+class LineageChangedError(DatabaseUnavailableError):
+    """The connection reached a new primary history (a failover) since the caller last
+    looked; nothing was written. The caller catches up first (the gateway's window)."""
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,9 @@ def up(base: Path, *, nodes: int = 2, synchronous: bool = True, ttl: int = 10) -
     """Start the stack under ``base``; returns (and writes) its description."""
     tools = {name: _tool(name) for name in ("patroni", "etcd", "haproxy", "pgbouncer")}
     if not (PG_BIN / "postgres").exists():
-        raise StackError(f"PostgreSQL 15 is not installed ({PG_BIN}): apt-get install postgresql-15")
+        raise StackError(
+            f"PostgreSQL 15 is not installed ({PG_BIN}): apt-get install postgresql-15"
+        )
     user = _user()
     base.mkdir(parents=True, exist_ok=True)
     ports = _free_ports(5 + 2 * nodes)
@@ -215,6 +217,7 @@ def up(base: Path, *, nodes: int = 2, synchronous: bool = True, ttl: int = 10) -
             f"--initial-cluster=etcd1=http://{HOST}:{etcd_peer}",
             "--initial-cluster-state=new",
             "--log-level=warn",
+            "--enable-v2=true",  # Patroni's etcd (v2) client: see patroni.yml.in
         ],
         etcd_log,
         user,
@@ -363,8 +366,19 @@ def _port_open(port: int) -> bool:
 
 def _psql(port: int, sql: str, user: pwd.struct_passwd | None, database: str = "postgres") -> str:
     result = subprocess.run(
-        [str(PG_BIN / "psql"), "-h", HOST, "-p", str(port), "-U", "postgres", "-d", database,
-         "-XAtqc", sql],
+        [
+            str(PG_BIN / "psql"),
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-XAtqc",
+            sql,
+        ],
         capture_output=True,
         text=True,
         timeout=30,

@@ -34,9 +34,7 @@ _TOOLS = ("patroni", "etcd", "haproxy", "pgbouncer")
 
 def missing_tools() -> list[str]:
     """The HA tools this machine lacks (``scripts/ensure-test-tools`` installs them)."""
-    missing = [
-        t for t in _TOOLS if not (shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK))
-    ]
+    missing = [t for t in _TOOLS if not (shutil.which(t) or os.access(f"/usr/sbin/{t}", os.X_OK))]
     if not Path("/usr/lib/postgresql/15/bin/postgres").exists():
         missing.append("postgresql-15")
     return missing
@@ -166,6 +164,7 @@ class HaCluster:
     async def wait_healthy(self, timeout: float = 120) -> None:  # noqa: ASYNC109
         """One leader and every other node a streaming replica (after a failover)."""
         deadline = time.monotonic() + timeout
+        roles: list[str | None] = []
         while time.monotonic() < deadline:
             roles = [await self.role(n) for n in self.nodes]
             if roles.count("primary") == 1 and roles.count("replica") == len(self.nodes) - 1:

@@ -225,8 +225,7 @@ async def _first_commit_after(url: str, since: float, timeout: float) -> float |
             conn = await asyncpg.connect(url, timeout=2)
             try:
                 first = await conn.fetchval(
-                    "SELECT extract(epoch FROM min(ts)) FROM movements"
-                    " WHERE ts > to_timestamp($1)",
+                    "SELECT extract(epoch FROM min(ts)) FROM movements WHERE ts > to_timestamp($1)",
                     since,
                     timeout=2,
                 )
@@ -393,7 +392,8 @@ async def run_drill(
         conn = await asyncpg.connect(direct)
         try:
             lots = Counter(
-                r["lot"] for r in await conn.fetch("SELECT lot FROM movements WHERE scanner IS NOT NULL")
+                r["lot"]
+                for r in await conn.fetch("SELECT lot FROM movements WHERE scanner IS NOT NULL")
             )
         finally:
             await conn.close()

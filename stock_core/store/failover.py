@@ -1,0 +1,421 @@
+"""Connections to a replicated PostgreSQL that never leave a caller waiting on a sick server.
+
+:class:`Connector` is what a pool calls instead of ``asyncpg.connect``:
+
+* **Each host its own deadline.** A multi-host URL (``postgresql://h1,h2/db``) is tried
+  host by host, each with ``connect_timeout`` (asyncpg's own multi-host connect shares
+  one timeout among all hosts, so a hung first host used it all and the second was
+  never tried). The host that answered last is tried first next time.
+* **The primary, on the right history.** A writer's connection must be read-write and
+  not in recovery, and its server's lineage (system identifier and timeline, see
+  :mod:`stock_core.domain.lineage`) must not be behind the one the writer last wrote
+  on: an old primary that comes back after a failover, still read-write, is refused
+  and the next host tried. A later timeline (a failover) or another system is taken,
+  and listeners hear of it (the gateway replays its recent window). The lineage can
+  be kept in a file, so a restarted gateway refuses an old primary too.
+* **TCP keepalives** on every connection (and a TCP user timeout): a server that
+  vanished from the network is noticed in seconds, not hours.
+* **Unconfirmed commits are noticed.** PostgreSQL answers a commit whose wait for a
+  synchronous standby was cancelled with a WARNING, after committing it locally only:
+  its fate on the cluster is unknown. :func:`bounded` listens for that warning and
+  turns it into :class:`CommitUnconfirmedError`.
+
+:func:`bounded` is a pooled connection with a deadline that ends in
+``terminate()``: the socket is closed at once, the waiting call fails, and releasing
+the connection costs nothing. asyncpg's own timeouts *cancel* the query, which sends a
+cancel request to the server and then waits for it, and a rollback after it: on a
+hung server that wait lasted until ``command_timeout`` (60 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import weakref
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import parse_qsl, urlencode
+
+import asyncpg
+
+from stock_core.domain.lineage import (
+    Lineage,
+    LineageVerdict,
+    judge,
+    lineage_from_text,
+    lineage_to_text,
+)
+from stock_core.errors import (
+    CommitUnconfirmedError,
+    DatabaseUnavailableError,
+    DeadlineExceededError,
+    LineageChangedError,
+    NoPrimaryError,
+)
+from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+
+__all__ = [
+    "PROBE_SERVER",
+    "ConnectOptions",
+    "Connector",
+    "bounded",
+    "connector_of",
+    "split_hosts",
+]
+
+log = logging.getLogger(__name__)
+
+PROBE_SERVER: Final = """
+SELECT pg_is_in_recovery() AS standby,
+       current_setting('default_transaction_read_only') = 'on' AS read_only,
+       (SELECT system_identifier FROM pg_control_system()) AS system_id,
+       CASE WHEN pg_is_in_recovery() THEN 0
+            ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int
+       END AS timeline
+"""
+"""Is the server a primary that takes writes, and which cluster and timeline is it on.
+
+The timeline is read from the name of the WAL file being written: a promoted server
+writes on its new timeline at once, while ``pg_control_checkpoint()`` shows it only
+after the next checkpoint."""
+
+_CONNECT_FAILURES: tuple[type[BaseException], ...] = (
+    *UNAVAILABLE_ERRORS,
+    asyncpg.CannotConnectNowError,
+)
+"""This host cannot be used now (down, hung, starting up): try the next."""
+
+_SYNC_REP_STATE: Final = "01000"
+_SYNC_REP_WORDS: Final = "synchronous replication"
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """How each connection is made: ``[database]`` settings."""
+
+    connect_timeout: float = 2.0
+    """Seconds for one host to accept, authenticate and answer the probe."""
+    keepalive: float = 10.0
+    """Seconds of silence before TCP keepalive probes start (3 probes, ``keepalive/5``
+    apart); unacknowledged data fails the connection after ``2 × keepalive``."""
+    statement_cache: bool = True
+    """asyncpg's prepared statement cache; off behind pgbouncer in transaction mode."""
+
+
+def _is_unconfirmed_commit(message: object) -> bool:
+    """The WARNING PostgreSQL sends with a commit it did not wait for a synchronous
+    standby to confirm ("canceling wait for synchronous replication due to user
+    request", or for a shutdown or a terminated backend)."""
+    return getattr(message, "sqlstate", None) == _SYNC_REP_STATE and _SYNC_REP_WORDS in str(
+        getattr(message, "message", "")
+    )
+
+
+def split_hosts(url: str) -> list[str]:
+    """One URL per host of a multi-host URL, ``target_session_attrs`` taken out.
+
+    ``postgresql://u@h1:5432,h2:5433/db?x=1`` → ``postgresql://u@h1:5432/db?x=1`` and
+    ``postgresql://u@h2:5433/db?x=1``. Anything that is not such a URL (a Unix socket
+    given as ``?host=``, a key=value DSN) comes back whole, as the one target.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return [url]
+    netloc, slash, tail = rest.partition("/")
+    credentials, at, hosts = netloc.rpartition("@")
+    path, qmark, query = tail.partition("?")
+    if qmark:
+        pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)]
+        kept = [(k, v) for k, v in pairs if k != "target_session_attrs"]
+        query = urlencode(kept) if len(kept) != len(pairs) else query
+        qmark = "?" if query else ""
+    suffix = f"{slash}{path}{qmark}{query}"
+    return [f"{scheme}://{credentials}{at}{host}{suffix}" for host in hosts.split(",") if host]
+
+
+def _host_of(url: str) -> str:
+    rest = url.partition("://")[2]
+    return rest.partition("/")[0].rpartition("@")[2] or url
+
+
+class _Refused(Exception):
+    """This host answered but must not be used (a standby, read-only, or behind)."""
+
+
+def _set_keepalive(conn: asyncpg.Connection[Any], idle: float) -> None:
+    transport = getattr(conn, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, max(1, round(idle)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, max(1, round(idle / 5)))
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, round(idle * 2000))
+
+
+_CONNECTORS: dict[int, Connector] = {}
+"""Open pools' connectors by ``id(pool)`` (asyncpg's pools take no weak references);
+:meth:`Connector.detach` removes one when its pool closes."""
+
+
+def connector_of(pool: Pool | Connection) -> Connector | None:
+    """The :class:`Connector` a pool was opened with, if any."""
+    connector = _CONNECTORS.get(id(pool))
+    return connector if connector is not None and connector.pool is pool else None
+
+
+class Connector:
+    """Makes the connections of one pool (see the module's docstring)."""
+
+    def __init__(
+        self,
+        url: str,
+        options: ConnectOptions | None = None,
+        *,
+        writer: bool = True,
+        lineage_file: Path | None = None,
+    ) -> None:
+        self.hosts = split_hosts(url)
+        self.options = options or ConnectOptions()
+        self.writer = writer
+        self.lineage_file = lineage_file
+        self.lineage: Lineage | None = None
+        """The lineage this pool last wrote on (``None``: none seen yet)."""
+        self.epoch = 0
+        """Bumped at each new lineage taken (a failover, another system)."""
+        self.refused_behind = 0
+        """Servers refused for being behind the lineage (an old primary come back)."""
+        self._listeners: list[Callable[[Lineage | None, Lineage], None]] = []
+        self._connections: weakref.WeakSet[asyncpg.Connection[Any]] = weakref.WeakSet()
+        self._first = 0
+        """Index of the host that answered last: tried first."""
+        self._save_lock = asyncio.Lock()
+        self.pool: Pool | None = None
+
+    def attach(self, pool: Pool) -> None:
+        """Make this the connector :func:`connector_of` finds for ``pool``."""
+        self.pool = pool
+        _CONNECTORS[id(pool)] = self
+
+    def detach(self) -> None:
+        if self.pool is not None and _CONNECTORS.get(id(self.pool)) is self:
+            del _CONNECTORS[id(self.pool)]
+        self.pool = None
+
+    async def load(self) -> None:
+        """Read the lineage kept in ``lineage_file`` (nothing kept: none known)."""
+        if self.lineage_file is None:
+            return
+        try:
+            text = await asyncio.to_thread(self.lineage_file.read_text)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("cannot read %s (%s): the first primary is trusted", self.lineage_file, exc)
+            return
+        self.lineage = lineage_from_text(text)
+        if self.lineage is None:
+            log.warning("%s is damaged: the first primary is trusted", self.lineage_file)
+
+    def on_new_lineage(self, listener: Callable[[Lineage | None, Lineage], None]) -> None:
+        """Call ``listener(old, new)`` when a connection finds a new lineage."""
+        self._listeners.append(listener)
+
+    def terminate_all(self) -> int:
+        """Close every connection this connector made, at once (no goodbye to a hung
+        server); the pool opens new ones, host by host. Returns how many were open."""
+        closed = 0
+        for conn in list(self._connections):
+            if not conn.is_closed():
+                conn.terminate()
+                closed += 1
+        return closed
+
+    async def __call__(
+        self,
+        dsn: str | None = None,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        connection_class: type[asyncpg.Connection[Any]] = asyncpg.Connection,
+        record_class: type[asyncpg.Record] = asyncpg.Record,
+        **kwargs: Any,
+    ) -> asyncpg.Connection[Any]:
+        kwargs.pop("timeout", None)
+        kwargs.pop("target_session_attrs", None)
+        if not self.options.statement_cache:
+            kwargs["statement_cache_size"] = 0
+        order = self.hosts[self._first :] + self.hosts[: self._first]
+        failures: list[BaseException] = []
+        for url in order:
+            try:
+                conn = await asyncpg.connect(
+                    url,
+                    timeout=self.options.connect_timeout,
+                    connection_class=connection_class,
+                    record_class=record_class,
+                    **kwargs,
+                )
+            except _CONNECT_FAILURES as exc:
+                failures.append(exc)
+                continue
+            except Exception as exc:
+                if len(self.hosts) == 1:
+                    raise
+                failures.append(exc)
+                continue
+            try:
+                await self._admit(conn, url)
+            except _Refused as exc:
+                conn.terminate()
+                failures.append(exc)
+                continue
+            except BaseException as exc:
+                conn.terminate()
+                if not isinstance(exc, (*UNAVAILABLE_ERRORS, asyncpg.PostgresError)):
+                    raise
+                failures.append(exc)
+                continue
+            self._first = self.hosts.index(url)
+            self._connections.add(conn)
+            return conn
+        if len(failures) == 1 and not isinstance(failures[0], _Refused):
+            raise failures[0]
+        detail = "; ".join(f"{type(e).__name__}: {e}" for e in failures)
+        for failure in failures:  # a refusal that is no outage (a bad password) says most
+            if not isinstance(failure, (*UNAVAILABLE_ERRORS, _Refused)):
+                raise failure
+        raise NoPrimaryError(f"no usable primary among {len(self.hosts)} host(s): {detail}")
+
+    async def _admit(self, conn: asyncpg.Connection[Any], url: str) -> None:
+        _set_keepalive(conn, self.options.keepalive)
+        if not self.writer:
+            return
+        async with asyncio.timeout(self.options.connect_timeout):
+            row = await conn.fetchrow(PROBE_SERVER)
+        assert row is not None
+        host = _host_of(url)
+        if row["standby"]:
+            raise _Refused(f"{host} is a standby")
+        if row["read_only"]:
+            raise _Refused(f"{host} is read-only (default_transaction_read_only)")
+        seen = Lineage(int(row["system_id"]), int(row["timeline"]))
+        verdict = judge(self.lineage, seen)
+        if verdict is LineageVerdict.BEHIND:
+            self.refused_behind += 1
+            log.warning(
+                "refused %s: it is on %s, behind %s written on before (an old primary?)",
+                host,
+                seen,
+                self.lineage,
+            )
+            raise _Refused(f"{host} is behind: {seen}, wrote on {self.lineage}")
+        if verdict is LineageVerdict.SAME and self.lineage == seen:
+            return
+        old, self.lineage = self.lineage, seen
+        if verdict is not LineageVerdict.SAME:
+            self.epoch += 1
+            log.warning("PostgreSQL at %s is on %s (was %s): a failover", host, seen, old)
+            for listener in self._listeners:
+                listener(old, seen)
+        await self._save(seen)
+
+    async def _save(self, lineage: Lineage) -> None:
+        if self.lineage_file is None:
+            return
+        async with self._save_lock:
+            try:
+                await asyncio.to_thread(_write_atomically, self.lineage_file, lineage)
+            except OSError as exc:
+                log.warning("cannot keep the lineage in %s: %s", self.lineage_file, exc)
+
+
+def _write_atomically(path: Path, lineage: Lineage) -> None:
+    temp = path.with_name(path.name + ".tmp")
+    with temp.open("w") as out:
+        out.write(lineage_to_text(lineage))
+        out.flush()
+        os.fsync(out.fileno())
+    temp.replace(path)
+
+
+@contextlib.asynccontextmanager
+async def bounded(
+    pool: Pool | Connection, seconds: float, *, epoch: int | None = None
+) -> AsyncIterator[Connection]:
+    """A pooled connection for at most ``seconds``, then terminated: never a wait.
+
+    Past the deadline (waiting for a connection included) the block fails with
+    :class:`DeadlineExceededError`. A commit a synchronous standby did not confirm
+    fails with :class:`CommitUnconfirmedError`. With ``epoch``, a connection to a new
+    lineage (a failover since the caller last looked) fails with
+    :class:`LineageChangedError` before anything is written. Any outage drops the
+    connection instead of giving it back, so the next one is made afresh. All three
+    are :class:`DatabaseUnavailableError`: the outcome is unknown, retry by key.
+    A bare connection (a test, a transaction of the caller's) is used as it is.
+    """
+    if not isinstance(pool, asyncpg.Pool):
+        yield pool
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        acquired = pool.acquire(timeout=seconds)
+        conn = await acquired.__aenter__()
+    except TimeoutError as exc:
+        raise DeadlineExceededError(f"no connection to PostgreSQL within {seconds:g} s") from exc
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        conn.terminate()
+
+    handle = loop.call_later(seconds, expire)
+    unconfirmed: list[object] = []
+
+    def heard(_con: object, message: object) -> None:
+        if _is_unconfirmed_commit(message):
+            unconfirmed.append(message)
+
+    try:
+        connector = connector_of(pool)
+        if epoch is not None and connector is not None and connector.epoch != epoch:
+            raise LineageChangedError(f"PostgreSQL is on a new lineage ({connector.lineage})")
+        conn.add_log_listener(heard)
+        yield conn
+        if unconfirmed:  # (notices are handed over before the reply that follows them)
+            raise CommitUnconfirmedError(
+                "a commit's wait for the synchronous standby was cancelled: it may be lost"
+                " on a failover (outcome unknown)"
+            )
+    except BaseException as exc:
+        handle.cancel()
+        if fired:
+            await acquired.__aexit__(None, None, None)
+            raise DeadlineExceededError(f"PostgreSQL did not answer within {seconds:g} s") from exc
+        if isinstance(exc, (*UNAVAILABLE_ERRORS, DatabaseUnavailableError, asyncio.CancelledError)):
+            _drop(conn)
+        else:
+            _forget(conn, heard)
+        await acquired.__aexit__(type(exc), exc, exc.__traceback__)
+        raise
+    handle.cancel()
+    _forget(conn, heard)
+    await acquired.__aexit__(None, None, None)
+
+
+def _drop(conn: Connection) -> None:
+    """Close at once (no goodbye to a server that may be hung); already gone is fine."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
+def _forget(conn: Connection, listener: Any) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.remove_log_listener(listener)
