@@ -38,7 +38,8 @@ def test_another_system_is_taken_whatever_its_timeline() -> None:
 def test_a_lineage_survives_its_text_form() -> None:
     lineage = Lineage(SYSTEM, 4)
     text = lineage_to_text(lineage)
-    assert text.endswith("\n") and str(SYSTEM) in text
+    assert text.endswith("\n")
+    assert str(SYSTEM) in text
     assert lineage_from_text(text) == lineage
     assert str(lineage) == f"system {SYSTEM} timeline 4"
 
