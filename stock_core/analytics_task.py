@@ -11,9 +11,11 @@ takes about a quarter of an hour in the child, on one core
 (``benchmarks/bench_forecast.py --sweep 10000``).
 
 :class:`Forecaster` runs :meth:`Forecaster.run_once` every ``interval`` seconds
-(hourly by default) and on request: it refreshes every product's forecast, then
-evaluates the ``projected_stockout`` alert of every product (see
-``stock_core.domain.replenishment``), raising or clearing it with its event. Every
+(hourly by default) and on request: it raises and clears the ``expired`` alerts (stock
+whose expiry date has passed since the last run; see :mod:`stock_core.store.expiry`),
+then refreshes every product's forecast and evaluates the ``projected_stockout`` alert
+of every product (see ``stock_core.domain.replenishment``), raising or clearing it with
+its event. Every
 use case takes ``today`` as a parameter, so tests and backfills can run it at any date.
 """
 
@@ -31,7 +33,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
-from stock_core.domain.alerts import PROJECTED_STOCKOUT
+from stock_core.domain.alerts import EXPIRED, PROJECTED_STOCKOUT
 from stock_core.domain.forecast import (
     DEFAULT_HORIZON_WEEKS,
     BacktestReport,
@@ -51,7 +53,7 @@ from stock_core.domain.replenishment import (
     suggest,
 )
 from stock_core.errors import DatabaseUnavailableError, UnknownProductError
-from stock_core.store import analytics
+from stock_core.store import analytics, expiry
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Pool
 from stock_core.types import Sku
 
@@ -314,10 +316,22 @@ class Forecaster:
         self._swept = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self.last_sweep: StockoutSweep | None = None
+        self.last_expiry_sweep: expiry.ExpirySweep | None = None
 
     async def run_once(self, today: date | None = None) -> StockoutSweep:
-        """Refresh every forecast, then evaluate every product's alert, as of ``today``."""
+        """Raise and clear ``expired`` alerts, then refresh every forecast and evaluate
+        every product's ``projected_stockout`` alert as of ``today``."""
         day = today if today is not None else self._today()
+        with database_errors():
+            async with self.pool.acquire() as conn:
+                self.last_expiry_sweep = await expiry.sweep_expired_alerts(conn)
+        if self.last_expiry_sweep.raised or self.last_expiry_sweep.cleared:
+            _log.info(
+                "expiry check: %s raised for %s, cleared for %s",
+                EXPIRED,
+                ", ".join(self.last_expiry_sweep.raised) or "none",
+                ", ".join(self.last_expiry_sweep.cleared) or "none",
+            )
         forecasts = await current_forecasts(self.pool, today=day, isolate=self._isolate)
         sweep = await evaluate_stockouts(
             self.pool, today=day, forecasts=forecasts, service_level=self.service_level

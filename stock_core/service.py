@@ -727,6 +727,39 @@ class StockService:
         async with self._connection() as conn:
             return valuation_csv(await analytics.valuation_report(conn, at))
 
+    async def expiry(self, days: int = 30) -> dict[str, Any]:
+        """Stock expired (expiry date before today, UTC) or expiring within ``days``
+        days, per product, location and lot, soonest first, with totals."""
+        from stock_core.domain.reports import expiry_report
+        from stock_core.errors import StockUsageError
+        from stock_core.store import expiry
+
+        if not 0 <= days <= 3650:
+            raise StockUsageError(f"days must be 0 to 3650, not {days}")
+        async with self._connection() as conn:
+            today, rows = await expiry.dated_stock(conn, days)
+        return expiry_report(rows, today=today, days=days).to_dict()
+
+    async def expiry_csv(self, days: int = 30) -> str:
+        from stock_core.domain.reports import expiry_csv, expiry_report
+        from stock_core.errors import StockUsageError
+        from stock_core.store import expiry
+
+        if not 0 <= days <= 3650:
+            raise StockUsageError(f"days must be 0 to 3650, not {days}")
+        async with self._connection() as conn:
+            today, rows = await expiry.dated_stock(conn, days)
+        return expiry_csv(expiry_report(rows, today=today, days=days))
+
+    async def sweep_expired(self) -> dict[str, Any]:
+        """Raise ``expired`` alerts for stock that passed its date and clear those with
+        none left (what the background task does each run)."""
+        from stock_core.store import expiry
+
+        async with self._connection() as conn:
+            sweep = await expiry.sweep_expired_alerts(conn)
+        return {"raised": list(sweep.raised), "cleared": list(sweep.cleared)}
+
     # -- labels --------------------------------------------------------------------
 
     async def labels(self, request: LabelRequest) -> list[Label]:

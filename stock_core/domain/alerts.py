@@ -7,6 +7,10 @@
   and clears only once available exceeds the reorder point by a margin (hysteresis:
   10 % of the reorder point, at least one unit), so a level hovering at the reorder
   point does not flap.
+* ``expired`` rises when units of the product past their expiry date lie on hand (not
+  held for an order) and clears when none are left (written off by an adjustment or a
+  count, or moved away). Expired units are never part
+  of available stock, so they also count toward ``low_stock`` and ``out_of_stock``.
 """
 
 from __future__ import annotations
@@ -15,11 +19,21 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 
-__all__ = ["LOW_STOCK", "OUT_OF_STOCK", "PROJECTED_STOCKOUT", "AlertChange", "evaluate", "margin"]
+__all__ = [
+    "EXPIRED",
+    "LOW_STOCK",
+    "OUT_OF_STOCK",
+    "PROJECTED_STOCKOUT",
+    "AlertChange",
+    "evaluate",
+    "evaluate_expired",
+    "margin",
+]
 
 LOW_STOCK = "low_stock"
 OUT_OF_STOCK = "out_of_stock"
 PROJECTED_STOCKOUT = "projected_stockout"
+EXPIRED = "expired"
 
 
 @dataclass(frozen=True)
@@ -50,3 +64,13 @@ def evaluate(available: int, reorder_point: int, active: Collection[str]) -> Ale
     elif LOW_STOCK in active and available > reorder_point + margin(reorder_point):
         clear_kinds.append(LOW_STOCK)
     return AlertChange(tuple(raise_kinds), tuple(clear_kinds))
+
+
+def evaluate_expired(expired: int, active: Collection[str]) -> AlertChange:
+    """Whether to raise or clear ``expired`` for a product with ``expired`` units past
+    their date (not held for an order)."""
+    if expired > 0 and EXPIRED not in active:
+        return AlertChange((EXPIRED,), ())
+    if expired <= 0 and EXPIRED in active:
+        return AlertChange((), (EXPIRED,))
+    return AlertChange((), ())

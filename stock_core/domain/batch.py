@@ -19,7 +19,8 @@ Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time
   its expiry date (before ``today``) is not available to either;
 * an adjustment adds or removes units (no pack size) from one lot;
 * nothing ever goes below zero; the figures each event carries (on hand and available
-  at the location and for the whole product) are those right after its row.
+  at the location and for the whole product) are those right after its row; available
+  leaves out expired rows (what they hold, less reservations, counts as expired).
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class ProductFacts:
     reorder_point: int
     on_hand: int
     reserved: int
+    expired: int = 0
+    """Units of expired rows not held for an order: on hand but not available."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class BatchPlan:
     """Rows in :attr:`deltas` that did not exist before the batch (they are inserted)."""
     available: dict[int, int] = field(default_factory=dict)
     """Per product touched: available units after the batch."""
+    expired: dict[int, int] = field(default_factory=dict)
+    """Per product touched: expired units (not held for an order) after the batch."""
     received: set[int] = field(default_factory=set)
     """Products whose stock grew (waiting backorders may be filled)."""
 
@@ -170,22 +175,25 @@ class _Planner:
         products: Iterable[ProductFacts],
         rows: Iterable[StockFacts],
         today: date | None,
-        at_locations: Mapping[tuple[int, int], tuple[int, int]] | None,
+        at_locations: Mapping[tuple[int, int], tuple[int, int, int]] | None,
     ) -> None:
         self.today = today
         self.rows: dict[StockKey, _Row] = {}
         self.lots: dict[tuple[int, int], list[str]] = {}
-        self.totals = {p.id: [p.on_hand, p.reserved] for p in products}
+        self.totals = {p.id: [p.on_hand, p.reserved, p.expired] for p in products}
         self.at: dict[tuple[int, int], list[int]] = (
             {} if at_locations is None else {k: list(v) for k, v in at_locations.items()}
         )
         for r in rows:
-            self.rows[(r.product_id, r.location_id, r.lot)] = _Row(r.expiry, r.on_hand, r.reserved)
+            key = (r.product_id, r.location_id, r.lot)
+            self.rows[key] = _Row(r.expiry, r.on_hand, r.reserved)
             self.lots.setdefault((r.product_id, r.location_id), []).append(r.lot)
             if at_locations is None:
-                at = self.at.setdefault((r.product_id, r.location_id), [0, 0])
+                at = self.at.setdefault((r.product_id, r.location_id), [0, 0, 0])
                 at[0] += r.on_hand
                 at[1] += r.reserved
+                if self._expired(key):
+                    at[2] += r.on_hand - r.reserved
         self.plan = BatchPlan(outcomes=[])
         self._start = {key: row.on_hand for key, row in self.rows.items()}
         self._new: set[StockKey] = set()
@@ -218,10 +226,13 @@ class _Planner:
         row.on_hand += delta
         if row.expiry is None:
             row.expiry = expiry
-        at = self.at.setdefault((product.id, location[0]), [0, 0])
+        expired = delta if self._expired(key) else 0  # expired units are not available
+        at = self.at.setdefault((product.id, location[0]), [0, 0, 0])
         at[0] += delta
+        at[2] += expired
         totals = self.totals[product.id]
         totals[0] += delta
+        totals[2] += expired
         if delta > 0:
             self.plan.received.add(product.id)
         rows.append(
@@ -237,9 +248,9 @@ class _Planner:
                 on_hand_after=row.on_hand,
                 part=len(rows),
                 location_on_hand=at[0],
-                location_available=at[0] - at[1],
+                location_available=at[0] - at[1] - at[2],
                 product_on_hand=totals[0],
-                product_available=totals[0] - totals[1],
+                product_available=totals[0] - totals[1] - totals[2],
             )
         )
 
@@ -346,7 +357,8 @@ class _Planner:
             if isinstance(outcome, list):
                 for planned in outcome:
                     totals = self.totals[planned.product_id]
-                    plan.available[planned.product_id] = totals[0] - totals[1]
+                    plan.available[planned.product_id] = totals[0] - totals[1] - totals[2]
+                    plan.expired[planned.product_id] = totals[2]
         return plan
 
 
@@ -355,16 +367,16 @@ def plan_batch(
     products: Iterable[ProductFacts],
     rows: Iterable[StockFacts],
     today: date | None = None,
-    at_locations: Mapping[tuple[int, int], tuple[int, int]] | None = None,
+    at_locations: Mapping[tuple[int, int], tuple[int, int, int]] | None = None,
 ) -> BatchPlan:
     """Decide every item in order against the stock ``rows`` read for the batch.
 
     ``rows`` must hold every row a plain command may change: for a pick without a lot,
     each row holding stock of its product at its location; for a named lot (blank
     included), that row if it exists. ``at_locations`` gives each (product, location)
-    pair's (on hand, reserved) over all its lots; without it they are summed from
-    ``rows``, which must then hold every row of each pair. Given ``today``, lots that
-    expired before it are not picked.
+    pair's (on hand, reserved, expired) over all its lots; without it they are summed
+    from ``rows``, which must then hold every row of each pair. Given ``today``, lots
+    that expired before it are not picked and count as expired, not available.
     """
     planner = _Planner(products, rows, today, at_locations)
     for item in items:

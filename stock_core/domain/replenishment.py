@@ -6,12 +6,13 @@ spread evenly over its seven days).
 
 The projection. From ``today`` on, the *net* stock at the end of day ``d`` is::
 
-    P(d) = on_hand - reserved - backordered
+    P(d) = on_hand - reserved - expired - backordered
            + open purchase-order units expected on or before d (overdue ones count today)
            - forecast demand from today through d
 
-Reserved units are promised to orders and backordered units are owed to them, so
-neither can serve new demand.
+Reserved units are promised to orders and backordered units are owed to them, and
+expired units (past their expiry date) can never be sold, so none of them can serve
+new demand.
 
 Uncertainty. The forecast carries the spread of its cumulative demand (from the chosen
 model, see ``stock_core.domain.forecast``). At a service level ``s`` (default
@@ -96,10 +97,12 @@ class Position:
     lead_time_days: int = 0
     safety_stock: int = 0
     reorder_qty: int = 0
+    expired: int = 0
+    """Units past their expiry date not held for an order: on hand, never available."""
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        return self.on_hand - self.reserved - self.expired
 
     @property
     def on_order(self) -> int:
@@ -265,6 +268,7 @@ class Suggestion:
     configured_safety_stock: int = 0
     demand_sd_over_lead_time: float = 0.0
     backtest_error: float | None = None
+    expired: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -276,6 +280,7 @@ class Suggestion:
             "stockout_date": self.stockout_date.isoformat() if self.stockout_date else None,
             "on_hand": self.on_hand,
             "reserved": self.reserved,
+            "expired": self.expired,
             "available": self.available,
             "on_order": self.on_order,
             "backordered": self.backordered,
@@ -342,6 +347,7 @@ def suggest(
         stockout_date=projection.first_below(0),
         on_hand=position.on_hand,
         reserved=position.reserved,
+        expired=position.expired,
         available=position.available,
         on_order=position.on_order,
         backordered=position.backordered,

@@ -15,6 +15,10 @@ turn the sums into figures. Money is :class:`~decimal.Decimal` at the products' 
   whose stock would last longer than ``slow_cover_days`` at the window's rate are
   ``slow``. Each with the value tied up (on hand × unit cost) and the last outbound day.
 * **Valuation** at an instant: on hand × unit cost per product, per category, in total.
+* **Expiry** on ``today``: every stock row (product, location, lot) holding units whose
+  expiry date is before ``today + days``: ``expired`` when the date is before
+  ``today`` (a lot is good through the day it expires), else ``expiring``, with the
+  days left (negative once expired), the units not held for an order, and the value.
 
 Dates given for a period are whole days in UTC: ``period_bounds(from, to)`` covers the
 first day's midnight up to the midnight after the last day.
@@ -36,8 +40,11 @@ from stock_core.types import Sku
 __all__ = [
     "DEFAULT_SLOW_COVER_DAYS",
     "CategoryTurnover",
+    "DatedStock",
     "DeadstockLine",
     "DeadstockReport",
+    "ExpiryLine",
+    "ExpiryReport",
     "ProductActivity",
     "ProductHolding",
     "ProductPeriod",
@@ -47,6 +54,8 @@ __all__ = [
     "ValuationReport",
     "deadstock_csv",
     "deadstock_report",
+    "expiry_csv",
+    "expiry_report",
     "instant",
     "period_bounds",
     "turnover_csv",
@@ -522,3 +531,143 @@ def valuation_csv(report: ValuationReport) -> str:
     ]
     rows.append(("", "", "TOTAL", "", "", report.total))
     return _write_csv(("sku", "name", "category", "on_hand", "unit_cost", "value"), rows)
+
+
+# -- expiry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatedStock:
+    """A stock row with an expiry date (what the store reads)."""
+
+    sku: Sku
+    name: str
+    category: str
+    unit_cost: Decimal
+    location: str
+    lot: str
+    expiry: date
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class ExpiryLine:
+    sku: Sku
+    name: str
+    category: str
+    location: str
+    lot: str
+    expiry: date
+    days_left: int
+    """Days from today to the expiry date: 0 on its last good day, negative once expired."""
+    status: str
+    """``expired`` or ``expiring``."""
+    on_hand: int
+    reserved: int
+    unit_cost: Decimal
+    value: Decimal
+    """On hand × unit cost."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "category": self.category,
+            "location": self.location,
+            "lot": self.lot,
+            "expiry": self.expiry.isoformat(),
+            "days_left": self.days_left,
+            "status": self.status,
+            "on_hand": self.on_hand,
+            "reserved": self.reserved,
+            "unit_cost": str(self.unit_cost),
+            "value": str(self.value),
+        }
+
+
+@dataclass(frozen=True)
+class ExpiryReport:
+    today: date
+    days: int
+    items: tuple[ExpiryLine, ...]
+
+    def _total(self, status: str) -> dict[str, Any]:
+        lines = [i for i in self.items if i.status == status]
+        return {
+            "on_hand": sum(i.on_hand for i in lines),
+            "value": str(sum((i.value for i in lines), Decimal("0.00"))),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "today": self.today.isoformat(),
+            "days": self.days,
+            "items": [i.to_dict() for i in self.items],
+            "expired": self._total("expired"),
+            "expiring": self._total("expiring"),
+        }
+
+
+def expiry_report(rows: Iterable[DatedStock], *, today: date, days: int) -> ExpiryReport:
+    """Rows expired or expiring within ``days`` of ``today``, soonest first."""
+    horizon = today + timedelta(days=days)
+    items = sorted(
+        (
+            ExpiryLine(
+                sku=r.sku,
+                name=r.name,
+                category=r.category,
+                location=r.location,
+                lot=r.lot,
+                expiry=r.expiry,
+                days_left=(r.expiry - today).days,
+                status="expired" if r.expiry < today else "expiring",
+                on_hand=r.on_hand,
+                reserved=r.reserved,
+                unit_cost=r.unit_cost,
+                value=_money(r.on_hand * r.unit_cost),
+            )
+            for r in rows
+            if r.on_hand > 0 and r.expiry < horizon
+        ),
+        key=lambda i: (i.expiry, i.sku, i.location, i.lot),
+    )
+    return ExpiryReport(today=today, days=days, items=tuple(items))
+
+
+def expiry_csv(report: ExpiryReport) -> str:
+    """One row per stock row, soonest expiry first."""
+    return _write_csv(
+        (
+            "sku",
+            "name",
+            "category",
+            "location",
+            "lot",
+            "expiry",
+            "days_left",
+            "status",
+            "on_hand",
+            "reserved",
+            "unit_cost",
+            "value",
+        ),
+        (
+            (
+                i.sku,
+                i.name,
+                i.category,
+                i.location,
+                i.lot,
+                i.expiry.isoformat(),
+                i.days_left,
+                i.status,
+                i.on_hand,
+                i.reserved,
+                i.unit_cost,
+                i.value,
+            )
+            for i in report.items
+        ),
+    )

@@ -109,6 +109,7 @@ async def positions(
                 sku=Sku(r["sku"]),
                 on_hand=int(r["on_hand"]),
                 reserved=int(r["reserved"]),
+                expired=int(r["expired"]),
                 backordered=int(r["backordered"]),
                 arrivals=tuple(
                     Arrival(d, int(n))

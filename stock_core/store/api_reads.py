@@ -99,6 +99,17 @@ class StockRow:
     expiry: date | None
     on_hand: int
     reserved: int
+    expired: bool = False
+    """Its expiry date is before today (UTC): on hand, never available."""
+
+    @property
+    def available(self) -> int:
+        return 0 if self.expired else self.on_hand - self.reserved
+
+    @property
+    def expired_units(self) -> int:
+        """Units past their date not held for an order (0 for a good row)."""
+        return self.on_hand - self.reserved if self.expired else 0
 
 
 @dataclass(frozen=True)
@@ -124,6 +135,16 @@ class ProductStock:
     @property
     def reserved(self) -> int:
         return sum(r.reserved for r in self.locations)
+
+    @property
+    def available(self) -> int:
+        """Not reserved and not expired, over the locations listed."""
+        return sum(r.available for r in self.locations)
+
+    @property
+    def expired(self) -> int:
+        """Expired units not held for an order: on hand = available + reserved + expired."""
+        return sum(r.expired_units for r in self.locations)
 
     @property
     def below_reorder_point(self) -> bool:
@@ -281,7 +302,15 @@ async def list_stock(
     by_product: dict[int, list[StockRow]] = {}
     for r in rows:
         by_product.setdefault(r["product_id"], []).append(
-            StockRow(r["location"], r["zone"], r["lot"], r["expiry"], r["on_hand"], r["reserved"])
+            StockRow(
+                r["location"],
+                r["zone"],
+                r["lot"],
+                r["expiry"],
+                r["on_hand"],
+                r["reserved"],
+                r["expired"],
+            )
         )
     return [
         ProductStock(

@@ -29,7 +29,6 @@ from typing import Any, Final, cast
 
 from asyncpg import Record
 
-from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
 from stock_core.domain.batch import (
     PlanItem,
     PlannedRow,
@@ -49,10 +48,14 @@ from stock_core.domain.movement import (
     validate_command,
 )
 from stock_core.errors import InvalidMovementError, StockRejection
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.idempotency import replay
-from stock_core.store.reservation import LockedProduct, fill_backorders, refresh_alerts
+from stock_core.store.reservation import (
+    LockedProduct,
+    apply_alerts,
+    fill_backorders,
+    refresh_alerts,
+)
 from stock_core.types import LocationCode, MovementId, Sku
 
 __all__ = ["LocationCache", "post_plain"]
@@ -94,7 +97,7 @@ WITH k AS (
     ORDER BY p.id
     FOR NO KEY UPDATE
 )
-SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, CURRENT_DATE AS today,
+SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, stockd_today() AS today,
        ARRAY(SELECT key FROM k) AS fresh
 FROM ref LEFT JOIN locked l ON l.id = ref.product_id
 ORDER BY ref.ord
@@ -105,7 +108,7 @@ ORDER BY ref.ord
 # draws from (true) or not; $5: the lots the batch names there. Rows: each row holding
 # stock at a pair a pick draws from, and each named lot's row even when empty (so the
 # plan updates, not inserts, a row that exists): never every lot ever received. Each
-# pair's totals over all its lots come as sums.
+# pair's totals over all its lots come as sums, expired units (not reserved) apart.
 PRODUCT_FACTS: Final = """
 WITH pair AS (
     SELECT * FROM unnest($2::integer[], $3::integer[], $4::boolean[], $5::text[])
@@ -116,6 +119,9 @@ SELECT p.id,
            AS on_hand,
        coalesce((SELECT sum(s.reserved) FROM stock s WHERE s.product_id = p.id), 0)::bigint
            AS reserved,
+       coalesce((SELECT sum(s.on_hand - s.reserved) FROM stock s
+                 WHERE s.product_id = p.id AND stockd_expired(s.expiry)), 0)::bigint
+           AS expired,
        ARRAY(SELECT a.kind FROM alerts a
              WHERE a.product_id = p.id AND a.cleared_at IS NULL
                AND a.kind <> 'projected_stockout') AS active_alerts,
@@ -130,7 +136,9 @@ SELECT p.id,
                     OR (s.location_id, s.lot) IN (
                         SELECT location_id, lot FROM pair WHERE product_id = p.id)))
            AS rows,
-       ARRAY(SELECT ROW(s.location_id, sum(s.on_hand)::bigint, sum(s.reserved)::bigint)
+       ARRAY(SELECT ROW(s.location_id, sum(s.on_hand)::bigint, sum(s.reserved)::bigint,
+                        coalesce(sum(s.on_hand - s.reserved)
+                                 FILTER (WHERE stockd_expired(s.expiry)), 0)::bigint)
              FROM stock s
              WHERE s.product_id = p.id
                AND s.location_id IN (SELECT location_id FROM pair WHERE product_id = p.id)
@@ -286,7 +294,7 @@ async def _post_fresh(
     product_rows = {r["id"]: r for r in products if r["id"] is not None}
     facts: dict[int, ProductFacts] = {}
     stock: list[StockFacts] = []
-    at_locations: dict[tuple[int, int], tuple[int, int]] = {}
+    at_locations: dict[tuple[int, int], tuple[int, int, int]] = {}
     active: dict[int, list[str]] = {}
     waiting: set[int] = set()
     for f in facts_rows:
@@ -297,13 +305,14 @@ async def _post_fresh(
             int(product_rows[pid]["reorder_point"]),
             int(f["on_hand"]),
             int(f["reserved"]),
+            int(f["expired"]),
         )
         active[pid] = list(f["active_alerts"])
         if f["backordered"]:
             waiting.add(pid)
         stock.extend(StockFacts(pid, *row) for row in f["rows"])
-        for location_id, on_hand, reserved in f["at_locations"]:
-            at_locations[(pid, location_id)] = (on_hand, reserved)
+        for location_id, on_hand, reserved, expired in f["at_locations"]:
+            at_locations[(pid, location_id)] = (on_hand, reserved, expired)
     items = [
         PlanItem(
             env,
@@ -380,9 +389,4 @@ async def _post_fresh(
             await fill_backorders(conn, locked)
             await refresh_alerts(conn, locked)  # the fill changed what is available
             continue
-        change = evaluate(available, product.reorder_point, active[pid])
-        for kind in change.raise_kinds:
-            threshold = 0 if kind == OUT_OF_STOCK else product.reorder_point
-            await conn.execute(q.RAISE_ALERT, pid, kind, available, threshold, product.sku)
-        for kind in change.clear_kinds:
-            await conn.execute(q.CLEAR_ALERT, pid, kind, product.sku, available)
+        await apply_alerts(conn, locked, available, plan.expired[pid], active[pid])

@@ -417,7 +417,11 @@ class _Writer:
             units = line.quantity * product.pack_size
             if line.lot is not None:
                 after = await self.decrement(product, source, line.lot, units)
-                parts = [(line.lot, line.expiry, units, after)]
+                expiry = line.expiry
+                if expiry is None:  # the lot keeps its date where it goes
+                    held = await self.conn.fetchrow(q.STOCK_ROW, product.id, source[0], line.lot)
+                    expiry = None if held is None else held["expiry"]
+                parts = [(line.lot, expiry, units, after)]
             else:
                 parts = await self.take_fefo(product, source, units)
             for lot, expiry, n, out_after in parts:

@@ -222,7 +222,7 @@ FOR UPDATE
 """
 
 LOCK_LOTS_FOR_PICK: Final = """
-SELECT lot, expiry, on_hand, reserved, CURRENT_DATE AS today FROM stock
+SELECT lot, expiry, on_hand, reserved, stockd_today() AS today FROM stock
 WHERE product_id = $1 AND location_id = $2 AND on_hand > 0
 ORDER BY expiry NULLS LAST, lot
 FOR UPDATE
@@ -239,18 +239,20 @@ WITH m AS (
     RETURNING id, ts
 ), totals AS (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
-           coalesce(sum(reserved) FILTER (WHERE location_id = $3), 0) AS loc_reserved,
+           coalesce(sum(on_hand - reserved)
+                    FILTER (WHERE location_id = $3 AND NOT stockd_expired(expiry)), 0)
+               AS loc_available,
            coalesce(sum(on_hand), 0) AS on_hand,
-           coalesce(sum(reserved), 0) AS reserved
+           coalesce(sum(on_hand - reserved) FILTER (WHERE NOT stockd_expired(expiry)), 0)
+               AS available
     FROM stock WHERE product_id = $2
 ), e AS (
     INSERT INTO outbox (type, payload)
     SELECT 'stock.changed', jsonb_build_object(
         'sku', $15::text, 'location', $16::text, 'lot', $4::text, 'kind', $1::text,
         'zone', (SELECT zone FROM locations WHERE id = $3),
-        'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available',
-        t.loc_on_hand - t.loc_reserved, 'product_on_hand', t.on_hand,
-        'product_available', t.on_hand - t.reserved, 'movement_id', m.id,
+        'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available', t.loc_available,
+        'product_on_hand', t.on_hand, 'product_available', t.available, 'movement_id', m.id,
         'scanner', $11::text, 'scan_seq', $12::bigint, 'actor', $10::text,
         'movement_ts', m.ts)
     FROM m, totals t
@@ -359,7 +361,8 @@ RETURNING (xmax = 0) AS inserted
 # -- reads --------------------------------------------------------------------------
 
 STOCK_OF_SKU: Final = """
-SELECT p.sku, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved
+SELECT p.sku, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved,
+       stockd_expired(s.expiry) AS expired
 FROM products p
 LEFT JOIN stock s ON s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
 LEFT JOIN locations l ON l.id = s.location_id
@@ -592,6 +595,8 @@ PING: Final = "SELECT 1"
 SNAPSHOT_STOCK: Final = """
 SELECT p.sku, p.name, p.category, p.reorder_point,
        coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved,
+       coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE stockd_expired(s.expiry)), 0)
+           AS expired,
        coalesce(array_agg(DISTINCT l.zone) FILTER (WHERE s.on_hand > 0 AND l.zone <> ''),
                 '{}') AS zones
 FROM products p
@@ -604,7 +609,7 @@ LIMIT $1
 
 SNAPSHOT_ALERTS: Final = """
 SELECT a.id AS alert_id, a.kind, p.sku, p.name, a.available, a.threshold, a.raised_at,
-       a.acknowledged_at IS NOT NULL AS acknowledged
+       a.acknowledged_at IS NOT NULL AS acknowledged, (a.detail->>'expired')::bigint AS expired
 FROM alerts a JOIN products p ON p.id = a.product_id
 WHERE a.cleared_at IS NULL
 ORDER BY a.id
@@ -699,7 +704,7 @@ RETURNING id
 # products with stock there.
 API_LIST_STOCK_PRODUCTS: Final = """
 SELECT p.id, p.sku, p.name, p.reorder_point,
-       t.on_hand - t.reserved AS product_available,
+       t.available AS product_available,
        (SELECT coalesce(sum(pl.quantity - pl.received), 0)
         FROM purchase_order_lines pl JOIN purchase_orders po ON po.id = pl.po_id
         WHERE pl.product_id = p.id AND po.status = 'open' AND pl.received < pl.quantity
@@ -710,7 +715,8 @@ SELECT p.id, p.sku, p.name, p.reorder_point,
        ) AS backordered
 FROM products p
 CROSS JOIN LATERAL (
-    SELECT coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved
+    SELECT coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE NOT stockd_expired(s.expiry)),
+                    0) AS available
     FROM stock s WHERE s.product_id = p.id
 ) t
 WHERE p.id > $1
@@ -719,13 +725,14 @@ WHERE p.id > $1
         SELECT 1 FROM stock s JOIN locations l ON l.id = s.location_id
         WHERE s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
           AND ($3::text IS NULL OR l.code = $3) AND ($4::text IS NULL OR l.zone = $4)))
-  AND (NOT $5::boolean OR t.on_hand - t.reserved <= p.reorder_point)
+  AND (NOT $5::boolean OR t.available <= p.reorder_point)
 ORDER BY p.id
 LIMIT $6
 """
 
 API_STOCK_ROWS_OF_PRODUCTS: Final = """
-SELECT s.product_id, l.code AS location, l.zone, s.lot, s.expiry, s.on_hand, s.reserved
+SELECT s.product_id, l.code AS location, l.zone, s.lot, s.expiry, s.on_hand, s.reserved,
+       stockd_expired(s.expiry) AS expired
 FROM stock s JOIN locations l ON l.id = s.location_id
 WHERE s.product_id = ANY($1::integer[]) AND (s.on_hand > 0 OR s.reserved > 0)
   AND ($2::text IS NULL OR l.code = $2) AND ($3::text IS NULL OR l.zone = $3)
@@ -828,7 +835,10 @@ RETURNING (xmax = 0) AS inserted
 # -- orders, reservations, backorders -------------------------------------------------
 
 PRODUCT_AVAILABILITY: Final = """
-SELECT coalesce(sum(s.on_hand), 0) - coalesce(sum(s.reserved), 0) AS available,
+SELECT coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE NOT stockd_expired(s.expiry)), 0)
+           AS available,
+       coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE stockd_expired(s.expiry)), 0)
+           AS expired,
        ARRAY(SELECT kind FROM alerts
              WHERE product_id = $1 AND cleared_at IS NULL AND kind <> 'projected_stockout')
            AS active_alerts
@@ -839,7 +849,7 @@ LOCK_AVAILABLE_ROWS: Final = """
 SELECT s.location_id, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved
 FROM stock s JOIN locations l ON l.id = s.location_id
 WHERE s.product_id = $1 AND s.on_hand > s.reserved
-  AND (s.expiry IS NULL OR s.expiry >= CURRENT_DATE)  -- expired stock is not available
+  AND NOT stockd_expired(s.expiry)  -- expired stock is not available
 ORDER BY s.expiry NULLS LAST, s.lot, l.code
 FOR UPDATE OF s
 """
@@ -1094,7 +1104,7 @@ LIMIT 1000
 VERIFY_FIFO: Final = """
 SELECT p.sku, sum(s.on_hand - s.reserved) AS available, min(w.backordered) AS waiting
 FROM products p
-JOIN stock s ON s.product_id = p.id
+JOIN stock s ON s.product_id = p.id AND NOT stockd_expired(s.expiry)
 JOIN LATERAL (
     SELECT sum(ol.backordered) AS backordered FROM order_lines ol
     JOIN orders o ON o.id = ol.order_id
@@ -1128,11 +1138,13 @@ LIMIT $1
 ANALYTICS_POSITIONS: Final = """
 SELECT p.id, p.sku, p.reorder_qty, p.lead_time_days, p.safety_stock,
        coalesce(s.on_hand, 0)::bigint AS on_hand, coalesce(s.reserved, 0)::bigint AS reserved,
+       coalesce(s.expired, 0)::bigint AS expired,
        coalesce(b.backordered, 0)::bigint AS backordered,
        a.arrival_dates, a.arrival_quantities
 FROM products p
 LEFT JOIN LATERAL (
-    SELECT sum(on_hand) AS on_hand, sum(reserved) AS reserved
+    SELECT sum(on_hand) AS on_hand, sum(reserved) AS reserved,
+           sum(on_hand - reserved) FILTER (WHERE stockd_expired(expiry)) AS expired
     FROM stock WHERE product_id = p.id
 ) s ON true
 LEFT JOIN LATERAL (

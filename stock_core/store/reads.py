@@ -28,6 +28,12 @@ class LocationStock:
     expiry: date | None
     on_hand: int
     reserved: int
+    expired: bool = False
+    """Its expiry date is before today (UTC): on hand, never available."""
+
+    @property
+    def available(self) -> int:
+        return 0 if self.expired else self.on_hand - self.reserved
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,13 @@ class StockLevel:
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        """Not reserved and not expired."""
+        return sum(loc.available for loc in self.locations)
+
+    @property
+    def expired(self) -> int:
+        """Expired units not held for an order: on hand = available + reserved + expired."""
+        return sum(loc.on_hand - loc.reserved for loc in self.locations if loc.expired)
 
 
 async def stock_of(conn: Connection, sku: str) -> StockLevel:
@@ -63,7 +75,9 @@ async def stock_of(conn: Connection, sku: str) -> StockLevel:
         on_order=int(figures["on_order"]),
         backordered=int(figures["backordered"]),
         locations=tuple(
-            LocationStock(r["location"], r["lot"], r["expiry"], r["on_hand"], r["reserved"])
+            LocationStock(
+                r["location"], r["lot"], r["expiry"], r["on_hand"], r["reserved"], r["expired"]
+            )
             for r in rows
             if r["location"] is not None
         ),
@@ -90,7 +104,8 @@ async def floor_snapshot(
                 "reorder_point": r["reorder_point"],
                 "on_hand": r["on_hand"],
                 "reserved": r["reserved"],
-                "available": r["on_hand"] - r["reserved"],
+                "available": r["on_hand"] - r["reserved"] - r["expired"],
+                "expired": r["expired"],
                 "zones": list(r["zones"]),
             }
             for r in await conn.fetch(q.SNAPSHOT_STOCK, products)

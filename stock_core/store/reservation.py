@@ -10,15 +10,18 @@ product, on committed figures. Backorders are filled strictly in queue order
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Final
 
-from stock_core.domain.alerts import OUT_OF_STOCK, evaluate
+from stock_core.domain.alerts import OUT_OF_STOCK, evaluate, evaluate_expired
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
+from stock_core.store.expiry import raise_expired_alert
 
 __all__ = [
     "LockedProduct",
+    "apply_alerts",
     "emit",
     "emit_availability",
     "fill_backorders",
@@ -35,14 +38,17 @@ INSERT INTO outbox (type, payload)
 SELECT 'stock.changed', jsonb_build_object(
     'sku', $2::text, 'location', l.code, 'lot', $4::text, 'kind', $5::text, 'zone', l.zone,
     'delta', 0, 'reserved_delta', $6::bigint,
-    'on_hand', t.loc_on_hand, 'available', t.loc_on_hand - t.loc_reserved,
-    'product_on_hand', t.on_hand, 'product_available', t.on_hand - t.reserved,
+    'on_hand', t.loc_on_hand, 'available', t.loc_available,
+    'product_on_hand', t.on_hand, 'product_available', t.available,
     'movement_id', NULL, 'scanner', NULL)
 FROM locations l, (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
-           coalesce(sum(reserved) FILTER (WHERE location_id = $3), 0) AS loc_reserved,
+           coalesce(sum(on_hand - reserved)
+                    FILTER (WHERE location_id = $3 AND NOT stockd_expired(expiry)), 0)
+               AS loc_available,
            coalesce(sum(on_hand), 0) AS on_hand,
-           coalesce(sum(reserved), 0) AS reserved
+           coalesce(sum(on_hand - reserved) FILTER (WHERE NOT stockd_expired(expiry)), 0)
+               AS available
     FROM stock WHERE product_id = $1
 ) t
 WHERE l.id = $3
@@ -76,14 +82,32 @@ async def emit_availability(
 
 
 async def refresh_alerts(conn: Connection, product: LockedProduct) -> None:
-    """Raise or clear ``low_stock``/``out_of_stock`` for the product's available stock."""
+    """Raise or clear ``low_stock``/``out_of_stock`` for the product's available stock,
+    and ``expired`` for its expired units."""
     row = await conn.fetchrow(q.PRODUCT_AVAILABILITY, product.id)
     assert row is not None
     available = int(row["available"])
-    change = evaluate(available, product.reorder_point, row["active_alerts"])
+    await apply_alerts(conn, product, available, int(row["expired"]), row["active_alerts"])
+
+
+async def apply_alerts(
+    conn: Connection,
+    product: LockedProduct,
+    available: int,
+    expired: int,
+    active: Collection[str],
+) -> None:
+    """Raise and clear the product's stock alerts for these figures (``active``: the
+    kinds up now), each with its event."""
+    change = evaluate(available, product.reorder_point, active)
     for kind in change.raise_kinds:
         threshold = 0 if kind == OUT_OF_STOCK else product.reorder_point
         await conn.execute(q.RAISE_ALERT, product.id, kind, available, threshold, product.sku)
+    for kind in change.clear_kinds:
+        await conn.execute(q.CLEAR_ALERT, product.id, kind, product.sku, available)
+    change = evaluate_expired(expired, active)
+    if change.raise_kinds:
+        await raise_expired_alert(conn, product.id, product.sku, available)
     for kind in change.clear_kinds:
         await conn.execute(q.CLEAR_ALERT, product.id, kind, product.sku, available)
 

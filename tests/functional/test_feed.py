@@ -5,12 +5,13 @@ import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date
 
 import pytest
 import websockets
 from aiohttp.test_utils import TestServer
 
-from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import Adjust, Envelope, Pick, ProductRef, Receive
 from stock_core.domain.token import Role
 from stock_core.errors import StockRejection
 from stock_core.service import StockService
@@ -239,3 +240,41 @@ async def test_two_web_nodes_on_one_database_see_the_same_events(
     assert [e["seq"] for e in a.events] == list(range(start + 1, newest + 1))
     await a.close()
     await b.close()
+
+
+async def test_expired_stock_raises_and_clears_the_expired_alert_on_the_feed(
+    feed_url: ServerFactory, service: StockService, token: str
+) -> None:
+    display = Display(await feed_url(), token)
+    snapshot = await display.connect()
+    widget = ProductRef(sku=Sku("WIDGET"))
+    for lot, n, expiry in (("NEW", 20, date(2099, 1, 1)), ("OLD", 4, date(2020, 1, 1))):
+        await service.post(
+            Envelope(
+                IdempotencyKey(f"feed-{next(_keys)}"),
+                Receive(widget, LocationCode("A-01"), n, lot=lot, expiry=expiry),
+            )
+        )
+    # receive NEW, receive OLD, raise expired: three events
+    await display.collect(snapshot["seq"] + 3)
+    raised = [e for e in display.events if e["type"] == "alert.raised"]
+    assert [(e["kind"], e["sku"], e["available"], e["expired"]) for e in raised] == [
+        ("expired", "WIDGET", 20, 4)
+    ]
+    changed = [e for e in display.events if e["type"] == "stock.changed"]
+    assert [(e["on_hand"], e["available"]) for e in changed] == [(20, 20), (24, 20)]
+    await service.post(
+        Envelope(
+            IdempotencyKey(f"feed-{next(_keys)}"),
+            Adjust(widget, LocationCode("A-01"), -4, lot="OLD"),
+        )
+    )
+    await display.collect(snapshot["seq"] + 5)  # the write-off, the clear
+    cleared = [e for e in display.events if e["type"] == "alert.cleared"]
+    assert [(e["alert_id"], e["kind"]) for e in cleared] == [(raised[0]["alert_id"], "expired")]
+    again = Display(await feed_url(), token)
+    fresh = await again.connect()
+    assert fresh["seq"] > snapshot["seq"]
+    assert not [a for a in fresh["alerts"] if a["kind"] == "expired"]
+    await display.close()
+    await again.close()

@@ -530,6 +530,30 @@ async def test_reservations_change_availability_but_are_not_recent_scans(
     assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"
 
 
+async def test_floor_page_lists_expired_stock_as_an_alert_and_leaves_it_out_of_available(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
+    old = Receive(
+        ProductRef(sku=Sku("BOLT")), LocationCode("A-02"), 7, lot="OLD", expiry=date(2020, 1, 1)
+    )
+    await service.post(Envelope(IdempotencyKey(f"floor-{next(_keys)}"), old, actor="test"))
+    expired = '.alert[data-sku="BOLT"][data-kind="expired"]'
+    await page.wait_for(f"!!{q(expired)}", what="an expired BOLT alert")
+    assert "EXPIRED" in await text(page, expired)
+    assert "7 expired" in await text(page, expired)
+    assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"  # on hand 507
+    # a fresh snapshot shows the same
+    await page.navigate("about:blank")
+    await page.navigate(floor.page_url)
+    await wait_live(page)
+    await page.wait_for(f"!!{q(expired)}", what="the expired alert in the snapshot")
+    assert "7 expired" in await text(page, expired)
+    assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"
+
+
 async def test_floor_page_shows_scans_waiting_in_a_gateways_spool(
     floor: Floor, service: StockService, page: Page
 ) -> None:

@@ -25,7 +25,7 @@ from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "AlertOut"]
 
-AlertKind = Literal["low_stock", "out_of_stock", "projected_stockout"]
+AlertKind = Literal["low_stock", "out_of_stock", "projected_stockout", "expired"]
 
 
 class AlertOut(BaseModel):

@@ -114,6 +114,15 @@ class ValuationQuery(ReportQuery):
     at: date | None = Field(None, ge=_FIRST, le=_LAST)
 
 
+class ExpiryQuery(ReportQuery):
+    days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Also list stock expiring within this many days (0: expired stock only).",
+    )
+
+
 class ReportOut(_Open):
     items: list[dict[str, Any]]
 
@@ -140,6 +149,8 @@ REPORT_NUMERIC = frozenset(
         "value",
         "days_since_outbound",
         "days_of_cover",
+        "days_left",
+        "reserved",
     }
 )
 """Report columns written as numbers; every other cell is text, defused on the way out."""
@@ -204,6 +215,13 @@ async def valuation_report(call: Call) -> web.StreamResponse:
     if query.format == "csv":
         return _csv(await call.service.valuation_csv(query.at), "valuation")
     return _json(await call.service.valuation(query.at), ReportOut)
+
+
+async def expiry_report(call: Call) -> web.StreamResponse:
+    query: ExpiryQuery = call.query
+    if query.format == "csv":
+        return _csv(await call.service.expiry_csv(query.days), "expiry")
+    return _json(await call.service.expiry(query.days), ReportOut)
 
 
 ROUTES = (
@@ -273,5 +291,20 @@ ROUTES = (
         query=ValuationQuery,
         response=ReportOut,
         also_csv=True,
+    ),
+    Route(
+        "GET",
+        f"{API}/reports/expiry",
+        expiry_report,
+        "Expired and soon-to-expire stock per product, location and lot",
+        "reports",
+        Role.MANAGER,
+        query=ExpiryQuery,
+        response=ReportOut,
+        also_csv=True,
+        description="Rows whose expiry date is before today (UTC) are expired: on hand, "
+        "never available. Items: sku, name, category, location, lot, expiry, days_left "
+        "(negative once expired), status (expired or expiring), on_hand, reserved, "
+        "unit_cost, value; with the expired and expiring totals.",
     ),
 )

@@ -29,10 +29,14 @@ class StockLocationOut(BaseModel):
     location: str
     zone: str
     lot: str
-    expiry: date | None
+    expiry: date | None = Field(description="The lot's expiry date; null when it has none.")
     on_hand: int
     reserved: int
-    available: int
+    available: int = Field(description="On hand less reserved; 0 once the lot has expired.")
+    expired: int = Field(
+        description="Once the expiry date is past (before today, UTC): the units not held "
+        "for an order; else 0."
+    )
 
     @classmethod
     def of(cls, row: StockRow) -> StockLocationOut:
@@ -43,7 +47,8 @@ class StockLocationOut(BaseModel):
             expiry=row.expiry,
             on_hand=row.on_hand,
             reserved=row.reserved,
-            available=row.on_hand - row.reserved,
+            available=row.available,
+            expired=row.expired_units,
         )
 
 
@@ -54,7 +59,11 @@ class StockOut(BaseModel):
     name: str
     on_hand: int = Field(description="Sum over the locations listed.")
     reserved: int
-    available: int
+    available: int = Field(description="On hand, less reserved, less expired.")
+    expired: int = Field(
+        description="Units past their expiry date (before today, UTC) not held for an order: "
+        "on hand but never available. on_hand = available + reserved + expired."
+    )
     on_order: int = Field(description="Units open purchase orders have still to bring.")
     backordered: int = Field(description="Units open customer orders wait for (backorders).")
     reorder_point: int
@@ -70,7 +79,8 @@ class StockOut(BaseModel):
             name=stock.name,
             on_hand=stock.on_hand,
             reserved=stock.reserved,
-            available=stock.on_hand - stock.reserved,
+            available=stock.available,
+            expired=stock.expired,
             on_order=stock.on_order,
             backordered=stock.backordered,
             reorder_point=stock.reorder_point,

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from stock_core.domain.alerts import LOW_STOCK, OUT_OF_STOCK, AlertChange, evaluate, margin
+from stock_core.domain.alerts import (
+    EXPIRED,
+    LOW_STOCK,
+    OUT_OF_STOCK,
+    AlertChange,
+    evaluate,
+    evaluate_expired,
+    margin,
+)
 
 
 @pytest.mark.parametrize(
@@ -36,3 +44,10 @@ def test_low_stock_rises_at_the_reorder_point_and_clears_past_the_margin() -> No
     assert not evaluate(11, 10, {LOW_STOCK})
     assert evaluate(12, 10, {LOW_STOCK}) == AlertChange((), (LOW_STOCK,))
     assert not evaluate(11, 10, set())
+
+
+def test_expired_rises_with_expired_units_and_clears_when_none_are_left() -> None:
+    assert evaluate_expired(3, set()) == AlertChange((EXPIRED,), ())
+    assert not evaluate_expired(3, {EXPIRED})
+    assert evaluate_expired(0, {EXPIRED, LOW_STOCK}) == AlertChange((), (EXPIRED,))
+    assert not evaluate_expired(0, {LOW_STOCK})

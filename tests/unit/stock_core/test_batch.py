@@ -261,9 +261,81 @@ def test_expired_stock_is_not_available_to_pick_but_can_be_written_off() -> None
 
 def test_location_figures_come_from_the_totals_given_not_only_the_rows_read() -> None:
     # 40 units in other lots at SHELF were not read (a receive names only its lot)
-    at = {(1, 10): (40, 5)}
+    at = {(1, 10): (40, 5, 0)}
     product = ProductFacts(1, "A", 0, on_hand=40, reserved=5)
     plan = plan_batch([_item(_receive(2, lot="NEW"), product=product)], [product], [], None, at)
     row = _rows(plan.outcomes[0])[0]
     assert (row.on_hand_after, row.location_on_hand, row.location_available) == (2, 42, 37)
     assert plan.new_rows == {(1, 10, "NEW")}
+
+
+def test_expired_units_are_counted_apart_from_available() -> None:
+    # OLD expired with 2 of its 5 units reserved before it did; NEW is good
+    rows = [
+        StockFacts(1, 10, "OLD", date(2026, 12, 1), 5, 2),
+        StockFacts(1, 10, "NEW", date(2027, 3, 1), 4, 0),
+    ]
+    product = ProductFacts(1, "A", 0, on_hand=9, reserved=2, expired=3)
+    plan = plan_batch([_item(_pick(1), product=product)], [product], rows, TODAY)
+    row = _rows(plan.outcomes[0])[0]
+    assert (row.lot, row.location_on_hand, row.location_available) == ("NEW", 8, 3)
+    assert (row.product_on_hand, row.product_available) == (8, 3)
+    assert (plan.available, plan.expired) == ({1: 3}, {1: 3})
+
+
+def test_receiving_an_expired_lot_adds_to_expired_and_writing_it_off_takes_it_away() -> None:
+    receive = _item(_receive(4, lot="GONE", expiry=date(2026, 11, 30)))
+    write_off = _item(Adjust(ProductRef(sku=Sku("A")), LocationCode("SHELF"), -4, lot="GONE"))
+    plan = plan_batch([receive], [A], [], TODAY)
+    row = _rows(plan.outcomes[0])[0]
+    assert (row.on_hand_after, row.location_available, row.product_available) == (4, 0, 0)
+    assert plan.expired == {1: 4}
+    rows = [StockFacts(1, 10, "GONE", date(2026, 11, 30), 4, 0)]
+    gone = ProductFacts(1, "A", 5, on_hand=4, reserved=0, expired=4)
+    plan = plan_batch([write_off], [gone], rows, TODAY)
+    assert plan.expired == {1: 0}
+    assert _rows(plan.outcomes[0])[0].product_available == 0
+
+
+_dated_ops = st.lists(
+    st.tuples(
+        st.sampled_from(["receive", "pick", "adjust"]),
+        st.integers(1, 6),
+        st.sampled_from([None, "OLD", "TODAY", "NEW"]),
+    ),
+    max_size=30,
+)
+
+
+@given(_dated_ops, st.lists(st.integers(0, 5), min_size=3, max_size=3))
+def test_available_never_counts_expired_units(
+    ops: list[tuple[str, int, str | None]], start: list[int]
+) -> None:
+    expiries = {"OLD": date(2026, 12, 6), "TODAY": TODAY, "NEW": date(2027, 1, 1), "": None}
+    rows = [
+        StockFacts(1, SHELF[0], lot, expiries[lot], n, 0)
+        for lot, n in zip(["OLD", "TODAY", "NEW"], start, strict=True)
+    ]
+    model = dict(zip(["OLD", "TODAY", "NEW"], start, strict=True))
+    product = ProductFacts(1, "A", 0, on_hand=sum(start), reserved=0, expired=start[0])
+    items = []
+    for kind, n, lot in ops:
+        command: Receive | Pick | Adjust
+        if kind == "receive":
+            command = _receive(n, lot=lot, expiry=expiries[lot or ""])
+        elif kind == "pick":
+            command = _pick(n, lot=lot)
+        else:
+            command = Adjust(ProductRef(sku=Sku("A")), LocationCode("SHELF"), -n, lot=lot)
+        items.append(_item(command, product=product))
+    plan = plan_batch(items, [product], rows, TODAY)
+    for outcome in plan.outcomes:
+        if isinstance(outcome, InsufficientStockError):
+            continue
+        for row in _rows(outcome):
+            model[row.lot] = model.get(row.lot, 0) + row.delta
+            good = sum(v for lot, v in model.items() if lot != "OLD")
+            assert row.product_available == row.location_available == good
+            assert row.product_on_hand == good + model["OLD"]
+            assert not (row.lot == "OLD" and row.kind is MovementKind.PICK)
+    assert plan.expired.get(1, start[0]) == model["OLD"]

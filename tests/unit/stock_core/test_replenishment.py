@@ -28,6 +28,12 @@ def position(on_hand: int, **kwargs: object) -> Position:
     return Position(sku=Sku("X"), on_hand=on_hand, **kwargs)  # type: ignore[arg-type]
 
 
+def test_expired_units_are_not_available_to_cover_demand() -> None:
+    p = position(50, reserved=10, expired=15, backordered=5)
+    assert (p.available, p.net) == (25, 20)
+    assert suggest(p, per_day(1), TODAY).expired == 15
+
+
 def day(n: int) -> date:
     return TODAY + timedelta(days=n)
 
@@ -192,6 +198,7 @@ def test_a_late_order_is_due_today_and_covers_the_shortfall() -> None:
         "stockout_date": "2024-11-14",
         "on_hand": 20,
         "reserved": 5,
+        "expired": 0,
         "available": 15,
         "on_order": 0,
         "backordered": 5,

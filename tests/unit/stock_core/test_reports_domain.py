@@ -8,11 +8,14 @@ from decimal import Decimal
 import pytest
 
 from stock_core.domain.reports import (
+    DatedStock,
     ProductActivity,
     ProductHolding,
     ProductPeriod,
     deadstock_csv,
     deadstock_report,
+    expiry_csv,
+    expiry_report,
     instant,
     period_bounds,
     turnover_csv,
@@ -244,3 +247,41 @@ def test_valuation_per_product_category_and_total() -> None:
         "value": "63.80",
     }
     assert rows[1]["value"] == "33.30"
+
+
+def _dated(sku: str, expiry: date, on_hand: int = 4, lot: str = "L1") -> DatedStock:
+    return DatedStock(
+        Sku(sku), f"name {sku}", "food", Decimal("2.50"), "SHELF", lot, expiry, on_hand, 1
+    )
+
+
+def test_expiry_report_lists_expired_and_expiring_rows_soonest_first() -> None:
+    today = date(2026, 12, 7)
+    rows = [
+        _dated("LATER", date(2026, 12, 20)),
+        _dated("BEYOND", date(2027, 1, 6)),  # today + 30: outside the window
+        _dated("PAST", date(2026, 12, 6), on_hand=3),
+        _dated("EMPTY", date(2026, 12, 1), on_hand=0),
+        _dated("LAST_DAY", today, lot="L2"),
+    ]
+    report = expiry_report(rows, today=today, days=30)
+    assert [(i.sku, i.status, i.days_left) for i in report.items] == [
+        ("PAST", "expired", -1),
+        ("LAST_DAY", "expiring", 0),
+        ("LATER", "expiring", 13),
+    ]
+    body = report.to_dict()
+    assert body["today"] == "2026-12-07"
+    assert body["expired"] == {"on_hand": 3, "value": "7.50"}
+    assert body["expiring"] == {"on_hand": 8, "value": "20.00"}
+    assert body["items"][0]["expiry"] == "2026-12-06"
+    only_expired = expiry_report(rows, today=today, days=0)
+    assert [i.sku for i in only_expired.items] == ["PAST"]
+    lines = rows_of(expiry_csv(report))
+    assert [(r["sku"], r["status"], r["days_left"], r["value"]) for r in lines] == [
+        ("PAST", "expired", "-1", "7.50"),
+        ("LAST_DAY", "expiring", "0", "10.00"),
+        ("LATER", "expiring", "13", "10.00"),
+    ]
+    assert lines[0]["lot"] == "L1"
+    assert lines[1]["lot"] == "L2"

@@ -51,8 +51,13 @@ const DENSE_AFTER = 24; // more tiles than fit a screen: ok tiles shrink, proble
 const NO_ZONE = "—";
 const TOKEN_KEY = "stockd.floor.token";
 const SEVERITY = { out: 0, low: 1, ok: 2 };
-const ALERT_ORDER = { out_of_stock: 0, low_stock: 1, projected_stockout: 2 };
-const ALERT_WORD = { out_of_stock: "OUT", low_stock: "LOW", projected_stockout: "RUNNING OUT" };
+const ALERT_ORDER = { out_of_stock: 0, expired: 1, low_stock: 2, projected_stockout: 3 };
+const ALERT_WORD = {
+  out_of_stock: "OUT",
+  expired: "EXPIRED",
+  low_stock: "LOW",
+  projected_stockout: "RUNNING OUT",
+};
 
 const $ = (id) => document.getElementById(id);
 const timeFormat = new Intl.DateTimeFormat(undefined, {
@@ -270,6 +275,7 @@ function applyEvent(ev) {
         name: model.products.get(ev.sku)?.name || "",
         available: ev.available,
         threshold: ev.threshold,
+        expired: ev.expired, // expired alerts: units past their date
         raised_at: ev.ts,
         acknowledged: false,
       });
@@ -523,7 +529,7 @@ function renderAlerts() {
     const p = model.products.get(a.sku);
     const name = a.name || p?.name || "";
     const available = p ? p.available : a.available;
-    const key = [a.kind, a.sku, name, available, a.threshold, a.acknowledged].join("|");
+    const key = [a.kind, a.sku, name, available, a.threshold, a.expired, a.acknowledged].join("|");
     if (entry.key !== key) {
       entry.key = key;
       const el = entry.el;
@@ -531,6 +537,9 @@ function renderAlerts() {
       el.dataset.sku = a.sku;
       el.dataset.kind = a.kind;
       const fig = node("span", "fig", `${available ?? "?"} left`);
+      if (a.kind === "expired" && a.expired !== undefined && a.expired !== null) {
+        fig.append(node("small", "", ` · ${a.expired} expired`));
+      }
       if (a.kind === "low_stock" && a.threshold !== undefined && a.threshold !== null) {
         fig.append(node("small", "", ` · reorder at ${a.threshold}`));
       }
