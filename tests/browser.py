@@ -34,7 +34,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,14 @@ class Browser:
     @classmethod
     @contextlib.asynccontextmanager
     async def launch(
-        cls, executable: Path = CHROMIUM, *, width: int = 1920, height: int = 1080
+        cls,
+        executable: Path = CHROMIUM,
+        *,
+        width: int = 1920,
+        height: int = 1080,
+        flags: Sequence[str] = (),
     ) -> AsyncIterator[Browser]:
+        """``flags`` are added to the usual ones (e.g. a fake camera)."""
         if not await asyncio.to_thread(executable.exists):
             where = "CI=true: browser tests fail rather than skip" if in_ci() else _INSTALL
             raise BrowserError(f"{executable} is missing ({where})")
@@ -116,6 +122,7 @@ class Browser:
             process = await asyncio.create_subprocess_exec(
                 str(executable),
                 *_FLAGS,
+                *flags,
                 f"--user-data-dir={profile}",
                 f"--window-size={width},{height}",
                 "about:blank",

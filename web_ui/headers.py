@@ -5,8 +5,9 @@ export) or a WebSocket upgrade sends its headers before a middleware could add a
 and static files and rendered problems must carry them too.
 
 The Content-Security-Policy fits the pages under ``web_ui/static``: scripts, styles,
-images and fonts from this server only, no inline code, fetches and the feed's
-WebSocket to this server only, and never inside a frame.
+images and fonts from this server only, no inline code and no ``eval`` (WebAssembly
+may be compiled: the handheld page's camera decoder is zxing-cpp as WebAssembly),
+fetches and the feed's WebSocket to this server only, and never inside a frame.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](?::\d{1,
 
 _POLICY = (
     "default-src 'none'",
-    "script-src 'self'",
+    "script-src 'self' 'wasm-unsafe-eval'",
     "style-src 'self'",
     "img-src 'self' data:",
     "font-src 'self'",

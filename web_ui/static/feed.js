@@ -35,6 +35,12 @@
 //   "auth-failed"   detail: {code, reason}; the feed has stopped.
 // feed.setToken(t) switches to another token (and starts again after auth-failed);
 // feed.stop() closes for good.
+//
+// Another socket of the same shape (a hello, then messages; ping/pong; these close
+// codes) reuses the connection handling with three options: `path`, `hello()` (the
+// hello message to send; default the feed's) and `onMessage(msg)` (every message but
+// `pong`, as it comes: no seq bookkeeping, no snapshots). `stopCodes` adds close codes
+// after which retrying cannot help. The handheld page's /scan/ws does this.
 
 export const BACKOFF_START_MS = 500;
 export const BACKOFF_CAP_MS = 10_000;
@@ -52,6 +58,7 @@ export const CLOSE_REASON = {
   4401: "unknown or revoked token",
   4403: "this token's role may not read the feed",
   4408: "hello timed out",
+  4409: "this handheld connected again elsewhere",
 };
 
 // retrying cannot help: a new token is needed
@@ -63,12 +70,15 @@ function seqOf(value) {
 }
 
 export class Feed {
-  constructor({ token, onSnapshot, onEvent, onState, path = "/feed" }) {
+  constructor({ token, onSnapshot, onEvent, onState, path = "/feed", hello, onMessage, stopCodes }) {
     this.token = token;
     this.onSnapshot = onSnapshot || (() => {});
     this.onEvent = onEvent || (() => {});
     this.onState = onState || (() => {});
     this.path = path;
+    this.hello = hello || (() => ({ type: "hello", token: this.token, since: this.seq }));
+    this.onMessage = onMessage || null;
+    this.stopCodes = new Set([...STOP_CODES, ...(stopCodes || [])]);
     this.seq = null; // last seq applied; sent as `since` on reconnect
     this.state = "idle";
     this.ws = null;
@@ -125,7 +135,7 @@ export class Feed {
     const sock = new WebSocket(`${scheme}://${location.host}${this.path}`);
     this.ws = sock;
     sock.onopen = () => {
-      sock.send(JSON.stringify({ type: "hello", token: this.token, since: this.seq }));
+      sock.send(JSON.stringify(this.hello()));
       sock.send(JSON.stringify({ type: "ping" }));
       this.pingSentAt = performance.now();
     };
@@ -146,7 +156,7 @@ export class Feed {
   }
 
   closed(code, reason) {
-    if (STOP_CODES.has(code)) {
+    if (this.stopCodes.has(code)) {
       this.setState("auth-failed", { code, reason: reason || CLOSE_REASON[code] });
       return;
     }
@@ -166,6 +176,10 @@ export class Feed {
     }
     if (!msg || typeof msg !== "object" || typeof msg.type !== "string") return;
     if (msg.type === "pong") return;
+    if (this.onMessage) {
+      this.onMessage(msg);
+      return;
+    }
     if (msg.type === "error") {
       console.warn("feed:", msg.reason);
       return;
@@ -181,6 +195,14 @@ export class Feed {
       this.seq = seq;
     }
     this.onEvent(msg);
+  }
+
+  // send one message on the open socket; false when there is none
+  send(message) {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(message));
+    return true;
   }
 
   tick() {

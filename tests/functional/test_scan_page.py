@@ -1,0 +1,470 @@
+"""The handheld page at ``/scan/`` in headless Chromium, against the real app and
+PostgreSQL (issue 21).
+
+Scans go in as a worker's device sends them: keyboard-wedge bursts as trusted key
+events (Chrome DevTools ``Input.dispatchKeyEvent``, a few milliseconds apart, ending in
+Enter or Tab, GS1's separator as Ctrl+]), the camera through Chromium's fake capture
+device fed with a video of a rendered EAN-13, and typed codes. What the tests assert
+is the ledger and what the page shows through its testing hooks (the header of
+``web_ui/static/scan/scan.js``). The same scans played by a simulated serial scanner on
+a pty through the gateway must change stock exactly as the page's do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+from PIL import Image
+
+from hardware_mocks.frames import HONEYWELL
+from scanner_gateway.gateway import Gateway
+from stock_core.domain.labels import ProductEntry, parse_request, product_labels
+from stock_core.domain.token import Role
+from stock_core.label_pdf import render_pdf
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from stock_core.store.database import Database, open_database
+from tests.browser import Browser, Page, needs_chromium
+from tests.gateway_harness import eventually, ledger_rows, open_rig, outbox_payloads, stock_rows
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.pg import PgCluster
+from tests.timing import UNIT
+from web_ui.app import create_app
+from web_ui.config import WebConfig
+
+pytestmark = needs_chromium
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+W, H = 412, 915  # a phone, in CSS pixels
+WIDGET_EAN = "5012345678900"
+GADGET = "4006381333931"
+GS = "\x1d"
+GS1_LOT = "]C1" + "0105012345678900" + "10LOT-7" + GS + "17301231"
+
+Start = Callable[[], Awaitable[TestServer]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def service(database: Database) -> StockService:
+    svc = StockService(database.pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@pytest.fixture
+async def worker(service: StockService) -> str:
+    text, _ = await service.create_token("ana", Role.WORKER)
+    return text
+
+
+@pytest.fixture
+async def start(database: Database, service: StockService) -> AsyncIterator[Start]:
+    """Start the app on one port; started again after a stop, the same port."""
+    port = free_port()
+    servers: list[TestServer] = []
+
+    async def start() -> TestServer:
+        server = TestServer(create_app(WebConfig(database=database)), host="127.0.0.1", port=port)
+        await server.start_server()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.close()
+
+
+# -- driving the page ---------------------------------------------------------------------
+
+
+def js(value: str) -> str:
+    return json.dumps(value)
+
+
+def _key(ch: str) -> dict[str, Any]:
+    if ch == GS:  # Ctrl+], as keyboard wedges type GS1's separator
+        return {"key": "]", "code": "BracketRight", "modifiers": 2, "windowsVirtualKeyCode": 221}
+    return {"key": ch, "text": ch}
+
+
+_END = {
+    "Enter": {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"},
+    "Tab": {"key": "Tab", "code": "Tab", "windowsVirtualKeyCode": 9},
+}
+
+
+async def burst(page: Page, code: str, end: str = "Enter") -> None:
+    """A wedge scanner's burst: every key event sent at once, in order, no pauses."""
+    events = []
+    for ch in code:
+        events.append({"type": "keyDown", **_key(ch)})
+        events.append({"type": "keyUp", **{k: v for k, v in _key(ch).items() if k != "text"}})
+    events.append({"type": "keyDown", **_END[end]})
+    events.append({"type": "keyUp", **{k: v for k, v in _END[end].items() if k != "text"}})
+    await asyncio.gather(*(page.send("Input.dispatchKeyEvent", e) for e in events))
+
+
+async def slow_typing(page: Page, text: str, gap: float = 0.15) -> None:
+    """A person at the keyboard: a key every ``gap`` seconds, then Enter."""
+    for ch in text:
+        await page.send("Input.dispatchKeyEvent", {"type": "keyDown", **_key(ch)})
+        await page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": ch})
+        await asyncio.sleep(gap)
+    await page.send("Input.dispatchKeyEvent", {"type": "keyDown", **_END["Enter"]})
+    await page.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": "Enter"})
+
+
+async def attr(page: Page, selector: str, name: str) -> str | None:
+    value = await page.evaluate(f"document.querySelector({js(selector)})?.getAttribute({js(name)})")
+    return None if value is None else str(value)
+
+
+async def wait_attr(
+    page: Page, selector: str, name: str, expected: str, within: float = 10
+) -> None:
+    await page.wait_for(
+        f"document.querySelector({js(selector)})?.getAttribute({js(name)}) === {js(expected)}",
+        within,
+        what=f"{selector}[{name}] to be {expected!r}",
+        show=f"document.querySelector({js(selector)})?.getAttribute({js(name)})",
+    )
+
+
+async def answer(page: Page, seq: int, within: float = 10) -> dict[str, str]:
+    """The page's answer to scan ``seq``, once it has one (from #recent)."""
+    li = f'#recent li[data-seq="{seq}"]'
+    await page.wait_for(
+        f"['ack','nak'].includes(document.querySelector({js(li)})?.dataset.result)",
+        within,
+        what=f"an answer to scan {seq}",
+        show="document.getElementById('recent').innerText",
+    )
+    shown: dict[str, str] = await page.evaluate(
+        f"(() => {{ const li = document.querySelector({js(li)}); return {{result: "
+        f"li.dataset.result, code: li.dataset.code, text: li.querySelector('.text').textContent,"
+        f" message: document.getElementById('message').textContent}}; }})()"
+    )
+    return shown
+
+
+async def load(page: Page, url: str) -> None:
+    """A fresh load of ``url`` (not a jump within the page, as a new fragment would be)."""
+    await page.navigate("about:blank")
+    await page.navigate(url)
+
+
+async def open_page(page: Page, server: TestServer, token: str) -> None:
+    await load(page, str(server.make_url("/scan/")) + f"#token={token}")
+    await wait_attr(page, "#conn", "data-state", "live")
+
+
+async def shoot(page: Page, name: str) -> None:
+    """A screenshot for the docs once the flash has faded (tests/artifacts/NAME.png)."""
+    await page.wait_for("!document.getElementById('flash').classList.contains('on')", 5)
+    await asyncio.sleep(0.5 * UNIT)
+    await page.screenshot(ARTIFACTS / f"{name}.png")
+
+
+async def scanner_of(page: Page) -> str:
+    return str(await attr(page, "#scanner-id", "data-scanner"))
+
+
+# -- the script both transports play -------------------------------------------------------
+
+SCRIPT: list[tuple[str, str]] = [
+    ("LOC:DOCK-1", "ack"),
+    ("CMD:RECEIVE", "ack"),
+    ("QTY:5", "ack"),
+    (WIDGET_EAN, "ack"),  # receive 5
+    (GADGET, "ack"),  # receive 1
+    (GS1_LOT, "ack"),  # receive 1 of lot LOT-7, expiry 2030-12-31
+    ("CMD:PICK", "ack"),
+    (GADGET, "ack"),  # pick 1
+    (GADGET, "nak"),  # none left: refused with the reason
+    ("CMD:MOVE", "ack"),
+    (WIDGET_EAN, "ack"),
+    (WIDGET_EAN, "ack"),
+    ("LOC:A-01", "ack"),  # move 2 from DOCK-1 to A-01
+    ("CMD:COUNT", "ack"),
+    ("QTY:3", "ack"),
+    (WIDGET_EAN, "ack"),
+    ("CMD:DONE", "ack"),  # count: A-01 holds 3 widgets
+]
+
+
+def ledger_shape(rows: list[dict[str, Any]]) -> list[tuple[str, str, str, str, int]]:
+    return [(r["kind"], r["sku"], r["location"], r["lot"], r["delta"]) for r in rows]
+
+
+async def played_on_a_pty(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> tuple[list[str | None], Any, Any]:
+    """The script on a simulated Honeywell on a pty, through the gateway, on a fresh database."""
+    name = await pg_cluster.create_database()
+    try:
+        async with open_database(pg_cluster.url_for(name), max_size=4) as db:
+            service = StockService(db.pool)
+            await load_sample_catalog(service)
+            rig = await open_rig("pty-1", "pty", HONEYWELL, tmp_path, mode="receive")
+            gateway = Gateway(service, [rig.config], tmp_path / "spool", name="pty")
+            await gateway.start()
+            rig.gateway = gateway
+            try:
+                await eventually(
+                    lambda: all(s.state == "connected" for s in gateway.statuses()),
+                    5 * UNIT,
+                    "the pty scanner connected",
+                )
+                answers: list[str | None] = []
+                for code, _ in SCRIPT:
+                    aim = "]C1" if code.startswith("]C1") else None
+                    answers.append(await rig.scan(code.removeprefix("]C1"), aim=aim))
+            finally:
+                await gateway.stop()
+                await rig.close()
+            return answers, ledger_shape(await ledger_rows(db.pool)), await stock_rows(db.pool)
+    finally:
+        await pg_cluster.drop_database(name)
+
+
+async def test_wedge_bursts_change_stock_exactly_as_the_same_scans_on_a_pty(
+    start: Start, worker: str, pool: Pool, pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    server = await start()
+    async with Browser.launch(width=W, height=H) as browser:
+        page = await browser.new_page(width=W, height=H)
+        await open_page(page, server, worker)
+        assert await attr(page, "#worker", "data-worker") == "ana"
+        answers = []
+        for seq, (code, _) in enumerate(SCRIPT, 1):
+            await burst(page, code, end="Tab" if seq % 2 else "Enter")
+            shown = await answer(page, seq)
+            answers.append(shown["result"])
+            if code == GS1_LOT:
+                assert shown["code"] == GS1_LOT  # the separator arrived as GS
+                assert "lot LOT-7" in shown["text"]
+            if shown["result"] == "nak":
+                assert "GADGET" in shown["message"]  # the reason, in large text
+                assert await attr(page, "#flash", "data-result") == "nak"
+                await shoot(page, "scan-refused")
+            if code == WIDGET_EAN and seq == 12:  # two held for the move
+                await wait_attr(page, "#held li", "data-quantity", "2")
+                assert await attr(page, "#mode", "data-mode") == "move"
+                await shoot(page, "scan-move")
+        assert answers == [expected for _, expected in SCRIPT]
+        assert await attr(page, "#location", "data-location") == "A-01"
+        scanner = await scanner_of(page)
+        assert not page.errors, page.errors
+    rows = await ledger_rows(pool)
+    assert {r["scanner"] for r in rows} == {scanner}
+    assert [r["scan_seq"] for r in rows] == sorted(r["scan_seq"] for r in rows)
+    rejected = await outbox_payloads(pool, "scan.rejected")
+    assert [(e["scanner"], e["code"]) for e in rejected] == [(scanner, GADGET)]
+    pty_answers, pty_ledger, pty_stock = await played_on_a_pty(pg_cluster, tmp_path)
+    assert pty_answers == answers
+    assert ledger_shape(rows) == pty_ledger
+    assert await stock_rows(pool) == pty_stock
+    assert pty_stock == {
+        ("WIDGET", "DOCK-1"): 4,
+        ("WIDGET", "A-01"): 3,
+    }
+
+
+async def test_a_person_typing_is_not_a_scan_and_a_typed_code_is_sent(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    server = await start()
+    async with Browser.launch(width=W, height=H) as browser:
+        page = await browser.new_page(width=W, height=H)
+        await open_page(page, server, worker)
+        await slow_typing(page, "LOC:A-01")  # focus on the capture: keys too slow to be a scan
+        await asyncio.sleep(0.5 * UNIT)
+        assert await page.evaluate("document.querySelectorAll('#recent li').length") == 0
+        await page.evaluate("document.getElementById('manual-code').focus()")
+        await slow_typing(page, "LOC:A-01")  # typed into the field, Enter sends it
+        assert (await answer(page, 1))["result"] == "ack"
+        await burst(page, WIDGET_EAN)  # a wedge burst while the field has the focus
+        assert (await answer(page, 2))["text"] == "received 1 × WIDGET at A-01"
+        assert await page.evaluate("document.getElementById('manual-code').value") == ""
+        await page.evaluate("document.querySelector('button[data-code=\"CMD:PICK\"]').click()")
+        assert (await answer(page, 3))["result"] == "ack"
+        await wait_attr(page, "#mode", "data-mode", "pick")
+        await shoot(page, "scan-ready")
+    assert await stock_rows(pool) == {("WIDGET", "A-01"): 1}
+
+
+# -- camera ---------------------------------------------------------------------------------
+
+needs_pdftoppm = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None, reason="pdftoppm is missing: run scripts/ensure-test-tools"
+)
+
+
+def ean13_video(folder: Path) -> Path:
+    """A y4m video of the product label the project prints for WIDGET's EAN-13."""
+    request = parse_request("products", size="100x50", reference_year=2026)
+    labels = product_labels(request, [ProductEntry("WIDGET", "Widget", (("05012345678900", 1),))])
+    (folder / "label.pdf").write_bytes(render_pdf(labels, request.size))
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-gray", "-png", "-singlefile", "label.pdf", "label"],
+        cwd=folder,
+        check=True,
+        timeout=60,
+    )
+    label = Image.open(folder / "label.png").convert("L")
+    label.thumbnail((600, 440))
+    frame = Image.new("L", (640, 480), 255)
+    frame.paste(label, ((640 - label.width) // 2, (480 - label.height) // 2))
+    luma = frame.tobytes()
+    chroma = bytes([128]) * (320 * 240)
+    video = folder / "ean13.y4m"
+    with video.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            out.write(b"FRAME\n" + luma + chroma + chroma)
+    return video
+
+
+@needs_pdftoppm
+async def test_the_camera_reads_a_rendered_ean13_and_receives_the_product(
+    start: Start, worker: str, pool: Pool, tmp_path: Path
+) -> None:
+    video = ean13_video(tmp_path)
+    server = await start()
+    flags = (
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    async with Browser.launch(width=W, height=H, flags=flags) as browser:
+        page = await browser.new_page(width=W, height=H)
+        await open_page(page, server, worker)
+        await burst(page, "LOC:DOCK-1")
+        assert (await answer(page, 1))["result"] == "ack"
+        await page.evaluate("document.getElementById('camera-toggle').click()")
+        await wait_attr(page, "#camera-panel", "data-state", "on", within=20)
+        decoder = await attr(page, "#camera-panel", "data-decoder")
+        assert decoder in ("zxing", "barcode-detector")
+        shown = await answer(page, 2, within=30)
+        assert shown["result"] == "ack", shown
+        assert shown["code"] == "]E0" + WIDGET_EAN
+        assert shown["text"] == "received 1 × WIDGET at DOCK-1"
+        await shoot(page, "scan-camera")
+        await asyncio.sleep(1.5 * UNIT)  # the label stays in view: still one scan
+        await page.evaluate("document.getElementById('camera-toggle').click()")
+        await wait_attr(page, "#camera-panel", "data-state", "off")
+        assert not page.errors, page.errors
+    assert await stock_rows(pool) == {("WIDGET", "DOCK-1"): 1}
+
+
+# -- offline -------------------------------------------------------------------------------
+
+
+async def test_scans_taken_offline_are_sent_in_order_once_each_and_a_refusal_stays(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    server = await start()
+    async with Browser.launch(width=W, height=H) as browser:
+        page = await browser.new_page(width=W, height=H)
+        url = str(server.make_url("/scan/"))
+        await open_page(page, server, worker)
+        await wait_attr(page, "html", "data-offline-ready", "true", within=20)
+        scanner = await scanner_of(page)
+        await burst(page, "LOC:A-01")
+        assert (await answer(page, 1))["result"] == "ack"
+        for seq in range(2, 22):  # 20 receipts online
+            await burst(page, WIDGET_EAN)
+            assert (await answer(page, seq))["result"] == "ack"
+        await server.close()  # the server goes away during the 50
+        await wait_attr(page, "#conn", "data-state", "reconnecting")
+        for _ in range(15):
+            await burst(page, WIDGET_EAN)
+        await wait_attr(page, "#queue-panel", "data-count", "15")
+        assert await attr(page, "#flash", "data-result") == "pending"
+        # a reload while scans wait: the page comes from the service worker, the scans
+        # from IndexedDB
+        await page.navigate(url)
+        await wait_attr(page, "#queue-panel", "data-count", "15")
+        assert await attr(page, "#conn", "data-state") != "live"
+        assert await attr(page, "#worker", "data-worker") == "ana"  # as last heard
+        assert await attr(page, "#location", "data-location") == "A-01"
+        for _ in range(15):
+            await burst(page, WIDGET_EAN)
+        await burst(page, "CMD:PICK")
+        await burst(page, GADGET)  # none at A-01: refused when it is sent
+        await wait_attr(page, "#queue-panel", "data-count", "32")
+        await shoot(page, "scan-offline")
+        server = await start()  # back, on the same port
+        await wait_attr(page, "#conn", "data-state", "live", within=30)
+        await wait_attr(page, "#queue-panel", "data-count", "0", within=30)
+        await wait_attr(page, "#exceptions-panel", "data-count", "1")
+        reason = await attr(page, "#exceptions li", "data-reason")
+        assert reason is not None
+        assert "GADGET" in reason
+        assert await attr(page, "#exceptions li", "data-code") == GADGET
+        await shoot(page, "scan-exception")
+        # it stays until resolved, reloads included
+        await page.navigate(str(server.make_url("/scan/")))
+        await wait_attr(page, "#exceptions-panel", "data-count", "1")
+        await page.evaluate("document.querySelector('#exceptions button[data-resolve]').click()")
+        await wait_attr(page, "#exceptions-panel", "data-count", "0")
+    rows = await ledger_rows(pool, scanner)
+    assert [(r["kind"], r["delta"]) for r in rows] == [("receive", 1)] * 50
+    assert [r["scan_seq"] for r in rows] == list(range(2, 52))
+    assert await stock_rows(pool) == {("WIDGET", "A-01"): 50}
+
+
+# -- sign-in ---------------------------------------------------------------------------------
+
+
+async def test_a_bad_or_missing_token_shows_the_sign_in_page(
+    start: Start, worker: str, service: StockService
+) -> None:
+    display, _ = await service.create_token("floor", Role.DISPLAY)
+    server = await start()
+    async with Browser.launch(width=W, height=H) as browser:
+        page = await browser.new_page(width=W, height=H)
+        await page.navigate(str(server.make_url("/scan/")))
+        await page.wait_for("!document.getElementById('signin').hidden", 10, "the sign-in form")
+        assert await attr(page, "html", "data-signed-in") == "false"
+        assert await attr(page, "#signin-reason", "data-reason") == ""
+        await shoot(page, "scan-signin")
+        await load(page, str(server.make_url("/scan/")) + "#token=stk_bogus_0000")
+        await page.wait_for(
+            "document.getElementById('signin-reason').dataset.reason.includes('token')",
+            10,
+            "the refusal's reason",
+        )
+        assert "#token" not in await page.evaluate("location.href")  # not left on screen
+        await load(page, str(server.make_url("/scan/")) + f"#token={display}")
+        await page.wait_for(
+            "document.getElementById('signin-reason').dataset.reason.includes('worker')",
+            10,
+            "the role's refusal",
+        )
+        # the form signs in; a good token is kept for the device
+        await page.evaluate(
+            f"document.getElementById('signin-token').value = {js(worker)};"
+            "document.getElementById('signin-submit').click()"
+        )
+        await wait_attr(page, "#conn", "data-state", "live")
+        await page.navigate(str(server.make_url("/scan/")))
+        await wait_attr(page, "#conn", "data-state", "live")
+        assert await attr(page, "#worker", "data-worker") == "ana"
+        assert not page.errors, page.errors
