@@ -4,7 +4,8 @@ It builds a fresh demo database under ``STOCKD_HOME/demo`` (an earlier demo's da
 is replaced), loads a sample catalog of a few hundred products with a year of
 seasonal demand history, puts stock on the shelves, starts simulated scanners on
 real pseudo-terminals read by the real gateway, serves the floor page and the API,
-and prints the floor page URL and a manager token. Ctrl-C stops it all.
+and prints the floor page URL, the handheld page's (a phone or a mobile computer as a
+scanner, signed in with a worker token) and a manager token. Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ async def run_demo(settings: Settings) -> int:
         await _stock_shelves(service, warehouse)
         manager, _ = await service.create_token("demo manager", Role.MANAGER)
         display, _ = await service.create_token("demo floor display", Role.DISPLAY)
+        worker, _ = await service.create_token("demo handheld", Role.WORKER)
         pty_dir = home / "pty"
         pty_dir.mkdir(exist_ok=True)
         scanners: list[PtyScanner] = []
@@ -157,6 +159,7 @@ async def run_demo(settings: Settings) -> int:
         stack.callback(print, "stockd demo: stopping", flush=True)
         print(
             f"\n  floor page:     {base}/#token={display}\n"
+            f"  handheld page:  {base}/scan/#token={worker}\n"
             f"  API:            {base}/api/v1/  (docs at {base}/api/v1/docs)\n"
             f"  manager token:  {manager}\n"
             f"  {_SCANNERS} simulated scanners are working; Ctrl-C stops the demo.\n",

@@ -149,7 +149,11 @@ async def run_web(settings: Settings) -> int:
         )
         runner, url = await start_web(settings, db, sockets=sockets)
         stack.push_async_callback(runner.cleanup)
-        print(f"stockd web: floor page and API at {url}/ (feed at {url}/feed)", flush=True)
+        print(
+            f"stockd web: floor page and API at {url}/ (feed at {url}/feed, "
+            f"handheld page at {url}/scan/)",
+            flush=True,
+        )
         await wait_for_signal()
     return 0
 
@@ -181,7 +185,8 @@ async def run_serve(settings: Settings) -> int:
         )
         stack.push_async_callback(runner.cleanup)
         print(
-            f"stockd serve: {len(settings.scanners)} scanner(s); floor page and API at {url}/",
+            f"stockd serve: {len(settings.scanners)} scanner(s); floor page and API at {url}/ "
+            f"(handheld page at {url}/scan/)",
             flush=True,
         )
         await wait_for_signal()

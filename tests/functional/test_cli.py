@@ -14,10 +14,12 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import asyncpg
 import pytest
+import websockets
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
@@ -529,6 +531,19 @@ async def get(url: str, token: str | None = None) -> tuple[int, str]:
         return answer.status, await answer.text()
 
 
+async def handheld_scan(base: str, token: str, code: str) -> dict[str, Any]:
+    """One scan from a handheld page's socket (as the /scan/ page sends it): the reply."""
+    url = base.replace("http://", "ws://") + "/scan/ws"
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token, "scanner": "web-cli"}))
+        welcome = json.loads(await asyncio.wait_for(ws.recv(), 10 * UNIT))
+        assert welcome["type"] == "welcome", welcome
+        seq = welcome["last_seq"] + 1
+        await ws.send(json.dumps({"type": "scan", "seq": seq, "code": code}))
+        reply: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 10 * UNIT))
+        return reply
+
+
 async def test_gateway_reads_a_scanner_until_ctrl_c(
     database_url: str, home: Path, tmp_path: Path
 ) -> None:
@@ -554,6 +569,10 @@ async def test_web_serves_the_floor_page_and_the_api_until_ctrl_c(
         "token", "create", "--role", "manager", "--name", "m", home=home, url=database_url
     )
     token = made.stdout.strip().splitlines()[-1]
+    made = await stockd(
+        "token", "create", "--role", "worker", "--name", "w", home=home, url=database_url
+    )
+    worker = made.stdout.strip().splitlines()[-1]
     async with running(
         "web", home=home, url=database_url, ready=r"stockd web: ", env={"STOCKD_WEB__PORT": "0"}
     ) as web:
@@ -561,6 +580,9 @@ async def test_web_serves_the_floor_page_and_the_api_until_ctrl_c(
         status, page = await get(f"{base}/")
         assert status == 200
         assert "<title>" in page
+        handheld = web.find(r"handheld page at (http://[^ ]+)/scan/\)").group(1)
+        assert (await get(f"{handheld}/scan/"))[0] == 200
+        assert (await handheld_scan(base, worker, "CMD:PICK"))["type"] == "ack"
         assert (await get(f"{base}/healthz"))[0] == 200
         assert (await get(f"{base}/api/v1/products"))[0] == 401
         status, body = await get(f"{base}/api/v1/products", token)
@@ -589,6 +611,15 @@ async def test_serve_runs_gateway_and_web_in_one_process_until_ctrl_c(
             assert json.loads(body)["on_hand"] == 4
             status, body = await get(f"{base}/api/v1/scanners", token)
             assert [s["id"] for s in json.loads(body)["items"]] == ["dock-1"]
+            serve.find(r"handheld page at http://[^ ]+/scan/")
+            made = await stockd(
+                "token", "create", "--role", "worker", "--name", "w", home=home, url=database_url
+            )
+            worker = made.stdout.strip().splitlines()[-1]
+            reply = await handheld_scan(base, worker, "LOC:A-01")
+            assert (reply["type"], reply["detail"]) == ("ack", "location A-01")
+            status, body = await get(f"{base}/api/v1/scanners", token)
+            assert [s["id"] for s in json.loads(body)["items"]] == ["dock-1", "web-cli"]
     assert serve.returncode == 0, serve.stderr
     serve.find(r"stockd serve: 1 scanner\(s\)")
 
@@ -643,6 +674,9 @@ async def test_demo_starts_a_warehouse_on_an_embedded_postgres_and_stops_it_on_c
         manager = demo.find(r"manager token: +(stk_\S+)").group(1)
         base, display = floor.group(1), floor.group(2)
         assert (await get(f"{base}/"))[0] == 200
+        handheld = demo.find(r"handheld page: +(http://[^/]+)/scan/#token=(stk_\S+)")
+        assert (await get(f"{handheld.group(1)}/scan/"))[0] == 200
+        assert (await handheld_scan(base, handheld.group(2), "CMD:COUNT"))["type"] == "ack"
         status, body = await get(f"{base}/api/v1/products?limit=1", manager)
         assert status == 200
         assert len(json.loads(body)["items"]) == 1
