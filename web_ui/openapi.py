@@ -235,7 +235,11 @@ def build_document(routes: Sequence[Route], *, version: str = "1") -> dict[str, 
             "description": "Warehouse stock over HTTP. Send `Authorization: Bearer <token>`; "
             "each operation names the least role it needs (admin > manager > worker > "
             "display). Errors are RFC 9457 problem documents whose `type` is stable; "
-            "lists answer `{items, next_cursor}`: pass `cursor=` for the next page.",
+            "lists answer `{items, next_cursor}`: pass `cursor=` for the next page. "
+            "Two WebSockets are not HTTP operations and so not among the paths: the live "
+            "feed at `/feed` (docs/reference/feed.md) and the handheld scanning socket at "
+            "`/scan/ws` (docs/reference/handheld.md), whose scanners are listed by "
+            "`GET /api/v1/scanners` like serial ones.",
         },
         "tags": [{"name": tag} for tag in tags],
         "paths": paths,

@@ -20,6 +20,7 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database
+from tests.faultproxy import FaultProxy
 from tests.gateway_harness import ledger_rows, outbox_payloads, stock_rows
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
@@ -311,3 +312,38 @@ async def test_the_page_is_served_at_scan(start: Start) -> None:
             assert "stockd" in await page.text()
         async with http.get(server.make_url("/scan"), allow_redirects=False) as bare:
             assert (bare.status, bare.headers["Location"]) == (308, "/scan/")
+
+
+async def test_with_the_database_away_the_socket_closes_1013_and_the_scan_is_taken_once_later(
+    gateway_db: Database, proxy: FaultProxy, service: StockService, worker: str, pool: Pool
+) -> None:
+    """The web node has no spool: it takes no scan while PostgreSQL is away, and says so
+    with 1013; the page keeps the scan and sends it again, and it changes stock once."""
+    server = TestServer(create_app(WebConfig(database=gateway_db)))
+    await server.start_server()
+    try:
+        hh = Handheld(server, worker)
+        await hh.connect()
+        await hh.scan(1, "LOC:A-01")
+        assert hh.ws is not None
+        await proxy.acut()
+        await hh.ws.send(json.dumps({"type": "scan", "seq": 2, "code": WIDGET_EAN}))
+        with pytest.raises(websockets.ConnectionClosed):
+            await hh.receive()
+        assert hh.ws.close_code == 1013
+        await proxy.arestore()
+        welcome: dict[str, Any] = {}
+        for _ in range(100):  # the page reconnects with backoff until the node answers
+            try:
+                welcome = await hh.connect()
+                break
+            except (websockets.ConnectionClosed, OSError):
+                await asyncio.sleep(0.1 * UNIT)
+        assert welcome["session"]["location"] == "A-01"
+        first = await hh.scan(2, WIDGET_EAN)
+        assert first["type"] == "ack", first
+        assert (await hh.scan(2, WIDGET_EAN))["replayed"] is True
+        await hh.close()
+    finally:
+        await server.close()
+    assert await stock_rows(pool) == {("WIDGET", "A-01"): 1}

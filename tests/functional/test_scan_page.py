@@ -468,3 +468,52 @@ async def test_a_bad_or_missing_token_shows_the_sign_in_page(
         await wait_attr(page, "#conn", "data-state", "live")
         assert await attr(page, "#worker", "data-worker") == "ana"
         assert not page.errors, page.errors
+
+
+# -- the wedge's timing rule, on its own ----------------------------------------------------
+
+WEDGE_CASES = """(async () => {
+  const { Wedge, GS } = await import("/static/scan/wedge.js");
+  const run = (keys) => {
+    const got = [];
+    const wedge = new Wedge({ onScan: (code) => got.push(code) });
+    for (const [key, at, extra] of keys) {
+      wedge.keydown({ key, timeStamp: at, target: document.body, preventDefault() {},
+                      stopPropagation() {}, ctrlKey: false, ...(extra || {}) });
+    }
+    return got;
+  };
+  const typed = (text, gap, end = "Enter", endGap = gap) =>
+    [...[...text].map((ch, i) => [ch, 1000 + i * gap]),
+     [end, 1000 + (text.length - 1) * gap + endGap]];
+  return {
+    burst: run(typed("LOC:A-01", 4)),
+    tab: run(typed("QTY:5", 4, "Tab")),
+    person: run(typed("LOC:A-01", 120)),
+    short: run(typed("AB", 2)),
+    late_end: run(typed("LOC:A-01", 4, "Enter", 500)),
+    ctrl_bracket: run([["0", 1], ["1", 3], ["]", 5, { ctrlKey: true }], ["2", 7], ["Enter", 9]]),
+    gs_char: run([["0", 1], ["1", 3], [GS, 5], ["2", 7], ["Enter", 9]]),
+    person_then_burst: run([["x", 0], ["y", 300], ...typed("QTY:2", 3)]),
+    shift: run([["Q", 1], ["Shift", 2], ["T", 3], ["Y", 4], ["Enter", 5]]),
+  };
+})()"""
+
+
+async def test_the_wedge_tells_a_scanner_burst_from_a_person_typing(start: Start) -> None:
+    server = await start()
+    async with Browser.launch(width=W, height=H) as browser:
+        page = await browser.new_page(width=W, height=H)
+        await load(page, str(server.make_url("/scan/")))
+        got = await page.evaluate(WEDGE_CASES)
+    assert got == {
+        "burst": ["LOC:A-01"],
+        "tab": ["QTY:5"],
+        "person": [],
+        "short": [],
+        "late_end": [],
+        "ctrl_bracket": ["01\x1d2"],
+        "gs_char": ["01\x1d2"],
+        "person_then_burst": ["QTY:2"],
+        "shift": ["QTY"],
+    }

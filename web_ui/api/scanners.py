@@ -31,7 +31,10 @@ class ScannerOut(BaseModel):
     id: str
     gateway: str
     url: str
-    state: str = Field(description="connected, reconnecting, misconfigured or stopped.")
+    state: str = Field(
+        description="connected, reconnecting, misconfigured or stopped; a handheld (the "
+        "/scan/ page, gateway `handheld`, url `browser`) is connected or offline."
+    )
     detail: str
     mode: str | None
     location: str | None
