@@ -282,6 +282,38 @@ async def forecast_of(
     return replace(forecast, demand=forecast.demand[:weeks])
 
 
+@dataclass(frozen=True)
+class ForecastView:
+    """One product's forecast with what a chart of it needs beside it."""
+
+    forecast: Forecast
+    history: WeeklySeries
+    """Past demand by week, up to the last week complete by ``today``."""
+    suggestion: Suggestion | None
+    """Its replenishment suggestion (projected stock-out, arrival of an order placed
+    today, order-by date), as ``GET /replenishment`` lists it."""
+
+
+async def forecast_view(
+    pool: Pool,
+    sku: str,
+    *,
+    today: date,
+    weeks: int = DEFAULT_HORIZON_WEEKS,
+) -> ForecastView:
+    """``sku``'s forecast (as :func:`forecast_of`), its past demand and its suggestion."""
+    async with pool.acquire() as conn:
+        found = await analytics.product_ids(conn, skus=[sku])
+        if not found:
+            raise UnknownProductError(sku)
+        pid = next(iter(found))
+        series = (await analytics.weekly_demand(conn, today=today, ids=[pid]))[pid]
+        position = await analytics.positions(conn, sku=sku)
+    forecast = (await current_forecasts(pool, today=today, ids=[pid]))[pid]
+    suggestion = suggest(position[0].position, forecast, today) if position else None
+    return ForecastView(replace(forecast, demand=forecast.demand[:weeks]), series, suggestion)
+
+
 @contextlib.contextmanager
 def database_errors() -> Iterator[None]:
     """Losing PostgreSQL inside the block becomes :class:`DatabaseUnavailableError`."""

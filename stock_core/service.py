@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from stock_core.domain.batch import products_named
@@ -469,6 +469,7 @@ class StockService:
         below_reorder_point: bool = False,
         after: int = 0,
         limit: int = 100,
+        search: str | None = None,
     ) -> list[api_reads.ProductStock]:
         async with self._connection() as conn:
             return await api_reads.list_stock(
@@ -479,6 +480,7 @@ class StockService:
                 below_reorder_point=below_reorder_point,
                 after=after,
                 limit=limit,
+                search=search,
             )
 
     async def list_movements(
@@ -566,12 +568,15 @@ class StockService:
     # ``today`` / ``as_of`` default to now (UTC); tests and backfills pass their own.
 
     async def forecast(
-        self, sku: str, weeks: int = 26, *, today: date | None = None
+        self, sku: str, weeks: int = 26, *, today: date | None = None, history: int = 0
     ) -> dict[str, Any]:
         """``{"sku", "weeks": [{"week_start", "demand"}], "method"}`` from today's week.
 
         From the background cache when the product's demand is unchanged, else computed
-        now (in a worker thread). Raises :class:`UnknownProductError`.
+        now (in a worker thread). With ``history`` > 0 it adds ``"history"``, the last
+        ``history`` complete weeks of past demand (``[{"week_start", "demand"}]``, oldest
+        first), and ``"replenishment"``, the product's suggestion (projected stock-out
+        date, lead time, order-by date). Raises :class:`UnknownProductError`.
         """
         from stock_core import analytics_task
         from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
@@ -579,10 +584,23 @@ class StockService:
 
         if not 1 <= weeks <= DEFAULT_HORIZON_WEEKS:
             raise StockUsageError(f"weeks must be 1 to {DEFAULT_HORIZON_WEEKS}, not {weeks}")
+        if not 0 <= history <= 520:
+            raise StockUsageError(f"history must be 0 to 520 weeks, not {history}")
         day = today or analytics_task.utc_today()
         with analytics_task.database_errors():
-            found = await analytics_task.forecast_of(self.pool, sku, today=day, weeks=weeks)
-        return found.to_dict()
+            if not history:
+                found = await analytics_task.forecast_of(self.pool, sku, today=day, weeks=weeks)
+                return found.to_dict()
+            view = await analytics_task.forecast_view(self.pool, sku, today=day, weeks=weeks)
+        out = view.forecast.to_dict()
+        past = view.history.values[-history:]
+        first = view.history.end - timedelta(weeks=len(past))
+        out["history"] = [
+            {"week_start": (first + timedelta(weeks=i)).isoformat(), "demand": round(v, 2)}
+            for i, v in enumerate(past)
+        ]
+        out["replenishment"] = view.suggestion.to_dict() if view.suggestion else None
+        return out
 
     async def refresh_forecasts(self, *, today: date | None = None, force: bool = False) -> int:
         """Bring every cached forecast up to date; returns how many products there are."""

@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import logging
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +27,7 @@ from hardware_mocks.warehouse import Warehouse, build_warehouse
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import embedded_url
@@ -36,7 +37,7 @@ from stockd.run import start_web, wait_for_signal
 from stockd.settings import Settings
 from stockd.startup import StartupError, listen
 
-__all__ = ["run_demo"]
+__all__ = ["run_demo", "seed_demo"]
 
 log = logging.getLogger("stockd.demo")
 
@@ -77,6 +78,52 @@ async def _stock_shelves(service: StockService, warehouse: Warehouse) -> None:
         await service.post_batch(envelopes[start : start + 100])
 
 
+async def _place_orders(service: StockService, warehouse: Warehouse, today: date) -> None:
+    """Customer orders (some waiting on backorder), purchase orders with expected dates
+    and one receipt that fills a backorder in part: what a manager's console shows.
+
+    Uses products the simulated scanners do not pick (the first 60), so reservations
+    never refuse the demo's picks."""
+    quiet = [p for p in warehouse.products[60:] if p.initial > 0][:12]
+    if len(quiet) < 12:
+        return
+    for n, product in enumerate(quiet[:8]):
+        # every other order asks for more than is on the shelf: the rest is backordered
+        quantity = product.initial + 5 + 3 * n if n % 2 else max(1, product.initial // 4)
+        lines = [OrderLineRequest(product.sku, quantity)]
+        if n % 3 == 0:
+            lines.append(OrderLineRequest(quiet[8 + n % 4].sku, 2))
+        await service.create_order(
+            f"SO-{1001 + n}", lines, priority=n % 3, customer=f"customer {n % 5 + 1}"
+        )
+    short = quiet[1:8:2]  # the backordered ones
+    for n, product in enumerate(short):
+        await service.create_purchase_order(
+            f"PO-{2001 + n}",
+            today + timedelta(days=3 + 4 * n),
+            [OrderLineRequest(product.sku, product.reorder_qty + 20)],
+            supplier=f"supplier {n + 1}",
+        )
+    # a partial fill: five units of the first purchase order arrive
+    await service.receive_purchase_order(
+        "PO-2001",
+        short[0].home,
+        [OrderLineRequest(short[0].sku, 5)],
+        key="demo-po-2001-first",
+        actor="demo",
+    )
+
+
+async def seed_demo(service: StockService, warehouse: Warehouse, today: date) -> None:
+    """Load the demo warehouse: locations, products, a year of demand history, stock on
+    the shelves, customer orders with backorders and purchase orders."""
+    await service.import_locations(warehouse.locations_csv())
+    await service.import_products(warehouse.products_csv())
+    await service.import_history(warehouse.history_csv())
+    await _stock_shelves(service, warehouse)
+    await _place_orders(service, warehouse, today)
+
+
 async def _keep_scanning(scanners: list[PtyScanner], catalog: Catalog) -> None:
     for round_ in itertools.count():
         plan = LoadPlan(
@@ -110,16 +157,14 @@ async def run_demo(settings: Settings) -> int:
                 f"cannot start the demo's embedded PostgreSQL under {home}: "
                 f"{type(exc).__name__}: {exc}: set STOCKD_HOME to a writable directory"
             ) from exc
-        warehouse = await asyncio.to_thread(build_warehouse, datetime.now(UTC).date())
+        today = datetime.now(UTC).date()
+        warehouse = await asyncio.to_thread(build_warehouse, today)
         demo_settings = settings.model_copy(
             update={"home": home, "database": settings.database.model_copy(update={"url": url})}
         )
         db = await stack.enter_async_context(startup.database(demo_settings, max_size=20))
         service = StockService(db.pool)
-        await service.import_locations(warehouse.locations_csv())
-        await service.import_products(warehouse.products_csv())
-        await service.import_history(warehouse.history_csv())
-        await _stock_shelves(service, warehouse)
+        await seed_demo(service, warehouse, today)
         manager, _ = await service.create_token("demo manager", Role.MANAGER)
         display, _ = await service.create_token("demo floor display", Role.DISPLAY)
         worker, _ = await service.create_token("demo handheld", Role.WORKER)
@@ -158,10 +203,11 @@ async def run_demo(settings: Settings) -> int:
         stack.push_async_callback(_cancel, load)
         stack.callback(print, "stockd demo: stopping", flush=True)
         print(
-            f"\n  floor page:     {base}/#token={display}\n"
-            f"  handheld page:  {base}/scan/#token={worker}\n"
-            f"  API:            {base}/api/v1/  (docs at {base}/api/v1/docs)\n"
-            f"  manager token:  {manager}\n"
+            f"\n  floor page:      {base}/#token={display}\n"
+            f"  manager console: {base}/manage/#token={manager}\n"
+            f"  handheld page:   {base}/scan/#token={worker}\n"
+            f"  API:             {base}/api/v1/  (docs at {base}/api/v1/docs)\n"
+            f"  manager token:   {manager}\n"
             f"  {_SCANNERS} simulated scanners are working; Ctrl-C stops the demo.\n",
             flush=True,
         )

@@ -18,6 +18,7 @@ __all__ = ["PAGES", "setup"]
 
 PAGES: dict[str, str] = {
     "/": "floor",
+    "/manage/": "manage",
     "/scan/": "scan",
 }
 """URL → folder under ``static/`` holding the page's ``index.html``."""

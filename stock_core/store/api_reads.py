@@ -290,11 +290,23 @@ async def list_stock(
     below_reorder_point: bool,
     after: int,
     limit: int,
+    search: str | None = None,
 ) -> list[ProductStock]:
-    """Stock per product (keyset on product id) with its rows at the kept locations."""
+    """Stock per product (keyset on product id) with its rows at the kept locations.
+
+    ``search`` keeps products whose SKU or name contains it (any case) or that have it
+    as a barcode (a GTIN in any length).
+    """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         products = await conn.fetch(
-            q.API_LIST_STOCK_PRODUCTS, after, sku, location, zone, below_reorder_point, limit
+            q.API_LIST_STOCK_PRODUCTS,
+            after,
+            sku,
+            location,
+            zone,
+            below_reorder_point,
+            limit,
+            search,
         )
         rows = await conn.fetch(
             q.API_STOCK_ROWS_OF_PRODUCTS, [p["id"] for p in products], location, zone

@@ -726,6 +726,12 @@ WHERE p.id > $1
         WHERE s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
           AND ($3::text IS NULL OR l.code = $3) AND ($4::text IS NULL OR l.zone = $4)))
   AND (NOT $5::boolean OR t.available <= p.reorder_point)
+  AND ($7::text IS NULL
+       OR strpos(lower(p.sku), lower($7)) > 0
+       OR strpos(lower(p.name), lower($7)) > 0
+       OR EXISTS (SELECT 1 FROM product_barcodes b
+                  WHERE b.product_id = p.id
+                    AND (b.code = $7 OR ($7 ~ '^[0-9]{8,14}$' AND b.code = lpad($7, 14, '0')))))
 ORDER BY p.id
 LIMIT $6
 """

@@ -17,7 +17,11 @@ import pytest
 from tests.timing import UNIT
 
 ROOT = Path(__file__).resolve().parents[2]
-SUITES = ("tests/functional/test_floor_page.py", "tests/functional/api/test_docs_page.py")
+SUITES = (
+    "tests/functional/test_floor_page.py",
+    "tests/functional/test_manage_page.py",
+    "tests/functional/api/test_docs_page.py",
+)
 
 
 def browser_suites() -> list[str]:

@@ -35,6 +35,17 @@ class WeekOut(BaseModel):
     high: float | None = Field(None, description="Upper end of the central interval.")
 
 
+class PastWeekOut(BaseModel):
+    week_start: date
+    demand: float
+
+
+class SuggestionOut(_Open):
+    sku: str
+    order_quantity: int
+    order_by: date | None = Field(description="null when nothing needs ordering this year.")
+
+
 class ForecastOut(_Open):
     sku: str
     weeks: list[WeekOut]
@@ -43,6 +54,17 @@ class ForecastOut(_Open):
         None,
         description="The chosen method's rolling-origin backtest MAE relative to seasonal "
         "naive (below 1 beats it); null without enough history.",
+    )
+    history: list[PastWeekOut] | None = Field(
+        None,
+        description="With history=N: the last N complete weeks of past demand (outbound "
+        "movements and imported history), oldest first, ending where `weeks` starts.",
+    )
+    replenishment: SuggestionOut | None = Field(
+        None,
+        description="With history=N: the product's replenishment suggestion, as "
+        "GET /replenishment lists it (stockout_date, arrival_date of an order placed "
+        "today, lead_time_days, order_by ...).",
     )
 
 
@@ -53,12 +75,13 @@ class SkuPath(BaseModel):
 class ForecastQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
     weeks: int = Field(26, ge=1, le=DEFAULT_HORIZON_WEEKS)
-
-
-class SuggestionOut(_Open):
-    sku: str
-    order_quantity: int
-    order_by: date | None = Field(description="null when nothing needs ordering this year.")
+    history: int = Field(
+        0,
+        ge=0,
+        le=520,
+        description="Weeks of past demand to add as `history`, with the product's "
+        "`replenishment` suggestion (0: neither).",
+    )
 
 
 class SuggestionPage(BaseModel):
@@ -168,7 +191,8 @@ def _csv(text: str, name: str) -> web.Response:
 async def get_forecast(call: Call) -> web.StreamResponse:
     path: SkuPath = call.path
     query: ForecastQuery = call.query
-    return _json(await call.service.forecast(path.sku, query.weeks), ForecastOut)
+    body = await call.service.forecast(path.sku, query.weeks, history=query.history)
+    return _json(body, ForecastOut)
 
 
 async def list_replenishment(call: Call) -> web.StreamResponse:

@@ -100,6 +100,14 @@ class StockQuery(PageQuery):
     below_reorder_point: bool = Field(
         False, description="Only products whose available stock is at or below reorder point."
     )
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=PRINTABLE,
+        description="Search: products whose SKU or name contains this text (any case), "
+        "or that have it as a barcode (a GTIN in any length).",
+    )
 
 
 class SkuPath(BaseModel):
@@ -115,6 +123,7 @@ async def list_stock(call: Call) -> web.StreamResponse:
         below_reorder_point=query.below_reorder_point,
         after=decode_int_cursor("stock", query.cursor) or 0,
         limit=query.limit + 1,
+        search=query.q,
     )
     return json_response(
         page_of(Page[StockOut], rows, query.limit, "stock", lambda r: r.id, StockOut.of)

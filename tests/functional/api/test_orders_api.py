@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from stock_core.domain.token import Role
+from stock_core.service import StockService
 from tests.functional.api.conftest import Client, bearer, post_movement
 
 
@@ -167,3 +169,32 @@ async def test_forecast_replenishment_and_reports_answer_their_shapes(
         client, "GET", "/api/v1/reports/turnover?from=2026-12-31&to=2026-01-01", manager
     )
     assert status == 422
+
+
+async def test_forecast_with_history_adds_past_weeks_and_the_replenishment_suggestion(
+    client: Client, tokens: dict[Role, str], service: StockService
+) -> None:
+    manager = tokens[Role.MANAGER]
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    weeks_back = [monday - timedelta(weeks=n) for n in range(10, 0, -1)]
+    history = "".join(f"WIDGET,{d.isoformat()},{7 + i}\n" for i, d in enumerate(weeks_back))
+    await service.import_history(f"sku,date,quantity\n{history}".encode())
+    path = "/api/v1/forecasts/WIDGET?weeks=4&history=6"
+    status, forecast = await call(client, "GET", path, manager)
+    assert status == 200, forecast
+    past = forecast["history"]
+    assert [w["week_start"] for w in past] == [d.isoformat() for d in weeks_back[-6:]]
+    assert [w["demand"] for w in past] == [11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
+    # the history ends where the forecast begins
+    last = date.fromisoformat(past[-1]["week_start"])
+    assert forecast["weeks"][0]["week_start"] == (last + timedelta(weeks=1)).isoformat()
+    suggestion = forecast["replenishment"]
+    assert suggestion["sku"] == "WIDGET"
+    assert {"stockout_date", "arrival_date", "lead_time_days", "order_by"} <= set(suggestion)
+    status, plain = await call(client, "GET", "/api/v1/forecasts/WIDGET?weeks=4", manager)
+    assert status == 200
+    assert "history" not in plain or plain["history"] is None
+    for bad in ("history=-1", "history=521", "history=x"):
+        status, problem = await call(client, "GET", f"/api/v1/forecasts/WIDGET?{bad}", manager)
+        assert status == 422, (bad, problem)

@@ -169,6 +169,28 @@ async def test_stock_list_filters(client: Client, tokens: dict[Role, str]) -> No
     assert all(i["below_reorder_point"] for i in low["items"])
 
 
+async def test_stock_search_matches_sku_name_or_barcode(
+    client: Client, tokens: dict[Role, str]
+) -> None:
+    token = tokens[Role.DISPLAY]
+
+    async def found(q: str) -> list[str]:
+        page = await _get(client, token, f"/api/v1/stock?q={q}")
+        return [i["sku"] for i in page["items"]]
+
+    assert await found("widg") == ["WIDGET"]  # part of a SKU, any case
+    assert await found("m6") == ["BOLT", "NUT"]  # part of a name ("Bolt M6", "Nut M6")
+    assert await found("4006381333931") == ["GADGET"]  # a GTIN-13, stored as 14 digits
+    assert await found("96385074") == ["SPROCKET"]  # a GTIN-8
+    assert await found("GAD-ALIAS") == ["GADGET"]  # an alias code, verbatim
+    assert await found("no-such-thing") == []
+    await _receive_some(client, tokens[Role.MANAGER])
+    zone_b = await _get(client, token, "/api/v1/stock?q=widget&zone=B")
+    assert [(i["sku"], i["on_hand"]) for i in zone_b["items"]] == [("WIDGET", 3)]
+    bad = await client.get("/api/v1/stock?q=%01", headers=bearer(token))
+    assert bad.status == 422
+
+
 async def test_movement_items_have_the_pinned_shape_and_filters(
     client: Client, tokens: dict[Role, str]
 ) -> None:

@@ -1,0 +1,109 @@
+// Spool exceptions: scans taken while the database was away that failed when replayed
+// (stock ran out meanwhile, …). A manager looks, acts, and resolves each with a note.
+//
+// API: GET /spool-exceptions?state=open|all, POST /spool-exceptions/{id}/resolve
+// {"resolution"}.
+//
+// Testing hooks: table[data-table=exceptions], tr[data-exception-id][data-resolved]
+// [data-scanner], input[name=resolution], button[data-action=resolve].
+
+import { empty, h, table, when } from "/static/manage/ui.js";
+
+// the spooled scan, in words: {"type": "Pick", "command": {"product": {"sku"}, ...}}
+function describe(spooled) {
+  if (!spooled || typeof spooled !== "object") return "";
+  const body = spooled.command || {};
+  const product = body.product ? body.product.sku || body.product.barcode : null;
+  const lines = Array.isArray(body.lines) ? `${body.lines.length} lines` : null;
+  const parts = [
+    String(spooled.type || "").toLowerCase(),
+    body.quantity,
+    product || lines,
+    body.location && `at ${body.location}`,
+    body.to_location && `to ${body.to_location}`,
+    body.lot && `lot ${body.lot}`,
+  ];
+  return parts.filter((p) => p !== undefined && p !== null && p !== "").join(" ");
+}
+
+export const view = {
+  id: "exceptions",
+  title: "Spool exceptions",
+  async render(ctx) {
+    const state = ctx.params.get("state") === "all" ? "all" : "open";
+    const status = h("div", { class: "status" });
+    const holder = h("div");
+    const filter = h(
+      "p",
+      { class: "filters" },
+      h("a", { href: ctx.hashOf("exceptions"), dataset: { filter: "open" }, "aria-current": state === "open" ? "true" : null }, "Open"),
+      " · ",
+      h("a", { href: ctx.hashOf("exceptions", [], { state: "all" }), dataset: { filter: "all" }, "aria-current": state === "all" ? "true" : null }, "All, resolved too"),
+    );
+    ctx.el.append(
+      h("div", { class: "toolbar" }, h("h1", null, "Spool exceptions")),
+      h("p", { class: "hint" }, "Scans a gateway spooled while PostgreSQL was away and that failed on replay."),
+      filter,
+      status,
+      holder,
+    );
+
+    async function resolve(item, form) {
+      const note = form.elements.resolution.value.trim();
+      if (!note) {
+        form.elements.resolution.focus();
+        return;
+      }
+      form.elements.resolve.disabled = true;
+      try {
+        await ctx.api.post(`/spool-exceptions/${item.id}/resolve`, { resolution: note });
+        await load();
+      } catch (error) {
+        form.elements.resolve.disabled = false;
+        ctx.failed(error, status);
+      }
+    }
+
+    async function load() {
+      const items = await ctx.api.all("/spool-exceptions", { state, limit: 500 }, { max: 2000 });
+      if (!ctx.live()) return;
+      if (!items.length) {
+        holder.replaceChildren(empty(state === "open" ? "No open exceptions." : "No exceptions yet."));
+        return;
+      }
+      const columns = [
+        { key: "created_at", label: "Failed", cell: (x) => when(x.created_at) },
+        { key: "scanner", label: "Scanner", cell: (x) => x.scanner || "–" },
+        { key: "command", label: "Scan", cell: (x) => describe(x.command) },
+        { key: "reason", label: "Reason" },
+        { key: "spooled_at", label: "Spooled", cell: (x) => when(x.spooled_at) },
+        {
+          key: "resolution",
+          label: "Resolution",
+          cell: (x) => {
+            if (x.resolved) return `${x.resolution || ""} (${x.resolved_by || "?"}, ${when(x.resolved_at)})`;
+            const form = h(
+              "form",
+              { class: "inline" },
+              h("input", { name: "resolution", placeholder: "what was done (e.g. recounted)", maxlength: 200 }),
+              h("button", { type: "submit", name: "resolve", dataset: { action: "resolve" } }, "Resolve"),
+            );
+            form.addEventListener("submit", (e) => {
+              e.preventDefault();
+              resolve(x, form);
+            });
+            return form;
+          },
+        },
+      ];
+      holder.replaceChildren(
+        table("exceptions", columns, items, (x) => ({
+          dataset: { exceptionId: x.id, resolved: String(x.resolved), scanner: x.scanner || "" },
+        })),
+      );
+    }
+
+    await load();
+    return {};
+  },
+};
