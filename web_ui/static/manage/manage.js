@@ -39,20 +39,19 @@
 import { Api, ApiError } from "/static/api.js";
 import { Feed } from "/static/feed.js";
 import { h, notice } from "/static/manage/ui.js";
-import { view as stock } from "/static/manage/views/stock.js";
-import { view as alerts } from "/static/manage/views/alerts.js";
-import { view as exceptions } from "/static/manage/views/exceptions.js";
-import { view as scanners } from "/static/manage/views/scanners.js";
-import { view as orders } from "/static/manage/views/orders.js";
-import { view as purchaseOrders } from "/static/manage/views/purchase-orders.js";
-import { view as replenishment } from "/static/manage/views/replenishment.js";
-import { view as forecasts } from "/static/manage/views/forecasts.js";
-import { view as reports } from "/static/manage/views/reports.js";
-
+// each view's module, loaded when it is first shown (the first view pays for itself only)
 const VIEWS = new Map(
-  [stock, alerts, exceptions, scanners, orders, purchaseOrders, replenishment, forecasts, reports].map(
-    (v) => [v.id, v],
-  ),
+  [
+    "stock",
+    "alerts",
+    "exceptions",
+    "scanners",
+    "orders",
+    "purchase-orders",
+    "replenishment",
+    "forecasts",
+    "reports",
+  ].map((id) => [id, () => import(`/static/manage/views/${id}.js`).then((m) => m.view)]),
 );
 const HOME = "#/stock";
 const TOKEN_KEY = "stockd.manage.token";
@@ -263,7 +262,19 @@ async function route() {
     if (a.dataset.nav === id) a.setAttribute("aria-current", "page");
     else a.removeAttribute("aria-current");
   }
-  const view = VIEWS.get(id);
+  const load = VIEWS.get(id);
+  let view = null;
+  if (load) {
+    try {
+      view = await load();
+    } catch (error) {
+      if (render !== app.renders) return;
+      el.append(notice("error", `Could not load this view's script: ${error.message || error}`));
+      main.dataset.state = "error";
+      return;
+    }
+    if (render !== app.renders) return;
+  }
   if (!view) {
     document.title = "stockd · not found";
     el.append(
