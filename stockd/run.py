@@ -151,7 +151,7 @@ async def run_web(settings: Settings) -> int:
         stack.push_async_callback(runner.cleanup)
         print(
             f"stockd web: floor page and API at {url}/ (feed at {url}/feed, "
-            f"handheld page at {url}/scan/)",
+            f"manager console at {url}/manage/, handheld page at {url}/scan/)",
             flush=True,
         )
         await wait_for_signal()
@@ -186,7 +186,7 @@ async def run_serve(settings: Settings) -> int:
         stack.push_async_callback(runner.cleanup)
         print(
             f"stockd serve: {len(settings.scanners)} scanner(s); floor page and API at {url}/ "
-            f"(handheld page at {url}/scan/)",
+            f"(manager console at {url}/manage/, handheld page at {url}/scan/)",
             flush=True,
         )
         await wait_for_signal()

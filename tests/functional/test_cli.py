@@ -582,6 +582,10 @@ async def test_web_serves_the_floor_page_and_the_api_until_ctrl_c(
         assert "<title>" in page
         handheld = web.find(r"handheld page at (http://[^ ]+)/scan/\)").group(1)
         assert (await get(f"{handheld}/scan/"))[0] == 200
+        console = web.find(r"manager console at (http://[^ ]+)/manage/,").group(1)
+        status, page = await get(f"{console}/manage/")
+        assert status == 200
+        assert "manager console" in page
         assert (await handheld_scan(base, worker, "CMD:PICK"))["type"] == "ack"
         assert (await get(f"{base}/healthz"))[0] == 200
         assert (await get(f"{base}/api/v1/products"))[0] == 401
@@ -612,6 +616,8 @@ async def test_serve_runs_gateway_and_web_in_one_process_until_ctrl_c(
             status, body = await get(f"{base}/api/v1/scanners", token)
             assert [s["id"] for s in json.loads(body)["items"]] == ["dock-1"]
             serve.find(r"handheld page at http://[^ ]+/scan/")
+            console = serve.find(r"manager console at (http://[^ ]+)/manage/,").group(1)
+            assert (await get(f"{console}/manage/"))[0] == 200
             made = await stockd(
                 "token", "create", "--role", "worker", "--name", "w", home=home, url=database_url
             )
@@ -676,6 +682,15 @@ async def test_demo_starts_a_warehouse_on_an_embedded_postgres_and_stops_it_on_c
         assert (await get(f"{base}/"))[0] == 200
         handheld = demo.find(r"handheld page: +(http://[^/]+)/scan/#token=(stk_\S+)")
         assert (await get(f"{handheld.group(1)}/scan/"))[0] == 200
+        console = demo.find(r"manager console: +(http://[^/]+)/manage/#token=(stk_\S+)")
+        assert console.group(2) == manager
+        assert (await get(f"{console.group(1)}/manage/"))[0] == 200
+        # the demo's orders, backorders and purchase orders, for the console to show
+        status, body = await get(f"{base}/api/v1/backorders", manager)
+        assert status == 200
+        assert json.loads(body)["items"]
+        status, body = await get(f"{base}/api/v1/purchase-orders", manager)
+        assert len(json.loads(body)["items"]) == 4
         assert (await handheld_scan(base, handheld.group(2), "CMD:COUNT"))["type"] == "ack"
         status, body = await get(f"{base}/api/v1/products?limit=1", manager)
         assert status == 200
