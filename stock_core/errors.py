@@ -11,6 +11,7 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── NothingToUndoError             no movement left to reverse
     │   ├── CountBelowReservedError        counted less than is reserved for orders
     │   ├── ConflictError                  clashes with what exists (an order number)
+    │   ├── BackorderNotAllowedError       an order would backorder a product that refuses it
     │   ├── NotFoundError                  no such order or purchase order
     │   └── IdempotencyConflictError       same key, different request
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = [
+    "BackorderNotAllowedError",
     "CatalogImportError",
     "CommitUnconfirmedError",
     "ConflictError",
@@ -164,6 +166,24 @@ class IdempotencyConflictError(StockRejection):
         super().__init__(f"idempotency key {key} was already used for a different request")
 
 
+class BackorderNotAllowedError(StockRejection):
+    """An order line could not be reserved in full, and its product refuses backorders."""
+
+    problem_type = "backorder-not-allowed"
+    http_status = 409
+
+    def __init__(self, sku: str, quantity: int, available: int) -> None:
+        self.sku = sku
+        self.quantity = quantity
+        self.available = available
+        super().__init__(
+            f"{sku} does not accept backorders: {quantity} ordered, {available} available"
+        )
+
+    def _details(self) -> dict[str, object]:
+        return {"sku": self.sku, "quantity": self.quantity, "available": self.available}
+
+
 _REJECTIONS: dict[str, type[StockRejection]] = {
     cls.problem_type: cls
     for cls in (
@@ -177,6 +197,7 @@ _REJECTIONS: dict[str, type[StockRejection]] = {
         IdempotencyConflictError,
         ConflictError,
         NotFoundError,
+        BackorderNotAllowedError,
     )
 }
 

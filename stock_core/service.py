@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mappi
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from stock_core.domain.availability import Availability
 from stock_core.domain.batch import products_named
 from stock_core.domain.catalog import parse_locations, parse_products
 from stock_core.domain.history import parse_history
@@ -47,6 +48,7 @@ from stock_core.group_commit import GroupCommit
 from stock_core.store import (
     api_reads,
     api_writes,
+    availability,
     catalog,
     gateway,
     handheld,
@@ -149,12 +151,18 @@ class StockService:
         *,
         priority: int = 0,
         customer: str | None = None,
+        customer_email: str | None = None,
     ) -> tuple[orders.OrderView, bool]:
         """Reserve what is available, backorder the rest; (order, created)."""
         return await with_retries(
             self.pool,
             lambda conn: orders.create_order(
-                conn, number, lines, priority=priority, customer=customer
+                conn,
+                number,
+                lines,
+                priority=priority,
+                customer=customer,
+                customer_email=customer_email,
             ),
         )
 
@@ -171,6 +179,11 @@ class StockService:
     ) -> list[orders.OrderView]:
         async with self._connection() as conn:
             return await orders.list_orders(conn, status=status, after=after, limit=limit)
+
+    async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
+        """What a storefront shows for each known SKU (unknown SKUs are absent)."""
+        async with self._connection() as conn:
+            return await availability.availability_of(conn, skus)
 
     async def backorders(self, sku: str | None = None) -> list[orders.BackorderView]:
         async with self._connection() as conn:
@@ -190,6 +203,15 @@ class StockService:
             lambda conn: orders.create_purchase_order(
                 conn, number, expected_date, lines, supplier=supplier
             ),
+        )
+
+    @_pokes
+    async def reschedule_purchase_order(
+        self, number: str, expected_date: date
+    ) -> orders.PurchaseOrderView:
+        """Move an open purchase order's expected date (backorders it covers move too)."""
+        return await with_retries(
+            self.pool, lambda conn: orders.reschedule_purchase_order(conn, number, expected_date)
         )
 
     async def get_purchase_order(self, number: str) -> orders.PurchaseOrderView:

@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     token = sub.add_parser("token", help="API tokens: create, revoke, list")
     actions = token.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="print a new token once")
-    create.add_argument("--role", required=True, choices=("admin", "manager", "worker", "display"))
+    create.add_argument(
+        "--role", required=True, choices=("admin", "manager", "worker", "display", "shop")
+    )
     create.add_argument("--name", required=True)
     create.add_argument(
         "--expires-in",

@@ -34,7 +34,11 @@ from web_ui.limit import Slots
 from web_ui.pool import open_web_pool
 from web_ui.problem import problem_middleware
 
-__all__ = ["create_app"]
+__all__ = ["MAX_REQUEST_LINE", "create_app"]
+
+MAX_REQUEST_LINE = 128 * 1024
+"""Bytes in a request line (aiohttp's default is 8,190): ``GET /api/v1/availability`` takes
+up to 1,000 ``sku=`` parameters."""
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +135,12 @@ async def _close_feeds(app: web.Application) -> None:
 
 
 def create_app(config: WebConfig) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware], client_max_size=config.max_body)
+    app = web.Application(
+        middlewares=[problem_middleware],
+        client_max_size=config.max_body,
+        # A request line long enough for 1,000 SKUs in one availability query.
+        handler_args={"max_line_size": MAX_REQUEST_LINE},
+    )
     app[CONFIG] = config
     app[BUS] = EventBus()
     app[TOKEN_CACHE] = TokenCache()

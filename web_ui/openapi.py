@@ -35,6 +35,7 @@ PROBLEM_JSON = "application/problem+json"
 _STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    304: "Not modified: the If-None-Match ETag is current",
     400: "Bad request: unreadable JSON or a missing or malformed header",
     401: "No token, or the token is unknown or revoked",
     403: "The token's role may not do this",
@@ -168,6 +169,16 @@ def _operation(route: Route, refs: _Refs, schemas: dict[str, Any]) -> dict[str, 
                 "schema": {"type": "string", "pattern": header.pattern},
             }
         )
+    if route.etag:
+        parameters.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "The ETag of an answer held: 304 without a body when current.",
+                "schema": {"type": "string"},
+            }
+        )
     role = "none (open)" if route.role is None else route.role.value
     description = f"Role: **{role}**." + (f" {route.description}" if route.description else "")
     operation: dict[str, Any] = {
@@ -187,7 +198,12 @@ def _operation(route: Route, refs: _Refs, schemas: dict[str, Any]) -> dict[str, 
         }
     responses: dict[str, Any] = {}
     for status in route.statuses():
-        if status < 400:
+        if status == 304:
+            responses["304"] = {
+                "description": _STATUS_TEXT[304],
+                "headers": {"ETag": {"schema": {"type": "string"}}},
+            }
+        elif status < 400:
             responses[str(status)] = _success(route, refs, status)
         else:
             responses[str(status)] = {
@@ -207,6 +223,13 @@ def _success(route: Route, refs: _Refs, status: int) -> dict[str, Any]:
     if route.also_csv:
         content["text/csv"] = {"schema": {"type": "string"}}
     answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK"), "content": content}
+    if route.etag:
+        answer["headers"] = {
+            "ETag": {
+                "description": "Send it back as If-None-Match to get 304 while unchanged.",
+                "schema": {"type": "string"},
+            }
+        }
     return answer
 
 

@@ -47,6 +47,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-movement": (422, "The movement is not valid"),
     "nothing-to-undo": (409, "Nothing to undo"),
     "count-below-reserved": (409, "Counted less than is reserved"),
+    "backorder-not-allowed": (409, "The product does not accept backorders"),
     "idempotency-conflict": (409, "Idempotency-Key reused with a different request"),
     "rejected": (422, "Rejected"),
     "database-unavailable": (503, "The database is unavailable; try again"),

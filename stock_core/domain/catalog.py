@@ -19,6 +19,7 @@ from stock_core.errors import ImportProblem
 
 __all__ = [
     "LOCATION_COLUMNS",
+    "OPTIONAL_PRODUCT_COLUMNS",
     "PRODUCT_COLUMNS",
     "BarcodeSpec",
     "LocationRow",
@@ -43,6 +44,9 @@ PRODUCT_COLUMNS = (
     "lead_time_days",
     "safety_stock",
 )
+OPTIONAL_PRODUCT_COLUMNS = ("backorder_allowed",)
+"""Columns ``products.csv`` may add; absent, or an empty cell, keeps what is stored
+(``true`` for a new product)."""
 LOCATION_COLUMNS = ("code", "zone", "name", "gln")
 
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
@@ -80,6 +84,8 @@ class ProductRow:
     reorder_qty: int
     lead_time_days: int
     safety_stock: int
+    backorder_allowed: bool | None = None
+    """``None``: the file does not say (keep what is stored; true for a new product)."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,10 @@ def _int(value: str, what: str) -> int:
 
 
 def _rows(
-    data: bytes, columns: tuple[str, ...], problems: list[ImportProblem]
+    data: bytes,
+    columns: tuple[str, ...],
+    problems: list[ImportProblem],
+    optional: tuple[str, ...] = (),
 ) -> Iterator[tuple[int, dict[str, str]]]:
     try:
         text = data.decode("utf-8-sig")
@@ -193,7 +202,7 @@ def _rows(
         return
     names = [h.strip().lower() for h in header]
     missing = [c for c in columns if c not in names]
-    unknown = [n for n in names if n not in columns]
+    unknown = [n for n in names if n not in columns and n not in optional]
     if missing or unknown or len(set(names)) != len(names):
         parts = []
         if missing:
@@ -228,11 +237,12 @@ def _parse(
     build: Callable[[int, dict[str, str]], ProductRow | LocationRow],
     key: Callable[[ProductRow | LocationRow], str],
     what: str,
+    optional: tuple[str, ...] = (),
 ) -> tuple[list[ProductRow | LocationRow], list[ImportProblem]]:
     problems: list[ImportProblem] = []
     rows: list[ProductRow | LocationRow] = []
     seen: dict[str, int] = {}
-    for line, record in _rows(data, columns, problems):
+    for line, record in _rows(data, columns, problems, optional):
         try:
             row = build(line, record)
         except (_LineError, ValueError) as exc:
@@ -268,13 +278,35 @@ def _product(line: int, r: dict[str, str]) -> ProductRow:
         reorder_qty=_int(r["reorder_qty"], "reorder_qty"),
         lead_time_days=_int(r["lead_time_days"], "lead_time_days"),
         safety_stock=_int(r["safety_stock"], "safety_stock"),
+        backorder_allowed=_flag(r.get("backorder_allowed", ""), "backorder_allowed"),
     )
+
+
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+
+
+def _flag(value: str, what: str) -> bool | None:
+    """``true``/``false`` (also yes/no, 1/0, any case); empty: ``None``."""
+    text = value.strip().lower()
+    if not text:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise _LineError(f"{what} must be true or false, not {value!r}")
 
 
 def parse_products(data: bytes) -> tuple[list[ProductRow], list[ImportProblem]]:
     """Validate a products CSV: every row, or every problem (also duplicate barcodes)."""
     rows, problems = _parse(
-        data, PRODUCT_COLUMNS, _product, lambda r: r.sku if isinstance(r, ProductRow) else "", "sku"
+        data,
+        PRODUCT_COLUMNS,
+        _product,
+        lambda r: r.sku if isinstance(r, ProductRow) else "",
+        "sku",
+        OPTIONAL_PRODUCT_COLUMNS,
     )
     products = [r for r in rows if isinstance(r, ProductRow)]
     owner: dict[str, tuple[str, int]] = {}

@@ -9,7 +9,14 @@ from datetime import date
 
 from stock_core.errors import InvalidMovementError
 
-__all__ = ["OrderLineRequest", "expected_dates", "validate_lines", "validate_number"]
+__all__ = [
+    "OrderLineRequest",
+    "WaitingLine",
+    "expected_dates",
+    "moved_dates",
+    "validate_lines",
+    "validate_number",
+]
 
 _NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 MAX_LINES = 500
@@ -75,3 +82,29 @@ def expected_dates(waiting: Sequence[int], supply: Sequence[tuple[date, int]]) -
             supplied += amount
         dates.append(current if supplied >= demand else None)
     return dates
+
+
+@dataclass(frozen=True)
+class WaitingLine:
+    """A backordered line in fill order, with the expected date last announced for it."""
+
+    quantity: int
+    announced: date | None
+    new: bool = False
+    """Created in this change: its date goes out with ``backorder.created`` instead."""
+
+
+def moved_dates(
+    waiting: Sequence[WaitingLine], supply: Sequence[tuple[date, int]]
+) -> list[tuple[int, date | None, bool]]:
+    """Lines whose expected date is not the one announced: ``(index, date, announce)``.
+
+    ``announce`` is false for new lines (their date is told as they are created); every
+    other line in the list gets a ``backorder.eta_changed``.
+    """
+    dates = expected_dates([line.quantity for line in waiting], supply)
+    return [
+        (index, expected, not line.new)
+        for index, (line, expected) in enumerate(zip(waiting, dates, strict=True))
+        if line.new or expected != line.announced
+    ]

@@ -42,19 +42,27 @@ MAX_LIFETIME = timedelta(days=3660)
 
 
 class Role(enum.StrEnum):
-    """Roles, each allowed what the ones below it are (admin > manager > worker > display)."""
+    """Roles, each allowed what the ones below it are (admin > manager > worker > display).
+
+    ``shop`` stands apart: a storefront integration's token, allowed what needs ``shop``
+    (availability) and nothing else. Every other role may read what ``shop`` may.
+    """
 
     DISPLAY = "display"
     WORKER = "worker"
     MANAGER = "manager"
     ADMIN = "admin"
+    SHOP = "shop"
 
     @property
     def rank(self) -> int:
-        return list(Role).index(self)
+        """Place on the ladder display < worker < manager < admin; -1 for ``shop``."""
+        return -1 if self is Role.SHOP else list(Role).index(self)
 
     def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
+        if needed is Role.SHOP:
+            return True
+        return self is not Role.SHOP and self.rank >= needed.rank
 
 
 @dataclass(frozen=True)

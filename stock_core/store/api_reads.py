@@ -74,6 +74,7 @@ class ProductView:
     reorder_qty: int
     lead_time_days: int
     safety_stock: int
+    backorder_allowed: bool
     barcodes: tuple[Barcode, ...]
     created_at: datetime
     updated_at: datetime
@@ -202,6 +203,7 @@ def _product(row: asyncpg.Record) -> ProductView:
         reorder_qty=row["reorder_qty"],
         lead_time_days=row["lead_time_days"],
         safety_stock=row["safety_stock"],
+        backorder_allowed=row["backorder_allowed"],
         barcodes=tuple(Barcode(b["code"], b["pack_size"]) for b in json.loads(row["barcodes"])),
         created_at=row["created_at"],
         updated_at=row["updated_at"],

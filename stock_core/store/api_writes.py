@@ -76,6 +76,7 @@ class ProductSpec:
     reorder_qty: int = 0
     lead_time_days: int = 0
     safety_stock: int = 0
+    backorder_allowed: bool = True
     barcodes: tuple[BarcodeSpec, ...] = ()
 
 
@@ -116,6 +117,7 @@ def _product_args(spec: ProductSpec) -> tuple[object, ...]:
         spec.reorder_qty,
         spec.lead_time_days,
         spec.safety_stock,
+        spec.backorder_allowed,
     )
 
 

@@ -69,6 +69,7 @@ async def load_products(
                         r.reorder_qty,
                         r.lead_time_days,
                         r.safety_stock,
+                        r.backorder_allowed,
                     )
                     for r in chunk
                 ],
@@ -89,6 +90,7 @@ async def load_products(
             )
         moved = await conn.fetch(_REORDER_POINT_CHANGES)
         results = await conn.fetch(q.UPSERT_IMPORTED_PRODUCTS)
+        await conn.execute(q.SET_IMPORTED_BACKORDER_ALLOWED)
         await conn.execute(q.DELETE_BARCODES_OF_IMPORTED)
         await conn.execute(q.INSERT_IMPORTED_BARCODES)
         for row in moved:

@@ -58,6 +58,7 @@ from stock_core.store import queries as q
 from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
 from stock_core.store.idempotency import replay
+from stock_core.store.orders import order_shipped
 from stock_core.store.reservation import (
     LockedProduct,
     emit,
@@ -342,6 +343,7 @@ class _Writer:
         )
         if await self.conn.fetchval(q.COMPLETE_ORDER_IF_PICKED, line["order_id"]):
             await emit(self.conn, "order.completed", {"order": number})
+            await order_shipped(self.conn, line["order_id"])
 
     async def pick(self, cmd: Pick) -> None:
         product = await self.product(cmd.product)

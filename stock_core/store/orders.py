@@ -11,11 +11,12 @@ idempotency key: creating the same number with the same content again returns it
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from stock_core.domain.orders import (
     OrderLineRequest,
@@ -24,6 +25,7 @@ from stock_core.domain.orders import (
     validate_number,
 )
 from stock_core.errors import (
+    BackorderNotAllowedError,
     ConflictError,
     InvalidMovementError,
     NotFoundError,
@@ -33,11 +35,13 @@ from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.reservation import (
     LockedProduct,
+    customer_of,
     emit,
     emit_availability,
     fill_backorders,
     lock_product,
     refresh_alerts,
+    refresh_etas,
     reserve,
 )
 
@@ -55,7 +59,34 @@ __all__ = [
     "get_purchase_order",
     "list_orders",
     "list_purchase_orders",
+    "order_shipped",
+    "reschedule_purchase_order",
 ]
+
+_REFUSING_BACKORDERS: Final = """
+SELECT id FROM products WHERE id = ANY($1::integer[]) AND NOT backorder_allowed
+"""
+
+_ORDER_SHIPPED: Final = """
+SELECT o.number, o.customer, o.customer_email,
+       json_agg(json_build_object('sku', p.sku, 'quantity', ol.quantity)
+                ORDER BY ol.line_no)::text AS lines
+FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN products p ON p.id = ol.product_id
+WHERE o.id = $1
+GROUP BY o.id
+"""
+
+_RESCHEDULE_PO: Final = """
+UPDATE purchase_orders po SET expected_date = $2
+FROM purchase_orders old
+WHERE po.id = old.id AND po.number = $1 AND po.status = 'open'
+RETURNING po.id, old.expected_date AS previous
+"""
+
+_PO_PRODUCTS: Final = """
+SELECT p.id, p.sku FROM purchase_order_lines pol JOIN products p ON p.id = pol.product_id
+WHERE pol.po_id = $1 ORDER BY p.id
+"""
 
 
 @dataclass(frozen=True)
@@ -75,6 +106,7 @@ class OrderView:
     priority: int
     status: str
     customer: str | None
+    customer_email: str | None
     created_at: datetime
     closed_at: datetime | None
     lines: tuple[OrderLineView, ...]
@@ -136,6 +168,7 @@ async def _order_view(conn: Connection, row: Any) -> OrderView:
         priority=row["priority"],
         status=row["status"],
         customer=row["customer"],
+        customer_email=row["customer_email"],
         created_at=row["created_at"],
         closed_at=row["closed_at"],
         lines=tuple(
@@ -169,15 +202,20 @@ async def create_order(
     *,
     priority: int = 0,
     customer: str | None = None,
+    customer_email: str | None = None,
 ) -> tuple[OrderView, bool]:
-    """Create and reserve; returns (order, created). Same number and lines: the first."""
+    """Create and reserve; returns (order, created). Same number and lines: the first.
+
+    What cannot be reserved is backordered, unless the product refuses backorders: then
+    the whole order is refused (:class:`BackorderNotAllowedError`) and nothing changes.
+    """
     validate_number(number)
     validate_lines(lines)
     if not 0 <= priority <= 100:
         raise InvalidMovementError("priority must be 0 to 100")
     async with conn.transaction():
         ids = await _products(conn, [line.sku for line in lines])
-        inserted = await conn.fetchrow(q.INSERT_ORDER, number, priority, customer)
+        inserted = await conn.fetchrow(q.INSERT_ORDER, number, priority, customer, customer_email)
         if inserted is None:
             existing = await get_order(conn, number)
             asked = [(line.sku, line.quantity) for line in lines]
@@ -188,7 +226,9 @@ async def create_order(
             return existing, False
         order_id = inserted["id"]
         locked = await _lock_all(conn, ids)
+        refusing = {r["id"] for r in await conn.fetch(_REFUSING_BACKORDERS, list(ids.values()))}
         summary = []
+        waiting: list[tuple[LockedProduct, int, int]] = []
         for line_no, line in enumerate(lines, start=1):
             product = locked[ids[line.sku]]
             queue_ahead = await conn.fetchval(q.HAS_WAITING_AHEAD, product.id, priority)
@@ -199,6 +239,8 @@ async def create_order(
             if got:
                 await conn.fetchval(q.FILL_LINE, line_id, got)
             backordered = line.quantity - got
+            if backordered and product.id in refusing:
+                raise BackorderNotAllowedError(line.sku, line.quantity, got)
             summary.append(
                 {
                     "sku": line.sku,
@@ -208,12 +250,29 @@ async def create_order(
                 }
             )
             if backordered:
-                await emit(
-                    conn,
-                    "backorder.created",
-                    {"order": number, "sku": line.sku, "quantity": backordered},
-                )
-        await emit(conn, "order.created", {"order": number, "priority": priority, "lines": summary})
+                waiting.append((product, line_id, backordered))
+        customer_fields = {"customer": customer, "customer_email": customer_email}
+        dates: dict[int, Any] = {}
+        for product in {p.id: p for p, _, _ in waiting}.values():
+            new = {line_id for p, line_id, _ in waiting if p.id == product.id}
+            dates.update(await refresh_etas(conn, product, new))
+        for product, line_id, backordered in waiting:
+            await emit(
+                conn,
+                "backorder.created",
+                {
+                    "order": number,
+                    "sku": product.sku,
+                    "quantity": backordered,
+                    "expected_date": dates.get(line_id),
+                    **customer_fields,
+                },
+            )
+        await emit(
+            conn,
+            "order.created",
+            {"order": number, "priority": priority, "lines": summary, **customer_fields},
+        )
         for product in locked.values():
             await refresh_alerts(conn, product)
         return await get_order(conn, number), True
@@ -245,7 +304,11 @@ async def cancel_order(conn: Connection, number: str) -> OrderView:
         await conn.execute(q.CLEAR_ORDER_LINES, order.id)
         if await conn.fetchval(q.CANCEL_ORDER, order.id) is None:
             raise ConflictError(f"order {number} changed while cancelling; try again")
-        await emit(conn, "order.cancelled", {"order": number})
+        await emit(
+            conn,
+            "order.cancelled",
+            {"order": number, "customer": order.customer, "customer_email": order.customer_email},
+        )
         for product in locked.values():
             await fill_backorders(conn, product)
             await refresh_alerts(conn, product)
@@ -346,7 +409,50 @@ async def create_purchase_order(
                 "lines": [{"sku": x.sku, "quantity": x.quantity} for x in lines],
             },
         )
+        await _refresh_po_etas(conn, po_id)
         return await get_purchase_order(conn, number), True
+
+
+async def _refresh_po_etas(conn: Connection, po_id: int) -> None:
+    """The purchase order's supply changed: re-date its products' waiting backorders."""
+    products = {r["sku"]: r["id"] for r in await conn.fetch(_PO_PRODUCTS, po_id)}
+    for product in (await _lock_all(conn, products)).values():
+        await refresh_etas(conn, product)
+
+
+async def reschedule_purchase_order(
+    conn: Connection, number: str, expected_date: date
+) -> PurchaseOrderView:
+    """Move an open purchase order's expected date; waiting backorders it covers are told
+    their new dates (``backorder.eta_changed``)."""
+    async with conn.transaction():
+        row = await conn.fetchrow(_RESCHEDULE_PO, number, expected_date)
+        if row is None:
+            po = await get_purchase_order(conn, number)
+            raise ConflictError(f"purchase order {number} is {po.status}: it cannot move")
+        if row["previous"] != expected_date:
+            await emit(
+                conn,
+                "purchase_order.rescheduled",
+                {
+                    "purchase_order": number,
+                    "expected_date": expected_date.isoformat(),
+                    "previous_expected_date": row["previous"].isoformat(),
+                },
+            )
+            await _refresh_po_etas(conn, row["id"])
+        return await get_purchase_order(conn, number)
+
+
+async def order_shipped(conn: Connection, order_id: int) -> None:
+    """The order's last unit was picked: tell the customer (``order.shipped``)."""
+    row = await conn.fetchrow(_ORDER_SHIPPED, order_id)
+    assert row is not None
+    await emit(
+        conn,
+        "order.shipped",
+        {"order": row["number"], "lines": json.loads(row["lines"]), **customer_of(row)},
+    )
 
 
 async def cancel_purchase_order(conn: Connection, number: str) -> PurchaseOrderView:
@@ -355,4 +461,6 @@ async def cancel_purchase_order(conn: Connection, number: str) -> PurchaseOrderV
             po = await get_purchase_order(conn, number)
             raise ConflictError(f"purchase order {number} is already {po.status}")
         await emit(conn, "purchase_order.cancelled", {"purchase_order": number})
-        return await get_purchase_order(conn, number)
+        po = await get_purchase_order(conn, number)
+        await _refresh_po_etas(conn, po.id)
+        return po

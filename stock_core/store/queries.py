@@ -117,6 +117,7 @@ __all__ = [
     "REPORT_TURNOVER",
     "RESERVE_STOCK",
     "REVOKE_TOKEN",
+    "SET_IMPORTED_BACKORDER_ALLOWED",
     "SET_STOCK",
     "SIMULATION_CATALOG",
     "SNAPSHOT_ALERTS",
@@ -294,7 +295,8 @@ CREATE_IMPORT_PRODUCTS: Final = """
 CREATE TEMP TABLE import_products (
     line integer, sku text, name text, category text, unit_cost numeric,
     weight_g numeric, length_mm numeric, width_mm numeric, height_mm numeric,
-    reorder_point integer, reorder_qty integer, lead_time_days integer, safety_stock integer
+    reorder_point integer, reorder_qty integer, lead_time_days integer, safety_stock integer,
+    backorder_allowed boolean
 ) ON COMMIT DROP
 """
 
@@ -314,9 +316,10 @@ ORDER BY ib.line
 
 UPSERT_IMPORTED_PRODUCTS: Final = """
 INSERT INTO products (sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
-                      reorder_point, reorder_qty, lead_time_days, safety_stock)
+                      reorder_point, reorder_qty, lead_time_days, safety_stock,
+                      backorder_allowed)
 SELECT sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
-       reorder_point, reorder_qty, lead_time_days, safety_stock
+       reorder_point, reorder_qty, lead_time_days, safety_stock, coalesce(backorder_allowed, true)
 FROM import_products
 ON CONFLICT (sku) DO UPDATE SET
     name = excluded.name, category = excluded.category, unit_cost = excluded.unit_cost,
@@ -326,6 +329,13 @@ ON CONFLICT (sku) DO UPDATE SET
     lead_time_days = excluded.lead_time_days, safety_stock = excluded.safety_stock,
     updated_at = now()
 RETURNING (xmax = 0) AS inserted
+"""
+
+SET_IMPORTED_BACKORDER_ALLOWED: Final = """
+UPDATE products p SET backorder_allowed = i.backorder_allowed
+FROM import_products i
+WHERE i.sku = p.sku AND i.backorder_allowed IS NOT NULL
+  AND p.backorder_allowed IS DISTINCT FROM i.backorder_allowed
 """
 
 DELETE_BARCODES_OF_IMPORTED: Final = """
@@ -633,7 +643,7 @@ ORDER BY seq DESC LIMIT $3
 _API_PRODUCT_COLUMNS: Final = """
 SELECT p.id, p.sku, p.name, p.category, p.unit_cost, p.weight_g, p.length_mm, p.width_mm,
        p.height_mm, p.reorder_point, p.reorder_qty, p.lead_time_days, p.safety_stock,
-       p.created_at, p.updated_at,
+       p.backorder_allowed, p.created_at, p.updated_at,
        coalesce((SELECT json_agg(json_build_object('code', b.code, 'pack_size', b.pack_size)
                                  ORDER BY b.pack_size, b.code)
                  FROM product_barcodes b WHERE b.product_id = p.id)::text, '[]') AS barcodes
@@ -652,8 +662,8 @@ API_LOCK_PRODUCT_BY_SKU: Final = _API_PRODUCT_COLUMNS + " WHERE p.sku = $1 FOR N
 
 API_INSERT_PRODUCT: Final = """
 INSERT INTO products (sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
-                      reorder_point, reorder_qty, lead_time_days, safety_stock)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                      reorder_point, reorder_qty, lead_time_days, safety_stock, backorder_allowed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (sku) DO NOTHING
 RETURNING id
 """
@@ -661,7 +671,7 @@ RETURNING id
 API_UPDATE_PRODUCT: Final = """
 UPDATE products SET name = $2, category = $3, unit_cost = $4, weight_g = $5, length_mm = $6,
     width_mm = $7, height_mm = $8, reorder_point = $9, reorder_qty = $10,
-    lead_time_days = $11, safety_stock = $12, updated_at = now()
+    lead_time_days = $11, safety_stock = $12, backorder_allowed = $13, updated_at = now()
 WHERE id = $1
 """
 
@@ -920,7 +930,7 @@ RETURNING backordered
 """
 
 INSERT_ORDER: Final = """
-INSERT INTO orders (number, priority, customer) VALUES ($1, $2, $3)
+INSERT INTO orders (number, priority, customer, customer_email) VALUES ($1, $2, $3, $4)
 ON CONFLICT (number) DO NOTHING
 RETURNING id, created_at
 """
@@ -940,7 +950,7 @@ SELECT EXISTS (
 """
 
 ORDER_BY_NUMBER: Final = """
-SELECT id, number, priority, status, customer, created_at, closed_at
+SELECT id, number, priority, status, customer, customer_email, created_at, closed_at
 FROM orders WHERE number = $1
 """
 
@@ -995,7 +1005,7 @@ UPDATE order_lines SET reserved = 0, backordered = 0 WHERE order_id = $1
 """
 
 LIST_ORDERS: Final = """
-SELECT id, number, priority, status, customer, created_at, closed_at
+SELECT id, number, priority, status, customer, customer_email, created_at, closed_at
 FROM orders
 WHERE id > $1 AND ($2::text IS NULL OR status = $2)
 ORDER BY id LIMIT $3

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from stock_core.domain.alerts import OUT_OF_STOCK, evaluate, evaluate_expired
+from stock_core.domain.orders import WaitingLine, moved_dates
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.expiry import raise_expired_alert
@@ -27,6 +28,7 @@ __all__ = [
     "fill_backorders",
     "lock_product",
     "refresh_alerts",
+    "refresh_etas",
     "reserve",
 ]
 
@@ -52,6 +54,23 @@ FROM locations l, (
     FROM stock WHERE product_id = $1
 ) t
 WHERE l.id = $3
+"""
+
+
+# The fill queue with who waits (for the events) and the date last announced to them.
+_WAITING_LINES: Final = """
+SELECT ol.id, ol.backordered, ol.reserved, ol.announced_date, o.number, o.priority,
+       o.customer, o.customer_email
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+WHERE ol.product_id = $1 AND ol.backordered > 0 AND o.status = 'open'
+ORDER BY o.priority DESC, o.created_at, ol.id
+FOR UPDATE OF ol
+"""
+
+_SET_ANNOUNCED_DATES: Final = """
+UPDATE order_lines ol SET announced_date = x.expected
+FROM unnest($1::bigint[], $2::date[]) AS x(id, expected)
+WHERE ol.id = x.id
 """
 
 
@@ -131,10 +150,19 @@ async def reserve(conn: Connection, product: LockedProduct, line_id: int, quanti
     return quantity - left
 
 
+def customer_of(row: Any) -> dict[str, Any]:
+    """The customer fields every order and backorder event carries."""
+    return {"customer": row["customer"], "customer_email": row["customer_email"]}
+
+
 async def fill_backorders(conn: Connection, product: LockedProduct) -> int:
-    """Give available stock to waiting backorders in queue order; returns units filled."""
+    """Give available stock to waiting backorders in queue order; returns units filled.
+
+    The lines still waiting afterwards are told when their expected date moved.
+    """
     filled = 0
-    for line in await conn.fetch(q.WAITING_BACKORDERS, product.id):
+    waiting = await conn.fetch(_WAITING_LINES, product.id)
+    for line in waiting:
         got = await reserve(conn, product, line["id"], line["backordered"])
         if got == 0:
             break
@@ -148,8 +176,55 @@ async def fill_backorders(conn: Connection, product: LockedProduct) -> int:
                 "sku": product.sku,
                 "quantity": got,
                 "remaining": remaining,
+                **customer_of(line),
             },
         )
         if remaining:
             break  # stock ran out part-way through this line
+    if waiting:
+        await refresh_etas(conn, product)
     return filled
+
+
+async def refresh_etas(
+    conn: Connection, product: LockedProduct, new_lines: Collection[int] = ()
+) -> dict[int, Any]:
+    """Recompute the expected dates of the product's waiting lines (the product locked).
+
+    Each line whose date moved from the one announced gets a ``backorder.eta_changed``;
+    lines in ``new_lines`` (created in this transaction) only have their date recorded.
+    Returns the new lines' dates by line id.
+    """
+    rows = await conn.fetch(_WAITING_LINES, product.id)
+    if not rows:
+        return {}
+    supply = [
+        (r["expected_date"], r["remaining"]) for r in await conn.fetch(q.OPEN_SUPPLY, product.id)
+    ]
+    lines = [WaitingLine(r["backordered"], r["announced_date"], r["id"] in new_lines) for r in rows]
+    moved = moved_dates(lines, supply)
+    if not moved:
+        return {}
+    await conn.execute(
+        _SET_ANNOUNCED_DATES, [rows[i]["id"] for i, _, _ in moved], [d for _, d, _ in moved]
+    )
+    found: dict[int, Any] = {}
+    for index, expected, announce in moved:
+        row = rows[index]
+        if not announce:
+            found[row["id"]] = expected
+            continue
+        await emit(
+            conn,
+            "backorder.eta_changed",
+            {
+                "order": row["number"],
+                "sku": product.sku,
+                "quantity": row["backordered"],
+                "position": index + 1,
+                "expected_date": expected,
+                "previous_expected_date": row["announced_date"],
+                **customer_of(row),
+            },
+        )
+    return found

@@ -396,3 +396,23 @@ async def test_twenty_thousand_lines_load_and_progress_sums_to_the_row_count(
         location_progress.append,
     )
     assert (located.created, sum(location_progress)) == (3000, 3000)
+
+
+async def test_backorder_allowed_column_sets_it_and_its_absence_keeps_what_is_stored(
+    service: StockService, pool: Pool
+) -> None:
+    async def allowed() -> dict[str, bool]:
+        rows = await pool.fetch("SELECT sku, backorder_allowed FROM products")
+        return {r["sku"]: r["backorder_allowed"] for r in rows}
+
+    header = PRODUCT_HEADER + ",backorder_allowed"
+    data = "\n".join([header, product_line("WIDGET") + ",false", product_line("NEW1") + ",", ""])
+    await service.import_products(data.encode())
+    found = await allowed()
+    assert (found["WIDGET"], found["NEW1"], found["GADGET"]) == (False, True, True)
+    await service.import_products(products(product_line("WIDGET"), product_line("NEW2")))
+    found = await allowed()
+    assert (found["WIDGET"], found["NEW2"]) == (False, True)
+    data = "\n".join([header, product_line("WIDGET") + ",true", ""])
+    await service.import_products(data.encode())
+    assert (await allowed())["WIDGET"] is True

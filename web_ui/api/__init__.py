@@ -14,6 +14,7 @@ from web_ui import metrics
 from web_ui.api import (
     alerts,
     analytics,
+    availability,
     labels,
     locations,
     movements,
@@ -43,6 +44,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     orders.ROUTES,
     analytics.ROUTES,
     labels.ROUTES,
+    availability.ROUTES,
 )
 
 

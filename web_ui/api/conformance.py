@@ -198,6 +198,14 @@ def check_query_text(
     for parameter in parameters:
         given = values.get(parameter.name, ())
         loc = ("query", parameter.name)
+        schema = _resolve(parameter.schema, components)
+        if schema.get("type") == "array":  # repeated: sku=A&sku=B
+            for text in given:
+                issue = _text_issue(text, schema.get("items", {}), components, loc)
+                if issue is not None:
+                    issues.append(issue)
+                    break
+            continue
         if len(given) > 1:
             issues.append(Issue(loc, "is given more than once", "repeated"))
         elif given:

@@ -30,7 +30,7 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
-from web_ui.api.types import ExpiryDate, LocationCodeText, LotText, SkuText, Text
+from web_ui.api.types import EmailText, ExpiryDate, LocationCodeText, LotText, SkuText, Text
 
 __all__ = ["ROUTES"]
 
@@ -50,7 +50,10 @@ class OrderIn(BaseModel):
     number: OrderNumberText
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     priority: int = Field(0, ge=0, le=100, description="Higher is filled first.")
-    customer: Text | None = None
+    customer: Text | None = Field(None, description="The customer's reference.")
+    customer_email: EmailText | None = Field(
+        None, description="The customer's contact, passed in order and backorder events."
+    )
 
 
 class OrderLineOut(BaseModel):
@@ -66,6 +69,7 @@ class OrderOut(BaseModel):
     priority: int
     status: OrderStatus
     customer: str | None
+    customer_email: str | None
     created_at: datetime
     closed_at: datetime | None
     lines: list[OrderLineOut]
@@ -77,6 +81,7 @@ class OrderOut(BaseModel):
             priority=view.priority,
             status=cast(OrderStatus, view.status),  # pydantic still checks the value
             customer=view.customer,
+            customer_email=view.customer_email,
             created_at=view.created_at,
             closed_at=view.closed_at,
             lines=[
@@ -134,6 +139,11 @@ class PurchaseOrderIn(BaseModel):
     expected_date: date = Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     supplier: Text | None = None
+
+
+class PurchaseOrderChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expected_date: date = Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))
 
 
 class PurchaseOrderLineOut(BaseModel):
@@ -215,7 +225,11 @@ def _key(call: Call, what: str) -> str:
 async def create_order(call: Call) -> web.StreamResponse:
     body: OrderIn = call.body
     view, created = await call.service.create_order(
-        body.number, _lines(body.lines), priority=body.priority, customer=body.customer
+        body.number,
+        _lines(body.lines),
+        priority=body.priority,
+        customer=body.customer,
+        customer_email=body.customer_email,
     )
     return json_response(OrderOut.of(view), status=201 if created else 200)
 
@@ -302,6 +316,13 @@ async def get_purchase_order(call: Call) -> web.StreamResponse:
     return json_response(PurchaseOrderOut.of(await call.service.get_purchase_order(path.number)))
 
 
+async def update_purchase_order(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    body: PurchaseOrderChange = call.body
+    view = await call.service.reschedule_purchase_order(path.number, body.expected_date)
+    return json_response(PurchaseOrderOut.of(view))
+
+
 async def cancel_purchase_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
     view = await call.service.cancel_purchase_order(path.number)
@@ -342,7 +363,9 @@ ROUTES = (
         status=201,
         errors=(200, 404, 409),
         description="201 with lines[].reserved and lines[].backordered; 200 when an order "
-        "with this number and the same lines exists; 409 when it exists with other lines; "
+        "with this number and the same lines exists; 409 when it exists with other lines, "
+        "or backorder-not-allowed when a line cannot be reserved in full and its product "
+        "refuses backorders (nothing is created); "
         "404 for an unknown SKU; 422 invalid-movement when a SKU is on two lines (one line "
         "per SKU).",
     ),
@@ -438,6 +461,21 @@ ROUTES = (
         Role.MANAGER,
         path_params=NumberPath,
         response=PurchaseOrderOut,
+    ),
+    Route(
+        "PATCH",
+        f"{API}/purchase-orders/{{number}}",
+        update_purchase_order,
+        "Reschedule an open purchase order (its expected date)",
+        "purchase-orders",
+        Role.MANAGER,
+        path_params=NumberPath,
+        body=PurchaseOrderChange,
+        response=PurchaseOrderOut,
+        errors=(409,),
+        description="Waiting backorders the purchase order covers get their new expected "
+        "dates (a backorder.eta_changed event each whose date moves). 409 when the purchase "
+        "order is no longer open.",
     ),
     Route(
         "POST",

@@ -74,6 +74,9 @@ class ProductCreate(BaseModel):
     reorder_qty: Count = 0
     lead_time_days: LeadTime = 0
     safety_stock: Count = 0
+    backorder_allowed: bool = Field(
+        True, description="Orders may wait for what cannot be reserved; false refuses them."
+    )
     barcodes: list[BarcodeIn] = Field(default_factory=list, max_length=100)
 
     def to_spec(self) -> ProductSpec:
@@ -90,6 +93,7 @@ _NOT_NULL = frozenset(
         "reorder_qty",
         "lead_time_days",
         "safety_stock",
+        "backorder_allowed",
         "barcodes",
     }
 )
@@ -111,6 +115,7 @@ class ProductUpdate(BaseModel):
     reorder_qty: Count | SkipJsonSchema[None] = None
     lead_time_days: LeadTime | SkipJsonSchema[None] = None
     safety_stock: Count | SkipJsonSchema[None] = None
+    backorder_allowed: bool | SkipJsonSchema[None] = None
     barcodes: Annotated[list[BarcodeIn], Field(max_length=100)] | SkipJsonSchema[None] = None
 
     @model_validator(mode="after")
@@ -142,6 +147,7 @@ class ProductOut(BaseModel):
     reorder_qty: int
     lead_time_days: int
     safety_stock: int
+    backorder_allowed: bool
     barcodes: list[BarcodeOut]
     created_at: datetime
     updated_at: datetime
@@ -164,6 +170,7 @@ class ProductOut(BaseModel):
             reorder_qty=view.reorder_qty,
             lead_time_days=view.lead_time_days,
             safety_stock=view.safety_stock,
+            backorder_allowed=view.backorder_allowed,
             barcodes=[BarcodeOut(code=b.code, pack_size=b.pack_size) for b in view.barcodes],
             created_at=view.created_at,
             updated_at=view.updated_at,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -93,6 +94,8 @@ class Route:
     database: bool = True
     """Needs PostgreSQL, so may answer 503."""
     description: str = ""
+    etag: bool = False
+    """Answers carry an ``ETag``; ``If-None-Match`` with it answers 304 without a body."""
 
     @property
     def operation_id(self) -> str:
@@ -101,6 +104,8 @@ class Route:
     def statuses(self) -> list[int]:
         """Every status this route can answer, success first."""
         found = set(self.errors)
+        if self.etag:
+            found.add(304)
         if self.role is not None:
             found |= {401, 403}
         if self.path_params is not None:
@@ -278,8 +283,14 @@ def _parse_query(route: Route, request: web.Request, documented: _Documented) ->
     issues = check_query_text(documented.parameters, given, documented.components)
     if issues:
         raise _invalid("the query is not valid", issues)
+    lists = {
+        name
+        for name, spec in route.query.model_fields.items()
+        if typing.get_origin(spec.annotation) is list
+    }
+    data = {name: values if name in lists else values[0] for name, values in given.items()}
     try:
-        return route.query.model_validate(dict(request.query))
+        return route.query.model_validate(data)
     except ValidationError as exc:
         raise ProblemError(
             "validation-error", "the query is not valid", errors=_errors(exc, "query")

@@ -19,6 +19,7 @@ __all__ = [
     "MAX_ID",
     "MAX_INT",
     "PRINTABLE",
+    "EmailText",
     "ExpiryDate",
     "Grams",
     "Id",
@@ -38,6 +39,15 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
+EmailText = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=254,
+        pattern=r"^[^\s@\x00-\x1f\x7f]+@[^\s@\x00-\x1f\x7f]+$",
+        description="An e-mail address (one @, no spaces).",
+    ),
+]
 SkuText = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
 LocationCodeText = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")

@@ -77,7 +77,11 @@ async def test_every_list_answers_items_and_next_cursor(
         ("/api/v1/locations", "code", ["A-01", "A-02", "B-01", "DOCK-1"]),
         ("/api/v1/stock", "sku", ["WIDGET", "GADGET", "SPROCKET", "BOLT", "NUT"]),
         ("/api/v1/movements", "id", [1, 2, 3, 4, 5]),
-        ("/api/v1/tokens", "name", ["test-display", "test-worker", "test-manager", "test-admin"]),
+        (
+            "/api/v1/tokens",
+            "name",
+            ["test-display", "test-worker", "test-manager", "test-admin", "test-shop"],
+        ),
     ],
 )
 async def test_cursor_pagination_walks_every_item_once(

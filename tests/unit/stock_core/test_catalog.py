@@ -436,3 +436,24 @@ def test_locations_header_must_match() -> None:
 
 def test_import_problem_renders_its_line() -> None:
     assert str(ImportProblem(7, "bad")) == "line 7: bad"
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("true", True), ("False", False), ("yes", True), ("0", False), ("", None)],
+)
+def test_backorder_allowed_is_an_optional_column(cell: str, expected: bool | None) -> None:
+    header = ",".join(PRODUCT_COLUMNS) + ",backorder_allowed\n"
+    rows, problems = parse_products((header + f"S1,Thing,,,1,,,,,0,0,0,0,{cell}\n").encode())
+    assert problems == []
+    assert rows[0].backorder_allowed is expected
+    plain, _ = parse_products((",".join(PRODUCT_COLUMNS) + "\nS1,Thing,,,1,,,,,0,0,0,0\n").encode())
+    assert plain[0].backorder_allowed is None
+
+
+def test_backorder_allowed_must_be_true_or_false() -> None:
+    header = ",".join(PRODUCT_COLUMNS) + ",backorder_allowed\n"
+    _, problems = parse_products((header + "S1,Thing,,,1,,,,,0,0,0,0,maybe\n").encode())
+    assert [(p.line, p.reason) for p in problems] == [
+        (2, "backorder_allowed must be true or false, not 'maybe'")
+    ]

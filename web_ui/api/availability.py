@@ -1,0 +1,115 @@
+"""``/api/v1/availability``: what a storefront shows for up to 1,000 SKUs at once.
+
+Read by shop integrations (the ``shop`` role; every other role may read it too). The
+answer carries an ``ETag`` (a digest of the body): a client that sends it back as
+``If-None-Match`` gets 304 without a body while nothing it asked about has changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+
+from stock_core.domain.availability import MAX_SKUS
+from stock_core.domain.token import Role
+from web_ui.api.route import API, Call, Route
+from web_ui.api.types import SkuText
+from web_ui.problem import ProblemError
+
+__all__ = ["ROUTES", "AvailabilityOut", "AvailabilityPage"]
+
+AvailabilityStatusText = Literal["in_stock", "low", "backorder", "out_of_stock"]
+
+
+class AvailabilityQuery(BaseModel):
+    sku: list[SkuText] = Field(
+        min_length=1,
+        json_schema_extra={"maxItems": MAX_SKUS},
+        description=f"A SKU; repeat for more (sku=A&sku=B), at most {MAX_SKUS}.",
+    )
+
+
+class AvailabilityOut(BaseModel):
+    sku: str
+    status: AvailabilityStatusText = Field(
+        description="in_stock; low (at or below the reorder point); backorder (nothing "
+        "available, orders accepted); out_of_stock (nothing available, backorders refused)."
+    )
+    available: int = Field(description="Units free for a new order (on hand less reserved).")
+    expected_date: date | None = Field(
+        description="backorder and out_of_stock: when a new order of one unit would be "
+        "filled, from the queue ahead of it and open purchase orders' dates; null when "
+        "in stock, or when no open purchase order covers it."
+    )
+    backorder_allowed: bool
+
+
+class AvailabilityPage(BaseModel):
+    items: list[AvailabilityOut] = Field(description="In the order asked; each SKU once.")
+    next_cursor: None = Field(description="Always null: one page answers every SKU asked.")
+    unknown: list[str] = Field(description="SKUs asked about that are not in the catalog.")
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    given = {part.strip().removeprefix("W/") for part in header.split(",")}
+    return etag in given
+
+
+async def get_availability(call: Call) -> web.StreamResponse:
+    query: AvailabilityQuery = call.query
+    skus = list(dict.fromkeys(query.sku))
+    if len(query.sku) > MAX_SKUS:
+        raise ProblemError("bad-request", f"at most {MAX_SKUS} SKUs a request; split the list")
+    found = await call.service.availability(skus)
+    page = AvailabilityPage(
+        items=[
+            AvailabilityOut(
+                sku=a.sku,
+                status=a.status.value,
+                available=a.available,
+                expected_date=a.expected_date,
+                backorder_allowed=a.backorder_allowed,
+            )
+            for sku in skus
+            if (a := found.get(sku)) is not None
+        ],
+        next_cursor=None,
+        unknown=[sku for sku in skus if sku not in found],
+    )
+    body = page.model_dump_json().encode()
+    etag = _etag(body)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if _matches(call.request.headers.get("If-None-Match"), etag):
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/availability",
+        get_availability,
+        "Availability of up to 1,000 SKUs for a storefront",
+        "availability",
+        Role.SHOP,
+        query=AvailabilityQuery,
+        response=AvailabilityPage,
+        errors=(400,),
+        etag=True,
+        description=f"Any role may read it; the shop role may read only this. More than "
+        f"{MAX_SKUS} sku values: 400. Unknown SKUs are listed in unknown[]. Send the ETag "
+        "back as If-None-Match: 304 while the answer is unchanged.",
+    ),
+)
