@@ -36,6 +36,7 @@ from stock_core.domain.movement import (
 )
 from stock_core.domain.orders import OrderLineRequest, validate_lines
 from stock_core.domain.token import Role
+from stock_core.domain.webhook import new_secret, parse_patterns
 from stock_core.errors import (
     CatalogImportError,
     DatabaseUnavailableError,
@@ -58,6 +59,7 @@ from stock_core.store import (
     queries,
     reads,
     tokens,
+    webhooks,
 )
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
 from stock_core.store.verify import VerifyReport, verify
@@ -184,6 +186,56 @@ class StockService:
         """What a storefront shows for each known SKU (unknown SKUs are absent)."""
         async with self._connection() as conn:
             return await availability.availability_of(conn, skus)
+
+    # -- webhooks ----------------------------------------------------------------------
+
+    async def create_webhook(
+        self,
+        url: str,
+        events: Sequence[str],
+        secret: str | None = None,
+        *,
+        description: str = "",
+        by: str = "",
+    ) -> webhooks.WebhookView:
+        """Subscribe ``url`` to ``events`` (checked patterns); a secret is made if none."""
+        async with self._connection() as conn:
+            return await webhooks.create_webhook(
+                conn,
+                url,
+                parse_patterns(events),
+                secret or new_secret(),
+                description=description,
+                created_by=by,
+            )
+
+    async def list_webhooks(
+        self, *, after: int = 0, limit: int = 100
+    ) -> list[webhooks.WebhookView]:
+        async with self._connection() as conn:
+            return await webhooks.list_webhooks(conn, after=after, limit=limit)
+
+    async def get_webhook(self, webhook_id: int) -> webhooks.WebhookView:
+        async with self._connection() as conn:
+            return await webhooks.get_webhook(conn, webhook_id)
+
+    async def delete_webhook(self, webhook_id: int) -> webhooks.WebhookView:
+        async with self._connection() as conn, conn.transaction():
+            view = await webhooks.get_webhook(conn, webhook_id)
+            await webhooks.delete_webhook(conn, webhook_id)
+            return view
+
+    async def list_deliveries(
+        self, webhook_id: int, *, status: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[webhooks.DeliveryView]:
+        async with self._connection() as conn:
+            return await webhooks.list_deliveries(
+                conn, webhook_id, status=status, after=after, limit=limit
+            )
+
+    async def redeliver(self, webhook_id: int, delivery_id: int) -> webhooks.DeliveryView:
+        async with self._connection() as conn:
+            return await webhooks.redeliver(conn, webhook_id, delivery_id)
 
     async def backorders(self, sku: str | None = None) -> list[orders.BackorderView]:
         async with self._connection() as conn:

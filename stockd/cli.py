@@ -21,6 +21,7 @@ from stockd import startup
 from stockd.labels import add_labels_parser, run_labels
 from stockd.settings import Settings, SettingsError, load_settings, tls_context
 from stockd.startup import StartupError
+from stockd.webhooks import add_webhooks_parser, webhooks_work
 
 __all__ = ["main"]
 
@@ -69,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("ref", metavar="ID_OR_PREFIX", help="token id, prefix or the token itself")
     actions.add_parser("list", help="every token: id, prefix, role, status, expiry, name")
     add_labels_parser(sub)
+    add_webhooks_parser(sub)
     sim = sub.add_parser("simulate", help="drive simulated scanners against a running gateway")
     sim.add_argument("--scanners", type=int, required=True)
     sim.add_argument("--rate", type=float, required=True)
@@ -325,6 +327,11 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         work = _migrate
     elif command == "verify":
         work = _verify
+    elif command == "webhooks":
+        chosen = webhooks_work(args)
+        if isinstance(chosen, int):
+            return chosen
+        work = chosen
     elif command == "token" and args.action == "revoke":
         work = _revoke_token(args.ref)
     elif command == "token" and args.action == "list":

@@ -86,6 +86,9 @@ def _web_config(
         max_body=web_settings.max_body_bytes,
         body_timeout=web_settings.body_timeout_s,
         max_exports=web_settings.max_exports,
+        webhooks=web_settings.webhooks,
+        webhook_timeout=web_settings.webhook_timeout_s,
+        webhook_endpoints=web_settings.webhook_endpoints,
     )
 
 

@@ -67,6 +67,9 @@ class WebSettings(BaseModel):
     max_exports: int = Field(default=2, ge=1, le=100)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    webhooks: bool = True
+    webhook_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    webhook_endpoints: int = Field(default=100, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> WebSettings:

@@ -20,6 +20,7 @@ from web_ui import api, feed, handheld, headers, pages
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
 from web_ui.config import WebConfig
+from web_ui.delivery import WebhookDispatcher
 from web_ui.keys import (
     BUS,
     CONFIG,
@@ -29,6 +30,7 @@ from web_ui.keys import (
     LAST_USED,
     SERVICE,
     TOKEN_CACHE,
+    WEBHOOKS,
 )
 from web_ui.limit import Slots
 from web_ui.pool import open_web_pool
@@ -104,6 +106,24 @@ async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     await relay.close()
 
 
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    if not config.webhooks:
+        yield
+        return
+    dispatcher = WebhookDispatcher(
+        app[DATABASE].pool,
+        app[BUS],
+        timeout=config.webhook_timeout,
+        max_endpoints=config.webhook_endpoints,
+        poll=config.webhook_poll,
+    )
+    app[WEBHOOKS] = dispatcher
+    task = asyncio.create_task(dispatcher.run(), name="webhook-dispatcher")
+    yield
+    await _cancelled(task)
+
+
 async def _cancelled(task: asyncio.Task[None]) -> None:
     """Cancel ``task`` until it has stopped.
 
@@ -148,6 +168,7 @@ def create_app(config: WebConfig) -> web.Application:
     app.cleanup_ctx.append(_database_ctx)
     app.cleanup_ctx.append(_tokens_ctx)
     app.cleanup_ctx.append(_relay_ctx)
+    app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(_forecaster_ctx)
     app.on_shutdown.append(_close_feeds)
     headers.setup(app)

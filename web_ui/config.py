@@ -42,6 +42,15 @@ class WebConfig:
     """Seconds between the batched writes of tokens' "last used" times."""
     forecast_interval: float | None = None
     """Seconds between background forecast runs (and projected-stockout checks); off when None."""
+    webhooks: bool = False
+    """Deliver webhooks from this node (any number of nodes may: they share the work).
+    ``stockd web`` and ``serve`` turn it on (``[web] webhooks``, default true)."""
+    webhook_timeout: float = 10.0
+    """Seconds one webhook request may take; longer is a failed attempt, retried."""
+    webhook_endpoints: int = 100
+    """Endpoints this node sends to at once (one task each)."""
+    webhook_poll: float = 1.0
+    """Seconds between looks for due retries when no event wakes the dispatcher."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""
     live_gateway: Callable[[], GatewayState] | None = field(default=None, repr=False)

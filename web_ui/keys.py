@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from web_ui.auth import TokenCache
     from web_ui.bus import EventBus
     from web_ui.config import WebConfig
+    from web_ui.delivery import WebhookDispatcher
     from web_ui.limit import Slots
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "LAST_USED",
     "SERVICE",
     "TOKEN_CACHE",
+    "WEBHOOKS",
 ]
 
 SERVICE = web.AppKey("service", StockService)
@@ -36,3 +38,4 @@ BUS: web.AppKey[EventBus] = web.AppKey("bus")
 FORECASTER: web.AppKey[Forecaster] = web.AppKey("forecaster")
 LAST_USED = web.AppKey("token_last_used", LastUsedRecorder)
 EXPORTS: web.AppKey[Slots] = web.AppKey("csv_exports")
+WEBHOOKS: web.AppKey[WebhookDispatcher] = web.AppKey("webhooks")

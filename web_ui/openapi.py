@@ -166,17 +166,11 @@ def _operation(route: Route, refs: _Refs, schemas: dict[str, Any]) -> dict[str, 
                 "in": "header",
                 "required": header.required,
                 "description": header.description,
-                "schema": {"type": "string", "pattern": header.pattern},
-            }
-        )
-    if route.etag:
-        parameters.append(
-            {
-                "name": "If-None-Match",
-                "in": "header",
-                "required": False,
-                "description": "The ETag of an answer held: 304 without a body when current.",
-                "schema": {"type": "string"},
+                "schema": {
+                    "type": "string",
+                    "pattern": header.pattern,
+                    "maxLength": header.max_length,
+                },
             }
         )
     role = "none (open)" if route.role is None else route.role.value

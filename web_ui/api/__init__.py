@@ -25,6 +25,7 @@ from web_ui.api import (
     stock,
     system,
     tokens,
+    webhooks,
 )
 from web_ui.api.route import Route, add_routes
 from web_ui.openapi import build_document
@@ -45,6 +46,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     analytics.ROUTES,
     labels.ROUTES,
     availability.ROUTES,
+    webhooks.ROUTES,
 )
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from stock_core.domain.availability import MAX_SKUS
 from stock_core.domain.token import Role
-from web_ui.api.route import API, Call, Route
+from web_ui.api.route import API, Call, Header, Route
 from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 
@@ -91,10 +91,18 @@ async def get_availability(call: Call) -> web.StreamResponse:
     body = page.model_dump_json().encode()
     etag = _etag(body)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if _matches(call.request.headers.get("If-None-Match"), etag):
+    if _matches(call.headers.get(_IF_NONE_MATCH.name), etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
 
+
+_IF_NONE_MATCH = Header(
+    "If-None-Match",
+    "The ETag of an answer held (or several, comma-separated, or *): 304 without a body "
+    "while it is current. A malformed value is a 400.",
+    pattern=r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$',
+    max_length=1024,
+)
 
 ROUTES = (
     Route(
@@ -108,6 +116,7 @@ ROUTES = (
         response=AvailabilityPage,
         errors=(400,),
         etag=True,
+        headers=(_IF_NONE_MATCH,),
         description=f"Any role may read it; the shop role may read only this. More than "
         f"{MAX_SKUS} sku values: 400. Unknown SKUs are listed in unknown[]. Send the ETag "
         "back as If-None-Match: 304 while the answer is unchanged.",

@@ -309,7 +309,7 @@ def _parse_headers(route: Route, request: web.Request) -> dict[str, str]:
             if header.required:
                 raise ProblemError("bad-request", f"the {header.name} header is required")
             continue
-        if not re.fullmatch(header.pattern, value):
+        if len(value) > header.max_length or not re.fullmatch(header.pattern, value):
             raise ProblemError(
                 "bad-request", f"the {header.name} header must match {header.pattern}"
             )

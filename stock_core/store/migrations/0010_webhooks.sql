@@ -9,7 +9,8 @@
 -- webhooks / webhook_deliveries: subscriptions, and one row per event to send to one
 -- endpoint, in feed order (seq). `cursor` is the last feed seq an endpoint was offered;
 -- `lease_owner`/`lease_until` say which web node sends its deliveries for now, so
--- several nodes never send the same endpoint's events at once.
+-- several nodes never send the same endpoint's events at once. A delivery is retried
+-- for a day from `retry_from` (its creation, or a manual redelivery).
 
 ALTER TABLE products ADD COLUMN backorder_allowed boolean NOT NULL DEFAULT true;
 
@@ -47,6 +48,7 @@ CREATE TABLE webhook_deliveries (
                      CHECK (status IN ('pending', 'delivered', 'failed')),
     attempts         integer NOT NULL DEFAULT 0,
     created_at       timestamptz NOT NULL DEFAULT now(),
+    retry_from       timestamptz NOT NULL DEFAULT now(),
     next_attempt_at  timestamptz NOT NULL DEFAULT now(),
     last_attempt_at  timestamptz,
     last_status      integer,

@@ -180,3 +180,11 @@ async def test_more_than_a_thousand_skus_is_a_400_and_none_is_a_422(
     assert (status, problem["type"]) == (422, "/problems/validation-error")
     status, problem = await call(client, "GET", "/api/v1/availability?sku=", shop)
     assert (status, problem["type"]) == (422, "/problems/validation-error")
+
+
+async def test_a_malformed_if_none_match_is_a_400(client: Client, tokens: dict[Role, str]) -> None:
+    headers = {**bearer(tokens[Role.SHOP]), "If-None-Match": "not-an-etag"}
+    response = await client.get("/api/v1/availability?sku=WIDGET", headers=headers)
+    assert response.status == 400
+    star = {**bearer(tokens[Role.SHOP]), "If-None-Match": "*"}
+    assert (await client.get("/api/v1/availability?sku=WIDGET", headers=star)).status == 304

@@ -1,0 +1,273 @@
+"""``/api/v1/webhooks``: subscriptions, their delivery log and redelivery (manager role).
+
+A subscription names a URL, the event types it wants and a signing secret (``whsec_…``,
+made when none is given). Deliveries are signed the Standard Webhooks way and sent by
+:mod:`web_ui.delivery`; see ``docs/how-to/webhooks.md``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal, cast
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from stock_core.domain.token import Role
+from stock_core.domain.webhook import EVENT_TYPES, MAX_PATTERNS, parse_patterns, secret_key
+from stock_core.store.webhooks import DeliveryView, WebhookView
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import PRINTABLE, Id
+
+__all__ = ["ROUTES"]
+
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+UrlText = Annotated[
+    str,
+    Field(
+        min_length=8,
+        max_length=2000,
+        pattern=r"^https?://[^\s/?#@]+(/[^\s]*)?$",
+        description="Where deliveries are POSTed: an http or https URL.",
+    ),
+]
+EventPattern = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^(\*|[a-z_]+\.(\*|[a-z_]+))$",
+        description="An event type (" + ", ".join(EVENT_TYPES) + "), a family such as "
+        "alert.* or *: every type but stock.changed, which must be named (it is coalesced).",
+    ),
+]
+SecretText = Annotated[
+    str,
+    Field(
+        min_length=38,
+        max_length=100,
+        pattern=r"^whsec_[A-Za-z0-9+/]+={0,2}$",
+        description="whsec_ and 24 to 64 bytes in base64; made for you when omitted.",
+    ),
+]
+
+
+class WebhookIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: UrlText
+    events: list[EventPattern] = Field(min_length=1, max_length=MAX_PATTERNS)
+    secret: SecretText | None = None
+    description: Annotated[str, Field(max_length=200, pattern=PRINTABLE)] | None = None
+
+    @field_validator("events")
+    @classmethod
+    def _known(cls, events: list[str]) -> list[str]:
+        return list(parse_patterns(events))
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, secret: str | None) -> str | None:
+        if secret is not None:
+            secret_key(secret)
+        return secret
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    events: list[str]
+    secret: str = Field(description="Verify deliveries' webhook-signature with it.")
+    description: str
+    created_at: datetime
+    created_by: str
+    pending: int = Field(description="Deliveries waiting to be sent (or retried).")
+    failed: int = Field(description="Deliveries given up after a day of retries.")
+
+    @classmethod
+    def of(cls, view: WebhookView) -> WebhookOut:
+        return cls(
+            id=view.id,
+            url=view.url,
+            events=list(view.events),
+            secret=view.secret,
+            description=view.description,
+            created_at=view.created_at,
+            created_by=view.created_by,
+            pending=view.pending,
+            failed=view.failed,
+        )
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    webhook_id: int
+    msg_id: str = Field(description="The webhook-id header: the same on every retry.")
+    seq: int = Field(description="The feed event's seq.")
+    type: str
+    status: DeliveryStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None = Field(description="While pending: the next attempt.")
+    last_attempt_at: datetime | None
+    last_status: int | None = Field(description="The HTTP status of the last attempt.")
+    last_error: str | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, view: DeliveryView) -> DeliveryOut:
+        return cls(
+            id=view.id,
+            webhook_id=view.webhook_id,
+            msg_id=view.msg_id,
+            seq=view.seq,
+            type=view.type,
+            status=cast(DeliveryStatus, view.status),  # pydantic checks the value
+            attempts=view.attempts,
+            created_at=view.created_at,
+            next_attempt_at=view.next_attempt_at if view.status == "pending" else None,
+            last_attempt_at=view.last_attempt_at,
+            last_status=view.last_status,
+            last_error=view.last_error,
+            finished_at=view.finished_at,
+        )
+
+
+class IdPath(BaseModel):
+    id: Id
+
+
+class DeliveryPath(BaseModel):
+    id: Id
+    delivery_id: Id
+
+
+class DeliveryQuery(PageQuery):
+    status: DeliveryStatus | None = None
+
+
+async def create_webhook(call: Call) -> web.StreamResponse:
+    body: WebhookIn = call.body
+    view = await call.service.create_webhook(
+        body.url, body.events, body.secret, description=body.description or "", by=call.actor
+    )
+    return json_response(WebhookOut.of(view), status=201)
+
+
+async def list_webhooks(call: Call) -> web.StreamResponse:
+    query: PageQuery = call.query
+    rows = await call.service.list_webhooks(
+        after=decode_int_cursor("webhook", query.cursor) or 0, limit=query.limit + 1
+    )
+    return json_response(
+        page_of(Page[WebhookOut], rows, query.limit, "webhook", lambda r: r.id, WebhookOut.of)
+    )
+
+
+async def get_webhook(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    return json_response(WebhookOut.of(await call.service.get_webhook(path.id)))
+
+
+async def delete_webhook(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    return json_response(WebhookOut.of(await call.service.delete_webhook(path.id)))
+
+
+async def list_deliveries(call: Call) -> web.StreamResponse:
+    path: IdPath = call.path
+    query: DeliveryQuery = call.query
+    rows = await call.service.list_deliveries(
+        path.id,
+        status=query.status,
+        after=decode_int_cursor("delivery", query.cursor) or 0,
+        limit=query.limit + 1,
+    )
+    return json_response(
+        page_of(Page[DeliveryOut], rows, query.limit, "delivery", lambda r: r.id, DeliveryOut.of)
+    )
+
+
+async def redeliver(call: Call) -> web.StreamResponse:
+    path: DeliveryPath = call.path
+    view = await call.service.redeliver(path.id, path.delivery_id)
+    return json_response(DeliveryOut.of(view), status=202)
+
+
+ROUTES = (
+    Route(
+        "POST",
+        f"{API}/webhooks",
+        create_webhook,
+        "Subscribe a URL to events (Standard Webhooks deliveries)",
+        "webhooks",
+        Role.MANAGER,
+        body=WebhookIn,
+        response=WebhookOut,
+        status=201,
+        description="Events sequenced from now on are delivered, in feed order, signed "
+        "with the secret (whsec_…; one is made when none is given).",
+    ),
+    Route(
+        "GET",
+        f"{API}/webhooks",
+        list_webhooks,
+        "List webhook subscriptions",
+        "webhooks",
+        Role.MANAGER,
+        query=PageQuery,
+        response=Page[WebhookOut],
+    ),
+    Route(
+        "GET",
+        f"{API}/webhooks/{{id}}",
+        get_webhook,
+        "One webhook subscription",
+        "webhooks",
+        Role.MANAGER,
+        path_params=IdPath,
+        response=WebhookOut,
+    ),
+    Route(
+        "DELETE",
+        f"{API}/webhooks/{{id}}",
+        delete_webhook,
+        "Remove a webhook subscription and its delivery log",
+        "webhooks",
+        Role.MANAGER,
+        path_params=IdPath,
+        response=WebhookOut,
+        description="Answers the subscription as it was; nothing more is sent to it.",
+    ),
+    Route(
+        "GET",
+        f"{API}/webhooks/{{id}}/deliveries",
+        list_deliveries,
+        "A webhook's delivery log, oldest first",
+        "webhooks",
+        Role.MANAGER,
+        path_params=IdPath,
+        query=DeliveryQuery,
+        response=Page[DeliveryOut],
+    ),
+    Route(
+        "POST",
+        f"{API}/webhooks/{{id}}/deliveries/{{delivery_id}}/redeliver",
+        redeliver,
+        "Send a delivery again (same webhook-id), before the endpoint's later events",
+        "webhooks",
+        Role.MANAGER,
+        path_params=DeliveryPath,
+        response=DeliveryOut,
+        status=202,
+        description="The delivery is pending again and retried for a day from now.",
+    ),
+)
