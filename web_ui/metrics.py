@@ -81,7 +81,7 @@ class Metrics:
             registry=r,
         )
         self.scanner_counter = Gauge(
-            "stockd_scanner_counter",
+            "stockd_scanner_events",
             "Per-scanner gateway counters as last reported (frames, garbled, disconnects ...)",
             ["scanner", "counter"],
             registry=r,

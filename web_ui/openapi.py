@@ -132,6 +132,27 @@ def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
     return {**rest, "anyOf": kept}
 
 
+def _admits_null(schema: dict[str, Any]) -> bool:
+    options = schema.get("anyOf") or schema.get("oneOf") or []
+    kind = schema.get("type")
+    return (
+        "$ref" in schema
+        or (kind is None and not options)
+        or kind == "null"
+        or (isinstance(kind, list) and "null" in kind)
+        or any(_admits_null(o) for o in options)
+    )
+
+
+def _drop_null_defaults(schemas: dict[str, Any]) -> None:
+    """A property that may be left out but not be null (``X | SkipJsonSchema[None] = None``)
+    has no default: ``"default": null`` would break its own schema."""
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            if "default" in prop and prop["default"] is None and not _admits_null(prop):
+                del prop["default"]
+
+
 def _parameters(
     model: type[BaseModel] | None, where: Literal["path", "query"], schemas: dict[str, Any]
 ) -> list[dict[str, Any]]:
@@ -144,6 +165,8 @@ def _parameters(
     for name, prop in schema.get("properties", {}).items():
         prop = _without_null(dict(prop))
         prop.pop("title", None)
+        if "default" in prop and prop["default"] is None:
+            del prop["default"]  # absent means absent: null is not a value of its schema
         param: dict[str, Any] = {
             "name": name,
             "in": where,
@@ -243,6 +266,7 @@ def build_document(routes: Sequence[Route], *, version: str = "1") -> dict[str, 
     for route in routes:
         path = paths.setdefault(openapi_path(route.path), {})
         path[route.method.lower()] = _operation(route, refs, schemas)
+    _drop_null_defaults(schemas)
     tags = list(dict.fromkeys(route.tag for route in routes))
     return {
         "openapi": "3.1.0",

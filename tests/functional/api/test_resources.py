@@ -195,6 +195,6 @@ async def test_scanners_merge_stored_and_live_states(
         assert page["items"][0]["counters"] == {"frames": 3, "garbled": 1}
         metrics = await (await client.get("/metrics")).text()
         assert 'stockd_scanner_state{scanner="dock-1",state="connected"} 1.0' in metrics
-        assert 'stockd_scanner_counter{counter="garbled",scanner="aisle-7"} 1.0' in metrics
+        assert 'stockd_scanner_events{counter="garbled",scanner="aisle-7"} 1.0' in metrics
     finally:
         await stop_relays()

@@ -222,6 +222,7 @@ async def test_receiver_down_then_back_gets_every_event_in_order_once(
     assert shipped["customer_email"] == "ann@example.com"
     assert shipped["lines"] == [{"sku": "GADGET", "quantity": 3}]
     status, hook_now = await call(node, "GET", f"/api/v1/webhooks/{hook['id']}", manager)
+    assert status == 200
     assert (hook_now["pending"], hook_now["failed"]) == (0, 0)
 
 
