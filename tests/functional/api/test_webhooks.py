@@ -73,7 +73,7 @@ class Receiver:
         if self._runner is None:
             app = web.Application()
             app.router.add_post("/{path}", self._handle)
-            self._runner = web.AppRunner(app, handle_signals=False)
+            self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
             await self._runner.setup()
         self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await self._site.start()
@@ -82,15 +82,15 @@ class Receiver:
             self.port = server.sockets[0].getsockname()[1]
 
     async def down(self) -> None:
-        """Close the port: connections are refused, as with a dead receiver."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
+        """Close the port and every open connection (keep-alive ones too): connections
+        are refused, as with a dead receiver."""
+        self._site = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     async def close(self) -> None:
         await self.down()
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 @pytest.fixture
