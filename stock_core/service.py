@@ -410,10 +410,14 @@ class StockService:
         reply: dict[str, Any],
         worker: str | None,
         events: Sequence[tuple[str, dict[str, Any]]] = (),
+        refused_late: Sequence[tuple[Envelope, StockRejection, datetime | None]] = (),
     ) -> None:
-        """A handheld took scan ``seq``: its session, reply, state and events, together."""
+        """A handheld took scan ``seq``: its session, reply, state, events and (a scan taken
+        offline and refused now) its spool exception, together."""
         async with self._connection() as conn:
-            await handheld.save_handheld_scan(conn, state, session, seq, reply, worker, events)
+            await handheld.save_handheld_scan(
+                conn, state, session, seq, reply, worker, events, refused_late
+            )
 
     @_pokes
     async def save_handheld_status(

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scanner_gateway.session import (
     Acknowledge,
@@ -110,6 +110,9 @@ class Scan(BaseModel):
     type: Literal["scan"]
     seq: int = Field(ge=1, le=2**53 - 1)
     code: str = Field(max_length=_MAX_CODE)
+    offline: bool = False
+    """Taken while the device could not reach the server (the worker heard "saved")."""
+    taken_at: AwareDatetime | None = None
 
 
 class Handhelds:
@@ -198,7 +201,7 @@ class _Handheld:
                 reply = {"type": "ack", "seq": scan.seq, "detail": "already taken"}
             await self.send({**reply, "replayed": True})
             return
-        reply, events = await self._decide(scan)
+        reply, events, refused_late = await self._decide(scan)
         self.counters["frames"] += 1
         self.counters["acks" if reply["type"] == "ack" else "naks"] += 1
         self.last_scan_at = datetime.now(UTC)
@@ -207,13 +210,25 @@ class _Handheld:
         reply["session"] = snapshot
         await _guarded(
             service.save_handheld_scan(
-                self.state("connected"), snapshot, scan.seq, reply, self.worker, events
+                self.state("connected"),
+                snapshot,
+                scan.seq,
+                reply,
+                self.worker,
+                events,
+                refused_late,
             )
         )
         self.last_seq = scan.seq
         await self.send({**reply, "replayed": False})
 
-    async def _decide(self, scan: Scan) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    async def _decide(
+        self, scan: Scan
+    ) -> tuple[
+        dict[str, Any],
+        list[tuple[str, dict[str, Any]]],
+        list[tuple[Envelope, StockRejection, datetime | None]],
+    ]:
         service = self.app[SERVICE]
         code = _printable(scan.code)
         decoded = decode(
@@ -225,6 +240,7 @@ class _Handheld:
         reply: dict[str, Any] = {"seq": scan.seq, "code": code, "movements": []}
         reason: str | None = None
         detail = ""
+        refused_late: list[tuple[Envelope, StockRejection, datetime | None]] = []
         match intent:
             case Reject(reason=reason):
                 pass
@@ -261,6 +277,8 @@ class _Handheld:
                     outcome = StockRejection("internal error")
                 if isinstance(outcome, StockRejection):
                     reason = outcome.reason
+                    if scan.offline:
+                        refused_late.append((envelope, outcome, scan.taken_at))
                 else:
                     self.counters["committed"] += 1
                     reply["movements"] = [_movement(m) for m in outcome.movements]
@@ -273,7 +291,7 @@ class _Handheld:
             reply.update(type=Feedback.NAK.value, reason=reason)
         else:
             reply.update(type=Feedback.ACK.value, detail=detail)
-        return reply, events
+        return reply, events, refused_late
 
 
 def _summary(outcome: MovementOutcome) -> str:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
+from stock_core.domain.movement import Envelope
+from stock_core.errors import StockRejection
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
-from stock_core.store.gateway import ScannerState, save_scanner_states
+from stock_core.store.gateway import ScannerState, record_spool_exceptions, save_scanner_states
 
 __all__ = [
     "DELETE_OLD_HANDHELD_REPLIES",
@@ -102,8 +105,11 @@ async def save_handheld_scan(
     reply: dict[str, Any],
     worker: str | None,
     events: Sequence[tuple[str, dict[str, Any]]] = (),
+    refused_late: Sequence[tuple[Envelope, StockRejection, datetime | None]] = (),
 ) -> None:
-    """One scan taken: the session after it, its reply, the scanner's state and events."""
+    """One scan taken: the session after it, its reply, the scanner's state and events;
+    a scan the device took offline and the store refused now is a spool exception for a
+    manager (``refused_late``), as a serial gateway's spooled scan refused on replay is."""
     async with conn.transaction():
         await conn.execute(UPSERT_HANDHELD_SESSION, state.id, json.dumps(session), seq, worker)
         await conn.execute(INSERT_HANDHELD_REPLY, state.id, seq, json.dumps(reply))
@@ -111,6 +117,7 @@ async def save_handheld_scan(
         await save_scanner_states(conn, [state])
         if events:
             await conn.executemany(q.INSERT_EVENT, [(t, json.dumps(p)) for t, p in events])
+        await record_spool_exceptions(conn, refused_late)
 
 
 async def save_handheld_status(

@@ -206,6 +206,26 @@ async def test_a_count_in_progress_survives_a_reconnect(
     await hh.close()
 
 
+async def test_a_scan_taken_offline_and_refused_now_is_a_spool_exception_for_a_manager(
+    start: Start, service: StockService, worker: str
+) -> None:
+    hh = Handheld(await start(), worker)
+    await hh.connect()
+    assert hh.ws is not None
+    await hh.scan(1, "CMD:PICK")
+    await hh.scan(2, "LOC:A-01")
+    taken = "2026-12-07T10:00:00+00:00"
+    for seq, offline in ((3, False), (4, True)):
+        message = {"type": "scan", "seq": seq, "code": GADGET, "offline": offline}
+        await hh.ws.send(json.dumps({**message, "taken_at": taken}))
+        assert (await hh.receive())["type"] == "nak"
+    (late,) = await service.list_spool_exceptions()
+    assert (late.scanner, late.scan_seq, late.key) == ("web-test1", 4, "handheld:web-test1:4")
+    assert late.spooled_at is not None
+    assert late.spooled_at.isoformat() == taken
+    await hh.close()
+
+
 async def test_gs1_separator_the_device_sends_is_read_as_fnc1(
     start: Start, worker: str, pool: Pool
 ) -> None:

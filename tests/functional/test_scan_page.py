@@ -377,7 +377,7 @@ async def test_the_camera_reads_a_rendered_ean13_and_receives_the_product(
 
 
 async def test_scans_taken_offline_are_sent_in_order_once_each_and_a_refusal_stays(
-    start: Start, worker: str, pool: Pool
+    start: Start, worker: str, pool: Pool, service: StockService
 ) -> None:
     server = await start()
     async with Browser.launch(width=W, height=H) as browser:
@@ -428,6 +428,14 @@ async def test_scans_taken_offline_are_sent_in_order_once_each_and_a_refusal_sta
     assert [(r["kind"], r["delta"]) for r in rows] == [("receive", 1)] * 50
     assert [r["scan_seq"] for r in rows] == list(range(2, 52))
     assert await stock_rows(pool) == {("WIDGET", "A-01"): 50}
+    # and a manager sees the refusal, as a serial gateway's spooled scan refused on replay
+    (late,) = await service.list_spool_exceptions()
+    assert (late.scanner, late.scan_seq, late.problem_type) == (
+        scanner,
+        53,
+        "insufficient-stock",
+    )
+    assert late.spooled_at is not None
 
 
 # -- sign-in ---------------------------------------------------------------------------------
@@ -517,3 +525,29 @@ async def test_the_wedge_tells_a_scanner_burst_from_a_person_typing(start: Start
         "person_then_burst": ["QTY:2"],
         "shift": ["QTY"],
     }
+
+
+async def test_the_floor_page_shows_the_handheld_among_the_scanners(
+    start: Start, worker: str, service: StockService
+) -> None:
+    display, _ = await service.create_token("floor", Role.DISPLAY)
+    server = await start()
+    async with Browser.launch() as browser:
+        floor = await browser.new_page()
+        await load(floor, str(server.make_url("/")) + f"#token={display}")
+        await floor.wait_for("document.getElementById('conn').dataset.state === 'live'", 10)
+        hand = await browser.new_page(width=W, height=H)
+        await open_page(hand, server, worker)
+        chip = f'.chip[data-scanner="{await scanner_of(hand)}"]'
+        await wait_attr(floor, chip, "data-state", "connected")
+        await burst(hand, "LOC:A-01")
+        await burst(hand, WIDGET_EAN)
+        assert (await answer(hand, 2))["result"] == "ack"
+        await floor.wait_for(
+            f"[...document.querySelectorAll('#recent li')].some(li => "
+            f"li.textContent.includes({js(await scanner_of(hand))}))",
+            10,
+            "the handheld's receipt among the recent scans",
+        )
+        await hand.navigate("about:blank")  # the page goes
+        await wait_attr(floor, chip, "data-state", "offline")

@@ -13,7 +13,8 @@
 // Offline: while the socket is down, scans wait in the outbox (shown as waiting) and go
 // out in order, exactly once, when it is back: the server answers a scan it already
 // took with its first reply. A scan refused when it was finally sent is kept as an
-// exception until a worker resolves it. A service worker (/scan/sw.js) keeps the page
+// exception until a worker resolves it (and the server records it as a spool exception
+// for a manager, as it does for a serial gateway's spooled scan refused on replay). A service worker (/scan/sw.js) keeps the page
 // itself, so it loads with the server out of reach.
 //
 // Sign-in: /scan/#token=<worker token> (a QR code of that URL signs a device in with
@@ -289,7 +290,8 @@ function pump() {
   for (const entry of pending.values()) {
     if (inFlight >= WINDOW) break;
     if (entry.seq <= sentUpTo) continue;
-    if (!feed.send({ type: "scan", seq: entry.seq, code: entry.code })) return;
+    const scan = { type: "scan", seq: entry.seq, code: entry.code, offline: entry.offline, taken_at: entry.takenAt };
+    if (!feed.send(scan)) return;
     sentUpTo = entry.seq;
     inFlight += 1;
   }
@@ -505,6 +507,14 @@ async function main() {
   await showExceptions();
   offlineReady();
 
+  // leaving the page (another page, a closed tab, the back-forward cache): close the
+  // socket so the server shows this handheld offline at once; back from the cache: reopen
+  window.addEventListener("pagehide", () => {
+    if (feed) feed.stop();
+  });
+  window.addEventListener("pageshow", (e) => {
+    if (e.persisted && feed) feed.start();
+  });
   window.addEventListener("hashchange", () => {
     const token = tokenFromFragment(); // a sign-in link opened on the open page
     if (token) {
