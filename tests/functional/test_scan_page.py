@@ -17,6 +17,7 @@ import json
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -109,14 +110,26 @@ _END = {
 }
 
 
+KEY_GAP = 0.004
+"""Seconds between a wedge scanner's keys (DataWedge's default inter-character delay is 0)."""
+
+
 async def burst(page: Page, code: str, end: str = "Enter") -> None:
-    """A wedge scanner's burst: every key event sent at once, in order, no pauses."""
+    """A wedge scanner's burst: trusted key events, in order, ``KEY_GAP`` apart.
+
+    Each event carries its time (CDP's ``timestamp``, which becomes the DOM event's
+    ``timeStamp``), so a busy test machine delivering them late does not turn a
+    scanner's burst into a person's typing."""
+    at = time.time()
     events = []
-    for ch in code:
-        events.append({"type": "keyDown", **_key(ch)})
-        events.append({"type": "keyUp", **{k: v for k, v in _key(ch).items() if k != "text"}})
-    events.append({"type": "keyDown", **_END[end]})
-    events.append({"type": "keyUp", **{k: v for k, v in _END[end].items() if k != "text"}})
+    for n, ch in enumerate(code):
+        events.append({"type": "keyDown", "timestamp": at + n * KEY_GAP, **_key(ch)})
+        up = {k: v for k, v in _key(ch).items() if k != "text"}
+        events.append({"type": "keyUp", "timestamp": at + n * KEY_GAP + 0.001, **up})
+    done = at + len(code) * KEY_GAP
+    events.append({"type": "keyDown", "timestamp": done, **_END[end]})
+    up_end = {k: v for k, v in _END[end].items() if k != "text"}
+    events.append({"type": "keyUp", "timestamp": done + 0.001, **up_end})
     await asyncio.gather(*(page.send("Input.dispatchKeyEvent", e) for e in events))
 
 
