@@ -334,8 +334,14 @@ async def test_the_page_is_served_at_scan(start: Start) -> None:
             assert (bare.status, bare.headers["Location"]) == (308, "/scan/")
 
 
+@pytest.mark.parametrize("code", [WIDGET_EAN, "LOC:A-01"])
 async def test_with_the_database_away_the_socket_closes_1013_and_the_scan_is_taken_once_later(
-    gateway_db: Database, proxy: FaultProxy, service: StockService, worker: str, pool: Pool
+    gateway_db: Database,
+    proxy: FaultProxy,
+    service: StockService,
+    worker: str,
+    pool: Pool,
+    code: str,
 ) -> None:
     """The web node has no spool: it takes no scan while PostgreSQL is away, and says so
     with 1013; the page keeps the scan and sends it again, and it changes stock once."""
@@ -347,7 +353,7 @@ async def test_with_the_database_away_the_socket_closes_1013_and_the_scan_is_tak
         await hh.scan(1, "LOC:A-01")
         assert hh.ws is not None
         await proxy.acut()
-        await hh.ws.send(json.dumps({"type": "scan", "seq": 2, "code": WIDGET_EAN}))
+        await hh.ws.send(json.dumps({"type": "scan", "seq": 2, "code": code}))
         with pytest.raises(websockets.ConnectionClosed):
             await hh.receive()
         assert hh.ws.close_code == 1013
@@ -360,10 +366,81 @@ async def test_with_the_database_away_the_socket_closes_1013_and_the_scan_is_tak
             except (websockets.ConnectionClosed, OSError):
                 await asyncio.sleep(0.1 * UNIT)
         assert welcome["session"]["location"] == "A-01"
-        first = await hh.scan(2, WIDGET_EAN)
+        first = await hh.scan(2, code)
         assert first["type"] == "ack", first
-        assert (await hh.scan(2, WIDGET_EAN))["replayed"] is True
+        assert (await hh.scan(2, code))["replayed"] is True
+        await hh.close()
+        # a hello while PostgreSQL is away is answered 1013 too
+        await proxy.acut()
+        with pytest.raises(websockets.ConnectionClosed):
+            await Handheld(server, worker, scanner="web-later").connect()
+        await proxy.arestore()
+    finally:
+        await server.close()
+    assert await stock_rows(pool) == ({("WIDGET", "A-01"): 1} if code == WIDGET_EAN else {})
+
+
+async def test_a_scan_whose_reply_is_no_longer_kept_is_answered_already_taken(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    hh = Handheld(await start(), worker)
+    await hh.connect()
+    await hh.scan(1, "LOC:A-01")
+    await hh.scan(2, WIDGET_EAN)
+    await pool.execute("DELETE FROM handheld_replies")  # long ago, beyond the kept replies
+    again = await hh.scan(2, WIDGET_EAN)
+    assert (again["type"], again["detail"], again["replayed"]) == ("ack", "already taken", True)
+    assert await stock_rows(pool) == {("WIDGET", "A-01"): 1}
+    await hh.close()
+
+
+async def test_an_unreadable_stored_session_starts_afresh(
+    start: Start, worker: str, pool: Pool
+) -> None:
+    hh = Handheld(await start(), worker)
+    await hh.connect()
+    await hh.scan(1, "CMD:PICK")
+    await hh.close()
+    await pool.execute("""UPDATE handheld_sessions SET session = '{"mode": "dance"}'""")
+    hh = Handheld(await start(), worker)
+    welcome = await hh.connect()
+    assert (welcome["session"]["mode"], welcome["last_seq"]) == ("receive", 1)
+    await hh.close()
+
+
+async def test_a_silent_or_binary_hello_is_refused(
+    database: Database, service: StockService, worker: str
+) -> None:
+    server = TestServer(create_app(WebConfig(database=database, hello_timeout=0.2)))
+    await server.start_server()
+    try:
+        url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
+        async with websockets.connect(url) as silent:
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(silent.recv(), 5 * UNIT)
+            assert silent.close_code == 4408
+        async with websockets.connect(url) as binary:
+            await binary.send(b"\x00hello")
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(binary.recv(), 5 * UNIT)
+            assert binary.close_code == 4400
+        hh = Handheld(server, worker)
+        await hh.connect()
+        assert hh.ws is not None
+        await hh.ws.send(b"binary frames are ignored")
+        await hh.ws.send(json.dumps({"type": "ping"}))
+        assert (await hh.receive())["type"] == "pong"
         await hh.close()
     finally:
         await server.close()
-    assert await stock_rows(pool) == {("WIDGET", "A-01"): 1}
+
+
+async def test_the_service_worker_is_served_at_the_pages_scope(start: Start) -> None:
+    server = await start()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(server.make_url("/scan/sw.js")) as sw,
+    ):
+        assert sw.status == 200
+        assert sw.headers["Content-Type"].startswith("text/javascript")
+        assert "/scan/" in await sw.text()
