@@ -339,7 +339,9 @@ function onMessage(msg) {
       chain = chain.then(() => reply(msg)).catch((err) => console.error("reply:", err));
       break;
     case "error":
-      console.warn("scan socket:", msg.reason);
+      // a scan the server could not read at all (e.g. far too long): refused, not resent
+      if (Number.isInteger(msg.seq) && pending.has(msg.seq)) onMessage({ ...msg, type: "nak" });
+      else console.warn("scan socket:", msg.reason);
       break;
     default:
       break;
