@@ -13,12 +13,9 @@ loses power; :meth:`DeviceServer.restart` listens again on the same port.
 from __future__ import annotations
 
 import asyncio
-import random
-from types import TracebackType
 
-from hardware_mocks._feedback_log import FeedbackLog
+from hardware_mocks._scanner import ScannerSide
 from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
-from hardware_mocks.feedback import FeedbackCounts
 from hardware_mocks.frames import HONEYWELL, ScannerModel
 
 __all__ = ["DeviceServer"]
@@ -76,7 +73,7 @@ class _Link(asyncio.Protocol):
             self._writable.set_result(None)
 
 
-class DeviceServer:
+class DeviceServer(ScannerSide):
     """A raw-TCP serial device server; call :meth:`start` or use ``async with``."""
 
     def __init__(
@@ -89,13 +86,10 @@ class DeviceServer:
         write_timeout: float = 1.0,
         seed: int | None = None,
     ) -> None:
+        super().__init__(model, write_timeout, seed)
         self.host = host
-        self.model = model
-        self.write_timeout = write_timeout
         self._name = name
         self._port = port
-        self._rng = random.Random(seed)
-        self._log = FeedbackLog(model.ack, model.nak)
         self._server: asyncio.Server | None = None
         self._link: _Link | None = None
         self._accepting = 0
@@ -173,12 +167,7 @@ class DeviceServer:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def wait_connected(self, timeout: float) -> None:  # noqa: ASYNC109
@@ -252,22 +241,6 @@ class DeviceServer:
 
     # -- feedback ---------------------------------------------------------------
 
-    @property
-    def feedback(self) -> FeedbackCounts:
-        return self._log.counts
-
-    @property
-    def acks(self) -> int:
-        return self._log.counts.acks
-
-    @property
-    def naks(self) -> int:
-        return self._log.counts.naks
-
     async def read_feedback(self, timeout: float = 0.0) -> bytes:  # noqa: ASYNC109
         """Feedback bytes not read before, waiting up to ``timeout`` s for at least one."""
         return await self._log.read_within(timeout)
-
-    async def wait_feedback(self, count: int, timeout: float) -> FeedbackCounts:  # noqa: ASYNC109
-        """Wait until ``count`` acks+naks in total were received; ``TimeoutError`` if not."""
-        return await self._log.wait_within(count, timeout)

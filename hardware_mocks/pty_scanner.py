@@ -27,16 +27,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import select
 import selectors
 import termios
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 
 from hardware_mocks._feedback_log import FeedbackLog, held
+from hardware_mocks._scanner import ScannerSide
 from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
 from hardware_mocks.feedback import FeedbackCounts
 from hardware_mocks.frames import HONEYWELL, ScannerModel
@@ -149,7 +148,7 @@ class _Plug:
                 os.close(fd)
 
 
-class PtyScanner:
+class PtyScanner(ScannerSide):
     """A simulated serial scanner at ``path``; plugged in on construction.
 
     ``name`` defaults to the path's file name; ``seed`` makes :meth:`send_noise`
@@ -165,12 +164,9 @@ class PtyScanner:
         write_timeout: float = 1.0,
         seed: int | None = None,
     ) -> None:
+        super().__init__(model, write_timeout, seed)
         self.path = Path(path)
-        self.model = model
         self.name = name or self.path.name
-        self.write_timeout = write_timeout
-        self._rng = random.Random(seed)
-        self._log = FeedbackLog(model.ack, model.nak)
         self._lock = threading.Lock()
         self._plug: _Plug | None = None
         self._closed = False
@@ -237,23 +233,13 @@ class PtyScanner:
     def __enter__(self) -> PtyScanner:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     async def __aenter__(self) -> PtyScanner:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
     def _plug_in_locked(self) -> None:
@@ -326,18 +312,6 @@ class PtyScanner:
 
     # -- feedback ---------------------------------------------------------------
 
-    @property
-    def feedback(self) -> FeedbackCounts:
-        return self._log.counts
-
-    @property
-    def acks(self) -> int:
-        return self._log.counts.acks
-
-    @property
-    def naks(self) -> int:
-        return self._log.counts.naks
-
     def read_feedback(self, timeout: float = 0.0) -> bytes:
         """Feedback bytes not read before, waiting up to ``timeout`` s for at least one."""
         return self._log.read_blocking(timeout)
@@ -348,11 +322,3 @@ class PtyScanner:
     def wait_feedback_blocking(self, count: int, timeout: float) -> FeedbackCounts:
         """Block until ``count`` acks+naks in total (since creation) were received."""
         return self._log.wait_blocking(count, timeout)
-
-    async def wait_feedback(self, count: int, timeout: float) -> FeedbackCounts:  # noqa: ASYNC109
-        """Wait until ``count`` acks+naks in total (since creation) were received.
-
-        Counts are totals, so ``await s.wait_feedback(s.feedback.events + 1, t)``
-        taken *before* sending never misses a fast answer. ``TimeoutError`` if not.
-        """
-        return await self._log.wait_within(count, timeout)

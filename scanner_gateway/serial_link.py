@@ -35,6 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
@@ -189,24 +190,36 @@ class _Transport(Protocol):
     async def close(self) -> None: ...
 
 
-class _DescriptorTransport:
+@dataclass(frozen=True)
+class _OpenPort:
+    """An open port and what its transport answers to."""
+
+    port: serial.SerialBase
+    loop: asyncio.AbstractEventLoop
+    lost: asyncio.Future[str]
+    """Resolved with the reason once the port is lost."""
+    on_bytes: Callable[[bytes], None]
+    executor: Executor
+    """For pyserial's blocking calls."""
+
+
+class _PortTransport:
+    """What both transports start from."""
+
+    def __init__(self, opened: _OpenPort) -> None:
+        self._port = opened.port
+        self._loop = opened.loop
+        self._lost = opened.lost
+        self._on_bytes = opened.on_bytes
+        self._executor = opened.executor
+
+
+class _DescriptorTransport(_PortTransport):
     """Reads and writes a non-blocking descriptor on the event loop."""
 
-    def __init__(
-        self,
-        port: serial.SerialBase,
-        fd: int,
-        loop: asyncio.AbstractEventLoop,
-        lost: asyncio.Future[str],
-        on_bytes: Callable[[bytes], None],
-        executor: Executor,
-    ) -> None:
-        self._port = port
+    def __init__(self, opened: _OpenPort, fd: int) -> None:
+        super().__init__(opened)
         self._fd = fd
-        self._loop = loop
-        self._lost = lost
-        self._on_bytes = on_bytes
-        self._executor = executor
         self._reading = False
         self._out = bytearray()
         self._accepted = 0  # feedback bytes taken by send(), ever
@@ -298,23 +311,11 @@ class _DescriptorTransport:
         await self._loop.run_in_executor(self._executor, self._port.close)
 
 
-class _ThreadTransport:
+class _ThreadTransport(_PortTransport):
     """A reader thread for backends that only pyserial's own ``read`` understands."""
 
-    def __init__(
-        self,
-        port: serial.SerialBase,
-        name: str,
-        loop: asyncio.AbstractEventLoop,
-        lost: asyncio.Future[str],
-        on_bytes: Callable[[bytes], None],
-        executor: Executor,
-    ) -> None:
-        self._port = port
-        self._loop = loop
-        self._lost = lost
-        self._on_bytes = on_bytes
-        self._executor = executor
+    def __init__(self, opened: _OpenPort, name: str) -> None:
+        super().__init__(opened)
         self._reading = threading.Event()
         self._closing = threading.Event()
         self._writes: set[asyncio.Task[None]] = set()
@@ -492,10 +493,10 @@ class SerialLink:
     ) -> _Transport:
         fd = _descriptor(port)
         self.on_loop = fd is not None
+        opened = _OpenPort(port, loop, lost, self._received, self._executor)
         if fd is not None:
-            return _DescriptorTransport(port, fd, loop, lost, self._received, self._executor)
-        name = f"scanner-{self.config.id}"
-        return _ThreadTransport(port, name, loop, lost, self._received, self._executor)
+            return _DescriptorTransport(opened, fd)
+        return _ThreadTransport(opened, f"scanner-{self.config.id}")
 
     async def _pause(self, seconds: float) -> None:
         self._wake.clear()
