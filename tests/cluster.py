@@ -314,15 +314,17 @@ class StockdProcess:
         config: Path,
         *,
         database_url: str,
-        home: Path,
         log_dir: Path,
+        home: Path | None = None,
         name: str | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
+        """``home`` (``STOCKD_HOME``) defaults to ``NAME.home`` in ``log_dir``."""
         self.command = command
         self.config = config
         self.name = name or command
         self.log_dir = log_dir
+        home = home or log_dir / f"{self.name}.home"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKD_")}
         self.env.update(DATABASE_URL=database_url, STOCKD_HOME=str(home))
         self.env.update(extra_env or {})

@@ -6,8 +6,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
+from tests.integration.catalog_fixture import load_sample_catalog
 from tests.pg import PgCluster, start_cluster
 
 
@@ -39,6 +41,15 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def pool(database: Database) -> Pool:
     return database.pool
+
+
+@pytest.fixture
+async def service(pool: Pool) -> StockService:
+    """The test's own service over the test database, the sample catalog loaded: direct,
+    never through a fault proxy (a suite that needs more overrides it)."""
+    svc = StockService(pool)
+    await load_sample_catalog(svc)
+    return svc
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

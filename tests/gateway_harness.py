@@ -32,6 +32,7 @@ __all__ = [
     "Answer",
     "Rig",
     "Transport",
+    "all_connected",
     "byte_escapes",
     "eventually",
     "ledger_rows",
@@ -168,6 +169,15 @@ async def eventually(
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{what}: not within {timeout}s (last: {value!r})")
         await asyncio.sleep(interval)
+
+
+async def all_connected(gateway: Gateway, within: float = 5 * UNIT) -> None:
+    """Wait until every scanner ``gateway`` serves is connected."""
+    await eventually(
+        lambda: all(s.state == "connected" for s in gateway.statuses()),
+        within,
+        "all scanners connected",
+    )
 
 
 async def ledger_rows(pool: Pool, scanner: str | None = None) -> list[dict[str, Any]]:

@@ -32,13 +32,6 @@ from tests.pg import PgCluster
 from tests.timing import UNIT
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "stockd-home"
-    path.mkdir()
-    return path
-
-
 async def counts(url: str) -> tuple[int, int, int]:
     conn = await asyncpg.connect(url)
     try:

@@ -18,7 +18,6 @@ from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.functional.feed_helpers import Display
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 from web_ui.app import create_app
 from web_ui.config import WebConfig
@@ -39,13 +38,6 @@ def pick(sku: str, n: int = 1) -> Envelope:
         IdempotencyKey(f"feed-{next(_keys)}"),
         Pick(ProductRef(sku=Sku(sku)), LocationCode("A-01"), n),
     )
-
-
-@pytest.fixture
-async def service(database: Database) -> StockService:
-    svc = StockService(database.pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture

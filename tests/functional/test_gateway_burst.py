@@ -25,8 +25,7 @@ from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.gateway_harness import eventually, ledger_rows, stock_rows
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.gateway_harness import all_connected, ledger_rows, stock_rows
 from tests.timing import UNIT
 
 PRODUCT_HEADER = (
@@ -61,13 +60,6 @@ class Uploader:
             )
             for n in range(scans)
         )
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @contextlib.asynccontextmanager
@@ -114,11 +106,7 @@ async def _upload_all_at_once(
         gateway = Gateway(service, [u.config for u in uploaders], directory / "spool")
         await gateway.start()
         try:
-            await eventually(
-                lambda: all(s.state == "connected" for s in gateway.statuses()),
-                5 * UNIT,
-                "all scanners connected",
-            )
+            await all_connected(gateway)
             batches = [u.batch(scans) for u in uploaders]
             started = time.monotonic()
             await asyncio.gather(

@@ -14,12 +14,9 @@ spool is trimmed, is tested in process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import os
 import random
 import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -35,9 +32,9 @@ from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId
+from tests.cluster import StockdProcess
 from tests.faultproxy import FaultProxy
 from tests.gateway_harness import byte_escapes, eventually, ledger_rows
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -47,13 +44,6 @@ CUSTOM_FEEDBACK = dataclasses.replace(
 MODELS: tuple[ScannerModel, ...] = (HONEYWELL, DATALOGIC, CUSTOM_FEEDBACK, HONEYWELL)
 ANSWER_TIMEOUT = 1.0 * UNIT
 """Answers take milliseconds; a scan unanswered this long went to a dead gateway."""
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture
@@ -97,56 +87,6 @@ def _config(tmp_path: Path, scanners: list[PtyScanner]) -> Path:
     return path
 
 
-class _GatewayProcess:
-    """``python -m stockd gateway`` as a subprocess, one life at a time."""
-
-    def __init__(self, config: Path, database_url: str, home: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKD_")}
-        self.env.update(DATABASE_URL=database_url, STOCKD_HOME=str(home))
-        self.process: asyncio.subprocess.Process | None = None
-        self.lives = 0
-
-    async def start(self) -> None:
-        assert self.process is None
-        self.lives += 1
-        out = self.log.with_suffix(f".{self.lives}.out")
-        with self.log.open("ab") as err, out.open("wb") as stdout:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "stockd",
-                "gateway",
-                "--config",
-                str(self.config),
-                env=self.env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=err,
-            )
-        await eventually(
-            lambda: b"stockd gateway:" in out.read_bytes() or self._exited(),
-            10 * UNIT,
-            "gateway started",
-        )
-        assert not self._exited(), self.tail()
-
-    def _exited(self) -> bool:
-        return self.process is not None and self.process.returncode is not None
-
-    async def stop(self, sig: signal.Signals) -> int:
-        process, self.process = self.process, None
-        assert process is not None
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        async with asyncio.timeout(10 * UNIT):
-            return await process.wait()
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:]
-
-
 @dataclass
 class _Worker:
     scanner: PtyScanner
@@ -187,11 +127,11 @@ async def test_sigkill_three_times_loses_no_acknowledged_scan_and_counts_none_tw
     tmp_path: Path,
 ) -> None:
     rng = random.Random(3)
-    gateway = _GatewayProcess(
+    gateway = StockdProcess(
+        "gateway",
         _config(tmp_path, scanners),
-        proxy.url_through(database_url),
-        tmp_path / "home",
-        tmp_path / "gateway.log",
+        database_url=proxy.url_through(database_url),
+        log_dir=tmp_path,
     )
     workers = [_Worker(s) for s in scanners]
     stop = asyncio.Event()

@@ -36,7 +36,7 @@ from tests.gateway_harness import (
     Answer,
     Rig,
     Transport,
-    eventually,
+    all_connected,
     ledger_rows,
     open_rig,
     outbox_payloads,
@@ -429,11 +429,7 @@ async def test_sixteen_scanners_give_exact_stock_and_one_ledger_command_per_acce
     try:
         for rig in rigs.values():
             rig.gateway = gateway
-        await eventually(
-            lambda: all(s.state == "connected" for s in gateway.statuses()),
-            5 * UNIT,
-            "all scanners connected",
-        )
+        await all_connected(gateway)
         async with asyncio.timeout(30 * UNIT):
             answers = await asyncio.gather(*(_run_script(rigs[p.id], p) for p in plans))
         await gateway.events.flush()

@@ -19,21 +19,20 @@ from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.gateway_harness import (
+    Rig,
+    all_connected,
+    eventually,
+    ledger_rows,
+    open_rig,
+    outbox_payloads,
+)
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
 NOISE_BYTES = 10 * 1024 * 1024
 CHUNK = 64 * 1024
 GOOD_SCANS = 40
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture
@@ -85,11 +84,7 @@ async def test_ten_megabytes_of_noise_on_one_line_leave_the_other_scanner_and_th
     gateway = Gateway(service, [noisy.config, quiet.config], tmp_path / "spool")
     await gateway.start()
     try:
-        await eventually(
-            lambda: all(s.state == "connected" for s in gateway.statuses()),
-            5 * UNIT,
-            "connected",
-        )
+        await all_connected(gateway)
         assert isinstance(noisy.target, PtyScanner)
         blasting = asyncio.create_task(asyncio.to_thread(_blast, noisy.target))
         latencies: list[float] = []
@@ -199,11 +194,7 @@ async def test_a_line_flooding_noise_without_end_starves_no_other_and_each_frame
     gateway = Gateway(service, [flood_config, quiet.config], tmp_path / "spool")
     await gateway.start()
     try:
-        await eventually(
-            lambda: all(s.state == "connected" for s in gateway.statuses()),
-            5 * UNIT,
-            "connected",
-        )
+        await all_connected(gateway)
         enough = threading.Event()
         flooding = asyncio.create_task(asyncio.to_thread(_flood, flood, enough))
         flood_counters = gateway.runtimes["flood"].counters

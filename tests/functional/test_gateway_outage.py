@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ScannerModel
 from scanner_gateway.gateway import Gateway
 from scanner_gateway.spool import pending_records
@@ -27,8 +25,13 @@ from stock_core.store.connection import Pool
 from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.gateway_harness import (
+    Rig,
+    all_connected,
+    ledger_rows,
+    open_rig,
+    outbox_payloads,
+)
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -41,14 +44,6 @@ CUSTOM_FEEDBACK = dataclasses.replace(
 )
 DATALOGIC_TAB = dataclasses.replace(DATALOGIC, name="datalogic-tab", terminator=b"\t")
 MODELS: tuple[ScannerModel, ...] = (HONEYWELL, DATALOGIC, CUSTOM_FEEDBACK, DATALOGIC_TAB)
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    """The test's own view of the database: direct, never cut."""
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 class _CutMidCommit(StockService):
@@ -128,11 +123,7 @@ async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_on
     stop = asyncio.Event()
     await gateway.start()
     try:
-        await eventually(
-            lambda: all(s.state == "connected" for s in gateway.statuses()),
-            5 * UNIT,
-            "all scanners connected",
-        )
+        await all_connected(gateway)
         running = [asyncio.create_task(w.run(stop)) for w in workers]
         await asyncio.sleep(1.5 * UNIT)
         async with asyncio.timeout(5 * UNIT):
@@ -208,7 +199,7 @@ async def test_spooled_scans_refused_on_replay_become_spool_exceptions_not_drops
     gateway = Gateway(StockService(gateway_db.pool), [rig.config], tmp_path / "spool")
     await gateway.start()
     try:
-        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await all_connected(gateway)
         await proxy.acut()
         assert await rig.scan(WIDGET) == "ack"  # spooled
         assert await rig.scan(GADGET) == "ack"  # spooled behind it

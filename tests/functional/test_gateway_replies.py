@@ -19,7 +19,7 @@ from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.gateway_harness import eventually, stock_rows
+from tests.gateway_harness import all_connected, stock_rows
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
@@ -42,7 +42,7 @@ async def test_a_scan_read_in_two_halves_around_a_stall_is_one_scan_and_one_ack(
     gateway = Gateway(service, [config], tmp_path / "spool")
     await gateway.start()
     try:
-        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await all_connected(gateway)
         frame = HONEYWELL.frame("5012345678900", aim="]E0")  # WIDGET
         for _ in range(3):
             half = len(frame) // 2

@@ -11,16 +11,7 @@ from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
-from stock_core.store.connection import Pool
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ PostgreSQL outages go through :class:`~tests.faultproxy.FaultProxy`.
 from __future__ import annotations
 
 import asyncio
-import errno
 import json
 import logging
 import os
@@ -46,9 +45,9 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId
+from tests.failing_disk import FailingDiskSpool
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import Rig, eventually, open_rig
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.gateway_harness import Rig, all_connected, open_rig
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -63,14 +62,6 @@ async def drain(committer: Committer, within: float = 10.0) -> None:
     finally:
         await committer.stop()
         await committer.spool.close()
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    """The test's own view of the database: direct, never cut."""
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 def receive(n: int, scanner: str = "bulk") -> Envelope:
@@ -167,9 +158,7 @@ async def test_one_flipped_byte_mid_spool_costs_one_scan_and_reports_it(
     lots = {r.id: [f"{r.id}-{n:04d}" for n in range(250)] for r in rigs}
     await gateway.start()
     try:
-        await eventually(
-            lambda: all(s.state == "connected" for s in gateway.statuses()), 5 * UNIT, "connected"
-        )
+        await all_connected(gateway)
         await proxy.acut()
         answers = await asyncio.gather(*(scan_all(r, lots[r.id]) for r in rigs))
         assert all(a == "ack" for scanner in answers for a in scanner)
@@ -291,19 +280,6 @@ async def test_an_old_format_spool_is_replayed_after_upgrade(
     assert quarantine_files(spool_dir) == []  # a torn tail loses nothing acknowledged
 
 
-class _FailingDisk(Spool):
-    """The next ``write_fails`` appends write half their bytes and fail with ENOSPC."""
-
-    write_fails = 0
-
-    def _write_at(self, fd: int, data: bytes, offset: int) -> None:
-        if self.write_fails:
-            self.write_fails -= 1
-            os.pwrite(fd, data[: len(data) // 2], offset)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        super()._write_at(fd, data, offset)
-
-
 async def test_a_failed_append_naks_and_that_scan_never_reaches_the_ledger(
     service: StockService,
     pool: Pool,
@@ -314,10 +290,10 @@ async def test_a_failed_append_naks_and_that_scan_never_reaches_the_ledger(
     rig = await open_rig("disk", "pty", HONEYWELL, tmp_path, location="DOCK-1")
     spool_dir = tmp_path / "spool"
     gateway = Gateway(StockService(gateway_db.pool), [rig.config], spool_dir)
-    gateway.spool = gateway.committer.spool = failing = _FailingDisk(spool_dir)
+    gateway.spool = gateway.committer.spool = failing = FailingDiskSpool(spool_dir)
     await gateway.start()
     try:
-        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await all_connected(gateway)
         await proxy.acut()
         assert await scan_all(rig, ["disk-a", "disk-b"]) == ["ack", "ack"]
         failing.write_fails = 1
@@ -336,7 +312,7 @@ async def test_a_failed_append_naks_and_that_scan_never_reaches_the_ledger(
         await gateway.start()
         async with asyncio.timeout(10 * UNIT):
             await gateway.committer.wait_drained()
-        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await all_connected(gateway)
         assert await scan_all(rig, ["disk-e"]) == ["ack"]
     finally:
         await gateway.stop()
@@ -376,7 +352,7 @@ async def test_a_full_disk_naks_and_the_spool_recovers_when_the_database_returns
     refused: list[str] = []
     await gateway.start()
     try:
-        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await all_connected(gateway)
         await proxy.acut()
         for n in range(1000):
             lot = f"tiny-{n:04d}"
@@ -412,7 +388,7 @@ async def test_a_full_spool_naks_raises_the_alarm_and_takes_scans_again_once_dra
     gateway.spool = gateway.committer.spool = Spool(spool_dir, cap_bytes=8 << 10)
     await gateway.start()
     try:
-        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected")
+        await all_connected(gateway)
         await proxy.acut()
         lots = [f"cap-{n:03d}" for n in range(40)]
         with caplog.at_level(logging.WARNING, "scanner_gateway.spool"):
@@ -518,9 +494,7 @@ async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_wr
         gateway = Gateway(StockService(db.pool), [rig.config], tmp_path / "spool")
         await gateway.start()
         try:
-            await eventually(
-                lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "connected"
-            )
+            await all_connected(gateway)
             lots = [f"ro-{n:02d}" for n in range(20)]
             assert await scan_all(rig, lots) == ["ack"] * 20
             assert gateway.runtimes["ro"].counters.spooled == 20
@@ -711,9 +685,7 @@ async def test_a_200k_record_spool_drains_while_new_scans_are_served(
 
     stop = asyncio.Event()
     try:
-        await eventually(
-            lambda: all(s.state == "connected" for s in gateway.statuses()), 5 * UNIT, "connected"
-        )
+        await all_connected(gateway)
         workers = [asyncio.create_task(work(r, stop)) for r in rigs]
         async with asyncio.timeout(300 * UNIT):
             while gateway.spool.backlog:

@@ -25,18 +25,10 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.gateway import ScannerState
 from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
 GADGET = "4006381333931"
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import asyncio
 import os
 import re
 import sys
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -28,14 +27,10 @@ from stock_core.domain.labels import SIZES
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.domain.token import Role
 from stock_core.service import StockService
-from stock_core.store.database import Database
 from stock_core.types import Gtin, IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer, stop_relays
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.functional.api.conftest import Client, bearer
 from tests.timing import UNIT
 from tests.unit.stock_core.test_labels import formats, needs_pdftoppm, scanned
-from web_ui.app import create_app
-from web_ui.config import WebConfig
 
 _SCRIPT = Path(sys.executable).with_name("stockd")
 _COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stockd"]
@@ -81,17 +76,8 @@ async def stockd(*args: str | Path, home: Path, url: str | None, stdout: int | N
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "stockd-home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-async def catalog(database: Database) -> StockService:
+async def catalog(service: StockService) -> StockService:
     """The sample catalog, with WIDGET and GADGET in stock in zone A."""
-    service = StockService(database.pool)
-    await load_sample_catalog(service)
     for n, (sku, place) in enumerate((("WIDGET", "A-01"), ("GADGET", "A-02"))):
         command = Receive(ProductRef(sku=Sku(sku)), LocationCode(place), 3)
         await service.post(Envelope(IdempotencyKey(f"labels-{n}"), command))
@@ -216,15 +202,6 @@ async def test_labels_cli_will_not_write_a_pdf_to_a_terminal(home: Path) -> None
 
 
 # -- the API ----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def client(
-    database: Database, catalog: StockService, aiohttp_client: Any
-) -> AsyncIterator[Client]:
-    made: Client = await aiohttp_client(create_app(WebConfig(database=database)))
-    yield made
-    await stop_relays()
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,43 +23,13 @@ from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database
 from tests.cluster import StockdProcess
-from tests.functional.api.conftest import stop_relays
 from tests.functional.api.test_movements_csv import FILL
+from tests.functional.conftest import ServerFactory
+from tests.functional.web_app import stop_relays
 from tests.gateway_harness import ledger_rows
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
-from web_ui.app import create_app
-from web_ui.config import WebConfig
 from web_ui.pool import PoolExhaustedError, open_web_pool
-
-
-@pytest.fixture
-async def service(database: Database) -> StockService:
-    svc = StockService(database.pool)
-    await load_sample_catalog(svc)
-    return svc
-
-
-ServerFactory = Callable[..., Awaitable[TestServer]]
-
-
-@pytest.fixture
-async def start_server(database: Database, service: StockService) -> AsyncIterator[ServerFactory]:
-    servers: list[TestServer] = []
-
-    async def start(**options: Any) -> TestServer:
-        config = WebConfig(database=options.pop("database", database), **options)
-        server = TestServer(create_app(config))
-        await server.start_server()
-        servers.append(server)
-        return server
-
-    yield start
-    await stop_relays()
-    for server in servers:
-        await server.close()
 
 
 def feed_url(server: TestServer) -> str:
@@ -221,9 +190,7 @@ async def test_a_connection_slow_to_send_its_headers_is_closed(
     database_url: str, tmp_path: Path
 ) -> None:
     config = await asyncio.to_thread(_config, tmp_path / "web.toml", {"header_timeout_s": 0.5})
-    node = StockdProcess(
-        "web", config, database_url=database_url, home=tmp_path / "h", log_dir=tmp_path
-    )
+    node = StockdProcess("web", config, database_url=database_url, log_dir=tmp_path)
     await node.start(timeout=30 * UNIT)
     try:
         assert node.url is not None
@@ -297,9 +264,7 @@ async def test_slow_csv_downloads_delay_neither_an_api_write_nor_a_scan(
         {"pool_size": 6, "max_exports": 2, "acquire_timeout_s": 2.0},
         scanners,
     )
-    node = StockdProcess(
-        "serve", config, database_url=database_url, home=tmp_path / "h", log_dir=tmp_path
-    )
+    node = StockdProcess("serve", config, database_url=database_url, log_dir=tmp_path)
     manager, _ = await service.create_token("reports", Role.MANAGER)
     readers: list[SlowReader] = []
     await node.start(timeout=30 * UNIT)

@@ -25,7 +25,6 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.cluster import ScannerLine, StockdProcess, write_config
 from tests.gateway_harness import eventually, ledger_rows
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
 GATEWAYS = 2
@@ -35,13 +34,6 @@ DISPLAYS_PER_NODE = 3
 SCANS_PER_SCANNER = 50
 GTINS = (gtin14("05012345678900"), gtin14("4006381333931"), gtin14("00012345678905"))
 ANSWER_TIMEOUT = 5 * UNIT
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture
@@ -71,23 +63,13 @@ async def nodes(
         )
         gateways.append(
             StockdProcess(
-                "gateway",
-                config,
-                database_url=database_url,
-                home=tmp_path / f"gw{g}",
-                log_dir=tmp_path,
-                name=f"gateway{g}",
+                "gateway", config, database_url=database_url, log_dir=tmp_path, name=f"gateway{g}"
             )
         )
     web_config = await asyncio.to_thread(write_config, tmp_path / "web.toml")
     webs = [
         StockdProcess(
-            "web",
-            web_config,
-            database_url=database_url,
-            home=tmp_path / f"web{w}",
-            log_dir=tmp_path,
-            name=f"web{w}",
+            "web", web_config, database_url=database_url, log_dir=tmp_path, name=f"web{w}"
         )
         for w in range(WEB_NODES)
     ]

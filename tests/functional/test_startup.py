@@ -24,13 +24,6 @@ UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "stockd-home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 def taken_port() -> Iterator[int]:
     """A port another program listens on."""
     with socket.socket() as holder:

@@ -59,9 +59,7 @@ async def test_https_and_a_wss_feed_hello_work(
     token, _ = await service.create_token("floor", Role.DISPLAY)
     cert, key = certificate
     config = await asyncio.to_thread(_config, tmp_path / "web.toml", cert, key)
-    node = StockdProcess(
-        "web", config, database_url=database_url, home=tmp_path / "h", log_dir=tmp_path
-    )
+    node = StockdProcess("web", config, database_url=database_url, log_dir=tmp_path)
     await node.start(timeout=30 * UNIT)
     try:
         printed = (tmp_path / "web.1.out").read_text()

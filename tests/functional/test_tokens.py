@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,24 +26,15 @@ from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.tokens import TokenInfo
 from tests.cluster import StockdProcess, write_config
-from tests.functional.api.conftest import stop_relays
 from tests.functional.command import stockd
-from tests.integration.catalog_fixture import load_sample_catalog
+from tests.functional.conftest import ServerFactory
+from tests.functional.web_app import stop_relays
 from tests.timing import UNIT
-from web_ui.app import create_app
 from web_ui.auth import TokenCache
-from web_ui.config import WebConfig
 from web_ui.pool import open_web_pool
 
 REVOKED_WITHIN = 3.0
 """Seconds for a revocation to close feeds and refuse requests on every node."""
-
-
-@pytest.fixture
-async def service(database: Database) -> StockService:
-    svc = StockService(database.pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 class Node:
@@ -68,20 +59,11 @@ NodeFactory = Callable[..., Awaitable[Node]]
 
 
 @pytest.fixture
-async def start_node(database: Database, service: StockService) -> AsyncIterator[NodeFactory]:
-    servers: list[TestServer] = []
-
+def start_node(start_server: ServerFactory) -> NodeFactory:
     async def start(**options: Any) -> Node:
-        config = WebConfig(database=options.pop("database", database), **options)
-        server = TestServer(create_app(config))
-        await server.start_server()
-        servers.append(server)
-        return Node(server)
+        return Node(await start_server(**options))
 
-    yield start
-    await stop_relays()
-    for server in servers:
-        await server.close()
+    return start
 
 
 async def status_of(node: Node, token: str, path: str = "/api/v1/stock/WIDGET") -> int:
@@ -352,14 +334,7 @@ async def test_stockd_token_revoke_closes_live_feeds_on_two_web_processes(
 ) -> None:
     config = await asyncio.to_thread(write_config, tmp_path / "web.toml")
     webs = [
-        StockdProcess(
-            "web",
-            config,
-            database_url=database_url,
-            home=tmp_path / f"web{n}",
-            log_dir=tmp_path,
-            name=f"web{n}",
-        )
+        StockdProcess("web", config, database_url=database_url, log_dir=tmp_path, name=f"web{n}")
         for n in range(2)
     ]
     display, info = await service.create_token("floor", Role.DISPLAY)

@@ -26,7 +26,6 @@ from stock_core.errors import StockUsageError, UnknownProductError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, OrderNumber, Sku
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
 _keys = itertools.count()
@@ -55,13 +54,6 @@ def xmas_per_day(day: date) -> int:
 
 def flat_per_day(day: date) -> int:
     return 2 + day.toordinal() % 3  # 2, 3, 4, … : 3 a day on average
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from stock_core.domain.catalog import LOCATION_COLUMNS, PRODUCT_COLUMNS
 from stock_core.errors import CatalogImportError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV, load_sample_catalog
+from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
 
 PRODUCT_HEADER = ",".join(PRODUCT_COLUMNS)
 LOCATION_HEADER = ",".join(LOCATION_COLUMNS)
@@ -26,13 +26,6 @@ def locations(*lines: str) -> bytes:
 
 def product_line(sku: str, barcodes: str = "", name: str | None = None) -> str:
     return f"{sku},{name or sku.title()},{barcodes},cat,1.25,10,1,2,3,4,5,6,7"
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 async def catalog_state(pool: Pool) -> tuple[object, ...]:

@@ -32,7 +32,7 @@ from stock_core.errors import (
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, ScannerId, Sku
-from tests.integration.catalog_fixture import PRODUCTS_CSV, load_sample_catalog
+from tests.integration.catalog_fixture import PRODUCTS_CSV
 
 _keys = itertools.count()
 
@@ -49,13 +49,6 @@ def env(command: object, key: str | None = None, scanner: str | None = None) -> 
         scanner=ScannerId(scanner) if scanner else None,
         scan_seq=1 if scanner else None,
     )
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 async def on_hand(service: StockService, sku: str = "WIDGET") -> int:

@@ -19,7 +19,6 @@ from stock_core.errors import (
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, Sku
-from tests.integration.catalog_fixture import load_sample_catalog
 
 _keys = itertools.count()
 A1 = LocationCode("A-01")
@@ -35,13 +34,6 @@ def pick(sku: str, n: int, order: str | None = None, at: LocationCode = A1) -> E
         IdempotencyKey(f"o{next(_keys)}"),
         Pick(ProductRef(sku=Sku(sku)), at, n, order=OrderNumber(order) if order else None),
     )
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 async def events(pool: Pool, type_: str) -> list[dict[str, object]]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,10 +12,6 @@ from aiohttp.test_utils import TestClient
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database
-from tests.integration.catalog_fixture import load_sample_catalog
-from web_ui.app import create_app
-from web_ui.config import WebConfig
 
 Client = TestClient[web.Request, web.Application]
 ClientFactory = Callable[[web.Application], Awaitable[Client]]
@@ -50,43 +45,12 @@ async def snapshot(pool: Pool) -> dict[str, str]:
 
 
 @pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
-
-
-@pytest.fixture
 async def tokens(service: StockService) -> dict[Role, str]:
     made = {}
     for role in Role:
         text, _ = await service.create_token(f"test-{role.value}", role)
         made[role] = text
     return made
-
-
-async def stop_relays() -> None:
-    """Cancel the app's outbox relay until it has stopped, before the app's own cleanup.
-
-    Works around a teardown hang outside the API: ``OutboxRelay.run`` waits with
-    ``asyncio.wait_for(self._wake.wait(), ...)``, and on Python 3.11 ``wait_for``
-    swallows a cancellation that arrives as the event is set (a NOTIFY), so the app
-    cleanup's single ``task.cancel(); await task`` can wait forever.
-    """
-    for task in asyncio.all_tasks():
-        if task.get_name() == "outbox-relay":
-            while not task.done():
-                task.cancel()
-                await asyncio.wait([task], timeout=0.05)
-
-
-@pytest.fixture
-async def client(
-    database: Database, service: StockService, aiohttp_client: Any
-) -> AsyncIterator[Client]:
-    made: Client = await aiohttp_client(create_app(WebConfig(database=database)))
-    yield made
-    await stop_relays()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -12,7 +12,8 @@ from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.gateway import ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer, post_movement, stop_relays
+from tests.functional.api.conftest import Client, bearer, post_movement
+from tests.functional.web_app import stop_relays
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 

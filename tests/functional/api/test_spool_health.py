@@ -10,7 +10,7 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.gateway import GatewayState, ScannerState
-from tests.functional.api.conftest import stop_relays
+from tests.functional.web_app import stop_relays
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ from stock_core.domain.movement import (
     Undo,
 )
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
+from tests.failing_disk import FailingDiskSpool
 
 AT = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 WIDGET = ProductRef(barcode="05012345678900")
@@ -707,37 +707,9 @@ async def test_an_empty_legacy_spool_is_removed(tmp_path: Path) -> None:
     await spool.close()
 
 
-class _FailingDisk(Spool):
-    """A spool on a disk that fails on cue: ``write_fails`` writes half and raises
-    ENOSPC, ``sync_fails`` raises EIO, ``cut_fails`` refuses to truncate."""
-
-    write_fails = 0
-    sync_fails = 0
-    cut_fails = 0
-
-    def _write_at(self, fd: int, data: bytes, offset: int) -> None:
-        if self.write_fails:
-            self.write_fails -= 1
-            os.pwrite(fd, data[: len(data) // 2], offset)
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        super()._write_at(fd, data, offset)
-
-    def _sync(self, fd: int) -> None:
-        if self.sync_fails:
-            self.sync_fails -= 1
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        super()._sync(fd)
-
-    def _cut(self, fd: int, offset: int) -> None:
-        if self.cut_fails:
-            self.cut_fails -= 1
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        super()._cut(fd, offset)
-
-
 @pytest.mark.parametrize("failure", ["write", "sync"])
 async def test_a_failed_append_leaves_nothing_behind(tmp_path: Path, failure: str) -> None:
-    spool = _FailingDisk(tmp_path)
+    spool = FailingDiskSpool(tmp_path)
     await spool.open()
     await spool.append(envelopes(range(2)))
     path = only_segment(tmp_path)
@@ -755,7 +727,7 @@ async def test_a_failed_append_leaves_nothing_behind(tmp_path: Path, failure: st
 
 
 async def test_a_failed_append_that_cannot_be_cut_is_cut_before_the_next(tmp_path: Path) -> None:
-    spool = _FailingDisk(tmp_path)
+    spool = FailingDiskSpool(tmp_path)
     await spool.open()
     await spool.append(envelopes(range(1)))
     path = only_segment(tmp_path)
