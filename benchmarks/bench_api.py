@@ -28,20 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from common import (
-    BenchDatabase,
-    CpuMeter,
-    StockdProcess,
-    bench_database,
-    forecaster_settled,
-    machine_facts,
-    percentiles,
-    postmaster_pid,
-    quiet_gc,
-    raw_ceiling,
-    write_config,
-    write_results,
-)
+from ceiling import raw_ceiling
+from figures import CpuMeter, machine_facts, percentiles, quiet_gc, write_results
+from processes import forecaster_settled
+from scratch_db import BenchDatabase, bench_database, postmaster_pid
+
+from tests.cluster import StockdProcess, write_config
 
 NAME = "api"
 

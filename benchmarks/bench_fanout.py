@@ -26,25 +26,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import (
-    BenchDatabase,
-    CpuMeter,
-    FeedClient,
-    StockdProcess,
-    bench_database,
-    connect_displays,
-    forecaster_settled,
-    machine_facts,
-    percentiles,
-    postmaster_pid,
-    quiet_gc,
-    verdict,
-    write_config,
-    write_results,
-)
+from feed_client import FeedClient, connect_displays
+from figures import CpuMeter, machine_facts, percentiles, quiet_gc, verdict, write_results
+from processes import forecaster_settled
+from scratch_db import BenchDatabase, bench_database, postmaster_pid
 
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.cluster import StockdProcess, write_config
 
 NAME = "fanout"
 TARGET_P99_MS = 100.0

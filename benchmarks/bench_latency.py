@@ -31,26 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import (
-    BenchDatabase,
-    CpuMeter,
-    FeedClient,
-    LoopPty,
-    ScannerLine,
-    StockdProcess,
-    WaitSampler,
-    bench_database,
-    connect_displays,
-    forecaster_settled,
-    machine_facts,
-    percentiles,
-    postmaster_pid,
-    quiet_gc,
-    verdict,
-    wait_connected,
-    write_config,
-    write_results,
-)
+from feed_client import FeedClient, connect_displays
+from figures import CpuMeter, machine_facts, percentiles, quiet_gc, verdict, write_results
+from loop_pty import LoopPty
+from processes import forecaster_settled, wait_connected
+from scratch_db import BenchDatabase, WaitSampler, bench_database, postmaster_pid
+
+from tests.cluster import ScannerLine, StockdProcess, write_config
 
 NAME = "latency"
 TARGET_P99_MS = 50.0

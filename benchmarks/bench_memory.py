@@ -22,20 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import (
-    ROOT,
-    FeedClient,
-    LoopPty,
-    ScannerLine,
-    StockdProcess,
-    bench_database,
-    connect_displays,
-    machine_facts,
-    verdict,
-    wait_connected,
-    write_config,
-    write_results,
-)
+from feed_client import FeedClient, connect_displays
+from figures import machine_facts, verdict, write_results
+from loop_pty import LoopPty
+from processes import wait_connected
+from repo import ROOT
+from scratch_db import bench_database
+
+from tests.cluster import ScannerLine, StockdProcess, write_config
 
 NAME = "memory"
 TARGET_MB = 200.0

@@ -74,28 +74,18 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import (
+from ceiling import raw_ceiling
+from feed_client import FeedClient
+from figures import CpuMeter, machine_facts, percentiles, verdict, write_results
+from loop_pty import LoopPty
+from processes import forecaster_settled, profile_summary, start_profile, wait_connected
+from scratch_db import (
     BenchDatabase,
-    CpuMeter,
-    FeedClient,
-    LoopPty,
-    ScannerLine,
-    StockdProcess,
     WaitSampler,
     bench_database,
-    forecaster_settled,
-    machine_facts,
-    percentiles,
     postmaster_pid,
-    profile_summary,
-    raw_ceiling,
-    start_profile,
     statements_reset,
     statements_top,
-    verdict,
-    wait_connected,
-    write_config,
-    write_results,
 )
 
 from hardware_mocks.feedback import Feedback
@@ -107,6 +97,7 @@ from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.errors import StockRejection
 from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.cluster import ScannerLine, StockdProcess, write_config
 
 NAME = "throughput"
 WORKLOAD = "v2: 60/32/8 receive/pick/refused, 12% lots, 10% on 3 hot SKUs (issue 11)"
