@@ -34,6 +34,8 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.pg import fresh_database
+
 __all__ = [
     "PrivateCluster",
     "ScannerLine",
@@ -212,12 +214,7 @@ class PrivateCluster:
             await conn.close()
 
     async def create_database(self, name: str) -> str:
-        conn = await asyncpg.connect(self.url())
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
+        await fresh_database(self.url(), name)
         return self.url(name)
 
     async def drop_database(self, name: str) -> None:

@@ -19,7 +19,7 @@ import asyncpg
 from stock_core.store.database import embedded_url
 from stock_core.store.migrate import migrate
 
-__all__ = ["PgCluster", "start_cluster"]
+__all__ = ["PgCluster", "fresh_database", "start_cluster"]
 
 
 def _with_database(url: str, name: str) -> str:
@@ -27,6 +27,18 @@ def _with_database(url: str, name: str) -> str:
         base, query = url.split("?", 1)
         return base.rsplit("/", 1)[0] + f"/{name}?{query}"
     return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def fresh_database(admin_url: str, name: str, template: str | None = None) -> None:
+    """Database ``name`` made anew (dropped first if it is there): empty, or a copy of
+    ``template``."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        copy = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{copy}')
+    finally:
+        await conn.close()
 
 
 @dataclass
@@ -41,11 +53,7 @@ class PgCluster:
 
     async def create_database(self) -> str:
         name = f"stockd_t{os.getpid()}_{next(self._counter)}"
-        conn = await asyncpg.connect(self.admin_url)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        finally:
-            await conn.close()
+        await fresh_database(self.admin_url, name, self.template)
         return name
 
     async def drop_database(self, name: str) -> None:
@@ -57,12 +65,7 @@ class PgCluster:
 
 
 async def _prepare(admin_url: str, template: str) -> None:
-    conn = await asyncpg.connect(admin_url)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{template}"')
-    finally:
-        await conn.close()
+    await fresh_database(admin_url, template)
     conn = await asyncpg.connect(_with_database(admin_url, template))
     try:
         await migrate(conn)

@@ -20,7 +20,16 @@ from pathlib import Path
 
 from tests.timing import UNIT
 
-__all__ = ["COMMAND", "Run", "Running", "embedded_servers", "environment", "running", "stockd"]
+__all__ = [
+    "COMMAND",
+    "Run",
+    "Running",
+    "communicate_within",
+    "embedded_servers",
+    "environment",
+    "running",
+    "stockd",
+]
 
 _SCRIPT = Path(sys.executable).with_name("stockd")
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stockd"]
@@ -50,6 +59,19 @@ def environment(home: Path, url: str | None, env: dict[str, str] | None = None) 
     return found
 
 
+async def communicate_within(
+    process: asyncio.subprocess.Process, within: float
+) -> tuple[bytes, bytes]:
+    """``process.communicate()``, the process killed if that takes longer than ``within``
+    seconds (times ``UNIT``) or is cancelled: it is never left running."""
+    try:
+        return await asyncio.wait_for(process.communicate(), within * UNIT)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def stockd(
     *args: str | Path,
     home: Path,
@@ -71,12 +93,7 @@ async def stockd(
         env=environment(home, url, env),
         cwd=cwd or home,
     )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), within * UNIT)
-    finally:
-        if process.returncode is None:  # timed out or cancelled: never leave it running
-            process.kill()
-            await process.wait()
+    stdout, stderr = await communicate_within(process, within)
     assert process.returncode is not None
     return Run(process.returncode, stdout.decode(), stderr.decode(), loop.time() - started)
 

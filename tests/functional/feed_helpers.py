@@ -11,7 +11,7 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.timing import UNIT
 
-__all__ = ["Display"]
+__all__ = ["Display", "closed_with"]
 
 
 class Display:
@@ -51,3 +51,17 @@ class Display:
         if self.ws is not None:
             await self.ws.close()
             self.ws = None
+
+
+async def closed_with(ws: ClientConnection, within: float) -> tuple[int, str]:
+    """Read until the server closes; its close code and reason."""
+    closed: websockets.ConnectionClosed | None = None
+    async with asyncio.timeout(within * UNIT):
+        try:
+            while True:
+                await ws.recv()
+        except websockets.ConnectionClosed as exc:
+            closed = exc
+    assert closed is not None
+    assert closed.rcvd is not None, "closed without a close frame from the server"
+    return closed.rcvd.code, closed.rcvd.reason

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.timing import UNIT
+from tests.functional.command import communicate_within
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITES = (
@@ -51,12 +51,7 @@ async def nested_pytest(suite: str, ci: str | None) -> tuple[int, str]:
         sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", suite,
         cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), 120 * UNIT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    output, _ = await communicate_within(process, 120)
     assert process.returncode is not None
     return process.returncode, output.decode()
 

@@ -28,7 +28,7 @@ from stock_core.service import StockService
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.functional.command import COMMAND, embedded_servers, running, stockd
 from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
-from tests.pg import PgCluster
+from tests.pg import PgCluster, fresh_database
 from tests.timing import UNIT
 
 
@@ -49,12 +49,7 @@ async def counts(url: str) -> tuple[int, int, int]:
 async def empty_database_url(pg_cluster: PgCluster) -> AsyncIterator[str]:
     """A database with no schema at all (not a copy of the migrated template)."""
     name = f"stockd_empty_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg_cluster.admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await fresh_database(pg_cluster.admin_url, name)
     yield pg_cluster.url_for(name)
     await pg_cluster.drop_database(name)
 

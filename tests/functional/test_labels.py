@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -29,11 +28,9 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.types import Gtin, IdempotencyKey, LocationCode, Sku
 from tests.functional.api.conftest import Client, bearer
-from tests.timing import UNIT
+from tests.functional.command import COMMAND, communicate_within, environment
 from tests.unit.stock_core.test_labels import formats, needs_pdftoppm, scanned
 
-_SCRIPT = Path(sys.executable).with_name("stockd")
-_COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stockd"]
 EXPIRY = date(2027, 3, 31)
 
 
@@ -51,26 +48,15 @@ class Run:
 async def stockd(*args: str | Path, home: Path, url: str | None, stdout: int | None = None) -> Run:
     """``stockd ARGS`` with only the settings given here; standard output as bytes (or to
     the descriptor ``stdout``, e.g. a terminal)."""
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith("STOCKD_") and k != "DATABASE_URL"
-    }
-    environment["STOCKD_HOME"] = str(home)
-    if url is not None:
-        environment["DATABASE_URL"] = url
     process = await asyncio.create_subprocess_exec(
-        *_COMMAND,
+        *COMMAND,
         *map(str, args),
         stdout=asyncio.subprocess.PIPE if stdout is None else stdout,
         stderr=asyncio.subprocess.PIPE,
-        env=environment,
+        env=environment(home, url),
         cwd=home,
     )
-    try:
-        out, err = await asyncio.wait_for(process.communicate(), 60 * UNIT)
-    finally:
-        if process.returncode is None:  # timed out or cancelled: never leave it running
-            process.kill()
-            await process.wait()
+    out, err = await communicate_within(process, 60)
     assert process.returncode is not None
     return Run(process.returncode, out or b"", err.decode())
 

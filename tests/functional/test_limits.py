@@ -26,6 +26,7 @@ from stock_core.store.connection import Pool
 from tests.cluster import StockdProcess
 from tests.functional.api.test_movements_csv import FILL
 from tests.functional.conftest import ServerFactory
+from tests.functional.feed_helpers import closed_with
 from tests.functional.web_app import stop_relays
 from tests.gateway_harness import ledger_rows
 from tests.timing import UNIT
@@ -34,19 +35,6 @@ from web_ui.pool import PoolExhaustedError, open_web_pool
 
 def feed_url(server: TestServer) -> str:
     return str(server.make_url("/feed")).replace("http://", "ws://")
-
-
-async def close_code(ws: websockets.ClientConnection, within: float) -> int:
-    closed: websockets.ConnectionClosed | None = None
-    async with asyncio.timeout(within * UNIT):
-        try:
-            while True:
-                await ws.recv()
-        except websockets.ConnectionClosed as exc:
-            closed = exc
-    assert closed is not None
-    assert closed.rcvd is not None
-    return closed.rcvd.code
 
 
 # -- the feed ------------------------------------------------------------------------
@@ -63,7 +51,8 @@ async def test_sockets_that_never_say_hello_are_capped_and_closed_after_the_time
     assert refused.value.response.status_code == 503
     assert refused.value.response.headers["Retry-After"] == "1"
     assert b"/problems/busy" in refused.value.response.body
-    codes = await asyncio.gather(*(close_code(ws, 5.0) for ws in silent))
+    closes = await asyncio.gather(*(closed_with(ws, 5.0) for ws in silent))
+    codes = [code for code, _ in closes]
     assert codes == [4408] * 3
     # once they are gone, a display that does say hello gets in
     token, _ = await service.create_token("floor", Role.DISPLAY)

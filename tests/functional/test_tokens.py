@@ -28,6 +28,7 @@ from stock_core.store.tokens import TokenInfo
 from tests.cluster import StockdProcess, write_config
 from tests.functional.command import stockd
 from tests.functional.conftest import ServerFactory
+from tests.functional.feed_helpers import closed_with
 from tests.functional.web_app import stop_relays
 from tests.timing import UNIT
 from web_ui.auth import TokenCache
@@ -80,20 +81,6 @@ async def open_feed(url: str, token: str) -> websockets.ClientConnection:
     first = json.loads(await asyncio.wait_for(ws.recv(), 5 * UNIT))
     assert first["type"] == "snapshot"
     return ws
-
-
-async def closed_with(ws: websockets.ClientConnection, within: float) -> tuple[int, str]:
-    """Read until the server closes; its close code and reason."""
-    closed: websockets.ConnectionClosed | None = None
-    async with asyncio.timeout(within * UNIT):
-        try:
-            while True:
-                await ws.recv()
-        except websockets.ConnectionClosed as exc:
-            closed = exc
-    assert closed is not None
-    assert closed.rcvd is not None, "closed without a close frame from the server"
-    return closed.rcvd.code, closed.rcvd.reason
 
 
 async def test_a_revocation_through_one_node_closes_the_feeds_on_both_and_refuses_requests(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from decimal import Decimal
 
 import pytest
@@ -207,6 +208,21 @@ _BAD_PRODUCT_FILES: list[tuple[str, bytes, list[tuple[int, str]]]] = [
 ]
 
 
+async def _refused_line_by_line(
+    pool: Pool, loading: Awaitable[object], expected: list[tuple[int, str]]
+) -> None:
+    """``loading`` fails with exactly the ``expected`` (line, reason part) problems and
+    leaves the catalog as it was."""
+    before = await catalog_state(pool)
+    with pytest.raises(CatalogImportError) as info:
+        await loading
+    problems = info.value.problems
+    assert [p.line for p in problems] == [line for line, _ in expected]
+    for problem, (_, reason) in zip(problems, expected, strict=True):
+        assert reason in problem.reason
+    assert await catalog_state(pool) == before
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [(data, expected) for _, data, expected in _BAD_PRODUCT_FILES],
@@ -215,14 +231,7 @@ _BAD_PRODUCT_FILES: list[tuple[str, bytes, list[tuple[int, str]]]] = [
 async def test_a_bad_products_file_is_refused_line_by_line_and_loads_nothing(
     service: StockService, pool: Pool, data: bytes, expected: list[tuple[int, str]]
 ) -> None:
-    before = await catalog_state(pool)
-    with pytest.raises(CatalogImportError) as info:
-        await service.import_products(data)
-    problems = info.value.problems
-    assert [p.line for p in problems] == [line for line, _ in expected]
-    for problem, (_, reason) in zip(problems, expected, strict=True):
-        assert reason in problem.reason
-    assert await catalog_state(pool) == before
+    await _refused_line_by_line(pool, service.import_products(data), expected)
 
 
 async def test_a_barcode_that_belongs_to_another_product_in_the_database_is_refused(
@@ -319,14 +328,7 @@ _BAD_LOCATION_FILES: list[tuple[str, bytes, list[tuple[int, str]]]] = [
 async def test_a_bad_locations_file_is_refused_line_by_line_and_loads_nothing(
     service: StockService, pool: Pool, data: bytes, expected: list[tuple[int, str]]
 ) -> None:
-    before = await catalog_state(pool)
-    with pytest.raises(CatalogImportError) as info:
-        await service.import_locations(data)
-    problems = info.value.problems
-    assert [p.line for p in problems] == [line for line, _ in expected]
-    for problem, (_, reason) in zip(problems, expected, strict=True):
-        assert reason in problem.reason
-    assert await catalog_state(pool) == before
+    await _refused_line_by_line(pool, service.import_locations(data), expected)
 
 
 async def test_a_gln_that_belongs_to_another_location_in_the_database_is_refused(

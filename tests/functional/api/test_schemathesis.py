@@ -24,7 +24,7 @@ import pytest
 
 from stock_core.domain.token import Role
 from tests.functional.api.conftest import Client
-from tests.timing import UNIT
+from tests.functional.command import communicate_within
 
 ROOT = Path(__file__).resolve().parents[3]
 MAX_EXAMPLES = 25
@@ -102,12 +102,7 @@ async def test_every_operation_conforms_to_the_document(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), 600 * UNIT)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    output, _ = await communicate_within(process, 600)
     report = output.decode()
     assert process.returncode == 0, report[-20000:]
     assert "Tested: " in report
