@@ -30,10 +30,8 @@ from typing import Any
 import aiohttp
 from ceiling import raw_ceiling
 from figures import CpuMeter, machine_facts, percentiles, quiet_gc, write_results
-from processes import forecaster_settled
+from processes import start_web
 from scratch_db import BenchDatabase, bench_database, postmaster_pid
-
-from tests.cluster import StockdProcess, write_config
 
 NAME = "api"
 
@@ -159,13 +157,7 @@ async def main() -> None:
     async with bench_database(NAME, pool_size=top + 2) as db:
         facts = machine_facts(db.pg_version, db.where)
         print(f"== HTTP API ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version})")
-        config = write_config(tmp / "stockd.toml")
-        web = StockdProcess(
-            "web", config, database_url=db.url, home=tmp / "home", log_dir=tmp, name="web"
-        )
-        await web.start()
-        sweep = await forecaster_settled(web)
-        print(f"(measuring after the web node's start-up forecast sweep: {sweep} s)")
+        web = await start_web(db.url, tmp)
         _PIDS["web"] = web.pid
         results: dict[str, Any] = {}
         try:

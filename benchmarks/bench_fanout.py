@@ -28,12 +28,11 @@ from typing import Any
 
 from feed_client import FeedClient, connect_displays
 from figures import CpuMeter, machine_facts, percentiles, quiet_gc, verdict, write_results
-from processes import forecaster_settled
+from processes import start_web
 from scratch_db import BenchDatabase, bench_database, postmaster_pid
 
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.cluster import StockdProcess, write_config
 
 NAME = "fanout"
 TARGET_P99_MS = 100.0
@@ -155,13 +154,7 @@ async def main() -> None:
     async with bench_database(NAME, pool_size=16) as db:
         facts = machine_facts(db.pg_version, db.where)
         print(f"== feed fan-out ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version})")
-        config = write_config(tmp / "stockd.toml")
-        web = StockdProcess(
-            "web", config, database_url=db.url, home=tmp / "home", log_dir=tmp, name="web"
-        )
-        await web.start()
-        sweep = await forecaster_settled(web)
-        print(f"(measuring after the web node's start-up forecast sweep: {sweep} s)")
+        web = await start_web(db.url, tmp)
         displays: list[FeedClient] = []
         steps: list[dict[str, Any]] = []
         try:

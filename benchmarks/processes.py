@@ -15,9 +15,15 @@ from typing import Any
 import repo  # noqa: F401  (first: puts the repository on sys.path)
 from scratch_db import BenchDatabase
 
-from tests.cluster import StockdProcess
+from tests.cluster import StockdProcess, write_config
 
-__all__ = ["forecaster_settled", "profile_summary", "start_profile", "wait_connected"]
+__all__ = [
+    "forecaster_settled",
+    "profile_summary",
+    "start_profile",
+    "start_web",
+    "wait_connected",
+]
 
 
 async def wait_connected(db: BenchDatabase, ids: Sequence[str], timeout: float = 30.0) -> None:  # noqa: ASYNC109
@@ -109,3 +115,16 @@ async def forecaster_settled(proc: StockdProcess, timeout: float = 60.0) -> floa
             break
         await asyncio.sleep(0.2)
     return round(time.monotonic() - began, 1)
+
+
+async def start_web(database_url: str, work: Path) -> StockdProcess:
+    """``stockd web`` with a fresh config in ``work``, started, and its start-up forecast
+    sweep waited out (see :func:`forecaster_settled`; the time it took is printed)."""
+    config = write_config(work / "stockd.toml")
+    web = StockdProcess(
+        "web", config, database_url=database_url, home=work / "home", log_dir=work, name="web"
+    )
+    await web.start()
+    sweep = await forecaster_settled(web)
+    print(f"(measuring after the web node's start-up forecast sweep: {sweep} s)")
+    return web
