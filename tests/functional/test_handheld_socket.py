@@ -22,7 +22,6 @@ from stock_core.store.connection import Pool
 from stock_core.store.database import Database
 from tests.faultproxy import FaultProxy
 from tests.gateway_harness import ledger_rows, outbox_payloads, stock_rows
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 from web_ui.app import create_app
 from web_ui.config import WebConfig
@@ -65,13 +64,6 @@ class Handheld:
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
-
-
-@pytest.fixture
-async def service(database: Database) -> StockService:
-    svc = StockService(database.pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture

@@ -35,7 +35,13 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
 from tests.browser import Browser, Page, needs_chromium
-from tests.gateway_harness import eventually, ledger_rows, open_rig, outbox_payloads, stock_rows
+from tests.gateway_harness import (
+    all_connected,
+    ledger_rows,
+    open_rig,
+    outbox_payloads,
+    stock_rows,
+)
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.pg import PgCluster
 from tests.timing import UNIT
@@ -59,13 +65,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-@pytest.fixture
-async def service(database: Database) -> StockService:
-    svc = StockService(database.pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 @pytest.fixture
@@ -239,11 +238,7 @@ async def played_on_a_pty(
             await gateway.start()
             rig.gateway = gateway
             try:
-                await eventually(
-                    lambda: all(s.state == "connected" for s in gateway.statuses()),
-                    5 * UNIT,
-                    "the pty scanner connected",
-                )
+                await all_connected(gateway)
                 answers: list[str | None] = []
                 for code, _ in SCRIPT:
                     aim = "]C1" if code.startswith("]C1") else None

@@ -7,15 +7,12 @@ import itertools
 import json
 from datetime import date, timedelta
 
-import pytest
-
 from stock_core.analytics_task import Forecaster
 from stock_core.domain.movement import Adjust, Envelope, Line, Move, Pick, ProductRef, Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.integration.catalog_fixture import load_sample_catalog
 
 _keys = itertools.count()
 A1 = LocationCode("A-01")
@@ -27,13 +24,6 @@ FUTURE = date(2099, 1, 1)
 
 def env(command: Receive | Pick | Adjust | Move) -> Envelope:
     return Envelope(IdempotencyKey(f"x{next(_keys)}"), command)
-
-
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
 
 
 async def events(pool: Pool, type_: str) -> list[dict[str, object]]:

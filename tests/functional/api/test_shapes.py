@@ -12,9 +12,19 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from tests.functional.api.conftest import Client, bearer, post_movement
 
-MOVEMENT_KEYS = set(
-    "id ts kind sku location lot delta on_hand_after scanner scan_seq actor".split()
-)
+MOVEMENT_KEYS = {
+    "id",
+    "ts",
+    "kind",
+    "sku",
+    "location",
+    "lot",
+    "delta",
+    "on_hand_after",
+    "scanner",
+    "scan_seq",
+    "actor",
+}
 KINDS = {"receive", "pick", "adjust", "count", "move_out", "move_in", "undo"}
 LISTS = [
     "/api/v1/products",
