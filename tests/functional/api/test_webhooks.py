@@ -25,8 +25,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from tests.functional.api.conftest import Client, bearer, post_movement, stop_relays
+from tests.functional.api.conftest import Client, bearer, post_movement
 from tests.functional.api.test_orders_api import call
+from tests.functional.web_app import stop_relays
 from tests.timing import UNIT
 from web_ui.app import create_app
 from web_ui.config import WebConfig
