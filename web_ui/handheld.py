@@ -26,6 +26,10 @@ Protocol (JSON text messages):
 * client ``{"type": "ping"}`` -> ``{"type": "pong"}``. Anything else gets
   ``{"type": "error", "reason"}``, and the socket stays open.
 
+Limits: as the feed's, ``max_pending_hellos`` sockets waiting to say hello and
+``max_feed_clients`` handhelds per node; beyond either the upgrade is refused with 503
+``busy`` (the page reconnects with backoff).
+
 Close codes (:data:`CLOSE`): 4400 malformed hello, 4401 bad token, 4403 not a worker
 token, 4408 no hello in time, 4409 the same handheld connected again (the newer
 socket wins), 1013 the database is away (the page keeps its scans and comes back),
@@ -71,6 +75,7 @@ from stock_core.store.tokens import TokenInfo
 from stock_core.types import IdempotencyKey, ScannerId
 from web_ui.auth import authenticate
 from web_ui.keys import CONFIG, SERVICE
+from web_ui.problem import ProblemError
 
 __all__ = ["CLOSE", "HANDHELDS", "Handhelds", "close_all", "setup"]
 
@@ -120,6 +125,7 @@ class Handhelds:
 
     def __init__(self) -> None:
         self.by_scanner: dict[str, web.WebSocketResponse] = {}
+        self.awaiting_hello = 0
         self.leaving: set[asyncio.Task[None]] = set()
         """Tasks recording handhelds offline (held: the loop keeps weak references)."""
 
@@ -336,9 +342,18 @@ async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
 async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
     app = request.app
     config = app[CONFIG]
+    sockets = app[HANDHELDS]
+    if sockets.awaiting_hello >= config.max_pending_hellos:
+        raise ProblemError("busy", f"{config.max_pending_hellos} sockets are waiting to say hello")
+    if len(sockets.by_scanner) >= config.max_feed_clients:
+        raise ProblemError("busy", f"this node serves {config.max_feed_clients} handhelds")
     ws = web.WebSocketResponse(heartbeat=config.heartbeat, max_msg_size=_MAX_MESSAGE)
-    await ws.prepare(request)
-    hello = await _hello(ws, config.hello_timeout)
+    sockets.awaiting_hello += 1
+    try:
+        await ws.prepare(request)
+        hello = await _hello(ws, config.hello_timeout)
+    finally:
+        sockets.awaiting_hello -= 1
     if isinstance(hello, str):
         await _close(ws, hello)
         return ws
@@ -364,7 +379,6 @@ async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
         except ValueError:
             log.exception("handheld %s: its stored session is unreadable; starting afresh", scanner)
     handheld = _Handheld(app, ws, hello, token, session, last_seq)
-    sockets = app[HANDHELDS]
     earlier = sockets.by_scanner.get(scanner)
     sockets.by_scanner[scanner] = ws
     if earlier is not None:

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import aiohttp
 import pytest
@@ -436,3 +439,52 @@ async def test_the_service_worker_is_served_at_the_pages_scope(start: Start) -> 
         assert sw.status == 200
         assert sw.headers["Content-Type"].startswith("text/javascript")
         assert "/scan/" in await sw.text()
+
+
+async def test_beyond_the_pending_hello_limit_the_upgrade_is_refused_busy(
+    database: Database, service: StockService, worker: str
+) -> None:
+    server = TestServer(create_app(WebConfig(database=database, max_pending_hellos=1)))
+    await server.start_server()
+    try:
+        url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
+        async with websockets.connect(url):  # says nothing yet
+            with pytest.raises(websockets.InvalidStatus) as refused:
+                await websockets.connect(url)
+            assert refused.value.response.status_code == 503
+        hh = Handheld(server, worker)  # the first one gone: room again
+        for _ in range(50):
+            try:
+                await hh.connect()
+                break
+            except websockets.InvalidStatus:
+                await asyncio.sleep(0.05 * UNIT)
+        assert hh.welcome["type"] == "welcome"
+        await hh.close()
+    finally:
+        await server.close()
+
+
+def test_the_service_worker_keeps_every_file_the_page_loads() -> None:
+    """Every file the page loads (its modules, theirs, the camera decoder's) is in sw.js's
+    SHELL, so the page loads offline whole; a new import left out fails here, not in a
+    dead spot in the aisle."""
+    static = Path(__file__).resolve().parents[2] / "web_ui" / "static"
+    shell = set(re.findall(r'"(/[^"]+)"', (static / "scan" / "sw.js").read_text()))
+    index = (static / "scan" / "index.html").read_text()
+    wanted = set(re.findall(r'(?:src|href)="(/static/[^"]+)"', index))
+    todo = [u for u in wanted if u.endswith(".js")]
+    while todo:
+        url = todo.pop()
+        text = (static / url.removeprefix("/static/")).read_text()
+        found = re.findall(r'from "([^"]+)"', text) + re.findall(
+            r'"(/static/[^"]+\.(?:js|wasm|css))"', text
+        )
+        for target in found:
+            absolute = urljoin(url, target)
+            if absolute not in wanted:
+                wanted.add(absolute)
+                if absolute.endswith(".js"):
+                    todo.append(absolute)
+    assert "/static/vendor/zxing-wasm/share.js" in wanted  # followed the decoder's imports
+    assert wanted | {"/scan/"} <= shell, sorted(wanted - shell)
