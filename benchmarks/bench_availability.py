@@ -25,16 +25,9 @@ from typing import Any
 
 import aiohttp
 from bench_api import closed_loop
-from common import (
-    CpuMeter,
-    StockdProcess,
-    bench_database,
-    forecaster_settled,
-    machine_facts,
-    postmaster_pid,
-    write_config,
-    write_results,
-)
+from figures import CpuMeter, machine_facts, write_results
+from processes import start_web
+from scratch_db import bench_database, postmaster_pid
 
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.store.availability import AVAILABILITY_OF_SKUS
@@ -84,16 +77,7 @@ async def main() -> None:
         skus = [p.sku for p in db.warehouse.products]
         seeded = await seed(db, skus)
         print(f"{len(skus)} products, {seeded['orders']} orders, {seeded['purchase_orders']} POs")
-        web = StockdProcess(
-            "web",
-            write_config(tmp / "stockd.toml"),
-            database_url=db.url,
-            home=tmp / "home",
-            log_dir=tmp,
-            name="web",
-        )
-        await web.start()
-        await forecaster_settled(web)
+        web = await start_web(db.url, tmp)
         shop = {"Authorization": f"Bearer {await db.token('shop', 'bench-shop')}"}
         display = {"Authorization": f"Bearer {await db.token('display', 'bench-display')}"}
         pids = {"web": web.pid, **({"postgres": pg} if (pg := postmaster_pid(db)) else {})}
