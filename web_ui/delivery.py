@@ -2,7 +2,8 @@
 
 One :class:`WebhookDispatcher` runs in every web node (a ``cleanup_ctx`` task, beside
 the outbox relay). It is woken when the relay publishes events on the bus (and polls
-every ``poll`` seconds, the tables being the truth), then:
+every ``poll`` seconds, the tables being the truth; a wake waits ``linger`` seconds
+so that a burst of events is enqueued in one transaction), then:
 
 1. moves new feed events into each subscription's delivery queue
    (:func:`stock_core.store.webhooks.enqueue`: one node at a time, by advisory lock);
@@ -55,6 +56,7 @@ class WebhookDispatcher:
         timeout: float = 10.0,
         lease: float | None = None,
         poll: float = 1.0,
+        linger: float = 0.05,
         max_endpoints: int = 100,
         owner: str | None = None,
     ) -> None:
@@ -63,6 +65,7 @@ class WebhookDispatcher:
         self.timeout = timeout
         self.lease = lease if lease is not None else max(60.0, 3 * timeout)
         self.poll = poll
+        self.linger = linger
         self.max_endpoints = max_endpoints
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.endpoints: dict[int, asyncio.Task[None]] = {}
@@ -119,6 +122,8 @@ class WebhookDispatcher:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll):
                         await subscription.wait()
+                # Let a burst gather: one enqueue for many events, not one per event.
+                await asyncio.sleep(self.linger)
                 subscription.drain()
                 subscription.overflowed = False
             else:

@@ -60,3 +60,6 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_queue ON webhook_deliveries (webhook_id, seq)
     WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, id);
+-- Unsent coalesced deliveries (stock.changed per SKU), replaced by newer ones.
+CREATE INDEX webhook_deliveries_coalesce ON webhook_deliveries (webhook_id, coalesce_key)
+    WHERE status = 'pending' AND attempts = 0 AND coalesce_key IS NOT NULL;
