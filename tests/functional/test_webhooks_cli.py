@@ -1,14 +1,23 @@
-"""``stockd webhooks add|list|remove|deliveries`` and ``stockd token create --role shop``,
-run as a user runs them (the console script in a subprocess)."""
+"""``stockd webhooks add|list|remove|deliveries``, ``stockd token create --role shop`` and
+``stockd web`` delivering webhooks (``[web] webhooks``, ``webhook_timeout_s``), run as a
+user runs them (the console script in a subprocess)."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
-from tests.functional.command import stockd
+from stock_core.domain.token import Role
+from stock_core.service import StockService
+from stock_core.store.database import open_database
+from tests.functional.api.test_webhooks import Receiver
+from tests.functional.command import running, stockd
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
 
 
 @pytest.fixture
@@ -96,3 +105,69 @@ async def test_token_create_makes_a_shop_token(database_url: str, home: Path) ->
     first, token = made.stdout.strip().splitlines()
     assert first.startswith("created shop token ")
     assert token.startswith("stk_")
+
+
+async def _order_through(base: str, token: str, number: str) -> None:
+    body = {"number": number, "lines": [{"sku": "SPROCKET", "quantity": 1}]}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base}/api/v1/orders", json=body, headers=headers) as response,
+    ):
+        assert response.status == 201, await response.text()
+
+
+async def _delivered(receiver: Receiver, seconds: float) -> bool:
+    for _ in range(int(seconds * 10)):
+        if receiver.got.get("shop"):
+            return True
+        await asyncio.sleep(0.1)
+    return bool(receiver.got.get("shop"))
+
+
+@pytest.mark.parametrize("enabled", [True, False], ids=["webhooks", "webhooks-off"])
+async def test_stockd_web_delivers_webhooks_unless_turned_off(
+    database_url: str, home: Path, enabled: bool
+) -> None:
+    receiver = Receiver()
+    await receiver.up()
+    try:
+        async with open_database(database_url) as db:
+            service = StockService(db.pool)
+            await load_sample_catalog(service)
+            manager, _ = await service.create_token("m", Role.MANAGER)
+        added = await stockd(
+            "webhooks", "add", receiver.url("shop"), "--events", "order.created",
+            home=home, url=database_url,
+        )  # fmt: skip
+        receiver.secrets["shop"] = added.stdout.strip().splitlines()[-1]
+        env = {"STOCKD_WEB__PORT": "0", "STOCKD_WEB__WEBHOOK_TIMEOUT_S": "3"}
+        if not enabled:
+            env["STOCKD_WEB__WEBHOOKS"] = "false"
+        async with running(
+            "web", home=home, url=database_url, ready=r"stockd web: ", env=env
+        ) as web:
+            base = web.find(r"floor page and API at (http://[^ ]+)/ ").group(1)
+            await _order_through(base, manager, "SO-W1")
+            await _delivered(receiver, (20 if enabled else 3) * UNIT)
+        assert web.returncode == 0, web.stderr
+        if not enabled:
+            assert "shop" not in receiver.got
+            # The event waits in the outbox: a node that delivers sends it when it starts.
+            env.pop("STOCKD_WEB__WEBHOOKS")
+            async with running(
+                "web", home=home, url=database_url, ready=r"stockd web: ", env=env
+            ) as web:
+                assert await _delivered(receiver, 20 * UNIT), "never delivered"
+        (got,) = receiver.got["shop"]
+        assert (got.body["type"], got.body["data"]["order"]) == ("order.created", "SO-W1")
+    finally:
+        await receiver.close()
+
+
+async def test_a_bad_webhook_setting_stops_start_up_in_one_line(home: Path) -> None:
+    run = await stockd("web", home=home, url=None, env={"STOCKD_WEB__WEBHOOK_TIMEOUT_S": "0"})
+    assert run.returncode == 2
+    (line,) = run.stderr_lines
+    assert line.startswith("stockd: bad setting web.webhook_timeout_s:")
+    assert line.endswith("[environment STOCKD_WEB__WEBHOOK_TIMEOUT_S]")
