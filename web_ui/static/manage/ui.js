@@ -37,6 +37,14 @@ export function num(value) {
   return Number.isFinite(n) ? numberFormat.format(n) : String(value);
 }
 
+// a ratio such as a turnover: two significant digits below 10 (0.0042, 0.35, 2.4)
+export function ratio(value) {
+  if (value === null || value === undefined || value === "") return "–";
+  const n = Number(value);
+  if (!Number.isFinite(n)) return String(value);
+  return Math.abs(n) >= 10 || n === 0 ? numberFormat.format(n) : String(Number(n.toPrecision(2)));
+}
+
 export function money(value) {
   if (value === null || value === undefined || value === "") return "–";
   const n = Number(value);

@@ -9,7 +9,12 @@
 
 import { debounce, empty, h, num, table, when } from "/static/manage/ui.js";
 
-const KIND = { out_of_stock: "out of stock", low_stock: "low stock", projected_stockout: "projected stock-out" };
+const KIND = {
+  out_of_stock: "out of stock",
+  low_stock: "low stock",
+  projected_stockout: "projected stock-out",
+  expired: "expired stock",
+};
 
 export const view = {
   id: "alerts",

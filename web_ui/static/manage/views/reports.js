@@ -11,7 +11,7 @@
 // category], table[data-table=<report>-products] tr[data-sku],
 // button[data-action=csv][data-report], [data-field=total].
 
-import { addDays, download, empty, h, isoDay, money, num, table } from "/static/manage/ui.js";
+import { addDays, download, empty, h, isoDay, money, num, ratio, table } from "/static/manage/ui.js";
 
 const SHOWN = 15; // products listed under each report (the CSV has them all)
 
@@ -97,7 +97,7 @@ export const view = {
         { key: "products", label: "Products", num: true, cell: (c) => num(c.products) },
         { key: "cost_of_goods_out", label: "Cost of goods out", num: true, cell: (c) => money(c.cost_of_goods_out) },
         { key: "average_inventory_value", label: "Average inventory", num: true, cell: (c) => money(c.average_inventory_value) },
-        { key: "turnover", label: "Turnover", num: true, cell: (c) => num(c.turnover) },
+        { key: "turnover", label: "Turnover", num: true, cell: (c) => ratio(c.turnover) },
         { key: "days_of_supply", label: "Days of supply", num: true, cell: (c) => num(c.days_of_supply) },
       ];
       const total = turnover.total ? { ...turnover.total, category: "all" } : null;
@@ -114,7 +114,7 @@ export const view = {
               { key: "category", label: "Category" },
               { key: "units_out", label: "Units out", num: true, cell: (p) => num(p.units_out) },
               { key: "cost_of_goods_out", label: "Cost of goods out", num: true, cell: (p) => money(p.cost_of_goods_out) },
-              { key: "turnover", label: "Turnover", num: true, cell: (p) => num(p.turnover) },
+              { key: "turnover", label: "Turnover", num: true, cell: (p) => ratio(p.turnover) },
             ],
             top,
             (p) => ({ dataset: { sku: p.sku } }),
