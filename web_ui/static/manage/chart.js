@@ -8,6 +8,15 @@
 
 import uPlot from "/static/vendor/uplot/uPlot.esm.js";
 
+// uPlot's own stylesheet, with the library: the first view does not wait for it
+if (!document.querySelector("link[data-uplot]")) {
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = "/static/vendor/uplot/uPlot.min.css";
+  link.dataset.uplot = "true";
+  document.head.append(link);
+}
+
 const INK = "#d8dee9";
 const GRID = "rgba(216, 222, 233, 0.12)";
 const COLORS = ["#5fb3f9", "#f0a35e", "#9ad17a", "#e06c75", "#c397d8", "#e5c07b"];

@@ -20,7 +20,8 @@
 // expired; 403: not a manager's) shows the sign-in form with the reason, never a blank
 // page; so does the feed closing with 4401/4403 later.
 //
-// Live: the feed's events go to the view on show (each decides: update a row in place,
+// Live: once the first view is on screen the console connects to the feed; its events go
+// to the view on show (each decides: update a row in place,
 // or reload its data after a short pause so a burst costs one request); the Alerts link
 // counts the active, unacknowledged alerts from the feed's snapshot and events.
 //
@@ -139,15 +140,11 @@ function reasonOf(error) {
 async function signIn(token) {
   $("signin").dataset.state = "checking";
   const api = new Api(token);
-  try {
-    await api.get("/products", { limit: 1 }); // a manager's read: proves the role too
-  } catch (error) {
-    const reason = reasonOf(error);
-    if (reason === "unauthorized" || reason === "forbidden") storeToken(null);
-    showSignIn(reason || "network", error.detail || error.message);
-    return;
-  }
-  storeToken(token);
+  // is it a manager's token? Asked beside the first view's own requests, not before them
+  const check = api.get("/products", { limit: 1 }).then(
+    () => null,
+    (error) => error,
+  );
   app.token = token;
   app.api = api;
   document.documentElement.dataset.signedIn = "true";
@@ -155,11 +152,21 @@ async function signIn(token) {
   $("nav").hidden = false;
   $("session").hidden = false;
   $("view").hidden = false;
-  startFeed();
-  route();
+  const shown = route();
+  const refused = await check;
+  if (refused) {
+    if (app.api === api) signOut(reasonOf(refused) || "network", refused.detail || refused.message);
+    return;
+  }
+  storeToken(token);
+  // the first view first, then the feed: its snapshot (every product) would only compete
+  // with the first view's requests for the server's attention
+  await shown;
+  if (app.api === api) startFeed();
 }
 
 function signOut(reason, detail) {
+  app.renders += 1; // a view still loading is dropped when it arrives
   if (app.feed) app.feed.stop();
   app.feed = null;
   destroyCurrent();
