@@ -21,14 +21,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import Command, Envelope, Pick, ProductRef, Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
 from tests.browser import Browser, Page, needs_chromium
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 from web_ui import feed
 from web_ui.app import create_app
@@ -41,24 +40,22 @@ SCREENSHOT = Path(__file__).resolve().parent.parent / "artifacts" / "floor.png"
 _keys = itertools.count()
 
 
-def receive(sku: str, n: int, location: str = "A-01", scanner: str | None = None) -> Envelope:
+def _envelope(command: Command, scanner: str | None) -> Envelope:
     return Envelope(
         IdempotencyKey(f"floor-{next(_keys)}"),
-        Receive(ProductRef(sku=Sku(sku)), LocationCode(location), n),
+        command,
         actor="test",
         scanner=ScannerId(scanner) if scanner else None,
         scan_seq=next(_keys) if scanner else None,
     )
+
+
+def receive(sku: str, n: int, location: str = "A-01", scanner: str | None = None) -> Envelope:
+    return _envelope(Receive(ProductRef(sku=Sku(sku)), LocationCode(location), n), scanner)
 
 
 def pick(sku: str, n: int, location: str = "A-01", scanner: str | None = None) -> Envelope:
-    return Envelope(
-        IdempotencyKey(f"floor-{next(_keys)}"),
-        Pick(ProductRef(sku=Sku(sku)), LocationCode(location), n),
-        actor="test",
-        scanner=ScannerId(scanner) if scanner else None,
-        scan_seq=next(_keys) if scanner else None,
-    )
+    return _envelope(Pick(ProductRef(sku=Sku(sku)), LocationCode(location), n), scanner)
 
 
 # -- reading the page ----------------------------------------------------------------
@@ -151,9 +148,9 @@ class Floor:
 
 
 @pytest.fixture
-async def service(database: Database) -> StockService:
-    svc = StockService(database.pool)
-    await load_sample_catalog(svc)
+async def service(service: StockService) -> StockService:
+    """The sample catalog, and some stock to show."""
+    svc = service
     # WIDGET in two zones (A and DOCK), GADGET in B, BOLT and NUT in A (NUT below its
     # reorder point, so an alert is already active), SPROCKET nowhere ("—").
     for envelope in (

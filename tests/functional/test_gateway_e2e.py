@@ -42,7 +42,6 @@ from tests.gateway_harness import (
     outbox_payloads,
     stock_rows,
 )
-from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -363,9 +362,9 @@ def _plans() -> list[Plan]:
 
 
 @pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
+async def service(service: StockService) -> StockService:
+    """The sample catalog, more locations, and the stock the plans start from."""
+    svc = service
     await svc.import_locations(EXTRA_LOCATIONS)
     for n, ((sku, location), quantity) in enumerate(INITIAL_STOCK.items()):
         command = Receive(ProductRef(sku=Sku(sku)), LocationCode(location), quantity)
