@@ -95,6 +95,12 @@ async def wait_live(page: Page, within: float = 10.0) -> None:
     )
 
 
+async def open_live(page: Page, url: str) -> None:
+    """Open the floor page at ``url`` and wait until it says it is live."""
+    await page.navigate(url)
+    await wait_live(page)
+
+
 async def snapshots(page: Page) -> int:
     return int(await page.evaluate("Number(document.documentElement.dataset.snapshots || 0)"))
 
@@ -213,8 +219,7 @@ async def page() -> AsyncIterator[Page]:
 async def test_floor_page_shows_scans_alerts_and_rejections_live(
     floor: Floor, service: StockService, page: Page
 ) -> None:
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     # the token stays in the fragment, which is never sent to the server
     assert await page.evaluate("location.search") == ""
     assert await page.evaluate("location.hash") == f"#token={floor.token}"
@@ -295,8 +300,7 @@ async def test_floor_page_shows_scans_alerts_and_rejections_live(
 async def test_floor_page_reconnects_by_itself_with_since(
     floor: Floor, service: StockService, page: Page
 ) -> None:
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await wait_text(page, f"{tile('GADGET', 'B')} .avail", "20")
     assert await snapshots(page) == 1
 
@@ -323,8 +327,7 @@ async def test_floor_page_applies_a_snapshot_sent_mid_stream(
     small_queue_floor: Floor, service: StockService, page: Page
 ) -> None:
     floor = small_queue_floor
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
     # one transaction of 300 picks: the relay publishes them at once, the page's queue
     # (20) overflows, and the server sends it a fresh snapshot instead of the backlog
@@ -344,8 +347,7 @@ async def test_floor_page_applies_a_snapshot_sent_mid_stream(
 async def test_floor_page_keeps_up_with_a_burst_of_events(
     floor: Floor, service: StockService, page: Page
 ) -> None:
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await page.evaluate(
         """window.longTasks = [];
         new PerformanceObserver(list => {
@@ -395,8 +397,7 @@ async def test_floor_page_stops_on_a_rejected_token(floor: Floor, page: Page) ->
 async def test_floor_page_stops_when_its_token_is_revoked_while_live(
     floor: Floor, service: StockService, page: Page
 ) -> None:
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     (token,) = [t for t in await service.list_tokens() if t.name == "floor"]
     await service.revoke_token(token.id)  # as the CLI does: the database notifies the node
     await page.wait_for(
@@ -467,8 +468,7 @@ async def test_floor_page_shows_backorders_waiting_live(
     # purchase order that will bring them
     await service.create_order("SO-1", [OrderLineRequest("GADGET", 25)])
     await service.create_purchase_order("PO-1", date(2031, 1, 15), [OrderLineRequest("GADGET", 10)])
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     (row,) = await wait_backorders(page, [("SO-1", "GADGET", 5)])
     assert "expected 2031-01-15" in row["text"]
     assert await text(page, "#backorder-count") == "(1)"
@@ -491,16 +491,14 @@ async def test_floor_page_shows_backorders_waiting_live(
     await service.create_order("SO-3", [OrderLineRequest("SPROCKET", 4)])
     await wait_backorders(page, [("SO-3", "SPROCKET", 4)])
     await page.navigate("about:blank")
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await wait_backorders(page, [("SO-3", "SPROCKET", 4)])
 
 
 async def test_reservations_change_availability_but_are_not_recent_scans(
     floor: Floor, service: StockService, page: Page
 ) -> None:
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
     await service.post(pick("NUT", 1, "A-02", scanner="aisle-2"))  # a scan, for contrast
     await wait_recent(page, "NUT", "\u22121", "A-02")
@@ -519,8 +517,7 @@ async def test_reservations_change_availability_but_are_not_recent_scans(
 
     # nor among the recent scans a fresh snapshot brings
     await page.navigate("about:blank")
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await wait_recent(page, "NUT", "\u22122", "A-02")
     rows = await recent_rows(page)
     assert [r["seq"] for r in rows] == [r["seq"] for r in after]
@@ -530,8 +527,7 @@ async def test_reservations_change_availability_but_are_not_recent_scans(
 async def test_floor_page_lists_expired_stock_as_an_alert_and_leaves_it_out_of_available(
     floor: Floor, service: StockService, page: Page
 ) -> None:
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await wait_text(page, f"{tile('BOLT', 'A')} .avail", "500")
     old = Receive(
         ProductRef(sku=Sku("BOLT")), LocationCode("A-02"), 7, lot="OLD", expiry=date(2020, 1, 1)
@@ -545,8 +541,7 @@ async def test_floor_page_lists_expired_stock_as_an_alert_and_leaves_it_out_of_a
     assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"  # on hand 507
     # a fresh snapshot shows the same
     await page.navigate("about:blank")
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     await page.wait_for(f"!!{q(expired)}", what="the expired alert in the snapshot")
     assert "7 expired" in (await text(page, expired) or "")
     assert await text(page, f"{tile('BOLT', 'A')} .avail") == "500"
@@ -565,8 +560,7 @@ async def test_floor_page_shows_scans_waiting_in_a_gateways_spool(
         "alarm": False,
         "full": False,
     }
-    await page.navigate(floor.page_url)
-    await wait_live(page)
+    await open_live(page, floor.page_url)
     assert await page.evaluate("document.getElementById('spool').hidden") is True
     await service.save_gateway_state("edge-1", spool)  # polled from /healthz
     await wait_text(page, "#spool", "12 scans spooled, waiting for the database", within=15.0)
