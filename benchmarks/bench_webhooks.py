@@ -28,15 +28,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from bench_latency import Ledger, run_step, settle_warmup, stack
-from common import (
-    FeedClient,
-    bench_database,
-    connect_displays,
-    machine_facts,
-    quiet_gc,
-    wait_connected,
-    write_results,
-)
+from feed_client import FeedClient, connect_displays
+from figures import machine_facts, quiet_gc, write_results
+from processes import wait_connected
+from scratch_db import bench_database
 
 NAME = "webhooks"
 
