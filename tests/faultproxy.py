@@ -10,6 +10,10 @@ connection to the real server: the embedded ``pgserver``'s Unix socket
 :meth:`FaultProxy.cut` is PostgreSQL going away: every open connection is reset and
 the listening socket is closed, so new connections are refused, as when the server is
 stopped. :meth:`FaultProxy.restore` listens again on the same port.
+
+:meth:`FaultProxy.hang` is PostgreSQL hanging (a frozen process, a stuck disk, a
+partition that drops packets): connections stay open and new ones are accepted, but
+not a byte moves either way until :meth:`FaultProxy.unhang`.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class FaultProxy:
         self._links: set[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = set()
         self._handlers: set[asyncio.Task[None]] = set()
         self._stop: asyncio.Event | None = None
+        self._flowing: asyncio.Event | None = None
         self.is_cut = False
 
     @classmethod
@@ -116,8 +121,21 @@ class FaultProxy:
         """PostgreSQL comes back on the same address."""
         self._call(self._listen)
 
+    def hang(self) -> None:
+        """PostgreSQL hangs: nothing is forwarded, connections are accepted and kept."""
+        self._call(self._hang)
+
+    def unhang(self) -> None:
+        self._call(self._unhang)
+
     async def acut(self) -> None:
         await asyncio.to_thread(self.cut)
+
+    async def ahang(self) -> None:
+        await asyncio.to_thread(self.hang)
+
+    async def aunhang(self) -> None:
+        await asyncio.to_thread(self.unhang)
 
     async def arestore(self) -> None:
         await asyncio.to_thread(self.restore)
@@ -147,6 +165,8 @@ class FaultProxy:
 
     async def _main(self, loop: asyncio.AbstractEventLoop, ready: Future[None]) -> None:
         self._stop = asyncio.Event()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         try:
             await self._listen()
         except BaseException as exc:
@@ -166,6 +186,14 @@ class FaultProxy:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         self.is_cut = False
+
+    async def _hang(self) -> None:
+        assert self._flowing is not None
+        self._flowing.clear()
+
+    async def _unhang(self) -> None:
+        assert self._flowing is not None
+        self._flowing.set()
 
     async def _cut(self) -> None:
         self.is_cut = True
@@ -187,6 +215,8 @@ class FaultProxy:
                 self.refused_while_cut += 1
                 writer.transport.abort()
                 return
+            assert self._flowing is not None
+            await self._flowing.wait()  # a hung server: accepted, never answered
             upstream = await self._connect_upstream()
             if upstream is None:
                 writer.transport.abort()
@@ -197,8 +227,8 @@ class FaultProxy:
             self._links.add(link)
             try:
                 pumps = [
-                    asyncio.create_task(_pump(reader, up_writer)),
-                    asyncio.create_task(_pump(up_reader, writer)),
+                    asyncio.create_task(_pump(reader, up_writer, self._flowing)),
+                    asyncio.create_task(_pump(up_reader, writer, self._flowing)),
                 ]
                 try:
                     await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
@@ -229,8 +259,11 @@ async def _invoke(func: Callable[[], Awaitable[_T]]) -> _T:
     return await func()
 
 
-async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pump(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, flowing: asyncio.Event
+) -> None:
     with contextlib.suppress(ConnectionError, OSError):
         while data := await reader.read(_CHUNK):
+            await flowing.wait()
             writer.write(data)
             await writer.drain()

@@ -135,7 +135,10 @@ def split_hosts(url: str) -> list[str]:
         query = urlencode(kept) if len(kept) != len(pairs) else query
         qmark = "?" if query else ""
     suffix = f"{slash}{path}{qmark}{query}"
-    return [f"{scheme}://{credentials}{at}{host}{suffix}" for host in hosts.split(",") if host]
+    names = [host for host in hosts.split(",") if host]
+    if not names:  # the host is in the query (a Unix socket) or the environment
+        return [f"{scheme}://{netloc}{suffix}"]
+    return [f"{scheme}://{credentials}{at}{host}{suffix}" for host in names]
 
 
 def _host_of(url: str) -> str:
@@ -337,6 +340,7 @@ class Connector:
 
 
 def _write_atomically(path: Path, lineage: Lineage) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(path.name + ".tmp")
     with temp.open("w") as out:
         out.write(lineage_to_text(lineage))
