@@ -21,7 +21,22 @@ still fails after ``replay_attempts`` tries (with backoff) becomes a spool excep
 (:class:`~scanner_gateway.errors.ReplayFailedError`) and replay moves on.
 
 A timed-out commit may in fact have landed. Replaying it is harmless: its idempotency
-key returns the first outcome.
+key returns the first outcome. The commit deadline is kept by dropping the connection
+(:func:`stock_core.store.failover.bounded`), never by waiting for a hung server to
+acknowledge a cancel, and connecting is inside it: a scan is answered within about
+``commit_timeout`` however sick the database. After an outage every connection of the
+pool is dropped, so the next ones are made afresh, host by host, and find the new
+primary. A commit a synchronous standby never confirmed counts as an outage too: it
+is spooled, and its replay on the new primary settles it by its key.
+
+**Failover to a new timeline.** Every scan that committed is kept for
+``replay_window`` seconds (:class:`~scanner_gateway.window.RecentWindow`). When a
+connection finds PostgreSQL on a new timeline or another system (an asynchronous
+standby promoted without the last commits), nothing more is posted until that window
+is posted again, oldest first: scans the new primary has answer with their first
+outcome and change nothing; those it lacks are applied (counted in
+``window_restored``; one refused now becomes a spool exception). Then the spool
+replays, then new scans commit.
 """
 
 from __future__ import annotations
@@ -30,7 +45,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 from scanner_gateway.errors import (
@@ -40,8 +55,10 @@ from scanner_gateway.errors import (
     SpoolWriteError,
 )
 from scanner_gateway.spool import Quarantined, Spool, SpoolRecord, SpoolStatus
+from scanner_gateway.window import RecentWindow
 from stock_core.domain.batch import products_named
-from stock_core.domain.movement import Envelope, Outcome
+from stock_core.domain.lineage import Lineage
+from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
 from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.group_commit import GroupCommit
 from stock_core.service import StockService
@@ -63,6 +80,9 @@ SPOOLED: Final = Spooled()
 
 _REPLAY_BATCH = 256
 _PROBE_INTERVAL = 0.5
+_GRACE = 1.0
+"""Seconds past the commit deadline before the caller's own timeout cancels: the
+store's deadline (which drops the connection) always comes first."""
 _MAX_BACKOFF = 30.0
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
     DatabaseUnavailableError,
@@ -105,16 +125,22 @@ class Committer:
         *,
         group_commit: bool = True,
         batch_max: int = 256,
-        commit_timeout: float = 3.0,
+        commit_timeout: float = 1.5,
         workers: int = 2,
         replay_attempts: int = 5,
         replay_backoff: float = 0.5,
+        replay_window: float = 60.0,
     ) -> None:
         self.service = service
         self.spool = spool
         self.group_commit = group_commit
         self.batch_max = batch_max
         self.commit_timeout = commit_timeout
+        self.window = RecentWindow(replay_window)
+        self._window_due: list[Envelope] | None = None
+        """The window to post again after a failover, oldest first (``None``: none)."""
+        self._epoch: int | None = None
+        """The failover count of the pool this committer has caught up with."""
         self.replay_attempts = replay_attempts
         """Tries of a record that fails on replay for a reason other than an outage."""
         self.replay_backoff = replay_backoff
@@ -142,6 +168,11 @@ class Committer:
         """Scans the spool could not take (full, or the disk failed): nak'd."""
         self.exceptions = 0
         self.batches = 0
+        self.window_replayed = 0
+        """Scans posted again from the window after failovers."""
+        self.window_restored = 0
+        """Of those, the ones the new primary lacked (lost by the old one's standby)."""
+        self.failovers = 0
 
     def spool_status(self, now: datetime | None = None) -> SpoolStatus:
         """The spool's depth, size, age and alarms, and whether it is draining now."""
@@ -149,6 +180,8 @@ class Committer:
         return replace(status, replaying=self._replaying and status.depth > 0)
 
     async def start(self) -> None:
+        self._epoch = self.service.lineage_epoch()
+        self.service.on_failover(self._failed_over)
         if self.spool.backlog:
             self.online = False
             log.warning("spool holds %d scan(s) from before: replaying", self.spool.pending)
@@ -174,18 +207,43 @@ class Committer:
             self._replay_wake.set()
             await asyncio.sleep(0.05)
 
+    def _failed_over(self, old: Lineage | None, new: Lineage) -> None:
+        """A connection found PostgreSQL on ``new`` (was ``old``): post the window again
+        before anything else."""
+        self.failovers += 1
+        self._window_due = self.window.envelopes(asyncio.get_running_loop().time())
+        self.online = False
+        log.warning(
+            "failover (%s, was %s): posting the last %g s of scans again (%d)",
+            new,
+            old,
+            self.window.seconds,
+            len(self._window_due),
+        )
+        self._replay_wake.set()
+
+    def _committed(self, envelopes: list[Envelope], outcomes: list[Outcome]) -> None:
+        self.window.receive_committed(
+            (e for e, o in zip(envelopes, outcomes, strict=True) if isinstance(o, MovementOutcome)),
+            asyncio.get_running_loop().time(),
+        )
+
     async def _post(self, envelopes: list[Envelope]) -> list[Outcome | Spooled]:
-        if self.online and not self.spool.backlog:
+        if self.online and not self.spool.backlog and self._window_due is None:
             try:
-                async with asyncio.timeout(self.commit_timeout):
-                    result: list[Outcome | Spooled] = list(await self.service.post_batch(envelopes))
+                async with asyncio.timeout(self.commit_timeout + _GRACE):
+                    outcomes = await self.service.post_batch(
+                        envelopes, deadline=self.commit_timeout, epoch=self._epoch
+                    )
                 self.batches += 1
-                return result
+                self._committed(envelopes, outcomes)
+                return list(outcomes)
             except Exception as exc:
                 if not is_unavailable(exc):
                     raise
                 if self.online:
-                    log.warning("PostgreSQL unavailable (%s): spooling scans", exc)
+                    log.warning("PostgreSQL unavailable (%s): spooling scans", _brief(exc))
+                    self.service.drop_connections()
                 self.online = False
         try:
             await self.spool.append(envelopes)
@@ -206,7 +264,7 @@ class Committer:
 
     async def _replay_forever(self) -> None:
         while True:
-            if not self.spool.backlog:
+            if not self.spool.backlog and self._window_due is None:
                 self._replaying = False
                 self._replay_wake.clear()
                 await self._replay_wake.wait()
@@ -221,14 +279,20 @@ class Committer:
 
     async def _replay_some(self) -> float:
         """Replay the oldest spooled scans; the pause before the next go (0: go on)."""
+        if self._window_due is not None:
+            return await self._replay_window(self._window_due)
         if not await self._report_damage():
             return _PROBE_INTERVAL
         records = await self.spool.head(1 if self._one_by_one else _REPLAY_BATCH)
         if not await self._report_damage():  # damage the read just met
             return _PROBE_INTERVAL
         try:
-            async with asyncio.timeout(self.commit_timeout * 2):
-                outcomes = await self.service.post_batch([r.envelope for r in records])
+            async with asyncio.timeout(self.commit_timeout * 2 + _GRACE):
+                outcomes = await self.service.post_batch(
+                    [r.envelope for r in records],
+                    deadline=self.commit_timeout * 2,
+                    epoch=self._epoch,
+                )
                 failures = [
                     (r.envelope, o, r.spooled_at)
                     for r, o in zip(records, outcomes, strict=True)
@@ -237,9 +301,12 @@ class Committer:
                 await self.service.record_spool_exceptions(failures)
         except Exception as exc:
             if is_unavailable(exc):
+                if self._replaying:
+                    self.service.drop_connections()
                 self._replaying = False
                 return _PROBE_INTERVAL
             return await self._refused_on_replay(records, exc)
+        self._committed([r.envelope for r in records], outcomes)
         await self._passed(records, len(failures))
         for envelope, rejection, _ in failures:
             log.warning(
@@ -258,7 +325,57 @@ class Committer:
         self.exceptions += exceptions
         if not self.spool.backlog:
             self.online = True
-            log.info("spool drained: %d scan(s) replayed", self.replayed)
+            log.info("spool drained: %d scan(s) replayed (%d spooled)", self.replayed, self.spooled)
+
+    async def _replay_window(self, due: list[Envelope]) -> float:
+        """Post the next batch of the window again after a failover (0: go on)."""
+        batch = due[:_REPLAY_BATCH]
+        now = datetime.now(UTC)
+        if batch:
+            try:
+                async with asyncio.timeout(self.commit_timeout * 2 + _GRACE):
+                    outcomes = await self.service.post_batch(
+                        batch, deadline=self.commit_timeout * 2
+                    )
+                    failures = [
+                        (e, o, now)
+                        for e, o in zip(batch, outcomes, strict=True)
+                        if isinstance(o, StockRejection)
+                    ]
+                    await self.service.record_spool_exceptions(failures)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    return _PROBE_INTERVAL
+                raise
+            restored = [
+                e
+                for e, o in zip(batch, outcomes, strict=True)
+                if isinstance(o, MovementOutcome) and not o.replayed
+            ]
+            self.window_replayed += len(batch)
+            self.window_restored += len(restored)
+            self.exceptions += len(failures)
+            for envelope, rejection, _ in failures:
+                log.warning(
+                    "scan %s from the window refused after the failover: %s (kept as a"
+                    " spool exception)",
+                    envelope.key,
+                    rejection.reason,
+                )
+            del due[: len(batch)]
+            if due:
+                return 0.0
+        self._window_due = None
+        self._epoch = self.service.lineage_epoch()
+        log.warning(
+            "replayed %d scan(s) of the window after the failover: %d were missing on the"
+            " new primary and are now committed",
+            self.window_replayed,
+            self.window_restored,
+        )
+        if not self.spool.backlog:
+            self.online = True
+        return 0.0
 
     async def _report_damage(self) -> bool:
         """Keep damaged records whose fields still read as spool exceptions, before the

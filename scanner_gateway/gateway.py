@@ -193,9 +193,10 @@ class Gateway:
         group_commit: bool = True,
         batch_max: int = 256,
         reconnect_max: float = 5.0,
-        commit_timeout: float = 3.0,
+        commit_timeout: float = 1.5,
         commit_workers: int = 2,
         spool_cap_bytes: int = DEFAULT_CAP_BYTES,
+        replay_window: float = 60.0,
     ) -> None:
         self.service = service
         self.name = name or socket.gethostname()
@@ -208,6 +209,7 @@ class Gateway:
             batch_max=batch_max,
             commit_timeout=commit_timeout,
             workers=commit_workers,
+            replay_window=replay_window,
         )
         self.reconnect_max = reconnect_max
         self.runtimes = {
@@ -478,8 +480,9 @@ class Gateway:
                 feedback = Feedback.ACK
             case SetLocation(location=location):
                 try:
-                    async with asyncio.timeout(self.committer.commit_timeout):
-                        found = await self.service.find_location(location)
+                    timeout = self.committer.commit_timeout
+                    async with asyncio.timeout(timeout + 1.0):  # the deadline drops first
+                        found = await self.service.find_location(location, deadline=timeout)
                 except Exception as exc:
                     if not is_unavailable(exc):
                         raise

@@ -24,6 +24,7 @@ from stock_core.domain.labels import (
     location_labels,
     product_labels,
 )
+from stock_core.domain.lineage import Lineage
 from stock_core.domain.movement import (
     MAX_QUANTITY,
     Envelope,
@@ -51,6 +52,7 @@ from stock_core.store import (
     api_writes,
     availability,
     catalog,
+    failover,
     gateway,
     handheld,
     ledger,
@@ -111,11 +113,42 @@ class StockService:
             raise outcome
         return outcome
 
-    async def post_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
-        """Group commit: one transaction, one outcome per envelope (rejections as values)."""
-        outcomes = await ledger.post_batch(self.pool, envelopes, self._locations)
+    async def post_batch(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        deadline: float | None = None,
+        epoch: int | None = None,
+    ) -> list[Outcome]:
+        """Group commit: one transaction, one outcome per envelope (rejections as values).
+
+        ``deadline`` bounds it (connecting included) by dropping the connection, and
+        ``epoch`` refuses a failover the caller has not caught up with (see
+        :func:`stock_core.store.ledger.post_batch`)."""
+        outcomes = await ledger.post_batch(
+            self.pool, envelopes, self._locations, deadline=deadline, epoch=epoch
+        )
         self._poke()
         return outcomes
+
+    def lineage_epoch(self) -> int | None:
+        """A number that changes at each failover this pool's connections saw
+        (``None``: the pool does not follow failovers)."""
+        connector = failover.connector_of(self.pool)
+        return None if connector is None else connector.epoch
+
+    def on_failover(self, listener: Callable[[Lineage | None, Lineage], None]) -> None:
+        """Call ``listener(old, new)`` when a connection finds PostgreSQL on a new
+        timeline or another system (a failover)."""
+        connector = failover.connector_of(self.pool)
+        if connector is not None:
+            connector.on_new_lineage(listener)
+
+    def drop_connections(self) -> int:
+        """Close every connection of the pool at once (after an outage: the next ones
+        are made afresh, host by host, and find the new primary)."""
+        connector = failover.connector_of(self.pool)
+        return 0 if connector is None else connector.terminate_all()
 
     async def stock_of(self, sku: str) -> reads.StockLevel:
         async with self.pool.acquire() as conn:
@@ -362,7 +395,11 @@ class StockService:
             return False
         return True
 
-    async def find_location(self, code_or_gln: str) -> str | None:
+    async def find_location(self, code_or_gln: str, *, deadline: float | None = None) -> str | None:
+        """The location's code; ``deadline`` bounds it as :meth:`post_batch`'s."""
+        if deadline is not None:
+            async with failover.bounded(self.pool, deadline) as conn:
+                return await reads.find_location(conn, code_or_gln)
         async with self._connection() as conn:
             return await reads.find_location(conn, code_or_gln)
 

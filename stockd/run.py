@@ -148,6 +148,7 @@ async def run_web(settings: Settings) -> int:
                 max_size=settings.web.pool_size,
                 acquire_timeout=settings.web.acquire_timeout_s,
                 embedded=first.embedded,
+                options=startup.connect_options(settings),
             )
         )
         runner, url = await start_web(settings, db, sockets=sockets)
@@ -171,7 +172,12 @@ async def run_serve(settings: Settings) -> int:
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(_close, sockets)
         db = await stack.enter_async_context(
-            startup.database(settings, max_size=settings.database.pool_size, tolerate_outage=True)
+            startup.database(
+                settings,
+                max_size=settings.database.pool_size,
+                tolerate_outage=True,
+                lineage_file=settings.spool_dir / "lineage",
+            )
         )
         web_db = await stack.enter_async_context(
             open_web_pool(
@@ -180,6 +186,7 @@ async def run_serve(settings: Settings) -> int:
                 acquire_timeout=settings.web.acquire_timeout_s,
                 tolerate_outage=True,
                 embedded=db.embedded,
+                options=startup.connect_options(settings),
             )
         )
         gateway = await start_gateway(stack, settings, db)
@@ -206,6 +213,8 @@ def _gateway(settings: Settings, db: Database) -> Gateway:
         commit_workers=settings.gateway.commit_workers,
         reconnect_max=settings.gateway.reconnect_max_s,
         spool_cap_bytes=settings.gateway.spool_cap_mb * 1024 * 1024,
+        commit_timeout=settings.gateway.commit_timeout_s,
+        replay_window=settings.gateway.replay_window_s,
     )
 
 
@@ -230,7 +239,12 @@ async def start_gateway(
 async def run_gateway(settings: Settings) -> int:
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(
-            startup.database(settings, max_size=settings.database.pool_size, tolerate_outage=True)
+            startup.database(
+                settings,
+                max_size=settings.database.pool_size,
+                tolerate_outage=True,
+                lineage_file=settings.spool_dir / "lineage",
+            )
         )
         await start_gateway(stack, settings, db)
         if not settings.scanners:

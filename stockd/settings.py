@@ -13,7 +13,14 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -45,6 +52,29 @@ class DatabaseSettings(BaseModel):
     wait_s: float = Field(default=20.0, ge=0, le=3600)
     """How long a command that needs PostgreSQL (``web``, ``migrate``, ``import``,
     ``verify``, …) waits for it at start-up before giving up with one line."""
+    connect_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    """Each host of the URL gets this long to accept, log in and answer (a hung host
+    does not use up the next host's time)."""
+    keepalive_s: float = Field(default=10.0, ge=1, le=3600)
+    """Silence before TCP keepalive probes start on a connection (a dead peer is
+    noticed within about twice this)."""
+    statement_cache: bool = True
+    """asyncpg's prepared-statement cache; ``false`` behind pgbouncer in transaction mode."""
+    listen_url: str | None = None
+    """A direct connection to the primary for LISTEN (the feed relay, token revocations)
+    when ``url`` goes through a transaction pooler, which cannot hold a LISTEN."""
+    replica_url: str | None = None
+    """A read replica (or a pooler in front of replicas) for reports, analytics, forecast
+    sweeps and CSV exports."""
+    replica_max_lag_s: float = Field(default=10.0, gt=0, le=86_400)
+    """A replica further behind the primary than this is not used: reads go to the primary."""
+
+    @field_validator("listen_url", "replica_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
 
 
 _WEB_POOL_RESERVE = 3
@@ -94,6 +124,12 @@ class GatewaySettings(BaseModel):
     reconnect_max_s: float = Field(default=5.0, gt=0, le=300)
     spool_cap_mb: int = Field(default=1024, ge=1, le=1_048_576)
     """Most the spool may hold on disk while PostgreSQL is away; past it scans get a nak."""
+    commit_timeout_s: float = Field(default=1.5, gt=0, le=60)
+    """A commit (connecting included) that takes longer is dropped and its scans spooled:
+    the worker hears the beep within about this, however sick the database."""
+    replay_window_s: float = Field(default=60.0, ge=0, le=3600)
+    """Committed scans kept this long and posted again after a failover to a new
+    timeline (asynchronous replicas may have missed them); 0: off."""
 
 
 class Settings(BaseSettings):

@@ -21,14 +21,16 @@ import errno
 import logging
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store.database import Database, open_database
+from stock_core.store.failover import ConnectOptions
 from stockd.settings import Settings, WebSettings
 
-__all__ = ["StartupError", "database", "listen"]
+__all__ = ["StartupError", "connect_options", "database", "listen"]
 
 log = logging.getLogger("stockd")
 
@@ -103,6 +105,7 @@ async def database(
     min_size: int = 2,
     max_size: int = 10,
     tolerate_outage: bool = False,
+    lineage_file: Path | None = None,
 ) -> AsyncIterator[Database]:
     """:func:`~stock_core.store.database.open_database`, waiting ``[database] wait_s`` at most.
 
@@ -126,6 +129,8 @@ async def database(
                     min_size=min_size,
                     max_size=max_size,
                     tolerate_outage=tolerate_outage,
+                    options=connect_options(settings),
+                    lineage_file=lineage_file,
                 )
             )
         except DatabaseUnavailableError as exc:
@@ -155,6 +160,15 @@ async def database(
         break
     async with stack:
         yield db
+
+
+def connect_options(settings: Settings) -> ConnectOptions:
+    """How each connection is made, from ``[database]``."""
+    return ConnectOptions(
+        connect_timeout=settings.database.connect_timeout_s,
+        keepalive=settings.database.keepalive_s,
+        statement_cache=settings.database.statement_cache,
+    )
 
 
 def _where(url: str | None, settings: Settings) -> str:

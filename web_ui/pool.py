@@ -23,9 +23,14 @@ from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store.connection import UNAVAILABLE_ERRORS
-from stock_core.store.database import Database
+from stock_core.store.database import Database, close_pool
+from stock_core.store.failover import ConnectOptions, Connector
 
 __all__ = ["PoolExhaustedError", "WebPool", "open_web_pool"]
+
+
+_OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavailableError)
+"""The server cannot be used now: unreachable, or no host is a primary to write on."""
 
 
 class PoolExhaustedError(DatabaseUnavailableError):
@@ -90,8 +95,14 @@ async def open_web_pool(
     min_size: int = 1,
     tolerate_outage: bool = False,
     embedded: Any = None,
+    options: ConnectOptions | None = None,
 ) -> AsyncIterator[Database]:
-    """A :class:`WebPool` on ``url`` (already migrated), as a :class:`Database`."""
+    """A :class:`WebPool` on ``url`` (already migrated), as a :class:`Database`.
+
+    Its connections come from a :class:`~stock_core.store.failover.Connector`: host by
+    host, a read-write primary only, never one behind the timeline written on before.
+    """
+    connector = Connector(url, options)
     pool = WebPool(
         url,
         min_size=0 if tolerate_outage else min(min_size, max_size),
@@ -101,7 +112,7 @@ async def open_web_pool(
         setup=None,
         init=None,
         reset=_keep_session,
-        connect=None,
+        connect=connector,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
@@ -111,9 +122,11 @@ async def open_web_pool(
     )
     try:
         await pool
-    except UNAVAILABLE_ERRORS as exc:
+    except _OUTAGE as exc:
         raise DatabaseUnavailableError(f"cannot reach PostgreSQL for the web pool: {exc}") from exc
+    connector.attach(pool)
     try:
-        yield Database(pool=pool, url=url, embedded=embedded)
+        yield Database(pool=pool, url=url, embedded=embedded, connector=connector)
     finally:
-        await pool.close()
+        connector.detach()
+        await close_pool(pool, connector)

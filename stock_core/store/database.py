@@ -22,13 +22,19 @@ import platformdirs
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.store.failover import ConnectOptions, Connector
 from stock_core.store.migrate import migrate
 
-__all__ = ["Database", "default_home", "embedded_url", "open_database"]
+__all__ = ["Database", "close_pool", "default_home", "embedded_url", "open_database"]
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "stockd"
+_CLOSE_WAIT = 5.0
+_OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavailableError)
+"""The server cannot be used now: unreachable, or no host is a primary to write on."""
+
+"""Seconds a pool's polite close may take before its connections are dropped."""
 
 
 def default_home() -> Path:
@@ -63,6 +69,8 @@ class Database:
     pool: asyncpg.Pool[Any]
     url: str
     embedded: Any = None
+    connector: Connector | None = None
+    """Makes the pool's connections: host by host, primary only, on the right timeline."""
 
     @property
     def description(self) -> str:
@@ -98,39 +106,64 @@ async def open_database(
     min_size: int = 2,
     max_size: int = 10,
     tolerate_outage: bool = False,
+    options: ConnectOptions | None = None,
+    lineage_file: Path | None = None,
 ) -> AsyncIterator[Database]:
     """Open a pool on ``url`` (or the embedded server under ``home``), migrated.
 
     With ``tolerate_outage`` (the gateway) an unreachable server is not fatal: the
     pool is created empty and connects when PostgreSQL returns; until then callers
     get :class:`DatabaseUnavailableError` and the gateway spools.
+
+    Connections are made by a :class:`~stock_core.store.failover.Connector` (each
+    host of a multi-host URL with its own deadline, a read-write primary only, not
+    behind the timeline written on before, kept in ``lineage_file`` when given).
     """
     embedded = None
     if not url:
         embedded, url = await embedded_url(home or default_home())
         log.info("using embedded PostgreSQL under %s", home or default_home())
+    connector = Connector(url, options, lineage_file=lineage_file)
+    await connector.load()
     try:
         pool = await asyncpg.create_pool(
             url,
             min_size=0 if tolerate_outage else min_size,
             max_size=max_size,
             command_timeout=60,
-            timeout=10,
             reset=_keep_session,
+            connect=connector,
         )
     except UNAVAILABLE_ERRORS as exc:
         raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc
+    except DatabaseUnavailableError as exc:
+        raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc
+    connector.attach(pool)
     try:
         if run_migrations:
             try:
                 async with pool.acquire() as conn:
                     await migrate(conn)
-            except UNAVAILABLE_ERRORS as exc:
+            except _OUTAGE as exc:
                 if not tolerate_outage:
                     raise DatabaseUnavailableError(
                         f"cannot reach PostgreSQL at {_redact(url)}: {exc}"
                     ) from exc
                 log.warning("PostgreSQL unreachable at start (%s): scans will be spooled", exc)
-        yield Database(pool=pool, url=url, embedded=embedded)
+        yield Database(pool=pool, url=url, embedded=embedded, connector=connector)
     finally:
-        await pool.close()
+        connector.detach()
+        await close_pool(pool, connector)
+
+
+async def close_pool(pool: asyncpg.Pool[Any], connector: Connector | None = None) -> None:
+    """Close ``pool`` politely, or at once when its server does not answer (a hung
+    server would hold a polite close for ever)."""
+    try:
+        async with asyncio.timeout(_CLOSE_WAIT):
+            await pool.close()
+    except TimeoutError:
+        log.warning("PostgreSQL did not answer the pool's close: connections dropped")
+        if connector is not None:
+            connector.terminate_all()
+        pool.terminate()

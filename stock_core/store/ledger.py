@@ -57,6 +57,7 @@ from stock_core.errors import (
 from stock_core.store import queries as q
 from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
+from stock_core.store.failover import bounded
 from stock_core.store.idempotency import replay
 from stock_core.store.orders import order_shipped
 from stock_core.store.reservation import (
@@ -571,12 +572,22 @@ async def post_batch(
     pool: Pool | Connection,
     envelopes: Sequence[Envelope],
     locations: LocationCache | None = None,
+    *,
+    deadline: float | None = None,
+    epoch: int | None = None,
 ) -> list[Outcome]:
     """Post envelopes in one transaction; one outcome per envelope, in order.
 
     Rejections come back as :class:`StockRejection` values (not raised). Raises
     :class:`DatabaseUnavailableError` when PostgreSQL cannot be reached; retrying the
     same envelopes later is safe.
+
+    With ``deadline`` (seconds) each attempt, connecting included, is bounded by
+    :func:`~stock_core.store.failover.bounded`: past it the connection is dropped and
+    :class:`~stock_core.errors.DeadlineExceededError` raised, never a wait on a hung
+    server; a commit the synchronous standby did not confirm is
+    :class:`~stock_core.errors.CommitUnconfirmedError`; with ``epoch`` a failover
+    since the caller last looked is :class:`~stock_core.errors.LineageChangedError`.
     """
     if not envelopes:
         return []
@@ -588,6 +599,9 @@ async def post_batch(
         try:
             if not isinstance(pool, asyncpg.Pool):
                 return await _post_once(pool, envelopes, cache, set_based=set_based)
+            if deadline is not None:
+                async with bounded(pool, deadline, epoch=epoch) as conn:
+                    return await _post_once(conn, envelopes, cache, set_based=set_based)
             async with pool.acquire() as conn:
                 return await _post_once(conn, envelopes, cache, set_based=set_based)
         except asyncpg.CheckViolationError:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ScannerModel
 from scanner_gateway.gateway import Gateway
@@ -62,11 +63,11 @@ class _CutMidCommit(StockService):
         self._armed = asyncio.get_running_loop().create_future()
         return self._armed
 
-    async def post_batch(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+    async def post_batch(self, envelopes: Sequence[Envelope], **bounds: Any) -> list[Outcome]:
         armed, self._armed = self._armed, None
         if armed is None:
-            return await super().post_batch(envelopes)
-        commit = asyncio.ensure_future(super().post_batch(envelopes))
+            return await super().post_batch(envelopes, **bounds)
+        commit = asyncio.ensure_future(super().post_batch(envelopes, **bounds))
         try:
             await asyncio.sleep(0.001)
             await self.proxy.acut()

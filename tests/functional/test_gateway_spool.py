@@ -21,6 +21,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -527,7 +528,7 @@ class _BuggyService(StockService):
         self.outages = outages
         self.calls = 0
 
-    async def post_batch(self, envelopes: object) -> list[Outcome]:
+    async def post_batch(self, envelopes: object, **bounds: Any) -> list[Outcome]:
         assert isinstance(envelopes, list)
         self.calls += 1
         if self.outages:
@@ -535,7 +536,7 @@ class _BuggyService(StockService):
             raise DatabaseUnavailableError("PostgreSQL unavailable: test")
         if any(e.key == self.bad for e in envelopes):
             raise RuntimeError("a bug in the store")
-        return await super().post_batch(envelopes)
+        return await super().post_batch(envelopes, **bounds)
 
 
 async def test_a_scan_that_keeps_failing_on_replay_becomes_a_spool_exception_and_replay_goes_on(
@@ -569,11 +570,11 @@ class _ForgetfulService(StockService):
         self.down = False
         self.buggy = False
 
-    async def post_batch(self, envelopes: object) -> list[Outcome]:
+    async def post_batch(self, envelopes: object, **bounds: Any) -> list[Outcome]:
         assert isinstance(envelopes, list)
         if any(e.key == self.bad for e in envelopes):
             raise RuntimeError("a bug in the store")
-        return await super().post_batch(envelopes)
+        return await super().post_batch(envelopes, **bounds)
 
     async def record_spool_exceptions(self, failures: object) -> None:
         assert isinstance(failures, list)
