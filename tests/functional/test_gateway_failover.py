@@ -1,0 +1,338 @@
+"""A sick primary is an outage like any other: no scanner ever waits on it.
+
+The gateway's pool reaches PostgreSQL through :class:`~tests.faultproxy.FaultProxy`
+(or a multi-host URL); the test's own pool goes direct. Faults: a server that hangs
+(connections accepted, nothing answered: a frozen process, a partition), a server
+that turns read-only (a fenced or demoted primary), a host of a multi-host URL that
+hangs, a server behind the timeline the gateway wrote on (an old primary come back),
+and a commit whose wait for a synchronous standby is cancelled. The Patroni drills in
+``tests/ha`` do the same to a real cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from hardware_mocks.frames import HONEYWELL
+from scanner_gateway.gateway import Gateway
+from stock_core.domain.lineage import Lineage, lineage_from_text, lineage_to_text
+from stock_core.errors import NoPrimaryError
+from stock_core.service import StockService
+from stock_core.store.connection import Pool
+from stock_core.store.database import Database, open_database
+from stock_core.store.failover import ConnectOptions, Connector
+from tests.cluster import PrivateCluster
+from tests.faultproxy import FaultProxy
+from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig
+from tests.integration.catalog_fixture import load_sample_catalog
+from tests.timing import UNIT
+
+WIDGET = "05012345678900"
+REPLY_BOUND = 2.0
+"""Seconds: every scan is answered within this, whatever the database does."""
+
+
+@pytest.fixture
+async def service(pool: Pool) -> StockService:
+    svc = StockService(pool)
+    await load_sample_catalog(svc)
+    return svc
+
+
+@dataclass
+class _Worker:
+    rig: Rig
+    answers: list[tuple[str, str | None, float]] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        n = 0
+        while not stop.is_set():
+            lot = f"{self.rig.id}-{n:04d}"
+            started = time.monotonic()
+            answer = await self.rig.scan(f"01{WIDGET}10{lot}", aim="]C1")
+            self.answers.append((lot, answer, time.monotonic() - started))
+            n += 1
+            await asyncio.sleep(0.05)
+
+
+async def _run_through_fault(
+    gateway: Gateway, rigs: list[Rig], fault: AsyncIterator[None]
+) -> list[_Worker]:
+    """Scanners scan before, during and after ``fault`` (an async generator: the fault
+    starts at its first step and ends at its second); then the spool drains."""
+    workers = [_Worker(r) for r in rigs]
+    stop = asyncio.Event()
+    await eventually(
+        lambda: all(s.state == "connected" for s in gateway.statuses()),
+        5 * UNIT,
+        "all scanners connected",
+    )
+    running = [asyncio.create_task(w.run(stop)) for w in workers]
+    try:
+        await asyncio.sleep(1.0 * UNIT)
+        await anext(fault)
+        with contextlib.suppress(StopAsyncIteration):
+            await anext(fault)
+        await asyncio.sleep(1.5 * UNIT)
+    finally:
+        stop.set()
+        await asyncio.gather(*running)
+    async with asyncio.timeout(20 * UNIT):
+        await gateway.committer.wait_drained()
+    return workers
+
+
+async def _check_ledger(pool: Pool, service: StockService, workers: list[_Worker]) -> None:
+    answers = [a for w in workers for a in w.answers]
+    assert Counter(answer for _, answer, _ in answers) == {"ack": len(answers)}
+    slow = sorted(t for _, _, t in answers if t > REPLY_BOUND)
+    assert not slow, f"{len(slow)} replies over {REPLY_BOUND} s: {slow[-5:]}"
+    lots = Counter(r["lot"] for r in await ledger_rows(pool))
+    assert set(lots) == {lot for lot, _, _ in answers}
+    assert max(lots.values()) == 1
+    report = await service.verify()
+    assert report.ok, report.render()
+
+
+async def test_a_hung_database_gets_every_scan_answered_within_two_seconds(
+    service: StockService,
+    pool: Pool,
+    proxy: FaultProxy,
+    gateway_db: Database,
+    tmp_path: Path,
+) -> None:
+    rigs = [
+        await open_rig(f"hung{i}", "pty", HONEYWELL, tmp_path, location="DOCK-1") for i in range(6)
+    ]
+    gateway = Gateway(StockService(gateway_db.pool), [r.config for r in rigs], tmp_path / "spool")
+
+    async def hang() -> AsyncIterator[None]:
+        await proxy.ahang()  # connections stay open; nothing is answered
+        yield
+        await asyncio.sleep(6 * UNIT)
+        await proxy.aunhang()
+
+    await gateway.start()
+    try:
+        workers = await _run_through_fault(gateway, rigs, hang())
+        spooled = gateway.committer.spooled
+    finally:
+        await gateway.stop()
+        for rig in rigs:
+            await rig.close()
+    assert spooled >= 6 * 10, spooled
+    await _check_ledger(pool, service, workers)
+
+
+async def test_a_read_only_primary_is_an_outage_scans_are_spooled_not_refused(
+    service: StockService,
+    pool: Pool,
+    proxy: FaultProxy,
+    gateway_db: Database,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    rigs = [
+        await open_rig(f"ro{i}", "pty", HONEYWELL, tmp_path, location="DOCK-1") for i in range(4)
+    ]
+    gateway = Gateway(StockService(gateway_db.pool), [r.config for r in rigs], tmp_path / "spool")
+
+    async def read_only(on: bool) -> None:
+        # What a fenced or demoted node looks like to its clients; the sessions are
+        # ended so the setting reaches them (the test's own pool reconnects too).
+        value = "on" if on else "off"
+        conn = await asyncpg.connect(database_url)
+        try:
+            name = await conn.fetchval("SELECT current_database()")
+            await conn.execute("SET default_transaction_read_only = off")
+            await conn.execute(
+                f'ALTER DATABASE "{name}" SET default_transaction_read_only = {value}'
+            )
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                name,
+            )
+        finally:
+            await conn.close()
+
+    async def fault() -> AsyncIterator[None]:
+        await read_only(True)
+        yield
+        await asyncio.sleep(5 * UNIT)
+        await read_only(False)
+
+    await gateway.start()
+    try:
+        workers = await _run_through_fault(gateway, rigs, fault())
+        spooled = gateway.committer.spooled
+    finally:
+        await gateway.stop()
+        for rig in rigs:
+            await rig.close()
+    assert spooled >= 4 * 10, spooled
+    await _check_ledger(pool, service, workers)
+
+
+async def _silent_server() -> tuple[asyncio.Server, int, list[asyncio.StreamWriter]]:
+    """Accepts connections and never says a word: a hung PostgreSQL, as TCP sees it."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def hold(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(hold, "127.0.0.1", 0)
+    return server, int(server.sockets[0].getsockname()[1]), held
+
+
+async def test_each_host_of_a_multi_host_url_gets_its_own_connect_deadline(
+    proxy: FaultProxy, database_url: str
+) -> None:
+    server, silent_port, held = await _silent_server()
+    try:
+        direct = proxy.url_through(database_url)
+        prefix, rest = direct.split("@", 1)
+        both = f"{prefix}@127.0.0.1:{silent_port},{rest}"
+        # asyncpg's own multi-host connect spends its one timeout on the hung host
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            await asyncpg.connect(both, timeout=1.0)
+        assert time.monotonic() - started < 2.0
+        # the connector gives each host its own
+        connector = Connector(both, ConnectOptions(connect_timeout=1.0))
+        started = time.monotonic()
+        conn = await connector()
+        took = time.monotonic() - started
+        try:
+            assert await conn.fetchval("SELECT 1") == 1
+        finally:
+            await conn.close()
+        assert 1.0 <= took < 1.8, took
+        # and tries the host that answered first next time
+        started = time.monotonic()
+        conn = await connector()
+        await conn.close()
+        assert time.monotonic() - started < 0.5
+        assert len(held) == 2  # asyncpg's try and the connector's first: not its second
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+
+async def test_a_server_behind_the_timeline_written_on_is_refused_and_a_failover_is_heard(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    probe = await asyncpg.connect(database_url)
+    try:
+        system_id = int(await probe.fetchval("SELECT system_identifier FROM pg_control_system()"))
+    finally:
+        await probe.close()
+    kept = tmp_path / "lineage"
+    # the gateway wrote on timeline 2 of this system: a server still on timeline 1 is
+    # an old primary come back (still read-write), and is never written to
+    kept.write_text(lineage_to_text(Lineage(system_id, 2)))
+    connector = Connector(database_url, lineage_file=kept)
+    await connector.load()
+    with caplog.at_level(logging.WARNING), pytest.raises(NoPrimaryError, match="is behind"):
+        await connector()
+    assert connector.refused_behind == 1
+    assert "an old primary?" in caplog.text
+    # another system (a cluster rebuilt or restored) is taken, as a failover is
+    kept.write_text(lineage_to_text(Lineage(system_id + 1, 5)))
+    connector = Connector(database_url, lineage_file=kept)
+    await connector.load()
+    heard: list[tuple[Lineage | None, Lineage]] = []
+    connector.on_new_lineage(lambda old, new: heard.append((old, new)))
+    conn = await connector()
+    await conn.close()
+    assert heard == [(Lineage(system_id + 1, 5), Lineage(system_id, 1))]
+    assert connector.epoch == 1
+    assert lineage_from_text(kept.read_text()) == Lineage(system_id, 1)
+
+
+@pytest.fixture
+async def sync_cluster() -> AsyncIterator[PrivateCluster]:
+    """A server of this test's own, whose commits the test can make wait for a
+    synchronous standby that never comes (each then waits until it is cancelled)."""
+    cluster = await asyncio.to_thread(PrivateCluster.create)
+    try:
+        yield cluster
+    finally:
+        await asyncio.to_thread(cluster.destroy)
+
+
+async def test_a_commit_the_synchronous_standby_never_confirmed_is_spooled_then_settled_by_its_key(
+    sync_cluster: PrivateCluster, tmp_path: Path
+) -> None:
+    url = await sync_cluster.create_database("syncrep")
+    async with open_database(url, max_size=4) as db:
+        service = StockService(db.pool)
+        await load_sample_catalog(service)
+        await _standby_names(url, "'ghost'")
+        rig = await open_rig("sync", "pty", HONEYWELL, tmp_path, location="DOCK-1")
+        gateway = Gateway(
+            StockService(db.pool), [rig.config], tmp_path / "spool", commit_timeout=5.0
+        )
+        await gateway.start()
+        try:
+            await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "up")
+            canceller = asyncio.create_task(_cancel_sync_waits(url, after=0.5))
+            assert await rig.scan(f"01{WIDGET}10LOT-1", aim="]C1") == "ack"
+            assert await canceller >= 1
+            # committed locally, but never confirmed: spooled, not counted as done
+            assert gateway.committer.spooled == 1
+            assert gateway.committer.batches == 0
+            await _standby_names(url, "")
+            async with asyncio.timeout(10 * UNIT):
+                await gateway.committer.wait_drained()
+        finally:
+            await gateway.stop()
+            await rig.close()
+        rows = await ledger_rows(db.pool)
+        assert [r["lot"] for r in rows] == ["LOT-1"]  # its key found the local commit
+        report = await service.verify()
+        assert report.ok, report.render()
+
+
+_EMPTY = "''"
+
+
+async def _standby_names(url: str, value: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = {value or _EMPTY}")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+    await asyncio.sleep(0.3)  # the reload reaches every backend
+
+
+async def _cancel_sync_waits(url: str, after: float) -> int:
+    """Cancel (as an operator, or a failover manager, would) every backend waiting
+    for the synchronous standby; how many there were."""
+    await asyncio.sleep(after)
+    conn = await asyncpg.connect(url)
+    try:
+        for _ in range(50):
+            found = await conn.fetchval(
+                "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity"
+                " WHERE wait_event = 'SyncRep'"
+            )
+            if found:
+                return int(found)
+            await asyncio.sleep(0.1)
+        return 0
+    finally:
+        await conn.close()
