@@ -212,6 +212,13 @@ class HaCluster:
         """SIGKILL the node's Patroni and PostgreSQL: the machine died."""
         self._signal(self._node_pids(node), signal.SIGKILL)
 
+    def walsender_pids(self, node: Node) -> list[int]:
+        """The node's WAL senders (one per standby streaming from it)."""
+        postmaster = self.postmaster_pid(node)
+        if postmaster is None:
+            return []
+        return [pid for pid in _children(postmaster) if "walsender" in _comm(pid)]
+
     def walreceiver_pid(self, node: Node) -> int | None:
         postmaster = self.postmaster_pid(node)
         if postmaster is None:

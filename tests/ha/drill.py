@@ -16,8 +16,8 @@ injects one fault for real:
 ``read-only``
     ``default_transaction_read_only`` on the leader for 10 s (a fenced node).
 ``async-lag``
-    Asynchronous replication; the standby's WAL receiver frozen for 3 s, then the
-    leader killed: the standby is promoted without the last commits.
+    Asynchronous replication; the leader's WAL sender frozen for 3 s, then the leader
+    killed: the standby is promoted without the last 3 s of commits.
 
 At the end (workers stopped, spool drained, feed quiet) it prints the figures: time
 to the new leader and to the first commit on it, scans sent / acknowledged /
@@ -130,6 +130,7 @@ class DrillReport:
     spooled: int
     replayed: int
     window_replayed: int
+    window_restored: int
     lost: list[str]
     duplicated: list[str]
     feed_missed: int
@@ -178,7 +179,8 @@ class DrillReport:
             f" (slowest {self.max_reply:.2f} s)",
             f"  spooled                      {self.spooled}",
             f"  replayed from the spool      {self.replayed}",
-            f"  replayed from the window     {self.window_replayed}",
+            f"  replayed from the window     {self.window_replayed}"
+            f" ({self.window_restored} missing on the new primary, restored)",
             f"  lost (acked, not in ledger)  {len(self.lost)}",
             f"  duplicated                   {len(self.duplicated)}",
             f"  old primary refused          {self.refused_behind} time(s)",
@@ -272,14 +274,19 @@ def _spooled_count(directory: Path) -> int:
     return len(pending_records(directory)) if directory.exists() else 0
 
 
-def _log_figures(text: str) -> tuple[int, int, int, int]:
-    """(spooled, replayed, window replayed, old primaries refused) from the gateway's log."""
+def _log_figures(text: str) -> tuple[int, int, int, int, int]:
+    """(spooled, replayed, window replayed, of them restored, old primaries refused),
+    from the gateway's log."""
     drained = re.findall(r"spool drained: (\d+) scan\(s\) replayed \((\d+) spooled\)", text)
     replayed = max((int(r) for r, _ in drained), default=0)
     spooled = max((int(s) for _, s in drained), default=0)
-    window = sum(int(n) for n in re.findall(r"replayed (\d+) scan\(s\) of the window", text))
+    found = re.findall(
+        r"replayed (\d+) scan\(s\) of the window after the failover: (\d+) were", text
+    )
+    window = max((int(n) for n, _ in found), default=0)
+    restored = max((int(m) for _, m in found), default=0)
     refused = len(re.findall(r"refused \S+: it is on", text))
-    return spooled, replayed, window, refused
+    return spooled, replayed, window, restored, refused
 
 
 async def _inject(
@@ -293,22 +300,21 @@ async def _inject(
         await cluster.set_read_only(leader, False)
         return at, None, leader
     if fault == "async-lag":
-        replica = next(n for n in cluster.nodes if n.name != leader.name)
-        receiver = cluster.walreceiver_pid(replica)
-        assert receiver is not None, "the replica has no WAL receiver"
-        os.kill(receiver, signal.SIGSTOP)
+        # Replication stalls at the source (a WAL receiver frozen instead would still
+        # find the stalled seconds in its socket buffer), then the leader dies.
+        senders = cluster.walsender_pids(leader)
+        assert senders, "the leader has no WAL sender"
+        for pid in senders:
+            os.kill(pid, signal.SIGSTOP)
         await asyncio.sleep(3)
-        at = time.time()
         cluster.kill(leader)
-        await asyncio.sleep(0.5)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(receiver, signal.SIGCONT)
+        at = time.time()
     elif fault == "freeze-leader":
-        at = time.time()
         cluster.freeze(leader)
+        at = time.time()  # after the signals: nothing commits on it from here
     else:
-        at = time.time()
         cluster.kill(leader)
+        at = time.time()
     new = await cluster.wait_leader(other_than=leader.name, timeout=90)
     return at, time.time() - at, new
 
@@ -398,7 +404,9 @@ async def run_drill(
         finally:
             await conn.close()
         verify_exit, verify_output = await _verify(direct, work / "home")
-        spooled, replayed, window, refused = _log_figures(serve.errlog.read_text(errors="replace"))
+        spooled, replayed, window, restored, refused = _log_figures(
+            serve.errlog.read_text(errors="replace")
+        )
         latencies = [x for w in workers for x in w.latencies]
         acked = {lot for w in workers for lot in w.acked}
         return DrillReport(
@@ -415,6 +423,7 @@ async def run_drill(
             spooled=spooled,
             replayed=replayed,
             window_replayed=window,
+            window_restored=restored,
             lost=sorted(acked - set(lots)),
             duplicated=sorted(lot for lot, n in lots.items() if n > 1),
             feed_missed=missed,
