@@ -91,8 +91,17 @@ def _pokes(
 class StockService:
     """Use cases over one connection pool. Every write is one transaction."""
 
-    def __init__(self, pool: Pool, *, notify: bool = True) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        notify: bool = True,
+        replicas: failover.ReplicaRouter | None = None,
+    ) -> None:
         self.pool = pool
+        self.replicas = replicas
+        """Where reports, exports and backtests read (a replica within its lag bound);
+        ``None``: the primary. Stock figures that decide anything never come from it."""
         self.notifier = outbox.OutboxNotifier(pool) if notify else None
         self._locations: ledger.LocationCache = {}
         self._group = GroupCommit(self.post_batch, keys_of=products_named)
@@ -159,6 +168,19 @@ class StockService:
         """A pooled connection; losing PostgreSQL becomes DatabaseUnavailableError."""
         try:
             async with self.pool.acquire() as conn:
+                yield conn
+        except UNAVAILABLE_ERRORS as exc:
+            raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
+
+    async def _report_pool(self) -> Pool:
+        return self.pool if self.replicas is None else await self.replicas.pool()
+
+    @contextlib.asynccontextmanager
+    async def _report_connection(self) -> AsyncIterator[Connection]:
+        """A connection for a report or an export: the replica's while it keeps up."""
+        pool = await self._report_pool()
+        try:
+            async with pool.acquire() as conn:
                 yield conn
         except UNAVAILABLE_ERRORS as exc:
             raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
@@ -621,7 +643,7 @@ class StockService:
     ) -> AsyncIterator[AsyncIterator[Sequence[MovementRecord]]]:
         """Batches of matching movements from one cursor; holds a connection until exit."""
         async with (
-            self._connection() as conn,
+            self._report_connection() as conn,
             contextlib.aclosing(api_reads.export_movements(conn, filters)) as batches,
         ):
             yield batches
@@ -788,7 +810,7 @@ class StockService:
         day = today or analytics_task.utc_today()
         with analytics_task.database_errors():
             report = await analytics_task.backtest_catalog(
-                self.pool, today=day, holdout_weeks=holdout_weeks
+                await self._report_pool(), today=day, holdout_weeks=holdout_weeks
             )
         return report.to_dict()
 
@@ -801,14 +823,14 @@ class StockService:
         """
         from stock_core.store import analytics
 
-        async with self._connection() as conn:
+        async with self._report_connection() as conn:
             return (await analytics.turnover_report(conn, start, end)).to_dict()
 
     async def turnover_csv(self, start: date | datetime, end: date | datetime) -> str:
         from stock_core.domain.reports import turnover_csv
         from stock_core.store import analytics
 
-        async with self._connection() as conn:
+        async with self._report_connection() as conn:
             return turnover_csv(await analytics.turnover_report(conn, start, end))
 
     async def deadstock(
@@ -823,7 +845,7 @@ class StockService:
         value tied up and the last outbound. ``as_of`` a date means the end of that day."""
         from stock_core.store import analytics
 
-        async with self._connection() as conn:
+        async with self._report_connection() as conn:
             report = await analytics.deadstock_report(
                 conn, days, as_of=as_of, slow_cover_days=slow_cover_days
             )
@@ -839,7 +861,7 @@ class StockService:
         from stock_core.domain.reports import deadstock_csv
         from stock_core.store import analytics
 
-        async with self._connection() as conn:
+        async with self._report_connection() as conn:
             report = await analytics.deadstock_report(
                 conn, days, as_of=as_of, slow_cover_days=slow_cover_days
             )
@@ -850,14 +872,14 @@ class StockService:
         ledger, per product, per category and in total, at current unit costs."""
         from stock_core.store import analytics
 
-        async with self._connection() as conn:
+        async with self._report_connection() as conn:
             return (await analytics.valuation_report(conn, at)).to_dict()
 
     async def valuation_csv(self, at: date | datetime | None = None) -> str:
         from stock_core.domain.reports import valuation_csv
         from stock_core.store import analytics
 
-        async with self._connection() as conn:
+        async with self._report_connection() as conn:
             return valuation_csv(await analytics.valuation_report(conn, at))
 
     async def expiry(self, days: int = 30) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.gateway import GatewayState, ScannerState
 from stockd import startup
-from stockd.settings import Settings, WebSettings, tls_context
+from stockd.settings import Settings, tls_context
 from stockd.startup import listen
 from web_ui.app import create_app
 from web_ui.config import WebConfig
@@ -70,13 +70,18 @@ def _tune_gc() -> None:
 
 
 def _web_config(
-    web_settings: WebSettings,
+    settings: Settings,
     database: Database,
     live_scanners: Callable[[], list[ScannerState]] | None,
     live_gateway: Callable[[], GatewayState] | None = None,
 ) -> WebConfig:
+    web_settings = settings.web
     return WebConfig(
         database=database,
+        connect=startup.connect_options(settings),
+        listen_url=settings.database.listen_url,
+        replica_url=settings.database.replica_url,
+        replica_max_lag=settings.database.replica_max_lag_s,
         live_scanners=live_scanners,
         live_gateway=live_gateway,
         forecast_interval=3600.0,
@@ -111,7 +116,7 @@ async def start_web(
     if sockets is None:
         sockets = listen(settings.web)
     ssl_context = tls_context(settings.web)
-    app = create_app(_web_config(settings.web, database, live_scanners, live_gateway))
+    app = create_app(_web_config(settings, database, live_scanners, live_gateway))
     runner = web.AppRunner(
         app,
         access_log=None,

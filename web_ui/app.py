@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,9 @@ from aiohttp import web
 from stock_core.analytics_task import Forecaster
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
+from stock_core.store.connection import Pool
 from stock_core.store.database import open_database
+from stock_core.store.failover import ConnectOptions, ReplicaRouter
 from stock_core.store.outbox import OutboxRelay
 from stock_core.store.tokens import LastUsedRecorder, RevocationListener
 from web_ui import api, feed, handheld, headers, pages
@@ -28,6 +31,7 @@ from web_ui.keys import (
     EXPORTS,
     FORECASTER,
     LAST_USED,
+    LISTEN_DATABASE,
     SERVICE,
     TOKEN_CACHE,
     WEBHOOKS,
@@ -47,25 +51,67 @@ log = logging.getLogger(__name__)
 
 async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    if config.database is not None:
-        app[DATABASE] = config.database
-        app[SERVICE] = StockService(config.database.pool)
-        yield
-        return
-    # Migrations (and the embedded server) on a one-connection pool; requests on the
-    # web pool, whose acquire has a deadline.
-    async with (
-        open_database(config.database_url, home=config.home, min_size=0, max_size=1) as first,
-        open_web_pool(
-            first.url,
-            max_size=config.pool_size,
-            acquire_timeout=config.acquire_timeout,
-            embedded=first.embedded,
-        ) as database,
-    ):
+    async with contextlib.AsyncExitStack() as stack:
+        database = config.database
+        if database is None:
+            # Migrations (and the embedded server) on a one-connection pool; requests on
+            # the web pool, whose acquire has a deadline.
+            first = await stack.enter_async_context(
+                open_database(
+                    config.database_url,
+                    home=config.home,
+                    min_size=0,
+                    max_size=1,
+                    options=config.connect,
+                )
+            )
+            database = await stack.enter_async_context(
+                open_web_pool(
+                    first.url,
+                    max_size=config.pool_size,
+                    acquire_timeout=config.acquire_timeout,
+                    embedded=first.embedded,
+                    options=config.connect,
+                )
+            )
         app[DATABASE] = database
-        app[SERVICE] = StockService(database.pool)
+        replicas = None
+        if config.replica_url:
+            replica = await stack.enter_async_context(
+                open_web_pool(
+                    config.replica_url,
+                    max_size=config.max_exports + 1,
+                    acquire_timeout=config.acquire_timeout,
+                    tolerate_outage=True,
+                    options=config.connect,
+                    writer=False,
+                )
+            )
+            replicas = ReplicaRouter(database.pool, replica.pool, max_lag=config.replica_max_lag)
+        if config.listen_url:
+            app[LISTEN_DATABASE] = await stack.enter_async_context(
+                open_web_pool(
+                    config.listen_url,
+                    max_size=3,
+                    acquire_timeout=config.acquire_timeout,
+                    tolerate_outage=True,
+                    options=_with_statement_cache(config.connect),
+                )
+            )
+        app[SERVICE] = StockService(database.pool, replicas=replicas)
         yield
+
+
+def _with_statement_cache(options: ConnectOptions | None) -> ConnectOptions:
+    """A direct session connection keeps its prepared statements (no pooler between)."""
+    return dataclasses.replace(options or ConnectOptions(), statement_cache=True)
+
+
+def _listen_pool(app: web.Application) -> Pool:
+    """Where LISTEN runs: the direct pool when there is one (a transaction pooler
+    cannot hold a LISTEN), else the web pool."""
+    listen = app.get(LISTEN_DATABASE)
+    return (listen or app[DATABASE]).pool
 
 
 async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -80,7 +126,7 @@ async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
     async def listening() -> None:
         await feed.recheck_tokens(app)
 
-    listener = RevocationListener(pool, revoked, listening)
+    listener = RevocationListener(_listen_pool(app), revoked, listening)
     tasks = [
         asyncio.create_task(recorder.run(), name="token-last-used"),
         asyncio.create_task(listener.run(), name="token-revocations"),
@@ -95,7 +141,7 @@ async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     bus = app[BUS]
-    relay = OutboxRelay(app[DATABASE].pool, bus.publish)
+    relay = OutboxRelay(_listen_pool(app), bus.publish)
     try:
         await relay.step()  # start current: the feed serves history from the table
     except DatabaseUnavailableError:

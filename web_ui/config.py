@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stock_core.store.database import Database
+from stock_core.store.failover import ConnectOptions
 from stock_core.store.gateway import GatewayState, ScannerState
 
 __all__ = ["WebConfig"]
@@ -53,5 +54,14 @@ class WebConfig:
     """Seconds between looks for due retries when no event wakes the dispatcher."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""
+    connect: ConnectOptions | None = None
+    """How each connection is made (``[database]`` deadlines, keepalives, statement cache)."""
+    listen_url: str | None = None
+    """A direct URL of the primary for LISTEN (the feed relay, token revocations) when
+    the database is reached through a transaction pooler."""
+    replica_url: str | None = None
+    """A read replica for reports, exports and backtests."""
+    replica_max_lag: float = 10.0
+    """Seconds the replica may be behind before those reads go to the primary."""
     live_gateway: Callable[[], GatewayState] | None = field(default=None, repr=False)
     """The state (spool) of a gateway in this process, known even with the database away."""

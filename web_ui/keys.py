@@ -25,6 +25,7 @@ __all__ = [
     "EXPORTS",
     "FORECASTER",
     "LAST_USED",
+    "LISTEN_DATABASE",
     "SERVICE",
     "TOKEN_CACHE",
     "WEBHOOKS",
@@ -32,6 +33,8 @@ __all__ = [
 
 SERVICE = web.AppKey("service", StockService)
 DATABASE = web.AppKey("database", Database)
+LISTEN_DATABASE = web.AppKey("listen_database", Database)
+"""A direct pool for LISTEN when ``DATABASE`` goes through a transaction pooler."""
 CONFIG: web.AppKey[WebConfig] = web.AppKey("config")
 TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 BUS: web.AppKey[EventBus] = web.AppKey("bus")

@@ -96,13 +96,15 @@ async def open_web_pool(
     tolerate_outage: bool = False,
     embedded: Any = None,
     options: ConnectOptions | None = None,
+    writer: bool = True,
 ) -> AsyncIterator[Database]:
     """A :class:`WebPool` on ``url`` (already migrated), as a :class:`Database`.
 
     Its connections come from a :class:`~stock_core.store.failover.Connector`: host by
-    host, a read-write primary only, never one behind the timeline written on before.
+    host, a read-write primary only (any server when not a ``writer``: a replica's
+    pool), never one behind the timeline written on before.
     """
-    connector = Connector(url, options)
+    connector = Connector(url, options, writer=writer)
     pool = WebPool(
         url,
         min_size=0 if tolerate_outage else min(min_size, max_size),
