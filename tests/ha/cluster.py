@@ -219,6 +219,14 @@ class HaCluster:
             return []
         return [pid for pid in _children(postmaster) if "walsender" in _comm(pid)]
 
+    def startup_pid(self, node: Node) -> int | None:
+        """A standby's startup process (the one replaying WAL)."""
+        postmaster = self.postmaster_pid(node)
+        if postmaster is None:
+            return None
+        found = [pid for pid in _children(postmaster) if ": startup" in _comm(pid)]
+        return found[0] if found else None
+
     def walreceiver_pid(self, node: Node) -> int | None:
         postmaster = self.postmaster_pid(node)
         if postmaster is None:
