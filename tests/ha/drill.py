@@ -4,8 +4,10 @@ One run brings up the HA stack (``deploy/ha/stack.py``: etcd, two PostgreSQL 15 
 under Patroni, HAProxy, pgbouncer), starts ``stockd serve`` on the multi-host URL of
 the two nodes with scanners on ptys (every scan a unique GS1 lot, so each can be
 found in the ledger; a worker waits for the beep and never resends) and one display
-on the feed (dropping its connection now and then and resuming with ``since``), then
-injects one fault for real:
+on the feed (dropping its connection now and then and resuming with ``since``) and a
+script posting receives through the API (each with its own ``Idempotency-Key``,
+retried with the same key on 503 or a lost connection), then injects one fault for
+real:
 
 ``kill-leader``
     SIGKILL of the Patroni leader's Patroni and PostgreSQL (the machine died).
@@ -47,6 +49,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+import aiohttp
 import asyncpg
 
 from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
@@ -60,7 +63,7 @@ from tests.cluster import ScannerLine, StockdProcess, write_config
 from tests.ha.cluster import HaCluster, Node
 from tests.soak.soak import Display
 
-__all__ = ["FAULTS", "DrillReport", "Fault", "main", "run_drill"]
+__all__ = ["FAULTS", "ApiWriter", "DrillReport", "Fault", "main", "run_drill"]
 
 Fault = Literal["kill-leader", "freeze-leader", "read-only", "async-lag"]
 FAULTS: tuple[Fault, ...] = ("kill-leader", "freeze-leader", "read-only", "async-lag")
@@ -139,9 +142,21 @@ class DrillReport:
     verify_exit: int
     verify_output: str
     refused_behind: int
+    api_applied: int
+    api_retries: int
+    api_refused: list[tuple[str, int]]
+    api_lost: list[str]
+    api_duplicated: list[str]
 
     def problems(self) -> list[str]:
         out = []
+        if self.api_lost or self.api_duplicated or self.api_refused:
+            out.append(
+                f"API writes: {len(self.api_lost)} answered but lost, {len(self.api_duplicated)}"
+                f" applied twice, refused {self.api_refused[:3]}"
+            )
+        if self.api_applied == 0:
+            out.append("no API write was answered")
         if self.lost:
             out.append(f"{len(self.lost)} acknowledged scan(s) lost: {self.lost[:5]}")
         if self.duplicated:
@@ -186,6 +201,9 @@ class DrillReport:
             f"  old primary refused          {self.refused_behind} time(s)",
             f"  feed: missed {self.feed_missed}, duplicated {self.feed_duplicated},"
             f" resumes {self.feed_resumes}",
+            f"  API writes answered          {self.api_applied} ({self.api_retries} retries"
+            f" with the same Idempotency-Key; lost {len(self.api_lost)}, applied twice"
+            f" {len(self.api_duplicated)})",
             f"  stockd verify                exit {self.verify_exit}",
         ]
         problems = self.problems()
@@ -200,7 +218,55 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _prepare(url: str) -> tuple[list[str], list[str], str]:
+@dataclass
+class ApiWriter:
+    """A script posting receives through the API, each with its own ``Idempotency-Key``
+    (and lot), retrying the same key on 503 or a lost connection until it is answered."""
+
+    base: str
+    token: str
+    sku: str
+    location: str
+    applied: list[str] = field(default_factory=list)
+    retries: int = 0
+    refused: list[tuple[str, int]] = field(default_factory=list)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            n = 0
+            while not stop.is_set():
+                key = f"api-{n:05d}"
+                n += 1
+                body = {
+                    "kind": "receive",
+                    "sku": self.sku,
+                    "location": self.location,
+                    "quantity": 1,
+                    "lot": key,
+                }
+                headers = {"Authorization": f"Bearer {self.token}", "Idempotency-Key": key}
+                while True:
+                    try:
+                        async with http.post(
+                            f"{self.base}/api/v1/movements", json=body, headers=headers
+                        ) as reply:
+                            status = reply.status
+                    except (aiohttp.ClientError, TimeoutError):
+                        status = 0
+                    if status in (200, 201):
+                        self.applied.append(key)
+                        break
+                    if status in (0, 502, 503, 504):
+                        self.retries += 1
+                        await asyncio.sleep(0.3)
+                        continue
+                    self.refused.append((key, status))
+                    break
+                await asyncio.sleep(0.1)
+
+
+async def _prepare(url: str) -> tuple[list[str], list[str], str, str, str]:
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn)
@@ -213,10 +279,12 @@ async def _prepare(url: str) -> tuple[list[str], list[str], str]:
         await service.import_locations(warehouse.locations_csv())
         await service.import_products(warehouse.products_csv())
         token, _ = await service.create_token("ha-display", Role.DISPLAY)
+        manager, _ = await service.create_token("ha-script", Role.MANAGER)
     finally:
         await pool.close()
     gtins = [gtin14(p.gtin) for p in warehouse.products]
-    return gtins, [c for c, _, _ in warehouse.locations], token
+    locations = [c for c, _, _ in warehouse.locations]
+    return gtins, locations, token, manager, warehouse.products[0].sku
 
 
 async def _first_commit_after(url: str, since: float, timeout: float) -> float | None:  # noqa: ASYNC109
@@ -339,7 +407,7 @@ async def run_drill(
     serve: StockdProcess | None = None
     try:
         direct = cluster.urls["haproxy"]
-        gtins, locations, token = await _prepare(direct)
+        gtins, locations, token, manager, api_sku = await _prepare(direct)
         for i in range(scanners):
             ptys.append(await PtyScanner.create(work / f"tty-{i:02d}", name=f"h{i:02d}"))
         config = write_config(
@@ -364,8 +432,10 @@ async def run_drill(
             serve.url.replace("http://", "ws://") + "/feed", token, random.Random(seed), 6.0
         )
         tasks.append(asyncio.create_task(display.run(stop_display)))
+        api = ApiWriter(serve.url, manager, api_sku, locations[0])
         workers = [Worker(s, gtins, random.Random(rng.random()), 0.25) for s in ptys]
         tasks += [asyncio.create_task(w.run(stop_scans)) for w in workers]
+        tasks.append(asyncio.create_task(api.run(stop_scans)))
         await asyncio.sleep(before)
         leader = await cluster.leader()
         _log(f"fault: {fault} on {leader.name}")
@@ -400,6 +470,12 @@ async def run_drill(
                 r["lot"]
                 for r in await conn.fetch("SELECT lot FROM movements WHERE scanner IS NOT NULL")
             )
+            api_lots = Counter(
+                r["lot"]
+                for r in await conn.fetch(
+                    "SELECT lot FROM movements WHERE scanner IS NULL AND lot LIKE 'api-%'"
+                )
+            )
         finally:
             await conn.close()
         verify_exit, verify_output = await _verify(direct, work / "home")
@@ -431,6 +507,11 @@ async def run_drill(
             verify_exit=verify_exit,
             verify_output=verify_output,
             refused_behind=refused,
+            api_applied=len(api.applied),
+            api_retries=api.retries,
+            api_refused=api.refused,
+            api_lost=sorted(set(api.applied) - set(api_lots)),
+            api_duplicated=sorted(k for k, n in api_lots.items() if n > 1),
         )
     except BaseException:
         if serve is not None:
