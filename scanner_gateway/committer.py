@@ -55,6 +55,7 @@ from scanner_gateway.errors import (
     SpoolWriteError,
 )
 from scanner_gateway.spool import Quarantined, Spool, SpoolRecord, SpoolStatus
+from scanner_gateway.spool.window import WindowLog
 from scanner_gateway.window import RecentWindow
 from stock_core.domain.batch import products_named
 from stock_core.domain.lineage import Lineage
@@ -137,6 +138,10 @@ class Committer:
         self.batch_max = batch_max
         self.commit_timeout = commit_timeout
         self.window = RecentWindow(replay_window)
+        self._window_log = WindowLog(spool.directory, replay_window) if replay_window else None
+        """The window on disk too (``spool_dir/window.log``), for a restart after a failover."""
+        self._log_queue: list[tuple[list[Envelope], datetime]] = []
+        self._log_wake = asyncio.Event()
         self._window_due: list[Envelope] | None = None
         """The window to post again after a failover, oldest first (``None``: none)."""
         self._epoch: int | None = None
@@ -182,10 +187,13 @@ class Committer:
     async def start(self) -> None:
         self._epoch = self.service.lineage_epoch()
         self.service.on_failover(self._failed_over)
+        if self._window_log is not None:
+            await self._load_window(self._window_log)
+            self._tasks.append(asyncio.create_task(self._keep_window(), name="window-log"))
         if self.spool.backlog:
             self.online = False
             log.warning("spool holds %d scan(s) from before: replaying", self.spool.pending)
-        self._tasks = [asyncio.create_task(self._replay_forever(), name="spool-replay")]
+        self._tasks.append(asyncio.create_task(self._replay_forever(), name="spool-replay"))
         self._replay_wake.set()
 
     async def stop(self) -> None:
@@ -223,10 +231,38 @@ class Committer:
         self._replay_wake.set()
 
     def _committed(self, envelopes: list[Envelope], outcomes: list[Outcome]) -> None:
-        self.window.receive_committed(
-            (e for e, o in zip(envelopes, outcomes, strict=True) if isinstance(o, MovementOutcome)),
-            asyncio.get_running_loop().time(),
-        )
+        committed = [
+            e for e, o in zip(envelopes, outcomes, strict=True) if isinstance(o, MovementOutcome)
+        ]
+        self.window.receive_committed(committed, asyncio.get_running_loop().time())
+        if self._window_log is not None and committed:
+            self._log_queue.append((committed, datetime.now(UTC)))
+            self._log_wake.set()
+
+    async def _load_window(self, window_log: WindowLog) -> None:
+        """What a gateway before this one committed within the window (its log)."""
+        try:
+            records = await window_log.load(datetime.now(UTC))
+        except OSError as exc:
+            log.warning("cannot read the replay window in %s: %s", window_log.directory, exc)
+            return
+        now_wall, now = datetime.now(UTC), asyncio.get_running_loop().time()
+        for record in records:
+            age = (now_wall - record.spooled_at).total_seconds()
+            self.window.receive_committed([record.envelope], now - max(age, 0.0))
+
+    async def _keep_window(self) -> None:
+        """Write committed envelopes to the window log, off the scanners' reply path."""
+        assert self._window_log is not None
+        while True:
+            await self._log_wake.wait()
+            self._log_wake.clear()
+            queue, self._log_queue = self._log_queue, []
+            for envelopes, at in queue:
+                try:
+                    await self._window_log.append(envelopes, at)
+                except OSError as exc:  # the window is a second line: never stop for it
+                    log.warning("cannot keep the replay window on disk: %s", exc)
 
     async def _post(self, envelopes: list[Envelope]) -> list[Outcome | Spooled]:
         if self.online and not self.spool.backlog and self._window_due is None:

@@ -336,3 +336,46 @@ async def _cancel_sync_waits(url: str, after: float) -> int:
         return 0
     finally:
         await conn.close()
+
+
+async def test_after_a_failover_the_window_is_posted_again_first_and_kept_across_a_restart(
+    service: StockService, pool: Pool, gateway_db: Database, tmp_path: Path
+) -> None:
+    rig = await open_rig("win", "pty", HONEYWELL, tmp_path, location="DOCK-1")
+    spool_dir = tmp_path / "spool"
+    gateway = Gateway(StockService(gateway_db.pool), [rig.config], spool_dir)
+    connector = gateway_db.connector
+    assert connector is not None
+    await gateway.start()
+    try:
+        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "up")
+        for n in range(10):
+            assert await rig.scan(f"01{WIDGET}10W-{n:02d}", aim="]C1") == "ack"
+        assert connector.lineage is not None
+        # As if the gateway had been writing on another cluster until now: the next
+        # connection finds a new lineage, which is what a failover looks like.
+        connector.lineage = Lineage(connector.lineage.system_id + 1, connector.lineage.timeline)
+        connector.terminate_all()
+        for n in range(10, 15):
+            assert await rig.scan(f"01{WIDGET}10W-{n:02d}", aim="]C1") == "ack"
+        async with asyncio.timeout(10 * UNIT):
+            await gateway.committer.wait_drained()
+        await eventually(
+            lambda: gateway.committer.window_replayed >= 10, 10 * UNIT, "the window posted again"
+        )
+        assert gateway.committer.failovers == 1
+        assert gateway.committer.window_restored == 0  # all there: answered by their keys
+    finally:
+        await gateway.stop()
+    lots = [r["lot"] for r in await ledger_rows(pool)]
+    assert lots == [f"W-{n:02d}" for n in range(15)]
+    report = await service.verify()
+    assert report.ok, report.render()
+    # a gateway started on the same spool knows what its predecessor committed lately
+    again = Gateway(StockService(gateway_db.pool), [rig.config], spool_dir)
+    await again.start()
+    try:
+        assert len(again.committer.window) == 15
+    finally:
+        await again.stop()
+        await rig.close()
