@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 import asyncpg
-from common import machine_facts, write_results  # puts the repository on sys.path
+from figures import machine_facts, write_results  # (puts the repository on sys.path)
 
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.service import StockService
