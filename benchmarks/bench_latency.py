@@ -194,6 +194,29 @@ async def stack(
     return ptys, lines, gateway, web
 
 
+async def warm_up(
+    db: BenchDatabase,
+    ptys: list[LoopPty],
+    lines: list[ScannerLine],
+    url: str,
+    token: str,
+    displays: list[FeedClient],
+) -> tuple[Ledger, list[bytes]]:
+    """One display on the feed (added to ``displays``), every scanner connected and its
+    first scan answered and on the feed: the ledger, and each scanner's frame."""
+    ledger = Ledger(len(ptys))
+    first = FeedClient(token, on_message=ledger.on_message)
+    displays += await connect_displays(url, token, 1, first=first)
+    products = db.warehouse.products[: len(ptys)]
+    frames = [p.frame(prod.gtin) for p, prod in zip(ptys, products, strict=True)]
+    await wait_connected(db, [line.id for line in lines])
+    await asyncio.gather(
+        *(pty.answered_scan(frame) for pty, frame in zip(ptys, frames, strict=True))
+    )
+    await settle_warmup(db, ledger)
+    return ledger, frames
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", default="100,250,500,750,1000")
@@ -212,16 +235,7 @@ async def main() -> None:
         try:
             assert web.url is not None
             token = await db.token("display", "bench-latency")
-            ledger = Ledger(args.scanners)
-            first = FeedClient(token, on_message=ledger.on_message)
-            displays = await connect_displays(web.url, token, 1, first=first)
-            products = db.warehouse.products[: args.scanners]
-            frames = [p.frame(prod.gtin) for p, prod in zip(ptys, products, strict=True)]
-            await wait_connected(db, [line.id for line in lines])
-            await asyncio.gather(
-                *(pty.answered_scan(frame) for pty, frame in zip(ptys, frames, strict=True))
-            )
-            await settle_warmup(db, ledger)
+            ledger, frames = await warm_up(db, ptys, lines, web.url, token, displays)
             with quiet_gc():
                 baseline = await run_step(ptys, frames, ledger, displays, rate=20, seconds=5)
             print(

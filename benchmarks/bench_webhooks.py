@@ -27,10 +27,9 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from bench_latency import Ledger, run_step, settle_warmup, stack
-from feed_client import FeedClient, connect_displays
+from bench_latency import run_step, stack, warm_up
+from feed_client import FeedClient
 from figures import machine_facts, quiet_gc, write_results
-from processes import wait_connected
 from scratch_db import bench_database
 
 NAME = "webhooks"
@@ -92,16 +91,7 @@ async def main() -> None:
             assert webnode.url is not None
             token = await db.token("display", "bench-webhooks")
             manager = await db.token("manager", "bench-webhooks-manager")
-            ledger = Ledger(args.scanners)
-            first = FeedClient(token, on_message=ledger.on_message)
-            displays = await connect_displays(webnode.url, token, 1, first=first)
-            products = db.warehouse.products[: args.scanners]
-            frames = [p.frame(prod.gtin) for p, prod in zip(ptys, products, strict=True)]
-            await wait_connected(db, [line.id for line in lines])
-            await asyncio.gather(
-                *(pty.answered_scan(frame) for pty, frame in zip(ptys, frames, strict=True))
-            )
-            await settle_warmup(db, ledger)
+            ledger, frames = await warm_up(db, ptys, lines, webnode.url, token, displays)
             with quiet_gc():  # warm-up, not reported
                 await run_step(ptys, frames, ledger, displays, rate=args.rate, seconds=2)
             headers = {"Authorization": f"Bearer {manager}"}
