@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test check lint bench soak clean install browser
+.PHONY: demo test test-ha check lint bench soak clean install browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	scripts/ensure-test-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Patroni drill and the pooler suite on deploy/ha's stack (about 2.5 minutes; kept
+# out of `make test`): STOCKD_HA_TESTS=all make test-ha runs every drill.
+test-ha: $(STAMP)
+	scripts/ensure-test-tools
+	STOCKD_HA_TESTS=$${STOCKD_HA_TESTS:-1} $(BIN)/python -m pytest tests/ha -s $(PYTEST_ARGS)
 
 check: $(STAMP)
 	scripts/check

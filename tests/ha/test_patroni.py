@@ -8,29 +8,23 @@ counted twice, no refusal, every scan answered within 2 s, the display's feed
 without gaps or duplicates, scans committing on the new leader within 30 s, and
 ``stockd verify`` clean. The figures are printed (``-s`` shows them).
 
-The other faults (``freeze-leader``, ``read-only``, ``async-lag``) run the same way
-with ``STOCKD_HA_DRILLS=all``, or one at a time with ``python -m tests.ha.drill``.
+Opt-in (``STOCKD_HA_TESTS=1``, ``make test-ha``; see ``conftest.py``). The other
+faults (``freeze-leader``, ``read-only``, ``async-lag``) run the same way with
+``STOCKD_HA_TESTS=all``, or one at a time with ``python -m tests.ha.drill``.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.ha.cluster import missing_tools
+from tests.ha.conftest import HA_TESTS
 from tests.ha.drill import FAULTS, Fault, run_drill
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_tools()),
-        reason=f"needs {', '.join(missing_tools())} (scripts/ensure-test-tools installs them)",
-    ),
-]
+pytestmark = pytest.mark.slow  # and opt-in: see tests/ha/conftest.py
 
-_ALL = os.environ.get("STOCKD_HA_DRILLS") == "all"
+_ALL = HA_TESTS == "all"
 
 
 @pytest.mark.timeout(600)
@@ -41,7 +35,7 @@ _ALL = os.environ.get("STOCKD_HA_DRILLS") == "all"
             f,
             marks=()
             if f == "kill-leader" or _ALL
-            else pytest.mark.skip(reason="set STOCKD_HA_DRILLS=all to run this drill too"),
+            else pytest.mark.skip(reason="set STOCKD_HA_TESTS=all to run this drill too"),
         )
         for f in FAULTS
     ],

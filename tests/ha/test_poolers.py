@@ -30,17 +30,11 @@ from stock_core.store.database import open_database
 from stock_core.store.failover import ReplicaRouter
 from stock_core.store.migrate import migrate
 from tests.cluster import ScannerLine, StockdProcess, write_config
-from tests.ha.cluster import HaCluster, missing_tools
+from tests.ha.cluster import HaCluster
 from tests.integration.catalog_fixture import load_sample_catalog
 from web_ui.pool import open_web_pool
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_tools()),
-        reason=f"needs {', '.join(missing_tools())} (scripts/ensure-test-tools installs them)",
-    ),
-]
+pytestmark = pytest.mark.slow  # and opt-in: see tests/ha/conftest.py
 
 WIDGET = "05012345678900"
 
