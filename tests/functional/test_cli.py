@@ -358,6 +358,17 @@ async def test_token_create_refuses_a_bad_expiry(home: Path, lifetime: str) -> N
         ("[web]\nprot = 8080\n", "bad setting web.prot: Extra inputs are not permitted"),
         ("colour = 1\n", "bad setting colour: Extra inputs are not permitted"),
         ("[database]\npool_size = 1\n", "bad setting database.pool_size"),
+        ("[database]\nconnect_timeout_s = 0\n", "bad setting database.connect_timeout_s"),
+        ("[database]\nkeepalive_s = 0.5\n", "bad setting database.keepalive_s"),
+        ("[database]\nstatement_cache = 3\n", "bad setting database.statement_cache"),
+        (
+            '[database]\nreplica_url = "mysql://db/x"\n',
+            "bad setting database.replica_url: Value error, must be a postgresql:// URL",
+        ),
+        ('[database]\nlisten_url = "db:5432"\n', "bad setting database.listen_url"),
+        ("[database]\nreplica_max_lag_s = 0\n", "bad setting database.replica_max_lag_s"),
+        ("[gateway]\ncommit_timeout_s = 0\n", "bad setting gateway.commit_timeout_s"),
+        ("[gateway]\nreplay_window_s = -1\n", "bad setting gateway.replay_window_s"),
         ("[web\n", "is not valid TOML"),
     ],
 )
