@@ -42,17 +42,13 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
+from tests.ci import in_ci
 from tests.timing import UNIT
 
 __all__ = ["CHROMIUM", "Browser", "BrowserError", "Page", "in_ci", "needs_chromium"]
 
 CHROMIUM = Path(os.environ.get("STOCKD_TEST_CHROMIUM", "/usr/bin/chromium"))
 _INSTALL = "run scripts/ensure-test-tools to install Debian's chromium"
-
-
-def in_ci() -> bool:
-    """``CI`` is set to a true value (GitHub Actions, GitLab and most others set ``true``)."""
-    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
 
 
 needs_chromium = pytest.mark.skipif(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import subprocess
 import time
@@ -45,6 +44,7 @@ from tests.gateway_harness import (
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.pg import PgCluster
 from tests.timing import UNIT
+from tests.unit.stock_core.test_labels import needs_pdftoppm
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 
@@ -318,10 +318,6 @@ async def test_a_person_typing_is_not_a_scan_and_a_typed_code_is_sent(
 
 
 # -- camera ---------------------------------------------------------------------------------
-
-needs_pdftoppm = pytest.mark.skipif(
-    shutil.which("pdftoppm") is None, reason="pdftoppm is missing: run scripts/ensure-test-tools"
-)
 
 
 def ean13_video(folder: Path) -> Path:
