@@ -64,8 +64,8 @@ class DatabaseSettings(BaseModel):
     """A direct connection to the primary for LISTEN (the feed relay, token revocations)
     when ``url`` goes through a transaction pooler, which cannot hold a LISTEN."""
     replica_url: str | None = None
-    """A read replica (or a pooler in front of replicas) for reports, analytics, forecast
-    sweeps and CSV exports."""
+    """A read replica (or a pooler in front of replicas) for reports, CSV exports and
+    forecast backtests."""
     replica_max_lag_s: float = Field(default=10.0, gt=0, le=86_400)
     """A replica further behind the primary than this is not used: reads go to the primary."""
 
