@@ -334,7 +334,9 @@ class Committer:
                     for r, o in zip(records, outcomes, strict=True)
                     if isinstance(o, StockRejection)
                 ]
-                await self.service.record_spool_exceptions(failures)
+                await self.service.record_spool_exceptions(
+                    failures, deadline=self.commit_timeout * 2
+                )
         except Exception as exc:
             if is_unavailable(exc):
                 if self._replaying:
@@ -378,7 +380,9 @@ class Committer:
                         for e, o in zip(batch, outcomes, strict=True)
                         if isinstance(o, StockRejection)
                     ]
-                    await self.service.record_spool_exceptions(failures)
+                    await self.service.record_spool_exceptions(
+                        failures, deadline=self.commit_timeout * 2
+                    )
             except Exception as exc:
                 if is_unavailable(exc):
                     return _PROBE_INTERVAL
@@ -427,7 +431,9 @@ class Committer:
         if lost:
             try:
                 async with asyncio.timeout(self.commit_timeout * 2):
-                    await self.service.record_spool_exceptions(lost)
+                    await self.service.record_spool_exceptions(
+                        lost, deadline=self.commit_timeout * 2
+                    )
             except Exception as exc:
                 if is_unavailable(exc):
                     return False
@@ -469,7 +475,8 @@ class Committer:
         try:
             async with asyncio.timeout(self.commit_timeout * 2):
                 await self.service.record_spool_exceptions(
-                    [(record.envelope, error, record.spooled_at)]
+                    [(record.envelope, error, record.spooled_at)],
+                    deadline=self.commit_timeout * 2,
                 )
         except Exception as second:
             if is_unavailable(second):

@@ -27,6 +27,8 @@ _EVENT_BUFFER = 10_000
 _FLUSH_INTERVAL = 0.05
 _STATE_INTERVAL = 1.0
 """Scanner states (counters, last scan) are written at most this often."""
+_WRITE_DEADLINE = 3.0
+"""Seconds each write of events and states may take, connecting included."""
 
 
 class EventSink:
@@ -108,12 +110,18 @@ class EventSink:
             return
         states = [snapshot() for snapshot in marked.values()]
         try:
-            async with asyncio.timeout(3.0):
+            # Each write is bounded by dropping its connection (never a wait on a hung
+            # server); the outer timeout is only a backstop.
+            async with asyncio.timeout(_WRITE_DEADLINE * 3 + 1.0):
                 if states:
-                    await self.service.save_scanner_states(states)
+                    await self.service.save_scanner_states(states, deadline=_WRITE_DEADLINE)
                 if spool is not None:
-                    await self.service.save_gateway_state(self.gateway, spool)
-                await self.service.append_events([(t, p) for _, t, p in batch])
+                    await self.service.save_gateway_state(
+                        self.gateway, spool, deadline=_WRITE_DEADLINE
+                    )
+                await self.service.append_events(
+                    [(t, p) for _, t, p in batch], deadline=_WRITE_DEADLINE
+                )
         except Exception as exc:
             if is_unavailable(exc):
                 await asyncio.sleep(0.5)

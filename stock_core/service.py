@@ -164,9 +164,17 @@ class StockService:
             return await reads.stock_of(conn, sku)
 
     @contextlib.asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Connection]:
-        """A pooled connection; losing PostgreSQL becomes DatabaseUnavailableError."""
+    async def _connection(self, deadline: float | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection; losing PostgreSQL becomes DatabaseUnavailableError.
+
+        With ``deadline`` (seconds, connecting included) the connection is dropped when
+        it passes (:func:`~stock_core.store.failover.bounded`): never a wait on a hung
+        server."""
         try:
+            if deadline is not None:
+                async with failover.bounded(self.pool, deadline) as conn:
+                    yield conn
+                return
             async with self.pool.acquire() as conn:
                 yield conn
         except UNAVAILABLE_ERRORS as exc:
@@ -426,24 +434,33 @@ class StockService:
             return await reads.find_location(conn, code_or_gln)
 
     @_pokes
-    async def append_events(self, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
-        async with self._connection() as conn:
+    async def append_events(
+        self, events: Sequence[tuple[str, dict[str, Any]]], *, deadline: float | None = None
+    ) -> None:
+        async with self._connection(deadline) as conn:
             await gateway.append_events(conn, events)
 
     @_pokes
     async def record_spool_exceptions(
-        self, failures: Sequence[tuple[Envelope, StockRejection, datetime | None]]
+        self,
+        failures: Sequence[tuple[Envelope, StockRejection, datetime | None]],
+        *,
+        deadline: float | None = None,
     ) -> None:
-        async with self._connection() as conn:
+        async with self._connection(deadline) as conn:
             await gateway.record_spool_exceptions(conn, failures)
 
-    async def save_scanner_states(self, states: Sequence[gateway.ScannerState]) -> None:
-        async with self._connection() as conn:
+    async def save_scanner_states(
+        self, states: Sequence[gateway.ScannerState], *, deadline: float | None = None
+    ) -> None:
+        async with self._connection(deadline) as conn:
             await gateway.save_scanner_states(conn, states)
 
-    async def save_gateway_state(self, name: str, spool: dict[str, Any]) -> None:
+    async def save_gateway_state(
+        self, name: str, spool: dict[str, Any], *, deadline: float | None = None
+    ) -> None:
         """A gateway's own state (its spool), for every node to show."""
-        async with self._connection() as conn:
+        async with self._connection(deadline) as conn:
             await gateway.save_gateway_state(conn, name, spool)
 
     async def gateway_states(self) -> list[gateway.GatewayState]:

@@ -379,3 +379,23 @@ async def test_after_a_failover_the_window_is_posted_again_first_and_kept_across
     finally:
         await again.stop()
         await rig.close()
+
+
+async def test_a_gateway_stops_promptly_while_the_database_hangs(
+    proxy: FaultProxy, gateway_db: Database, service: StockService, tmp_path: Path
+) -> None:
+    rig = await open_rig("stop", "pty", HONEYWELL, tmp_path, location="DOCK-1")
+    gateway = Gateway(StockService(gateway_db.pool), [rig.config], tmp_path / "spool")
+    await gateway.start()
+    try:
+        await eventually(lambda: gateway.statuses()[0].state == "connected", 5 * UNIT, "up")
+        assert await rig.scan(f"01{WIDGET}10S-1", aim="]C1") == "ack"
+        await proxy.ahang()
+        assert await rig.scan(f"01{WIDGET}10S-2", aim="]C1") == "ack"  # spooled
+        started = time.monotonic()
+    finally:
+        await gateway.stop()  # its last states cannot be written: dropped after 3 s
+        await rig.close()
+    assert time.monotonic() - started < 6.0
+    assert gateway.committer.spooled == 1
+    await proxy.aunhang()

@@ -576,13 +576,13 @@ class _ForgetfulService(StockService):
             raise RuntimeError("a bug in the store")
         return await super().post_batch(envelopes, **bounds)
 
-    async def record_spool_exceptions(self, failures: object) -> None:
+    async def record_spool_exceptions(self, failures: object, **bounds: Any) -> None:
         assert isinstance(failures, list)
         if failures and self.down:
             raise DatabaseUnavailableError("PostgreSQL unavailable: test")
         if failures and self.buggy:
             raise RuntimeError("cannot store that")
-        await super().record_spool_exceptions(failures)
+        await super().record_spool_exceptions(failures, **bounds)
 
 
 async def test_damage_is_reported_before_the_spool_moves_past_it(
