@@ -13,6 +13,8 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── ConflictError                  clashes with what exists (an order number)
     │   ├── BackorderNotAllowedError       an order would backorder a product that refuses it
     │   ├── NotFoundError                  no such order or purchase order
+    │   ├── CountTaskStateError            a count task not open (or not awaiting approval)
+    │   ├── InvalidCountTaskError          a count task with no locations
     │   └── IdempotencyConflictError       same key, different request
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
@@ -38,11 +40,13 @@ __all__ = [
     "CommitUnconfirmedError",
     "ConflictError",
     "CountBelowReservedError",
+    "CountTaskStateError",
     "DatabaseUnavailableError",
     "DeadlineExceededError",
     "IdempotencyConflictError",
     "ImportProblem",
     "InsufficientStockError",
+    "InvalidCountTaskError",
     "InvalidMovementError",
     "LineageChangedError",
     "NoPrimaryError",
@@ -258,3 +262,21 @@ class CatalogImportError(StockError):
     def __init__(self, problems: Sequence[ImportProblem]) -> None:
         self.problems = tuple(problems)
         super().__init__(f"{len(self.problems)} bad line(s); nothing was loaded")
+
+
+class CountTaskStateError(StockRejection):
+    """The count task is not in a state that allows this (confirm twice, count a closed one)."""
+
+    problem_type = "count-task-state"
+    http_status = 409
+
+
+class InvalidCountTaskError(StockRejection):
+    """A count task that cannot be opened: no locations, or an unknown ABC class."""
+
+    problem_type = "invalid-count-task"
+    http_status = 422
+
+
+_REJECTIONS[CountTaskStateError.problem_type] = CountTaskStateError
+_REJECTIONS[InvalidCountTaskError.problem_type] = InvalidCountTaskError

@@ -94,6 +94,7 @@ def _web_config(
         webhooks=web_settings.webhooks,
         webhook_timeout=web_settings.webhook_timeout_s,
         webhook_endpoints=web_settings.webhook_endpoints,
+        count_approval_percent=settings.counts.approval_percent,
     )
 
 

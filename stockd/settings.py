@@ -31,6 +31,7 @@ from scanner_gateway.config import ScannerConfig
 from stock_core.store.database import default_home
 
 __all__ = [
+    "CountSettings",
     "GatewaySettings",
     "Settings",
     "SettingsError",
@@ -132,6 +133,12 @@ class GatewaySettings(BaseModel):
     timeline (asynchronous replicas may have missed them); 0: off."""
 
 
+class CountSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approval_percent: float = Field(default=10.0, ge=0, le=1_000_000)
+    """Count-task lines whose variance exceeds this percent of expected wait for approval."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="STOCKD_", env_nested_delimiter="__", extra="forbid"
@@ -141,6 +148,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    counts: CountSettings = Field(default_factory=CountSettings)
     scanners: list[ScannerConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

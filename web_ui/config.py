@@ -52,6 +52,8 @@ class WebConfig:
     """Endpoints this node sends to at once (one task each)."""
     webhook_poll: float = 1.0
     """Seconds between looks for due retries when no event wakes the dispatcher."""
+    count_approval_percent: float = 10.0
+    """Count-task lines whose variance exceeds this percent of expected wait for approval."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""
     connect: ConnectOptions | None = None

@@ -28,6 +28,7 @@ from stock_core.domain.allocation import (
     total_counted,
 )
 from stock_core.domain.batch import is_plain
+from stock_core.domain.count_task import CountPosting, covers
 from stock_core.domain.movement import (
     Adjust,
     Count,
@@ -58,6 +59,7 @@ from stock_core.store import queries as q
 from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
 from stock_core.store.failover import bounded
+from stock_core.store.count_tasks.recording import open_task_at, record_count
 from stock_core.store.idempotency import replay
 from stock_core.store.orders import order_shipped
 from stock_core.store.reservation import (
@@ -68,9 +70,16 @@ from stock_core.store.reservation import (
     lock_product,
     refresh_alerts,
 )
-from stock_core.types import LocationCode, MovementId, Sku
+from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
 
-__all__ = ["LocationCache", "post", "post_atomic", "post_batch"]
+__all__ = [
+    "LocationCache",
+    "post",
+    "post_atomic",
+    "post_batch",
+    "post_count_task_lines",
+    "post_in",
+]
 
 log = logging.getLogger(__name__)
 
@@ -388,8 +397,16 @@ class _Writer:
                     product.id, product.sku, line.lot or "", line.quantity * product.pack_size
                 )
             )
+        totals = total_counted(counted)
+        task = await open_task_at(self.conn, location[0])
+        if task is not None:  # kept on the task until a manager confirms it
+            units_of = {key: units for key, (_, units) in totals.items()}
+            await record_count(
+                self.conn, task, location, units_of, self.env.actor, self.env.scanner
+            )
+            return
         per_product: dict[int, dict[str, int]] = {}
-        for (product_id, lot), (_, units) in total_counted(counted).items():
+        for (product_id, lot), (_, units) in totals.items():
             per_product.setdefault(product_id, {})[lot] = units
         for product_id, lots in per_product.items():
             product = products[product_id]
@@ -410,6 +427,35 @@ class _Writer:
                     change.after - change.before,
                     int(stored["on_hand"]),
                     cmd.note,
+                )
+
+    async def post_count_lines(self, postings: Sequence[CountPosting]) -> None:
+        """Set the stock rows each confirmed count-task line stands for to its count."""
+        for posting in postings:
+            product = _Product(posting.product_id, posting.sku, 1)
+            await self.lock(product)
+            location = (posting.location_id, posting.location)
+            rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product.id, location[0])
+            held = [
+                LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"])
+                for r in rows
+                if covers(posting.line, r["lot"])
+            ]
+            what = f"{product.sku} at {location[1]}"
+            for change in reconcile_count(held, {posting.line.lot: posting.line.counted}, what):
+                stored = await self.conn.fetchrow(
+                    q.SET_STOCK, product.id, location[0], change.lot, change.after
+                )
+                assert stored is not None
+                await self.write_row(
+                    MovementKind.COUNT,
+                    product,
+                    location,
+                    change.lot,
+                    None,
+                    change.after - change.before,
+                    int(stored["on_hand"]),
+                    None,
                 )
 
     async def move(self, cmd: Move) -> None:
@@ -495,11 +541,37 @@ class _Writer:
                 await self.move(command)
             case Undo():
                 await self.undo(command)
+        return await self.settle()
+
+    async def settle(self) -> MovementOutcome:
+        """Fill backorders where stock grew, refresh alerts: the end of every write."""
         for product in self._locked.values():
             if product.id in self._refill:
                 await fill_backorders(self.conn, product)
             await refresh_alerts(self.conn, product)
         return MovementOutcome(self.env.key, tuple(self.records))
+
+
+async def post_count_task_lines(
+    conn: Connection, key: IdempotencyKey, actor: str, postings: Sequence[CountPosting]
+) -> MovementOutcome:
+    """Post confirmed count-task lines as ``count`` movements, in the caller's transaction.
+
+    ``postings`` come sorted by product id (the order products are locked in).
+    """
+    await conn.execute(q.INSERT_IDEMPOTENCY_KEY, key, "count-task")
+    writer = _Writer(conn, Envelope(key=key, command=Undo(movement_id=MovementId(0)), actor=actor))
+    await writer.post_count_lines(postings)
+    return await writer.settle()
+
+
+async def post_in(conn: Connection, envelope: Envelope) -> MovementOutcome:
+    """One envelope inside the caller's transaction; a rejection is raised."""
+    try:
+        async with conn.transaction():
+            return await _Writer(conn, envelope).apply()
+    except asyncpg.CheckViolationError as exc:
+        raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc
 
 
 async def _record_rejection(

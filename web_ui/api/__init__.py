@@ -15,6 +15,7 @@ from web_ui.api import (
     alerts,
     analytics,
     availability,
+    count_tasks,
     labels,
     locations,
     movements,
@@ -47,6 +48,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     labels.ROUTES,
     availability.ROUTES,
     webhooks.ROUTES,
+    count_tasks.ROUTES,
 )
 
 

@@ -1,0 +1,290 @@
+"""``/api/v1/count-tasks``: cycle counts a manager opens, workers count and a manager confirms.
+
+While a task is open, a count of one of its locations (a scanner in count mode ending
+with ``CMD:DONE``, the handheld page, or ``POST …/counts``) is kept on the task instead
+of changing stock. ``POST …/confirm`` turns the counts into lines (expected: on hand at
+confirmation); lines whose variance is beyond ``[counts] approval_percent`` wait for
+``POST …/approve``, the others post at once as ``count`` movements. A worker's view of a
+``blind`` task leaves ``expected`` and ``variance`` out (null).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.count_task import CountTaskView
+from stock_core.domain.movement import MAX_QUANTITY, Count, Envelope, Line, ProductRef
+from stock_core.domain.token import Role
+from stock_core.types import IdempotencyKey, LocationCode, Sku
+from web_ui.api.route import (
+    API,
+    Call,
+    Header,
+    Page,
+    PageQuery,
+    Route,
+    decode_int_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import Id, LocationCodeText, LotText, SkuText
+from web_ui.keys import CONFIG
+
+__all__ = ["ROUTES", "CountTaskIn", "CountTaskOut", "CountsIn"]
+
+_IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+class CountTaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    locations: list[LocationCodeText] | None = Field(
+        None, min_length=1, max_length=10_000, description="Location codes to count."
+    )
+    zone: Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = Field(
+        None, description="Every location of this zone."
+    )
+    abc_class: Literal["A", "B", "C"] | None = Field(
+        None,
+        description="Every location holding stock of a product of this ABC class (A: the "
+        "products making the first 80 % of the year's outbound value, B: the next 15 %, "
+        "C: the rest).",
+    )
+    blind: bool = Field(False, description="Hide expected quantities from workers.")
+
+
+class CountLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: SkuText
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="Units counted (0: none there).")
+    lot: LotText | None = None
+
+
+class CountsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location: LocationCodeText
+    lines: list[CountLineIn] = Field(min_length=1, max_length=10_000)
+
+
+class CountTaskLineOut(BaseModel):
+    location: str
+    sku: str
+    lot: str
+    expected: int | None = Field(description="On hand (null: hidden from workers, blind task).")
+    counted: int
+    variance: int | None = Field(description="counted - expected (null when hidden).")
+    status: Literal["counted", "posted", "pending_approval"] = Field(
+        description="counted: not confirmed yet (against stock now)."
+    )
+
+
+class CountTaskOut(BaseModel):
+    id: int
+    status: Literal["open", "pending_approval", "closed"]
+    blind: bool
+    scope: dict[str, Any]
+    locations: list[str]
+    counted_locations: list[str]
+    created_by: str
+    created_at: datetime
+    confirmed_at: datetime | None
+    approved_at: datetime | None
+    lines: list[CountTaskLineOut]
+
+    @classmethod
+    def of(cls, view: CountTaskView, call: Call) -> CountTaskOut:
+        assert call.token is not None
+        if call.token.role.rank < Role.MANAGER.rank:
+            view = view.for_worker()
+        return cls(
+            id=view.id,
+            status=view.status,
+            blind=view.blind,
+            scope=view.scope,
+            locations=list(view.locations),
+            counted_locations=list(view.counted_locations),
+            created_by=view.created_by,
+            created_at=view.created_at,
+            confirmed_at=view.confirmed_at,
+            approved_at=view.approved_at,
+            lines=[
+                CountTaskLineOut(
+                    location=line.location,
+                    sku=line.sku,
+                    lot=line.lot,
+                    expected=line.expected,
+                    counted=line.counted,
+                    variance=line.variance,
+                    status=line.status,
+                )
+                for line in view.lines
+            ],
+        )
+
+
+class TaskPath(BaseModel):
+    id: Id
+
+
+class TaskQuery(PageQuery):
+    status: Literal["open", "pending_approval", "closed"] | None = None
+
+
+async def open_count_task(call: Call) -> web.StreamResponse:
+    body: CountTaskIn = call.body
+    view = await call.service.open_count_task(
+        locations=body.locations,
+        zone=body.zone,
+        abc_class=body.abc_class,
+        blind=body.blind,
+        actor=call.actor,
+    )
+    return json_response(CountTaskOut.of(view, call), status=201)
+
+
+async def list_count_tasks(call: Call) -> web.StreamResponse:
+    query: TaskQuery = call.query
+    after = decode_int_cursor("count_task", query.cursor) or 0
+    rows = await call.service.list_count_tasks(
+        status=query.status, after=after, limit=query.limit + 1
+    )
+    page = page_of(
+        Page[CountTaskOut],
+        rows,
+        query.limit,
+        "count_task",
+        lambda r: r.id,
+        lambda v: CountTaskOut.of(v, call),
+    )
+    return json_response(page)
+
+
+async def get_count_task(call: Call) -> web.StreamResponse:
+    path: TaskPath = call.path
+    return json_response(CountTaskOut.of(await call.service.count_task(path.id), call))
+
+
+async def post_counts(call: Call) -> web.StreamResponse:
+    path: TaskPath = call.path
+    body: CountsIn = call.body
+    assert call.token is not None
+    given = call.headers.get(_IDEMPOTENCY_KEY) or uuid.uuid4().hex
+    key = IdempotencyKey(f"api:{call.token.id}:{given}")
+    lines = tuple(Line(ProductRef(sku=Sku(x.sku)), x.quantity, x.lot) for x in body.lines)
+    envelope = Envelope(key, Count(LocationCode(body.location), lines), actor=call.actor)
+    view = await call.service.count_for_task(path.id, envelope)
+    return json_response(CountTaskOut.of(view, call))
+
+
+async def confirm_count_task(call: Call) -> web.StreamResponse:
+    path: TaskPath = call.path
+    percent = call.request.app[CONFIG].count_approval_percent
+    view = await call.service.confirm_count_task(
+        path.id, approval_percent=percent, actor=call.actor
+    )
+    return json_response(CountTaskOut.of(view, call))
+
+
+async def approve_count_task(call: Call) -> web.StreamResponse:
+    path: TaskPath = call.path
+    view = await call.service.approve_count_task(path.id, actor=call.actor)
+    return json_response(CountTaskOut.of(view, call))
+
+
+ROUTES = (
+    Route(
+        "POST",
+        f"{API}/count-tasks",
+        open_count_task,
+        "Open a count task",
+        "count-tasks",
+        Role.MANAGER,
+        body=CountTaskIn,
+        response=CountTaskOut,
+        status=201,
+        errors=(404, 409),
+        description="Name exactly one of locations, zone or abc_class (else 422 "
+        "invalid-count-task, also when they name no location). 404 unknown-location; 409 "
+        "conflict when a location is already in another open task.",
+    ),
+    Route(
+        "GET",
+        f"{API}/count-tasks",
+        list_count_tasks,
+        "List count tasks (without lines)",
+        "count-tasks",
+        Role.WORKER,
+        query=TaskQuery,
+        response=Page[CountTaskOut],
+    ),
+    Route(
+        "GET",
+        f"{API}/count-tasks/{{id}}",
+        get_count_task,
+        "One count task with its lines",
+        "count-tasks",
+        Role.WORKER,
+        path_params=TaskPath,
+        response=CountTaskOut,
+        description="While open, lines are the counts so far against stock now (status "
+        "counted). Workers see a blind task's expected and variance as null.",
+    ),
+    Route(
+        "POST",
+        f"{API}/count-tasks/{{id}}/counts",
+        post_counts,
+        "Record a count of one of the task's locations",
+        "count-tasks",
+        Role.WORKER,
+        path_params=TaskPath,
+        body=CountsIn,
+        response=CountTaskOut,
+        errors=(409,),
+        headers=(
+            Header(
+                _IDEMPOTENCY_KEY,
+                "Makes the request happen at most once: a replay changes nothing.",
+            ),
+        ),
+        description="The location's latest count replaces an earlier one. 404 for an "
+        "unknown task, location or SKU; 409 conflict when the location is not in the task, "
+        "count-task-state when the task is no longer open, count-below-reserved never (a "
+        "count is only checked at confirmation).",
+    ),
+    Route(
+        "POST",
+        f"{API}/count-tasks/{{id}}/confirm",
+        confirm_count_task,
+        "Confirm a count task",
+        "count-tasks",
+        Role.MANAGER,
+        path_params=TaskPath,
+        response=CountTaskOut,
+        errors=(409,),
+        description="Every product expected in a counted location and not counted counts "
+        "as zero. Expected is on hand now. Lines whose |variance| exceeds approval_percent "
+        "of expected ([counts] approval_percent, default 10) wait (pending_approval); the "
+        "others post as count movements. 409 count-task-state when the task is not open; "
+        "count-below-reserved when a count is below what orders hold (nothing posted).",
+    ),
+    Route(
+        "POST",
+        f"{API}/count-tasks/{{id}}/approve",
+        approve_count_task,
+        "Approve a count task's waiting lines",
+        "count-tasks",
+        Role.MANAGER,
+        path_params=TaskPath,
+        response=CountTaskOut,
+        errors=(409,),
+        description="Posts every pending_approval line (on hand becomes the count) and "
+        "closes the task. 409 count-task-state unless the task is pending_approval.",
+    ),
+)
