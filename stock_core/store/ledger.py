@@ -402,7 +402,13 @@ class _Writer:
         if task is not None:  # kept on the task until a manager confirms it
             units_of = {key: units for key, (_, units) in totals.items()}
             await record_count(
-                self.conn, task, location, units_of, self.env.actor, self.env.scanner
+                self.conn,
+                task,
+                location,
+                units_of,
+                self.env.key,
+                self.env.actor,
+                self.env.scanner,
             )
             return
         per_product: dict[int, dict[str, int]] = {}

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
+from stock_core.store.count_tasks import sql as count_sql
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -70,4 +71,6 @@ async def verify(conn: Connection) -> VerifyReport:
             )
         for r in await conn.fetch(q.VERIFY_UNDOS):
             report.failures.append(f"undo {r['id']} does not mirror movement {r['reverses']}")
+        for r in await conn.fetch(count_sql.VERIFY_COUNT_TASKS):
+            report.failures.append(f"count task {r['id']} {r['problem']}")
     return report

@@ -22,10 +22,13 @@ async def record_count(
     task_id: int,
     location: tuple[int, str],
     counted: Mapping[tuple[int, str], int],
+    key: str,
     actor: str,
     scanner: str | None,
 ) -> None:
-    """Replace the task's count of ``location`` with ``counted`` (units per product, lot)."""
+    """Replace the task's count of ``location`` with ``counted`` (units per product, lot);
+    ``key`` (the scan's or request's) is noted as one kept on a task (no ledger rows)."""
+    await conn.execute(q.NOTE_KEY, key, task_id, location[0])
     await conn.execute(q.DROP_LOCATION_COUNTS, task_id, location[0])
     keys = list(counted)
     await conn.execute(

@@ -22,6 +22,7 @@ __all__ = [
     "LOCK_PRODUCTS",
     "LOCK_TASK",
     "MARK_COUNTED",
+    "NOTE_KEY",
     "OPEN_TASK_AT_LOCATION",
     "PENDING_LINES",
     "POST_PENDING_LINES",
@@ -30,6 +31,7 @@ __all__ = [
     "TASK",
     "TASK_LINES",
     "TASK_LOCATIONS",
+    "VERIFY_COUNT_TASKS",
 ]
 
 INSERT_TASK: Final = """
@@ -188,3 +190,33 @@ WHERE task_id = $1 AND status = 'pending_approval'
 """
 
 INSERT_EVENT: Final = "INSERT INTO outbox (type, payload) VALUES ($1, $2::jsonb)"
+
+NOTE_KEY: Final = """
+INSERT INTO count_task_keys (key, task_id, location_id) VALUES ($1, $2, $3)
+"""
+
+# Tasks whose state contradicts their rows: a confirmed task still holding a location
+# open, a closed one with lines waiting, an open one with lines, a key kept on a task
+# that wrote ledger rows.
+VERIFY_COUNT_TASKS: Final = """
+SELECT t.id, 'is ' || t.status || ' but still holds a location open' AS problem
+FROM count_tasks t
+WHERE t.status <> 'open'
+  AND EXISTS (SELECT 1 FROM count_task_locations c WHERE c.task_id = t.id AND c.open)
+UNION ALL
+SELECT t.id, 'is closed but has lines pending approval'
+FROM count_tasks t
+WHERE t.status = 'closed'
+  AND EXISTS (SELECT 1 FROM count_task_lines l
+              WHERE l.task_id = t.id AND l.status = 'pending_approval')
+UNION ALL
+SELECT t.id, 'is open but has confirmed lines'
+FROM count_tasks t
+WHERE t.status = 'open' AND EXISTS (SELECT 1 FROM count_task_lines l WHERE l.task_id = t.id)
+UNION ALL
+SELECT k.task_id, 'kept count ' || k.key || ' wrote ledger rows'
+FROM count_task_keys k
+WHERE EXISTS (SELECT 1 FROM movements m WHERE m.idempotency_key = k.key)
+ORDER BY 1
+LIMIT 1000
+"""

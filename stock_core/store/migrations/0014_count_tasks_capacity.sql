@@ -43,6 +43,13 @@ CREATE TABLE count_task_counts (
     FOREIGN KEY (task_id, location_id) REFERENCES count_task_locations ON DELETE CASCADE
 );
 
+-- The scans and requests whose count was kept on a task: accepted, with no ledger rows.
+CREATE TABLE count_task_keys (
+    key         text PRIMARY KEY REFERENCES idempotency_keys,
+    task_id     bigint NOT NULL REFERENCES count_tasks ON DELETE CASCADE,
+    location_id integer NOT NULL REFERENCES locations
+);
+
 -- What confirmation made of the counts; expected is on hand at confirmation.
 CREATE TABLE count_task_lines (
     task_id     bigint NOT NULL REFERENCES count_tasks ON DELETE CASCADE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from stock_core.domain.token import Role
@@ -35,8 +36,6 @@ async def _on_hand(pool: Pool, sku: str, location: str) -> int:
 
 
 async def _events(pool: Pool, prefix: str) -> list[tuple[str, dict[str, Any]]]:
-    import json
-
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT type, payload FROM outbox WHERE type LIKE $1 ORDER BY id", prefix + "%"
@@ -45,7 +44,7 @@ async def _events(pool: Pool, prefix: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def test_a_blind_zone_count_is_kept_then_confirmed_and_approved(
-    client: Client, tokens: dict[Role, str], pool: Pool
+    client: Client, tokens: dict[Role, str], pool: Pool, service: StockService
 ) -> None:
     manager, worker = tokens[Role.MANAGER], tokens[Role.WORKER]
     await _receive(client, worker, "r1", "WIDGET", "A-01", 20)
@@ -162,6 +161,7 @@ async def test_a_blind_zone_count_is_kept_then_confirmed_and_approved(
     # With the task closed, a count of A-01 posts at once again.
     status, problem = await _call(client, "GET", "/api/v1/count-tasks?status=closed", worker)
     assert [t["id"] for t in problem["items"]] == [task["id"]]
+    assert (await service.verify()).ok
 
 
 async def test_tasks_by_locations_and_abc_class(

@@ -1,0 +1,101 @@
+"""Count tasks and capacity from a scanner on a pty, through ``stockd gateway``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.pty_scanner import PtyScanner
+from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.service import StockService
+from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.cluster import StockdProcess
+from tests.timing import UNIT
+
+WIDGET = "05012345678900"
+
+
+@pytest.fixture
+async def scanner(tmp_path: Path) -> AsyncIterator[PtyScanner]:
+    async with await PtyScanner.create(tmp_path / "tty-c1", HONEYWELL, name="c1") as s:
+        yield s
+
+
+@pytest.fixture
+async def gateway(
+    service: StockService, scanner: PtyScanner, database_url: str, tmp_path: Path
+) -> AsyncIterator[StockdProcess]:
+    config = tmp_path / "stockd.toml"
+    config.write_text(
+        "\n".join(
+            [
+                "[gateway]",
+                f'spool_dir = "{tmp_path / "spool"}"',
+                "",
+                "[[scanners]]",
+                'id = "c1"',
+                f'url = "{scanner.path}"',
+                f"baudrate = {HONEYWELL.baudrate}",
+                f'terminator = "{HONEYWELL.terminator_name}"',
+                'feedback = "honeywell"',
+                'mode = "receive"',
+                "",
+            ]
+        )
+    )
+    process = StockdProcess("gateway", config, database_url=database_url, log_dir=tmp_path)
+    await process.start()
+    try:
+        yield process
+    finally:
+        await process.stop()
+
+
+async def _scan(scanner: PtyScanner, text: str) -> str:
+    before = scanner.feedback
+    scanner.send_scan(text)
+    after = await scanner.wait_feedback(before.events + 1, 10 * UNIT)
+    return "ack" if after.acks > before.acks else "nak"
+
+
+async def _receive(service: StockService, key: str, sku: str, where: str, n: int) -> None:
+    command = Receive(ProductRef(sku=Sku(sku)), LocationCode(where), n)
+    await service.post(Envelope(IdempotencyKey(key), command))
+
+
+async def _at(service: StockService, sku: str, where: str) -> int:
+    level = await service.stock_of(sku)
+    return sum(x.on_hand for x in level.locations if x.location == where)
+
+
+async def test_a_scanner_count_inside_a_task_waits_for_confirmation(
+    gateway: StockdProcess, scanner: PtyScanner, service: StockService
+) -> None:
+    await _receive(service, "s1", "WIDGET", "A-01", 10)
+    await _receive(service, "s2", "GADGET", "A-01", 3)
+    task = await service.open_count_task(locations=["A-01"], blind=True)
+    for text in ["CMD:COUNT", "LOC:A-01", "QTY:9", WIDGET, "CMD:DONE"]:
+        assert await _scan(scanner, text) == "ack", text
+    assert await _at(service, "WIDGET", "A-01") == 10  # kept on the task, not posted
+    seen = await service.count_task(task.id)
+    assert seen.counted_locations == ("A-01",)
+    assert [(x.sku, x.counted) for x in seen.lines] == [("GADGET", 0), ("WIDGET", 9)]
+    assert all(x.expected is None for x in seen.for_worker().lines)
+
+    confirmed = await service.confirm_count_task(task.id, approval_percent=10)
+    assert [(x.sku, x.variance, x.status) for x in confirmed.lines] == [
+        ("GADGET", -3, "pending_approval"),
+        ("WIDGET", -1, "posted"),
+    ]
+    assert await _at(service, "WIDGET", "A-01") == 9
+    await service.approve_count_task(task.id)
+    assert await _at(service, "GADGET", "A-01") == 0
+
+    # The task is closed: a count of A-01 posts at once again.
+    for text in ["LOC:A-01", WIDGET, "CMD:DONE"]:
+        assert await _scan(scanner, text) == "ack", text
+    assert await _at(service, "WIDGET", "A-01") == 1
+    assert (await service.verify()).ok
