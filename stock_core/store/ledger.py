@@ -58,8 +58,8 @@ from stock_core.errors import (
 from stock_core.store import queries as q
 from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
-from stock_core.store.failover import bounded
 from stock_core.store.count_tasks.recording import open_task_at, record_count
+from stock_core.store.failover import bounded
 from stock_core.store.idempotency import replay
 from stock_core.store.orders import order_shipped
 from stock_core.store.reservation import (
