@@ -99,6 +99,7 @@ class StockService:
         *,
         notify: bool = True,
         replicas: failover.ReplicaRouter | None = None,
+        write_deadline: float | None = None,
     ) -> None:
         self.pool = pool
         self.replicas = replicas
@@ -106,7 +107,11 @@ class StockService:
         ``None``: the primary. Stock figures that decide anything never come from it."""
         self.notifier = outbox.OutboxNotifier(pool) if notify else None
         self._locations: ledger.LocationCache = {}
-        self._group = GroupCommit(self.post_batch, keys_of=products_named)
+        self.write_deadline = write_deadline
+        """Seconds a :meth:`post` may take (connecting included) before its connection is
+        dropped and it fails as unavailable (``None``: no bound). The web app sets one,
+        so a hung primary cannot hold the API's group commit for a minute."""
+        self._group = GroupCommit(self._post_bounded, keys_of=products_named)
 
     def _poke(self) -> None:
         """Events were committed: wake the feed relays (coalesced NOTIFY)."""
@@ -141,6 +146,9 @@ class StockService:
         )
         self._poke()
         return outcomes
+
+    async def _post_bounded(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        return await self.post_batch(envelopes, deadline=self.write_deadline)
 
     def lineage_epoch(self) -> int | None:
         """A number that changes at each failover this pool's connections saw

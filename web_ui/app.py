@@ -98,7 +98,9 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
                     options=_with_statement_cache(config.connect),
                 )
             )
-        app[SERVICE] = StockService(database.pool, replicas=replicas)
+        app[SERVICE] = StockService(
+            database.pool, replicas=replicas, write_deadline=config.write_timeout
+        )
         yield
 
 

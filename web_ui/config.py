@@ -37,6 +37,9 @@ class WebConfig:
     """Seconds a request body may take to arrive; slower is 408."""
     max_exports: int = 2
     """CSV exports streaming at once (each holds a database connection); more are 503."""
+    write_timeout: float = 5.0
+    """Seconds an API movement write may take, connecting included: past it the connection
+    is dropped and the request answers 503 (retry with the same ``Idempotency-Key``)."""
     acquire_timeout: float = 2.0
     """For a pool this app opens itself: seconds to wait for a connection before 503."""
     token_last_used_interval: float = 5.0

@@ -26,11 +26,13 @@ import pytest
 from hardware_mocks.frames import HONEYWELL
 from scanner_gateway.gateway import Gateway
 from stock_core.domain.lineage import Lineage, lineage_from_text, lineage_to_text
-from stock_core.errors import NoPrimaryError
+from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.errors import DatabaseUnavailableError, NoPrimaryError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
 from stock_core.store.failover import ConnectOptions, Connector
+from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.cluster import PrivateCluster
 from tests.faultproxy import FaultProxy
 from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig
@@ -399,3 +401,22 @@ async def test_a_gateway_stops_promptly_while_the_database_hangs(
     assert time.monotonic() - started < 6.0
     assert gateway.committer.spooled == 1
     await proxy.aunhang()
+
+
+async def test_an_api_write_on_a_hung_database_fails_within_its_deadline_and_applies_once_on_retry(
+    proxy: FaultProxy, gateway_db: Database, service: StockService, pool: Pool
+) -> None:
+    api = StockService(gateway_db.pool, write_deadline=1.0)
+    receive = Receive(ProductRef(sku=Sku("WIDGET")), LocationCode("A-01"), 3)
+    envelope = Envelope(IdempotencyKey("api:retried"), receive)
+    await proxy.ahang()
+    started = time.monotonic()
+    with pytest.raises(DatabaseUnavailableError):
+        await api.post(envelope)
+    assert time.monotonic() - started < 1.8
+    await proxy.aunhang()
+    first = await api.post(envelope)  # the client's retry, same key
+    again = await api.post(envelope)
+    assert again.replayed
+    assert again.movements == first.movements
+    assert (await service.stock_of("WIDGET")).on_hand == 3
