@@ -22,6 +22,7 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── DeadlineExceededError          no answer in time: connection dropped
     │   ├── CommitUnconfirmedError         the synchronous standby never confirmed it
     │   └── LineageChangedError            a failover since the caller last looked
+    ├── DatabaseAccessError             a role lacks what stockd needs (names the setting)
     └── CatalogImportError              a CSV import was refused (carries every bad line)
 
 Every rejection carries a stable ``problem_type`` (the RFC 9457 ``type`` suffix), an
@@ -41,6 +42,7 @@ __all__ = [
     "ConflictError",
     "CountBelowReservedError",
     "CountTaskStateError",
+    "DatabaseAccessError",
     "DatabaseUnavailableError",
     "DeadlineExceededError",
     "IdempotencyConflictError",
@@ -224,6 +226,9 @@ class StockUsageError(StockError, RuntimeError):
 class DatabaseUnavailableError(StockError):
     """PostgreSQL cannot be reached; the caller may spool and retry."""
 
+    setting: str = "database.url"
+    """The setting that names the server that could not be reached."""
+
 
 class NoPrimaryError(DatabaseUnavailableError):
     """No host of the database URL is a primary the writer may use (all down, standbys,
@@ -243,6 +248,16 @@ class CommitUnconfirmedError(DatabaseUnavailableError):
 class LineageChangedError(DatabaseUnavailableError):
     """The connection reached a new primary history (a failover) since the caller last
     looked; nothing was written. The caller catches up first (the gateway's window)."""
+
+
+class DatabaseAccessError(StockError):
+    """PostgreSQL answers but a role cannot do what stockd needs of it (log in, run the
+    migrations, grant, read or write a table). ``setting`` names the setting to change
+    (``database.url``, ``database.admin_url`` or ``database.app_role``)."""
+
+    def __init__(self, message: str, setting: str) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass(frozen=True)

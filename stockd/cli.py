@@ -16,7 +16,6 @@ from stock_core.domain.token import Role, parse_duration
 from stock_core.errors import CatalogImportError, DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.migrate import migrate
 from stockd import startup
 from stockd.labels import add_labels_parser, run_labels
 from stockd.settings import Settings, SettingsError, load_settings, tls_context
@@ -93,13 +92,14 @@ async def _with_database(
 
 
 async def _migrate(db: Database) -> int:
-    async with db.pool.acquire() as conn:
-        applied = await migrate(conn)
-    if applied:
-        for m in applied:
+    """The migrations ran as the database opened (over ``admin_url`` when set)."""
+    if db.applied:
+        for m in db.applied:
             print(f"applied migration {m.version:04d} {m.name}")
     else:
         print("schema is up to date")
+    if db.app_role:
+        print(f"role {db.app_role} has the privileges stockd needs, and no more")
     return EXIT_OK
 
 
@@ -355,7 +355,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     else:
         assert command == "import", command
         work = _import(args.what, args.file)
-    return asyncio.run(_with_database(settings, work, run_migrations=command != "migrate"))
+    return asyncio.run(_with_database(settings, work))
 
 
 if __name__ == "__main__":  # pragma: no cover

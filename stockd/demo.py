@@ -30,7 +30,8 @@ from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.service import StockService
-from stock_core.store.database import embedded_url
+from stock_core.store.database import EMBEDDED_APP_ROLE, embedded_url, with_user
+from stock_core.store.privileges import ensure_login_role
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from stockd import startup
 from stockd.run import start_web, wait_for_signal
@@ -53,12 +54,15 @@ _SCAN_RATE = 0.8
 
 
 async def _fresh_database(home: Path) -> str:
+    """A new, empty ``stockd`` database on the embedded server and its app role; the
+    superuser's URL (the demo migrates with it and serves as the app role)."""
     _, url = await embedded_url(home)
     admin = url.replace("/stockd?", "/postgres?")
     conn = await asyncpg.connect(admin)
     try:
         await conn.execute("DROP DATABASE IF EXISTS stockd WITH (FORCE)")
         await conn.execute("CREATE DATABASE stockd")
+        await ensure_login_role(conn, EMBEDDED_APP_ROLE)
     finally:
         await conn.close()
     return url
@@ -159,9 +163,14 @@ async def run_demo(settings: Settings) -> int:
             ) from exc
         today = datetime.now(UTC).date()
         warehouse = await asyncio.to_thread(build_warehouse, today)
-        demo_settings = settings.model_copy(
-            update={"home": home, "database": settings.database.model_copy(update={"url": url})}
+        database = settings.database.model_copy(
+            update={
+                "url": with_user(url, EMBEDDED_APP_ROLE),
+                "admin_url": url,
+                "app_role": EMBEDDED_APP_ROLE,
+            }
         )
+        demo_settings = settings.model_copy(update={"home": home, "database": database})
         db = await stack.enter_async_context(startup.database(demo_settings, max_size=20))
         service = StockService(db.pool)
         await seed_demo(service, warehouse, today)

@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 from scanner_gateway.config import ScannerConfig
 from stock_core.store.database import default_home
+from stock_core.store.privileges import APP_ROLE_PATTERN
 
 __all__ = [
     "CountSettings",
@@ -48,6 +49,13 @@ class SettingsError(ValueError):
 class DatabaseSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str | None = None
+    """The app's connection (its pools). Best a role that owns nothing (``app_role``)."""
+    admin_url: str | None = None
+    """The schema owner's connection: migrations and grants run over it (``stockd
+    migrate`` and start-up), never the app's pools. Unset: they run over ``url``."""
+    app_role: str | None = Field(default=None, pattern=APP_ROLE_PATTERN)
+    """The login role the app connects as (the user of ``url``): granted exactly what
+    stockd needs after each migration. The embedded server uses ``stockd_app``."""
     pool_size: int = Field(default=10, ge=2, le=200)
     """The gateway's pool (``gateway``, ``serve``); the web app has ``web.pool_size``."""
     wait_s: float = Field(default=20.0, ge=0, le=3600)
@@ -76,6 +84,15 @@ class DatabaseSettings(BaseModel):
         if value is not None and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("must be a postgresql:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _admin_needs_url(self) -> DatabaseSettings:
+        if self.admin_url and not self.url:
+            raise ValueError(
+                "admin_url is the schema owner's URL for migrations: set url (the app "
+                "role's URL) too, or neither for the embedded PostgreSQL"
+            )
+        return self
 
 
 _WEB_POOL_RESERVE = 3

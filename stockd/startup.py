@@ -25,7 +25,7 @@ from pathlib import Path
 
 import asyncpg
 
-from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
 from stock_core.store.database import Database, open_database
 from stock_core.store.failover import ConnectOptions
 from stockd.settings import Settings, WebSettings
@@ -131,11 +131,22 @@ async def database(
                     tolerate_outage=tolerate_outage,
                     options=connect_options(settings),
                     lineage_file=lineage_file,
+                    admin_url=settings.database.admin_url,
+                    app_role=settings.database.app_role,
                 )
             )
+        except DatabaseAccessError as exc:
+            raise StartupError(f"bad setting {exc.setting}: {_short(exc)}") from exc
         except DatabaseUnavailableError as exc:
             if loop.time() >= deadline:
                 cause = exc.__cause__ or exc
+                if exc.setting == "database.admin_url":
+                    admin = _where(settings.database.admin_url, settings)
+                    raise StartupError(
+                        f"cannot reach PostgreSQL at {admin} (waited {wait:g} s: "
+                        f"{_short(cause)}): set [database] admin_url or "
+                        "STOCKD_DATABASE__ADMIN_URL, or wait longer with [database] wait_s"
+                    ) from exc
                 raise StartupError(
                     f"cannot reach PostgreSQL at {where} (waited {wait:g} s: {_short(cause)}): "
                     f"{_URL_SETTING}, or wait longer with [database] wait_s"

@@ -10,7 +10,7 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
 from tests.integration.catalog_fixture import load_sample_catalog
-from tests.pg import PgCluster, start_cluster
+from tests.pg import APP_ROLE, PgCluster, start_cluster
 
 
 @pytest.fixture(scope="session")
@@ -25,16 +25,37 @@ async def _drop_template(cluster: PgCluster) -> None:
 
 
 @pytest.fixture
-async def database_url(pg_cluster: PgCluster) -> AsyncIterator[str]:
+async def database_name(pg_cluster: PgCluster) -> AsyncIterator[str]:
     """A fresh, migrated database for one test."""
     name = await pg_cluster.create_database()
-    yield pg_cluster.url_for(name)
+    yield name
     await pg_cluster.drop_database(name)
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    async with open_database(database_url, min_size=1, max_size=40) as db:
+def database_url(pg_cluster: PgCluster, database_name: str) -> str:
+    """The test database as the product connects to it: the app role, which owns
+    nothing (no DDL, no TRUNCATE, no UPDATE or DELETE on the ledger)."""
+    return pg_cluster.app_url_for(database_name)
+
+
+@pytest.fixture
+def admin_database_url(pg_cluster: PgCluster, database_name: str) -> str:
+    """The test database as its owner (a superuser): for what tests do to the server."""
+    return pg_cluster.url_for(database_name)
+
+
+@pytest.fixture
+async def database(database_url: str, admin_database_url: str) -> AsyncIterator[Database]:
+    """Opened as ``stockd`` opens it: migrations and grants as the owner, the pool as
+    the app role."""
+    async with open_database(
+        database_url,
+        admin_url=admin_database_url,
+        app_role=APP_ROLE,
+        min_size=1,
+        max_size=40,
+    ) as db:
         yield db
 
 

@@ -1,7 +1,9 @@
 """Real PostgreSQL for tests: ``DATABASE_URL`` when set, else one embedded server.
 
 A migrated template database is made once per test session; each test gets a fresh
-copy (``CREATE DATABASE … TEMPLATE``), dropped afterwards.
+copy (``CREATE DATABASE … TEMPLATE``), dropped afterwards. As in production, the
+migrations run as the server's owner (``admin_url``) and the tests connect as
+:data:`APP_ROLE`, a login role granted only what stockd needs (``app_url_for``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,27 @@ import asyncpg
 
 from stock_core.store.database import embedded_url
 from stock_core.store.migrate import migrate
+from stock_core.store.privileges import grant_app_role
 
-__all__ = ["PgCluster", "fresh_database", "start_cluster"]
+__all__ = ["APP_PASSWORD", "APP_ROLE", "PgCluster", "fresh_database", "start_cluster"]
+
+APP_ROLE = "stockd_test_app"
+APP_PASSWORD = "stockd-test-app"
+
+# Roles are the server's, shared by every test session on it: made once, race-safe.
+_CREATE_APP_ROLE = f"""
+DO $$ BEGIN
+    CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{APP_PASSWORD}';
+EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+END $$
+"""
+
+
+def _with_user(url: str, user: str, password: str) -> str:
+    scheme, rest = url.split("://", 1)
+    authority, slash, tail = rest.partition("/")
+    host = authority.rsplit("@", 1)[1] if "@" in authority else authority
+    return f"{scheme}://{user}:{password}@{host}{slash}{tail}"
 
 
 def _with_database(url: str, name: str) -> str:
@@ -49,7 +70,12 @@ class PgCluster:
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def url_for(self, name: str) -> str:
+        """The owner's (superuser's) URL of database ``name``."""
         return _with_database(self.admin_url, name)
+
+    def app_url_for(self, name: str) -> str:
+        """:data:`APP_ROLE`'s URL of database ``name``: what the product connects as."""
+        return _with_user(self.url_for(name), APP_ROLE, APP_PASSWORD)
 
     async def create_database(self) -> str:
         name = f"stockd_t{os.getpid()}_{next(self._counter)}"
@@ -69,6 +95,8 @@ async def _prepare(admin_url: str, template: str) -> None:
     conn = await asyncpg.connect(_with_database(admin_url, template))
     try:
         await migrate(conn)
+        await conn.execute(_CREATE_APP_ROLE)
+        await grant_app_role(conn, APP_ROLE)  # copies of the template keep the grants
     finally:
         await conn.close()
 

@@ -13,19 +13,33 @@ import logging
 import os
 import warnings
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import platformdirs
 
-from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
 from stock_core.store.connection import UNAVAILABLE_ERRORS
 from stock_core.store.failover import ConnectOptions, Connector
-from stock_core.store.migrate import migrate
+from stock_core.store.migrate import Migration, migrate
+from stock_core.store.privileges import (
+    ensure_login_role,
+    grant_app_role,
+    missing_privileges,
+    owner_powers,
+)
 
-__all__ = ["Database", "close_pool", "default_home", "embedded_url", "open_database"]
+__all__ = [
+    "EMBEDDED_APP_ROLE",
+    "Database",
+    "close_pool",
+    "default_home",
+    "embedded_url",
+    "open_database",
+    "with_user",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +49,8 @@ _OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavail
 """The server cannot be used now: unreachable, or no host is a primary to write on."""
 
 """Seconds a pool's polite close may take before its connections are dropped."""
+EMBEDDED_APP_ROLE = "stockd_app"
+"""The embedded server's app role: created by stockd, owns nothing."""
 
 
 def default_home() -> Path:
@@ -64,17 +80,35 @@ async def embedded_url(home: Path) -> tuple[Any, str]:
 
 @dataclass
 class Database:
-    """An open pool plus where it points. ``embedded`` holds the server handle, if any."""
+    """An open pool plus where it points. ``embedded`` holds the server handle, if any.
+
+    ``url`` is the app's own (its pools connect with it); ``admin_url`` the schema
+    owner's, when migrations ran over another role; ``applied`` the migrations this
+    open applied.
+    """
 
     pool: asyncpg.Pool[Any]
     url: str
     embedded: Any = None
     connector: Connector | None = None
     """Makes the pool's connections: host by host, primary only, on the right timeline."""
+    admin_url: str | None = None
+    app_role: str | None = None
+    applied: list[Migration] = field(default_factory=list)
 
     @property
     def description(self) -> str:
         return f"embedded PostgreSQL at {self.url}" if self.embedded else _redact(self.url)
+
+
+def with_user(url: str, user: str) -> str:
+    """``url`` with its user (and password) replaced by ``user``, no password."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a postgresql:// URL: {_redact(url)}")
+    authority, slash, tail = rest.partition("/")
+    host = authority.rsplit("@", 1)[1] if "@" in authority else authority
+    return f"{scheme}://{user}@{host}{slash}{tail}"
 
 
 def _redact(url: str) -> str:
@@ -97,6 +131,85 @@ async def _keep_session(conn: asyncpg.Connection[Any]) -> None:
     """
 
 
+async def _prepare_schema(
+    admin_url: str, app_role: str | None, *, create_role: bool
+) -> list[Migration]:
+    """Migrate over the owner's ``admin_url`` and grant ``app_role``; one connection."""
+    try:
+        conn = await asyncpg.connect(admin_url, timeout=10, command_timeout=60)
+    except UNAVAILABLE_ERRORS as exc:
+        error = DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(admin_url)}: {exc}")
+        error.setting = "database.admin_url"
+        raise error from exc
+    except asyncpg.PostgresError as exc:
+        raise DatabaseAccessError(
+            f"PostgreSQL at {_redact(admin_url)} refused the schema owner's login: {exc}",
+            "database.admin_url",
+        ) from exc
+    except (asyncpg.InterfaceError, ValueError) as exc:  # not a URL asyncpg can use
+        raise DatabaseAccessError(
+            f"not a PostgreSQL URL: {_redact(admin_url)} ({exc})", "database.admin_url"
+        ) from exc
+    try:
+        try:
+            applied = await migrate(conn)
+        except asyncpg.InsufficientPrivilegeError as exc:
+            raise DatabaseAccessError(
+                f"the role of {_redact(admin_url)} cannot run stockd's migrations ({exc}): "
+                "it must own the database's public schema",
+                "database.admin_url",
+            ) from exc
+        if app_role:
+            if create_role:
+                await ensure_login_role(conn, app_role)
+            try:
+                await grant_app_role(conn, app_role)
+            except asyncpg.UndefinedObjectError as exc:
+                raise DatabaseAccessError(
+                    f"role {app_role} does not exist ({exc}): create it as a login role "
+                    "(docs/how-to/deploy.md) or name another",
+                    "database.app_role",
+                ) from exc
+            except asyncpg.InsufficientPrivilegeError as exc:
+                raise DatabaseAccessError(
+                    f"the role of {_redact(admin_url)} cannot grant {app_role} its "
+                    f"privileges ({exc}): it must own the schema",
+                    "database.admin_url",
+                ) from exc
+        return applied
+    finally:
+        await conn.close()
+
+
+async def _check_app_role(pool: asyncpg.Pool[Any], url: str, *, separate_admin: bool) -> None:
+    """Refuse to serve as a role that lacks what stockd needs; warn when it has more."""
+    async with pool.acquire() as conn:
+        missing = await missing_privileges(conn)
+        powers = await owner_powers(conn)
+    if missing:
+        shown = ", ".join(missing[:4]) + (
+            f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+        )
+        raise DatabaseAccessError(
+            f"the role of {_redact(url)} lacks {shown}: grant them (docs/how-to/deploy.md), "
+            "or set [database] admin_url and app_role so that stockd grants them",
+            "database.url",
+        )
+    if powers and separate_admin:
+        log.warning(
+            "%s: the app connects with owner powers over the ledger; give [database] url "
+            "a role that owns nothing (docs/how-to/deploy.md)",
+            powers,
+        )
+    elif powers:
+        log.info(
+            "%s, so it could drop the ledger's append-only trigger: set [database] admin_url "
+            "(the owner, for migrations) and app_role, and url to that role "
+            "(docs/how-to/deploy.md)",
+            powers,
+        )
+
+
 @contextlib.asynccontextmanager
 async def open_database(
     url: str | None,
@@ -108,8 +221,16 @@ async def open_database(
     tolerate_outage: bool = False,
     options: ConnectOptions | None = None,
     lineage_file: Path | None = None,
+    admin_url: str | None = None,
+    app_role: str | None = None,
 ) -> AsyncIterator[Database]:
     """Open a pool on ``url`` (or the embedded server under ``home``), migrated.
+
+    Migrations, and the grants that give ``app_role`` what the app needs, run over
+    ``admin_url`` (the schema owner) when it is given, else over ``url`` itself. The
+    embedded server migrates as its superuser and serves as :data:`EMBEDDED_APP_ROLE`
+    (created on first use; it owns nothing). Then the pool's own role is checked: one
+    that lacks a privilege stockd needs is :class:`DatabaseAccessError`.
 
     With ``tolerate_outage`` (the gateway) an unreachable server is not fatal: the
     pool is created empty and connects when PostgreSQL returns; until then callers
@@ -120,9 +241,21 @@ async def open_database(
     behind the timeline written on before, kept in ``lineage_file`` when given).
     """
     embedded = None
+    create_role = False
     if not url:
-        embedded, url = await embedded_url(home or default_home())
+        embedded, admin_url = await embedded_url(home or default_home())
         log.info("using embedded PostgreSQL under %s", home or default_home())
+        app_role = app_role or EMBEDDED_APP_ROLE
+        url = with_user(admin_url, app_role)
+        create_role = True
+    applied: list[Migration] = []
+    if run_migrations and (admin_url or app_role):
+        try:
+            applied = await _prepare_schema(admin_url or url, app_role, create_role=create_role)
+        except DatabaseUnavailableError:
+            if not tolerate_outage:
+                raise
+            log.warning("PostgreSQL unreachable at start: scans will be spooled")
     connector = Connector(url, options, lineage_file=lineage_file)
     await connector.load()
     try:
@@ -140,17 +273,32 @@ async def open_database(
         raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc
     connector.attach(pool)
     try:
-        if run_migrations:
-            try:
-                async with pool.acquire() as conn:
-                    await migrate(conn)
-            except _OUTAGE as exc:
-                if not tolerate_outage:
-                    raise DatabaseUnavailableError(
-                        f"cannot reach PostgreSQL at {_redact(url)}: {exc}"
-                    ) from exc
-                log.warning("PostgreSQL unreachable at start (%s): scans will be spooled", exc)
-        yield Database(pool=pool, url=url, embedded=embedded, connector=connector)
+        try:
+            async with pool.acquire() as conn:
+                if run_migrations and not (admin_url or app_role):
+                    applied = await migrate(conn)
+            await _check_app_role(pool, url, separate_admin=bool(admin_url) and not embedded)
+        except _OUTAGE as exc:
+            if not tolerate_outage:
+                raise DatabaseUnavailableError(
+                    f"cannot reach PostgreSQL at {_redact(url)}: {exc}"
+                ) from exc
+            log.warning("PostgreSQL unreachable at start (%s): scans will be spooled", exc)
+        except asyncpg.InsufficientPrivilegeError as exc:
+            raise DatabaseAccessError(
+                f"the role of {_redact(url)} cannot run stockd's migrations ({exc}): set "
+                "[database] admin_url to the schema owner's URL, or run stockd migrate with it",
+                "database.admin_url",
+            ) from exc
+        yield Database(
+            pool=pool,
+            url=url,
+            embedded=embedded,
+            connector=connector,
+            admin_url=admin_url,
+            app_role=app_role,
+            applied=applied,
+        )
     finally:
         connector.detach()
         await close_pool(pool, connector)

@@ -1,7 +1,10 @@
 """Versioned SQL migrations: ``migrations/NNNN_name.sql``, applied in order, once.
 
 All pending files run in one transaction under an advisory lock, so two processes
-starting together serialise: the second finds the work done.
+starting together serialise: the second finds the work done. A schema that is up to
+date is found so with a read alone, so a role that may not run DDL (the app's own,
+see :mod:`stock_core.store.privileges`) can call :func:`migrate` too; when there is
+work to do it needs the schema's owner.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from importlib import resources
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
-__all__ = ["Migration", "available_migrations", "migrate"]
+__all__ = ["Migration", "available_migrations", "migrate", "pending_migrations"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -35,8 +38,19 @@ def available_migrations() -> list[Migration]:
     return found
 
 
+async def pending_migrations(conn: Connection) -> list[Migration]:
+    """Migrations not applied yet, found without DDL or locks."""
+    if await conn.fetchval(q.MIGRATIONS_TABLE_EXISTS):
+        done = {r["version"] for r in await conn.fetch(q.APPLIED_MIGRATIONS)}
+    else:
+        done = set()
+    return [m for m in available_migrations() if m.version not in done]
+
+
 async def migrate(conn: Connection) -> list[Migration]:
     """Apply every pending migration; returns those applied (empty when up to date)."""
+    if not await pending_migrations(conn):
+        return []
     async with conn.transaction():
         await conn.execute(q.ADVISORY_LOCK_MIGRATIONS)
         await conn.execute(q.CREATE_MIGRATIONS_TABLE)

@@ -93,6 +93,7 @@ __all__ = [
     "LOCK_ORDER_LINE_FOR_PICK",
     "LOCK_PRODUCT",
     "LOCK_SEQUENCER",
+    "MIGRATIONS_TABLE_EXISTS",
     "MOVEMENTS_BY_KEY",
     "MOVEMENT_BY_ID",
     "NOTIFY_FEED",
@@ -160,6 +161,8 @@ CREATE TABLE IF NOT EXISTS stockd_migrations (
 """
 
 APPLIED_MIGRATIONS: Final = "SELECT version FROM stockd_migrations ORDER BY version"
+
+MIGRATIONS_TABLE_EXISTS: Final = "SELECT to_regclass('stockd_migrations') IS NOT NULL"
 
 RECORD_MIGRATION: Final = "INSERT INTO stockd_migrations (version, name) VALUES ($1, $2)"
 

@@ -22,8 +22,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
 from hardware_mocks.frames import DATALOGIC, HONEYWELL
@@ -481,13 +481,19 @@ async def test_a_second_gateway_on_the_same_spool_is_refused(
 
 
 async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_writes(
-    service: StockService, pool: Pool, database_url: str, tmp_path: Path
+    service: StockService,
+    pool: Pool,
+    database_url: str,
+    database_name: str,
+    admin_database_url: str,
+    tmp_path: Path,
 ) -> None:
     """A failover that leaves the gateway on a read-only server: ``ReadOnlySQLTransactionError``
     is an outage, so scans are spooled (ack), not refused (nak)."""
-    name = urlsplit(database_url).path.lstrip("/")
+    name = database_name
     tagged = f"{database_url}{'&' if '?' in database_url else '?'}application_name=gw-ro"
-    await pool.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    admin = await asyncpg.connect(admin_database_url)  # the owner: the app role may not
+    await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     rig = await open_rig("ro", "pty", HONEYWELL, tmp_path, location="DOCK-1")
     async with open_database(tagged, run_migrations=False, tolerate_outage=True) as db:
         with pytest.raises(DatabaseUnavailableError, match="read-only"):  # API writes: 503
@@ -503,8 +509,8 @@ async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_wr
             assert (status.depth, status.replaying) == (20, False)
             assert await ledger_lots(pool) == []
             # the failover completes: writable again, and the old sessions are gone
-            await pool.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
-            await pool.execute(
+            await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
+            await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE application_name = 'gw-ro'"
             )
@@ -514,6 +520,7 @@ async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_wr
         finally:
             await gateway.stop()
             await rig.close()
+            await admin.close()
     assert await ledger_lots(pool) == [*lots, "ro-after"]
     assert await service.list_spool_exceptions() == []
 

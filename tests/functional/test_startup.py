@@ -11,12 +11,14 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from scanner_gateway.spool import Spool
+from stock_core.store.database import with_user
 from tests.functional.command import Run, embedded_servers, stockd
 from tests.integration.catalog_fixture import PRODUCTS_CSV
-from tests.pg import PgCluster
+from tests.pg import APP_ROLE, PgCluster
 from tests.timing import UNIT
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"
@@ -174,3 +176,81 @@ async def test_an_embedded_postgres_that_cannot_start_is_one_line(
     line = one_line(run, within=30)
     assert str(home) in line
     assert "set STOCKD_HOME" in line
+
+
+async def test_an_app_role_without_its_grants_stops_start_up_with_one_line(
+    home: Path, database_url: str, admin_database_url: str
+) -> None:
+    admin = await asyncpg.connect(admin_database_url)
+    try:
+        await admin.execute(f"REVOKE INSERT ON outbox FROM {APP_ROLE}")
+    finally:
+        await admin.close()
+    for command in ("verify", "web"):
+        run = await stockd(command, home=home, url=database_url, env={"STOCKD_WEB__PORT": "0"})
+        line = one_line(run, within=15)
+        assert line.startswith(
+            f"stockd: bad setting database.url: the role of postgresql://{APP_ROLE}@"
+        ), line
+        assert "lacks INSERT on table outbox: grant them (docs/how-to/deploy.md)" in line
+    # stockd migrate as the owner, naming the role, grants them back
+    owner = {
+        "STOCKD_DATABASE__ADMIN_URL": admin_database_url,
+        "STOCKD_DATABASE__APP_ROLE": APP_ROLE,
+    }
+    run = await stockd("migrate", home=home, url=database_url, env=owner)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines() == [
+        "schema is up to date",
+        f"role {APP_ROLE} has the privileges stockd needs, and no more",
+    ]
+    assert (await stockd("verify", home=home, url=database_url)).returncode == 0
+
+
+async def test_a_bad_admin_url_or_app_role_stops_start_up_with_one_line_naming_it(
+    home: Path, database_url: str, admin_database_url: str
+) -> None:
+    refused = with_user(admin_database_url, "no_such_owner_x")
+    cases = [
+        (
+            {"STOCKD_DATABASE__ADMIN_URL": UNREACHABLE, "STOCKD_DATABASE__WAIT_S": "0"},
+            "stockd: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1:1/none",
+            "set [database] admin_url or STOCKD_DATABASE__ADMIN_URL, or wait longer with "
+            "[database] wait_s",
+        ),
+        (
+            {"STOCKD_DATABASE__ADMIN_URL": refused},
+            "stockd: bad setting database.admin_url: PostgreSQL at postgresql://no_such_owner_x@",
+            'role "no_such_owner_x" does not exist',
+        ),
+        (
+            {"STOCKD_DATABASE__ADMIN_URL": "mysql://db.example/stockd"},
+            "stockd: bad setting database.admin_url: not a PostgreSQL URL",
+            "",
+        ),
+        (
+            {
+                "STOCKD_DATABASE__ADMIN_URL": admin_database_url,
+                "STOCKD_DATABASE__APP_ROLE": "nobody_here",
+            },
+            "stockd: bad setting database.app_role: role nobody_here does not exist",
+            "create it as a login role (docs/how-to/deploy.md) or name another",
+        ),
+    ]
+    for env, starts, says in cases:
+        run = await stockd("migrate", home=home, url=database_url, env=env)
+        line = one_line(run, within=15)
+        assert line.startswith(starts), line
+        assert says in line, line
+    # a role name is an identifier stockd quotes, checked like any setting (exit 2)
+    run = await stockd(
+        "migrate",
+        home=home,
+        url=database_url,
+        env={"STOCKD_DATABASE__APP_ROLE": "Robert'); DROP TABLE movements;--"},
+    )
+    assert run.returncode == 2
+    assert run.stderr_lines == [
+        "stockd: bad setting database.app_role: String should match pattern "
+        "'^[a-z_][a-z0-9_]{0,62}$' [environment STOCKD_DATABASE__APP_ROLE]"
+    ]

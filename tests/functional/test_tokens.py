@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 import websockets
 from aiohttp import ClientSession, web
@@ -291,11 +291,18 @@ async def test_sign_in_works_on_a_read_only_database_and_the_failed_write_is_log
     service: StockService,
     database: Database,
     database_url: str,
+    database_name: str,
+    admin_database_url: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     text, info = await service.create_token("floor", Role.DISPLAY)
-    name = urlsplit(database_url).path.lstrip("/")  # also with ?host=/path (embedded)
-    await database.pool.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    admin = await asyncpg.connect(admin_database_url)  # the owner: the app role may not
+    try:
+        await admin.execute(
+            f'ALTER DATABASE "{database_name}" SET default_transaction_read_only = on'
+        )
+    finally:
+        await admin.close()
     async with open_web_pool(database_url, max_size=6, acquire_timeout=2.0) as read_only:
         node = await start_node(database=read_only, token_last_used_interval=0.1)
         with caplog.at_level(logging.WARNING, logger="stock_core.store.tokens"):

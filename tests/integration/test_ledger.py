@@ -313,12 +313,22 @@ async def test_group_commit_gives_each_envelope_its_own_outcome(service: StockSe
     assert (await service.verify()).ok
 
 
-async def test_ledger_rejects_update_and_delete(service: StockService, pool: Pool) -> None:
+async def test_ledger_rejects_update_and_delete(
+    service: StockService, pool: Pool, admin_database_url: str
+) -> None:
     await service.post(env(Receive(WIDGET, A1, 2)))
-    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
-        await pool.execute("UPDATE movements SET delta = 3")
-    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
-        await pool.execute("DELETE FROM movements")
+    # the app's role may not even try; the schema's owner meets the append-only trigger
+    for statement in ("UPDATE movements SET delta = 3", "DELETE FROM movements"):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await pool.execute(statement)
+    owner = await asyncpg.connect(admin_database_url)
+    try:
+        with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+            await owner.execute("UPDATE movements SET delta = 3")
+        with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+            await owner.execute("DELETE FROM movements")
+    finally:
+        await owner.close()
 
 
 async def test_verify_reports_a_tampered_stock_row(service: StockService, pool: Pool) -> None:
