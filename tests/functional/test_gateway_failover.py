@@ -141,7 +141,7 @@ async def test_a_read_only_primary_is_an_outage_scans_are_spooled_not_refused(
     pool: Pool,
     proxy: FaultProxy,
     gateway_db: Database,
-    database_url: str,
+    admin_database_url: str,
     tmp_path: Path,
 ) -> None:
     rigs = [
@@ -153,7 +153,7 @@ async def test_a_read_only_primary_is_an_outage_scans_are_spooled_not_refused(
         # What a fenced or demoted node looks like to its clients; the sessions are
         # ended so the setting reaches them (the test's own pool reconnects too).
         value = "on" if on else "off"
-        conn = await asyncpg.connect(database_url)
+        conn = await asyncpg.connect(admin_database_url)  # the owner: the app role may not
         try:
             name = await conn.fetchval("SELECT current_database()")
             await conn.execute("SET default_transaction_read_only = off")
