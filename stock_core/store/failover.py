@@ -382,6 +382,7 @@ async def bounded(
         yield pool
         return
     loop = asyncio.get_running_loop()
+    ends = loop.time() + seconds  # one deadline: waiting for the connection included
     try:
         acquired = pool.acquire(timeout=seconds)
         conn = await acquired.__aenter__()
@@ -394,7 +395,7 @@ async def bounded(
         fired = True
         conn.terminate()
 
-    handle = loop.call_later(seconds, expire)
+    handle = loop.call_at(ends, expire)
     unconfirmed: list[object] = []
 
     def heard(_con: object, message: object) -> None:
