@@ -27,6 +27,7 @@ from prometheus_client import (
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store.api_reads import ScannerView
 from stock_core.store.gateway import GatewayState
+from stock_core.store.webhooks import WebhookView
 from web_ui.keys import BUS, CONFIG, SERVICE
 
 __all__ = [
@@ -94,6 +95,20 @@ class Metrics:
             ["gateway", "figure"],
             registry=r,
         )
+
+        self.webhook_deliveries = Gauge(
+            "stockd_webhook_deliveries",
+            "Each webhook subscription's deliveries waiting to be sent or retried (pending) "
+            "and given up after a day of retries (failed)",
+            ["webhook", "status"],
+            registry=r,
+        )
+
+    def observe_webhooks(self, hooks: Sequence[WebhookView]) -> None:
+        self.webhook_deliveries.clear()
+        for hook in hooks:
+            self.webhook_deliveries.labels(str(hook.id), "pending").set(hook.pending)
+            self.webhook_deliveries.labels(str(hook.id), "failed").set(hook.failed)
 
     def observe_gateways(self, gateways: Sequence[GatewayState]) -> None:
         self.spool.clear()
@@ -179,6 +194,7 @@ async def _render(app: web.Application) -> bytes:
     if up:
         try:
             metrics.observe_scanners(await service.list_scanners(live, limit=10_000))
+            metrics.observe_webhooks(await service.list_webhooks(limit=10_000))
         except DatabaseUnavailableError:
             metrics.database_up.set(0)
     elif live:

@@ -3,9 +3,11 @@ queue and purchase-order dates; the shop role; ETag and If-None-Match; limits.""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from stock_core.domain.token import Role
+from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.functional.api.conftest import Client, bearer, post_movement, snapshot
 from tests.functional.api.test_orders_api import call
@@ -188,3 +190,68 @@ async def test_a_malformed_if_none_match_is_a_400(client: Client, tokens: dict[R
     assert response.status == 400
     star = {**bearer(tokens[Role.SHOP]), "If-None-Match": "*"}
     assert (await client.get("/api/v1/availability?sku=WIDGET", headers=star)).status == 304
+
+
+async def test_rescheduling_a_purchase_order_tells_each_waiting_line_its_new_date(
+    client: Client, tokens: dict[Role, str], service: StockService
+) -> None:
+    manager = tokens[Role.MANAGER]
+    for n in (1, 2):
+        order = {
+            "number": f"SO-E{n}",
+            "lines": [{"sku": "SPROCKET", "quantity": 2}],
+            "customer_email": f"c{n}@example.com",
+        }
+        assert (await call(client, "POST", "/api/v1/orders", manager, order))[0] == 201
+    po = {
+        "number": "PO-E",
+        "expected_date": "2031-06-01",
+        "lines": [{"sku": "SPROCKET", "quantity": 4}],
+    }
+    assert (await call(client, "POST", "/api/v1/purchase-orders", manager, po))[0] == 201
+    created = await _sequenced(service, 0, "purchase_order.created")
+    before = [e for e in created if e["type"] == "backorder.eta_changed"]
+    assert [(e["order"], e["expected_date"], e["previous_expected_date"]) for e in before] == [
+        ("SO-E1", "2031-06-01", None),
+        ("SO-E2", "2031-06-01", None),
+    ]
+    start = created[-1]["seq"]
+    status, _ = await call(
+        client, "PATCH", "/api/v1/purchase-orders/PO-E", manager, {"expected_date": "2031-05-20"}
+    )
+    assert status == 200
+    events = await _sequenced(service, start, "purchase_order.rescheduled")
+    moved = [e for e in events if e["type"] == "backorder.eta_changed"]
+    assert [
+        (e["order"], e["position"], e["expected_date"], e["previous_expected_date"]) for e in moved
+    ] == [
+        ("SO-E1", 1, "2031-05-20", "2031-06-01"),
+        ("SO-E2", 2, "2031-05-20", "2031-06-01"),
+    ]
+    assert [e["customer_email"] for e in moved] == ["c1@example.com", "c2@example.com"]
+    assert [e["type"] for e in events if e["type"].startswith("purchase_order")] == [
+        "purchase_order.rescheduled"
+    ]
+    # The same date again moves nothing; a closed purchase order cannot move.
+    status, _ = await call(
+        client, "PATCH", "/api/v1/purchase-orders/PO-E", manager, {"expected_date": "2031-05-20"}
+    )
+    assert status == 200
+    await asyncio.sleep(0.5)
+    assert await service.events_after(events[-1]["seq"], 100) == []
+    assert (await call(client, "POST", "/api/v1/purchase-orders/PO-E/cancel", manager))[0] == 200
+    status, problem = await call(
+        client, "PATCH", "/api/v1/purchase-orders/PO-E", manager, {"expected_date": "2031-05-21"}
+    )
+    assert (status, problem["type"]) == (409, "/problems/conflict")
+
+
+async def _sequenced(service: StockService, after: int, last: str) -> list[dict[str, Any]]:
+    """The feed after ``after`` once an event of type ``last`` is in it (the relay
+    numbers events a moment after they commit)."""
+    for _ in range(100):
+        events = [e.to_wire() for e in await service.events_after(after, 1000)]
+        if any(e["type"] == last for e in events):
+            return events
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no {last} in the feed")
