@@ -472,6 +472,14 @@ async def test_floor_page_shows_backorders_waiting_live(
     (row,) = await wait_backorders(page, [("SO-1", "GADGET", 5)])
     assert "expected 2031-01-15" in row["text"]
     assert await text(page, "#backorder-count") == "(1)"
+    # the purchase order moves: the date follows at once (backorder.eta_changed)
+    await service.reschedule_purchase_order("PO-1", date(2031, 1, 10))
+    await page.wait_for(
+        """[...document.querySelectorAll('#backorders li[data-order="SO-1"]')]
+            .some(li => li.textContent.includes('expected 2031-01-10'))""",
+        what="the rescheduled date",
+        show=BACKORDER_ROWS,
+    )
 
     # a new backorder appears at once (35 WIDGET in stock, 40 ordered)
     await service.create_order("SO-2", [OrderLineRequest("WIDGET", 40)])

@@ -22,7 +22,8 @@ import { Feed } from "/static/feed.js";
 // running page switches to the new token.
 //
 // Backorders waiting come from GET /api/v1/backorders (with the same token) after each
-// snapshot, then live from backorder.created, backorder.filled and order.cancelled /
+// snapshot, then live from backorder.created, backorder.eta_changed (its date),
+// backorder.filled and order.cancelled /
 // order.completed. A stock.changed of kind reserve or unreserve (an order reserving or
 // releasing stock: delta 0, no movement) changes what is available but is not a scan,
 // so it never shows under "recent scans".
@@ -190,8 +191,12 @@ function applyBackorderEvent(ev) {
       order: ev.order,
       sku: ev.sku,
       quantity: int(ev.quantity) ?? 0,
-      expected_date: before ? before.expected_date : null,
+      expected_date: ev.expected_date ?? (before ? before.expected_date : null),
     });
+  } else if (ev.type === "backorder.eta_changed") {
+    const b = model.backorders.get(key);
+    if (!b) return;
+    b.expected_date = ev.expected_date ?? null;
   } else if (ev.type === "backorder.filled") {
     const left = int(ev.remaining) ?? 0;
     const b = model.backorders.get(key);
