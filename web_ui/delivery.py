@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _USER_AGENT = "stockd-webhooks/1"
+_PRUNE_EVERY = 600.0
+"""Seconds between trims of the delivery log (``store.webhooks.KEEP_DAYS``)."""
 _UNAVAILABLE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
@@ -70,6 +72,7 @@ class WebhookDispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.endpoints: dict[int, asyncio.Task[None]] = {}
         self.sent = 0
+        self._pruned_at = 0.0
         self.failed_attempts = 0
         self._session: aiohttp.ClientSession | None = None
 
@@ -86,6 +89,9 @@ class WebhookDispatcher:
             read = await self._db(store.enqueue)
             if not read or read < 500:
                 break
+        if time.monotonic() - self._pruned_at > _PRUNE_EVERY:
+            self._pruned_at = time.monotonic()
+            await self._db(store.prune)
         room = self.max_endpoints - len(self.endpoints)
         if room <= 0:
             return

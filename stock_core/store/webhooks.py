@@ -27,6 +27,7 @@ from stock_core.errors import NotFoundError
 from stock_core.store.connection import Connection
 
 __all__ = [
+    "KEEP_DAYS",
     "Attempt",
     "DeliveryView",
     "DueDelivery",
@@ -40,6 +41,7 @@ __all__ = [
     "list_deliveries",
     "list_webhooks",
     "next_due",
+    "prune",
     "record_attempt",
     "redeliver",
     "release",
@@ -164,6 +166,17 @@ RETURNING id
 """
 
 _DELIVERY_BY_ID: Final = _DELIVERY_COLUMNS + " WHERE webhook_id = $1 AND id = $2"
+
+_PRUNE: Final = """
+DELETE FROM webhook_deliveries WHERE id IN (
+    SELECT id FROM webhook_deliveries
+    WHERE status <> 'pending' AND finished_at < now() - make_interval(days => $1)
+    LIMIT $2
+)
+"""
+
+KEEP_DAYS = 30
+"""Days a delivered or given-up delivery stays in the log."""
 
 
 @dataclass(frozen=True)
@@ -387,3 +400,9 @@ async def record_attempt(conn: Connection, delivery: DueDelivery, attempt: Attem
 
 async def release(conn: Connection, webhook_id: int, owner: str) -> None:
     await conn.execute(_RELEASE, webhook_id, owner)
+
+
+async def prune(conn: Connection, days: int = KEEP_DAYS, limit: int = 10_000) -> int:
+    """Forget finished deliveries older than ``days``; returns how many (a batch at most)."""
+    status = await conn.execute(_PRUNE, days, limit)
+    return int(status.split()[-1])

@@ -24,6 +24,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from stock_core.domain.token import Role
 from stock_core.service import StockService
+from stock_core.store import webhooks as webhooks_store
 from stock_core.store.database import Database
 from tests.functional.api.conftest import Client, bearer, post_movement
 from tests.functional.api.test_orders_api import call
@@ -343,3 +344,28 @@ async def test_webhooks_api_creates_reads_validates_and_deletes(
         assert (status, problem["type"]) == (404, "/problems/not-found")
     response = await client.get("/api/v1/webhooks", headers=bearer(tokens[Role.SHOP]))
     assert response.status == 403
+
+
+async def test_the_delivery_log_forgets_finished_deliveries_after_30_days(
+    client: Client, tokens: dict[Role, str], database: Database
+) -> None:
+    manager = tokens[Role.MANAGER]
+    body = {"url": "https://shop.example/hooks", "events": ["*"]}
+    status, hook = await call(client, "POST", "/api/v1/webhooks", manager, body)
+    assert status == 201
+    async with database.pool.acquire() as conn:
+        for n, (state, age) in enumerate(
+            [("delivered", 31), ("failed", 31), ("delivered", 29), ("pending", 40)], start=1
+        ):
+            await conn.execute(
+                "INSERT INTO webhook_deliveries (webhook_id, msg_id, seq, type, body, status, "
+                "finished_at) VALUES ($1, $2, $3, 'order.created', '{}', $4, "
+                "CASE WHEN $4 <> 'pending' THEN now() - make_interval(days => $5) END)",
+                hook["id"], f"msg_{n}", n, state, age,
+            )  # fmt: skip
+        assert await webhooks_store.prune(conn) == 2
+    status, log = await call(client, "GET", f"/api/v1/webhooks/{hook['id']}/deliveries", manager)
+    assert [(d["msg_id"], d["status"]) for d in log["items"]] == [
+        ("msg_3", "delivered"),
+        ("msg_4", "pending"),
+    ]
