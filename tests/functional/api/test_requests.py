@@ -28,6 +28,7 @@ _SAMPLE_PATH = {
     "code": "A-01",
     "kind": "products",
     "name": "not-found",
+    "delivery_id": "1",
 }
 _BAD_VALUES: list[Any] = [None, "", [], {}, True, -1, 1.5, "x" * 300, "2024-13-45", [None]]
 
