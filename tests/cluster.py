@@ -40,7 +40,11 @@ __all__ = [
     "PrivateCluster",
     "ScannerLine",
     "StockdProcess",
+    "feed_head",
+    "free_port",
     "peak_rss_kib",
+    "spooled_count",
+    "stockd_verify",
     "write_config",
 ]
 
@@ -64,7 +68,8 @@ def _pg_bin() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (at the moment of asking)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -115,7 +120,7 @@ class PrivateCluster:
             _chown_tree(base, user)
         cluster = cls(
             base=base,
-            port=_free_port(),
+            port=free_port(),
             user=user,
             settings=dict(settings or {}),
             bin_dir=bin_dir,
@@ -400,3 +405,41 @@ class StockdProcess:
             return self.errlog.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+async def stockd_verify(url: str, home: Path) -> tuple[int, str]:
+    """``stockd verify`` against ``url``: its exit status and its output."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKD_")}
+    env.update(DATABASE_URL=url, STOCKD_HOME=str(home))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "stockd",
+        "verify",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await proc.communicate()
+    return int(proc.returncode or 0), out.decode(errors="replace")
+
+
+async def feed_head(url: str) -> int:
+    """Wait for every outbox row to be sequenced; the highest seq."""
+    conn = await asyncpg.connect(url)
+    try:
+        deadline = time.monotonic() + 30
+        while await conn.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
+            if time.monotonic() > deadline:
+                raise TimeoutError("outbox rows left unsequenced")
+            await asyncio.sleep(0.2)
+        return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM outbox"))
+    finally:
+        await conn.close()
+
+
+def spooled_count(directory: Path) -> int:
+    """Scans waiting in the gateway spool at ``directory`` (none if it is not there)."""
+    from scanner_gateway.spool import pending_records
+
+    return len(pending_records(directory))

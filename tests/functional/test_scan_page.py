@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,6 +33,7 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
 from tests.browser import Browser, Page, needs_chromium
+from tests.cluster import free_port
 from tests.gateway_harness import (
     all_connected,
     ledger_rows,
@@ -58,13 +58,6 @@ GS = "\x1d"
 GS1_LOT = "]C1" + "0105012345678900" + "10LOT-7" + GS + "17301231"
 
 Start = Callable[[], Awaitable[TestServer]]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -39,7 +39,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -59,7 +58,15 @@ from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.migrate import migrate
-from tests.cluster import ScannerLine, StockdProcess, write_config
+from tests.cluster import (
+    ScannerLine,
+    StockdProcess,
+    feed_head,
+    free_port,
+    spooled_count,
+    stockd_verify,
+    write_config,
+)
 from tests.ha.cluster import HaCluster, Node
 from tests.soak.soak import Display
 
@@ -212,12 +219,6 @@ class DrillReport:
         return "\n".join(lines)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class ApiWriter:
     """A script posting receives through the API, each with its own ``Idempotency-Key``
@@ -307,41 +308,6 @@ async def _first_commit_after(url: str, since: float, timeout: float) -> float |
     return None
 
 
-async def _feed_head(url: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        deadline = time.monotonic() + 30
-        while await conn.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
-            if time.monotonic() > deadline:
-                raise TimeoutError("outbox rows left unsequenced")
-            await asyncio.sleep(0.2)
-        return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM outbox"))
-    finally:
-        await conn.close()
-
-
-async def _verify(url: str, home: Path) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKD_")}
-    env.update(DATABASE_URL=url, STOCKD_HOME=str(home))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "stockd",
-        "verify",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await proc.communicate()
-    return int(proc.returncode or 0), out.decode(errors="replace")
-
-
-def _spooled_count(directory: Path) -> int:
-    from scanner_gateway.spool import pending_records
-
-    return len(pending_records(directory)) if directory.exists() else 0
-
-
 def _log_figures(text: str) -> tuple[int, int, int, int, int]:
     """(spooled, replayed, window replayed, of them restored, old primaries refused),
     from the gateway's log."""
@@ -417,7 +383,7 @@ async def run_drill(
                 for s in ptys
             ],
             spool_dir=work / "spool",
-            web_port=_free_port(),
+            web_port=free_port(),
         )
         serve = StockdProcess(
             "serve",
@@ -453,12 +419,12 @@ async def run_drill(
         await asyncio.gather(*tasks[1:])
         _log("scanners stopped; waiting for the spool to drain")
         deadline = time.monotonic() + 60
-        while await asyncio.to_thread(_spooled_count, work / "spool"):
+        while await asyncio.to_thread(spooled_count, work / "spool"):
             if time.monotonic() > deadline:
                 raise TimeoutError("the spool did not drain within 60 s")
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.5)
-        head = await _feed_head(direct)
+        head = await feed_head(direct)
         stop_display.set()
         await tasks[0]
         await display.finish(head)
@@ -478,7 +444,7 @@ async def run_drill(
             )
         finally:
             await conn.close()
-        verify_exit, verify_output = await _verify(direct, work / "home")
+        verify_exit, verify_output = await stockd_verify(direct, work / "home")
         spooled, replayed, window, restored, refused = _log_figures(
             serve.errlog.read_text(errors="replace")
         )

@@ -26,11 +26,9 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -51,7 +49,16 @@ from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.migrate import migrate
-from tests.cluster import PrivateCluster, ScannerLine, StockdProcess, write_config
+from tests.cluster import (
+    PrivateCluster,
+    ScannerLine,
+    StockdProcess,
+    feed_head,
+    free_port,
+    spooled_count,
+    stockd_verify,
+    write_config,
+)
 
 __all__ = ["SoakReport", "main", "run_soak"]
 
@@ -379,22 +386,6 @@ async def _token(url: str) -> str:
     return text
 
 
-async def _stockd_verify(url: str, home: Path) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STOCKD_")}
-    env.update(DATABASE_URL=url, STOCKD_HOME=str(home))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "stockd",
-        "verify",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await proc.communicate()
-    return int(proc.returncode or 0), out.decode(errors="replace")
-
-
 async def _until(probe: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     while not await probe():
@@ -464,7 +455,7 @@ async def run_soak(
             work / "stockd.toml",
             scanners=lines,
             spool_dir=work / "spool",
-            web_port=_free_port(),  # fixed, so a restarted web node is found again
+            web_port=free_port(),  # fixed, so a restarted web node is found again
         )
         common: dict[str, Any] = {"database_url": url, "home": work / "home", "log_dir": work}
         web = StockdProcess("web", config, name="web", **common)
@@ -496,7 +487,7 @@ async def run_soak(
                 kills += 1
                 if what == "kill-while-pg-down":
                     with contextlib.suppress(OSError):
-                        spooled_at_kill = await asyncio.to_thread(_spooled_count, spool_dir)
+                        spooled_at_kill = await asyncio.to_thread(spooled_count, spool_dir)
                 await asyncio.sleep(rng.uniform(0.3, 1.0))
                 await gateway.start()
             elif what == "pg-down-fast":
@@ -515,13 +506,13 @@ async def run_soak(
         stop_scans.set()
         await asyncio.gather(*tasks[DISPLAYS:])
         await _until(
-            lambda: asyncio.to_thread(lambda: _spooled_count(spool_dir) == 0),
+            lambda: asyncio.to_thread(lambda: spooled_count(spool_dir) == 0),
             60,
             "spool drained",
         )
         elapsed = time.monotonic() - start
         await asyncio.sleep(1.0)  # the gateway's last scanner.status events
-        head = await _feed_head(url)
+        head = await feed_head(url)
         watch_stop.set()
         await watcher
         _log(f"feed head {head}; displays catching up")
@@ -563,12 +554,6 @@ async def run_soak(
         await asyncio.to_thread(cluster.destroy)
         if own_dir:
             shutil.rmtree(work, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FeedWatchdog:
@@ -619,26 +604,6 @@ class FeedWatchdog:
                 self.restarts += 1
 
 
-def _spooled_count(directory: Path) -> int:
-    from scanner_gateway.spool import pending_records
-
-    return len(pending_records(directory))
-
-
-async def _feed_head(url: str) -> int:
-    """Wait for every outbox row to be sequenced; the highest seq."""
-    conn = await asyncpg.connect(url)
-    try:
-        deadline = time.monotonic() + 30
-        while await conn.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
-            if time.monotonic() > deadline:
-                raise TimeoutError("outbox rows left unsequenced")
-            await asyncio.sleep(0.2)
-        return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM outbox"))
-    finally:
-        await conn.close()
-
-
 async def _report(
     url: str,
     work: Path,
@@ -682,7 +647,7 @@ async def _report(
     acked = {lot for w in workers for lot in w.acked}
     naked = {lot for w in workers for lot in w.naked}
     unanswered = {lot for w in workers for lot in w.unanswered}
-    verify_exit, verify_output = await _stockd_verify(url, work / "home")
+    verify_exit, verify_output = await stockd_verify(url, work / "home")
     missed, dups = zip(*(d.missed_and_duplicated(head) for d in displays), strict=True)
     return SoakReport(
         seconds=elapsed,
