@@ -44,13 +44,6 @@ REPLY_BOUND = 2.0
 """Seconds: every scan is answered within this, whatever the database does."""
 
 
-@pytest.fixture
-async def service(pool: Pool) -> StockService:
-    svc = StockService(pool)
-    await load_sample_catalog(svc)
-    return svc
-
-
 @dataclass
 class _Worker:
     rig: Rig
