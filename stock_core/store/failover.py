@@ -418,6 +418,13 @@ async def bounded(
         if fired:
             await acquired.__aexit__(None, None, None)
             raise DeadlineExceededError(f"PostgreSQL did not answer within {seconds:g} s") from exc
+        if isinstance(exc, Exception) and _closed(conn):
+            # Dropped under the block (every connection is, after an outage elsewhere):
+            # whatever asyncpg raised for it, this is the outage, outcome unknown.
+            await acquired.__aexit__(None, None, None)
+            raise DatabaseUnavailableError(
+                f"the connection to PostgreSQL was dropped: {exc}"
+            ) from exc
         if isinstance(exc, (*UNAVAILABLE_ERRORS, DatabaseUnavailableError, asyncio.CancelledError)):
             _drop(conn)
         else:
@@ -427,6 +434,13 @@ async def bounded(
     handle.cancel()
     _forget(conn, heard)
     await acquired.__aexit__(None, None, None)
+
+
+def _closed(conn: Connection) -> bool:
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:  # released already: the drop gave it back
+        return True
 
 
 def _drop(conn: Connection) -> None:

@@ -31,7 +31,7 @@ from stock_core.errors import DatabaseUnavailableError, NoPrimaryError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database, open_database
-from stock_core.store.failover import ConnectOptions, Connector
+from stock_core.store.failover import ConnectOptions, Connector, bounded
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.cluster import PrivateCluster
 from tests.faultproxy import FaultProxy
@@ -413,3 +413,22 @@ async def test_an_api_write_on_a_hung_database_fails_within_its_deadline_and_app
     assert again.replayed
     assert again.movements == first.movements
     assert (await service.stock_of("WIDGET")).on_hand == 3
+
+
+async def test_a_connection_dropped_under_a_transaction_is_an_outage_not_a_bug(
+    gateway_db: Database,
+) -> None:
+    """After an outage the gateway drops every connection, the other worker's too: its
+    batch must be spooled (an outage), not refused (asyncpg says InterfaceError)."""
+    connector = gateway_db.connector
+    assert connector is not None
+
+    async def in_transaction() -> None:
+        async with bounded(gateway_db.pool, 5.0) as conn, conn.transaction():
+            await conn.execute("SELECT pg_sleep(1)")
+
+    task = asyncio.create_task(in_transaction())
+    await asyncio.sleep(0.3)
+    assert connector.terminate_all() >= 1
+    with pytest.raises(DatabaseUnavailableError, match="dropped"):
+        await task

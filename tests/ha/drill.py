@@ -98,6 +98,8 @@ class Worker:
     naked: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    slow_at: list[float] = field(default_factory=list)
+    """Wall-clock send times of the scans answered after ``REPLY_BOUND``."""
 
     async def run(self, stop: asyncio.Event) -> None:
         n = 0
@@ -118,6 +120,8 @@ class Worker:
                 self.unanswered.append(lot)
                 continue
             self.latencies.append(time.monotonic() - sent_at)
+            if self.latencies[-1] > REPLY_BOUND:
+                self.slow_at.append(time.time() - self.latencies[-1])
             if after.acks == before.acks + 1:
                 self.acked.append(lot)
             else:
@@ -449,6 +453,9 @@ async def run_drill(
             serve.errlog.read_text(errors="replace")
         )
         latencies = [x for w in workers for x in w.latencies]
+        slow = sorted(round(t - at, 1) for w in workers for t in w.slow_at)
+        if slow:
+            _log(f"replies over {REPLY_BOUND:g} s for scans sent at {slow} s from the fault")
         acked = {lot for w in workers for lot in w.acked}
         return DrillReport(
             fault=fault,
