@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database, open_database
 from tests.faultproxy import FaultProxy
@@ -43,6 +44,13 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "stockd-home"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+async def worker(service: StockService) -> str:
+    """A worker's token (for the handheld page and its socket)."""
+    text, _ = await service.create_token("ana", Role.WORKER)
+    return text
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -24,6 +23,7 @@ from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database
 from tests.faultproxy import FaultProxy
+from tests.functional.conftest import ServerFactory
 from tests.gateway_harness import ledger_rows, outbox_payloads, stock_rows
 from tests.timing import UNIT
 from web_ui.app import create_app
@@ -31,8 +31,6 @@ from web_ui.config import WebConfig
 
 WIDGET_EAN = "5012345678900"
 GADGET = "4006381333931"
-
-Start = Callable[[], Awaitable[TestServer]]
 
 
 class Handheld:
@@ -69,27 +67,6 @@ class Handheld:
             await self.ws.close()
 
 
-@pytest.fixture
-async def worker(service: StockService) -> str:
-    text, _ = await service.create_token("ana", Role.WORKER)
-    return text
-
-
-@pytest.fixture
-async def start(database: Database, service: StockService) -> AsyncIterator[Start]:
-    servers: list[TestServer] = []
-
-    async def start() -> TestServer:
-        server = TestServer(create_app(WebConfig(database=database)))
-        await server.start_server()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.close()
-
-
 async def _scanners(server: TestServer, service: StockService) -> list[dict[str, Any]]:
     manager, _ = await service.create_token("boss", Role.MANAGER)
     async with (
@@ -105,9 +82,9 @@ async def _scanners(server: TestServer, service: StockService) -> list[dict[str,
 
 
 async def test_scans_are_taken_through_the_gateways_session_and_answered_once_each(
-    start: Start, service: StockService, worker: str, pool: Pool
+    start_server: ServerFactory, service: StockService, worker: str, pool: Pool
 ) -> None:
-    server = await start()
+    server = await start_server()
     hh = Handheld(server, worker)
     welcome = await hh.connect()
     assert welcome["type"] == "welcome"
@@ -159,9 +136,9 @@ async def test_scans_are_taken_through_the_gateways_session_and_answered_once_ea
 
 
 async def test_a_scan_sent_again_gets_its_first_reply_and_changes_nothing(
-    start: Start, service: StockService, worker: str, pool: Pool
+    start_server: ServerFactory, service: StockService, worker: str, pool: Pool
 ) -> None:
-    server = await start()
+    server = await start_server()
     hh = Handheld(server, worker)
     await hh.connect()
     await hh.scan(1, "LOC:A-01")
@@ -171,7 +148,7 @@ async def test_a_scan_sent_again_gets_its_first_reply_and_changes_nothing(
     assert {**again, "replayed": False} == first
     await hh.close()
     # another server (a restart): the session and the last scan are kept
-    other = await start()
+    other = await start_server()
     hh = Handheld(other, worker)
     welcome = await hh.connect()
     assert welcome["last_seq"] == 2
@@ -183,15 +160,15 @@ async def test_a_scan_sent_again_gets_its_first_reply_and_changes_nothing(
 
 
 async def test_a_count_in_progress_survives_a_reconnect(
-    start: Start, worker: str, pool: Pool
+    start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    server = await start()
+    server = await start_server()
     hh = Handheld(server, worker)
     await hh.connect()
     for seq, code in enumerate(["CMD:COUNT", "LOC:A-02", "QTY:3", GADGET], 1):
         assert (await hh.scan(seq, code))["type"] == "ack"
     await hh.close()
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     welcome = await hh.connect()
     pending = welcome["session"]["pending"]
     assert [(line["barcode"], line["quantity"]) for line in pending] == [("0" + GADGET, 3)]
@@ -202,9 +179,9 @@ async def test_a_count_in_progress_survives_a_reconnect(
 
 
 async def test_a_scan_taken_offline_and_refused_now_is_a_spool_exception_for_a_manager(
-    start: Start, service: StockService, worker: str
+    start_server: ServerFactory, service: StockService, worker: str
 ) -> None:
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     await hh.connect()
     assert hh.ws is not None
     await hh.scan(1, "CMD:PICK")
@@ -222,9 +199,9 @@ async def test_a_scan_taken_offline_and_refused_now_is_a_spool_exception_for_a_m
 
 
 async def test_gs1_separator_the_device_sends_is_read_as_fnc1(
-    start: Start, worker: str, pool: Pool
+    start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     await hh.connect(gs1_separator="~")
     await hh.scan(1, "LOC:A-01")
     reply = await hh.scan(2, "]C1" + "0105012345678900" + "10LOT-7~" + "17301231")
@@ -234,9 +211,9 @@ async def test_gs1_separator_the_device_sends_is_read_as_fnc1(
 
 
 async def test_the_handheld_shows_offline_when_its_page_goes(
-    start: Start, service: StockService, worker: str, pool: Pool
+    start_server: ServerFactory, service: StockService, worker: str, pool: Pool
 ) -> None:
-    server = await start()
+    server = await start_server()
     hh = Handheld(server, worker)
     await hh.connect()
     await hh.close()
@@ -255,9 +232,9 @@ async def test_the_handheld_shows_offline_when_its_page_goes(
 
 
 async def test_the_same_handheld_connecting_again_closes_its_older_socket(
-    start: Start, worker: str
+    start_server: ServerFactory, worker: str
 ) -> None:
-    server = await start()
+    server = await start_server()
     first, second = Handheld(server, worker), Handheld(server, worker)
     await first.connect()
     await second.connect()
@@ -279,9 +256,9 @@ async def test_the_same_handheld_connecting_again_closes_its_older_socket(
     ],
 )
 async def test_a_bad_hello_closes_with_its_reason(
-    start: Start, hello: dict[str, Any], code: int
+    start_server: ServerFactory, hello: dict[str, Any], code: int
 ) -> None:
-    server = await start()
+    server = await start_server()
     url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
     async with websockets.connect(url) as ws:
         await ws.send(json.dumps(hello))
@@ -290,9 +267,11 @@ async def test_a_bad_hello_closes_with_its_reason(
         assert ws.close_code == code
 
 
-async def test_a_display_token_may_not_scan(start: Start, service: StockService) -> None:
+async def test_a_display_token_may_not_scan(
+    start_server: ServerFactory, service: StockService
+) -> None:
     display, _ = await service.create_token("floor", Role.DISPLAY)
-    hh = Handheld(await start(), display)
+    hh = Handheld(await start_server(), display)
     with pytest.raises(websockets.ConnectionClosed):
         await hh.connect()
     assert hh.ws is not None
@@ -300,9 +279,9 @@ async def test_a_display_token_may_not_scan(start: Start, service: StockService)
 
 
 async def test_malformed_messages_get_an_error_and_the_socket_stays(
-    start: Start, worker: str, pool: Pool
+    start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     await hh.connect()
     assert hh.ws is not None
     for bad in ["not json", json.dumps({"type": "dance"}), json.dumps({"type": "scan"})]:
@@ -319,8 +298,8 @@ async def test_malformed_messages_get_an_error_and_the_socket_stays(
     await hh.close()
 
 
-async def test_the_page_is_served_at_scan(start: Start) -> None:
-    server = await start()
+async def test_the_page_is_served_at_scan(start_server: ServerFactory) -> None:
+    server = await start_server()
     async with aiohttp.ClientSession() as http:
         async with http.get(server.make_url("/scan/")) as page:
             assert page.status == 200
@@ -376,9 +355,9 @@ async def test_with_the_database_away_the_socket_closes_1013_and_the_scan_is_tak
 
 
 async def test_a_scan_whose_reply_is_no_longer_kept_is_answered_already_taken(
-    start: Start, worker: str, pool: Pool
+    start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     await hh.connect()
     await hh.scan(1, "LOC:A-01")
     await hh.scan(2, WIDGET_EAN)
@@ -390,14 +369,14 @@ async def test_a_scan_whose_reply_is_no_longer_kept_is_answered_already_taken(
 
 
 async def test_an_unreadable_stored_session_starts_afresh(
-    start: Start, worker: str, pool: Pool
+    start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     await hh.connect()
     await hh.scan(1, "CMD:PICK")
     await hh.close()
     await pool.execute("""UPDATE handheld_sessions SET session = '{"mode": "dance"}'""")
-    hh = Handheld(await start(), worker)
+    hh = Handheld(await start_server(), worker)
     welcome = await hh.connect()
     assert (welcome["session"]["mode"], welcome["last_seq"]) == ("receive", 1)
     await hh.close()
@@ -430,8 +409,8 @@ async def test_a_silent_or_binary_hello_is_refused(
         await server.close()
 
 
-async def test_the_service_worker_is_served_at_the_pages_scope(start: Start) -> None:
-    server = await start()
+async def test_the_service_worker_is_served_at_the_pages_scope(start_server: ServerFactory) -> None:
+    server = await start_server()
     async with (
         aiohttp.ClientSession() as http,
         http.get(server.make_url("/scan/sw.js")) as sw,

@@ -61,12 +61,6 @@ Start = Callable[[], Awaitable[TestServer]]
 
 
 @pytest.fixture
-async def worker(service: StockService) -> str:
-    text, _ = await service.create_token("ana", Role.WORKER)
-    return text
-
-
-@pytest.fixture
 async def start(database: Database, service: StockService) -> AsyncIterator[Start]:
     """Start the app on one port; started again after a stop, the same port."""
     port = free_port()
