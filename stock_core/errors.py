@@ -15,6 +15,7 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── NotFoundError                  no such order or purchase order
     │   ├── CountTaskStateError            a count task not open (or not awaiting approval)
     │   ├── InvalidCountTaskError          a count task with no locations
+    │   ├── CapacityExceededError          a receipt or move would overfill a location
     │   └── IdempotencyConflictError       same key, different request
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
@@ -37,6 +38,7 @@ from typing import ClassVar
 
 __all__ = [
     "BackorderNotAllowedError",
+    "CapacityExceededError",
     "CatalogImportError",
     "CommitUnconfirmedError",
     "ConflictError",
@@ -293,5 +295,39 @@ class InvalidCountTaskError(StockRejection):
     http_status = 422
 
 
+class CapacityExceededError(StockRejection):
+    """A receipt or move would put more weight or volume in a location than it holds."""
+
+    problem_type = "capacity-exceeded"
+    http_status = 409
+
+    def __init__(
+        self,
+        location: str,
+        reason: str,
+        *,
+        weight_g: float,
+        max_weight_g: float | None,
+        volume_cm3: float,
+        max_volume_cm3: float | None,
+    ) -> None:
+        self.location = location
+        self.weight_g = weight_g
+        self.max_weight_g = max_weight_g
+        self.volume_cm3 = volume_cm3
+        self.max_volume_cm3 = max_volume_cm3
+        super().__init__(reason)
+
+    def _details(self) -> dict[str, object]:
+        return {
+            "location": self.location,
+            "weight_g": self.weight_g,
+            "max_weight_g": self.max_weight_g,
+            "volume_cm3": self.volume_cm3,
+            "max_volume_cm3": self.max_volume_cm3,
+        }
+
+
+_REJECTIONS[CapacityExceededError.problem_type] = CapacityExceededError
 _REJECTIONS[CountTaskStateError.problem_type] = CountTaskStateError
 _REJECTIONS[InvalidCountTaskError.problem_type] = InvalidCountTaskError

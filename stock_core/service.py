@@ -37,6 +37,7 @@ from stock_core.domain.movement import (
     Receive,
 )
 from stock_core.domain.orders import OrderLineRequest, validate_lines
+from stock_core.domain.space import space_csv
 from stock_core.domain.token import Role
 from stock_core.domain.webhook import new_secret, parse_patterns
 from stock_core.errors import (
@@ -52,6 +53,7 @@ from stock_core.store import (
     api_reads,
     api_writes,
     availability,
+    capacity,
     catalog,
     failover,
     gateway,
@@ -610,6 +612,16 @@ class StockService:
             return await count_tasks.approve_task(conn, task_id, actor)
 
         return await with_retries(self.pool, work)
+
+    async def space(self, warehouse: str | None = None) -> dict[str, Any]:
+        """Weight and volume used and allowed per zone (``GET /reports/space``)."""
+        async with self._connection() as conn:
+            lines = await capacity.space(conn, warehouse)
+        return {"items": [line.as_dict() for line in lines]}
+
+    async def space_csv(self, warehouse: str | None = None) -> str:
+        async with self._connection() as conn:
+            return space_csv(await capacity.space(conn, warehouse))
 
     async def verify(self) -> VerifyReport:
         async with self.pool.acquire() as conn:

@@ -47,6 +47,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "invalid-movement": (422, "The movement is not valid"),
     "nothing-to-undo": (409, "Nothing to undo"),
     "count-below-reserved": (409, "Counted less than is reserved"),
+    "capacity-exceeded": (409, "The location has no room for it"),
     "count-task-state": (409, "The count task is not in a state that allows this"),
     "invalid-count-task": (422, "The count task cannot be opened"),
     "backorder-not-allowed": (409, "The product does not accept backorders"),

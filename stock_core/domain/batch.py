@@ -18,6 +18,9 @@ Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time
   pick without one draws lots first-expiry-first (:func:`allocate_fefo`); a lot past
   its expiry date (before ``today``) is not available to either;
 * an adjustment adds or removes units (no pack size) from one lot;
+* a receive into a location with a capacity limit is refused when it would overfill it
+  (:func:`stock_core.domain.capacity.room_refusal`), against what the location holds at
+  that point of the batch (earlier picks make room, earlier receipts take it);
 * nothing ever goes below zero; the figures each event carries (on hand and available
   at the location and for the whole product) are those right after its row; available
   leaves out expired rows (what they hold, less reservations, counts as expired).
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
+from stock_core.domain.capacity import Capacity, Load, UnitSize, room_refusal
 from stock_core.domain.movement import (
     Adjust,
     Count,
@@ -176,8 +180,14 @@ class _Planner:
         rows: Iterable[StockFacts],
         today: date | None,
         at_locations: Mapping[tuple[int, int], tuple[int, int, int]] | None,
+        capacity: Mapping[int, Capacity] | None = None,
+        loads: Mapping[int, Load] | None = None,
+        sizes: Mapping[int, UnitSize] | None = None,
     ) -> None:
         self.today = today
+        self.capacity = dict(capacity or {})
+        self.loads = {i: (loads or {}).get(i, Load()) for i in self.capacity}
+        self.sizes = dict(sizes or {})
         self.rows: dict[StockKey, _Row] = {}
         self.lots: dict[tuple[int, int], list[str]] = {}
         self.totals = {p.id: [p.on_hand, p.reserved, p.expired] for p in products}
@@ -224,6 +234,9 @@ class _Planner:
         key = (product.id, location[0], lot)
         row = self._row(key)
         row.on_hand += delta
+        if location[0] in self.loads:
+            size = self.sizes.get(product.id, UnitSize())
+            self.loads[location[0]] = self.loads[location[0]].plus(size, delta)
         if row.expiry is None:
             row.expiry = expiry
         expired = delta if self._expired(key) else 0  # expired units are not available
@@ -318,6 +331,12 @@ class _Planner:
                 units = command.quantity * item.pack_size
                 lot = command.lot or ""
                 expiry = command.expiry
+                limit = self.capacity.get(location[0])
+                if limit is not None:
+                    size = self.sizes.get(product.id, UnitSize())
+                    refusal = room_refusal(limit, self.loads[location[0]], size, units)
+                    if refusal is not None:
+                        raise refusal
                 self._change(
                     rows,
                     MovementKind.RECEIVE,
@@ -368,6 +387,9 @@ def plan_batch(
     rows: Iterable[StockFacts],
     today: date | None = None,
     at_locations: Mapping[tuple[int, int], tuple[int, int, int]] | None = None,
+    capacity: Mapping[int, Capacity] | None = None,
+    loads: Mapping[int, Load] | None = None,
+    sizes: Mapping[int, UnitSize] | None = None,
 ) -> BatchPlan:
     """Decide every item in order against the stock ``rows`` read for the batch.
 
@@ -377,8 +399,11 @@ def plan_batch(
     pair's (on hand, reserved, expired) over all its lots; without it they are summed
     from ``rows``, which must then hold every row of each pair. Given ``today``, lots
     that expired before it are not picked and count as expired, not available.
+    ``capacity`` gives the limited locations (by id) the batch receives into, with what
+    they hold before it (``loads``) and each product's unit size (``sizes``; a product
+    not given takes no room).
     """
-    planner = _Planner(products, rows, today, at_locations)
+    planner = _Planner(products, rows, today, at_locations, capacity, loads, sizes)
     for item in items:
         try:
             planner.plan.outcomes.append(planner.receive_item(item))

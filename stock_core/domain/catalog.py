@@ -19,6 +19,7 @@ from stock_core.errors import ImportProblem
 
 __all__ = [
     "LOCATION_COLUMNS",
+    "OPTIONAL_LOCATION_COLUMNS",
     "OPTIONAL_PRODUCT_COLUMNS",
     "PRODUCT_COLUMNS",
     "BarcodeSpec",
@@ -48,6 +49,9 @@ OPTIONAL_PRODUCT_COLUMNS = ("backorder_allowed",)
 """Columns ``products.csv`` may add; absent, or an empty cell, keeps what is stored
 (``true`` for a new product)."""
 LOCATION_COLUMNS = ("code", "zone", "name", "gln")
+OPTIONAL_LOCATION_COLUMNS = ("max_weight_g", "max_volume_cm3")
+"""Columns ``locations.csv`` may add: capacity limits. An empty cell is no limit; an
+absent column keeps what is stored (no limit for a new location)."""
 
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _MAX_PACK = 100_000
@@ -95,6 +99,10 @@ class LocationRow:
     zone: str
     name: str
     gln: str | None
+    max_weight_g: Decimal | None = None
+    max_volume_cm3: Decimal | None = None
+    sets_limits: tuple[bool, bool] = (False, False)
+    """Whether the file has the max_weight_g and max_volume_cm3 columns (else kept)."""
 
 
 class _LineError(ValueError):
@@ -343,6 +351,11 @@ def _location(line: int, r: dict[str, str]) -> LocationRow:
         zone=_text(r["zone"], "zone", required=False, max_length=64),
         name=_text(r["name"], "name", required=False, max_length=200),
         gln=gln,
+        max_weight_g=_decimal(r.get("max_weight_g", ""), "max_weight_g", optional=True, places=3),
+        max_volume_cm3=_decimal(
+            r.get("max_volume_cm3", ""), "max_volume_cm3", optional=True, places=3
+        ),
+        sets_limits=("max_weight_g" in r, "max_volume_cm3" in r),
     )
 
 
@@ -354,6 +367,7 @@ def parse_locations(data: bytes) -> tuple[list[LocationRow], list[ImportProblem]
         _location,
         lambda r: r.code if isinstance(r, LocationRow) else "",
         "location code",
+        OPTIONAL_LOCATION_COLUMNS,
     )
     locations = [r for r in rows if isinstance(r, LocationRow)]
     glns: dict[str, int] = {}

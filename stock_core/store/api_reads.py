@@ -90,6 +90,8 @@ class LocationView:
     gln: str | None
     created_at: datetime
     updated_at: datetime
+    max_weight_g: Decimal | None = None
+    max_volume_cm3: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,8 @@ def _location(row: asyncpg.Record) -> LocationView:
         gln=row["gln"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        max_weight_g=row["max_weight_g"],
+        max_volume_cm3=row["max_volume_cm3"],
     )
 
 

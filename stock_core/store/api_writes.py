@@ -86,6 +86,8 @@ class LocationSpec:
     zone: str = ""
     name: str = ""
     gln: str | None = None
+    max_weight_g: Decimal | None = None
+    max_volume_cm3: Decimal | None = None
 
 
 def _refused(exc: asyncpg.PostgresError) -> InvalidCatalogEntryError:
@@ -193,7 +195,13 @@ async def create_location(conn: Connection, spec: LocationSpec) -> api_reads.Loc
     try:
         async with conn.transaction():
             location_id = await conn.fetchval(
-                q.API_INSERT_LOCATION, spec.code, spec.zone, spec.name, spec.gln
+                q.API_INSERT_LOCATION,
+                spec.code,
+                spec.zone,
+                spec.name,
+                spec.gln,
+                spec.max_weight_g,
+                spec.max_volume_cm3,
             )
     except (asyncpg.CheckViolationError, asyncpg.DataError) as exc:
         raise _refused(exc) from exc

@@ -36,6 +36,7 @@ from stock_core.domain.batch import (
     StockFacts,
     plan_batch,
 )
+from stock_core.domain.capacity import Capacity, Load, UnitSize
 from stock_core.domain.movement import (
     Adjust,
     Envelope,
@@ -48,6 +49,7 @@ from stock_core.domain.movement import (
     validate_command,
 )
 from stock_core.errors import InvalidMovementError, StockRejection
+from stock_core.store import capacity
 from stock_core.store.connection import Connection
 from stock_core.store.idempotency import replay
 from stock_core.store.reservation import (
@@ -104,6 +106,8 @@ ORDER BY ref.ord
 """
 
 # Run after KEYS_AND_LOCKS, so its snapshot holds every commit made before the locks.
+# $6: the locations the batch receives into; ``limited`` names those with a capacity
+# limit (the same on every row), which are then locked and read apart (store.capacity).
 # $2, $3: (product, location) pairs the batch moves; $4: those a pick without a lot
 # draws from (true) or not; $5: the lots the batch names there. Rows: each row holding
 # stock at a pair a pick draws from, and each named lot's row even when empty (so the
@@ -113,8 +117,11 @@ PRODUCT_FACTS: Final = """
 WITH pair AS (
     SELECT * FROM unnest($2::integer[], $3::integer[], $4::boolean[], $5::text[])
         AS pair(product_id, location_id, fefo, lot)
+), limited AS MATERIALIZED (
+    SELECT coalesce(array_agg(id), '{}') AS ids FROM locations
+    WHERE id = ANY($6::integer[]) AND (max_weight_g IS NOT NULL OR max_volume_cm3 IS NOT NULL)
 )
-SELECT p.id,
+SELECT p.id, (SELECT ids FROM limited) AS limited,
        coalesce((SELECT sum(s.on_hand) FROM stock s WHERE s.product_id = p.id), 0)::bigint
            AS on_hand,
        coalesce((SELECT sum(s.reserved) FROM stock s WHERE s.product_id = p.id), 0)::bigint
@@ -290,7 +297,14 @@ async def _post_fresh(
     for (pid, lid, lot), fefo in wanted.items():
         for column, value in zip(columns, (pid, lid, fefo, lot), strict=True):
             column.append(value)
-    facts_rows = await conn.fetch(PRODUCT_FACTS, ids, *columns) if ids else []
+    receiving = sorted(
+        {
+            found[code][0]
+            for env, code in zip(envelopes, codes, strict=True)
+            if isinstance(env.command, Receive) and code in found
+        }
+    )
+    facts_rows = await conn.fetch(PRODUCT_FACTS, ids, *columns, receiving) if ids else []
     product_rows = {r["id"]: r for r in products if r["id"] is not None}
     facts: dict[int, ProductFacts] = {}
     stock: list[StockFacts] = []
@@ -322,7 +336,17 @@ async def _post_fresh(
         )
         for env, row, code in zip(envelopes, products, codes, strict=True)
     ]
-    plan = plan_batch(items, facts.values(), stock, products[0]["today"], at_locations)
+    limited = list(facts_rows[0]["limited"]) if facts_rows else []
+    limits: dict[int, Capacity] = {}
+    loads: dict[int, Load] = {}
+    sizes: dict[int, UnitSize] = {}
+    if limited:  # only batches receiving into a location with a limit pay for this
+        limits = await capacity.limits(conn, limited)
+        loads = await capacity.loads(conn, limits)
+        sizes = await capacity.sizes(conn, facts)
+    plan = plan_batch(
+        items, facts.values(), stock, products[0]["today"], at_locations, limits, loads, sizes
+    )
     stock_cols: list[list[Any]] = [[], [], [], [], []]
     fresh: list[bool] = []
     for key, delta in plan.deltas.items():

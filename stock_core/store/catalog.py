@@ -108,7 +108,19 @@ async def load_locations(
         for chunk in _chunks(rows):
             await conn.copy_records_to_table(
                 "import_locations",
-                records=[(r.line, r.code, r.zone, r.name, r.gln) for r in chunk],
+                records=[
+                    (
+                        r.line,
+                        r.code,
+                        r.zone,
+                        r.name,
+                        r.gln,
+                        r.max_weight_g,
+                        r.max_volume_cm3,
+                        *r.sets_limits,
+                    )
+                    for r in chunk
+                ],
             )
             if progress:
                 progress(len(chunk))

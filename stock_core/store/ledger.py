@@ -28,6 +28,7 @@ from stock_core.domain.allocation import (
     total_counted,
 )
 from stock_core.domain.batch import is_plain
+from stock_core.domain.capacity import room_refusal
 from stock_core.domain.count_task import CountPosting, covers
 from stock_core.domain.movement import (
     Adjust,
@@ -55,6 +56,7 @@ from stock_core.errors import (
     UnknownLocationError,
     UnknownProductError,
 )
+from stock_core.store import capacity
 from stock_core.store import queries as q
 from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
@@ -240,11 +242,23 @@ class _Writer:
 
     # -- commands ----------------------------------------------------------------
 
+    async def make_room(self, location: tuple[int, str], product: _Product, units: int) -> None:
+        """Refuse adding ``units`` of ``product`` beyond ``location``'s capacity (if any)."""
+        limited = await capacity.limits(self.conn, [location[0]])
+        if not limited:
+            return
+        load = (await capacity.loads(self.conn, [location[0]]))[location[0]]
+        size = (await capacity.sizes(self.conn, [product.id]))[product.id]
+        refusal = room_refusal(limited[location[0]], load, size, units)
+        if refusal is not None:
+            raise refusal
+
     async def receive(self, cmd: Receive) -> None:
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
         units = cmd.quantity * product.pack_size
         lot = cmd.lot or ""
+        await self.make_room(location, product, units)
         if cmd.purchase_order is not None:
             await self.receive_against_po(cmd.purchase_order, product, units)
         after = await self.increment(product, location, lot, cmd.expiry, units)
@@ -479,6 +493,7 @@ class _Writer:
                 parts = [(line.lot, expiry, units, after)]
             else:
                 parts = await self.take_fefo(product, source, units)
+            await self.make_room(target, product, units)
             for lot, expiry, n, out_after in parts:
                 await self.write_row(
                     MovementKind.MOVE_OUT, product, source, lot, expiry, -n, out_after, cmd.note

@@ -352,7 +352,9 @@ SELECT ib.code, p.id, ib.pack_size FROM import_barcodes ib JOIN products p ON p.
 """
 
 CREATE_IMPORT_LOCATIONS: Final = """
-CREATE TEMP TABLE import_locations (line integer, code text, zone text, name text, gln text)
+CREATE TEMP TABLE import_locations (line integer, code text, zone text, name text, gln text,
+                                    max_weight_g numeric, max_volume_cm3 numeric,
+                                    sets_weight boolean, sets_volume boolean)
 ON COMMIT DROP
 """
 
@@ -364,10 +366,16 @@ ORDER BY il.line
 """
 
 UPSERT_IMPORTED_LOCATIONS: Final = """
-INSERT INTO locations (code, zone, name, gln)
-SELECT code, zone, name, gln FROM import_locations
+INSERT INTO locations AS l (code, zone, name, gln, max_weight_g, max_volume_cm3)
+SELECT code, zone, name, gln, max_weight_g, max_volume_cm3 FROM import_locations
 ON CONFLICT (code) DO UPDATE SET
-    zone = excluded.zone, name = excluded.name, gln = excluded.gln, updated_at = now()
+    zone = excluded.zone, name = excluded.name, gln = excluded.gln, updated_at = now(),
+    max_weight_g = CASE WHEN (SELECT i.sets_weight FROM import_locations i
+                              WHERE i.code = excluded.code)
+                        THEN excluded.max_weight_g ELSE l.max_weight_g END,
+    max_volume_cm3 = CASE WHEN (SELECT i.sets_volume FROM import_locations i
+                                WHERE i.code = excluded.code)
+                          THEN excluded.max_volume_cm3 ELSE l.max_volume_cm3 END
 RETURNING (xmax = 0) AS inserted
 """
 
@@ -694,7 +702,9 @@ SELECT code, $1, pack_size FROM unnest($2::text[], $3::integer[]) AS b(code, pac
 """
 
 _API_LOCATION_COLUMNS: Final = """
-SELECT id, code, warehouse, zone, name, gln, created_at, updated_at FROM locations
+SELECT id, code, warehouse, zone, name, gln, max_weight_g, max_volume_cm3, created_at,
+       updated_at
+FROM locations
 """
 
 API_LIST_LOCATIONS: Final = (
@@ -708,7 +718,8 @@ API_LOCATION_BY_CODE: Final = _API_LOCATION_COLUMNS + " WHERE code = $1"
 API_LOCATION_BY_GLN: Final = _API_LOCATION_COLUMNS + " WHERE gln = $1"
 
 API_INSERT_LOCATION: Final = """
-INSERT INTO locations (code, zone, name, gln) VALUES ($1, $2, $3, $4)
+INSERT INTO locations (code, zone, name, gln, max_weight_g, max_volume_cm3)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT DO NOTHING
 RETURNING id
 """

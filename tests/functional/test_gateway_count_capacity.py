@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,11 @@ from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.service import StockService
+from stock_core.store.api_writes import LocationSpec
+from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.cluster import StockdProcess
+from tests.gateway_harness import outbox_payloads
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -98,4 +103,34 @@ async def test_a_scanner_count_inside_a_task_waits_for_confirmation(
     for text in ["LOC:A-01", WIDGET, "CMD:DONE"]:
         assert await _scan(scanner, text) == "ack", text
     assert await _at(service, "WIDGET", "A-01") == 1
+    assert (await service.verify()).ok
+
+
+async def test_a_receipt_into_a_full_location_gets_a_nak_with_the_reason(
+    gateway: StockdProcess, scanner: PtyScanner, service: StockService, pool: Pool
+) -> None:
+    await service.create_location(LocationSpec("BIN-9", zone="S", max_weight_g=Decimal(300)))
+    await _receive(service, "s1", "WIDGET", "A-01", 5)
+    # WIDGET weighs 120 g: two fit in 300 g, a third does not.
+    for text in ["LOC:BIN-9", WIDGET, WIDGET]:
+        assert await _scan(scanner, text) == "ack", text
+    assert await _scan(scanner, WIDGET) == "nak"
+    assert await _at(service, "WIDGET", "BIN-9") == 2
+    # A move into the full bin is refused too; the items stay held for another target.
+    for text in ["CMD:MOVE", "LOC:A-01", WIDGET]:
+        assert await _scan(scanner, text) == "ack", text
+    assert await _scan(scanner, "LOC:BIN-9") == "nak"
+    assert await _scan(scanner, "LOC:A-02") == "ack"
+    assert await _at(service, "WIDGET", "A-02") == 1
+
+    async def reasons() -> list[str]:
+        events = await outbox_payloads(pool, "scan.rejected")
+        return [p["reason"] for p in events if p["scanner"] == "c1"]
+
+    full = "BIN-9 is full: weight 360 g > max 300 g"
+    for _ in range(100):  # the gateway writes its scan.rejected events just after the nak
+        if len(await reasons()) == 2:
+            break
+        await asyncio.sleep(0.05 * UNIT)
+    assert await reasons() == [full, full]
     assert (await service.verify()).ok

@@ -411,3 +411,39 @@ async def test_backorder_allowed_column_sets_it_and_its_absence_keeps_what_is_st
     data = "\n".join([header, product_line("WIDGET") + ",true", ""])
     await service.import_products(data.encode())
     assert (await allowed())["WIDGET"] is True
+
+
+async def test_capacity_columns_set_limits_an_empty_cell_clears_and_absence_keeps(
+    service: StockService, pool: Pool
+) -> None:
+    async def limits() -> dict[str, tuple[object, object]]:
+        rows = await pool.fetch("SELECT code, max_weight_g, max_volume_cm3 FROM locations")
+        return {r["code"]: (r["max_weight_g"], r["max_volume_cm3"]) for r in rows}
+
+    header = "code,zone,name,gln,max_weight_g,max_volume_cm3"
+    data = "\n".join([header, "A-01,A,,,1500.5,", "K-1,K,,,,20000", ""]).encode()
+    summary = await service.import_locations(data)
+    assert (summary.created, summary.updated) == (1, 1)
+    found = await limits()
+    assert found["A-01"] == (Decimal("1500.500"), None)
+    assert found["K-1"] == (None, Decimal("20000.000"))
+    assert found["A-02"] == (None, None)
+    await service.import_locations(locations("A-01,A,renamed,", "K-1,K,,"))
+    assert (await limits())["A-01"] == (Decimal("1500.500"), None)  # no column: kept
+    await service.import_locations(b"code,zone,name,gln,max_weight_g\nA-01,A,,,\n")
+    assert (await limits())["A-01"] == (None, None)  # an empty cell: no limit
+    assert (await limits())["K-1"] == (None, Decimal("20000.000"))
+
+
+async def test_bad_capacity_cells_are_refused_line_by_line(
+    service: StockService, pool: Pool
+) -> None:
+    data = b"code,zone,name,gln,max_weight_g,max_volume_cm3\nX-1,A,,,-5,\nX-2,A,,,,lots\n"
+    await _refused_line_by_line(
+        pool,
+        service.import_locations(data),
+        [
+            (2, "max_weight_g must be a number ≥ 0, not '-5'"),
+            (3, "max_volume_cm3 is not a number: 'lots'"),
+        ],
+    )

@@ -146,6 +146,12 @@ class ExpiryQuery(ReportQuery):
     )
 
 
+class SpaceQuery(ReportQuery):
+    warehouse: str | None = Field(
+        None, pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$", description="Only this warehouse's zones."
+    )
+
+
 class ReportOut(_Open):
     items: list[dict[str, Any]]
 
@@ -174,6 +180,10 @@ REPORT_NUMERIC = frozenset(
         "days_of_cover",
         "days_left",
         "reserved",
+        "weight_g",
+        "max_weight_g",
+        "volume_cm3",
+        "max_volume_cm3",
     }
 )
 """Report columns written as numbers; every other cell is text, defused on the way out."""
@@ -246,6 +256,13 @@ async def expiry_report(call: Call) -> web.StreamResponse:
     if query.format == "csv":
         return _csv(await call.service.expiry_csv(query.days), "expiry")
     return _json(await call.service.expiry(query.days), ReportOut)
+
+
+async def space_report(call: Call) -> web.StreamResponse:
+    query: SpaceQuery = call.query
+    if query.format == "csv":
+        return _csv(await call.service.space_csv(query.warehouse), "space")
+    return _json(await call.service.space(query.warehouse), ReportOut)
 
 
 ROUTES = (
@@ -330,5 +347,21 @@ ROUTES = (
         "never available. Items: sku, name, category, location, lot, expiry, days_left "
         "(negative once expired), status (expired or expiring), on_hand, reserved, "
         "unit_cost, value; with the expired and expiring totals.",
+    ),
+    Route(
+        "GET",
+        f"{API}/reports/space",
+        space_report,
+        "Space and weight used per zone, against the locations' limits",
+        "reports",
+        Role.MANAGER,
+        query=SpaceQuery,
+        response=ReportOut,
+        also_csv=True,
+        description="Items: zone, weight_g and volume_cm3 (what lies there: each unit "
+        "weighs the product's weight_g and takes length x width x height / 1000 cm3; a "
+        "product without a weight or a dimension counts as zero for it), max_weight_g and "
+        "max_volume_cm3 (the sum of the limits of the zone's locations that have one; null "
+        "when none has).",
     ),
 )

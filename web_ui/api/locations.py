@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from web_ui.api.types import PRINTABLE, LocationCodeText
 __all__ = ["ROUTES", "LocationCreate", "LocationOut"]
 
 Zone = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Limit = Annotated[float, Field(ge=0, lt=1e11)]
 Name = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
@@ -42,9 +44,26 @@ class LocationCreate(BaseModel):
         description="GS1 GLN (scanned as AI 414): 13 digits whose last is a valid GS1 check "
         "digit (format gs1-gln).",
     )
+    max_weight_g: Limit | None = Field(
+        None, description="Most weight (grams) the location may hold; null: no limit."
+    )
+    max_volume_cm3: Limit | None = Field(
+        None, description="Most volume (cm³) the location may hold; null: no limit."
+    )
 
     def to_spec(self) -> LocationSpec:
-        return LocationSpec(code=self.code, zone=self.zone, name=self.name, gln=self.gln)
+        return LocationSpec(
+            code=self.code,
+            zone=self.zone,
+            name=self.name,
+            gln=self.gln,
+            max_weight_g=_decimal(self.max_weight_g),
+            max_volume_cm3=_decimal(self.max_volume_cm3),
+        )
+
+
+def _decimal(value: float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value)).quantize(Decimal("0.001"))
 
 
 class LocationOut(BaseModel):
@@ -53,6 +72,8 @@ class LocationOut(BaseModel):
     zone: str
     name: str
     gln: str | None
+    max_weight_g: float | None
+    max_volume_cm3: float | None
     created_at: datetime
     updated_at: datetime
 
@@ -64,6 +85,8 @@ class LocationOut(BaseModel):
             zone=view.zone,
             name=view.name,
             gln=view.gln,
+            max_weight_g=None if view.max_weight_g is None else float(view.max_weight_g),
+            max_volume_cm3=None if view.max_volume_cm3 is None else float(view.max_volume_cm3),
             created_at=view.created_at,
             updated_at=view.updated_at,
         )
