@@ -98,7 +98,7 @@ def test_a_location_never_exceeds_its_capacity_after_any_accepted_batch(
 def test_a_pick_earlier_in_the_batch_makes_room_for_a_receipt() -> None:
     fact = ProductFacts(1, "P1", 0, on_hand=0, reserved=0)
     ref, where = ProductRef(sku=Sku("P1")), LocationCode(BIN[1])
-    commands = [
+    commands: list[Receive | Pick] = [
         Receive(ref, where, 5),
         Receive(ref, where, 1),
         Pick(ref, where, 2),
