@@ -20,13 +20,6 @@ from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
 
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "stockd-home"
-    path.mkdir()
-    return path
-
-
 async def test_webhooks_add_list_deliveries_remove(database_url: str, home: Path) -> None:
     added = await stockd(
         "webhooks", "add", "https://shop.example/hooks", "--events", "backorder.*, order.shipped",
