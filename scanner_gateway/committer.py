@@ -60,10 +60,9 @@ from scanner_gateway.window import RecentWindow
 from stock_core.domain.batch import products_named
 from stock_core.domain.lineage import Lineage
 from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
-from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.errors import StockRejection
 from stock_core.group_commit import GroupCommit
-from stock_core.service import StockService
-from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.service import StockService, is_unavailable
 
 __all__ = ["SPOOLED", "Committer", "Spooled", "is_unavailable"]
 
@@ -85,32 +84,6 @@ _GRACE = 1.0
 """Seconds past the commit deadline before the caller's own timeout cancels: the
 store's deadline (which drops the connection) always comes first."""
 _MAX_BACKOFF = 30.0
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    DatabaseUnavailableError,
-    TimeoutError,
-    *UNAVAILABLE_ERRORS,
-)
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """Whether ``exc`` means "PostgreSQL cannot take writes now", directly or as its cause.
-
-    That is: unreachable, timed out, or read-only (a replica after a failover:
-    ``ReadOnlySQLTransactionError`` is in ``UNAVAILABLE_ERRORS``). Losing the connection
-    inside a transaction surfaces from asyncpg as an ``InterfaceError`` ("the
-    underlying connection is closed") raised by the transaction's exit while handling
-    the real ``ConnectionDoesNotExistError``; that is an outage too, and the scan it hit
-    must be spooled, not refused: its commit may have landed, and a nak would make the
-    worker scan it again.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, _UNAVAILABLE):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
 
 
 def _brief(exc: BaseException) -> str:

@@ -26,7 +26,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
@@ -54,7 +54,8 @@ from stock_core.domain.replenishment import (
 )
 from stock_core.errors import DatabaseUnavailableError, UnknownProductError
 from stock_core.store import analytics, expiry
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Pool
+from stock_core.store._boundary import translated
+from stock_core.store.connection import Pool
 from stock_core.types import Sku
 
 __all__ = [
@@ -64,7 +65,6 @@ __all__ = [
     "StockoutSweep",
     "backtest_catalog",
     "current_forecasts",
-    "database_errors",
     "evaluate_stockouts",
     "forecast_of",
     "replenishment_page",
@@ -74,7 +74,6 @@ __all__ = [
 DEFAULT_INTERVAL = 3600.0
 _R = TypeVar("_R")
 _log = logging.getLogger(__name__)
-_UNAVAILABLE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 def utc_today() -> date:
@@ -314,15 +313,6 @@ async def forecast_view(
     return ForecastView(replace(forecast, demand=forecast.demand[:weeks]), series, suggestion)
 
 
-@contextlib.contextmanager
-def database_errors() -> Iterator[None]:
-    """Losing PostgreSQL inside the block becomes :class:`DatabaseUnavailableError`."""
-    try:
-        yield
-    except UNAVAILABLE_ERRORS as exc:
-        raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
-
-
 class Forecaster:
     """Recomputes forecasts and projected-stockout alerts in the background.
 
@@ -354,7 +344,7 @@ class Forecaster:
         """Raise and clear ``expired`` alerts, then refresh every forecast and evaluate
         every product's ``projected_stockout`` alert as of ``today``."""
         day = today if today is not None else self._today()
-        with database_errors():
+        with translated():
             async with self.pool.acquire() as conn:
                 self.last_expiry_sweep = await expiry.sweep_expired_alerts(conn)
         if self.last_expiry_sweep.raised or self.last_expiry_sweep.cleared:
@@ -394,8 +384,9 @@ class Forecaster:
         while True:
             self._wake.clear()
             try:
-                sweep = await self.run_once()
-            except _UNAVAILABLE as exc:
+                with translated():
+                    sweep = await self.run_once()
+            except DatabaseUnavailableError as exc:
                 _log.warning("forecaster: database unavailable, retrying later: %s", exc)
             except Exception:
                 _log.exception("forecaster: run failed")

@@ -11,6 +11,9 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── NothingToUndoError             no movement left to reverse
     │   ├── CountBelowReservedError        counted less than is reserved for orders
     │   ├── ConflictError                  clashes with what exists (an order number)
+    │   │   └── CatalogConflictError           a SKU, location code, GLN or barcode is taken
+    │   ├── InvalidCatalogEntryError       a catalog field value the rules refuse
+    │   ├── ConstraintRejectedError        the database's own guard refused (a CHECK)
     │   ├── BackorderNotAllowedError       an order would backorder a product that refuses it
     │   ├── NotFoundError                  no such order or purchase order
     │   ├── CountTaskStateError            a count task not open (or not awaiting approval)
@@ -39,9 +42,11 @@ from typing import ClassVar
 __all__ = [
     "BackorderNotAllowedError",
     "CapacityExceededError",
+    "CatalogConflictError",
     "CatalogImportError",
     "CommitUnconfirmedError",
     "ConflictError",
+    "ConstraintRejectedError",
     "CountBelowReservedError",
     "CountTaskStateError",
     "DatabaseAccessError",
@@ -50,6 +55,7 @@ __all__ = [
     "IdempotencyConflictError",
     "ImportProblem",
     "InsufficientStockError",
+    "InvalidCatalogEntryError",
     "InvalidCountTaskError",
     "InvalidMovementError",
     "LineageChangedError",
@@ -156,6 +162,35 @@ class ConflictError(StockRejection):
 
     problem_type = "conflict"
     http_status = 409
+
+
+class CatalogConflictError(ConflictError):
+    """The SKU, location code, GLN or barcode already belongs to another entry."""
+
+
+class InvalidCatalogEntryError(StockRejection):
+    """A field value the catalog rules refuse; ``field`` names it."""
+
+    problem_type = "validation-error"
+    http_status = 422
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {reason}")
+
+    def _details(self) -> dict[str, object]:
+        return {
+            "errors": [{"loc": ["body", self.field], "msg": self.reason, "type": "value_error"}]
+        }
+
+
+class ConstraintRejectedError(StockRejection):
+    """The database's own guard (a CHECK constraint: stock never negative) refused a
+    write the rules let through. The problem type stays the generic ``rejected``."""
+
+    def __init__(self, constraint: str) -> None:
+        self.constraint = constraint
+        super().__init__(f"refused: it would break {constraint}")
 
 
 class NotFoundError(StockRejection):

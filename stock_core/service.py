@@ -66,12 +66,13 @@ from stock_core.store import (
     tokens,
     webhooks,
 )
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
+from stock_core.store._boundary import is_unavailable, translated, with_retries
+from stock_core.store.connection import Connection, Pool
 from stock_core.store.count_tasks import tasks as count_tasks
 from stock_core.store.verify import VerifyReport, verify
 from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
 
-__all__ = ["StockService"]
+__all__ = ["StockService", "is_unavailable"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -182,15 +183,13 @@ class StockService:
         With ``deadline`` (seconds, connecting included) the connection is dropped when
         it passes (:func:`~stock_core.store.failover.bounded`): never a wait on a hung
         server."""
-        try:
+        with translated():
             if deadline is not None:
                 async with failover.bounded(self.pool, deadline) as conn:
                     yield conn
                 return
             async with self.pool.acquire() as conn:
                 yield conn
-        except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
 
     async def _report_pool(self) -> Pool:
         return self.pool if self.replicas is None else await self.replicas.pool()
@@ -199,11 +198,9 @@ class StockService:
     async def _report_connection(self) -> AsyncIterator[Connection]:
         """A connection for a report or an export: the replica's while it keeps up."""
         pool = await self._report_pool()
-        try:
+        with translated():
             async with pool.acquire() as conn:
                 yield conn
-        except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
 
     async def floor_snapshot(self) -> dict[str, Any]:
         async with self._connection() as conn:
@@ -825,7 +822,7 @@ class StockService:
         if not 0 <= history <= 520:
             raise StockUsageError(f"history must be 0 to 520 weeks, not {history}")
         day = today or analytics_task.utc_today()
-        with analytics_task.database_errors():
+        with translated():
             if not history:
                 found = await analytics_task.forecast_of(self.pool, sku, today=day, weeks=weeks)
                 return found.to_dict()
@@ -845,7 +842,7 @@ class StockService:
         from stock_core import analytics_task
 
         day = today or analytics_task.utc_today()
-        with analytics_task.database_errors():
+        with translated():
             found = await analytics_task.current_forecasts(self.pool, today=day, force=force)
         return len(found)
 
@@ -856,7 +853,7 @@ class StockService:
         from stock_core import analytics_task
 
         day = today or analytics_task.utc_today()
-        with analytics_task.database_errors():
+        with translated():
             sweep = await analytics_task.evaluate_stockouts(self.pool, today=day)
         return {
             "today": sweep.today.isoformat(),
@@ -887,7 +884,7 @@ class StockService:
         if not 1 <= limit <= 1000 or review_days < 1:
             raise StockUsageError("limit must be 1 to 1000 and review_days at least 1")
         day = today or analytics_task.utc_today()
-        with analytics_task.database_errors():
+        with translated():
             page = await analytics_task.replenishment_page(
                 self.pool,
                 today=day,
@@ -909,7 +906,7 @@ class StockService:
         if not 1 <= holdout_weeks <= 104:
             raise StockUsageError(f"holdout_weeks must be 1 to 104, not {holdout_weeks}")
         day = today or analytics_task.utc_today()
-        with analytics_task.database_errors():
+        with translated():
             report = await analytics_task.backtest_catalog(
                 await self._report_pool(), today=day, holdout_weeks=holdout_weeks
             )

@@ -35,7 +35,8 @@ import aiohttp
 from stock_core.domain.webhook import signature_headers
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store import webhooks as store
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+from stock_core.store._boundary import UNAVAILABLE_ERRORS, translated
+from stock_core.store.connection import Connection, Pool
 from web_ui.bus import EventBus, Subscription
 
 __all__ = ["WebhookDispatcher"]
@@ -77,11 +78,9 @@ class WebhookDispatcher:
         self._session: aiohttp.ClientSession | None = None
 
     async def _db(self, work: Callable[[Connection], Awaitable[_T]]) -> _T:
-        try:
+        with translated("webhooks"):
             async with self.pool.acquire() as conn:
                 return await work(conn)
-        except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailableError(f"webhooks: {exc}") from exc
 
     async def step(self) -> None:
         """Enqueue what the feed has, then start a task for each endpoint with work due."""

@@ -69,7 +69,7 @@ from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, MovementOutcome
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError, StockRejection
-from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.service import is_unavailable
 from stock_core.store.gateway import ScannerState
 from stock_core.store.tokens import TokenInfo
 from stock_core.types import IdempotencyKey, ScannerId
@@ -99,7 +99,6 @@ _MAX_MESSAGE = 16 * 1024
 _MAX_CODE = 4096
 _COMMIT_TIMEOUT = 10.0
 _GATEWAY = "handheld"
-_OUTAGES: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 class Hello(BaseModel):
@@ -317,7 +316,9 @@ async def _guarded(work: Any) -> Any:
     try:
         async with asyncio.timeout(_COMMIT_TIMEOUT):
             return await work
-    except _OUTAGES as exc:
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
         raise _Unavailable(str(exc)) from exc
 
 

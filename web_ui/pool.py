@@ -22,15 +22,11 @@ import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.store._boundary import translated
 from stock_core.store.database import Database, close_pool
 from stock_core.store.failover import ConnectOptions, Connector
 
 __all__ = ["PoolExhaustedError", "WebPool", "open_web_pool"]
-
-
-_OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavailableError)
-"""The server cannot be used now: unreachable, or no host is a primary to write on."""
 
 
 class PoolExhaustedError(DatabaseUnavailableError):
@@ -122,10 +118,8 @@ async def open_web_pool(
         timeout=10,
         acquire_timeout=acquire_timeout,
     )
-    try:
+    with translated("cannot reach PostgreSQL for the web pool"):
         await pool
-    except _OUTAGE as exc:
-        raise DatabaseUnavailableError(f"cannot reach PostgreSQL for the web pool: {exc}") from exc
     connector.attach(pool)
     try:
         yield Database(pool=pool, url=url, embedded=embedded, connector=connector)

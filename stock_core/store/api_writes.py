@@ -13,13 +13,13 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import asyncpg
 
 from stock_core.domain.catalog import BarcodeSpec, parse_barcodes
 from stock_core.domain.gtin import normalize_gtin
-from stock_core.errors import StockRejection, UnknownProductError
+from stock_core.errors import CatalogConflictError, InvalidCatalogEntryError, UnknownProductError
 from stock_core.store import api_reads
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
@@ -27,8 +27,6 @@ from stock_core.store.gateway import SpoolException
 from stock_core.store.reservation import LockedProduct, refresh_alerts
 
 __all__ = [
-    "CatalogConflictError",
-    "InvalidCatalogEntryError",
     "LocationSpec",
     "ProductSpec",
     "acknowledge_alert",
@@ -37,29 +35,6 @@ __all__ = [
     "resolve_spool_exception",
     "update_product",
 ]
-
-
-class CatalogConflictError(StockRejection):
-    """The SKU, location code, GLN or barcode already belongs to another entry."""
-
-    problem_type: ClassVar[str] = "conflict"
-    http_status: ClassVar[int] = 409
-
-
-class InvalidCatalogEntryError(StockRejection):
-    """A field value the catalog rules refuse; ``field`` names it."""
-
-    problem_type: ClassVar[str] = "validation-error"
-    http_status: ClassVar[int] = 422
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {reason}")
-
-    def _details(self) -> dict[str, object]:
-        return {
-            "errors": [{"loc": ["body", self.field], "msg": self.reason, "type": "value_error"}]
-        }
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import asyncpg
 import platformdirs
 
 from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
-from stock_core.store.connection import UNAVAILABLE_ERRORS
+from stock_core.store._boundary import UNAVAILABLE_ERRORS
 from stock_core.store.failover import ConnectOptions, Connector
 from stock_core.store.migrate import Migration, migrate
 from stock_core.store.privileges import (

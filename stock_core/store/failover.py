@@ -57,7 +57,8 @@ from stock_core.errors import (
     LineageChangedError,
     NoPrimaryError,
 )
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+from stock_core.store._boundary import UNAVAILABLE_ERRORS
+from stock_core.store.connection import Connection, Pool
 
 __all__ = [
     "PROBE_SERVER",

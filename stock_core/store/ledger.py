@@ -10,10 +10,8 @@ same keys, which makes the retry safe even when the commit had in fact landed.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
 from collections.abc import Sequence
 from datetime import date
 
@@ -47,7 +45,7 @@ from stock_core.domain.movement import (
     validate_command,
 )
 from stock_core.errors import (
-    DatabaseUnavailableError,
+    ConstraintRejectedError,
     IdempotencyConflictError,
     InsufficientStockError,
     InvalidMovementError,
@@ -58,8 +56,9 @@ from stock_core.errors import (
 )
 from stock_core.store import capacity
 from stock_core.store import queries as q
+from stock_core.store._boundary import checked, retrying, with_retries
 from stock_core.store.batch import LocationCache, post_plain
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool, with_retries
+from stock_core.store.connection import Connection, Pool
 from stock_core.store.count_tasks.recording import open_task_at, record_count
 from stock_core.store.failover import bounded
 from stock_core.store.idempotency import replay
@@ -84,10 +83,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-MAX_ATTEMPTS = 8
-
-_RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 
 
 class _Product:
@@ -588,11 +583,9 @@ async def post_count_task_lines(
 
 async def post_in(conn: Connection, envelope: Envelope) -> MovementOutcome:
     """One envelope inside the caller's transaction; a rejection is raised."""
-    try:
+    with checked():
         async with conn.transaction():
             return await _Writer(conn, envelope).apply()
-    except asyncpg.CheckViolationError as exc:
-        raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc
 
 
 async def _record_rejection(
@@ -612,12 +605,10 @@ async def _apply_in_transaction(
     conn: Connection, envelope: Envelope, locations: dict[str, tuple[int, str]] | None
 ) -> MovementOutcome:
     """One envelope in its own transaction (or savepoint, inside a batch)."""
-    try:
+    # The database's own guard (never negative) may catch what the rules did not.
+    with checked():
         async with conn.transaction():
             return await _Writer(conn, envelope, locations).apply()
-    except asyncpg.CheckViolationError as exc:
-        # The database's own guard (never negative) caught what the rules did not.
-        raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc
 
 
 def _runs(envelopes: Sequence[Envelope]) -> list[tuple[bool, list[Envelope]]]:
@@ -687,30 +678,25 @@ async def post_batch(
     if len({e.key for e in envelopes}) != len(envelopes):
         raise InvalidMovementError("a batch cannot carry the same idempotency key twice")
     cache = locations if locations is not None else {}
-    set_based = True
-    for attempt in range(MAX_ATTEMPTS):
-        try:
-            if not isinstance(pool, asyncpg.Pool):
-                return await _post_once(pool, envelopes, cache, set_based=set_based)
-            if deadline is not None:
-                async with bounded(pool, deadline, epoch=epoch) as conn:
-                    return await _post_once(conn, envelopes, cache, set_based=set_based)
-            async with pool.acquire() as conn:
+
+    async def attempt(set_based: bool) -> list[Outcome]:
+        if not isinstance(pool, asyncpg.Pool):
+            return await _post_once(pool, envelopes, cache, set_based=set_based)
+        if deadline is not None:
+            async with bounded(pool, deadline, epoch=epoch) as conn:
                 return await _post_once(conn, envelopes, cache, set_based=set_based)
-        except asyncpg.CheckViolationError:
-            # The plan broke a guard the database keeps (a bug, never a stock rule):
-            # nothing was written; post these envelopes one by one instead.
-            if not set_based:
-                raise
-            log.exception("set-based batch refused by a constraint; posting one by one")
-            set_based = False
-        except _RETRYABLE:
-            if attempt == MAX_ATTEMPTS - 1:
-                raise
-            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
-        except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailableError(f"PostgreSQL unavailable: {exc}") from exc
-    raise AssertionError("unreachable")  # pragma: no cover
+        async with pool.acquire() as conn:
+            return await _post_once(conn, envelopes, cache, set_based=set_based)
+
+    try:
+        with checked():
+            return await retrying(lambda: attempt(True))
+    except ConstraintRejectedError:
+        # The plan broke a guard the database keeps (a bug, never a stock rule):
+        # nothing was written; post these envelopes one by one instead.
+        log.exception("set-based batch refused by a constraint; posting one by one")
+    with checked():
+        return await retrying(lambda: attempt(False))
 
 
 async def post(
@@ -734,7 +720,4 @@ async def post_atomic(
         async with conn.transaction():
             return [await _Writer(conn, envelope, locations).apply() for envelope in envelopes]
 
-    try:
-        return await with_retries(pool, work)
-    except asyncpg.CheckViolationError as exc:
-        raise StockRejection(f"refused: it would break {exc.constraint_name}") from exc
+    return await with_retries(pool, work)

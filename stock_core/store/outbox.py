@@ -30,7 +30,8 @@ from asyncpg.pool import PoolConnectionProxy
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.store import queries as q
-from stock_core.store.connection import UNAVAILABLE_ERRORS, Connection, Pool
+from stock_core.store._boundary import translated
+from stock_core.store.connection import Connection, Pool
 
 __all__ = [
     "FeedEvent",
@@ -46,7 +47,6 @@ log = logging.getLogger(__name__)
 
 _PAGE = 1000
 """Events handed on at a time; the relay yields to the loop between pages."""
-_RELAY_ERRORS: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -158,10 +158,8 @@ class OutboxRelay:
 
     async def step(self) -> int:
         """Sequence and deliver what is ready; returns how many events were published."""
-        try:
+        with translated("feed relay"):
             return await self._step()
-        except UNAVAILABLE_ERRORS as exc:
-            raise DatabaseUnavailableError(f"feed relay: {exc}") from exc
 
     async def _step(self) -> int:
         async with self.pool.acquire() as conn:
@@ -193,11 +191,12 @@ class OutboxRelay:
     async def run(self) -> None:
         while True:
             try:
-                await self._listen()
-                self._wake.clear()
-                await self.step()
+                with translated("feed relay"):
+                    await self._listen()
+                    self._wake.clear()
+                    await self.step()
                 self.healthy = True
-            except _RELAY_ERRORS as exc:
+            except DatabaseUnavailableError as exc:
                 if self.healthy:
                     log.warning("feed relay lost PostgreSQL: %s", exc)
                 self.healthy = False
