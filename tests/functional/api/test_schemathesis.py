@@ -39,6 +39,7 @@ UNWRITABLE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/orders/{number}/picks"): "when the order is not open or a SKU is not",
     ("POST", "/api/v1/purchase-orders/{number}/receipts"): "when the purchase order is not open",
     ("GET", "/api/v1/labels/{kind}"): "422 for a selection that cannot be printed as asked",
+    ("POST", "/api/v1/count-tasks"): "Name exactly one of locations, zone or abc_class",
     # "to" before "from": web_ui/api/analytics.py refuses it; its description should say so
     ("GET", "/api/v1/reports/turnover"): None,
 }
