@@ -10,17 +10,27 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
-from stock_core.types import Gtin, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
+from stock_core.types import (
+    Gtin,
+    LocationCode,
+    OperatorCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    Sku,
+)
 
 __all__ = [
     "Command",
     "CommandScan",
     "Decoded",
     "LocationScan",
+    "OperatorScan",
     "OrderScan",
     "ProductScan",
     "PurchaseOrderScan",
     "QuantityScan",
+    "ReasonScan",
     "RejectReason",
     "ScanRejected",
     "Symbology",
@@ -55,6 +65,9 @@ class Command(enum.Enum):
     DONE = "DONE"
     CANCEL = "CANCEL"
     UNDO = "UNDO"
+    LOGOUT = "LOGOUT"
+    RETURN = "RETURN"
+    SCRAP = "SCRAP"
 
 
 class RejectReason(enum.Enum):
@@ -71,6 +84,8 @@ class RejectReason(enum.Enum):
     BAD_LOCATION = "bad location code"
     BAD_ORDER = "bad order number"
     BAD_SKU = "bad SKU"
+    BAD_OPERATOR = "bad operator badge"
+    BAD_REASON = "bad reason code"
     UNRECOGNISED = "unrecognised barcode"
 
 
@@ -126,6 +141,20 @@ class PurchaseOrderScan:
 
 
 @dataclass(frozen=True)
+class OperatorScan:
+    """``USR:<code>``: a worker's badge."""
+
+    code: OperatorCode
+
+
+@dataclass(frozen=True)
+class ReasonScan:
+    """``RSN:<code>``: the reason for the returns or scrap that follow (lower case)."""
+
+    code: ReasonCode
+
+
+@dataclass(frozen=True)
 class ScanRejected:
     reason: RejectReason
     detail: str = ""
@@ -141,5 +170,7 @@ Decoded = (
     | CommandScan
     | OrderScan
     | PurchaseOrderScan
+    | OperatorScan
+    | ReasonScan
     | ScanRejected
 )

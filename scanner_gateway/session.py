@@ -12,10 +12,11 @@ clock: ``now`` comes with each scan (any monotonic seconds).
 # data, the methods only apply them).
 #
 # * One scan in, exactly one intent out: PostCommand (the shell posts it to the store),
-#   SetLocation (the shell checks the location exists), Acknowledge (a session-only
-#   change: ack) or Reject (nak + scan.rejected with the reason). A Reject changes
-#   nothing, except that a product scan uses up the one-shot quantity (see below).
-# * Exactly one scan may be outstanding. After PostCommand or SetLocation the next call
+#   SetLocation (the shell checks the location exists), SignIn (the shell checks the
+#   badge names an operator), Acknowledge (a session-only change: ack) or Reject (nak +
+#   scan.rejected with the reason). A Reject changes nothing, except that a product
+#   scan uses up the one-shot quantity (see below).
+# * Exactly one scan may be outstanding. After PostCommand, SetLocation or SignIn the next call
 #   must be receive_outcome(); receive_scan() before it, or receive_outcome() with
 #   nothing outstanding, raises SessionStateError. A failed outcome (NAK) leaves the
 #   session as it was before that scan.
@@ -47,12 +48,26 @@ clock: ``now`` comes with each scan (any monotonic seconds).
 # * CMD:CANCEL drops held lines, one-shot quantity, order and PO -> Acknowledge. The
 #   mode and the location stay.
 # * CMD:UNDO -> PostCommand(Undo(scanner=this scanner)); held lines are untouched.
+# * Operators. USR:code -> SignIn(code); on a good outcome that operator is signed in
+#   (replacing another). CMD:LOGOUT signs out -> Acknowledge. Both are rejected while
+#   count lines or move items are held (finish or cancel first). An operator is also
+#   signed out by `operator_idle` seconds without a scan: checked before each scan and
+#   by receive_tick(now) (the shell's timer; idle_deadline says when). Every
+#   PostCommand carries the operator signed in when it is made (None where none).
+# * require_operator: with no one signed in, a product scan and any scan that would
+#   post (CMD:UNDO, CMD:DONE of a count, a move's destination) -> Reject, changing
+#   nothing (not even the one-shot quantity).
+# * RETURN and SCRAP modes (_MODE_COMMANDS) post Return/Scrap for each product scan,
+#   with the current reason. RSN:code sets the reason -> Acknowledge; only in those
+#   modes, and only a code on the configured list (else Reject). A product scan with
+#   no reason set -> Reject, changing nothing. Leaving the mode, CMD:CANCEL and
+#   CMD:DONE drop the reason.
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from types import MappingProxyType
 from typing import Final
@@ -62,10 +77,12 @@ from scanner_gateway.decoded import (
     CommandScan,
     Decoded,
     LocationScan,
+    OperatorScan,
     OrderScan,
     ProductScan,
     PurchaseOrderScan,
     QuantityScan,
+    ReasonScan,
     RejectReason,
     ScanRejected,
 )
@@ -77,10 +94,22 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
 )
 from stock_core.domain.movement import Command as MovementCommand
-from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, ScannerId, Sku
+from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
+from stock_core.domain.returns import DEFAULT_REASONS
+from stock_core.types import (
+    LocationCode,
+    OperatorCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    ScannerId,
+    Sku,
+)
 
 __all__ = [
     "Acknowledge",
@@ -92,6 +121,7 @@ __all__ = [
     "ScannerSession",
     "SessionStateError",
     "SetLocation",
+    "SignIn",
 ]
 
 
@@ -102,6 +132,8 @@ class Mode(enum.Enum):
     PICK = "pick"
     COUNT = "count"
     MOVE = "move"
+    RETURN = "return"
+    SCRAP = "scrap"
 
 
 class Feedback(enum.Enum):
@@ -121,9 +153,13 @@ class SessionStateError(RuntimeError):
 
 @dataclass(frozen=True)
 class PostCommand:
-    """Post ``command`` to the store (the shell adds the idempotency key); then report."""
+    """Post ``command`` to the store (the shell adds the idempotency key); then report.
+
+    ``operator`` is who was signed in on the scanner when it was scanned.
+    """
 
     command: MovementCommand
+    operator: OperatorCode | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +167,13 @@ class SetLocation:
     """Check that ``location`` exists (a code or a GLN); then report."""
 
     location: LocationCode
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Check that ``operator`` is a known badge; then report."""
+
+    operator: OperatorCode
 
 
 @dataclass(frozen=True)
@@ -147,7 +190,8 @@ class Reject:
     reason: str
 
 
-Intent = PostCommand | SetLocation | Acknowledge | Reject
+Intent = PostCommand | SetLocation | SignIn | Acknowledge | Reject
+_Awaitable = PostCommand | SetLocation | SignIn
 
 
 # -- The transition tables ---------------------------------------------------------
@@ -158,6 +202,8 @@ class _OnProduct(enum.Enum):
 
     POST_RECEIVE = "receive"
     POST_PICK = "pick"
+    POST_RETURN = "return"
+    POST_SCRAP = "scrap"
     TALLY = "counted"
     HOLD = "holding"
 
@@ -180,6 +226,7 @@ class _ModeRules:
     location: _OnLocation
     done: _OnDone
     holds: str | None  # what held lines are called in this mode; None: it holds none
+    reasons: bool = False  # RSN: sets the reason of what this mode posts
 
 
 _MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
@@ -192,6 +239,12 @@ _MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
         Mode.MOVE: _ModeRules(
             _OnProduct.HOLD, _OnLocation.SOURCE_OR_DESTINATION, _OnDone.NEED_DESTINATION, "move"
         ),
+        Mode.RETURN: _ModeRules(
+            _OnProduct.POST_RETURN, _OnLocation.SET, _OnDone.FINISH, None, reasons=True
+        ),
+        Mode.SCRAP: _ModeRules(
+            _OnProduct.POST_SCRAP, _OnLocation.SET, _OnDone.FINISH, None, reasons=True
+        ),
     }
 )
 
@@ -201,6 +254,8 @@ _MODE_COMMANDS: Final[Mapping[Command, Mode]] = MappingProxyType(
         Command.PICK: Mode.PICK,
         Command.COUNT: Mode.COUNT,
         Command.MOVE: Mode.MOVE,
+        Command.RETURN: Mode.RETURN,
+        Command.SCRAP: Mode.SCRAP,
     }
 )
 
@@ -212,7 +267,7 @@ _SeenKey = tuple[str, str | None]
 class _Awaiting:
     """The intent whose outcome the session waits for, and what to stamp on success."""
 
-    intent: PostCommand | SetLocation
+    intent: _Awaitable
     seen: tuple[_SeenKey, float] | None = None
 
 
@@ -245,7 +300,8 @@ def _line_of(held: object) -> Line:
 
 
 class ScannerSession:
-    """The state of one scanner: mode, location, order/PO, one-shot quantity, held lines."""
+    """The state of one scanner: mode, location, order/PO, one-shot quantity, held lines,
+    the operator signed in and the reason for returns and scrap."""
 
     def __init__(
         self,
@@ -253,9 +309,21 @@ class ScannerSession:
         mode: Mode = Mode.RECEIVE,
         location: LocationCode | None = None,
         same_code_delay: float = 0.0,
+        *,
+        operator_idle: float = DEFAULT_IDLE_MINUTES * 60,
+        require_operator: bool = False,
+        reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
     ) -> None:
         if not same_code_delay >= 0:
             raise ValueError(f"same_code_delay must be 0 or more seconds, not {same_code_delay}")
+        if not operator_idle > 0:
+            raise ValueError(f"operator_idle must be more than 0 seconds, not {operator_idle}")
+        self._operator_idle = operator_idle
+        self._require_operator = require_operator
+        self._reasons = tuple(reasons)
+        self._operator: OperatorCode | None = None
+        self._last_scan: float | None = None
+        self._reason: ReasonCode | None = None
         self._scanner = scanner
         self._mode = mode
         self._location = location
@@ -302,17 +370,48 @@ class ScannerSession:
         return tuple(self._lines.values())
 
     @property
-    def awaiting(self) -> PostCommand | SetLocation | None:
+    def operator(self) -> OperatorCode | None:
+        """The operator signed in (as of the last scan or tick), if any."""
+        return self._operator
+
+    @property
+    def require_operator(self) -> bool:
+        """Whether scans that post are refused while no one is signed in."""
+        return self._require_operator
+
+    @property
+    def reason(self) -> ReasonCode | None:
+        """The reason returns and scrap are posted with (``RSN:``), if set."""
+        return self._reason
+
+    @property
+    def idle_deadline(self) -> float | None:
+        """When the operator is signed out for want of a scan (``now`` units), if signed in."""
+        if self._operator is None or self._last_scan is None:
+            return None
+        return self._last_scan + self._operator_idle
+
+    @property
+    def awaiting(self) -> PostCommand | SetLocation | SignIn | None:
         """The intent waiting for :meth:`receive_outcome`, if any."""
         return None if self._awaiting is None else self._awaiting.intent
 
     @classmethod
     def restored(
-        cls, scanner: ScannerId, snapshot: Mapping[str, object], same_code_delay: float = 0.0
+        cls,
+        scanner: ScannerId,
+        snapshot: Mapping[str, object],
+        same_code_delay: float = 0.0,
+        *,
+        now: float | None = None,
+        operator_idle: float = DEFAULT_IDLE_MINUTES * 60,
+        require_operator: bool = False,
+        reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
     ) -> ScannerSession:
         """A session as :meth:`snapshot` described it (a handheld's session, kept in the
         database between its connections). The same-code delay starts afresh, and a
-        scan that was awaiting its outcome is forgotten: its scan is sent again.
+        scan that was awaiting its outcome is forgotten: its scan is sent again. An
+        operator signed in stays so, idle from ``now``.
 
         Raises :class:`ValueError` when ``snapshot`` is not one :meth:`snapshot` made.
         """
@@ -323,7 +422,16 @@ class ScannerSession:
                 mode=Mode(snapshot["mode"]),
                 location=None if location is None else LocationCode(location),
                 same_code_delay=same_code_delay,
+                operator_idle=operator_idle,
+                require_operator=require_operator,
+                reasons=reasons,
             )
+            operator, reason = _text(snapshot, "operator"), _text(snapshot, "reason")
+            session._operator = None if operator is None else OperatorCode(operator)
+            session._last_scan = now if operator is not None else None
+            if reason is not None and reason not in session._reasons:
+                reason = None  # no longer on the list
+            session._reason = None if reason is None else ReasonCode(reason)
             order, purchase_order = _text(snapshot, "order"), _text(snapshot, "purchase_order")
             session._order = None if order is None else OrderNumber(order)
             session._purchase_order = (
@@ -353,6 +461,8 @@ class ScannerSession:
             "order": self._order,
             "purchase_order": self._purchase_order,
             "quantity": self._quantity,
+            "operator": self._operator,
+            "reason": self._reason,
             "pending": [
                 {
                     "product": str(line.product),
@@ -376,10 +486,20 @@ class ScannerSession:
             raise SessionStateError(
                 "a scan arrived before the outcome of the previous one was reported"
             )
+        self.receive_tick(now)
+        self._last_scan = now
         intent = self._intent_for(decoded, now)
         if isinstance(intent, Reject):
             self._last_rejection = intent.reason
         return intent
+
+    def receive_tick(self, now: float) -> bool:
+        """Sign the operator out when ``now`` is past :attr:`idle_deadline`; say if it did."""
+        deadline = self.idle_deadline
+        if deadline is None or now < deadline:
+            return False
+        self._operator = None
+        return True
 
     def receive_outcome(self, accepted: bool, reason: str | None = None) -> Feedback:
         """Take the shell's report on the outstanding PostCommand or SetLocation."""
@@ -393,6 +513,8 @@ class ScannerSession:
         match awaiting.intent:
             case SetLocation(location=location):
                 self._location = location
+            case SignIn(operator=operator):
+                self._operator = operator
             case PostCommand(command=Move(to_location=destination)):
                 self._lines.clear()
                 self._location = destination
@@ -420,14 +542,50 @@ class ScannerSession:
                 return self._switch_mode(Mode.RECEIVE, purchase_order=number)
             case LocationScan():
                 return self._scan_location(decoded)
+            case OperatorScan(code=code):
+                return self._sign_in(code)
+            case ReasonScan(code=code):
+                return self._set_reason(code)
             case _:
                 return self._scan_product(decoded, now)
 
-    def _await(
-        self, intent: PostCommand | SetLocation, seen: tuple[_SeenKey, float] | None = None
-    ) -> Intent:
+    def _await(self, intent: _Awaitable, seen: tuple[_SeenKey, float] | None = None) -> Intent:
+        if isinstance(intent, PostCommand):
+            refusal = self._operator_missing()
+            if refusal is not None:
+                return refusal
+            intent = replace(intent, operator=self._operator)
         self._awaiting = _Awaiting(intent, seen)
         return intent
+
+    def _operator_missing(self) -> Reject | None:
+        if self._require_operator and self._operator is None:
+            return Reject("sign in first: scan your badge (USR:)")
+        return None
+
+    def _holding(self) -> Reject | None:
+        if self._lines:
+            held = _MODE_RULES[self._mode].holds or self._mode.value
+            return Reject(f"finish or cancel the {held} first")
+        return None
+
+    def _sign_in(self, code: OperatorCode) -> Intent:
+        return self._holding() or self._await(SignIn(code))
+
+    def _sign_out(self) -> Intent:
+        refusal = self._holding()
+        if refusal is not None:
+            return refusal
+        operator, self._operator = self._operator, None
+        return Acknowledge("no one was signed in" if operator is None else f"{operator} signed out")
+
+    def _set_reason(self, code: ReasonCode) -> Intent:
+        if not _MODE_RULES[self._mode].reasons:
+            return Reject("a reason is for returns and scrap: scan CMD:RETURN or CMD:SCRAP first")
+        if code not in self._reasons:
+            return Reject(f"unknown reason {code} (one of {', '.join(self._reasons)})")
+        self._reason = code
+        return Acknowledge(f"reason {code}")
 
     def _set_quantity(self, quantity: int) -> Intent:
         if not 1 <= quantity <= MAX_QUANTITY:
@@ -443,6 +601,8 @@ class ScannerSession:
                 return self._cancel()
             case Command.UNDO:
                 return self._await(PostCommand(Undo(scanner=self._scanner)))
+            case Command.LOGOUT:
+                return self._sign_out()
             case _:
                 return self._switch_mode(_MODE_COMMANDS[command])
 
@@ -459,6 +619,8 @@ class ScannerSession:
             return Reject(f"finish or cancel the {held} first")
         self._mode = mode
         self._quantity = None
+        if leaving:
+            self._reason = None
         if leaving or order is not None or purchase_order is not None:
             self._order, self._purchase_order = order, purchase_order
         if order is not None:
@@ -478,6 +640,7 @@ class ScannerSession:
                 return Reject("scan the destination location to finish the move")
             case _:
                 self._order = self._purchase_order = None
+                self._reason = None
                 return Acknowledge("done")
 
     def _cancel(self) -> Intent:
@@ -489,12 +652,14 @@ class ScannerSession:
                 (f"quantity {self._quantity}", self._quantity is not None),
                 (f"order {self._order}", self._order is not None),
                 (f"purchase order {self._purchase_order}", self._purchase_order is not None),
+                (f"reason {self._reason}", self._reason is not None),
             )
             if present
         ]
         self._lines.clear()
         self._quantity = None
         self._order = self._purchase_order = None
+        self._reason = None
         return Acknowledge("cancelled " + (", ".join(dropped) or "(nothing was held)"))
 
     def _scan_location(self, decoded: LocationScan) -> Intent:
@@ -518,6 +683,12 @@ class ScannerSession:
         seen_key: _SeenKey = (decoded.code, decoded.lot)
         if self._too_soon(seen_key, now):
             return Reject("same code scanned again too soon")
+        rules = _MODE_RULES[self._mode]
+        refusal = self._operator_missing()
+        if refusal is None and rules.reasons and self._reason is None:
+            refusal = Reject("scan a reason first (RSN:<code>)")
+        if refusal is not None:
+            return refusal
         one_shot, self._quantity = self._quantity, None
         if decoded.sku:
             product = ProductRef(sku=Sku(decoded.sku))
@@ -546,6 +717,21 @@ class ScannerSession:
             case _OnProduct.POST_PICK:
                 pick = Pick(product, location, quantity, lot=decoded.lot, order=self._order)
                 return self._await(PostCommand(pick), seen)
+            case _OnProduct.POST_RETURN:
+                assert self._reason is not None  # checked above
+                returned = Return(
+                    product,
+                    location,
+                    quantity,
+                    self._reason,
+                    lot=decoded.lot,
+                    expiry=decoded.expiry,
+                )
+                return self._await(PostCommand(returned), seen)
+            case _OnProduct.POST_SCRAP:
+                assert self._reason is not None  # checked above
+                scrap = Scrap(product, location, quantity, self._reason, lot=decoded.lot)
+                return self._await(PostCommand(scrap), seen)
             case _:
                 return self._hold(action, product, decoded, quantity, seen)
 

@@ -24,8 +24,10 @@ Order of decisions:
    or ``00`` + 18 digits → GS1 element strings; ``(NN)…`` (2-4 digits) → GS1 HRI;
    8, 12, 13 or 14 digits → a GTIN (see :func:`decode` for the 8-digit rule);
    otherwise plain text.
-4. Plain text: ``LOC:`` ``QTY:`` ``CMD:`` ``ORD:`` ``PO:`` ``SKU:`` (prefix in any
-   case, value trimmed) → that scan; an ``http(s)`` URI with a GS1 key in its path →
+4. Plain text: ``LOC:`` ``QTY:`` ``CMD:`` ``ORD:`` ``PO:`` ``SKU:`` ``USR:`` ``RSN:``
+   (prefix in any case, value trimmed) → that scan (``USR:`` a badge code: letters,
+   digits, ``.``, ``_``, ``-``; ``RSN:`` a reason code, taken in lower case: letters,
+   digits, ``_``, at most 32); an ``http(s)`` URI with a GS1 key in its path →
    GS1 Digital Link; anything else printable → ``ProductScan(alias=text)``, which the
    store rejects if no product has that alias.
 """
@@ -40,16 +42,26 @@ from scanner_gateway.decoded import (
     CommandScan,
     Decoded,
     LocationScan,
+    OperatorScan,
     OrderScan,
     ProductScan,
     PurchaseOrderScan,
     QuantityScan,
+    ReasonScan,
     RejectReason,
     ScanRejected,
     Symbology,
 )
 from stock_core.domain.gtin import check_digit, expand_upce, normalize_gtin
-from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, Sku
+from stock_core.domain.operator import operator_code_problem
+from stock_core.types import (
+    LocationCode,
+    OperatorCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    Sku,
+)
 
 __all__ = ["DEFAULT_MAX_LENGTH", "MAX_CODE_LENGTH", "MAX_QUANTITY", "decode"]
 
@@ -62,6 +74,7 @@ _AIM = re.compile(r"\]([A-Za-z])([0-9A-Za-z])")
 _DIGITS = re.compile(r"[0-9]+")
 _GS1_SHAPE = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
 _HRI_SHAPE = re.compile(r"\([0-9]{2,4}\)")
+_REASON = re.compile(r"[a-z0-9_]{1,32}")
 _GS1_AIM = frozenset({"C1", "d2", "d5", "Q3", "Q4"})
 _PLAIN_SYMBOLOGY = {
     "C": Symbology.CODE128,
@@ -236,6 +249,15 @@ def _decode_command(prefix: str, value: str, symbology: Symbology) -> Decoded | 
             return CommandScan(Command(value.upper()))
         except ValueError:
             return ScanRejected(RejectReason.UNKNOWN_COMMAND, repr(value[:MAX_CODE_LENGTH]))
+    if prefix == "USR":
+        problem = operator_code_problem(value)
+        if problem is not None:
+            return ScanRejected(RejectReason.BAD_OPERATOR, problem)
+        return OperatorScan(OperatorCode(value))
+    if prefix == "RSN":
+        if _REASON.fullmatch(value.lower()) is None:
+            return ScanRejected(RejectReason.BAD_REASON, repr(value[:MAX_CODE_LENGTH]))
+        return ReasonScan(ReasonCode(value.lower()))
     reasons = {
         "LOC": RejectReason.BAD_LOCATION,
         "ORD": RejectReason.BAD_ORDER,

@@ -19,7 +19,11 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── CountTaskStateError            a count task not open (or not awaiting approval)
     │   ├── InvalidCountTaskError          a count task with no locations
     │   ├── CapacityExceededError          a receipt or move would overfill a location
-    │   └── IdempotencyConflictError       same key, different request
+    │   ├── IdempotencyConflictError       same key, different request
+    │   ├── UnknownOperatorError           no operator has that badge code
+    │   ├── UnknownReasonError             a reason not on the configured list
+    │   ├── QuarantinedStockError          a pick from a quarantine location
+    │   └── NotQuarantineError             a return into a storage location
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
     │   ├── NoPrimaryError                 no host is a primary on the right timeline
@@ -61,12 +65,16 @@ __all__ = [
     "LineageChangedError",
     "NoPrimaryError",
     "NotFoundError",
+    "NotQuarantineError",
     "NothingToUndoError",
+    "QuarantinedStockError",
     "StockError",
     "StockRejection",
     "StockUsageError",
     "UnknownLocationError",
+    "UnknownOperatorError",
     "UnknownProductError",
+    "UnknownReasonError",
     "rejection_from_dict",
 ]
 
@@ -227,6 +235,63 @@ class BackorderNotAllowedError(StockRejection):
         return {"sku": self.sku, "quantity": self.quantity, "available": self.available}
 
 
+class UnknownOperatorError(StockRejection):
+    """A badge (``USR:``) or an API ``operator`` that names no operator."""
+
+    problem_type = "unknown-operator"
+    http_status = 422
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"unknown operator {code}")
+
+    def _details(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class UnknownReasonError(StockRejection):
+    """A return or scrap reason that is not on the configured list."""
+
+    problem_type = "unknown-reason"
+    http_status = 422
+
+    def __init__(self, code: str, allowed: Sequence[str]) -> None:
+        self.code = code
+        self.allowed = list(allowed)
+        super().__init__(f"unknown reason {code} (one of {', '.join(allowed)})")
+
+    def _details(self) -> dict[str, object]:
+        return {"code": self.code, "allowed": self.allowed}
+
+
+class QuarantinedStockError(StockRejection):
+    """Stock in a quarantine location is not available: it must be moved to storage first."""
+
+    problem_type = "quarantined-stock"
+    http_status = 409
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(f"{location} is a quarantine location: move the stock to storage first")
+
+    def _details(self) -> dict[str, object]:
+        return {"location": self.location}
+
+
+class NotQuarantineError(StockRejection):
+    """A return names a location that is not a quarantine location."""
+
+    problem_type = "not-quarantine"
+    http_status = 409
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(f"returns go to a quarantine location; {location} is storage")
+
+    def _details(self) -> dict[str, object]:
+        return {"location": self.location}
+
+
 _REJECTIONS: dict[str, type[StockRejection]] = {
     cls.problem_type: cls
     for cls in (
@@ -241,6 +306,10 @@ _REJECTIONS: dict[str, type[StockRejection]] = {
         ConflictError,
         NotFoundError,
         BackorderNotAllowedError,
+        UnknownOperatorError,
+        UnknownReasonError,
+        QuarantinedStockError,
+        NotQuarantineError,
     )
 }
 

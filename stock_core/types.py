@@ -10,8 +10,10 @@ __all__ = [
     "IdempotencyKey",
     "LocationCode",
     "MovementId",
+    "OperatorCode",
     "OrderNumber",
     "PurchaseOrderNumber",
+    "ReasonCode",
     "ScannerId",
     "Sku",
 ]
@@ -26,3 +28,7 @@ MovementId = NewType("MovementId", int)
 OrderNumber = NewType("OrderNumber", str)
 PurchaseOrderNumber = NewType("PurchaseOrderNumber", str)
 ActorName = NewType("ActorName", str)
+OperatorCode = NewType("OperatorCode", str)
+"""A worker's badge code (``USR:<code>``)."""
+ReasonCode = NewType("ReasonCode", str)
+"""A return or scrap reason from the configured list, in lower case (``damaged``)."""

@@ -19,15 +19,17 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
 )
 from stock_core.errors import InvalidMovementError
-from stock_core.types import IdempotencyKey, ScannerId
+from stock_core.types import IdempotencyKey, OperatorCode, ScannerId
 
 __all__ = ["envelope_from_dict", "envelope_to_dict"]
 
 _COMMANDS: dict[str, type[Command]] = {
-    cls.__name__: cls for cls in (Receive, Pick, Adjust, Count, Move, Undo)
+    cls.__name__: cls for cls in (Receive, Pick, Adjust, Count, Move, Undo, Return, Scrap)
 }
 _DATES = frozenset({"expiry"})
 
@@ -48,7 +50,7 @@ def _encode(value: object) -> object:
 
 def envelope_to_dict(envelope: Envelope) -> dict[str, Any]:
     command = envelope.command
-    return {
+    encoded = {
         "key": envelope.key,
         "actor": envelope.actor,
         "scanner": envelope.scanner,
@@ -56,6 +58,9 @@ def envelope_to_dict(envelope: Envelope) -> dict[str, Any]:
         "type": type(command).__name__,
         "command": {f.name: _encode(getattr(command, f.name)) for f in fields(command)},
     }
+    if envelope.operator is not None:  # absent, not null: older spools read the same
+        encoded["operator"] = envelope.operator
+    return encoded
 
 
 def _ref(data: object) -> ProductRef:
@@ -95,6 +100,7 @@ def envelope_from_dict(data: dict[str, Any]) -> Envelope:
             actor=data.get("actor", "system"),
             scanner=ScannerId(data["scanner"]) if data.get("scanner") else None,
             scan_seq=data.get("scan_seq"),
+            operator=OperatorCode(data["operator"]) if data.get("operator") else None,
         )
     except (KeyError, TypeError, AttributeError, InvalidMovementError) as exc:
         raise ValueError(f"not an envelope: {exc}") from exc

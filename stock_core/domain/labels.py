@@ -126,6 +126,9 @@ COMMANDS: Final[tuple[tuple[str, str], ...]] = (
     ("DONE", "Finish the count or the move"),
     ("CANCEL", "Drop what is not committed yet"),
     ("UNDO", "Reverse this scanner's last movement"),
+    ("LOGOUT", "Sign the worker out of this scanner"),
+    ("RETURN", "Return mode: returned units into quarantine"),
+    ("SCRAP", "Scrap mode: scans write units off"),
 )
 """Every ``CMD:`` the gateway reads (``scanner_gateway.decoded.Command``), with its gist."""
 

@@ -14,7 +14,11 @@ Rules (checked here, before any I/O, and again by the database's constraints):
   resolved by the store, so a case scan counts as its pack of units;
 * on-hand and available never go below zero (the store refuses with
   :class:`~stock_core.errors.InsufficientStockError` naming the shortfall);
-* a move goes between two different locations.
+* a move goes between two different locations;
+* a return or a scrap names a reason: a code of 1 to 32 lower-case letters, digits or
+  ``_`` (whether the code is on the configured list is checked by whoever knows the
+  list: :func:`stock_core.domain.returns.check_reason`). Where a return may go
+  (quarantine only) and what scrap may take is the store's to check.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import assert_never
@@ -31,8 +36,10 @@ from stock_core.types import (
     IdempotencyKey,
     LocationCode,
     MovementId,
+    OperatorCode,
     OrderNumber,
     PurchaseOrderNumber,
+    ReasonCode,
     ScannerId,
     Sku,
 )
@@ -52,6 +59,8 @@ __all__ = [
     "Pick",
     "ProductRef",
     "Receive",
+    "Return",
+    "Scrap",
     "Undo",
     "request_fingerprint",
     "validate_command",
@@ -59,6 +68,7 @@ __all__ = [
 
 MAX_QUANTITY = 100_000
 MAX_LOT_LENGTH = 20  # GS1 AI 10 is at most 20 characters
+_REASON = re.compile(r"[a-z0-9_]{1,32}")
 
 
 class MovementKind(enum.StrEnum):
@@ -71,6 +81,8 @@ class MovementKind(enum.StrEnum):
     MOVE_OUT = "move_out"
     MOVE_IN = "move_in"
     UNDO = "undo"
+    RETURN = "return"
+    SCRAP = "scrap"
 
 
 @dataclass(frozen=True)
@@ -122,6 +134,35 @@ class Pick:
 
 
 @dataclass(frozen=True)
+class Return:
+    """Units coming back (from a customer) into stock at a quarantine location, with why.
+
+    They are on hand but not available until moved to a storage location.
+    """
+
+    product: ProductRef
+    location: LocationCode
+    quantity: int
+    reason: ReasonCode
+    lot: str | None = None
+    expiry: date | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Scrap:
+    """Units written off, with why. Without a lot, lots go first-expiry-first (expired
+    ones included: they are what is usually scrapped)."""
+
+    product: ProductRef
+    location: LocationCode
+    quantity: int
+    reason: ReasonCode
+    lot: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class Adjust:
     """A signed correction (damage, found stock). ``delta`` is in units, no pack sizes."""
 
@@ -168,18 +209,23 @@ class Undo:
     note: str | None = None
 
 
-Command = Receive | Pick | Adjust | Count | Move | Undo
+Command = Receive | Pick | Adjust | Count | Move | Undo | Return | Scrap
 
 
 @dataclass(frozen=True)
 class Envelope:
-    """A command with who asked and the key that makes it happen at most once."""
+    """A command with who asked and the key that makes it happen at most once.
+
+    ``actor`` is who is accountable (a scanner, an API token); ``operator`` the worker
+    signed in on the scanner (``USR:``) or named in an API request, if any.
+    """
 
     key: IdempotencyKey
     command: Command
     actor: str = "system"
     scanner: ScannerId | None = None
     scan_seq: int | None = None
+    operator: OperatorCode | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +245,8 @@ class MovementRecord:
     actor: str
     note: str | None = None
     reverses: MovementId | None = None
+    operator: OperatorCode | None = None
+    reason: ReasonCode | None = None
 
 
 @dataclass(frozen=True)
@@ -242,12 +290,23 @@ def _check_lines(lines: tuple[Line, ...], *, counting: bool) -> None:
         _check_lot(line.lot)
 
 
+def _check_reason(reason: object) -> None:
+    if not isinstance(reason, str) or _REASON.fullmatch(reason) is None:
+        raise InvalidMovementError(
+            "a reason is a code of 1 to 32 lower-case letters, digits or '_' (e.g. damaged)"
+        )
+
+
 def validate_command(command: Command) -> None:
     """Raise :class:`InvalidMovementError` when a command breaks a rule knowable without I/O."""
     match command:
         case Receive() | Pick():
             _check_quantity(command.quantity)
             _check_lot(command.lot)
+        case Return() | Scrap():
+            _check_quantity(command.quantity)
+            _check_lot(command.lot)
+            _check_reason(command.reason)
         case Adjust():
             if isinstance(command.delta, bool) or not isinstance(command.delta, int):
                 raise InvalidMovementError("delta must be a whole number")

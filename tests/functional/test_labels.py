@@ -121,19 +121,19 @@ async def test_labels_cli_prints_locations_products_and_commands_that_scan_back(
 
     sheet = await stockd("labels", "commands", "--symbol", "qr", home=home, url=database_url)
     assert sheet.returncode == 0, sheet.stderr
-    found = await asyncio.to_thread(scanned, sheet.stdout, SIZES["a4"], 18, tmp_path / "cmd")
-    assert found[:7] == [CommandScan(c) for c in Command]
-    assert found[7:] == [QuantityScan(n) for n in (1, 2, 3, 5, 6, 10, 12, 20, 24, 50, 100)]
+    found = await asyncio.to_thread(scanned, sheet.stdout, SIZES["a4"], 21, tmp_path / "cmd")
+    assert found[:10] == [CommandScan(c) for c in Command]
+    assert found[10:] == [QuantityScan(n) for n in (1, 2, 3, 5, 6, 10, 12, 20, 24, 50, 100)]
 
 
 async def test_the_command_sheet_needs_no_database(home: Path) -> None:
     run = await stockd("labels", "commands", "--format", "zpl", "--dpi", "300", home=home, url=None)
     assert run.returncode == 0, run.stderr
     assert run.stderr_lines == [
-        "stockd labels: 18 command labels (ZPL, 100x50 mm at 300 dpi) to standard output"
+        "stockd labels: 21 command labels (ZPL, 100x50 mm at 300 dpi) to standard output"
     ]  # and no embedded PostgreSQL was started
     zpl_formats = formats(run.stdout.decode())
-    assert len(zpl_formats) == 18
+    assert len(zpl_formats) == 21
     assert "^FDCMD:RECEIVE^FS" in zpl_formats[0]
     assert "^PW1200\n^LL600\n" in zpl_formats[-1]
 

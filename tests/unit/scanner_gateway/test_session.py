@@ -13,10 +13,12 @@ from scanner_gateway.decoded import (
     CommandScan,
     Decoded,
     LocationScan,
+    OperatorScan,
     OrderScan,
     ProductScan,
     PurchaseOrderScan,
     QuantityScan,
+    ReasonScan,
     RejectReason,
     ScanRejected,
     Symbology,
@@ -31,6 +33,7 @@ from scanner_gateway.session import (
     ScannerSession,
     SessionStateError,
     SetLocation,
+    SignIn,
 )
 from stock_core.domain.movement import (
     MAX_QUANTITY,
@@ -40,10 +43,21 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
     validate_command,
 )
-from stock_core.types import Gtin, LocationCode, OrderNumber, PurchaseOrderNumber, ScannerId, Sku
+from stock_core.types import (
+    Gtin,
+    LocationCode,
+    OperatorCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    ScannerId,
+    Sku,
+)
 
 SCANNER = ScannerId("dock-1")
 A = LocationCode("A-01")
@@ -155,7 +169,7 @@ def test_negative_or_nan_same_code_delay_is_refused(delay: float) -> None:
 
 
 def test_mode_values_are_the_config_spellings() -> None:
-    assert [m.value for m in Mode] == ["receive", "pick", "count", "move"]
+    assert [m.value for m in Mode] == ["receive", "pick", "count", "move", "return", "scrap"]
     assert Mode("pick") is Mode.PICK
 
 
@@ -169,6 +183,8 @@ def test_snapshot_shows_the_session_for_the_display() -> None:
         "order": None,
         "purchase_order": None,
         "quantity": 3,
+        "operator": None,
+        "reason": None,
         "pending": [
             {
                 "product": f"barcode {GTIN}",
@@ -881,6 +897,8 @@ _quantities = st.one_of(
     st.integers(1, 5), st.sampled_from([0, MAX_QUANTITY // 2, MAX_QUANTITY, MAX_QUANTITY + 1])
 ).map(QuantityScan)
 _scans: st.SearchStrategy[Decoded] = st.one_of(
+    st.sampled_from(["ann", "bob"]).map(lambda code: OperatorScan(OperatorCode(code))),
+    st.sampled_from(["damaged", "lost", "nope"]).map(lambda code: ReasonScan(ReasonCode(code))),
     _products,
     _products,
     _locations,
@@ -894,11 +912,18 @@ _steps = st.lists(st.tuples(_scans, st.booleans(), st.floats(0.0, 1.0)), max_siz
 
 
 def _state(s: ScannerSession) -> tuple[object, ...]:
-    return (s.mode, s.location, s.order, s.purchase_order, s.pending)
+    return (s.mode, s.location, s.order, s.purchase_order, s.pending, s.operator, s.reason)
 
 
 def _check_invariants(s: ScannerSession, scan: Decoded, intent: Intent) -> None:
-    assert isinstance(intent, PostCommand | SetLocation | Acknowledge | Reject)
+    assert isinstance(intent, PostCommand | SetLocation | SignIn | Acknowledge | Reject)
+    assert s.reason is None or s.mode in (Mode.RETURN, Mode.SCRAP)
+    if isinstance(intent, PostCommand):
+        assert intent.operator == s.operator  # every posting carries who is signed in
+        if s.operator is None:
+            assert not s.require_operator
+        if isinstance(intent.command, Return | Scrap):
+            assert intent.command.reason == s.reason
     assert all(1 <= line.quantity <= MAX_QUANTITY for line in s.pending)
     if s.pending:
         assert s.mode in (Mode.COUNT, Mode.MOVE)
@@ -910,18 +935,26 @@ def _check_invariants(s: ScannerSession, scan: Decoded, intent: Intent) -> None:
 
 
 @settings(max_examples=400, deadline=None)
-@given(steps=_steps, delay=st.sampled_from([0.0, 0.5]), mode=st.sampled_from(Mode))
+@given(
+    steps=_steps,
+    delay=st.sampled_from([0.0, 0.5]),
+    mode=st.sampled_from(Mode),
+    require=st.booleans(),
+)
 def test_any_scan_sequence_gives_one_intent_per_scan_and_keeps_invariants(
-    steps: list[tuple[Decoded, bool, float]], delay: float, mode: Mode
+    steps: list[tuple[Decoded, bool, float]], delay: float, mode: Mode, require: bool
 ) -> None:
-    s = ScannerSession(SCANNER, mode=mode, same_code_delay=delay)
+    s = ScannerSession(
+        SCANNER, mode=mode, same_code_delay=delay, operator_idle=2.0, require_operator=require
+    )
     now = 0.0
     for scan, accepted, elapsed in steps:
         now += elapsed
+        s.receive_tick(now)
         before = _state(s)
         intent = s.receive_scan(scan, now)
         _check_invariants(s, scan, intent)
-        if isinstance(intent, PostCommand | SetLocation):
+        if isinstance(intent, PostCommand | SetLocation | SignIn):
             assert s.awaiting == intent
             if isinstance(intent, PostCommand):
                 validate_command(intent.command)  # the store gets only well-formed commands
@@ -934,3 +967,211 @@ def test_any_scan_sequence_gives_one_intent_per_scan_and_keeps_invariants(
             if isinstance(intent, Reject):
                 assert _state(s) == before
         assert s.awaiting is None
+
+
+# -- operators ------------------------------------------------------------------------
+
+ANN = OperatorCode("ann")
+BOB = OperatorCode("bob")
+
+
+def signed_in(
+    operator: OperatorCode = ANN, *, mode: Mode = Mode.RECEIVE, **options: object
+) -> ScannerSession:
+    s = ScannerSession(SCANNER, mode=mode, location=A, **options)  # type: ignore[arg-type]
+    assert s.receive_scan(OperatorScan(operator), 0.0) == SignIn(operator)
+    assert s.receive_outcome(True) is Feedback.ACK
+    return s
+
+
+def test_a_badge_scan_asks_the_shell_to_check_it_and_signs_in_on_success() -> None:
+    s = signed_in()
+    assert s.operator == ANN
+    assert s.snapshot()["operator"] == "ann"
+
+
+def test_an_unknown_badge_is_refused_and_leaves_who_was_signed_in() -> None:
+    s = signed_in()
+    assert s.receive_scan(OperatorScan(BOB), 1.0) == SignIn(BOB)
+    assert s.receive_outcome(False, "unknown operator bob") is Feedback.NAK
+    assert s.operator == ANN
+    assert s.snapshot()["last_rejection"] == "unknown operator bob"
+
+
+def test_another_badge_replaces_the_operator() -> None:
+    s = signed_in()
+    assert s.receive_scan(OperatorScan(BOB), 1.0) == SignIn(BOB)
+    s.receive_outcome(True)
+    assert s.operator == BOB
+
+
+def test_logout_signs_out() -> None:
+    s = signed_in()
+    assert ack(s, cmd(Command.LOGOUT), 1.0).detail == "ann signed out"
+    assert s.operator is None
+    assert ack(s, cmd(Command.LOGOUT), 2.0).detail == "no one was signed in"
+
+
+def test_every_posting_carries_the_operator_signed_in() -> None:
+    s = signed_in()
+    intent = s.receive_scan(product(), 1.0)
+    assert intent == PostCommand(Receive(ITEM, A, 1), operator=ANN)
+    s.receive_outcome(True)
+    ack(s, cmd(Command.LOGOUT), 2.0)
+    assert s.receive_scan(product(), 3.0) == PostCommand(Receive(ITEM, A, 1), operator=None)
+
+
+def test_the_operator_is_signed_out_after_the_idle_time_without_a_scan() -> None:
+    s = signed_in(operator_idle=60.0)
+    assert s.idle_deadline == 60.0
+    intent = s.receive_scan(product(), 59.0)  # a scan in time keeps the operator
+    assert isinstance(intent, PostCommand)
+    assert intent.operator == ANN
+    s.receive_outcome(True)
+    assert s.idle_deadline == 119.0
+    assert s.receive_tick(118.9) is False
+    assert s.receive_tick(119.0) is True
+    assert (s.operator, s.idle_deadline) == (None, None)
+    assert s.receive_tick(500.0) is False
+
+
+def test_an_idle_operator_is_signed_out_before_the_next_scan_counts() -> None:
+    s = signed_in(operator_idle=60.0)
+    intent = s.receive_scan(product(), 61.0)
+    assert isinstance(intent, PostCommand)
+    assert intent.operator is None
+
+
+def test_a_rejected_scan_also_keeps_the_operator_signed_in() -> None:
+    s = signed_in(operator_idle=60.0)
+    reject(s, ScanRejected(RejectReason.GARBAGE), 50.0)
+    assert s.receive_tick(100.0) is False
+    assert s.operator == ANN
+
+
+def test_idle_time_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="operator_idle"):
+        ScannerSession(SCANNER, operator_idle=0)
+
+
+def test_require_operator_refuses_product_scans_with_no_one_signed_in() -> None:
+    s = session()
+    s = ScannerSession(SCANNER, location=A, require_operator=True)
+    ack(s, QuantityScan(3))
+    assert reject(s, product()) == "sign in first: scan your badge (USR:)"
+    assert s.quantity == 3  # the one-shot quantity waits for the real scan
+    s.receive_scan(OperatorScan(ANN), 1.0)
+    s.receive_outcome(True)
+    assert post(s, product(), 2.0) == Receive(ITEM, A, 3)
+
+
+@pytest.mark.parametrize("scan", [cmd(Command.UNDO)])
+def test_require_operator_refuses_whatever_would_post(scan: Decoded) -> None:
+    s = ScannerSession(SCANNER, location=A, require_operator=True)
+    assert reject(s, scan).startswith("sign in first")
+    assert s.awaiting is None
+
+
+def test_require_operator_refuses_a_count_whose_operator_went_idle() -> None:
+    s = signed_in(mode=Mode.COUNT, require_operator=True, operator_idle=10.0)
+    ack(s, product(), 1.0)
+    assert reject(s, cmd(Command.DONE), 20.0).startswith("sign in first")
+    assert s.pending == (Line(ITEM, 1),)
+
+
+def test_require_operator_still_takes_session_scans() -> None:
+    s = ScannerSession(SCANNER, location=A, require_operator=True)
+    ack(s, cmd(Command.PICK))
+    assert s.receive_scan(loc("B-02"), 1.0) == SetLocation(B)
+
+
+@pytest.mark.parametrize("scan", [OperatorScan(BOB), cmd(Command.LOGOUT)])
+def test_signing_in_or_out_with_lines_held_is_refused(scan: Decoded) -> None:
+    s = signed_in(mode=Mode.COUNT)
+    ack(s, product(), 1.0)
+    assert reject(s, scan, 2.0) == "finish or cancel the count first"
+    assert s.operator == ANN
+
+
+def test_a_restored_session_keeps_its_operator_idle_from_now() -> None:
+    s = signed_in()
+    back = ScannerSession.restored(SCANNER, s.snapshot(), now=1000.0, operator_idle=60.0)
+    assert (back.operator, back.idle_deadline) == (ANN, 1060.0)
+
+
+# -- returns and scrap ----------------------------------------------------------------
+
+DAMAGED = ReasonCode("damaged")
+
+
+def returning(mode: Mode = Mode.RETURN, reason: str | None = "damaged") -> ScannerSession:
+    s = session(Mode.RECEIVE)
+    ack(s, cmd(Command.RETURN if mode is Mode.RETURN else Command.SCRAP))
+    assert s.mode is mode
+    if reason is not None:
+        assert ack(s, ReasonScan(ReasonCode(reason))).detail == f"reason {reason}"
+    return s
+
+
+def test_return_mode_posts_a_return_with_the_reason() -> None:
+    s = returning()
+    ack(s, QuantityScan(2))
+    assert post(s, product(lot="L1", expiry=EXPIRY)) == Return(
+        ITEM, A, 2, DAMAGED, lot="L1", expiry=EXPIRY
+    )
+
+
+def test_scrap_mode_posts_a_scrap_with_the_reason() -> None:
+    s = returning(Mode.SCRAP, "lost")
+    assert post(s, product(lot="L1")) == Scrap(ITEM, A, 1, ReasonCode("lost"), lot="L1")
+
+
+@pytest.mark.parametrize("mode", [Mode.RETURN, Mode.SCRAP])
+def test_a_product_before_a_reason_is_refused_keeping_the_quantity(mode: Mode) -> None:
+    s = returning(mode, None)
+    ack(s, QuantityScan(4))
+    assert reject(s, product()) == "scan a reason first (RSN:<code>)"
+    assert s.quantity == 4
+
+
+def test_an_unknown_reason_is_refused_with_the_list() -> None:
+    s = returning()
+    assert reject(s, ReasonScan(ReasonCode("stolen"))) == (
+        "unknown reason stolen (one of damaged, defective, expired, wrong_item, unwanted, lost)"
+    )
+    assert s.reason == DAMAGED
+
+
+def test_the_reason_list_is_configurable() -> None:
+    s = ScannerSession(SCANNER, Mode.SCRAP, A, reasons=(ReasonCode("stolen"),))
+    ack(s, ReasonScan(ReasonCode("stolen")))
+    assert reject(s, ReasonScan(DAMAGED)) == "unknown reason damaged (one of stolen)"
+
+
+@pytest.mark.parametrize("mode", [Mode.RECEIVE, Mode.PICK, Mode.COUNT, Mode.MOVE])
+def test_a_reason_outside_return_and_scrap_is_refused(mode: Mode) -> None:
+    s = session(mode)
+    assert reject(s, ReasonScan(DAMAGED)).startswith("a reason is for returns and scrap")
+    assert s.reason is None
+
+
+@pytest.mark.parametrize(
+    "scan", [cmd(Command.RECEIVE), cmd(Command.SCRAP), cmd(Command.CANCEL), cmd(Command.DONE)]
+)
+def test_leaving_the_mode_cancel_and_done_drop_the_reason(scan: Decoded) -> None:
+    s = returning()
+    ack(s, scan)
+    assert s.reason is None
+
+
+def test_reselecting_return_keeps_the_reason() -> None:
+    s = returning()
+    ack(s, cmd(Command.RETURN))
+    assert s.reason == DAMAGED
+
+
+def test_a_restored_session_keeps_its_reason_while_it_is_listed() -> None:
+    s = returning()
+    assert ScannerSession.restored(SCANNER, s.snapshot()).reason == DAMAGED
+    other = ScannerSession.restored(SCANNER, s.snapshot(), reasons=(ReasonCode("lost"),))
+    assert other.reason is None

@@ -13,16 +13,26 @@ from scanner_gateway.decoded import (
     CommandScan,
     Decoded,
     LocationScan,
+    OperatorScan,
     OrderScan,
     ProductScan,
     PurchaseOrderScan,
     QuantityScan,
+    ReasonScan,
     RejectReason,
     ScanRejected,
     Symbology,
 )
 from scanner_gateway.symbology import decode
-from stock_core.types import Gtin, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
+from stock_core.types import (
+    Gtin,
+    LocationCode,
+    OperatorCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    Sku,
+)
 
 GTIN = Gtin("09506000134352")
 DECODED_TYPES = (
@@ -32,6 +42,8 @@ DECODED_TYPES = (
     CommandScan,
     OrderScan,
     PurchaseOrderScan,
+    OperatorScan,
+    ReasonScan,
     ScanRejected,
 )
 
@@ -114,6 +126,13 @@ def reason(decoded: Decoded) -> RejectReason | None:
         (b"QTY:1", QuantityScan(1)),
         (b"CMD:PICK", CommandScan(Command.PICK)),
         (b"cmd:undo", CommandScan(Command.UNDO)),
+        (b"CMD:LOGOUT", CommandScan(Command.LOGOUT)),
+        (b"CMD:RETURN", CommandScan(Command.RETURN)),
+        (b"cmd:scrap", CommandScan(Command.SCRAP)),
+        (b"USR:ann.b-7", OperatorScan(OperatorCode("ann.b-7"))),
+        (b"usr: W0042 ", OperatorScan(OperatorCode("W0042"))),
+        (b"RSN:damaged", ReasonScan(ReasonCode("damaged"))),
+        (b"rsn:Wrong_Item", ReasonScan(ReasonCode("wrong_item"))),
         (b"ORD:SO-1001", OrderScan(OrderNumber("SO-1001"))),
         (b"PO:PO-77", PurchaseOrderScan(PurchaseOrderNumber("PO-77"))),
         (b"SKU:BOLT-M6", ProductScan(symbology=Symbology.UNKNOWN, sku=Sku("BOLT-M6"))),
@@ -163,6 +182,12 @@ def test_frames_are_decoded(frame: bytes, expected: Decoded) -> None:
         (b"ORD: ", RejectReason.BAD_ORDER, "empty"),
         (b"PO:", RejectReason.BAD_ORDER, "PO: empty"),
         (b"SKU:", RejectReason.BAD_SKU, "empty"),
+        (b"USR:", RejectReason.BAD_OPERATOR, "not empty"),
+        (b"USR:ann smith", RejectReason.BAD_OPERATOR, "not an operator code"),
+        (b"USR:" + b"a" * 65, RejectReason.BAD_OPERATOR, "not an operator code"),
+        (b"RSN:", RejectReason.BAD_REASON, "''"),
+        (b"RSN:not-a-code", RejectReason.BAD_REASON, "not-a-code"),
+        (b"RSN:" + b"x" * 33, RejectReason.BAD_REASON, "xxx"),
         (b"https://id.gs1.org/01/09506000134353", RejectReason.BAD_CHECK_DIGIT, "GTIN"),
         (b"(01)0950600013435", RejectReason.BAD_GS1, "AI 01"),
     ],
@@ -212,7 +237,7 @@ _PIECES = st.sampled_from(
         "]C1", "]C0", "]E0", "]E3", "]E4", "]d2", "]Q1", "]Q3", "]I1", "]e0", "]A0", "]",
         "01", "02", "00", "09506000134352", "106141411234567897", "414", "5901234123457",
         "10", "17", "251231", "991300", "21", "30", "37", "3103", "91", "\x1d", "(", ")",
-        "LOC:", "QTY:", "CMD:", "ORD:", "PO:", "SKU:", "DONE", "https://id.gs1.org/",
+        "LOC:", "QTY:", "CMD:", "ORD:", "PO:", "SKU:", "USR:", "RSN:", "DONE", "https://id.gs1.org/",
         "/", "?", "=", "%", "0", "1", "8", "A", " ", "Ä", "\x00", "\x7f",
     ]
 )  # fmt: skip

@@ -22,14 +22,18 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
 )
 from stock_core.types import (
     IdempotencyKey,
     LocationCode,
     MovementId,
+    OperatorCode,
     OrderNumber,
     PurchaseOrderNumber,
+    ReasonCode,
     ScannerId,
     Sku,
 )
@@ -59,6 +63,8 @@ B = LocationCode("B-01")
         Move(A, B, (Line(ITEM, 5),), note="restock"),
         Undo(scanner=ScannerId("dock-1")),
         Undo(movement_id=MovementId(42)),
+        Return(CASE, A, 2, ReasonCode("damaged"), lot="L1", expiry=date(2030, 1, 31), note="rma"),
+        Scrap(ITEM, A, 1, ReasonCode("lost")),
     ],
 )
 def test_every_command_survives_a_json_round_trip(command: Command) -> None:
@@ -68,6 +74,7 @@ def test_every_command_survives_a_json_round_trip(command: Command) -> None:
         actor="worker",
         scanner=ScannerId("dock-1"),
         scan_seq=17,
+        operator=OperatorCode("ann"),
     )
     data = json.loads(json.dumps(envelope_to_dict(envelope)))
     assert data["type"] == type(command).__name__
@@ -77,6 +84,7 @@ def test_every_command_survives_a_json_round_trip(command: Command) -> None:
 def test_defaults_are_restored_when_absent() -> None:
     data = envelope_to_dict(Envelope(IdempotencyKey("k"), Receive(ITEM, A, 1)))
     assert (data["actor"], data["scanner"], data["scan_seq"]) == ("system", None, None)
+    assert "operator" not in data  # a spool written before operators reads the same
     del data["actor"], data["scanner"], data["scan_seq"]
     assert envelope_from_dict(data) == Envelope(IdempotencyKey("k"), Receive(ITEM, A, 1))
 

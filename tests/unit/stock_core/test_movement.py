@@ -22,12 +22,21 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
     request_fingerprint,
     validate_command,
 )
 from stock_core.errors import InvalidMovementError
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, ScannerId, Sku
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    MovementId,
+    ReasonCode,
+    ScannerId,
+    Sku,
+)
 
 ITEM = ProductRef(sku=Sku("WIDGET"))
 CASE = ProductRef(barcode="15012345678907")
@@ -48,6 +57,8 @@ def test_movement_kinds_are_the_spec_strings() -> None:
         "move_out",
         "move_in",
         "undo",
+        "return",
+        "scrap",
     ]
     assert MovementKind("move_in") is MovementKind.MOVE_IN
 
@@ -78,6 +89,8 @@ def test_product_ref_reads_as_what_it_names(ref: ProductRef, text: str) -> None:
         Move(A, B, (Line(ITEM, 1), Line(CASE, 2, lot="L1"))),
         Undo(scanner=ScannerId("s1")),
         Undo(movement_id=MovementId(3)),
+        Return(ITEM, A, 2, ReasonCode("damaged"), lot="L1", expiry=date(2030, 1, 1)),
+        Scrap(CASE, A, MAX_QUANTITY, ReasonCode("wrong_item_2")),
     ],
 )
 def test_valid_commands_pass(command: Command) -> None:
@@ -113,6 +126,11 @@ def test_valid_commands_pass(command: Command) -> None:
         (Move(A, B, (Line(ITEM, 1, lot="L" * 21),)), "a lot is 1 to 20"),
         (Undo(), "undo names a scanner or a movement id (exactly one)"),
         (Undo(scanner=ScannerId("s1"), movement_id=MovementId(1)), "exactly one"),
+        (Return(ITEM, A, 0, ReasonCode("damaged")), "between 1 and 100000, not 0"),
+        (Scrap(ITEM, A, 1, ReasonCode("")), "a reason is a code of 1 to 32"),
+        (Scrap(ITEM, A, 1, ReasonCode("Damaged")), "lower-case"),
+        (Return(ITEM, A, 1, ReasonCode("x" * 33)), "a reason is a code"),
+        (Return(ITEM, A, 1, ReasonCode("damaged"), lot=""), "a lot is 1 to 20"),
     ],
 )
 def test_invalid_commands_are_refused_with_a_reason(command: Command, reason: str) -> None:
