@@ -59,6 +59,10 @@ class ScannerConfig(BaseModel):
     mode: Literal["receive", "pick", "count", "move"] = "receive"
     location: str | None = None
     same_code_delay_ms: float = Field(default=0.0, ge=0, le=60_000)
+    require_operator: bool = False
+    """Refuse product scans (and anything that would post) while no one is signed in."""
+    operator_idle_minutes: float | None = Field(default=None, gt=0, le=24 * 60)
+    """Sign the operator out after this long without a scan (default: the gateway's)."""
     feedback: Literal["none", "bel", "honeywell", "datalogic", "custom"] = "none"
     ack: str | None = None
     nak: str | None = None

@@ -23,6 +23,7 @@ import functools
 import logging
 import socket
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,14 +52,17 @@ from scanner_gateway.session import (
     Reject,
     ScannerSession,
     SetLocation,
+    SignIn,
 )
 from scanner_gateway.spool import DEFAULT_CAP_BYTES, Spool, claim_epoch, spool_identity
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope
+from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
+from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.errors import StockRejection
 from stock_core.service import StockService
 from stock_core.store.gateway import GatewayState, ScannerState
-from stock_core.types import IdempotencyKey, LocationCode, ScannerId
+from stock_core.types import IdempotencyKey, LocationCode, ReasonCode, ScannerId
 
 __all__ = ["Gateway", "ScannerRuntime"]
 
@@ -147,6 +151,8 @@ class ScannerRuntime:
     connected_at: float = 0.0
     fresh: bool = False
     idle_timer: asyncio.TimerHandle | None = None
+    operator_timer: asyncio.TimerHandle | None = None
+    """Signs the operator out when it fires (``operator_idle`` after the last scan)."""
     last_scan_at: datetime | None = None
     last_code: str | None = None
     health: str = ""
@@ -177,6 +183,7 @@ class ScannerRuntime:
             last_scan_at=self.last_scan_at,
             last_code=self.last_code,
             counters=dict(vars(self.counters)),
+            operator=self.session.operator,
         )
 
 
@@ -197,6 +204,8 @@ class Gateway:
         commit_workers: int = 2,
         spool_cap_bytes: int = DEFAULT_CAP_BYTES,
         replay_window: float = 60.0,
+        operator_idle: float = DEFAULT_IDLE_MINUTES * 60,
+        reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
     ) -> None:
         self.service = service
         self.name = name or socket.gethostname()
@@ -220,6 +229,13 @@ class Gateway:
                     mode=Mode(c.mode),
                     location=LocationCode(c.location) if c.location else None,
                     same_code_delay=c.same_code_delay_ms / 1000,
+                    operator_idle=(
+                        operator_idle
+                        if c.operator_idle_minutes is None
+                        else c.operator_idle_minutes * 60
+                    ),
+                    require_operator=c.require_operator,
+                    reasons=reasons,
                 ),
             )
             for c in scanners
@@ -258,6 +274,9 @@ class Gateway:
 
     async def stop(self) -> None:
         for runtime in self.runtimes.values():
+            if runtime.operator_timer is not None:
+                runtime.operator_timer.cancel()
+                runtime.operator_timer = None
             if runtime.link:
                 runtime.link.stop()
         link_tasks = [t for t in self._tasks if t.get_name().startswith("link-")]
@@ -307,9 +326,27 @@ class Gateway:
         log.info("scanner %s %s %s", runtime.id, state.value, detail)
         self.events.publish(
             "scanner.status",
-            {"scanner": runtime.id, "state": state.value, "detail": detail},
+            {
+                "scanner": runtime.id,
+                "state": state.value,
+                "detail": detail,
+                "operator": runtime.session.operator,
+            },
         )
         self._state_changed(runtime)
+
+    def _operator_changed(self, runtime: ScannerRuntime) -> None:
+        """Tell the floor who is signed in now (``scanner.status`` with ``operator``)."""
+        link = runtime.link
+        self.events.publish(
+            "scanner.status",
+            {
+                "scanner": runtime.id,
+                "state": runtime.state.value,
+                "detail": link.detail if link else "",
+                "operator": runtime.session.operator,
+            },
+        )
 
     @staticmethod
     def _new_framer(config: ScannerConfig) -> LineFramer:
@@ -431,6 +468,7 @@ class Gateway:
             actor=f"scanner:{runtime.id}",
             scanner=runtime.id,
             scan_seq=seq,
+            operator=post.operator,
         )
 
     async def _serve(self, runtime: ScannerRuntime) -> None:
@@ -470,6 +508,7 @@ class Gateway:
             return
         runtime.last_scan_at = datetime.now(UTC)
         runtime.last_code = _printable(frame)
+        operator = runtime.session.operator
         intent = runtime.session.receive_scan(decoded, time.monotonic())
         reason: str | None = None
         feedback = Feedback.NAK
@@ -490,6 +529,17 @@ class Gateway:
                 if found is None:
                     reason = f"unknown location {location}"
                 feedback = runtime.session.receive_outcome(found is not None, reason)
+            case SignIn(operator=operator):
+                try:
+                    async with asyncio.timeout(self.committer.commit_timeout):
+                        known = await self.service.find_operator(operator) is not None
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    known = True  # offline: trust the badge, as a location label
+                if not known:
+                    reason = f"unknown operator {operator}"
+                feedback = runtime.session.receive_outcome(known, reason)
             case PostCommand():
                 outcome = await self.committer.submit(self._envelope(runtime, intent))
                 if isinstance(outcome, StockRejection):
@@ -502,4 +552,29 @@ class Gateway:
         if reason is not None:
             self._announce_rejection(runtime, frame, reason)
         await self._reply(runtime, feedback)
+        if runtime.session.operator != operator:
+            self._operator_changed(runtime)
+        self._watch_operator(runtime)
         self._state_changed(runtime)
+
+    def _watch_operator(self, runtime: ScannerRuntime) -> None:
+        """(Re)arm the timer that signs an idle operator out (the session decides)."""
+        if runtime.operator_timer is not None:
+            runtime.operator_timer.cancel()
+            runtime.operator_timer = None
+        deadline = runtime.session.idle_deadline
+        if deadline is not None:
+            delay = max(0.0, deadline - time.monotonic())
+            loop = asyncio.get_running_loop()
+            runtime.operator_timer = loop.call_later(delay, self._on_operator_idle, runtime)
+
+    def _on_operator_idle(self, runtime: ScannerRuntime) -> None:
+        runtime.operator_timer = None
+        if runtime.session.awaiting is not None:
+            return  # a scan is being decided: its end re-arms the timer
+        if runtime.session.receive_tick(time.monotonic()):
+            log.info("scanner %s: operator signed out after idling", runtime.id)
+            self._operator_changed(runtime)
+            self._state_changed(runtime)
+        else:
+            self._watch_operator(runtime)

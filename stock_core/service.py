@@ -10,7 +10,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from stock_core.domain.availability import Availability
 from stock_core.domain.batch import products_named
-from stock_core.domain.catalog import parse_locations, parse_products
+from stock_core.domain.catalog import parse_locations, parse_operators, parse_products
 from stock_core.domain.count_task import DEFAULT_APPROVAL_PERCENT, CountTaskView
 from stock_core.domain.history import parse_history
 from stock_core.domain.labels import (
@@ -35,9 +35,12 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
 )
 from stock_core.domain.orders import OrderLineRequest, validate_lines
 from stock_core.domain.space import space_csv
+from stock_core.domain.returns import DEFAULT_REASONS, check_reason
 from stock_core.domain.token import Role
 from stock_core.domain.webhook import new_secret, parse_patterns
 from stock_core.errors import (
@@ -46,6 +49,7 @@ from stock_core.errors import (
     NotFoundError,
     StockRejection,
     UnknownLocationError,
+    UnknownOperatorError,
     UnknownProductError,
 )
 from stock_core.group_commit import GroupCommit
@@ -59,6 +63,7 @@ from stock_core.store import (
     gateway,
     handheld,
     ledger,
+    operators,
     orders,
     outbox,
     queries,
@@ -70,7 +75,14 @@ from stock_core.store._boundary import is_unavailable, translated, with_retries
 from stock_core.store.connection import Connection, Pool
 from stock_core.store.count_tasks import tasks as count_tasks
 from stock_core.store.verify import VerifyReport, verify
-from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    Sku,
+)
 
 __all__ = ["StockService", "is_unavailable"]
 
@@ -103,8 +115,11 @@ class StockService:
         notify: bool = True,
         replicas: failover.ReplicaRouter | None = None,
         write_deadline: float | None = None,
+        reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
     ) -> None:
         self.pool = pool
+        self.reasons = tuple(reasons)
+        """The return and scrap reasons :meth:`post` accepts (``[stock] reasons``)."""
         self.replicas = replicas
         """Where reports, exports and backtests read (a replica within its lag bound);
         ``None``: the primary. Stock figures that decide anything never come from it."""
@@ -125,8 +140,13 @@ class StockService:
         """Post one command; raises its :class:`~stock_core.errors.StockRejection`.
 
         Concurrent posts are committed together (group commit), so API writes grow
-        cheaper per request as load rises.
+        cheaper per request as load rises. A return or scrap must name a listed reason,
+        and a named operator must be known.
         """
+        if isinstance(envelope.command, Return | Scrap):
+            check_reason(envelope.command.reason, self.reasons)
+        if envelope.operator is not None:
+            await self.check_operator(envelope.operator)
         outcome = await self._group.submit(envelope)
         if isinstance(outcome, StockRejection):
             raise outcome
@@ -441,6 +461,56 @@ class StockService:
                 return await reads.find_location(conn, code_or_gln)
         async with self._connection() as conn:
             return await reads.find_location(conn, code_or_gln)
+
+    # -- operators -------------------------------------------------------------------
+
+    async def find_operator(self, code: str) -> operators.Operator | None:
+        """The operator a badge names, or ``None`` (a scanner's ``USR:`` check)."""
+        async with self._connection() as conn:
+            return await operators.find_operator(conn, code)
+
+    async def check_operator(self, code: str) -> None:
+        """Raise :class:`UnknownOperatorError` unless ``code`` names an operator."""
+        if await self.find_operator(code) is None:
+            raise UnknownOperatorError(code)
+
+    async def list_operators(
+        self, *, after: str = "", limit: int = 100
+    ) -> list[operators.Operator]:
+        async with self._connection() as conn:
+            return await operators.list_operators(conn, after=after, limit=limit)
+
+    async def save_operator(self, code: str, name: str) -> tuple[operators.Operator, bool]:
+        """Create or rename an operator (rules: :func:`stock_core.domain.operator.check_operator`);
+        ``True`` when created."""
+        async with self._connection() as conn:
+            return await operators.save_operator(conn, code, name)
+
+    async def import_operators(
+        self, data: bytes, progress: Callable[[int], None] | None = None
+    ) -> catalog.ImportSummary:
+        """``code,name`` lines: validate all, then upsert all in one transaction."""
+        rows, problems = parse_operators(data)
+        if problems:
+            raise CatalogImportError(problems)
+        async with self._connection() as conn:
+            created, updated = await operators.load_operators(
+                conn, [(r.code, r.name) for r in rows]
+            )
+        if progress:
+            progress(len(rows))
+        return catalog.ImportSummary(created=created, updated=updated)
+
+    async def operator_report(
+        self, start: date | datetime, end: date | datetime
+    ) -> list[operators.OperatorActivity]:
+        """Movements and units per operator over a period: dates are whole UTC days
+        (``end`` included), datetimes instants (``end`` excluded)."""
+        from stock_core.domain.reports import period_bounds
+
+        first, last = period_bounds(start, end)
+        async with self._connection() as conn:
+            return await operators.operator_report(conn, first, last)
 
     @_pokes
     async def append_events(

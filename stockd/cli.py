@@ -48,9 +48,10 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="TOML config file")
     sub.add_parser("migrate", help="bring the schema up to date (idempotent)")
     imp = sub.add_parser(
-        "import", help="bulk load products, locations or past demand (history) from CSV"
+        "import",
+        help="bulk load products, locations, operators or past demand (history) from CSV",
     )
-    imp.add_argument("what", choices=("products", "locations", "history"))
+    imp.add_argument("what", choices=("products", "locations", "operators", "history"))
     imp.add_argument("file", type=Path)
     sub.add_parser("verify", help="check the ledger invariants; exit 1 with a report if broken")
     token = sub.add_parser("token", help="API tokens: create, revoke, list")
@@ -124,6 +125,7 @@ def _import(what: str, path: Path) -> Callable[[Database], Awaitable[int]]:
             loaders = {
                 "products": service.import_products,
                 "locations": service.import_locations,
+                "operators": service.import_operators,
                 "history": service.import_history,
             }
             try:

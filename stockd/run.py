@@ -15,6 +15,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -23,6 +24,7 @@ from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.gateway import GatewayState, ScannerState
+from stock_core.types import ReasonCode
 from stockd import startup
 from stockd.settings import Settings, tls_context
 from stockd.startup import listen
@@ -69,6 +71,11 @@ def _tune_gc() -> None:
     gc.set_threshold(50_000, 50, 1_000)
 
 
+def reasons_of(settings: Settings) -> tuple[ReasonCode, ...]:
+    """The configured return and scrap reasons (``[stock] reasons``)."""
+    return tuple(ReasonCode(code) for code in settings.stock.reasons)
+
+
 def _web_config(
     settings: Settings,
     database: Database,
@@ -77,6 +84,8 @@ def _web_config(
 ) -> WebConfig:
     web_settings = settings.web
     return WebConfig(
+        reasons=reasons_of(settings),
+        operator_idle=settings.gateway.operator_idle_minutes * 60,
         database=database,
         connect=startup.connect_options(settings),
         listen_url=settings.database.listen_url,
@@ -211,7 +220,7 @@ async def run_serve(settings: Settings) -> int:
 
 def _gateway(settings: Settings, db: Database) -> Gateway:
     return Gateway(
-        StockService(db.pool),
+        StockService(db.pool, reasons=reasons_of(settings)),
         list(settings.scanners),
         settings.spool_dir,
         group_commit=settings.gateway.group_commit,
@@ -221,6 +230,8 @@ def _gateway(settings: Settings, db: Database) -> Gateway:
         spool_cap_bytes=settings.gateway.spool_cap_mb * 1024 * 1024,
         commit_timeout=settings.gateway.commit_timeout_s,
         replay_window=settings.gateway.replay_window_s,
+        operator_idle=settings.gateway.operator_idle_minutes * 60,
+        reasons=reasons_of(settings),
     )
 
 

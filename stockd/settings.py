@@ -28,6 +28,8 @@ from pydantic_settings import (
 )
 
 from scanner_gateway.config import ScannerConfig
+from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
+from stock_core.domain.returns import DEFAULT_REASONS, check_reason_list
 from stock_core.store.database import default_home
 from stock_core.store.privileges import APP_ROLE_PATTERN
 
@@ -36,6 +38,7 @@ __all__ = [
     "GatewaySettings",
     "Settings",
     "SettingsError",
+    "StockSettings",
     "WebSettings",
     "load_settings",
     "tls_context",
@@ -148,6 +151,20 @@ class GatewaySettings(BaseModel):
     replay_window_s: float = Field(default=60.0, ge=0, le=3600)
     """Committed scans kept this long and posted again after a failover to a new
     timeline (asynchronous replicas may have missed them); 0: off."""
+    operator_idle_minutes: float = Field(default=DEFAULT_IDLE_MINUTES, gt=0, le=24 * 60)
+    """An operator signed in (``USR:``) is signed out after this long without a scan; a
+    scanner may set its own. Handhelds (the /scan/ page) use it too."""
+
+
+class StockSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reasons: list[str] = Field(default_factory=lambda: [str(code) for code in DEFAULT_REASONS])
+    """The reason codes returns and scrap may name (``RSN:<code>``, the API's reason)."""
+
+    @field_validator("reasons")
+    @classmethod
+    def _check_reasons(cls, value: list[str]) -> list[str]:
+        return list(check_reason_list(value))
 
 
 class CountSettings(BaseModel):
@@ -166,6 +183,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     counts: CountSettings = Field(default_factory=CountSettings)
+    stock: StockSettings = Field(default_factory=StockSettings)
     scanners: list[ScannerConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -99,7 +99,10 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
                 )
             )
         app[SERVICE] = StockService(
-            database.pool, replicas=replicas, write_deadline=config.write_timeout
+            database.pool,
+            replicas=replicas,
+            write_deadline=config.write_timeout,
+            reasons=config.reasons,
         )
         yield
 

@@ -6,9 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
+from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.store.database import Database
 from stock_core.store.failover import ConnectOptions
 from stock_core.store.gateway import GatewayState, ScannerState
+from stock_core.types import ReasonCode
 
 __all__ = ["WebConfig"]
 
@@ -57,6 +60,10 @@ class WebConfig:
     """Seconds between looks for due retries when no event wakes the dispatcher."""
     count_approval_percent: float = 10.0
     """Count-task lines whose variance exceeds this percent of expected wait for approval."""
+    reasons: tuple[ReasonCode, ...] = DEFAULT_REASONS
+    """Return and scrap reasons the API and the handheld page accept (``[stock] reasons``)."""
+    operator_idle: float = DEFAULT_IDLE_MINUTES * 60
+    """Seconds without a scan after which a handheld's operator is signed out."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""
     connect: ConnectOptions | None = None

@@ -64,6 +64,7 @@ from scanner_gateway.session import (
     Reject,
     ScannerSession,
     SetLocation,
+    SignIn,
 )
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, MovementOutcome
@@ -188,6 +189,7 @@ class _Handheld:
             last_scan_at=self.last_scan_at,
             last_code=self.last_code,
             counters=dict(self.counters),
+            operator=self.session.operator,
         )
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -241,6 +243,7 @@ class _Handheld:
             reference_year=datetime.now(UTC).year,
             gs1_separator=self.separator,
         )
+        operator = self.session.operator
         intent = self.session.receive_scan(decoded, asyncio.get_running_loop().time())
         reply: dict[str, Any] = {"seq": scan.seq, "code": code, "movements": []}
         reason: str | None = None
@@ -260,13 +263,23 @@ class _Handheld:
                 reason = None if found is not None else f"unknown location {location}"
                 detail = f"location {found}"
                 self.session.receive_outcome(found is not None, reason)
-            case PostCommand(command=command):
+            case SignIn(operator=operator):
+                try:
+                    known = await _guarded(service.find_operator(operator))
+                except _Unavailable:
+                    self.session.receive_outcome(False, "database unavailable")
+                    raise
+                reason = None if known is not None else f"unknown operator {operator}"
+                detail = "" if known is None else f"signed in: {known.name} ({operator})"
+                self.session.receive_outcome(known is not None, reason)
+            case PostCommand(command=command, operator=operator):
                 envelope = Envelope(
                     key=IdempotencyKey(f"handheld:{self.id}:{scan.seq}"),
                     command=command,
                     actor=f"handheld:{self.worker}",
                     scanner=self.id,
                     scan_seq=scan.seq,
+                    operator=operator,
                 )
                 try:
                     outcome: MovementOutcome | StockRejection = await _guarded(
@@ -290,6 +303,9 @@ class _Handheld:
                     detail = _summary(outcome)
                 self.session.receive_outcome(reason is None, reason)
         events: list[tuple[str, dict[str, Any]]] = []
+        if self.session.operator != operator:
+            status = {"scanner": self.id, "state": "connected", "detail": "handheld"}
+            events.append(("scanner.status", {**status, "operator": self.session.operator}))
         if reason is not None:
             self.counters["rejected"] += 1
             events.append(("scan.rejected", {"scanner": self.id, "code": code, "reason": reason}))
@@ -300,7 +316,14 @@ class _Handheld:
 
 
 def _summary(outcome: MovementOutcome) -> str:
-    verbs = {"receive": "received", "pick": "picked", "count": "counted", "undo": "undone"}
+    verbs = {
+        "receive": "received",
+        "pick": "picked",
+        "count": "counted",
+        "undo": "undone",
+        "return": "returned",
+        "scrap": "scrapped",
+    }
     parts = []
     for m in outcome.movements:
         if m.kind == "move_out":
@@ -371,12 +394,20 @@ async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
         await _close(ws, "unavailable")
         return ws
     scanner = ScannerId(hello.scanner)
-    session = ScannerSession(scanner)
+    config = app[CONFIG]
+    idle, reasons = config.operator_idle, config.reasons
+    session = ScannerSession(scanner, operator_idle=idle, reasons=reasons)
     last_seq = 0
     if stored is not None:
         last_seq = stored.last_seq
         try:
-            session = ScannerSession.restored(scanner, stored.session)
+            session = ScannerSession.restored(
+                scanner,
+                stored.session,
+                now=asyncio.get_running_loop().time(),
+                operator_idle=idle,
+                reasons=reasons,
+            )
         except ValueError:
             log.exception("handheld %s: its stored session is unreadable; starting afresh", scanner)
     handheld = _Handheld(app, ws, hello, token, session, last_seq)

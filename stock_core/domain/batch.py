@@ -23,12 +23,17 @@ Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time
   that point of the batch (earlier picks make room, earlier receipts take it);
 * nothing ever goes below zero; the figures each event carries (on hand and available
   at the location and for the whole product) are those right after its row; available
-  leaves out expired rows (what they hold, less reservations, counts as expired).
+  leaves out expired rows (what they hold, less reservations, counts as expired) and
+  every row in a quarantine location (what it holds counts as quarantined);
+* a pick at a quarantine location is refused (:class:`QuarantinedStockError`); units
+  received into one do not fill backorders.
+
+Returns and scrap are not plain: they are posted one by one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -45,6 +50,7 @@ from stock_core.domain.movement import (
 )
 from stock_core.errors import (
     InsufficientStockError,
+    QuarantinedStockError,
     StockRejection,
     UnknownLocationError,
     UnknownProductError,
@@ -102,7 +108,10 @@ class ProductFacts:
     on_hand: int
     reserved: int
     expired: int = 0
-    """Units of expired rows not held for an order: on hand but not available."""
+    """Units of expired rows not held for an order, outside quarantine: on hand but not
+    available."""
+    quarantined: int = 0
+    """Units in quarantine locations: on hand but not available."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +124,7 @@ class StockFacts:
     expiry: date | None
     on_hand: int
     reserved: int
+    quarantined: bool = False
 
 
 @dataclass(frozen=True)
@@ -183,18 +193,22 @@ class _Planner:
         capacity: Mapping[int, Capacity] | None = None,
         loads: Mapping[int, Load] | None = None,
         sizes: Mapping[int, UnitSize] | None = None,
+        quarantine: Collection[int] = (),
     ) -> None:
         self.today = today
+        self.quarantine = frozenset(quarantine)
         self.capacity = dict(capacity or {})
         self.loads = {i: (loads or {}).get(i, Load()) for i in self.capacity}
         self.sizes = dict(sizes or {})
         self.rows: dict[StockKey, _Row] = {}
         self.lots: dict[tuple[int, int], list[str]] = {}
-        self.totals = {p.id: [p.on_hand, p.reserved, p.expired] for p in products}
+        self.totals = {p.id: [p.on_hand, p.reserved, p.expired, p.quarantined] for p in products}
         self.at: dict[tuple[int, int], list[int]] = (
             {} if at_locations is None else {k: list(v) for k, v in at_locations.items()}
         )
         for r in rows:
+            if r.quarantined:
+                self.quarantine |= {r.location_id}
             key = (r.product_id, r.location_id, r.lot)
             self.rows[key] = _Row(r.expiry, r.on_hand, r.reserved)
             self.lots.setdefault((r.product_id, r.location_id), []).append(r.lot)
@@ -202,7 +216,7 @@ class _Planner:
                 at = self.at.setdefault((r.product_id, r.location_id), [0, 0, 0])
                 at[0] += r.on_hand
                 at[1] += r.reserved
-                if self._expired(key):
+                if self._expired(key) and not r.quarantined:
                     at[2] += r.on_hand - r.reserved
         self.plan = BatchPlan(outcomes=[])
         self._start = {key: row.on_hand for key, row in self.rows.items()}
@@ -239,15 +253,20 @@ class _Planner:
             self.loads[location[0]] = self.loads[location[0]].plus(size, delta)
         if row.expiry is None:
             row.expiry = expiry
-        expired = delta if self._expired(key) else 0  # expired units are not available
+        quarantined = location[0] in self.quarantine
+        # expired units are not available; in quarantine, no unit is
+        expired = delta if self._expired(key) and not quarantined else 0
         at = self.at.setdefault((product.id, location[0]), [0, 0, 0])
         at[0] += delta
         at[2] += expired
         totals = self.totals[product.id]
         totals[0] += delta
         totals[2] += expired
-        if delta > 0:
+        if quarantined:
+            totals[3] += delta
+        elif delta > 0:
             self.plan.received.add(product.id)
+        location_available = 0 if quarantined else at[0] - at[1] - at[2]
         rows.append(
             PlannedRow(
                 kind=kind,
@@ -261,9 +280,9 @@ class _Planner:
                 on_hand_after=row.on_hand,
                 part=len(rows),
                 location_on_hand=at[0],
-                location_available=at[0] - at[1] - at[2],
+                location_available=location_available,
                 product_on_hand=totals[0],
-                product_available=totals[0] - totals[1] - totals[2],
+                product_available=totals[0] - totals[1] - totals[2] - totals[3],
             )
         )
 
@@ -290,6 +309,8 @@ class _Planner:
     ) -> None:
         key = (product.id, location[0], lot)
         picking = kind is MovementKind.PICK  # an adjustment may write expired stock off
+        if picking and location[0] in self.quarantine:
+            raise QuarantinedStockError(location[1])
         available = self._available(key, picking=picking)
         if available < units:
             where = location[1] if not lot else f"{location[1]} lot {lot}"
@@ -302,6 +323,8 @@ class _Planner:
     def _take_fefo(
         self, rows: list[PlannedRow], product: ProductFacts, location: tuple[int, str], units: int
     ) -> None:
+        if location[0] in self.quarantine:
+            raise QuarantinedStockError(location[1])
         lots = []
         for lot in self.lots.get((product.id, location[0]), ()):
             row = self.rows[(product.id, location[0], lot)]
@@ -376,7 +399,9 @@ class _Planner:
             if isinstance(outcome, list):
                 for planned in outcome:
                     totals = self.totals[planned.product_id]
-                    plan.available[planned.product_id] = totals[0] - totals[1] - totals[2]
+                    plan.available[planned.product_id] = (
+                        totals[0] - totals[1] - totals[2] - totals[3]
+                    )
                     plan.expired[planned.product_id] = totals[2]
         return plan
 
@@ -390,6 +415,7 @@ def plan_batch(
     capacity: Mapping[int, Capacity] | None = None,
     loads: Mapping[int, Load] | None = None,
     sizes: Mapping[int, UnitSize] | None = None,
+    quarantine: Collection[int] = (),
 ) -> BatchPlan:
     """Decide every item in order against the stock ``rows`` read for the batch.
 
@@ -401,9 +427,13 @@ def plan_batch(
     that expired before it are not picked and count as expired, not available.
     ``capacity`` gives the limited locations (by id) the batch receives into, with what
     they hold before it (``loads``) and each product's unit size (``sizes``; a product
-    not given takes no room).
+    not given takes no room). ``quarantine`` names the quarantine locations among the
+    batch's (a row read there says so too): nothing there is available, and picks there
+    are refused.
     """
-    planner = _Planner(products, rows, today, at_locations, capacity, loads, sizes)
+    planner = _Planner(
+        products, rows, today, at_locations, capacity, loads, sizes, quarantine
+    )
     for item in items:
         try:
             planner.plan.outcomes.append(planner.receive_item(item))

@@ -1,4 +1,5 @@
-"""Parsing and validating ``products.csv`` and ``locations.csv`` (SPEC, Pinned shapes).
+"""Parsing and validating ``products.csv``, ``locations.csv`` (SPEC, Pinned shapes) and
+``operators.csv`` (``code,name``).
 
 Pure: bytes in, validated rows or every problem out. A file with any bad line loads
 nothing, so the parser reports all of them, each with its line number (the header is
@@ -15,18 +16,22 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from stock_core.domain.gtin import normalize_gtin
+from stock_core.domain.operator import check_operator
 from stock_core.errors import ImportProblem
 
 __all__ = [
     "LOCATION_COLUMNS",
     "OPTIONAL_LOCATION_COLUMNS",
+    "OPERATOR_COLUMNS",
     "OPTIONAL_PRODUCT_COLUMNS",
     "PRODUCT_COLUMNS",
     "BarcodeSpec",
     "LocationRow",
+    "OperatorRow",
     "ProductRow",
     "parse_barcodes",
     "parse_locations",
+    "parse_operators",
     "parse_products",
 ]
 
@@ -49,9 +54,13 @@ OPTIONAL_PRODUCT_COLUMNS = ("backorder_allowed",)
 """Columns ``products.csv`` may add; absent, or an empty cell, keeps what is stored
 (``true`` for a new product)."""
 LOCATION_COLUMNS = ("code", "zone", "name", "gln")
-OPTIONAL_LOCATION_COLUMNS = ("max_weight_g", "max_volume_cm3")
-"""Columns ``locations.csv`` may add: capacity limits. An empty cell is no limit; an
-absent column keeps what is stored (no limit for a new location)."""
+OPTIONAL_LOCATION_COLUMNS = ("max_weight_g", "max_volume_cm3", "type")
+"""Columns ``locations.csv`` may add: capacity limits (an empty cell is no limit; an
+absent column keeps what is stored, no limit for a new location) and the type
+(``storage`` or ``quarantine``; absent or empty keeps what is stored, ``storage`` for a
+new location)."""
+_LOCATION_TYPES = ("storage", "quarantine")
+OPERATOR_COLUMNS = ("code", "name")
 
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _MAX_PACK = 100_000
@@ -103,6 +112,16 @@ class LocationRow:
     max_volume_cm3: Decimal | None = None
     sets_limits: tuple[bool, bool] = (False, False)
     """Whether the file has the max_weight_g and max_volume_cm3 columns (else kept)."""
+    type: str | None = None
+    """``storage`` or ``quarantine`` (stock there is on hand, never available); ``None``
+    when not given: a new location is storage, an existing one keeps its type."""
+
+
+@dataclass(frozen=True)
+class OperatorRow:
+    line: int
+    code: str
+    name: str
 
 
 class _LineError(ValueError):
@@ -345,6 +364,9 @@ def _location(line: int, r: dict[str, str]) -> LocationRow:
             normalize_gtin(gln)  # a GLN uses the same mod-10 check digit
         except ValueError as exc:
             raise _LineError(f"gln {gln}: {exc}") from None
+    kind = r.get("type", "").strip().lower() or None
+    if kind is not None and kind not in _LOCATION_TYPES:
+        raise _LineError(f"type must be storage or quarantine, not {r['type'].strip()!r}")
     return LocationRow(
         line=line,
         code=code,
@@ -356,6 +378,7 @@ def _location(line: int, r: dict[str, str]) -> LocationRow:
             r.get("max_volume_cm3", ""), "max_volume_cm3", optional=True, places=3
         ),
         sets_limits=("max_weight_g" in r, "max_volume_cm3" in r),
+        type=kind,
     )
 
 
@@ -378,3 +401,24 @@ def parse_locations(data: bytes) -> tuple[list[LocationRow], list[ImportProblem]
                 problems.append(ImportProblem(row.line, f"gln {row.gln} is also on line {first}"))
     problems.sort(key=lambda p: p.line)
     return locations, problems
+
+
+def parse_operators(data: bytes) -> tuple[list[OperatorRow], list[ImportProblem]]:
+    """Validate an operators CSV (``code,name``): every row, or every problem."""
+    problems: list[ImportProblem] = []
+    rows: list[OperatorRow] = []
+    seen: dict[str, int] = {}
+    for line, record in _rows(data, OPERATOR_COLUMNS, problems):
+        try:
+            code, name = check_operator(record["code"].strip(), record["name"])
+        except ValueError as exc:
+            problems.append(ImportProblem(line, str(exc)))
+            continue
+        first = seen.setdefault(code, line)
+        if first != line:
+            problems.append(
+                ImportProblem(line, f"duplicate operator {code} (first on line {first})")
+            )
+            continue
+        rows.append(OperatorRow(line, code, name))
+    return rows, problems

@@ -88,6 +88,8 @@ class LocationView:
     zone: str
     name: str
     gln: str | None
+    type: str
+    """``storage`` or ``quarantine``."""
     created_at: datetime
     updated_at: datetime
     max_weight_g: Decimal | None = None
@@ -104,10 +106,12 @@ class StockRow:
     reserved: int
     expired: bool = False
     """Its expiry date is before today (UTC): on hand, never available."""
+    quarantined: bool = False
+    """It lies in a quarantine location: on hand, never available nor reserved."""
 
     @property
     def available(self) -> int:
-        return 0 if self.expired else self.on_hand - self.reserved
+        return 0 if self.expired or self.quarantined else self.on_hand - self.reserved
 
     @property
     def expired_units(self) -> int:
@@ -146,8 +150,14 @@ class ProductStock:
 
     @property
     def expired(self) -> int:
-        """Expired units not held for an order: on hand = available + reserved + expired."""
+        """Expired units not held for an order, outside quarantine:
+        on hand = available + reserved + expired + quarantined."""
         return sum(r.expired_units for r in self.locations)
+
+    @property
+    def quarantined(self) -> int:
+        """Units in quarantine locations, over the locations listed."""
+        return sum(r.on_hand for r in self.locations if r.quarantined)
 
     @property
     def below_reorder_point(self) -> bool:
@@ -163,9 +173,18 @@ class MovementFilter:
     scanner: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    operator: str | None = None
 
     def args(self) -> tuple[object, ...]:
-        return (self.sku, self.location, self.kind, self.scanner, self.since, self.until)
+        return (
+            self.sku,
+            self.location,
+            self.kind,
+            self.scanner,
+            self.since,
+            self.until,
+            self.operator,
+        )
 
 
 @dataclass(frozen=True)
@@ -220,6 +239,7 @@ def _location(row: asyncpg.Record) -> LocationView:
         zone=row["zone"],
         name=row["name"],
         gln=row["gln"],
+        type=row["type"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         max_weight_g=row["max_weight_g"],
@@ -328,6 +348,7 @@ async def list_stock(
                 r["on_hand"],
                 r["reserved"],
                 r["expired"],
+                r["quarantined"],
             )
         )
     return [
@@ -388,6 +409,7 @@ async def list_scanner_states(conn: Connection) -> list[ScannerView]:
                 last_scan_at=r["last_scan_at"],
                 last_code=r["last_code"],
                 counters=json.loads(r["counters"]),
+                operator=r["operator"],
             ),
             updated_at=r["updated_at"],
         )

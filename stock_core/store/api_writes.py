@@ -63,6 +63,7 @@ class LocationSpec:
     gln: str | None = None
     max_weight_g: Decimal | None = None
     max_volume_cm3: Decimal | None = None
+    type: str = "storage"
 
 
 def _refused(exc: asyncpg.PostgresError) -> InvalidCatalogEntryError:
@@ -177,6 +178,7 @@ async def create_location(conn: Connection, spec: LocationSpec) -> api_reads.Loc
                 spec.gln,
                 spec.max_weight_g,
                 spec.max_volume_cm3,
+                spec.type,
             )
     except (asyncpg.CheckViolationError, asyncpg.DataError) as exc:
         raise _refused(exc) from exc

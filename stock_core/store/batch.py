@@ -127,15 +127,22 @@ SELECT p.id, (SELECT ids FROM limited) AS limited,
        coalesce((SELECT sum(s.reserved) FROM stock s WHERE s.product_id = p.id), 0)::bigint
            AS reserved,
        coalesce((SELECT sum(s.on_hand - s.reserved) FROM stock s
-                 WHERE s.product_id = p.id AND stockd_expired(s.expiry)), 0)::bigint
+                 WHERE s.product_id = p.id AND stockd_expired(s.expiry)
+                   AND NOT s.quarantined), 0)::bigint
            AS expired,
+       coalesce((SELECT sum(s.on_hand) FROM stock s
+                 WHERE s.product_id = p.id AND s.quarantined), 0)::bigint AS quarantined,
+       ARRAY(SELECT l.id FROM locations l
+             WHERE l.type = 'quarantine'
+               AND l.id IN (SELECT location_id FROM pair WHERE product_id = p.id))
+           AS quarantine,
        ARRAY(SELECT a.kind FROM alerts a
              WHERE a.product_id = p.id AND a.cleared_at IS NULL
                AND a.kind <> 'projected_stockout') AS active_alerts,
        EXISTS (SELECT 1 FROM order_lines ol JOIN orders o ON o.id = ol.order_id
                WHERE ol.product_id = p.id AND ol.backordered > 0 AND o.status = 'open')
            AS backordered,
-       ARRAY(SELECT ROW(s.location_id, s.lot, s.expiry, s.on_hand, s.reserved)
+       ARRAY(SELECT ROW(s.location_id, s.lot, s.expiry, s.on_hand, s.reserved, s.quarantined)
              FROM stock s
              WHERE s.product_id = p.id
                AND ((s.on_hand > 0 AND s.location_id IN (
@@ -145,7 +152,8 @@ SELECT p.id, (SELECT ids FROM limited) AS limited,
            AS rows,
        ARRAY(SELECT ROW(s.location_id, sum(s.on_hand)::bigint, sum(s.reserved)::bigint,
                         coalesce(sum(s.on_hand - s.reserved)
-                                 FILTER (WHERE stockd_expired(s.expiry)), 0)::bigint)
+                                 FILTER (WHERE stockd_expired(s.expiry)
+                                           AND NOT s.quarantined), 0)::bigint)
              FROM stock s
              WHERE s.product_id = p.id
                AND s.location_id IN (SELECT location_id FROM pair WHERE product_id = p.id)
@@ -176,14 +184,15 @@ WITH d AS (
 ), i AS (
     SELECT * FROM unnest($8::text[], $9::integer[], $10::integer[], $11::text[], $12::date[],
                          $13::bigint[], $14::bigint[], $15::text[], $16::smallint[],
-                         $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[])
+                         $17::text[], $18::text[], $19::bigint[], $20::text[], $21::text[],
+                         $23::text[])
         WITH ORDINALITY AS i(kind, product_id, location_id, lot, expiry, delta, on_hand_after,
-                             key, part, actor, scanner, scan_seq, note, payload, ord)
+                             key, part, actor, scanner, scan_seq, note, payload, operator, ord)
 ), m AS (
     INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
-                           idempotency_key, part, actor, scanner, scan_seq, note)
+                           idempotency_key, part, actor, scanner, scan_seq, note, operator)
     SELECT kind, product_id, location_id, lot, expiry, delta, on_hand_after,
-           key, part, actor, scanner, scan_seq, note
+           key, part, actor, scanner, scan_seq, note, operator
     FROM i ORDER BY ord
     RETURNING id, ts, idempotency_key, part
 ), e AS (
@@ -228,6 +237,8 @@ def _payload(env: Envelope, row: PlannedRow) -> str:
             "scanner": env.scanner,
             "scan_seq": env.scan_seq,
             "actor": env.actor,
+            "operator": env.operator,
+            "reason": None,
         },
         separators=(",", ":"),
     )
@@ -309,6 +320,7 @@ async def _post_fresh(
     facts: dict[int, ProductFacts] = {}
     stock: list[StockFacts] = []
     at_locations: dict[tuple[int, int], tuple[int, int, int]] = {}
+    quarantine: set[int] = set()
     active: dict[int, list[str]] = {}
     waiting: set[int] = set()
     for f in facts_rows:
@@ -320,7 +332,9 @@ async def _post_fresh(
             int(f["on_hand"]),
             int(f["reserved"]),
             int(f["expired"]),
+            int(f["quarantined"]),
         )
+        quarantine.update(f["quarantine"])
         active[pid] = list(f["active_alerts"])
         if f["backordered"]:
             waiting.add(pid)
@@ -345,7 +359,15 @@ async def _post_fresh(
         loads = await capacity.loads(conn, limits)
         sizes = await capacity.sizes(conn, facts)
     plan = plan_batch(
-        items, facts.values(), stock, products[0]["today"], at_locations, limits, loads, sizes
+        items,
+        facts.values(),
+        stock,
+        products[0]["today"],
+        at_locations,
+        limits,
+        loads,
+        sizes,
+        quarantine,
     )
     stock_cols: list[list[Any]] = [[], [], [], [], []]
     fresh: list[bool] = []
@@ -356,6 +378,7 @@ async def _post_fresh(
     refused_keys: list[str] = []
     refused_why: list[str] = []
     rows: list[list[Any]] = [[] for _ in range(14)]
+    operators: list[str | None] = []
     for env, outcome in zip(envelopes, plan.outcomes, strict=True):
         if isinstance(outcome, StockRejection):
             refused_keys.append(env.key)
@@ -380,7 +403,10 @@ async def _post_fresh(
             )
             for col, value in zip(rows, values, strict=True):
                 col.append(value)
-    written = await conn.fetch(WRITE_PLAN, *stock_cols, refused_keys, refused_why, *rows, fresh)
+            operators.append(env.operator)
+    written = await conn.fetch(
+        WRITE_PLAN, *stock_cols, refused_keys, refused_why, *rows, fresh, operators
+    )
     ids_of = {(r["idempotency_key"], r["part"]): (r["id"], r["ts"]) for r in written}
     for slot, env, outcome in zip(slots, envelopes, plan.outcomes, strict=True):
         if isinstance(outcome, StockRejection):
@@ -403,6 +429,7 @@ async def _post_fresh(
                     scan_seq=env.scan_seq,
                     actor=env.actor,
                     note=cast(_Plain, env.command).note,
+                    operator=env.operator,
                 )
             )
         outcomes[slot] = MovementOutcome(env.key, tuple(records))

@@ -118,6 +118,7 @@ async def load_locations(
                         r.max_weight_g,
                         r.max_volume_cm3,
                         *r.sets_limits,
+                        r.type,
                     )
                     for r in chunk
                 ],
@@ -130,6 +131,18 @@ async def load_locations(
                 [
                     ImportProblem(c["line"], f"gln {c['gln']} already belongs to {c['code']}")
                     for c in conflicts
+                ]
+            )
+        held = await conn.fetch(q.IMPORT_QUARANTINE_CONFLICTS)
+        if held:
+            raise CatalogImportError(
+                [
+                    ImportProblem(
+                        c["line"],
+                        f"{c['code']} holds {c['reserved']} units reserved for orders: "
+                        "it cannot become a quarantine location until they are picked",
+                    )
+                    for c in held
                 ]
             )
         results = await conn.fetch(q.UPSERT_IMPORTED_LOCATIONS)

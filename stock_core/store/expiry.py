@@ -32,7 +32,8 @@ RAISE_EXPIRED_ALERT: Final = """
 WITH e AS (
     SELECT sum(s.on_hand - s.reserved)::bigint AS expired, min(s.expiry) AS expiry
     FROM stock s
-    WHERE s.product_id = $1 AND stockd_expired(s.expiry) AND s.on_hand > s.reserved
+    WHERE s.product_id = $1 AND stockd_expired(s.expiry) AND NOT s.quarantined
+      AND s.on_hand > s.reserved
     HAVING sum(s.on_hand - s.reserved) > 0
 ), a AS (
     INSERT INTO alerts (product_id, kind, available, threshold, detail)
@@ -52,15 +53,17 @@ FROM a
 SWEEP_RAISE_EXPIRED: Final = """
 WITH e AS (
     SELECT s.product_id,
-           sum(s.on_hand - s.reserved) FILTER (WHERE stockd_expired(s.expiry))::bigint
-               AS expired,
-           min(s.expiry) FILTER (WHERE stockd_expired(s.expiry) AND s.on_hand > s.reserved)
-               AS expiry,
+           sum(s.on_hand - s.reserved)
+               FILTER (WHERE stockd_expired(s.expiry) AND NOT s.quarantined)::bigint AS expired,
+           min(s.expiry) FILTER (WHERE stockd_expired(s.expiry) AND NOT s.quarantined
+                                   AND s.on_hand > s.reserved) AS expiry,
            coalesce(sum(s.on_hand - s.reserved)
-                    FILTER (WHERE NOT stockd_expired(s.expiry)), 0)::bigint AS available
+                    FILTER (WHERE stockd_available(s.expiry, s.quarantined)), 0)::bigint
+               AS available
     FROM stock s
     WHERE s.product_id IN (SELECT product_id FROM stock
-                           WHERE expiry < stockd_today() AND on_hand > reserved)
+                           WHERE expiry < stockd_today() AND on_hand > reserved
+                             AND NOT quarantined)
     GROUP BY s.product_id
 ), a AS (
     INSERT INTO alerts (product_id, kind, available, threshold, detail)
@@ -87,7 +90,7 @@ WITH a AS (
     WHERE al.kind = 'expired' AND al.cleared_at IS NULL
       AND NOT EXISTS (SELECT 1 FROM stock s
                       WHERE s.product_id = al.product_id AND stockd_expired(s.expiry)
-                        AND s.on_hand > s.reserved)
+                        AND NOT s.quarantined AND s.on_hand > s.reserved)
     RETURNING al.id, al.product_id
 )
 INSERT INTO outbox (type, payload)
@@ -95,7 +98,8 @@ SELECT 'alert.cleared',
        jsonb_build_object('alert_id', a.id, 'kind', 'expired', 'sku', p.sku,
                           'available', (SELECT coalesce(sum(s.on_hand - s.reserved), 0)::bigint
                                         FROM stock s WHERE s.product_id = a.product_id
-                                          AND NOT stockd_expired(s.expiry)),
+                                          AND stockd_available(s.expiry,
+                                                               s.quarantined)),
                           'expired', 0)
 FROM a JOIN products p ON p.id = a.product_id
 ORDER BY a.id

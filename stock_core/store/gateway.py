@@ -57,6 +57,8 @@ class ScannerState:
     last_scan_at: datetime | None
     last_code: str | None
     counters: dict[str, int]
+    operator: str | None = None
+    """The operator signed in on the scanner (``USR:``), if any."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,7 @@ async def save_scanner_states(conn: Connection, states: Sequence[ScannerState]) 
                     s.last_scan_at,
                     s.last_code,
                     json.dumps(s.counters),
+                    s.operator,
                 )
                 for s in states
             ],

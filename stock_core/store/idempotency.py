@@ -30,6 +30,8 @@ def record_from_row(row: asyncpg.Record) -> MovementRecord:
         actor=row["actor"],
         note=row["note"],
         reverses=row["reverses"],
+        operator=row["operator"],
+        reason=row["reason"],
     )
 
 

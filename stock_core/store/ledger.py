@@ -40,6 +40,8 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
     request_fingerprint,
     validate_command,
@@ -50,6 +52,8 @@ from stock_core.errors import (
     InsufficientStockError,
     InvalidMovementError,
     NothingToUndoError,
+    NotQuarantineError,
+    QuarantinedStockError,
     StockRejection,
     UnknownLocationError,
     UnknownProductError,
@@ -71,7 +75,7 @@ from stock_core.store.reservation import (
     lock_product,
     refresh_alerts,
 )
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
+from stock_core.types import IdempotencyKey, LocationCode, MovementId, ReasonCode, Sku
 
 __all__ = [
     "LocationCache",
@@ -154,9 +158,10 @@ class _Writer:
         on_hand_after: int,
         note: str | None,
         reverses: int | None = None,
+        reason: ReasonCode | None = None,
     ) -> None:
         env = self.env
-        if delta > 0:
+        if delta > 0 and kind is not MovementKind.RETURN:  # a return lands in quarantine
             self._refill.add(product.id)
         row = await self.conn.fetchrow(
             q.INSERT_MOVEMENT_AND_EVENT,
@@ -178,6 +183,8 @@ class _Writer:
             location[1],
             self._order_id,
             self._po_id,
+            env.operator,
+            reason,
         )
         assert row is not None
         self.records.append(
@@ -195,6 +202,8 @@ class _Writer:
                 actor=env.actor,
                 note=note,
                 reverses=MovementId(reverses) if reverses is not None else None,
+                operator=env.operator,
+                reason=reason,
             )
         )
 
@@ -207,23 +216,47 @@ class _Writer:
         return int(on_hand)
 
     async def decrement(
-        self, product: _Product, location: tuple[int, str], lot: str, n: int
+        self,
+        product: _Product,
+        location: tuple[int, str],
+        lot: str,
+        n: int,
+        *,
+        picking: bool = False,
     ) -> int:
-        on_hand = await self.conn.fetchval(q.DECREMENT_STOCK, product.id, location[0], lot, n)
-        if on_hand is None:
-            row = await self.conn.fetchrow(q.STOCK_ROW, product.id, location[0], lot)
-            available = 0 if row is None else row["on_hand"] - row["reserved"]
+        """Take ``n`` free units from one row; a pick (``picking``) never from quarantine
+        (the transaction the caller owns undoes the change when that is refused)."""
+        row = await self.conn.fetchrow(q.DECREMENT_STOCK, product.id, location[0], lot, n)
+        if row is None:
+            held = await self.conn.fetchrow(q.STOCK_ROW, product.id, location[0], lot)
+            if picking and held is not None and held["quarantined"]:
+                raise QuarantinedStockError(location[1])
+            available = 0 if held is None else held["on_hand"] - held["reserved"]
             where = location[1] if not lot else f"{location[1]} lot {lot}"
             raise InsufficientStockError(product.sku, where, n, available)
-        return int(on_hand)
+        if picking and row["quarantined"]:
+            raise QuarantinedStockError(location[1])
+        return int(row["on_hand"])
 
     async def take_fefo(
-        self, product: _Product, location: tuple[int, str], units: int
+        self,
+        product: _Product,
+        location: tuple[int, str],
+        units: int,
+        *,
+        picking: bool = True,
+        expired_too: bool = False,
     ) -> list[tuple[str, date | None, int, int]]:
-        """Decrement ``units`` across lots first-expiry-first: (lot, expiry, units, after)."""
+        """Decrement ``units`` across lots first-expiry-first: (lot, expiry, units, after).
+
+        A pick (``picking``) refuses a quarantine location; expired lots are taken only
+        when ``expired_too`` (scrap), earliest first.
+        """
         rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product.id, location[0])
+        if picking and any(r["quarantined"] for r in rows):
+            raise QuarantinedStockError(location[1])
         lots = [LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"]) for r in rows]
-        today = rows[0]["today"] if rows else None
+        today = rows[0]["today"] if rows and not expired_too else None
         plan = allocate_fefo(lots, units, today)
         if not plan:
             available = total_available(lots, today)
@@ -323,7 +356,7 @@ class _Writer:
             # what is free here, then let go of as much held elsewhere.
             parts: list[tuple[str, date | None, int, int]]
             if cmd.lot is not None:
-                after = await self.decrement(product, location, cmd.lot, left)
+                after = await self.decrement(product, location, cmd.lot, left, picking=True)
                 parts = [(cmd.lot, None, left, after)]
             else:
                 parts = await self.take_fefo(product, location, left)
@@ -372,7 +405,7 @@ class _Writer:
             await self.pick_for_order(cmd, product, location, units)
             return
         if cmd.lot is not None:
-            after = await self.decrement(product, location, cmd.lot, units)
+            after = await self.decrement(product, location, cmd.lot, units, picking=True)
             await self.write_row(
                 MovementKind.PICK, product, location, cmd.lot, None, -units, after, cmd.note
             )
@@ -380,6 +413,50 @@ class _Writer:
         for lot, expiry, n, after in await self.take_fefo(product, location, units):
             await self.write_row(
                 MovementKind.PICK, product, location, lot, expiry, -n, after, cmd.note
+            )
+
+    async def return_(self, cmd: Return) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        if await self.conn.fetchval(q.LOCATION_TYPE, location[0]) != "quarantine":
+            raise NotQuarantineError(location[1])
+        units = cmd.quantity * product.pack_size
+        await self.make_room(location, product, units)
+        lot = cmd.lot or ""
+        after = await self.increment(product, location, lot, cmd.expiry, units)
+        await self.write_row(
+            MovementKind.RETURN,
+            product,
+            location,
+            lot,
+            cmd.expiry,
+            units,
+            after,
+            cmd.note,
+            reason=cmd.reason,
+        )
+
+    async def scrap(self, cmd: Scrap) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        units = cmd.quantity * product.pack_size
+        parts: list[tuple[str, date | None, int, int]]
+        if cmd.lot is not None:
+            after = await self.decrement(product, location, cmd.lot, units)
+            parts = [(cmd.lot, None, units, after)]
+        else:
+            parts = await self.take_fefo(product, location, units, picking=False, expired_too=True)
+        for lot, expiry, n, after in parts:
+            await self.write_row(
+                MovementKind.SCRAP,
+                product,
+                location,
+                lot,
+                expiry,
+                -n,
+                after,
+                cmd.note,
+                reason=cmd.reason,
             )
 
     async def adjust(self, cmd: Adjust) -> None:
@@ -487,7 +564,7 @@ class _Writer:
                     expiry = None if held is None else held["expiry"]
                 parts = [(line.lot, expiry, units, after)]
             else:
-                parts = await self.take_fefo(product, source, units)
+                parts = await self.take_fefo(product, source, units, picking=False)
             await self.make_room(target, product, units)
             for lot, expiry, n, out_after in parts:
                 await self.write_row(
@@ -557,6 +634,10 @@ class _Writer:
                 await self.move(command)
             case Undo():
                 await self.undo(command)
+            case Return():
+                await self.return_(command)
+            case Scrap():
+                await self.scrap(command)
         return await self.settle()
 
     async def settle(self) -> MovementOutcome:

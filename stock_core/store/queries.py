@@ -70,6 +70,7 @@ __all__ = [
     "IMPORT_BARCODE_CONFLICTS",
     "IMPORT_GLN_CONFLICTS",
     "IMPORT_HISTORY_UNKNOWN_SKUS",
+    "IMPORT_QUARANTINE_CONFLICTS",
     "INCREMENT_STOCK",
     "INSERT_EVENT",
     "INSERT_IDEMPOTENCY_KEY",
@@ -88,6 +89,7 @@ __all__ = [
     "LIST_POS",
     "LIST_SPOOL_EXCEPTIONS",
     "LIST_TOKENS",
+    "LOCATION_TYPE",
     "LOCK_AVAILABLE_ROWS",
     "LOCK_LOTS_FOR_PICK",
     "LOCK_ORDER_LINE_FOR_PICK",
@@ -142,6 +144,7 @@ __all__ = [
     "VERIFY_LEDGER_SUMS",
     "VERIFY_NOT_NEGATIVE",
     "VERIFY_ORDER_LINES",
+    "VERIFY_QUARANTINE",
     "VERIFY_RESERVATIONS",
     "VERIFY_RUNNING_BALANCES",
     "VERIFY_UNDOS",
@@ -174,6 +177,8 @@ UNION ALL
 SELECT id, code FROM locations WHERE gln = $1
 LIMIT 1
 """
+
+LOCATION_TYPE: Final = "SELECT type FROM locations WHERE id = $1"
 
 # -- idempotency ---------------------------------------------------------------------
 
@@ -208,7 +213,7 @@ DECREMENT_STOCK: Final = """
 UPDATE stock
 SET on_hand = on_hand - $4, updated_at = now()
 WHERE product_id = $1 AND location_id = $2 AND lot = $3 AND on_hand - reserved >= $4
-RETURNING on_hand
+RETURNING on_hand, quarantined
 """
 
 SET_STOCK: Final = """
@@ -220,13 +225,13 @@ RETURNING on_hand, reserved
 """
 
 STOCK_ROW: Final = """
-SELECT on_hand, reserved, expiry FROM stock
+SELECT on_hand, reserved, expiry, quarantined FROM stock
 WHERE product_id = $1 AND location_id = $2 AND lot = $3
 FOR UPDATE
 """
 
 LOCK_LOTS_FOR_PICK: Final = """
-SELECT lot, expiry, on_hand, reserved, stockd_today() AS today FROM stock
+SELECT lot, expiry, on_hand, reserved, quarantined, stockd_today() AS today FROM stock
 WHERE product_id = $1 AND location_id = $2 AND on_hand > 0
 ORDER BY expiry NULLS LAST, lot
 FOR UPDATE
@@ -238,17 +243,17 @@ INSERT_MOVEMENT_AND_EVENT: Final = """
 WITH m AS (
     INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
                            idempotency_key, part, actor, scanner, scan_seq, note, reverses,
-                           order_id, po_id)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $18)
+                           order_id, po_id, operator, reason)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $18, $19, $20)
     RETURNING id, ts
 ), totals AS (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
            coalesce(sum(on_hand - reserved)
-                    FILTER (WHERE location_id = $3 AND NOT stockd_expired(expiry)), 0)
-               AS loc_available,
+                    FILTER (WHERE location_id = $3 AND stockd_available(expiry, quarantined)),
+                    0) AS loc_available,
            coalesce(sum(on_hand), 0) AS on_hand,
-           coalesce(sum(on_hand - reserved) FILTER (WHERE NOT stockd_expired(expiry)), 0)
-               AS available
+           coalesce(sum(on_hand - reserved) FILTER (WHERE stockd_available(expiry, quarantined)),
+                    0) AS available
     FROM stock WHERE product_id = $2
 ), e AS (
     INSERT INTO outbox (type, payload)
@@ -258,7 +263,7 @@ WITH m AS (
         'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available', t.loc_available,
         'product_on_hand', t.on_hand, 'product_available', t.available, 'movement_id', m.id,
         'scanner', $11::text, 'scan_seq', $12::bigint, 'actor', $10::text,
-        'movement_ts', m.ts)
+        'operator', $19::text, 'reason', $20::text, 'movement_ts', m.ts)
     FROM m, totals t
 )
 SELECT id, ts FROM m
@@ -267,7 +272,7 @@ SELECT id, ts FROM m
 _MOVEMENT_COLUMNS: Final = """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
        m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.product_id, m.location_id,
-       m.expiry, m.idempotency_key
+       m.expiry, m.idempotency_key, m.operator, m.reason
 FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
 """
 
@@ -354,7 +359,7 @@ SELECT ib.code, p.id, ib.pack_size FROM import_barcodes ib JOIN products p ON p.
 CREATE_IMPORT_LOCATIONS: Final = """
 CREATE TEMP TABLE import_locations (line integer, code text, zone text, name text, gln text,
                                     max_weight_g numeric, max_volume_cm3 numeric,
-                                    sets_weight boolean, sets_volume boolean)
+                                    sets_weight boolean, sets_volume boolean, type text)
 ON COMMIT DROP
 """
 
@@ -365,11 +370,25 @@ WHERE l.code <> il.code
 ORDER BY il.line
 """
 
+# A location holding stock reserved for orders cannot become a quarantine location.
+IMPORT_QUARANTINE_CONFLICTS: Final = """
+SELECT il.line, il.code, sum(s.reserved) AS reserved
+FROM import_locations il
+JOIN locations l ON l.code = il.code AND l.type <> 'quarantine'
+JOIN stock s ON s.location_id = l.id AND s.reserved > 0
+WHERE il.type = 'quarantine'
+GROUP BY il.line, il.code
+ORDER BY il.line
+"""
+
 UPSERT_IMPORTED_LOCATIONS: Final = """
-INSERT INTO locations AS l (code, zone, name, gln, max_weight_g, max_volume_cm3)
-SELECT code, zone, name, gln, max_weight_g, max_volume_cm3 FROM import_locations
+INSERT INTO locations AS l (code, zone, name, gln, max_weight_g, max_volume_cm3, type)
+SELECT i.code, i.zone, i.name, i.gln, i.max_weight_g, i.max_volume_cm3,
+       coalesce(i.type, o.type, 'storage')
+FROM import_locations i LEFT JOIN locations o ON o.code = i.code
 ON CONFLICT (code) DO UPDATE SET
     zone = excluded.zone, name = excluded.name, gln = excluded.gln, updated_at = now(),
+    type = excluded.type,
     max_weight_g = CASE WHEN (SELECT i.sets_weight FROM import_locations i
                               WHERE i.code = excluded.code)
                         THEN excluded.max_weight_g ELSE l.max_weight_g END,
@@ -383,7 +402,7 @@ RETURNING (xmax = 0) AS inserted
 
 STOCK_OF_SKU: Final = """
 SELECT p.sku, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved,
-       stockd_expired(s.expiry) AS expired
+       stockd_expired(s.expiry) AND NOT s.quarantined AS expired, s.quarantined
 FROM products p
 LEFT JOIN stock s ON s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
 LEFT JOIN locations l ON l.id = s.location_id
@@ -478,13 +497,13 @@ FROM x
 
 UPSERT_SCANNER_STATE: Final = """
 INSERT INTO scanner_states (id, gateway, url, state, detail, mode, location, last_scan_at,
-                            last_code, counters, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, now())
+                            last_code, counters, operator, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, now())
 ON CONFLICT (id) DO UPDATE SET
     gateway = excluded.gateway, url = excluded.url, state = excluded.state,
     detail = excluded.detail, mode = excluded.mode, location = excluded.location,
     last_scan_at = excluded.last_scan_at, last_code = excluded.last_code,
-    counters = excluded.counters, updated_at = now()
+    counters = excluded.counters, operator = excluded.operator, updated_at = now()
 """
 
 LIST_SPOOL_EXCEPTIONS: Final = """
@@ -618,8 +637,9 @@ PING: Final = "SELECT 1"
 SNAPSHOT_STOCK: Final = """
 SELECT p.sku, p.name, p.category, p.reorder_point,
        coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved,
-       coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE stockd_expired(s.expiry)), 0)
-           AS expired,
+       coalesce(sum(s.on_hand - s.reserved)
+                FILTER (WHERE stockd_expired(s.expiry) AND NOT s.quarantined), 0) AS expired,
+       coalesce(sum(s.on_hand) FILTER (WHERE s.quarantined), 0) AS quarantined,
        coalesce(array_agg(DISTINCT l.zone) FILTER (WHERE s.on_hand > 0 AND l.zone <> ''),
                 '{}') AS zones
 FROM products p
@@ -640,7 +660,7 @@ ORDER BY a.id
 
 SNAPSHOT_SCANNERS: Final = """
 SELECT id AS scanner, gateway, url, state, detail, mode, location, last_scan_at, last_code,
-       counters::text AS counters, updated_at
+       counters::text AS counters, updated_at, operator
 FROM scanner_states ORDER BY id
 """
 
@@ -702,8 +722,8 @@ SELECT code, $1, pack_size FROM unnest($2::text[], $3::integer[]) AS b(code, pac
 """
 
 _API_LOCATION_COLUMNS: Final = """
-SELECT id, code, warehouse, zone, name, gln, max_weight_g, max_volume_cm3, created_at,
-       updated_at
+SELECT id, code, warehouse, zone, name, gln, max_weight_g, max_volume_cm3, type,
+       created_at, updated_at
 FROM locations
 """
 
@@ -718,8 +738,8 @@ API_LOCATION_BY_CODE: Final = _API_LOCATION_COLUMNS + " WHERE code = $1"
 API_LOCATION_BY_GLN: Final = _API_LOCATION_COLUMNS + " WHERE gln = $1"
 
 API_INSERT_LOCATION: Final = """
-INSERT INTO locations (code, zone, name, gln, max_weight_g, max_volume_cm3)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO locations (code, zone, name, gln, max_weight_g, max_volume_cm3, type)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT DO NOTHING
 RETURNING id
 """
@@ -741,8 +761,8 @@ SELECT p.id, p.sku, p.name, p.reorder_point,
        ) AS backordered
 FROM products p
 CROSS JOIN LATERAL (
-    SELECT coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE NOT stockd_expired(s.expiry)),
-                    0) AS available
+    SELECT coalesce(sum(s.on_hand - s.reserved)
+                    FILTER (WHERE stockd_available(s.expiry, s.quarantined)), 0) AS available
     FROM stock s WHERE s.product_id = p.id
 ) t
 WHERE p.id > $1
@@ -764,14 +784,15 @@ LIMIT $6
 
 API_STOCK_ROWS_OF_PRODUCTS: Final = """
 SELECT s.product_id, l.code AS location, l.zone, s.lot, s.expiry, s.on_hand, s.reserved,
-       stockd_expired(s.expiry) AS expired
+       stockd_expired(s.expiry) AND NOT s.quarantined AS expired, s.quarantined
 FROM stock s JOIN locations l ON l.id = s.location_id
 WHERE s.product_id = ANY($1::integer[]) AND (s.on_hand > 0 OR s.reserved > 0)
   AND ($2::text IS NULL OR l.code = $2) AND ($3::text IS NULL OR l.zone = $3)
 ORDER BY s.product_id, l.code, s.lot
 """
 
-# Movements: $1 keyset bound, $2 sku, $3 location, $4 kind, $5 scanner, $6 from, $7 to.
+# Movements: $1 keyset bound, $2 sku, $3 location, $4 kind, $5 scanner, $6 from, $7 to,
+# $8 operator.
 _API_MOVEMENT_FILTERS: Final = """
   AND ($2::text IS NULL OR p.sku = $2)
   AND ($3::text IS NULL OR l.code = $3)
@@ -779,20 +800,21 @@ _API_MOVEMENT_FILTERS: Final = """
   AND ($5::text IS NULL OR m.scanner = $5)
   AND ($6::timestamptz IS NULL OR m.ts >= $6)
   AND ($7::timestamptz IS NULL OR m.ts < $7)
+  AND ($8::text IS NULL OR m.operator = $8)
 """
 
 API_LIST_MOVEMENTS_ASC: Final = (
-    _MOVEMENT_COLUMNS + " WHERE m.id > $1" + _API_MOVEMENT_FILTERS + " ORDER BY m.id LIMIT $8"
+    _MOVEMENT_COLUMNS + " WHERE m.id > $1" + _API_MOVEMENT_FILTERS + " ORDER BY m.id LIMIT $9"
 )
 
 API_LIST_MOVEMENTS_DESC: Final = (
-    _MOVEMENT_COLUMNS + " WHERE m.id < $1" + _API_MOVEMENT_FILTERS + " ORDER BY m.id DESC LIMIT $8"
+    _MOVEMENT_COLUMNS + " WHERE m.id < $1" + _API_MOVEMENT_FILTERS + " ORDER BY m.id DESC LIMIT $9"
 )
 
 API_EXPORT_MOVEMENTS: Final = (
     """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
-       m.scanner, m.scan_seq, m.actor, m.note, m.reverses
+       m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.operator, m.reason
 FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
 WHERE m.id > $1"""
     + _API_MOVEMENT_FILTERS
@@ -801,7 +823,7 @@ WHERE m.id > $1"""
 
 API_LIST_SCANNER_STATES: Final = """
 SELECT id, gateway, url, state, detail, mode, location, last_scan_at, last_code,
-       counters::text AS counters, updated_at
+       counters::text AS counters, updated_at, operator
 FROM scanner_states ORDER BY id
 """
 
@@ -867,10 +889,10 @@ RETURNING (xmax = 0) AS inserted
 # -- orders, reservations, backorders -------------------------------------------------
 
 PRODUCT_AVAILABILITY: Final = """
-SELECT coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE NOT stockd_expired(s.expiry)), 0)
-           AS available,
-       coalesce(sum(s.on_hand - s.reserved) FILTER (WHERE stockd_expired(s.expiry)), 0)
-           AS expired,
+SELECT coalesce(sum(s.on_hand - s.reserved)
+                FILTER (WHERE stockd_available(s.expiry, s.quarantined)), 0) AS available,
+       coalesce(sum(s.on_hand - s.reserved)
+                FILTER (WHERE stockd_expired(s.expiry) AND NOT s.quarantined), 0) AS expired,
        ARRAY(SELECT kind FROM alerts
              WHERE product_id = $1 AND cleared_at IS NULL AND kind <> 'projected_stockout')
            AS active_alerts
@@ -881,7 +903,7 @@ LOCK_AVAILABLE_ROWS: Final = """
 SELECT s.location_id, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved
 FROM stock s JOIN locations l ON l.id = s.location_id
 WHERE s.product_id = $1 AND s.on_hand > s.reserved
-  AND NOT stockd_expired(s.expiry)  -- expired stock is not available
+  AND stockd_available(s.expiry, s.quarantined)  -- not expired, not in quarantine
 ORDER BY s.expiry NULLS LAST, s.lot, l.code
 FOR UPDATE OF s
 """
@@ -1120,6 +1142,21 @@ WHERE s.reserved <> coalesce(h.held, 0)
 LIMIT 1000
 """
 
+# Quarantine stock is never reserved, and every stock row knows its location's type.
+VERIFY_QUARANTINE: Final = """
+SELECT p.sku, l.code AS location, s.lot, s.reserved, s.quarantined, l.type,
+       (SELECT coalesce(sum(r.quantity), 0) FROM reservations r
+        WHERE (r.product_id, r.location_id, r.lot) = (s.product_id, s.location_id, s.lot))
+           AS held
+FROM stock s JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id
+WHERE s.quarantined <> (l.type = 'quarantine')
+   OR (l.type = 'quarantine' AND (s.reserved <> 0 OR EXISTS (
+        SELECT 1 FROM reservations r
+        WHERE (r.product_id, r.location_id, r.lot) = (s.product_id, s.location_id, s.lot))))
+ORDER BY 1, 2, 3
+LIMIT 1000
+"""
+
 VERIFY_ORDER_LINES: Final = """
 SELECT o.number, p.sku, o.status, ol.quantity, ol.reserved, ol.backordered, ol.picked,
        coalesce((SELECT sum(quantity) FROM reservations r WHERE r.order_line_id = ol.id), 0)
@@ -1136,7 +1173,7 @@ LIMIT 1000
 VERIFY_FIFO: Final = """
 SELECT p.sku, sum(s.on_hand - s.reserved) AS available, min(w.backordered) AS waiting
 FROM products p
-JOIN stock s ON s.product_id = p.id AND NOT stockd_expired(s.expiry)
+JOIN stock s ON s.product_id = p.id AND stockd_available(s.expiry, s.quarantined)
 JOIN LATERAL (
     SELECT sum(ol.backordered) AS backordered FROM order_lines ol
     JOIN orders o ON o.id = ol.order_id
@@ -1176,7 +1213,8 @@ SELECT p.id, p.sku, p.reorder_qty, p.lead_time_days, p.safety_stock,
 FROM products p
 LEFT JOIN LATERAL (
     SELECT sum(on_hand) AS on_hand, sum(reserved) AS reserved,
-           sum(on_hand - reserved) FILTER (WHERE stockd_expired(expiry)) AS expired
+           sum(on_hand - reserved) FILTER (WHERE NOT stockd_available(expiry, quarantined))
+               AS expired
     FROM stock WHERE product_id = p.id
 ) s ON true
 LEFT JOIN LATERAL (

@@ -30,10 +30,12 @@ class LocationStock:
     reserved: int
     expired: bool = False
     """Its expiry date is before today (UTC): on hand, never available."""
+    quarantined: bool = False
+    """It lies in a quarantine location: on hand, never available nor reserved."""
 
     @property
     def available(self) -> int:
-        return 0 if self.expired else self.on_hand - self.reserved
+        return 0 if self.expired or self.quarantined else self.on_hand - self.reserved
 
 
 @dataclass(frozen=True)
@@ -55,13 +57,19 @@ class StockLevel:
 
     @property
     def available(self) -> int:
-        """Not reserved and not expired."""
+        """Not reserved, not expired and not in quarantine."""
         return sum(loc.available for loc in self.locations)
 
     @property
     def expired(self) -> int:
-        """Expired units not held for an order: on hand = available + reserved + expired."""
+        """Expired units not held for an order, outside quarantine:
+        on hand = available + reserved + expired + quarantined."""
         return sum(loc.on_hand - loc.reserved for loc in self.locations if loc.expired)
+
+    @property
+    def quarantined(self) -> int:
+        """Units in quarantine locations (expired ones included)."""
+        return sum(loc.on_hand for loc in self.locations if loc.quarantined)
 
 
 async def stock_of(conn: Connection, sku: str) -> StockLevel:
@@ -76,7 +84,13 @@ async def stock_of(conn: Connection, sku: str) -> StockLevel:
         backordered=int(figures["backordered"]),
         locations=tuple(
             LocationStock(
-                r["location"], r["lot"], r["expiry"], r["on_hand"], r["reserved"], r["expired"]
+                r["location"],
+                r["lot"],
+                r["expiry"],
+                r["on_hand"],
+                r["reserved"],
+                r["expired"],
+                r["quarantined"],
             )
             for r in rows
             if r["location"] is not None
@@ -104,8 +118,9 @@ async def floor_snapshot(
                 "reorder_point": r["reorder_point"],
                 "on_hand": r["on_hand"],
                 "reserved": r["reserved"],
-                "available": r["on_hand"] - r["reserved"] - r["expired"],
+                "available": r["on_hand"] - r["reserved"] - r["expired"] - r["quarantined"],
                 "expired": r["expired"],
+                "quarantined": r["quarantined"],
                 "zones": list(r["zones"]),
             }
             for r in await conn.fetch(q.SNAPSHOT_STOCK, products)

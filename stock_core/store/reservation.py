@@ -46,11 +46,11 @@ SELECT 'stock.changed', jsonb_build_object(
 FROM locations l, (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
            coalesce(sum(on_hand - reserved)
-                    FILTER (WHERE location_id = $3 AND NOT stockd_expired(expiry)), 0)
-               AS loc_available,
+                    FILTER (WHERE location_id = $3 AND stockd_available(expiry, quarantined)),
+                    0) AS loc_available,
            coalesce(sum(on_hand), 0) AS on_hand,
-           coalesce(sum(on_hand - reserved) FILTER (WHERE NOT stockd_expired(expiry)), 0)
-               AS available
+           coalesce(sum(on_hand - reserved) FILTER (WHERE stockd_available(expiry, quarantined)),
+                    0) AS available
     FROM stock WHERE product_id = $1
 ) t
 WHERE l.id = $3

@@ -65,6 +65,17 @@ async def verify(conn: Connection) -> VerifyReport:
                 f"reserved {r['reserved']} (held {r['held']}), backordered {r['backordered']}, "
                 f"picked {r['picked']} do not add up"
             )
+        for r in await conn.fetch(q.VERIFY_QUARANTINE):
+            where = f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}"
+            if r["quarantined"] != (r["type"] == "quarantine"):
+                report.failures.append(
+                    f"{where}: the row does not know its location is {r['type']}"
+                )
+            else:
+                report.failures.append(
+                    f"{where}: {r['reserved']} reserved (reservations hold {r['held']}) "
+                    "in a quarantine location"
+                )
         for r in await conn.fetch(q.VERIFY_FIFO):
             report.failures.append(
                 f"{r['sku']}: {r['available']} available while {r['waiting']} are backordered"

@@ -19,6 +19,7 @@ from web_ui.api import (
     labels,
     locations,
     movements,
+    operators,
     orders,
     products,
     scanners,
@@ -49,6 +50,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     availability.ROUTES,
     webhooks.ROUTES,
     count_tasks.ROUTES,
+    operators.ROUTES,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,6 +50,12 @@ class LocationCreate(BaseModel):
     max_volume_cm3: Limit | None = Field(
         None, description="Most volume (cm³) the location may hold; null: no limit."
     )
+    type: Literal["storage", "quarantine"] = Field(
+        "storage",
+        description="storage (default) or quarantine: stock in a quarantine location is on "
+        "hand but never available (no picks, reservations or backorder fills) until it is "
+        "moved to a storage location; returns go to one.",
+    )
 
     def to_spec(self) -> LocationSpec:
         return LocationSpec(
@@ -59,6 +65,7 @@ class LocationCreate(BaseModel):
             gln=self.gln,
             max_weight_g=_decimal(self.max_weight_g),
             max_volume_cm3=_decimal(self.max_volume_cm3),
+            type=self.type,
         )
 
 
@@ -74,6 +81,7 @@ class LocationOut(BaseModel):
     gln: str | None
     max_weight_g: float | None
     max_volume_cm3: float | None
+    type: Literal["storage", "quarantine"]
     created_at: datetime
     updated_at: datetime
 
@@ -87,6 +95,7 @@ class LocationOut(BaseModel):
             gln=view.gln,
             max_weight_g=None if view.max_weight_g is None else float(view.max_weight_g),
             max_volume_cm3=None if view.max_volume_cm3 is None else float(view.max_volume_cm3),
+            type=view.type,
             created_at=view.created_at,
             updated_at=view.updated_at,
         )

@@ -5,7 +5,8 @@
 replay answers the first response (same status and body, header
 ``Idempotent-Replayed: true``) and changes nothing; the same key with a different body
 is 409 ``idempotency-conflict``. Refused picks are 409 ``insufficient-stock`` and are
-replayed as such.
+replayed as such. Any body may name the ``operator`` who did it (a known badge code);
+the actor stays the token.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
 )
 from stock_core.domain.token import Role
 from stock_core.store.api_reads import MovementFilter
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, ReasonCode, Sku
 from web_ui.api.route import (
     API,
     Call,
@@ -54,6 +57,8 @@ from web_ui.api.types import (
     LocationCodeText,
     LotText,
     NoteText,
+    OperatorCodeText,
+    ReasonText,
     SkuText,
 )
 from web_ui.csv_cell import defuse
@@ -77,8 +82,12 @@ CSV_COLUMNS = (
     "actor",
     "note",
     "reverses",
+    "operator",
+    "reason",
 )
-CSV_NUMERIC = frozenset({"id", "ts", "kind", "delta", "on_hand_after", "scan_seq", "reverses"})
+CSV_NUMERIC = frozenset(
+    {"id", "ts", "kind", "delta", "on_hand_after", "scan_seq", "reverses", "reason"}
+)
 """Columns written as they are (numbers, a timestamp, a kind); every other cell is text,
 defused against formula injection (``web_ui.csv_cell``)."""
 
@@ -103,6 +112,10 @@ class MovementOut(BaseModel):
     actor: str
     note: str | None
     reverses: int | None = Field(description="The movement an undo reverses.")
+    operator: str | None = Field(
+        None, description="The worker signed in on the scanner (USR:) or named by the request."
+    )
+    reason: str | None = Field(None, description="Why: the reason of a return or a scrap.")
 
     @classmethod
     def of(cls, record: MovementRecord) -> MovementOut:
@@ -120,6 +133,8 @@ class MovementOut(BaseModel):
             actor=record.actor,
             note=record.note,
             reverses=record.reverses,
+            operator=record.operator,
+            reason=record.reason,
         )
 
 
@@ -139,6 +154,7 @@ class _MovementBody(BaseModel):
     location: LocationCodeText
     lot: LotText | None = None
     note: NoteText | None = None
+    operator: OperatorCodeText | None = None
 
     def _product(self) -> ProductRef:
         return ProductRef(sku=Sku(self.sku))
@@ -195,8 +211,47 @@ class MoveIn(_MovementBody):
         return Move(LocationCode(self.location), LocationCode(self.to_location), (line,), self.note)
 
 
+class ReturnIn(_MovementBody):
+    kind: Literal["return"]
+    quantity: Quantity
+    reason: ReasonText
+    expiry: ExpiryDate | None = None
+
+    def to_command(self) -> Command:
+        return Return(
+            self._product(),
+            LocationCode(self.location),
+            self.quantity,
+            ReasonCode(self.reason.lower()),
+            self.lot,
+            self.expiry,
+            note=self.note,
+        )
+
+
+class ScrapIn(_MovementBody):
+    kind: Literal["scrap"]
+    quantity: Quantity
+    reason: ReasonText
+
+    def to_command(self) -> Command:
+        return Scrap(
+            self._product(),
+            LocationCode(self.location),
+            self.quantity,
+            ReasonCode(self.reason.lower()),
+            self.lot,
+            note=self.note,
+        )
+
+
 class MovementIn(
-    RootModel[Annotated[ReceiveIn | PickIn | AdjustIn | MoveIn, Field(discriminator="kind")]]
+    RootModel[
+        Annotated[
+            ReceiveIn | PickIn | AdjustIn | MoveIn | ReturnIn | ScrapIn,
+            Field(discriminator="kind"),
+        ]
+    ]
 ):
     """A manual movement (SPEC's ``POST /api/v1/movements`` body)."""
 
@@ -210,6 +265,7 @@ class MovementQuery(PageQuery):
     until: AwareDatetime | None = Field(None, alias="to", description="ts < this.")
     order: Literal["asc", "desc"] = Field("asc", description="By id: ledger order or newest first.")
     format: Literal["json", "csv"] = Field("json", description="csv: as GET /movements.csv.")
+    operator: str | None = Field(None, max_length=64, pattern=PRINTABLE)
 
     def filters(self) -> MovementFilter:
         return MovementFilter(
@@ -219,6 +275,7 @@ class MovementQuery(PageQuery):
             scanner=self.scanner,
             since=self.since,
             until=self.until,
+            operator=self.operator,
         )
 
 
@@ -275,6 +332,8 @@ def _csv_chunk(rows: Sequence[MovementRecord]) -> bytes:
             text(r.actor),
             text(r.note or ""),
             "" if r.reverses is None else r.reverses,
+            text(r.operator or ""),
+            r.reason or "",
         )
         for r in rows
     )
@@ -323,7 +382,10 @@ async def post_movement(call: Call) -> web.StreamResponse:
     body: MovementIn = call.body
     assert call.token is not None
     key = IdempotencyKey(f"api:{call.token.id}:{call.headers[IDEMPOTENCY_KEY]}")
-    envelope = Envelope(key=key, command=body.root.to_command(), actor=call.actor)
+    operator = None if body.root.operator is None else OperatorCode(body.root.operator)
+    envelope = Envelope(
+        key=key, command=body.root.to_command(), actor=call.actor, operator=operator
+    )
     outcome = await call.service.post(envelope)
     rows = [MovementOut.of(r) for r in outcome.movements]
     if not rows:
@@ -381,19 +443,24 @@ ROUTES = (
         "POST",
         f"{API}/movements",
         post_movement,
-        "Post a manual receive, pick, adjust or move",
+        "Post a manual receive, pick, adjust, move, return or scrap",
         "movements",
         Role.WORKER,
         body=MovementIn,
         response=MovementPosted,
         status=201,
-        errors=(404, 409),
+        errors=(404, 409, 422),
         headers=(_KEY_HEADER,),
         description="Replaying an Idempotency-Key answers the first response (status and "
         "body, plus header Idempotent-Replayed: true) and changes nothing. 404 for an unknown "
         "SKU or location; 409 for a refused pick (insufficient-stock) or a key reused with "
         "another body (idempotency-conflict); 422 invalid-movement for a move whose "
         "to_location is its location, or a movement the product's tracking refuses (a "
-        "lot-tracked product received without a lot). A receive may name the lot's expiry.",
+        "lot-tracked product received without a lot). A receive may name the lot's expiry. "
+        "A return brings units into stock at a quarantine location (409 not-quarantine for a "
+        "storage location); a scrap writes units off (409 insufficient-stock); both need a "
+        "reason from the configured list (422 unknown-reason). A pick at a quarantine "
+        "location is 409 quarantined-stock. operator names who did it (422 "
+        "unknown-operator when no operator has that code).",
     ),
 )

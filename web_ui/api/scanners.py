@@ -38,6 +38,9 @@ class ScannerOut(BaseModel):
     detail: str
     mode: str | None
     location: str | None
+    operator: str | None = Field(
+        None, description="The worker signed in on the scanner (USR:<code>), if any."
+    )
     last_scan_at: datetime | None
     last_code: str | None
     counters: dict[str, int] = Field(
@@ -63,6 +66,7 @@ class ScannerOut(BaseModel):
             detail=s.detail,
             mode=s.mode,
             location=s.location,
+            operator=s.operator,
             last_scan_at=s.last_scan_at,
             last_code=s.last_code,
             counters=dict(s.counters),

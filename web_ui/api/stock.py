@@ -32,10 +32,15 @@ class StockLocationOut(BaseModel):
     expiry: date | None = Field(description="The lot's expiry date; null when it has none.")
     on_hand: int
     reserved: int
-    available: int = Field(description="On hand less reserved; 0 once the lot has expired.")
+    available: int = Field(
+        description="On hand less reserved; 0 once the lot has expired or in quarantine."
+    )
     expired: int = Field(
         description="Once the expiry date is past (before today, UTC): the units not held "
-        "for an order; else 0."
+        "for an order; else 0 (and 0 in quarantine, where every unit is quarantined)."
+    )
+    quarantined: int = Field(
+        0, description="In a quarantine location: every unit here (never available); else 0."
     )
 
     @classmethod
@@ -49,6 +54,7 @@ class StockLocationOut(BaseModel):
             reserved=row.reserved,
             available=row.available,
             expired=row.expired_units,
+            quarantined=row.on_hand if row.quarantined else 0,
         )
 
 
@@ -59,10 +65,16 @@ class StockOut(BaseModel):
     name: str
     on_hand: int = Field(description="Sum over the locations listed.")
     reserved: int
-    available: int = Field(description="On hand, less reserved, less expired.")
+    available: int = Field(description="On hand, less reserved, expired and quarantined.")
     expired: int = Field(
-        description="Units past their expiry date (before today, UTC) not held for an order: "
-        "on hand but never available. on_hand = available + reserved + expired."
+        description="Units past their expiry date (before today, UTC) not held for an order, "
+        "outside quarantine: on hand but never available. "
+        "on_hand = available + reserved + expired + quarantined."
+    )
+    quarantined: int = Field(
+        description="Units in quarantine locations (returns, stock held for inspection): on "
+        "hand but never available, picked, reserved or given to backorders until moved to a "
+        "storage location."
     )
     on_order: int = Field(description="Units open purchase orders have still to bring.")
     backordered: int = Field(description="Units open customer orders wait for (backorders).")
@@ -81,6 +93,7 @@ class StockOut(BaseModel):
             reserved=stock.reserved,
             available=stock.available,
             expired=stock.expired,
+            quarantined=stock.quarantined,
             on_order=stock.on_order,
             backordered=stock.backordered,
             reorder_point=stock.reorder_point,

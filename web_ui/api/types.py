@@ -28,6 +28,8 @@ __all__ = [
     "Millimetres",
     "Money",
     "NoteText",
+    "OperatorCodeText",
+    "ReasonText",
     "SkuText",
     "Text",
 ]
@@ -70,6 +72,25 @@ ExpiryDate = Annotated[
     ),
 ]
 NoteText = Annotated[str, Field(min_length=1, max_length=1000, pattern=PRINTABLE)]
+OperatorCodeText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="An operator's badge code (scanned as USR:<code>).",
+    ),
+]
+ReasonText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Za-z0-9_]{1,32}$",
+        description="A reason code from the configured list ([stock] reasons; default "
+        "damaged, defective, expired, wrong_item, unwanted, lost), any case.",
+    ),
+]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 

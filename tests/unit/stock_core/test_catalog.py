@@ -19,6 +19,7 @@ from stock_core.domain.catalog import (
     ProductRow,
     parse_barcodes,
     parse_locations,
+    parse_operators,
     parse_products,
 )
 from stock_core.errors import ImportProblem
@@ -430,8 +431,40 @@ def test_locations_header_must_match() -> None:
     rows, problems = parse_locations(b"code,zone,name\nA-01,A,x\n")
     assert rows == []
     assert problems == [
-        ImportProblem(1, "missing column(s): gln (expected code,zone,name,gln)"),
+        ImportProblem(1, "missing column(s): gln (expected code,zone,name,gln, optionally type)"),
     ]
+
+
+def test_locations_may_name_their_type() -> None:
+    rows, problems = parse_locations(
+        b"code,zone,name,gln,type\nA-01,A,,,\nQ-01,Q,,,Quarantine\nS-01,A,,,storage\n"
+    )
+    assert problems == []
+    assert [(r.code, r.type) for r in rows] == [
+        ("A-01", None),
+        ("Q-01", "quarantine"),
+        ("S-01", "storage"),
+    ]
+
+
+def test_a_location_type_other_than_storage_or_quarantine_is_refused() -> None:
+    rows, problems = parse_locations(b"code,zone,name,gln,type\nA-01,A,,,bin\n")
+    assert rows == []
+    assert problems == [ImportProblem(2, "type must be storage or quarantine, not 'bin'")]
+
+
+def test_operators_csv_is_code_and_name() -> None:
+    rows, problems = parse_operators(
+        b"code,name\nann,Ann Smith\nW0042, Bob \nbad code,X\nann,Again\nzed,\n"
+    )
+    assert [(r.line, r.code, r.name) for r in rows] == [
+        (2, "ann", "Ann Smith"),
+        (3, "W0042", "Bob"),
+    ]
+    assert [p.line for p in problems] == [4, 5, 6]
+    assert "not an operator code" in problems[0].reason
+    assert problems[1].reason == "duplicate operator ann (first on line 2)"
+    assert "a name is 1 to 200" in problems[2].reason
 
 
 def test_import_problem_renders_its_line() -> None:

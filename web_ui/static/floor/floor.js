@@ -31,7 +31,8 @@ import { Feed } from "/static/feed.js";
 // Testing hooks: #conn[data-state] (connecting|live|reconnecting|auth-failed|
 // no-token), #seq, html[data-snapshots], .tile[data-sku][data-zone],
 // .alert[data-alert-id][data-sku][data-kind](.flashing), #recent li[data-sku],
-// #rejected li, .chip[data-scanner][data-state], #backorders-panel[data-count]
+// #rejected li, .chip[data-scanner][data-state][data-operator] (the worker signed in:
+// USR:<code>; empty when none), #backorders-panel[data-count]
 // (lines waiting), #backorders li[data-order][data-sku][data-quantity],
 // #spool[data-depth][data-full] (scans spooled by the gateways, from /healthz).
 //
@@ -300,6 +301,7 @@ function applyEvent(ev) {
       const s = model.scanners.get(ev.scanner) || { scanner: ev.scanner };
       s.state = ev.state;
       s.detail = ev.detail;
+      if ("operator" in ev) s.operator = ev.operator;
       model.scanners.set(ev.scanner, s);
       dirty.scanners = true;
       break;
@@ -593,10 +595,18 @@ function renderScanners() {
       scannerEls.set(id, el);
     }
     const state = s.state || "unknown";
-    if (el.dataset.state !== state || el.title !== (s.detail || "")) {
+    const operator = s.operator || "";
+    if (
+      el.dataset.state !== state ||
+      el.title !== (s.detail || "") ||
+      el.dataset.operator !== operator
+    ) {
       el.dataset.state = state;
+      el.dataset.operator = operator;
       el.title = s.detail || "";
-      el.replaceChildren(document.createTextNode(id), node("small", "", state));
+      const parts = [document.createTextNode(id), node("small", "", state)];
+      if (operator) parts.push(node("small", "operator", operator));
+      el.replaceChildren(...parts);
     }
     if (list.children[i] !== el) list.insertBefore(el, list.children[i] || null);
   });

@@ -1,0 +1,157 @@
+"""``/api/v1/operators``: the workers who scan (``USR:<code>``), and what they did.
+
+``POST`` creates an operator or renames one (201 created, 200 renamed): managers keep
+the list here or with ``stockd import operators FILE.csv``. ``GET
+/api/v1/reports/operators?from=&to=`` counts each operator's movements and units.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.operator import check_operator
+from stock_core.domain.token import Role
+from stock_core.store.operators import Operator, OperatorActivity
+from web_ui.api.analytics import TurnoverQuery
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import OperatorCodeText
+from web_ui.csv_cell import defuse_csv
+from web_ui.problem import ProblemError
+
+__all__ = ["ROUTES", "OperatorActivityOut", "OperatorIn", "OperatorOut"]
+
+REPORT_COLUMNS = ("operator", "name", "movements", "units")
+
+
+class OperatorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: OperatorCodeText
+    name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class OperatorOut(BaseModel):
+    code: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, operator: Operator) -> OperatorOut:
+        return cls(
+            code=operator.code,
+            name=operator.name,
+            created_at=operator.created_at,
+            updated_at=operator.updated_at,
+        )
+
+
+class OperatorActivityOut(BaseModel):
+    operator: str
+    name: str | None = Field(description="The operator's name; null when no longer listed.")
+    movements: int = Field(
+        description="Ledger rows the operator's scans or requests wrote (a move counts once)."
+    )
+    units: int = Field(description="Units those rows moved (the sum of |delta|).")
+
+    @classmethod
+    def of(cls, row: OperatorActivity) -> OperatorActivityOut:
+        return cls(operator=row.operator, name=row.name, movements=row.movements, units=row.units)
+
+
+class OperatorReportOut(BaseModel):
+    items: list[OperatorActivityOut]
+
+
+async def list_operators(call: Call) -> web.StreamResponse:
+    query: PageQuery = call.query
+    after = decode_cursor("operator", query.cursor) or ""
+    rows = await call.service.list_operators(after=after, limit=query.limit + 1)
+    page = page_of(
+        Page[OperatorOut], rows, query.limit, "operator", lambda r: r.code, OperatorOut.of
+    )
+    return json_response(page)
+
+
+async def save_operator(call: Call) -> web.StreamResponse:
+    body: OperatorIn = call.body
+    try:
+        code, name = check_operator(body.code, body.name)
+    except ValueError as exc:
+        raise ProblemError("validation-error", str(exc)) from exc
+    operator, created = await call.service.save_operator(code, name)
+    return json_response(OperatorOut.of(operator), status=201 if created else 200)
+
+
+async def operator_report(call: Call) -> web.StreamResponse:
+    query: TurnoverQuery = call.query
+    rows = await call.service.operator_report(query.from_, query.to)
+    if query.format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(REPORT_COLUMNS)
+        writer.writerows((r.operator, r.name or "", r.movements, r.units) for r in rows)
+        return web.Response(
+            text=defuse_csv(out.getvalue(), {"movements", "units"}),
+            content_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="operators.csv"'},
+        )
+    report = OperatorReportOut(items=[OperatorActivityOut.of(r) for r in rows])
+    return json_response(report)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/operators",
+        list_operators,
+        "List operators (the workers who scan), by code",
+        "operators",
+        Role.MANAGER,
+        query=PageQuery,
+        response=Page[OperatorOut],
+    ),
+    Route(
+        "POST",
+        f"{API}/operators",
+        save_operator,
+        "Create an operator, or rename one",
+        "operators",
+        Role.MANAGER,
+        body=OperatorIn,
+        response=OperatorOut,
+        status=201,
+        errors=(200,),
+        description="201 when the code is new, 200 when an operator with that code was "
+        "renamed. A worker signs in on a scanner by scanning USR:<code>.",
+    ),
+    Route(
+        "GET",
+        f"{API}/reports/operators",
+        operator_report,
+        "Movements and units per operator over a period",
+        "reports",
+        Role.MANAGER,
+        query=TurnoverQuery,
+        response=OperatorReportOut,
+        also_csv=True,
+        description="from and to are UTC days, to included. Items: operator, name, movements "
+        "(ledger rows written while the operator was signed in, or naming them; a move counts "
+        "once), units (the sum of those rows' |delta|). Movements with no operator are left "
+        "out. format=csv: the same columns as CSV.",
+    ),
+)
