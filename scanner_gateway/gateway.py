@@ -508,7 +508,7 @@ class Gateway:
             return
         runtime.last_scan_at = datetime.now(UTC)
         runtime.last_code = _printable(frame)
-        operator = runtime.session.operator
+        signed_in = runtime.session.operator
         intent = runtime.session.receive_scan(decoded, time.monotonic())
         reason: str | None = None
         feedback = Feedback.NAK
@@ -552,7 +552,7 @@ class Gateway:
         if reason is not None:
             self._announce_rejection(runtime, frame, reason)
         await self._reply(runtime, feedback)
-        if runtime.session.operator != operator:
+        if runtime.session.operator != signed_in:
             self._operator_changed(runtime)
         self._watch_operator(runtime)
         self._state_changed(runtime)

@@ -243,7 +243,7 @@ class _Handheld:
             reference_year=datetime.now(UTC).year,
             gs1_separator=self.separator,
         )
-        operator = self.session.operator
+        signed_in = self.session.operator
         intent = self.session.receive_scan(decoded, asyncio.get_running_loop().time())
         reply: dict[str, Any] = {"seq": scan.seq, "code": code, "movements": []}
         reason: str | None = None
@@ -303,7 +303,7 @@ class _Handheld:
                     detail = _summary(outcome)
                 self.session.receive_outcome(reason is None, reason)
         events: list[tuple[str, dict[str, Any]]] = []
-        if self.session.operator != operator:
+        if self.session.operator != signed_in:
             status = {"scanner": self.id, "state": "connected", "detail": "handheld"}
             events.append(("scanner.status", {**status, "operator": self.session.operator}))
         if reason is not None:

@@ -25,7 +25,7 @@ SELECT p.sku, p.reorder_point, p.backorder_allowed,
        coalesce(u.units, '{}') AS supply_units
 FROM products p
 LEFT JOIN LATERAL (
-    SELECT sum(on_hand - reserved) FILTER (WHERE NOT stockd_expired(expiry)) AS available
+    SELECT sum(on_hand - reserved) FILTER (WHERE stockd_available(expiry, quarantined)) AS available
     FROM stock WHERE product_id = p.id
 ) s ON true
 LEFT JOIN LATERAL (
