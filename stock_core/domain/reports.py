@@ -124,6 +124,10 @@ class ProductPeriod:
     """On hand at its end."""
     units_out: int
     """Outbound units in the period, net of undone picks."""
+    returned: int = 0
+    """Units returned in the period (into quarantine), net of undone returns."""
+    scrapped: int = 0
+    """Units written off in the period, net of undone scrap."""
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,8 @@ class TurnoverLine:
     average_inventory_value: Decimal
     turnover: float | None
     days_of_supply: float | None
+    returned: int = 0
+    scrapped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +159,8 @@ class TurnoverLine:
             "average_inventory_value": str(self.average_inventory_value),
             "turnover": self.turnover,
             "days_of_supply": self.days_of_supply,
+            "returned": self.returned,
+            "scrapped": self.scrapped,
         }
 
 
@@ -213,7 +221,13 @@ def _category(name: str, lines: Sequence[TurnoverLine], days: float) -> Category
 def turnover_report(
     rows: Iterable[ProductPeriod], start: datetime, end: datetime
 ) -> TurnoverReport:
-    """Turnover per product (in ``rows`` order), per category (by name) and in total."""
+    """Turnover per product (in ``rows`` order), per category (by name) and in total.
+
+    The cost of goods out counts picks only: scrap is a loss, not a sale, and a return is
+    not negative demand (returned units wait in quarantine, and may be scrapped). Both
+    change on-hand, so both are in the opening and closing stock, and each line shows
+    its units ``returned`` and ``scrapped``.
+    """
     days = _days(start, end)
     lines: list[TurnoverLine] = []
     for row in rows:
@@ -233,6 +247,8 @@ def turnover_report(
                 average_inventory_value=_money(average),
                 turnover=turnover,
                 days_of_supply=supply,
+                returned=row.returned,
+                scrapped=row.scrapped,
             )
         )
     by_category: dict[str, list[TurnoverLine]] = defaultdict(list)
@@ -261,6 +277,8 @@ def turnover_csv(report: TurnoverReport) -> str:
         "average_inventory_value",
         "turnover",
         "days_of_supply",
+        "returned",
+        "scrapped",
     )
     rows: list[Sequence[object]] = [
         (
@@ -275,6 +293,8 @@ def turnover_csv(report: TurnoverReport) -> str:
             p.average_inventory_value,
             p.turnover,
             p.days_of_supply,
+            p.returned,
+            p.scrapped,
         )
         for p in report.products
     ]
@@ -293,6 +313,8 @@ def turnover_csv(report: TurnoverReport) -> str:
                 c.average_inventory_value,
                 c.turnover,
                 c.days_of_supply,
+                "",
+                "",
             )
         )
     return _write_csv(header, rows)

@@ -248,9 +248,11 @@ async def periods(conn: Connection, start: datetime, end: datetime) -> list[Prod
             r["opening"],
             r["closing"],
             r["units_out"],
+            r["returned"],
+            r["scrapped"],
         )
         for r in rows
-        if r["opening"] or r["closing"] or r["units_out"]
+        if r["opening"] or r["closing"] or r["units_out"] or r["returned"] or r["scrapped"]
     ]
 
 

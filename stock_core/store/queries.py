@@ -1295,7 +1295,15 @@ SELECT p.sku, p.name, p.category, p.unit_cost,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
                  FROM movements o LEFT JOIN movements u ON u.reverses = o.id
                  WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $1 AND o.ts < $2),
-                0)::bigint AS units_out
+                0)::bigint AS units_out,
+       coalesce((SELECT sum(o.delta + coalesce(u.delta, 0))
+                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
+                 WHERE o.product_id = p.id AND o.kind = 'return' AND o.ts >= $1 AND o.ts < $2),
+                0)::bigint AS returned,
+       coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
+                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
+                 WHERE o.product_id = p.id AND o.kind = 'scrap' AND o.ts >= $1 AND o.ts < $2),
+                0)::bigint AS scrapped
 FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $2
 GROUP BY p.id
 ORDER BY p.sku

@@ -184,6 +184,8 @@ REPORT_NUMERIC = frozenset(
         "max_weight_g",
         "volume_cm3",
         "max_volume_cm3",
+        "returned",
+        "scrapped",
     }
 )
 """Report columns written as numbers; every other cell is text, defused on the way out."""

@@ -119,6 +119,16 @@ def test_turnover_serialises_to_json_and_csv() -> None:
     assert rows[2]["cost_of_goods_out"] == "225.00"
 
 
+def test_turnover_shows_returns_and_scrap_apart_from_goods_out() -> None:
+    row = ProductPeriod(Sku("WIDGET"), "Widget", "hardware", Decimal("2"), 10, 12, 4, 3, 1)
+    report = turnover_report([row], START, END)
+    line = report.products[0]
+    assert (line.units_out, line.returned, line.scrapped) == (4, 3, 1)
+    assert line.cost_of_goods_out == Decimal("8.00")  # picks only
+    assert report.to_dict()["items"][0]["returned"] == 3
+    assert rows_of(turnover_csv(report))[0]["scrapped"] == "1"
+
+
 def test_empty_turnover_csv_has_the_header_and_total() -> None:
     rows = rows_of(turnover_csv(turnover_report([], START, END)))
     assert rows == [
@@ -134,6 +144,8 @@ def test_empty_turnover_csv_has_the_header_and_total() -> None:
             "average_inventory_value": "0.00",
             "turnover": "",
             "days_of_supply": "",
+            "returned": "",
+            "scrapped": "",
         }
     ]
 
