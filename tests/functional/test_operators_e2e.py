@@ -133,6 +133,7 @@ async def page() -> AsyncIterator[Page]:
 async def test_badges_sign_workers_in_and_every_movement_says_who(
     database_url: str, home: Path, tmp_path: Path, page: Page
 ) -> None:
+    outputs = []
     for what, data in (
         ("locations", LOCATIONS_CSV),
         ("products", PRODUCTS_CSV),
@@ -142,7 +143,8 @@ async def test_badges_sign_workers_in_and_every_movement_says_who(
             "import", what, write(tmp_path / f"{what}.csv", data), home=home, url=database_url
         )
         assert run.returncode == 0, run.stderr
-    assert "operators: 2 created, 0 updated" in run.stdout
+        outputs.append(run.stdout)
+    assert "operators: 2 created, 0 updated" in outputs[-1]
     tokens = {}
     for role in ("manager", "display", "worker"):
         made = await stockd(

@@ -211,7 +211,7 @@ class MoveIn(_MovementBody):
         return Move(LocationCode(self.location), LocationCode(self.to_location), (line,), self.note)
 
 
-class ReturnIn(_MovementBody):
+class ReturnBody(_MovementBody):
     kind: Literal["return"]
     quantity: Quantity
     reason: ReasonText
@@ -229,7 +229,7 @@ class ReturnIn(_MovementBody):
         )
 
 
-class ScrapIn(_MovementBody):
+class ScrapBody(_MovementBody):
     kind: Literal["scrap"]
     quantity: Quantity
     reason: ReasonText
@@ -248,7 +248,7 @@ class ScrapIn(_MovementBody):
 class MovementIn(
     RootModel[
         Annotated[
-            ReceiveIn | PickIn | AdjustIn | MoveIn | ReturnIn | ScrapIn,
+            ReceiveIn | PickIn | AdjustIn | MoveIn | ReturnBody | ScrapBody,
             Field(discriminator="kind"),
         ]
     ]

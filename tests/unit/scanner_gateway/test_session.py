@@ -1031,7 +1031,8 @@ def test_the_operator_is_signed_out_after_the_idle_time_without_a_scan() -> None
     assert s.idle_deadline == 119.0
     assert s.receive_tick(118.9) is False
     assert s.receive_tick(119.0) is True
-    assert (s.operator, s.idle_deadline) == (None, None)
+    after: tuple[object, object] = (s.operator, s.idle_deadline)
+    assert after == (None, None)
     assert s.receive_tick(500.0) is False
 
 
