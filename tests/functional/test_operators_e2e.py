@@ -116,13 +116,6 @@ async def chip_operator(page: Page, scanner_id: str, operator: str) -> None:
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Path:
-    path = tmp_path / "stockd-home"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
 async def page() -> AsyncIterator[Page]:
     async with Browser.launch() as browser:
         opened = await browser.new_page()

@@ -73,12 +73,22 @@ class OperatorActivityOut(BaseModel):
         return cls(operator=row.operator, name=row.name, movements=row.movements, units=row.units)
 
 
+class OperatorQuery(PageQuery):
+    cursor: str | None = Field(
+        None,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="The next_cursor of the page before (an operator code: the next page "
+        "starts after it); the first page without it.",
+    )
+
+
 class OperatorReportOut(BaseModel):
     items: list[OperatorActivityOut]
 
 
 async def list_operators(call: Call) -> web.StreamResponse:
-    query: PageQuery = call.query
+    query: OperatorQuery = call.query
     after = decode_cursor("operator", query.cursor) or ""
     rows = await call.service.list_operators(after=after, limit=query.limit + 1)
     page = page_of(
@@ -122,7 +132,7 @@ ROUTES = (
         "List operators (the workers who scan), by code",
         "operators",
         Role.MANAGER,
-        query=PageQuery,
+        query=OperatorQuery,
         response=Page[OperatorOut],
     ),
     Route(

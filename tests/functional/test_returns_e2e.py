@@ -1,0 +1,134 @@
+"""Returns, scrap and quarantine scanned end to end (issue 17): ``stockd import`` with a
+quarantine location, ``stockd gateway`` reading a pty scanner with its own reason list,
+every refusal a worker can meet, a release from quarantine filling a backorder, and
+``stockd verify`` after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import asyncpg
+
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.pty_scanner import PtyScanner
+from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.orders import OrderLineRequest
+from stock_core.service import StockService
+from stock_core.types import IdempotencyKey, LocationCode, Sku
+from tests.functional.command import running, stockd
+from tests.integration.catalog_fixture import PRODUCTS_CSV
+from tests.timing import UNIT
+
+WIDGET = "05012345678900"
+LOCATIONS = b"""code,zone,name,gln,type
+A-01,A,Aisle A bay 1,,
+Q-01,RET,Returns cage,,quarantine
+"""
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+async def answer(scanner: PtyScanner, code: str) -> str:
+    before = scanner.feedback
+    scanner.send_scan(code)
+    after = await scanner.wait_feedback(before.events + 1, 10 * UNIT)
+    return "ack" if after.acks > before.acks else "nak"
+
+
+async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    for what, data in (("locations", LOCATIONS), ("products", PRODUCTS_CSV)):
+        run = await stockd(
+            "import", what, write(tmp_path / f"{what}.csv", data), home=home, url=database_url
+        )
+        assert run.returncode == 0, run.stderr
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        service = StockService(pool)
+        widget = ProductRef(sku=Sku("WIDGET"))
+        await service.post(
+            Envelope(IdempotencyKey("seed"), Receive(widget, LocationCode("A-01"), 1))
+        )
+        order, _ = await service.create_order("SO-1", [OrderLineRequest("WIDGET", 3)])
+        assert (order.lines[0].reserved, order.lines[0].backordered) == (1, 2)
+        async with await PtyScanner.create(tmp_path / "dock-1", HONEYWELL) as scanner:
+            config = write(
+                tmp_path / "stockd.toml",
+                (
+                    '[stock]\nreasons = ["damaged", "recalled"]\n\n'
+                    f'[[scanners]]\nid = "dock-1"\nurl = "{scanner.path}"\n'
+                    'preset = "honeywell"\nterminator = "CRLF"\nfeedback = "honeywell"\n'
+                ).encode(),
+            )
+            async with running(
+                "--config",
+                config,
+                "gateway",
+                home=home,
+                url=database_url,
+                ready=r"stockd gateway: ",
+            ) as gateway:
+                async with asyncio.timeout(20 * UNIT):  # the port is read once it is up
+                    while scanner.feedback.events == 0:
+                        scanner.send_scan("CMD:RETURN")
+                        with contextlib.suppress(TimeoutError):
+                            await scanner.wait_feedback(1, 0.5 * UNIT)
+                steps = [
+                    ("LOC:A-01", "ack"),
+                    (WIDGET, "nak"),  # no reason yet
+                    ("RSN:lost", "nak"),  # not on this gateway's list
+                    ("RSN:RECALLED", "ack"),
+                    (WIDGET, "nak"),  # A-01 is storage: returns go to quarantine
+                    ("LOC:Q-01", "ack"),
+                    ("QTY:4", "ack"),
+                    (WIDGET, "ack"),  # 4 returned into Q-01, recalled
+                    ("CMD:PICK", "ack"),
+                    (WIDGET, "nak"),  # nothing is picked from quarantine
+                    ("RSN:damaged", "nak"),  # a reason is for returns and scrap only
+                    ("CMD:SCRAP", "ack"),
+                    ("RSN:damaged", "ack"),
+                    (WIDGET, "ack"),  # 1 scrapped at Q-01
+                    ("CMD:MOVE", "ack"),
+                    ("QTY:3", "ack"),
+                    (WIDGET, "ack"),  # held: Q-01 is the source
+                    ("LOC:A-01", "ack"),  # released into storage: fills SO-1's backorder
+                ]
+                got = [await answer(scanner, code) for code, _ in steps]
+                assert got == [want for _, want in steps]
+            assert gateway.returncode == 0, gateway.stderr
+        rows = await pool.fetch(
+            "SELECT m.kind, l.code, m.delta, m.reason FROM movements m "
+            "JOIN locations l ON l.id = m.location_id WHERE m.scanner = 'dock-1' ORDER BY m.id"
+        )
+        assert [tuple(r) for r in rows] == [
+            ("return", "Q-01", 4, "recalled"),
+            ("scrap", "Q-01", -1, "damaged"),
+            ("move_out", "Q-01", -3, None),
+            ("move_in", "A-01", 3, None),
+        ]
+        rejected = await pool.fetch(
+            "SELECT payload->>'reason' AS reason FROM outbox "
+            "WHERE type = 'scan.rejected' ORDER BY id"
+        )
+        assert [r["reason"] for r in rejected] == [
+            "scan a reason first (RSN:<code>)",
+            "unknown reason lost (one of damaged, recalled)",
+            "returns go to a quarantine location; A-01 is storage",
+            "Q-01 is a quarantine location: move the stock to storage first",
+            "a reason is for returns and scrap: scan CMD:RETURN or CMD:SCRAP first",
+        ]
+        order = await service.get_order("SO-1")
+        assert (order.lines[0].reserved, order.lines[0].backordered) == (3, 0)
+        level = await service.stock_of("WIDGET")
+        assert (level.on_hand, level.reserved, level.available, level.quarantined) == (4, 3, 1, 0)
+    finally:
+        await pool.close()
+    verify = await stockd("verify", home=home, url=database_url)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "all invariants hold" in verify.stdout
