@@ -50,7 +50,7 @@ async def test_operators_are_kept_listed_and_named_by_movements(
         assert problem["type"].endswith("validation-error")
     assert await snapshot(pool) == before
 
-    body = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 5}
+    body: dict[str, Any] = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 5}
     status, posted = await post_movement(client, worker, "r1", {**body, "operator": "ann"})
     assert (status, posted["operator"], posted["actor"]) == (201, "ann", "api:test-worker")
     status, plain = await post_movement(client, worker, "r2", body)
