@@ -50,13 +50,18 @@ async def test_operators_are_kept_listed_and_named_by_movements(
         assert problem["type"].endswith("validation-error")
     assert await snapshot(pool) == before
 
-    body: dict[str, Any] = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 5}
-    status, posted = await post_movement(client, worker, "r1", {**body, "operator": "ann"})
+    receive: dict[str, Any] = {
+        "kind": "receive",
+        "sku": "WIDGET",
+        "location": "A-01",
+        "quantity": 5,
+    }
+    status, posted = await post_movement(client, worker, "r1", {**receive, "operator": "ann"})
     assert (status, posted["operator"], posted["actor"]) == (201, "ann", "api:test-worker")
-    status, plain = await post_movement(client, worker, "r2", body)
+    status, plain = await post_movement(client, worker, "r2", receive)
     assert (status, plain["operator"], plain["reason"]) == (201, None, None)
     before = await snapshot(pool)
-    status, problem = await post_movement(client, worker, "r3", {**body, "operator": "zed"})
+    status, problem = await post_movement(client, worker, "r3", {**receive, "operator": "zed"})
     assert (status, problem["type"].split("/")[-1]) == (422, "unknown-operator")
     assert await snapshot(pool) == before
 
