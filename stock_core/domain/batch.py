@@ -47,6 +47,8 @@ from stock_core.domain.movement import (
     MovementKind,
     Pick,
     Receive,
+    Return,
+    Scrap,
 )
 from stock_core.errors import (
     InsufficientStockError,
@@ -76,7 +78,7 @@ def products_named(envelope: Envelope) -> tuple[str, ...]:
     in flight apart; an undo names none (its rows are found when it is posted)."""
     command = envelope.command
     match command:
-        case Receive() | Pick() | Adjust():
+        case Receive() | Pick() | Adjust() | Return() | Scrap():
             return (str(command.product),)
         case Count() | Move():
             return tuple(str(line.product) for line in command.lines)

@@ -14,24 +14,34 @@ from stock_core.domain.batch import (
     StockFacts,
     is_plain,
     plan_batch,
+    products_named,
 )
 from stock_core.domain.movement import (
     Adjust,
     Count,
     Envelope,
     Line,
+    Move,
     MovementKind,
     Pick,
     ProductRef,
     Receive,
+    Return,
+    Scrap,
     Undo,
 )
-from stock_core.errors import InsufficientStockError, UnknownLocationError, UnknownProductError
+from stock_core.errors import (
+    InsufficientStockError,
+    QuarantinedStockError,
+    UnknownLocationError,
+    UnknownProductError,
+)
 from stock_core.types import (
     IdempotencyKey,
     LocationCode,
     OrderNumber,
     PurchaseOrderNumber,
+    ReasonCode,
     ScannerId,
     Sku,
 )
@@ -339,3 +349,101 @@ def test_available_never_counts_expired_units(
             assert row.product_on_hand == good + model["OLD"]
             assert not (row.lot == "OLD" and row.kind is MovementKind.PICK)
     assert plan.expired.get(1, start[0]) == model["OLD"]
+
+
+# -- quarantine ----------------------------------------------------------------------
+
+CAGE = (12, "CAGE")
+
+
+def test_returns_and_scrap_are_posted_one_by_one_but_name_their_product() -> None:
+    ref, loc = ProductRef(sku=Sku("A")), LocationCode("CAGE")
+    for command in (
+        Return(ref, loc, 1, ReasonCode("damaged")),
+        Scrap(ref, loc, 1, ReasonCode("lost")),
+    ):
+        envelope = Envelope(IdempotencyKey("r"), command)
+        assert not is_plain(envelope)
+        assert products_named(envelope) == ("A",)
+
+
+def test_a_pick_at_a_quarantine_location_is_refused_with_or_without_a_lot() -> None:
+    rows = [StockFacts(1, CAGE[0], "L1", None, 5, 0, quarantined=True)]
+    product = ProductFacts(1, "A", 0, on_hand=5, reserved=0, quarantined=5)
+    plan = plan_batch(
+        [_item(_pick(1), product, CAGE), _item(_pick(1, lot="L1"), product, CAGE)], [product], rows
+    )
+    for outcome in plan.outcomes:
+        assert isinstance(outcome, QuarantinedStockError)
+        assert outcome.location == "CAGE"
+    assert plan.deltas == {}
+
+
+def test_a_receive_into_quarantine_is_on_hand_but_not_available_nor_a_refill() -> None:
+    plan = plan_batch(
+        [_item(_receive(4), A, CAGE), _item(_receive(2), A, SHELF)], [A], [], quarantine={CAGE[0]}
+    )
+    cage, shelf = (_rows(o)[0] for o in plan.outcomes)
+    assert (cage.location_on_hand, cage.location_available) == (4, 0)
+    assert (cage.product_on_hand, cage.product_available) == (4, 0)
+    assert (shelf.product_on_hand, shelf.product_available) == (6, 2)
+    assert plan.received == {1}  # the shelf's receipt, not the cage's
+    assert plan.available == {1: 2}
+
+
+def test_writing_off_in_quarantine_takes_from_what_is_quarantined() -> None:
+    rows = [StockFacts(1, CAGE[0], "", date(2020, 1, 1), 3, 0, quarantined=True)]
+    product = ProductFacts(1, "A", 0, on_hand=3, reserved=0, quarantined=3)
+    adjust = Adjust(ProductRef(sku=Sku("A")), LocationCode("CAGE"), -2)
+    plan = plan_batch([_item(adjust, product, CAGE)], [product], rows, TODAY)
+    [row] = _rows(plan.outcomes[0])
+    assert (row.on_hand_after, row.product_available, row.location_available) == (1, 0, 0)
+    assert plan.expired == {1: 0}  # expired units in quarantine count as quarantined
+
+
+@given(_ops, st.lists(st.integers(0, 5), min_size=2, max_size=2))
+def test_available_never_counts_quarantined_units(
+    ops: list[tuple[str, int, str | None, tuple[int, str]]], start: list[int]
+) -> None:
+    # SHELF is storage, DOCK stands for a quarantine location here
+    rows = [
+        StockFacts(1, SHELF[0], "", None, start[0], 0),
+        StockFacts(1, DOCK[0], "", None, start[1], 0, quarantined=True),
+    ]
+    product = ProductFacts(1, "A", 0, on_hand=sum(start), reserved=0, quarantined=start[1])
+    held = {SHELF[0]: start[0], DOCK[0]: start[1]}
+    items = []
+    for kind, n, _lot, location in ops:
+        ref, code = ProductRef(sku=Sku("A")), LocationCode(location[1])
+        command: Receive | Pick | Adjust
+        if kind == "receive":
+            command = Receive(ref, code, n)
+        elif kind == "pick":
+            command = Pick(ref, code, n)
+        else:
+            command = Adjust(ref, code, -n)
+        items.append(_item(command, product=product, location=location))
+    plan = plan_batch(items, [product], rows)
+    for (kind, _n, _lot, location), outcome in zip(ops, plan.outcomes, strict=True):
+        if kind == "pick" and location == DOCK:
+            assert isinstance(outcome, QuarantinedStockError)
+            continue
+        if isinstance(outcome, InsufficientStockError):
+            continue
+        for row in _rows(outcome):
+            held[row.location_id] += row.delta
+            assert row.product_available == held[SHELF[0]]
+            assert row.product_on_hand == held[SHELF[0]] + held[DOCK[0]]
+            if row.location_id == DOCK[0]:
+                assert row.location_available == 0
+    assert plan.available.get(1, start[0]) == held[SHELF[0]]
+
+
+def test_counts_and_moves_name_each_line_and_an_undo_none() -> None:
+    ref, other = ProductRef(sku=Sku("A")), ProductRef(barcode="05012345678900")
+    loc = LocationCode("SHELF")
+    count = Envelope(IdempotencyKey("c"), Count(loc, (Line(ref, 1), Line(other, 2))))
+    assert products_named(count) == ("A", "barcode 05012345678900")
+    move = Envelope(IdempotencyKey("m"), Move(loc, LocationCode("CAGE"), (Line(ref, 1),)))
+    assert products_named(move) == ("A",)
+    assert products_named(Envelope(IdempotencyKey("u"), Undo(scanner=ScannerId("s")))) == ()

@@ -431,7 +431,7 @@ def test_locations_header_must_match() -> None:
     rows, problems = parse_locations(b"code,zone,name\nA-01,A,x\n")
     assert rows == []
     assert problems == [
-        ImportProblem(1, "missing column(s): gln (expected code,zone,name,gln, optionally type)"),
+        ImportProblem(1, "missing column(s): gln (expected code,zone,name,gln)"),
     ]
 
 
