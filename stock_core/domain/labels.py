@@ -36,6 +36,7 @@ from datetime import date
 from typing import Final
 
 from stock_core.domain.gtin import is_valid_gtin
+from stock_core.domain.operator import operator_code_problem
 from stock_core.errors import StockRejection
 
 __all__ = [
@@ -131,6 +132,8 @@ COMMANDS: Final[tuple[tuple[str, str], ...]] = (
     ("SCRAP", "Scrap mode: scans write units off"),
 )
 """Every ``CMD:`` the gateway reads (``scanner_gateway.decoded.Command``), with its gist."""
+
+_REASON = re.compile(r"[a-z0-9_]{1,32}")
 
 QUANTITIES: Final = (1, 2, 3, 5, 6, 10, 12, 20, 24, 50, 100)
 MAX_QUANTITY: Final = 100_000
@@ -416,8 +419,9 @@ def product_labels(request: LabelRequest, products: Sequence[ProductEntry]) -> l
 def command_labels(request: LabelRequest) -> list[Label]:
     """Every command and the common quantities, or those in ``request.codes``.
 
-    A code is a command (``PICK`` or ``CMD:PICK``) or a quantity (``QTY:12``, 1 to
-    100000); anything else is refused, naming it.
+    A code is a command (``PICK`` or ``CMD:PICK``), a quantity (``QTY:12``, 1 to
+    100000), a return or scrap reason (``RSN:damaged``) or a worker's badge
+    (``USR:W0042``); anything else is refused, naming it.
     """
     gists = dict(COMMANDS)
     wanted = request.codes or (
@@ -427,10 +431,17 @@ def command_labels(request: LabelRequest) -> list[Label]:
     symbol = _plain_symbol(request)
     found = []
     for code in wanted:
-        prefix, colon, value = code.upper().partition(":")
+        prefix, colon, given = code.partition(":")
+        prefix, value = prefix.upper(), given.strip().upper()
         if not colon:
             prefix, value = "CMD", prefix
-        if prefix == "CMD" and value in gists:
+        if prefix == "RSN" and _REASON.fullmatch(value.lower()):
+            text = f"RSN:{value.lower()}"
+            found.append(Label(symbol, text, text, caption=f"Reason: {value.lower()}"))
+        elif prefix == "USR" and operator_code_problem(given.strip()) is None:
+            text = f"USR:{given.strip()}"
+            found.append(Label(symbol, text, text, caption="Badge: sign in on a scanner"))
+        elif prefix == "CMD" and value in gists:
             text = f"CMD:{value}"
             found.append(Label(symbol, text, text, caption=gists[value]))
         elif prefix == "QTY" and value.isdigit() and 1 <= int(value) <= MAX_QUANTITY:
@@ -439,7 +450,8 @@ def command_labels(request: LabelRequest) -> list[Label]:
             found.append(Label(symbol, text, text, caption=f"Next scan counts {value} {units}"))
         else:
             raise LabelError(
-                f"unknown command {code!r}: use {', '.join(gists)} or QTY:<1-{MAX_QUANTITY}>"
+                f"unknown command {code!r}: use {', '.join(gists)}, QTY:<1-{MAX_QUANTITY}>, "
+                "RSN:<reason> or USR:<badge>"
             )
     return _capped(found)
 

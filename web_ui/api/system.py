@@ -56,6 +56,14 @@ PROBLEM_DESCRIPTIONS: dict[str, str] = {
     "reservations first.",
     "idempotency-conflict": "This Idempotency-Key was already used with a different request. "
     "Use a new key for a new request; nothing changed.",
+    "unknown-operator": "No operator has that code (stockd import operators, POST "
+    "/api/v1/operators). Nothing changed.",
+    "unknown-reason": "A return or scrap names a reason that is not on the configured list "
+    "([stock] reasons); `allowed` lists them. Nothing changed.",
+    "quarantined-stock": "The location is a quarantine location: its stock is on hand but "
+    "never available. Move it to a storage location first. Nothing changed.",
+    "not-quarantine": "A return must go to a quarantine location; this one is storage. "
+    "Nothing changed.",
     "rejected": "The request was refused; `detail` says why. Nothing changed.",
     "database-unavailable": "PostgreSQL cannot be reached just now; retry later (with the "
     "same Idempotency-Key for writes).",

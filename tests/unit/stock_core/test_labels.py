@@ -23,8 +23,10 @@ from scanner_gateway.decoded import (
     CommandScan,
     Decoded,
     LocationScan,
+    OperatorScan,
     ProductScan,
     QuantityScan,
+    ReasonScan,
     Symbology,
 )
 from scanner_gateway.symbology import decode
@@ -50,7 +52,7 @@ from stock_core.domain.labels import (
     zpl,
 )
 from stock_core.label_pdf import render_pdf
-from stock_core.types import Gtin, LocationCode
+from stock_core.types import Gtin, LocationCode, OperatorCode, ReasonCode
 from tests.ci import in_ci
 
 PDFTOPPM = shutil.which("pdftoppm")
@@ -286,9 +288,20 @@ def test_command_labels_can_be_chosen_and_quantities_named() -> None:
     assert [label.data for label in labels] == ["CMD:PICK", "CMD:DONE", "QTY:48", "QTY:1"]
     assert labels[2].caption == "Next scan counts 48 units"
     assert labels[3].caption == "Next scan counts 1 unit"
-    for bad in ("JUMP", "QTY:0", "QTY:100001", "QTY:x", "ORD:1"):
+    for bad in ("JUMP", "QTY:0", "QTY:100001", "QTY:x", "ORD:1", "RSN:no good", "USR:a b"):
         with pytest.raises(LabelError, match="unknown command"):
             command_labels(request("commands", codes=[bad]))
+
+
+def test_reason_and_badge_labels_scan_back_as_the_gateway_reads_them() -> None:
+    labels = command_labels(request("commands", codes=["rsn:Damaged", "USR:W0042", "usr:ann.b"]))
+    assert [label.data for label in labels] == ["RSN:damaged", "USR:W0042", "USR:ann.b"]
+    assert labels[0].caption == "Reason: damaged"
+    assert [decode(label.data.encode()) for label in labels] == [
+        ReasonScan(ReasonCode("damaged")),
+        OperatorScan(OperatorCode("W0042")),
+        OperatorScan(OperatorCode("ann.b")),
+    ]
 
 
 def test_too_many_labels_are_refused() -> None:
