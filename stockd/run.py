@@ -15,7 +15,6 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
-from typing import Any
 
 from aiohttp import web
 
