@@ -85,6 +85,7 @@ def _web_config(
     return WebConfig(
         reasons=reasons_of(settings),
         operator_idle=settings.gateway.operator_idle_minutes * 60,
+        handheld_require_operator=web_settings.handheld_require_operator,
         database=database,
         connect=startup.connect_options(settings),
         listen_url=settings.database.listen_url,

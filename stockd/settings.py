@@ -112,6 +112,8 @@ class WebSettings(BaseModel):
     max_feed_clients: int = Field(default=5000, ge=1, le=100_000)
     max_pending_hellos: int = Field(default=200, ge=1, le=100_000)
     hello_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    handheld_require_operator: bool = False
+    """Handhelds (the /scan/ page) refuse product scans while no worker is signed in."""
     header_timeout_s: float = Field(default=15.0, gt=0, le=3600)
     body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     max_body_bytes: int = Field(default=1 << 20, ge=1024, le=1 << 30)

@@ -64,6 +64,8 @@ class WebConfig:
     """Return and scrap reasons the API and the handheld page accept (``[stock] reasons``)."""
     operator_idle: float = DEFAULT_IDLE_MINUTES * 60
     """Seconds without a scan after which a handheld's operator is signed out."""
+    handheld_require_operator: bool = False
+    """Handhelds refuse product scans (and what else would post) with no one signed in."""
     live_scanners: Callable[[], list[ScannerState]] | None = field(default=None, repr=False)
     """Scanner states from a gateway in this process, fresher than the database's."""
     connect: ConnectOptions | None = None

@@ -396,7 +396,10 @@ async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
     scanner = ScannerId(hello.scanner)
     config = app[CONFIG]
     idle, reasons = config.operator_idle, config.reasons
-    session = ScannerSession(scanner, operator_idle=idle, reasons=reasons)
+    required = config.handheld_require_operator
+    session = ScannerSession(
+        scanner, operator_idle=idle, require_operator=required, reasons=reasons
+    )
     last_seq = 0
     if stored is not None:
         last_seq = stored.last_seq
@@ -406,6 +409,7 @@ async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
                 stored.session,
                 now=asyncio.get_running_loop().time(),
                 operator_idle=idle,
+                require_operator=required,
                 reasons=reasons,
             )
         except ValueError:

@@ -467,3 +467,30 @@ def test_the_service_worker_keeps_every_file_the_page_loads() -> None:
                     todo.append(absolute)
     assert "/static/vendor/zxing-wasm/share.js" in wanted  # followed the decoder's imports
     assert wanted | {"/scan/"} <= shell, sorted(wanted - shell)
+
+
+async def test_a_handheld_signs_an_operator_in_and_may_require_one(
+    database: Database, service: StockService, worker: str, pool: Pool
+) -> None:
+    await service.import_operators(b"code,name\nW0042,Ann Smith\n")
+    app = create_app(WebConfig(database=database, handheld_require_operator=True))
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        hh = Handheld(server, worker, scanner="web-badge")
+        await hh.connect()
+        script = ["LOC:A-01", WIDGET_EAN, "USR:nobody", "USR:W0042", WIDGET_EAN, "CMD:LOGOUT"]
+        replies = [await hh.scan(seq, code) for seq, code in enumerate(script, 1)]
+        assert [r["type"] for r in replies] == ["ack", "nak", "nak", "ack", "ack", "ack"]
+        assert replies[1]["reason"] == "sign in first: scan your badge (USR:)"
+        assert replies[2]["reason"] == "unknown operator nobody"
+        assert replies[3]["detail"] == "signed in: Ann Smith (W0042)"
+        assert replies[4]["session"]["operator"] == "W0042"
+        assert replies[5]["session"]["operator"] is None
+        await hh.close()
+        rows = await pool.fetch("SELECT scanner, operator, delta FROM movements")
+        assert [tuple(r) for r in rows] == [("web-badge", "W0042", 1)]
+        statuses = await outbox_payloads(pool, "scanner.status")
+        assert [s.get("operator") for s in statuses if "operator" in s] == ["W0042", None]
+    finally:
+        await server.close()

@@ -9,6 +9,7 @@ import itertools
 import json
 from datetime import date
 
+import asyncpg
 import pytest
 
 from stock_core.domain.movement import (
@@ -180,11 +181,15 @@ async def test_a_location_holding_reserved_stock_cannot_become_quarantine(
 
 
 async def test_verify_reports_quarantine_rules_broken_behind_its_back(
-    service: StockService, pool: Pool
+    service: StockService, admin_database_url: str
 ) -> None:
     await service.post(env(Return(WIDGET, Q1, 2, DAMAGED)))
-    await pool.execute("ALTER TABLE stock DISABLE TRIGGER USER")
-    await pool.execute("UPDATE stock SET quarantined = false")
+    owner = await asyncpg.connect(admin_database_url)  # what no stockd role may do
+    try:
+        await owner.execute("ALTER TABLE stock DISABLE TRIGGER USER")
+        await owner.execute("UPDATE stock SET quarantined = false")
+    finally:
+        await owner.close()
     report = await service.verify()
     assert not report.ok
     assert "WIDGET at Q-01 lot -: the row does not know its location is quarantine" in (
