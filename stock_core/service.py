@@ -39,8 +39,8 @@ from stock_core.domain.movement import (
     Scrap,
 )
 from stock_core.domain.orders import OrderLineRequest, validate_lines
-from stock_core.domain.space import space_csv
 from stock_core.domain.returns import DEFAULT_REASONS, check_reason
+from stock_core.domain.space import space_csv
 from stock_core.domain.token import Role
 from stock_core.domain.webhook import new_secret, parse_patterns
 from stock_core.errors import (

@@ -433,9 +433,7 @@ def plan_batch(
     batch's (a row read there says so too): nothing there is available, and picks there
     are refused.
     """
-    planner = _Planner(
-        products, rows, today, at_locations, capacity, loads, sizes, quarantine
-    )
+    planner = _Planner(products, rows, today, at_locations, capacity, loads, sizes, quarantine)
     for item in items:
         try:
             planner.plan.outcomes.append(planner.receive_item(item))

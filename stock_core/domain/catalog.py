@@ -21,8 +21,8 @@ from stock_core.errors import ImportProblem
 
 __all__ = [
     "LOCATION_COLUMNS",
-    "OPTIONAL_LOCATION_COLUMNS",
     "OPERATOR_COLUMNS",
+    "OPTIONAL_LOCATION_COLUMNS",
     "OPTIONAL_PRODUCT_COLUMNS",
     "PRODUCT_COLUMNS",
     "BarcodeSpec",
