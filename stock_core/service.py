@@ -6,6 +6,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from stock_core.domain.availability import Availability
@@ -759,6 +760,17 @@ class StockService:
             found = await api_reads.location_by_code(conn, code)
         if found is None:
             raise UnknownLocationError(code)
+        return found
+
+    async def set_location_limits(
+        self, code: str, changes: Mapping[str, Decimal | None]
+    ) -> api_reads.LocationView:
+        """Set or remove (``None``) ``max_weight_g`` and ``max_volume_cm3``; others stay."""
+        async with self._connection() as conn:
+            if not await capacity.set_limits(conn, code, **changes):
+                raise UnknownLocationError(code)
+            found = await api_reads.location_by_code(conn, code)
+        assert found is not None
         return found
 
     async def create_location(self, spec: api_writes.LocationSpec) -> api_reads.LocationView:

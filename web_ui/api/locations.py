@@ -24,7 +24,7 @@ from web_ui.api.route import (
 )
 from web_ui.api.types import PRINTABLE, LocationCodeText
 
-__all__ = ["ROUTES", "LocationCreate", "LocationOut"]
+__all__ = ["ROUTES", "LocationCreate", "LocationLimits", "LocationOut"]
 
 Zone = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Limit = Annotated[float, Field(ge=0, lt=1e11)]
@@ -71,6 +71,18 @@ class LocationCreate(BaseModel):
 
 def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.001"))
+
+
+class LocationLimits(BaseModel):
+    """Capacity limits to set; a field left out stays, null removes the limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_weight_g: Limit | None = Field(None, description="Grams; null: no limit.")
+    max_volume_cm3: Limit | None = Field(None, description="cm³; null: no limit.")
+
+    def changes(self) -> dict[str, Decimal | None]:
+        return {name: _decimal(getattr(self, name)) for name in self.model_fields_set}
 
 
 class LocationOut(BaseModel):
@@ -128,6 +140,13 @@ async def create_location(call: Call) -> web.StreamResponse:
     return json_response(LocationOut.of(view), status=201)
 
 
+async def set_location_limits(call: Call) -> web.StreamResponse:
+    path: CodePath = call.path
+    body: LocationLimits = call.body
+    view = await call.service.set_location_limits(path.code, body.changes())
+    return json_response(LocationOut.of(view))
+
+
 ROUTES = (
     Route(
         "GET",
@@ -161,5 +180,19 @@ ROUTES = (
         Role.MANAGER,
         path_params=CodePath,
         response=LocationOut,
+    ),
+    Route(
+        "PATCH",
+        f"{API}/locations/{{code:.+}}",
+        set_location_limits,
+        "Set or remove a location's capacity limits",
+        "locations",
+        Role.MANAGER,
+        path_params=CodePath,
+        body=LocationLimits,
+        response=LocationOut,
+        description="max_weight_g (grams) and max_volume_cm3; a field left out stays, null "
+        "removes the limit. A limit below what the location holds refuses further receipts "
+        "and moves into it until stock leaves.",
     ),
 )

@@ -17,7 +17,9 @@ from stock_core.domain.space import SpaceLine, space_lines
 from stock_core.store.capacity import sql as q
 from stock_core.store.connection import Connection
 
-__all__ = ["limits", "loads", "sizes", "space"]
+__all__ = ["limits", "loads", "set_limits", "sizes", "space"]
+
+_UNSET = object()
 
 
 async def limits(conn: Connection, location_ids: Iterable[int]) -> dict[int, Capacity]:
@@ -55,3 +57,23 @@ async def space(conn: Connection, warehouse: str | None) -> list[SpaceLine]:
         for r in await conn.fetch(q.SPACE_LIMITS, warehouse)
     }
     return space_lines(contents, limits_of)
+
+
+async def set_limits(
+    conn: Connection,
+    code: str,
+    *,
+    max_weight_g: Decimal | object | None = _UNSET,
+    max_volume_cm3: Decimal | object | None = _UNSET,
+) -> bool:
+    """Set (``None``: remove) a location's limits; those not given stay. False: no such
+    location. A limit below what the location holds refuses further receipts only."""
+    found = await conn.fetchval(
+        q.SET_LOCATION_LIMITS,
+        code,
+        max_weight_g is not _UNSET,
+        None if max_weight_g is _UNSET else max_weight_g,
+        max_volume_cm3 is not _UNSET,
+        None if max_volume_cm3 is _UNSET else max_volume_cm3,
+    )
+    return found is not None

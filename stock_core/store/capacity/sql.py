@@ -8,6 +8,7 @@ __all__ = [
     "LOCATION_CONTENTS",
     "LOCK_LIMITED_LOCATIONS",
     "PRODUCT_SIZE",
+    "SET_LOCATION_LIMITS",
     "SPACE_CONTENTS",
     "SPACE_LIMITS",
 ]
@@ -53,4 +54,14 @@ FROM locations
 WHERE $1::text IS NULL OR warehouse = $1
 GROUP BY zone
 ORDER BY zone
+"""
+
+# $2/$4: whether to set max_weight_g ($3) / max_volume_cm3 ($5); NULL is no limit.
+SET_LOCATION_LIMITS: Final = """
+UPDATE locations
+SET max_weight_g = CASE WHEN $2 THEN $3::numeric ELSE max_weight_g END,
+    max_volume_cm3 = CASE WHEN $4 THEN $5::numeric ELSE max_volume_cm3 END,
+    updated_at = now()
+WHERE code = $1
+RETURNING id
 """

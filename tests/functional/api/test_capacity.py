@@ -123,3 +123,34 @@ async def test_a_negative_limit_is_refused(client: Client, tokens: dict[Role, st
     body = {"code": "BIN-2", "max_weight_g": -1}
     status, problem = await _call(client, "POST", "/api/v1/locations", tokens[Role.MANAGER], body)
     assert (status, problem["type"]) == (422, "/problems/validation-error")
+
+
+async def test_limits_are_changed_and_removed_with_patch(
+    client: Client, tokens: dict[Role, str]
+) -> None:
+    manager, worker = tokens[Role.MANAGER], tokens[Role.WORKER]
+    body = {"code": "BIN-3", "max_weight_g": 100, "max_volume_cm3": 50}
+    assert (await _call(client, "POST", "/api/v1/locations", manager, body))[0] == 201
+    status, problem = await post_movement(client, worker, "g1", _receive("SPROCKET", "BIN-3", 7))
+    assert (status, problem["type"]) == (409, "/problems/capacity-exceeded")
+    status, changed = await _call(
+        client, "PATCH", "/api/v1/locations/BIN-3", manager, {"max_weight_g": 105}
+    )
+    assert status == 200, changed
+    assert (changed["max_weight_g"], changed["max_volume_cm3"]) == (105, 50)
+    assert (await post_movement(client, worker, "g2", _receive("SPROCKET", "BIN-3", 7)))[0] == 201
+    status, changed = await _call(
+        client, "PATCH", "/api/v1/locations/BIN-3", manager, {"max_weight_g": None}
+    )
+    assert (changed["max_weight_g"], changed["max_volume_cm3"]) == (None, 50)
+    assert (await post_movement(client, worker, "g3", _receive("SPROCKET", "BIN-3", 70)))[0] == 201
+    status, problem = await _call(
+        client, "PATCH", "/api/v1/locations/NOPE", manager, {"max_weight_g": 1}
+    )
+    assert (status, problem["type"]) == (404, "/problems/unknown-location")
+    status, _ = await _call(client, "PATCH", "/api/v1/locations/BIN-3", worker, {})
+    assert status == 403
+    status, _ = await _call(
+        client, "PATCH", "/api/v1/locations/BIN-3", manager, {"max_volume_cm3": -1}
+    )
+    assert status == 422
