@@ -27,7 +27,7 @@ from web_ui.api.types import PRINTABLE, LocationCodeText
 __all__ = ["ROUTES", "LocationCreate", "LocationLimits", "LocationOut"]
 
 Zone = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
-Limit = Annotated[float, Field(ge=0, lt=1e11)]
+Limit = Annotated[float, Field(ge=0, le=1e10)]
 Name = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
