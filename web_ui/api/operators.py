@@ -147,7 +147,8 @@ ROUTES = (
         status=201,
         errors=(200,),
         description="201 when the code is new, 200 when an operator with that code was "
-        "renamed. A worker signs in on a scanner by scanning USR:<code>.",
+        "renamed; 422 when the name is blank or not printable. A worker signs in on a "
+        "scanner by scanning USR:<code>.",
     ),
     Route(
         "GET",
@@ -159,7 +160,8 @@ ROUTES = (
         query=TurnoverQuery,
         response=OperatorReportOut,
         also_csv=True,
-        description="from and to are UTC days, to included. Items: operator, name, movements "
+        description="from and to are UTC days, to included (422 when to is before from). "
+        "Items: operator, name, movements "
         "(ledger rows written while the operator was signed in, or naming them; a move counts "
         "once), units (the sum of those rows' |delta|). Movements with no operator are left "
         "out. format=csv: the same columns as CSV.",

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from stock_core.errors import StockRejection
+from stock_core.store._boundary import checked
 from stock_core.store.connection import Connection
 from stock_core.store.operators import sql
 
@@ -56,10 +56,8 @@ async def find_operator(conn: Connection, code: str) -> Operator | None:
 
 async def save_operator(conn: Connection, code: str, name: str) -> tuple[Operator, bool]:
     """Create or rename an operator; ``True`` when it was created."""
-    try:
+    with checked():  # the rules were checked before: a broken CHECK is a bug, refused
         row = await conn.fetchrow(sql.UPSERT_OPERATOR, code, name)
-    except asyncpg.CheckViolationError as exc:  # the rules were checked before: a bug
-        raise StockRejection(f"operator {code} refused: {exc.constraint_name}") from exc
     assert row is not None
     return _operator(row), bool(row["inserted"])
 

@@ -42,6 +42,8 @@ UNWRITABLE: dict[tuple[str, str], str | None] = {
     ("POST", "/api/v1/count-tasks"): "Name exactly one of locations, zone or abc_class",
     # "to" before "from": web_ui/api/analytics.py refuses it; its description should say so
     ("GET", "/api/v1/reports/turnover"): None,
+    ("POST", "/api/v1/operators"): "422 when the name is blank or not printable",
+    ("GET", "/api/v1/reports/operators"): "422 when to is before from",
 }
 """Operations whose documented rules JSON Schema cannot state: (method, path) → the
 words of the operation's description that state them."""
