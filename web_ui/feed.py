@@ -132,7 +132,7 @@ class _Display:
             for scanner in snapshot["scanners"]:
                 state = fresh.get(scanner["scanner"])
                 if state is not None:
-                    scanner.update(state=state.state, detail=state.detail)
+                    scanner.update(state=state.state, detail=state.detail, operator=state.operator)
         self.snapshots += 1
         self.last_seq = snapshot["seq"]
         await self.send({"type": "snapshot", "reason": reason, **snapshot})

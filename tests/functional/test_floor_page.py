@@ -26,6 +26,7 @@ from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database
+from stock_core.store.gateway import ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
 from tests.browser import Browser, Page, needs_chromium
 from tests.timing import UNIT
@@ -578,3 +579,42 @@ async def test_floor_page_shows_scans_waiting_in_a_gateways_spool(
         "document.getElementById('spool').dataset.full === 'true'", 15.0, "the full spool"
     )
     assert "spool full" in str(await page.evaluate("document.getElementById('spool').textContent"))
+
+
+async def test_floor_page_shows_who_is_signed_in_on_each_scanner(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    # as stored (the snapshot), then as signed in and out (scanner.status events)
+    await service.save_scanner_states(
+        [
+            ScannerState(
+                id="dock-1",
+                gateway="edge-1",
+                url="/dev/ttyUSB0",
+                state="connected",
+                detail="",
+                mode="receive",
+                location="DOCK-1",
+                last_scan_at=None,
+                last_code=None,
+                counters={},
+                operator="W0042",
+            )
+        ]
+    )
+    await open_live(page, floor.page_url)
+    chip = q('.chip[data-scanner="dock-1"]')
+    await page.wait_for(f"{chip}?.dataset.operator === 'W0042'", what="W0042 on dock-1's chip")
+    assert "W0042" in str(await page.evaluate(f"{chip}.textContent"))
+    status = {"scanner": "dock-1", "state": "connected", "detail": ""}
+    await service.append_events([("scanner.status", {**status, "operator": "W0043"})])
+    await page.wait_for(f"{chip}.dataset.operator === 'W0043'", what="W0043 signed in instead")
+    await service.append_events([("scanner.status", {**status, "operator": None})])
+    await page.wait_for(f"{chip}.dataset.operator === ''", what="no one signed in")
+    assert "W004" not in str(await page.evaluate(f"{chip}.textContent"))
+    # a status without the field (a link change from an older gateway) keeps who it showed
+    await service.append_events([("scanner.status", {**status, "operator": "W0042"})])
+    await page.wait_for(f"{chip}.dataset.operator === 'W0042'", what="W0042 again")
+    await service.append_events([("scanner.status", {**status, "state": "reconnecting"})])
+    await page.wait_for(f"{chip}.dataset.state === 'reconnecting'", what="the link change")
+    assert await page.evaluate(f"{chip}.dataset.operator") == "W0042"
