@@ -204,3 +204,30 @@ async def test_tasks_by_locations_and_abc_class(
     assert (await service.stock_of("GADGET")).on_hand == 3
     status, problem = await _call(client, "GET", "/api/v1/count-tasks/999", worker)
     assert status == 404
+    status, problem = await _call(client, "POST", "/api/v1/count-tasks/999/counts", worker, body)
+    assert (status, problem["type"]) == (404, "/problems/not-found")
+    status, problem = await _call(client, "POST", "/api/v1/count-tasks/999/confirm", manager)
+    assert (status, problem["type"]) == (404, "/problems/not-found")
+    status, problem = await _call(client, "POST", "/api/v1/count-tasks/999/approve", manager)
+    assert (status, problem["type"]) == (404, "/problems/not-found")
+    nowhere = {"location": "NOPE", "lines": [{"sku": "GADGET", "quantity": 1}]}
+    status, problem = await _call(client, "POST", url + "/counts", worker, nowhere)
+    assert (status, problem["type"]) == (404, "/problems/unknown-location")
+    status, task2 = await _call(client, "POST", "/api/v1/count-tasks", manager, {"zone": "A"})
+    assert status == 201
+    unknown = {"location": "A-01", "lines": [{"sku": "NOPE", "quantity": 1}]}
+    status, problem = await _call(
+        client, "POST", f"/api/v1/count-tasks/{task2['id']}/counts", worker, unknown
+    )
+    assert (status, problem["type"]) == (404, "/problems/unknown-product")
+    status, page = await _call(client, "GET", "/api/v1/count-tasks?limit=1", worker)
+    assert ([t["id"] for t in page["items"]], page["next_cursor"]) == (
+        [task["id"]],
+        str(task["id"]),
+    )
+    status, page = await _call(client, "GET", "/api/v1/count-tasks?status=open", worker)
+    assert [t["id"] for t in page["items"]] == [task2["id"]]
+    status, problem = await _call(
+        client, "POST", f"/api/v1/count-tasks/{task2['id']}/approve", manager
+    )
+    assert (status, problem["type"]) == (409, "/problems/count-task-state")
