@@ -718,9 +718,15 @@ TESTED = {
     "token list": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
     "verify": test_verify_is_clean_then_reports_a_tampered_stock_row,
     "simulate": test_simulate_drives_scanners_against_a_running_gateway,
-    "labels": None,  # tests/functional/test_labels.py
+    # tested in their own suites, which run the command with stockd(...)
+    "labels": "tests/functional/test_labels.py",
+    "import operators": "tests/functional/test_operators_e2e.py",
+    "webhooks add": "tests/functional/test_webhooks_cli.py",
+    "webhooks list": "tests/functional/test_webhooks_cli.py",
+    "webhooks remove": "tests/functional/test_webhooks_cli.py",
+    "webhooks deliveries": "tests/functional/test_webhooks_cli.py",
 }
-_TWO_WORDS = ("import", "token")
+_TWO_WORDS = ("import", "token", "webhooks")
 
 
 def documented_commands() -> set[str]:
@@ -742,6 +748,12 @@ def test_every_documented_command_has_a_test() -> None:
         f"tested but not documented: {sorted(set(TESTED) - documented)}"
     )
     assert {"import products", "import locations", "import history"} <= documented
+    for command, where in TESTED.items():
+        if isinstance(where, str):  # a suite of its own runs it as a user would
+            text = (ROOT / where).read_text()
+            assert "await stockd(" in text, f"{where} does not run stockd"
+            assert all(f'"{word}"' in text for word in command.split()[:1]), (command, where)
+            assert command.split()[-1] in text, (command, where)
 
 
 def test_every_import_kind_the_cli_takes_is_documented() -> None:
