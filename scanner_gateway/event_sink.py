@@ -16,8 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from scanner_gateway.committer import is_unavailable
+from stock_core.model import ScannerState
 from stock_core.service import StockService
-from stock_core.store.gateway import ScannerState
 
 __all__ = ["EventSink"]
 

@@ -60,8 +60,8 @@ from stock_core.domain.movement import Envelope
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.errors import StockRejection
+from stock_core.model import GatewayState, ScannerState
 from stock_core.service import StockService
-from stock_core.store.gateway import GatewayState, ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, ReasonCode, ScannerId
 
 __all__ = ["Gateway", "ScannerRuntime"]

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from stock_core import model
 from stock_core.domain.availability import Availability
 from stock_core.domain.batch import products_named
 from stock_core.domain.catalog import parse_locations, parse_operators, parse_products
@@ -193,7 +194,7 @@ class StockService:
         connector = failover.connector_of(self.pool)
         return 0 if connector is None else connector.terminate_all()
 
-    async def stock_of(self, sku: str) -> reads.StockLevel:
+    async def stock_of(self, sku: str) -> model.StockLevel:
         async with self.pool.acquire() as conn:
             return await reads.stock_of(conn, sku)
 
@@ -227,7 +228,7 @@ class StockService:
         async with self._connection() as conn:
             return await reads.floor_snapshot(conn)
 
-    async def events_after(self, seq: int, limit: int = 1000) -> list[outbox.FeedEvent]:
+    async def events_after(self, seq: int, limit: int = 1000) -> list[model.FeedEvent]:
         async with self._connection() as conn:
             return await outbox.events_after(conn, seq, limit)
 
@@ -247,7 +248,7 @@ class StockService:
         priority: int = 0,
         customer: str | None = None,
         customer_email: str | None = None,
-    ) -> tuple[orders.OrderView, bool]:
+    ) -> tuple[model.Order, bool]:
         """Reserve what is available, backorder the rest; (order, created)."""
         return await with_retries(
             self.pool,
@@ -262,16 +263,16 @@ class StockService:
         )
 
     @_pokes
-    async def cancel_order(self, number: str) -> orders.OrderView:
+    async def cancel_order(self, number: str) -> model.Order:
         return await with_retries(self.pool, lambda conn: orders.cancel_order(conn, number))
 
-    async def get_order(self, number: str) -> orders.OrderView:
+    async def get_order(self, number: str) -> model.Order:
         async with self._connection() as conn:
             return await orders.get_order(conn, number)
 
     async def list_orders(
         self, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[orders.OrderView]:
+    ) -> list[model.Order]:
         async with self._connection() as conn:
             return await orders.list_orders(conn, status=status, after=after, limit=limit)
 
@@ -330,7 +331,7 @@ class StockService:
         async with self._connection() as conn:
             return await webhooks.redeliver(conn, webhook_id, delivery_id)
 
-    async def backorders(self, sku: str | None = None) -> list[orders.BackorderView]:
+    async def backorders(self, sku: str | None = None) -> list[model.Backorder]:
         async with self._connection() as conn:
             return await orders.backorders(conn, sku)
 
@@ -342,7 +343,7 @@ class StockService:
         lines: Sequence[OrderLineRequest],
         *,
         supplier: str | None = None,
-    ) -> tuple[orders.PurchaseOrderView, bool]:
+    ) -> tuple[model.PurchaseOrder, bool]:
         return await with_retries(
             self.pool,
             lambda conn: orders.create_purchase_order(
@@ -353,24 +354,24 @@ class StockService:
     @_pokes
     async def reschedule_purchase_order(
         self, number: str, expected_date: date
-    ) -> orders.PurchaseOrderView:
+    ) -> model.PurchaseOrder:
         """Move an open purchase order's expected date (backorders it covers move too)."""
         return await with_retries(
             self.pool, lambda conn: orders.reschedule_purchase_order(conn, number, expected_date)
         )
 
-    async def get_purchase_order(self, number: str) -> orders.PurchaseOrderView:
+    async def get_purchase_order(self, number: str) -> model.PurchaseOrder:
         async with self._connection() as conn:
             return await orders.get_purchase_order(conn, number)
 
     async def list_purchase_orders(
         self, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[orders.PurchaseOrderView]:
+    ) -> list[model.PurchaseOrder]:
         async with self._connection() as conn:
             return await orders.list_purchase_orders(conn, status=status, after=after, limit=limit)
 
     @_pokes
-    async def cancel_purchase_order(self, number: str) -> orders.PurchaseOrderView:
+    async def cancel_purchase_order(self, number: str) -> model.PurchaseOrder:
         return await with_retries(
             self.pool, lambda conn: orders.cancel_purchase_order(conn, number)
         )
@@ -531,7 +532,7 @@ class StockService:
             await gateway.record_spool_exceptions(conn, failures)
 
     async def save_scanner_states(
-        self, states: Sequence[gateway.ScannerState], *, deadline: float | None = None
+        self, states: Sequence[model.ScannerState], *, deadline: float | None = None
     ) -> None:
         async with self._connection(deadline) as conn:
             await gateway.save_scanner_states(conn, states)
@@ -543,7 +544,7 @@ class StockService:
         async with self._connection(deadline) as conn:
             await gateway.save_gateway_state(conn, name, spool)
 
-    async def gateway_states(self) -> list[gateway.GatewayState]:
+    async def gateway_states(self) -> list[model.GatewayState]:
         async with self._connection() as conn:
             return await gateway.gateway_states(conn)
 
@@ -560,7 +561,7 @@ class StockService:
     @_pokes
     async def save_handheld_scan(
         self,
-        state: gateway.ScannerState,
+        state: model.ScannerState,
         session: dict[str, Any],
         seq: int,
         reply: dict[str, Any],
@@ -577,14 +578,14 @@ class StockService:
 
     @_pokes
     async def save_handheld_status(
-        self, state: gateway.ScannerState, event: tuple[str, dict[str, Any]]
+        self, state: model.ScannerState, event: tuple[str, dict[str, Any]]
     ) -> None:
         async with self._connection() as conn:
             await handheld.save_handheld_status(conn, state, event)
 
     async def list_spool_exceptions(
         self, *, include_resolved: bool = False, after: int = 0, limit: int = 100
-    ) -> list[gateway.SpoolException]:
+    ) -> list[model.SpoolException]:
         async with self._connection() as conn:
             return await gateway.list_spool_exceptions(
                 conn, include_resolved=include_resolved, after=after, limit=limit
@@ -697,23 +698,23 @@ class StockService:
 
     async def create_token(
         self, name: str, role: Role, *, expires_at: datetime | None = None
-    ) -> tuple[str, tokens.TokenInfo]:
+    ) -> tuple[str, model.Token]:
         async with self._connection() as conn:
             return await tokens.create_token(conn, name, role, expires_at=expires_at)
 
-    async def authenticate(self, token: str) -> tokens.TokenInfo | None:
+    async def authenticate(self, token: str) -> model.Token | None:
         async with self._connection() as conn:
             return await tokens.authenticate(conn, token)
 
-    async def list_tokens(self, *, after: int = 0, limit: int = 100) -> list[tokens.TokenInfo]:
+    async def list_tokens(self, *, after: int = 0, limit: int = 100) -> list[model.Token]:
         async with self._connection() as conn:
             return await tokens.list_tokens(conn, after=after, limit=limit)
 
-    async def revoke_token(self, token_id: int) -> tokens.TokenInfo | None:
+    async def revoke_token(self, token_id: int) -> model.Token | None:
         async with self._connection() as conn:
             return await tokens.revoke_token(conn, token_id)
 
-    async def find_tokens(self, ref: str) -> list[tokens.TokenInfo]:
+    async def find_tokens(self, ref: str) -> list[model.Token]:
         """The tokens an id, prefix or token text names (``stockd token revoke REF``)."""
         async with self._connection() as conn:
             return await tokens.find_tokens(conn, ref)
@@ -727,11 +728,11 @@ class StockService:
 
     async def list_products(
         self, *, category: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[api_reads.ProductView]:
+    ) -> list[model.Product]:
         async with self._connection() as conn:
             return await api_reads.list_products(conn, category=category, after=after, limit=limit)
 
-    async def product(self, sku: str) -> api_reads.ProductView:
+    async def product(self, sku: str) -> model.Product:
         """The product with ``sku``; raises :class:`UnknownProductError`."""
         async with self._connection() as conn:
             found = await api_reads.product_by_sku(conn, sku)
@@ -739,22 +740,22 @@ class StockService:
             raise UnknownProductError(sku)
         return found
 
-    async def create_product(self, spec: api_writes.ProductSpec) -> api_reads.ProductView:
+    async def create_product(self, spec: model.ProductSpec) -> model.Product:
         async with self._connection() as conn:
             return await api_writes.create_product(conn, spec)
 
-    async def update_product(self, sku: str, changes: Mapping[str, Any]) -> api_reads.ProductView:
+    async def update_product(self, sku: str, changes: Mapping[str, Any]) -> model.Product:
         """Change some fields (names as in :class:`ProductSpec`); barcodes replace all."""
         async with self._connection() as conn:
             return await api_writes.update_product(conn, sku, changes)
 
     async def list_locations(
         self, *, zone: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[api_reads.LocationView]:
+    ) -> list[model.Location]:
         async with self._connection() as conn:
             return await api_reads.list_locations(conn, zone=zone, after=after, limit=limit)
 
-    async def location(self, code: str) -> api_reads.LocationView:
+    async def location(self, code: str) -> model.Location:
         """The location with ``code``; raises :class:`UnknownLocationError`."""
         async with self._connection() as conn:
             found = await api_reads.location_by_code(conn, code)
@@ -764,7 +765,7 @@ class StockService:
 
     async def set_location_limits(
         self, code: str, changes: Mapping[str, Decimal | None]
-    ) -> api_reads.LocationView:
+    ) -> model.Location:
         """Set or remove (``None``) ``max_weight_g`` and ``max_volume_cm3``; others stay."""
         async with self._connection() as conn:
             if not await capacity.set_limits(conn, code, **changes):
@@ -773,7 +774,7 @@ class StockService:
         assert found is not None
         return found
 
-    async def create_location(self, spec: api_writes.LocationSpec) -> api_reads.LocationView:
+    async def create_location(self, spec: model.LocationSpec) -> model.Location:
         async with self._connection() as conn:
             return await api_writes.create_location(conn, spec)
 
@@ -787,7 +788,7 @@ class StockService:
         after: int = 0,
         limit: int = 100,
         search: str | None = None,
-    ) -> list[api_reads.ProductStock]:
+    ) -> list[model.ProductStock]:
         async with self._connection() as conn:
             return await api_reads.list_stock(
                 conn,
@@ -802,7 +803,7 @@ class StockService:
 
     async def list_movements(
         self,
-        filters: api_reads.MovementFilter,
+        filters: model.MovementFilter,
         *,
         after: int | None = None,
         limit: int = 100,
@@ -819,7 +820,7 @@ class StockService:
 
     @contextlib.asynccontextmanager
     async def export_movements(
-        self, filters: api_reads.MovementFilter
+        self, filters: model.MovementFilter
     ) -> AsyncIterator[AsyncIterator[Sequence[MovementRecord]]]:
         """Batches of matching movements from one cursor; holds a connection until exit."""
         async with (
@@ -830,17 +831,17 @@ class StockService:
 
     async def list_scanners(
         self,
-        live: Sequence[gateway.ScannerState] = (),
+        live: Sequence[model.ScannerState] = (),
         *,
         after: str | None = None,
         limit: int = 100,
-    ) -> list[api_reads.ScannerView]:
+    ) -> list[model.ScannerView]:
         """Stored scanner states, overridden by ``live`` ones (a gateway in this process)."""
         async with self._connection() as conn:
             stored = await api_reads.list_scanner_states(conn)
         merged = {view.state.id: view for view in stored}
         for state in live:
-            merged[state.id] = api_reads.ScannerView(state, updated_at=None, live=True)
+            merged[state.id] = model.ScannerView(state, updated_at=None, live=True)
         ids = sorted(i for i in merged if after is None or i > after)
         return [merged[i] for i in ids[:limit]]
 
@@ -852,30 +853,30 @@ class StockService:
         sku: str | None = None,
         after: int = 0,
         limit: int = 100,
-    ) -> list[api_reads.AlertView]:
+    ) -> list[model.Alert]:
         async with self._connection() as conn:
             return await api_reads.list_alerts(
                 conn, include_cleared=include_cleared, kind=kind, sku=sku, after=after, limit=limit
             )
 
-    async def alert(self, alert_id: int) -> api_reads.AlertView | None:
+    async def alert(self, alert_id: int) -> model.Alert | None:
         async with self._connection() as conn:
             return await api_reads.alert_by_id(conn, alert_id)
 
     @_pokes
-    async def acknowledge_alert(self, alert_id: int, by: str) -> api_reads.AlertView | None:
+    async def acknowledge_alert(self, alert_id: int, by: str) -> model.Alert | None:
         """Acknowledge once (emits ``alert.acknowledged``); ``None`` when there is no such alert."""
         async with self._connection() as conn:
             return await api_writes.acknowledge_alert(conn, alert_id, by)
 
-    async def spool_exception(self, exception_id: int) -> gateway.SpoolException | None:
+    async def spool_exception(self, exception_id: int) -> model.SpoolException | None:
         async with self._connection() as conn:
             return await api_reads.spool_exception_by_id(conn, exception_id)
 
     @_pokes
     async def resolve_spool_exception(
         self, exception_id: int, by: str, resolution: str
-    ) -> gateway.SpoolException | None:
+    ) -> model.SpoolException | None:
         async with self._connection() as conn:
             return await api_writes.resolve_spool_exception(conn, exception_id, by, resolution)
 
@@ -1142,7 +1143,7 @@ async def _every(page: Callable[[int, int], Awaitable[list[_K]]]) -> list[_K]:
     return found
 
 
-async def _label_locations(conn: Connection, request: LabelRequest) -> list[api_reads.LocationView]:
+async def _label_locations(conn: Connection, request: LabelRequest) -> list[model.Location]:
     if not request.codes:
         found = await _every(
             lambda after, limit: api_reads.list_locations(
@@ -1161,7 +1162,7 @@ async def _label_locations(conn: Connection, request: LabelRequest) -> list[api_
     return places
 
 
-async def _label_products(conn: Connection, request: LabelRequest) -> list[api_reads.ProductView]:
+async def _label_products(conn: Connection, request: LabelRequest) -> list[model.Product]:
     skus = request.codes
     if request.zone is not None:
         if not await api_reads.list_locations(conn, zone=request.zone, after=0, limit=1):

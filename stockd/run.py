@@ -20,9 +20,9 @@ from aiohttp import web
 
 from scanner_gateway.errors import SpoolError
 from scanner_gateway.gateway import Gateway
+from stock_core.model import GatewayState, ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.gateway import GatewayState, ScannerState
 from stock_core.types import ReasonCode
 from stockd import startup
 from stockd.settings import Settings, tls_context

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from stock_core.domain.token import Role, parse_token, token_digest
-from stock_core.store.tokens import TokenInfo
+from stock_core.model import Token
 from web_ui.keys import LAST_USED, SERVICE, TOKEN_CACHE
 from web_ui.problem import ProblemError
 
@@ -31,7 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class Authenticator(Protocol):
     """What the cache asks on a miss (``StockService``)."""
 
-    async def authenticate(self, token: str) -> TokenInfo | None: ...
+    async def authenticate(self, token: str) -> Token | None: ...
 
 
 class TokenCache:
@@ -51,14 +51,14 @@ class TokenCache:
         self.size = size
         self.negative_size = negative_size
         self.clock = clock
-        self._valid: OrderedDict[str, tuple[float, TokenInfo]] = OrderedDict()
+        self._valid: OrderedDict[str, tuple[float, Token]] = OrderedDict()
         self._invalid: OrderedDict[str, float] = OrderedDict()
         self._keys: dict[int, set[str]] = {}
         self._revoked: set[int] = set()
         self.lookups = 0
         """Lookups that went to the database."""
 
-    async def lookup(self, service: Authenticator, token: str) -> TokenInfo | None:
+    async def lookup(self, service: Authenticator, token: str) -> Token | None:
         if parse_token(token) is None:
             return None  # malformed: refused without a lookup or an entry
         key = token_digest(token)
@@ -82,7 +82,7 @@ class TokenCache:
         self._accept(key, info, self.clock())
         return info
 
-    def _accept(self, key: str, info: TokenInfo, now: float) -> None:
+    def _accept(self, key: str, info: Token, now: float) -> None:
         until = now + self.ttl
         if info.expires_at is not None:
             left = (info.expires_at - datetime.now(UTC)).total_seconds()
@@ -125,7 +125,7 @@ class TokenCache:
         return len(self._valid) + len(self._invalid)
 
 
-async def authenticate(app: web.Application, token: str) -> TokenInfo | None:
+async def authenticate(app: web.Application, token: str) -> Token | None:
     info = await app[TOKEN_CACHE].lookup(app[SERVICE], token)
     if info is not None:
         recorder = app.get(LAST_USED)
@@ -134,7 +134,7 @@ async def authenticate(app: web.Application, token: str) -> TokenInfo | None:
     return info
 
 
-async def require_role(request: web.Request, role: Role) -> TokenInfo:
+async def require_role(request: web.Request, role: Role) -> Token:
     """The caller's token, or a 401/403 problem."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")

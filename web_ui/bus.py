@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
-from stock_core.store.outbox import FeedEvent
+from stock_core.model import FeedEvent
 
 __all__ = ["EventBus", "Subscription"]
 

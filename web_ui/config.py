@@ -8,9 +8,9 @@ from pathlib import Path
 
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
+from stock_core.model import GatewayState, ScannerState
 from stock_core.store.database import Database
 from stock_core.store.failover import ConnectOptions
-from stock_core.store.gateway import GatewayState, ScannerState
 from stock_core.types import ReasonCode
 
 __all__ = ["WebConfig"]

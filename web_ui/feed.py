@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.store.outbox import FeedEvent
+from stock_core.model import FeedEvent
 from web_ui.auth import authenticate
 from web_ui.bus import Subscription
 from web_ui.keys import BUS, CONFIG, SERVICE, TOKEN_CACHE

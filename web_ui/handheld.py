@@ -70,9 +70,8 @@ from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, MovementOutcome
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.model import ScannerState, Token
 from stock_core.service import is_unavailable
-from stock_core.store.gateway import ScannerState
-from stock_core.store.tokens import TokenInfo
 from stock_core.types import IdempotencyKey, ScannerId
 from web_ui.auth import authenticate
 from web_ui.keys import CONFIG, SERVICE
@@ -162,7 +161,7 @@ class _Handheld:
         app: web.Application,
         ws: web.WebSocketResponse,
         hello: Hello,
-        token: TokenInfo,
+        token: Token,
         session: ScannerSession,
         last_seq: int,
     ) -> None:

@@ -25,8 +25,7 @@ from prometheus_client import (
 )
 
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.store.api_reads import ScannerView
-from stock_core.store.gateway import GatewayState
+from stock_core.model import GatewayState, ScannerView
 from stock_core.store.webhooks import WebhookView
 from web_ui.keys import BUS, CONFIG, SERVICE
 

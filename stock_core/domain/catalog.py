@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.operator import check_operator
 from stock_core.errors import ImportProblem
+from stock_core.model.catalog import Barcode
 
 __all__ = [
     "LOCATION_COLUMNS",
@@ -25,7 +26,6 @@ __all__ = [
     "OPTIONAL_LOCATION_COLUMNS",
     "OPTIONAL_PRODUCT_COLUMNS",
     "PRODUCT_COLUMNS",
-    "BarcodeSpec",
     "LocationRow",
     "OperatorRow",
     "ProductRow",
@@ -75,18 +75,14 @@ def _is_whole(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class BarcodeSpec:
-    code: str
-    """GTINs normalised to 14 digits; alias codes verbatim."""
-    pack_size: int = 1
-
-
-@dataclass(frozen=True)
 class ProductRow:
+    """A product from line ``line`` of a CSV import. Not a :class:`ProductSpec`: a file
+    may leave ``backorder_allowed`` unsaid, which keeps what is stored."""
+
     line: int
     sku: str
     name: str
-    barcodes: tuple[BarcodeSpec, ...]
+    barcodes: tuple[Barcode, ...]
     category: str
     unit_cost: Decimal
     weight_g: Decimal | None
@@ -103,6 +99,9 @@ class ProductRow:
 
 @dataclass(frozen=True)
 class LocationRow:
+    """A location from line ``line`` of a CSV import. Not a :class:`LocationSpec`: a
+    file may leave ``type`` unsaid, which keeps what is stored."""
+
     line: int
     code: str
     zone: str
@@ -128,9 +127,9 @@ class _LineError(ValueError):
     pass
 
 
-def parse_barcodes(text: str) -> tuple[BarcodeSpec, ...]:
+def parse_barcodes(text: str) -> tuple[Barcode, ...]:
     """``05012345678900|15012345678907*12`` → specs. Raises ``ValueError`` with a reason."""
-    specs: list[BarcodeSpec] = []
+    specs: list[Barcode] = []
     for part in text.split("|"):
         item = part.strip()
         if not item:
@@ -155,7 +154,7 @@ def parse_barcodes(text: str) -> tuple[BarcodeSpec, ...]:
                 raise ValueError(f"barcode {code}: {exc}") from None
         if any(spec.code == code for spec in specs):
             raise ValueError(f"barcode {code} appears twice on this line")
-        specs.append(BarcodeSpec(code, pack_size))
+        specs.append(Barcode(code, pack_size))
     return tuple(specs)
 
 

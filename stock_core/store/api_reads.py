@@ -10,29 +10,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 
 import asyncpg
 
 from stock_core.domain.movement import MovementRecord
+from stock_core.model import (
+    Alert,
+    Barcode,
+    Location,
+    MovementFilter,
+    Product,
+    ProductStock,
+    ScannerState,
+    ScannerView,
+    SpoolException,
+    StockRow,
+)
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
-from stock_core.store.gateway import ScannerState, SpoolException
 from stock_core.store.idempotency import record_from_row
 
 __all__ = [
     "EXPORT_BATCH",
     "MAX_ID",
-    "AlertView",
-    "Barcode",
-    "LocationView",
-    "MovementFilter",
-    "ProductStock",
-    "ProductView",
-    "ScannerView",
-    "StockRow",
     "alert_by_id",
     "export_movements",
     "list_alerts",
@@ -53,164 +53,12 @@ EXPORT_BATCH = 1000
 """Rows fetched per round trip by the export cursor (the most held in memory)."""
 
 
-@dataclass(frozen=True)
-class Barcode:
-    code: str
-    pack_size: int
+def _filter_args(f: MovementFilter) -> tuple[object, ...]:
+    return (f.sku, f.location, f.kind, f.scanner, f.since, f.until, f.operator)
 
 
-@dataclass(frozen=True)
-class ProductView:
-    id: int
-    sku: str
-    name: str
-    category: str
-    unit_cost: Decimal
-    weight_g: Decimal | None
-    length_mm: Decimal | None
-    width_mm: Decimal | None
-    height_mm: Decimal | None
-    reorder_point: int
-    reorder_qty: int
-    lead_time_days: int
-    safety_stock: int
-    backorder_allowed: bool
-    barcodes: tuple[Barcode, ...]
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class LocationView:
-    id: int
-    code: str
-    warehouse: str
-    zone: str
-    name: str
-    gln: str | None
-    type: str
-    """``storage`` or ``quarantine``."""
-    created_at: datetime
-    updated_at: datetime
-    max_weight_g: Decimal | None = None
-    max_volume_cm3: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class StockRow:
-    location: str
-    zone: str
-    lot: str
-    expiry: date | None
-    on_hand: int
-    reserved: int
-    expired: bool = False
-    """Its expiry date is before today (UTC): on hand, never available."""
-    quarantined: bool = False
-    """It lies in a quarantine location: on hand, never available nor reserved."""
-
-    @property
-    def available(self) -> int:
-        return 0 if self.expired or self.quarantined else self.on_hand - self.reserved
-
-    @property
-    def expired_units(self) -> int:
-        """Units past their date not held for an order (0 for a good row)."""
-        return self.on_hand - self.reserved if self.expired else 0
-
-
-@dataclass(frozen=True)
-class ProductStock:
-    """One product's stock at the locations a filter kept (all of them without one)."""
-
-    id: int
-    sku: str
-    name: str
-    reorder_point: int
-    product_available: int
-    """Available over every location: what the reorder point is compared with."""
-    on_order: int
-    """Units open purchase orders have still to bring."""
-    backordered: int
-    """Units open customer orders wait for."""
-    locations: tuple[StockRow, ...]
-
-    @property
-    def on_hand(self) -> int:
-        return sum(r.on_hand for r in self.locations)
-
-    @property
-    def reserved(self) -> int:
-        return sum(r.reserved for r in self.locations)
-
-    @property
-    def available(self) -> int:
-        """Not reserved and not expired, over the locations listed."""
-        return sum(r.available for r in self.locations)
-
-    @property
-    def expired(self) -> int:
-        """Expired units not held for an order, outside quarantine:
-        on hand = available + reserved + expired + quarantined."""
-        return sum(r.expired_units for r in self.locations)
-
-    @property
-    def quarantined(self) -> int:
-        """Units in quarantine locations, over the locations listed."""
-        return sum(r.on_hand for r in self.locations if r.quarantined)
-
-    @property
-    def below_reorder_point(self) -> bool:
-        """Available over every location is at or below the reorder point."""
-        return self.product_available <= self.reorder_point
-
-
-@dataclass(frozen=True)
-class MovementFilter:
-    sku: str | None = None
-    location: str | None = None
-    kind: str | None = None
-    scanner: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    operator: str | None = None
-
-    def args(self) -> tuple[object, ...]:
-        return (
-            self.sku,
-            self.location,
-            self.kind,
-            self.scanner,
-            self.since,
-            self.until,
-            self.operator,
-        )
-
-
-@dataclass(frozen=True)
-class ScannerView:
-    state: ScannerState
-    updated_at: datetime | None
-    live: bool = False
-
-
-@dataclass(frozen=True)
-class AlertView:
-    id: int
-    kind: str
-    sku: str
-    name: str
-    raised_at: datetime
-    available: int
-    threshold: int
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    cleared_at: datetime | None
-    detail: dict[str, object] = field(default_factory=dict)
-
-
-def _product(row: asyncpg.Record) -> ProductView:
-    return ProductView(
+def _product(row: asyncpg.Record) -> Product:
+    return Product(
         id=row["id"],
         sku=row["sku"],
         name=row["name"],
@@ -231,8 +79,8 @@ def _product(row: asyncpg.Record) -> ProductView:
     )
 
 
-def _location(row: asyncpg.Record) -> LocationView:
-    return LocationView(
+def _location(row: asyncpg.Record) -> Location:
+    return Location(
         id=row["id"],
         code=row["code"],
         warehouse=row["warehouse"],
@@ -247,8 +95,8 @@ def _location(row: asyncpg.Record) -> LocationView:
     )
 
 
-def _alert(row: asyncpg.Record) -> AlertView:
-    return AlertView(
+def _alert(row: asyncpg.Record) -> Alert:
+    return Alert(
         id=row["id"],
         kind=row["kind"],
         sku=row["sku"],
@@ -282,27 +130,27 @@ def _spool_exception(row: asyncpg.Record) -> SpoolException:
 
 async def list_products(
     conn: Connection, *, category: str | None, after: int, limit: int
-) -> list[ProductView]:
+) -> list[Product]:
     return [_product(r) for r in await conn.fetch(q.API_LIST_PRODUCTS, after, category, limit)]
 
 
-async def product_by_sku(conn: Connection, sku: str, *, lock: bool = False) -> ProductView | None:
+async def product_by_sku(conn: Connection, sku: str, *, lock: bool = False) -> Product | None:
     row = await conn.fetchrow(q.API_LOCK_PRODUCT_BY_SKU if lock else q.API_PRODUCT_BY_SKU, sku)
     return None if row is None else _product(row)
 
 
 async def list_locations(
     conn: Connection, *, zone: str | None, after: int, limit: int
-) -> list[LocationView]:
+) -> list[Location]:
     return [_location(r) for r in await conn.fetch(q.API_LIST_LOCATIONS, after, zone, limit)]
 
 
-async def location_by_code(conn: Connection, code: str) -> LocationView | None:
+async def location_by_code(conn: Connection, code: str) -> Location | None:
     row = await conn.fetchrow(q.API_LOCATION_BY_CODE, code)
     return None if row is None else _location(row)
 
 
-async def location_by_gln(conn: Connection, gln: str) -> LocationView | None:
+async def location_by_gln(conn: Connection, gln: str) -> Location | None:
     row = await conn.fetchrow(q.API_LOCATION_BY_GLN, gln)
     return None if row is None else _location(row)
 
@@ -373,7 +221,7 @@ async def list_movements(
         query, bound = q.API_LIST_MOVEMENTS_DESC, MAX_ID if after is None else after
     else:
         query, bound = q.API_LIST_MOVEMENTS_ASC, 0 if after is None else after
-    rows = await conn.fetch(query, bound, *filters.args(), limit)
+    rows = await conn.fetch(query, bound, *_filter_args(filters), limit)
     return [record_from_row(r) for r in rows]
 
 
@@ -387,7 +235,7 @@ async def export_movements(
 ) -> AsyncGenerator[Sequence[MovementRecord], None]:
     """Every matching movement in ledger order, ``batch`` rows at a time (a cursor)."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        cursor = await conn.cursor(q.API_EXPORT_MOVEMENTS, 0, *filters.args())
+        cursor = await conn.cursor(q.API_EXPORT_MOVEMENTS, 0, *_filter_args(filters))
         while True:
             rows = await cursor.fetch(batch)
             if not rows:
@@ -425,12 +273,12 @@ async def list_alerts(
     sku: str | None,
     after: int,
     limit: int,
-) -> list[AlertView]:
+) -> list[Alert]:
     rows = await conn.fetch(q.API_LIST_ALERTS, after, include_cleared, kind, sku, limit)
     return [_alert(r) for r in rows]
 
 
-async def alert_by_id(conn: Connection, alert_id: int) -> AlertView | None:
+async def alert_by_id(conn: Connection, alert_id: int) -> Alert | None:
     row = await conn.fetchrow(q.ALERT_BY_ID, alert_id)
     return None if row is None else _alert(row)
 

@@ -11,24 +11,28 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
-from stock_core.domain.catalog import BarcodeSpec, parse_barcodes
+from stock_core.domain.catalog import parse_barcodes
 from stock_core.domain.gtin import normalize_gtin
 from stock_core.errors import CatalogConflictError, InvalidCatalogEntryError, UnknownProductError
+from stock_core.model import (
+    Alert,
+    Barcode,
+    Location,
+    LocationSpec,
+    Product,
+    ProductSpec,
+    SpoolException,
+)
 from stock_core.store import api_reads
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
-from stock_core.store.gateway import SpoolException
 from stock_core.store.reservation import LockedProduct, refresh_alerts
 
 __all__ = [
-    "LocationSpec",
-    "ProductSpec",
     "acknowledge_alert",
     "create_location",
     "create_product",
@@ -37,42 +41,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ProductSpec:
-    sku: str
-    name: str
-    category: str = ""
-    unit_cost: Decimal = Decimal(0)
-    weight_g: Decimal | None = None
-    length_mm: Decimal | None = None
-    width_mm: Decimal | None = None
-    height_mm: Decimal | None = None
-    reorder_point: int = 0
-    reorder_qty: int = 0
-    lead_time_days: int = 0
-    safety_stock: int = 0
-    backorder_allowed: bool = True
-    barcodes: tuple[BarcodeSpec, ...] = ()
-
-
-@dataclass(frozen=True)
-class LocationSpec:
-    code: str
-    zone: str = ""
-    name: str = ""
-    gln: str | None = None
-    max_weight_g: Decimal | None = None
-    max_volume_cm3: Decimal | None = None
-    type: str = "storage"
-
-
 def _refused(exc: asyncpg.PostgresError) -> InvalidCatalogEntryError:
     """A value PostgreSQL refused (a CHECK or a numeric overflow) as a 422 rejection."""
     column = getattr(exc, "column_name", None) or getattr(exc, "constraint_name", None)
     return InvalidCatalogEntryError(column or "body", str(exc))
 
 
-def _normalise_barcodes(barcodes: tuple[BarcodeSpec, ...]) -> tuple[BarcodeSpec, ...]:
+def _normalise_barcodes(barcodes: tuple[Barcode, ...]) -> tuple[Barcode, ...]:
     if any("|" in b.code or "*" in b.code for b in barcodes):
         raise InvalidCatalogEntryError("barcodes", "a code cannot contain '|' or '*'")
     text = "|".join(f"{b.code}*{b.pack_size}" for b in barcodes)
@@ -100,7 +75,7 @@ def _product_args(spec: ProductSpec) -> tuple[object, ...]:
 
 
 async def _replace_barcodes(
-    conn: Connection, product_id: int, barcodes: tuple[BarcodeSpec, ...]
+    conn: Connection, product_id: int, barcodes: tuple[Barcode, ...]
 ) -> None:
     codes = [b.code for b in barcodes]
     owners = await conn.fetch(q.API_BARCODE_OWNERS, codes, product_id)
@@ -113,7 +88,7 @@ async def _replace_barcodes(
     )
 
 
-async def create_product(conn: Connection, spec: ProductSpec) -> api_reads.ProductView:
+async def create_product(conn: Connection, spec: ProductSpec) -> Product:
     spec = dataclasses.replace(spec, barcodes=_normalise_barcodes(spec.barcodes))
     try:
         async with conn.transaction():
@@ -130,9 +105,7 @@ async def create_product(conn: Connection, spec: ProductSpec) -> api_reads.Produ
     return view
 
 
-async def update_product(
-    conn: Connection, sku: str, changes: Mapping[str, Any]
-) -> api_reads.ProductView:
+async def update_product(conn: Connection, sku: str, changes: Mapping[str, Any]) -> Product:
     """Change the given fields of product ``sku``; ``barcodes``, when given, replace all."""
     try:
         async with conn.transaction():
@@ -143,7 +116,7 @@ async def update_product(
             spec = ProductSpec(
                 sku=sku,
                 **{name: getattr(current, name) for name in fields},
-                barcodes=tuple(BarcodeSpec(b.code, b.pack_size) for b in current.barcodes),
+                barcodes=tuple(Barcode(b.code, b.pack_size) for b in current.barcodes),
             )
             spec = dataclasses.replace(spec, **changes)
             await conn.execute(q.API_UPDATE_PRODUCT, current.id, *_product_args(spec))
@@ -162,7 +135,7 @@ async def update_product(
     return view
 
 
-async def create_location(conn: Connection, spec: LocationSpec) -> api_reads.LocationView:
+async def create_location(conn: Connection, spec: LocationSpec) -> Location:
     if spec.gln is not None:
         try:
             normalize_gtin(spec.gln)  # a GLN uses the GTIN mod-10 check digit
@@ -191,7 +164,7 @@ async def create_location(conn: Connection, spec: LocationSpec) -> api_reads.Loc
     return view
 
 
-async def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> api_reads.AlertView | None:
+async def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> Alert | None:
     """Acknowledge (once: the first acknowledgement stands); ``None`` for no such alert."""
     async with conn.transaction():
         await conn.execute(q.API_ACKNOWLEDGE_ALERT, alert_id, by)

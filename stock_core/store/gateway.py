@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from stock_core.domain.codec import envelope_to_dict
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
+from stock_core.model import GatewayState, ScannerState, SpoolException
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
 __all__ = [
-    "GatewayState",
-    "ScannerState",
-    "SpoolException",
     "append_events",
     "gateway_states",
     "list_spool_exceptions",
@@ -34,47 +31,6 @@ ON CONFLICT (name) DO UPDATE SET spool = excluded.spool, updated_at = excluded.u
 _GATEWAY_STATES: Final = """
 SELECT name, spool::text AS spool, updated_at FROM gateway_states ORDER BY name
 """
-
-
-@dataclass(frozen=True)
-class GatewayState:
-    """What a gateway last said of itself: its spool (depth, bytes, age, replaying …)."""
-
-    name: str
-    spool: dict[str, Any]
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class ScannerState:
-    id: str
-    gateway: str
-    url: str
-    state: str
-    detail: str
-    mode: str | None
-    location: str | None
-    last_scan_at: datetime | None
-    last_code: str | None
-    counters: dict[str, int]
-    operator: str | None = None
-    """The operator signed in on the scanner (``USR:``), if any."""
-
-
-@dataclass(frozen=True)
-class SpoolException:
-    id: int
-    key: str
-    scanner: str | None
-    scan_seq: int | None
-    command: dict[str, Any]
-    problem_type: str
-    reason: str
-    spooled_at: datetime | None
-    created_at: datetime
-    resolved_at: datetime | None
-    resolved_by: str | None
-    resolution: str | None
 
 
 async def append_events(conn: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> None:

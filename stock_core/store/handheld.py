@@ -19,9 +19,10 @@ from typing import Any, Final
 
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
+from stock_core.model import ScannerState
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
-from stock_core.store.gateway import ScannerState, record_spool_exceptions, save_scanner_states
+from stock_core.store.gateway import record_spool_exceptions, save_scanner_states
 
 __all__ = [
     "DELETE_OLD_HANDHELD_REPLIES",

@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Final
 
 from stock_core.domain.orders import (
@@ -31,6 +30,7 @@ from stock_core.errors import (
     NotFoundError,
     UnknownProductError,
 )
+from stock_core.model import Backorder, Order, OrderLine, PurchaseOrder, PurchaseOrderLine
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.reservation import (
@@ -46,10 +46,6 @@ from stock_core.store.reservation import (
 )
 
 __all__ = [
-    "BackorderView",
-    "OrderLineView",
-    "OrderView",
-    "PurchaseOrderView",
     "backorders",
     "cancel_order",
     "cancel_purchase_order",
@@ -89,60 +85,6 @@ WHERE pol.po_id = $1 ORDER BY p.id
 """
 
 
-@dataclass(frozen=True)
-class OrderLineView:
-    line_no: int
-    sku: str
-    quantity: int
-    reserved: int
-    backordered: int
-    picked: int
-
-
-@dataclass(frozen=True)
-class OrderView:
-    id: int
-    number: str
-    priority: int
-    status: str
-    customer: str | None
-    customer_email: str | None
-    created_at: datetime
-    closed_at: datetime | None
-    lines: tuple[OrderLineView, ...]
-
-
-@dataclass(frozen=True)
-class PurchaseOrderLineView:
-    line_no: int
-    sku: str
-    quantity: int
-    received: int
-
-
-@dataclass(frozen=True)
-class PurchaseOrderView:
-    id: int
-    number: str
-    supplier: str | None
-    expected_date: date
-    status: str
-    created_at: datetime
-    closed_at: datetime | None
-    lines: tuple[PurchaseOrderLineView, ...]
-
-
-@dataclass(frozen=True)
-class BackorderView:
-    order: str
-    sku: str
-    quantity: int
-    position: int
-    priority: int
-    created_at: datetime
-    expected_date: date | None
-
-
 async def _products(conn: Connection, skus: Sequence[str]) -> dict[str, int]:
     rows = await conn.fetch(q.PRODUCTS_BY_SKU, list(skus))
     found = {r["sku"]: r["id"] for r in rows}
@@ -160,9 +102,9 @@ async def _lock_all(conn: Connection, ids: dict[str, int]) -> dict[int, LockedPr
     }
 
 
-async def _order_view(conn: Connection, row: Any) -> OrderView:
+async def _order_view(conn: Connection, row: Any) -> Order:
     lines = await conn.fetch(q.ORDER_LINES, row["id"])
-    return OrderView(
+    return Order(
         id=row["id"],
         number=row["number"],
         priority=row["priority"],
@@ -172,7 +114,7 @@ async def _order_view(conn: Connection, row: Any) -> OrderView:
         created_at=row["created_at"],
         closed_at=row["closed_at"],
         lines=tuple(
-            OrderLineView(
+            OrderLine(
                 r["line_no"], r["sku"], r["quantity"], r["reserved"], r["backordered"], r["picked"]
             )
             for r in lines
@@ -180,7 +122,7 @@ async def _order_view(conn: Connection, row: Any) -> OrderView:
     )
 
 
-async def get_order(conn: Connection, number: str) -> OrderView:
+async def get_order(conn: Connection, number: str) -> Order:
     row = await conn.fetchrow(q.ORDER_BY_NUMBER, number)
     if row is None:
         raise NotFoundError(f"no order {number}")
@@ -189,7 +131,7 @@ async def get_order(conn: Connection, number: str) -> OrderView:
 
 async def list_orders(
     conn: Connection, *, status: str | None = None, after: int = 0, limit: int = 100
-) -> list[OrderView]:
+) -> list[Order]:
     return [
         await _order_view(conn, r) for r in await conn.fetch(q.LIST_ORDERS, after, status, limit)
     ]
@@ -203,7 +145,7 @@ async def create_order(
     priority: int = 0,
     customer: str | None = None,
     customer_email: str | None = None,
-) -> tuple[OrderView, bool]:
+) -> tuple[Order, bool]:
     """Create and reserve; returns (order, created). Same number and lines: the first.
 
     What cannot be reserved is backordered, unless the product refuses backorders: then
@@ -278,7 +220,7 @@ async def create_order(
         return await get_order(conn, number), True
 
 
-async def cancel_order(conn: Connection, number: str) -> OrderView:
+async def cancel_order(conn: Connection, number: str) -> Order:
     async with conn.transaction():
         order = await get_order(conn, number)
         if order.status != "open":
@@ -315,7 +257,7 @@ async def cancel_order(conn: Connection, number: str) -> OrderView:
         return await get_order(conn, number)
 
 
-async def backorders(conn: Connection, sku: str | None = None) -> list[BackorderView]:
+async def backorders(conn: Connection, sku: str | None = None) -> list[Backorder]:
     """Waiting backorder lines in fill order, with position and expected date."""
     queue = await conn.fetch(q.BACKORDER_QUEUE, sku)
     product_id = queue[0]["product_id"] if sku is not None and queue else None
@@ -326,12 +268,12 @@ async def backorders(conn: Connection, sku: str | None = None) -> list[Backorder
     by_product: dict[int, list[Any]] = defaultdict(list)
     for row in queue:
         by_product[row["product_id"]].append(row)
-    views: list[BackorderView] = []
+    views: list[Backorder] = []
     for pid, rows in by_product.items():
         dates = expected_dates([r["quantity"] for r in rows], supply[pid])
         for position, (row, expected) in enumerate(zip(rows, dates, strict=True), start=1):
             views.append(
-                BackorderView(
+                Backorder(
                     order=row["order"],
                     sku=row["sku"],
                     quantity=row["quantity"],
@@ -347,9 +289,9 @@ async def backorders(conn: Connection, sku: str | None = None) -> list[Backorder
 # -- purchase orders ----------------------------------------------------------------
 
 
-async def _po_view(conn: Connection, row: Any) -> PurchaseOrderView:
+async def _po_view(conn: Connection, row: Any) -> PurchaseOrder:
     lines = await conn.fetch(q.PO_LINES, row["id"])
-    return PurchaseOrderView(
+    return PurchaseOrder(
         id=row["id"],
         number=row["number"],
         supplier=row["supplier"],
@@ -358,13 +300,12 @@ async def _po_view(conn: Connection, row: Any) -> PurchaseOrderView:
         created_at=row["created_at"],
         closed_at=row["closed_at"],
         lines=tuple(
-            PurchaseOrderLineView(r["line_no"], r["sku"], r["quantity"], r["received"])
-            for r in lines
+            PurchaseOrderLine(r["line_no"], r["sku"], r["quantity"], r["received"]) for r in lines
         ),
     )
 
 
-async def get_purchase_order(conn: Connection, number: str) -> PurchaseOrderView:
+async def get_purchase_order(conn: Connection, number: str) -> PurchaseOrder:
     row = await conn.fetchrow(q.PO_BY_NUMBER, number)
     if row is None:
         raise NotFoundError(f"no purchase order {number}")
@@ -373,7 +314,7 @@ async def get_purchase_order(conn: Connection, number: str) -> PurchaseOrderView
 
 async def list_purchase_orders(
     conn: Connection, *, status: str | None = None, after: int = 0, limit: int = 100
-) -> list[PurchaseOrderView]:
+) -> list[PurchaseOrder]:
     return [await _po_view(conn, r) for r in await conn.fetch(q.LIST_POS, after, status, limit)]
 
 
@@ -384,7 +325,7 @@ async def create_purchase_order(
     lines: Sequence[OrderLineRequest],
     *,
     supplier: str | None = None,
-) -> tuple[PurchaseOrderView, bool]:
+) -> tuple[PurchaseOrder, bool]:
     validate_number(number, "purchase order")
     validate_lines(lines, limit=10_000_000)
     async with conn.transaction():
@@ -422,7 +363,7 @@ async def _refresh_po_etas(conn: Connection, po_id: int) -> None:
 
 async def reschedule_purchase_order(
     conn: Connection, number: str, expected_date: date
-) -> PurchaseOrderView:
+) -> PurchaseOrder:
     """Move an open purchase order's expected date; waiting backorders it covers are told
     their new dates (``backorder.eta_changed``)."""
     async with conn.transaction():
@@ -455,7 +396,7 @@ async def order_shipped(conn: Connection, order_id: int) -> None:
     )
 
 
-async def cancel_purchase_order(conn: Connection, number: str) -> PurchaseOrderView:
+async def cancel_purchase_order(conn: Connection, number: str) -> PurchaseOrder:
     async with conn.transaction():
         if await conn.fetchval(q.CANCEL_PO, number) is None:
             po = await get_purchase_order(conn, number)

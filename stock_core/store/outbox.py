@@ -18,23 +18,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from asyncpg.pool import PoolConnectionProxy
 
 from stock_core.errors import DatabaseUnavailableError
+from stock_core.model import FeedEvent
 from stock_core.store import queries as q
 from stock_core.store._boundary import translated
 from stock_core.store.connection import Connection, Pool
 
 __all__ = [
-    "FeedEvent",
     "OutboxNotifier",
     "OutboxRelay",
     "Sequenced",
@@ -47,22 +45,6 @@ log = logging.getLogger(__name__)
 
 _PAGE = 1000
 """Events handed on at a time; the relay yields to the loop between pages."""
-
-
-@dataclass(frozen=True)
-class FeedEvent:
-    seq: int
-    type: str
-    ts: datetime
-    payload: dict[str, Any]
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"seq": self.seq, "type": self.type, "ts": self.ts.isoformat(), **self.payload}
-
-    @functools.cached_property
-    def wire_text(self) -> str:
-        """The JSON sent to displays, made once however many displays receive it."""
-        return json.dumps(self.to_wire(), default=str, separators=(",", ":"))
 
 
 @dataclass(frozen=True)

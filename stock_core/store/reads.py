@@ -3,73 +3,19 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from stock_core.errors import UnknownProductError
+from stock_core.model import LocationStock, StockLevel
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
 __all__ = [
-    "LocationStock",
-    "StockLevel",
     "find_location",
     "floor_snapshot",
     "simulation_catalog",
     "stock_of",
 ]
-
-
-@dataclass(frozen=True)
-class LocationStock:
-    location: str
-    lot: str
-    expiry: date | None
-    on_hand: int
-    reserved: int
-    expired: bool = False
-    """Its expiry date is before today (UTC): on hand, never available."""
-    quarantined: bool = False
-    """It lies in a quarantine location: on hand, never available nor reserved."""
-
-    @property
-    def available(self) -> int:
-        return 0 if self.expired or self.quarantined else self.on_hand - self.reserved
-
-
-@dataclass(frozen=True)
-class StockLevel:
-    sku: str
-    locations: tuple[LocationStock, ...]
-    on_order: int = 0
-    """Units on open purchase orders not yet received."""
-    backordered: int = 0
-    """Units of open customer orders waiting for stock."""
-
-    @property
-    def on_hand(self) -> int:
-        return sum(loc.on_hand for loc in self.locations)
-
-    @property
-    def reserved(self) -> int:
-        return sum(loc.reserved for loc in self.locations)
-
-    @property
-    def available(self) -> int:
-        """Not reserved, not expired and not in quarantine."""
-        return sum(loc.available for loc in self.locations)
-
-    @property
-    def expired(self) -> int:
-        """Expired units not held for an order, outside quarantine:
-        on hand = available + reserved + expired + quarantined."""
-        return sum(loc.on_hand - loc.reserved for loc in self.locations if loc.expired)
-
-    @property
-    def quarantined(self) -> int:
-        """Units in quarantine locations (expired ones included)."""
-        return sum(loc.on_hand for loc in self.locations if loc.quarantined)
 
 
 async def stock_of(conn: Connection, sku: str) -> StockLevel:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from stock_core.domain.token import (
     parse_token_ref,
     secret_matches,
 )
+from stock_core.model import Token
 from stock_core.store import queries as q
 from stock_core.store.connection import Connection, Pool
 
@@ -37,7 +37,6 @@ __all__ = [
     "REVOCATION_CHANNEL",
     "LastUsedRecorder",
     "RevocationListener",
-    "TokenInfo",
     "authenticate",
     "create_token",
     "find_tokens",
@@ -53,24 +52,8 @@ REVOCATION_CHANNEL = "stockd_tokens"
 """NOTIFY channel of revocations (and deletions); the payload is the token id."""
 
 
-@dataclass(frozen=True)
-class TokenInfo:
-    id: int
-    name: str
-    role: Role
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-    expires_at: datetime | None = None
-    """``None``: never expires."""
-
-    def expired(self, now: datetime) -> bool:
-        return self.expires_at is not None and self.expires_at <= now
-
-
-def _info(row: asyncpg.Record) -> TokenInfo:
-    return TokenInfo(
+def _info(row: asyncpg.Record) -> Token:
+    return Token(
         id=row["id"],
         name=row["name"],
         role=Role(row["role"]),
@@ -84,7 +67,7 @@ def _info(row: asyncpg.Record) -> TokenInfo:
 
 async def create_token(
     conn: Connection, name: str, role: Role, *, expires_at: datetime | None = None
-) -> tuple[str, TokenInfo]:
+) -> tuple[str, Token]:
     """A new token: the full text (shown once) and what is stored about it."""
     text, parsed = new_token()
     row = await conn.fetchrow(
@@ -94,7 +77,7 @@ async def create_token(
     return text, _info(row)
 
 
-async def authenticate(conn: Connection, text: str) -> TokenInfo | None:
+async def authenticate(conn: Connection, text: str) -> Token | None:
     """The token's info when it is well-formed, known, unrevoked, unexpired and its secret
     matches. Reads only: "last used" is recorded apart (:class:`LastUsedRecorder`)."""
     parsed = parse_token(text)
@@ -108,11 +91,11 @@ async def authenticate(conn: Connection, text: str) -> TokenInfo | None:
     return _info(row)
 
 
-async def list_tokens(conn: Connection, *, after: int = 0, limit: int = 100) -> list[TokenInfo]:
+async def list_tokens(conn: Connection, *, after: int = 0, limit: int = 100) -> list[Token]:
     return [_info(r) for r in await conn.fetch(q.LIST_TOKENS, after, limit)]
 
 
-async def find_tokens(conn: Connection, ref: str) -> list[TokenInfo]:
+async def find_tokens(conn: Connection, ref: str) -> list[Token]:
     """The tokens ``ref`` names (an id, a prefix or the token text): none, one, or two
     when eight digits are both one token's id and another's prefix."""
     token_id, prefix = parse_token_ref(ref)
@@ -121,7 +104,7 @@ async def find_tokens(conn: Connection, ref: str) -> list[TokenInfo]:
     return [_info(r) for r in await conn.fetch(q.TOKENS_BY_REF, token_id, prefix)]
 
 
-async def revoke_token(conn: Connection, token_id: int) -> TokenInfo | None:
+async def revoke_token(conn: Connection, token_id: int) -> Token | None:
     """Revoke (idempotent: a revoked token keeps its first ``revoked_at``)."""
     row = await conn.fetchrow(q.REVOKE_TOKEN, token_id)
     return None if row is None else _info(row)

@@ -24,9 +24,9 @@ from aiohttp.test_utils import TestServer
 from stock_core.domain.movement import Command, Envelope, Pick, ProductRef, Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
+from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.gateway import ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
 from tests.browser import Browser, Page, needs_chromium
 from tests.timing import UNIT

@@ -12,8 +12,8 @@ import pytest
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.model import LocationSpec
 from stock_core.service import StockService
-from stock_core.store.api_writes import LocationSpec
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.cluster import StockdProcess

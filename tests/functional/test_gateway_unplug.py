@@ -21,9 +21,9 @@ from hardware_mocks.frames import DATALOGIC, HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
+from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.gateway import ScannerState
 from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
 from tests.timing import UNIT
 

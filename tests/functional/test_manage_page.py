@@ -523,7 +523,7 @@ async def test_spool_exceptions_view_resolves_one(console: Console, page: Page) 
 
 
 async def test_scanners_view_shows_status_and_counters_live(console: Console, page: Page) -> None:
-    from stock_core.store.gateway import ScannerState
+    from stock_core.model import ScannerState
 
     await console.service.save_scanner_states(
         [

@@ -22,9 +22,9 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from stock_core.domain.token import Role, token_digest
+from stock_core.model import Token
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.tokens import TokenInfo
 from tests.cluster import StockdProcess, write_config
 from tests.functional.command import stockd
 from tests.functional.conftest import ServerFactory
@@ -206,18 +206,18 @@ async def test_the_api_creates_tokens_that_expire(
 class CountingService:
     """A stand-in for StockService.authenticate that counts database lookups."""
 
-    def __init__(self, known: dict[str, TokenInfo]) -> None:
+    def __init__(self, known: dict[str, Token]) -> None:
         self.known = known
         self.calls = 0
 
-    async def authenticate(self, token: str) -> TokenInfo | None:
+    async def authenticate(self, token: str) -> Token | None:
         self.calls += 1
         return self.known.get(token)
 
 
-def token_info(token_id: int, expires_at: datetime | None = None) -> TokenInfo:
+def token_info(token_id: int, expires_at: datetime | None = None) -> Token:
     now = datetime.now(UTC)
-    return TokenInfo(token_id, "t", Role.DISPLAY, "abcd1234", now, None, None, expires_at)
+    return Token(token_id, "t", Role.DISPLAY, "abcd1234", now, None, None, expires_at)
 
 
 GOOD = "stk_abcd1234_" + "A" * 43

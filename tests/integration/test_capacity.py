@@ -8,9 +8,9 @@ from decimal import Decimal
 
 from stock_core.domain.movement import Envelope, Line, Move, ProductRef, Receive
 from stock_core.errors import CapacityExceededError
+from stock_core.model import LocationSpec
 from stock_core.service import StockService
 from stock_core.store import ledger
-from stock_core.store.api_writes import LocationSpec
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 

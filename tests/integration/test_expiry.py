@@ -54,7 +54,7 @@ async def test_expired_stock_is_on_hand_but_never_available(
         30,
     )
     old = next(r for r in listed.locations if r.lot == "OLD")
-    assert (old.expiry, old.available, old.expired_units) == (PAST, 0, 5)
+    assert (old.expiry, old.available, old.expired) == (PAST, 0, 5)
     changed = await events(pool, "stock.changed")
     assert (changed[-1]["available"], changed[-1]["product_available"]) == (30, 30)
     # a reservation's event says the same

@@ -11,8 +11,8 @@ import pytest
 
 from stock_core.domain.movement import Envelope, Line, Move, ProductRef, Receive
 from stock_core.errors import CatalogImportError, UnknownOperatorError
+from stock_core.model import MovementFilter
 from stock_core.service import StockService
-from stock_core.store.api_reads import MovementFilter
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, Sku
 from tests.integration.catalog_fixture import load_sample_catalog

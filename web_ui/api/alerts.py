@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, cast
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.token import Role
-from stock_core.store.api_reads import AlertView
 from web_ui.api.route import (
     API,
     Call,
@@ -29,6 +28,8 @@ AlertKind = Literal["low_stock", "out_of_stock", "projected_stockout", "expired"
 
 
 class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     kind: AlertKind
     sku: str
@@ -40,22 +41,6 @@ class AlertOut(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: str | None
     cleared_at: datetime | None
-
-    @classmethod
-    def of(cls, view: AlertView) -> AlertOut:
-        return cls(
-            id=view.id,
-            kind=cast(AlertKind, view.kind),  # pydantic still checks the value
-            sku=view.sku,
-            name=view.name,
-            raised_at=view.raised_at,
-            available=view.available,
-            threshold=view.threshold,
-            active=view.cleared_at is None,
-            acknowledged_at=view.acknowledged_at,
-            acknowledged_by=view.acknowledged_by,
-            cleared_at=view.cleared_at,
-        )
 
 
 class AlertQuery(PageQuery):
@@ -78,7 +63,7 @@ async def list_alerts(call: Call) -> web.StreamResponse:
         limit=query.limit + 1,
     )
     return json_response(
-        page_of(Page[AlertOut], rows, query.limit, "alert", lambda r: r.id, AlertOut.of)
+        page_of(Page[AlertOut], rows, query.limit, "alert", lambda r: r.id, AlertOut.model_validate)
     )
 
 
@@ -87,7 +72,7 @@ async def get_alert(call: Call) -> web.StreamResponse:
     view = await call.service.alert(path.id)
     if view is None:
         raise ProblemError("not-found", f"no alert {path.id}")
-    return json_response(AlertOut.of(view))
+    return json_response(AlertOut.model_validate(view))
 
 
 async def acknowledge_alert(call: Call) -> web.StreamResponse:
@@ -95,7 +80,7 @@ async def acknowledge_alert(call: Call) -> web.StreamResponse:
     view = await call.service.acknowledge_alert(path.id, call.actor)
     if view is None:
         raise ProblemError("not-found", f"no alert {path.id}")
-    return json_response(AlertOut.of(view))
+    return json_response(AlertOut.model_validate(view))
 
 
 ROUTES = (

@@ -10,8 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.token import Role
-from stock_core.store.api_reads import LocationView
-from stock_core.store.api_writes import LocationSpec
+from stock_core.model import LocationSpec
 from web_ui.api.route import (
     API,
     Call,
@@ -86,6 +85,8 @@ class LocationLimits(BaseModel):
 
 
 class LocationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     warehouse: str
     zone: str
@@ -96,21 +97,6 @@ class LocationOut(BaseModel):
     type: Literal["storage", "quarantine"]
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, view: LocationView) -> LocationOut:
-        return cls(
-            code=view.code,
-            warehouse=view.warehouse,
-            zone=view.zone,
-            name=view.name,
-            gln=view.gln,
-            max_weight_g=None if view.max_weight_g is None else float(view.max_weight_g),
-            max_volume_cm3=None if view.max_volume_cm3 is None else float(view.max_volume_cm3),
-            type=view.type,
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-        )
 
 
 class LocationQuery(PageQuery):
@@ -125,26 +111,28 @@ async def list_locations(call: Call) -> web.StreamResponse:
     query: LocationQuery = call.query
     after = decode_int_cursor("location", query.cursor) or 0
     rows = await call.service.list_locations(zone=query.zone, after=after, limit=query.limit + 1)
-    page = page_of(Page[LocationOut], rows, query.limit, "location", lambda r: r.id, LocationOut.of)
+    page = page_of(
+        Page[LocationOut], rows, query.limit, "location", lambda r: r.id, LocationOut.model_validate
+    )
     return json_response(page)
 
 
 async def get_location(call: Call) -> web.StreamResponse:
     path: CodePath = call.path
-    return json_response(LocationOut.of(await call.service.location(path.code)))
+    return json_response(LocationOut.model_validate(await call.service.location(path.code)))
 
 
 async def create_location(call: Call) -> web.StreamResponse:
     body: LocationCreate = call.body
     view = await call.service.create_location(body.to_spec())
-    return json_response(LocationOut.of(view), status=201)
+    return json_response(LocationOut.model_validate(view), status=201)
 
 
 async def set_location_limits(call: Call) -> web.StreamResponse:
     path: CodePath = call.path
     body: LocationLimits = call.body
     view = await call.service.set_location_limits(path.code, body.changes())
-    return json_response(LocationOut.of(view))
+    return json_response(LocationOut.model_validate(view))
 
 
 ROUTES = (

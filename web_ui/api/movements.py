@@ -37,7 +37,7 @@ from stock_core.domain.movement import (
     Scrap,
 )
 from stock_core.domain.token import Role
-from stock_core.store.api_reads import MovementFilter
+from stock_core.model import MovementFilter
 from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, ReasonCode, Sku
 from web_ui.api.route import (
     API,
@@ -99,6 +99,8 @@ Quantity = Annotated[
 class MovementOut(BaseModel):
     """One ledger row (SPEC's ``GET /api/v1/movements`` items)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     ts: datetime
     kind: MovementKind
@@ -116,26 +118,6 @@ class MovementOut(BaseModel):
         None, description="The worker signed in on the scanner (USR:) or named by the request."
     )
     reason: str | None = Field(None, description="Why: the reason of a return or a scrap.")
-
-    @classmethod
-    def of(cls, record: MovementRecord) -> MovementOut:
-        return cls(
-            id=record.id,
-            ts=record.ts,
-            kind=record.kind,
-            sku=record.sku,
-            location=record.location,
-            lot=record.lot,
-            delta=record.delta,
-            on_hand_after=record.on_hand_after,
-            scanner=record.scanner,
-            scan_seq=record.scan_seq,
-            actor=record.actor,
-            note=record.note,
-            reverses=record.reverses,
-            operator=record.operator,
-            reason=record.reason,
-        )
 
 
 class MovementPosted(MovementOut):
@@ -297,7 +279,9 @@ async def list_movements(call: Call) -> web.StreamResponse:
         limit=query.limit + 1,
         newest_first=query.order == "desc",
     )
-    page = page_of(Page[MovementOut], rows, query.limit, "movement", lambda r: r.id, MovementOut.of)
+    page = page_of(
+        Page[MovementOut], rows, query.limit, "movement", lambda r: r.id, MovementOut.model_validate
+    )
     return json_response(page)
 
 
@@ -375,7 +359,7 @@ async def get_movement(call: Call) -> web.StreamResponse:
     record = await call.service.movement(path.id)
     if record is None:
         raise ProblemError("not-found", f"no movement {path.id}")
-    return json_response(MovementOut.of(record))
+    return json_response(MovementOut.model_validate(record))
 
 
 async def post_movement(call: Call) -> web.StreamResponse:
@@ -387,7 +371,7 @@ async def post_movement(call: Call) -> web.StreamResponse:
         key=key, command=body.root.to_command(), actor=call.actor, operator=operator
     )
     outcome = await call.service.post(envelope)
-    rows = [MovementOut.of(r) for r in outcome.movements]
+    rows = [MovementOut.model_validate(r) for r in outcome.movements]
     if not rows:
         raise ProblemError("conflict", "the movement wrote no ledger rows")
     posted = MovementPosted(**rows[0].model_dump(), movements=rows)

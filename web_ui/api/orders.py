@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Literal, cast
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
-from stock_core.store.orders import BackorderView, OrderView, PurchaseOrderView
 from web_ui.api.movements import IDEMPOTENCY_KEY, MovementOut
 from web_ui.api.route import (
     API,
@@ -57,6 +56,8 @@ class OrderIn(BaseModel):
 
 
 class OrderLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     sku: str
     quantity: int
     reserved: int
@@ -65,6 +66,8 @@ class OrderLineOut(BaseModel):
 
 
 class OrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: str
     priority: int
     status: OrderStatus
@@ -73,28 +76,6 @@ class OrderOut(BaseModel):
     created_at: datetime
     closed_at: datetime | None
     lines: list[OrderLineOut]
-
-    @classmethod
-    def of(cls, view: OrderView) -> OrderOut:
-        return cls(
-            number=view.number,
-            priority=view.priority,
-            status=cast(OrderStatus, view.status),  # pydantic still checks the value
-            customer=view.customer,
-            customer_email=view.customer_email,
-            created_at=view.created_at,
-            closed_at=view.closed_at,
-            lines=[
-                OrderLineOut(
-                    sku=x.sku,
-                    quantity=x.quantity,
-                    reserved=x.reserved,
-                    backordered=x.backordered,
-                    picked=x.picked,
-                )
-                for x in view.lines
-            ],
-        )
 
 
 class NumberPath(BaseModel):
@@ -110,6 +91,8 @@ class BackorderQuery(PageQuery):
 
 
 class BackorderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     order: str
     sku: str
     quantity: int
@@ -119,18 +102,6 @@ class BackorderOut(BaseModel):
     )
     priority: int
     created_at: datetime
-
-    @classmethod
-    def of(cls, view: BackorderView) -> BackorderOut:
-        return cls(
-            order=view.order,
-            sku=view.sku,
-            quantity=view.quantity,
-            position=view.position,
-            expected_date=view.expected_date,
-            priority=view.priority,
-            created_at=view.created_at,
-        )
 
 
 class PurchaseOrderIn(BaseModel):
@@ -147,12 +118,16 @@ class PurchaseOrderChange(BaseModel):
 
 
 class PurchaseOrderLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     sku: str
     quantity: int
     received: int
 
 
 class PurchaseOrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     number: str
     supplier: str | None
     expected_date: date
@@ -160,21 +135,6 @@ class PurchaseOrderOut(BaseModel):
     created_at: datetime
     closed_at: datetime | None
     lines: list[PurchaseOrderLineOut]
-
-    @classmethod
-    def of(cls, view: PurchaseOrderView) -> PurchaseOrderOut:
-        return cls(
-            number=view.number,
-            supplier=view.supplier,
-            expected_date=view.expected_date,
-            status=cast(PurchaseOrderStatus, view.status),  # pydantic still checks the value
-            created_at=view.created_at,
-            closed_at=view.closed_at,
-            lines=[
-                PurchaseOrderLineOut(sku=x.sku, quantity=x.quantity, received=x.received)
-                for x in view.lines
-            ],
-        )
 
 
 class StockLineIn(BaseModel):
@@ -231,7 +191,7 @@ async def create_order(call: Call) -> web.StreamResponse:
         customer=body.customer,
         customer_email=body.customer_email,
     )
-    return json_response(OrderOut.of(view), status=201 if created else 200)
+    return json_response(OrderOut.model_validate(view), status=201 if created else 200)
 
 
 async def list_orders(call: Call) -> web.StreamResponse:
@@ -242,18 +202,18 @@ async def list_orders(call: Call) -> web.StreamResponse:
         limit=query.limit + 1,
     )
     return json_response(
-        page_of(Page[OrderOut], rows, query.limit, "order", lambda r: r.id, OrderOut.of)
+        page_of(Page[OrderOut], rows, query.limit, "order", lambda r: r.id, OrderOut.model_validate)
     )
 
 
 async def get_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
-    return json_response(OrderOut.of(await call.service.get_order(path.number)))
+    return json_response(OrderOut.model_validate(await call.service.get_order(path.number)))
 
 
 async def cancel_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
-    return json_response(OrderOut.of(await call.service.cancel_order(path.number)))
+    return json_response(OrderOut.model_validate(await call.service.cancel_order(path.number)))
 
 
 async def pick_order(call: Call) -> web.StreamResponse:
@@ -262,7 +222,7 @@ async def pick_order(call: Call) -> web.StreamResponse:
     outcomes = await call.service.pick_order(
         path.number, body.location, _lines(body.lines), key=_key(call, "pick"), actor=call.actor
     )
-    rows = [MovementOut.of(r) for o in outcomes for r in o.movements]
+    rows = [MovementOut.model_validate(r) for o in outcomes for r in o.movements]
     headers = {"Idempotent-Replayed": "true"} if all(o.replayed for o in outcomes) else {}
     return json_response(PostedMovements(number=path.number, movements=rows), status=201, **headers)
 
@@ -279,7 +239,7 @@ async def list_backorders(call: Call) -> web.StreamResponse:
             query.limit,
             "backorder",
             lambda item: item[0] + 1,
-            lambda item: BackorderOut.of(item[1]),
+            lambda item: BackorderOut.model_validate(item[1]),
         )
     )
 
@@ -289,7 +249,7 @@ async def create_purchase_order(call: Call) -> web.StreamResponse:
     view, created = await call.service.create_purchase_order(
         body.number, body.expected_date, _lines(body.lines), supplier=body.supplier
     )
-    return json_response(PurchaseOrderOut.of(view), status=201 if created else 200)
+    return json_response(PurchaseOrderOut.model_validate(view), status=201 if created else 200)
 
 
 async def list_purchase_orders(call: Call) -> web.StreamResponse:
@@ -306,27 +266,29 @@ async def list_purchase_orders(call: Call) -> web.StreamResponse:
             query.limit,
             "purchase-order",
             lambda r: r.id,
-            PurchaseOrderOut.of,
+            PurchaseOrderOut.model_validate,
         )
     )
 
 
 async def get_purchase_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
-    return json_response(PurchaseOrderOut.of(await call.service.get_purchase_order(path.number)))
+    return json_response(
+        PurchaseOrderOut.model_validate(await call.service.get_purchase_order(path.number))
+    )
 
 
 async def update_purchase_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
     body: PurchaseOrderChange = call.body
     view = await call.service.reschedule_purchase_order(path.number, body.expected_date)
-    return json_response(PurchaseOrderOut.of(view))
+    return json_response(PurchaseOrderOut.model_validate(view))
 
 
 async def cancel_purchase_order(call: Call) -> web.StreamResponse:
     path: NumberPath = call.path
     view = await call.service.cancel_purchase_order(path.number)
-    return json_response(PurchaseOrderOut.of(view))
+    return json_response(PurchaseOrderOut.model_validate(view))
 
 
 async def receive_purchase_order(call: Call) -> web.StreamResponse:
@@ -339,7 +301,7 @@ async def receive_purchase_order(call: Call) -> web.StreamResponse:
         key=_key(call, "receipt"),
         actor=call.actor,
     )
-    rows = [MovementOut.of(r) for o in outcomes for r in o.movements]
+    rows = [MovementOut.model_validate(r) for o in outcomes for r in o.movements]
     headers = {"Idempotent-Replayed": "true"} if all(o.replayed for o in outcomes) else {}
     return json_response(PostedMovements(number=path.number, movements=rows), status=201, **headers)
 

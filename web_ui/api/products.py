@@ -11,11 +11,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from stock_core.domain.catalog import BarcodeSpec
 from stock_core.domain.gtin import is_valid_gtin, normalize_gtin
 from stock_core.domain.token import Role
-from stock_core.store.api_reads import ProductView
-from stock_core.store.api_writes import ProductSpec
+from stock_core.model import Barcode, ProductSpec
 from web_ui.api.route import (
     API,
     Call,
@@ -55,6 +53,8 @@ class BarcodeIn(BaseModel):
 
 
 class BarcodeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     pack_size: int
 
@@ -135,6 +135,8 @@ class ProductUpdate(BaseModel):
 
 
 class ProductOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     sku: str
     name: str
     category: str
@@ -152,41 +154,17 @@ class ProductOut(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, view: ProductView) -> ProductOut:
-        def num(value: Decimal | None) -> float | None:
-            return None if value is None else float(value)
 
-        return cls(
-            sku=view.sku,
-            name=view.name,
-            category=view.category,
-            unit_cost=float(view.unit_cost),
-            weight_g=num(view.weight_g),
-            length_mm=num(view.length_mm),
-            width_mm=num(view.width_mm),
-            height_mm=num(view.height_mm),
-            reorder_point=view.reorder_point,
-            reorder_qty=view.reorder_qty,
-            lead_time_days=view.lead_time_days,
-            safety_stock=view.safety_stock,
-            backorder_allowed=view.backorder_allowed,
-            barcodes=[BarcodeOut(code=b.code, pack_size=b.pack_size) for b in view.barcodes],
-            created_at=view.created_at,
-            updated_at=view.updated_at,
-        )
-
-
-def _barcodes(barcodes: list[BarcodeIn]) -> tuple[BarcodeSpec, ...]:
+def _barcodes(barcodes: list[BarcodeIn]) -> tuple[Barcode, ...]:
     """The barcodes, each once: a code given again with the same pack size (``00012345``
     and ``0000000012345`` are one GTIN) is the same barcode. Given with two pack sizes, it
     is refused (422)."""
-    kept: dict[tuple[str, int], BarcodeSpec] = {}
+    kept: dict[tuple[str, int], Barcode] = {}
     for b in barcodes:
         same = b.code
         if same.isdigit() and len(same) in (8, 12, 13, 14) and is_valid_gtin(same):
             same = normalize_gtin(same)
-        kept.setdefault((same, b.pack_size), BarcodeSpec(b.code, b.pack_size))
+        kept.setdefault((same, b.pack_size), Barcode(b.code, b.pack_size))
     return tuple(kept.values())
 
 
@@ -204,26 +182,28 @@ async def list_products(call: Call) -> web.StreamResponse:
     rows = await call.service.list_products(
         category=query.category, after=after, limit=query.limit + 1
     )
-    page = page_of(Page[ProductOut], rows, query.limit, "product", lambda r: r.id, ProductOut.of)
+    page = page_of(
+        Page[ProductOut], rows, query.limit, "product", lambda r: r.id, ProductOut.model_validate
+    )
     return json_response(page)
 
 
 async def get_product(call: Call) -> web.StreamResponse:
     path: SkuPath = call.path
-    return json_response(ProductOut.of(await call.service.product(path.sku)))
+    return json_response(ProductOut.model_validate(await call.service.product(path.sku)))
 
 
 async def create_product(call: Call) -> web.StreamResponse:
     body: ProductCreate = call.body
     view = await call.service.create_product(body.to_spec())
-    return json_response(ProductOut.of(view), status=201)
+    return json_response(ProductOut.model_validate(view), status=201)
 
 
 async def update_product(call: Call) -> web.StreamResponse:
     path: SkuPath = call.path
     body: ProductUpdate = call.body
     view = await call.service.update_product(path.sku, body.changes())
-    return json_response(ProductOut.of(view))
+    return json_response(ProductOut.model_validate(view))
 
 
 ROUTES = (

@@ -22,8 +22,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from stock_core.domain.token import Role
+from stock_core.model import Token
 from stock_core.service import StockService
-from stock_core.store.tokens import TokenInfo
 from web_ui.api.conformance import Issue, ParameterCheck, check_query_text, check_value
 from web_ui.api.types import MAX_ID, MAX_INT
 from web_ui.auth import require_role
@@ -126,7 +126,7 @@ class Call:
     """One request as a handler sees it: already authorised and parsed."""
 
     request: web.Request
-    token: TokenInfo | None
+    token: Token | None
     path: Any = None
     query: Any = None
     body: Any = None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from aiohttp import web
 from pydantic import BaseModel, Field
 
 from stock_core.domain.token import Role
-from stock_core.store.api_reads import ScannerView
+from stock_core.model import ScannerView
 from web_ui import metrics
 from web_ui.api.route import (
     API,
@@ -56,22 +57,14 @@ class ScannerOut(BaseModel):
 
     @classmethod
     def of(cls, view: ScannerView, spools: dict[str, SpoolHealth] | None = None) -> ScannerOut:
-        s = view.state
-        return cls(
-            spool=(spools or {}).get(s.gateway),
-            id=s.id,
-            gateway=s.gateway,
-            url=s.url,
-            state=s.state,
-            detail=s.detail,
-            mode=s.mode,
-            location=s.location,
-            operator=s.operator,
-            last_scan_at=s.last_scan_at,
-            last_code=s.last_code,
-            counters=dict(s.counters),
-            updated_at=view.updated_at,
-            live=view.live,
+        """The stored (or live) state, with its gateway's spool when known."""
+        return cls.model_validate(
+            {
+                **dataclasses.asdict(view.state),
+                "updated_at": view.updated_at,
+                "live": view.live,
+                "spool": (spools or {}).get(view.state.gateway),
+            }
         )
 
 

@@ -9,7 +9,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.token import Role
-from stock_core.store.gateway import SpoolException
 from web_ui.api.route import (
     API,
     Call,
@@ -27,6 +26,8 @@ __all__ = ["ROUTES", "Resolution", "SpoolExceptionOut"]
 
 
 class SpoolExceptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     key: str
     scanner: str | None
@@ -40,24 +41,6 @@ class SpoolExceptionOut(BaseModel):
     resolved_at: datetime | None
     resolved_by: str | None
     resolution: str | None
-
-    @classmethod
-    def of(cls, e: SpoolException) -> SpoolExceptionOut:
-        return cls(
-            id=e.id,
-            key=e.key,
-            scanner=e.scanner,
-            scan_seq=e.scan_seq,
-            command=e.command,
-            problem_type=e.problem_type,
-            reason=e.reason,
-            spooled_at=e.spooled_at,
-            created_at=e.created_at,
-            resolved=e.resolved_at is not None,
-            resolved_at=e.resolved_at,
-            resolved_by=e.resolved_by,
-            resolution=e.resolution,
-        )
 
 
 class Resolution(BaseModel):
@@ -82,7 +65,12 @@ async def list_spool_exceptions(call: Call) -> web.StreamResponse:
         limit=query.limit + 1,
     )
     page = page_of(
-        Page[SpoolExceptionOut], rows, query.limit, "spool", lambda r: r.id, SpoolExceptionOut.of
+        Page[SpoolExceptionOut],
+        rows,
+        query.limit,
+        "spool",
+        lambda r: r.id,
+        SpoolExceptionOut.model_validate,
     )
     return json_response(page)
 
@@ -92,7 +80,7 @@ async def get_spool_exception(call: Call) -> web.StreamResponse:
     found = await call.service.spool_exception(path.id)
     if found is None:
         raise ProblemError("not-found", f"no spool exception {path.id}")
-    return json_response(SpoolExceptionOut.of(found))
+    return json_response(SpoolExceptionOut.model_validate(found))
 
 
 async def resolve_spool_exception(call: Call) -> web.StreamResponse:
@@ -101,7 +89,7 @@ async def resolve_spool_exception(call: Call) -> web.StreamResponse:
     found = await call.service.resolve_spool_exception(path.id, call.actor, body.resolution)
     if found is None:
         raise ProblemError("not-found", f"no spool exception {path.id}")
-    return json_response(SpoolExceptionOut.of(found))
+    return json_response(SpoolExceptionOut.model_validate(found))
 
 
 ROUTES = (

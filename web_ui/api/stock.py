@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.token import Role
 from stock_core.errors import UnknownProductError
-from stock_core.store.api_reads import ProductStock, StockRow
 from web_ui.api.route import (
     API,
     Call,
@@ -26,6 +25,8 @@ __all__ = ["ROUTES", "StockLocationOut", "StockOut"]
 
 
 class StockLocationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     location: str
     zone: str
     lot: str
@@ -43,23 +44,11 @@ class StockLocationOut(BaseModel):
         0, description="In a quarantine location: every unit here (never available); else 0."
     )
 
-    @classmethod
-    def of(cls, row: StockRow) -> StockLocationOut:
-        return cls(
-            location=row.location,
-            zone=row.zone,
-            lot=row.lot,
-            expiry=row.expiry,
-            on_hand=row.on_hand,
-            reserved=row.reserved,
-            available=row.available,
-            expired=row.expired_units,
-            quarantined=row.on_hand if row.quarantined else 0,
-        )
-
 
 class StockOut(BaseModel):
     """SPEC's ``GET /api/v1/stock/{sku}`` shape; list items are the same."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     sku: str
     name: str
@@ -83,23 +72,6 @@ class StockOut(BaseModel):
         description="Available over every location is at or below the reorder point."
     )
     locations: list[StockLocationOut]
-
-    @classmethod
-    def of(cls, stock: ProductStock) -> StockOut:
-        return cls(
-            sku=stock.sku,
-            name=stock.name,
-            on_hand=stock.on_hand,
-            reserved=stock.reserved,
-            available=stock.available,
-            expired=stock.expired,
-            quarantined=stock.quarantined,
-            on_order=stock.on_order,
-            backordered=stock.backordered,
-            reorder_point=stock.reorder_point,
-            below_reorder_point=stock.below_reorder_point,
-            locations=[StockLocationOut.of(r) for r in stock.locations],
-        )
 
 
 class StockQuery(PageQuery):
@@ -139,7 +111,7 @@ async def list_stock(call: Call) -> web.StreamResponse:
         search=query.q,
     )
     return json_response(
-        page_of(Page[StockOut], rows, query.limit, "stock", lambda r: r.id, StockOut.of)
+        page_of(Page[StockOut], rows, query.limit, "stock", lambda r: r.id, StockOut.model_validate)
     )
 
 
@@ -148,7 +120,7 @@ async def get_stock(call: Call) -> web.StreamResponse:
     rows = await call.service.list_stock(sku=path.sku, limit=1)
     if not rows:
         raise UnknownProductError(path.sku)
-    return json_response(StockOut.of(rows[0]))
+    return json_response(StockOut.model_validate(rows[0]))
 
 
 ROUTES = (

@@ -8,13 +8,13 @@ database notifies them) and closes the token's live feed sockets.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from stock_core.domain.token import MAX_LIFETIME, Role, parse_duration
-from stock_core.store.tokens import TokenInfo
+from stock_core.model import TokenStatus
 from web_ui.api.route import (
     API,
     Call,
@@ -33,6 +33,8 @@ __all__ = ["ROUTES", "TokenCreate", "TokenCreated", "TokenOut"]
 
 
 class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     name: str
     role: Role
@@ -43,26 +45,7 @@ class TokenOut(BaseModel):
         description="Recorded a few seconds late, at most once a minute."
     )
     expires_at: datetime | None = Field(description="null: never expires.")
-    status: Literal["active", "revoked", "expired"]
-
-    @classmethod
-    def of(cls, info: TokenInfo) -> TokenOut:
-        status: Literal["active", "revoked", "expired"] = "active"
-        if info.revoked_at is not None:
-            status = "revoked"
-        elif info.expired(datetime.now(UTC)):
-            status = "expired"
-        return cls(
-            id=info.id,
-            name=info.name,
-            role=info.role,
-            prefix=info.prefix,
-            created_at=info.created_at,
-            revoked_at=info.revoked_at,
-            last_used_at=info.last_used_at,
-            expires_at=info.expires_at,
-            status=status,
-        )
+    status: TokenStatus
 
 
 class TokenCreated(TokenOut):
@@ -116,14 +99,14 @@ async def list_tokens(call: Call) -> web.StreamResponse:
         after=decode_int_cursor("token", query.cursor) or 0, limit=query.limit + 1
     )
     return json_response(
-        page_of(Page[TokenOut], rows, query.limit, "token", lambda r: r.id, TokenOut.of)
+        page_of(Page[TokenOut], rows, query.limit, "token", lambda r: r.id, TokenOut.model_validate)
     )
 
 
 async def create_token(call: Call) -> web.StreamResponse:
     body: TokenCreate = call.body
     secret, info = await call.service.create_token(body.name, body.role, expires_at=body.expiry())
-    created = TokenCreated(**TokenOut.of(info).model_dump(), token=secret)
+    created = TokenCreated(**TokenOut.model_validate(info).model_dump(), token=secret)
     return json_response(created, status=201)
 
 
@@ -134,7 +117,7 @@ async def revoke_token(call: Call) -> web.StreamResponse:
         raise ProblemError("not-found", f"no token {path.id}")
     # At once on this node; the other nodes hear it from the database (NOTIFY).
     token_revoked(call.request.app, info.id)
-    return json_response(TokenOut.of(info))
+    return json_response(TokenOut.model_validate(info))
 
 
 ROUTES = (

@@ -8,9 +8,9 @@ from typing import Any
 from stock_core.domain.movement import Envelope, Pick, ProductRef
 from stock_core.domain.token import Role
 from stock_core.errors import InsufficientStockError
+from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.gateway import ScannerState
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.functional.api.conftest import Client, bearer, post_movement
 from tests.functional.web_app import stop_relays

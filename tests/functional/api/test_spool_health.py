@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stock_core.domain.token import Role
+from stock_core.model import GatewayState, ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.store.gateway import GatewayState, ScannerState
 from tests.functional.web_app import stop_relays
 from web_ui.app import create_app
 from web_ui.config import WebConfig

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from stock_core.domain.catalog import (
     LOCATION_COLUMNS,
     PRODUCT_COLUMNS,
-    BarcodeSpec,
     LocationRow,
     ProductRow,
     parse_barcodes,
@@ -23,6 +22,7 @@ from stock_core.domain.catalog import (
     parse_products,
 )
 from stock_core.errors import ImportProblem
+from stock_core.model import Barcode
 
 PRODUCT_HEADER = ",".join(PRODUCT_COLUMNS)
 LOCATION_HEADER = ",".join(LOCATION_COLUMNS)
@@ -70,24 +70,24 @@ def problems_of(data: bytes) -> list[tuple[int, str]]:
     [
         ("", ()),
         ("   ", ()),
-        ("05012345678900", (BarcodeSpec("05012345678900"),)),
-        ("5012345678900", (BarcodeSpec("05012345678900"),)),  # EAN-13 padded
-        ("96385074", (BarcodeSpec("00000096385074"),)),  # EAN-8 padded
-        ("036000291452", (BarcodeSpec("00036000291452"),)),  # UPC-A padded
-        ("15012345678907*12", (BarcodeSpec("15012345678907", 12),)),
-        (" 15012345678907 * 12 ", (BarcodeSpec("15012345678907", 12),)),
+        ("05012345678900", (Barcode("05012345678900"),)),
+        ("5012345678900", (Barcode("05012345678900"),)),  # EAN-13 padded
+        ("96385074", (Barcode("00000096385074"),)),  # EAN-8 padded
+        ("036000291452", (Barcode("00036000291452"),)),  # UPC-A padded
+        ("15012345678907*12", (Barcode("15012345678907", 12),)),
+        (" 15012345678907 * 12 ", (Barcode("15012345678907", 12),)),
         (
             "05012345678900|15012345678907*12",
-            (BarcodeSpec("05012345678900"), BarcodeSpec("15012345678907", 12)),
+            (Barcode("05012345678900"), Barcode("15012345678907", 12)),
         ),
-        ("GAD-ALIAS", (BarcodeSpec("GAD-ALIAS"),)),  # alias codes verbatim
-        ("1234567", (BarcodeSpec("1234567"),)),  # 7 digits: an alias, not a GTIN
-        ("12345*100000", (BarcodeSpec("12345", 100_000),)),
-        ("X*1", (BarcodeSpec("X", 1),)),
+        ("GAD-ALIAS", (Barcode("GAD-ALIAS"),)),  # alias codes verbatim
+        ("1234567", (Barcode("1234567"),)),  # 7 digits: an alias, not a GTIN
+        ("12345*100000", (Barcode("12345", 100_000),)),
+        ("X*1", (Barcode("X", 1),)),
     ],
 )
 def test_parse_barcodes_reads_codes_and_pack_sizes(
-    text: str, expected: tuple[BarcodeSpec, ...]
+    text: str, expected: tuple[Barcode, ...]
 ) -> None:
     assert parse_barcodes(text) == expected
 
@@ -127,7 +127,7 @@ def test_a_good_products_file_gives_typed_rows() -> None:
         line=2,
         sku="WIDGET",
         name="Widget",
-        barcodes=(BarcodeSpec("05012345678900"), BarcodeSpec("15012345678907", 12)),
+        barcodes=(Barcode("05012345678900"), Barcode("15012345678907", 12)),
         category="hardware",
         unit_cost=Decimal("2.50"),
         weight_g=Decimal(120),
@@ -379,9 +379,9 @@ def test_a_good_locations_file_gives_rows() -> None:
     )
     assert problems == []
     assert rows == [
-        LocationRow(2, "A-01", "A", "Aisle A bay 1", None),
-        LocationRow(3, "B-01", "B", "Aisle B", "4012345000009"),
-        LocationRow(4, "x_1/2.3", "", "", None),
+        LocationRow(line=2, code="A-01", zone="A", name="Aisle A bay 1", gln=None),
+        LocationRow(line=3, code="B-01", zone="B", name="Aisle B", gln="4012345000009"),
+        LocationRow(line=4, code="x_1/2.3", zone="", name="", gln=None),
     ]
 
 

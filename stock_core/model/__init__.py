@@ -1,0 +1,44 @@
+"""The vocabulary of stockd: one frozen type per concept.
+
+Shells (the gateway, the web UI, the CLI) take these from ``stock_core.service`` and
+hand them back; they never import ``stock_core.store``. Commands and rules live in
+``stock_core.domain`` (``domain.movement`` holds the movement commands and
+``MovementRecord``, a ledger row).
+"""
+
+from __future__ import annotations
+
+from stock_core.model.alert import Alert
+from stock_core.model.catalog import Barcode, Location, LocationSpec, Product, ProductSpec
+from stock_core.model.feed import FeedEvent
+from stock_core.model.movement import MovementFilter
+from stock_core.model.order import Backorder, Order, OrderLine, PurchaseOrder, PurchaseOrderLine
+from stock_core.model.scanner import GatewayState, ScannerState, ScannerView, SpoolException
+from stock_core.model.stock import LocationStock, ProductStock, StockLevel, StockRow
+from stock_core.model.token import Token, TokenStatus
+
+__all__ = [
+    "Alert",
+    "Backorder",
+    "Barcode",
+    "FeedEvent",
+    "GatewayState",
+    "Location",
+    "LocationSpec",
+    "LocationStock",
+    "MovementFilter",
+    "Order",
+    "OrderLine",
+    "Product",
+    "ProductSpec",
+    "ProductStock",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "ScannerState",
+    "ScannerView",
+    "SpoolException",
+    "StockLevel",
+    "StockRow",
+    "Token",
+    "TokenStatus",
+]

@@ -1,0 +1,86 @@
+"""The catalog: products with their barcodes, and locations.
+
+A ``*Spec`` is what a client or a CSV line supplies; the plain name is what exists
+(with its id and timestamps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+__all__ = ["Barcode", "Location", "LocationSpec", "Product", "ProductSpec"]
+
+
+@dataclass(frozen=True)
+class Barcode:
+    code: str
+    """GTINs normalised to 14 digits; alias codes verbatim."""
+    pack_size: int = 1
+    """Units one scan of it counts."""
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    sku: str
+    name: str
+    category: str = ""
+    unit_cost: Decimal = Decimal(0)
+    weight_g: Decimal | None = None
+    length_mm: Decimal | None = None
+    width_mm: Decimal | None = None
+    height_mm: Decimal | None = None
+    reorder_point: int = 0
+    reorder_qty: int = 0
+    lead_time_days: int = 0
+    safety_stock: int = 0
+    backorder_allowed: bool = True
+    barcodes: tuple[Barcode, ...] = ()
+
+
+@dataclass(frozen=True)
+class Product:
+    id: int
+    sku: str
+    name: str
+    category: str
+    unit_cost: Decimal
+    weight_g: Decimal | None
+    length_mm: Decimal | None
+    width_mm: Decimal | None
+    height_mm: Decimal | None
+    reorder_point: int
+    reorder_qty: int
+    lead_time_days: int
+    safety_stock: int
+    backorder_allowed: bool
+    barcodes: tuple[Barcode, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LocationSpec:
+    code: str
+    zone: str = ""
+    name: str = ""
+    gln: str | None = None
+    max_weight_g: Decimal | None = None
+    max_volume_cm3: Decimal | None = None
+    type: str = "storage"
+
+
+@dataclass(frozen=True)
+class Location:
+    id: int
+    code: str
+    warehouse: str
+    zone: str
+    name: str
+    gln: str | None
+    type: str
+    created_at: datetime
+    updated_at: datetime
+    max_weight_g: Decimal | None = None
+    max_volume_cm3: Decimal | None = None
