@@ -68,14 +68,14 @@ from stock_core.store import (
     operators,
     orders,
     outbox,
-    queries,
-    reads,
+    stock,
     tokens,
     webhooks,
 )
 from stock_core.store._boundary import is_unavailable, translated, with_retries
 from stock_core.store.connection import Connection, Pool
 from stock_core.store.count_tasks import tasks as count_tasks
+from stock_core.store.database import PING
 from stock_core.store.verify import VerifyReport, verify
 from stock_core.types import (
     IdempotencyKey,
@@ -196,7 +196,7 @@ class StockService:
 
     async def stock_of(self, sku: str) -> model.StockLevel:
         async with self.pool.acquire() as conn:
-            return await reads.stock_of(conn, sku)
+            return await stock.stock_of(conn, sku)
 
     @contextlib.asynccontextmanager
     async def _connection(self, deadline: float | None = None) -> AsyncIterator[Connection]:
@@ -226,7 +226,7 @@ class StockService:
 
     async def floor_snapshot(self) -> dict[str, Any]:
         async with self._connection() as conn:
-            return await reads.floor_snapshot(conn)
+            return await stock.floor_snapshot(conn)
 
     async def events_after(self, seq: int, limit: int = 1000) -> list[model.FeedEvent]:
         async with self._connection() as conn:
@@ -445,13 +445,13 @@ class StockService:
 
     async def simulation_catalog(self, limit: int = 200) -> tuple[list[str], list[str]]:
         async with self._connection() as conn:
-            return await reads.simulation_catalog(conn, limit)
+            return await stock.simulation_catalog(conn, limit)
 
     async def ping(self) -> bool:
         """True when PostgreSQL answers within two seconds."""
         try:
             async with self._connection() as conn:
-                await conn.fetchval(queries.PING, timeout=2)
+                await conn.fetchval(PING, timeout=2)
         except (DatabaseUnavailableError, TimeoutError):
             return False
         return True
@@ -460,9 +460,9 @@ class StockService:
         """The location's code; ``deadline`` bounds it as :meth:`post_batch`'s."""
         if deadline is not None:
             async with failover.bounded(self.pool, deadline) as conn:
-                return await reads.find_location(conn, code_or_gln)
+                return await stock.find_location(conn, code_or_gln)
         async with self._connection() as conn:
-            return await reads.find_location(conn, code_or_gln)
+            return await stock.find_location(conn, code_or_gln)
 
     # -- operators -------------------------------------------------------------------
 

@@ -26,9 +26,13 @@ from stock_core.model import (
     SpoolException,
     StockRow,
 )
-from stock_core.store import queries as q
+from stock_core.store.alerts import sql as alerts_sql
+from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
-from stock_core.store.idempotency import record_from_row
+from stock_core.store.gateway import sql as gateway_sql
+from stock_core.store.ledger import sql as ledger_sql
+from stock_core.store.ledger.idempotency import record_from_row
+from stock_core.store.stock import sql as stock_sql
 
 __all__ = [
     "EXPORT_BATCH",
@@ -131,27 +135,31 @@ def _spool_exception(row: asyncpg.Record) -> SpoolException:
 async def list_products(
     conn: Connection, *, category: str | None, after: int, limit: int
 ) -> list[Product]:
-    return [_product(r) for r in await conn.fetch(q.API_LIST_PRODUCTS, after, category, limit)]
+    return [
+        _product(r) for r in await conn.fetch(catalog_sql.LIST_PRODUCTS, after, category, limit)
+    ]
 
 
 async def product_by_sku(conn: Connection, sku: str, *, lock: bool = False) -> Product | None:
-    row = await conn.fetchrow(q.API_LOCK_PRODUCT_BY_SKU if lock else q.API_PRODUCT_BY_SKU, sku)
+    row = await conn.fetchrow(
+        catalog_sql.LOCK_PRODUCT_BY_SKU if lock else catalog_sql.PRODUCT_BY_SKU, sku
+    )
     return None if row is None else _product(row)
 
 
 async def list_locations(
     conn: Connection, *, zone: str | None, after: int, limit: int
 ) -> list[Location]:
-    return [_location(r) for r in await conn.fetch(q.API_LIST_LOCATIONS, after, zone, limit)]
+    return [_location(r) for r in await conn.fetch(catalog_sql.LIST_LOCATIONS, after, zone, limit)]
 
 
 async def location_by_code(conn: Connection, code: str) -> Location | None:
-    row = await conn.fetchrow(q.API_LOCATION_BY_CODE, code)
+    row = await conn.fetchrow(catalog_sql.LOCATION_BY_CODE, code)
     return None if row is None else _location(row)
 
 
 async def location_by_gln(conn: Connection, gln: str) -> Location | None:
-    row = await conn.fetchrow(q.API_LOCATION_BY_GLN, gln)
+    row = await conn.fetchrow(catalog_sql.LOCATION_BY_GLN, gln)
     return None if row is None else _location(row)
 
 
@@ -173,7 +181,7 @@ async def list_stock(
     """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         products = await conn.fetch(
-            q.API_LIST_STOCK_PRODUCTS,
+            stock_sql.LIST_STOCK_PRODUCTS,
             after,
             sku,
             location,
@@ -183,7 +191,7 @@ async def list_stock(
             search,
         )
         rows = await conn.fetch(
-            q.API_STOCK_ROWS_OF_PRODUCTS, [p["id"] for p in products], location, zone
+            stock_sql.STOCK_ROWS_OF_PRODUCTS, [p["id"] for p in products], location, zone
         )
     by_product: dict[int, list[StockRow]] = {}
     for r in rows:
@@ -218,15 +226,15 @@ async def list_movements(
     conn: Connection, filters: MovementFilter, *, after: int | None, limit: int, newest_first: bool
 ) -> list[MovementRecord]:
     if newest_first:
-        query, bound = q.API_LIST_MOVEMENTS_DESC, MAX_ID if after is None else after
+        query, bound = ledger_sql.LIST_MOVEMENTS_DESC, MAX_ID if after is None else after
     else:
-        query, bound = q.API_LIST_MOVEMENTS_ASC, 0 if after is None else after
+        query, bound = ledger_sql.LIST_MOVEMENTS_ASC, 0 if after is None else after
     rows = await conn.fetch(query, bound, *_filter_args(filters), limit)
     return [record_from_row(r) for r in rows]
 
 
 async def movement_by_id(conn: Connection, movement_id: int) -> MovementRecord | None:
-    row = await conn.fetchrow(q.MOVEMENT_BY_ID, movement_id)
+    row = await conn.fetchrow(ledger_sql.MOVEMENT_BY_ID, movement_id)
     return None if row is None else record_from_row(row)
 
 
@@ -235,7 +243,7 @@ async def export_movements(
 ) -> AsyncGenerator[Sequence[MovementRecord], None]:
     """Every matching movement in ledger order, ``batch`` rows at a time (a cursor)."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        cursor = await conn.cursor(q.API_EXPORT_MOVEMENTS, 0, *_filter_args(filters))
+        cursor = await conn.cursor(ledger_sql.EXPORT_MOVEMENTS, 0, *_filter_args(filters))
         while True:
             rows = await cursor.fetch(batch)
             if not rows:
@@ -261,7 +269,7 @@ async def list_scanner_states(conn: Connection) -> list[ScannerView]:
             ),
             updated_at=r["updated_at"],
         )
-        for r in await conn.fetch(q.API_LIST_SCANNER_STATES)
+        for r in await conn.fetch(gateway_sql.LIST_SCANNER_STATES)
     ]
 
 
@@ -274,15 +282,15 @@ async def list_alerts(
     after: int,
     limit: int,
 ) -> list[Alert]:
-    rows = await conn.fetch(q.API_LIST_ALERTS, after, include_cleared, kind, sku, limit)
+    rows = await conn.fetch(alerts_sql.LIST_ALERTS, after, include_cleared, kind, sku, limit)
     return [_alert(r) for r in rows]
 
 
 async def alert_by_id(conn: Connection, alert_id: int) -> Alert | None:
-    row = await conn.fetchrow(q.ALERT_BY_ID, alert_id)
+    row = await conn.fetchrow(alerts_sql.ALERT_BY_ID, alert_id)
     return None if row is None else _alert(row)
 
 
 async def spool_exception_by_id(conn: Connection, exception_id: int) -> SpoolException | None:
-    row = await conn.fetchrow(q.API_SPOOL_EXCEPTION_BY_ID, exception_id)
+    row = await conn.fetchrow(gateway_sql.SPOOL_EXCEPTION_BY_ID, exception_id)
     return None if row is None else _spool_exception(row)

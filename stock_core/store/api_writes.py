@@ -28,9 +28,11 @@ from stock_core.model import (
     SpoolException,
 )
 from stock_core.store import api_reads
-from stock_core.store import queries as q
+from stock_core.store.alerts import sql as alerts_sql
+from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
-from stock_core.store.reservation import LockedProduct, refresh_alerts
+from stock_core.store.gateway import sql as gateway_sql
+from stock_core.store.orders.reservation import LockedProduct, refresh_alerts
 
 __all__ = [
     "acknowledge_alert",
@@ -78,13 +80,13 @@ async def _replace_barcodes(
     conn: Connection, product_id: int, barcodes: tuple[Barcode, ...]
 ) -> None:
     codes = [b.code for b in barcodes]
-    owners = await conn.fetch(q.API_BARCODE_OWNERS, codes, product_id)
+    owners = await conn.fetch(catalog_sql.BARCODE_OWNERS, codes, product_id)
     if owners:
         taken = ", ".join(f"{o['code']} ({o['sku']})" for o in owners)
         raise CatalogConflictError(f"barcode already registered to another product: {taken}")
-    await conn.execute(q.API_DELETE_PRODUCT_BARCODES, product_id)
+    await conn.execute(catalog_sql.DELETE_PRODUCT_BARCODES, product_id)
     await conn.execute(
-        q.API_INSERT_PRODUCT_BARCODES, product_id, codes, [b.pack_size for b in barcodes]
+        catalog_sql.INSERT_PRODUCT_BARCODES, product_id, codes, [b.pack_size for b in barcodes]
     )
 
 
@@ -92,7 +94,9 @@ async def create_product(conn: Connection, spec: ProductSpec) -> Product:
     spec = dataclasses.replace(spec, barcodes=_normalise_barcodes(spec.barcodes))
     try:
         async with conn.transaction():
-            product_id = await conn.fetchval(q.API_INSERT_PRODUCT, spec.sku, *_product_args(spec))
+            product_id = await conn.fetchval(
+                catalog_sql.INSERT_PRODUCT, spec.sku, *_product_args(spec)
+            )
             if product_id is None:
                 raise CatalogConflictError(f"product {spec.sku} already exists")
             await _replace_barcodes(conn, product_id, spec.barcodes)
@@ -119,7 +123,7 @@ async def update_product(conn: Connection, sku: str, changes: Mapping[str, Any])
                 barcodes=tuple(Barcode(b.code, b.pack_size) for b in current.barcodes),
             )
             spec = dataclasses.replace(spec, **changes)
-            await conn.execute(q.API_UPDATE_PRODUCT, current.id, *_product_args(spec))
+            await conn.execute(catalog_sql.UPDATE_PRODUCT, current.id, *_product_args(spec))
             if "barcodes" in changes:
                 barcodes = _normalise_barcodes(spec.barcodes)
                 await _replace_barcodes(conn, current.id, barcodes)
@@ -144,7 +148,7 @@ async def create_location(conn: Connection, spec: LocationSpec) -> Location:
     try:
         async with conn.transaction():
             location_id = await conn.fetchval(
-                q.API_INSERT_LOCATION,
+                catalog_sql.INSERT_LOCATION,
                 spec.code,
                 spec.zone,
                 spec.name,
@@ -167,7 +171,7 @@ async def create_location(conn: Connection, spec: LocationSpec) -> Location:
 async def acknowledge_alert(conn: Connection, alert_id: int, by: str) -> Alert | None:
     """Acknowledge (once: the first acknowledgement stands); ``None`` for no such alert."""
     async with conn.transaction():
-        await conn.execute(q.API_ACKNOWLEDGE_ALERT, alert_id, by)
+        await conn.execute(alerts_sql.ACKNOWLEDGE_ALERT, alert_id, by)
         return await api_reads.alert_by_id(conn, alert_id)
 
 
@@ -176,7 +180,9 @@ async def resolve_spool_exception(
 ) -> SpoolException | None:
     """Mark resolved (the first resolution stands); ``None`` for no such exception."""
     async with conn.transaction():
-        found = await conn.fetchval(q.API_RESOLVE_SPOOL_EXCEPTION, exception_id, by, resolution)
+        found = await conn.fetchval(
+            gateway_sql.RESOLVE_SPOOL_EXCEPTION, exception_id, by, resolution
+        )
         if found is None:
             return None
         return await api_reads.spool_exception_by_id(conn, exception_id)

@@ -15,7 +15,7 @@ import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import platformdirs
@@ -33,6 +33,7 @@ from stock_core.store.privileges import (
 
 __all__ = [
     "EMBEDDED_APP_ROLE",
+    "PING",
     "Database",
     "close_pool",
     "default_home",
@@ -40,6 +41,9 @@ __all__ = [
     "open_database",
     "with_user",
 ]
+
+PING: Final = "SELECT 1"
+"""Whether the server answers (health checks, keeping a listening connection alive)."""
 
 log = logging.getLogger(__name__)
 

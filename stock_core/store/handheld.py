@@ -20,9 +20,9 @@ from typing import Any, Final
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
 from stock_core.model import ScannerState
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.gateway import record_spool_exceptions, save_scanner_states
+from stock_core.store.outbox import sql as outbox_sql
 
 __all__ = [
     "DELETE_OLD_HANDHELD_REPLIES",
@@ -117,7 +117,7 @@ async def save_handheld_scan(
         await conn.execute(DELETE_OLD_HANDHELD_REPLIES, state.id, seq - REPLIES_KEPT)
         await save_scanner_states(conn, [state])
         if events:
-            await conn.executemany(q.INSERT_EVENT, [(t, json.dumps(p)) for t, p in events])
+            await conn.executemany(outbox_sql.INSERT_EVENT, [(t, json.dumps(p)) for t, p in events])
         await record_spool_exceptions(conn, refused_late)
 
 
@@ -127,4 +127,4 @@ async def save_handheld_status(
     """A handheld connected or went away: its scanner state and ``scanner.status``."""
     async with conn.transaction():
         await save_scanner_states(conn, [state])
-        await conn.execute(q.INSERT_EVENT, event[0], json.dumps(event[1]))
+        await conn.execute(outbox_sql.INSERT_EVENT, event[0], json.dumps(event[1]))

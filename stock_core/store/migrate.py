@@ -12,11 +12,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Final
 
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 
 __all__ = ["Migration", "available_migrations", "migrate", "pending_migrations"]
+
+ADVISORY_LOCK_MIGRATIONS: Final = "SELECT pg_advisory_xact_lock(7243100001)"
+
+CREATE_MIGRATIONS_TABLE: Final = """
+CREATE TABLE IF NOT EXISTS stockd_migrations (
+    version     integer PRIMARY KEY,
+    name        text NOT NULL,
+    applied_at  timestamptz NOT NULL DEFAULT now()
+)
+"""
+
+APPLIED_MIGRATIONS: Final = "SELECT version FROM stockd_migrations ORDER BY version"
+
+MIGRATIONS_TABLE_EXISTS: Final = "SELECT to_regclass('stockd_migrations') IS NOT NULL"
+
+RECORD_MIGRATION: Final = "INSERT INTO stockd_migrations (version, name) VALUES ($1, $2)"
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -40,8 +56,8 @@ def available_migrations() -> list[Migration]:
 
 async def pending_migrations(conn: Connection) -> list[Migration]:
     """Migrations not applied yet, found without DDL or locks."""
-    if await conn.fetchval(q.MIGRATIONS_TABLE_EXISTS):
-        done = {r["version"] for r in await conn.fetch(q.APPLIED_MIGRATIONS)}
+    if await conn.fetchval(MIGRATIONS_TABLE_EXISTS):
+        done = {r["version"] for r in await conn.fetch(APPLIED_MIGRATIONS)}
     else:
         done = set()
     return [m for m in available_migrations() if m.version not in done]
@@ -52,14 +68,14 @@ async def migrate(conn: Connection) -> list[Migration]:
     if not await pending_migrations(conn):
         return []
     async with conn.transaction():
-        await conn.execute(q.ADVISORY_LOCK_MIGRATIONS)
-        await conn.execute(q.CREATE_MIGRATIONS_TABLE)
-        done = {r["version"] for r in await conn.fetch(q.APPLIED_MIGRATIONS)}
+        await conn.execute(ADVISORY_LOCK_MIGRATIONS)
+        await conn.execute(CREATE_MIGRATIONS_TABLE)
+        done = {r["version"] for r in await conn.fetch(APPLIED_MIGRATIONS)}
         applied = []
         for migration in available_migrations():
             if migration.version in done:
                 continue
             await conn.execute(migration.sql)
-            await conn.execute(q.RECORD_MIGRATION, migration.version, migration.name)
+            await conn.execute(RECORD_MIGRATION, migration.version, migration.name)
             applied.append(migration)
         return applied

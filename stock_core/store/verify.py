@@ -3,12 +3,132 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import sql as count_sql
 
 __all__ = ["VerifyReport", "verify"]
+
+VERIFY_LEDGER_SUMS: Final = """
+WITH ledger AS (
+    SELECT product_id, location_id, lot, sum(delta) AS total
+    FROM movements GROUP BY product_id, location_id, lot
+)
+SELECT p.sku, l.code AS location, coalesce(s.lot, g.lot) AS lot,
+       coalesce(s.on_hand, 0) AS on_hand, coalesce(g.total, 0) AS ledger
+FROM stock s
+FULL JOIN ledger g
+  ON g.product_id = s.product_id AND g.location_id = s.location_id AND g.lot = s.lot
+JOIN products p ON p.id = coalesce(s.product_id, g.product_id)
+JOIN locations l ON l.id = coalesce(s.location_id, g.location_id)
+WHERE coalesce(s.on_hand, 0) <> coalesce(g.total, 0)
+ORDER BY 1, 2, 3
+LIMIT 1000
+"""
+
+VERIFY_NOT_NEGATIVE: Final = """
+SELECT p.sku, l.code AS location, s.lot, s.on_hand, s.reserved
+FROM stock s JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id
+WHERE s.on_hand < 0 OR s.reserved < 0 OR s.reserved > s.on_hand
+ORDER BY 1, 2, 3
+LIMIT 1000
+"""
+
+VERIFY_RUNNING_BALANCES: Final = """
+SELECT id, sku, location, lot, on_hand_after, running FROM (
+    SELECT m.id, p.sku, l.code AS location, m.lot, m.on_hand_after,
+           sum(m.delta) OVER (PARTITION BY m.product_id, m.location_id, m.lot
+                              ORDER BY m.id) AS running
+    FROM movements m JOIN products p ON p.id = m.product_id
+    JOIN locations l ON l.id = m.location_id
+) w
+WHERE on_hand_after <> running
+ORDER BY id
+LIMIT 1000
+"""
+
+VERIFY_KEYS: Final = """
+SELECT k.key, k.rejection IS NOT NULL AS rejected, count(m.id) AS rows
+FROM idempotency_keys k LEFT JOIN movements m ON m.idempotency_key = k.key
+GROUP BY k.key, k.rejection
+HAVING (k.rejection IS NULL AND count(m.id) = 0
+        AND NOT EXISTS (SELECT 1 FROM count_task_keys c WHERE c.key = k.key))
+    OR (k.rejection IS NOT NULL AND count(m.id) > 0)
+ORDER BY k.key
+LIMIT 1000
+"""
+
+VERIFY_UNDOS: Final = """
+SELECT u.id, u.reverses
+FROM movements u JOIN movements o ON o.id = u.reverses
+WHERE u.kind <> 'undo' OR o.kind = 'undo' OR u.delta <> -o.delta
+   OR u.product_id <> o.product_id OR u.location_id <> o.location_id OR u.lot <> o.lot
+ORDER BY u.id
+LIMIT 1000
+"""
+
+COUNT_TOTALS: Final = """
+SELECT (SELECT count(*) FROM movements) AS movements,
+       (SELECT count(*) FROM stock) AS stock_rows,
+       (SELECT count(*) FROM products) AS products,
+       (SELECT count(*) FROM locations) AS locations
+"""
+
+VERIFY_RESERVATIONS: Final = """
+WITH held AS (
+    SELECT product_id, location_id, lot, sum(quantity) AS held
+    FROM reservations GROUP BY product_id, location_id, lot
+)
+SELECT p.sku, l.code AS location, s.lot, s.reserved, coalesce(h.held, 0) AS held
+FROM stock s
+LEFT JOIN held h USING (product_id, location_id, lot)
+JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id
+WHERE s.reserved <> coalesce(h.held, 0)
+LIMIT 1000
+"""
+
+# Quarantine stock is never reserved, and every stock row knows its location's type.
+VERIFY_QUARANTINE: Final = """
+SELECT p.sku, l.code AS location, s.lot, s.reserved, s.quarantined, l.type,
+       (SELECT coalesce(sum(r.quantity), 0) FROM reservations r
+        WHERE (r.product_id, r.location_id, r.lot) = (s.product_id, s.location_id, s.lot))
+           AS held
+FROM stock s JOIN products p ON p.id = s.product_id JOIN locations l ON l.id = s.location_id
+WHERE s.quarantined <> (l.type = 'quarantine')
+   OR (l.type = 'quarantine' AND (s.reserved <> 0 OR EXISTS (
+        SELECT 1 FROM reservations r
+        WHERE (r.product_id, r.location_id, r.lot) = (s.product_id, s.location_id, s.lot))))
+ORDER BY 1, 2, 3
+LIMIT 1000
+"""
+
+VERIFY_ORDER_LINES: Final = """
+SELECT o.number, p.sku, o.status, ol.quantity, ol.reserved, ol.backordered, ol.picked,
+       coalesce((SELECT sum(quantity) FROM reservations r WHERE r.order_line_id = ol.id), 0)
+           AS held
+FROM order_lines ol JOIN orders o ON o.id = ol.order_id JOIN products p ON p.id = ol.product_id
+WHERE ol.reserved <> coalesce(
+          (SELECT sum(quantity) FROM reservations r WHERE r.order_line_id = ol.id), 0)
+   OR (o.status = 'open' AND ol.reserved + ol.backordered + ol.picked <> ol.quantity)
+   OR (o.status = 'complete' AND ol.picked <> ol.quantity)
+   OR (o.status = 'cancelled' AND (ol.reserved <> 0 OR ol.backordered <> 0))
+LIMIT 1000
+"""
+
+VERIFY_FIFO: Final = """
+SELECT p.sku, sum(s.on_hand - s.reserved) AS available, min(w.backordered) AS waiting
+FROM products p
+JOIN stock s ON s.product_id = p.id AND stockd_available(s.expiry, s.quarantined)
+JOIN LATERAL (
+    SELECT sum(ol.backordered) AS backordered FROM order_lines ol
+    JOIN orders o ON o.id = ol.order_id
+    WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
+) w ON w.backordered > 0
+GROUP BY p.sku
+HAVING sum(s.on_hand - s.reserved) > 0
+LIMIT 1000
+"""
 
 
 @dataclass
@@ -33,39 +153,39 @@ async def verify(conn: Connection) -> VerifyReport:
     """Check every invariant in one repeatable-read snapshot."""
     report = VerifyReport()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        totals = await conn.fetchrow(q.COUNT_TOTALS)
+        totals = await conn.fetchrow(COUNT_TOTALS)
         assert totals is not None
         report.checked = dict(totals)
-        for r in await conn.fetch(q.VERIFY_LEDGER_SUMS):
+        for r in await conn.fetch(VERIFY_LEDGER_SUMS):
             report.failures.append(
                 f"ledger sums to {r['ledger']} but on-hand is {r['on_hand']} for "
                 f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}"
             )
-        for r in await conn.fetch(q.VERIFY_NOT_NEGATIVE):
+        for r in await conn.fetch(VERIFY_NOT_NEGATIVE):
             report.failures.append(
                 f"bad stock row {r['sku']} at {r['location']} lot {r['lot'] or '-'}: "
                 f"on-hand {r['on_hand']}, reserved {r['reserved']}"
             )
-        for r in await conn.fetch(q.VERIFY_RUNNING_BALANCES):
+        for r in await conn.fetch(VERIFY_RUNNING_BALANCES):
             report.failures.append(
                 f"movement {r['id']} ({r['sku']} at {r['location']}) says on-hand after "
                 f"{r['on_hand_after']} but the ledger runs to {r['running']}"
             )
-        for r in await conn.fetch(q.VERIFY_KEYS):
+        for r in await conn.fetch(VERIFY_KEYS):
             what = "rejected but has ledger rows" if r["rejected"] else "accepted but has no rows"
             report.failures.append(f"idempotency key {r['key']} {what}")
-        for r in await conn.fetch(q.VERIFY_RESERVATIONS):
+        for r in await conn.fetch(VERIFY_RESERVATIONS):
             report.failures.append(
                 f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}: {r['reserved']} reserved "
                 f"but reservations hold {r['held']}"
             )
-        for r in await conn.fetch(q.VERIFY_ORDER_LINES):
+        for r in await conn.fetch(VERIFY_ORDER_LINES):
             report.failures.append(
                 f"order {r['number']} ({r['status']}) line {r['sku']}: ordered {r['quantity']}, "
                 f"reserved {r['reserved']} (held {r['held']}), backordered {r['backordered']}, "
                 f"picked {r['picked']} do not add up"
             )
-        for r in await conn.fetch(q.VERIFY_QUARANTINE):
+        for r in await conn.fetch(VERIFY_QUARANTINE):
             where = f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}"
             if r["quarantined"] != (r["type"] == "quarantine"):
                 report.failures.append(
@@ -76,11 +196,11 @@ async def verify(conn: Connection) -> VerifyReport:
                     f"{where}: {r['reserved']} reserved (reservations hold {r['held']}) "
                     "in a quarantine location"
                 )
-        for r in await conn.fetch(q.VERIFY_FIFO):
+        for r in await conn.fetch(VERIFY_FIFO):
             report.failures.append(
                 f"{r['sku']}: {r['available']} available while {r['waiting']} are backordered"
             )
-        for r in await conn.fetch(q.VERIFY_UNDOS):
+        for r in await conn.fetch(VERIFY_UNDOS):
             report.failures.append(f"undo {r['id']} does not mirror movement {r['reverses']}")
         for r in await conn.fetch(count_sql.VERIFY_COUNT_TASKS):
             report.failures.append(f"count task {r['id']} {r['problem']}")

@@ -8,8 +8,8 @@ import asyncpg
 
 from stock_core.domain.movement import MovementKind, MovementOutcome, MovementRecord
 from stock_core.errors import IdempotencyConflictError, rejection_from_dict
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
+from stock_core.store.ledger import sql as q
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
 
 __all__ = ["record_from_row", "replay"]

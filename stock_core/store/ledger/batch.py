@@ -16,7 +16,7 @@ inside the caller's transaction in four round trips whatever its length:
 
 Then, only for the products that need it: waiting backorders filled (when stock
 grew and some wait) and alerts raised or cleared (when the figures cross a line).
-Replayed keys answer their first outcome (:func:`stock_core.store.idempotency.replay`).
+Replayed keys answer their first outcome (:func:`stock_core.store.ledger.idempotency.replay`).
 Statements read stock only after the statement that locked the products, so their
 snapshot sees every change committed before the locks were granted.
 """
@@ -51,8 +51,8 @@ from stock_core.domain.movement import (
 from stock_core.errors import InvalidMovementError, StockRejection
 from stock_core.store import capacity
 from stock_core.store.connection import Connection
-from stock_core.store.idempotency import replay
-from stock_core.store.reservation import (
+from stock_core.store.ledger.idempotency import replay
+from stock_core.store.orders.reservation import (
     LockedProduct,
     apply_alerts,
     fill_backorders,

@@ -59,15 +59,16 @@ from stock_core.errors import (
     UnknownProductError,
 )
 from stock_core.store import capacity
-from stock_core.store import queries as q
 from stock_core.store._boundary import checked, retrying, with_retries
-from stock_core.store.batch import LocationCache, post_plain
 from stock_core.store.connection import Connection, Pool
 from stock_core.store.count_tasks.recording import open_task_at, record_count
 from stock_core.store.failover import bounded
-from stock_core.store.idempotency import replay
+from stock_core.store.ledger import sql as q
+from stock_core.store.ledger.batch import LocationCache, post_plain
+from stock_core.store.ledger.idempotency import replay
 from stock_core.store.orders import order_shipped
-from stock_core.store.reservation import (
+from stock_core.store.orders import sql as orders_sql
+from stock_core.store.orders.reservation import (
     LockedProduct,
     emit,
     emit_availability,
@@ -75,6 +76,7 @@ from stock_core.store.reservation import (
     lock_product,
     refresh_alerts,
 )
+from stock_core.store.stock import sql as stock_sql
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, ReasonCode, Sku
 
 __all__ = [
@@ -139,7 +141,7 @@ class _Writer:
     async def location(self, code: str) -> tuple[int, str]:
         found = self._locations.get(code)
         if found is None:
-            row = await self.conn.fetchrow(q.FIND_LOCATION, code)
+            row = await self.conn.fetchrow(stock_sql.FIND_LOCATION, code)
             if row is None:
                 raise UnknownLocationError(code)
             found = (row["id"], row["code"])
@@ -370,7 +372,7 @@ class _Writer:
                     break
                 n = min(release, held["quantity"])
                 await self.conn.execute(
-                    q.UNRESERVE_STOCK, product.id, held["location_id"], held["lot"], n
+                    orders_sql.UNRESERVE_STOCK, product.id, held["location_id"], held["lot"], n
                 )
                 await emit_availability(
                     self.conn, await self.lock(product), held["location_id"], held["lot"], -n

@@ -9,9 +9,9 @@ from typing import Final, TypeVar
 from stock_core.domain.catalog import LocationRow, ProductRow
 from stock_core.domain.history import HistoryRow
 from stock_core.errors import CatalogImportError, ImportProblem
-from stock_core.store import queries as q
+from stock_core.store.catalog import sql as q
 from stock_core.store.connection import Connection
-from stock_core.store.reservation import LockedProduct, refresh_alerts
+from stock_core.store.orders.reservation import LockedProduct, refresh_alerts
 
 __all__ = ["ImportSummary", "load_history", "load_locations", "load_products"]
 

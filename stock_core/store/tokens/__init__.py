@@ -30,8 +30,9 @@ from stock_core.domain.token import (
     secret_matches,
 )
 from stock_core.model import Token
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection, Pool
+from stock_core.store.database import PING
+from stock_core.store.tokens import sql as q
 
 __all__ = [
     "REVOCATION_CHANNEL",
@@ -212,7 +213,7 @@ class RevocationListener:
             while True:
                 await asyncio.sleep(self.check_interval)
                 async with asyncio.timeout(self.check_interval):
-                    await conn.execute(q.PING)
+                    await conn.execute(PING)
         finally:
             self.listening.clear()
             self._conn = None

@@ -1,7 +1,6 @@
 """Reads and writes for forecasts, replenishment, projected-stockout alerts and reports.
 
-Every function takes a connection and runs the statements of ``queries`` under the
-``analytics`` header, or those below (the ones this module alone runs); the
+Every function takes a connection and runs the statements of ``analytics.sql``; the
 arithmetic lives in ``stock_core.domain``. Raising or clearing an alert writes the
 alert and its outbox event in one transaction.
 """
@@ -14,20 +13,17 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Final
 
 from stock_core.domain import reports
 from stock_core.domain.forecast import Forecast, WeeklySeries, week_start, weekly_series
 from stock_core.domain.replenishment import Arrival, Position, StockoutDecision
 from stock_core.domain.reports import ProductActivity, ProductHolding, ProductPeriod
 from stock_core.errors import StockUsageError
-from stock_core.store import queries as q
+from stock_core.store.analytics import sql as q
 from stock_core.store.connection import Connection
 from stock_core.types import Sku
 
 __all__ = [
-    "DEMAND_PIECES",
-    "PRODUCTS_FOR_FORECAST",
     "ProductPosition",
     "active_stockouts",
     "activity",
@@ -38,57 +34,11 @@ __all__ = [
     "positions",
     "product_ids",
     "products_for_forecast",
+    "q.DEMAND_PIECES",
+    "q.PRODUCTS_FOR_FORECAST",
     "save_forecasts",
     "weekly_demand",
 ]
-
-
-# Demand per product and *piece* (the days of an ISO week inside one calendar month,
-# named by its first day) before the week starting $1 (a Monday); $2 product ids or
-# NULL for all. Weekly totals are the pieces of a week, monthly ones those of a month.
-# Demand is what customers asked for, not only what could be shipped (issue 12.16):
-#   imported history, as imported;
-#   order lines, on the day the order was placed, cancelled orders aside (a line that
-#   was backordered is demand all the same: counting only picks would under-forecast
-#   exactly the products that ran out);
-#   picks not against an order — or against a cancelled one, whose lines are not
-#   counted — less the undo rows that reverse them, dated by the pick. Picks against
-#   a live order are already counted by its lines.
-DEMAND_PIECES: Final = """
-SELECT product_id,
-       greatest(day - (extract(isodow FROM day)::integer - 1), date_trunc('month', day)::date)
-           AS piece,
-       sum(quantity)::bigint AS quantity
-FROM (
-    SELECT h.product_id, h.day, h.quantity::bigint AS quantity
-    FROM demand_history h
-    WHERE h.day < $1 AND ($2::integer[] IS NULL OR h.product_id = ANY($2))
-    UNION ALL
-    SELECT ol.product_id, (o.created_at AT TIME ZONE 'UTC')::date, ol.quantity::bigint
-    FROM order_lines ol JOIN orders o ON o.id = ol.order_id
-    WHERE o.status <> 'cancelled'
-      AND o.created_at < ($1::date::timestamp AT TIME ZONE 'UTC')
-      AND ($2::integer[] IS NULL OR ol.product_id = ANY($2))
-    UNION ALL
-    SELECT m.product_id, (m.ts AT TIME ZONE 'UTC')::date, -m.delta - coalesce(u.delta, 0)
-    FROM movements m
-    LEFT JOIN movements u ON u.reverses = m.id
-    LEFT JOIN orders o ON o.id = m.order_id
-    WHERE m.kind = 'pick' AND (m.order_id IS NULL OR o.status = 'cancelled')
-      AND m.ts < ($1::date::timestamp AT TIME ZONE 'UTC')
-      AND ($2::integer[] IS NULL OR m.product_id = ANY($2))
-) d
-GROUP BY 1, 2
-ORDER BY 1, 2
-"""
-
-# Products (all, or those named by sku $1 or id $2) with the lead time that sets
-# their backtest horizon.
-PRODUCTS_FOR_FORECAST: Final = """
-SELECT id, sku, lead_time_days FROM products
-WHERE ($1::text[] IS NULL OR sku = ANY($1)) AND ($2::integer[] IS NULL OR id = ANY($2))
-ORDER BY id
-"""
 
 
 @dataclass(frozen=True)
@@ -101,7 +51,7 @@ async def positions(
     conn: Connection, *, after: int = 0, sku: str | None = None, limit: int | None = None
 ) -> list[ProductPosition]:
     """Products by id after ``after`` (all, or the one ``sku``) with their stock position."""
-    rows = await conn.fetch(q.ANALYTICS_POSITIONS, after, sku, limit)
+    rows = await conn.fetch(q.PRODUCT_POSITIONS, after, sku, limit)
     return [
         ProductPosition(
             r["id"],
@@ -139,7 +89,7 @@ async def products_for_forecast(
 ) -> dict[int, tuple[Sku, int]]:
     """Product id → (SKU, lead time in days), for all products or those named."""
     rows = await conn.fetch(
-        PRODUCTS_FOR_FORECAST,
+        q.PRODUCTS_FOR_FORECAST,
         list(skus) if skus is not None else None,
         list(ids) if ids is not None else None,
     )
@@ -150,11 +100,11 @@ async def weekly_demand(
     conn: Connection, *, today: date, ids: Collection[int]
 ) -> dict[int, WeeklySeries]:
     """Each product's demand series up to the last week complete by ``today``
-    (``DEMAND_PIECES``; monthly totals too when its history was recorded monthly).
+    (``q.DEMAND_PIECES``; monthly totals too when its history was recorded monthly).
 
     Products without any demand record get an empty series ending at ``today``'s week.
     """
-    rows = await conn.fetch(DEMAND_PIECES, week_start(today), list(ids))
+    rows = await conn.fetch(q.DEMAND_PIECES, week_start(today), list(ids))
     points: dict[int, list[tuple[date, float]]] = defaultdict(list)
     for r in rows:
         points[r["product_id"]].append((r["piece"], float(r["quantity"])))
@@ -162,7 +112,7 @@ async def weekly_demand(
 
 
 async def cached_forecasts(conn: Connection, ids: Collection[int] | None) -> dict[int, Forecast]:
-    rows = await conn.fetch(q.ANALYTICS_CACHED_FORECASTS, list(ids) if ids is not None else None)
+    rows = await conn.fetch(q.CACHED_FORECASTS, list(ids) if ids is not None else None)
     return {
         r["product_id"]: Forecast.from_stored(
             r["sku"], r["method"], json.loads(r["weeks"]), json.loads(r["detail"])
@@ -177,7 +127,7 @@ async def save_forecasts(conn: Connection, forecasts: Sequence[tuple[int, Foreca
         return
     async with conn.transaction():
         await conn.executemany(
-            q.ANALYTICS_SAVE_FORECAST,
+            q.SAVE_FORECAST,
             [
                 (pid, f.method.value, json.dumps(f.stored_weeks()), json.dumps(f.detail()))
                 for pid, f in forecasts
@@ -187,7 +137,7 @@ async def save_forecasts(conn: Connection, forecasts: Sequence[tuple[int, Foreca
 
 async def active_stockouts(conn: Connection) -> set[int]:
     """Products with an active ``projected_stockout`` alert."""
-    return {r["product_id"] for r in await conn.fetch(q.ANALYTICS_ACTIVE_STOCKOUTS)}
+    return {r["product_id"] for r in await conn.fetch(q.ACTIVE_PROJECTED_STOCKOUTS)}
 
 
 async def apply_stockout(

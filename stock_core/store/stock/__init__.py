@@ -7,8 +7,9 @@ from typing import Any
 
 from stock_core.errors import UnknownProductError
 from stock_core.model import LocationStock, StockLevel
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
+from stock_core.store.outbox import sql as outbox_sql
+from stock_core.store.stock import sql as q
 
 __all__ = [
     "find_location",
@@ -55,7 +56,7 @@ async def floor_snapshot(
 ) -> dict[str, Any]:
     """Everything a floor display shows, consistent with one feed ``seq``."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        seq = int(await conn.fetchval(q.FEED_HEAD))
+        seq = int(await conn.fetchval(outbox_sql.FEED_HEAD))
         stock = [
             {
                 "sku": r["sku"],

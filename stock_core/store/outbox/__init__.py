@@ -28,9 +28,9 @@ from asyncpg.pool import PoolConnectionProxy
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import FeedEvent
-from stock_core.store import queries as q
 from stock_core.store._boundary import translated
 from stock_core.store.connection import Connection, Pool
+from stock_core.store.outbox import sql as q
 
 __all__ = [
     "OutboxNotifier",

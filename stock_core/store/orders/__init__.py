@@ -15,7 +15,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
-from typing import Any, Final
+from typing import Any
 
 from stock_core.domain.orders import (
     OrderLineRequest,
@@ -31,9 +31,9 @@ from stock_core.errors import (
     UnknownProductError,
 )
 from stock_core.model import Backorder, Order, OrderLine, PurchaseOrder, PurchaseOrderLine
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
-from stock_core.store.reservation import (
+from stock_core.store.orders import sql as q
+from stock_core.store.orders.reservation import (
     LockedProduct,
     customer_of,
     emit,
@@ -58,31 +58,6 @@ __all__ = [
     "order_shipped",
     "reschedule_purchase_order",
 ]
-
-_REFUSING_BACKORDERS: Final = """
-SELECT id FROM products WHERE id = ANY($1::integer[]) AND NOT backorder_allowed
-"""
-
-_ORDER_SHIPPED: Final = """
-SELECT o.number, o.customer, o.customer_email,
-       json_agg(json_build_object('sku', p.sku, 'quantity', ol.quantity)
-                ORDER BY ol.line_no)::text AS lines
-FROM orders o JOIN order_lines ol ON ol.order_id = o.id JOIN products p ON p.id = ol.product_id
-WHERE o.id = $1
-GROUP BY o.id
-"""
-
-_RESCHEDULE_PO: Final = """
-UPDATE purchase_orders po SET expected_date = $2
-FROM purchase_orders old
-WHERE po.id = old.id AND po.number = $1 AND po.status = 'open'
-RETURNING po.id, old.expected_date AS previous
-"""
-
-_PO_PRODUCTS: Final = """
-SELECT p.id, p.sku FROM purchase_order_lines pol JOIN products p ON p.id = pol.product_id
-WHERE pol.po_id = $1 ORDER BY p.id
-"""
 
 
 async def _products(conn: Connection, skus: Sequence[str]) -> dict[str, int]:
@@ -168,7 +143,7 @@ async def create_order(
             return existing, False
         order_id = inserted["id"]
         locked = await _lock_all(conn, ids)
-        refusing = {r["id"] for r in await conn.fetch(_REFUSING_BACKORDERS, list(ids.values()))}
+        refusing = {r["id"] for r in await conn.fetch(q.REFUSING_BACKORDERS, list(ids.values()))}
         summary = []
         waiting: list[tuple[LockedProduct, int, int]] = []
         for line_no, line in enumerate(lines, start=1):
@@ -356,7 +331,7 @@ async def create_purchase_order(
 
 async def _refresh_po_etas(conn: Connection, po_id: int) -> None:
     """The purchase order's supply changed: re-date its products' waiting backorders."""
-    products = {r["sku"]: r["id"] for r in await conn.fetch(_PO_PRODUCTS, po_id)}
+    products = {r["sku"]: r["id"] for r in await conn.fetch(q.PO_PRODUCTS, po_id)}
     for product in (await _lock_all(conn, products)).values():
         await refresh_etas(conn, product)
 
@@ -367,7 +342,7 @@ async def reschedule_purchase_order(
     """Move an open purchase order's expected date; waiting backorders it covers are told
     their new dates (``backorder.eta_changed``)."""
     async with conn.transaction():
-        row = await conn.fetchrow(_RESCHEDULE_PO, number, expected_date)
+        row = await conn.fetchrow(q.RESCHEDULE_PO, number, expected_date)
         if row is None:
             po = await get_purchase_order(conn, number)
             raise ConflictError(f"purchase order {number} is {po.status}: it cannot move")
@@ -387,7 +362,7 @@ async def reschedule_purchase_order(
 
 async def order_shipped(conn: Connection, order_id: int) -> None:
     """The order's last unit was picked: tell the customer (``order.shipped``)."""
-    row = await conn.fetchrow(_ORDER_SHIPPED, order_id)
+    row = await conn.fetchrow(q.ORDER_SHIPPED, order_id)
     assert row is not None
     await emit(
         conn,

@@ -16,9 +16,11 @@ from typing import Any, Final
 
 from stock_core.domain.alerts import OUT_OF_STOCK, evaluate, evaluate_expired
 from stock_core.domain.orders import WaitingLine, moved_dates
-from stock_core.store import queries as q
+from stock_core.store.alerts import sql as alerts_sql
 from stock_core.store.connection import Connection
 from stock_core.store.expiry import raise_expired_alert
+from stock_core.store.orders import sql as q
+from stock_core.store.outbox import sql as outbox_sql
 
 __all__ = [
     "LockedProduct",
@@ -87,7 +89,7 @@ async def lock_product(conn: Connection, product_id: int, sku: str) -> LockedPro
 
 
 async def emit(conn: Connection, type_: str, payload: dict[str, Any]) -> None:
-    await conn.execute(q.INSERT_EVENT, type_, json.dumps(payload, default=str))
+    await conn.execute(outbox_sql.INSERT_EVENT, type_, json.dumps(payload, default=str))
 
 
 async def emit_availability(
@@ -121,14 +123,16 @@ async def apply_alerts(
     change = evaluate(available, product.reorder_point, active)
     for kind in change.raise_kinds:
         threshold = 0 if kind == OUT_OF_STOCK else product.reorder_point
-        await conn.execute(q.RAISE_ALERT, product.id, kind, available, threshold, product.sku)
+        await conn.execute(
+            alerts_sql.RAISE_ALERT, product.id, kind, available, threshold, product.sku
+        )
     for kind in change.clear_kinds:
-        await conn.execute(q.CLEAR_ALERT, product.id, kind, product.sku, available)
+        await conn.execute(alerts_sql.CLEAR_ALERT, product.id, kind, product.sku, available)
     change = evaluate_expired(expired, active)
     if change.raise_kinds:
         await raise_expired_alert(conn, product.id, product.sku, available)
     for kind in change.clear_kinds:
-        await conn.execute(q.CLEAR_ALERT, product.id, kind, product.sku, available)
+        await conn.execute(alerts_sql.CLEAR_ALERT, product.id, kind, product.sku, available)
 
 
 async def reserve(conn: Connection, product: LockedProduct, line_id: int, quantity: int) -> int:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from stock_core.domain.codec import envelope_to_dict
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
 from stock_core.model import GatewayState, ScannerState, SpoolException
-from stock_core.store import queries as q
 from stock_core.store.connection import Connection
+from stock_core.store.gateway import sql as q
+from stock_core.store.outbox import sql as outbox_sql
 
 __all__ = [
     "append_events",
@@ -23,20 +24,11 @@ __all__ = [
     "save_scanner_states",
 ]
 
-_UPSERT_GATEWAY_STATE: Final = """
-INSERT INTO gateway_states (name, spool, updated_at) VALUES ($1, $2::jsonb, now())
-ON CONFLICT (name) DO UPDATE SET spool = excluded.spool, updated_at = excluded.updated_at
-"""
-
-_GATEWAY_STATES: Final = """
-SELECT name, spool::text AS spool, updated_at FROM gateway_states ORDER BY name
-"""
-
 
 async def append_events(conn: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
     """Events that change no stock (``scan.rejected``, ``scanner.status``) into the outbox."""
     if events:
-        await conn.executemany(q.INSERT_EVENT, [(t, json.dumps(p)) for t, p in events])
+        await conn.executemany(outbox_sql.INSERT_EVENT, [(t, json.dumps(p)) for t, p in events])
 
 
 async def record_spool_exceptions(
@@ -109,9 +101,9 @@ async def list_spool_exceptions(
 
 
 async def save_gateway_state(conn: Connection, name: str, spool: dict[str, Any]) -> None:
-    await conn.execute(_UPSERT_GATEWAY_STATE, name, json.dumps(spool))
+    await conn.execute(q.UPSERT_GATEWAY_STATE, name, json.dumps(spool))
 
 
 async def gateway_states(conn: Connection) -> list[GatewayState]:
-    rows = await conn.fetch(_GATEWAY_STATES)
+    rows = await conn.fetch(q.GATEWAY_STATES)
     return [GatewayState(r["name"], json.loads(r["spool"]), r["updated_at"]) for r in rows]

@@ -1,0 +1,143 @@
+"""SQL of stock reads: one product's stock, the stock list, the floor snapshot, location lookup.
+
+Every statement a named ``Final`` constant, named for what it does.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "FIND_LOCATION",
+    "LIST_STOCK_PRODUCTS",
+    "PRODUCT_ORDER_FIGURES",
+    "SIMULATION_CATALOG",
+    "SNAPSHOT_ALERTS",
+    "SNAPSHOT_RECENT",
+    "SNAPSHOT_SCANNERS",
+    "SNAPSHOT_STOCK",
+    "STOCK_OF_SKU",
+    "STOCK_ROWS_OF_PRODUCTS",
+]
+
+FIND_LOCATION: Final = """
+SELECT id, code FROM locations WHERE code = $1
+UNION ALL
+SELECT id, code FROM locations WHERE gln = $1
+LIMIT 1
+"""
+
+STOCK_OF_SKU: Final = """
+SELECT p.sku, l.code AS location, s.lot, s.expiry, s.on_hand, s.reserved,
+       stockd_expired(s.expiry) AND NOT s.quarantined AS expired, s.quarantined
+FROM products p
+LEFT JOIN stock s ON s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
+LEFT JOIN locations l ON l.id = s.location_id
+WHERE p.sku = $1
+ORDER BY l.code, s.lot
+"""
+
+SNAPSHOT_STOCK: Final = """
+SELECT p.sku, p.name, p.category, p.reorder_point,
+       coalesce(sum(s.on_hand), 0) AS on_hand, coalesce(sum(s.reserved), 0) AS reserved,
+       coalesce(sum(s.on_hand - s.reserved)
+                FILTER (WHERE stockd_expired(s.expiry) AND NOT s.quarantined), 0) AS expired,
+       coalesce(sum(s.on_hand) FILTER (WHERE s.quarantined), 0) AS quarantined,
+       coalesce(array_agg(DISTINCT l.zone) FILTER (WHERE s.on_hand > 0 AND l.zone <> ''),
+                '{}') AS zones
+FROM products p
+LEFT JOIN stock s ON s.product_id = p.id
+LEFT JOIN locations l ON l.id = s.location_id
+GROUP BY p.id
+ORDER BY p.sku
+LIMIT $1
+"""
+
+SNAPSHOT_ALERTS: Final = """
+SELECT a.id AS alert_id, a.kind, p.sku, p.name, a.available, a.threshold, a.raised_at,
+       a.acknowledged_at IS NOT NULL AS acknowledged, (a.detail->>'expired')::bigint AS expired
+FROM alerts a JOIN products p ON p.id = a.product_id
+WHERE a.cleared_at IS NULL
+ORDER BY a.id
+"""
+
+SNAPSHOT_SCANNERS: Final = """
+SELECT id AS scanner, gateway, url, state, detail, mode, location, last_scan_at, last_code,
+       counters::text AS counters, updated_at, operator
+FROM scanner_states ORDER BY id
+"""
+
+SNAPSHOT_RECENT: Final = """
+SELECT seq, ts, type, payload::text AS payload FROM outbox
+WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
+ORDER BY seq DESC LIMIT $3
+"""
+
+# Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point;
+# on_order is what open purchase orders still bring, backordered what open orders wait for.
+# Product-wide availability decides "below reorder point"; location/zone filters keep
+# products with stock there.
+LIST_STOCK_PRODUCTS: Final = """
+SELECT p.id, p.sku, p.name, p.reorder_point,
+       t.available AS product_available,
+       (SELECT coalesce(sum(pl.quantity - pl.received), 0)
+        FROM purchase_order_lines pl JOIN purchase_orders po ON po.id = pl.po_id
+        WHERE pl.product_id = p.id AND po.status = 'open' AND pl.received < pl.quantity
+       ) AS on_order,
+       (SELECT coalesce(sum(ol.backordered), 0)
+        FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+        WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
+       ) AS backordered
+FROM products p
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(s.on_hand - s.reserved)
+                    FILTER (WHERE stockd_available(s.expiry, s.quarantined)), 0) AS available
+    FROM stock s WHERE s.product_id = p.id
+) t
+WHERE p.id > $1
+  AND ($2::text IS NULL OR p.sku = $2)
+  AND (($3::text IS NULL AND $4::text IS NULL) OR EXISTS (
+        SELECT 1 FROM stock s JOIN locations l ON l.id = s.location_id
+        WHERE s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
+          AND ($3::text IS NULL OR l.code = $3) AND ($4::text IS NULL OR l.zone = $4)))
+  AND (NOT $5::boolean OR t.available <= p.reorder_point)
+  AND ($7::text IS NULL
+       OR strpos(lower(p.sku), lower($7)) > 0
+       OR strpos(lower(p.name), lower($7)) > 0
+       OR EXISTS (SELECT 1 FROM product_barcodes b
+                  WHERE b.product_id = p.id
+                    AND (b.code = $7 OR ($7 ~ '^[0-9]{8,14}$' AND b.code = lpad($7, 14, '0')))))
+ORDER BY p.id
+LIMIT $6
+"""
+
+STOCK_ROWS_OF_PRODUCTS: Final = """
+SELECT s.product_id, l.code AS location, l.zone, s.lot, s.expiry, s.on_hand, s.reserved,
+       stockd_expired(s.expiry) AND NOT s.quarantined AS expired, s.quarantined
+FROM stock s JOIN locations l ON l.id = s.location_id
+WHERE s.product_id = ANY($1::integer[]) AND (s.on_hand > 0 OR s.reserved > 0)
+  AND ($2::text IS NULL OR l.code = $2) AND ($3::text IS NULL OR l.zone = $3)
+ORDER BY s.product_id, l.code, s.lot
+"""
+
+PRODUCT_ORDER_FIGURES: Final = """
+SELECT
+  (SELECT coalesce(sum(pol.quantity - pol.received), 0)
+     FROM purchase_order_lines pol JOIN purchase_orders po ON po.id = pol.po_id
+    WHERE po.status = 'open' AND pol.product_id = p.id AND pol.quantity > pol.received)
+    AS on_order,
+  (SELECT coalesce(sum(ol.backordered), 0)
+     FROM order_lines ol JOIN orders o ON o.id = ol.order_id
+    WHERE o.status = 'open' AND ol.product_id = p.id) AS backordered
+FROM products p WHERE p.sku = $1
+"""
+
+SIMULATION_CATALOG: Final = """
+SELECT b.code, l.code AS location
+FROM product_barcodes b
+JOIN stock s ON s.product_id = b.product_id AND s.on_hand > 0
+JOIN locations l ON l.id = s.location_id
+WHERE b.pack_size = 1 AND b.code ~ '^[0-9]{14}$'
+ORDER BY s.on_hand DESC
+LIMIT $1
+"""
