@@ -56,8 +56,7 @@ from stock_core.errors import (
 )
 from stock_core.group_commit import GroupCommit
 from stock_core.store import (
-    api_reads,
-    api_writes,
+    alerts,
     availability,
     capacity,
     catalog,
@@ -73,9 +72,11 @@ from stock_core.store import (
     webhooks,
 )
 from stock_core.store._boundary import is_unavailable, translated, with_retries
+from stock_core.store.catalog import locations, products
 from stock_core.store.connection import Connection, Pool
 from stock_core.store.count_tasks import tasks as count_tasks
 from stock_core.store.database import PING
+from stock_core.store.ledger import movements
 from stock_core.store.verify import VerifyReport, verify
 from stock_core.types import (
     IdempotencyKey,
@@ -730,35 +731,35 @@ class StockService:
         self, *, category: str | None = None, after: int = 0, limit: int = 100
     ) -> list[model.Product]:
         async with self._connection() as conn:
-            return await api_reads.list_products(conn, category=category, after=after, limit=limit)
+            return await products.list_products(conn, category=category, after=after, limit=limit)
 
     async def product(self, sku: str) -> model.Product:
         """The product with ``sku``; raises :class:`UnknownProductError`."""
         async with self._connection() as conn:
-            found = await api_reads.product_by_sku(conn, sku)
+            found = await products.product_by_sku(conn, sku)
         if found is None:
             raise UnknownProductError(sku)
         return found
 
     async def create_product(self, spec: model.ProductSpec) -> model.Product:
         async with self._connection() as conn:
-            return await api_writes.create_product(conn, spec)
+            return await products.create_product(conn, spec)
 
     async def update_product(self, sku: str, changes: Mapping[str, Any]) -> model.Product:
         """Change some fields (names as in :class:`ProductSpec`); barcodes replace all."""
         async with self._connection() as conn:
-            return await api_writes.update_product(conn, sku, changes)
+            return await products.update_product(conn, sku, changes)
 
     async def list_locations(
         self, *, zone: str | None = None, after: int = 0, limit: int = 100
     ) -> list[model.Location]:
         async with self._connection() as conn:
-            return await api_reads.list_locations(conn, zone=zone, after=after, limit=limit)
+            return await locations.list_locations(conn, zone=zone, after=after, limit=limit)
 
     async def location(self, code: str) -> model.Location:
         """The location with ``code``; raises :class:`UnknownLocationError`."""
         async with self._connection() as conn:
-            found = await api_reads.location_by_code(conn, code)
+            found = await locations.location_by_code(conn, code)
         if found is None:
             raise UnknownLocationError(code)
         return found
@@ -776,7 +777,7 @@ class StockService:
 
     async def create_location(self, spec: model.LocationSpec) -> model.Location:
         async with self._connection() as conn:
-            return await api_writes.create_location(conn, spec)
+            return await locations.create_location(conn, spec)
 
     async def list_stock(
         self,
@@ -790,7 +791,7 @@ class StockService:
         search: str | None = None,
     ) -> list[model.ProductStock]:
         async with self._connection() as conn:
-            return await api_reads.list_stock(
+            return await stock.list_stock(
                 conn,
                 sku=sku,
                 location=location,
@@ -810,13 +811,13 @@ class StockService:
         newest_first: bool = False,
     ) -> list[MovementRecord]:
         async with self._connection() as conn:
-            return await api_reads.list_movements(
+            return await movements.list_movements(
                 conn, filters, after=after, limit=limit, newest_first=newest_first
             )
 
     async def movement(self, movement_id: int) -> MovementRecord | None:
         async with self._connection() as conn:
-            return await api_reads.movement_by_id(conn, movement_id)
+            return await movements.movement_by_id(conn, movement_id)
 
     @contextlib.asynccontextmanager
     async def export_movements(
@@ -825,7 +826,7 @@ class StockService:
         """Batches of matching movements from one cursor; holds a connection until exit."""
         async with (
             self._report_connection() as conn,
-            contextlib.aclosing(api_reads.export_movements(conn, filters)) as batches,
+            contextlib.aclosing(movements.export_movements(conn, filters)) as batches,
         ):
             yield batches
 
@@ -838,7 +839,7 @@ class StockService:
     ) -> list[model.ScannerView]:
         """Stored scanner states, overridden by ``live`` ones (a gateway in this process)."""
         async with self._connection() as conn:
-            stored = await api_reads.list_scanner_states(conn)
+            stored = await gateway.list_scanner_states(conn)
         merged = {view.state.id: view for view in stored}
         for state in live:
             merged[state.id] = model.ScannerView(state, updated_at=None, live=True)
@@ -855,30 +856,30 @@ class StockService:
         limit: int = 100,
     ) -> list[model.Alert]:
         async with self._connection() as conn:
-            return await api_reads.list_alerts(
+            return await alerts.list_alerts(
                 conn, include_cleared=include_cleared, kind=kind, sku=sku, after=after, limit=limit
             )
 
     async def alert(self, alert_id: int) -> model.Alert | None:
         async with self._connection() as conn:
-            return await api_reads.alert_by_id(conn, alert_id)
+            return await alerts.alert_by_id(conn, alert_id)
 
     @_pokes
     async def acknowledge_alert(self, alert_id: int, by: str) -> model.Alert | None:
         """Acknowledge once (emits ``alert.acknowledged``); ``None`` when there is no such alert."""
         async with self._connection() as conn:
-            return await api_writes.acknowledge_alert(conn, alert_id, by)
+            return await alerts.acknowledge_alert(conn, alert_id, by)
 
     async def spool_exception(self, exception_id: int) -> model.SpoolException | None:
         async with self._connection() as conn:
-            return await api_reads.spool_exception_by_id(conn, exception_id)
+            return await gateway.spool_exception_by_id(conn, exception_id)
 
     @_pokes
     async def resolve_spool_exception(
         self, exception_id: int, by: str, resolution: str
     ) -> model.SpoolException | None:
         async with self._connection() as conn:
-            return await api_writes.resolve_spool_exception(conn, exception_id, by, resolution)
+            return await gateway.resolve_spool_exception(conn, exception_id, by, resolution)
 
     # -- analytics: forecasts, replenishment, backtest, reports ------------------------
     # Answers are JSON-ready (SPEC's pinned shapes, money as strings) or CSV text. The
@@ -1146,7 +1147,7 @@ async def _every(page: Callable[[int, int], Awaitable[list[_K]]]) -> list[_K]:
 async def _label_locations(conn: Connection, request: LabelRequest) -> list[model.Location]:
     if not request.codes:
         found = await _every(
-            lambda after, limit: api_reads.list_locations(
+            lambda after, limit: locations.list_locations(
                 conn, zone=request.zone, after=after, limit=limit
             )
         )
@@ -1155,7 +1156,7 @@ async def _label_locations(conn: Connection, request: LabelRequest) -> list[mode
         return found
     places = []
     for code in request.codes:
-        place = await api_reads.location_by_code(conn, code)
+        place = await locations.location_by_code(conn, code)
         if place is None:
             raise UnknownLocationError(code)
         places.append(place)
@@ -1165,10 +1166,10 @@ async def _label_locations(conn: Connection, request: LabelRequest) -> list[mode
 async def _label_products(conn: Connection, request: LabelRequest) -> list[model.Product]:
     skus = request.codes
     if request.zone is not None:
-        if not await api_reads.list_locations(conn, zone=request.zone, after=0, limit=1):
+        if not await locations.list_locations(conn, zone=request.zone, after=0, limit=1):
             raise NotFoundError(f"no location is in zone {request.zone!r}")
         stocked = await _every(
-            lambda after, limit: api_reads.list_stock(
+            lambda after, limit: stock.list_stock(
                 conn,
                 sku=None,
                 location=None,
@@ -1183,14 +1184,14 @@ async def _label_products(conn: Connection, request: LabelRequest) -> list[model
             raise LabelError(f"no product is in stock in zone {request.zone!r}")
     if not skus:
         return await _every(
-            lambda after, limit: api_reads.list_products(
+            lambda after, limit: products.list_products(
                 conn, category=None, after=after, limit=limit
             )
         )
-    products = []
+    found = []
     for sku in skus:
-        product = await api_reads.product_by_sku(conn, sku)
+        product = await products.product_by_sku(conn, sku)
         if product is None:
             raise UnknownProductError(sku)
-        products.append(product)
-    return products
+        found.append(product)
+    return found

@@ -25,14 +25,19 @@ from typing import TypeVar
 
 import asyncpg
 
-from stock_core.errors import ConstraintRejectedError, DatabaseUnavailableError
+from stock_core.errors import (
+    CatalogConflictError,
+    ConstraintRejectedError,
+    DatabaseUnavailableError,
+    InvalidCatalogEntryError,
+)
 from stock_core.store.connection import Connection, Pool
 
 __all__ = [
     "MAX_ATTEMPTS",
     "RETRYABLE_ERRORS",
     "UNAVAILABLE_ERRORS",
-    "CheckViolation",
+    "catalog_refusals",
     "checked",
     "is_unavailable",
     "retrying",
@@ -65,9 +70,6 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
 )
 """The transaction was rolled back and may simply be run again."""
 
-CheckViolation = asyncpg.CheckViolationError
-"""A CHECK constraint refused a write (caught where a caller falls back on a slower path)."""
-
 _OUTAGE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
 
@@ -87,6 +89,23 @@ def checked() -> Iterator[None]:
         yield
     except asyncpg.CheckViolationError as exc:
         raise ConstraintRejectedError(exc.constraint_name or "a check constraint") from exc
+
+
+@contextlib.contextmanager
+def catalog_refusals(entry: str) -> Iterator[None]:
+    """A catalog write (``entry``, e.g. "product X") the database refuses, as a rejection.
+
+    A unique violation (a race for a SKU or barcode) is a :class:`CatalogConflictError`;
+    a value a CHECK or a column type refuses (a numeric overflow) an
+    :class:`InvalidCatalogEntryError` naming the column or constraint.
+    """
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise CatalogConflictError(f"{entry} conflicts: {exc.detail}") from exc
+    except (asyncpg.CheckViolationError, asyncpg.DataError) as exc:
+        column = getattr(exc, "column_name", None) or getattr(exc, "constraint_name", None)
+        raise InvalidCatalogEntryError(column or "body", str(exc)) from exc
 
 
 def is_unavailable(exc: BaseException) -> bool:

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from stock_core.domain.codec import envelope_to_dict
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
-from stock_core.model import GatewayState, ScannerState, SpoolException
+from stock_core.model import GatewayState, ScannerState, ScannerView, SpoolException
 from stock_core.store.connection import Connection
 from stock_core.store.gateway import sql as q
 from stock_core.store.outbox import sql as outbox_sql
@@ -18,10 +20,13 @@ from stock_core.store.outbox import sql as outbox_sql
 __all__ = [
     "append_events",
     "gateway_states",
+    "list_scanner_states",
     "list_spool_exceptions",
     "record_spool_exceptions",
+    "resolve_spool_exception",
     "save_gateway_state",
     "save_scanner_states",
+    "spool_exception_by_id",
 ]
 
 
@@ -107,3 +112,58 @@ async def save_gateway_state(conn: Connection, name: str, spool: dict[str, Any])
 async def gateway_states(conn: Connection) -> list[GatewayState]:
     rows = await conn.fetch(q.GATEWAY_STATES)
     return [GatewayState(r["name"], json.loads(r["spool"]), r["updated_at"]) for r in rows]
+
+
+def _spool_exception(row: asyncpg.Record) -> SpoolException:
+    return SpoolException(
+        id=row["id"],
+        key=row["key"],
+        scanner=row["scanner"],
+        scan_seq=row["scan_seq"],
+        command=json.loads(row["command"]),
+        problem_type=row["problem_type"],
+        reason=row["reason"],
+        spooled_at=row["spooled_at"],
+        created_at=row["created_at"],
+        resolved_at=row["resolved_at"],
+        resolved_by=row["resolved_by"],
+        resolution=row["resolution"],
+    )
+
+
+async def list_scanner_states(conn: Connection) -> list[ScannerView]:
+    return [
+        ScannerView(
+            state=ScannerState(
+                id=r["id"],
+                gateway=r["gateway"],
+                url=r["url"],
+                state=r["state"],
+                detail=r["detail"],
+                mode=r["mode"],
+                location=r["location"],
+                last_scan_at=r["last_scan_at"],
+                last_code=r["last_code"],
+                counters=json.loads(r["counters"]),
+                operator=r["operator"],
+            ),
+            updated_at=r["updated_at"],
+        )
+        for r in await conn.fetch(q.LIST_SCANNER_STATES)
+    ]
+
+
+async def spool_exception_by_id(conn: Connection, exception_id: int) -> SpoolException | None:
+    row = await conn.fetchrow(q.SPOOL_EXCEPTION_BY_ID, exception_id)
+    return None if row is None else _spool_exception(row)
+
+
+async def resolve_spool_exception(
+    conn: Connection, exception_id: int, by: str, resolution: str
+) -> SpoolException | None:
+    """Mark resolved (the first resolution stands); ``None`` for no such exception."""
+    async with conn.transaction():
+        found = await conn.fetchval(q.RESOLVE_SPOOL_EXCEPTION, exception_id, by, resolution)
+        if found is None:
+            return None
+        return await spool_exception_by_id(conn, exception_id)

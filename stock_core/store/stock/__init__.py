@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from stock_core.errors import UnknownProductError
-from stock_core.model import LocationStock, StockLevel
+from stock_core.model import LocationStock, ProductStock, StockLevel, StockRow
 from stock_core.store.connection import Connection
 from stock_core.store.outbox import sql as outbox_sql
 from stock_core.store.stock import sql as q
@@ -14,6 +14,7 @@ from stock_core.store.stock import sql as q
 __all__ = [
     "find_location",
     "floor_snapshot",
+    "list_stock",
     "simulation_catalog",
     "stock_of",
 ]
@@ -107,3 +108,62 @@ async def simulation_catalog(conn: Connection, limit: int = 200) -> tuple[list[s
     codes = list(dict.fromkeys(r["code"] for r in rows))
     locations = list(dict.fromkeys(r["location"] for r in rows))
     return codes, locations
+
+
+async def list_stock(
+    conn: Connection,
+    *,
+    sku: str | None,
+    location: str | None,
+    zone: str | None,
+    below_reorder_point: bool,
+    after: int,
+    limit: int,
+    search: str | None = None,
+) -> list[ProductStock]:
+    """Stock per product (keyset on product id) with its rows at the kept locations.
+
+    ``search`` keeps products whose SKU or name contains it (any case) or that have it
+    as a barcode (a GTIN in any length).
+    """
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        products = await conn.fetch(
+            q.LIST_STOCK_PRODUCTS,
+            after,
+            sku,
+            location,
+            zone,
+            below_reorder_point,
+            limit,
+            search,
+        )
+        rows = await conn.fetch(
+            q.STOCK_ROWS_OF_PRODUCTS, [p["id"] for p in products], location, zone
+        )
+    by_product: dict[int, list[StockRow]] = {}
+    for r in rows:
+        by_product.setdefault(r["product_id"], []).append(
+            StockRow(
+                r["location"],
+                r["zone"],
+                r["lot"],
+                r["expiry"],
+                r["on_hand"],
+                r["reserved"],
+                r["expired"],
+                r["quarantined"],
+            )
+        )
+    return [
+        ProductStock(
+            id=p["id"],
+            sku=p["sku"],
+            name=p["name"],
+            reorder_point=p["reorder_point"],
+            product_available=p["product_available"],
+            on_order=p["on_order"],
+            backordered=p["backordered"],
+            locations=tuple(by_product.get(p["id"], ())),
+        )
+        for p in products
+    ]
