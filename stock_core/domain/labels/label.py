@@ -1,30 +1,5 @@
-"""What each printed label says, and the ZPL that prints it (SPEC, ``stockd labels``).
-
-Pure: a request and catalog rows in; :class:`Label` values and ZPL text out. Every
-label scans back as a code the gateway reads:
-
-=============  ==========================================================================
-kind           what the symbol holds
-=============  ==========================================================================
-locations      ``LOC:<code>`` as Code 128 (default), Data Matrix or QR
-products       the unit GTIN (pack size 1) as EAN-8, UPC-A, EAN-13 or ITF-14 by its
-               length; or GS1-128 / GS1 Data Matrix with AI 01 (GTIN), 17 (expiry) and
-               10 (lot), FNC1 first and after a variable-length field that is not last
-commands       every ``CMD:`` the gateway knows and ``QTY:`` 1, 2, 3, 5, 6, 10, 12, 20,
-               24, 50, 100 (or those named), as Code 128 (default), Data Matrix or QR
-=============  ==========================================================================
-
-GS1 fields go in the order 01, 17, 10: fixed-length fields first, so a label with a
-lot and an expiry needs no FNC1 separator inside (fewer ways for a scanner to get it
-wrong); the separator rule is applied all the same.
-
-Sizes are sheets of labels (``a4``: 3 × 7 of 63.5 × 38.1 mm, as Avery L7160; ``letter``:
-3 × 10 of 66.7 × 25.4 mm, as Avery 5160) or one label per page for label printers
-(``100x50``, ``57x32``). ZPL is for label printers only: one ``^XA…^XZ`` per label, at
-203, 300 or 600 dpi. The PDF is drawn by :mod:`stock_core.label_pdf`.
-
-Every refusal is a :class:`LabelError` with one line saying what to change.
-"""
+"""What a printed label says: the kinds, symbols and sizes, the request, and the labels
+for locations, products and scanner commands."""
 
 from __future__ import annotations
 
@@ -63,9 +38,7 @@ __all__ = [
     "location_labels",
     "parse_request",
     "product_labels",
-    "too_small",
     "unit_gtin",
-    "zpl",
 ]
 
 
@@ -112,12 +85,14 @@ class Symbol(enum.Enum):
 GTIN: Final = "gtin"
 """The product symbol choice "by the GTIN's length": EAN-8, UPC-A, EAN-13 or ITF-14."""
 
+
 SYMBOLS: Final[dict[LabelKind, tuple[str, ...]]] = {
     LabelKind.LOCATIONS: ("code128", "datamatrix", "qr"),
     LabelKind.COMMANDS: ("code128", "datamatrix", "qr"),
     LabelKind.PRODUCTS: (GTIN, "gs1-128", "gs1-datamatrix"),
 }
 """The ``--symbol`` choices per kind, default first."""
+
 
 COMMANDS: Final[tuple[tuple[str, str], ...]] = (
     ("RECEIVE", "Receive mode: scans add stock here"),
@@ -133,23 +108,42 @@ COMMANDS: Final[tuple[tuple[str, str], ...]] = (
 )
 """Every ``CMD:`` the gateway reads (``scanner_gateway.decoded.Command``), with its gist."""
 
+
 _REASON = re.compile(r"[a-z0-9_]{1,32}")
 
+
 QUANTITIES: Final = (1, 2, 3, 5, 6, 10, 12, 20, 24, 50, 100)
+
+
 MAX_QUANTITY: Final = 100_000
+
+
 DPIS: Final = (203, 300, 600)
+
+
 MIN_MODULE_MM: Final = 0.19
 """Narrowest bar module printed (7.5 mil): what handheld imagers read at arm's length;
 a code that would need narrower is refused with a hint (a larger size, a 2D symbol)."""
+
+
 MAX_MODULE_MM: Final = 0.5
 """Widest bar module: a short code stays a sensible size."""
+
+
 MIN_2D_MODULE_MM: Final = 0.25
+
+
 MAX_2D_MODULE_MM: Final = 1.5
+
+
 MAX_LABELS: Final = 5000
 """Most labels one request prints; more is refused (narrow it with a zone or codes)."""
 
+
 _LOT = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
 """GS1 AI 10: up to 20 characters of GS1's 82-character set."""
+
+
 _DPMM = {203: 8, 300: 12, 600: 24}
 
 
@@ -464,181 +458,3 @@ def _capped(labels: list[Label]) -> list[Label]:
             f"{len(labels)} labels: at most {MAX_LABELS} at once, narrow them with a zone or codes"
         )
     return labels
-
-
-# -- ZPL -----------------------------------------------------------------------------
-
-# Retail symbols: the ZPL command, digits dropped (the printer adds the check digit),
-# modules with quiet zones, modules of the left quiet zone.
-_ZPL_RETAIL = {
-    Symbol.EAN13: ("^BE", 1, 113, 11),
-    Symbol.UPCA: ("^BU", 1, 113, 9),
-    Symbol.EAN8: ("^B8", 1, 81, 7),
-    Symbol.ITF14: ("^B2", 0, 156, 10),  # Interleaved 2 of 5 (ratio 3): all 14 digits
-}
-# Data Matrix ECC 200 square sizes and their data codewords; QR versions (ECC M) and
-# their byte capacity: for the module size that makes the symbol fit.
-_DATAMATRIX = (
-    (10, 3), (12, 5), (14, 8), (16, 12), (18, 18), (20, 22), (22, 30), (24, 36),
-    (26, 44), (32, 62), (36, 86), (40, 114), (44, 144), (48, 174), (52, 204),
-)  # fmt: skip
-_QR_BYTES = (14, 26, 42, 62, 84, 106, 122, 152, 180, 213)
-_DIGIT_RUN = re.compile(r"[0-9]{4,}")
-
-
-def _code128_modules(data: str, fnc1: int = 0) -> int:
-    """An upper bound of a Code 128 symbol's width, quiet zones included: digit runs of
-    four or more packed two to a character (code set C), the rest one each."""
-    characters = 2 + fnc1  # start, check
-    rest = data
-    for run in _DIGIT_RUN.findall(data):
-        characters += (len(run) + 1) // 2 + 2  # the run, a switch in and out
-        rest = rest.replace(run, "", 1)
-    characters += len(rest)
-    return 11 * characters + 13 + 20
-
-
-def _datamatrix_modules(data: str, fnc1: int) -> int | None:
-    codewords = fnc1 + sum((len(r) + 1) // 2 for r in re.findall(r"[0-9]+", data))
-    codewords += len(re.sub(r"[0-9]+", "", data))
-    for size, capacity in _DATAMATRIX:
-        if codewords <= capacity:
-            return size + 2  # a one-module quiet zone each side
-    return None
-
-
-def _qr_modules(data: str) -> int | None:
-    for version, capacity in enumerate(_QR_BYTES, start=1):
-        if len(data.encode()) <= capacity:
-            return 17 + 4 * version + 8
-    return None
-
-
-def _field(text: str) -> str:
-    """Field data for ``^FH\\``: the ZPL command characters and the indicator in hex."""
-    return text.replace("\\", "\\5C").replace("^", "\\5E").replace("~", "\\7E")
-
-
-def _gs1_zpl_128(label: Label) -> str:
-    """``>;>8`` (start C, FNC1) then the element string, ``>8`` (FNC1) as separator."""
-    parts = [">;>8"]
-    for ai, value, separator in label.gs1_segments:
-        parts.append(ai + value.replace(">", "><"))
-        if separator:
-            parts.append(">8")
-    return "".join(parts)
-
-
-def _gs1_zpl_datamatrix(label: Label) -> str:
-    """``_1`` (FNC1) first and as separator; a literal ``_`` is ``__``."""
-    parts = ["_1"]
-    for ai, value, separator in label.gs1_segments:
-        parts.append(ai + value.replace("_", "__"))
-        if separator:
-            parts.append("_1")
-    return "".join(parts)
-
-
-def _fit(modules: int | None, room: int, label: Label, size: LabelSize, dpmm: int) -> int:
-    """Dots per module: as many as fit ``room`` dots, within the module limits."""
-    smallest, largest = (MIN_MODULE_MM, MAX_MODULE_MM)
-    if label.symbol.two_dimensional:
-        smallest, largest = (MIN_2D_MODULE_MM, MAX_2D_MODULE_MM)
-    dots = 0 if modules is None else min(room // modules, max(round(largest * dpmm), 1))
-    if dots < smallest * dpmm:
-        raise too_small(label, size)
-    return dots
-
-
-def too_small(label: Label, size: LabelSize) -> LabelError:
-    """The refusal of a code too long for the label at the narrowest module."""
-    return LabelError(
-        f"{label.text} does not fit a {size.name} label as {label.symbol.value}: "
-        "use a larger size or a 2D symbol"
-    )
-
-
-def _zpl_symbol(label: Label, size: LabelSize, dpmm: int) -> list[str]:
-    """The symbol's ZPL fields, placed in the label's upper part."""
-    pad = 2 * dpmm
-    width = round(size.label[0] * dpmm)
-    height = round(size.label[1] * dpmm)
-    if label.symbol.two_dimensional:
-        room = min(round(height * 0.62), width // 2)
-        if label.symbol is Symbol.QR:
-            dots = min(_fit(_qr_modules(label.data), room, label, size, dpmm), 10)
-            return [f"^FO{pad},{pad}^BQN,2,{dots}^FH\\^FDMA,{_field(label.data)}^FS"]
-        if label.symbol is Symbol.GS1_DATAMATRIX:
-            data = _gs1_zpl_datamatrix(label)
-            fnc1 = 1 + sum(separator for _, _, separator in label.gs1_segments)
-            modules = _datamatrix_modules("".join(a + v for a, v in label.elements), fnc1)
-        else:
-            data = label.data.replace("_", "__")
-            modules = _datamatrix_modules(label.data, 0)
-        dots = _fit(modules, room, label, size, dpmm)
-        return [f"^FO{pad + dots},{pad + dots}^BXN,{dots},200,,,,_^FH\\^FD{_field(data)}^FS"]
-    room = width - 2 * pad
-    bars = round(height * 0.45)
-    if label.symbol in _ZPL_RETAIL:
-        command, drop, modules, quiet = _ZPL_RETAIL[label.symbol]
-        dots = _fit(modules, room, label, size, dpmm)
-        digits = label.data[: len(label.data) - drop]
-        ratio = ",3" if label.symbol is Symbol.ITF14 else ""
-        left = pad + (room - dots * modules) // 2 + quiet * dots
-        return [f"^BY{dots}{ratio}", f"^FO{left},{pad}{command}N,{bars},N,N^FD{digits}^FS"]
-    if label.symbol is Symbol.GS1_128:
-        data = _gs1_zpl_128(label)
-        fnc1 = 1 + sum(separator for _, _, separator in label.gs1_segments)
-        modules = _code128_modules("".join(a + v for a, v in label.elements), fnc1)
-    else:
-        data = label.data.replace(">", "><")
-        modules = _code128_modules(label.data)
-    dots = _fit(modules, room, label, size, dpmm)
-    left = pad + (room - dots * modules) // 2 + 10 * dots
-    return [f"^BY{dots}", f"^FO{left},{pad}^BCN,{bars},N,N,N,A^FH\\^FD{_field(data)}^FS"]
-
-
-def _zpl_text(label: Label, size: LabelSize, dpmm: int) -> list[str]:
-    """The code in words, then the caption and detail, below or beside the symbol."""
-    pad = 2 * dpmm
-    width = round(size.label[0] * dpmm)
-    height = round(size.label[1] * dpmm)
-    if label.symbol.two_dimensional:
-        left = pad + min(round(height * 0.62), width // 2) + pad
-        top = pad
-    else:
-        left = pad
-        top = pad + round(height * 0.45) + dpmm
-    room = width - left - pad
-    # Font 0 characters are about 0.6 of their height wide.
-    big = max(min(round(height * 0.16), room * 5 // (3 * len(label.text))), 2 * dpmm)
-    small = max(round(big * 0.6), 2 * dpmm)
-    lines = [(label.text, big), (label.caption, small), (label.detail, small)]
-    fields = []
-    for text, font in lines:
-        if not text or top + font > height - dpmm // 2:
-            continue
-        characters = max(room * 5 // (3 * font), 1)
-        shown = text if len(text) <= characters else text[: characters - 1] + "…"
-        fields.append(
-            f"^FO{left},{top}^A0N,{font},{font}^FB{room},1,0,L,0^FH\\^FD{_field(shown)}^FS"
-        )
-        top += font + dpmm
-    return fields
-
-
-def zpl(labels: Sequence[Label], size: LabelSize, dpi: int = 203) -> str:
-    """One ``^XA…^XZ`` format per label, UTF-8 text (``^CI28``), for a ``dpi`` printer."""
-    if size.sheet:
-        raise LabelError(f"ZPL prints on label rolls, not {size.name} sheets")
-    dpmm = _DPMM[dpi]
-    width = round(size.label[0] * dpmm)
-    length = round(size.label[1] * dpmm)
-    formats = []
-    for label in labels:
-        fields = ["^XA", "^CI28", f"^PW{width}", f"^LL{length}", "^LH0,0"]
-        fields += _zpl_symbol(label, size, dpmm)
-        fields += _zpl_text(label, size, dpmm)
-        fields.append("^XZ")
-        formats.append("\n".join(fields) + "\n")
-    return "".join(formats)
