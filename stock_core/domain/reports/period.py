@@ -1,0 +1,56 @@
+"""What every report shares: periods and instants in UTC, money and ratios, CSV text."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+__all__ = ["DEFAULT_SLOW_COVER_DAYS", "instant", "period_bounds"]
+
+
+DEFAULT_SLOW_COVER_DAYS = 180
+
+
+_CENT = Decimal("0.01")
+
+
+def instant(at: date | datetime, *, end_of_day: bool = False) -> datetime:
+    """A date as UTC midnight (the next one with ``end_of_day``); datetimes as they are.
+
+    A naive datetime is taken as UTC.
+    """
+    if isinstance(at, datetime):
+        return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    day = at + timedelta(days=1) if end_of_day else at
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:
+    """``[start, end)`` as instants; a date ``end`` includes that whole day."""
+    first, last = instant(start), instant(end, end_of_day=True)
+    if last <= first:
+        raise ValueError(f"the period is empty: it ends ({last}) by the time it starts ({first})")
+    return first, last
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(_CENT)
+
+
+def _ratio(numerator: Decimal, denominator: Decimal) -> float | None:
+    return round(float(numerator / denominator), 4) if denominator else None
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 86400
+
+
+def _write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return out.getvalue()
