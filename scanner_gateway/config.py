@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from scanner_gateway.framing import DEFAULT_MAX_LENGTH
+
 __all__ = ["FEEDBACK_BYTES", "PRESETS", "ScannerConfig", "parse_byte_string"]
 
 PRESETS: dict[str, dict[str, object]] = {
@@ -55,7 +57,7 @@ class ScannerConfig(BaseModel):
     stopbits: float = 1
     terminator: Literal["CR", "LF", "CRLF", "TAB", "none", "auto"] = "auto"
     idle_gap_ms: float = Field(default=80.0, gt=0, le=10_000)
-    max_length: int = Field(default=512, ge=16, le=8192)
+    max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=16, le=8192)
     mode: Literal["receive", "pick", "count", "move"] = "receive"
     location: str | None = None
     same_code_delay_ms: float = Field(default=0.0, ge=0, le=60_000)

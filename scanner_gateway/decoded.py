@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.types import (
     Gtin,
     LocationCode,
@@ -79,7 +80,7 @@ class RejectReason(enum.Enum):
     BAD_CHECK_DIGIT = "bad check digit"
     BAD_GS1 = "malformed GS1 data"
     BAD_DATE = "invalid date in GS1 data"
-    BAD_QUANTITY = "quantity must be 1 to 100000"
+    BAD_QUANTITY = f"quantity must be 1 to {MAX_QUANTITY}"
     UNKNOWN_COMMAND = "unknown command"
     BAD_LOCATION = "bad location code"
     BAD_ORDER = "bad order number"

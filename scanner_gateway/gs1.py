@@ -46,6 +46,7 @@ from scanner_gateway.decoded import (
     Symbology,
 )
 from stock_core.domain.gtin import check_digit, normalize_gtin
+from stock_core.domain.movement import MAX_QUANTITY
 
 __all__ = [
     "GS",
@@ -61,7 +62,6 @@ GS = "\x1d"
 
 _CONFIG = ParseConfig(gs1_element_strings_verify_date=False)
 _DATE_AIS = frozenset({"11", "12", "13", "15", "16", "17"})
-_MAX_COUNT = 100_000
 _DIGITS = re.compile(r"[0-9]+")
 _HRI = re.compile(r"(?:\([0-9]{2,4}\)[^()]+)+")
 _HRI_PAIR = re.compile(r"\(([0-9]{2,4})\)([^()]+)")
@@ -212,7 +212,7 @@ def _check_key(ai: str, value: str) -> ScanRejected | None:
 
 def _count(ai: str, value: str) -> int | ScanRejected:
     number = int(value) if _is_digits(value) else 0
-    if not 1 <= number <= _MAX_COUNT:
+    if not 1 <= number <= MAX_QUANTITY:
         return _reject(RejectReason.BAD_QUANTITY, f"AI {ai} count {value!r}")
     return number
 

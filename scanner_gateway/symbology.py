@@ -52,7 +52,9 @@ from scanner_gateway.decoded import (
     ScanRejected,
     Symbology,
 )
+from scanner_gateway.framing import DEFAULT_MAX_LENGTH
 from stock_core.domain.gtin import check_digit, expand_upce, normalize_gtin
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import operator_code_problem
 from stock_core.types import (
     LocationCode,
@@ -65,10 +67,8 @@ from stock_core.types import (
 
 __all__ = ["DEFAULT_MAX_LENGTH", "MAX_CODE_LENGTH", "MAX_QUANTITY", "decode"]
 
-DEFAULT_MAX_LENGTH = 512
 MAX_CODE_LENGTH = 64
 """Longest location code, order number, purchase order number or SKU."""
-MAX_QUANTITY = 100_000
 
 _AIM = re.compile(r"\]([A-Za-z])([0-9A-Za-z])")
 _DIGITS = re.compile(r"[0-9]+")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from stock_core.domain.gtin import normalize_gtin
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import check_operator
 from stock_core.errors import ImportProblem
 from stock_core.model.catalog import Barcode
@@ -63,7 +64,6 @@ _LOCATION_TYPES = ("storage", "quarantine")
 OPERATOR_COLUMNS = ("code", "name")
 
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
-_MAX_PACK = 100_000
 _MAX_INT = 2**31 - 1
 _MAX_DECIMAL = Decimal(10) ** 9
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -143,8 +143,8 @@ def parse_barcodes(text: str) -> tuple[Barcode, ...]:
             if not _is_whole(pack.strip()):
                 raise ValueError(f"pack size of {code} must be a whole number, not {pack!r}")
             pack_size = int(pack)
-            if not 1 <= pack_size <= _MAX_PACK:
-                raise ValueError(f"pack size of {code} must be 1 to {_MAX_PACK}")
+            if not 1 <= pack_size <= MAX_QUANTITY:
+                raise ValueError(f"pack size of {code} must be 1 to {MAX_QUANTITY}")
         if not code or not code.isprintable() or len(code) > 128:
             raise ValueError(f"barcode {code!r} is empty, too long or not printable")
         if code.isdigit() and len(code) in (8, 12, 13, 14):

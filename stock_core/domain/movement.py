@@ -67,6 +67,8 @@ __all__ = [
 ]
 
 MAX_QUANTITY = 100_000
+"""The most units one scan, command line or barcode pack carries: the one limit the
+decoder, the session, the API, the catalog and the labels all check."""
 MAX_LOT_LENGTH = 20  # GS1 AI 10 is at most 20 characters
 _REASON = re.compile(r"[a-z0-9_]{1,32}")
 

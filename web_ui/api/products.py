@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from stock_core.domain.gtin import is_valid_gtin, normalize_gtin
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.token import Role
 from stock_core.model import Barcode, ProductSpec
 from web_ui.api.route import (
@@ -49,7 +50,7 @@ class BarcodeIn(BaseModel):
         "stockd-barcode): digits of a GTIN's length (8, 12, 13 or 14) are a GTIN and need a "
         "valid GS1 check digit; anything else is an alias.",
     )
-    pack_size: int = Field(1, ge=1, le=100_000, description="Units one scan of it counts.")
+    pack_size: int = Field(1, ge=1, le=MAX_QUANTITY, description="Units one scan of it counts.")
 
 
 class BarcodeOut(BaseModel):

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Final
 
 from stock_core.domain.gtin import is_valid_gtin
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import operator_code_problem
 from stock_core.errors import StockRejection
 
@@ -113,9 +114,6 @@ _REASON = re.compile(r"[a-z0-9_]{1,32}")
 
 
 QUANTITIES: Final = (1, 2, 3, 5, 6, 10, 12, 20, 24, 50, 100)
-
-
-MAX_QUANTITY: Final = 100_000
 
 
 DPIS: Final = (203, 300, 600)
