@@ -26,6 +26,7 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   └── NotQuarantineError             a return into a storage location
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
+    │   └── PoolExhaustedError             no connection free within the web pool's deadline
     │   ├── NoPrimaryError                 no host is a primary on the right timeline
     │   ├── DeadlineExceededError          no answer in time: connection dropped
     │   ├── CommitUnconfirmedError         the synchronous standby never confirmed it
@@ -67,6 +68,7 @@ __all__ = [
     "NotFoundError",
     "NotQuarantineError",
     "NothingToUndoError",
+    "PoolExhaustedError",
     "QuarantinedStockError",
     "StockError",
     "StockRejection",
@@ -334,6 +336,10 @@ class DatabaseUnavailableError(StockError):
 
     setting: str = "database.url"
     """The setting that names the server that could not be reached."""
+
+
+class PoolExhaustedError(DatabaseUnavailableError):
+    """No connection came free (or could be opened) within the web pool's deadline."""
 
 
 class NoPrimaryError(DatabaseUnavailableError):

@@ -292,7 +292,7 @@ class StockService:
         *,
         description: str = "",
         by: str = "",
-    ) -> webhooks.WebhookView:
+    ) -> model.Webhook:
         """Subscribe ``url`` to ``events`` (checked patterns); a secret is made if none."""
         async with self._connection() as conn:
             return await webhooks.create_webhook(
@@ -304,17 +304,15 @@ class StockService:
                 created_by=by,
             )
 
-    async def list_webhooks(
-        self, *, after: int = 0, limit: int = 100
-    ) -> list[webhooks.WebhookView]:
+    async def list_webhooks(self, *, after: int = 0, limit: int = 100) -> list[model.Webhook]:
         async with self._connection() as conn:
             return await webhooks.list_webhooks(conn, after=after, limit=limit)
 
-    async def get_webhook(self, webhook_id: int) -> webhooks.WebhookView:
+    async def get_webhook(self, webhook_id: int) -> model.Webhook:
         async with self._connection() as conn:
             return await webhooks.get_webhook(conn, webhook_id)
 
-    async def delete_webhook(self, webhook_id: int) -> webhooks.WebhookView:
+    async def delete_webhook(self, webhook_id: int) -> model.Webhook:
         async with self._connection() as conn, conn.transaction():
             view = await webhooks.get_webhook(conn, webhook_id)
             await webhooks.delete_webhook(conn, webhook_id)
@@ -322,13 +320,13 @@ class StockService:
 
     async def list_deliveries(
         self, webhook_id: int, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[webhooks.DeliveryView]:
+    ) -> list[model.Delivery]:
         async with self._connection() as conn:
             return await webhooks.list_deliveries(
                 conn, webhook_id, status=status, after=after, limit=limit
             )
 
-    async def redeliver(self, webhook_id: int, delivery_id: int) -> webhooks.DeliveryView:
+    async def redeliver(self, webhook_id: int, delivery_id: int) -> model.Delivery:
         async with self._connection() as conn:
             return await webhooks.redeliver(conn, webhook_id, delivery_id)
 
@@ -467,7 +465,7 @@ class StockService:
 
     # -- operators -------------------------------------------------------------------
 
-    async def find_operator(self, code: str) -> operators.Operator | None:
+    async def find_operator(self, code: str) -> model.Operator | None:
         """The operator a badge names, or ``None`` (a scanner's ``USR:`` check)."""
         async with self._connection() as conn:
             return await operators.find_operator(conn, code)
@@ -477,13 +475,11 @@ class StockService:
         if await self.find_operator(code) is None:
             raise UnknownOperatorError(code)
 
-    async def list_operators(
-        self, *, after: str = "", limit: int = 100
-    ) -> list[operators.Operator]:
+    async def list_operators(self, *, after: str = "", limit: int = 100) -> list[model.Operator]:
         async with self._connection() as conn:
             return await operators.list_operators(conn, after=after, limit=limit)
 
-    async def save_operator(self, code: str, name: str) -> tuple[operators.Operator, bool]:
+    async def save_operator(self, code: str, name: str) -> tuple[model.Operator, bool]:
         """Create or rename an operator (rules: :func:`stock_core.domain.operator.check_operator`);
         ``True`` when created."""
         async with self._connection() as conn:
@@ -506,7 +502,7 @@ class StockService:
 
     async def operator_report(
         self, start: date | datetime, end: date | datetime
-    ) -> list[operators.OperatorActivity]:
+    ) -> list[model.OperatorActivity]:
         """Movements and units per operator over a period: dates are whole UTC days
         (``end`` included), datetimes instants (``end`` excluded)."""
         from stock_core.domain.reports import period_bounds
@@ -771,7 +767,7 @@ class StockService:
         async with self._connection() as conn:
             if not await capacity.set_limits(conn, code, **changes):
                 raise UnknownLocationError(code)
-            found = await api_reads.location_by_code(conn, code)
+            found = await locations.location_by_code(conn, code)
         assert found is not None
         return found
 

@@ -29,8 +29,9 @@ from scanner_gateway.gateway import Gateway
 from stock_core.domain.movement import Envelope, ProductRef, Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
+from stock_core.embedded import embedded_url
 from stock_core.service import StockService
-from stock_core.store.database import EMBEDDED_APP_ROLE, embedded_url, with_user
+from stock_core.store.database import EMBEDDED_APP_ROLE, with_user
 from stock_core.store.privileges import ensure_login_role
 from stock_core.types import IdempotencyKey, LocationCode, Sku
 from stockd import startup

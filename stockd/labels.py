@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from stock_core.domain.labels import (
     DPIS,
@@ -31,15 +31,17 @@ from stock_core.domain.labels import (
 )
 from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.service import StockService
-from stock_core.store.database import Database
 from stockd.settings import Settings
+
+if TYPE_CHECKING:  # a type only: stockd.cli opens the database
+    from stock_core.store.database import Database
 
 __all__ = ["add_labels_parser", "run_labels"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 
-Work = Callable[[Database], Awaitable[int]]
+Work: TypeAlias = "Callable[[Database], Awaitable[int]]"
 WithDatabase = Callable[[Settings, Work], Coroutine[Any, Any, int]]
 
 

@@ -23,13 +23,13 @@ from scanner_gateway.gateway import Gateway
 from stock_core.model import GatewayState, ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
+from stock_core.store.web_pool import open_web_pool
 from stock_core.types import ReasonCode
 from stockd import startup
 from stockd.settings import Settings, tls_context
 from stockd.startup import listen
 from web_ui.app import create_app
 from web_ui.config import WebConfig
-from web_ui.pool import open_web_pool
 
 __all__ = [
     "run_gateway",

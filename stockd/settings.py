@@ -30,7 +30,7 @@ from pydantic_settings import (
 from scanner_gateway.config import ScannerConfig
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS, check_reason_list
-from stock_core.store.database import default_home
+from stock_core.embedded import default_home
 from stock_core.store.privileges import APP_ROLE_PATTERN
 
 __all__ = [

@@ -11,16 +11,19 @@ import argparse
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias
 
 from stock_core.domain.webhook import parse_patterns, secret_key
 from stock_core.errors import NotFoundError
 from stock_core.service import StockService
-from stock_core.store.database import Database
+
+if TYPE_CHECKING:  # a type only: stockd.cli opens the database
+    from stock_core.store.database import Database
 
 __all__ = ["add_webhooks_parser", "webhooks_work"]
 
 _URL = re.compile(r"^https?://[^\s/?#@]+(/\S*)?$")
-Work = Callable[[Database], Awaitable[int]]
+Work: TypeAlias = "Callable[[Database], Awaitable[int]]"
 
 
 def add_webhooks_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

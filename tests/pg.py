@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from stock_core.store.database import embedded_url
+from stock_core.embedded import embedded_url
 from stock_core.store.migrate import migrate
 from stock_core.store.privileges import grant_app_role
 

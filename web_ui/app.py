@@ -19,6 +19,7 @@ from stock_core.store.database import open_database
 from stock_core.store.failover import ConnectOptions, ReplicaRouter
 from stock_core.store.outbox import OutboxRelay
 from stock_core.store.tokens import LastUsedRecorder, RevocationListener
+from stock_core.store.web_pool import open_web_pool
 from web_ui import api, feed, handheld, headers, pages
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
@@ -37,7 +38,6 @@ from web_ui.keys import (
     WEBHOOKS,
 )
 from web_ui.limit import Slots
-from web_ui.pool import open_web_pool
 from web_ui.problem import problem_middleware
 
 __all__ = ["MAX_REQUEST_LINE", "create_app"]

@@ -25,8 +25,7 @@ from prometheus_client import (
 )
 
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.model import GatewayState, ScannerView
-from stock_core.store.webhooks import WebhookView
+from stock_core.model import GatewayState, ScannerView, Webhook
 from web_ui.keys import BUS, CONFIG, SERVICE
 
 __all__ = [
@@ -103,7 +102,7 @@ class Metrics:
             registry=r,
         )
 
-    def observe_webhooks(self, hooks: Sequence[WebhookView]) -> None:
+    def observe_webhooks(self, hooks: Sequence[Webhook]) -> None:
         self.webhook_deliveries.clear()
         for hook in hooks:
             self.webhook_deliveries.labels(str(hook.id), "pending").set(hook.pending)

@@ -15,8 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from stock_core.errors import DatabaseUnavailableError, StockRejection
-from web_ui.pool import PoolExhaustedError
+from stock_core.errors import DatabaseUnavailableError, PoolExhaustedError, StockRejection
 
 __all__ = [
     "PROBLEMS",

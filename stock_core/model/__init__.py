@@ -12,21 +12,26 @@ from stock_core.model.alert import Alert
 from stock_core.model.catalog import Barcode, Location, LocationSpec, Product, ProductSpec
 from stock_core.model.feed import FeedEvent
 from stock_core.model.movement import MovementFilter
+from stock_core.model.operator import Operator, OperatorActivity
 from stock_core.model.order import Backorder, Order, OrderLine, PurchaseOrder, PurchaseOrderLine
 from stock_core.model.scanner import GatewayState, ScannerState, ScannerView, SpoolException
 from stock_core.model.stock import LocationStock, ProductStock, StockLevel, StockRow
 from stock_core.model.token import Token, TokenStatus
+from stock_core.model.webhook import Delivery, Webhook
 
 __all__ = [
     "Alert",
     "Backorder",
     "Barcode",
+    "Delivery",
     "FeedEvent",
     "GatewayState",
     "Location",
     "LocationSpec",
     "LocationStock",
     "MovementFilter",
+    "Operator",
+    "OperatorActivity",
     "Order",
     "OrderLine",
     "Product",
@@ -41,4 +46,5 @@ __all__ = [
     "StockRow",
     "Token",
     "TokenStatus",
+    "Webhook",
 ]

@@ -10,16 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import asyncpg
-import platformdirs
 
+from stock_core.embedded import default_home, embedded_url
 from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
 from stock_core.store._boundary import UNAVAILABLE_ERRORS
 from stock_core.store.failover import ConnectOptions, Connector
@@ -31,55 +29,21 @@ from stock_core.store.privileges import (
     owner_powers,
 )
 
-__all__ = [
-    "EMBEDDED_APP_ROLE",
-    "PING",
-    "Database",
-    "close_pool",
-    "default_home",
-    "embedded_url",
-    "open_database",
-    "with_user",
-]
+__all__ = ["EMBEDDED_APP_ROLE", "PING", "Database", "close_pool", "open_database", "with_user"]
 
 PING: Final = "SELECT 1"
 """Whether the server answers (health checks, keeping a listening connection alive)."""
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_DATABASE = "stockd"
 _CLOSE_WAIT = 5.0
+"""Seconds a pool's polite close may take before its connections are dropped."""
 _OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavailableError)
 """The server cannot be used now: unreachable, or no host is a primary to write on."""
 
 """Seconds a pool's polite close may take before its connections are dropped."""
 EMBEDDED_APP_ROLE = "stockd_app"
 """The embedded server's app role: created by stockd, owns nothing."""
-
-
-def default_home() -> Path:
-    """``STOCKD_HOME``, else the user's data directory for stockd."""
-    home = os.environ.get("STOCKD_HOME")
-    return Path(home) if home else Path(platformdirs.user_data_dir("stockd"))
-
-
-def _start_embedded(pgdata: Path) -> tuple[Any, str]:
-    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        warnings.simplefilter("ignore")
-        from pgserver import postgres_server  # lazily: only the embedded default needs it
-
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = postgres_server.get_server(pgdata, cleanup_mode="stop")
-    uri = server.get_uri()
-    if EMBEDDED_DATABASE not in server.psql("SELECT datname FROM pg_database;"):
-        with contextlib.suppress(Exception):  # lost a race with another process: fine
-            server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
-    return server, uri.replace("/postgres?", f"/{EMBEDDED_DATABASE}?")
-
-
-async def embedded_url(home: Path) -> tuple[Any, str]:
-    """Start (or join) the embedded server under ``home``; returns (handle, url)."""
-    return await asyncio.to_thread(_start_embedded, home / "pgdata")
 
 
 @dataclass

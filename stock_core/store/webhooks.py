@@ -24,15 +24,14 @@ from typing import Any, Final
 
 from stock_core.domain.webhook import Subscriber, next_attempt_delay, plan_deliveries
 from stock_core.errors import NotFoundError
+from stock_core.model import Delivery, Webhook
 from stock_core.store.connection import Connection
 
 __all__ = [
     "KEEP_DAYS",
     "Attempt",
-    "DeliveryView",
     "DueDelivery",
     "Endpoint",
-    "WebhookView",
     "claim",
     "create_webhook",
     "delete_webhook",
@@ -180,37 +179,6 @@ KEEP_DAYS = 30
 
 
 @dataclass(frozen=True)
-class WebhookView:
-    id: int
-    url: str
-    events: tuple[str, ...]
-    secret: str
-    description: str
-    created_at: datetime
-    created_by: str
-    cursor: int
-    pending: int
-    failed: int
-
-
-@dataclass(frozen=True)
-class DeliveryView:
-    id: int
-    webhook_id: int
-    msg_id: str
-    seq: int
-    type: str
-    status: str
-    attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    last_attempt_at: datetime | None
-    last_status: int | None
-    last_error: str | None
-    finished_at: datetime | None
-
-
-@dataclass(frozen=True)
 class Endpoint:
     id: int
     url: str
@@ -238,8 +206,8 @@ class Attempt:
     error: str | None = None
 
 
-def _webhook(row: Any) -> WebhookView:
-    return WebhookView(
+def _webhook(row: Any) -> Webhook:
+    return Webhook(
         id=row["id"],
         url=row["url"],
         events=tuple(row["events"]),
@@ -253,8 +221,8 @@ def _webhook(row: Any) -> WebhookView:
     )
 
 
-def _delivery(row: Any) -> DeliveryView:
-    return DeliveryView(**{name: row[name] for name in DeliveryView.__dataclass_fields__})
+def _delivery(row: Any) -> Delivery:
+    return Delivery(**{name: row[name] for name in Delivery.__dataclass_fields__})
 
 
 async def create_webhook(
@@ -265,7 +233,7 @@ async def create_webhook(
     *,
     description: str = "",
     created_by: str = "",
-) -> WebhookView:
+) -> Webhook:
     """A new subscription; it is sent the events sequenced from now on."""
     webhook_id = await conn.fetchval(
         _INSERT_WEBHOOK, url, list(events), secret, description, created_by
@@ -273,14 +241,14 @@ async def create_webhook(
     return await get_webhook(conn, webhook_id)
 
 
-async def get_webhook(conn: Connection, webhook_id: int) -> WebhookView:
+async def get_webhook(conn: Connection, webhook_id: int) -> Webhook:
     row = await conn.fetchrow(_WEBHOOK_BY_ID, webhook_id)
     if row is None:
         raise NotFoundError(f"no webhook {webhook_id}")
     return _webhook(row)
 
 
-async def list_webhooks(conn: Connection, *, after: int = 0, limit: int = 100) -> list[WebhookView]:
+async def list_webhooks(conn: Connection, *, after: int = 0, limit: int = 100) -> list[Webhook]:
     return [_webhook(r) for r in await conn.fetch(_LIST_WEBHOOKS, after, limit)]
 
 
@@ -297,13 +265,13 @@ async def list_deliveries(
     status: str | None = None,
     after: int = 0,
     limit: int = 100,
-) -> list[DeliveryView]:
+) -> list[Delivery]:
     await get_webhook(conn, webhook_id)
     rows = await conn.fetch(_LIST_DELIVERIES, webhook_id, after, status, limit)
     return [_delivery(r) for r in rows]
 
 
-async def redeliver(conn: Connection, webhook_id: int, delivery_id: int) -> DeliveryView:
+async def redeliver(conn: Connection, webhook_id: int, delivery_id: int) -> Delivery:
     """Send a delivery again (same message id), retried for a day from now. It goes
     out before the endpoint's later events (its queue is in feed order)."""
     async with conn.transaction():

@@ -21,8 +21,10 @@ from websockets.exceptions import InvalidStatus
 from hardware_mocks.frames import gtin14
 from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.token import Role
+from stock_core.errors import PoolExhaustedError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
+from stock_core.store.web_pool import open_web_pool
 from tests.cluster import StockdProcess
 from tests.functional.api.test_movements_csv import FILL
 from tests.functional.conftest import ServerFactory
@@ -30,7 +32,6 @@ from tests.functional.feed_helpers import closed_with
 from tests.functional.web_app import stop_relays
 from tests.gateway_harness import ledger_rows
 from tests.timing import UNIT
-from web_ui.pool import PoolExhaustedError, open_web_pool
 
 
 def feed_url(server: TestServer) -> str:

@@ -25,6 +25,7 @@ from stock_core.domain.token import Role, token_digest
 from stock_core.model import Token
 from stock_core.service import StockService
 from stock_core.store.database import Database
+from stock_core.store.web_pool import open_web_pool
 from tests.cluster import StockdProcess, write_config
 from tests.functional.command import stockd
 from tests.functional.conftest import ServerFactory
@@ -32,7 +33,6 @@ from tests.functional.feed_helpers import closed_with
 from tests.functional.web_app import stop_relays
 from tests.timing import UNIT
 from web_ui.auth import TokenCache
-from web_ui.pool import open_web_pool
 
 REVOKED_WITHIN = 3.0
 """Seconds for a revocation to close feeds and refuse requests on every node."""

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.operator import check_operator
 from stock_core.domain.token import Role
-from stock_core.store.operators import Operator, OperatorActivity
+from stock_core.model import Operator, OperatorActivity
 from web_ui.api.analytics import TurnoverQuery
 from web_ui.api.route import (
     API,

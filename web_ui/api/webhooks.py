@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stock_core.domain.token import Role
 from stock_core.domain.webhook import EVENT_TYPES, MAX_PATTERNS, parse_patterns, secret_key
-from stock_core.store.webhooks import DeliveryView, WebhookView
+from stock_core.model import Delivery, Webhook
 from web_ui.api.route import (
     API,
     Call,
@@ -93,7 +93,7 @@ class WebhookOut(BaseModel):
     failed: int = Field(description="Deliveries given up after a day of retries.")
 
     @classmethod
-    def of(cls, view: WebhookView) -> WebhookOut:
+    def of(cls, view: Webhook) -> WebhookOut:
         return cls(
             id=view.id,
             url=view.url,
@@ -123,7 +123,7 @@ class DeliveryOut(BaseModel):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, view: DeliveryView) -> DeliveryOut:
+    def of(cls, view: Delivery) -> DeliveryOut:
         return cls(
             id=view.id,
             webhook_id=view.webhook_id,

@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
+from stock_core.model import Operator, OperatorActivity
 from stock_core.store._boundary import checked
 from stock_core.store.connection import Connection
 from stock_core.store.operators import sql
 
 __all__ = [
-    "Operator",
-    "OperatorActivity",
     "find_operator",
     "list_operators",
     "load_operators",
     "operator_report",
     "save_operator",
 ]
-
-
-@dataclass(frozen=True)
-class Operator:
-    code: str
-    name: str
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class OperatorActivity:
-    """What one operator's scans did over a period."""
-
-    operator: str
-    name: str | None
-    movements: int
-    units: int
 
 
 def _operator(row: asyncpg.Record) -> Operator:

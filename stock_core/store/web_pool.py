@@ -3,13 +3,13 @@
 In ``stockd serve`` the gateway and the web app have a pool each, so nothing the web
 side does (slow CSV downloads, metrics scrapes, many displays catching up) can take a
 connection a scan needs. On the web pool every ``acquire`` has a deadline
-(``web.acquire_timeout_s``): past it, :class:`PoolExhaustedError` (a
+(``web.acquire_timeout_s``): past it, :class:`~stock_core.errors.PoolExhaustedError` (a
 :class:`~stock_core.errors.DatabaseUnavailableError`), which the API answers ``503``
 ``busy`` with ``Retry-After`` and the feed with close code 1013.
 
-This is the one module of ``web_ui`` that names asyncpg: the pool is built here
-because ``stock_core.store.database.open_database`` has no acquire deadline (it
-serves the gateway, whose scans queue instead; see ``docs/topics/write-path.md``).
+It is built here rather than by :func:`~stock_core.store.database.open_database`,
+which has no acquire deadline (it serves the gateway, whose scans queue instead; see
+``docs/topics/write-path.md``).
 """
 
 from __future__ import annotations
@@ -21,16 +21,12 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
-from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import PoolExhaustedError
 from stock_core.store._boundary import translated
 from stock_core.store.database import Database, close_pool
 from stock_core.store.failover import ConnectOptions, Connector
 
-__all__ = ["PoolExhaustedError", "WebPool", "open_web_pool"]
-
-
-class PoolExhaustedError(DatabaseUnavailableError):
-    """No connection came free (or could be opened) within the web pool's deadline."""
+__all__ = ["WebPool", "open_web_pool"]
 
 
 if TYPE_CHECKING:

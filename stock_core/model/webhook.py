@@ -1,0 +1,39 @@
+"""Webhook subscriptions and their deliveries, as the API lists them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+__all__ = ["Delivery", "Webhook"]
+
+
+@dataclass(frozen=True)
+class Webhook:
+    id: int
+    url: str
+    events: tuple[str, ...]
+    secret: str
+    description: str
+    created_at: datetime
+    created_by: str
+    cursor: int
+    pending: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    webhook_id: int
+    msg_id: str
+    seq: int
+    type: str
+    status: str
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime
+    last_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    finished_at: datetime | None
