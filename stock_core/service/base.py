@@ -1,0 +1,86 @@
+"""What every group of use cases shares: the pool, a guarded connection, and waking
+the feed relays after a commit."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from stock_core.domain.movement import Outcome
+from stock_core.group_commit import GroupCommit
+from stock_core.store import failover, ledger, outbox
+from stock_core.store._boundary import translated
+from stock_core.store.connection import Connection, Pool
+from stock_core.types import ReasonCode
+
+__all__ = ["ServiceBase", "pokes"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_S = TypeVar("_S", bound="ServiceBase")
+
+
+def pokes(
+    method: Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]],
+) -> Callable[Concatenate[_S, _P], Coroutine[Any, Any, _R]]:
+    """Mark a use case that commits events: wake the feed relays afterwards."""
+
+    @functools.wraps(method)
+    async def wrapper(service: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await method(service, *args, **kwargs)
+        finally:
+            service._poke()
+
+    return wrapper
+
+
+class ServiceBase:
+    """The state the use cases share (set up by :class:`~stock_core.service.StockService`)."""
+
+    pool: Pool
+    reasons: tuple[ReasonCode, ...]
+    """The return and scrap reasons :meth:`post` accepts (``[stock] reasons``)."""
+    replicas: failover.ReplicaRouter | None
+    """Where reports, exports and backtests read (a replica within its lag bound);
+    ``None``: the primary. Stock figures that decide anything never come from it."""
+    notifier: outbox.OutboxNotifier | None
+    write_deadline: float | None
+    """Seconds a :meth:`post` may take (connecting included) before its connection is
+    dropped and it fails as unavailable (``None``: no bound). The web app sets one, so a
+    hung primary cannot hold the API's group commit for a minute."""
+    _locations: ledger.LocationCache
+    _group: GroupCommit[Outcome]
+
+    def _poke(self) -> None:
+        """Events were committed: wake the feed relays (coalesced NOTIFY)."""
+        if self.notifier is not None:
+            self.notifier.poke()
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, deadline: float | None = None) -> AsyncIterator[Connection]:
+        """A pooled connection; losing PostgreSQL becomes DatabaseUnavailableError.
+
+        With ``deadline`` (seconds, connecting included) the connection is dropped when
+        it passes (:func:`~stock_core.store.failover.bounded`): never a wait on a hung
+        server."""
+        with translated():
+            if deadline is not None:
+                async with failover.bounded(self.pool, deadline) as conn:
+                    yield conn
+                return
+            async with self.pool.acquire() as conn:
+                yield conn
+
+    async def _report_pool(self) -> Pool:
+        return self.pool if self.replicas is None else await self.replicas.pool()
+
+    @contextlib.asynccontextmanager
+    async def _report_connection(self) -> AsyncIterator[Connection]:
+        """A connection for a report or an export: the replica's while it keeps up."""
+        pool = await self._report_pool()
+        with translated():
+            async with pool.acquire() as conn:
+                yield conn

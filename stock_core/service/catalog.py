@@ -1,0 +1,177 @@
+"""The HTTP API's reads and edits: products, locations, stock, movements, scanners,
+alerts and spool exceptions."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from stock_core import model
+from stock_core.domain.availability import Availability
+from stock_core.domain.movement import MovementRecord
+from stock_core.errors import UnknownLocationError, UnknownProductError
+from stock_core.service.base import ServiceBase, pokes
+from stock_core.store import alerts, availability, capacity, gateway, stock
+from stock_core.store.catalog import locations, products
+from stock_core.store.ledger import movements
+
+__all__ = ["CatalogUseCases"]
+
+
+class CatalogUseCases(ServiceBase):
+    async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
+        """What a storefront shows for each known SKU (unknown SKUs are absent)."""
+        async with self._connection() as conn:
+            return await availability.availability_of(conn, skus)
+
+    async def list_products(
+        self, *, category: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[model.Product]:
+        async with self._connection() as conn:
+            return await products.list_products(conn, category=category, after=after, limit=limit)
+
+    async def product(self, sku: str) -> model.Product:
+        """The product with ``sku``; raises :class:`UnknownProductError`."""
+        async with self._connection() as conn:
+            found = await products.product_by_sku(conn, sku)
+        if found is None:
+            raise UnknownProductError(sku)
+        return found
+
+    async def create_product(self, spec: model.ProductSpec) -> model.Product:
+        async with self._connection() as conn:
+            return await products.create_product(conn, spec)
+
+    async def update_product(self, sku: str, changes: Mapping[str, Any]) -> model.Product:
+        """Change some fields (names as in :class:`ProductSpec`); barcodes replace all."""
+        async with self._connection() as conn:
+            return await products.update_product(conn, sku, changes)
+
+    async def list_locations(
+        self, *, zone: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[model.Location]:
+        async with self._connection() as conn:
+            return await locations.list_locations(conn, zone=zone, after=after, limit=limit)
+
+    async def location(self, code: str) -> model.Location:
+        """The location with ``code``; raises :class:`UnknownLocationError`."""
+        async with self._connection() as conn:
+            found = await locations.location_by_code(conn, code)
+        if found is None:
+            raise UnknownLocationError(code)
+        return found
+
+    async def set_location_limits(
+        self, code: str, changes: Mapping[str, Decimal | None]
+    ) -> model.Location:
+        """Set or remove (``None``) ``max_weight_g`` and ``max_volume_cm3``; others stay."""
+        async with self._connection() as conn:
+            if not await capacity.set_limits(conn, code, **changes):
+                raise UnknownLocationError(code)
+            found = await locations.location_by_code(conn, code)
+        assert found is not None
+        return found
+
+    async def create_location(self, spec: model.LocationSpec) -> model.Location:
+        async with self._connection() as conn:
+            return await locations.create_location(conn, spec)
+
+    async def list_stock(
+        self,
+        *,
+        sku: str | None = None,
+        location: str | None = None,
+        zone: str | None = None,
+        below_reorder_point: bool = False,
+        after: int = 0,
+        limit: int = 100,
+        search: str | None = None,
+    ) -> list[model.ProductStock]:
+        async with self._connection() as conn:
+            return await stock.list_stock(
+                conn,
+                sku=sku,
+                location=location,
+                zone=zone,
+                below_reorder_point=below_reorder_point,
+                after=after,
+                limit=limit,
+                search=search,
+            )
+
+    async def list_movements(
+        self,
+        filters: model.MovementFilter,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[MovementRecord]:
+        async with self._connection() as conn:
+            return await movements.list_movements(
+                conn, filters, after=after, limit=limit, newest_first=newest_first
+            )
+
+    async def movement(self, movement_id: int) -> MovementRecord | None:
+        async with self._connection() as conn:
+            return await movements.movement_by_id(conn, movement_id)
+
+    @contextlib.asynccontextmanager
+    async def export_movements(
+        self, filters: model.MovementFilter
+    ) -> AsyncIterator[AsyncIterator[Sequence[MovementRecord]]]:
+        """Batches of matching movements from one cursor; holds a connection until exit."""
+        async with (
+            self._report_connection() as conn,
+            contextlib.aclosing(movements.export_movements(conn, filters)) as batches,
+        ):
+            yield batches
+
+    async def list_scanners(
+        self, live: Sequence[model.ScannerState] = (), *, after: str | None = None, limit: int = 100
+    ) -> list[model.ScannerView]:
+        """Stored scanner states, overridden by ``live`` ones (a gateway in this process)."""
+        async with self._connection() as conn:
+            stored = await gateway.list_scanner_states(conn)
+        merged = {view.state.id: view for view in stored}
+        for state in live:
+            merged[state.id] = model.ScannerView(state, updated_at=None, live=True)
+        ids = sorted(i for i in merged if after is None or i > after)
+        return [merged[i] for i in ids[:limit]]
+
+    async def list_alerts(
+        self,
+        *,
+        include_cleared: bool = False,
+        kind: str | None = None,
+        sku: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+    ) -> list[model.Alert]:
+        async with self._connection() as conn:
+            return await alerts.list_alerts(
+                conn, include_cleared=include_cleared, kind=kind, sku=sku, after=after, limit=limit
+            )
+
+    async def alert(self, alert_id: int) -> model.Alert | None:
+        async with self._connection() as conn:
+            return await alerts.alert_by_id(conn, alert_id)
+
+    @pokes
+    async def acknowledge_alert(self, alert_id: int, by: str) -> model.Alert | None:
+        """Acknowledge once (emits ``alert.acknowledged``); ``None`` when there is no such alert."""
+        async with self._connection() as conn:
+            return await alerts.acknowledge_alert(conn, alert_id, by)
+
+    async def spool_exception(self, exception_id: int) -> model.SpoolException | None:
+        async with self._connection() as conn:
+            return await gateway.spool_exception_by_id(conn, exception_id)
+
+    @pokes
+    async def resolve_spool_exception(
+        self, exception_id: int, by: str, resolution: str
+    ) -> model.SpoolException | None:
+        async with self._connection() as conn:
+            return await gateway.resolve_spool_exception(conn, exception_id, by, resolution)

@@ -1,0 +1,101 @@
+"""Posting movements (group commit), stock levels, the floor snapshot and the feed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from stock_core import model
+from stock_core.domain.lineage import Lineage
+from stock_core.domain.movement import Envelope, MovementOutcome, Outcome, Return, Scrap
+from stock_core.domain.returns import check_reason
+from stock_core.errors import StockRejection, UnknownOperatorError
+from stock_core.service.base import ServiceBase
+from stock_core.store import failover, ledger, operators, outbox, stock
+
+__all__ = ["LedgerUseCases"]
+
+
+class LedgerUseCases(ServiceBase):
+    async def post(self, envelope: Envelope) -> MovementOutcome:
+        """Post one command; raises its :class:`~stock_core.errors.StockRejection`.
+
+        Concurrent posts are committed together (group commit), so API writes grow
+        cheaper per request as load rises. A return or scrap must name a listed reason,
+        and a named operator must be known.
+        """
+        if isinstance(envelope.command, Return | Scrap):
+            check_reason(envelope.command.reason, self.reasons)
+        if envelope.operator is not None:
+            await self.check_operator(envelope.operator)
+        outcome = await self._group.submit(envelope)
+        if isinstance(outcome, StockRejection):
+            raise outcome
+        return outcome
+
+    async def post_batch(
+        self,
+        envelopes: Sequence[Envelope],
+        *,
+        deadline: float | None = None,
+        epoch: int | None = None,
+    ) -> list[Outcome]:
+        """Group commit: one transaction, one outcome per envelope (rejections as values).
+
+        ``deadline`` bounds it (connecting included) by dropping the connection, and
+        ``epoch`` refuses a failover the caller has not caught up with (see
+        :func:`stock_core.store.ledger.post_batch`)."""
+        outcomes = await ledger.post_batch(
+            self.pool, envelopes, self._locations, deadline=deadline, epoch=epoch
+        )
+        self._poke()
+        return outcomes
+
+    async def _post_bounded(self, envelopes: Sequence[Envelope]) -> list[Outcome]:
+        return await self.post_batch(envelopes, deadline=self.write_deadline)
+
+    def lineage_epoch(self) -> int | None:
+        """A number that changes at each failover this pool's connections saw
+        (``None``: the pool does not follow failovers)."""
+        connector = failover.connector_of(self.pool)
+        return None if connector is None else connector.epoch
+
+    def on_failover(self, listener: Callable[[Lineage | None, Lineage], None]) -> None:
+        """Call ``listener(old, new)`` when a connection finds PostgreSQL on a new
+        timeline or another system (a failover)."""
+        connector = failover.connector_of(self.pool)
+        if connector is not None:
+            connector.on_new_lineage(listener)
+
+    def drop_connections(self) -> int:
+        """Close every connection of the pool at once (after an outage: the next ones
+        are made afresh, host by host, and find the new primary)."""
+        connector = failover.connector_of(self.pool)
+        return 0 if connector is None else connector.terminate_all()
+
+    async def stock_of(self, sku: str) -> model.StockLevel:
+        async with self.pool.acquire() as conn:
+            return await stock.stock_of(conn, sku)
+
+    async def floor_snapshot(self) -> dict[str, Any]:
+        async with self._connection() as conn:
+            return await stock.floor_snapshot(conn)
+
+    async def events_after(self, seq: int, limit: int = 1000) -> list[model.FeedEvent]:
+        async with self._connection() as conn:
+            return await outbox.events_after(conn, seq, limit)
+
+    async def feed_bounds(self) -> tuple[int, int]:
+        """(oldest retained feed seq, newest feed seq)."""
+        async with self._connection() as conn:
+            return await outbox.feed_bounds(conn)
+
+    async def find_operator(self, code: str) -> model.Operator | None:
+        """The operator a badge names, or ``None`` (a scanner's ``USR:`` check)."""
+        async with self._connection() as conn:
+            return await operators.find_operator(conn, code)
+
+    async def check_operator(self, code: str) -> None:
+        """Raise :class:`UnknownOperatorError` unless ``code`` names an operator."""
+        if await self.find_operator(code) is None:
+            raise UnknownOperatorError(code)
