@@ -199,10 +199,15 @@ class Connector:
         *,
         writer: bool = True,
         lineage_file: Path | None = None,
+        read_only_fallback: bool = False,
     ) -> None:
         self.hosts = split_hosts(url)
         self.options = options or ConnectOptions()
         self.writer = writer
+        self.read_only_fallback = read_only_fallback and len(self.hosts) == 1
+        """Admit the one server even while it is read-only (a fenced primary): reads go
+        on, writes fail as an outage. Only with a single host: with several, a read-only
+        one is passed over for the primary."""
         self.lineage_file = lineage_file
         self.lineage: Lineage | None = None
         """The lineage this pool last wrote on (``None``: none seen yet)."""
@@ -321,7 +326,7 @@ class Connector:
         host = _host_of(url)
         if row["standby"]:
             raise _Refused(f"{host} is a standby")
-        if row["read_only"]:
+        if row["read_only"] and not self.read_only_fallback:
             raise _Refused(f"{host} is read-only (default_transaction_read_only)")
         seen = Lineage(int(row["system_id"]), int(row["timeline"]))
         verdict = judge(self.lineage, seen)

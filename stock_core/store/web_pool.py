@@ -93,10 +93,12 @@ async def open_web_pool(
     """A :class:`WebPool` on ``url`` (already migrated), as a :class:`Database`.
 
     Its connections come from a :class:`~stock_core.store.failover.Connector`: host by
-    host, a read-write primary only (any server when not a ``writer``: a replica's
-    pool), never one behind the timeline written on before.
+    host, a read-write primary (any server when not a ``writer``: a replica's pool; a
+    single server that is read-only, for reads), never one behind the timeline written
+    on before.
     """
-    connector = Connector(url, options, writer=writer)
+    # reads go on while the one server is read-only (a fenced primary); writes are 503s
+    connector = Connector(url, options, writer=writer, read_only_fallback=True)
     pool = WebPool(
         url,
         min_size=0 if tolerate_outage else min(min_size, max_size),

@@ -296,6 +296,7 @@ async def test_sign_in_works_on_a_read_only_database_and_the_failed_write_is_log
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     text, info = await service.create_token("floor", Role.DISPLAY)
+    worker, _ = await service.create_token("dock", Role.WORKER)
     admin = await asyncpg.connect(admin_database_url)  # the owner: the app role may not
     try:
         await admin.execute(
@@ -309,6 +310,15 @@ async def test_sign_in_works_on_a_read_only_database_and_the_failed_write_is_log
             for _ in range(3):
                 assert await status_of(node, text) == 200
                 await asyncio.sleep(0.25 * UNIT)  # several flushes fail meanwhile
+        # a write on the read-only server is an outage: 503 problem, nothing written
+        body = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 1}
+        headers = {"Authorization": f"Bearer {worker}", "Idempotency-Key": "ro-1"}
+        async with (
+            ClientSession() as session,
+            session.post(node.url("/api/v1/movements"), json=body, headers=headers) as refused,
+        ):
+            assert refused.status == 503, await refused.text()
+            assert refused.content_type == "application/problem+json"
         await stop_relays()
         await node.server.close()
     warnings = [r for r in caplog.records if "last used" in r.getMessage()]
@@ -318,6 +328,7 @@ async def test_sign_in_works_on_a_read_only_database_and_the_failed_write_is_log
         await database.pool.fetchval("SELECT last_used_at FROM api_tokens WHERE id = $1", info.id)
         is None
     )
+    assert await database.pool.fetchval("SELECT count(*) FROM movements") == 0
 
 
 # -- two processes, the CLI revoking ----------------------------------------------------
