@@ -1,19 +1,28 @@
-"""Which lots a pick draws from, and what a count changes. Pure functions."""
+"""Which lots a pick draws from, which reservations it consumes, and what a count
+changes. Pure functions."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from stock_core.errors import CountBelowReservedError
 
 __all__ = [
     "CountChange",
+    "CountTotal",
     "CountedLine",
+    "Draw",
     "LotStock",
+    "Reservation",
+    "ReservationTake",
     "allocate_fefo",
+    "counted_by_product",
     "reconcile_count",
+    "release_reserved",
+    "take_reserved",
     "total_available",
     "total_counted",
 ]
@@ -42,27 +51,32 @@ def total_available(lots: Iterable[LotStock], today: date | None = None) -> int:
     return sum(max(lot.available, 0) for lot in lots if not lot.expired(today))
 
 
-def allocate_fefo(
-    lots: Sequence[LotStock], quantity: int, today: date | None = None
-) -> list[tuple[str, int]]:
+class Draw(NamedTuple):
+    """Units a pick takes from one lot."""
+
+    lot: str
+    units: int
+
+
+def allocate_fefo(lots: Sequence[LotStock], quantity: int, today: date | None = None) -> list[Draw]:
     """Split ``quantity`` across lots, first expiry first (no expiry last, then by lot).
 
     Given ``today``, expired lots are skipped: expired stock is not available.
-    Returns ``(lot, units)`` pairs with positive units, or an empty list when the lots
-    together hold less than ``quantity`` available (the caller reports the shortfall).
+    Returns draws with positive units, or an empty list when the lots together hold
+    less than ``quantity`` available (the caller reports the shortfall).
     """
     if quantity <= 0:
         raise ValueError("quantity must be positive")
     usable = [lot for lot in lots if not lot.expired(today)]
     ordered = sorted(usable, key=lambda s: (s.expiry is None, s.expiry or date.min, s.lot))
-    taken: list[tuple[str, int]] = []
+    taken: list[Draw] = []
     left = quantity
     for lot in ordered:
         if left == 0:
             break
         units = min(lot.available, left)
         if units > 0:
-            taken.append((lot.lot, units))
+            taken.append(Draw(lot.lot, units))
             left -= units
     return taken if left == 0 else []
 
@@ -77,14 +91,85 @@ class CountedLine:
     units: int
 
 
-def total_counted(lines: Iterable[CountedLine]) -> dict[tuple[int, str], tuple[str, int]]:
+class CountTotal(NamedTuple):
+    """Units counted of one product and lot, over every line that named them."""
+
+    sku: str
+    units: int
+
+
+def total_counted(lines: Iterable[CountedLine]) -> dict[tuple[int, str], CountTotal]:
     """Add up count lines per (product, lot), keeping first-scanned order."""
-    totals: dict[tuple[int, str], tuple[str, int]] = {}
+    totals: dict[tuple[int, str], CountTotal] = {}
     for line in lines:
         key = (line.product_id, line.lot)
-        sku, units = totals.get(key, (line.sku, 0))
-        totals[key] = (sku, units + line.units)
+        sku, units = totals.get(key, CountTotal(line.sku, 0))
+        totals[key] = CountTotal(sku, units + line.units)
     return totals
+
+
+def counted_by_product(lines: Iterable[CountedLine]) -> dict[int, dict[str, int]]:
+    """Units counted per product, then per lot (``""``: no lot), in first-scanned order:
+    what :func:`reconcile_count` takes for each product."""
+    per_product: dict[int, dict[str, int]] = {}
+    for (product_id, lot), total in total_counted(lines).items():
+        per_product.setdefault(product_id, {})[lot] = total.units
+    return per_product
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Units of one order line held at one location and lot."""
+
+    location_id: int
+    lot: str
+    expiry: date | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class ReservationTake:
+    """Units a pick consumes (or lets go of) from one reservation."""
+
+    location_id: int
+    lot: str
+    expiry: date | None
+    units: int
+
+
+def take_reserved(
+    held: Sequence[Reservation], location_id: int, lot: str | None, units: int
+) -> list[ReservationTake]:
+    """What a pick of ``units`` at ``location_id`` (of ``lot``, when one is named) takes
+    from its order line's reservations: those held there, of that lot, in the order
+    given, each up to what it holds. What the takes do not cover comes from free stock.
+    """
+    takes: list[ReservationTake] = []
+    left = units
+    for r in held:
+        if left == 0:
+            break
+        if r.location_id != location_id or (lot and r.lot != lot):
+            continue
+        n = min(left, r.quantity)
+        takes.append(ReservationTake(r.location_id, r.lot, r.expiry, n))
+        left -= n
+    return takes
+
+
+def release_reserved(held: Sequence[Reservation], units: int) -> list[ReservationTake]:
+    """The reservations to let go of when ``units`` of an order line were picked from
+    free stock instead: in the order given, each up to what it holds (the line never
+    keeps more reserved than it still needs)."""
+    releases: list[ReservationTake] = []
+    left = units
+    for r in held:
+        if left == 0:
+            break
+        n = min(left, r.quantity)
+        releases.append(ReservationTake(r.location_id, r.lot, r.expiry, n))
+        left -= n
+    return releases
 
 
 @dataclass(frozen=True)

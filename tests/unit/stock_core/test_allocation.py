@@ -11,9 +11,16 @@ from hypothesis import strategies as st
 from stock_core.domain.allocation import (
     CountChange,
     CountedLine,
+    CountTotal,
+    Draw,
     LotStock,
+    Reservation,
+    ReservationTake,
     allocate_fefo,
+    counted_by_product,
     reconcile_count,
+    release_reserved,
+    take_reserved,
     total_available,
     total_counted,
 )
@@ -195,3 +202,51 @@ def test_after_a_count_the_location_holds_what_was_counted(
     assert sum(after.values()) == sum(counted.values())
     assert all(after[name] == n for name, n in counted.items() if name)
     assert all(n >= 0 for n in after.values())
+
+
+def test_a_fefo_plan_is_made_of_draws() -> None:
+    plan = allocate_fefo([lot("A", FEB, 3), lot("B", JAN, 2)], 4)
+    assert plan == [Draw("B", 2), Draw("A", 2)]
+    assert [(d.lot, d.units) for d in plan] == [("B", 2), ("A", 2)]
+
+
+def test_counts_are_grouped_per_product_then_lot_in_scan_order() -> None:
+    lines = [
+        CountedLine(2, "B", "", 1),
+        CountedLine(1, "A", "L2", 4),
+        CountedLine(2, "B", "", 2),
+        CountedLine(1, "A", "L1", 5),
+    ]
+    assert total_counted(lines)[(2, "")] == CountTotal("B", 3)
+    grouped = counted_by_product(lines)
+    assert grouped == {2: {"": 3}, 1: {"L2": 4, "L1": 5}}
+    assert list(grouped) == [2, 1]
+    assert list(grouped[1]) == ["L2", "L1"]
+
+
+HELD = [
+    Reservation(7, "L1", JAN, 3),  # at the pick location, first expiry first
+    Reservation(7, "L2", FEB, 4),
+    Reservation(9, "L1", JAN, 5),  # elsewhere
+]
+
+
+def test_a_pick_takes_what_is_held_where_it_picks() -> None:
+    assert take_reserved(HELD, 7, None, 5) == [
+        ReservationTake(7, "L1", JAN, 3),
+        ReservationTake(7, "L2", FEB, 2),
+    ]
+
+
+def test_a_pick_of_a_lot_takes_only_that_lot_and_never_more_than_is_held() -> None:
+    assert take_reserved(HELD, 7, "L2", 10) == [ReservationTake(7, "L2", FEB, 4)]
+    assert take_reserved(HELD, 8, None, 2) == []
+
+
+def test_picking_from_free_stock_lets_go_of_as_much_held_anywhere() -> None:
+    assert release_reserved(HELD, 9) == [
+        ReservationTake(7, "L1", JAN, 3),
+        ReservationTake(7, "L2", FEB, 4),
+        ReservationTake(9, "L1", JAN, 2),
+    ]
+    assert release_reserved(HELD, 0) == []

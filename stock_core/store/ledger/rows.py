@@ -1,0 +1,234 @@
+"""The writer's primitives: resolve and lock a product, find a location, change a
+stock row, take lots first-expiry-first, write a ledger row with its event."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import NamedTuple
+
+from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
+from stock_core.domain.capacity import room_refusal
+from stock_core.domain.movement import Envelope, MovementKind, MovementRecord, ProductRef
+from stock_core.errors import (
+    InsufficientStockError,
+    QuarantinedStockError,
+    UnknownLocationError,
+    UnknownProductError,
+)
+from stock_core.store import capacity
+from stock_core.store.connection import Connection
+from stock_core.store.ledger import sql as q
+from stock_core.store.orders.reservation import LockedProduct, lock_product
+from stock_core.store.stock import sql as stock_sql
+from stock_core.types import LocationCode, MovementId, ReasonCode, Sku
+
+__all__ = ["PostedProduct", "RowWriter", "Taken"]
+
+
+class Taken(NamedTuple):
+    """Units taken from one lot, and what is left on hand there."""
+
+    lot: str
+    expiry: date | None
+    units: int
+    on_hand_after: int
+
+
+class PostedProduct:
+    __slots__ = ("id", "pack_size", "sku")
+
+    def __init__(self, id_: int, sku: str, pack_size: int) -> None:
+        self.id = id_
+        self.sku = sku
+        self.pack_size = pack_size
+
+
+class RowWriter:
+    """The state of one envelope being applied, and the row-level steps its commands use."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        envelope: Envelope,
+        locations: dict[str, tuple[int, str]] | None = None,
+    ) -> None:
+        self.conn = conn
+        self.env = envelope
+        self.records: list[MovementRecord] = []
+        self._locations = locations if locations is not None else {}
+        self._locked: dict[int, LockedProduct] = {}
+        self._refill: set[int] = set()
+        self._order_id: int | None = None
+        self._po_id: int | None = None
+
+    async def product(self, ref: ProductRef) -> PostedProduct:
+        """Resolve a SKU or barcode and lock the product row, in one round trip."""
+        row = await self.conn.fetchrow(q.FIND_PRODUCT_FOR_UPDATE, ref.barcode, ref.sku)
+        if row is None:
+            raise UnknownProductError(ref.sku if ref.sku is not None else str(ref.barcode))
+        product = PostedProduct(row["id"], row["sku"], row["pack_size"])
+        self._locked.setdefault(
+            product.id, LockedProduct(product.id, product.sku, int(row["reorder_point"]))
+        )
+        return product
+
+    async def lock(self, product: PostedProduct) -> LockedProduct:
+        """Lock the product row before touching its stock (see ``reservation``)."""
+        locked = self._locked.get(product.id)
+        if locked is None:
+            locked = self._locked[product.id] = await lock_product(
+                self.conn, product.id, product.sku
+            )
+        return locked
+
+    async def location(self, code: str) -> tuple[int, str]:
+        found = self._locations.get(code)
+        if found is None:
+            row = await self.conn.fetchrow(stock_sql.FIND_LOCATION, code)
+            if row is None:
+                raise UnknownLocationError(code)
+            found = (row["id"], row["code"])
+            if row["code"] == code:  # codes never change their id; a GLN may move
+                self._locations[code] = found
+        return found
+
+    async def write_row(
+        self,
+        kind: MovementKind,
+        product: PostedProduct,
+        location: tuple[int, str],
+        lot: str,
+        expiry: date | None,
+        delta: int,
+        on_hand_after: int,
+        note: str | None,
+        reverses: int | None = None,
+        reason: ReasonCode | None = None,
+    ) -> None:
+        env = self.env
+        if delta > 0 and kind is not MovementKind.RETURN:  # a return lands in quarantine
+            self._refill.add(product.id)
+        row = await self.conn.fetchrow(
+            q.INSERT_MOVEMENT_AND_EVENT,
+            kind.value,
+            product.id,
+            location[0],
+            lot,
+            expiry,
+            delta,
+            on_hand_after,
+            env.key,
+            len(self.records),
+            env.actor,
+            env.scanner,
+            env.scan_seq,
+            note,
+            reverses,
+            product.sku,
+            location[1],
+            self._order_id,
+            self._po_id,
+            env.operator,
+            reason,
+        )
+        assert row is not None
+        self.records.append(
+            MovementRecord(
+                id=MovementId(row["id"]),
+                ts=row["ts"],
+                kind=kind,
+                sku=Sku(product.sku),
+                location=LocationCode(location[1]),
+                lot=lot,
+                delta=delta,
+                on_hand_after=on_hand_after,
+                scanner=env.scanner,
+                scan_seq=env.scan_seq,
+                actor=env.actor,
+                note=note,
+                reverses=MovementId(reverses) if reverses is not None else None,
+                operator=env.operator,
+                reason=reason,
+            )
+        )
+
+    async def increment(
+        self,
+        product: PostedProduct,
+        location: tuple[int, str],
+        lot: str,
+        expiry: date | None,
+        n: int,
+    ) -> int:
+        on_hand = await self.conn.fetchval(
+            q.INCREMENT_STOCK, product.id, location[0], lot, expiry, n
+        )
+        return int(on_hand)
+
+    async def decrement(
+        self,
+        product: PostedProduct,
+        location: tuple[int, str],
+        lot: str,
+        n: int,
+        *,
+        picking: bool = False,
+    ) -> int:
+        """Take ``n`` free units from one row; a pick (``picking``) never from quarantine
+        (the transaction the caller owns undoes the change when that is refused)."""
+        row = await self.conn.fetchrow(q.DECREMENT_STOCK, product.id, location[0], lot, n)
+        if row is None:
+            held = await self.conn.fetchrow(q.STOCK_ROW, product.id, location[0], lot)
+            if picking and held is not None and held["quarantined"]:
+                raise QuarantinedStockError(location[1])
+            available = 0 if held is None else held["on_hand"] - held["reserved"]
+            where = location[1] if not lot else f"{location[1]} lot {lot}"
+            raise InsufficientStockError(product.sku, where, n, available)
+        if picking and row["quarantined"]:
+            raise QuarantinedStockError(location[1])
+        return int(row["on_hand"])
+
+    async def take_fefo(
+        self,
+        product: PostedProduct,
+        location: tuple[int, str],
+        units: int,
+        *,
+        picking: bool = True,
+        expired_too: bool = False,
+    ) -> list[Taken]:
+        """Decrement ``units`` across lots first-expiry-first: (lot, expiry, units, after).
+
+        A pick (``picking``) refuses a quarantine location; expired lots are taken only
+        when ``expired_too`` (scrap), earliest first.
+        """
+        rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product.id, location[0])
+        if picking and any(r["quarantined"] for r in rows):
+            raise QuarantinedStockError(location[1])
+        lots = [LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"]) for r in rows]
+        today = rows[0]["today"] if rows and not expired_too else None
+        plan = allocate_fefo(lots, units, today)
+        if not plan:
+            available = total_available(lots, today)
+            raise InsufficientStockError(product.sku, location[1], units, available)
+        expiries = {lot.lot: lot.expiry for lot in lots}
+        taken = []
+        for lot, n in plan:
+            after = await self.decrement(product, location, lot, n)
+            taken.append(Taken(lot, expiries[lot], n, after))
+        return taken
+
+    # -- commands ----------------------------------------------------------------
+
+    async def make_room(
+        self, location: tuple[int, str], product: PostedProduct, units: int
+    ) -> None:
+        """Refuse adding ``units`` of ``product`` beyond ``location``'s capacity (if any)."""
+        limited = await capacity.limits(self.conn, [location[0]])
+        if not limited:
+            return
+        load = (await capacity.loads(self.conn, [location[0]]))[location[0]]
+        size = (await capacity.sizes(self.conn, [product.id]))[product.id]
+        refusal = room_refusal(limited[location[0]], load, size, units)
+        if refusal is not None:
+            raise refusal

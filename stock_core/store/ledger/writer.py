@@ -1,0 +1,414 @@
+"""One envelope applied on one connection: the row-at-a-time path of the ledger.
+
+Receipts (against a purchase order or not), picks (first expiry first, or against an
+order's reservations), adjustments, counts, moves between locations, returns, scrap
+and undos: each changes stock, writes its ledger rows with their events and keeps the
+alerts and backorders of the products it touched in step, inside a transaction the
+caller owns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from stock_core.domain.allocation import (
+    CountedLine,
+    LotStock,
+    Reservation,
+    counted_by_product,
+    reconcile_count,
+    release_reserved,
+    take_reserved,
+    total_counted,
+)
+from stock_core.domain.count_task import CountPosting, covers
+from stock_core.domain.movement import (
+    Adjust,
+    Count,
+    Move,
+    MovementKind,
+    MovementOutcome,
+    Pick,
+    Receive,
+    Return,
+    Scrap,
+    Undo,
+    request_fingerprint,
+    validate_command,
+)
+from stock_core.errors import (
+    InsufficientStockError,
+    InvalidMovementError,
+    NothingToUndoError,
+    NotQuarantineError,
+)
+from stock_core.store.count_tasks.recording import open_task_at, record_count
+from stock_core.store.ledger import sql as q
+from stock_core.store.ledger.idempotency import replay
+from stock_core.store.ledger.rows import PostedProduct, RowWriter, Taken
+from stock_core.store.orders import order_shipped
+from stock_core.store.orders import sql as orders_sql
+from stock_core.store.orders.reservation import (
+    emit,
+    emit_availability,
+    fill_backorders,
+    refresh_alerts,
+)
+
+__all__ = ["Writer"]
+
+
+def _reservations(rows: Sequence[asyncpg.Record]) -> list[Reservation]:
+    return [Reservation(r["location_id"], r["lot"], r["expiry"], r["quantity"]) for r in rows]
+
+
+class Writer(RowWriter):
+    """Applies one envelope on one connection, inside a transaction the caller owns."""
+
+    async def receive(self, cmd: Receive) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        units = cmd.quantity * product.pack_size
+        lot = cmd.lot or ""
+        await self.make_room(location, product, units)
+        if cmd.purchase_order is not None:
+            await self.receive_against_po(cmd.purchase_order, product, units)
+        after = await self.increment(product, location, lot, cmd.expiry, units)
+        await self.write_row(
+            MovementKind.RECEIVE, product, location, lot, cmd.expiry, units, after, cmd.note
+        )
+
+    async def receive_against_po(self, number: str, product: PostedProduct, units: int) -> None:
+        row = await self.conn.fetchrow(q.RECEIVE_PO_LINE, number, product.id, units)
+        if row is None:
+            raise InvalidMovementError(f"{product.sku} is not on open purchase order {number}")
+        self._po_id = row["id"]
+        await emit(
+            self.conn,
+            "purchase_order.received",
+            {
+                "purchase_order": number,
+                "sku": product.sku,
+                "quantity": units,
+                "received": row["received"],
+                "ordered": row["quantity"],
+            },
+        )
+        if await self.conn.fetchval(q.CLOSE_PO_IF_RECEIVED, row["id"]):
+            await emit(self.conn, "purchase_order.closed", {"purchase_order": number})
+
+    async def pick_for_order(
+        self, cmd: Pick, product: PostedProduct, location: tuple[int, str], units: int
+    ) -> None:
+        """Pick against an order: consume its reservations, here first, then elsewhere."""
+        number = str(cmd.order)
+        line = await self.conn.fetchrow(q.LOCK_ORDER_LINE_FOR_PICK, number, product.id)
+        if line is None:
+            raise InvalidMovementError(f"{product.sku} is not on order {number}")
+        if line["status"] != "open":
+            raise InvalidMovementError(f"order {number} is {line['status']}")
+        if units > line["reserved"]:
+            raise InsufficientStockError(
+                product.sku, f"order {number} (reserved)", units, line["reserved"]
+            )
+        self._order_id = line["order_id"]
+        left = units
+        held = _reservations(await self.conn.fetch(q.LINE_RESERVATIONS, line["id"], location[0]))
+        for take in take_reserved(held, location[0], cmd.lot, units):
+            after = await self.conn.fetchval(
+                q.PICK_RESERVED_STOCK, product.id, location[0], take.lot, take.units
+            )
+            assert after is not None, "reserved stock vanished under a product lock"
+            await self.conn.execute(
+                q.TAKE_RESERVATION, line["id"], location[0], take.lot, take.units
+            )
+            await self.write_row(
+                MovementKind.PICK,
+                product,
+                location,
+                take.lot,
+                take.expiry,
+                -take.units,
+                after,
+                cmd.note,
+            )
+            left -= take.units
+        if left:
+            # Picked somewhere other than where the order's stock was held: take it from
+            # what is free here, then let go of as much held elsewhere.
+            parts: list[Taken]
+            if cmd.lot is not None:
+                after = await self.decrement(product, location, cmd.lot, left, picking=True)
+                parts = [Taken(cmd.lot, None, left, after)]
+            else:
+                parts = await self.take_fefo(product, location, left)
+            for lot, expiry, n, after in parts:
+                await self.write_row(
+                    MovementKind.PICK, product, location, lot, expiry, -n, after, cmd.note
+                )
+            rows = await self.conn.fetch(q.LINE_RESERVATIONS, line["id"], location[0])
+            for release in release_reserved(_reservations(rows), left):
+                where, lot, n = release.location_id, release.lot, release.units
+                await self.conn.execute(orders_sql.UNRESERVE_STOCK, product.id, where, lot, n)
+                await emit_availability(self.conn, await self.lock(product), where, lot, -n)
+                await self.conn.execute(q.TAKE_RESERVATION, line["id"], where, lot, n)
+            self._refill.add(product.id)  # what was let go may fill another backorder
+        picked = await self.conn.fetchrow(q.PICK_LINE, line["id"], units)
+        assert picked is not None
+        await emit(
+            self.conn,
+            "order.picked",
+            {
+                "order": number,
+                "sku": product.sku,
+                "quantity": units,
+                "picked": picked["picked"],
+                "ordered": picked["quantity"],
+            },
+        )
+        if await self.conn.fetchval(q.COMPLETE_ORDER_IF_PICKED, line["order_id"]):
+            await emit(self.conn, "order.completed", {"order": number})
+            await order_shipped(self.conn, line["order_id"])
+
+    async def pick(self, cmd: Pick) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        units = cmd.quantity * product.pack_size
+        if cmd.order is not None:
+            await self.pick_for_order(cmd, product, location, units)
+            return
+        if cmd.lot is not None:
+            after = await self.decrement(product, location, cmd.lot, units, picking=True)
+            await self.write_row(
+                MovementKind.PICK, product, location, cmd.lot, None, -units, after, cmd.note
+            )
+            return
+        for lot, expiry, n, after in await self.take_fefo(product, location, units):
+            await self.write_row(
+                MovementKind.PICK, product, location, lot, expiry, -n, after, cmd.note
+            )
+
+    async def return_(self, cmd: Return) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        if await self.conn.fetchval(q.LOCATION_TYPE, location[0]) != "quarantine":
+            raise NotQuarantineError(location[1])
+        units = cmd.quantity * product.pack_size
+        await self.make_room(location, product, units)
+        lot = cmd.lot or ""
+        after = await self.increment(product, location, lot, cmd.expiry, units)
+        await self.write_row(
+            MovementKind.RETURN,
+            product,
+            location,
+            lot,
+            cmd.expiry,
+            units,
+            after,
+            cmd.note,
+            reason=cmd.reason,
+        )
+
+    async def scrap(self, cmd: Scrap) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        units = cmd.quantity * product.pack_size
+        parts: list[Taken]
+        if cmd.lot is not None:
+            after = await self.decrement(product, location, cmd.lot, units)
+            parts = [Taken(cmd.lot, None, units, after)]
+        else:
+            parts = await self.take_fefo(product, location, units, picking=False, expired_too=True)
+        for lot, expiry, n, after in parts:
+            await self.write_row(
+                MovementKind.SCRAP,
+                product,
+                location,
+                lot,
+                expiry,
+                -n,
+                after,
+                cmd.note,
+                reason=cmd.reason,
+            )
+
+    async def adjust(self, cmd: Adjust) -> None:
+        product = await self.product(cmd.product)
+        location = await self.location(cmd.location)
+        lot = cmd.lot or ""
+        if cmd.delta > 0:
+            after = await self.increment(product, location, lot, None, cmd.delta)
+        else:
+            after = await self.decrement(product, location, lot, -cmd.delta)
+        await self.write_row(
+            MovementKind.ADJUST, product, location, lot, None, cmd.delta, after, cmd.note
+        )
+
+    async def count(self, cmd: Count) -> None:
+        location = await self.location(cmd.location)
+        counted: list[CountedLine] = []
+        products: dict[int, PostedProduct] = {}
+        for line in cmd.lines:
+            product = await self.product(line.product)
+            products[product.id] = product
+            counted.append(
+                CountedLine(
+                    product.id, product.sku, line.lot or "", line.quantity * product.pack_size
+                )
+            )
+        totals = total_counted(counted)
+        task = await open_task_at(self.conn, location[0])
+        if task is not None:  # kept on the task until a manager confirms it
+            units_of = {key: units for key, (_, units) in totals.items()}
+            await record_count(
+                self.conn, task, location, units_of, self.env.key, self.env.actor, self.env.scanner
+            )
+            return
+        for product_id, lots in counted_by_product(counted).items():
+            product = products[product_id]
+            rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product_id, location[0])
+            held = [LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"]) for r in rows]
+            what = f"{product.sku} at {location[1]}"
+            for change in reconcile_count(held, lots, what):
+                stored = await self.conn.fetchrow(
+                    q.SET_STOCK, product_id, location[0], change.lot, change.after
+                )
+                assert stored is not None
+                await self.write_row(
+                    MovementKind.COUNT,
+                    product,
+                    location,
+                    change.lot,
+                    None,
+                    change.after - change.before,
+                    int(stored["on_hand"]),
+                    cmd.note,
+                )
+
+    async def post_count_lines(self, postings: Sequence[CountPosting]) -> None:
+        """Set the stock rows each confirmed count-task line stands for to its count."""
+        for posting in postings:
+            product = PostedProduct(posting.product_id, posting.sku, 1)
+            await self.lock(product)
+            location = (posting.location_id, posting.location)
+            rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product.id, location[0])
+            held = [
+                LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"])
+                for r in rows
+                if covers(posting.line, r["lot"])
+            ]
+            what = f"{product.sku} at {location[1]}"
+            for change in reconcile_count(held, {posting.line.lot: posting.line.counted}, what):
+                stored = await self.conn.fetchrow(
+                    q.SET_STOCK, product.id, location[0], change.lot, change.after
+                )
+                assert stored is not None
+                await self.write_row(
+                    MovementKind.COUNT,
+                    product,
+                    location,
+                    change.lot,
+                    None,
+                    change.after - change.before,
+                    int(stored["on_hand"]),
+                    None,
+                )
+
+    async def move(self, cmd: Move) -> None:
+        source = await self.location(cmd.from_location)
+        target = await self.location(cmd.to_location)
+        for line in cmd.lines:
+            product = await self.product(line.product)
+            units = line.quantity * product.pack_size
+            if line.lot is not None:
+                after = await self.decrement(product, source, line.lot, units)
+                expiry = line.expiry
+                if expiry is None:  # the lot keeps its date where it goes
+                    held = await self.conn.fetchrow(q.STOCK_ROW, product.id, source[0], line.lot)
+                    expiry = None if held is None else held["expiry"]
+                parts = [Taken(line.lot, expiry, units, after)]
+            else:
+                parts = await self.take_fefo(product, source, units, picking=False)
+            await self.make_room(target, product, units)
+            for lot, expiry, n, out_after in parts:
+                await self.write_row(
+                    MovementKind.MOVE_OUT, product, source, lot, expiry, -n, out_after, cmd.note
+                )
+                in_after = await self.increment(product, target, lot, expiry, n)
+                await self.write_row(
+                    MovementKind.MOVE_IN, product, target, lot, expiry, n, in_after, cmd.note
+                )
+
+    async def undo(self, cmd: Undo) -> None:
+        if cmd.movement_id is not None:
+            original = await self.conn.fetchrow(q.MOVEMENT_BY_ID, cmd.movement_id)
+            if original is None:
+                raise NothingToUndoError(f"no movement {cmd.movement_id}")
+            if original["kind"] == MovementKind.UNDO:
+                raise InvalidMovementError("an undo cannot itself be undone: post a new movement")
+            key = original["idempotency_key"]
+        else:
+            key = await self.conn.fetchval(q.FIND_LAST_UNDOABLE_KEY, cmd.scanner)
+            if key is None:
+                raise NothingToUndoError(f"nothing left to undo for scanner {cmd.scanner}")
+        rows = await self.conn.fetch(q.UNREVERSED_ROWS_OF_KEY, key)
+        if not rows:
+            raise NothingToUndoError("that movement was already undone")
+        for row in rows:
+            product = PostedProduct(row["product_id"], row["sku"], 1)
+            await self.lock(product)
+            location = (row["location_id"], row["location"])
+            delta = -row["delta"]
+            if delta > 0:
+                after = await self.increment(product, location, row["lot"], row["expiry"], delta)
+            elif delta < 0:
+                after = await self.decrement(product, location, row["lot"], -delta)
+            else:
+                current = await self.conn.fetchrow(q.STOCK_ROW, product.id, location[0], row["lot"])
+                after = 0 if current is None else int(current["on_hand"])
+            await self.write_row(
+                MovementKind.UNDO,
+                product,
+                location,
+                row["lot"],
+                row["expiry"],
+                delta,
+                after,
+                cmd.note,
+                reverses=row["id"],
+            )
+
+    async def apply(self) -> MovementOutcome:
+        command = self.env.command
+        validate_command(command)
+        fingerprint = request_fingerprint(self.env)
+        inserted = await self.conn.fetchval(q.INSERT_IDEMPOTENCY_KEY, self.env.key, fingerprint)
+        if inserted is None:
+            return await replay(self.conn, self.env.key, fingerprint)
+        match command:
+            case Receive():
+                await self.receive(command)
+            case Pick():
+                await self.pick(command)
+            case Adjust():
+                await self.adjust(command)
+            case Count():
+                await self.count(command)
+            case Move():
+                await self.move(command)
+            case Undo():
+                await self.undo(command)
+            case Return():
+                await self.return_(command)
+            case Scrap():
+                await self.scrap(command)
+        return await self.settle()
+
+    async def settle(self) -> MovementOutcome:
+        """Fill backorders where stock grew, refresh alerts: the end of every write."""
+        for product in self._locked.values():
+            if product.id in self._refill:
+                await fill_backorders(self.conn, product)
+            await refresh_alerts(self.conn, product)
+        return MovementOutcome(self.env.key, tuple(self.records))
