@@ -713,7 +713,6 @@ TESTED = {
     "import products": test_import_good_files_then_reimport_updates,
     "import locations": test_import_good_files_then_reimport_updates,
     "import history": test_import_history_loads_past_demand_and_refreshes_the_forecasts,
-    "import operators": None,  # tests/functional/test_operators_e2e.py (then serve)
     "token create": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
     "token revoke": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
     "token list": test_token_create_with_expiry_list_and_revoke_as_a_user_would,
