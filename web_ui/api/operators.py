@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.operator import check_operator
 from stock_core.domain.token import Role
-from stock_core.model import Operator, OperatorActivity
 from web_ui.api.analytics import TurnoverQuery
 from web_ui.api.route import (
     API,
@@ -45,32 +44,23 @@ class OperatorIn(BaseModel):
 
 
 class OperatorOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     created_at: datetime
     updated_at: datetime
 
-    @classmethod
-    def of(cls, operator: Operator) -> OperatorOut:
-        return cls(
-            code=operator.code,
-            name=operator.name,
-            created_at=operator.created_at,
-            updated_at=operator.updated_at,
-        )
-
 
 class OperatorActivityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     operator: str
     name: str | None = Field(description="The operator's name; null when no longer listed.")
     movements: int = Field(
         description="Ledger rows the operator's scans or requests wrote (a move counts once)."
     )
     units: int = Field(description="Units those rows moved (the sum of |delta|).")
-
-    @classmethod
-    def of(cls, row: OperatorActivity) -> OperatorActivityOut:
-        return cls(operator=row.operator, name=row.name, movements=row.movements, units=row.units)
 
 
 class OperatorQuery(PageQuery):
@@ -92,7 +82,12 @@ async def list_operators(call: Call) -> web.StreamResponse:
     after = decode_cursor("operator", query.cursor) or ""
     rows = await call.service.list_operators(after=after, limit=query.limit + 1)
     page = page_of(
-        Page[OperatorOut], rows, query.limit, "operator", lambda r: r.code, OperatorOut.of
+        Page[OperatorOut],
+        rows,
+        query.limit,
+        "operator",
+        lambda r: r.code,
+        OperatorOut.model_validate,
     )
     return json_response(page)
 
@@ -104,7 +99,7 @@ async def save_operator(call: Call) -> web.StreamResponse:
     except ValueError as exc:
         raise ProblemError("validation-error", str(exc)) from exc
     operator, created = await call.service.save_operator(code, name)
-    return json_response(OperatorOut.of(operator), status=201 if created else 200)
+    return json_response(OperatorOut.model_validate(operator), status=201 if created else 200)
 
 
 async def operator_report(call: Call) -> web.StreamResponse:
@@ -120,7 +115,7 @@ async def operator_report(call: Call) -> web.StreamResponse:
             content_type="text/csv",
             headers={"Content-Disposition": 'attachment; filename="operators.csv"'},
         )
-    report = OperatorReportOut(items=[OperatorActivityOut.of(r) for r in rows])
+    report = OperatorReportOut(items=[OperatorActivityOut.model_validate(r) for r in rows])
     return json_response(report)
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stock_core.domain.token import Role
 from stock_core.domain.webhook import EVENT_TYPES, MAX_PATTERNS, parse_patterns, secret_key
-from stock_core.model import Delivery, Webhook
+from stock_core.model import Delivery
 from web_ui.api.route import (
     API,
     Call,
@@ -82,6 +82,8 @@ class WebhookIn(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     url: str
     events: list[str]
@@ -91,20 +93,6 @@ class WebhookOut(BaseModel):
     created_by: str
     pending: int = Field(description="Deliveries waiting to be sent (or retried).")
     failed: int = Field(description="Deliveries given up after a day of retries.")
-
-    @classmethod
-    def of(cls, view: Webhook) -> WebhookOut:
-        return cls(
-            id=view.id,
-            url=view.url,
-            events=list(view.events),
-            secret=view.secret,
-            description=view.description,
-            created_at=view.created_at,
-            created_by=view.created_by,
-            pending=view.pending,
-            failed=view.failed,
-        )
 
 
 class DeliveryOut(BaseModel):
@@ -159,7 +147,7 @@ async def create_webhook(call: Call) -> web.StreamResponse:
     view = await call.service.create_webhook(
         body.url, body.events, body.secret, description=body.description or "", by=call.actor
     )
-    return json_response(WebhookOut.of(view), status=201)
+    return json_response(WebhookOut.model_validate(view), status=201)
 
 
 async def list_webhooks(call: Call) -> web.StreamResponse:
@@ -168,18 +156,25 @@ async def list_webhooks(call: Call) -> web.StreamResponse:
         after=decode_int_cursor("webhook", query.cursor) or 0, limit=query.limit + 1
     )
     return json_response(
-        page_of(Page[WebhookOut], rows, query.limit, "webhook", lambda r: r.id, WebhookOut.of)
+        page_of(
+            Page[WebhookOut],
+            rows,
+            query.limit,
+            "webhook",
+            lambda r: r.id,
+            WebhookOut.model_validate,
+        )
     )
 
 
 async def get_webhook(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
-    return json_response(WebhookOut.of(await call.service.get_webhook(path.id)))
+    return json_response(WebhookOut.model_validate(await call.service.get_webhook(path.id)))
 
 
 async def delete_webhook(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
-    return json_response(WebhookOut.of(await call.service.delete_webhook(path.id)))
+    return json_response(WebhookOut.model_validate(await call.service.delete_webhook(path.id)))
 
 
 async def list_deliveries(call: Call) -> web.StreamResponse:
