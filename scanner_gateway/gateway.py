@@ -43,17 +43,9 @@ from scanner_gateway.framing import (
     LineFramer,
     Terminator,
 )
+from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
 from scanner_gateway.serial_link import LinkState, SerialLink
-from scanner_gateway.session import (
-    Acknowledge,
-    Feedback,
-    Mode,
-    PostCommand,
-    Reject,
-    ScannerSession,
-    SetLocation,
-    SignIn,
-)
+from scanner_gateway.session import Mode, ScannerSession
 from scanner_gateway.spool import DEFAULT_CAP_BYTES, Spool, claim_epoch, spool_identity
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope

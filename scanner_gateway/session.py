@@ -68,7 +68,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from types import MappingProxyType
 from typing import Final
 
@@ -86,6 +85,19 @@ from scanner_gateway.decoded import (
     RejectReason,
     ScanRejected,
 )
+from scanner_gateway.held import HeldLines
+from scanner_gateway.intent import (
+    Acknowledge,
+    Feedback,
+    Intent,
+    Outstanding,
+    PostCommand,
+    Reject,
+    SetLocation,
+    SignIn,
+)
+from scanner_gateway.recent_codes import CodeKey, RecentCodes
+from scanner_gateway.snapshot import SessionSnapshot
 from stock_core.domain.movement import (
     MAX_QUANTITY,
     Count,
@@ -98,7 +110,6 @@ from stock_core.domain.movement import (
     Scrap,
     Undo,
 )
-from stock_core.domain.movement import Command as MovementCommand
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.types import (
@@ -111,18 +122,7 @@ from stock_core.types import (
     Sku,
 )
 
-__all__ = [
-    "Acknowledge",
-    "Feedback",
-    "Intent",
-    "Mode",
-    "PostCommand",
-    "Reject",
-    "ScannerSession",
-    "SessionStateError",
-    "SetLocation",
-    "SignIn",
-]
+__all__ = ["Mode", "ScannerSession", "SessionStateError"]
 
 
 class Mode(enum.Enum):
@@ -136,62 +136,12 @@ class Mode(enum.Enum):
     SCRAP = "scrap"
 
 
-class Feedback(enum.Enum):
-    """What the shell sends the scanner after an outcome."""
-
-    ACK = "ack"
-    NAK = "nak"
-
-
 class SessionStateError(RuntimeError):
     """Misuse of :class:`ScannerSession` by its shell (error family 2).
 
     Raised when a scan arrives while an earlier one still waits for its outcome, or
     an outcome arrives with no scan waiting for one. Scanner input never raises this.
     """
-
-
-@dataclass(frozen=True)
-class PostCommand:
-    """Post ``command`` to the store (the shell adds the idempotency key); then report.
-
-    ``operator`` is who was signed in on the scanner when it was scanned.
-    """
-
-    command: MovementCommand
-    operator: OperatorCode | None = None
-
-
-@dataclass(frozen=True)
-class SetLocation:
-    """Check that ``location`` exists (a code or a GLN); then report."""
-
-    location: LocationCode
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """Check that ``operator`` is a known badge; then report."""
-
-    operator: OperatorCode
-
-
-@dataclass(frozen=True)
-class Acknowledge:
-    """A session-only change: send ack. No outcome is expected."""
-
-    detail: str
-
-
-@dataclass(frozen=True)
-class Reject:
-    """Send nak and publish ``scan.rejected`` with ``reason``. No outcome is expected."""
-
-    reason: str
-
-
-Intent = PostCommand | SetLocation | SignIn | Acknowledge | Reject
-_Awaitable = PostCommand | SetLocation | SignIn
 
 
 # -- The transition tables ---------------------------------------------------------
@@ -259,44 +209,16 @@ _MODE_COMMANDS: Final[Mapping[Command, Mode]] = MappingProxyType(
     }
 )
 
-_LineKey = tuple[ProductRef, str | None]
-_SeenKey = tuple[str, str | None]
-
 
 @dataclass(frozen=True)
 class _Awaiting:
     """The intent whose outcome the session waits for, and what to stamp on success."""
 
-    intent: _Awaitable
-    seen: tuple[_SeenKey, float] | None = None
+    intent: Outstanding
+    seen: tuple[CodeKey, float] | None = None
 
 
 # -- The session --------------------------------------------------------------------
-
-
-def _text(snapshot: Mapping[str, object], key: str) -> str | None:
-    value = snapshot.get(key)
-    if value is not None and not isinstance(value, str):
-        raise TypeError(f"{key} is {value!r}")
-    return value
-
-
-def _line_of(held: object) -> Line:
-    """A held line from its :meth:`ScannerSession.snapshot` entry."""
-    if not isinstance(held, Mapping):
-        raise TypeError(f"pending line {held!r}")
-    sku, barcode = held.get("sku"), held.get("barcode")
-    quantity, lot, expiry = held["quantity"], held.get("lot"), held.get("expiry")
-    if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
-        raise ValueError(f"quantity {quantity!r}")
-    if not isinstance(lot, str | None) or not isinstance(expiry, str | None):
-        raise TypeError(f"lot {lot!r}, expiry {expiry!r}")
-    if not isinstance(sku, str | None) or not isinstance(barcode, str | None):
-        raise TypeError(f"sku {sku!r}, barcode {barcode!r}")
-    if (sku is None) == (barcode is None):
-        raise ValueError("a held line names its product by sku or by barcode")
-    product = ProductRef(sku=None if sku is None else Sku(sku), barcode=barcode)
-    return Line(product, quantity, lot, None if expiry is None else date.fromisoformat(expiry))
 
 
 class ScannerSession:
@@ -327,12 +249,11 @@ class ScannerSession:
         self._scanner = scanner
         self._mode = mode
         self._location = location
-        self._same_code_delay = same_code_delay
         self._order: OrderNumber | None = None
         self._purchase_order: PurchaseOrderNumber | None = None
         self._quantity: int | None = None
-        self._lines: dict[_LineKey, Line] = {}
-        self._seen: dict[_SeenKey, float] = {}
+        self._lines = HeldLines()
+        self._recent = RecentCodes(same_code_delay)
         self._awaiting: _Awaiting | None = None
         self._last_rejection: str | None = None
 
@@ -367,7 +288,7 @@ class ScannerSession:
     @property
     def pending(self) -> tuple[Line, ...]:
         """Held, uncommitted lines: the count tally or the items being moved."""
-        return tuple(self._lines.values())
+        return self._lines.lines
 
     @property
     def operator(self) -> OperatorCode | None:
@@ -416,67 +337,43 @@ class ScannerSession:
         Raises :class:`ValueError` when ``snapshot`` is not one :meth:`snapshot` made.
         """
         try:
-            location = _text(snapshot, "location")
+            saved = SessionSnapshot.from_json(scanner, snapshot)
             session = cls(
                 scanner,
-                mode=Mode(snapshot["mode"]),
-                location=None if location is None else LocationCode(location),
+                mode=Mode(saved.mode),
+                location=saved.location,
                 same_code_delay=same_code_delay,
                 operator_idle=operator_idle,
                 require_operator=require_operator,
                 reasons=reasons,
             )
-            operator, reason = _text(snapshot, "operator"), _text(snapshot, "reason")
-            session._operator = None if operator is None else OperatorCode(operator)
-            session._last_scan = now if operator is not None else None
-            if reason is not None and reason not in session._reasons:
-                reason = None  # no longer on the list
-            session._reason = None if reason is None else ReasonCode(reason)
-            order, purchase_order = _text(snapshot, "order"), _text(snapshot, "purchase_order")
-            session._order = None if order is None else OrderNumber(order)
-            session._purchase_order = (
-                None if purchase_order is None else PurchaseOrderNumber(purchase_order)
-            )
-            quantity = snapshot.get("quantity")
-            if quantity is not None and (type(quantity) is not int or quantity < 1):
-                raise ValueError(f"quantity {quantity!r}")
-            session._quantity = quantity
-            session._last_rejection = _text(snapshot, "last_rejection")
-            pending = snapshot.get("pending", [])
-            if not isinstance(pending, list):
-                raise TypeError("pending is not a list")
-            for held in pending:
-                line = _line_of(held)
-                session._lines[(line.product, line.lot)] = line
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a session snapshot: {exc!r}") from exc
+        session._operator = saved.operator
+        session._last_scan = now if saved.operator is not None else None
+        # a reason no longer on the list is dropped
+        session._reason = saved.reason if saved.reason in session._reasons else None
+        session._order, session._purchase_order = saved.order, saved.purchase_order
+        session._quantity = saved.quantity
+        session._last_rejection = saved.last_rejection
+        session._lines = HeldLines(saved.pending)
         return session
 
     def snapshot(self) -> dict[str, object]:
         """The session as JSON-ready values, for the floor display and the API."""
-        return {
-            "scanner": self._scanner,
-            "mode": self._mode.value,
-            "location": self._location,
-            "order": self._order,
-            "purchase_order": self._purchase_order,
-            "quantity": self._quantity,
-            "operator": self._operator,
-            "reason": self._reason,
-            "pending": [
-                {
-                    "product": str(line.product),
-                    "sku": line.product.sku,
-                    "barcode": line.product.barcode,
-                    "quantity": line.quantity,
-                    "lot": line.lot,
-                    "expiry": None if line.expiry is None else line.expiry.isoformat(),
-                }
-                for line in self._lines.values()
-            ],
-            "awaiting_outcome": self._awaiting is not None,
-            "last_rejection": self._last_rejection,
-        }
+        return SessionSnapshot(
+            scanner=self._scanner,
+            mode=self._mode.value,
+            location=self._location,
+            order=self._order,
+            purchase_order=self._purchase_order,
+            quantity=self._quantity,
+            operator=self._operator,
+            reason=self._reason,
+            pending=self.pending,
+            awaiting_outcome=self._awaiting is not None,
+            last_rejection=self._last_rejection,
+        ).to_json()
 
     # -- input --------------------------------------------------------------------
 
@@ -523,7 +420,7 @@ class ScannerSession:
             case _:
                 pass  # receive, pick, undo: the session holds nothing for them
         if awaiting.seen is not None:
-            self._stamp(*awaiting.seen)
+            self._recent.stamp(*awaiting.seen)
         return Feedback.ACK
 
     # -- transitions --------------------------------------------------------------
@@ -549,7 +446,7 @@ class ScannerSession:
             case _:
                 return self._scan_product(decoded, now)
 
-    def _await(self, intent: _Awaitable, seen: tuple[_SeenKey, float] | None = None) -> Intent:
+    def _await(self, intent: Outstanding, seen: tuple[CodeKey, float] | None = None) -> Intent:
         if isinstance(intent, PostCommand):
             refusal = self._operator_missing()
             if refusal is not None:
@@ -680,8 +577,8 @@ class ScannerSession:
                 return self._await(SetLocation(location))
 
     def _scan_product(self, decoded: ProductScan, now: float) -> Intent:
-        seen_key: _SeenKey = (decoded.code, decoded.lot)
-        if self._too_soon(seen_key, now):
+        seen_key: CodeKey = (decoded.code, decoded.lot)
+        if self._recent.too_soon(seen_key, now):
             return Reject("same code scanned again too soon")
         rules = _MODE_RULES[self._mode]
         refusal = self._operator_missing()
@@ -741,28 +638,11 @@ class ScannerSession:
         product: ProductRef,
         decoded: ProductScan,
         quantity: int,
-        seen: tuple[_SeenKey, float],
+        seen: tuple[CodeKey, float],
     ) -> Intent:
-        key: _LineKey = (product, decoded.lot)
-        held = self._lines.get(key)
-        total = quantity + (0 if held is None else held.quantity)
+        total = self._lines.add(product, quantity, decoded.lot, decoded.expiry)
         if total > MAX_QUANTITY:
             return Reject(f"more than {MAX_QUANTITY} of {product} in one line")
-        expiry = decoded.expiry if held is None or held.expiry is None else held.expiry
-        self._lines[key] = Line(product, total, decoded.lot, expiry)
-        self._stamp(*seen)
+        self._recent.stamp(*seen)
         lot = "" if decoded.lot is None else f" lot {decoded.lot}"
         return Acknowledge(f"{action.value} {quantity} × {product}{lot}: {total} in all")
-
-    # -- same-code delay ----------------------------------------------------------
-
-    def _too_soon(self, key: _SeenKey, now: float) -> bool:
-        delay = self._same_code_delay
-        if delay <= 0:
-            return False
-        self._seen = {k: t for k, t in self._seen.items() if 0 <= now - t < delay}
-        return key in self._seen
-
-    def _stamp(self, key: _SeenKey, now: float) -> None:
-        if self._same_code_delay > 0:
-            self._seen[key] = now

@@ -57,15 +57,8 @@ from typing import Any, Literal
 from aiohttp import WSMsgType, web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from scanner_gateway.session import (
-    Acknowledge,
-    Feedback,
-    PostCommand,
-    Reject,
-    ScannerSession,
-    SetLocation,
-    SignIn,
-)
+from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
+from scanner_gateway.session import ScannerSession
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, MovementOutcome
 from stock_core.domain.token import Role

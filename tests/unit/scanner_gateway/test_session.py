@@ -23,18 +23,16 @@ from scanner_gateway.decoded import (
     ScanRejected,
     Symbology,
 )
-from scanner_gateway.session import (
+from scanner_gateway.intent import (
     Acknowledge,
     Feedback,
     Intent,
-    Mode,
     PostCommand,
     Reject,
-    ScannerSession,
-    SessionStateError,
     SetLocation,
     SignIn,
 )
+from scanner_gateway.session import Mode, ScannerSession, SessionStateError
 from stock_core.domain.movement import (
     MAX_QUANTITY,
     Count,
