@@ -16,6 +16,8 @@ class RecentCodes:
     """When each code and lot was last accepted, kept for ``delay`` seconds."""
 
     def __init__(self, delay: float) -> None:
+        if not delay >= 0:
+            raise ValueError(f"same_code_delay must be 0 or more seconds, not {delay}")
         self.delay = delay
         self._seen: dict[CodeKey, float] = {}
 

@@ -2,10 +2,11 @@
 
 :class:`ScannerSession` is a sans-I/O state machine, one per scanner. The shell feeds
 it decoded scans with :meth:`~ScannerSession.receive_scan` and gets back exactly one
-*intent* per scan; for :class:`PostCommand` and :class:`SetLocation` it does the store
-call and reports back with :meth:`~ScannerSession.receive_outcome`, which answers the
-:class:`Feedback` to send to the scanner. The session imports no I/O and never reads a
-clock: ``now`` comes with each scan (any monotonic seconds).
+*intent* per scan (:mod:`scanner_gateway.intent`); for an outstanding one it does the
+store call and reports back with :meth:`~ScannerSession.receive_outcome`, which answers
+the ``Feedback`` to send to the scanner. The session imports no I/O and never reads a
+clock: ``now`` comes with each scan (any monotonic seconds). Its parts: ``held``,
+``recent_codes``, ``operator_slot``, ``posting`` and ``snapshot`` beside it.
 """
 
 # Rules of the session (h11 ``_state.py`` style: the tables below are these rules as
@@ -96,20 +97,11 @@ from scanner_gateway.intent import (
     SetLocation,
     SignIn,
 )
+from scanner_gateway.operator_slot import OperatorSlot
+from scanner_gateway.posting import Posting, command_for, product_of
 from scanner_gateway.recent_codes import CodeKey, RecentCodes
 from scanner_gateway.snapshot import SessionSnapshot
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Count,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    Return,
-    Scrap,
-    Undo,
-)
+from stock_core.domain.movement import MAX_QUANTITY, Count, Line, Move, ProductRef, Undo
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.types import (
@@ -119,7 +111,6 @@ from stock_core.types import (
     PurchaseOrderNumber,
     ReasonCode,
     ScannerId,
-    Sku,
 )
 
 __all__ = ["Mode", "ScannerSession", "SessionStateError"]
@@ -148,12 +139,8 @@ class SessionStateError(RuntimeError):
 
 
 class _OnProduct(enum.Enum):
-    """What a product scan does; TALLY and HOLD values are the acknowledgement verb."""
+    """A product scan that posts nothing (else a Posting); values are the ack's verb."""
 
-    POST_RECEIVE = "receive"
-    POST_PICK = "pick"
-    POST_RETURN = "return"
-    POST_SCRAP = "scrap"
     TALLY = "counted"
     HOLD = "holding"
 
@@ -172,7 +159,7 @@ class _OnDone(enum.Enum):
 
 @dataclass(frozen=True)
 class _ModeRules:
-    product: _OnProduct
+    product: Posting | _OnProduct
     location: _OnLocation
     done: _OnDone
     holds: str | None  # what held lines are called in this mode; None: it holds none
@@ -181,8 +168,8 @@ class _ModeRules:
 
 _MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
     {
-        Mode.RECEIVE: _ModeRules(_OnProduct.POST_RECEIVE, _OnLocation.SET, _OnDone.FINISH, None),
-        Mode.PICK: _ModeRules(_OnProduct.POST_PICK, _OnLocation.SET, _OnDone.FINISH, None),
+        Mode.RECEIVE: _ModeRules(Posting.RECEIVE, _OnLocation.SET, _OnDone.FINISH, None),
+        Mode.PICK: _ModeRules(Posting.PICK, _OnLocation.SET, _OnDone.FINISH, None),
         Mode.COUNT: _ModeRules(
             _OnProduct.TALLY, _OnLocation.SET_UNLESS_COUNTING, _OnDone.POST_COUNT, "count"
         ),
@@ -190,11 +177,9 @@ _MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
             _OnProduct.HOLD, _OnLocation.SOURCE_OR_DESTINATION, _OnDone.NEED_DESTINATION, "move"
         ),
         Mode.RETURN: _ModeRules(
-            _OnProduct.POST_RETURN, _OnLocation.SET, _OnDone.FINISH, None, reasons=True
+            Posting.RETURN, _OnLocation.SET, _OnDone.FINISH, None, reasons=True
         ),
-        Mode.SCRAP: _ModeRules(
-            _OnProduct.POST_SCRAP, _OnLocation.SET, _OnDone.FINISH, None, reasons=True
-        ),
+        Mode.SCRAP: _ModeRules(Posting.SCRAP, _OnLocation.SET, _OnDone.FINISH, None, reasons=True),
     }
 )
 
@@ -236,15 +221,9 @@ class ScannerSession:
         require_operator: bool = False,
         reasons: Sequence[ReasonCode] = DEFAULT_REASONS,
     ) -> None:
-        if not same_code_delay >= 0:
-            raise ValueError(f"same_code_delay must be 0 or more seconds, not {same_code_delay}")
-        if not operator_idle > 0:
-            raise ValueError(f"operator_idle must be more than 0 seconds, not {operator_idle}")
-        self._operator_idle = operator_idle
-        self._require_operator = require_operator
+        self._recent = RecentCodes(same_code_delay)
+        self._slot = OperatorSlot(operator_idle, required=require_operator)
         self._reasons = tuple(reasons)
-        self._operator: OperatorCode | None = None
-        self._last_scan: float | None = None
         self._reason: ReasonCode | None = None
         self._scanner = scanner
         self._mode = mode
@@ -253,7 +232,6 @@ class ScannerSession:
         self._purchase_order: PurchaseOrderNumber | None = None
         self._quantity: int | None = None
         self._lines = HeldLines()
-        self._recent = RecentCodes(same_code_delay)
         self._awaiting: _Awaiting | None = None
         self._last_rejection: str | None = None
 
@@ -293,12 +271,12 @@ class ScannerSession:
     @property
     def operator(self) -> OperatorCode | None:
         """The operator signed in (as of the last scan or tick), if any."""
-        return self._operator
+        return self._slot.operator
 
     @property
     def require_operator(self) -> bool:
         """Whether scans that post are refused while no one is signed in."""
-        return self._require_operator
+        return self._slot.required
 
     @property
     def reason(self) -> ReasonCode | None:
@@ -308,9 +286,7 @@ class ScannerSession:
     @property
     def idle_deadline(self) -> float | None:
         """When the operator is signed out for want of a scan (``now`` units), if signed in."""
-        if self._operator is None or self._last_scan is None:
-            return None
-        return self._last_scan + self._operator_idle
+        return self._slot.deadline
 
     @property
     def awaiting(self) -> PostCommand | SetLocation | SignIn | None:
@@ -349,8 +325,8 @@ class ScannerSession:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a session snapshot: {exc!r}") from exc
-        session._operator = saved.operator
-        session._last_scan = now if saved.operator is not None else None
+        session._slot.operator = saved.operator
+        session._slot.last_scan = now if saved.operator is not None else None
         # a reason no longer on the list is dropped
         session._reason = saved.reason if saved.reason in session._reasons else None
         session._order, session._purchase_order = saved.order, saved.purchase_order
@@ -368,7 +344,7 @@ class ScannerSession:
             order=self._order,
             purchase_order=self._purchase_order,
             quantity=self._quantity,
-            operator=self._operator,
+            operator=self._slot.operator,
             reason=self._reason,
             pending=self.pending,
             awaiting_outcome=self._awaiting is not None,
@@ -384,7 +360,7 @@ class ScannerSession:
                 "a scan arrived before the outcome of the previous one was reported"
             )
         self.receive_tick(now)
-        self._last_scan = now
+        self._slot.last_scan = now
         intent = self._intent_for(decoded, now)
         if isinstance(intent, Reject):
             self._last_rejection = intent.reason
@@ -392,11 +368,7 @@ class ScannerSession:
 
     def receive_tick(self, now: float) -> bool:
         """Sign the operator out when ``now`` is past :attr:`idle_deadline`; say if it did."""
-        deadline = self.idle_deadline
-        if deadline is None or now < deadline:
-            return False
-        self._operator = None
-        return True
+        return self._slot.tick(now)
 
     def receive_outcome(self, accepted: bool, reason: str | None = None) -> Feedback:
         """Take the shell's report on the outstanding PostCommand or SetLocation."""
@@ -411,7 +383,7 @@ class ScannerSession:
             case SetLocation(location=location):
                 self._location = location
             case SignIn(operator=operator):
-                self._operator = operator
+                self._slot.operator = operator
             case PostCommand(command=Move(to_location=destination)):
                 self._lines.clear()
                 self._location = destination
@@ -451,12 +423,12 @@ class ScannerSession:
             refusal = self._operator_missing()
             if refusal is not None:
                 return refusal
-            intent = replace(intent, operator=self._operator)
+            intent = replace(intent, operator=self._slot.operator)
         self._awaiting = _Awaiting(intent, seen)
         return intent
 
     def _operator_missing(self) -> Reject | None:
-        if self._require_operator and self._operator is None:
+        if self._slot.missing:
             return Reject("sign in first: scan your badge (USR:)")
         return None
 
@@ -473,7 +445,7 @@ class ScannerSession:
         refusal = self._holding()
         if refusal is not None:
             return refusal
-        operator, self._operator = self._operator, None
+        operator, self._slot.operator = self._slot.operator, None
         return Acknowledge("no one was signed in" if operator is None else f"{operator} signed out")
 
     def _set_reason(self, code: ReasonCode) -> Intent:
@@ -587,11 +559,8 @@ class ScannerSession:
         if refusal is not None:
             return refusal
         one_shot, self._quantity = self._quantity, None
-        if decoded.sku:
-            product = ProductRef(sku=Sku(decoded.sku))
-        elif decoded.gtin or decoded.alias:
-            product = ProductRef(barcode=decoded.gtin or decoded.alias)
-        else:
+        product = product_of(decoded)
+        if product is None:
             return Reject(RejectReason.UNRECOGNISED.value)
         location = self._location
         if location is None:
@@ -600,37 +569,19 @@ class ScannerSession:
         if not 1 <= quantity <= MAX_QUANTITY:
             return Reject(f"quantity must be 1 to {MAX_QUANTITY}, not {quantity}")
         seen = (seen_key, now)
-        match action := _MODE_RULES[self._mode].product:
-            case _OnProduct.POST_RECEIVE:
-                receive = Receive(
-                    product,
-                    location,
-                    quantity,
-                    lot=decoded.lot,
-                    expiry=decoded.expiry,
-                    purchase_order=self._purchase_order,
-                )
-                return self._await(PostCommand(receive), seen)
-            case _OnProduct.POST_PICK:
-                pick = Pick(product, location, quantity, lot=decoded.lot, order=self._order)
-                return self._await(PostCommand(pick), seen)
-            case _OnProduct.POST_RETURN:
-                assert self._reason is not None  # checked above
-                returned = Return(
-                    product,
-                    location,
-                    quantity,
-                    self._reason,
-                    lot=decoded.lot,
-                    expiry=decoded.expiry,
-                )
-                return self._await(PostCommand(returned), seen)
-            case _OnProduct.POST_SCRAP:
-                assert self._reason is not None  # checked above
-                scrap = Scrap(product, location, quantity, self._reason, lot=decoded.lot)
-                return self._await(PostCommand(scrap), seen)
-            case _:
-                return self._hold(action, product, decoded, quantity, seen)
+        if isinstance(rules.product, _OnProduct):
+            return self._hold(rules.product, product, decoded, quantity, seen)
+        command = command_for(
+            rules.product,
+            product,
+            location,
+            quantity,
+            decoded,
+            order=self._order,
+            purchase_order=self._purchase_order,
+            reason=self._reason,
+        )
+        return self._await(PostCommand(command), seen)
 
     def _hold(
         self,

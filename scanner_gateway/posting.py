@@ -1,0 +1,66 @@
+"""What a product scan names, and what it posts in a mode that posts one.
+
+RECEIVE, PICK, RETURN and SCRAP post a ledger command for each product scan (the
+session's mode table names the :class:`Posting`); the session checks the operator,
+the reason and the quantity first. Pure values: no I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from scanner_gateway.decoded import ProductScan
+from stock_core.domain.movement import Command as MovementCommand
+from stock_core.domain.movement import Pick, ProductRef, Receive, Return, Scrap
+from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, ReasonCode, Sku
+
+__all__ = ["Posting", "command_for", "product_of"]
+
+
+class Posting(enum.Enum):
+    """The ledger command a product scan posts."""
+
+    RECEIVE = "receive"
+    PICK = "pick"
+    RETURN = "return"
+    SCRAP = "scrap"
+
+
+def product_of(scan: ProductScan) -> ProductRef | None:
+    """The product ``scan`` names: by SKU, else by its GTIN or alias; None if neither."""
+    if scan.sku:
+        return ProductRef(sku=Sku(scan.sku))
+    if scan.gtin or scan.alias:
+        return ProductRef(barcode=scan.gtin or scan.alias)
+    return None
+
+
+def command_for(
+    posting: Posting,
+    product: ProductRef,
+    location: LocationCode,
+    quantity: int,
+    scan: ProductScan,
+    *,
+    order: OrderNumber | None,
+    purchase_order: PurchaseOrderNumber | None,
+    reason: ReasonCode | None,
+) -> MovementCommand:
+    """The command posting ``quantity`` of ``product`` (with the scan's lot and expiry)
+    at ``location``; a receive carries ``purchase_order``, a pick ``order``, and a
+    return or scrap ``reason`` (which must then be set)."""
+    if posting is Posting.RECEIVE:
+        return Receive(
+            product,
+            location,
+            quantity,
+            lot=scan.lot,
+            expiry=scan.expiry,
+            purchase_order=purchase_order,
+        )
+    if posting is Posting.PICK:
+        return Pick(product, location, quantity, lot=scan.lot, order=order)
+    assert reason is not None  # the session asks for one first
+    if posting is Posting.RETURN:
+        return Return(product, location, quantity, reason, lot=scan.lot, expiry=scan.expiry)
+    return Scrap(product, location, quantity, reason, lot=scan.lot)
