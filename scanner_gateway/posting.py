@@ -1,13 +1,11 @@
 """What a product scan names, and what it posts in a mode that posts one.
 
 RECEIVE, PICK, RETURN and SCRAP post a ledger command for each product scan (the
-session's mode table names the :class:`Posting`); the session checks the operator,
+session's mode table names its class); the session checks the operator,
 the reason and the quantity first. Pure values: no I/O.
 """
 
 from __future__ import annotations
-
-import enum
 
 from scanner_gateway.decoded import ProductScan
 from stock_core.domain.movement import Command as MovementCommand
@@ -17,13 +15,8 @@ from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, Rea
 __all__ = ["Posting", "command_for", "product_of"]
 
 
-class Posting(enum.Enum):
-    """The ledger command a product scan posts."""
-
-    RECEIVE = "receive"
-    PICK = "pick"
-    RETURN = "return"
-    SCRAP = "scrap"
+Posting = type[Receive] | type[Pick] | type[Return] | type[Scrap]
+"""The ledger command a product scan posts, by its class."""
 
 
 def product_of(scan: ProductScan) -> ProductRef | None:
@@ -49,7 +42,7 @@ def command_for(
     """The command posting ``quantity`` of ``product`` (with the scan's lot and expiry)
     at ``location``; a receive carries ``purchase_order``, a pick ``order``, and a
     return or scrap ``reason`` (which must then be set)."""
-    if posting is Posting.RECEIVE:
+    if posting is Receive:
         return Receive(
             product,
             location,
@@ -58,9 +51,9 @@ def command_for(
             expiry=scan.expiry,
             purchase_order=purchase_order,
         )
-    if posting is Posting.PICK:
+    if posting is Pick:
         return Pick(product, location, quantity, lot=scan.lot, order=order)
     assert reason is not None  # the session asks for one first
-    if posting is Posting.RETURN:
+    if posting is Return:
         return Return(product, location, quantity, reason, lot=scan.lot, expiry=scan.expiry)
     return Scrap(product, location, quantity, reason, lot=scan.lot)

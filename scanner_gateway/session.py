@@ -101,7 +101,17 @@ from scanner_gateway.operator_slot import OperatorSlot
 from scanner_gateway.posting import Posting, command_for, product_of
 from scanner_gateway.recent_codes import CodeKey, RecentCodes
 from scanner_gateway.snapshot import SessionSnapshot
-from stock_core.domain.movement import MAX_QUANTITY, Count, Line, Move, ProductRef, Undo
+from stock_core.domain.movement import (
+    MAX_QUANTITY,
+    Count,
+    Line,
+    Move,
+    Pick,
+    Receive,
+    Return,
+    Scrap,
+    Undo,
+)
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.types import (
@@ -139,7 +149,7 @@ class SessionStateError(RuntimeError):
 
 
 class _OnProduct(enum.Enum):
-    """A product scan that posts nothing (else a Posting); values are the ack's verb."""
+    """A product scan that posts nothing (else the class it posts); values: the ack verb."""
 
     TALLY = "counted"
     HOLD = "holding"
@@ -168,18 +178,16 @@ class _ModeRules:
 
 _MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
     {
-        Mode.RECEIVE: _ModeRules(Posting.RECEIVE, _OnLocation.SET, _OnDone.FINISH, None),
-        Mode.PICK: _ModeRules(Posting.PICK, _OnLocation.SET, _OnDone.FINISH, None),
+        Mode.RECEIVE: _ModeRules(Receive, _OnLocation.SET, _OnDone.FINISH, None),
+        Mode.PICK: _ModeRules(Pick, _OnLocation.SET, _OnDone.FINISH, None),
         Mode.COUNT: _ModeRules(
             _OnProduct.TALLY, _OnLocation.SET_UNLESS_COUNTING, _OnDone.POST_COUNT, "count"
         ),
         Mode.MOVE: _ModeRules(
             _OnProduct.HOLD, _OnLocation.SOURCE_OR_DESTINATION, _OnDone.NEED_DESTINATION, "move"
         ),
-        Mode.RETURN: _ModeRules(
-            Posting.RETURN, _OnLocation.SET, _OnDone.FINISH, None, reasons=True
-        ),
-        Mode.SCRAP: _ModeRules(Posting.SCRAP, _OnLocation.SET, _OnDone.FINISH, None, reasons=True),
+        Mode.RETURN: _ModeRules(Return, _OnLocation.SET, _OnDone.FINISH, None, reasons=True),
+        Mode.SCRAP: _ModeRules(Scrap, _OnLocation.SET, _OnDone.FINISH, None, reasons=True),
     }
 )
 
@@ -569,8 +577,13 @@ class ScannerSession:
         if not 1 <= quantity <= MAX_QUANTITY:
             return Reject(f"quantity must be 1 to {MAX_QUANTITY}, not {quantity}")
         seen = (seen_key, now)
-        if isinstance(rules.product, _OnProduct):
-            return self._hold(rules.product, product, decoded, quantity, seen)
+        if isinstance(rules.product, _OnProduct):  # TALLY or HOLD: a held line
+            total = self._lines.add(product, quantity, decoded.lot, decoded.expiry)
+            if total > MAX_QUANTITY:
+                return Reject(f"more than {MAX_QUANTITY} of {product} in one line")
+            self._recent.stamp(*seen)
+            lot = "" if decoded.lot is None else f" lot {decoded.lot}"
+            return Acknowledge(f"{rules.product.value} {quantity} × {product}{lot}: {total} in all")
         command = command_for(
             rules.product,
             product,
@@ -582,18 +595,3 @@ class ScannerSession:
             reason=self._reason,
         )
         return self._await(PostCommand(command), seen)
-
-    def _hold(
-        self,
-        action: _OnProduct,
-        product: ProductRef,
-        decoded: ProductScan,
-        quantity: int,
-        seen: tuple[CodeKey, float],
-    ) -> Intent:
-        total = self._lines.add(product, quantity, decoded.lot, decoded.expiry)
-        if total > MAX_QUANTITY:
-            return Reject(f"more than {MAX_QUANTITY} of {product} in one line")
-        self._recent.stamp(*seen)
-        lot = "" if decoded.lot is None else f" lot {decoded.lot}"
-        return Acknowledge(f"{action.value} {quantity} × {product}{lot}: {total} in all")
