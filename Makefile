@@ -19,9 +19,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/stockd demo
 
+# Three workers, a test file each at a time (pytest-xdist): the suites mostly wait on
+# PostgreSQL, subprocesses and browsers, so three share two cores well (7 min, not 40).
+# TEST_WORKERS=0 runs them in this process, one after another.
+TEST_WORKERS ?= 3
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 test: $(STAMP)
 	scripts/ensure-test-tools
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The Patroni drill and the pooler suite on deploy/ha's stack (about 2.5 minutes; kept
 # out of `make test`): STOCKD_HA_TESTS=all make test-ha runs every drill.
