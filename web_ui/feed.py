@@ -39,13 +39,14 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import FeedEvent
 from web_ui.auth import authenticate
 from web_ui.bus import Subscription
+from web_ui.hello import close_with, receive_hello
 from web_ui.keys import BUS, CONFIG, SERVICE, TOKEN_CACHE
 from web_ui.problem import ProblemError
 
@@ -174,22 +175,12 @@ class _Display:
 
 
 async def _close(ws: web.WebSocketResponse, why: str) -> None:
-    code, message = CLOSE[why]
-    await ws.close(code=code, message=message.encode())
+    await close_with(ws, CLOSE, why)
 
 
 async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
     """The hello message, or the CLOSE key to close with."""
-    try:
-        msg = await ws.receive(timeout=patience)
-    except TimeoutError:
-        return "hello_timeout"
-    if msg.type != WSMsgType.TEXT:
-        return "malformed"
-    try:
-        return Hello.model_validate_json(msg.data)
-    except ValidationError:
-        return "malformed"
+    return await receive_hello(ws, patience, Hello)
 
 
 async def _read_client(display: _Display) -> None:

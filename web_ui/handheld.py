@@ -67,6 +67,7 @@ from stock_core.model import ScannerState, Token
 from stock_core.service import is_unavailable
 from stock_core.types import IdempotencyKey, ScannerId
 from web_ui.auth import authenticate
+from web_ui.hello import close_with, receive_hello
 from web_ui.keys import CONFIG, SERVICE
 from web_ui.problem import ProblemError
 
@@ -338,21 +339,12 @@ async def _guarded(work: Any) -> Any:
 
 
 async def _close(ws: web.WebSocketResponse, why: str) -> None:
-    code, message = CLOSE[why]
-    await ws.close(code=code, message=message.encode())
+    await close_with(ws, CLOSE, why)
 
 
 async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
-    try:
-        msg = await ws.receive(timeout=patience)
-    except TimeoutError:
-        return "hello_timeout"
-    if msg.type != WSMsgType.TEXT:
-        return "malformed"
-    try:
-        return Hello.model_validate_json(msg.data)
-    except ValidationError:
-        return "malformed"
+    """The hello message, or the CLOSE key to close with."""
+    return await receive_hello(ws, patience, Hello)
 
 
 async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
