@@ -86,23 +86,7 @@ async def list_spool_exceptions(
     conn: Connection, *, include_resolved: bool = False, after: int = 0, limit: int = 100
 ) -> list[SpoolException]:
     rows = await conn.fetch(q.LIST_SPOOL_EXCEPTIONS, include_resolved, after, limit)
-    return [
-        SpoolException(
-            id=r["id"],
-            key=r["key"],
-            scanner=r["scanner"],
-            scan_seq=r["scan_seq"],
-            command=json.loads(r["command"]),
-            problem_type=r["problem_type"],
-            reason=r["reason"],
-            spooled_at=r["spooled_at"],
-            created_at=r["created_at"],
-            resolved_at=r["resolved_at"],
-            resolved_by=r["resolved_by"],
-            resolution=r["resolution"],
-        )
-        for r in rows
-    ]
+    return [_spool_exception(r) for r in rows]
 
 
 async def save_gateway_state(conn: Connection, name: str, spool: dict[str, Any]) -> None:
