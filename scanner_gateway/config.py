@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from scanner_gateway.framing import DEFAULT_MAX_LENGTH
+from scanner_gateway.framing import DEFAULT_MAX_LENGTH, Terminator
 
 __all__ = ["FEEDBACK_BYTES", "PRESETS", "ScannerConfig", "parse_byte_string"]
 
@@ -55,7 +55,7 @@ class ScannerConfig(BaseModel):
     bytesize: Literal[5, 6, 7, 8] = 8
     parity: Literal["N", "E", "O", "M", "S"] = "N"
     stopbits: float = 1
-    terminator: Literal["CR", "LF", "CRLF", "TAB", "none", "auto"] = "auto"
+    terminator: Terminator = Terminator.AUTO
     idle_gap_ms: float = Field(default=80.0, gt=0, le=10_000)
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=16, le=8192)
     mode: Literal["receive", "pick", "count", "move"] = "receive"

@@ -41,7 +41,6 @@ from scanner_gateway.framing import (
     FrameReceived,
     FrameTooLong,
     LineFramer,
-    Terminator,
 )
 from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
 from scanner_gateway.serial_link import LinkState, SerialLink
@@ -342,9 +341,8 @@ class Gateway:
 
     @staticmethod
     def _new_framer(config: ScannerConfig) -> LineFramer:
-        terminator = Terminator(config.terminator)
         idle = config.idle_gap_ms / 1000
-        return LineFramer(terminator, max_length=config.max_length, idle_gap=idle)
+        return LineFramer(config.terminator, max_length=config.max_length, idle_gap=idle)
 
     def _on_bytes(self, runtime: ScannerRuntime, data: bytes, now: float) -> None:
         framer = runtime.framer

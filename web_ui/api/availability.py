@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from stock_core.domain.availability import MAX_SKUS
+from stock_core.domain.availability import MAX_SKUS, AvailabilityStatus
 from stock_core.domain.token import Role
 from web_ui.api.route import API, Call, Header, Route
 from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "AvailabilityOut", "AvailabilityPage"]
-
-AvailabilityStatusText = Literal["in_stock", "low", "backorder", "out_of_stock"]
 
 
 class AvailabilityQuery(BaseModel):
@@ -34,8 +31,10 @@ class AvailabilityQuery(BaseModel):
 
 
 class AvailabilityOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     sku: str
-    status: AvailabilityStatusText = Field(
+    status: AvailabilityStatus = Field(
         description="in_stock; low (at or below the reorder point); backorder (nothing "
         "available, orders accepted); out_of_stock (nothing available, backorders refused)."
     )
@@ -75,15 +74,7 @@ async def get_availability(call: Call) -> web.StreamResponse:
     found = await call.service.availability(skus)
     page = AvailabilityPage(
         items=[
-            AvailabilityOut(
-                sku=a.sku,
-                status=a.status.value,
-                available=a.available,
-                expected_date=a.expected_date,
-                backorder_allowed=a.backorder_allowed,
-            )
-            for sku in skus
-            if (a := found.get(sku)) is not None
+            AvailabilityOut.model_validate(a) for sku in skus if (a := found.get(sku)) is not None
         ],
         next_cursor=None,
         unknown=[sku for sku in skus if sku not in found],

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from stock_core.domain.count_task import CountTaskView
+from stock_core.domain.count_task import CountTaskView, LineStatus, TaskStatus
 from stock_core.domain.movement import MAX_QUANTITY, Count, Envelope, Line, ProductRef
 from stock_core.domain.token import Role
 from stock_core.types import IdempotencyKey, LocationCode, Sku
@@ -74,20 +74,22 @@ class CountsIn(BaseModel):
 
 
 class CountTaskLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     location: str
     sku: str
     lot: str
     expected: int | None = Field(description="On hand (null: hidden from workers, blind task).")
     counted: int
     variance: int | None = Field(description="counted - expected (null when hidden).")
-    status: Literal["counted", "posted", "pending_approval"] = Field(
-        description="counted: not confirmed yet (against stock now)."
-    )
+    status: LineStatus = Field(description="counted: not confirmed yet (against stock now).")
 
 
 class CountTaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
-    status: Literal["open", "pending_approval", "closed"]
+    status: TaskStatus
     blind: bool
     scope: dict[str, Any]
     locations: list[str]
@@ -98,35 +100,13 @@ class CountTaskOut(BaseModel):
     approved_at: datetime | None
     lines: list[CountTaskLineOut]
 
-    @classmethod
-    def of(cls, view: CountTaskView, call: Call) -> CountTaskOut:
-        assert call.token is not None
-        if call.token.role.rank < Role.MANAGER.rank:
-            view = view.for_worker()
-        return cls(
-            id=view.id,
-            status=view.status,
-            blind=view.blind,
-            scope=view.scope,
-            locations=list(view.locations),
-            counted_locations=list(view.counted_locations),
-            created_by=view.created_by,
-            created_at=view.created_at,
-            confirmed_at=view.confirmed_at,
-            approved_at=view.approved_at,
-            lines=[
-                CountTaskLineOut(
-                    location=line.location,
-                    sku=line.sku,
-                    lot=line.lot,
-                    expected=line.expected,
-                    counted=line.counted,
-                    variance=line.variance,
-                    status=line.status,
-                )
-                for line in view.lines
-            ],
-        )
+
+def _task_out(view: CountTaskView, call: Call) -> CountTaskOut:
+    """The task as ``call``'s token may see it (a worker: a blind task's figures hidden)."""
+    assert call.token is not None
+    if call.token.role.rank < Role.MANAGER.rank:
+        view = view.for_worker()
+    return CountTaskOut.model_validate(view)
 
 
 class TaskPath(BaseModel):
@@ -134,7 +114,7 @@ class TaskPath(BaseModel):
 
 
 class TaskQuery(PageQuery):
-    status: Literal["open", "pending_approval", "closed"] | None = None
+    status: TaskStatus | None = None
 
 
 async def open_count_task(call: Call) -> web.StreamResponse:
@@ -146,7 +126,7 @@ async def open_count_task(call: Call) -> web.StreamResponse:
         blind=body.blind,
         actor=call.actor,
     )
-    return json_response(CountTaskOut.of(view, call), status=201)
+    return json_response(_task_out(view, call), status=201)
 
 
 async def list_count_tasks(call: Call) -> web.StreamResponse:
@@ -161,14 +141,14 @@ async def list_count_tasks(call: Call) -> web.StreamResponse:
         query.limit,
         "count_task",
         lambda r: r.id,
-        lambda v: CountTaskOut.of(v, call),
+        lambda v: _task_out(v, call),
     )
     return json_response(page)
 
 
 async def get_count_task(call: Call) -> web.StreamResponse:
     path: TaskPath = call.path
-    return json_response(CountTaskOut.of(await call.service.count_task(path.id), call))
+    return json_response(_task_out(await call.service.count_task(path.id), call))
 
 
 async def post_counts(call: Call) -> web.StreamResponse:
@@ -180,7 +160,7 @@ async def post_counts(call: Call) -> web.StreamResponse:
     lines = tuple(Line(ProductRef(sku=Sku(x.sku)), x.quantity, x.lot) for x in body.lines)
     envelope = Envelope(key, Count(LocationCode(body.location), lines), actor=call.actor)
     view = await call.service.count_for_task(path.id, envelope)
-    return json_response(CountTaskOut.of(view, call))
+    return json_response(_task_out(view, call))
 
 
 async def confirm_count_task(call: Call) -> web.StreamResponse:
@@ -189,13 +169,13 @@ async def confirm_count_task(call: Call) -> web.StreamResponse:
     view = await call.service.confirm_count_task(
         path.id, approval_percent=percent, actor=call.actor
     )
-    return json_response(CountTaskOut.of(view, call))
+    return json_response(_task_out(view, call))
 
 
 async def approve_count_task(call: Call) -> web.StreamResponse:
     path: TaskPath = call.path
     view = await call.service.approve_count_task(path.id, actor=call.actor)
-    return json_response(CountTaskOut.of(view, call))
+    return json_response(_task_out(view, call))
 
 
 ROUTES = (

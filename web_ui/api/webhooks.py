@@ -8,14 +8,13 @@ made when none is given). Deliveries are signed the Standard Webhooks way and se
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from stock_core.domain.token import Role
 from stock_core.domain.webhook import EVENT_TYPES, MAX_PATTERNS, parse_patterns, secret_key
-from stock_core.model import Delivery
 from web_ui.api.route import (
     API,
     Call,
@@ -96,6 +95,8 @@ class WebhookOut(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     webhook_id: int
     msg_id: str = Field(description="The webhook-id header: the same on every retry.")
@@ -110,23 +111,10 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     finished_at: datetime | None
 
+    @field_validator("next_attempt_at")
     @classmethod
-    def of(cls, view: Delivery) -> DeliveryOut:
-        return cls(
-            id=view.id,
-            webhook_id=view.webhook_id,
-            msg_id=view.msg_id,
-            seq=view.seq,
-            type=view.type,
-            status=cast(DeliveryStatus, view.status),  # pydantic checks the value
-            attempts=view.attempts,
-            created_at=view.created_at,
-            next_attempt_at=view.next_attempt_at if view.status == "pending" else None,
-            last_attempt_at=view.last_attempt_at,
-            last_status=view.last_status,
-            last_error=view.last_error,
-            finished_at=view.finished_at,
-        )
+    def _only_while_pending(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        return value if info.data.get("status") == "pending" else None
 
 
 class IdPath(BaseModel):
@@ -187,14 +175,21 @@ async def list_deliveries(call: Call) -> web.StreamResponse:
         limit=query.limit + 1,
     )
     return json_response(
-        page_of(Page[DeliveryOut], rows, query.limit, "delivery", lambda r: r.id, DeliveryOut.of)
+        page_of(
+            Page[DeliveryOut],
+            rows,
+            query.limit,
+            "delivery",
+            lambda r: r.id,
+            DeliveryOut.model_validate,
+        )
     )
 
 
 async def redeliver(call: Call) -> web.StreamResponse:
     path: DeliveryPath = call.path
     view = await call.service.redeliver(path.id, path.delivery_id)
-    return json_response(DeliveryOut.of(view), status=202)
+    return json_response(DeliveryOut.model_validate(view), status=202)
 
 
 ROUTES = (

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from scanner_gateway.config import FEEDBACK_BYTES, PRESETS, ScannerConfig, parse_byte_string
+from scanner_gateway.framing import Terminator
 
 
 def config(**fields: Any) -> ScannerConfig:
@@ -25,7 +26,12 @@ def problem(**fields: Any) -> str:
 def test_defaults_are_9600_8n1_auto_terminator_no_feedback() -> None:
     c = config()
     assert (c.baudrate, c.bytesize, c.parity, c.stopbits) == (9600, 8, "N", 1)
-    assert (c.terminator, c.mode, c.feedback, c.location) == ("auto", "receive", "none", None)
+    assert (c.terminator, c.mode, c.feedback, c.location) == (
+        Terminator.AUTO,
+        "receive",
+        "none",
+        None,
+    )
     assert c.same_code_delay_ms == 0
     assert c.feedback_bytes() == (b"", b"")
 
