@@ -163,7 +163,7 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     dispatcher = WebhookDispatcher(
-        app[DATABASE].pool,
+        app[SERVICE],
         app[BUS],
         timeout=config.webhook_timeout,
         max_endpoints=config.webhook_endpoints,

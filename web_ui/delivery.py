@@ -6,7 +6,7 @@ every ``poll`` seconds, the tables being the truth; a wake waits ``linger`` seco
 so that a burst of events is enqueued in one transaction), then:
 
 1. moves new feed events into each subscription's delivery queue
-   (:func:`stock_core.store.webhooks.enqueue`: one node at a time, by advisory lock);
+   (``StockService.enqueue_deliveries``: one node at a time, by advisory lock);
 2. claims endpoints with deliveries due (a lease in PostgreSQL: another node never
    sends the same endpoint's events) and starts one task per endpoint.
 
@@ -26,34 +26,29 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TypeVar
 
 import aiohttp
 
 from stock_core.domain.webhook import signature_headers
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.store import webhooks as store
-from stock_core.store._boundary import UNAVAILABLE_ERRORS, translated
-from stock_core.store.connection import Connection, Pool
+from stock_core.model import DeliveryAttempt, DueDelivery, Endpoint
+from stock_core.service import StockService
 from web_ui.bus import EventBus, Subscription
 
 __all__ = ["WebhookDispatcher"]
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T")
 _USER_AGENT = "stockd-webhooks/1"
 _PRUNE_EVERY = 600.0
-"""Seconds between trims of the delivery log (``store.webhooks.KEEP_DAYS``)."""
-_UNAVAILABLE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
+"""Seconds between trims of the delivery log (kept ``KEEP_DAYS`` in the store)."""
 
 
 class WebhookDispatcher:
     def __init__(
         self,
-        pool: Pool,
+        service: StockService,
         bus: EventBus | None = None,
         *,
         timeout: float = 10.0,
@@ -63,7 +58,7 @@ class WebhookDispatcher:
         max_endpoints: int = 100,
         owner: str | None = None,
     ) -> None:
-        self.pool = pool
+        self.service = service
         self.bus = bus
         self.timeout = timeout
         self.lease = lease if lease is not None else max(60.0, 3 * timeout)
@@ -77,25 +72,20 @@ class WebhookDispatcher:
         self.failed_attempts = 0
         self._session: aiohttp.ClientSession | None = None
 
-    async def _db(self, work: Callable[[Connection], Awaitable[_T]]) -> _T:
-        with translated("webhooks"):
-            async with self.pool.acquire() as conn:
-                return await work(conn)
-
     async def step(self) -> None:
         """Enqueue what the feed has, then start a task for each endpoint with work due."""
         while True:
-            read = await self._db(store.enqueue)
+            read = await self.service.enqueue_deliveries()
             if not read or read < 500:
                 break
         if time.monotonic() - self._pruned_at > _PRUNE_EVERY:
             self._pruned_at = time.monotonic()
-            await self._db(store.prune)
+            await self.service.prune_deliveries()
         room = self.max_endpoints - len(self.endpoints)
         if room <= 0:
             return
         held = list(self.endpoints)
-        claimed = await self._db(lambda c: store.claim(c, self.owner, self.lease, room, held))
+        claimed = await self.service.claim_endpoints(self.owner, self.lease, room, held)
         for endpoint in claimed:
             task = asyncio.create_task(self._serve(endpoint), name=f"webhook-{endpoint.id}")
             self.endpoints[endpoint.id] = task
@@ -119,7 +109,7 @@ class WebhookDispatcher:
         while True:
             try:
                 await self.step()
-            except _UNAVAILABLE as exc:
+            except DatabaseUnavailableError as exc:
                 log.warning("webhooks: PostgreSQL unavailable (%s); retrying", exc)
             except Exception:
                 log.exception("webhooks: step failed; retrying")
@@ -142,22 +132,20 @@ class WebhookDispatcher:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _serve(self, endpoint: store.Endpoint) -> None:
+    async def _serve(self, endpoint: Endpoint) -> None:
         """Send the endpoint's due deliveries in order until none is due or one fails."""
         try:
             while True:
-                due = await self._db(
-                    lambda c: store.next_due(c, endpoint.id, self.owner, self.lease)
-                )
+                due = await self.service.next_delivery(endpoint.id, self.owner, self.lease)
                 if due is None:
                     return
                 attempt = await self._send(endpoint, due)
-                await self._record(due, attempt)
+                await self.service.record_delivery_attempt(due, attempt)
                 if not attempt.ok:
                     self.failed_attempts += 1
                     return
                 self.sent += 1
-        except _UNAVAILABLE as exc:
+        except DatabaseUnavailableError as exc:
             log.warning("webhook %d: PostgreSQL unavailable (%s)", endpoint.id, exc)
         except Exception:
             log.exception("webhook %d: delivery failed", endpoint.id)
@@ -166,15 +154,11 @@ class WebhookDispatcher:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._release(endpoint.id))
 
-    async def _record(self, due: store.DueDelivery, attempt: store.Attempt) -> None:
-        async with self.pool.acquire() as conn:
-            await store.record_attempt(conn, due, attempt)
-
     async def _release(self, webhook_id: int) -> None:
         async with asyncio.timeout(2.0):
-            await self._db(lambda c: store.release(c, webhook_id, self.owner))
+            await self.service.release_endpoint(webhook_id, self.owner)
 
-    async def _send(self, endpoint: store.Endpoint, due: store.DueDelivery) -> store.Attempt:
+    async def _send(self, endpoint: Endpoint, due: DueDelivery) -> DeliveryAttempt:
         session = self._session
         assert session is not None
         body = due.body.encode()
@@ -188,8 +172,8 @@ class WebhookDispatcher:
                 await response.read()
                 ok = 200 <= response.status < 300
                 error = None if ok else f"HTTP {response.status}"
-                return store.Attempt(now, ok, response.status, error)
+                return DeliveryAttempt(now, ok, response.status, error)
         except TimeoutError:
-            return store.Attempt(now, False, None, f"no answer within {self.timeout:g} s")
+            return DeliveryAttempt(now, False, None, f"no answer within {self.timeout:g} s")
         except (aiohttp.ClientError, OSError, ValueError) as exc:
-            return store.Attempt(now, False, None, f"{type(exc).__name__}: {exc}"[:500])
+            return DeliveryAttempt(now, False, None, f"{type(exc).__name__}: {exc}"[:500])

@@ -17,13 +17,16 @@ from stock_core.model.order import Backorder, Order, OrderLine, PurchaseOrder, P
 from stock_core.model.scanner import GatewayState, ScannerState, ScannerView, SpoolException
 from stock_core.model.stock import LocationStock, ProductStock, StockLevel, StockRow
 from stock_core.model.token import Token, TokenStatus
-from stock_core.model.webhook import Delivery, Webhook
+from stock_core.model.webhook import Delivery, DeliveryAttempt, DueDelivery, Endpoint, Webhook
 
 __all__ = [
     "Alert",
     "Backorder",
     "Barcode",
     "Delivery",
+    "DeliveryAttempt",
+    "DueDelivery",
+    "Endpoint",
     "FeedEvent",
     "GatewayState",
     "Location",

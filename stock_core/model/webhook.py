@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["Delivery", "Webhook"]
+__all__ = ["Delivery", "DeliveryAttempt", "DueDelivery", "Endpoint", "Webhook"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,35 @@ class Delivery:
     last_status: int | None
     last_error: str | None
     finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A subscription leased to one node for sending."""
+
+    id: int
+    url: str
+    secret: str
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """An endpoint's next delivery, due now."""
+
+    id: int
+    msg_id: str
+    seq: int
+    type: str
+    body: str
+    attempts: int
+    retry_from: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    """How one attempt went: ``status`` (HTTP) or ``error``; ok for a 2xx answer."""
+
+    at: datetime
+    ok: bool
+    status: int | None = None
+    error: str | None = None

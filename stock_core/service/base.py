@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
 from stock_core.domain.movement import Outcome
 from stock_core.group_commit import GroupCommit
@@ -15,7 +15,7 @@ from stock_core.store._boundary import translated
 from stock_core.store.connection import Connection, Pool
 from stock_core.types import ReasonCode
 
-__all__ = ["ServiceBase", "pokes"]
+__all__ = ["ServiceBase", "on_connection", "pokes"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -84,3 +84,44 @@ class ServiceBase:
         with translated():
             async with pool.acquire() as conn:
                 yield conn
+
+
+def on_connection(
+    work: Callable[Concatenate[Connection, _P], Awaitable[_R]],
+) -> _OnConnection[_P, _R]:
+    """A use case that is one store function, run on a pooled connection.
+
+    ``list_webhooks = on_connection(webhooks.list_webhooks)`` gives the service a method
+    taking the store function's arguments after ``conn``: the connection comes from the
+    pool and losing PostgreSQL becomes ``DatabaseUnavailableError``, as in every use
+    case. Its documentation is the store function's.
+    """
+    return _OnConnection(work)
+
+
+class _OnConnection(Generic[_P, _R]):
+    def __init__(self, work: Callable[Concatenate[Connection, _P], Awaitable[_R]]) -> None:
+        self.work = work
+        self.__doc__ = work.__doc__
+
+    @overload
+    def __get__(self, service: None, owner: type | None = None) -> Self: ...
+
+    @overload
+    def __get__(
+        self, service: ServiceBase, owner: type | None = None
+    ) -> Callable[_P, Coroutine[Any, Any, _R]]: ...
+
+    def __get__(
+        self, service: ServiceBase | None, owner: type | None = None
+    ) -> Self | Callable[_P, Coroutine[Any, Any, _R]]:
+        if service is None:
+            return self
+        work = self.work
+
+        async def use_case(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            async with service._connection() as conn:
+                return await work(conn, *args, **kwargs)
+
+        use_case.__doc__ = work.__doc__
+        return use_case

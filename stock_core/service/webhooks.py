@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from stock_core import model
 from stock_core.domain.webhook import new_secret, parse_patterns
-from stock_core.service.base import ServiceBase
+from stock_core.service.base import ServiceBase, on_connection
 from stock_core.store import webhooks
 
 __all__ = ["WebhookUseCases"]
@@ -33,13 +33,8 @@ class WebhookUseCases(ServiceBase):
                 created_by=by,
             )
 
-    async def list_webhooks(self, *, after: int = 0, limit: int = 100) -> list[model.Webhook]:
-        async with self._connection() as conn:
-            return await webhooks.list_webhooks(conn, after=after, limit=limit)
-
-    async def get_webhook(self, webhook_id: int) -> model.Webhook:
-        async with self._connection() as conn:
-            return await webhooks.get_webhook(conn, webhook_id)
+    list_webhooks = on_connection(webhooks.list_webhooks)
+    get_webhook = on_connection(webhooks.get_webhook)
 
     async def delete_webhook(self, webhook_id: int) -> model.Webhook:
         async with self._connection() as conn, conn.transaction():
@@ -47,14 +42,13 @@ class WebhookUseCases(ServiceBase):
             await webhooks.delete_webhook(conn, webhook_id)
             return view
 
-    async def list_deliveries(
-        self, webhook_id: int, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[model.Delivery]:
-        async with self._connection() as conn:
-            return await webhooks.list_deliveries(
-                conn, webhook_id, status=status, after=after, limit=limit
-            )
+    list_deliveries = on_connection(webhooks.list_deliveries)
+    redeliver = on_connection(webhooks.redeliver)
 
-    async def redeliver(self, webhook_id: int, delivery_id: int) -> model.Delivery:
-        async with self._connection() as conn:
-            return await webhooks.redeliver(conn, webhook_id, delivery_id)
+    # The dispatcher's side (web_ui.delivery): the queue, the leases, the attempts.
+    enqueue_deliveries = on_connection(webhooks.enqueue)
+    prune_deliveries = on_connection(webhooks.prune)
+    claim_endpoints = on_connection(webhooks.claim)
+    next_delivery = on_connection(webhooks.next_due)
+    record_delivery_attempt = on_connection(webhooks.record_attempt)
+    release_endpoint = on_connection(webhooks.release)

@@ -18,20 +18,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Final
 
 from stock_core.domain.webhook import Subscriber, next_attempt_delay, plan_deliveries
 from stock_core.errors import NotFoundError
-from stock_core.model import Delivery, Webhook
+from stock_core.model import Delivery, DeliveryAttempt, DueDelivery, Endpoint, Webhook
 from stock_core.store.connection import Connection
 
 __all__ = [
     "KEEP_DAYS",
-    "Attempt",
-    "DueDelivery",
-    "Endpoint",
     "claim",
     "create_webhook",
     "delete_webhook",
@@ -176,34 +172,6 @@ DELETE FROM webhook_deliveries WHERE id IN (
 
 KEEP_DAYS = 30
 """Days a delivered or given-up delivery stays in the log."""
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    id: int
-    url: str
-    secret: str
-
-
-@dataclass(frozen=True)
-class DueDelivery:
-    id: int
-    msg_id: str
-    seq: int
-    type: str
-    body: str
-    attempts: int
-    retry_from: datetime
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """How one attempt went: ``status`` (HTTP) or ``error``; ok for a 2xx answer."""
-
-    at: datetime
-    ok: bool
-    status: int | None = None
-    error: str | None = None
 
 
 def _webhook(row: Any) -> Webhook:
@@ -352,7 +320,7 @@ async def next_due(
     )
 
 
-async def record_attempt(conn: Connection, delivery: DueDelivery, attempt: Attempt) -> bool:
+async def record_attempt(conn: Connection, delivery: DueDelivery, attempt: DeliveryAttempt) -> bool:
     """Write how the attempt went; a failure is scheduled again (or given up after a
     day). Returns whether the delivery is done with (delivered or given up)."""
     if attempt.ok:
