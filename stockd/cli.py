@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 async def _with_database(
     settings: Settings, work: Callable[[Database], Awaitable[int]], *, run_migrations: bool = True
 ) -> int:
-    async with startup.database(settings, run_migrations=run_migrations) as db:
+    async with startup.database(settings, run_migrations=run_migrations, serving=False) as db:
         if db.embedded is not None:
             print(f"stockd: using embedded PostgreSQL under {settings.home}", file=sys.stderr)
         return await work(db)

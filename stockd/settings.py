@@ -70,6 +70,10 @@ class DatabaseSettings(BaseModel):
     keepalive_s: float = Field(default=10.0, ge=1, le=3600)
     """Silence before TCP keepalive probes start on a connection (a dead peer is
     noticed within about twice this)."""
+    statement_timeout_s: float = Field(default=5.0, gt=0, le=3600)
+    """Each statement of the serving processes (``web``, ``gateway``, ``serve``) must be
+    answered within this: past it the statement fails (the API answers 503) and its
+    connection is dropped. A hung primary costs an API client this long, not a minute."""
     statement_cache: bool = True
     """asyncpg's prepared-statement cache; ``false`` behind pgbouncer in transaction mode."""
     listen_url: str | None = None

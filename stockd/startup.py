@@ -106,8 +106,12 @@ async def database(
     max_size: int = 10,
     tolerate_outage: bool = False,
     lineage_file: Path | None = None,
+    serving: bool = True,
 ) -> AsyncIterator[Database]:
     """:func:`~stock_core.store.database.open_database`, waiting ``[database] wait_s`` at most.
+
+    ``serving``: for ``web``, ``gateway``, ``serve`` (statements bounded by
+    ``statement_timeout_s``); else a one-shot command (see :func:`connect_options`).
 
     With ``tolerate_outage`` (``gateway``, ``serve``) an unreachable server is not an
     error at all: those start and spool. Anything else that stops the pool from opening
@@ -129,7 +133,7 @@ async def database(
                     min_size=min_size,
                     max_size=max_size,
                     tolerate_outage=tolerate_outage,
-                    options=connect_options(settings),
+                    options=connect_options(settings, serving=serving),
                     lineage_file=lineage_file,
                     admin_url=settings.database.admin_url,
                     app_role=settings.database.app_role,
@@ -173,12 +177,23 @@ async def database(
         yield db
 
 
-def connect_options(settings: Settings) -> ConnectOptions:
-    """How each connection is made, from ``[database]``."""
+ONE_SHOT_STATEMENT_TIMEOUT = 600.0
+"""Seconds a statement of a one-shot command (``verify``, ``import``, an export, …) may
+take: those read the whole ledger on purpose, and nobody waits on them at a counter."""
+
+
+def connect_options(settings: Settings, *, serving: bool = True) -> ConnectOptions:
+    """How each connection is made, from ``[database]``; a serving process's statements
+    have ``statement_timeout_s``, a one-shot command's at least
+    :data:`ONE_SHOT_STATEMENT_TIMEOUT`."""
+    statement_timeout = settings.database.statement_timeout_s
+    if not serving:
+        statement_timeout = max(statement_timeout, ONE_SHOT_STATEMENT_TIMEOUT)
     return ConnectOptions(
         connect_timeout=settings.database.connect_timeout_s,
         keepalive=settings.database.keepalive_s,
         statement_cache=settings.database.statement_cache,
+        statement_timeout=statement_timeout,
     )
 
 

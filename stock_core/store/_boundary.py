@@ -79,7 +79,23 @@ def translated(what: str = "PostgreSQL unavailable") -> Iterator[None]:
     try:
         yield
     except UNAVAILABLE_ERRORS as exc:
-        raise DatabaseUnavailableError(f"{what}: {exc}") from exc
+        raise DatabaseUnavailableError(f"{what}: {_said(exc)}") from exc
+    except asyncpg.InterfaceError as exc:
+        # A connection dropped under a transaction (a statement past its deadline): the
+        # transaction's exit says "the underlying connection is closed".
+        if not is_unavailable(exc):
+            raise
+        raise DatabaseUnavailableError(f"{what}: {_said(exc)}") from exc
+
+
+def _said(exc: BaseException) -> str:
+    """What went wrong, in words (asyncpg's statement timeout says nothing)."""
+    current: BaseException | None = exc
+    while current is not None:
+        if isinstance(current, TimeoutError):
+            return "no answer within the statement deadline (database.statement_timeout_s)"
+        current = current.__context__
+    return str(exc) or type(exc).__name__
 
 
 @contextlib.contextmanager

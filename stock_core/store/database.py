@@ -20,7 +20,7 @@ import asyncpg
 from stock_core.embedded import default_home, embedded_url
 from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
 from stock_core.store._boundary import UNAVAILABLE_ERRORS
-from stock_core.store.failover import ConnectOptions, Connector
+from stock_core.store.failover import ConnectOptions, Connector, DeadlineConnection
 from stock_core.store.migrate import Migration, migrate
 from stock_core.store.privileges import (
     ensure_login_role,
@@ -231,9 +231,10 @@ async def open_database(
             url,
             min_size=0 if tolerate_outage else min_size,
             max_size=max_size,
-            command_timeout=60,
+            command_timeout=connector.options.statement_timeout,
             reset=_keep_session,
             connect=connector,
+            connection_class=DeadlineConnection,
         )
     except UNAVAILABLE_ERRORS as exc:
         raise DatabaseUnavailableError(f"cannot reach PostgreSQL at {_redact(url)}: {exc}") from exc

@@ -15,6 +15,10 @@
   be kept in a file, so a restarted gateway refuses an old primary too.
 * **TCP keepalives** on every connection (and a TCP user timeout): a server that
   vanished from the network is noticed in seconds, not hours.
+* **Every statement a deadline.** Pools give asyncpg ``statement_timeout`` as its
+  ``command_timeout`` and make :class:`DeadlineConnection` connections: a statement that misses
+  it (or whose caller gives up on it) fails with ``TimeoutError`` and its connection is
+  dropped at once, never given back to the pool.
 * **Unconfirmed commits are noticed.** PostgreSQL answers a commit whose wait for a
   synchronous standby was cancelled with a WARNING, after committing it locally only:
   its fate on the cluster is unknown. :func:`bounded` listens for that warning and
@@ -38,10 +42,11 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlencode
 
 import asyncpg
+from asyncpg import connect_utils
 
 from stock_core.domain.lineage import (
     Lineage,
@@ -65,6 +70,7 @@ __all__ = [
     "REPLICA_LAG",
     "ConnectOptions",
     "Connector",
+    "DeadlineConnection",
     "ReplicaRouter",
     "bounded",
     "connector_of",
@@ -120,6 +126,9 @@ class ConnectOptions:
     apart); unacknowledged data fails the connection after ``2 × keepalive``."""
     statement_cache: bool = True
     """asyncpg's prepared statement cache; off behind pgbouncer in transaction mode."""
+    statement_timeout: float = 60.0
+    """Seconds one statement may take (asyncpg's ``command_timeout``): past it the
+    statement fails with ``TimeoutError`` and its :class:`DeadlineConnection` is dropped."""
 
 
 def _is_unconfirmed_commit(message: object) -> bool:
@@ -159,6 +168,64 @@ def split_hosts(url: str) -> list[str]:
 def _host_of(url: str) -> str:
     rest = url.partition("://")[2]
     return rest.partition("/")[0].rpartition("@")[2] or url
+
+
+_CANCEL_REQUESTS: set[asyncio.Task[None]] = set()
+"""Cancel requests on their way to servers (kept so that they are not collected)."""
+
+
+if TYPE_CHECKING:
+    _Connection = asyncpg.Connection[Any]
+else:  # asyncpg's classes are not generic at run time
+    _Connection = asyncpg.Connection
+
+
+class DeadlineConnection(_Connection):
+    """A connection that is dropped when a statement misses its deadline.
+
+    asyncpg's own answer to a statement past ``command_timeout`` (or to its caller
+    being cancelled) is to ask the server to cancel it and keep the connection: the
+    next use of it, and releasing it to the pool, wait for the server to acknowledge
+    the cancel. A hung server never does, so the caller's deadline doubled, and a
+    transaction's rollback waited as long again. Here the connection is closed at
+    once instead (the waiting call has its ``TimeoutError`` already), and the cancel
+    request still goes to the server in the background, so that a server that was
+    merely slow stops the statement.
+    """
+
+    def _cancel_current_command(
+        self, waiter: asyncio.Future[None], cancel_waiter: asyncio.Future[None] | None = None
+    ) -> None:
+        # asyncpg's internals (0.32), untyped: the protocol calls this on a timeout or
+        # a cancelled caller, with the backend's key for a cancel request at hand.
+        inner: Any = self
+        protocol = inner._protocol
+        loop: asyncio.AbstractEventLoop = inner._loop
+        # After the protocol has finished its own bookkeeping of the cancel (it may
+        # still write to the socket in this call): closing completes its waiters.
+        loop.call_soon(self.terminate)
+        if protocol is None:
+            return
+        request = _request_cancel(
+            inner, protocol.backend_pid, protocol.backend_secret, inner._config.command_timeout
+        )
+        task = loop.create_task(request)
+        _CANCEL_REQUESTS.add(task)
+        task.add_done_callback(_CANCEL_REQUESTS.discard)
+
+
+async def _request_cancel(inner: Any, pid: int, secret: int, within: float | None) -> None:
+    """Ask the server to cancel backend ``pid``'s statement; a hung one is given up on."""
+    cancel: Any = getattr(connect_utils, "_cancel")  # noqa: B009 (private to asyncpg)
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(within or 5.0):
+            await cancel(
+                loop=inner._loop,
+                addr=inner._addr,
+                params=inner._params,
+                backend_pid=pid,
+                backend_secret=secret,
+            )
 
 
 class _Refused(Exception):

@@ -34,6 +34,10 @@ MIGRATIONS_TABLE_EXISTS: Final = "SELECT to_regclass('stockd_migrations') IS NOT
 
 RECORD_MIGRATION: Final = "INSERT INTO stockd_migrations (version, name) VALUES ($1, $2)"
 
+MIGRATION_TIMEOUT: Final = 3600.0
+"""Seconds one migration (or the wait for another node's) may take: far past the
+statement deadline of the app's pools, which migrations on a large ledger may need."""
+
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
@@ -68,14 +72,14 @@ async def migrate(conn: Connection) -> list[Migration]:
     if not await pending_migrations(conn):
         return []
     async with conn.transaction():
-        await conn.execute(ADVISORY_LOCK_MIGRATIONS)
+        await conn.execute(ADVISORY_LOCK_MIGRATIONS, timeout=MIGRATION_TIMEOUT)
         await conn.execute(CREATE_MIGRATIONS_TABLE)
         done = {r["version"] for r in await conn.fetch(APPLIED_MIGRATIONS)}
         applied = []
         for migration in available_migrations():
             if migration.version in done:
                 continue
-            await conn.execute(migration.sql)
+            await conn.execute(migration.sql, timeout=MIGRATION_TIMEOUT)
             await conn.execute(RECORD_MIGRATION, migration.version, migration.name)
             applied.append(migration)
         return applied

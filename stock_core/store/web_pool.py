@@ -24,7 +24,7 @@ from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 from stock_core.errors import PoolExhaustedError
 from stock_core.store._boundary import translated
 from stock_core.store.database import Database, close_pool
-from stock_core.store.failover import ConnectOptions, Connector
+from stock_core.store.failover import ConnectOptions, Connector, DeadlineConnection
 
 __all__ = ["WebPool", "open_web_pool"]
 
@@ -110,9 +110,9 @@ async def open_web_pool(
         reset=_keep_session,
         connect=connector,
         loop=None,
-        connection_class=asyncpg.Connection,
+        connection_class=DeadlineConnection,
         record_class=asyncpg.Record,
-        command_timeout=60,
+        command_timeout=connector.options.statement_timeout,
         timeout=10,
         acquire_timeout=acquire_timeout,
     )

@@ -361,6 +361,7 @@ async def test_token_create_refuses_a_bad_expiry(home: Path, lifetime: str) -> N
         ("[database]\nconnect_timeout_s = 0\n", "bad setting database.connect_timeout_s"),
         ("[database]\nkeepalive_s = 0.5\n", "bad setting database.keepalive_s"),
         ("[database]\nstatement_cache = 3\n", "bad setting database.statement_cache"),
+        ("[database]\nstatement_timeout_s = 0\n", "bad setting database.statement_timeout_s"),
         (
             '[database]\nreplica_url = "mysql://db/x"\n',
             "bad setting database.replica_url: Value error, must be a postgresql:// URL",
