@@ -23,7 +23,9 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── UnknownOperatorError           no operator has that badge code
     │   ├── UnknownReasonError             a reason not on the configured list
     │   ├── QuarantinedStockError          a pick from a quarantine location
-    │   └── NotQuarantineError             a return into a storage location
+    │   ├── NotQuarantineError             a return into a storage location
+    │   ├── SerialConflictError            a serial already in stock, or not where it is taken
+    │   └── TrackingError                  a serial or lot missing (or given) for the tracking
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
     │   └── PoolExhaustedError             no connection free within the web pool's deadline
@@ -70,9 +72,11 @@ __all__ = [
     "NothingToUndoError",
     "PoolExhaustedError",
     "QuarantinedStockError",
+    "SerialConflictError",
     "StockError",
     "StockRejection",
     "StockUsageError",
+    "TrackingError",
     "UnknownLocationError",
     "UnknownOperatorError",
     "UnknownProductError",
@@ -438,6 +442,53 @@ class CapacityExceededError(StockRejection):
         }
 
 
+class SerialConflictError(StockRejection):
+    """A serial is in one place at a time: receiving one already in stock (or in
+    transit), or taking one from a location it is not at, is refused."""
+
+    problem_type = "serial-conflict"
+    http_status = 409
+
+    def __init__(
+        self, sku: str, serial: str, status: str, location: str | None, reason: str
+    ) -> None:
+        self.sku = sku
+        self.serial = serial
+        self.status = status
+        self.location = location
+        super().__init__(reason)
+
+    def _details(self) -> dict[str, object]:
+        return {
+            "sku": self.sku,
+            "serial": self.serial,
+            "serial_status": self.status,
+            "location": self.location,
+        }
+
+
+class TrackingError(StockRejection):
+    """A movement that does not fit its product's tracking: a serial-tracked product
+    without serials (or a product not serial-tracked with them), a lot-tracked receipt
+    without a lot."""
+
+    problem_type = "tracking-required"
+    http_status = 422
+
+    def __init__(
+        self, sku: str, tracking: str, reason: str, *, wants_serials: bool = False
+    ) -> None:
+        self.sku = sku
+        self.tracking = tracking
+        self.wants_serials = wants_serials
+        super().__init__(reason)
+
+    def _details(self) -> dict[str, object]:
+        return {"sku": self.sku, "tracking": self.tracking, "wants_serials": self.wants_serials}
+
+
 _REJECTIONS[CapacityExceededError.problem_type] = CapacityExceededError
+_REJECTIONS[SerialConflictError.problem_type] = SerialConflictError
+_REJECTIONS[TrackingError.problem_type] = TrackingError
 _REJECTIONS[CountTaskStateError.problem_type] = CountTaskStateError
 _REJECTIONS[InvalidCountTaskError.problem_type] = InvalidCountTaskError

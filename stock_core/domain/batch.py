@@ -25,6 +25,9 @@ Rules (the same as :mod:`stock_core.store.ledger` applies one envelope at a time
   at the location and for the whole product) are those right after its row; available
   leaves out expired rows (what they hold, less reservations, counts as expired) and
   every row in a quarantine location (what it holds counts as quarantined);
+* a product tracked by serial is refused (it moves by serial, one envelope at a time),
+  and so is a receipt of a lot-tracked product without a lot
+  (:func:`stock_core.domain.serial.tracking_refusal`);
 * a pick at a quarantine location is refused (:class:`QuarantinedStockError`); units
   received into one do not fill backorders.
 
@@ -50,6 +53,7 @@ from stock_core.domain.movement import (
     Return,
     Scrap,
 )
+from stock_core.domain.serial import Tracking, tracking_refusal
 from stock_core.errors import (
     InsufficientStockError,
     QuarantinedStockError,
@@ -91,9 +95,9 @@ def is_plain(envelope: Envelope) -> bool:
     command = envelope.command
     match command:
         case Receive():
-            return command.purchase_order is None
+            return command.purchase_order is None and not command.serials
         case Pick():
-            return command.order is None
+            return command.order is None and not command.serials
         case Adjust():
             return True
         case _:
@@ -114,6 +118,8 @@ class ProductFacts:
     available."""
     quarantined: int = 0
     """Units in quarantine locations: on hand but not available."""
+    tracking: Tracking = Tracking.NONE
+    """A serial-tracked product is never plain (it moves by serial): refused here."""
 
 
 @dataclass(frozen=True)
@@ -351,6 +357,15 @@ class _Planner:
         if location is None:
             raise UnknownLocationError(getattr(command, "location"))  # noqa: B009
         rows: list[PlannedRow] = []
+        untracked = tracking_refusal(
+            product.sku,
+            product.tracking,
+            serials=(),
+            lot=getattr(command, "lot"),  # noqa: B009 - every plain command has one
+            arriving=isinstance(command, Receive),
+        )
+        if untracked is not None:
+            raise untracked
         match command:
             case Receive():
                 units = command.quantity * item.pack_size

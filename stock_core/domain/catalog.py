@@ -51,9 +51,10 @@ PRODUCT_COLUMNS = (
     "lead_time_days",
     "safety_stock",
 )
-OPTIONAL_PRODUCT_COLUMNS = ("backorder_allowed",)
+OPTIONAL_PRODUCT_COLUMNS = ("backorder_allowed", "tracking")
 """Columns ``products.csv`` may add; absent, or an empty cell, keeps what is stored
-(``true`` for a new product)."""
+(``true`` and ``none`` for a new product)."""
+_TRACKINGS = ("none", "lot", "serial")
 LOCATION_COLUMNS = ("code", "zone", "name", "gln")
 OPTIONAL_LOCATION_COLUMNS = ("max_weight_g", "max_volume_cm3", "type")
 """Columns ``locations.csv`` may add: capacity limits (an empty cell is no limit; an
@@ -95,6 +96,8 @@ class ProductRow:
     safety_stock: int
     backorder_allowed: bool | None = None
     """``None``: the file does not say (keep what is stored; true for a new product)."""
+    tracking: str | None = None
+    """``none``, ``lot`` or ``serial``; ``None``: keep what is stored (none for a new one)."""
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,17 @@ def _product(line: int, r: dict[str, str]) -> ProductRow:
         lead_time_days=_int(r["lead_time_days"], "lead_time_days"),
         safety_stock=_int(r["safety_stock"], "safety_stock"),
         backorder_allowed=_flag(r.get("backorder_allowed", ""), "backorder_allowed"),
+        tracking=_tracking(r.get("tracking", "")),
     )
+
+
+def _tracking(value: str) -> str | None:
+    text = value.strip().lower()
+    if not text:
+        return None
+    if text not in _TRACKINGS:
+        raise _LineError(f"tracking must be none, lot or serial, not {value!r}")
+    return text
 
 
 _TRUE = frozenset({"true", "yes", "1"})

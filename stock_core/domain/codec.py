@@ -76,6 +76,8 @@ def _decode_field(name: str, value: Any) -> Any:
         return _ref(value)
     if name in _DATES:
         return date.fromisoformat(value)
+    if name == "serials":
+        return tuple(value)
     if name == "lines":
         return tuple(
             Line(
@@ -83,6 +85,7 @@ def _decode_field(name: str, value: Any) -> Any:
                 quantity=item["quantity"],
                 lot=item.get("lot"),
                 expiry=date.fromisoformat(item["expiry"]) if item.get("expiry") else None,
+                serials=tuple(item.get("serials") or ()),
             )
             for item in value
         )

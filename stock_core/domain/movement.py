@@ -15,6 +15,9 @@ Rules (checked here, before any I/O, and again by the database's constraints):
 * on-hand and available never go below zero (the store refuses with
   :class:`~stock_core.errors.InsufficientStockError` naming the shortfall);
 * a move goes between two different locations;
+* a serial-tracked product moves by serial: a receive, pick, return, scrap or line
+  naming ``serials`` has each once, and its quantity is their number (whether the
+  product takes serials is the store's to check: :mod:`stock_core.domain.serial`);
 * a return or a scrap names a reason: a code of 1 to 32 lower-case letters, digits or
   ``_`` (whether the code is on the configured list is checked by whoever knows the
   list: :func:`stock_core.domain.returns.check_reason`). Where a return may go
@@ -31,6 +34,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import assert_never
 
+from stock_core.domain.serial import check_serials
 from stock_core.errors import InvalidMovementError, StockRejection
 from stock_core.types import (
     IdempotencyKey,
@@ -110,6 +114,7 @@ class Line:
     quantity: int
     lot: str | None = None
     expiry: date | None = None
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,7 @@ class Receive:
     expiry: date | None = None
     note: str | None = None
     purchase_order: PurchaseOrderNumber | None = None
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,7 @@ class Pick:
     lot: str | None = None
     note: str | None = None
     order: OrderNumber | None = None
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,6 +156,7 @@ class Return:
     lot: str | None = None
     expiry: date | None = None
     note: str | None = None
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -162,6 +170,7 @@ class Scrap:
     reason: ReasonCode
     lot: str | None = None
     note: str | None = None
+    serials: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,6 +258,7 @@ class MovementRecord:
     reverses: MovementId | None = None
     operator: OperatorCode | None = None
     reason: ReasonCode | None = None
+    serial: str | None = None
 
 
 @dataclass(frozen=True)
@@ -290,6 +300,7 @@ def _check_lines(lines: tuple[Line, ...], *, counting: bool) -> None:
         else:
             _check_quantity(line.quantity)
         _check_lot(line.lot)
+        check_serials(line.serials, line.quantity)
 
 
 def _check_reason(reason: object) -> None:
@@ -305,10 +316,12 @@ def validate_command(command: Command) -> None:
         case Receive() | Pick():
             _check_quantity(command.quantity)
             _check_lot(command.lot)
+            check_serials(command.serials, command.quantity)
         case Return() | Scrap():
             _check_quantity(command.quantity)
             _check_lot(command.lot)
             _check_reason(command.reason)
+            check_serials(command.serials, command.quantity)
         case Adjust():
             if isinstance(command.delta, bool) or not isinstance(command.delta, int):
                 raise InvalidMovementError("delta must be a whole number")
@@ -336,8 +349,21 @@ def _jsonable(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
+def _without_no_serials(value: object) -> object:
+    """``serials: []`` left out, so a request without serials hashes as it always did."""
+    if isinstance(value, dict):
+        return {
+            k: _without_no_serials(v) for k, v in value.items() if not (k == "serials" and not v)
+        }
+    if isinstance(value, list | tuple):
+        return [_without_no_serials(v) for v in value]
+    return value
+
+
 def request_fingerprint(envelope: Envelope) -> str:
     """A stable hash of what was asked, to tell a replay from a reused key."""
-    body = {"type": type(envelope.command).__name__, **asdict(envelope.command)}
+    body = _without_no_serials(
+        {"type": type(envelope.command).__name__, **asdict(envelope.command)}
+    )
     text = json.dumps(body, sort_keys=True, default=_jsonable, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -15,6 +15,7 @@ from stock_core.model.movement import MovementFilter
 from stock_core.model.operator import Operator, OperatorActivity
 from stock_core.model.order import Backorder, Order, OrderLine, PurchaseOrder, PurchaseOrderLine
 from stock_core.model.scanner import GatewayState, ScannerState, ScannerView, SpoolException
+from stock_core.model.serial import SerialView
 from stock_core.model.stock import LocationStock, ProductStock, StockLevel, StockRow
 from stock_core.model.token import Token, TokenStatus
 from stock_core.model.webhook import Delivery, DeliveryAttempt, DueDelivery, Endpoint, Webhook
@@ -44,6 +45,7 @@ __all__ = [
     "PurchaseOrderLine",
     "ScannerState",
     "ScannerView",
+    "SerialView",
     "SpoolException",
     "StockLevel",
     "StockRow",

@@ -37,6 +37,8 @@ class ProductSpec:
     safety_stock: int = 0
     backorder_allowed: bool = True
     barcodes: tuple[Barcode, ...] = ()
+    tracking: str = "none"
+    """``none``, ``lot`` (received with a lot) or ``serial`` (one unit per serial)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Product:
     barcodes: tuple[Barcode, ...]
     created_at: datetime
     updated_at: datetime
+    tracking: str = "none"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from stock_core.domain.returns import check_reason
 from stock_core.errors import StockRejection, UnknownOperatorError
 from stock_core.service.base import ServiceBase
 from stock_core.store import failover, ledger, operators, outbox, stock
+from stock_core.store.serials.view import serial_view
 
 __all__ = ["LedgerUseCases"]
 
@@ -72,6 +73,11 @@ class LedgerUseCases(ServiceBase):
         are made afresh, host by host, and find the new primary)."""
         connector = failover.connector_of(self.pool)
         return 0 if connector is None else connector.terminate_all()
+
+    async def serial(self, sku: str, serial: str) -> model.SerialView | None:
+        """Where a serial of ``sku`` is and its history (``None``: never in stock)."""
+        async with self._connection() as conn:
+            return await serial_view(conn, sku, serial)
 
     async def stock_of(self, sku: str) -> model.StockLevel:
         async with self.pool.acquire() as conn:

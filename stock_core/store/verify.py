@@ -7,6 +7,7 @@ from typing import Final
 
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import sql as count_sql
+from stock_core.store.serials import sql as serial_sql
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -64,6 +65,7 @@ SELECT u.id, u.reverses
 FROM movements u JOIN movements o ON o.id = u.reverses
 WHERE u.kind <> 'undo' OR o.kind = 'undo' OR u.delta <> -o.delta
    OR u.product_id <> o.product_id OR u.location_id <> o.location_id OR u.lot <> o.lot
+   OR u.serial IS DISTINCT FROM o.serial
 ORDER BY u.id
 LIMIT 1000
 """
@@ -204,4 +206,14 @@ async def verify(conn: Connection) -> VerifyReport:
             report.failures.append(f"undo {r['id']} does not mirror movement {r['reverses']}")
         for r in await conn.fetch(count_sql.VERIFY_COUNT_TASKS):
             report.failures.append(f"count task {r['id']} {r['problem']}")
+        for r in await conn.fetch(serial_sql.VERIFY_SERIAL_STOCK):
+            report.failures.append(
+                f"{r['sku']} ({r['tracking']}-tracked) at {r['location']} lot {r['lot'] or '-'}: "
+                f"on-hand {r['on_hand']} but {r['serials']} serial(s) in stock there"
+            )
+        for r in await conn.fetch(serial_sql.VERIFY_SERIAL_LEDGER):
+            report.failures.append(
+                f"{r['sku']} serial {r['serial']} is {r['status']} but its ledger rows add up "
+                f"to {r['total']} (or end elsewhere)"
+            )
     return report

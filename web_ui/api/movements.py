@@ -19,7 +19,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from stock_core.domain.movement import (
     MAX_QUANTITY,
@@ -59,6 +60,7 @@ from web_ui.api.types import (
     NoteText,
     OperatorCodeText,
     ReasonText,
+    SerialText,
     SkuText,
 )
 from web_ui.csv_cell import defuse
@@ -84,6 +86,7 @@ CSV_COLUMNS = (
     "reverses",
     "operator",
     "reason",
+    "serial",
 )
 CSV_NUMERIC = frozenset(
     {"id", "ts", "kind", "delta", "on_hand_after", "scan_seq", "reverses", "reason"}
@@ -118,6 +121,9 @@ class MovementOut(BaseModel):
         None, description="The worker signed in on the scanner (USR:) or named by the request."
     )
     reason: str | None = Field(None, description="Why: the reason of a return or a scrap.")
+    serial: str | None = Field(
+        None, description="The serial this row moved (one unit), for a serial-tracked product."
+    )
 
 
 class MovementPosted(MovementOut):
@@ -142,29 +148,64 @@ class _MovementBody(BaseModel):
         return ProductRef(sku=Sku(self.sku))
 
 
-class ReceiveIn(_MovementBody):
+class _UnitsBody(_MovementBody):
+    """A movement of units: ``quantity``, or ``serials`` (one unit each) for a
+    serial-tracked product, whose number the quantity then is."""
+
+    quantity: Quantity | SkipJsonSchema[None] = Field(
+        None, description="Units (pack sizes do not apply); with serials, their number."
+    )
+    serials: (
+        Annotated[list[SerialText], Field(min_length=1, max_length=MAX_QUANTITY)]
+        | SkipJsonSchema[None]
+    ) = Field(
+        None,
+        description="The serials moved, each once, for a serial-tracked product (one unit "
+        "each); the quantity may be left out.",
+    )
+
+    @model_validator(mode="after")
+    def _units(self) -> _UnitsBody:
+        if self.quantity is None and not self.serials:
+            raise ValueError("give the quantity (or, for a serial-tracked product, serials)")
+        return self
+
+    @property
+    def units(self) -> int:
+        return self.quantity if self.quantity is not None else len(self.serials or ())
+
+    @property
+    def serial_tuple(self) -> tuple[str, ...]:
+        return tuple(self.serials or ())
+
+
+class ReceiveIn(_UnitsBody):
     kind: Literal["receive"]
-    quantity: Quantity
     expiry: ExpiryDate | None = None
 
     def to_command(self) -> Command:
         return Receive(
             self._product(),
             LocationCode(self.location),
-            self.quantity,
+            self.units,
             self.lot,
             self.expiry,
             note=self.note,
+            serials=self.serial_tuple,
         )
 
 
-class PickIn(_MovementBody):
+class PickIn(_UnitsBody):
     kind: Literal["pick"]
-    quantity: Quantity
 
     def to_command(self) -> Command:
         return Pick(
-            self._product(), LocationCode(self.location), self.quantity, self.lot, note=self.note
+            self._product(),
+            LocationCode(self.location),
+            self.units,
+            self.lot,
+            note=self.note,
+            serials=self.serial_tuple,
         )
 
 
@@ -183,19 +224,17 @@ class AdjustIn(_MovementBody):
         )
 
 
-class MoveIn(_MovementBody):
+class MoveIn(_UnitsBody):
     kind: Literal["move"]
-    quantity: Quantity
     to_location: LocationCodeText
 
     def to_command(self) -> Command:
-        line = Line(self._product(), self.quantity, self.lot)
+        line = Line(self._product(), self.units, self.lot, serials=self.serial_tuple)
         return Move(LocationCode(self.location), LocationCode(self.to_location), (line,), self.note)
 
 
-class ReturnBody(_MovementBody):
+class ReturnBody(_UnitsBody):
     kind: Literal["return"]
-    quantity: Quantity
     reason: ReasonText
     expiry: ExpiryDate | None = None
 
@@ -203,27 +242,28 @@ class ReturnBody(_MovementBody):
         return Return(
             self._product(),
             LocationCode(self.location),
-            self.quantity,
+            self.units,
             ReasonCode(self.reason.lower()),
             self.lot,
             self.expiry,
             note=self.note,
+            serials=self.serial_tuple,
         )
 
 
-class ScrapBody(_MovementBody):
+class ScrapBody(_UnitsBody):
     kind: Literal["scrap"]
-    quantity: Quantity
     reason: ReasonText
 
     def to_command(self) -> Command:
         return Scrap(
             self._product(),
             LocationCode(self.location),
-            self.quantity,
+            self.units,
             ReasonCode(self.reason.lower()),
             self.lot,
             note=self.note,
+            serials=self.serial_tuple,
         )
 
 
@@ -318,6 +358,7 @@ def _csv_chunk(rows: Sequence[MovementRecord]) -> bytes:
             "" if r.reverses is None else r.reverses,
             text(r.operator or ""),
             r.reason or "",
+            text(r.serial or ""),
         )
         for r in rows
     )
@@ -439,8 +480,11 @@ ROUTES = (
         "body, plus header Idempotent-Replayed: true) and changes nothing. 404 for an unknown "
         "SKU or location; 409 for a refused pick (insufficient-stock) or a key reused with "
         "another body (idempotency-conflict); 422 invalid-movement for a move whose "
-        "to_location is its location, or a movement the product's tracking refuses (a "
-        "lot-tracked product received without a lot). A receive may name the lot's expiry. "
+        "to_location is its location, serials whose number is not the quantity, or a "
+        "movement the product's tracking refuses (tracking-required: a serial-tracked product "
+        "without serials, serials for another product, a lot-tracked product received "
+        "without a lot); 409 serial-conflict for a serial received while in stock (or in "
+        "transit) or taken from a location it is not at. A receive may name the lot's expiry. "
         "A return brings units into stock at a quarantine location (409 not-quarantine for a "
         "storage location); a scrap writes units off (409 insufficient-stock); both need a "
         "reason from the configured list (422 unknown-reason). A pick at a quarantine "

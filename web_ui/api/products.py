@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -38,6 +38,11 @@ LeadTime = Annotated[
 ]
 NewSku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.-]{0,63}$")]
 Category = Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Tracking = Literal["none", "lot", "serial"]
+_TRACKING_DOC = (
+    "none; lot (received with a lot); serial (one unit per serial: movements name "
+    "`serials`). It changes only while the product has no stock (409)."
+)
 
 
 class BarcodeIn(BaseModel):
@@ -79,6 +84,7 @@ class ProductCreate(BaseModel):
         True, description="Orders may wait for what cannot be reserved; false refuses them."
     )
     barcodes: list[BarcodeIn] = Field(default_factory=list, max_length=100)
+    tracking: Tracking = Field("none", description=_TRACKING_DOC)
 
     def to_spec(self) -> ProductSpec:
         values = self.model_dump(exclude={"barcodes"})
@@ -96,6 +102,7 @@ _NOT_NULL = frozenset(
         "safety_stock",
         "backorder_allowed",
         "barcodes",
+        "tracking",
     }
 )
 
@@ -118,6 +125,7 @@ class ProductUpdate(BaseModel):
     safety_stock: Count | SkipJsonSchema[None] = None
     backorder_allowed: bool | SkipJsonSchema[None] = None
     barcodes: Annotated[list[BarcodeIn], Field(max_length=100)] | SkipJsonSchema[None] = None
+    tracking: Tracking | SkipJsonSchema[None] = Field(None, description=_TRACKING_DOC)
 
     @model_validator(mode="after")
     def _no_nulls(self) -> ProductUpdate:
@@ -151,6 +159,7 @@ class ProductOut(BaseModel):
     lead_time_days: int
     safety_stock: int
     backorder_allowed: bool
+    tracking: Tracking
     barcodes: list[BarcodeOut]
     created_at: datetime
     updated_at: datetime
@@ -253,8 +262,9 @@ ROUTES = (
         body=ProductUpdate,
         response=ProductOut,
         errors=(409,),
-        description="Fields not given stay as they are; barcodes, when given, replace all. A "
-        "barcode given twice with the same pack size counts once; 422 when one is given with "
+        description="Fields not given stay as they are; barcodes, when given, replace all; "
+        "409 when tracking changes while the product has stock. A barcode given twice with "
+        "the same pack size counts once; 422 when one is given with "
         "two pack sizes.",
     ),
 )

@@ -64,6 +64,12 @@ PROBLEM_DESCRIPTIONS: dict[str, str] = {
     "never available. Move it to a storage location first. Nothing changed.",
     "not-quarantine": "A return must go to a quarantine location; this one is storage. "
     "Nothing changed.",
+    "serial-conflict": "A serial is in one place at a time: it is already in stock (or in "
+    "transit), or it is not at the location it is taken from; `serial_status` and `location` say "
+    "where it is. Nothing changed.",
+    "tracking-required": "The movement does not fit the product's tracking: a serial-tracked "
+    "product moves by `serials` (one unit each), a lot-tracked product is received with a "
+    "`lot`, and only a serial-tracked product takes serials. Nothing changed.",
     "rejected": "The request was refused; `detail` says why. Nothing changed.",
     "database-unavailable": "PostgreSQL cannot be reached just now; retry later (with the "
     "same Idempotency-Key for writes).",

@@ -30,6 +30,7 @@ __all__ = [
     "NoteText",
     "OperatorCodeText",
     "ReasonText",
+    "SerialText",
     "SkuText",
     "Text",
 ]
@@ -61,6 +62,16 @@ LotText = Annotated[
         max_length=20,
         pattern=r"^[\x20-\x7e]+$",
         description="A lot: printable ASCII, as GS1 AI 10 carries it.",
+    ),
+]
+SerialText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="A serial number: 1 to 64 printable ASCII characters, no spaces (GS1 AI "
+        "21 carries up to 20).",
     ),
 ]
 ExpiryDate = Annotated[

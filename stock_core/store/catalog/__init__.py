@@ -70,6 +70,7 @@ async def load_products(
                         r.lead_time_days,
                         r.safety_stock,
                         r.backorder_allowed,
+                        r.tracking,
                     )
                     for r in chunk
                 ],
@@ -88,9 +89,22 @@ async def load_products(
                     for c in conflicts
                 ]
             )
+        tracked = await conn.fetch(q.IMPORT_TRACKING_CONFLICTS)
+        if tracked:
+            raise CatalogImportError(
+                [
+                    ImportProblem(
+                        c["line"],
+                        f"{c['sku']} has {c['on_hand']} units on hand: its tracking changes "
+                        "only while it has none",
+                    )
+                    for c in tracked
+                ]
+            )
         moved = await conn.fetch(_REORDER_POINT_CHANGES)
         results = await conn.fetch(q.UPSERT_IMPORTED_PRODUCTS)
         await conn.execute(q.SET_IMPORTED_BACKORDER_ALLOWED)
+        await conn.execute(q.SET_IMPORTED_TRACKING)
         await conn.execute(q.DELETE_BARCODES_OF_IMPORTED)
         await conn.execute(q.INSERT_IMPORTED_BARCODES)
         for row in moved:

@@ -16,7 +16,12 @@ from typing import Any
 import asyncpg
 
 from stock_core.domain.catalog import parse_barcodes
-from stock_core.errors import CatalogConflictError, InvalidCatalogEntryError, UnknownProductError
+from stock_core.errors import (
+    CatalogConflictError,
+    ConflictError,
+    InvalidCatalogEntryError,
+    UnknownProductError,
+)
 from stock_core.model import Barcode, Product, ProductSpec
 from stock_core.store._boundary import catalog_refusals
 from stock_core.store.catalog import sql as catalog_sql
@@ -42,6 +47,7 @@ def _product(row: asyncpg.Record) -> Product:
         lead_time_days=row["lead_time_days"],
         safety_stock=row["safety_stock"],
         backorder_allowed=row["backorder_allowed"],
+        tracking=row["tracking"],
         barcodes=tuple(Barcode(b["code"], b["pack_size"]) for b in json.loads(row["barcodes"])),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -87,6 +93,7 @@ def _product_args(spec: ProductSpec) -> tuple[object, ...]:
         spec.lead_time_days,
         spec.safety_stock,
         spec.backorder_allowed,
+        spec.tracking,
     )
 
 
@@ -133,6 +140,13 @@ async def update_product(conn: Connection, sku: str, changes: Mapping[str, Any])
                 barcodes=tuple(Barcode(b.code, b.pack_size) for b in current.barcodes),
             )
             spec = dataclasses.replace(spec, **changes)
+            if spec.tracking != current.tracking:
+                on_hand = await conn.fetchval(catalog_sql.PRODUCT_ON_HAND, current.id)
+                if on_hand:
+                    raise ConflictError(
+                        f"{sku} has {on_hand} units on hand: its tracking changes only "
+                        "while it has none"
+                    )
             await conn.execute(catalog_sql.UPDATE_PRODUCT, current.id, *_product_args(spec))
             if "barcodes" in changes:
                 barcodes = _normalise_barcodes(spec.barcodes)

@@ -20,6 +20,7 @@ __all__ = [
     "IMPORT_GLN_CONFLICTS",
     "IMPORT_HISTORY_UNKNOWN_SKUS",
     "IMPORT_QUARANTINE_CONFLICTS",
+    "IMPORT_TRACKING_CONFLICTS",
     "INSERT_IMPORTED_BARCODES",
     "INSERT_LOCATION",
     "INSERT_PRODUCT",
@@ -30,7 +31,9 @@ __all__ = [
     "LOCATION_BY_GLN",
     "LOCK_PRODUCT_BY_SKU",
     "PRODUCT_BY_SKU",
+    "PRODUCT_ON_HAND",
     "SET_IMPORTED_BACKORDER_ALLOWED",
+    "SET_IMPORTED_TRACKING",
     "UPDATE_PRODUCT",
     "UPSERT_IMPORTED_HISTORY",
     "UPSERT_IMPORTED_LOCATIONS",
@@ -42,7 +45,7 @@ CREATE TEMP TABLE import_products (
     line integer, sku text, name text, category text, unit_cost numeric,
     weight_g numeric, length_mm numeric, width_mm numeric, height_mm numeric,
     reorder_point integer, reorder_qty integer, lead_time_days integer, safety_stock integer,
-    backorder_allowed boolean
+    backorder_allowed boolean, tracking text
 ) ON COMMIT DROP
 """
 
@@ -82,6 +85,22 @@ UPDATE products p SET backorder_allowed = i.backorder_allowed
 FROM import_products i
 WHERE i.sku = p.sku AND i.backorder_allowed IS NOT NULL
   AND p.backorder_allowed IS DISTINCT FROM i.backorder_allowed
+"""
+
+SET_IMPORTED_TRACKING: Final = """
+UPDATE products p SET tracking = i.tracking
+FROM import_products i
+WHERE i.sku = p.sku AND i.tracking IS NOT NULL AND p.tracking <> i.tracking
+"""
+
+# A product's tracking changes only while it has no stock (its serials would not match).
+IMPORT_TRACKING_CONFLICTS: Final = """
+SELECT i.line, i.sku, sum(s.on_hand) AS on_hand
+FROM import_products i
+JOIN products p ON p.sku = i.sku AND i.tracking IS NOT NULL AND p.tracking <> i.tracking
+JOIN stock s ON s.product_id = p.id AND s.on_hand > 0
+GROUP BY i.line, i.sku
+ORDER BY i.line
 """
 
 DELETE_BARCODES_OF_IMPORTED: Final = """
@@ -139,7 +158,7 @@ RETURNING (xmax = 0) AS inserted
 _PRODUCT_COLUMNS: Final = """
 SELECT p.id, p.sku, p.name, p.category, p.unit_cost, p.weight_g, p.length_mm, p.width_mm,
        p.height_mm, p.reorder_point, p.reorder_qty, p.lead_time_days, p.safety_stock,
-       p.backorder_allowed, p.created_at, p.updated_at,
+       p.backorder_allowed, p.tracking, p.created_at, p.updated_at,
        coalesce((SELECT json_agg(json_build_object('code', b.code, 'pack_size', b.pack_size)
                                  ORDER BY b.pack_size, b.code)
                  FROM product_barcodes b WHERE b.product_id = p.id)::text, '[]') AS barcodes
@@ -158,8 +177,9 @@ LOCK_PRODUCT_BY_SKU: Final = _PRODUCT_COLUMNS + " WHERE p.sku = $1 FOR NO KEY UP
 
 INSERT_PRODUCT: Final = """
 INSERT INTO products (sku, name, category, unit_cost, weight_g, length_mm, width_mm, height_mm,
-                      reorder_point, reorder_qty, lead_time_days, safety_stock, backorder_allowed)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                      reorder_point, reorder_qty, lead_time_days, safety_stock, backorder_allowed,
+                      tracking)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (sku) DO NOTHING
 RETURNING id
 """
@@ -167,9 +187,12 @@ RETURNING id
 UPDATE_PRODUCT: Final = """
 UPDATE products SET name = $2, category = $3, unit_cost = $4, weight_g = $5, length_mm = $6,
     width_mm = $7, height_mm = $8, reorder_point = $9, reorder_qty = $10,
-    lead_time_days = $11, safety_stock = $12, backorder_allowed = $13, updated_at = now()
+    lead_time_days = $11, safety_stock = $12, backorder_allowed = $13, tracking = $14,
+    updated_at = now()
 WHERE id = $1
 """
+
+PRODUCT_ON_HAND: Final = "SELECT coalesce(sum(on_hand), 0)::bigint FROM stock WHERE product_id = $1"
 
 BARCODE_OWNERS: Final = """
 SELECT b.code, p.sku FROM product_barcodes b JOIN products p ON p.id = b.product_id

@@ -48,6 +48,7 @@ from stock_core.domain.movement import (
     request_fingerprint,
     validate_command,
 )
+from stock_core.domain.serial import Tracking
 from stock_core.errors import InvalidMovementError, StockRejection
 from stock_core.store import capacity
 from stock_core.store.connection import Connection
@@ -94,12 +95,13 @@ WITH k AS (
     LEFT JOIN product_barcodes b ON b.code = r.barcode
     LEFT JOIN products p ON p.sku = r.sku AND r.barcode IS NULL
 ), locked AS (
-    SELECT p.id, p.sku, p.reorder_point FROM products p
+    SELECT p.id, p.sku, p.reorder_point, p.tracking FROM products p
     WHERE p.id IN (SELECT product_id FROM ref)
     ORDER BY p.id
     FOR NO KEY UPDATE
 )
-SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, stockd_today() AS today,
+SELECT ref.ord, ref.pack_size, l.id, l.sku, l.reorder_point, l.tracking,
+       stockd_today() AS today,
        ARRAY(SELECT key FROM k) AS fresh
 FROM ref LEFT JOIN locked l ON l.id = ref.product_id
 ORDER BY ref.ord
@@ -239,6 +241,7 @@ def _payload(env: Envelope, row: PlannedRow) -> str:
             "actor": env.actor,
             "operator": env.operator,
             "reason": None,
+            "serial": None,
         },
         separators=(",", ":"),
     )
@@ -333,6 +336,7 @@ async def _post_fresh(
             int(f["reserved"]),
             int(f["expired"]),
             int(f["quarantined"]),
+            Tracking(product_rows[pid]["tracking"]),
         )
         quarantine.update(f["quarantine"])
         active[pid] = list(f["active_alerts"])

@@ -32,6 +32,7 @@ def record_from_row(row: asyncpg.Record) -> MovementRecord:
         reverses=row["reverses"],
         operator=row["operator"],
         reason=row["reason"],
+        serial=row["serial"],
     )
 
 

@@ -9,6 +9,15 @@ from typing import NamedTuple
 from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
 from stock_core.domain.capacity import room_refusal
 from stock_core.domain.movement import Envelope, MovementKind, MovementRecord, ProductRef
+from stock_core.domain.serial import (
+    SerialState,
+    SerialStatus,
+    Tracking,
+    arrival_refusal,
+    departure_refusal,
+    status_after,
+    tracking_refusal,
+)
 from stock_core.errors import (
     InsufficientStockError,
     QuarantinedStockError,
@@ -19,6 +28,7 @@ from stock_core.store import capacity
 from stock_core.store.connection import Connection
 from stock_core.store.ledger import sql as q
 from stock_core.store.orders.reservation import LockedProduct, lock_product
+from stock_core.store.serials import lock_serial, set_serial
 from stock_core.store.stock import sql as stock_sql
 from stock_core.types import LocationCode, MovementId, ReasonCode, Sku
 
@@ -35,12 +45,15 @@ class Taken(NamedTuple):
 
 
 class PostedProduct:
-    __slots__ = ("id", "pack_size", "sku")
+    __slots__ = ("id", "pack_size", "sku", "tracking")
 
-    def __init__(self, id_: int, sku: str, pack_size: int) -> None:
+    def __init__(
+        self, id_: int, sku: str, pack_size: int, tracking: Tracking = Tracking.NONE
+    ) -> None:
         self.id = id_
         self.sku = sku
         self.pack_size = pack_size
+        self.tracking = tracking
 
 
 class RowWriter:
@@ -66,7 +79,7 @@ class RowWriter:
         row = await self.conn.fetchrow(q.FIND_PRODUCT_FOR_UPDATE, ref.barcode, ref.sku)
         if row is None:
             raise UnknownProductError(ref.sku if ref.sku is not None else str(ref.barcode))
-        product = PostedProduct(row["id"], row["sku"], row["pack_size"])
+        product = PostedProduct(row["id"], row["sku"], row["pack_size"], Tracking(row["tracking"]))
         self._locked.setdefault(
             product.id, LockedProduct(product.id, product.sku, int(row["reorder_point"]))
         )
@@ -104,7 +117,13 @@ class RowWriter:
         note: str | None,
         reverses: int | None = None,
         reason: ReasonCode | None = None,
+        serial: str | None = None,
+        gone: SerialStatus | None = None,
     ) -> None:
+        """Write one ledger row and its event. A row with a ``serial`` moves that one unit
+        and records where the serial is now: in stock here when it adds it, else as
+        :func:`~stock_core.domain.serial.status_after` says (or ``gone``, for an undo;
+        ``None`` there forgets a serial that never was before)."""
         env = self.env
         if delta > 0 and kind is not MovementKind.RETURN:  # a return lands in quarantine
             self._refill.add(product.id)
@@ -130,8 +149,15 @@ class RowWriter:
             self._po_id,
             env.operator,
             reason,
+            serial,
         )
         assert row is not None
+        if serial is not None:
+            status = (
+                status_after(kind, delta) if delta > 0 or kind is not MovementKind.UNDO else gone
+            )
+            here = location[0] if status is SerialStatus.IN_STOCK else None
+            await set_serial(self.conn, product.id, serial, status, here, lot)
         self.records.append(
             MovementRecord(
                 id=MovementId(row["id"]),
@@ -149,6 +175,7 @@ class RowWriter:
                 reverses=MovementId(reverses) if reverses is not None else None,
                 operator=env.operator,
                 reason=reason,
+                serial=serial,
             )
         )
 
@@ -217,6 +244,46 @@ class RowWriter:
             after = await self.decrement(product, location, lot, n)
             taken.append(Taken(lot, expiries[lot], n, after))
         return taken
+
+    # -- serials -----------------------------------------------------------------
+
+    def check_tracking(
+        self,
+        product: PostedProduct,
+        serials: tuple[str, ...],
+        lot: str | None,
+        *,
+        arriving: bool = False,
+    ) -> None:
+        refusal = tracking_refusal(
+            product.sku,
+            product.tracking,
+            serials=serials,
+            lot=lot,
+            pack_size=product.pack_size,
+            arriving=arriving,
+        )
+        if refusal is not None:
+            raise refusal
+
+    async def arriving(self, product: PostedProduct, serial: str) -> None:
+        """Lock ``serial`` and refuse it when it is in stock or in transit already."""
+        refusal = arrival_refusal(
+            product.sku, serial, await lock_serial(self.conn, product.id, serial)
+        )
+        if refusal is not None:
+            raise refusal
+
+    async def departing(
+        self, product: PostedProduct, serial: str, location: tuple[int, str]
+    ) -> SerialState:
+        """Lock ``serial`` and refuse it unless it is in stock at ``location``."""
+        state = await lock_serial(self.conn, product.id, serial)
+        refusal = departure_refusal(product.sku, serial, state, location[0], location[1])
+        if refusal is not None:
+            raise refusal
+        assert state is not None
+        return state
 
     # -- commands ----------------------------------------------------------------
 

@@ -27,6 +27,7 @@ __all__ = [
     "LOCK_LOTS_FOR_PICK",
     "LOCK_ORDER_LINE_FOR_PICK",
     "MOVEMENTS_BY_KEY",
+    "MOVEMENTS_OF_SERIAL",
     "MOVEMENT_BY_ID",
     "PICK_LINE",
     "PICK_RESERVED_STOCK",
@@ -98,8 +99,9 @@ INSERT_MOVEMENT_AND_EVENT: Final = """
 WITH m AS (
     INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
                            idempotency_key, part, actor, scanner, scan_seq, note, reverses,
-                           order_id, po_id, operator, reason)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $18, $19, $20)
+                           order_id, po_id, operator, reason, serial)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $18, $19, $20,
+            $21)
     RETURNING id, ts
 ), totals AS (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
@@ -118,7 +120,7 @@ WITH m AS (
         'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available', t.loc_available,
         'product_on_hand', t.on_hand, 'product_available', t.available, 'movement_id', m.id,
         'scanner', $11::text, 'scan_seq', $12::bigint, 'actor', $10::text,
-        'operator', $19::text, 'reason', $20::text, 'movement_ts', m.ts)
+        'operator', $19::text, 'reason', $20::text, 'serial', $21::text, 'movement_ts', m.ts)
     FROM m, totals t
 )
 SELECT id, ts FROM m
@@ -127,13 +129,17 @@ SELECT id, ts FROM m
 _MOVEMENT_COLUMNS: Final = """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
        m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.product_id, m.location_id,
-       m.expiry, m.idempotency_key, m.operator, m.reason
+       m.expiry, m.idempotency_key, m.operator, m.reason, m.serial
 FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
 """
 
 MOVEMENTS_BY_KEY: Final = _MOVEMENT_COLUMNS + " WHERE m.idempotency_key = $1 ORDER BY m.part"
 
 MOVEMENT_BY_ID: Final = _MOVEMENT_COLUMNS + " WHERE m.id = $1"
+
+MOVEMENTS_OF_SERIAL: Final = (
+    _MOVEMENT_COLUMNS + " WHERE m.product_id = $1 AND m.serial = $2 ORDER BY m.id"
+)
 
 FIND_LAST_UNDOABLE_KEY: Final = """
 SELECT m.idempotency_key FROM movements m
@@ -173,7 +179,7 @@ LIST_MOVEMENTS_DESC: Final = (
 EXPORT_MOVEMENTS: Final = (
     """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
-       m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.operator, m.reason
+       m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.operator, m.reason, m.serial
 FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
 WHERE m.id > $1"""
     + _MOVEMENT_FILTERS
@@ -241,7 +247,7 @@ RETURNING number
 """
 
 FIND_PRODUCT_FOR_UPDATE: Final = """
-SELECT p.id, p.sku, p.reorder_point,
+SELECT p.id, p.sku, p.reorder_point, p.tracking,
        coalesce((SELECT b.pack_size FROM product_barcodes b
                  WHERE b.code = $1 AND b.product_id = p.id), 1) AS pack_size
 FROM products p

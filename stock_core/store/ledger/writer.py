@@ -8,7 +8,8 @@ caller owns."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import asyncpg
 
@@ -37,11 +38,13 @@ from stock_core.domain.movement import (
     request_fingerprint,
     validate_command,
 )
+from stock_core.domain.serial import SerialStatus, Tracking, status_after
 from stock_core.errors import (
     InsufficientStockError,
     InvalidMovementError,
     NothingToUndoError,
     NotQuarantineError,
+    TrackingError,
 )
 from stock_core.store.count_tasks.recording import open_task_at, record_count
 from stock_core.store.ledger import sql as q
@@ -55,8 +58,21 @@ from stock_core.store.orders.reservation import (
     fill_backorders,
     refresh_alerts,
 )
+from stock_core.store.serials import lock_serials_at, serial_before
+from stock_core.types import ReasonCode
 
 __all__ = ["Writer"]
+
+
+def _units(
+    product: PostedProduct, serials: tuple[str, ...], quantity: int
+) -> Iterator[tuple[str | None, int]]:
+    """What a receipt or return adds, step by step: one unit per serial, else all at once."""
+    if serials:
+        for serial in serials:
+            yield serial, 1
+    else:
+        yield None, quantity * product.pack_size
 
 
 def _reservations(rows: Sequence[asyncpg.Record]) -> list[Reservation]:
@@ -69,15 +85,43 @@ class Writer(RowWriter):
     async def receive(self, cmd: Receive) -> None:
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
-        units = cmd.quantity * product.pack_size
-        lot = cmd.lot or ""
-        await self.make_room(location, product, units)
-        if cmd.purchase_order is not None:
-            await self.receive_against_po(cmd.purchase_order, product, units)
-        after = await self.increment(product, location, lot, cmd.expiry, units)
-        await self.write_row(
-            MovementKind.RECEIVE, product, location, lot, cmd.expiry, units, after, cmd.note
+        await self.add_units(
+            MovementKind.RECEIVE, cmd, product, location, purchase_order=cmd.purchase_order
         )
+
+    async def add_units(
+        self,
+        kind: MovementKind,
+        cmd: Receive | Return,
+        product: PostedProduct,
+        location: tuple[int, str],
+        *,
+        purchase_order: str | None = None,
+        reason: ReasonCode | None = None,
+    ) -> None:
+        """A receipt's or a return's units into ``location``: one row, or one per serial
+        (each refused when it is in stock or in transit already)."""
+        self.check_tracking(product, cmd.serials, cmd.lot, arriving=True)
+        lot = cmd.lot or ""
+        for serial, units in _units(product, cmd.serials, cmd.quantity):
+            if serial is not None:
+                await self.arriving(product, serial)
+            await self.make_room(location, product, units)
+            if purchase_order is not None:
+                await self.receive_against_po(purchase_order, product, units)
+            after = await self.increment(product, location, lot, cmd.expiry, units)
+            await self.write_row(
+                kind,
+                product,
+                location,
+                lot,
+                cmd.expiry,
+                units,
+                after,
+                cmd.note,
+                reason=reason,
+                serial=serial,
+            )
 
     async def receive_against_po(self, number: str, product: PostedProduct, units: int) -> None:
         row = await self.conn.fetchrow(q.RECEIVE_PO_LINE, number, product.id, units)
@@ -99,7 +143,12 @@ class Writer(RowWriter):
             await emit(self.conn, "purchase_order.closed", {"purchase_order": number})
 
     async def pick_for_order(
-        self, cmd: Pick, product: PostedProduct, location: tuple[int, str], units: int
+        self,
+        cmd: Pick,
+        product: PostedProduct,
+        location: tuple[int, str],
+        units: int,
+        serial: str | None = None,
     ) -> None:
         """Pick against an order: consume its reservations, here first, then elsewhere."""
         number = str(cmd.order)
@@ -132,6 +181,7 @@ class Writer(RowWriter):
                 -take.units,
                 after,
                 cmd.note,
+                serial=serial,
             )
             left -= take.units
         if left:
@@ -145,7 +195,15 @@ class Writer(RowWriter):
                 parts = await self.take_fefo(product, location, left)
             for lot, expiry, n, after in parts:
                 await self.write_row(
-                    MovementKind.PICK, product, location, lot, expiry, -n, after, cmd.note
+                    MovementKind.PICK,
+                    product,
+                    location,
+                    lot,
+                    expiry,
+                    -n,
+                    after,
+                    cmd.note,
+                    serial=serial,
                 )
             rows = await self.conn.fetch(q.LINE_RESERVATIONS, line["id"], location[0])
             for release in release_reserved(_reservations(rows), left):
@@ -174,7 +232,28 @@ class Writer(RowWriter):
     async def pick(self, cmd: Pick) -> None:
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
+        self.check_tracking(product, cmd.serials, cmd.lot)
         units = cmd.quantity * product.pack_size
+        if cmd.serials:
+            for serial in cmd.serials:
+                held = await self.departing(product, serial, location)
+                if cmd.order is not None:
+                    one = replace(cmd, lot=held.lot, quantity=1, serials=())
+                    await self.pick_for_order(one, product, location, 1, serial)
+                    continue
+                after = await self.decrement(product, location, held.lot, 1, picking=True)
+                await self.write_row(
+                    MovementKind.PICK,
+                    product,
+                    location,
+                    held.lot,
+                    None,
+                    -1,
+                    after,
+                    cmd.note,
+                    serial=serial,
+                )
+            return
         if cmd.order is not None:
             await self.pick_for_order(cmd, product, location, units)
             return
@@ -194,33 +273,26 @@ class Writer(RowWriter):
         location = await self.location(cmd.location)
         if await self.conn.fetchval(q.LOCATION_TYPE, location[0]) != "quarantine":
             raise NotQuarantineError(location[1])
-        units = cmd.quantity * product.pack_size
-        await self.make_room(location, product, units)
-        lot = cmd.lot or ""
-        after = await self.increment(product, location, lot, cmd.expiry, units)
-        await self.write_row(
-            MovementKind.RETURN,
-            product,
-            location,
-            lot,
-            cmd.expiry,
-            units,
-            after,
-            cmd.note,
-            reason=cmd.reason,
-        )
+        await self.add_units(MovementKind.RETURN, cmd, product, location, reason=cmd.reason)
 
     async def scrap(self, cmd: Scrap) -> None:
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
+        self.check_tracking(product, cmd.serials, cmd.lot)
         units = cmd.quantity * product.pack_size
-        parts: list[Taken]
-        if cmd.lot is not None:
+        parts: list[tuple[str | None, Taken]] = []
+        if cmd.serials:
+            for serial in cmd.serials:
+                held = await self.departing(product, serial, location)
+                after = await self.decrement(product, location, held.lot, 1)
+                parts.append((serial, Taken(held.lot, None, 1, after)))
+        elif cmd.lot is not None:
             after = await self.decrement(product, location, cmd.lot, units)
-            parts = [Taken(cmd.lot, None, units, after)]
+            parts = [(None, Taken(cmd.lot, None, units, after))]
         else:
-            parts = await self.take_fefo(product, location, units, picking=False, expired_too=True)
-        for lot, expiry, n, after in parts:
+            taken = await self.take_fefo(product, location, units, picking=False, expired_too=True)
+            parts = [(None, t) for t in taken]
+        for named, (lot, expiry, n, after) in parts:
             await self.write_row(
                 MovementKind.SCRAP,
                 product,
@@ -231,11 +303,13 @@ class Writer(RowWriter):
                 after,
                 cmd.note,
                 reason=cmd.reason,
+                serial=named,
             )
 
     async def adjust(self, cmd: Adjust) -> None:
         product = await self.product(cmd.product)
         location = await self.location(cmd.location)
+        self.check_tracking(product, (), cmd.lot)
         lot = cmd.lot or ""
         if cmd.delta > 0:
             after = await self.increment(product, location, lot, None, cmd.delta)
@@ -249,9 +323,17 @@ class Writer(RowWriter):
         location = await self.location(cmd.location)
         counted: list[CountedLine] = []
         products: dict[int, PostedProduct] = {}
+        serials: dict[int, list[str]] = {}
         for line in cmd.lines:
             product = await self.product(line.product)
             products[product.id] = product
+            if product.tracking is Tracking.SERIAL and line.quantity == 0 and not line.serials:
+                serials.setdefault(product.id, [])  # none of it here
+                continue
+            self.check_tracking(product, line.serials, line.lot)
+            if line.serials:
+                serials.setdefault(product.id, []).extend(line.serials)
+                continue
             counted.append(
                 CountedLine(
                     product.id, product.sku, line.lot or "", line.quantity * product.pack_size
@@ -260,11 +342,21 @@ class Writer(RowWriter):
         totals = total_counted(counted)
         task = await open_task_at(self.conn, location[0])
         if task is not None:  # kept on the task until a manager confirms it
+            if serials:
+                sku = products[next(iter(serials))].sku
+                raise TrackingError(
+                    sku,
+                    Tracking.SERIAL,
+                    f"{sku} is serial-tracked: count it by serial outside the count task "
+                    f"of {location[1]}",
+                )
             units_of = {key: units for key, (_, units) in totals.items()}
             await record_count(
                 self.conn, task, location, units_of, self.env.key, self.env.actor, self.env.scanner
             )
             return
+        for product_id, found in serials.items():
+            await self.count_serials(products[product_id], location, found, cmd.note)
         for product_id, lots in counted_by_product(counted).items():
             product = products[product_id]
             rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product_id, location[0])
@@ -285,6 +377,41 @@ class Writer(RowWriter):
                     int(stored["on_hand"]),
                     cmd.note,
                 )
+
+    async def count_serials(
+        self, product: PostedProduct, location: tuple[int, str], found: list[str], note: str | None
+    ) -> None:
+        """On hand at ``location`` becomes the serials ``found`` there: each one in stock
+        here and not found goes missing, each one found and not here comes in (refused
+        when it is in stock elsewhere or in transit)."""
+        if len(set(found)) != len(found):
+            raise InvalidMovementError(f"a count names each serial of {product.sku} once")
+        here = {
+            state.serial: state
+            for state in await lock_serials_at(self.conn, product.id, location[0])
+        }
+        for serial, state in here.items():
+            if serial not in found:
+                after = await self.decrement(product, location, state.lot, 1)
+                await self.write_row(
+                    MovementKind.COUNT,
+                    product,
+                    location,
+                    state.lot,
+                    None,
+                    -1,
+                    after,
+                    note,
+                    serial=serial,
+                )
+        for serial in found:
+            if serial in here:
+                continue
+            await self.arriving(product, serial)
+            after = await self.increment(product, location, "", None, 1)
+            await self.write_row(
+                MovementKind.COUNT, product, location, "", None, 1, after, note, serial=serial
+            )
 
     async def post_count_lines(self, postings: Sequence[CountPosting]) -> None:
         """Set the stock rows each confirmed count-task line stands for to its count."""
@@ -320,6 +447,10 @@ class Writer(RowWriter):
         target = await self.location(cmd.to_location)
         for line in cmd.lines:
             product = await self.product(line.product)
+            self.check_tracking(product, line.serials, line.lot)
+            if line.serials:
+                await self.move_serials(product, source, target, line.serials, cmd.note)
+                continue
             units = line.quantity * product.pack_size
             if line.lot is not None:
                 after = await self.decrement(product, source, line.lot, units)
@@ -340,6 +471,45 @@ class Writer(RowWriter):
                     MovementKind.MOVE_IN, product, target, lot, expiry, n, in_after, cmd.note
                 )
 
+    async def move_serials(
+        self,
+        product: PostedProduct,
+        source: tuple[int, str],
+        target: tuple[int, str],
+        serials: tuple[str, ...],
+        note: str | None,
+    ) -> None:
+        """Each serial from ``source`` (where it must be) to ``target``, in its own lot."""
+        for serial in serials:
+            held = await self.departing(product, serial, source)
+            out_after = await self.decrement(product, source, held.lot, 1)
+            row = await self.conn.fetchrow(q.STOCK_ROW, product.id, source[0], held.lot)
+            expiry = None if row is None else row["expiry"]
+            await self.make_room(target, product, 1)
+            await self.write_row(
+                MovementKind.MOVE_OUT,
+                product,
+                source,
+                held.lot,
+                expiry,
+                -1,
+                out_after,
+                note,
+                serial=serial,
+            )
+            in_after = await self.increment(product, target, held.lot, expiry, 1)
+            await self.write_row(
+                MovementKind.MOVE_IN,
+                product,
+                target,
+                held.lot,
+                expiry,
+                1,
+                in_after,
+                note,
+                serial=serial,
+            )
+
     async def undo(self, cmd: Undo) -> None:
         if cmd.movement_id is not None:
             original = await self.conn.fetchrow(q.MOVEMENT_BY_ID, cmd.movement_id)
@@ -355,11 +525,19 @@ class Writer(RowWriter):
         rows = await self.conn.fetch(q.UNREVERSED_ROWS_OF_KEY, key)
         if not rows:
             raise NothingToUndoError("that movement was already undone")
+        first = min(row["id"] for row in rows)
         for row in rows:
             product = PostedProduct(row["product_id"], row["sku"], 1)
             await self.lock(product)
             location = (row["location_id"], row["location"])
             delta = -row["delta"]
+            serial: str | None = row["serial"]
+            gone: SerialStatus | None = None
+            if serial is not None and delta > 0:
+                await self.arriving(product, serial)
+            elif serial is not None:
+                await self.departing(product, serial, location)
+                gone = await self.status_before(product, serial, first)
             if delta > 0:
                 after = await self.increment(product, location, row["lot"], row["expiry"], delta)
             elif delta < 0:
@@ -377,7 +555,21 @@ class Writer(RowWriter):
                 after,
                 cmd.note,
                 reverses=row["id"],
+                serial=serial,
+                gone=gone,
             )
+
+    async def status_before(
+        self, product: PostedProduct, serial: str, before_id: int
+    ) -> SerialStatus | None:
+        """Where ``serial`` was before ledger row ``before_id`` (``None``: nowhere yet);
+        in stock there means the undo puts it back itself (a move's first half)."""
+        before = await serial_before(self.conn, product.id, serial, before_id)
+        if before is None:
+            return None
+        if before["delta"] > 0:
+            return SerialStatus.MISSING
+        return status_after(before["kind"], before["delta"])
 
     async def apply(self) -> MovementOutcome:
         command = self.env.command

@@ -21,6 +21,7 @@ SNAPSHOT_TABLES = {
     "product_barcodes": "SELECT * FROM product_barcodes",
     "locations": "SELECT * FROM locations",
     "stock": "SELECT * FROM stock",
+    "serials": "SELECT * FROM serials",
     "movements": "SELECT * FROM movements",
     "idempotency_keys": "SELECT * FROM idempotency_keys",
     "alerts": "SELECT * FROM alerts",

@@ -69,8 +69,8 @@ async def test_operators_are_kept_listed_and_named_by_movements(
     assert [(m["delta"], m["operator"]) for m in anns["items"]] == [(5, "ann")]
     status, text = await _get(client, "/api/v1/movements.csv?operator=ann", manager)
     header, line = text.splitlines()
-    assert header.endswith(",operator,reason")
-    assert line.endswith(",ann,")
+    assert header.endswith(",operator,reason,serial")
+    assert line.endswith(",ann,,")
     today = datetime.now(UTC).date().isoformat()
     status, report = await _get(
         client, f"/api/v1/reports/operators?from={today}&to={today}", manager
