@@ -25,7 +25,11 @@ The tree, in three families (as asyncpg's ``exceptions/_base.py``)::
     │   ├── QuarantinedStockError          a pick from a quarantine location
     │   ├── NotQuarantineError             a return into a storage location
     │   ├── SerialConflictError            a serial already in stock, or not where it is taken
-    │   └── TrackingError                  a serial or lot missing (or given) for the tracking
+    │   ├── TrackingError                  a serial or lot missing (or given) for the tracking
+    │   ├── UnknownWarehouseError          no warehouse has that code
+    │   ├── WrongWarehouseError            a location of another warehouse than the one meant
+    │   ├── UnknownTransferError           no transfer has that number
+    │   └── NotInTransitError              a transfer receipt of more than is on its way
     ├── StockUsageError (RuntimeError)  2. misuse of stock_core's own API
     ├── DatabaseUnavailableError        3. infrastructure: scans go to the spool
     │   └── PoolExhaustedError             no connection free within the web pool's deadline
@@ -68,6 +72,7 @@ __all__ = [
     "LineageChangedError",
     "NoPrimaryError",
     "NotFoundError",
+    "NotInTransitError",
     "NotQuarantineError",
     "NothingToUndoError",
     "PoolExhaustedError",
@@ -81,6 +86,9 @@ __all__ = [
     "UnknownOperatorError",
     "UnknownProductError",
     "UnknownReasonError",
+    "UnknownTransferError",
+    "UnknownWarehouseError",
+    "WrongWarehouseError",
     "rejection_from_dict",
 ]
 
@@ -298,6 +306,74 @@ class NotQuarantineError(StockRejection):
         return {"location": self.location}
 
 
+class UnknownWarehouseError(StockRejection):
+    """A warehouse code that names no warehouse (``GET|POST /api/v1/warehouses``)."""
+
+    problem_type = "unknown-warehouse"
+    http_status = 404
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"unknown warehouse {code}")
+
+    def _details(self) -> dict[str, object]:
+        return {"code": self.code}
+
+
+class WrongWarehouseError(StockRejection):
+    """A location in another warehouse than the one the request or the scanner works in."""
+
+    problem_type = "wrong-warehouse"
+    http_status = 409
+
+    def __init__(self, location: str, warehouse: str, expected: str, why: str = "") -> None:
+        self.location = location
+        self.warehouse = warehouse
+        self.expected = expected
+        super().__init__(f"{location} is in warehouse {warehouse}, not {expected}{why}")
+
+    def _details(self) -> dict[str, object]:
+        return {"location": self.location, "warehouse": self.warehouse, "expected": self.expected}
+
+
+class UnknownTransferError(StockRejection):
+    """No transfer has that number."""
+
+    problem_type = "unknown-transfer"
+    http_status = 404
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+        super().__init__(f"unknown transfer {number}")
+
+    def _details(self) -> dict[str, object]:
+        return {"number": self.number}
+
+
+class NotInTransitError(StockRejection):
+    """A transfer receipt asks for more of a product than is still on its way."""
+
+    problem_type = "not-in-transit"
+    http_status = 409
+
+    def __init__(self, transfer: str, sku: str, requested: int, in_transit: int) -> None:
+        self.transfer = transfer
+        self.sku = sku
+        self.requested = requested
+        self.in_transit = in_transit
+        super().__init__(
+            f"only {in_transit} of {sku} in transit on transfer {transfer}, {requested} asked"
+        )
+
+    def _details(self) -> dict[str, object]:
+        return {
+            "transfer": self.transfer,
+            "sku": self.sku,
+            "requested": self.requested,
+            "in_transit": self.in_transit,
+        }
+
+
 _REJECTIONS: dict[str, type[StockRejection]] = {
     cls.problem_type: cls
     for cls in (
@@ -316,6 +392,10 @@ _REJECTIONS: dict[str, type[StockRejection]] = {
         UnknownReasonError,
         QuarantinedStockError,
         NotQuarantineError,
+        UnknownWarehouseError,
+        WrongWarehouseError,
+        UnknownTransferError,
+        NotInTransitError,
     )
 }
 

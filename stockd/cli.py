@@ -136,7 +136,8 @@ def _import(what: str, path: Path) -> Callable[[Database], Awaitable[int]]:
                 for problem in exc.problems:
                     print(f"{path}:{problem.line}: {problem.reason}", file=sys.stderr)
                 return EXIT_FAILED
-        print(f"{what}: {summary.created} created, {summary.updated} updated", flush=True)
+        made = f"; new warehouses: {', '.join(summary.warehouses)}" if summary.warehouses else ""
+        print(f"{what}: {summary.created} created, {summary.updated} updated{made}", flush=True)
         if what == "history":
             return await _forecast_now(service)
         return EXIT_OK

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import check_operator
+from stock_core.domain.warehouse import check_warehouse_code
 from stock_core.errors import ImportProblem
 from stock_core.model.catalog import Barcode
 
@@ -56,11 +57,12 @@ OPTIONAL_PRODUCT_COLUMNS = ("backorder_allowed", "tracking")
 (``true`` and ``none`` for a new product)."""
 _TRACKINGS = ("none", "lot", "serial")
 LOCATION_COLUMNS = ("code", "zone", "name", "gln")
-OPTIONAL_LOCATION_COLUMNS = ("max_weight_g", "max_volume_cm3", "type")
-"""Columns ``locations.csv`` may add: capacity limits (an empty cell is no limit; an
-absent column keeps what is stored, no limit for a new location) and the type
-(``storage`` or ``quarantine``; absent or empty keeps what is stored, ``storage`` for a
-new location)."""
+OPTIONAL_LOCATION_COLUMNS = ("warehouse", "max_weight_g", "max_volume_cm3", "type")
+"""Columns ``locations.csv`` may add: the warehouse (a code; absent or empty keeps what
+is stored, ``MAIN`` for a new location; a code that names no warehouse yet creates it),
+capacity limits (an empty cell is no limit; an absent column keeps what is stored, no
+limit for a new location) and the type (``storage`` or ``quarantine``; absent or empty
+keeps what is stored, ``storage`` for a new location)."""
 _LOCATION_TYPES = ("storage", "quarantine")
 OPERATOR_COLUMNS = ("code", "name")
 
@@ -117,6 +119,9 @@ class LocationRow:
     type: str | None = None
     """``storage`` or ``quarantine`` (stock there is on hand, never available); ``None``
     when not given: a new location is storage, an existing one keeps its type."""
+    warehouse: str | None = None
+    """The warehouse's code; ``None`` when not given: a new location is in ``MAIN``, an
+    existing one stays where it is."""
 
 
 @dataclass(frozen=True)
@@ -379,6 +384,12 @@ def _location(line: int, r: dict[str, str]) -> LocationRow:
     kind = r.get("type", "").strip().lower() or None
     if kind is not None and kind not in _LOCATION_TYPES:
         raise _LineError(f"type must be storage or quarantine, not {r['type'].strip()!r}")
+    warehouse = r.get("warehouse", "").strip() or None
+    if warehouse is not None:
+        try:
+            check_warehouse_code(warehouse)
+        except ValueError as exc:
+            raise _LineError(str(exc)) from None
     return LocationRow(
         line=line,
         code=code,
@@ -391,6 +402,7 @@ def _location(line: int, r: dict[str, str]) -> LocationRow:
         ),
         sets_limits=("max_weight_g" in r, "max_volume_cm3" in r),
         type=kind,
+        warehouse=warehouse,
     )
 
 

@@ -259,6 +259,8 @@ class MovementRecord:
     operator: OperatorCode | None = None
     reason: ReasonCode | None = None
     serial: str | None = None
+    warehouse: str | None = None
+    """The warehouse of the location."""
 
 
 @dataclass(frozen=True)

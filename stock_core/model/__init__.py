@@ -18,6 +18,13 @@ from stock_core.model.scanner import GatewayState, ScannerState, ScannerView, Sp
 from stock_core.model.serial import SerialView
 from stock_core.model.stock import LocationStock, ProductStock, StockLevel, StockRow
 from stock_core.model.token import Token, TokenStatus
+from stock_core.model.warehouse import (
+    Transfer,
+    TransferLine,
+    TransferLot,
+    Warehouse,
+    WarehouseStock,
+)
 from stock_core.model.webhook import Delivery, DeliveryAttempt, DueDelivery, Endpoint, Webhook
 
 __all__ = [
@@ -51,5 +58,10 @@ __all__ = [
     "StockRow",
     "Token",
     "TokenStatus",
+    "Transfer",
+    "TransferLine",
+    "TransferLot",
+    "Warehouse",
+    "WarehouseStock",
     "Webhook",
 ]

@@ -72,6 +72,7 @@ class LocationSpec:
     max_weight_g: Decimal | None = None
     max_volume_cm3: Decimal | None = None
     type: str = "storage"
+    warehouse: str = "MAIN"
 
 
 @dataclass(frozen=True)

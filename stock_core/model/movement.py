@@ -17,3 +17,4 @@ class MovementFilter:
     since: datetime | None = None
     until: datetime | None = None
     operator: str | None = None
+    warehouse: str | None = None

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from stock_core.model.warehouse import WarehouseStock
+
 __all__ = ["LocationStock", "ProductStock", "StockLevel", "StockRow"]
 
 
@@ -79,6 +81,8 @@ class StockRow:
     """Its expiry date is before today (UTC): on hand, never available."""
     in_quarantine: bool = False
     """It lies in a quarantine location: on hand, never available nor reserved."""
+    warehouse: str = "MAIN"
+    """The warehouse of the location."""
 
     @property
     def available(self) -> int:
@@ -110,6 +114,10 @@ class ProductStock:
     backordered: int
     """Units open customer orders wait for."""
     locations: tuple[StockRow, ...]
+    in_transit: int = 0
+    """Units transfers have on their way (to the warehouse the list was scoped to)."""
+    warehouses: tuple[WarehouseStock, ...] = ()
+    """Per warehouse: on hand and available in its locations, in transit to it."""
 
     @property
     def on_hand(self) -> int:

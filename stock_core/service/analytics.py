@@ -146,27 +146,37 @@ class AnalyticsUseCases(ServiceBase):
             )
         return report.to_dict()
 
-    async def turnover(self, start: date | datetime, end: date | datetime) -> dict[str, Any]:
+    async def turnover(
+        self, start: date | datetime, end: date | datetime, warehouse: str | None = None
+    ) -> dict[str, Any]:
         """Inventory turnover per product, per category and in total over a period.
 
         Turnover = cost of goods picked ÷ the mean of the opening and closing stock
         value. Dates are whole UTC days (``end`` included); datetimes are instants
-        (``end`` excluded).
+        (``end`` excluded). With ``warehouse``, that warehouse's stock and picks; over
+        all, stock in transit between warehouses counts as stock.
         """
         from stock_core.store import analytics
 
         async with self._report_connection() as conn:
-            return (await analytics.turnover_report(conn, start, end)).to_dict()
+            return (await analytics.turnover_report(conn, start, end, warehouse)).to_dict()
 
-    async def turnover_csv(self, start: date | datetime, end: date | datetime) -> str:
+    async def turnover_csv(
+        self, start: date | datetime, end: date | datetime, warehouse: str | None = None
+    ) -> str:
         from stock_core.domain.reports import turnover_csv
         from stock_core.store import analytics
 
         async with self._report_connection() as conn:
-            return turnover_csv(await analytics.turnover_report(conn, start, end))
+            return turnover_csv(await analytics.turnover_report(conn, start, end, warehouse))
 
     async def deadstock(
-        self, days: int = 90, *, as_of: date | datetime | None = None, slow_cover_days: int = 180
+        self,
+        days: int = 90,
+        *,
+        as_of: date | datetime | None = None,
+        slow_cover_days: int = 180,
+        warehouse: str | None = None,
     ) -> dict[str, Any]:
         """Products with stock and no pick in ``days`` days (``dead``), and those whose
         stock outlasts ``slow_cover_days`` at that window's pace (``slow``), with the
@@ -175,36 +185,46 @@ class AnalyticsUseCases(ServiceBase):
 
         async with self._report_connection() as conn:
             report = await analytics.deadstock_report(
-                conn, days, as_of=as_of, slow_cover_days=slow_cover_days
+                conn, days, as_of=as_of, slow_cover_days=slow_cover_days, warehouse=warehouse
             )
         return report.to_dict()
 
     async def deadstock_csv(
-        self, days: int = 90, *, as_of: date | datetime | None = None, slow_cover_days: int = 180
+        self,
+        days: int = 90,
+        *,
+        as_of: date | datetime | None = None,
+        slow_cover_days: int = 180,
+        warehouse: str | None = None,
     ) -> str:
         from stock_core.domain.reports import deadstock_csv
         from stock_core.store import analytics
 
         async with self._report_connection() as conn:
             report = await analytics.deadstock_report(
-                conn, days, as_of=as_of, slow_cover_days=slow_cover_days
+                conn, days, as_of=as_of, slow_cover_days=slow_cover_days, warehouse=warehouse
             )
         return deadstock_csv(report)
 
-    async def valuation(self, at: date | datetime | None = None) -> dict[str, Any]:
+    async def valuation(
+        self, at: date | datetime | None = None, warehouse: str | None = None
+    ) -> dict[str, Any]:
         """Stock value at ``at`` (a date: the end of that day; default now), from the
-        ledger, per product, per category and in total, at current unit costs."""
+        ledger, per product, per category and in total, at current unit costs: of one
+        ``warehouse``, or of all (stock in transit between them included)."""
         from stock_core.store import analytics
 
         async with self._report_connection() as conn:
-            return (await analytics.valuation_report(conn, at)).to_dict()
+            return (await analytics.valuation_report(conn, at, warehouse)).to_dict()
 
-    async def valuation_csv(self, at: date | datetime | None = None) -> str:
+    async def valuation_csv(
+        self, at: date | datetime | None = None, warehouse: str | None = None
+    ) -> str:
         from stock_core.domain.reports import valuation_csv
         from stock_core.store import analytics
 
         async with self._report_connection() as conn:
-            return valuation_csv(await analytics.valuation_report(conn, at))
+            return valuation_csv(await analytics.valuation_report(conn, at, warehouse))
 
     async def expiry(self, days: int = 30) -> dict[str, Any]:
         """Stock expired (expiry date before today, UTC) or expiring within ``days``

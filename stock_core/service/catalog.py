@@ -13,7 +13,7 @@ from stock_core.domain.availability import Availability
 from stock_core.domain.movement import MovementRecord
 from stock_core.errors import UnknownLocationError, UnknownProductError
 from stock_core.service.base import ServiceBase, pokes
-from stock_core.store import alerts, availability, capacity, gateway, stock
+from stock_core.store import alerts, availability, capacity, gateway, stock, warehouses
 from stock_core.store.catalog import locations, products
 from stock_core.store.ledger import movements
 
@@ -50,10 +50,34 @@ class CatalogUseCases(ServiceBase):
             return await products.update_product(conn, sku, changes)
 
     async def list_locations(
-        self, *, zone: str | None = None, after: int = 0, limit: int = 100
+        self,
+        *,
+        zone: str | None = None,
+        after: int = 0,
+        limit: int = 100,
+        warehouse: str | None = None,
     ) -> list[model.Location]:
         async with self._connection() as conn:
-            return await locations.list_locations(conn, zone=zone, after=after, limit=limit)
+            if warehouse is not None:
+                await warehouses.require_warehouse(conn, warehouse)
+            return await locations.list_locations(
+                conn, zone=zone, after=after, limit=limit, warehouse=warehouse
+            )
+
+    async def list_warehouses(self, *, after: str = "", limit: int = 100) -> list[model.Warehouse]:
+        async with self._connection() as conn:
+            return await warehouses.list_warehouses(conn, after=after, limit=limit)
+
+    async def warehouse(self, code: str) -> model.Warehouse:
+        """The warehouse with ``code``; raises :class:`UnknownWarehouseError`."""
+        async with self._connection() as conn:
+            return await warehouses.require_warehouse(conn, code)
+
+    async def save_warehouse(self, code: str, name: str) -> tuple[model.Warehouse, bool]:
+        """Create or rename a warehouse (its rules checked before:
+        :func:`stock_core.domain.warehouse.check_warehouse`); ``True`` when created."""
+        async with self._connection() as conn:
+            return await warehouses.save_warehouse(conn, code, name)
 
     async def location(self, code: str) -> model.Location:
         """The location with ``code``; raises :class:`UnknownLocationError`."""
@@ -88,8 +112,12 @@ class CatalogUseCases(ServiceBase):
         after: int = 0,
         limit: int = 100,
         search: str | None = None,
+        warehouse: str | None = None,
     ) -> list[model.ProductStock]:
+        """Stock per product; ``warehouse`` scopes every figure to it (404 when unknown)."""
         async with self._connection() as conn:
+            if warehouse is not None:
+                await warehouses.require_warehouse(conn, warehouse)
             return await stock.list_stock(
                 conn,
                 sku=sku,
@@ -99,6 +127,7 @@ class CatalogUseCases(ServiceBase):
                 after=after,
                 limit=limit,
                 search=search,
+                warehouse=warehouse,
             )
 
     async def list_movements(
@@ -110,6 +139,8 @@ class CatalogUseCases(ServiceBase):
         newest_first: bool = False,
     ) -> list[MovementRecord]:
         async with self._connection() as conn:
+            if filters.warehouse is not None:
+                await warehouses.require_warehouse(conn, filters.warehouse)
             return await movements.list_movements(
                 conn, filters, after=after, limit=limit, newest_first=newest_first
             )
@@ -123,6 +154,8 @@ class CatalogUseCases(ServiceBase):
         self, filters: model.MovementFilter
     ) -> AsyncIterator[AsyncIterator[Sequence[MovementRecord]]]:
         """Batches of matching movements from one cursor; holds a connection until exit."""
+        if filters.warehouse is not None:
+            await self.warehouse(filters.warehouse)
         async with (
             self._report_connection() as conn,
             contextlib.aclosing(movements.export_movements(conn, filters)) as batches,

@@ -28,6 +28,7 @@ from web_ui.api import (
     stock,
     system,
     tokens,
+    warehouses,
     webhooks,
 )
 from web_ui.api.route import Route, add_routes
@@ -53,6 +54,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     webhooks.ROUTES,
     count_tasks.ROUTES,
     operators.ROUTES,
+    warehouses.ROUTES,
 )
 
 

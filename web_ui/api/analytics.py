@@ -128,13 +128,27 @@ class TurnoverQuery(ReportQuery):
         return self
 
 
+_WAREHOUSE = Field(
+    None,
+    pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$",
+    description="Only this warehouse's locations (404 when no warehouse has that code); "
+    "without it every warehouse, stock in transit between them counted as stock.",
+)
+
+
+class TurnoverReportQuery(TurnoverQuery):
+    warehouse: str | None = _WAREHOUSE
+
+
 class DeadstockQuery(ReportQuery):
     days: int = Field(90, ge=1, le=3650)
     slow_cover_days: int = Field(180, ge=1, le=3650)
+    warehouse: str | None = _WAREHOUSE
 
 
 class ValuationQuery(ReportQuery):
     at: date | None = Field(None, ge=_FIRST, le=_LAST)
+    warehouse: str | None = _WAREHOUSE
 
 
 class ExpiryQuery(ReportQuery):
@@ -229,28 +243,31 @@ async def get_backtest(call: Call) -> web.StreamResponse:
 
 
 async def turnover_report(call: Call) -> web.StreamResponse:
-    query: TurnoverQuery = call.query
+    query: TurnoverReportQuery = call.query
     if query.format == "csv":
-        return _csv(await call.service.turnover_csv(query.from_, query.to), "turnover")
-    return _json(await call.service.turnover(query.from_, query.to), ReportOut)
+        text = await call.service.turnover_csv(query.from_, query.to, query.warehouse)
+        return _csv(text, "turnover")
+    return _json(await call.service.turnover(query.from_, query.to, query.warehouse), ReportOut)
 
 
 async def deadstock_report(call: Call) -> web.StreamResponse:
     query: DeadstockQuery = call.query
     if query.format == "csv":
         text = await call.service.deadstock_csv(
-            days=query.days, slow_cover_days=query.slow_cover_days
+            days=query.days, slow_cover_days=query.slow_cover_days, warehouse=query.warehouse
         )
         return _csv(text, "deadstock")
-    body = await call.service.deadstock(days=query.days, slow_cover_days=query.slow_cover_days)
+    body = await call.service.deadstock(
+        days=query.days, slow_cover_days=query.slow_cover_days, warehouse=query.warehouse
+    )
     return _json(body, ReportOut)
 
 
 async def valuation_report(call: Call) -> web.StreamResponse:
     query: ValuationQuery = call.query
     if query.format == "csv":
-        return _csv(await call.service.valuation_csv(query.at), "valuation")
-    return _json(await call.service.valuation(query.at), ReportOut)
+        return _csv(await call.service.valuation_csv(query.at, query.warehouse), "valuation")
+    return _json(await call.service.valuation(query.at, query.warehouse), ReportOut)
 
 
 async def expiry_report(call: Call) -> web.StreamResponse:
@@ -309,9 +326,10 @@ ROUTES = (
         "Inventory turnover per product and category over a period",
         "reports",
         Role.MANAGER,
-        query=TurnoverQuery,
+        query=TurnoverReportQuery,
         response=ReportOut,
         also_csv=True,
+        errors=(404,),
     ),
     Route(
         "GET",
@@ -323,6 +341,7 @@ ROUTES = (
         query=DeadstockQuery,
         response=ReportOut,
         also_csv=True,
+        errors=(404,),
     ),
     Route(
         "GET",
@@ -334,6 +353,7 @@ ROUTES = (
         query=ValuationQuery,
         response=ReportOut,
         also_csv=True,
+        errors=(404,),
     ),
     Route(
         "GET",

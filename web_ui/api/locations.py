@@ -21,7 +21,7 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
-from web_ui.api.types import PRINTABLE, LocationCodeText
+from web_ui.api.types import PRINTABLE, LocationCodeText, WarehouseCodeText
 
 __all__ = ["ROUTES", "LocationCreate", "LocationLimits", "LocationOut"]
 
@@ -55,6 +55,9 @@ class LocationCreate(BaseModel):
         "hand but never available (no picks, reservations or backorder fills) until it is "
         "moved to a storage location; returns go to one.",
     )
+    warehouse: WarehouseCodeText = Field(
+        "MAIN", description="The warehouse the location belongs to (404 when none has that code)."
+    )
 
     def to_spec(self) -> LocationSpec:
         return LocationSpec(
@@ -65,6 +68,7 @@ class LocationCreate(BaseModel):
             max_weight_g=_decimal(self.max_weight_g),
             max_volume_cm3=_decimal(self.max_volume_cm3),
             type=self.type,
+            warehouse=self.warehouse,
         )
 
 
@@ -101,6 +105,9 @@ class LocationOut(BaseModel):
 
 class LocationQuery(PageQuery):
     zone: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    warehouse: WarehouseCodeText | None = Field(
+        None, description="Only this warehouse's locations (404 when none has that code)."
+    )
 
 
 class CodePath(BaseModel):
@@ -110,7 +117,9 @@ class CodePath(BaseModel):
 async def list_locations(call: Call) -> web.StreamResponse:
     query: LocationQuery = call.query
     after = decode_int_cursor("location", query.cursor) or 0
-    rows = await call.service.list_locations(zone=query.zone, after=after, limit=query.limit + 1)
+    rows = await call.service.list_locations(
+        zone=query.zone, after=after, limit=query.limit + 1, warehouse=query.warehouse
+    )
     page = page_of(
         Page[LocationOut], rows, query.limit, "location", lambda r: r.id, LocationOut.model_validate
     )
@@ -145,6 +154,8 @@ ROUTES = (
         Role.MANAGER,
         query=LocationQuery,
         response=Page[LocationOut],
+        errors=(404,),
+        description="404 when warehouse= names no warehouse.",
     ),
     Route(
         "POST",
@@ -156,8 +167,9 @@ ROUTES = (
         body=LocationCreate,
         response=LocationOut,
         status=201,
-        errors=(409,),
-        description="409 when the code or the GLN is taken.",
+        errors=(404, 409),
+        description="409 when the code or the GLN is taken (location codes are unique across "
+        "warehouses); 404 when the warehouse does not exist (POST /warehouses first).",
     ),
     Route(
         "GET",

@@ -62,6 +62,7 @@ from web_ui.api.types import (
     ReasonText,
     SerialText,
     SkuText,
+    WarehouseCodeText,
 )
 from web_ui.csv_cell import defuse
 from web_ui.keys import EXPORTS
@@ -87,6 +88,7 @@ CSV_COLUMNS = (
     "operator",
     "reason",
     "serial",
+    "warehouse",
 )
 CSV_NUMERIC = frozenset(
     {"id", "ts", "kind", "delta", "on_hand_after", "scan_seq", "reverses", "reason"}
@@ -124,6 +126,7 @@ class MovementOut(BaseModel):
     serial: str | None = Field(
         None, description="The serial this row moved (one unit), for a serial-tracked product."
     )
+    warehouse: str | None = Field(None, description="The warehouse of the location.")
 
 
 class MovementPosted(MovementOut):
@@ -288,6 +291,9 @@ class MovementQuery(PageQuery):
     order: Literal["asc", "desc"] = Field("asc", description="By id: ledger order or newest first.")
     format: Literal["json", "csv"] = Field("json", description="csv: as GET /movements.csv.")
     operator: str | None = Field(None, max_length=64, pattern=PRINTABLE)
+    warehouse: WarehouseCodeText | None = Field(
+        None, description="Only movements at this warehouse's locations."
+    )
 
     def filters(self) -> MovementFilter:
         return MovementFilter(
@@ -298,6 +304,7 @@ class MovementQuery(PageQuery):
             since=self.since,
             until=self.until,
             operator=self.operator,
+            warehouse=self.warehouse,
         )
 
 
@@ -359,6 +366,7 @@ def _csv_chunk(rows: Sequence[MovementRecord]) -> bytes:
             text(r.operator or ""),
             r.reason or "",
             text(r.serial or ""),
+            r.warehouse or "",
         )
         for r in rows
     )
@@ -437,6 +445,8 @@ ROUTES = (
         query=MovementQuery,
         response=Page[MovementOut],
         also_csv=True,
+        errors=(404,),
+        description="404 when warehouse= names no warehouse.",
     ),
     Route(
         "GET",
@@ -447,6 +457,7 @@ ROUTES = (
         Role.MANAGER,
         query=ExportQuery,
         media_type="text/csv",
+        errors=(404,),
         description="Columns: "
         + ",".join(CSV_COLUMNS)
         + ". cursor= and limit= are ignored. Text cells that a spreadsheet would run as a "

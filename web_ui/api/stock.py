@@ -19,15 +19,16 @@ from web_ui.api.route import (
     json_response,
     page_of,
 )
-from web_ui.api.types import PRINTABLE, SkuText
+from web_ui.api.types import PRINTABLE, SkuText, WarehouseCodeText
 
-__all__ = ["ROUTES", "StockLocationOut", "StockOut"]
+__all__ = ["ROUTES", "StockLocationOut", "StockOut", "WarehouseStockOut"]
 
 
 class StockLocationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     location: str
+    warehouse: str
     zone: str
     lot: str
     expiry: date | None = Field(description="The lot's expiry date; null when it has none.")
@@ -43,6 +44,17 @@ class StockLocationOut(BaseModel):
     quarantined: int = Field(
         0, description="In a quarantine location: every unit here (never available); else 0."
     )
+
+
+class WarehouseStockOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    warehouse: str
+    on_hand: int = Field(description="What lies in the warehouse's locations.")
+    available: int = Field(
+        description="Of that, what is neither reserved, expired nor quarantined."
+    )
+    in_transit: int = Field(description="What transfers have on their way to the warehouse.")
 
 
 class StockOut(BaseModel):
@@ -65,6 +77,14 @@ class StockOut(BaseModel):
         "hand but never available, picked, reserved or given to backorders until moved to a "
         "storage location."
     )
+    in_transit: int = Field(
+        description="Units transfers have shipped and not yet received: in no location, "
+        "counted apart from on_hand (with warehouse=, on their way to that warehouse)."
+    )
+    warehouses: list[WarehouseStockOut] = Field(
+        description="Per warehouse holding the product or expecting it (only that one with "
+        "warehouse=): on_hand, available, in_transit."
+    )
     on_order: int = Field(description="Units open purchase orders have still to bring.")
     backordered: int = Field(description="Units open customer orders wait for (backorders).")
     reorder_point: int
@@ -85,6 +105,11 @@ class StockQuery(PageQuery):
     below_reorder_point: bool = Field(
         False, description="Only products whose available stock is at or below reorder point."
     )
+    warehouse: WarehouseCodeText | None = Field(
+        None,
+        description="Only this warehouse: its locations, what is on its way to it, and only "
+        "products with stock there or coming (404 when no warehouse has that code).",
+    )
     q: str | None = Field(
         None,
         min_length=1,
@@ -99,6 +124,16 @@ class SkuPath(BaseModel):
     sku: SkuText
 
 
+class OneStockQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    warehouse: WarehouseCodeText | None = Field(
+        None,
+        description="Every figure that warehouse's: its locations and what is on its way to "
+        "it (on_order and backordered stay the product's). 404 when no warehouse has that code.",
+    )
+
+
 async def list_stock(call: Call) -> web.StreamResponse:
     query: StockQuery = call.query
     rows = await call.service.list_stock(
@@ -109,6 +144,7 @@ async def list_stock(call: Call) -> web.StreamResponse:
         after=decode_int_cursor("stock", query.cursor) or 0,
         limit=query.limit + 1,
         search=query.q,
+        warehouse=query.warehouse,
     )
     return json_response(
         page_of(Page[StockOut], rows, query.limit, "stock", lambda r: r.id, StockOut.model_validate)
@@ -117,7 +153,8 @@ async def list_stock(call: Call) -> web.StreamResponse:
 
 async def get_stock(call: Call) -> web.StreamResponse:
     path: SkuPath = call.path
-    rows = await call.service.list_stock(sku=path.sku, limit=1)
+    query: OneStockQuery = call.query
+    rows = await call.service.list_stock(sku=path.sku, limit=1, warehouse=query.warehouse)
     if not rows:
         raise UnknownProductError(path.sku)
     return json_response(StockOut.model_validate(rows[0]))
@@ -133,8 +170,11 @@ ROUTES = (
         Role.DISPLAY,
         query=StockQuery,
         response=Page[StockOut],
+        errors=(404,),
         description="With location= or zone=, only products with stock there are listed and "
-        "their figures cover only those locations.",
+        "their figures cover only those locations. With warehouse=, only products with "
+        "stock in that warehouse or on their way to it, with that warehouse's figures (404 "
+        "when it does not exist).",
     ),
     Route(
         "GET",
@@ -144,6 +184,10 @@ ROUTES = (
         "stock",
         Role.DISPLAY,
         path_params=SkuPath,
+        query=OneStockQuery,
         response=StockOut,
+        description="in_transit: units shipped by transfers and not yet received (in no "
+        "location); warehouses: on_hand, available and in_transit per warehouse. With "
+        "warehouse=, every figure is that warehouse's.",
     ),
 )

@@ -70,6 +70,15 @@ PROBLEM_DESCRIPTIONS: dict[str, str] = {
     "tracking-required": "The movement does not fit the product's tracking: a serial-tracked "
     "product moves by `serials` (one unit each), a lot-tracked product is received with a "
     "`lot`, and only a serial-tracked product takes serials. Nothing changed.",
+    "unknown-warehouse": "No warehouse has that code (GET /api/v1/warehouses lists them). "
+    "Nothing changed.",
+    "wrong-warehouse": "The location is in another warehouse than the one meant (a transfer's "
+    "origin or destination, or the scanner's warehouse); `warehouse` names where it is. "
+    "Nothing changed.",
+    "unknown-transfer": "No transfer has that number.",
+    "not-in-transit": "A transfer receipt asks for more of a product than is still on its way "
+    "on that transfer (or the product is not on it); `in_transit` says how much is. "
+    "Nothing changed.",
     "rejected": "The request was refused; `detail` says why. Nothing changed.",
     "database-unavailable": "PostgreSQL cannot be reached just now; retry later (with the "
     "same Idempotency-Key for writes).",

@@ -33,6 +33,7 @@ __all__ = [
     "SerialText",
     "SkuText",
     "Text",
+    "WarehouseCodeText",
 ]
 
 MAX_ID = 2**63 - 1
@@ -103,6 +104,15 @@ ReasonText = Annotated[
     ),
 ]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+WarehouseCodeText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$",
+        description="A warehouse code: 1-32 upper-case letters, digits, '_' or '-' (MAIN).",
+    ),
+]
 
 
 DECIMAL_TEXT = r"^(0|[1-9][0-9]{0,8})(\.[0-9]{1,20})?$"

@@ -21,6 +21,7 @@ from stock_core.domain.reports import ProductActivity, ProductHolding, ProductPe
 from stock_core.errors import StockUsageError
 from stock_core.store.analytics import sql as q
 from stock_core.store.connection import Connection
+from stock_core.store.warehouses import require_warehouse
 from stock_core.types import Sku
 
 __all__ = [
@@ -186,9 +187,14 @@ async def apply_stockout(
     return None
 
 
-async def periods(conn: Connection, start: datetime, end: datetime) -> list[ProductPeriod]:
-    """Ledger sums over ``[start, end)`` for products that had stock or movement then."""
-    rows = await conn.fetch(q.REPORT_TURNOVER, start, end)
+async def periods(
+    conn: Connection, start: datetime, end: datetime, warehouse: str | None = None
+) -> list[ProductPeriod]:
+    """Ledger sums over ``[start, end)`` for products that had stock or movement then
+    (in ``warehouse``'s locations; over all, in transit included)."""
+    if warehouse is not None:
+        await require_warehouse(conn, warehouse)
+    rows = await conn.fetch(q.REPORT_TURNOVER, start, end, warehouse)
     return [
         ProductPeriod(
             Sku(r["sku"]),
@@ -206,9 +212,14 @@ async def periods(conn: Connection, start: datetime, end: datetime) -> list[Prod
     ]
 
 
-async def activity(conn: Connection, as_of: datetime, since: datetime) -> list[ProductActivity]:
-    """On hand at ``as_of``, the last outbound before it and outbound units since ``since``."""
-    rows = await conn.fetch(q.REPORT_ACTIVITY, as_of, since)
+async def activity(
+    conn: Connection, as_of: datetime, since: datetime, warehouse: str | None = None
+) -> list[ProductActivity]:
+    """On hand at ``as_of``, the last outbound before it and outbound units since ``since``
+    (in ``warehouse``'s locations; over all, in transit included)."""
+    if warehouse is not None:
+        await require_warehouse(conn, warehouse)
+    rows = await conn.fetch(q.REPORT_ACTIVITY, as_of, since, warehouse)
     return [
         ProductActivity(
             Sku(r["sku"]),
@@ -223,9 +234,14 @@ async def activity(conn: Connection, as_of: datetime, since: datetime) -> list[P
     ]
 
 
-async def holdings(conn: Connection, at: datetime) -> list[ProductHolding]:
-    """Every product's on-hand at ``at``, summed from the ledger."""
-    rows = await conn.fetch(q.REPORT_HOLDINGS, at)
+async def holdings(
+    conn: Connection, at: datetime, warehouse: str | None = None
+) -> list[ProductHolding]:
+    """Every product's on-hand at ``at``, summed from the ledger (in ``warehouse``'s
+    locations; over all, in transit included)."""
+    if warehouse is not None:
+        await require_warehouse(conn, warehouse)
+    rows = await conn.fetch(q.REPORT_HOLDINGS, at, warehouse)
     return [
         ProductHolding(Sku(r["sku"]), r["name"], r["category"], r["unit_cost"], r["on_hand"])
         for r in rows
@@ -240,12 +256,12 @@ def _period(start: date | datetime, end: date | datetime) -> tuple[datetime, dat
 
 
 async def turnover_report(
-    conn: Connection, start: date | datetime, end: date | datetime
+    conn: Connection, start: date | datetime, end: date | datetime, warehouse: str | None = None
 ) -> reports.TurnoverReport:
     """Turnover over a period: dates are whole UTC days (``end`` included), datetimes
     instants (``end`` excluded)."""
     first, last = _period(start, end)
-    return reports.turnover_report(await periods(conn, first, last), first, last)
+    return reports.turnover_report(await periods(conn, first, last, warehouse), first, last)
 
 
 async def deadstock_report(
@@ -254,18 +270,19 @@ async def deadstock_report(
     *,
     as_of: date | datetime | None = None,
     slow_cover_days: int = reports.DEFAULT_SLOW_COVER_DAYS,
+    warehouse: str | None = None,
 ) -> reports.DeadstockReport:
     """Dead and slow stock at ``as_of`` (a date: the end of that day; default now)."""
     if days < 1 or slow_cover_days < 1:
         raise StockUsageError("days and slow_cover_days must be at least 1")
     at = reports.instant(as_of, end_of_day=True) if as_of else datetime.now(UTC)
-    rows = await activity(conn, at, at - timedelta(days=days))
+    rows = await activity(conn, at, at - timedelta(days=days), warehouse)
     return reports.deadstock_report(rows, as_of=at, days=days, slow_cover_days=slow_cover_days)
 
 
 async def valuation_report(
-    conn: Connection, at: date | datetime | None = None
+    conn: Connection, at: date | datetime | None = None, warehouse: str | None = None
 ) -> reports.ValuationReport:
     """Stock value at ``at`` (a date: the end of that day; default now)."""
     instant = reports.instant(at, end_of_day=True) if at else datetime.now(UTC)
-    return reports.valuation_report(await holdings(conn, instant), instant)
+    return reports.valuation_report(await holdings(conn, instant, warehouse), instant)

@@ -105,48 +105,69 @@ FROM a
 RETURNING (payload->>'alert_id')::bigint AS alert_id
 """
 
-# Turnover over [$1, $2): on hand at both ends and outbound units in between.
+# Which ledger rows a report over one warehouse ($N) or all (NULL) sums for on-hand: that
+# warehouse's locations; over all, every row but a transfer's (shipped and received they
+# cancel out; in transit they are still the company's stock).
+# Turnover over [$1, $2) (warehouse $3): on hand at both ends and outbound units between.
 REPORT_TURNOVER: Final = """
 SELECT p.sku, p.name, p.category, p.unit_cost,
        coalesce(sum(m.delta) FILTER (WHERE m.ts < $1), 0)::bigint AS opening,
        coalesce(sum(m.delta), 0)::bigint AS closing,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
                  FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $1 AND o.ts < $2),
+                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $1 AND o.ts < $2
+                   AND ($3::text IS NULL OR o.location_id IN (
+                        SELECT id FROM locations l WHERE l.warehouse = $3))),
                 0)::bigint AS units_out,
        coalesce((SELECT sum(o.delta + coalesce(u.delta, 0))
                  FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'return' AND o.ts >= $1 AND o.ts < $2),
+                 WHERE o.product_id = p.id AND o.kind = 'return' AND o.ts >= $1 AND o.ts < $2
+                   AND ($3::text IS NULL OR o.location_id IN (
+                        SELECT id FROM locations l WHERE l.warehouse = $3))),
                 0)::bigint AS returned,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
                  FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'scrap' AND o.ts >= $1 AND o.ts < $2),
+                 WHERE o.product_id = p.id AND o.kind = 'scrap' AND o.ts >= $1 AND o.ts < $2
+                   AND ($3::text IS NULL OR o.location_id IN (
+                        SELECT id FROM locations l WHERE l.warehouse = $3))),
                 0)::bigint AS scrapped
 FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $2
+    AND (CASE WHEN $3::text IS NULL THEN m.transfer_id IS NULL
+              ELSE m.location_id IN (SELECT id FROM locations l WHERE l.warehouse = $3) END)
 GROUP BY p.id
 ORDER BY p.sku
 """
 
-# Deadstock at $1, window from $2: on hand, last pick not undone, outbound in the window.
+# Deadstock at $1, window from $2 (warehouse $3): on hand, last pick not undone,
+# outbound in the window.
 REPORT_ACTIVITY: Final = """
 SELECT p.sku, p.name, p.category, p.unit_cost,
        coalesce((SELECT sum(m.delta) FROM movements m
-                 WHERE m.product_id = p.id AND m.ts < $1), 0)::bigint AS on_hand,
+                 WHERE m.product_id = p.id AND m.ts < $1
+                   AND (CASE WHEN $3::text IS NULL THEN m.transfer_id IS NULL
+              ELSE m.location_id IN (SELECT id FROM locations l WHERE l.warehouse = $3) END)),
+                0)::bigint AS on_hand,
        (SELECT max(o.ts) FROM movements o
         WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts < $1
+          AND ($3::text IS NULL OR o.location_id IN (
+               SELECT id FROM locations l WHERE l.warehouse = $3))
           AND NOT EXISTS (SELECT 1 FROM movements u WHERE u.reverses = o.id)) AS last_outbound,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
                  FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $2 AND o.ts < $1),
+                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $2 AND o.ts < $1
+                   AND ($3::text IS NULL OR o.location_id IN (
+                        SELECT id FROM locations l WHERE l.warehouse = $3))),
                 0)::bigint AS units_out
 FROM products p
 ORDER BY p.sku
 """
 
-# Valuation: on hand at $1 from the ledger.
+# Valuation: on hand at $1 from the ledger (warehouse $2; over all, in transit included).
 REPORT_HOLDINGS: Final = """
 SELECT p.sku, p.name, p.category, p.unit_cost, coalesce(sum(m.delta), 0)::bigint AS on_hand
 FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $1
+    AND (CASE WHEN $2::text IS NULL THEN m.transfer_id IS NULL
+              ELSE m.location_id IN (SELECT id FROM locations l WHERE l.warehouse = $2) END)
 GROUP BY p.id
 ORDER BY p.sku
 """

@@ -12,6 +12,7 @@ from stock_core.errors import CatalogImportError, ImportProblem
 from stock_core.store.catalog import sql as q
 from stock_core.store.connection import Connection
 from stock_core.store.orders.reservation import LockedProduct, refresh_alerts
+from stock_core.store.warehouses import sql as warehouse_sql
 
 __all__ = ["ImportSummary", "load_history", "load_locations", "load_products"]
 
@@ -34,6 +35,8 @@ Progress = Callable[[int], None]
 class ImportSummary:
     created: int
     updated: int
+    warehouses: tuple[str, ...] = ()
+    """Warehouses a locations import created (codes it named that did not exist)."""
 
     @property
     def total(self) -> int:
@@ -133,6 +136,7 @@ async def load_locations(
                         r.max_volume_cm3,
                         *r.sets_limits,
                         r.type,
+                        r.warehouse,
                     )
                     for r in chunk
                 ],
@@ -159,9 +163,27 @@ async def load_locations(
                     for c in held
                 ]
             )
+        moving = await conn.fetch(q.IMPORT_WAREHOUSE_CONFLICTS)
+        if moving:
+            raise CatalogImportError(
+                [
+                    ImportProblem(
+                        c["line"],
+                        f"{c['code']} holds stock in warehouse {c['warehouse']}: it cannot move "
+                        f"to {c['wanted']} until it is empty (ship a transfer instead)",
+                    )
+                    for c in moving
+                ]
+            )
+        named = sorted({r.warehouse for r in rows if r.warehouse is not None})
+        made = await conn.fetch(warehouse_sql.INSERT_MISSING_WAREHOUSES, named)
         results = await conn.fetch(q.UPSERT_IMPORTED_LOCATIONS)
     created = sum(1 for r in results if r["inserted"])
-    return ImportSummary(created=created, updated=len(results) - created)
+    return ImportSummary(
+        created=created,
+        updated=len(results) - created,
+        warehouses=tuple(sorted(r["code"] for r in made)),
+    )
 
 
 async def load_history(

@@ -13,6 +13,7 @@ from stock_core.model import Location, LocationSpec
 from stock_core.store._boundary import catalog_refusals
 from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
+from stock_core.store.warehouses import require_warehouse
 
 __all__ = ["create_location", "list_locations", "location_by_code", "location_by_gln"]
 
@@ -34,9 +35,10 @@ def _location(row: asyncpg.Record) -> Location:
 
 
 async def list_locations(
-    conn: Connection, *, zone: str | None, after: int, limit: int
+    conn: Connection, *, zone: str | None, after: int, limit: int, warehouse: str | None = None
 ) -> list[Location]:
-    return [_location(r) for r in await conn.fetch(catalog_sql.LIST_LOCATIONS, after, zone, limit)]
+    rows = await conn.fetch(catalog_sql.LIST_LOCATIONS, after, zone, limit, warehouse)
+    return [_location(r) for r in rows]
 
 
 async def location_by_code(conn: Connection, code: str) -> Location | None:
@@ -55,6 +57,7 @@ async def create_location(conn: Connection, spec: LocationSpec) -> Location:
             normalize_gtin(spec.gln)  # a GLN uses the GTIN mod-10 check digit
         except ValueError as exc:
             raise InvalidCatalogEntryError("gln", str(exc)) from exc
+    await require_warehouse(conn, spec.warehouse)
     with catalog_refusals(f"location {spec.code}"):
         async with conn.transaction():
             location_id = await conn.fetchval(
@@ -66,6 +69,7 @@ async def create_location(conn: Connection, spec: LocationSpec) -> Location:
                 spec.max_weight_g,
                 spec.max_volume_cm3,
                 spec.type,
+                spec.warehouse,
             )
     if location_id is None:
         if await location_by_code(conn, spec.code) is not None:

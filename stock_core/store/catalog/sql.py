@@ -21,6 +21,7 @@ __all__ = [
     "IMPORT_HISTORY_UNKNOWN_SKUS",
     "IMPORT_QUARANTINE_CONFLICTS",
     "IMPORT_TRACKING_CONFLICTS",
+    "IMPORT_WAREHOUSE_CONFLICTS",
     "INSERT_IMPORTED_BARCODES",
     "INSERT_LOCATION",
     "INSERT_PRODUCT",
@@ -116,7 +117,8 @@ SELECT ib.code, p.id, ib.pack_size FROM import_barcodes ib JOIN products p ON p.
 CREATE_IMPORT_LOCATIONS: Final = """
 CREATE TEMP TABLE import_locations (line integer, code text, zone text, name text, gln text,
                                     max_weight_g numeric, max_volume_cm3 numeric,
-                                    sets_weight boolean, sets_volume boolean, type text)
+                                    sets_weight boolean, sets_volume boolean, type text,
+                                    warehouse text)
 ON COMMIT DROP
 """
 
@@ -138,14 +140,26 @@ GROUP BY il.line, il.code
 ORDER BY il.line
 """
 
+# A location holding stock cannot change warehouse: that would move stock between
+# warehouses without a movement (ship a transfer instead).
+IMPORT_WAREHOUSE_CONFLICTS: Final = """
+SELECT il.line, il.code, l.warehouse, il.warehouse AS wanted, sum(s.on_hand) AS on_hand
+FROM import_locations il
+JOIN locations l ON l.code = il.code AND l.warehouse <> il.warehouse
+JOIN stock s ON s.location_id = l.id AND (s.on_hand > 0 OR s.reserved > 0)
+GROUP BY il.line, il.code, l.warehouse, il.warehouse
+ORDER BY il.line
+"""
+
 UPSERT_IMPORTED_LOCATIONS: Final = """
-INSERT INTO locations AS l (code, zone, name, gln, max_weight_g, max_volume_cm3, type)
+INSERT INTO locations AS l (code, zone, name, gln, max_weight_g, max_volume_cm3, type,
+                            warehouse)
 SELECT i.code, i.zone, i.name, i.gln, i.max_weight_g, i.max_volume_cm3,
-       coalesce(i.type, o.type, 'storage')
+       coalesce(i.type, o.type, 'storage'), coalesce(i.warehouse, o.warehouse, 'MAIN')
 FROM import_locations i LEFT JOIN locations o ON o.code = i.code
 ON CONFLICT (code) DO UPDATE SET
     zone = excluded.zone, name = excluded.name, gln = excluded.gln, updated_at = now(),
-    type = excluded.type,
+    type = excluded.type, warehouse = excluded.warehouse,
     max_weight_g = CASE WHEN (SELECT i.sets_weight FROM import_locations i
                               WHERE i.code = excluded.code)
                         THEN excluded.max_weight_g ELSE l.max_weight_g END,
@@ -216,6 +230,7 @@ FROM locations
 LIST_LOCATIONS: Final = (
     _LOCATION_COLUMNS
     + """ WHERE id > $1 AND ($2::text IS NULL OR zone = $2)
+  AND ($4::text IS NULL OR warehouse = $4)
 ORDER BY id LIMIT $3"""
 )
 
@@ -224,8 +239,8 @@ LOCATION_BY_CODE: Final = _LOCATION_COLUMNS + " WHERE code = $1"
 LOCATION_BY_GLN: Final = _LOCATION_COLUMNS + " WHERE gln = $1"
 
 INSERT_LOCATION: Final = """
-INSERT INTO locations (code, zone, name, gln, max_weight_g, max_volume_cm3, type)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO locations (code, zone, name, gln, max_weight_g, max_volume_cm3, type, warehouse)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT DO NOTHING
 RETURNING id
 """

@@ -196,18 +196,19 @@ WITH d AS (
     SELECT kind, product_id, location_id, lot, expiry, delta, on_hand_after,
            key, part, actor, scanner, scan_seq, note, operator
     FROM i ORDER BY ord
-    RETURNING id, ts, idempotency_key, part
+    RETURNING id, ts, idempotency_key, part, location_id
 ), e AS (
     INSERT INTO outbox (type, payload)
     SELECT 'stock.changed',
-           i.payload::jsonb || jsonb_build_object('zone', l.zone, 'movement_id', m.id,
-                                                  'movement_ts', m.ts)
+           i.payload::jsonb || jsonb_build_object('zone', l.zone, 'warehouse', l.warehouse,
+                                                  'movement_id', m.id, 'movement_ts', m.ts)
     FROM m
     JOIN i ON i.key = m.idempotency_key AND i.part = m.part
     JOIN locations l ON l.id = i.location_id
     ORDER BY m.id
 )
-SELECT m.id, m.ts, m.idempotency_key, m.part FROM m
+SELECT m.id, m.ts, m.idempotency_key, m.part, l.warehouse
+FROM m JOIN locations l ON l.id = m.location_id
 """
 
 
@@ -411,14 +412,16 @@ async def _post_fresh(
     written = await conn.fetch(
         WRITE_PLAN, *stock_cols, refused_keys, refused_why, *rows, fresh, operators
     )
-    ids_of = {(r["idempotency_key"], r["part"]): (r["id"], r["ts"]) for r in written}
+    ids_of = {
+        (r["idempotency_key"], r["part"]): (r["id"], r["ts"], r["warehouse"]) for r in written
+    }
     for slot, env, outcome in zip(slots, envelopes, plan.outcomes, strict=True):
         if isinstance(outcome, StockRejection):
             outcomes[slot] = outcome
             continue
         records = []
         for planned in outcome:
-            movement_id, ts = ids_of[(env.key, planned.part)]
+            movement_id, ts, warehouse = ids_of[(env.key, planned.part)]
             records.append(
                 MovementRecord(
                     id=MovementId(movement_id),
@@ -434,6 +437,7 @@ async def _post_fresh(
                     actor=env.actor,
                     note=cast(_Plain, env.command).note,
                     operator=env.operator,
+                    warehouse=warehouse,
                 )
             )
         outcomes[slot] = MovementOutcome(env.key, tuple(records))

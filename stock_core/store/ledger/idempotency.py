@@ -33,6 +33,7 @@ def record_from_row(row: asyncpg.Record) -> MovementRecord:
         operator=row["operator"],
         reason=row["reason"],
         serial=row["serial"],
+        warehouse=row["warehouse"],
     )
 
 

@@ -23,7 +23,7 @@ EXPORT_BATCH = 1000
 
 
 def _filter_args(f: MovementFilter) -> tuple[object, ...]:
-    return (f.sku, f.location, f.kind, f.scanner, f.since, f.until, f.operator)
+    return (f.sku, f.location, f.kind, f.scanner, f.since, f.until, f.operator, f.warehouse)
 
 
 async def list_movements(

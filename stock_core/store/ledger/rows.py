@@ -73,6 +73,8 @@ class RowWriter:
         self._refill: set[int] = set()
         self._order_id: int | None = None
         self._po_id: int | None = None
+        self._transfer: tuple[int, str] | None = None
+        """The transfer (id, number) the rows written next ship or receive."""
 
     async def product(self, ref: ProductRef) -> PostedProduct:
         """Resolve a SKU or barcode and lock the product row, in one round trip."""
@@ -150,6 +152,8 @@ class RowWriter:
             env.operator,
             reason,
             serial,
+            None if self._transfer is None else self._transfer[0],
+            None if self._transfer is None else self._transfer[1],
         )
         assert row is not None
         if serial is not None:
@@ -176,6 +180,7 @@ class RowWriter:
                 operator=env.operator,
                 reason=reason,
                 serial=serial,
+                warehouse=row["warehouse"],
             )
         )
 

@@ -99,10 +99,12 @@ INSERT_MOVEMENT_AND_EVENT: Final = """
 WITH m AS (
     INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
                            idempotency_key, part, actor, scanner, scan_seq, note, reverses,
-                           order_id, po_id, operator, reason, serial)
+                           order_id, po_id, operator, reason, serial, transfer_id)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17, $18, $19, $20,
-            $21)
+            $21, $22)
     RETURNING id, ts
+), loc AS (
+    SELECT zone, warehouse FROM locations WHERE id = $3
 ), totals AS (
     SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
            coalesce(sum(on_hand - reserved)
@@ -116,20 +118,22 @@ WITH m AS (
     INSERT INTO outbox (type, payload)
     SELECT 'stock.changed', jsonb_build_object(
         'sku', $15::text, 'location', $16::text, 'lot', $4::text, 'kind', $1::text,
-        'zone', (SELECT zone FROM locations WHERE id = $3),
+        'zone', loc.zone, 'warehouse', loc.warehouse,
         'delta', $6::bigint, 'on_hand', t.loc_on_hand, 'available', t.loc_available,
         'product_on_hand', t.on_hand, 'product_available', t.available, 'movement_id', m.id,
         'scanner', $11::text, 'scan_seq', $12::bigint, 'actor', $10::text,
         'operator', $19::text, 'reason', $20::text, 'serial', $21::text, 'movement_ts', m.ts)
-    FROM m, totals t
+        || CASE WHEN $23::text IS NULL THEN '{}'::jsonb
+                ELSE jsonb_build_object('transfer', $23::text) END
+    FROM m, totals t, loc
 )
-SELECT id, ts FROM m
+SELECT m.id, m.ts, loc.warehouse FROM m, loc
 """
 
 _MOVEMENT_COLUMNS: Final = """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
        m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.product_id, m.location_id,
-       m.expiry, m.idempotency_key, m.operator, m.reason, m.serial
+       m.expiry, m.idempotency_key, m.operator, m.reason, m.serial, l.warehouse, m.transfer_id
 FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
 """
 
@@ -157,7 +161,7 @@ ORDER BY m.part DESC"""
 )
 
 # Movements: $1 keyset bound, $2 sku, $3 location, $4 kind, $5 scanner, $6 from, $7 to,
-# $8 operator.
+# $8 operator, $9 warehouse.
 _MOVEMENT_FILTERS: Final = """
   AND ($2::text IS NULL OR p.sku = $2)
   AND ($3::text IS NULL OR l.code = $3)
@@ -166,20 +170,22 @@ _MOVEMENT_FILTERS: Final = """
   AND ($6::timestamptz IS NULL OR m.ts >= $6)
   AND ($7::timestamptz IS NULL OR m.ts < $7)
   AND ($8::text IS NULL OR m.operator = $8)
+  AND ($9::text IS NULL OR l.warehouse = $9)
 """
 
 LIST_MOVEMENTS_ASC: Final = (
-    _MOVEMENT_COLUMNS + " WHERE m.id > $1" + _MOVEMENT_FILTERS + " ORDER BY m.id LIMIT $9"
+    _MOVEMENT_COLUMNS + " WHERE m.id > $1" + _MOVEMENT_FILTERS + " ORDER BY m.id LIMIT $10"
 )
 
 LIST_MOVEMENTS_DESC: Final = (
-    _MOVEMENT_COLUMNS + " WHERE m.id < $1" + _MOVEMENT_FILTERS + " ORDER BY m.id DESC LIMIT $9"
+    _MOVEMENT_COLUMNS + " WHERE m.id < $1" + _MOVEMENT_FILTERS + " ORDER BY m.id DESC LIMIT $10"
 )
 
 EXPORT_MOVEMENTS: Final = (
     """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,
-       m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.operator, m.reason, m.serial
+       m.scanner, m.scan_seq, m.actor, m.note, m.reverses, m.operator, m.reason, m.serial,
+       l.warehouse
 FROM movements m JOIN products p ON p.id = m.product_id JOIN locations l ON l.id = m.location_id
 WHERE m.id > $1"""
     + _MOVEMENT_FILTERS

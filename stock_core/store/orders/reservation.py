@@ -41,7 +41,7 @@ _AVAILABILITY_CHANGED: Final = """
 INSERT INTO outbox (type, payload)
 SELECT 'stock.changed', jsonb_build_object(
     'sku', $2::text, 'location', l.code, 'lot', $4::text, 'kind', $5::text, 'zone', l.zone,
-    'delta', 0, 'reserved_delta', $6::bigint,
+    'warehouse', l.warehouse, 'delta', 0, 'reserved_delta', $6::bigint,
     'on_hand', t.loc_on_hand, 'available', t.loc_available,
     'product_on_hand', t.on_hand, 'product_available', t.available,
     'movement_id', NULL, 'scanner', NULL)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from stock_core.errors import UnknownProductError
-from stock_core.model import LocationStock, ProductStock, StockLevel, StockRow
+from stock_core.model import LocationStock, ProductStock, StockLevel, StockRow, WarehouseStock
 from stock_core.store.connection import Connection
 from stock_core.store.outbox import sql as outbox_sql
 from stock_core.store.stock import sql as q
@@ -120,11 +120,13 @@ async def list_stock(
     after: int,
     limit: int,
     search: str | None = None,
+    warehouse: str | None = None,
 ) -> list[ProductStock]:
     """Stock per product (keyset on product id) with its rows at the kept locations.
 
     ``search`` keeps products whose SKU or name contains it (any case) or that have it
-    as a barcode (a GTIN in any length).
+    as a barcode (a GTIN in any length); ``warehouse`` keeps that warehouse's locations
+    (and, without ``sku``, products with stock there or on their way to it).
     """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         products = await conn.fetch(
@@ -136,9 +138,15 @@ async def list_stock(
             below_reorder_point,
             limit,
             search,
+            warehouse,
         )
-        rows = await conn.fetch(
-            q.STOCK_ROWS_OF_PRODUCTS, [p["id"] for p in products], location, zone
+        ids = [p["id"] for p in products]
+        rows = await conn.fetch(q.STOCK_ROWS_OF_PRODUCTS, ids, location, zone, warehouse)
+        per_warehouse = await conn.fetch(q.PRODUCT_WAREHOUSES, ids, warehouse)
+    warehouses: dict[int, list[WarehouseStock]] = {}
+    for r in per_warehouse:
+        warehouses.setdefault(r["product_id"], []).append(
+            WarehouseStock(r["warehouse"], r["on_hand"], r["available"], r["in_transit"])
         )
     by_product: dict[int, list[StockRow]] = {}
     for r in rows:
@@ -152,6 +160,7 @@ async def list_stock(
                 r["reserved"],
                 r["expired"],
                 r["quarantined"],
+                r["warehouse"],
             )
         )
     return [
@@ -164,6 +173,8 @@ async def list_stock(
             on_order=p["on_order"],
             backordered=p["backordered"],
             locations=tuple(by_product.get(p["id"], ())),
+            in_transit=p["in_transit"],
+            warehouses=tuple(warehouses.get(p["id"], ())),
         )
         for p in products
     ]

@@ -11,6 +11,7 @@ __all__ = [
     "FIND_LOCATION",
     "LIST_STOCK_PRODUCTS",
     "PRODUCT_ORDER_FIGURES",
+    "PRODUCT_WAREHOUSES",
     "SIMULATION_CATALOG",
     "SNAPSHOT_ALERTS",
     "SNAPSHOT_RECENT",
@@ -73,10 +74,12 @@ WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
 ORDER BY seq DESC LIMIT $3
 """
 
-# Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point;
-# on_order is what open purchase orders still bring, backordered what open orders wait for.
+# Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point,
+# $8 warehouse; on_order is what open purchase orders still bring, backordered what open
+# orders wait for, in_transit what transfers have on the way (to $8 when given).
 # Product-wide availability decides "below reorder point"; location/zone filters keep
-# products with stock there.
+# products with stock there, a warehouse filter (without a SKU) products with stock there
+# or on their way to it.
 LIST_STOCK_PRODUCTS: Final = """
 SELECT p.id, p.sku, p.name, p.reorder_point,
        t.available AS product_available,
@@ -87,7 +90,12 @@ SELECT p.id, p.sku, p.name, p.reorder_point,
        (SELECT coalesce(sum(ol.backordered), 0)
         FROM order_lines ol JOIN orders o ON o.id = ol.order_id
         WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
-       ) AS backordered
+       ) AS backordered,
+       (SELECT coalesce(sum(tl.quantity - tl.received), 0)
+        FROM transfer_lines tl JOIN transfers tr ON tr.id = tl.transfer_id
+        WHERE tl.product_id = p.id AND tl.received < tl.quantity
+          AND ($8::text IS NULL OR tr.to_warehouse = $8)
+       ) AS in_transit
 FROM products p
 CROSS JOIN LATERAL (
     SELECT coalesce(sum(s.on_hand - s.reserved)
@@ -100,6 +108,12 @@ WHERE p.id > $1
         SELECT 1 FROM stock s JOIN locations l ON l.id = s.location_id
         WHERE s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0)
           AND ($3::text IS NULL OR l.code = $3) AND ($4::text IS NULL OR l.zone = $4)))
+  AND ($8::text IS NULL OR $2::text IS NOT NULL OR EXISTS (
+        SELECT 1 FROM stock s JOIN locations l ON l.id = s.location_id
+        WHERE s.product_id = p.id AND (s.on_hand > 0 OR s.reserved > 0) AND l.warehouse = $8)
+      OR EXISTS (
+        SELECT 1 FROM transfer_lines tl JOIN transfers tr ON tr.id = tl.transfer_id
+        WHERE tl.product_id = p.id AND tl.received < tl.quantity AND tr.to_warehouse = $8))
   AND (NOT $5::boolean OR t.available <= p.reorder_point)
   AND ($7::text IS NULL
        OR strpos(lower(p.sku), lower($7)) > 0
@@ -113,11 +127,38 @@ LIMIT $6
 
 STOCK_ROWS_OF_PRODUCTS: Final = """
 SELECT s.product_id, l.code AS location, l.zone, s.lot, s.expiry, s.on_hand, s.reserved,
-       stockd_expired(s.expiry) AND NOT s.quarantined AS expired, s.quarantined
+       stockd_expired(s.expiry) AND NOT s.quarantined AS expired, s.quarantined, l.warehouse
 FROM stock s JOIN locations l ON l.id = s.location_id
 WHERE s.product_id = ANY($1::integer[]) AND (s.on_hand > 0 OR s.reserved > 0)
   AND ($2::text IS NULL OR l.code = $2) AND ($3::text IS NULL OR l.zone = $3)
+  AND ($4::text IS NULL OR l.warehouse = $4)
 ORDER BY s.product_id, l.code, s.lot
+"""
+
+# Per product ($1) and warehouse (only $2 when given): on hand and available in its
+# locations, and what transfers have on the way to it.
+PRODUCT_WAREHOUSES: Final = """
+WITH held AS (
+    SELECT s.product_id, l.warehouse, sum(s.on_hand) AS on_hand,
+           sum(s.on_hand - s.reserved) FILTER (WHERE stockd_available(s.expiry, s.quarantined))
+               AS available
+    FROM stock s JOIN locations l ON l.id = s.location_id
+    WHERE s.product_id = ANY($1::integer[]) AND (s.on_hand > 0 OR s.reserved > 0)
+    GROUP BY 1, 2
+), coming AS (
+    SELECT tl.product_id, tr.to_warehouse AS warehouse,
+           sum(tl.quantity - tl.received) AS in_transit
+    FROM transfer_lines tl JOIN transfers tr ON tr.id = tl.transfer_id
+    WHERE tl.product_id = ANY($1::integer[]) AND tl.received < tl.quantity
+    GROUP BY 1, 2
+)
+SELECT coalesce(h.product_id, c.product_id) AS product_id,
+       coalesce(h.warehouse, c.warehouse) AS warehouse,
+       coalesce(h.on_hand, 0)::bigint AS on_hand, coalesce(h.available, 0)::bigint AS available,
+       coalesce(c.in_transit, 0)::bigint AS in_transit
+FROM held h FULL JOIN coming c ON c.product_id = h.product_id AND c.warehouse = h.warehouse
+WHERE $2::text IS NULL OR coalesce(h.warehouse, c.warehouse) = $2
+ORDER BY 1, 2
 """
 
 PRODUCT_ORDER_FIGURES: Final = """

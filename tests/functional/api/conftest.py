@@ -30,6 +30,9 @@ SNAPSHOT_TABLES = {
     # last_used_at moves on every authenticated request: not a change a caller made
     "api_tokens": "SELECT id, name, role, prefix, secret_hash, revoked_at FROM api_tokens",
     "outbox": "SELECT id, type, payload FROM outbox",
+    "warehouses": "SELECT * FROM warehouses",
+    "transfers": "SELECT * FROM transfers",
+    "transfer_lines": "SELECT * FROM transfer_lines",
 }
 
 
@@ -56,6 +59,20 @@ async def tokens(service: StockService) -> dict[Role, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+async def get_json(client: Client, url: str, token: str) -> tuple[int, Any]:
+    """GET ``url``: the status and the JSON body (the text when the answer is CSV)."""
+    response = await client.get(url, headers=bearer(token))
+    if response.content_type == "text/csv":
+        return response.status, await response.text()
+    return response.status, await response.json(content_type=None)
+
+
+async def post_json(client: Client, url: str, token: str, body: Any) -> tuple[int, Any]:
+    """POST ``body`` as JSON to ``url``: the status and the JSON body."""
+    response = await client.post(url, json=body, headers=bearer(token))
+    return response.status, await response.json(content_type=None)
 
 
 async def post_movement(

@@ -9,43 +9,37 @@ from typing import Any
 
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer, post_movement, snapshot
-
-
-async def _get(client: Client, url: str, token: str) -> tuple[int, Any]:
-    response = await client.get(url, headers=bearer(token))
-    if response.content_type == "text/csv":
-        return response.status, await response.text()
-    return response.status, await response.json(content_type=None)
-
-
-async def _post(client: Client, url: str, token: str, body: Any) -> tuple[int, Any]:
-    response = await client.post(url, json=body, headers=bearer(token))
-    return response.status, await response.json(content_type=None)
+from tests.functional.api.conftest import Client, get_json, post_json, post_movement, snapshot
 
 
 async def test_operators_are_kept_listed_and_named_by_movements(
     client: Client, tokens: dict[Role, str], pool: Pool
 ) -> None:
     manager, worker = tokens[Role.MANAGER], tokens[Role.WORKER]
-    status, made = await _post(client, "/api/v1/operators", manager, {"code": "ann", "name": "Ann"})
+    status, made = await post_json(
+        client, "/api/v1/operators", manager, {"code": "ann", "name": "Ann"}
+    )
     assert (status, made["code"], made["name"]) == (201, "ann", "Ann")
-    status, renamed = await _post(
+    status, renamed = await post_json(
         client, "/api/v1/operators", manager, {"code": "ann", "name": "Ann Smith"}
     )
     assert (status, renamed["name"]) == (200, "Ann Smith")
-    await _post(client, "/api/v1/operators", manager, {"code": "bob", "name": "Bob"})
-    status, page = await _get(client, "/api/v1/operators?limit=1", manager)
+    await post_json(client, "/api/v1/operators", manager, {"code": "bob", "name": "Bob"})
+    status, page = await get_json(client, "/api/v1/operators?limit=1", manager)
     assert status == 200
     assert ([o["code"] for o in page["items"]], page["next_cursor"]) == (["ann"], "ann")
-    status, page = await _get(client, f"/api/v1/operators?cursor={page['next_cursor']}", manager)
+    status, page = await get_json(
+        client, f"/api/v1/operators?cursor={page['next_cursor']}", manager
+    )
     assert [o["code"] for o in page["items"]] == ["bob"]
     # a worker may not keep operators; a bad code is a 422 and changes nothing
-    status, problem = await _post(client, "/api/v1/operators", worker, {"code": "x", "name": "X"})
+    status, problem = await post_json(
+        client, "/api/v1/operators", worker, {"code": "x", "name": "X"}
+    )
     assert status == 403
     before = await snapshot(pool)
     for body in ({"code": "a b", "name": "X"}, {"code": "cid", "name": ""}, {"code": "cid"}):
-        status, problem = await _post(client, "/api/v1/operators", manager, body)
+        status, problem = await post_json(client, "/api/v1/operators", manager, body)
         assert status == 422, problem
         assert problem["type"].endswith("validation-error")
     assert await snapshot(pool) == before
@@ -65,21 +59,21 @@ async def test_operators_are_kept_listed_and_named_by_movements(
     assert (status, problem["type"].split("/")[-1]) == (422, "unknown-operator")
     assert await snapshot(pool) == before
 
-    status, anns = await _get(client, "/api/v1/movements?operator=ann", manager)
+    status, anns = await get_json(client, "/api/v1/movements?operator=ann", manager)
     assert [(m["delta"], m["operator"]) for m in anns["items"]] == [(5, "ann")]
-    status, text = await _get(client, "/api/v1/movements.csv?operator=ann", manager)
+    status, text = await get_json(client, "/api/v1/movements.csv?operator=ann", manager)
     header, line = text.splitlines()
-    assert header.endswith(",operator,reason,serial")
-    assert line.endswith(",ann,,")
+    assert header.endswith(",operator,reason,serial,warehouse")
+    assert line.endswith(",ann,,,MAIN")
     today = datetime.now(UTC).date().isoformat()
-    status, report = await _get(
+    status, report = await get_json(
         client, f"/api/v1/reports/operators?from={today}&to={today}", manager
     )
     assert (status, report["items"]) == (
         200,
         [{"operator": "ann", "name": "Ann Smith", "movements": 1, "units": 5}],
     )
-    status, problem = await _get(
+    status, problem = await get_json(
         client, "/api/v1/reports/operators?from=2025-02-01&to=2025-01-01", manager
     )
     assert status == 422
@@ -89,14 +83,14 @@ async def test_returns_scrap_and_quarantine_through_the_api(
     client: Client, tokens: dict[Role, str], pool: Pool
 ) -> None:
     manager, worker = tokens[Role.MANAGER], tokens[Role.WORKER]
-    status, made = await _post(
+    status, made = await post_json(
         client,
         "/api/v1/locations",
         manager,
         {"code": "Q-01", "zone": "RET", "type": "quarantine"},
     )
     assert (status, made["type"]) == (201, "quarantine")
-    status, a01 = await _get(client, "/api/v1/locations/A-01", manager)
+    status, a01 = await get_json(client, "/api/v1/locations/A-01", manager)
     assert a01["type"] == "storage"
     receive = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 10}
     assert (await post_movement(client, worker, "in", receive))[0] == 201
@@ -105,7 +99,7 @@ async def test_returns_scrap_and_quarantine_through_the_api(
     status, posted = await post_movement(client, worker, "ret", {**returned, "reason": "Damaged"})
     assert status == 201, posted
     assert (posted["kind"], posted["delta"], posted["reason"]) == ("return", 3, "damaged")
-    status, stock = await _get(client, "/api/v1/stock/WIDGET", worker)
+    status, stock = await get_json(client, "/api/v1/stock/WIDGET", worker)
     assert (stock["on_hand"], stock["available"], stock["quarantined"]) == (13, 10, 3)
     rows = {r["location"]: r for r in stock["locations"]}
     assert (rows["Q-01"]["available"], rows["Q-01"]["quarantined"]) == (0, 3)
@@ -145,7 +139,7 @@ async def test_returns_scrap_and_quarantine_through_the_api(
         "to_location": "A-01",
     }
     assert (await post_movement(client, worker, "release", move))[0] == 201
-    status, stock = await _get(client, "/api/v1/stock/WIDGET", worker)
+    status, stock = await get_json(client, "/api/v1/stock/WIDGET", worker)
     assert (stock["on_hand"], stock["available"], stock["quarantined"]) == (11, 11, 0)
-    status, kinds = await _get(client, "/api/v1/movements?kind=scrap", manager)
+    status, kinds = await get_json(client, "/api/v1/movements?kind=scrap", manager)
     assert [(m["kind"], m["reason"]) for m in kinds["items"]] == [("scrap", "lost")]

@@ -1,0 +1,109 @@
+"""``/api/v1/warehouses``: the warehouses locations belong to.
+
+``POST`` creates a warehouse or renames one (201 created, 200 renamed), as operators
+are kept. A ``locations.csv`` naming a warehouse that does not exist yet creates it too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.token import Role
+from stock_core.domain.warehouse import check_warehouse
+from web_ui.api.route import (
+    API,
+    Call,
+    Page,
+    PageQuery,
+    Route,
+    decode_cursor,
+    json_response,
+    page_of,
+)
+from web_ui.api.types import WarehouseCodeText
+from web_ui.problem import ProblemError
+
+__all__ = ["ROUTES", "WarehouseIn", "WarehouseOut"]
+
+
+class WarehouseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: WarehouseCodeText
+    name: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
+
+
+class WarehouseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class WarehouseQuery(PageQuery):
+    cursor: str | None = Field(
+        None,
+        max_length=32,
+        pattern=r"^[A-Z0-9][A-Z0-9_-]{0,31}$",
+        description="The next_cursor of the page before (a warehouse code: the next page "
+        "starts after it); the first page without it.",
+    )
+
+
+async def list_warehouses(call: Call) -> web.StreamResponse:
+    query: WarehouseQuery = call.query
+    after = decode_cursor("warehouse", query.cursor) or ""
+    rows = await call.service.list_warehouses(after=after, limit=query.limit + 1)
+    page = page_of(
+        Page[WarehouseOut],
+        rows,
+        query.limit,
+        "warehouse",
+        lambda r: r.code,
+        WarehouseOut.model_validate,
+    )
+    return json_response(page)
+
+
+async def save_warehouse(call: Call) -> web.StreamResponse:
+    body: WarehouseIn = call.body
+    try:
+        code, name = check_warehouse(body.code, body.name)
+    except ValueError as exc:
+        raise ProblemError("validation-error", str(exc)) from exc
+    warehouse, created = await call.service.save_warehouse(code, name)
+    return json_response(WarehouseOut.model_validate(warehouse), status=201 if created else 200)
+
+
+ROUTES = (
+    Route(
+        "GET",
+        f"{API}/warehouses",
+        list_warehouses,
+        "List warehouses, by code",
+        "warehouses",
+        Role.MANAGER,
+        query=WarehouseQuery,
+        response=Page[WarehouseOut],
+    ),
+    Route(
+        "POST",
+        f"{API}/warehouses",
+        save_warehouse,
+        "Create a warehouse, or rename one",
+        "warehouses",
+        Role.MANAGER,
+        body=WarehouseIn,
+        response=WarehouseOut,
+        status=201,
+        errors=(200,),
+        description="201 when the code is new, 200 when the warehouse with that code was "
+        "renamed. Codes are 1-32 upper-case letters, digits, '_' or '-' (MAIN is there "
+        "from the start). Locations name their warehouse (POST /locations, locations.csv).",
+    ),
+)
