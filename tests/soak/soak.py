@@ -141,9 +141,16 @@ class Worker:
             data = b"9" * self.rng.randint(600, 900)
         else:
             data = bytes(self.rng.randrange(128, 255) for _ in range(self.rng.randint(3, 20)))
-        with contextlib.suppress(NotConnectedError, WriteTimeoutError):
+        before = self.scanner.feedback.events
+        try:
             self.scanner.send_raw(data + b"\r\n")
-            self.garbage_sent += 1
+        except (NotConnectedError, WriteTimeoutError):
+            return
+        self.garbage_sent += 1
+        # Its one nak first (a loaded or restarting gateway may take seconds), then quiet:
+        # a late nak would otherwise be read as the answer to the next scan.
+        with contextlib.suppress(TimeoutError):
+            await self.scanner.wait_feedback(before + 1, ANSWER_TIMEOUT)
         await self._quiet(0.3)
 
     async def _quiet(self, span: float, limit: float = 3.0) -> None:
