@@ -7,11 +7,16 @@ concurrent clients, against ``stockd web`` (its default pool of 10 connections).
 
 Baselines, same run, same concurrency: a raw asyncpg loop (one UPDATE + one INSERT
 per transaction) for writes, a raw asyncpg read of one product's stock rows for
-reads, and ``GET /healthz`` (aiohttp plus one ``SELECT 1``) as the HTTP floor. The
-client is aiohttp in this process; its own CPU is printed, since on a two-core
-box it competes with the server.
+reads, and ``GET /healthz`` (aiohttp plus one ``SELECT 1``) as the HTTP floor.
 
-    python benchmarks/bench_api.py [--seconds 6] [--concurrency 8,32]
+The client runs in this process: by default ``http_client.HttpClient`` (one keep-alive
+connection per client, requests as bytes: ~50 µs of CPU a request), or aiohttp's
+client with ``--client aiohttp`` (~140 µs). On a two-core box the client competes with
+the server, so each phase prints the CPU each process spent per request (web node,
+PostgreSQL's backends, the client) besides requests per second: those figures hold
+when other work shares the machine, the rates do not.
+
+    python benchmarks/bench_api.py [--seconds 6] [--concurrency 8,32] [--client aiohttp]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from typing import Any
 import aiohttp
 from ceiling import raw_ceiling
 from figures import CpuMeter, machine_facts, percentiles, quiet_gc, write_results
+from http_client import HttpClient, get_bytes, post_json_bytes
 from processes import start_web
 from scratch_db import BenchDatabase, bench_database, postmaster_pid
 
@@ -54,12 +60,14 @@ async def closed_loop(
     t0, t1 = start + warmup, start + warmup + seconds
     latencies: list[float] = []
     errors = 0
+    answered = 0
 
     async def client(index: int) -> None:
-        nonlocal errors
+        nonlocal errors, answered
         n = 0
         while loop.time() < t1:
             n += 1
+            answered += 1
             began = time.perf_counter()
             ok = await request(index, n)
             took = time.perf_counter() - began
@@ -77,12 +85,44 @@ async def closed_loop(
         "requests": len(latencies),
         "per_s": round(len(latencies) / seconds, 1),
         "errors": errors,
+        "answered": answered,
         "latency_ms": percentiles(latencies),
     }
 
 
+Send = Callable[[int, str, str, Any, dict[str, str]], Awaitable[int]]
+"""``send(client, method, path, json_body, headers)`` -> the response's status."""
+
+
+def light_sender(base: str, clients: int) -> tuple[Send, Callable[[], Awaitable[None]]]:
+    """Requests through :class:`HttpClient`, one connection per client."""
+    host, _, port = base.removeprefix("http://").partition(":")
+    conns = [HttpClient(host, int(port)) for _ in range(clients)]
+
+    async def send(client: int, method: str, path: str, body: Any, headers: dict[str, str]) -> int:
+        conn = conns[client]
+        if method == "POST":
+            return await conn.request(post_json_bytes(conn.authority, path, body, headers))
+        return await conn.request(get_bytes(conn.authority, path, headers))
+
+    async def close() -> None:
+        for conn in conns:
+            await conn.close()
+
+    return send, close
+
+
+def aiohttp_sender(base: str, session: aiohttp.ClientSession) -> Send:
+    async def send(_client: int, method: str, path: str, body: Any, headers: dict[str, str]) -> int:
+        async with session.request(method, f"{base}{path}", json=body, headers=headers) as r:
+            await r.read()
+            return r.status
+
+    return send
+
+
 async def measure(
-    db: BenchDatabase, base: str, session: aiohttp.ClientSession, concurrency: int, seconds: float
+    db: BenchDatabase, send: Send, concurrency: int, seconds: float
 ) -> dict[str, Any]:
     worker = await db.token("worker", f"bench-worker-{concurrency}")
     display = await db.token("display", f"bench-display-{concurrency}")
@@ -92,25 +132,21 @@ async def measure(
     d_headers = {"Authorization": f"Bearer {display}"}
     statuses: dict[int, int] = {}
 
+    def counted(status: int) -> int:
+        statuses[status] = statuses.get(status, 0) + 1
+        return status
+
     async def post(client: int, n: int) -> bool:
         body = {"kind": "receive", "sku": skus[client], "location": "DOCK-1", "quantity": 1}
         headers = {**w_headers, "Idempotency-Key": f"{run}-{client}-{n}"}
-        async with session.post(f"{base}/api/v1/movements", json=body, headers=headers) as r:
-            await r.read()
-            statuses[r.status] = statuses.get(r.status, 0) + 1
-            return r.status == 201
+        return counted(await send(client, "POST", "/api/v1/movements", body, headers)) == 201
 
-    async def get(_client: int, _n: int) -> bool:
+    async def get(client: int, _n: int) -> bool:
         sku = random.choice(skus)
-        async with session.get(f"{base}/api/v1/stock/{sku}", headers=d_headers) as r:
-            await r.read()
-            statuses[r.status] = statuses.get(r.status, 0) + 1
-            return r.status == 200
+        return counted(await send(client, "GET", f"/api/v1/stock/{sku}", None, d_headers)) == 200
 
-    async def healthz(_client: int, _n: int) -> bool:
-        async with session.get(f"{base}/healthz") as r:
-            await r.read()
-            return r.status == 200
+    async def healthz(client: int, _n: int) -> bool:
+        return await send(client, "GET", "/healthz", None, {}) == 200
 
     pool = db.pool
     assert pool is not None
@@ -126,6 +162,7 @@ async def measure(
         cpu.start()
         out[name] = await closed_loop(concurrency, seconds, request)
         out[name]["cpu_cores"] = cpu.stop()
+        out[name]["cpu_us_per_request"] = per_request(cpu.seconds, out[name]["answered"])
     out["http_statuses"] = statuses
     cpu.start()
     out["baseline_raw_write_tx"] = await raw_ceiling(
@@ -136,6 +173,16 @@ async def measure(
     out["baseline_raw_stock_read"] = await closed_loop(concurrency, seconds, raw_read)
     out["baseline_raw_stock_read"]["cpu_cores"] = cpu.stop()
     return out
+
+
+def per_request(seconds: dict[str, float], requests: int) -> dict[str, int]:
+    """CPU µs each process spent per request (``requests``: all answered while measured,
+    the warm-up's included)."""
+    return {
+        name: round(spent / requests * 1e6)
+        for name, spent in seconds.items()
+        if name in ("bench", "web", "postgres") and requests > 0
+    }
 
 
 _PIDS: dict[str, int] = {}
@@ -150,13 +197,22 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--concurrency", default="8,32")
+    parser.add_argument(
+        "--client",
+        choices=("light", "aiohttp"),
+        default="light",
+        help="the load client: http_client.HttpClient (default) or aiohttp's",
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     top = max(levels)
     async with bench_database(NAME, pool_size=top + 2) as db:
         facts = machine_facts(db.pg_version, db.where)
-        print(f"== HTTP API ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version})")
+        print(
+            f"== HTTP API ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version};"
+            f" client: {args.client})"
+        )
         web = await start_web(db.url, tmp)
         _PIDS["web"] = web.pid
         results: dict[str, Any] = {}
@@ -172,30 +228,15 @@ async def main() -> None:
                     if r.status != 200:
                         raise SystemExit(f"GET /api/v1/stock is not there yet: {r.status}")
                 for c in levels:
-                    res = results[f"c{c}"] = await measure(db, web.url, session, c, args.seconds)
-                    post, get = res["movements_post"], res["stock_get"]
-                    raw_w, raw_r = res["baseline_raw_write_tx"], res["baseline_raw_stock_read"]
-                    health = res["healthz"]
-                    post["ratio_to_raw_tx"] = round(post["per_s"] / max(raw_w["tx_per_s"], 1), 3)
-                    get["ratio_to_raw_read"] = round(get["per_s"] / max(raw_r["per_s"], 1), 3)
-                    print(
-                        f"{c:3d} clients: POST movements {post['per_s']:.0f}/s"
-                        f" (p50 {post['latency_ms'].get('p50')} ms, p99"
-                        f" {post['latency_ms'].get('p99')} ms, errors {post['errors']});"
-                        f" raw tx {raw_w['tx_per_s']:.0f}/s -> {post['ratio_to_raw_tx']:.2f}x"
-                    )
-                    print(
-                        f"             GET stock {get['per_s']:.0f}/s (p50"
-                        f" {get['latency_ms'].get('p50')} ms, p99 {get['latency_ms'].get('p99')}"
-                        f" ms); raw read {raw_r['per_s']:.0f}/s (p99"
-                        f" {raw_r['latency_ms'].get('p99')} ms) -> {get['ratio_to_raw_read']:.2f}x;"
-                        f" /healthz {health['per_s']:.0f}/s (p99"
-                        f" {health['latency_ms'].get('p99')} ms)"
-                    )
-                    print(
-                        f"             cpu POST {post['cpu_cores']} GET {get['cpu_cores']};"
-                        f" statuses {res['http_statuses']}"
-                    )
+                    if args.client == "light":
+                        send, close = light_sender(web.url, c)
+                    else:
+                        send, close = aiohttp_sender(web.url, session), _nothing
+                    try:
+                        res = results[f"c{c}"] = await measure(db, send, c, args.seconds)
+                    finally:
+                        await close()
+                    _report(c, res)
             results["web_peak_rss_mib"] = round(web.peak_rss_kib() / 1024, 1)
         finally:
             if web.running:
@@ -206,10 +247,45 @@ async def main() -> None:
             {
                 "benchmark": NAME,
                 "machine": facts,
+                "client": args.client,
                 "scaled": "none; stockd web with its default pool (10 connections)",
                 **results,
             },
         )
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _report(c: int, res: dict[str, Any]) -> None:
+    post, get = res["movements_post"], res["stock_get"]
+    raw_w, raw_r = res["baseline_raw_write_tx"], res["baseline_raw_stock_read"]
+    health = res["healthz"]
+    post["ratio_to_raw_tx"] = round(post["per_s"] / max(raw_w["tx_per_s"], 1), 3)
+    get["ratio_to_raw_read"] = round(get["per_s"] / max(raw_r["per_s"], 1), 3)
+    print(
+        f"{c:3d} clients: POST movements {post['per_s']:.0f}/s"
+        f" (p50 {post['latency_ms'].get('p50')} ms, p99"
+        f" {post['latency_ms'].get('p99')} ms, errors {post['errors']});"
+        f" raw tx {raw_w['tx_per_s']:.0f}/s -> {post['ratio_to_raw_tx']:.2f}x"
+    )
+    print(
+        f"             GET stock {get['per_s']:.0f}/s (p50"
+        f" {get['latency_ms'].get('p50')} ms, p99 {get['latency_ms'].get('p99')}"
+        f" ms); raw read {raw_r['per_s']:.0f}/s (p99"
+        f" {raw_r['latency_ms'].get('p99')} ms) -> {get['ratio_to_raw_read']:.2f}x;"
+        f" /healthz {health['per_s']:.0f}/s (p99"
+        f" {health['latency_ms'].get('p99')} ms)"
+    )
+    for name, label in (("movements_post", "POST"), ("stock_get", "GET"), ("healthz", "healthz")):
+        us = res[name]["cpu_us_per_request"]
+        print(
+            f"             cpu µs per {label}: web {us.get('web')}, PostgreSQL"
+            f" {us.get('postgres')}, client {us.get('bench')}; cores"
+            f" {res[name]['cpu_cores']}"
+        )
+    print(f"             statuses {res['http_statuses']}")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,8 @@ class CpuMeter:
         self.pids = pids
         self._start: dict[str, float] = {}
         self._t0 = 0.0
+        self.seconds: dict[str, float] = {}
+        """CPU seconds of each over the last span, unrounded (for per-request figures)."""
 
     @staticmethod
     def _tree_cpu(pid: int) -> float:
@@ -166,6 +168,7 @@ class CpuMeter:
     def stop(self) -> dict[str, float]:
         end = self._sample()
         span = max(time.monotonic() - self._t0, 1e-9)
+        self.seconds = {k: end[k] - self._start.get(k, 0.0) for k in end}
         out = {k: round((end[k] - self._start.get(k, 0.0)) / span, 2) for k in end}
         # What else ran on the machine meanwhile (other people's work, the kernel).
         named = sum(v for k, v in out.items() if k != "machine" and "." not in k)

@@ -12,6 +12,7 @@ fetches and the feed's WebSocket to this server only, and never inside a frame.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from aiohttp import web
@@ -40,12 +41,14 @@ _POLICY = (
 )
 
 
+@functools.lru_cache(maxsize=256)
 def content_security_policy(host: str | None) -> str:
     """The policy for a request to ``host`` (its Host header).
 
     ``connect-src 'self'`` covers ``ws:``/``wss:`` to the same host in current
     browsers; the host's own ``ws://`` and ``wss://`` are named too for the others.
     A Host header that is not a plain host[:port] is not copied into the policy.
+    Answered from a small cache: a node is reached under a few names.
     """
     connect = "connect-src 'self'"
     if host and _HOST.match(host):

@@ -94,6 +94,7 @@ class Metrics:
             registry=r,
         )
 
+        self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.webhook_deliveries = Gauge(
             "stockd_webhook_deliveries",
             "Each webhook subscription's deliveries waiting to be sent or retried (pending) "
@@ -101,6 +102,19 @@ class Metrics:
             ["webhook", "status"],
             registry=r,
         )
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one answered request (the children of each label set are kept:
+        ``labels()`` takes a lock and builds its key on every call)."""
+        key = (method, route, status)
+        children = self._answered.get(key)
+        if children is None:
+            children = self._answered[key] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def observe_webhooks(self, hooks: Sequence[Webhook]) -> None:
         self.webhook_deliveries.clear()
@@ -155,10 +169,9 @@ async def metrics_middleware(request: web.Request, handler: _Handler) -> web.Str
         status = exc.status
         raise
     finally:
-        metrics = request.app[METRICS]
-        route = _route_of(request)
-        metrics.requests.labels(request.method, route, str(status)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - start)
+        request.app[METRICS].answered(
+            request.method, _route_of(request), status, time.perf_counter() - start
+        )
 
 
 RENDER_REUSE_SECONDS = 1.0

@@ -30,7 +30,7 @@ import enum
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date, datetime
 from typing import assert_never
 
@@ -351,21 +351,42 @@ def _jsonable(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
-def _without_no_serials(value: object) -> object:
-    """``serials: []`` left out, so a request without serials hashes as it always did."""
-    if isinstance(value, dict):
-        return {
-            k: _without_no_serials(v) for k, v in value.items() if not (k == "serials" and not v)
-        }
-    if isinstance(value, list | tuple):
-        return [_without_no_serials(v) for v in value]
-    return value
+_FINGERPRINT_JSON = json.JSONEncoder(sort_keys=True, default=_jsonable, separators=(",", ":"))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _plain(value: object) -> object:
+    """``dataclasses.asdict``'s shape (dataclasses as dicts, recursively) without its
+    deep copies (a command's values are immutable), and ``serials: []`` left out, so a
+    request without serials hashes as it always did."""
+    if value is None or isinstance(value, str | int):
+        return value
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        if not is_dataclass(value):
+            if isinstance(value, list | tuple):
+                return [_plain(v) for v in value]
+            if isinstance(value, dict):
+                return {k: _plain(v) for k, v in value.items() if not (k == "serials" and not v)}
+            return value
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+    plain = {}
+    for name in names:
+        item = getattr(value, name)
+        if not (name == "serials" and not item):
+            plain[name] = _plain(item)
+    return plain
 
 
 def request_fingerprint(envelope: Envelope) -> str:
-    """A stable hash of what was asked, to tell a replay from a reused key."""
-    body = _without_no_serials(
-        {"type": type(envelope.command).__name__, **asdict(envelope.command)}
-    )
-    text = json.dumps(body, sort_keys=True, default=_jsonable, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    """A stable hash of what was asked, to tell a replay from a reused key.
+
+    Stored with each idempotency key, so its text never changes: the command's fields
+    (as ``dataclasses.asdict`` gives them, without empty ``serials``) and its type, as
+    sorted compact JSON."""
+    command = envelope.command
+    body = _plain(command)
+    assert isinstance(body, dict)
+    body["type"] = type(command).__name__
+    return hashlib.sha256(_FINGERPRINT_JSON.encode(body).encode()).hexdigest()

@@ -225,8 +225,12 @@ async def _locations(
     return found
 
 
+_COMPACT_JSON: Final = json.JSONEncoder(separators=(",", ":"))
+"""One encoder for every event payload (``json.dumps`` with options builds one a call)."""
+
+
 def _payload(env: Envelope, row: PlannedRow) -> str:
-    return json.dumps(
+    return _COMPACT_JSON.encode(
         {
             "sku": row.sku,
             "location": row.location,
@@ -243,8 +247,7 @@ def _payload(env: Envelope, row: PlannedRow) -> str:
             "operator": env.operator,
             "reason": None,
             "serial": None,
-        },
-        separators=(",", ":"),
+        }
     )
 
 
