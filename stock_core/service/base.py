@@ -87,21 +87,25 @@ class ServiceBase:
 
 
 def on_connection(
-    work: Callable[Concatenate[Connection, _P], Awaitable[_R]],
+    work: Callable[Concatenate[Connection, _P], Awaitable[_R]], *, poke: bool = False
 ) -> _OnConnection[_P, _R]:
     """A use case that is one store function, run on a pooled connection.
 
     ``list_webhooks = on_connection(webhooks.list_webhooks)`` gives the service a method
     taking the store function's arguments after ``conn``: the connection comes from the
     pool and losing PostgreSQL becomes ``DatabaseUnavailableError``, as in every use
-    case. Its documentation is the store function's.
+    case. Its documentation is the store function's. With ``poke`` it commits events:
+    the feed relays are woken afterwards (as :func:`pokes` does).
     """
-    return _OnConnection(work)
+    return _OnConnection(work, poke)
 
 
 class _OnConnection(Generic[_P, _R]):
-    def __init__(self, work: Callable[Concatenate[Connection, _P], Awaitable[_R]]) -> None:
+    def __init__(
+        self, work: Callable[Concatenate[Connection, _P], Awaitable[_R]], poke: bool
+    ) -> None:
         self.work = work
+        self.poke = poke
         self.__doc__ = work.__doc__
 
     @overload
@@ -117,11 +121,15 @@ class _OnConnection(Generic[_P, _R]):
     ) -> Self | Callable[_P, Coroutine[Any, Any, _R]]:
         if service is None:
             return self
-        work = self.work
+        work, poke = self.work, self.poke
 
         async def use_case(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-            async with service._connection() as conn:
-                return await work(conn, *args, **kwargs)
+            try:
+                async with service._connection() as conn:
+                    return await work(conn, *args, **kwargs)
+            finally:
+                if poke:
+                    service._poke()
 
         use_case.__doc__ = work.__doc__
         return use_case

@@ -6,13 +6,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from stock_core import model
-from stock_core.domain.availability import Availability
 from stock_core.domain.movement import MovementRecord
 from stock_core.errors import UnknownLocationError, UnknownProductError
-from stock_core.service.base import ServiceBase, pokes
+from stock_core.service.base import ServiceBase, on_connection
 from stock_core.store import alerts, availability, capacity, gateway, stock, warehouses
 from stock_core.store.catalog import locations, products
 from stock_core.store.ledger import movements
@@ -21,10 +19,7 @@ __all__ = ["CatalogUseCases"]
 
 
 class CatalogUseCases(ServiceBase):
-    async def availability(self, skus: Sequence[str]) -> dict[str, Availability]:
-        """What a storefront shows for each known SKU (unknown SKUs are absent)."""
-        async with self._connection() as conn:
-            return await availability.availability_of(conn, skus)
+    availability = on_connection(availability.availability_of)
 
     async def list_products(
         self, *, category: str | None = None, after: int = 0, limit: int = 100
@@ -40,14 +35,8 @@ class CatalogUseCases(ServiceBase):
             raise UnknownProductError(sku)
         return found
 
-    async def create_product(self, spec: model.ProductSpec) -> model.Product:
-        async with self._connection() as conn:
-            return await products.create_product(conn, spec)
-
-    async def update_product(self, sku: str, changes: Mapping[str, Any]) -> model.Product:
-        """Change some fields (names as in :class:`ProductSpec`); barcodes replace all."""
-        async with self._connection() as conn:
-            return await products.update_product(conn, sku, changes)
+    create_product = on_connection(products.create_product)
+    update_product = on_connection(products.update_product)
 
     async def list_locations(
         self,
@@ -98,9 +87,7 @@ class CatalogUseCases(ServiceBase):
         assert found is not None
         return found
 
-    async def create_location(self, spec: model.LocationSpec) -> model.Location:
-        async with self._connection() as conn:
-            return await locations.create_location(conn, spec)
+    create_location = on_connection(locations.create_location)
 
     async def list_stock(
         self,
@@ -145,9 +132,7 @@ class CatalogUseCases(ServiceBase):
                 conn, filters, after=after, limit=limit, newest_first=newest_first
             )
 
-    async def movement(self, movement_id: int) -> MovementRecord | None:
-        async with self._connection() as conn:
-            return await movements.movement_by_id(conn, movement_id)
+    movement = on_connection(movements.movement_by_id)
 
     @contextlib.asynccontextmanager
     async def export_movements(
@@ -174,37 +159,8 @@ class CatalogUseCases(ServiceBase):
         ids = sorted(i for i in merged if after is None or i > after)
         return [merged[i] for i in ids[:limit]]
 
-    async def list_alerts(
-        self,
-        *,
-        include_cleared: bool = False,
-        kind: str | None = None,
-        sku: str | None = None,
-        after: int = 0,
-        limit: int = 100,
-    ) -> list[model.Alert]:
-        async with self._connection() as conn:
-            return await alerts.list_alerts(
-                conn, include_cleared=include_cleared, kind=kind, sku=sku, after=after, limit=limit
-            )
-
-    async def alert(self, alert_id: int) -> model.Alert | None:
-        async with self._connection() as conn:
-            return await alerts.alert_by_id(conn, alert_id)
-
-    @pokes
-    async def acknowledge_alert(self, alert_id: int, by: str) -> model.Alert | None:
-        """Acknowledge once (emits ``alert.acknowledged``); ``None`` when there is no such alert."""
-        async with self._connection() as conn:
-            return await alerts.acknowledge_alert(conn, alert_id, by)
-
-    async def spool_exception(self, exception_id: int) -> model.SpoolException | None:
-        async with self._connection() as conn:
-            return await gateway.spool_exception_by_id(conn, exception_id)
-
-    @pokes
-    async def resolve_spool_exception(
-        self, exception_id: int, by: str, resolution: str
-    ) -> model.SpoolException | None:
-        async with self._connection() as conn:
-            return await gateway.resolve_spool_exception(conn, exception_id, by, resolution)
+    list_alerts = on_connection(alerts.list_alerts)
+    alert = on_connection(alerts.alert_by_id)
+    acknowledge_alert = on_connection(alerts.acknowledge_alert, poke=True)
+    spool_exception = on_connection(gateway.spool_exception_by_id)
+    resolve_spool_exception = on_connection(gateway.resolve_spool_exception, poke=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from stock_core.domain.count_task import DEFAULT_APPROVAL_PERCENT, CountTaskView
 from stock_core.domain.movement import Envelope
-from stock_core.service.base import ServiceBase, pokes
+from stock_core.service.base import ServiceBase, on_connection, pokes
 from stock_core.store._boundary import with_retries
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import tasks as count_tasks
@@ -34,15 +34,8 @@ class CountTaskUseCases(ServiceBase):
 
         return await with_retries(self.pool, work)
 
-    async def count_task(self, task_id: int) -> CountTaskView:
-        async with self._connection() as conn:
-            return await count_tasks.task_view(conn, task_id)
-
-    async def list_count_tasks(
-        self, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[CountTaskView]:
-        async with self._connection() as conn:
-            return await count_tasks.list_tasks(conn, status=status, after=after, limit=limit)
+    count_task = on_connection(count_tasks.task_view)
+    list_count_tasks = on_connection(count_tasks.list_tasks)
 
     @pokes
     async def count_for_task(self, task_id: int, envelope: Envelope) -> CountTaskView:

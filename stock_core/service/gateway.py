@@ -10,7 +10,7 @@ from typing import Any
 from stock_core import model
 from stock_core.domain.movement import Envelope
 from stock_core.errors import DatabaseUnavailableError, StockRejection
-from stock_core.service.base import ServiceBase, pokes
+from stock_core.service.base import ServiceBase, on_connection, pokes
 from stock_core.store import failover, gateway, handheld, stock
 from stock_core.store.database import PING
 
@@ -18,9 +18,7 @@ __all__ = ["GatewayUseCases"]
 
 
 class GatewayUseCases(ServiceBase):
-    async def simulation_catalog(self, limit: int = 200) -> tuple[list[str], list[str]]:
-        async with self._connection() as conn:
-            return await stock.simulation_catalog(conn, limit)
+    simulation_catalog = on_connection(stock.simulation_catalog)
 
     async def ping(self) -> bool:
         """True when PostgreSQL answers within two seconds."""
@@ -69,49 +67,9 @@ class GatewayUseCases(ServiceBase):
         async with self._connection(deadline) as conn:
             await gateway.save_gateway_state(conn, name, spool)
 
-    async def gateway_states(self) -> list[model.GatewayState]:
-        async with self._connection() as conn:
-            return await gateway.gateway_states(conn)
-
-    async def handheld_session(self, scanner: str) -> handheld.HandheldSession | None:
-        """What is kept of a handheld scanner (its session, its last scan), if anything."""
-        async with self._connection() as conn:
-            return await handheld.handheld_session(conn, scanner)
-
-    async def handheld_reply(self, scanner: str, seq: int) -> dict[str, Any] | None:
-        """The reply a handheld's scan ``seq`` got, while it is kept."""
-        async with self._connection() as conn:
-            return await handheld.handheld_reply(conn, scanner, seq)
-
-    @pokes
-    async def save_handheld_scan(
-        self,
-        state: model.ScannerState,
-        session: dict[str, Any],
-        seq: int,
-        reply: dict[str, Any],
-        worker: str | None,
-        events: Sequence[tuple[str, dict[str, Any]]] = (),
-        refused_late: Sequence[tuple[Envelope, StockRejection, datetime | None]] = (),
-    ) -> None:
-        """A handheld took scan ``seq``: its session, reply, state, events and (a scan taken
-        offline and refused now) its spool exception, together."""
-        async with self._connection() as conn:
-            await handheld.save_handheld_scan(
-                conn, state, session, seq, reply, worker, events, refused_late
-            )
-
-    @pokes
-    async def save_handheld_status(
-        self, state: model.ScannerState, event: tuple[str, dict[str, Any]]
-    ) -> None:
-        async with self._connection() as conn:
-            await handheld.save_handheld_status(conn, state, event)
-
-    async def list_spool_exceptions(
-        self, *, include_resolved: bool = False, after: int = 0, limit: int = 100
-    ) -> list[model.SpoolException]:
-        async with self._connection() as conn:
-            return await gateway.list_spool_exceptions(
-                conn, include_resolved=include_resolved, after=after, limit=limit
-            )
+    gateway_states = on_connection(gateway.gateway_states)
+    handheld_session = on_connection(handheld.handheld_session)
+    handheld_reply = on_connection(handheld.handheld_reply)
+    save_handheld_scan = on_connection(handheld.save_handheld_scan, poke=True)
+    save_handheld_status = on_connection(handheld.save_handheld_status, poke=True)
+    list_spool_exceptions = on_connection(gateway.list_spool_exceptions)

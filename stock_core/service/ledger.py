@@ -10,7 +10,7 @@ from stock_core.domain.lineage import Lineage
 from stock_core.domain.movement import Envelope, MovementOutcome, Outcome, Return, Scrap
 from stock_core.domain.returns import check_reason
 from stock_core.errors import StockRejection, UnknownOperatorError
-from stock_core.service.base import ServiceBase
+from stock_core.service.base import ServiceBase, on_connection
 from stock_core.store import failover, ledger, operators, outbox, stock
 from stock_core.store.serials.view import serial_view
 
@@ -87,19 +87,9 @@ class LedgerUseCases(ServiceBase):
         async with self._connection() as conn:
             return await stock.floor_snapshot(conn)
 
-    async def events_after(self, seq: int, limit: int = 1000) -> list[model.FeedEvent]:
-        async with self._connection() as conn:
-            return await outbox.events_after(conn, seq, limit)
-
-    async def feed_bounds(self) -> tuple[int, int]:
-        """(oldest retained feed seq, newest feed seq)."""
-        async with self._connection() as conn:
-            return await outbox.feed_bounds(conn)
-
-    async def find_operator(self, code: str) -> model.Operator | None:
-        """The operator a badge names, or ``None`` (a scanner's ``USR:`` check)."""
-        async with self._connection() as conn:
-            return await operators.find_operator(conn, code)
+    events_after = on_connection(outbox.events_after)
+    feed_bounds = on_connection(outbox.feed_bounds)
+    find_operator = on_connection(operators.find_operator)
 
     async def check_operator(self, code: str) -> None:
         """Raise :class:`UnknownOperatorError` unless ``code`` names an operator."""

@@ -15,7 +15,7 @@ from stock_core.domain.movement import (
     Receive,
 )
 from stock_core.domain.orders import OrderLineRequest, validate_lines
-from stock_core.service.base import ServiceBase, pokes
+from stock_core.service.base import ServiceBase, on_connection, pokes
 from stock_core.store import ledger, orders
 from stock_core.store._boundary import with_retries
 from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
@@ -51,19 +51,9 @@ class OrderUseCases(ServiceBase):
     async def cancel_order(self, number: str) -> model.Order:
         return await with_retries(self.pool, lambda conn: orders.cancel_order(conn, number))
 
-    async def get_order(self, number: str) -> model.Order:
-        async with self._connection() as conn:
-            return await orders.get_order(conn, number)
-
-    async def list_orders(
-        self, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[model.Order]:
-        async with self._connection() as conn:
-            return await orders.list_orders(conn, status=status, after=after, limit=limit)
-
-    async def backorders(self, sku: str | None = None) -> list[model.Backorder]:
-        async with self._connection() as conn:
-            return await orders.backorders(conn, sku)
+    get_order = on_connection(orders.get_order)
+    list_orders = on_connection(orders.list_orders)
+    backorders = on_connection(orders.backorders)
 
     @pokes
     async def create_purchase_order(
@@ -90,15 +80,8 @@ class OrderUseCases(ServiceBase):
             self.pool, lambda conn: orders.reschedule_purchase_order(conn, number, expected_date)
         )
 
-    async def get_purchase_order(self, number: str) -> model.PurchaseOrder:
-        async with self._connection() as conn:
-            return await orders.get_purchase_order(conn, number)
-
-    async def list_purchase_orders(
-        self, *, status: str | None = None, after: int = 0, limit: int = 100
-    ) -> list[model.PurchaseOrder]:
-        async with self._connection() as conn:
-            return await orders.list_purchase_orders(conn, status=status, after=after, limit=limit)
+    get_purchase_order = on_connection(orders.get_purchase_order)
+    list_purchase_orders = on_connection(orders.list_purchase_orders)
 
     @pokes
     async def cancel_purchase_order(self, number: str) -> model.PurchaseOrder:

@@ -81,6 +81,7 @@ class HandheldSession:
 
 
 async def handheld_session(conn: Connection, scanner: str) -> HandheldSession | None:
+    """What is kept of a handheld scanner (its session, its last scan), if anything."""
     row = await conn.fetchrow(HANDHELD_SESSION, scanner)
     if row is None:
         return None

@@ -36,11 +36,11 @@ def _alert(row: asyncpg.Record) -> Alert:
 async def list_alerts(
     conn: Connection,
     *,
-    include_cleared: bool,
-    kind: str | None,
-    sku: str | None,
-    after: int,
-    limit: int,
+    include_cleared: bool = False,
+    kind: str | None = None,
+    sku: str | None = None,
+    after: int = 0,
+    limit: int = 100,
 ) -> list[Alert]:
     rows = await conn.fetch(q.LIST_ALERTS, after, include_cleared, kind, sku, limit)
     return [_alert(r) for r in rows]

@@ -201,7 +201,7 @@ async def task_view(conn: Connection, task_id: int) -> CountTaskView:
 
 
 async def list_tasks(
-    conn: Connection, *, status: str | None, after: int, limit: int
+    conn: Connection, *, status: str | None = None, after: int = 0, limit: int = 100
 ) -> list[CountTaskView]:
     """Tasks in id order (without lines)."""
     views = []

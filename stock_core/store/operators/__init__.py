@@ -25,11 +25,12 @@ def _operator(row: asyncpg.Record) -> Operator:
     return Operator(row["code"], row["name"], row["created_at"], row["updated_at"])
 
 
-async def list_operators(conn: Connection, *, after: str, limit: int) -> list[Operator]:
+async def list_operators(conn: Connection, *, after: str = "", limit: int = 100) -> list[Operator]:
     return [_operator(r) for r in await conn.fetch(sql.LIST_OPERATORS, after, limit)]
 
 
 async def find_operator(conn: Connection, code: str) -> Operator | None:
+    """The operator a badge names, or ``None`` (a scanner's ``USR:`` check)."""
     row = await conn.fetchrow(sql.OPERATOR_BY_CODE, code)
     return None if row is None else _operator(row)
 
