@@ -34,6 +34,7 @@ __all__ = [
     "ReasonScan",
     "RejectReason",
     "ScanRejected",
+    "SerialScan",
     "Symbology",
 ]
 
@@ -87,6 +88,7 @@ class RejectReason(enum.Enum):
     BAD_SKU = "bad SKU"
     BAD_OPERATOR = "bad operator badge"
     BAD_REASON = "bad reason code"
+    BAD_SERIAL = "bad serial number"
     UNRECOGNISED = "unrecognised barcode"
 
 
@@ -156,6 +158,13 @@ class ReasonScan:
 
 
 @dataclass(frozen=True)
+class SerialScan:
+    """``SN:<serial>``: the serial of the serial-tracked product just scanned."""
+
+    serial: str
+
+
+@dataclass(frozen=True)
 class ScanRejected:
     reason: RejectReason
     detail: str = ""
@@ -173,5 +182,6 @@ Decoded = (
     | PurchaseOrderScan
     | OperatorScan
     | ReasonScan
+    | SerialScan
     | ScanRejected
 )

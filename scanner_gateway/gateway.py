@@ -43,11 +43,12 @@ from scanner_gateway.framing import (
     LineFramer,
 )
 from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
+from scanner_gateway.posting import wants_serials
 from scanner_gateway.serial_link import LinkState, SerialLink
 from scanner_gateway.session import Mode, ScannerSession
 from scanner_gateway.spool import DEFAULT_CAP_BYTES, Spool, claim_epoch, spool_identity
 from scanner_gateway.symbology import decode
-from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Envelope, ProductRef
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.errors import StockRejection
@@ -499,7 +500,8 @@ class Gateway:
         runtime.last_scan_at = datetime.now(UTC)
         runtime.last_code = _printable(frame)
         signed_in = runtime.session.operator
-        intent = runtime.session.receive_scan(decoded, time.monotonic())
+        tracked = await self._serial_tracked(runtime.session.tracking_wanted(decoded))
+        intent = runtime.session.receive_scan(decoded, time.monotonic(), serial_tracked=tracked)
         reason: str | None = None
         feedback = Feedback.NAK
         match intent:
@@ -538,14 +540,31 @@ class Gateway:
                     runtime.counters.spooled += 1
                 else:
                     runtime.counters.committed += 1
-                feedback = runtime.session.receive_outcome(reason is None, reason)
-        if reason is not None:
+                feedback = runtime.session.receive_outcome(
+                    reason is None, reason, wants_serials=wants_serials(outcome)
+                )
+        if reason is not None and feedback is Feedback.NAK:
             self._announce_rejection(runtime, frame, reason)
         await self._reply(runtime, feedback)
         if runtime.session.operator != signed_in:
             self._operator_changed(runtime)
         self._watch_operator(runtime)
         self._state_changed(runtime)
+
+    async def _serial_tracked(self, product: ProductRef | None) -> bool:
+        """Whether ``product`` (a count's or move's scan) is serial-tracked; offline, it is
+        taken as not (the store refuses it on replay if it is)."""
+        if product is None:
+            return False
+        try:
+            timeout = self.committer.commit_timeout
+            async with asyncio.timeout(timeout + 1.0):
+                tracking = await self.service.product_tracking(product, deadline=timeout)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            return False
+        return tracking == "serial"
 
     def _watch_operator(self, runtime: ScannerRuntime) -> None:
         """(Re)arm the timer that signs an idle operator out (the session decides)."""

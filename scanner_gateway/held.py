@@ -1,7 +1,8 @@
 """The lines a scanner session holds uncommitted: a count's tally or a move's items.
 
 One line per product ref and lot, in first-scanned order; a line's quantity is
-1..``MAX_QUANTITY``. Pure values: no I/O.
+1..``MAX_QUANTITY``. A serial-tracked product's line names its serials, each once, and
+its quantity is their number. Pure values: no I/O.
 """
 
 from __future__ import annotations
@@ -44,8 +45,27 @@ class HeldLines:
         total = quantity + (0 if held is None else held.quantity)
         if total <= MAX_QUANTITY:
             first = expiry if held is None or held.expiry is None else held.expiry
-            self._lines[key] = Line(product, total, lot, first)
+            kept = () if held is None else held.serials
+            self._lines[key] = Line(product, total, lot, first, serials=kept)
         return total
+
+    def add_serial(
+        self, product: ProductRef, serial: str, lot: str | None, expiry: date | None
+    ) -> int | None:
+        """Add one unit with ``serial`` to the line of ``product`` and ``lot``; answer its
+        total, or ``None`` (changing nothing) when the line has that serial already."""
+        key = (product, lot)
+        held = self._lines.get(key)
+        if held is None:
+            self._lines[key] = Line(product, 1, lot, expiry, serials=(serial,))
+            return 1
+        if serial in held.serials:
+            return None
+        first = held.expiry if held.expiry is not None else expiry
+        self._lines[key] = Line(
+            product, held.quantity + 1, lot, first, serials=(*held.serials, serial)
+        )
+        return held.quantity + 1
 
     def clear(self) -> None:
         self._lines.clear()
@@ -60,6 +80,7 @@ def line_json(line: Line) -> dict[str, object]:
         "quantity": line.quantity,
         "lot": line.lot,
         "expiry": None if line.expiry is None else line.expiry.isoformat(),
+        "serials": list(line.serials),
     }
 
 
@@ -72,6 +93,9 @@ def line_of_json(held: object) -> Line:
         raise TypeError(f"pending line {held!r}")
     sku, barcode = held.get("sku"), held.get("barcode")
     quantity, lot, expiry = held["quantity"], held.get("lot"), held.get("expiry")
+    serials = held.get("serials") or []
+    if not isinstance(serials, list) or not all(isinstance(s, str) for s in serials):
+        raise TypeError(f"serials {serials!r}")
     if type(quantity) is not int or not 1 <= quantity <= MAX_QUANTITY:
         raise ValueError(f"quantity {quantity!r}")
     if not isinstance(lot, str | None) or not isinstance(expiry, str | None):
@@ -81,4 +105,10 @@ def line_of_json(held: object) -> Line:
     if (sku is None) == (barcode is None):
         raise ValueError("a held line names its product by sku or by barcode")
     product = ProductRef(sku=None if sku is None else Sku(sku), barcode=barcode)
-    return Line(product, quantity, lot, None if expiry is None else date.fromisoformat(expiry))
+    return Line(
+        product,
+        quantity,
+        lot,
+        None if expiry is None else date.fromisoformat(expiry),
+        serials=tuple(serials),
+    )

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from scanner_gateway.decoded import ProductScan
 from stock_core.domain.movement import Command as MovementCommand
-from stock_core.domain.movement import Pick, ProductRef, Receive, Return, Scrap
+from stock_core.domain.movement import Line, Pick, ProductRef, Receive, Return, Scrap
+from stock_core.errors import TrackingError
 from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, ReasonCode, Sku
 
-__all__ = ["Posting", "command_for", "product_of"]
+__all__ = ["Posting", "command_for", "product_of", "wants_serials"]
 
 
 Posting = type[Receive] | type[Pick] | type[Return] | type[Scrap]
 """The ledger command a product scan posts, by its class."""
+
+
+def wants_serials(outcome: object) -> bool:
+    """Whether a post's outcome is the store saying its product is serial-tracked and the
+    scan named no serial (the session then waits for ``SN:``)."""
+    return isinstance(outcome, TrackingError) and outcome.wants_serials is True
 
 
 def product_of(scan: ProductScan) -> ProductRef | None:
@@ -30,30 +37,32 @@ def product_of(scan: ProductScan) -> ProductRef | None:
 
 def command_for(
     posting: Posting,
-    product: ProductRef,
+    line: Line,
     location: LocationCode,
-    quantity: int,
-    scan: ProductScan,
     *,
     order: OrderNumber | None,
     purchase_order: PurchaseOrderNumber | None,
     reason: ReasonCode | None,
 ) -> MovementCommand:
-    """The command posting ``quantity`` of ``product`` (with the scan's lot and expiry)
-    at ``location``; a receive carries ``purchase_order``, a pick ``order``, and a
-    return or scrap ``reason`` (which must then be set)."""
+    """The command posting ``line`` (its product, quantity, lot, expiry and serials) at
+    ``location``; a receive carries ``purchase_order``, a pick ``order``, and a return
+    or scrap ``reason`` (which must then be set)."""
+    product, quantity, lot, serials = line.product, line.quantity, line.lot, line.serials
     if posting is Receive:
         return Receive(
             product,
             location,
             quantity,
-            lot=scan.lot,
-            expiry=scan.expiry,
+            lot=lot,
+            expiry=line.expiry,
             purchase_order=purchase_order,
+            serials=serials,
         )
     if posting is Pick:
-        return Pick(product, location, quantity, lot=scan.lot, order=order)
+        return Pick(product, location, quantity, lot=lot, order=order, serials=serials)
     assert reason is not None  # the session asks for one first
     if posting is Return:
-        return Return(product, location, quantity, reason, lot=scan.lot, expiry=scan.expiry)
-    return Scrap(product, location, quantity, reason, lot=scan.lot)
+        return Return(
+            product, location, quantity, reason, lot=lot, expiry=line.expiry, serials=serials
+        )
+    return Scrap(product, location, quantity, reason, lot=lot, serials=serials)

@@ -63,6 +63,18 @@ clock: ``now`` comes with each scan (any monotonic seconds). Its parts: ``held``
 #   modes, and only a code on the configured list (else Reject). A product scan with
 #   no reason set -> Reject, changing nothing. Leaving the mode, CMD:CANCEL and
 #   CMD:DONE drop the reason.
+# * Serials. A product scan with a serial (GS1 AI 21) moves that one unit: its
+#   quantity must be 1 (a QTY: or a GS1 count above 1 -> Reject); it posts with
+#   serials=(serial,), or holds a serial line in COUNT and MOVE. A product scan
+#   without one waits for its serials when the product is serial-tracked: in the modes
+#   that post, the store's refusal says so (receive_outcome(..., wants_serials=True)
+#   -> ACK); in COUNT and MOVE the shell says so with the scan (receive_scan(...,
+#   serial_tracked=True) -> Acknowledge; tracking_wanted() tells the shell when to
+#   look). While waiting, SN:<serial> takes one unit of it (posting it, or adding it to
+#   the held line) until the scan's quantity is used up; CMD:CANCEL drops the wait
+#   only (held lines stay; a second CMD:CANCEL drops them); anything else -> Reject
+#   naming the product. A refused SN: post keeps the wait. SN: with nothing waiting
+#   -> Reject.
 
 from __future__ import annotations
 
@@ -85,6 +97,7 @@ from scanner_gateway.decoded import (
     ReasonScan,
     RejectReason,
     ScanRejected,
+    SerialScan,
 )
 from scanner_gateway.held import HeldLines
 from scanner_gateway.intent import (
@@ -107,11 +120,13 @@ from stock_core.domain.movement import (
     Line,
     Move,
     Pick,
+    ProductRef,
     Receive,
     Return,
     Scrap,
     Undo,
 )
+from stock_core.domain.movement import Command as MovementCommand
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
 from stock_core.types import (
@@ -209,6 +224,10 @@ class _Awaiting:
 
     intent: Outstanding
     seen: tuple[CodeKey, float] | None = None
+    waits: Line | None = None
+    """What waits for serials if the store says the product is serial-tracked."""
+    serial: bool = False
+    """An SN: post: on success one unit of the wait is used up."""
 
 
 # -- The session --------------------------------------------------------------------
@@ -242,6 +261,7 @@ class ScannerSession:
         self._lines = HeldLines()
         self._awaiting: _Awaiting | None = None
         self._last_rejection: str | None = None
+        self._serial_wait: Line | None = None
 
     # -- read-only state ----------------------------------------------------------
 
@@ -275,6 +295,23 @@ class ScannerSession:
     def pending(self) -> tuple[Line, ...]:
         """Held, uncommitted lines: the count tally or the items being moved."""
         return self._lines.lines
+
+    @property
+    def serial_wait(self) -> Line | None:
+        """The product scan waiting for its serials (``SN:``): its quantity is how many."""
+        return self._serial_wait
+
+    def tracking_wanted(self, decoded: Decoded) -> ProductRef | None:
+        """The product whose tracking the shell should look up before :meth:`receive_scan`
+        (a COUNT or MOVE scan without a serial, which holds rather than posts), if any."""
+        if (
+            isinstance(decoded, ProductScan)
+            and decoded.serial is None
+            and self._serial_wait is None
+            and isinstance(_MODE_RULES[self._mode].product, _OnProduct)
+        ):
+            return product_of(decoded)
+        return None
 
     @property
     def operator(self) -> OperatorCode | None:
@@ -341,6 +378,7 @@ class ScannerSession:
         session._quantity = saved.quantity
         session._last_rejection = saved.last_rejection
         session._lines = HeldLines(saved.pending)
+        session._serial_wait = saved.serial_wait
         return session
 
     def snapshot(self) -> dict[str, object]:
@@ -357,19 +395,26 @@ class ScannerSession:
             pending=self.pending,
             awaiting_outcome=self._awaiting is not None,
             last_rejection=self._last_rejection,
+            serial_wait=self._serial_wait,
         ).to_json()
 
     # -- input --------------------------------------------------------------------
 
-    def receive_scan(self, decoded: Decoded, now: float) -> Intent:
-        """Take one decoded scan (at monotonic time ``now``) and say what to do about it."""
+    def receive_scan(self, decoded: Decoded, now: float, *, serial_tracked: bool = False) -> Intent:
+        """Take one decoded scan (at monotonic time ``now``) and say what to do about it.
+
+        ``serial_tracked``: the shell found the product of a scan that
+        :meth:`tracking_wanted` named to be serial-tracked."""
         if self._awaiting is not None:
             raise SessionStateError(
                 "a scan arrived before the outcome of the previous one was reported"
             )
         self.receive_tick(now)
         self._slot.last_scan = now
-        intent = self._intent_for(decoded, now)
+        if self._serial_wait is not None:
+            intent = self._while_waiting(decoded)
+        else:
+            intent = self._intent_for(decoded, now, serial_tracked)
         if isinstance(intent, Reject):
             self._last_rejection = intent.reason
         return intent
@@ -378,12 +423,23 @@ class ScannerSession:
         """Sign the operator out when ``now`` is past :attr:`idle_deadline`; say if it did."""
         return self._slot.tick(now)
 
-    def receive_outcome(self, accepted: bool, reason: str | None = None) -> Feedback:
-        """Take the shell's report on the outstanding PostCommand or SetLocation."""
+    def receive_outcome(
+        self, accepted: bool, reason: str | None = None, *, wants_serials: bool = False
+    ) -> Feedback:
+        """Take the shell's report on the outstanding PostCommand or SetLocation.
+
+        ``wants_serials``: the store refused a product scan's post because the product is
+        serial-tracked and the scan named no serial: the scan is acknowledged and waits
+        for its serials (``SN:``)."""
         awaiting = self._awaiting
         if awaiting is None:
             raise SessionStateError("an outcome was reported with no scan waiting for one")
         self._awaiting = None
+        if wants_serials and awaiting.waits is not None:
+            self._serial_wait = awaiting.waits
+            if awaiting.seen is not None:
+                self._recent.stamp(*awaiting.seen)
+            return Feedback.ACK
         if not accepted:
             self._last_rejection = reason or "refused by the store"
             return Feedback.NAK
@@ -399,13 +455,60 @@ class ScannerSession:
                 self._lines.clear()
             case _:
                 pass  # receive, pick, undo: the session holds nothing for them
+        if awaiting.serial:
+            self._use_serial()
         if awaiting.seen is not None:
             self._recent.stamp(*awaiting.seen)
         return Feedback.ACK
 
     # -- transitions --------------------------------------------------------------
 
-    def _intent_for(self, decoded: Decoded, now: float) -> Intent:
+    def _while_waiting(self, decoded: Decoded) -> Intent:
+        """A scan while a product scan waits for its serials."""
+        wait = self._serial_wait
+        assert wait is not None
+        match decoded:
+            case SerialScan(serial=serial):
+                return self._scan_serial(wait, serial)
+            case CommandScan(command=Command.CANCEL):
+                self._serial_wait = None
+                return Acknowledge(f"cancelled the scan of {wait.product} waiting for serials")
+            case _:
+                return Reject(f"scan the serial of {wait.product} (SN:<serial>) or CMD:CANCEL")
+
+    def _use_serial(self) -> None:
+        wait = self._serial_wait
+        assert wait is not None
+        left = wait.quantity - 1
+        self._serial_wait = replace(wait, quantity=left) if left else None
+
+    def _scan_serial(self, wait: Line, serial: str) -> Intent:
+        refusal = self._operator_missing()
+        if refusal is not None:
+            return refusal
+        rules = _MODE_RULES[self._mode]
+        location = self._location
+        assert location is not None  # a product scan waited here
+        if isinstance(rules.product, _OnProduct):  # TALLY or HOLD: a held serial
+            total = self._lines.add_serial(wait.product, serial, wait.lot, wait.expiry)
+            if total is None:
+                return Reject(f"serial {serial} of {wait.product} is held already")
+            self._use_serial()
+            return Acknowledge(f"{rules.product.value} {wait.product} serial {serial}: {total}")
+        one = replace(wait, quantity=1, serials=(serial,))
+        return self._await(PostCommand(self._posting(rules.product, one, location)), serial=True)
+
+    def _posting(self, posting: Posting, line: Line, location: LocationCode) -> MovementCommand:
+        return command_for(
+            posting,
+            line,
+            location,
+            order=self._order,
+            purchase_order=self._purchase_order,
+            reason=self._reason,
+        )
+
+    def _intent_for(self, decoded: Decoded, now: float, serial_tracked: bool) -> Intent:
         match decoded:
             case ScanRejected():
                 return Reject(str(decoded))
@@ -423,16 +526,25 @@ class ScannerSession:
                 return self._sign_in(code)
             case ReasonScan(code=code):
                 return self._set_reason(code)
+            case SerialScan():
+                return Reject("SN: follows a product scan of a serial-tracked product")
             case _:
-                return self._scan_product(decoded, now)
+                return self._scan_product(decoded, now, serial_tracked)
 
-    def _await(self, intent: Outstanding, seen: tuple[CodeKey, float] | None = None) -> Intent:
+    def _await(
+        self,
+        intent: Outstanding,
+        seen: tuple[CodeKey, float] | None = None,
+        *,
+        waits: Line | None = None,
+        serial: bool = False,
+    ) -> Intent:
         if isinstance(intent, PostCommand):
             refusal = self._operator_missing()
             if refusal is not None:
                 return refusal
             intent = replace(intent, operator=self._slot.operator)
-        self._awaiting = _Awaiting(intent, seen)
+        self._awaiting = _Awaiting(intent, seen, waits, serial)
         return intent
 
     def _operator_missing(self) -> Reject | None:
@@ -556,7 +668,7 @@ class ScannerSession:
             case _:
                 return self._await(SetLocation(location))
 
-    def _scan_product(self, decoded: ProductScan, now: float) -> Intent:
+    def _scan_product(self, decoded: ProductScan, now: float, serial_tracked: bool) -> Intent:
         seen_key: CodeKey = (decoded.code, decoded.lot)
         if self._recent.too_soon(seen_key, now):
             return Reject("same code scanned again too soon")
@@ -577,6 +689,22 @@ class ScannerSession:
         if not 1 <= quantity <= MAX_QUANTITY:
             return Reject(f"quantity must be 1 to {MAX_QUANTITY}, not {quantity}")
         seen = (seen_key, now)
+        serials: tuple[str, ...] = ()
+        if decoded.serial is not None:
+            if quantity != 1:
+                return Reject(f"a serial is one unit: not {quantity} of {product}")
+            serials = (decoded.serial,)
+        waits = Line(product, quantity, decoded.lot, decoded.expiry)
+        if isinstance(rules.product, _OnProduct) and serials:
+            total = self._lines.add_serial(product, serials[0], decoded.lot, decoded.expiry)
+            if total is None:
+                return Reject(f"serial {serials[0]} of {product} is held already")
+            self._recent.stamp(*seen)
+            return Acknowledge(f"{rules.product.value} {product} serial {serials[0]}: {total}")
+        if isinstance(rules.product, _OnProduct) and serial_tracked:
+            self._serial_wait = waits
+            self._recent.stamp(*seen)
+            return Acknowledge(f"{product} is serial-tracked: scan its serials (SN:)")
         if isinstance(rules.product, _OnProduct):  # TALLY or HOLD: a held line
             total = self._lines.add(product, quantity, decoded.lot, decoded.expiry)
             if total > MAX_QUANTITY:
@@ -584,14 +712,5 @@ class ScannerSession:
             self._recent.stamp(*seen)
             lot = "" if decoded.lot is None else f" lot {decoded.lot}"
             return Acknowledge(f"{rules.product.value} {quantity} × {product}{lot}: {total} in all")
-        command = command_for(
-            rules.product,
-            product,
-            location,
-            quantity,
-            decoded,
-            order=self._order,
-            purchase_order=self._purchase_order,
-            reason=self._reason,
-        )
-        return self._await(PostCommand(command), seen)
+        command = self._posting(rules.product, replace(waits, serials=serials), location)
+        return self._await(PostCommand(command), seen, waits=None if serials else waits)

@@ -41,6 +41,8 @@ class SessionSnapshot:
     pending: tuple[Line, ...]
     awaiting_outcome: bool
     last_rejection: str | None
+    serial_wait: Line | None = None
+    """A product scan waiting for its serials (``SN:``), its quantity how many."""
 
     def to_json(self) -> dict[str, object]:
         """The snapshot as JSON-ready values."""
@@ -56,6 +58,7 @@ class SessionSnapshot:
             "pending": [line_json(line) for line in self.pending],
             "awaiting_outcome": self.awaiting_outcome,
             "last_rejection": self.last_rejection,
+            "serial_wait": None if self.serial_wait is None else line_json(self.serial_wait),
         }
 
     @classmethod
@@ -78,6 +81,7 @@ class SessionSnapshot:
         pending = snapshot.get("pending", [])
         if not isinstance(pending, list):
             raise TypeError("pending is not a list")
+        waiting = snapshot.get("serial_wait")
         return cls(
             scanner=scanner,
             mode=mode,
@@ -90,6 +94,7 @@ class SessionSnapshot:
             pending=tuple(line_of_json(held) for held in pending),
             awaiting_outcome=False,
             last_rejection=last_rejection,
+            serial_wait=None if waiting is None else line_of_json(waiting),
         )
 
 

@@ -25,9 +25,10 @@ Order of decisions:
    8, 12, 13 or 14 digits → a GTIN (see :func:`decode` for the 8-digit rule);
    otherwise plain text.
 4. Plain text: ``LOC:`` ``QTY:`` ``CMD:`` ``ORD:`` ``PO:`` ``SKU:`` ``USR:`` ``RSN:``
-   (prefix in any case, value trimmed) → that scan (``USR:`` a badge code: letters,
-   digits, ``.``, ``_``, ``-``; ``RSN:`` a reason code, taken in lower case: letters,
-   digits, ``_``, at most 32); an ``http(s)`` URI with a GS1 key in its path →
+   ``SN:`` (prefix in any case, value trimmed) → that scan (``USR:`` a badge code:
+   letters, digits, ``.``, ``_``, ``-``; ``RSN:`` a reason code, taken in lower case:
+   letters, digits, ``_``, at most 32; ``SN:`` a serial, 1 to 64 printable ASCII
+   characters without spaces, kept as scanned); an ``http(s)`` URI with a GS1 key in its path →
    GS1 Digital Link; anything else printable → ``ProductScan(alias=text)``, which the
    store rejects if no product has that alias.
 """
@@ -50,12 +51,15 @@ from scanner_gateway.decoded import (
     ReasonScan,
     RejectReason,
     ScanRejected,
+    SerialScan,
     Symbology,
 )
 from scanner_gateway.framing import DEFAULT_MAX_LENGTH
 from stock_core.domain.gtin import check_digit, expand_upce, normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import operator_code_problem
+from stock_core.domain.serial import check_serial
+from stock_core.errors import InvalidMovementError
 from stock_core.types import (
     LocationCode,
     OperatorCode,
@@ -254,6 +258,11 @@ def _decode_command(prefix: str, value: str, symbology: Symbology) -> Decoded | 
         if problem is not None:
             return ScanRejected(RejectReason.BAD_OPERATOR, problem)
         return OperatorScan(OperatorCode(value))
+    if prefix == "SN":
+        try:
+            return SerialScan(check_serial(value))
+        except InvalidMovementError as exc:
+            return ScanRejected(RejectReason.BAD_SERIAL, exc.reason)
     if prefix == "RSN":
         if _REASON.fullmatch(value.lower()) is None:
             return ScanRejected(RejectReason.BAD_REASON, repr(value[:MAX_CODE_LENGTH]))

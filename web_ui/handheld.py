@@ -58,6 +58,7 @@ from aiohttp import WSMsgType, web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
+from scanner_gateway.posting import wants_serials
 from scanner_gateway.session import ScannerSession
 from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, MovementOutcome
@@ -237,7 +238,12 @@ class _Handheld:
             gs1_separator=self.separator,
         )
         signed_in = self.session.operator
-        intent = self.session.receive_scan(decoded, asyncio.get_running_loop().time())
+        tracked = False
+        wanted = self.session.tracking_wanted(decoded)
+        if wanted is not None:  # a count's or move's scan: does it wait for serials?
+            tracked = await _guarded(service.product_tracking(wanted)) == "serial"
+        now = asyncio.get_running_loop().time()
+        intent = self.session.receive_scan(decoded, now, serial_tracked=tracked)
         reply: dict[str, Any] = {"seq": scan.seq, "code": code, "movements": []}
         reason: str | None = None
         detail = ""
@@ -294,7 +300,11 @@ class _Handheld:
                     self.counters["committed"] += 1
                     reply["movements"] = [_movement(m) for m in outcome.movements]
                     detail = _summary(outcome)
-                self.session.receive_outcome(reason is None, reason)
+                waits = wants_serials(outcome)
+                self.session.receive_outcome(reason is None, reason, wants_serials=waits)
+                if waits:  # acknowledged: it waits for SN:<serial>
+                    detail, reason = f"{reason}", None
+                    refused_late.clear()
         events: list[tuple[str, dict[str, Any]]] = []
         if self.session.operator != signed_in:
             status = {"scanner": self.id, "state": "connected", "detail": "handheld"}

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from stock_core import model
-from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Envelope, ProductRef
 from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.service.base import ServiceBase, on_connection, pokes
 from stock_core.store import failover, gateway, handheld, stock
+from stock_core.store.catalog import products
 from stock_core.store.database import PING
 
 __all__ = ["GatewayUseCases"]
@@ -28,6 +29,14 @@ class GatewayUseCases(ServiceBase):
         except (DatabaseUnavailableError, TimeoutError):
             return False
         return True
+
+    async def product_tracking(
+        self, product: ProductRef, *, deadline: float | None = None
+    ) -> str | None:
+        """``none``, ``lot`` or ``serial`` for the product a scan names (``None``: no
+        such product); ``deadline`` bounds it as :meth:`post_batch`'s."""
+        async with self._connection(deadline) as conn:
+            return await products.product_tracking(conn, product.barcode, product.sku)
 
     async def find_location(self, code_or_gln: str, *, deadline: float | None = None) -> str | None:
         """The location's code; ``deadline`` bounds it as :meth:`post_batch`'s."""

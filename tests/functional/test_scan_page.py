@@ -542,3 +542,35 @@ async def test_the_floor_page_shows_the_handheld_among_the_scanners(
         )
         await hand.navigate("about:blank")  # the page goes
         await wait_attr(floor, chip, "data-state", "offline")
+
+
+async def test_a_serial_tracked_product_waits_for_its_serial_on_the_page(
+    start: Start, worker: str, service: StockService, pool: Pool
+) -> None:
+    await service.import_products(
+        b"sku,name,barcodes,category,unit_cost,weight_g,length_mm,width_mm,height_mm,"
+        b"reorder_point,reorder_qty,lead_time_days,safety_stock,tracking\n"
+        b"PHONE,Phone,09506000134352,phones,300,200,,,,0,0,0,0,serial\n"
+    )
+    server = await start()
+    async with Browser.launch(width=W, height=H) as browser:
+        page = await browser.new_page(width=W, height=H)
+        await open_page(page, server, worker)
+        await burst(page, "LOC:A-01")
+        assert (await answer(page, 1))["result"] == "ack"
+        await burst(page, "09506000134352")  # plain: acknowledged, waits for the serial
+        assert (await answer(page, 2))["result"] == "ack"
+        await wait_attr(page, "#serial-wait", "data-remaining", "1")
+        assert await attr(page, "#serial-wait", "data-product") == "09506000134352"
+        assert await page.evaluate("document.getElementById('serial-wait').hidden") is False
+        await burst(page, "LOC:A-02")  # anything else meanwhile is refused
+        refused = await answer(page, 3)
+        assert refused["result"] == "nak"
+        assert "SN:<serial>" in refused["message"]
+        await burst(page, "SN:IMEI-0001")
+        assert (await answer(page, 4))["result"] == "ack"
+        await page.wait_for("document.getElementById('serial-wait').hidden", 10)
+    view = await service.serial("PHONE", "IMEI-0001")
+    assert view is not None
+    assert (view.status, view.location) == ("in_stock", "A-01")
+    assert await stock_rows(pool) == {("PHONE", "A-01"): 1}

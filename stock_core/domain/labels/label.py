@@ -13,6 +13,7 @@ from typing import Final
 from stock_core.domain.gtin import is_valid_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import operator_code_problem
+from stock_core.domain.serial import MAX_SERIAL_LENGTH, check_serial
 from stock_core.errors import StockRejection
 
 __all__ = [
@@ -412,8 +413,9 @@ def command_labels(request: LabelRequest) -> list[Label]:
     """Every command and the common quantities, or those in ``request.codes``.
 
     A code is a command (``PICK`` or ``CMD:PICK``), a quantity (``QTY:12``, 1 to
-    100000), a return or scrap reason (``RSN:damaged``) or a worker's badge
-    (``USR:W0042``); anything else is refused, naming it.
+    100000), a return or scrap reason (``RSN:damaged``), a worker's badge
+    (``USR:W0042``) or a serial number (``SN:IMEI-0001``, kept as given); anything
+    else is refused, naming it.
     """
     gists = dict(COMMANDS)
     wanted = request.codes or (
@@ -433,6 +435,9 @@ def command_labels(request: LabelRequest) -> list[Label]:
         elif prefix == "USR" and operator_code_problem(given.strip()) is None:
             text = f"USR:{given.strip()}"
             found.append(Label(symbol, text, text, caption="Badge: sign in on a scanner"))
+        elif prefix == "SN" and _is_serial(given.strip()):
+            text = f"SN:{given.strip()}"
+            found.append(Label(symbol, text, text, caption="Serial number"))
         elif prefix == "CMD" and value in gists:
             text = f"CMD:{value}"
             found.append(Label(symbol, text, text, caption=gists[value]))
@@ -443,9 +448,17 @@ def command_labels(request: LabelRequest) -> list[Label]:
         else:
             raise LabelError(
                 f"unknown command {code!r}: use {', '.join(gists)}, QTY:<1-{MAX_QUANTITY}>, "
-                "RSN:<reason> or USR:<badge>"
+                f"RSN:<reason>, USR:<badge> or SN:<serial of 1-{MAX_SERIAL_LENGTH}>"
             )
     return _capped(found)
+
+
+def _is_serial(text: str) -> bool:
+    try:
+        check_serial(text)
+    except StockRejection:
+        return False
+    return True
 
 
 def _capped(labels: list[Label]) -> list[Label]:

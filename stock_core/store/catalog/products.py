@@ -28,7 +28,13 @@ from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
 from stock_core.store.orders.reservation import LockedProduct, refresh_alerts
 
-__all__ = ["create_product", "list_products", "product_by_sku", "update_product"]
+__all__ = [
+    "create_product",
+    "list_products",
+    "product_by_sku",
+    "product_tracking",
+    "update_product",
+]
 
 
 def _product(row: asyncpg.Record) -> Product:
@@ -67,6 +73,12 @@ async def product_by_sku(conn: Connection, sku: str, *, lock: bool = False) -> P
         catalog_sql.LOCK_PRODUCT_BY_SKU if lock else catalog_sql.PRODUCT_BY_SKU, sku
     )
     return None if row is None else _product(row)
+
+
+async def product_tracking(conn: Connection, barcode: str | None, sku: str | None) -> str | None:
+    """The tracking of the product a scan names (``None``: no such product)."""
+    value: str | None = await conn.fetchval(catalog_sql.PRODUCT_TRACKING, barcode, sku)
+    return value
 
 
 def _normalise_barcodes(barcodes: tuple[Barcode, ...]) -> tuple[Barcode, ...]:

@@ -33,6 +33,7 @@ __all__ = [
     "LOCK_PRODUCT_BY_SKU",
     "PRODUCT_BY_SKU",
     "PRODUCT_ON_HAND",
+    "PRODUCT_TRACKING",
     "SET_IMPORTED_BACKORDER_ALLOWED",
     "SET_IMPORTED_TRACKING",
     "UPDATE_PRODUCT",
@@ -204,6 +205,13 @@ UPDATE products SET name = $2, category = $3, unit_cost = $4, weight_g = $5, len
     lead_time_days = $11, safety_stock = $12, backorder_allowed = $13, tracking = $14,
     updated_at = now()
 WHERE id = $1
+"""
+
+# A product named by barcode ($1) or SKU ($2), as a scan names it: its tracking.
+PRODUCT_TRACKING: Final = """
+SELECT p.tracking FROM products p
+WHERE p.id = coalesce((SELECT b.product_id FROM product_barcodes b WHERE b.code = $1),
+                      (SELECT s.id FROM products s WHERE s.sku = $2))
 """
 
 PRODUCT_ON_HAND: Final = "SELECT coalesce(sum(on_hand), 0)::bigint FROM stock WHERE product_id = $1"

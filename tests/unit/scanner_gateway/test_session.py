@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -21,6 +22,7 @@ from scanner_gateway.decoded import (
     ReasonScan,
     RejectReason,
     ScanRejected,
+    SerialScan,
     Symbology,
 )
 from scanner_gateway.intent import (
@@ -191,6 +193,7 @@ def test_snapshot_shows_the_session_for_the_display() -> None:
                 "quantity": 1,
                 "lot": "L1",
                 "expiry": "2030-01-31",
+                "serials": [],
             },
             {
                 "product": "SKU-7",
@@ -199,10 +202,12 @@ def test_snapshot_shows_the_session_for_the_display() -> None:
                 "quantity": 1,
                 "lot": None,
                 "expiry": None,
+                "serials": [],
             },
         ],
         "awaiting_outcome": False,
         "last_rejection": None,
+        "serial_wait": None,
     }
 
 
@@ -1174,3 +1179,101 @@ def test_a_restored_session_keeps_its_reason_while_it_is_listed() -> None:
     assert ScannerSession.restored(SCANNER, s.snapshot()).reason == DAMAGED
     other = ScannerSession.restored(SCANNER, s.snapshot(), reasons=(ReasonCode("lost"),))
     assert other.reason is None
+
+
+# -- serials ---------------------------------------------------------------------------
+
+
+def serial_scan(serial: str = "SN-1", **kwargs: object) -> ProductScan:
+    return replace(product(**kwargs), serial=serial)  # type: ignore[arg-type]
+
+
+def test_a_scan_with_a_serial_posts_that_one_unit() -> None:
+    s = session(Mode.PICK)
+    assert post(s, serial_scan("SN-1", lot="L1")) == Pick(ITEM, A, 1, lot="L1", serials=("SN-1",))
+    assert s.receive_outcome(True) is Feedback.ACK
+    ack(s, QuantityScan(2))
+    assert reject(s, serial_scan("SN-2")) == f"a serial is one unit: not 2 of barcode {GTIN}"
+
+
+def test_a_plain_scan_the_store_wants_serials_for_waits_for_them() -> None:
+    s = session(Mode.RECEIVE)
+    ack(s, QuantityScan(2))
+    assert post(s, product()) == Receive(ITEM, A, 2)
+    assert s.receive_outcome(False, "serial-tracked", wants_serials=True) is Feedback.ACK
+    assert s.serial_wait == Line(ITEM, 2)
+    assert s.snapshot()["serial_wait"] == {
+        "product": f"barcode {GTIN}",
+        "sku": None,
+        "barcode": GTIN,
+        "quantity": 2,
+        "lot": None,
+        "expiry": None,
+        "serials": [],
+    }
+    # anything else meanwhile is refused, naming the product
+    expected = f"scan the serial of barcode {GTIN} (SN:<serial>) or CMD:CANCEL"
+    for scan in (product(), loc("B-02"), cmd(Command.DONE), cmd(Command.PICK)):
+        assert reject(s, scan) == expected
+    assert post(s, SerialScan("SN-1")) == Receive(ITEM, A, 1, serials=("SN-1",))
+    assert s.receive_outcome(False, "serial SN-1 is already in stock") is Feedback.NAK
+    assert s.serial_wait == Line(ITEM, 2)  # a refused serial keeps the wait
+    assert post(s, SerialScan("SN-2")) == Receive(ITEM, A, 1, serials=("SN-2",))
+    assert s.receive_outcome(True) is Feedback.ACK
+    assert s.serial_wait == Line(ITEM, 1)
+    post(s, SerialScan("SN-3"))
+    s.receive_outcome(True)
+    assert s.snapshot()["serial_wait"] is None
+    assert reject(s, SerialScan("SN-4")) == "SN: follows a product scan of a serial-tracked product"
+
+
+def test_cancel_drops_the_wait_for_serials_only() -> None:
+    s = session(Mode.COUNT)
+    ack(s, product(sku="BOLT"))
+    assert s.tracking_wanted(product()) == ITEM
+    assert isinstance(s.receive_scan(product(), 1.0, serial_tracked=True), Acknowledge)
+    assert s.tracking_wanted(product()) is None  # waiting: nothing to look up
+    assert ack(s, cmd(Command.CANCEL)).detail == (
+        f"cancelled the scan of barcode {GTIN} waiting for serials"
+    )
+    assert [line.product for line in s.pending] == [ProductRef(sku=Sku("BOLT"))]
+    ack(s, cmd(Command.CANCEL))
+    assert s.pending == ()
+
+
+def test_count_and_move_hold_serials() -> None:
+    s = session(Mode.COUNT)
+    assert isinstance(s.receive_scan(product(), 0.0, serial_tracked=True), Acknowledge)
+    ack(s, SerialScan("SN-1"))
+    ack(s, serial_scan("SN-2"))
+    assert reject(s, serial_scan("SN-2")) == f"serial SN-2 of barcode {GTIN} is held already"
+    assert s.pending == (Line(ITEM, 2, serials=("SN-1", "SN-2")),)
+    back = ScannerSession.restored(SCANNER, s.snapshot())
+    assert back.pending == s.pending
+    assert post(s, cmd(Command.DONE)) == Count(A, (Line(ITEM, 2, serials=("SN-1", "SN-2")),))
+    m = session(Mode.MOVE)
+    m.receive_scan(product(), 0.0, serial_tracked=True)
+    ack(m, SerialScan("SN-1"))
+    assert reject(m, SerialScan("SN-1")) == (
+        "SN: follows a product scan of a serial-tracked product"
+    )
+    m.receive_scan(product(), 1.0, serial_tracked=True)
+    assert reject(m, SerialScan("SN-1")) == f"serial SN-1 of barcode {GTIN} is held already"
+    ack(m, SerialScan("SN-9"))
+    assert post(m, loc("B-02")) == Move(A, B, (Line(ITEM, 2, serials=("SN-1", "SN-9")),))
+
+
+def test_a_restored_session_keeps_its_wait_for_serials() -> None:
+    s = session(Mode.SCRAP)
+    ack(s, ReasonScan(ReasonCode("damaged")))
+    post(s, product())
+    s.receive_outcome(False, "serial-tracked", wants_serials=True)
+    back = ScannerSession.restored(SCANNER, s.snapshot())
+    assert back.serial_wait == Line(ITEM, 1)
+    assert post(back, SerialScan("S")) == Scrap(ITEM, A, 1, ReasonCode("damaged"), serials=("S",))
+
+
+def test_a_serial_scan_needs_the_operator_when_required() -> None:
+    s = ScannerSession(SCANNER, Mode.COUNT, A, require_operator=True)
+    s._serial_wait = Line(ITEM, 1)  # as a scan signed in earlier left it
+    assert reject(s, SerialScan("S")) == "sign in first: scan your badge (USR:)"

@@ -21,6 +21,7 @@ from scanner_gateway.decoded import (
     ReasonScan,
     RejectReason,
     ScanRejected,
+    SerialScan,
     Symbology,
 )
 from scanner_gateway.symbology import decode
@@ -44,6 +45,7 @@ DECODED_TYPES = (
     PurchaseOrderScan,
     OperatorScan,
     ReasonScan,
+    SerialScan,
     ScanRejected,
 )
 
@@ -133,6 +135,8 @@ def reason(decoded: Decoded) -> RejectReason | None:
         (b"usr: W0042 ", OperatorScan(OperatorCode("W0042"))),
         (b"RSN:damaged", ReasonScan(ReasonCode("damaged"))),
         (b"rsn:Wrong_Item", ReasonScan(ReasonCode("wrong_item"))),
+        (b"SN:Ab-0001/x", SerialScan("Ab-0001/x")),
+        (b"sn: 356938035643809 ", SerialScan("356938035643809")),
         (b"ORD:SO-1001", OrderScan(OrderNumber("SO-1001"))),
         (b"PO:PO-77", PurchaseOrderScan(PurchaseOrderNumber("PO-77"))),
         (b"SKU:BOLT-M6", ProductScan(symbology=Symbology.UNKNOWN, sku=Sku("BOLT-M6"))),
@@ -188,6 +192,9 @@ def test_frames_are_decoded(frame: bytes, expected: Decoded) -> None:
         (b"RSN:", RejectReason.BAD_REASON, "''"),
         (b"RSN:not-a-code", RejectReason.BAD_REASON, "not-a-code"),
         (b"RSN:" + b"x" * 33, RejectReason.BAD_REASON, "xxx"),
+        (b"SN:", RejectReason.BAD_SERIAL, "1 to 64 printable characters"),
+        (b"SN:a b", RejectReason.BAD_SERIAL, "without spaces"),
+        (b"SN:" + b"9" * 65, RejectReason.BAD_SERIAL, "1 to 64"),
         (b"https://id.gs1.org/01/09506000134353", RejectReason.BAD_CHECK_DIGIT, "GTIN"),
         (b"(01)0950600013435", RejectReason.BAD_GS1, "AI 01"),
     ],
@@ -237,7 +244,7 @@ _PIECES = st.sampled_from(
         "]C1", "]C0", "]E0", "]E3", "]E4", "]d2", "]Q1", "]Q3", "]I1", "]e0", "]A0", "]",
         "01", "02", "00", "09506000134352", "106141411234567897", "414", "5901234123457",
         "10", "17", "251231", "991300", "21", "30", "37", "3103", "91", "\x1d", "(", ")",
-        "LOC:", "QTY:", "CMD:", "ORD:", "PO:", "SKU:", "USR:", "RSN:", "DONE", "https://id.gs1.org/",
+        "LOC:", "QTY:", "CMD:", "ORD:", "PO:", "SKU:", "USR:", "RSN:", "SN:", "DONE", "https://id.gs1.org/",
         "/", "?", "=", "%", "0", "1", "8", "A", " ", "Ä", "\x00", "\x7f",
     ]
 )  # fmt: skip

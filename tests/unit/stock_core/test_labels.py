@@ -27,6 +27,7 @@ from scanner_gateway.decoded import (
     ProductScan,
     QuantityScan,
     ReasonScan,
+    SerialScan,
     Symbology,
 )
 from scanner_gateway.symbology import decode
@@ -302,6 +303,17 @@ def test_reason_and_badge_labels_scan_back_as_the_gateway_reads_them() -> None:
         OperatorScan(OperatorCode("W0042")),
         OperatorScan(OperatorCode("ann.b")),
     ]
+
+
+def test_serial_labels_scan_back_as_the_gateway_reads_them() -> None:
+    labels = command_labels(request("commands", codes=["SN:IMEI-0001", "sn:ab/7"]))
+    assert [label.data for label in labels] == ["SN:IMEI-0001", "SN:ab/7"]
+    assert [decode(label.data.encode()) for label in labels] == [
+        SerialScan("IMEI-0001"),
+        SerialScan("ab/7"),
+    ]
+    with pytest.raises(LabelError, match="SN:<serial of 1-64>"):
+        command_labels(request("commands", codes=["SN:has space"]))
 
 
 def test_too_many_labels_are_refused() -> None:

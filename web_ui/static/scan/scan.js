@@ -33,7 +33,10 @@
 //     #order[data-order][data-po]
 //   #flash[data-result] ack|nak|pending (the last flash), #result[data-result][data-seq],
 //     #message (the reason or what was done)
-//   #held li[data-product][data-quantity][data-lot] (a count or a move in progress)
+//   #held li[data-product][data-quantity][data-lot][data-serials] (a count or a move in
+//     progress; data-serials: its serials, space-separated)
+//   #serial-wait[data-product][data-remaining] (shown while a scan of a serial-tracked
+//     product waits for its serials: SN:<serial>)
 //   #queue-panel[data-count], #queue li[data-seq][data-code] (waiting to be sent; the
 //     first eight are listed)
 //   #exceptions-panel[data-count], #exceptions li[data-seq][data-code][data-reason],
@@ -183,6 +186,14 @@ function showSession(session) {
     : session.purchase_order
       ? `PO ${session.purchase_order}`
       : "–";
+  const wait = session.serial_wait;
+  const waiting = $("serial-wait");
+  waiting.hidden = !wait;
+  waiting.dataset.product = wait ? wait.sku || wait.barcode : "";
+  waiting.dataset.remaining = wait ? String(wait.quantity) : "";
+  waiting.querySelector(".what").textContent = wait
+    ? `${wait.product}: scan ${wait.quantity === 1 ? "its serial" : `${wait.quantity} serials`}`
+    : "";
   const held = session.pending || [];
   $("held-panel").hidden = held.length === 0;
   $("held-title").textContent =
@@ -191,7 +202,12 @@ function showSession(session) {
     ...held.map((line) =>
       node(
         "li",
-        { "data-product": line.sku || line.barcode, "data-quantity": String(line.quantity), "data-lot": line.lot || "" },
+        {
+          "data-product": line.sku || line.barcode,
+          "data-quantity": String(line.quantity),
+          "data-lot": line.lot || "",
+          "data-serials": (line.serials || []).join(" "),
+        },
         node("span", { className: "what", textContent: line.product + (line.lot ? ` lot ${line.lot}` : "") }),
         node("span", { className: "qty", textContent: String(line.quantity) }),
       ),
