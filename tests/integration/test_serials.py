@@ -258,3 +258,20 @@ async def test_verify_finds_serials_that_do_not_match_stock(
         report = await verify(conn)
     assert not report.ok
     assert any("PHONE" in failure and "serial" in failure for failure in report.failures)
+
+
+async def test_count_tasks_leave_serial_tracked_products_to_serial_counts(
+    service: StockService, pool: Pool
+) -> None:
+    await service.post(env(Receive(PHONE, A1, 2, serials=("SN-1", "SN-2"))))
+    await service.post(env(Receive(WIDGET, A1, 4)))
+    task = await service.open_count_task(locations=["A-01"])
+    with pytest.raises(TrackingError):
+        await service.count_for_task(task.id, env(Count(A1, (Line(PHONE, 1, serials=("SN-1",)),))))
+    with pytest.raises(TrackingError):
+        await service.count_for_task(task.id, env(Count(A1, (Line(PHONE, 2),))))
+    await service.count_for_task(task.id, env(Count(A1, (Line(WIDGET, 3),))))
+    confirmed = await service.confirm_count_task(task.id, approval_percent=50)
+    assert [(x.sku, x.expected, x.counted) for x in confirmed.lines] == [("WIDGET", 4, 3)]
+    assert (await service.stock_of("PHONE")).on_hand == 2  # not zeroed by the task
+    await assert_verified(pool)

@@ -135,10 +135,12 @@ LOCK_PRODUCTS: Final = """
 SELECT id, sku FROM products WHERE id = ANY($1::integer[]) ORDER BY id FOR NO KEY UPDATE
 """
 
+# A task's lines leave serial-tracked products out: they are counted by serial, outside
+# a task (a count naming them on a task is refused), never zeroed by its confirmation.
 STOCK_AT: Final = """
 SELECT s.location_id, s.product_id, p.sku, s.lot, s.on_hand
 FROM stock s JOIN products p ON p.id = s.product_id
-WHERE s.location_id = ANY($1::integer[]) AND s.on_hand > 0
+WHERE s.location_id = ANY($1::integer[]) AND s.on_hand > 0 AND p.tracking <> 'serial'
 """
 
 CLOSE_TASK_LOCATIONS: Final = "UPDATE count_task_locations SET open = false WHERE task_id = $1"
