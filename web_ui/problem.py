@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -20,6 +20,7 @@ from stock_core.errors import DatabaseUnavailableError, PoolExhaustedError, Stoc
 __all__ = [
     "PROBLEMS",
     "ProblemError",
+    "found",
     "problem_middleware",
     "problem_response",
     "problem_type",
@@ -79,6 +80,16 @@ class ProblemError(Exception):
         self.status = PROBLEMS[name][0]
         self.detail = detail
         self.extra = extra
+
+
+_T = TypeVar("_T")
+
+
+def found(value: _T | None, what: str) -> _T:
+    """``value``, or a ``not-found`` problem naming ``what`` (e.g. "alert 7") for ``None``."""
+    if value is None:
+        raise ProblemError("not-found", f"no {what}")
+    return value
 
 
 RETRY_AFTER = "1"

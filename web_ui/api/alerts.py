@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Literal
 
@@ -15,12 +16,11 @@ from web_ui.api.route import (
     Page,
     PageQuery,
     Route,
-    decode_int_cursor,
+    id_page,
     json_response,
-    page_of,
 )
 from web_ui.api.types import PRINTABLE, Id
-from web_ui.problem import ProblemError
+from web_ui.problem import found
 
 __all__ = ["ROUTES", "AlertOut"]
 
@@ -55,31 +55,24 @@ class IdPath(BaseModel):
 
 async def list_alerts(call: Call) -> web.StreamResponse:
     query: AlertQuery = call.query
-    rows = await call.service.list_alerts(
+    fetch = functools.partial(
+        call.service.list_alerts,
         include_cleared=query.state == "all",
         kind=query.kind,
         sku=query.sku,
-        after=decode_int_cursor("alert", query.cursor) or 0,
-        limit=query.limit + 1,
     )
-    return json_response(
-        page_of(Page[AlertOut], rows, query.limit, "alert", lambda r: r.id, AlertOut.model_validate)
-    )
+    return json_response(await id_page(AlertOut, query, "alert", fetch))
 
 
 async def get_alert(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
-    view = await call.service.alert(path.id)
-    if view is None:
-        raise ProblemError("not-found", f"no alert {path.id}")
+    view = found(await call.service.alert(path.id), f"alert {path.id}")
     return json_response(AlertOut.model_validate(view))
 
 
 async def acknowledge_alert(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
-    view = await call.service.acknowledge_alert(path.id, call.actor)
-    if view is None:
-        raise ProblemError("not-found", f"no alert {path.id}")
+    view = found(await call.service.acknowledge_alert(path.id, call.actor), f"alert {path.id}")
     return json_response(AlertOut.model_validate(view))
 
 

@@ -7,6 +7,7 @@ number with the same lines again answers the existing order (200), with other li
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
@@ -26,6 +27,7 @@ from web_ui.api.route import (
     PageQuery,
     Route,
     decode_int_cursor,
+    id_page,
     json_response,
     page_of,
 )
@@ -196,14 +198,8 @@ async def create_order(call: Call) -> web.StreamResponse:
 
 async def list_orders(call: Call) -> web.StreamResponse:
     query: StatusQuery = call.query
-    rows = await call.service.list_orders(
-        status=query.status,
-        after=decode_int_cursor("order", query.cursor) or 0,
-        limit=query.limit + 1,
-    )
-    return json_response(
-        page_of(Page[OrderOut], rows, query.limit, "order", lambda r: r.id, OrderOut.model_validate)
-    )
+    fetch = functools.partial(call.service.list_orders, status=query.status)
+    return json_response(await id_page(OrderOut, query, "order", fetch))
 
 
 async def get_order(call: Call) -> web.StreamResponse:
@@ -254,21 +250,8 @@ async def create_purchase_order(call: Call) -> web.StreamResponse:
 
 async def list_purchase_orders(call: Call) -> web.StreamResponse:
     query: StatusQuery = call.query
-    rows = await call.service.list_purchase_orders(
-        status=query.status,
-        after=decode_int_cursor("purchase-order", query.cursor) or 0,
-        limit=query.limit + 1,
-    )
-    return json_response(
-        page_of(
-            Page[PurchaseOrderOut],
-            rows,
-            query.limit,
-            "purchase-order",
-            lambda r: r.id,
-            PurchaseOrderOut.model_validate,
-        )
-    )
+    fetch = functools.partial(call.service.list_purchase_orders, status=query.status)
+    return json_response(await id_page(PurchaseOrderOut, query, "purchase-order", fetch))
 
 
 async def get_purchase_order(call: Call) -> web.StreamResponse:

@@ -16,7 +16,7 @@ import re
 import typing
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -216,6 +216,24 @@ def page_of(
     more = len(rows) > limit and len(shown) > 0
     cursor = encode_cursor(kind, key(shown[-1])) if more else None
     return page(items=[convert(r) for r in shown], next_cursor=cursor)
+
+
+class _Fetch(Protocol):
+    def __call__(self, *, after: int, limit: int) -> Awaitable[Sequence[Any]]: ...
+
+
+async def id_page(
+    out: type[OutT],
+    query: PageQuery,
+    kind: str,
+    fetch: _Fetch,
+) -> Page[OutT]:
+    """A page of a list keyed by an integer id: ``fetch(after=, limit=)`` reads the rows
+    (one more than the page, to see if there is more); each becomes an ``out``
+    (``from_attributes``) and the last one shown names the next page."""
+    rows = await fetch(after=decode_int_cursor(kind, query.cursor) or 0, limit=query.limit + 1)
+    page: type[Page[OutT]] = Page[out]  # type: ignore[valid-type]
+    return page_of(page, rows, query.limit, kind, lambda r: r.id, out.model_validate)
 
 
 def json_response(model: BaseModel, status: int = 200, **headers: str) -> web.Response:

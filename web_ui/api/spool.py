@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any, Literal
 
@@ -15,12 +16,11 @@ from web_ui.api.route import (
     Page,
     PageQuery,
     Route,
-    decode_int_cursor,
+    id_page,
     json_response,
-    page_of,
 )
 from web_ui.api.types import Id, NoteText
-from web_ui.problem import ProblemError
+from web_ui.problem import found
 
 __all__ = ["ROUTES", "Resolution", "SpoolExceptionOut"]
 
@@ -59,37 +59,27 @@ class IdPath(BaseModel):
 
 async def list_spool_exceptions(call: Call) -> web.StreamResponse:
     query: SpoolQuery = call.query
-    rows = await call.service.list_spool_exceptions(
-        include_resolved=query.state == "all",
-        after=decode_int_cursor("spool", query.cursor) or 0,
-        limit=query.limit + 1,
+    fetch = functools.partial(
+        call.service.list_spool_exceptions, include_resolved=query.state == "all"
     )
-    page = page_of(
-        Page[SpoolExceptionOut],
-        rows,
-        query.limit,
-        "spool",
-        lambda r: r.id,
-        SpoolExceptionOut.model_validate,
-    )
-    return json_response(page)
+    return json_response(await id_page(SpoolExceptionOut, query, "spool", fetch))
 
 
 async def get_spool_exception(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
-    found = await call.service.spool_exception(path.id)
-    if found is None:
-        raise ProblemError("not-found", f"no spool exception {path.id}")
-    return json_response(SpoolExceptionOut.model_validate(found))
+    view = await call.service.spool_exception(path.id)
+    return json_response(
+        SpoolExceptionOut.model_validate(found(view, f"spool exception {path.id}"))
+    )
 
 
 async def resolve_spool_exception(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
     body: Resolution = call.body
-    found = await call.service.resolve_spool_exception(path.id, call.actor, body.resolution)
-    if found is None:
-        raise ProblemError("not-found", f"no spool exception {path.id}")
-    return json_response(SpoolExceptionOut.model_validate(found))
+    view = await call.service.resolve_spool_exception(path.id, call.actor, body.resolution)
+    return json_response(
+        SpoolExceptionOut.model_validate(found(view, f"spool exception {path.id}"))
+    )
 
 
 ROUTES = (

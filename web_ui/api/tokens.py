@@ -21,13 +21,12 @@ from web_ui.api.route import (
     Page,
     PageQuery,
     Route,
-    decode_int_cursor,
+    id_page,
     json_response,
-    page_of,
 )
 from web_ui.api.types import PRINTABLE, Id
 from web_ui.feed import token_revoked
-from web_ui.problem import ProblemError
+from web_ui.problem import found
 
 __all__ = ["ROUTES", "TokenCreate", "TokenCreated", "TokenOut"]
 
@@ -95,12 +94,7 @@ class IdPath(BaseModel):
 
 async def list_tokens(call: Call) -> web.StreamResponse:
     query: PageQuery = call.query
-    rows = await call.service.list_tokens(
-        after=decode_int_cursor("token", query.cursor) or 0, limit=query.limit + 1
-    )
-    return json_response(
-        page_of(Page[TokenOut], rows, query.limit, "token", lambda r: r.id, TokenOut.model_validate)
-    )
+    return json_response(await id_page(TokenOut, query, "token", call.service.list_tokens))
 
 
 async def create_token(call: Call) -> web.StreamResponse:
@@ -112,9 +106,7 @@ async def create_token(call: Call) -> web.StreamResponse:
 
 async def revoke_token(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
-    info = await call.service.revoke_token(path.id)
-    if info is None:
-        raise ProblemError("not-found", f"no token {path.id}")
+    info = found(await call.service.revoke_token(path.id), f"token {path.id}")
     # At once on this node; the other nodes hear it from the database (NOTIFY).
     token_revoked(call.request.app, info.id)
     return json_response(TokenOut.model_validate(info))

@@ -7,6 +7,7 @@ made when none is given). Deliveries are signed the Standard Webhooks way and se
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -21,9 +22,8 @@ from web_ui.api.route import (
     Page,
     PageQuery,
     Route,
-    decode_int_cursor,
+    id_page,
     json_response,
-    page_of,
 )
 from web_ui.api.types import PRINTABLE, Id
 
@@ -140,19 +140,7 @@ async def create_webhook(call: Call) -> web.StreamResponse:
 
 async def list_webhooks(call: Call) -> web.StreamResponse:
     query: PageQuery = call.query
-    rows = await call.service.list_webhooks(
-        after=decode_int_cursor("webhook", query.cursor) or 0, limit=query.limit + 1
-    )
-    return json_response(
-        page_of(
-            Page[WebhookOut],
-            rows,
-            query.limit,
-            "webhook",
-            lambda r: r.id,
-            WebhookOut.model_validate,
-        )
-    )
+    return json_response(await id_page(WebhookOut, query, "webhook", call.service.list_webhooks))
 
 
 async def get_webhook(call: Call) -> web.StreamResponse:
@@ -168,22 +156,8 @@ async def delete_webhook(call: Call) -> web.StreamResponse:
 async def list_deliveries(call: Call) -> web.StreamResponse:
     path: IdPath = call.path
     query: DeliveryQuery = call.query
-    rows = await call.service.list_deliveries(
-        path.id,
-        status=query.status,
-        after=decode_int_cursor("delivery", query.cursor) or 0,
-        limit=query.limit + 1,
-    )
-    return json_response(
-        page_of(
-            Page[DeliveryOut],
-            rows,
-            query.limit,
-            "delivery",
-            lambda r: r.id,
-            DeliveryOut.model_validate,
-        )
-    )
+    fetch = functools.partial(call.service.list_deliveries, path.id, status=query.status)
+    return json_response(await id_page(DeliveryOut, query, "delivery", fetch))
 
 
 async def redeliver(call: Call) -> web.StreamResponse:
