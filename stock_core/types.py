@@ -16,6 +16,8 @@ __all__ = [
     "ReasonCode",
     "ScannerId",
     "Sku",
+    "TransferNumber",
+    "WarehouseCode",
 ]
 
 Sku = NewType("Sku", str)
@@ -32,3 +34,6 @@ OperatorCode = NewType("OperatorCode", str)
 """A worker's badge code (``USR:<code>``)."""
 ReasonCode = NewType("ReasonCode", str)
 """A return or scrap reason from the configured list, in lower case (``damaged``)."""
+TransferNumber = NewType("TransferNumber", str)
+"""A transfer between warehouses (``TRF:<number>``)."""
+WarehouseCode = NewType("WarehouseCode", str)

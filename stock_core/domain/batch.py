@@ -50,8 +50,10 @@ from stock_core.domain.movement import (
     MovementKind,
     Pick,
     Receive,
+    ReceiveTransfer,
     Return,
     Scrap,
+    ShipTransfer,
 )
 from stock_core.domain.serial import Tracking, tracking_refusal
 from stock_core.errors import (
@@ -84,7 +86,7 @@ def products_named(envelope: Envelope) -> tuple[str, ...]:
     match command:
         case Receive() | Pick() | Adjust() | Return() | Scrap():
             return (str(command.product),)
-        case Count() | Move():
+        case Count() | Move() | ShipTransfer() | ReceiveTransfer():
             return tuple(str(line.product) for line in command.lines)
         case _:
             return ()

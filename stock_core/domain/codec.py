@@ -19,8 +19,10 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    ReceiveTransfer,
     Return,
     Scrap,
+    ShipTransfer,
     Undo,
 )
 from stock_core.errors import InvalidMovementError
@@ -29,7 +31,19 @@ from stock_core.types import IdempotencyKey, OperatorCode, ScannerId
 __all__ = ["envelope_from_dict", "envelope_to_dict"]
 
 _COMMANDS: dict[str, type[Command]] = {
-    cls.__name__: cls for cls in (Receive, Pick, Adjust, Count, Move, Undo, Return, Scrap)
+    cls.__name__: cls
+    for cls in (
+        Receive,
+        Pick,
+        Adjust,
+        Count,
+        Move,
+        Undo,
+        Return,
+        Scrap,
+        ShipTransfer,
+        ReceiveTransfer,
+    )
 }
 _DATES = frozenset({"expiry"})
 

@@ -46,6 +46,8 @@ from stock_core.types import (
     ReasonCode,
     ScannerId,
     Sku,
+    TransferNumber,
+    WarehouseCode,
 )
 
 __all__ = [
@@ -63,8 +65,10 @@ __all__ = [
     "Pick",
     "ProductRef",
     "Receive",
+    "ReceiveTransfer",
     "Return",
     "Scrap",
+    "ShipTransfer",
     "Undo",
     "request_fingerprint",
     "validate_command",
@@ -89,6 +93,8 @@ class MovementKind(enum.StrEnum):
     UNDO = "undo"
     RETURN = "return"
     SCRAP = "scrap"
+    TRANSFER_OUT = "transfer_out"
+    TRANSFER_IN = "transfer_in"
 
 
 @dataclass(frozen=True)
@@ -220,7 +226,39 @@ class Undo:
     note: str | None = None
 
 
-Command = Receive | Pick | Adjust | Count | Move | Undo | Return | Scrap
+@dataclass(frozen=True)
+class ShipTransfer:
+    """Ship every line of transfer ``transfer`` from ``from_location``: the units leave at
+    once and are in transit until received (rules: :mod:`stock_core.domain.warehouse`).
+
+    With ``to_warehouse`` the transfer is new (its number must be free, its destination
+    another warehouse); without it more is shipped against an existing transfer that
+    nothing was received of yet, from a location of its warehouse (a scanner's ``TRF:``).
+    Without a lot, lots leave first-expiry-first, as picks take them.
+    """
+
+    transfer: TransferNumber
+    from_location: LocationCode
+    lines: tuple[Line, ...]
+    to_warehouse: WarehouseCode | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceiveTransfer:
+    """Receive lines of transfer ``transfer`` at ``location``, a location of its
+    destination: at most what is still in transit, earliest expiry first (only the lot a
+    line names, if any)."""
+
+    transfer: TransferNumber
+    location: LocationCode
+    lines: tuple[Line, ...]
+    note: str | None = None
+
+
+Command = (
+    Receive | Pick | Adjust | Count | Move | Undo | Return | Scrap | ShipTransfer | ReceiveTransfer
+)
 
 
 @dataclass(frozen=True)
@@ -341,6 +379,11 @@ def validate_command(command: Command) -> None:
         case Undo():
             if (command.scanner is None) == (command.movement_id is None):
                 raise InvalidMovementError("undo names a scanner or a movement id (exactly one)")
+        case ShipTransfer():
+            if command.lines or command.to_warehouse is None:  # a new transfer may be empty
+                _check_lines(command.lines, counting=False)
+        case ReceiveTransfer():
+            _check_lines(command.lines, counting=False)
         case _:  # not a command at all: a caller's bug, never a silent pass
             assert_never(command)
 

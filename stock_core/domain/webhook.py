@@ -71,6 +71,9 @@ EVENT_TYPES: tuple[str, ...] = (
     "scanner.status",
     "spool.exception",
     "stock.changed",
+    "transfer.closed",
+    "transfer.received",
+    "transfer.shipped",
 )
 """Every feed event type a subscription may name."""
 

@@ -11,13 +11,18 @@ from stock_core.domain.movement import Envelope, MovementOutcome, Outcome, Retur
 from stock_core.domain.returns import check_reason
 from stock_core.errors import StockRejection, UnknownOperatorError
 from stock_core.service.base import ServiceBase, on_connection
-from stock_core.store import failover, ledger, operators, outbox, stock
+from stock_core.store import failover, ledger, operators, outbox, stock, transfers
 from stock_core.store.serials.view import serial_view
 
 __all__ = ["LedgerUseCases"]
 
 
 class LedgerUseCases(ServiceBase):
+    transfer = on_connection(transfers.transfer_by_number)
+    """A transfer between warehouses with its lines (shipping and receiving one are
+    ledger commands: :class:`~stock_core.domain.movement.ShipTransfer`,
+    :class:`~stock_core.domain.movement.ReceiveTransfer`, given to :meth:`post`)."""
+
     async def post(self, envelope: Envelope) -> MovementOutcome:
         """Post one command; raises its :class:`~stock_core.errors.StockRejection`.
 

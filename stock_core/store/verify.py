@@ -8,6 +8,7 @@ from typing import Final
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import sql as count_sql
 from stock_core.store.serials import sql as serial_sql
+from stock_core.store.transfers import transfer_problems
 
 __all__ = ["VerifyReport", "verify"]
 
@@ -74,7 +75,8 @@ COUNT_TOTALS: Final = """
 SELECT (SELECT count(*) FROM movements) AS movements,
        (SELECT count(*) FROM stock) AS stock_rows,
        (SELECT count(*) FROM products) AS products,
-       (SELECT count(*) FROM locations) AS locations
+       (SELECT count(*) FROM locations) AS locations,
+       (SELECT count(*) FROM transfers) AS transfers
 """
 
 VERIFY_RESERVATIONS: Final = """
@@ -216,4 +218,5 @@ async def verify(conn: Connection) -> VerifyReport:
                 f"{r['sku']} serial {r['serial']} is {r['status']} but its ledger rows add up "
                 f"to {r['total']} (or end elsewhere)"
             )
+        report.failures.extend(await transfer_problems(conn))
     return report

@@ -28,6 +28,7 @@ from web_ui.api import (
     stock,
     system,
     tokens,
+    transfers,
     warehouses,
     webhooks,
 )
@@ -55,6 +56,7 @@ FAMILIES: tuple[tuple[Route, ...], ...] = (
     count_tasks.ROUTES,
     operators.ROUTES,
     warehouses.ROUTES,
+    transfers.ROUTES,
 )
 
 

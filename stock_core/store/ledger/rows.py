@@ -73,7 +73,7 @@ class RowWriter:
         self._refill: set[int] = set()
         self._order_id: int | None = None
         self._po_id: int | None = None
-        self._transfer: tuple[int, str] | None = None
+        self.transfer: tuple[int, str] | None = None
         """The transfer (id, number) the rows written next ship or receive."""
 
     async def product(self, ref: ProductRef) -> PostedProduct:
@@ -152,8 +152,8 @@ class RowWriter:
             env.operator,
             reason,
             serial,
-            None if self._transfer is None else self._transfer[0],
-            None if self._transfer is None else self._transfer[1],
+            None if self.transfer is None else self.transfer[0],
+            None if self.transfer is None else self.transfer[1],
         )
         assert row is not None
         if serial is not None:

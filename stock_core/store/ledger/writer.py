@@ -1,10 +1,10 @@
 """One envelope applied on one connection: the row-at-a-time path of the ledger.
 
 Receipts (against a purchase order or not), picks (first expiry first, or against an
-order's reservations), adjustments, counts, moves between locations, returns, scrap
-and undos: each changes stock, writes its ledger rows with their events and keeps the
-alerts and backorders of the products it touched in step, inside a transaction the
-caller owns."""
+order's reservations), adjustments, counts, moves between locations, returns, scrap,
+transfers between warehouses (``transfer.py``) and undos: each changes stock, writes
+its ledger rows with their events and keeps the alerts and backorders of the products it
+touched in step, inside a transaction the caller owns."""
 
 from __future__ import annotations
 
@@ -32,8 +32,10 @@ from stock_core.domain.movement import (
     MovementOutcome,
     Pick,
     Receive,
+    ReceiveTransfer,
     Return,
     Scrap,
+    ShipTransfer,
     Undo,
     request_fingerprint,
     validate_command,
@@ -50,6 +52,11 @@ from stock_core.store.count_tasks.recording import open_task_at, record_count
 from stock_core.store.ledger import sql as q
 from stock_core.store.ledger.idempotency import replay
 from stock_core.store.ledger.rows import PostedProduct, RowWriter, Taken
+from stock_core.store.ledger.transfer import (
+    receive_transfer,
+    reverse_transfer_row,
+    ship_transfer,
+)
 from stock_core.store.orders import order_shipped
 from stock_core.store.orders import sql as orders_sql
 from stock_core.store.orders.reservation import (
@@ -538,6 +545,9 @@ class Writer(RowWriter):
             elif serial is not None:
                 await self.departing(product, serial, location)
                 gone = await self.status_before(product, serial, first)
+            self.transfer = None
+            if row["transfer_id"] is not None:
+                await reverse_transfer_row(self, row)
             if delta > 0:
                 after = await self.increment(product, location, row["lot"], row["expiry"], delta)
             elif delta < 0:
@@ -595,6 +605,10 @@ class Writer(RowWriter):
                 await self.return_(command)
             case Scrap():
                 await self.scrap(command)
+            case ShipTransfer():
+                await ship_transfer(self, command)
+            case ReceiveTransfer():
+                await receive_transfer(self, command)
         return await self.settle()
 
     async def settle(self) -> MovementOutcome:

@@ -22,8 +22,10 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    ReceiveTransfer,
     Return,
     Scrap,
+    ShipTransfer,
     Undo,
 )
 from stock_core.types import (
@@ -36,6 +38,8 @@ from stock_core.types import (
     ReasonCode,
     ScannerId,
     Sku,
+    TransferNumber,
+    WarehouseCode,
 )
 
 ITEM = ProductRef(sku=Sku("WIDGET"))
@@ -65,6 +69,11 @@ B = LocationCode("B-01")
         Undo(movement_id=MovementId(42)),
         Return(CASE, A, 2, ReasonCode("damaged"), lot="L1", expiry=date(2030, 1, 31), note="rma"),
         Scrap(ITEM, A, 1, ReasonCode("lost")),
+        ShipTransfer(
+            TransferNumber("T-1"), A, (Line(ITEM, 2, lot="L1"),), WarehouseCode("EAST"), "n"
+        ),
+        ShipTransfer(TransferNumber("T-1"), A, (Line(CASE, 1),)),
+        ReceiveTransfer(TransferNumber("T-1"), B, (Line(ITEM, 2),), note="dock"),
     ],
 )
 def test_every_command_survives_a_json_round_trip(command: Command) -> None:

@@ -22,8 +22,10 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    ReceiveTransfer,
     Return,
     Scrap,
+    ShipTransfer,
     Undo,
     request_fingerprint,
     validate_command,
@@ -36,6 +38,8 @@ from stock_core.types import (
     ReasonCode,
     ScannerId,
     Sku,
+    TransferNumber,
+    WarehouseCode,
 )
 
 ITEM = ProductRef(sku=Sku("WIDGET"))
@@ -59,6 +63,8 @@ def test_movement_kinds_are_the_spec_strings() -> None:
         "undo",
         "return",
         "scrap",
+        "transfer_out",
+        "transfer_in",
     ]
     assert MovementKind("move_in") is MovementKind.MOVE_IN
 
@@ -91,6 +97,9 @@ def test_product_ref_reads_as_what_it_names(ref: ProductRef, text: str) -> None:
         Undo(movement_id=MovementId(3)),
         Return(ITEM, A, 2, ReasonCode("damaged"), lot="L1", expiry=date(2030, 1, 1)),
         Scrap(CASE, A, MAX_QUANTITY, ReasonCode("wrong_item_2")),
+        ShipTransfer(TransferNumber("T-1"), A, (), WarehouseCode("EAST")),  # opened empty
+        ShipTransfer(TransferNumber("T-1"), A, (Line(ITEM, 3, lot="L1"),)),
+        ReceiveTransfer(TransferNumber("T-1"), B, (Line(ITEM, 3),)),
     ],
 )
 def test_valid_commands_pass(command: Command) -> None:
@@ -131,6 +140,9 @@ def test_valid_commands_pass(command: Command) -> None:
         (Scrap(ITEM, A, 1, ReasonCode("Damaged")), "lower-case"),
         (Return(ITEM, A, 1, ReasonCode("x" * 33)), "a reason is a code"),
         (Return(ITEM, A, 1, ReasonCode("damaged"), lot=""), "a lot is 1 to 20"),
+        (ShipTransfer(TransferNumber("T-1"), A, ()), "nothing to post: no lines"),
+        (ShipTransfer(TransferNumber("T-1"), A, (Line(ITEM, 0),)), "between 1 and 100000"),
+        (ReceiveTransfer(TransferNumber("T-1"), B, ()), "nothing to post: no lines"),
     ],
 )
 def test_invalid_commands_are_refused_with_a_reason(command: Command, reason: str) -> None:

@@ -1,0 +1,60 @@
+"""Transfers between warehouses: read back (``GET /api/v1/transfers/{number}``) and
+checked by ``stockd verify``. Shipping and receiving are ledger commands
+(:mod:`stock_core.store.ledger.transfer`), posted like every movement."""
+
+from __future__ import annotations
+
+from stock_core.domain.warehouse import transfer_status
+from stock_core.errors import UnknownTransferError
+from stock_core.model import Transfer, TransferLine, TransferLot
+from stock_core.store.connection import Connection
+from stock_core.store.transfers import sql
+
+__all__ = ["transfer_by_number", "transfer_problems"]
+
+
+async def transfer_by_number(conn: Connection, number: str) -> Transfer:
+    """The transfer with its lines (per product, over its lots), or
+    :class:`UnknownTransferError`."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        row = await conn.fetchrow(sql.TRANSFER_BY_NUMBER, number)
+        if row is None:
+            raise UnknownTransferError(number)
+        rows = await conn.fetch(sql.TRANSFER_LINES, row["id"])
+    lots: dict[str, list[TransferLot]] = {}
+    for r in rows:
+        lots.setdefault(r["sku"], []).append(
+            TransferLot(r["lot"], r["expiry"], r["quantity"], r["received"])
+        )
+    return Transfer(
+        number=row["number"],
+        status=row["status"],
+        from_warehouse=row["from_warehouse"],
+        to_warehouse=row["to_warehouse"],
+        from_location=row["from_location"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        received_at=row["received_at"],
+        lines=tuple(TransferLine(sku, tuple(held)) for sku, held in lots.items()),
+    )
+
+
+async def transfer_problems(conn: Connection) -> list[str]:
+    """What ``stockd verify`` finds wrong with transfers (inside its snapshot)."""
+    found = []
+    for r in await conn.fetch(sql.VERIFY_TRANSFER_LINES):
+        found.append(
+            f"transfer {r['number']} {r['sku']} lot {r['lot'] or '-'}: shipped {r['quantity']} "
+            f"and received {r['received']}, but its ledger rows ship {r['ledger_shipped']} and "
+            f"receive {r['ledger_received']}"
+        )
+    for r in await conn.fetch(sql.VERIFY_TRANSFER_ROWS):
+        found.append(
+            f"movement {r['id']} ({r['kind']} of transfer {r['number']}) at {r['location']} "
+            f"in warehouse {r['warehouse']} is not where its transfer says"
+        )
+    for r in await conn.fetch(sql.VERIFY_TRANSFER_STATUS):
+        status = transfer_status(list(zip(r["quantities"], r["received"], strict=True)))
+        if status != r["status"]:
+            found.append(f"transfer {r['number']} is {r['status']} but its lines say {status}")
+    return found

@@ -1,0 +1,264 @@
+"""``/api/v1/transfers``: stock shipped from one warehouse to another.
+
+``POST /transfers`` ships its lines at once from a location (the units leave it and are
+in transit, counted apart); ``POST /transfers/{number}/receipts`` receives some or all of
+them at a location of the destination. Both are ledger movements (``transfer_out``,
+``transfer_in``), take an ``Idempotency-Key`` like ``POST /movements`` and answer the
+transfer as it stands with the movements written.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from stock_core.domain.movement import (
+    MAX_QUANTITY,
+    Envelope,
+    Line,
+    MovementOutcome,
+    ProductRef,
+    ReceiveTransfer,
+    ShipTransfer,
+)
+from stock_core.domain.token import Role
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    OperatorCode,
+    Sku,
+    TransferNumber,
+    WarehouseCode,
+)
+from web_ui.api.movements import IDEMPOTENCY_KEY, MovementOut
+from web_ui.api.route import API, Call, Header, Route, json_response
+from web_ui.api.types import (
+    LocationCodeText,
+    LotText,
+    NoteText,
+    OperatorCodeText,
+    SerialText,
+    SkuText,
+    WarehouseCodeText,
+)
+
+__all__ = ["ROUTES", "TransferIn", "TransferOut", "TransferReceiptIn"]
+
+TransferNumberText = LocationCodeText  # the same shape: 1-64 of [A-Za-z0-9._/-]
+Quantity = Annotated[
+    int, Field(ge=1, le=MAX_QUANTITY, description="Units (pack sizes do not apply).")
+]
+
+
+class TransferLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: SkuText
+    quantity: Quantity
+    lot: LotText | None = Field(
+        None, description="Only this lot; without it lots go earliest expiry first."
+    )
+    serials: list[SerialText] | None = Field(
+        None,
+        max_length=MAX_QUANTITY,
+        description="The units' serials, one each. Transfers do not carry serial-tracked "
+        "products yet: 422 tracking-required (and for serials of a product not "
+        "serial-tracked).",
+    )
+
+    def to_line(self) -> Line:
+        return Line(ProductRef(sku=Sku(self.sku)), self.quantity, self.lot, None, self.serials_)
+
+    @property
+    def serials_(self) -> tuple[str, ...]:
+        return tuple(self.serials or ())
+
+
+class TransferIn(BaseModel):
+    """SPEC's ``POST /api/v1/transfers`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: TransferNumberText
+    from_location: LocationCodeText
+    to_warehouse: WarehouseCodeText
+    lines: list[TransferLineIn] = Field(
+        max_length=500,
+        description="What ships now. May be empty: the transfer is opened for scanners to "
+        "ship against (TRF:<number> in pick mode).",
+    )
+    note: NoteText | None = None
+    operator: OperatorCodeText | None = None
+
+
+class TransferReceiptIn(BaseModel):
+    """SPEC's ``POST /api/v1/transfers/{number}/receipts`` body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    location: LocationCodeText
+    lines: list[TransferLineIn] = Field(min_length=1, max_length=500)
+    note: NoteText | None = None
+    operator: OperatorCodeText | None = None
+
+
+class TransferLotOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    lot: str
+    expiry: date | None
+    quantity: int = Field(description="Units shipped.")
+    received: int
+
+
+class TransferLineOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    quantity: int = Field(description="Units shipped.")
+    received: int
+    in_transit: int = Field(description="quantity - received: on the way, in no location.")
+    lots: list[TransferLotOut]
+
+
+class TransferOut(BaseModel):
+    """SPEC's ``GET /api/v1/transfers/{number}`` shape."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    status: str = Field(
+        description="in_transit until the first receipt, partial while units are still on "
+        "their way, received once every unit shipped has arrived."
+    )
+    from_warehouse: str
+    to_warehouse: str
+    from_location: str = Field(description="Where the transfer was first shipped from.")
+    created_by: str
+    created_at: datetime
+    received_at: datetime | None
+    lines: list[TransferLineOut]
+
+
+class TransferPosted(TransferOut):
+    movements: list[MovementOut] = Field(
+        description="The ledger rows this request wrote (transfer_out or transfer_in, one per lot)."
+    )
+
+
+class NumberPath(BaseModel):
+    number: TransferNumberText
+
+
+def _envelope(
+    call: Call, what: str, command: ShipTransfer | ReceiveTransfer, operator: str | None
+) -> Envelope:
+    assert call.token is not None
+    key = IdempotencyKey(f"api:{call.token.id}:{what}:{call.headers[IDEMPOTENCY_KEY]}")
+    who = None if operator is None else OperatorCode(operator)
+    return Envelope(key=key, command=command, actor=call.actor, operator=who)
+
+
+async def _answer(call: Call, number: str, outcome: MovementOutcome) -> web.StreamResponse:
+    transfer = TransferOut.model_validate(await call.service.transfer(number))
+    posted = TransferPosted(
+        **transfer.model_dump(),
+        movements=[MovementOut.model_validate(r) for r in outcome.movements],
+    )
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return json_response(posted, status=201, **headers)
+
+
+async def ship_transfer(call: Call) -> web.StreamResponse:
+    body: TransferIn = call.body
+    command = ShipTransfer(
+        TransferNumber(body.number),
+        LocationCode(body.from_location),
+        tuple(line.to_line() for line in body.lines),
+        WarehouseCode(body.to_warehouse),
+        body.note,
+    )
+    outcome = await call.service.post(_envelope(call, "transfer", command, body.operator))
+    return await _answer(call, body.number, outcome)
+
+
+async def receive_transfer(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    body: TransferReceiptIn = call.body
+    command = ReceiveTransfer(
+        TransferNumber(path.number),
+        LocationCode(body.location),
+        tuple(line.to_line() for line in body.lines),
+        body.note,
+    )
+    outcome = await call.service.post(_envelope(call, "transfer-receipt", command, body.operator))
+    return await _answer(call, path.number, outcome)
+
+
+async def get_transfer(call: Call) -> web.StreamResponse:
+    path: NumberPath = call.path
+    return json_response(TransferOut.model_validate(await call.service.transfer(path.number)))
+
+
+_KEY = Header(
+    IDEMPOTENCY_KEY,
+    "Makes the request happen at most once: a replay answers the first movements.",
+    required=True,
+)
+
+ROUTES = (
+    Route(
+        "POST",
+        f"{API}/transfers",
+        ship_transfer,
+        "Ship stock to another warehouse: it leaves at once and is in transit",
+        "transfers",
+        Role.WORKER,
+        body=TransferIn,
+        response=TransferPosted,
+        status=201,
+        errors=(404, 409),
+        headers=(_KEY,),
+        description="Every line leaves from_location at once (transfer_out movements; "
+        "without a lot, earliest expiry first) and is in transit, in no location, until "
+        "received at a location of to_warehouse. All or nothing. 404 for an unknown SKU, "
+        "location (unknown-location) or warehouse (unknown-warehouse); 409 conflict when a "
+        "transfer has this number, insufficient-stock or quarantined-stock for a line that "
+        "cannot leave; 422 invalid-movement when to_warehouse is the location's own, "
+        "tracking-required for serials. A replayed Idempotency-Key answers the first "
+        "movements (Idempotent-Replayed: true) with the transfer as it stands.",
+    ),
+    Route(
+        "POST",
+        f"{API}/transfers/{{number}}/receipts",
+        receive_transfer,
+        "Receive a transfer's units (some or all) at a location of its destination",
+        "transfers",
+        Role.WORKER,
+        path_params=NumberPath,
+        body=TransferReceiptIn,
+        response=TransferPosted,
+        status=201,
+        errors=(404, 409),
+        headers=(_KEY,),
+        description="transfer_in movements; each line takes at most what is still in "
+        "transit of its SKU (of its lot, if named), earliest expiry first. Units that "
+        "arrive fill waiting backorders first-in first-out, as any receipt does. All or "
+        "nothing. 404 unknown-transfer, unknown SKU or location; 409 not-in-transit "
+        "(more than is on its way, or a SKU not on the transfer), wrong-warehouse (the "
+        "location is not in the destination), capacity-exceeded.",
+    ),
+    Route(
+        "GET",
+        f"{API}/transfers/{{number}}",
+        get_transfer,
+        "One transfer: its status and, per SKU, units shipped, received and in transit",
+        "transfers",
+        Role.MANAGER,
+        path_params=NumberPath,
+        response=TransferOut,
+    ),
+)
