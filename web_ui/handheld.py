@@ -86,9 +86,6 @@ CLOSE: dict[str, tuple[int, str]] = {
     "unavailable": (1013, "database unavailable; scans wait on the device"),
 }
 
-SEPARATORS = "|~^#@`{}$"
-"""What a device may send for GS1's FNC1 besides GS itself: characters outside GS1's
-character set (``]`` starts AIM identifiers and is not among them)."""
 
 _MAX_MESSAGE = 16 * 1024
 _MAX_CODE = 4096

@@ -147,12 +147,6 @@ class Forecast:
             WeekDemand(self.start + timedelta(weeks=i), d) for i, d in enumerate(self.demand)
         )
 
-    def from_week(self, first: date, weeks: int | None = None) -> tuple[WeekDemand, ...]:
-        """The weeks from ``first``'s week on (at most ``weeks`` of them)."""
-        skip = max(0, (week_start(first) - self.start).days // 7)
-        chosen = self.weeks[skip:]
-        return chosen if weeks is None else chosen[:weeks]
-
     def daily(self, day: date) -> float:
         """Forecast demand on ``day``: its month's (month grid) or week's demand spread
         evenly over its days. Days before the first period read the first, days past

@@ -115,12 +115,10 @@ def make_forecast(demand: tuple[float, ...] = (7.0, 14.0, 21.0)) -> Forecast:
     return Forecast(Sku("X"), ForecastMethod.SES, MONDAY, demand, history_weeks=5)
 
 
-def test_forecast_weeks_and_from_week() -> None:
+def test_forecast_weeks() -> None:
     f = make_forecast()
     assert [w.week_start for w in f.weeks] == [MONDAY + timedelta(weeks=i) for i in range(3)]
-    assert [w.demand for w in f.from_week(date(2021, 1, 13))] == [14.0, 21.0]
-    assert [w.demand for w in f.from_week(date(2021, 1, 13), 1)] == [14.0]
-    assert [w.demand for w in f.from_week(date(2020, 12, 1))] == [7.0, 14.0, 21.0]
+    assert [w.demand for w in f.weeks] == [7.0, 14.0, 21.0]
 
 
 def test_forecast_daily_spreads_a_week_evenly_and_clamps_outside() -> None:
