@@ -44,9 +44,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import FeedEvent
-from web_ui.auth import authenticate
 from web_ui.bus import Subscription
-from web_ui.hello import close_with, receive_hello
+from web_ui.hello import authorised, close_with, receive_hello
 from web_ui.keys import BUS, CONFIG, SERVICE, TOKEN_CACHE
 from web_ui.problem import ProblemError
 
@@ -236,16 +235,8 @@ async def feed_handler(request: web.Request) -> web.WebSocketResponse:
         if isinstance(hello, str):
             await _close(ws, hello)
             return ws
-        try:
-            token = await authenticate(app, hello.token)
-        except DatabaseUnavailableError:
-            await _close(ws, "unavailable")
-            return ws
+        token = await authorised(app, ws, CLOSE, hello.token, Role.DISPLAY)
         if token is None:
-            await _close(ws, "unauthorized")
-            return ws
-        if not token.role.allows(Role.DISPLAY):  # pragma: no cover - every role includes display
-            await _close(ws, "forbidden")
             return ws
         token_id = token.id
         sockets.signed_in(ws, token.id)

@@ -67,8 +67,7 @@ from stock_core.errors import DatabaseUnavailableError, StockRejection
 from stock_core.model import ScannerState, Token
 from stock_core.service import is_unavailable
 from stock_core.types import IdempotencyKey, ScannerId
-from web_ui.auth import authenticate
-from web_ui.hello import close_with, receive_hello
+from web_ui.hello import authorised, close_with, receive_hello
 from web_ui.keys import CONFIG, SERVICE
 from web_ui.problem import ProblemError
 
@@ -372,14 +371,10 @@ async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
     if isinstance(hello, str):
         await _close(ws, hello)
         return ws
+    token = await authorised(app, ws, CLOSE, hello.token, Role.WORKER)
+    if token is None:
+        return ws
     try:
-        token = await authenticate(app, hello.token)
-        if token is None:
-            await _close(ws, "unauthorized")
-            return ws
-        if not token.role.allows(Role.WORKER):
-            await _close(ws, "forbidden")
-            return ws
         stored = await app[SERVICE].handheld_session(hello.scanner)
     except DatabaseUnavailableError:
         await _close(ws, "unavailable")
