@@ -8,7 +8,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import DEFAULT_SLOW_COVER_DAYS, _money, _write_csv
+from stock_core.domain.reports.period import (
+    DEFAULT_SLOW_COVER_DAYS,
+    _money,
+    _write_csv,
+    json_fields,
+)
 from stock_core.types import Sku
 
 __all__ = [
@@ -52,19 +57,7 @@ class DeadstockLine:
     """On hand ÷ the window's daily outbound rate; ``None`` when nothing moved."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "category": self.category,
-            "status": self.status,
-            "on_hand": self.on_hand,
-            "unit_cost": str(self.unit_cost),
-            "value": str(self.value),
-            "last_outbound": self.last_outbound.isoformat() if self.last_outbound else None,
-            "days_since_outbound": self.days_since_outbound,
-            "units_out": self.units_out,
-            "days_of_cover": self.days_of_cover,
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)

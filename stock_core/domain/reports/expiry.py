@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import _money, _write_csv
+from stock_core.domain.reports.period import _money, _write_csv, json_fields
 from stock_core.types import Sku
 
 __all__ = ["DatedStock", "ExpiryLine", "ExpiryReport", "expiry_csv", "expiry_report"]
@@ -48,20 +48,7 @@ class ExpiryLine:
     """On hand × unit cost."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "category": self.category,
-            "location": self.location,
-            "lot": self.lot,
-            "expiry": self.expiry.isoformat(),
-            "days_left": self.days_left,
-            "status": self.status,
-            "on_hand": self.on_hand,
-            "reserved": self.reserved,
-            "unit_cost": str(self.unit_cost),
-            "value": str(self.value),
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
-__all__ = ["DEFAULT_SLOW_COVER_DAYS", "instant", "period_bounds"]
+__all__ = ["DEFAULT_SLOW_COVER_DAYS", "instant", "json_fields", "period_bounds"]
 
 
 DEFAULT_SLOW_COVER_DAYS = 180
@@ -54,3 +56,17 @@ def _write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer.writerow(header)
     writer.writerows(["" if v is None else v for v in row] for row in rows)
     return out.getvalue()
+
+
+def json_fields(line: Any) -> dict[str, Any]:
+    """A report line (a dataclass) as JSON values, field by field in their order: money
+    as a string (``"12.50"``), dates and instants in ISO 8601, the rest as they are."""
+    return {f.name: _json_value(getattr(line, f.name)) for f in dataclasses.fields(line)}
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):  # a datetime is a date too
+        return value.isoformat()
+    return value

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import _days, _money, _ratio, _write_csv
+from stock_core.domain.reports.period import _days, _money, _ratio, _write_csv, json_fields
 from stock_core.types import Sku
 
 __all__ = [
@@ -59,21 +59,7 @@ class TurnoverLine:
     scrapped: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "category": self.category,
-            "unit_cost": str(self.unit_cost),
-            "opening": self.opening,
-            "closing": self.closing,
-            "units_out": self.units_out,
-            "cost_of_goods_out": str(self.cost_of_goods_out),
-            "average_inventory_value": str(self.average_inventory_value),
-            "turnover": self.turnover,
-            "days_of_supply": self.days_of_supply,
-            "returned": self.returned,
-            "scrapped": self.scrapped,
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)
@@ -86,14 +72,7 @@ class CategoryTurnover:
     days_of_supply: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "products": self.products,
-            "cost_of_goods_out": str(self.cost_of_goods_out),
-            "average_inventory_value": str(self.average_inventory_value),
-            "turnover": self.turnover,
-            "days_of_supply": self.days_of_supply,
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import _money, _write_csv
+from stock_core.domain.reports.period import _money, _write_csv, json_fields
 from stock_core.types import Sku
 
 __all__ = [
@@ -42,14 +42,7 @@ class ValuationLine:
     value: Decimal
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "sku": self.sku,
-            "name": self.name,
-            "category": self.category,
-            "on_hand": self.on_hand,
-            "unit_cost": str(self.unit_cost),
-            "value": str(self.value),
-        }
+        return json_fields(self)
 
 
 @dataclass(frozen=True)
