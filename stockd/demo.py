@@ -2,8 +2,9 @@
 
 It builds a fresh demo database under ``STOCKD_HOME/demo`` (an earlier demo's data
 is replaced), loads a sample catalog of a few hundred products with a year of
-seasonal demand history, puts stock on the shelves, starts simulated scanners on
-real pseudo-terminals read by the real gateway, serves the floor page and the API,
+seasonal demand history, puts stock on the shelves, adds operators and a quarantine
+location holding a few returns, starts simulated scanners on real pseudo-terminals read
+by the real gateway (each signed in by a worker's badge), serves the floor page and the API,
 and prints the floor page URL, the handheld page's (a phone or a mobile computer as a
 scanner, signed in with a worker token) and a manager token. Ctrl-C stops it all.
 """
@@ -26,14 +27,14 @@ from hardware_mocks.pty_scanner import PtyScanner
 from hardware_mocks.warehouse import Warehouse, build_warehouse
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope, ProductRef, Receive, Return
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.embedded import embedded_url
 from stock_core.service import StockService
 from stock_core.store.database import EMBEDDED_APP_ROLE, with_user
 from stock_core.store.privileges import ensure_login_role
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, ReasonCode, Sku
 from stockd import startup
 from stockd.run import start_web, wait_for_signal
 from stockd.settings import Settings
@@ -50,6 +51,16 @@ _MODELS: tuple[tuple[ScannerModel, str, str], ...] = (
     (GENERIC_BEL, "LF", "bel"),
 )
 _SCANNERS = 6
+_OPERATORS = (
+    ("W0041", "Ann Smith"),
+    ("W0042", "Bob Jones"),
+    ("W0043", "Cid Moreau"),
+    ("W0044", "Dee Okafor"),
+    ("W0045", "Eli Novak"),
+    ("W0046", "Fay Lindqvist"),
+)
+"""The demo's workers: one badge per simulated scanner."""
+QUARANTINE = "Q-01"
 _SCAN_RATE = 0.8
 """Scans per second per simulated worker: a visible pace on the floor page."""
 
@@ -127,6 +138,41 @@ async def seed_demo(service: StockService, warehouse: Warehouse, today: date) ->
     await service.import_history(warehouse.history_csv())
     await _stock_shelves(service, warehouse)
     await _place_orders(service, warehouse, today)
+    await _operators_and_returns(service, warehouse)
+
+
+async def _operators_and_returns(service: StockService, warehouse: Warehouse) -> None:
+    """The workers (badges ``USR:W0041`` …), a quarantine location and three customer
+    returns waiting in it, each with its reason and who took it in."""
+    lines = "".join(f"{code},{name}\n" for code, name in _OPERATORS)
+    await service.import_operators(f"code,name\n{lines}".encode())
+    await service.import_locations(
+        f"code,zone,name,gln,type\n{QUARANTINE},RET,Returns cage,,quarantine\n".encode()
+    )
+    reasons = ("damaged", "wrong_item", "unwanted")
+    for n, product in enumerate(warehouse.products[90:93]):
+        returned = Return(
+            ProductRef(sku=Sku(product.sku)),
+            LocationCode(QUARANTINE),
+            1 + n,
+            ReasonCode(reasons[n]),
+            note=f"RMA-{501 + n}",
+        )
+        await service.post(
+            Envelope(
+                IdempotencyKey(f"demo-return-{n}"),
+                returned,
+                actor="demo",
+                operator=OperatorCode(_OPERATORS[n][0]),
+            )
+        )
+
+
+def _sign_in(scanners: list[PtyScanner]) -> None:
+    """Each simulated worker scans their badge first (the gateway reads a port's scans
+    in order, so it is signed in before their first product scan)."""
+    for scanner, (code, _) in zip(scanners, _OPERATORS, strict=False):
+        scanner.send_scan(f"USR:{code}")
 
 
 async def _keep_scanning(scanners: list[PtyScanner], catalog: Catalog) -> None:
@@ -209,6 +255,7 @@ async def run_demo(settings: Settings) -> int:
             products=tuple(p.gtin for p in busy),
             locations=tuple(sorted({p.home for p in busy})),
         )
+        _sign_in(scanners)
         load = asyncio.create_task(_keep_scanning(scanners, catalog), name="demo-load")
         stack.push_async_callback(_cancel, load)
         stack.callback(print, "stockd demo: stopping", flush=True)

@@ -602,6 +602,67 @@ async def test_purchase_orders_view_shows_what_was_received(console: Console, pa
     await shot(page, "purchase-orders")
 
 
+async def test_count_tasks_view_opens_confirms_and_approves_a_task(
+    console: Console, page: Page
+) -> None:
+    stock = await console.get("/stock/SKU-0001")
+    where = stock["locations"][0]["location"]
+    on_hand = sum(x["on_hand"] for x in stock["locations"] if x["location"] == where)
+    await sign_in(page, console)
+    await go(page, "#/count-tasks", "count-tasks")
+    assert await page.evaluate("!!document.querySelector('[data-empty]')")
+    form = "form[data-form=open-task]"
+    await click(page, f"{form} button[data-action=open-task]")  # no locations: refused
+    await page.wait_for(f"!!{q('#view [data-notice=error]')}", what="the refusal shown")
+    assert (await console.get("/count-tasks?status=open"))["items"] == []
+    await page.evaluate(f"{q(form + ' input[name=locations]')}.value = {js(where)}")
+    await click(page, f"{form} button[data-action=open-task]")
+    row = "tr[data-task-id][data-status=open]"
+    await page.wait_for(f"!!{q(row)}", what="the new task in the list")
+    assert await text(page, f"{row} [data-field=locations]") == where
+    assert await text(page, f"{row} [data-field=counted]") == "0 of 1"
+    task_id = await page.evaluate(f"{q(row)}.dataset.taskId")
+    # a worker counts the location (here through the API): SKU-0001 as expected, and
+    # nothing else, so every other product there counts as zero
+    status, counted = await console.api(
+        "POST",
+        f"/count-tasks/{task_id}/counts",
+        {"location": where, "lines": [{"sku": "SKU-0001", "quantity": on_hand}]},
+    )
+    assert status == 200, counted
+    await page.wait_for(
+        f"{q(row + ' [data-field=counted]')}?.textContent === '1 of 1'",
+        what="the count, live from the feed",
+    )
+    await click(page, f"{row} button[data-action=confirm]")
+    await page.wait_for(f"!{q(row)}", what="the task, confirmed (no longer open)")
+    await go(page, "#/count-tasks?status=all", "count-tasks")
+    lines = f"table[data-table=count-lines][data-task-id={js(str(task_id))}]"
+    posted = f'{lines} tr[data-sku="SKU-0001"]'
+    await page.wait_for(
+        f"!!{q(posted)}",
+        what="the confirmed lines",
+        show="document.getElementById('view').innerText.slice(0, 600)",
+    )
+    assert await page.evaluate(f"{q(posted)}.dataset.status") == "posted"
+    assert await text(page, f"{posted} [data-field=variance]") == "0"
+    task = await console.get(f"/count-tasks/{task_id}")
+    waiting = [x for x in task["lines"] if x["status"] == "pending_approval"]
+    assert task["status"] == ("pending_approval" if waiting else "closed")
+    assert await page.evaluate(count(f"{lines} tr[data-status=pending_approval]")) == len(waiting)
+    await shot(page, "count-tasks")
+    if waiting:
+        pending = f"tr[data-task-id={js(str(task_id))}][data-status=pending_approval]"
+        await click(page, f"{pending} button[data-action=approve]")
+        await page.wait_for(
+            f"!!{q(f'tr[data-task-id={js(str(task_id))}][data-status=closed]')}",
+            what="the approved task, closed",
+        )
+        left = await console.get(f"/stock/{waiting[0]['sku']}")
+        assert all(x["location"] != where or x["on_hand"] == 0 for x in left["locations"])
+    assert (await console.get(f"/count-tasks/{task_id}"))["status"] == "closed"
+
+
 async def test_replenishment_creates_a_purchase_order_from_selected_rows(
     console: Console, page: Page
 ) -> None:
@@ -731,7 +792,7 @@ async def test_every_view_is_a_bookmark_and_the_menu_follows(
     await sign_in(page, console)
     for view in (
         "stock", "alerts", "exceptions", "scanners", "orders", "purchase-orders",
-        "replenishment", "forecasts", "reports",
+        "replenishment", "forecasts", "reports", "count-tasks",
     ):  # fmt: skip
         tab = await bookmark(browser, console.url(f"#/{view}"))
         await wait_view(tab, view)

@@ -13,6 +13,7 @@
 //   #/replenishment?needed=1       suggestions; a purchase order from selected rows
 //   #/forecasts/<SKU>?weeks=26     chart: past demand, forecast and interval, stock-out
 //   #/reports?from=&to=&days=&at=  turnover, deadstock, valuation by category; CSV
+//   #/count-tasks?status=          count tasks: open one, confirm, approve; their lines
 //
 // Signing in: a manager token typed into the sign-in form, or given once in the URL as
 // `#token=…` or `?token=…` (taken out of the URL at once and kept in this browser's
@@ -52,6 +53,7 @@ const VIEWS = new Map(
     "replenishment",
     "forecasts",
     "reports",
+    "count-tasks",
   ].map((id) => [id, () => import(`/static/manage/views/${id}.js`).then((m) => m.view)]),
 );
 const HOME = "#/stock";
