@@ -128,18 +128,30 @@ async def list_stock(
     as a barcode (a GTIN in any length); ``warehouse`` keeps that warehouse's locations
     (and, without ``sku``, products with stock there or on their way to it).
     """
+    one_sku = (
+        sku is not None
+        and location is None
+        and zone is None
+        and search is None
+        and not below_reorder_point
+        and after == 0
+        and limit > 0
+    )
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        products = await conn.fetch(
-            q.LIST_STOCK_PRODUCTS,
-            after,
-            sku,
-            location,
-            zone,
-            below_reorder_point,
-            limit,
-            search,
-            warehouse,
-        )
+        if one_sku:  # GET /api/v1/stock/{sku}: a statement PostgreSQL plans once
+            products = await conn.fetch(q.LIST_STOCK_OF_SKU, sku, warehouse)
+        else:
+            products = await conn.fetch(
+                q.LIST_STOCK_PRODUCTS,
+                after,
+                sku,
+                location,
+                zone,
+                below_reorder_point,
+                limit,
+                search,
+                warehouse,
+            )
         ids = [p["id"] for p in products]
         rows = await conn.fetch(q.STOCK_ROWS_OF_PRODUCTS, ids, location, zone, warehouse)
         per_warehouse = await conn.fetch(q.PRODUCT_WAREHOUSES, ids, warehouse)
