@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import socket
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, ReasonC
 from stockd import startup
 from stockd.run import start_web, wait_for_signal
 from stockd.settings import Settings
-from stockd.startup import StartupError, listen
+from stockd.startup import StartupError, close_sockets, listen
 
 __all__ = ["run_demo", "seed_demo"]
 
@@ -193,7 +192,7 @@ async def run_demo(settings: Settings) -> int:
     sockets = listen(settings.web)  # a port in use stops the demo before anything starts
     home = settings.home / "demo"
     async with contextlib.AsyncExitStack() as stack:
-        stack.callback(_close, sockets)
+        stack.callback(close_sockets, sockets)
         try:
             home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -270,11 +269,6 @@ async def run_demo(settings: Settings) -> int:
         )
         await wait_for_signal()
     return 0
-
-
-def _close(sockets: list[socket.socket]) -> None:
-    for sock in sockets:
-        sock.close()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

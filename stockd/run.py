@@ -27,7 +27,7 @@ from stock_core.store.web_pool import open_web_pool
 from stock_core.types import ReasonCode
 from stockd import startup
 from stockd.settings import Settings, tls_context
-from stockd.startup import listen
+from stockd.startup import close_sockets, listen
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 
@@ -154,7 +154,7 @@ async def start_web(
 async def run_web(settings: Settings) -> int:
     sockets = listen(settings.web)
     async with contextlib.AsyncExitStack() as stack:
-        stack.callback(_close, sockets)
+        stack.callback(close_sockets, sockets)
         # Migrations (and an embedded server) on a one-connection pool, then the web pool.
         first = await stack.enter_async_context(startup.database(settings, min_size=0, max_size=1))
         db = await stack.enter_async_context(
@@ -177,23 +177,22 @@ async def run_web(settings: Settings) -> int:
     return 0
 
 
-def _close(sockets: list[socket.socket]) -> None:
-    for sock in sockets:
-        sock.close()
+def _gateway_database(settings: Settings) -> contextlib.AbstractAsyncContextManager[Database]:
+    """The gateway's pool: it starts and runs through an outage (scans spool meanwhile)
+    and keeps the lineage it last wrote under beside its spool."""
+    return startup.database(
+        settings,
+        max_size=settings.database.pool_size,
+        tolerate_outage=True,
+        lineage_file=settings.spool_dir / "lineage",
+    )
 
 
 async def run_serve(settings: Settings) -> int:
     sockets = listen(settings.web)
     async with contextlib.AsyncExitStack() as stack:
-        stack.callback(_close, sockets)
-        db = await stack.enter_async_context(
-            startup.database(
-                settings,
-                max_size=settings.database.pool_size,
-                tolerate_outage=True,
-                lineage_file=settings.spool_dir / "lineage",
-            )
-        )
+        stack.callback(close_sockets, sockets)
+        db = await stack.enter_async_context(_gateway_database(settings))
         web_db = await stack.enter_async_context(
             open_web_pool(
                 db.url,
@@ -255,14 +254,7 @@ async def start_gateway(
 
 async def run_gateway(settings: Settings) -> int:
     async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(
-            startup.database(
-                settings,
-                max_size=settings.database.pool_size,
-                tolerate_outage=True,
-                lineage_file=settings.spool_dir / "lineage",
-            )
-        )
+        db = await stack.enter_async_context(_gateway_database(settings))
         await start_gateway(stack, settings, db)
         if not settings.scanners:
             log.warning("no [[scanners]] configured: the gateway has nothing to read")

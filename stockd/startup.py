@@ -30,7 +30,7 @@ from stock_core.store.database import Database, open_database
 from stock_core.store.failover import ConnectOptions
 from stockd.settings import Settings, WebSettings
 
-__all__ = ["StartupError", "connect_options", "database", "listen"]
+__all__ = ["StartupError", "close_sockets", "connect_options", "database", "listen"]
 
 log = logging.getLogger("stockd")
 
@@ -79,10 +79,15 @@ def listen(web: WebSettings) -> list[socket.socket]:
             sock.listen(_BACKLOG)
             sock.setblocking(False)
     except BaseException:
-        for sock in sockets:
-            sock.close()
+        close_sockets(sockets)
         raise
     return sockets
+
+
+def close_sockets(sockets: list[socket.socket]) -> None:
+    """Close what :func:`listen` opened."""
+    for sock in sockets:
+        sock.close()
 
 
 def _bind_error(exc: OSError, web: WebSettings, port_names: str, host_names: str) -> StartupError:
