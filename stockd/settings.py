@@ -11,7 +11,7 @@ import os
 import ssl
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -74,8 +74,9 @@ class DatabaseSettings(BaseModel):
     """Each statement of the serving processes (``web``, ``gateway``, ``serve``) must be
     answered within this: past it the statement fails (the API answers 503) and its
     connection is dropped. A hung primary costs an API client this long, not a minute."""
-    statement_cache: bool = True
-    """asyncpg's prepared-statement cache; ``false`` behind pgbouncer in transaction mode."""
+    statement_cache: bool | Literal["auto"] = "auto"
+    """asyncpg's prepared-statement cache: ``"auto"`` turns it off by itself behind a
+    connection pooler (pgbouncer in transaction mode loses prepared statements)."""
     listen_url: str | None = None
     """A direct connection to the primary for LISTEN (the feed relay, token revocations)
     when ``url`` goes through a transaction pooler, which cannot hold a LISTEN."""

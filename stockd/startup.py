@@ -192,12 +192,13 @@ def connect_options(settings: Settings, *, serving: bool = True) -> ConnectOptio
     have ``statement_timeout_s``, a one-shot command's at least
     :data:`ONE_SHOT_STATEMENT_TIMEOUT`."""
     statement_timeout = settings.database.statement_timeout_s
+    cache = settings.database.statement_cache
     if not serving:
         statement_timeout = max(statement_timeout, ONE_SHOT_STATEMENT_TIMEOUT)
     return ConnectOptions(
         connect_timeout=settings.database.connect_timeout_s,
         keepalive=settings.database.keepalive_s,
-        statement_cache=settings.database.statement_cache,
+        statement_cache=None if cache == "auto" else cache,
         statement_timeout=statement_timeout,
     )
 

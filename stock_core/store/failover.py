@@ -13,6 +13,11 @@
   and the next host tried. A later timeline (a failover) or another system is taken,
   and listeners hear of it (the gateway replays its recent window). The lineage can
   be kept in a file, so a restarted gateway refuses an old primary too.
+* **A pooler is noticed.** Behind pgbouncer (a transaction pooler hands each
+  transaction to any server connection, so a prepared statement of one transaction is
+  missing in the next) asyncpg's prepared statement cache is turned off by itself: a
+  pooler answers the start-up with a backend key of its own, which is not the server
+  backend's ``pg_backend_pid()``.
 * **TCP keepalives** on every connection (and a TCP user timeout): a server that
   vanished from the network is noticed in seconds, not hours.
 * **Every statement a deadline.** Pools give asyncpg ``statement_timeout`` as its
@@ -66,6 +71,7 @@ from stock_core.store._boundary import UNAVAILABLE_ERRORS
 from stock_core.store.connection import Connection, Pool
 
 __all__ = [
+    "BACKEND_IS",
     "PROBE_SERVER",
     "REPLICA_LAG",
     "ConnectOptions",
@@ -111,6 +117,13 @@ _CONNECT_FAILURES: tuple[type[BaseException], ...] = (
 
 _OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavailableError)
 
+BACKEND_IS: Final = "SELECT 1 WHERE pg_backend_pid() = %d"
+"""One row when the server backend is the process the start-up reply named (a
+pooler's names another)."""
+
+_POOLERS_LOGGED: set[str] = set()
+"""Hosts already logged as poolers by this process (one line each, not one a pool)."""
+
 _SYNC_REP_STATE: Final = "01000"
 _SYNC_REP_WORDS: Final = "synchronous replication"
 
@@ -124,8 +137,10 @@ class ConnectOptions:
     keepalive: float = 10.0
     """Seconds of silence before TCP keepalive probes start (3 probes, ``keepalive/5``
     apart); unacknowledged data fails the connection after ``2 × keepalive``."""
-    statement_cache: bool = True
-    """asyncpg's prepared statement cache; off behind pgbouncer in transaction mode."""
+    statement_cache: bool | None = None
+    """asyncpg's prepared statement cache: on, off, or ``None``: on unless the server
+    turns out to be a connection pooler (pgbouncer), whose transaction mode loses
+    prepared statements between transactions (see :meth:`Connector.is_pooler`)."""
     statement_timeout: float = 60.0
     """Seconds one statement may take (asyncpg's ``command_timeout``): past it the
     statement fails with ``TimeoutError`` and its :class:`DeadlineConnection` is dropped."""
@@ -286,6 +301,9 @@ class Connector:
         self._connections: weakref.WeakSet[asyncpg.Connection[Any]] = weakref.WeakSet()
         self._first = 0
         """Index of the host that answered last: tried first."""
+        self.poolers: dict[str, bool] = {}
+        """Each host URL's verdict, a connection pooler or not (with ``statement_cache``
+        ``None``): asked on the first connection to it."""
         self._save_lock = asyncio.Lock()
         self.pool: Pool | None = None
 
@@ -339,18 +357,12 @@ class Connector:
     ) -> asyncpg.Connection[Any]:
         kwargs.pop("timeout", None)
         kwargs.pop("target_session_attrs", None)
-        if not self.options.statement_cache:
-            kwargs["statement_cache_size"] = 0
         order = self.hosts[self._first :] + self.hosts[: self._first]
         failures: list[BaseException] = []
         for url in order:
             try:
-                conn = await asyncpg.connect(
-                    url,
-                    timeout=self.options.connect_timeout,
-                    connection_class=connection_class,
-                    record_class=record_class,
-                    **kwargs,
+                conn = await self._open(
+                    url, connection_class=connection_class, record_class=record_class, **kwargs
                 )
             except _CONNECT_FAILURES as exc:
                 failures.append(exc)
@@ -382,6 +394,52 @@ class Connector:
             if not isinstance(failure, (*UNAVAILABLE_ERRORS, _Refused)):
                 raise failure
         raise NoPrimaryError(f"no usable primary among {len(self.hosts)} host(s): {detail}")
+
+    async def _open(self, url: str, **kwargs: Any) -> asyncpg.Connection[Any]:
+        """A connection to ``url``, with asyncpg's statement cache unless it is a pooler."""
+
+        async def connect(cache: bool) -> asyncpg.Connection[Any]:
+            sized = kwargs if cache else {**kwargs, "statement_cache_size": 0}
+            conn: asyncpg.Connection[Any] = await asyncpg.connect(
+                url, timeout=self.options.connect_timeout, **sized
+            )
+            return conn
+
+        wanted = self.options.statement_cache
+        if wanted is not None or url in self.poolers:
+            return await connect(wanted if wanted is not None else not self.poolers[url])
+        conn = await connect(True)
+        try:
+            pooled = await self.is_pooler(conn, url)
+        except BaseException:
+            conn.terminate()
+            raise
+        if not pooled:
+            return conn
+        conn.terminate()  # it may not keep its cache: once more, without
+        return await connect(False)
+
+    async def is_pooler(self, conn: asyncpg.Connection[Any], url: str) -> bool:
+        """Whether ``conn`` reached its server through a connection pooler.
+
+        A pooler (pgbouncer, in any pool mode) answers the start-up itself, with a
+        backend key of its own for cancel requests: its "process id" is not the server
+        backend's ``pg_backend_pid()``. A TCP proxy (HAProxy) passes the server's on.
+        Asked in the simple query protocol, so nothing is prepared on the way.
+        """
+        async with asyncio.timeout(self.options.connect_timeout):
+            status = await conn.execute(BACKEND_IS % int(conn.get_server_pid()))
+        pooled = status != "SELECT 1"
+        self.poolers[url] = pooled
+        host = _host_of(url)
+        if pooled and host not in _POOLERS_LOGGED:
+            _POOLERS_LOGGED.add(host)
+            log.info(
+                "%s is a connection pooler (pgbouncer?): asyncpg's prepared statement cache "
+                "is off on its connections (database.statement_cache)",
+                host,
+            )
+        return pooled
 
     async def _admit(self, conn: asyncpg.Connection[Any], url: str) -> None:
         _set_keepalive(conn, self.options.keepalive)

@@ -432,3 +432,30 @@ async def test_a_connection_dropped_under_a_transaction_is_an_outage_not_a_bug(
     assert connector.terminate_all() >= 1
     with pytest.raises(DatabaseUnavailableError, match="dropped"):
         await task
+
+
+async def test_a_direct_server_keeps_the_statement_cache_and_is_not_taken_for_a_pooler(
+    database_url: str,
+) -> None:
+    """``statement_cache`` unset: asked once a host (the pooler case, Debian's pgbouncer,
+    is in tests/ha/test_poolers.py); a server reached directly keeps asyncpg's cache."""
+    async with open_database(database_url, run_migrations=False, max_size=2) as db:
+        connector = db.connector
+        assert connector is not None
+        assert connector.poolers == {database_url: False}
+        async with db.pool.acquire() as conn:
+            await conn.fetchval("SELECT $1::int + 1", 1)
+            named = await conn.fetchval(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE '__asyncpg_stmt_%'"
+            )
+        assert named >= 1  # prepared and kept: the cache is on
+    off = ConnectOptions(statement_cache=False)
+    async with open_database(database_url, run_migrations=False, max_size=2, options=off) as db:
+        assert db.connector is not None
+        assert db.connector.poolers == {}  # told: nothing asked
+        async with db.pool.acquire() as conn:
+            await conn.fetchval("SELECT $1::int + 1", 1)
+            named = await conn.fetchval(
+                "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE '__asyncpg_stmt_%'"
+            )
+        assert named == 0

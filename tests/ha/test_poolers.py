@@ -1,7 +1,8 @@
 """stockd behind pgbouncer in transaction mode, with a direct LISTEN and a read replica.
 
 One HA stack (deploy/ha): ``stockd serve`` reaches the primary through pgbouncer
-(``database.statement_cache = false``), LISTENs on a direct session
+(``database.statement_cache`` left unset: stockd notices the pooler and turns asyncpg's
+prepared statement cache off by itself, one log line), LISTENs on a direct session
 (``database.listen_url``, HAProxy's primary port) and sends reports to a streaming
 replica (``database.replica_url``, HAProxy's replica port). Scans commit, the feed
 delivers every event, a report answers; and the replica router sends reports to the
@@ -82,7 +83,7 @@ async def test_behind_pgbouncer_with_a_direct_listen_and_a_replica_for_reports(
         )
         config.write_text(
             config.read_text()
-            + "\n[database]\nstatement_cache = false\n"
+            + "\n[database]\n"
             + f'listen_url = "{direct}"\nreplica_url = "{cluster.urls["replicas"]}"\n'
             + "replica_max_lag_s = 5\n"
         )
@@ -116,6 +117,12 @@ async def test_behind_pgbouncer_with_a_direct_listen_and_a_replica_for_reports(
             assert reply.status == 200, await reply.text()
             assert (await reply.json())["total"]
         assert await serve.stop(signal.SIGTERM) == 0
+        pooler = (
+            f"{cluster.urls['pgbouncer'].rsplit('@', 1)[1].split('/')[0]} is a connection pooler"
+        )
+        said = [line for line in serve.tail(1_000_000).splitlines() if pooler in line]
+        assert len(said) == 1, said  # one line, though two pools connect through it
+        assert "statement cache is off" in said[0]
         serve = None
         async with open_database(direct, run_migrations=False, max_size=2) as db:
             lots = [r["lot"] for r in await db.pool.fetch("SELECT lot FROM movements ORDER BY id")]
