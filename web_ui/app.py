@@ -146,7 +146,7 @@ async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _relay_ctx(app: web.Application) -> AsyncIterator[None]:
     bus = app[BUS]
-    relay = OutboxRelay(_listen_pool(app), bus.publish)
+    relay = OutboxRelay(_listen_pool(app), bus.publish, on_fork=bus.fork)
     try:
         await relay.step()  # start current: the feed serves history from the table
     except DatabaseUnavailableError:

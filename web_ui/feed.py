@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import FeedEvent
-from web_ui.bus import Subscription
+from web_ui.bus import HISTORY_CHANGED, Subscription
 from web_ui.hello import authorised, close_with, receive_hello
 from web_ui.keys import BUS, CONFIG, SERVICE, TOKEN_CACHE
 from web_ui.problem import ProblemError
@@ -150,6 +150,9 @@ class _Display:
         if since > newest:
             await self.send_snapshot("since is ahead of the feed")
             return
+        if self.app[BUS].voided(since):  # it saw events a failover lost
+            await self.send_snapshot(HISTORY_CHANGED)
+            return
         if since < oldest - 1 or newest - since > self.app[CONFIG].catch_up_limit:
             await self.send_snapshot("too far behind")
             return
@@ -168,7 +171,7 @@ class _Display:
             if subscription.overflowed:
                 subscription.overflowed = False
                 subscription.drain()
-                await self.send_snapshot("fell behind")
+                await self.send_snapshot(subscription.reason)
                 continue
             await self.send_events(subscription.drain())
 

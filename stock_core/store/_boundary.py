@@ -77,6 +77,9 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 _OUTAGE: tuple[type[BaseException], ...] = (DatabaseUnavailableError, *UNAVAILABLE_ERRORS)
 
+_CLOSED = "connection is closed"
+"""What asyncpg's ``InterfaceError`` says of a connection closed under its caller."""
+
 
 @contextlib.contextmanager
 def translated(what: str = "PostgreSQL unavailable") -> Iterator[None]:
@@ -86,9 +89,9 @@ def translated(what: str = "PostgreSQL unavailable") -> Iterator[None]:
     except UNAVAILABLE_ERRORS as exc:
         raise DatabaseUnavailableError(f"{what}: {_said(exc)}") from exc
     except asyncpg.InterfaceError as exc:
-        # A connection dropped under a transaction (a statement past its deadline): the
-        # transaction's exit says "the underlying connection is closed".
-        if not is_unavailable(exc):
+        # A connection dropped under the block (a statement past its deadline, a server
+        # that closed the session): asyncpg says "connection is closed".
+        if not (is_unavailable(exc) or _CLOSED in str(exc)):
             raise
         raise DatabaseUnavailableError(f"{what}: {_said(exc)}") from exc
 

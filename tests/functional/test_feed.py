@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 
+import asyncpg
 import pytest
 import websockets
 from aiohttp.test_utils import TestServer
@@ -20,6 +21,7 @@ from stock_core.types import IdempotencyKey, LocationCode, Sku
 from tests.functional.feed_helpers import Display
 from tests.timing import UNIT
 from web_ui.app import create_app
+from web_ui.bus import HISTORY_CHANGED
 from web_ui.config import WebConfig
 
 _keys = itertools.count()
@@ -270,3 +272,73 @@ async def test_expired_stock_raises_and_clears_the_expired_alert_on_the_feed(
     assert not [a for a in fresh["alerts"] if a["kind"] == "expired"]
     await display.close()
     await again.close()
+
+
+async def test_a_failover_that_lost_events_sends_displays_a_snapshot_and_every_new_event(
+    feed_url: ServerFactory,
+    service: StockService,
+    token: str,
+    database: Database,
+    admin_database_url: str,
+) -> None:
+    """An asynchronous standby promoted without the last events: its outbox ends
+    earlier and numbers new events with the lost ones' seq values. Here the lost events
+    are deleted from the outbox and every session cut (what a failover does to them);
+    the relay notices, and displays get a snapshot instead of missing the new events."""
+    url = await feed_url()
+    live = Display(url, token)
+    await live.connect()
+    for _ in range(5):
+        await service.post(receive("WIDGET", 2))
+    admin = await asyncpg.connect(admin_database_url)
+    try:
+        for _ in range(200):  # every event numbered
+            if not await admin.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
+                break
+            await asyncio.sleep(0.05 * UNIT)
+        published = await head_seq(service)
+        await live.collect(published)
+        common = published - 3
+        await admin.execute("DELETE FROM outbox WHERE seq > $1", common)
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    async with asyncio.timeout(10 * UNIT):  # the relay finds the history changed
+        while not [m for m in live.messages if m.get("reason") == HISTORY_CHANGED]:
+            live.messages.append(json.loads(await live.ws.recv()))  # type: ignore[union-attr]
+    snapshot = live.messages[-1]
+    assert snapshot["type"] == "snapshot"
+    assert snapshot["seq"] == common
+    await database.pool.expire_connections()
+    for _ in range(4):  # new events: seqs common + 1 … common + 4, the lost ones' numbers
+        await service.post(receive("GADGET", 1))
+    newest = 0
+    async with asyncio.timeout(10 * UNIT):  # numbered by the relay, in its own time
+        while newest < common + 4 or newest != await head_seq(service):
+            newest = await head_seq(service)
+            await asyncio.sleep(0.3)
+    async with asyncio.timeout(10 * UNIT):
+        while live.messages[-1].get("seq") != newest:
+            live.messages.append(json.loads(await live.ws.recv()))  # type: ignore[union-attr]
+    after = [m["seq"] for m in live.messages[live.messages.index(snapshot) + 1 :]]
+    assert after == list(range(common + 1, newest + 1))  # every new event, once
+    assert after == [e.seq for e in await service.events_after(common, 1000)]
+    widget = next(s for s in snapshot["stock"] if s["sku"] == "WIDGET")
+    assert int(widget["on_hand"]) == (await service.stock_of("WIDGET")).on_hand  # the truth
+
+    # a display that was sent lost events and comes back: a snapshot, not the new ones
+    stale = Display(url, token)
+    await stale.connect(since=published)
+    await stale.collect(newest)
+    assert stale.messages[0]["type"] == "snapshot"
+    assert stale.messages[0]["reason"] == HISTORY_CHANGED
+    # one that saw only events both histories share: the new events, no snapshot
+    sound = Display(url, token)
+    await sound.connect(since=common)
+    await sound.collect(newest)
+    assert [m["seq"] for m in sound.messages] == list(range(common + 1, newest + 1))
+    for display in (live, stale, sound):
+        await display.close()

@@ -12,6 +12,14 @@ always sees a gap-free prefix, and no event that commits late is ever skipped.
 it can (any node may; the lock makes it safe), then reads new events in seq order
 and hands them to a callback. It is woken by LISTEN/NOTIFY (``stockd_outbox`` on
 insert, ``stockd_feed`` after sequencing) but polls the table as the truth.
+
+**A lost history.** After a failover to an asynchronous standby that had not received
+the last events, the new primary's feed ends earlier and numbers its new events with
+the seq values the lost ones had. After every outage (and whenever the pool finds the
+database on a new timeline) the relay compares the events it published last with the
+table's; at the first that differs or is missing it resumes from there and calls
+``on_fork(common, published)``: every seq above ``common`` it published is void, and
+displays are to be sent a fresh snapshot.
 """
 
 from __future__ import annotations
@@ -20,16 +28,20 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from asyncpg import InterfaceError
 from asyncpg.pool import PoolConnectionProxy
 
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import FeedEvent
 from stock_core.store._boundary import translated
 from stock_core.store.connection import Connection, Pool
+from stock_core.store.failover import connector_of
 from stock_core.store.outbox import sql as q
 
 __all__ = [
@@ -45,6 +57,9 @@ log = logging.getLogger(__name__)
 
 _PAGE = 1000
 """Events handed on at a time; the relay yields to the loop between pages."""
+
+_REMEMBERED = 10_000
+"""Events whose seq and time the relay keeps, to check the history after an outage."""
 
 
 @dataclass(frozen=True)
@@ -97,11 +112,19 @@ class OutboxRelay:
         *,
         poll_interval: float = 0.25,
         start_after: int | None = None,
+        on_fork: Callable[[int, int], None] | None = None,
     ) -> None:
         self.pool = pool
         self.publish = publish
         self.poll_interval = poll_interval
         self.last_seq = start_after
+        self.on_fork = on_fork
+        self.forks = 0
+        """Lost histories found (a failover that lost published events)."""
+        self._published: deque[tuple[int, datetime, str]] = deque(maxlen=_REMEMBERED)
+        self._check_history = False
+        """Compare :attr:`_published` with the table at the next step (after an outage)."""
+        self._epoch = self._pool_epoch()
         self._wake = asyncio.Event()
         self._listener: PoolConnectionProxy[Any] | None = None
         self.healthy = False
@@ -114,8 +137,12 @@ class OutboxRelay:
         self._wake.set()
 
     async def _listen(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
+        if self._listener is not None:
+            if not _closed(self._listener):
+                return
+            # The server closed the session (a restart, a failover): check the history.
+            self._check_history = True
+            await self._unlisten()
         conn = await self.pool.acquire()
         try:
             await conn.add_listener("stockd_outbox", self._notified)
@@ -143,8 +170,50 @@ class OutboxRelay:
         with translated("feed relay"):
             return await self._step()
 
+    def _pool_epoch(self) -> int:
+        connector = connector_of(self.pool)
+        return 0 if connector is None else connector.epoch
+
+    def _hand_on(self, event: FeedEvent) -> None:
+        self.publish(event)
+        self.last_seq = event.seq
+        self._published.append((event.seq, event.ts, event.type))
+
+    async def _verify_history(self, conn: Connection) -> None:
+        """Resume at the first published event the table no longer has (see above)."""
+        published = self.last_seq
+        if not self._published or published is None:
+            return
+        first = self._published[0][0]
+        rows = await conn.fetch(q.FEED_STAMPS, first, published)
+        table = {r["seq"]: (r["seq"], r["ts"], r["type"]) for r in rows}
+        common = published
+        for stamp in self._published:
+            if table.get(stamp[0]) != stamp:
+                common = stamp[0] - 1
+                break
+        if common == published:
+            return
+        while self._published and self._published[-1][0] > common:
+            self._published.pop()
+        self.last_seq = common
+        self.forks += 1
+        log.warning(
+            "the feed's history changed: events %d to %d are not in PostgreSQL's outbox "
+            "(a failover lost them); the feed resumes after %d and displays get a snapshot",
+            common + 1,
+            published,
+            common,
+        )
+        if self.on_fork is not None:
+            self.on_fork(common, published)
+
     async def _step(self) -> int:
         async with self.pool.acquire() as conn:
+            epoch = self._pool_epoch()
+            if self._check_history or epoch != self._epoch:
+                await self._verify_history(conn)
+                self._check_history, self._epoch = False, epoch
             numbered = await assign_sequence(conn)
             if self.last_seq is None:
                 self.last_seq = (await feed_bounds(conn))[1]
@@ -158,14 +227,12 @@ class OutboxRelay:
                     if start:
                         await asyncio.sleep(0)
                     for event in events[start : start + _PAGE]:
-                        self.publish(event)
-                        self.last_seq = event.seq
+                        self._hand_on(event)
                 return len(events)
             while True:
                 events = await events_after(conn, self.last_seq, _PAGE)
                 for event in events:
-                    self.publish(event)
-                    self.last_seq = event.seq
+                    self._hand_on(event)
                 published += len(events)
                 if len(events) < _PAGE:
                     return published
@@ -182,6 +249,7 @@ class OutboxRelay:
                 if self.healthy:
                     log.warning("feed relay lost PostgreSQL: %s", exc)
                 self.healthy = False
+                self._check_history = True
                 await self._unlisten()
                 await asyncio.sleep(1.0)
                 continue
@@ -190,6 +258,7 @@ class OutboxRelay:
                 # mid-query: the relay must outlive anything the database does.
                 log.exception("feed relay step failed; retrying")
                 self.healthy = False
+                self._check_history = True
                 await self._unlisten()
                 await asyncio.sleep(1.0)
                 continue
@@ -199,6 +268,13 @@ class OutboxRelay:
 
     async def close(self) -> None:
         await self._unlisten()
+
+
+def _closed(conn: PoolConnectionProxy[Any]) -> bool:
+    try:
+        return conn.is_closed()
+    except InterfaceError:  # closed by the server: the pool took it back already
+        return True
 
 
 class OutboxNotifier:

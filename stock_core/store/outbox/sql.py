@@ -11,6 +11,7 @@ __all__ = [
     "ASSIGN_FEED_SEQ",
     "FEED_AFTER",
     "FEED_HEAD",
+    "FEED_STAMPS",
     "FEED_TAIL",
     "INSERT_EVENT",
     "LOCK_SEQUENCER",
@@ -50,6 +51,10 @@ WHERE seq > $1 ORDER BY seq LIMIT $2
 """
 
 FEED_HEAD: Final = "SELECT coalesce(max(seq), 0) FROM outbox"
+
+FEED_STAMPS: Final = """
+SELECT seq, ts, type FROM outbox WHERE seq BETWEEN $1 AND $2 ORDER BY seq
+"""
 
 FEED_TAIL: Final = "SELECT coalesce(min(seq), 1) FROM outbox WHERE seq IS NOT NULL"
 
