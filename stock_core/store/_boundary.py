@@ -100,8 +100,9 @@ def _said(exc: BaseException) -> str:
     """What went wrong, in words (asyncpg's statement timeout says nothing)."""
     current: BaseException | None = exc
     while current is not None:
-        if isinstance(current, TimeoutError):
-            return "no answer within the statement deadline (database.statement_timeout_s)"
+        if isinstance(current, TimeoutError):  # asyncpg's statement timeout says nothing
+            said = str(current)
+            return said or "no answer within the statement deadline (database.statement_timeout_s)"
         current = current.__context__
     return str(exc) or type(exc).__name__
 

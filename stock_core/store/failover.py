@@ -364,6 +364,14 @@ class Connector:
                 conn = await self._open(
                     url, connection_class=connection_class, record_class=record_class, **kwargs
                 )
+            except TimeoutError as exc:
+                late = TimeoutError(
+                    f"{_host_of(url)} did not answer within {self.options.connect_timeout:g} s"
+                    " (database.connect_timeout_s)"
+                )
+                late.__cause__ = exc
+                failures.append(late)
+                continue
             except _CONNECT_FAILURES as exc:
                 failures.append(exc)
                 continue
