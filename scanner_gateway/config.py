@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from scanner_gateway.framing import DEFAULT_MAX_LENGTH, Terminator
+from stock_core.domain.warehouse import check_warehouse_code
 
 __all__ = ["FEEDBACK_BYTES", "PRESETS", "ScannerConfig", "parse_byte_string"]
 
@@ -60,6 +61,8 @@ class ScannerConfig(BaseModel):
     max_length: int = Field(default=DEFAULT_MAX_LENGTH, ge=16, le=8192)
     mode: Literal["receive", "pick", "count", "move"] = "receive"
     location: str | None = None
+    warehouse: str | None = None
+    """The warehouse this scanner works in: ``LOC:`` codes of another are refused."""
     same_code_delay_ms: float = Field(default=0.0, ge=0, le=60_000)
     require_operator: bool = False
     """Refuse product scans (and anything that would post) while no one is signed in."""
@@ -79,6 +82,11 @@ class ScannerConfig(BaseModel):
         if not _ID.match(value):
             raise ValueError("1-64 letters, digits, '.', '_' or '-'")
         return value
+
+    @field_validator("warehouse")
+    @classmethod
+    def _check_warehouse(cls, value: str | None) -> str | None:
+        return None if value is None else check_warehouse_code(value)
 
     @field_validator("gs1_separator")
     @classmethod

@@ -19,6 +19,7 @@ from stock_core.types import (
     PurchaseOrderNumber,
     ReasonCode,
     Sku,
+    TransferNumber,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "ScanRejected",
     "SerialScan",
     "Symbology",
+    "TransferScan",
 ]
 
 
@@ -85,6 +87,7 @@ class RejectReason(enum.Enum):
     UNKNOWN_COMMAND = "unknown command"
     BAD_LOCATION = "bad location code"
     BAD_ORDER = "bad order number"
+    BAD_TRANSFER = "bad transfer number"
     BAD_SKU = "bad SKU"
     BAD_OPERATOR = "bad operator badge"
     BAD_REASON = "bad reason code"
@@ -144,6 +147,13 @@ class PurchaseOrderScan:
 
 
 @dataclass(frozen=True)
+class TransferScan:
+    """``TRF:<number>``: ship (pick mode) or receive (receive mode) against a transfer."""
+
+    number: TransferNumber
+
+
+@dataclass(frozen=True)
 class OperatorScan:
     """``USR:<code>``: a worker's badge."""
 
@@ -180,6 +190,7 @@ Decoded = (
     | CommandScan
     | OrderScan
     | PurchaseOrderScan
+    | TransferScan
     | OperatorScan
     | ReasonScan
     | SerialScan

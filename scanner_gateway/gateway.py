@@ -51,7 +51,7 @@ from scanner_gateway.symbology import decode
 from stock_core.domain.movement import Envelope, ProductRef
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
-from stock_core.errors import StockRejection
+from stock_core.errors import StockRejection, WrongWarehouseError
 from stock_core.model import GatewayState, ScannerState
 from stock_core.service import StockService
 from stock_core.types import IdempotencyKey, LocationCode, ReasonCode, ScannerId
@@ -513,13 +513,17 @@ class Gateway:
                 try:
                     timeout = self.committer.commit_timeout
                     async with asyncio.timeout(timeout + 1.0):  # the deadline drops first
-                        found = await self.service.find_location(location, deadline=timeout)
+                        found = await self.service.find_location(
+                            location, deadline=timeout, warehouse=runtime.config.warehouse
+                        )
+                    if found is None:
+                        reason = f"unknown location {location}"
+                except WrongWarehouseError as exc:
+                    found, reason = None, exc.reason
                 except Exception as exc:
                     if not is_unavailable(exc):
                         raise
                     found = location  # offline: trust the label; the store checks on replay
-                if found is None:
-                    reason = f"unknown location {location}"
                 feedback = runtime.session.receive_outcome(found is not None, reason)
             case SignIn(operator=operator):
                 try:

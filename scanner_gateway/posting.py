@@ -1,17 +1,34 @@
 """What a product scan names, and what it posts in a mode that posts one.
 
 RECEIVE, PICK, RETURN and SCRAP post a ledger command for each product scan (the
-session's mode table names its class); the session checks the operator,
-the reason and the quantity first. Pure values: no I/O.
+session's mode table names its class; with a transfer current, a receive receives
+against it and a pick ships against it); the session checks the operator, the reason
+and the quantity first. Pure values: no I/O.
 """
 
 from __future__ import annotations
 
 from scanner_gateway.decoded import ProductScan
 from stock_core.domain.movement import Command as MovementCommand
-from stock_core.domain.movement import Line, Pick, ProductRef, Receive, Return, Scrap
+from stock_core.domain.movement import (
+    Line,
+    Pick,
+    ProductRef,
+    Receive,
+    ReceiveTransfer,
+    Return,
+    Scrap,
+    ShipTransfer,
+)
 from stock_core.errors import TrackingError
-from stock_core.types import LocationCode, OrderNumber, PurchaseOrderNumber, ReasonCode, Sku
+from stock_core.types import (
+    LocationCode,
+    OrderNumber,
+    PurchaseOrderNumber,
+    ReasonCode,
+    Sku,
+    TransferNumber,
+)
 
 __all__ = ["Posting", "command_for", "product_of", "wants_serials"]
 
@@ -43,11 +60,17 @@ def command_for(
     order: OrderNumber | None,
     purchase_order: PurchaseOrderNumber | None,
     reason: ReasonCode | None,
+    transfer: TransferNumber | None = None,
 ) -> MovementCommand:
     """The command posting ``line`` (its product, quantity, lot, expiry and serials) at
     ``location``; a receive carries ``purchase_order``, a pick ``order``, and a return
-    or scrap ``reason`` (which must then be set)."""
+    or scrap ``reason`` (which must then be set). With ``transfer`` a receive receives
+    against it and a pick ships against it."""
     product, quantity, lot, serials = line.product, line.quantity, line.lot, line.serials
+    if transfer is not None and posting is Receive:
+        return ReceiveTransfer(transfer, location, (line,))
+    if transfer is not None and posting is Pick:
+        return ShipTransfer(transfer, location, (line,))
     if posting is Receive:
         return Receive(
             product,

@@ -29,6 +29,10 @@ clock: ``now`` comes with each scan (any monotonic seconds). Its parts: ``held``
 #   purchase order current (dropping the other). Leaving a mode drops order and PO;
 #   re-selecting the current mode keeps them. While count lines or move items are
 #   held, switching to another mode (ORD:/PO: included) is rejected.
+# * TRF:n, in PICK or RECEIVE only (else Reject), makes transfer n current (dropping
+#   order and PO; ORD:/PO: drop it): each product scan then ships against it from the
+#   current location (PICK) or receives against it there (RECEIVE). Leaving the mode,
+#   CMD:DONE and CMD:CANCEL drop it.
 # * LOC: (or a GS1 414 GLN, which the store resolves) -> SetLocation; the location
 #   becomes current on a good outcome. In MOVE the current location is the source.
 #   Exceptions (_OnLocation):
@@ -98,6 +102,7 @@ from scanner_gateway.decoded import (
     RejectReason,
     ScanRejected,
     SerialScan,
+    TransferScan,
 )
 from scanner_gateway.held import HeldLines
 from scanner_gateway.intent import (
@@ -136,6 +141,7 @@ from stock_core.types import (
     PurchaseOrderNumber,
     ReasonCode,
     ScannerId,
+    TransferNumber,
 )
 
 __all__ = ["Mode", "ScannerSession", "SessionStateError"]
@@ -257,6 +263,7 @@ class ScannerSession:
         self._location = location
         self._order: OrderNumber | None = None
         self._purchase_order: PurchaseOrderNumber | None = None
+        self._transfer: TransferNumber | None = None
         self._quantity: int | None = None
         self._lines = HeldLines()
         self._awaiting: _Awaiting | None = None
@@ -285,6 +292,11 @@ class ScannerSession:
     @property
     def purchase_order(self) -> PurchaseOrderNumber | None:
         return self._purchase_order
+
+    @property
+    def transfer(self) -> TransferNumber | None:
+        """The transfer product scans ship (PICK) or receive (RECEIVE) against."""
+        return self._transfer
 
     @property
     def quantity(self) -> int | None:
@@ -375,6 +387,7 @@ class ScannerSession:
         # a reason no longer on the list is dropped
         session._reason = saved.reason if saved.reason in session._reasons else None
         session._order, session._purchase_order = saved.order, saved.purchase_order
+        session._transfer = saved.transfer
         session._quantity = saved.quantity
         session._last_rejection = saved.last_rejection
         session._lines = HeldLines(saved.pending)
@@ -396,6 +409,7 @@ class ScannerSession:
             awaiting_outcome=self._awaiting is not None,
             last_rejection=self._last_rejection,
             serial_wait=self._serial_wait,
+            transfer=self._transfer,
         ).to_json()
 
     # -- input --------------------------------------------------------------------
@@ -506,6 +520,7 @@ class ScannerSession:
             order=self._order,
             purchase_order=self._purchase_order,
             reason=self._reason,
+            transfer=self._transfer,
         )
 
     def _intent_for(self, decoded: Decoded, now: float, serial_tracked: bool) -> Intent:
@@ -520,6 +535,8 @@ class ScannerSession:
                 return self._switch_mode(Mode.PICK, order=number)
             case PurchaseOrderScan(number=number):
                 return self._switch_mode(Mode.RECEIVE, purchase_order=number)
+            case TransferScan(number=number):
+                return self._set_transfer(number)
             case LocationScan():
                 return self._scan_location(decoded)
             case OperatorScan(code=code):
@@ -576,6 +593,17 @@ class ScannerSession:
         self._reason = code
         return Acknowledge(f"reason {code}")
 
+    def _set_transfer(self, number: TransferNumber) -> Intent:
+        if self._mode not in (Mode.PICK, Mode.RECEIVE):
+            return Reject(
+                "TRF: ships in pick mode or receives in receive mode: scan CMD:PICK "
+                "or CMD:RECEIVE first"
+            )
+        self._transfer = number
+        self._order = self._purchase_order = None
+        verb = "shipping" if self._mode is Mode.PICK else "receiving"
+        return Acknowledge(f"{verb} transfer {number}")
+
     def _set_quantity(self, quantity: int) -> Intent:
         if not 1 <= quantity <= MAX_QUANTITY:
             return Reject(RejectReason.BAD_QUANTITY.value)
@@ -612,6 +640,7 @@ class ScannerSession:
             self._reason = None
         if leaving or order is not None or purchase_order is not None:
             self._order, self._purchase_order = order, purchase_order
+            self._transfer = None
         if order is not None:
             return Acknowledge(f"picking order {order}")
         if purchase_order is not None:
@@ -629,6 +658,7 @@ class ScannerSession:
                 return Reject("scan the destination location to finish the move")
             case _:
                 self._order = self._purchase_order = None
+                self._transfer = None
                 self._reason = None
                 return Acknowledge("done")
 
@@ -641,6 +671,7 @@ class ScannerSession:
                 (f"quantity {self._quantity}", self._quantity is not None),
                 (f"order {self._order}", self._order is not None),
                 (f"purchase order {self._purchase_order}", self._purchase_order is not None),
+                (f"transfer {self._transfer}", self._transfer is not None),
                 (f"reason {self._reason}", self._reason is not None),
             )
             if present
@@ -648,6 +679,7 @@ class ScannerSession:
         self._lines.clear()
         self._quantity = None
         self._order = self._purchase_order = None
+        self._transfer = None
         self._reason = None
         return Acknowledge("cancelled " + (", ".join(dropped) or "(nothing was held)"))
 

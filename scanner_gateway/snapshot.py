@@ -21,6 +21,7 @@ from stock_core.types import (
     PurchaseOrderNumber,
     ReasonCode,
     ScannerId,
+    TransferNumber,
 )
 
 __all__ = ["SessionSnapshot"]
@@ -43,6 +44,8 @@ class SessionSnapshot:
     last_rejection: str | None
     serial_wait: Line | None = None
     """A product scan waiting for its serials (``SN:``), its quantity how many."""
+    transfer: TransferNumber | None = None
+    """The transfer product scans ship (pick mode) or receive (receive mode) against."""
 
     def to_json(self) -> dict[str, object]:
         """The snapshot as JSON-ready values."""
@@ -59,6 +62,7 @@ class SessionSnapshot:
             "awaiting_outcome": self.awaiting_outcome,
             "last_rejection": self.last_rejection,
             "serial_wait": None if self.serial_wait is None else line_json(self.serial_wait),
+            "transfer": self.transfer,
         }
 
     @classmethod
@@ -82,6 +86,7 @@ class SessionSnapshot:
         if not isinstance(pending, list):
             raise TypeError("pending is not a list")
         waiting = snapshot.get("serial_wait")
+        transfer = _text(snapshot, "transfer") if "transfer" in snapshot else None
         return cls(
             scanner=scanner,
             mode=mode,
@@ -95,6 +100,7 @@ class SessionSnapshot:
             awaiting_outcome=False,
             last_rejection=last_rejection,
             serial_wait=None if waiting is None else line_of_json(waiting),
+            transfer=None if transfer is None else TransferNumber(transfer),
         )
 
 

@@ -24,7 +24,7 @@ Order of decisions:
    or ``00`` + 18 digits → GS1 element strings; ``(NN)…`` (2-4 digits) → GS1 HRI;
    8, 12, 13 or 14 digits → a GTIN (see :func:`decode` for the 8-digit rule);
    otherwise plain text.
-4. Plain text: ``LOC:`` ``QTY:`` ``CMD:`` ``ORD:`` ``PO:`` ``SKU:`` ``USR:`` ``RSN:``
+4. Plain text: ``LOC:`` ``QTY:`` ``CMD:`` ``ORD:`` ``PO:`` ``TRF:`` ``SKU:`` ``USR:`` ``RSN:``
    ``SN:`` (prefix in any case, value trimmed) → that scan (``USR:`` a badge code:
    letters, digits, ``.``, ``_``, ``-``; ``RSN:`` a reason code, taken in lower case:
    letters, digits, ``_``, at most 32; ``SN:`` a serial, 1 to 64 printable ASCII
@@ -53,6 +53,7 @@ from scanner_gateway.decoded import (
     ScanRejected,
     SerialScan,
     Symbology,
+    TransferScan,
 )
 from scanner_gateway.framing import DEFAULT_MAX_LENGTH
 from stock_core.domain.gtin import check_digit, expand_upce, normalize_gtin
@@ -67,6 +68,7 @@ from stock_core.types import (
     PurchaseOrderNumber,
     ReasonCode,
     Sku,
+    TransferNumber,
 )
 
 __all__ = ["DEFAULT_MAX_LENGTH", "MAX_CODE_LENGTH", "MAX_QUANTITY", "decode"]
@@ -271,6 +273,7 @@ def _decode_command(prefix: str, value: str, symbology: Symbology) -> Decoded | 
         "LOC": RejectReason.BAD_LOCATION,
         "ORD": RejectReason.BAD_ORDER,
         "PO": RejectReason.BAD_ORDER,
+        "TRF": RejectReason.BAD_TRANSFER,
         "SKU": RejectReason.BAD_SKU,
     }
     if prefix not in reasons:
@@ -284,6 +287,8 @@ def _decode_command(prefix: str, value: str, symbology: Symbology) -> Decoded | 
         return OrderScan(OrderNumber(value))
     if prefix == "PO":
         return PurchaseOrderScan(PurchaseOrderNumber(value))
+    if prefix == "TRF":
+        return TransferScan(TransferNumber(value))
     return ProductScan(symbology=symbology, sku=Sku(value))
 
 

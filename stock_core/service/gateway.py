@@ -38,13 +38,17 @@ class GatewayUseCases(ServiceBase):
         async with self._connection(deadline) as conn:
             return await products.product_tracking(conn, product.barcode, product.sku)
 
-    async def find_location(self, code_or_gln: str, *, deadline: float | None = None) -> str | None:
-        """The location's code; ``deadline`` bounds it as :meth:`post_batch`'s."""
+    async def find_location(
+        self, code_or_gln: str, *, deadline: float | None = None, warehouse: str | None = None
+    ) -> str | None:
+        """The location's code; ``deadline`` bounds it as :meth:`post_batch`'s. With
+        ``warehouse`` (the scanner's), a location of another warehouse raises
+        :class:`~stock_core.errors.WrongWarehouseError`."""
         if deadline is not None:
             async with failover.bounded(self.pool, deadline) as conn:
-                return await stock.find_location(conn, code_or_gln)
+                return await stock.find_location(conn, code_or_gln, warehouse)
         async with self._connection() as conn:
-            return await stock.find_location(conn, code_or_gln)
+            return await stock.find_location(conn, code_or_gln, warehouse)
 
     @pokes
     async def append_events(

@@ -55,7 +55,8 @@ SELECT k.key, k.rejection IS NOT NULL AS rejected, count(m.id) AS rows
 FROM idempotency_keys k LEFT JOIN movements m ON m.idempotency_key = k.key
 GROUP BY k.key, k.rejection
 HAVING (k.rejection IS NULL AND count(m.id) = 0
-        AND NOT EXISTS (SELECT 1 FROM count_task_keys c WHERE c.key = k.key))
+        AND NOT EXISTS (SELECT 1 FROM count_task_keys c WHERE c.key = k.key)
+        AND NOT EXISTS (SELECT 1 FROM transfers t WHERE t.idempotency_key = k.key))
     OR (k.rejection IS NOT NULL AND count(m.id) > 0)
 ORDER BY k.key
 LIMIT 1000

@@ -285,7 +285,7 @@ async def test_verify_is_clean_then_reports_a_tampered_stock_row(
     broken = await stockd("verify", home=home, url=database_url)
     assert broken.returncode == 1
     assert broken.stdout.strip().splitlines() == [
-        "verify: 1 problem(s) (1 movements, 1 stock_rows, 5 products, 4 locations)",
+        "verify: 1 problem(s) (1 movements, 1 stock_rows, 5 products, 4 locations, 0 transfers)",
         "  - ledger sums to 2 but on-hand is 9 for WIDGET at A-01 lot -",
     ]
 

@@ -61,7 +61,7 @@ async def _open_transfer(w: RowWriter, cmd: ShipTransfer, source: tuple[int, str
                 f"a transfer goes to another warehouse: {source[1]} is in {here} already"
             )
         made = await w.conn.fetchval(
-            tq.INSERT_TRANSFER, number, here, cmd.to_warehouse, source[0], w.env.actor
+            tq.INSERT_TRANSFER, number, here, cmd.to_warehouse, source[0], w.env.actor, w.env.key
         )
         if made is None:
             raise ConflictError(f"transfer {number} already exists")

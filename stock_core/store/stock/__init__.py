@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from stock_core.errors import UnknownProductError
+from stock_core.errors import UnknownProductError, WrongWarehouseError
 from stock_core.model import LocationStock, ProductStock, StockLevel, StockRow, WarehouseStock
 from stock_core.store.connection import Connection
 from stock_core.store.outbox import sql as outbox_sql
@@ -46,10 +46,19 @@ async def stock_of(conn: Connection, sku: str) -> StockLevel:
     )
 
 
-async def find_location(conn: Connection, code_or_gln: str) -> str | None:
-    """The location code for a code or a GLN, or ``None``."""
+async def find_location(
+    conn: Connection, code_or_gln: str, warehouse: str | None = None
+) -> str | None:
+    """The location code for a code or a GLN, or ``None``; with ``warehouse`` (a
+    scanner's), a location of another warehouse is :class:`WrongWarehouseError`."""
     row = await conn.fetchrow(q.FIND_LOCATION, code_or_gln)
-    return None if row is None else str(row["code"])
+    if row is None:
+        return None
+    if warehouse is not None and row["warehouse"] != warehouse:
+        raise WrongWarehouseError(
+            row["code"], row["warehouse"], warehouse, f": this scanner works in {warehouse}"
+        )
+    return str(row["code"])
 
 
 async def floor_snapshot(

@@ -23,9 +23,9 @@ __all__ = [
 ]
 
 FIND_LOCATION: Final = """
-SELECT id, code FROM locations WHERE code = $1
+SELECT id, code, warehouse FROM locations WHERE code = $1
 UNION ALL
-SELECT id, code FROM locations WHERE gln = $1
+SELECT id, code, warehouse FROM locations WHERE gln = $1
 LIMIT 1
 """
 

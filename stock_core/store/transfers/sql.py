@@ -32,10 +32,12 @@ LOCATION_WAREHOUSE: Final = "SELECT warehouse FROM locations WHERE id = $1"
 
 WAREHOUSE_EXISTS: Final = "SELECT EXISTS (SELECT 1 FROM warehouses WHERE code = $1)"
 
-# $1 number, $2 from warehouse, $3 to warehouse, $4 from location id, $5 created by.
+# $1 number, $2 from warehouse, $3 to warehouse, $4 from location id, $5 created by,
+# $6 the idempotency key of the request that opens it.
 INSERT_TRANSFER: Final = """
-INSERT INTO transfers (number, from_warehouse, to_warehouse, from_location_id, created_by)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO transfers (number, from_warehouse, to_warehouse, from_location_id, created_by,
+                       idempotency_key)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (number) DO NOTHING
 RETURNING id
 """

@@ -362,3 +362,20 @@ async def test_verify_finds_a_transfer_line_the_ledger_does_not_back(
     assert not report.ok
     assert any("transfer T-1 WIDGET lot L2: shipped 2 and received 1" in f for f in report.failures)
     assert any("transfer T-1 is in_transit but its lines say partial" in f for f in report.failures)
+
+
+async def test_a_transfer_opened_empty_waits_for_scanners_and_verifies(
+    client: Client, tokens: dict[Role, str], pool: Pool, east: StockService
+) -> None:
+    body = {**SHIP, "lines": []}
+    status, opened = await _write(client, "/api/v1/transfers", tokens[Role.WORKER], "o", body)
+    assert (status, opened["status"], opened["lines"], opened["movements"]) == (
+        201,
+        "in_transit",
+        [],
+        [],
+    )
+    events = await _events(pool, "transfer.shipped")
+    assert [(e["transfer"], e["lines"]) for e in events] == [("T-1", [])]
+    report = await east.verify()
+    assert report.ok, report.render()

@@ -102,11 +102,17 @@ def test_custom_feedback_bytes(
         ({"feedback": "custom", "ack": "\\"}, ": Value error, ack is not a byte string"),
         ({"feedback": "custom", "nak": "\u20ac"}, ": Value error, nak is not a byte string"),
         ({"baud": 9600}, "baud: Extra inputs are not permitted"),
+        ({"warehouse": "east"}, "warehouse: Value error, warehouse code 'east' must be 1-32"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(fields: dict[str, Any], message: str) -> None:
     # whole-config problems (feedback with ack/nak) have no field location: ": ..."
     assert problem(**fields).startswith(message)
+
+
+def test_a_scanner_may_name_its_warehouse() -> None:
+    assert ScannerConfig(id="d", url="/dev/null", warehouse="EAST-2").warehouse == "EAST-2"
+    assert ScannerConfig(id="d", url="/dev/null").warehouse is None
 
 
 def test_config_is_frozen() -> None:

@@ -24,6 +24,7 @@ from scanner_gateway.decoded import (
     ScanRejected,
     SerialScan,
     Symbology,
+    TransferScan,
 )
 from scanner_gateway.intent import (
     Acknowledge,
@@ -43,8 +44,10 @@ from stock_core.domain.movement import (
     Pick,
     ProductRef,
     Receive,
+    ReceiveTransfer,
     Return,
     Scrap,
+    ShipTransfer,
     Undo,
     validate_command,
 )
@@ -57,6 +60,7 @@ from stock_core.types import (
     ReasonCode,
     ScannerId,
     Sku,
+    TransferNumber,
 )
 
 SCANNER = ScannerId("dock-1")
@@ -208,6 +212,7 @@ def test_snapshot_shows_the_session_for_the_display() -> None:
         "awaiting_outcome": False,
         "last_rejection": None,
         "serial_wait": None,
+        "transfer": None,
     }
 
 
@@ -1277,3 +1282,66 @@ def test_a_serial_scan_needs_the_operator_when_required() -> None:
     s = ScannerSession(SCANNER, Mode.COUNT, A, require_operator=True)
     s._serial_wait = Line(ITEM, 1)  # as a scan signed in earlier left it
     assert reject(s, SerialScan("S")) == "sign in first: scan your badge (USR:)"
+
+
+# -- transfers (TRF:) ---------------------------------------------------------------
+
+
+TRANSFER = TransferNumber("T-1")
+
+
+def test_trf_in_pick_mode_ships_each_product_scan_against_the_transfer() -> None:
+    s = session(Mode.PICK)
+    ack(s, OrderScan(ORDER))
+    assert ack(s, TransferScan(TRANSFER)).detail == "shipping transfer T-1"
+    assert (s.transfer, s.order) == (TRANSFER, None)  # the order is dropped
+    ack(s, QuantityScan(3))
+    assert post(s, product(lot="L1")) == ShipTransfer(TRANSFER, A, (Line(ITEM, 3, "L1"),))
+    s.receive_outcome(True)
+    assert s.transfer == TRANSFER  # it stays for the next scans
+
+
+def test_trf_in_receive_mode_receives_against_the_transfer_here() -> None:
+    s = session(Mode.RECEIVE)
+    ack(s, PurchaseOrderScan(PO))
+    assert ack(s, TransferScan(TRANSFER)).detail == "receiving transfer T-1"
+    assert s.purchase_order is None
+    command = post(s, product(lot="L1", expiry=EXPIRY))
+    assert command == ReceiveTransfer(TRANSFER, A, (Line(ITEM, 1, "L1", EXPIRY),))
+
+
+@pytest.mark.parametrize("mode", [Mode.COUNT, Mode.MOVE, Mode.RETURN, Mode.SCRAP])
+def test_trf_is_for_pick_and_receive_modes_only(mode: Mode) -> None:
+    s = session(mode)
+    assert "CMD:PICK or CMD:RECEIVE first" in reject(s, TransferScan(TRANSFER))
+    assert s.transfer is None
+
+
+@pytest.mark.parametrize(
+    "scan",
+    [
+        cmd(Command.RECEIVE),
+        cmd(Command.DONE),
+        cmd(Command.CANCEL),
+        OrderScan(ORDER),
+        PurchaseOrderScan(PO),
+    ],
+)
+def test_leaving_pick_done_cancel_or_an_order_drops_the_transfer(scan: Decoded) -> None:
+    s = session(Mode.PICK)
+    ack(s, TransferScan(TRANSFER))
+    ack(s, scan)
+    assert s.transfer is None
+
+
+def test_reselecting_the_mode_keeps_the_transfer_and_a_snapshot_keeps_it() -> None:
+    s = session(Mode.PICK)
+    ack(s, TransferScan(TRANSFER))
+    ack(s, cmd(Command.PICK))
+    assert s.transfer == TRANSFER
+    assert "transfer T-1" in ack(s, cmd(Command.CANCEL)).detail
+    ack(s, TransferScan(TRANSFER))
+    assert s.snapshot()["transfer"] == "T-1"
+    assert ScannerSession.restored(SCANNER, s.snapshot()).transfer == TRANSFER
+    older = {k: v for k, v in s.snapshot().items() if k != "transfer"}
+    assert ScannerSession.restored(SCANNER, older).transfer is None

@@ -23,6 +23,7 @@ from scanner_gateway.decoded import (
     ScanRejected,
     SerialScan,
     Symbology,
+    TransferScan,
 )
 from scanner_gateway.symbology import decode
 from stock_core.types import (
@@ -33,6 +34,7 @@ from stock_core.types import (
     PurchaseOrderNumber,
     ReasonCode,
     Sku,
+    TransferNumber,
 )
 
 GTIN = Gtin("09506000134352")
@@ -46,6 +48,7 @@ DECODED_TYPES = (
     OperatorScan,
     ReasonScan,
     SerialScan,
+    TransferScan,
     ScanRejected,
 )
 
@@ -139,6 +142,8 @@ def reason(decoded: Decoded) -> RejectReason | None:
         (b"sn: 356938035643809 ", SerialScan("356938035643809")),
         (b"ORD:SO-1001", OrderScan(OrderNumber("SO-1001"))),
         (b"PO:PO-77", PurchaseOrderScan(PurchaseOrderNumber("PO-77"))),
+        (b"TRF:T-2026/7", TransferScan(TransferNumber("T-2026/7"))),
+        (b"trf: T-1 ", TransferScan(TransferNumber("T-1"))),
         (b"SKU:BOLT-M6", ProductScan(symbology=Symbology.UNKNOWN, sku=Sku("BOLT-M6"))),
         (b"]C0SKU:BOLT-M6", ProductScan(symbology=Symbology.CODE128, sku=Sku("BOLT-M6"))),
     ],
@@ -173,6 +178,7 @@ def test_frames_are_decoded(frame: bytes, expected: Decoded) -> None:
         (b"]C1LOC:A-1", RejectReason.BAD_GS1, "no known AI"),
         (b"]C100106141411234567897", RejectReason.UNRECOGNISED, "SSCC"),
         (b"QTY:0", RejectReason.BAD_QUANTITY, "out of range"),
+        (b"TRF:", RejectReason.BAD_TRANSFER, "TRF: empty"),
         (b"QTY:100001", RejectReason.BAD_QUANTITY, "out of range"),
         (b"QTY:" + b"9" * 400, RejectReason.BAD_QUANTITY, "out of range"),
         (b"QTY:-3", RejectReason.BAD_QUANTITY, "not a whole number"),

@@ -1,0 +1,173 @@
+"""Transfers scanned end to end (issue 17): ``stockd import locations`` with a
+``warehouse`` column (creating EAST), ``stockd gateway`` reading two pty scanners, each
+configured with its warehouse (a ``LOC:`` of the other is a nak naming it); ``TRF:`` in
+pick mode ships against a transfer from the current location, in receive mode receives
+against it; every refusal a worker can meet; ``CMD:UNDO`` of a receipt; ``stockd verify``
+after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import asyncpg
+
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.pty_scanner import PtyScanner
+from stock_core.domain.movement import Envelope, ProductRef, Receive, ShipTransfer
+from stock_core.service import StockService
+from stock_core.types import IdempotencyKey, LocationCode, Sku, TransferNumber, WarehouseCode
+from tests.functional.command import running, stockd
+from tests.integration.catalog_fixture import PRODUCTS_CSV
+from tests.timing import UNIT
+
+WIDGET = "05012345678900"
+LOCATIONS = b"""code,zone,name,gln,warehouse
+A-01,A,Aisle A bay 1,,
+E-01,E,East bay 1,,EAST
+"""
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+async def answer(scanner: PtyScanner, code: str) -> str:
+    before = scanner.feedback
+    scanner.send_scan(code)
+    after = await scanner.wait_feedback(before.events + 1, 10 * UNIT)
+    return "ack" if after.acks > before.acks else "nak"
+
+
+async def first_answer(scanner: PtyScanner, code: str) -> None:
+    """Send ``code`` until the gateway, starting, answers it (the port is read once up)."""
+    async with asyncio.timeout(20 * UNIT):
+        while scanner.feedback.events == 0:
+            scanner.send_scan(code)
+            with contextlib.suppress(TimeoutError):
+                await scanner.wait_feedback(1, 0.5 * UNIT)
+
+
+def _scanner(name: str, path: Path, warehouse: str) -> str:
+    return (
+        f'[[scanners]]\nid = "{name}"\nurl = "{path}"\nwarehouse = "{warehouse}"\n'
+        'preset = "honeywell"\nterminator = "CRLF"\nfeedback = "honeywell"\n\n'
+    )
+
+
+async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
+    database_url: str, home: Path, tmp_path: Path
+) -> None:
+    for what, data in (("locations", LOCATIONS), ("products", PRODUCTS_CSV)):
+        run = await stockd(
+            "import", what, write(tmp_path / f"{what}.csv", data), home=home, url=database_url
+        )
+        assert run.returncode == 0, run.stderr
+        if what == "locations":
+            assert "new warehouses: EAST" in run.stdout
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        service = StockService(pool)
+        widget = ProductRef(sku=Sku("WIDGET"))
+        await service.post(
+            Envelope(IdempotencyKey("seed"), Receive(widget, LocationCode("A-01"), 10))
+        )
+        # opened with nothing yet: the scanners ship against it
+        await service.post(
+            Envelope(
+                IdempotencyKey("open"),
+                ShipTransfer(
+                    TransferNumber("T-1"), LocationCode("A-01"), (), WarehouseCode("EAST")
+                ),
+            )
+        )
+        async with (
+            await PtyScanner.create(tmp_path / "main-1", HONEYWELL) as main,
+            await PtyScanner.create(tmp_path / "east-1", HONEYWELL) as east,
+        ):
+            config = write(
+                tmp_path / "stockd.toml",
+                (
+                    _scanner("main-1", main.path, "MAIN") + _scanner("east-1", east.path, "EAST")
+                ).encode(),
+            )
+            async with running(
+                "--config",
+                config,
+                "gateway",
+                home=home,
+                url=database_url,
+                ready=r"stockd gateway: ",
+            ) as gateway:
+                await first_answer(main, "CMD:PICK")
+                await first_answer(east, "CMD:RECEIVE")
+                shipping = [
+                    ("LOC:E-01", "nak"),  # in EAST: this scanner works in MAIN
+                    ("LOC:A-01", "ack"),
+                    ("TRF:T-1", "ack"),
+                    ("QTY:3", "ack"),
+                    (WIDGET, "ack"),  # 3 shipped on T-1
+                    ("TRF:T-9", "ack"),
+                    (WIDGET, "nak"),  # no transfer T-9
+                    ("CMD:COUNT", "ack"),
+                    ("TRF:T-1", "nak"),  # pick or receive mode only
+                ]
+                got = [await answer(main, code) for code, _ in shipping]
+                assert got == [want for _, want in shipping]
+                receiving = [
+                    ("LOC:A-01", "nak"),  # in MAIN: this scanner works in EAST
+                    ("LOC:E-01", "ack"),
+                    ("TRF:T-1", "ack"),
+                    ("QTY:5", "ack"),
+                    (WIDGET, "nak"),  # only 3 in transit
+                    ("QTY:2", "ack"),
+                    (WIDGET, "ack"),  # partial
+                    (WIDGET, "ack"),  # received
+                    (WIDGET, "nak"),  # nothing left in transit
+                    ("CMD:UNDO", "ack"),  # the last unit is in transit again
+                ]
+                got = [await answer(east, code) for code, _ in receiving]
+                assert got == [want for _, want in receiving]
+            assert gateway.returncode == 0, gateway.stderr
+        rows = await pool.fetch(
+            "SELECT m.scanner, m.kind, l.code, m.delta, t.number FROM movements m "
+            "JOIN locations l ON l.id = m.location_id LEFT JOIN transfers t ON t.id = "
+            "m.transfer_id WHERE m.scanner IS NOT NULL ORDER BY m.id"
+        )
+        assert [tuple(r) for r in rows] == [
+            ("main-1", "transfer_out", "A-01", -3, "T-1"),
+            ("east-1", "transfer_in", "E-01", 2, "T-1"),
+            ("east-1", "transfer_in", "E-01", 1, "T-1"),
+            ("east-1", "undo", "E-01", -1, "T-1"),
+        ]
+        rejected = await pool.fetch(
+            "SELECT payload->>'scanner' AS scanner, payload->>'reason' AS reason FROM outbox "
+            "WHERE type = 'scan.rejected' ORDER BY id"
+        )
+        assert [(r["scanner"], r["reason"]) for r in rejected] == [
+            ("main-1", "E-01 is in warehouse EAST, not MAIN: this scanner works in MAIN"),
+            ("main-1", "unknown transfer T-9"),
+            (
+                "main-1",
+                "TRF: ships in pick mode or receives in receive mode: scan CMD:PICK or "
+                "CMD:RECEIVE first",
+            ),
+            ("east-1", "A-01 is in warehouse MAIN, not EAST: this scanner works in EAST"),
+            ("east-1", "only 3 of WIDGET in transit on transfer T-1, 5 asked"),
+            ("east-1", "only 0 of WIDGET in transit on transfer T-1, 1 asked"),
+        ]
+        transfer = await service.transfer("T-1")
+        assert (transfer.status, transfer.lines[0].quantity, transfer.lines[0].received) == (
+            "partial",
+            3,
+            2,
+        )
+        stock = await service.list_stock(sku="WIDGET", warehouse="EAST")
+        assert (stock[0].on_hand, stock[0].in_transit) == (2, 1)
+    finally:
+        await pool.close()
+    verify = await stockd("verify", home=home, url=database_url)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "all invariants hold" in verify.stdout
