@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import Database, open_database
+from tests.browser import Browser, Page
 from tests.faultproxy import FaultProxy
 from tests.functional.api.conftest import Client
 from tests.functional.web_app import stop_relays
@@ -79,3 +80,13 @@ async def start_server(database: Database, service: StockService) -> AsyncIterat
     await stop_relays()
     for server in servers:
         await server.close()
+
+
+@pytest.fixture
+async def page() -> AsyncIterator[Page]:
+    """A Chromium page of its own browser (tests using it are marked ``needs_chromium``);
+    a JavaScript error on it fails the test."""
+    async with Browser.launch() as browser:
+        opened = await browser.new_page()
+        yield opened
+        assert opened.errors == [], f"JavaScript errors on the page: {opened.errors}"

@@ -28,7 +28,7 @@ from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
-from tests.browser import Browser, Page, needs_chromium
+from tests.browser import Page, needs_chromium
 from tests.timing import UNIT
 from web_ui import feed
 from web_ui.app import create_app
@@ -204,14 +204,6 @@ async def small_queue_floor(
     started = await _start(small_queue_app, service)
     yield started
     await started.server.close()
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    async with Browser.launch() as browser:
-        opened = await browser.new_page()
-        yield opened
-        assert opened.errors == [], f"JavaScript errors on the page: {opened.errors}"
 
 
 # -- tests ----------------------------------------------------------------------------

@@ -10,18 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 import websockets
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from tests.browser import Browser, Page, needs_chromium
+from tests.browser import Page, needs_chromium
 from tests.functional.command import running, stockd
 from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
 from tests.timing import UNIT
@@ -113,14 +111,6 @@ async def chip_operator(page: Page, scanner_id: str, operator: str) -> None:
         f"{scanner_id}'s chip showing operator {operator!r}",
         show=f"{chip} && {chip}.outerHTML",
     )
-
-
-@pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    async with Browser.launch() as browser:
-        opened = await browser.new_page()
-        yield opened
-        assert opened.errors == [], f"JavaScript errors on the page: {opened.errors}"
 
 
 async def test_badges_sign_workers_in_and_every_movement_says_who(
