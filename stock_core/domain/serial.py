@@ -9,7 +9,9 @@
 * A serial is in one place at a time (:func:`arrival_refusal`,
   :func:`departure_refusal`): one arriving (a receipt, a return, a count that finds it,
   a move's second half) may not already be in stock or in transit; one leaving (a
-  pick, a scrap, a move, a transfer) must be in stock at that location.
+  pick, a scrap, a move, a transfer) must be in stock at that location; one received
+  off a transfer (or whose shipment is undone) must be in transit on that transfer
+  (:func:`transit_refusal`).
 * Where a serial is after a ledger row (:func:`status_after`): in stock at the row's
   location when the row adds it; else shipped (a pick), scrapped, in transit (a
   transfer out) or missing (a count that did not find it). ``in_stock`` at a quarantine
@@ -40,6 +42,7 @@ __all__ = [
     "reported_status",
     "status_after",
     "tracking_refusal",
+    "transit_refusal",
 ]
 
 MAX_SERIAL_LENGTH: Final = 64
@@ -129,23 +132,29 @@ def tracking_refusal(
     return None
 
 
-def _where(state: SerialState) -> str:
+def _where(state: SerialState | None) -> str:
+    if state is None:
+        return "not known"
     if state.status is SerialStatus.IN_STOCK:
         return f"in stock at {state.location}"
     return state.status.value.replace("_", " ")
+
+
+def _conflict(sku: str, serial: str, state: SerialState | None, reason: str) -> SerialConflictError:
+    return SerialConflictError(
+        sku,
+        serial,
+        "unknown" if state is None else state.status,
+        None if state is None else state.location,
+        reason,
+    )
 
 
 def arrival_refusal(sku: str, serial: str, state: SerialState | None) -> SerialConflictError | None:
     """A serial arriving in stock must not be in stock or in transit already."""
     if state is None or state.status not in (SerialStatus.IN_STOCK, SerialStatus.IN_TRANSIT):
         return None
-    return SerialConflictError(
-        sku,
-        serial,
-        state.status,
-        state.location,
-        f"serial {serial} of {sku} is already {_where(state)}",
-    )
+    return _conflict(sku, serial, state, f"serial {serial} of {sku} is already {_where(state)}")
 
 
 def departure_refusal(
@@ -158,14 +167,21 @@ def departure_refusal(
         and state.location_id == location_id
     ):
         return None
-    where = "not known" if state is None else _where(state)
-    return SerialConflictError(
-        sku,
-        serial,
-        "unknown" if state is None else state.status,
-        None if state is None else state.location,
-        f"serial {serial} of {sku} is not at {location}: it is {where}",
-    )
+    reason = f"serial {serial} of {sku} is not at {location}: it is {_where(state)}"
+    return _conflict(sku, serial, state, reason)
+
+
+def transit_refusal(
+    sku: str, serial: str, state: SerialState | None, transfer: str, on_it: bool
+) -> SerialConflictError | None:
+    """A serial received off ``transfer`` must be in transit on it (``on_it``: the
+    serial's latest ledger row ships it on that transfer)."""
+    if state is not None and state.status is SerialStatus.IN_TRANSIT and on_it:
+        return None
+    moving = state is not None and state.status is SerialStatus.IN_TRANSIT
+    where = "in transit on another transfer" if moving else _where(state)
+    reason = f"serial {serial} of {sku} is not in transit on transfer {transfer}: it is {where}"
+    return _conflict(sku, serial, state, reason)
 
 
 _GONE: Final[dict[str, SerialStatus]] = {

@@ -64,9 +64,10 @@ class TransferLineIn(BaseModel):
     serials: list[SerialText] | None = Field(
         None,
         max_length=MAX_QUANTITY,
-        description="The units' serials, one each. Transfers do not carry serial-tracked "
-        "products yet: 422 tracking-required (and for serials of a product not "
-        "serial-tracked).",
+        description="The units' serials, one each, for a serial-tracked product (its line "
+        "needs them: 422 tracking-required without, and for serials of a product not "
+        "serial-tracked); shipped, each must be at from_location, received, in transit on "
+        "this transfer (409 serial-conflict).",
     )
 
     def to_line(self) -> Line:
@@ -227,8 +228,9 @@ ROUTES = (
         "received at a location of to_warehouse. All or nothing. 404 for an unknown SKU, "
         "location (unknown-location) or warehouse (unknown-warehouse); 409 conflict when a "
         "transfer has this number, insufficient-stock or quarantined-stock for a line that "
-        "cannot leave; 422 invalid-movement when to_warehouse is the location's own, "
-        "tracking-required for serials. A replayed Idempotency-Key answers the first "
+        "cannot leave, serial-conflict for a serial not at from_location; 422 "
+        "invalid-movement when to_warehouse is the location's own, tracking-required for "
+        "a serial-tracked product without serials. A replayed Idempotency-Key answers the first "
         "movements (Idempotent-Replayed: true) with the transfer as it stands.",
     ),
     Route(
@@ -249,7 +251,8 @@ ROUTES = (
         "arrive fill waiting backorders first-in first-out, as any receipt does. All or "
         "nothing. 404 unknown-transfer, unknown SKU or location; 409 not-in-transit "
         "(more than is on its way, or a SKU not on the transfer), wrong-warehouse (the "
-        "location is not in the destination), capacity-exceeded.",
+        "location is not in the destination), capacity-exceeded, serial-conflict (a serial "
+        "not in transit on this transfer).",
     ),
     Route(
         "GET",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncpg
 
 from stock_core.domain.movement import Line, MovementKind, ReceiveTransfer, ShipTransfer
-from stock_core.domain.serial import Tracking
+from stock_core.domain.serial import SerialState, transit_refusal
 from stock_core.domain.warehouse import (
     LotInTransit,
     TransferStatus,
@@ -22,7 +22,6 @@ from stock_core.errors import (
     ConflictError,
     InvalidMovementError,
     NotInTransitError,
-    TrackingError,
     UnknownTransferError,
     UnknownWarehouseError,
     WrongWarehouseError,
@@ -30,22 +29,98 @@ from stock_core.errors import (
 from stock_core.store.ledger import sql as q
 from stock_core.store.ledger.rows import PostedProduct, RowWriter, Taken
 from stock_core.store.orders.reservation import emit
+from stock_core.store.serials import last_transfer, lock_serial
 from stock_core.store.transfers import sql as tq
 
-__all__ = ["receive_transfer", "reverse_transfer_row", "ship_transfer"]
+__all__ = ["check_in_transit", "receive_transfer", "reverse_transfer_row", "ship_transfer"]
 
 
 async def _product(w: RowWriter, line: Line) -> PostedProduct:
-    """The line's product; serial-tracked products do not travel on transfers yet."""
+    """The line's product; a serial-tracked product's line names its serials."""
     product = await w.product(line.product)
     w.check_tracking(product, line.serials, line.lot)
-    if product.tracking is Tracking.SERIAL:
-        raise TrackingError(
-            product.sku,
-            product.tracking,
-            f"{product.sku} is serial-tracked: transfers do not carry serials yet",
-        )
     return product
+
+
+async def check_in_transit(
+    w: RowWriter, product: PostedProduct, serial: str, transfer_id: int, number: str
+) -> SerialState:
+    """Lock ``serial`` and refuse it unless it is in transit on this transfer."""
+    state = await lock_serial(w.conn, product.id, serial)
+    on_it = await last_transfer(w.conn, product.id, serial) == transfer_id
+    refusal = transit_refusal(product.sku, serial, state, number, on_it)
+    if refusal is not None:
+        raise refusal
+    assert state is not None
+    return state
+
+
+async def _ship_serials(
+    w: RowWriter,
+    cmd: ShipTransfer,
+    product: PostedProduct,
+    source: tuple[int, str],
+    serials: tuple[str, ...],
+) -> list[dict[str, object]]:
+    """Each serial leaves ``source`` (where it must be) and is in transit on the transfer."""
+    assert w.transfer is not None
+    shipped: list[dict[str, object]] = []
+    for serial in serials:
+        held = await w.departing(product, serial, source)
+        after = await w.decrement(product, source, held.lot, 1, picking=True)
+        row = await w.conn.fetchrow(q.STOCK_ROW, product.id, source[0], held.lot)
+        expiry = None if row is None else row["expiry"]
+        await w.write_row(
+            MovementKind.TRANSFER_OUT,
+            product,
+            source,
+            held.lot,
+            expiry,
+            -1,
+            after,
+            cmd.note,
+            serial=serial,
+        )
+        await w.conn.execute(tq.ADD_SHIPPED, w.transfer[0], product.id, held.lot, expiry, 1)
+        shipped.append({"sku": product.sku, "lot": held.lot, "quantity": 1, "serial": serial})
+    return shipped
+
+
+async def _receive_serials(
+    w: RowWriter,
+    cmd: ReceiveTransfer,
+    product: PostedProduct,
+    target: tuple[int, str],
+    serials: tuple[str, ...],
+) -> list[dict[str, object]]:
+    """Each serial, in transit on the transfer, arrives at ``target`` in its own lot."""
+    assert w.transfer is not None
+    transfer_id, number = w.transfer
+    received: list[dict[str, object]] = []
+    for serial in serials:
+        state = await check_in_transit(w, product, serial, transfer_id, number)
+        expiries = {
+            r["lot"]: r["expiry"]
+            for r in await w.conn.fetch(tq.LOCK_TRANSFER_LINES, transfer_id, product.id)
+        }
+        await w.make_room(target, product, 1)
+        done = await w.conn.fetchval(tq.ADD_RECEIVED, transfer_id, product.id, state.lot, 1)
+        assert done is not None, "a serial in transit on a transfer has its line"
+        expiry = expiries.get(state.lot)
+        after = await w.increment(product, target, state.lot, expiry, 1)
+        await w.write_row(
+            MovementKind.TRANSFER_IN,
+            product,
+            target,
+            state.lot,
+            expiry,
+            1,
+            after,
+            cmd.note,
+            serial=serial,
+        )
+        received.append({"sku": product.sku, "lot": state.lot, "quantity": 1, "serial": serial})
+    return received
 
 
 async def _open_transfer(w: RowWriter, cmd: ShipTransfer, source: tuple[int, str]) -> int:
@@ -84,9 +159,12 @@ async def ship_transfer(w: RowWriter, cmd: ShipTransfer) -> None:
     source = await w.location(cmd.from_location)
     transfer_id = await _open_transfer(w, cmd, source)
     w.transfer = (transfer_id, cmd.transfer)
-    shipped = []
+    shipped: list[dict[str, object]] = []
     for line in cmd.lines:
         product = await _product(w, line)
+        if line.serials:
+            shipped += await _ship_serials(w, cmd, product, source, line.serials)
+            continue
         units = line.quantity * product.pack_size
         parts: list[Taken]
         if line.lot is not None:
@@ -138,9 +216,12 @@ async def receive_transfer(w: RowWriter, cmd: ReceiveTransfer) -> None:
             target[1], here, row["to_warehouse"], f" (transfer {number} goes there)"
         )
     w.transfer = (row["id"], number)
-    received = []
+    received: list[dict[str, object]] = []
     for line in cmd.lines:
         product = await _product(w, line)
+        if line.serials:
+            received += await _receive_serials(w, cmd, product, target, line.serials)
+            continue
         units = line.quantity * product.pack_size
         lots = [
             LotInTransit(r["lot"], r["expiry"], r["quantity"] - r["received"])
@@ -187,9 +268,10 @@ async def receive_transfer(w: RowWriter, cmd: ReceiveTransfer) -> None:
         await emit(w.conn, "transfer.closed", {"transfer": number})
 
 
-async def reverse_transfer_row(w: RowWriter, row: asyncpg.Record) -> None:
+async def reverse_transfer_row(w: RowWriter, row: asyncpg.Record) -> tuple[int, str]:
     """Before an undo row reverses a transfer's row: take what it shipped off the
-    transfer (never below what was received) or what it received back into transit."""
+    transfer (never below what was received) or what it received back into transit;
+    the transfer (id, number), which the undo row names."""
     number = await w.conn.fetchval(tq.LOCK_TRANSFER_BY_ID, row["transfer_id"])
     assert number is not None
     args = (row["transfer_id"], row["product_id"], row["lot"], abs(row["delta"]))
@@ -203,3 +285,4 @@ async def reverse_transfer_row(w: RowWriter, row: asyncpg.Record) -> None:
         raise InvalidMovementError(f"transfer {number}: that receipt was undone already")
     await _settle_status(w, row["transfer_id"])
     w.transfer = (row["transfer_id"], number)
+    return w.transfer

@@ -53,6 +53,7 @@ from stock_core.store.ledger import sql as q
 from stock_core.store.ledger.idempotency import replay
 from stock_core.store.ledger.rows import PostedProduct, RowWriter, Taken
 from stock_core.store.ledger.transfer import (
+    check_in_transit,
     receive_transfer,
     reverse_transfer_row,
     ship_transfer,
@@ -540,14 +541,18 @@ class Writer(RowWriter):
             delta = -row["delta"]
             serial: str | None = row["serial"]
             gone: SerialStatus | None = None
-            if serial is not None and delta > 0:
+            self.transfer = None
+            on_transfer = None
+            if row["transfer_id"] is not None:
+                on_transfer = await reverse_transfer_row(self, row)
+            if serial is not None and delta > 0 and on_transfer is not None:
+                # a shipment undone: the serial comes back off the transfer
+                await check_in_transit(self, product, serial, *on_transfer)
+            elif serial is not None and delta > 0:
                 await self.arriving(product, serial)
             elif serial is not None:
                 await self.departing(product, serial, location)
                 gone = await self.status_before(product, serial, first)
-            self.transfer = None
-            if row["transfer_id"] is not None:
-                await reverse_transfer_row(self, row)
             if delta > 0:
                 after = await self.increment(product, location, row["lot"], row["expiry"], delta)
             elif delta < 0:

@@ -13,7 +13,14 @@ from stock_core.domain.serial import SerialState, SerialStatus
 from stock_core.store.connection import Connection
 from stock_core.store.serials import sql as q
 
-__all__ = ["find_serial", "lock_serial", "lock_serials_at", "serial_before", "set_serial"]
+__all__ = [
+    "find_serial",
+    "last_transfer",
+    "lock_serial",
+    "lock_serials_at",
+    "serial_before",
+    "set_serial",
+]
 
 
 def _state(row: asyncpg.Record) -> SerialState:
@@ -37,6 +44,12 @@ async def find_serial(
     """The serial and its location's type (``None`` when not in stock)."""
     row = await conn.fetchrow(q.FIND_SERIAL, product_id, serial)
     return None if row is None else (_state(row), row["location_type"])
+
+
+async def last_transfer(conn: Connection, product_id: int, serial: str) -> int | None:
+    """The transfer (id) the serial's latest ledger row names, if any."""
+    value: int | None = await conn.fetchval(q.LAST_TRANSFER_OF_SERIAL, product_id, serial)
+    return value
 
 
 async def lock_serials_at(conn: Connection, product_id: int, location_id: int) -> list[SerialState]:

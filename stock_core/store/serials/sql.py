@@ -10,6 +10,7 @@ from typing import Final
 __all__ = [
     "DELETE_SERIAL",
     "FIND_SERIAL",
+    "LAST_TRANSFER_OF_SERIAL",
     "LOCK_SERIAL",
     "LOCK_SERIALS_AT",
     "SERIAL_BEFORE",
@@ -34,6 +35,12 @@ LOCK_SERIALS_AT: Final = (
 ORDER BY s.serial
 FOR UPDATE OF s"""
 )
+
+# The transfer the serial's latest ledger row names (a shipment, a receipt or an undo).
+LAST_TRANSFER_OF_SERIAL: Final = """
+SELECT transfer_id FROM movements WHERE product_id = $1 AND serial = $2
+ORDER BY id DESC LIMIT 1
+"""
 
 SET_SERIAL: Final = """
 INSERT INTO serials AS s (product_id, serial, status, location_id, lot)

@@ -14,7 +14,7 @@ import pytest
 
 from stock_core.domain.movement import Envelope, ProductRef, Receive, Undo
 from stock_core.domain.token import Role
-from stock_core.errors import InvalidMovementError
+from stock_core.errors import InvalidMovementError, SerialConflictError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
@@ -192,6 +192,11 @@ async def test_every_bad_transfer_is_refused_and_changes_nothing(
                 "number": "T-2",
                 "lines": [{"sku": "TAGGED", "quantity": 1, "serials": ["A"]}],
             },
+            409,
+            "serial-conflict",  # A is not at A-01
+        ),
+        (
+            {**SHIP, "number": "T-2", "lines": [{"sku": "TAGGED", "quantity": 1}]},
             422,
             "tracking-required",
         ),
@@ -379,3 +384,75 @@ async def test_a_transfer_opened_empty_waits_for_scanners_and_verifies(
     assert [(e["transfer"], e["lines"]) for e in events] == [("T-1", [])]
     report = await east.verify()
     assert report.ok, report.render()
+
+
+async def test_serials_travel_on_a_transfer_and_are_in_transit_meanwhile(
+    client: Client, tokens: dict[Role, str], pool: Pool, east: StockService
+) -> None:
+    worker = tokens[Role.WORKER]
+    tagged = ProductRef(sku=Sku("TAGGED"))
+    receive = Receive(tagged, LocationCode("A-01"), 3, serials=("S1", "S2", "S3"))
+    await east.post(Envelope(IdempotencyKey("tag"), receive))
+    ship = {
+        "number": "T-9",
+        "from_location": "A-01",
+        "to_warehouse": "EAST",
+        "lines": [{"sku": "TAGGED", "quantity": 2, "serials": ["S1", "S2"]}],
+    }
+    status, shipped = await _write(client, "/api/v1/transfers", worker, "ts1", ship)
+    assert status == 201, shipped
+    assert [(m["kind"], m["serial"], m["delta"]) for m in shipped["movements"]] == [
+        ("transfer_out", "S1", -1),
+        ("transfer_out", "S2", -1),
+    ]
+    view = await east.serial("TAGGED", "S1")
+    assert view is not None
+    assert (view.status, view.location) == ("in_transit", None)
+    before = await snapshot(pool)
+    refusals = [
+        ({"sku": "TAGGED", "quantity": 1, "serials": ["S3"]}, "serial-conflict"),  # at A-01
+        ({"sku": "TAGGED", "quantity": 1}, "tracking-required"),
+    ]
+    for n, (line, kind) in enumerate(refusals):
+        status, problem = await _write(
+            client,
+            "/api/v1/transfers/T-9/receipts",
+            worker,
+            f"tr-bad{n}",
+            {"location": "E-01", "lines": [line]},
+        )
+        assert (status, _kind(problem)) == (409 if kind == "serial-conflict" else 422, kind)
+    after = await snapshot(pool)
+    assert {k: v for k, v in after.items() if k != "idempotency_keys"} == {
+        k: v for k, v in before.items() if k != "idempotency_keys"
+    }
+    status, received = await _write(
+        client,
+        "/api/v1/transfers/T-9/receipts",
+        worker,
+        "tr1",
+        {"location": "E-01", "lines": [{"sku": "TAGGED", "quantity": 1, "serials": ["S2"]}]},
+    )
+    assert status == 201, received
+    view = await east.serial("TAGGED", "S2")
+    assert view is not None
+    assert (view.status, view.location) == ("in_stock", "E-01")
+    assert [m.kind for m in view.history] == ["receive", "transfer_out", "transfer_in"]
+    _, transfer = await get_json(client, "/api/v1/transfers/T-9", tokens[Role.MANAGER])
+    assert (transfer["status"], transfer["lines"][0]["received"]) == ("partial", 1)
+    # the shipment (S1 and S2) cannot be undone while S2 is received
+    ship_undo = Undo(movement_id=MovementId(shipped["movements"][0]["id"]))
+    with pytest.raises(SerialConflictError):
+        await east.post(Envelope(IdempotencyKey("undo-ship"), ship_undo))
+    # undo the receipt of S2: in transit again; then the shipment: both back at A-01
+    undo = Undo(movement_id=MovementId(received["movements"][0]["id"]))
+    await east.post(Envelope(IdempotencyKey("undo-s2"), undo))
+    view = await east.serial("TAGGED", "S2")
+    assert view is not None
+    assert (view.status, view.location) == ("in_transit", None)
+    await east.post(Envelope(IdempotencyKey("undo-ship-2"), ship_undo))
+    for serial in ("S1", "S2"):
+        view = await east.serial("TAGGED", serial)
+        assert view is not None
+        assert (view.status, view.location) == ("in_stock", "A-01")
+    assert (await east.verify()).ok

@@ -15,6 +15,7 @@ from stock_core.domain.serial import (
     reported_status,
     status_after,
     tracking_refusal,
+    transit_refusal,
 )
 from stock_core.errors import InvalidMovementError
 
@@ -81,6 +82,22 @@ def test_a_serial_departs_only_from_where_it_is() -> None:
     gone = departure_refusal("P", "S1", SerialState("S1", SerialStatus.SCRAPPED), 1, "A-01")
     assert gone is not None
     assert gone.reason.endswith("it is scrapped")
+
+
+def test_a_serial_comes_off_a_transfer_only_when_in_transit_on_it() -> None:
+    moving = SerialState("S1", SerialStatus.IN_TRANSIT)
+    assert transit_refusal("P", "S1", moving, "TR-1", on_it=True) is None
+    other = transit_refusal("P", "S1", moving, "TR-1", on_it=False)
+    assert other is not None
+    assert other.reason == (
+        "serial S1 of P is not in transit on transfer TR-1: it is in transit on another transfer"
+    )
+    here = transit_refusal("P", "S1", IN_A1, "TR-1", on_it=False)
+    assert here is not None
+    assert here.reason.endswith("it is in stock at A-01")
+    unknown = transit_refusal("P", "S9", None, "TR-1", on_it=False)
+    assert unknown is not None
+    assert unknown.to_dict()["serial_status"] == "unknown"
 
 
 def test_status_after_a_ledger_row() -> None:
