@@ -14,9 +14,11 @@ import pytest
 
 from hardware_mocks.frames import HONEYWELL
 from scanner_gateway.gateway import Gateway
+from stock_core.domain.movement import Envelope, ShipTransfer
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database
+from stock_core.types import IdempotencyKey, LocationCode, TransferNumber, WarehouseCode
 from tests.faultproxy import FaultProxy
 from tests.gateway_harness import Rig, all_connected, ledger_rows, open_rig, outbox_payloads
 from tests.timing import UNIT
@@ -164,4 +166,34 @@ async def test_a_spooled_serial_scan_is_replayed_once(
     assert await where(catalog, "S9") == ("in_stock", "A-01")
     [exception] = await catalog.list_spool_exceptions()
     assert exception.problem_type == "serial-conflict"
+    assert (await catalog.verify()).ok
+
+
+async def test_serials_ship_and_arrive_on_a_transfer_by_scan(
+    rig: tuple[Rig, Gateway], catalog: StockService
+) -> None:
+    scanner, _ = rig
+    await catalog.import_locations(b"code,zone,name,gln,warehouse\nE-01,E,,,EAST\n")
+    await steps(scanner, [(gs1("S7"), "ack"), (gs1("S8"), "ack")])
+    opened = ShipTransfer(TransferNumber("T-5"), LocationCode("A-01"), (), WarehouseCode("EAST"))
+    await catalog.post(Envelope(IdempotencyKey("open-t5"), opened))
+    await steps(
+        scanner,
+        [
+            ("CMD:PICK", "ack"),
+            ("TRF:T-5", "ack"),
+            (PHONE, "ack"),  # waits for the serial
+            ("SN:S7", "ack"),  # shipped: in transit
+            (gs1("S9"), "nak"),  # not at A-01
+            ("CMD:RECEIVE", "ack"),
+            ("TRF:T-5", "ack"),
+            ("LOC:E-01", "ack"),
+            (gs1("S8"), "nak"),  # not in transit on T-5: in stock at A-01
+            (gs1("S7"), "ack"),
+        ],
+    )
+    assert await where(catalog, "S7") == ("in_stock", "E-01")
+    view = await catalog.serial("PHONE", "S7")
+    assert view is not None
+    assert [m.kind for m in view.history] == ["receive", "transfer_out", "transfer_in"]
     assert (await catalog.verify()).ok
