@@ -21,6 +21,7 @@ from stock_core.domain.movement import (
     Scrap,
     Undo,
 )
+from stock_core.domain.orders import OrderLineRequest
 from stock_core.errors import (
     CatalogImportError,
     ConflictError,
@@ -31,7 +32,14 @@ from stock_core.errors import (
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.verify import verify
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, ReasonCode, Sku
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    MovementId,
+    OrderNumber,
+    ReasonCode,
+    Sku,
+)
 from tests.integration.catalog_fixture import load_sample_catalog
 
 _keys = itertools.count()
@@ -274,4 +282,22 @@ async def test_count_tasks_leave_serial_tracked_products_to_serial_counts(
     confirmed = await service.confirm_count_task(task.id, approval_percent=50)
     assert [(x.sku, x.expected, x.counted) for x in confirmed.lines] == [("WIDGET", 4, 3)]
     assert (await service.stock_of("PHONE")).on_hand == 2  # not zeroed by the task
+    await assert_verified(pool)
+
+
+async def test_a_pick_against_an_order_takes_the_serials_it_names(
+    service: StockService, pool: Pool
+) -> None:
+    await service.post(env(Receive(PHONE, A1, 3, serials=("SN-1", "SN-2", "SN-3"))))
+    order, _ = await service.create_order("SO-9", [OrderLineRequest("PHONE", 2)])
+    assert order.lines[0].reserved == 2
+    pick = Pick(PHONE, A1, 2, order=OrderNumber("SO-9"), serials=("SN-3", "SN-1"))
+    outcome = await service.post(env(pick))
+    assert [(m.serial, m.delta) for m in outcome.movements] == [("SN-3", -1), ("SN-1", -1)]
+    done = await service.get_order("SO-9")
+    assert (done.status, done.lines[0].picked) == ("complete", 2)
+    for serial in ("SN-1", "SN-3"):
+        view = await service.serial("PHONE", serial)
+        assert view is not None
+        assert view.status == "shipped"
     await assert_verified(pool)
