@@ -254,7 +254,8 @@ def up(base: Path, *, nodes: int = 2, synchronous: bool = True, ttl: int = 10) -
                     "bin_dir": PG_BIN,
                     "node_dir": node_dir,
                     "password": PASSWORD,
-                    "watchdog_mode": "off",
+                    "watchdog_mode": "off",  # see patroni.yml.in: never on a test box
+                    "stop_timeout": 5,
                 },
             )
         )

@@ -132,6 +132,7 @@ class Worker:
 @dataclass
 class DrillReport:
     fault: str
+    nodes: int
     scanners: int
     to_new_leader: float | None
     to_first_commit: float | None
@@ -150,6 +151,8 @@ class DrillReport:
     feed_missed: int
     feed_duplicated: int
     feed_resumes: int
+    feed_history_changes: int
+    """Snapshots sent because a failover lost events the display had (async-lag)."""
     verify_exit: int
     verify_output: str
     refused_behind: int
@@ -197,7 +200,7 @@ class DrillReport:
             return "—" if value is None else f"{value:.1f} s"
 
         lines = [
-            f"HA drill: {self.fault}, {self.scanners} pty scanners, 1 display",
+            f"HA drill: {self.fault}, {self.nodes} nodes, {self.scanners} pty scanners, 1 display",
             f"  new primary after            {secs(self.to_new_leader)}",
             f"  first commit on it after     {secs(self.to_first_commit)}",
             f"  scans sent                   {self.sent}",
@@ -214,7 +217,7 @@ class DrillReport:
             f"  duplicated                   {len(self.duplicated)}",
             f"  old primary refused          {self.refused_behind} time(s)",
             f"  feed: missed {self.feed_missed}, duplicated {self.feed_duplicated},"
-            f" resumes {self.feed_resumes}",
+            f" resumes {self.feed_resumes}, history changed {self.feed_history_changes}",
             f"  API writes answered          {self.api_applied} ({self.api_retries} retries"
             f" with the same Idempotency-Key; lost {len(self.api_lost)}, applied twice"
             f" {len(self.api_duplicated)})",
@@ -362,6 +365,7 @@ async def _inject(
 async def run_drill(
     fault: Fault = "kill-leader",
     *,
+    nodes: int = 2,
     scanners: int = 8,
     before: float = 5.0,
     after: float = 20.0,
@@ -373,7 +377,7 @@ async def run_drill(
     work = workdir or Path(tempfile.mkdtemp(prefix="stockd-drill-"))
     work.mkdir(parents=True, exist_ok=True)
     _log(f"bringing up the HA stack ({'async' if fault == 'async-lag' else 'sync'} replication)")
-    cluster = await HaCluster.up(synchronous=fault != "async-lag")
+    cluster = await HaCluster.up(nodes=nodes, synchronous=fault != "async-lag")
     ptys: list[PtyScanner] = []
     tasks: list[asyncio.Task[None]] = []
     stop_scans, stop_display = asyncio.Event(), asyncio.Event()
@@ -462,6 +466,7 @@ async def run_drill(
         acked = {lot for w in workers for lot in w.acked}
         return DrillReport(
             fault=fault,
+            nodes=nodes,
             scanners=scanners,
             to_new_leader=to_leader,
             to_first_commit=to_commit,
@@ -480,6 +485,7 @@ async def run_drill(
             feed_missed=missed,
             feed_duplicated=duplicated,
             feed_resumes=display.reconnects,
+            feed_history_changes=display.history_changes,
             verify_exit=verify_exit,
             verify_output=verify_output,
             refused_behind=refused,
@@ -513,12 +519,19 @@ async def run_drill(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.ha.drill", description=__doc__)
     parser.add_argument("--fault", choices=FAULTS, default="kill-leader")
+    parser.add_argument("--nodes", type=int, choices=(2, 3), default=2)
     parser.add_argument("--scanners", type=int, default=8)
     parser.add_argument("--after", type=float, default=20.0)
     parser.add_argument("--keep", type=Path, help="keep logs and spool in this directory")
     args = parser.parse_args(argv)
     report = asyncio.run(
-        run_drill(args.fault, scanners=args.scanners, after=args.after, workdir=args.keep)
+        run_drill(
+            args.fault,
+            nodes=args.nodes,
+            scanners=args.scanners,
+            after=args.after,
+            workdir=args.keep,
+        )
     )
     print(report.render(), flush=True)
     return 1 if report.problems() else 0

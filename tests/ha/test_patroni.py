@@ -45,3 +45,14 @@ async def test_a_failover_keeps_every_promise(fault: Fault, tmp_path: Path) -> N
     print("\n" + report.render())
     assert not report.problems(), report.render()
     assert report.spooled > 0  # the fault was felt, and outlived
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.skipif(not _ALL, reason="set STOCKD_HA_TESTS=all to run the three-node drill")
+async def test_three_nodes_the_leader_killed_keeps_every_promise(tmp_path: Path) -> None:
+    """Three nodes (a synchronous standby and an asynchronous one): Patroni promotes the
+    synchronous one, the multi-host URL names all three, and the promises hold."""
+    report = await run_drill("kill-leader", nodes=3, workdir=tmp_path)
+    print("\n" + report.render())
+    assert not report.problems(), report.render()
+    assert report.spooled > 0

@@ -184,6 +184,9 @@ class Display:
     reconnects: int = 0
     refused: Counter[int] = field(default_factory=Counter)
     last_seq: int | None = None
+    history_changes: int = 0
+    """Snapshots below what was received: a failover lost those events (the feed's
+    history changed); what was received above such a snapshot no longer counts."""
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -218,8 +221,13 @@ class Display:
 
     def receive(self, message: dict[str, Any]) -> None:
         if message.get("type") == "snapshot":
-            self.snapshots.append(int(message["seq"]))
-            self.last_seq = int(message["seq"])
+            seq = int(message["seq"])
+            if self.seqs and max(self.seqs) > seq:  # events above it were lost
+                self.history_changes += 1
+                self.seqs = [s for s in self.seqs if s <= seq]
+                self.snapshots = [s for s in self.snapshots if s <= seq]
+            self.snapshots.append(seq)
+            self.last_seq = seq
         elif "seq" in message:
             self.seqs.append(int(message["seq"]))
             self.last_seq = int(message["seq"])
