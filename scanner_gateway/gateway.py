@@ -431,10 +431,14 @@ class Gateway:
             runtime.counters.suppressed += 1
             return
         runtime.counters.rejected += 1
-        self.events.publish(
-            "scan.rejected",
-            {"scanner": runtime.id, "code": _printable(frame), "reason": reason},
-        )
+        event: dict[str, object] = {
+            "scanner": runtime.id,
+            "code": _printable(frame),
+            "reason": reason,
+        }
+        if runtime.config.warehouse is not None:
+            event["warehouse"] = runtime.config.warehouse  # a scoped floor page shows it
+        self.events.publish("scan.rejected", event)
 
     # -- scans ---------------------------------------------------------------------
 

@@ -27,6 +27,11 @@ Limits: at most ``max_feed_clients`` sockets per node, of which at most
 ``max_pending_hellos`` have not said hello yet; the upgrade beyond either is refused
 with 503 ``busy`` (the page reconnects with backoff). A socket silent for
 ``hello_timeout`` seconds after connecting is closed with 4408.
+
+Scope: a hello may name a ``warehouse`` (the floor page at ``/?warehouse=CODE``): its
+snapshots then carry that warehouse's stock (with each location's on hand and available,
+which the page keeps up to date from the events' location figures) and recent scans; a
+code no warehouse has closes the socket with 4404.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from stock_core.domain.token import Role
-from stock_core.errors import DatabaseUnavailableError
+from stock_core.domain.warehouse import WAREHOUSE_CODE
+from stock_core.errors import DatabaseUnavailableError, UnknownWarehouseError
 from stock_core.model import FeedEvent
 from web_ui.bus import HISTORY_CHANGED, Subscription
 from web_ui.hello import authorised, close_with, receive_hello
@@ -69,6 +75,7 @@ CLOSE: dict[str, tuple[int, str]] = {
     "expired": (4401, "token expired"),
     "forbidden": (4403, "this token's role may not read the feed"),
     "hello_timeout": (4408, "no hello received in time"),
+    "unknown_warehouse": (4404, "unknown warehouse"),
     "going_away": (1001, "server shutting down"),
     "unavailable": (1013, "database unavailable; reconnect later"),
     "internal": (1011, "internal error"),
@@ -109,14 +116,20 @@ class Hello(BaseModel):
     type: Literal["hello"]
     token: str = Field(min_length=1, max_length=200)
     since: int | None = Field(default=None, ge=0)
+    warehouse: str | None = Field(default=None, pattern=WAREHOUSE_CODE)
+    """A floor page of one warehouse (``/?warehouse=CODE``): its snapshots are that
+    warehouse's (events are every warehouse's; each ``stock.changed`` names its own)."""
 
 
 class _Display:
     """One connected display: its socket, subscription and the last seq it was sent."""
 
-    def __init__(self, app: web.Application, ws: web.WebSocketResponse) -> None:
+    def __init__(
+        self, app: web.Application, ws: web.WebSocketResponse, warehouse: str | None = None
+    ) -> None:
         self.app = app
         self.ws = ws
+        self.warehouse = warehouse
         self.last_seq = 0
         self.subscription: Subscription | None = None
         self.snapshots = 0
@@ -125,7 +138,7 @@ class _Display:
         await self.ws.send_str(json.dumps(message, default=str, separators=(",", ":")))
 
     async def send_snapshot(self, reason: str) -> None:
-        snapshot = await self.app[SERVICE].floor_snapshot()
+        snapshot = await self.app[SERVICE].floor_snapshot(self.warehouse)
         live = self.app[CONFIG].live_scanners
         if live is not None:
             fresh = {s.id: s for s in live()}
@@ -243,6 +256,10 @@ async def feed_handler(request: web.Request) -> web.WebSocketResponse:
             return ws
         token_id = token.id
         sockets.signed_in(ws, token.id)
+        refusal = None if hello.warehouse is None else await _scope(app, hello.warehouse)
+        if refusal is not None:
+            await _close(ws, refusal)
+            return ws
         if app[TOKEN_CACHE].is_revoked(token.id):  # revoked while it was being checked
             await _close(ws, "revoked")
             return ws
@@ -252,11 +269,22 @@ async def feed_handler(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
+async def _scope(app: web.Application, warehouse: str) -> str | None:
+    """The CLOSE key when a display may not be scoped to ``warehouse``, else ``None``."""
+    try:
+        await app[SERVICE].warehouse(warehouse)
+    except UnknownWarehouseError:
+        return "unknown_warehouse"
+    except DatabaseUnavailableError:
+        return "unavailable"
+    return None
+
+
 async def _stream(
     app: web.Application, ws: web.WebSocketResponse, hello: Hello, expires_at: datetime | None
 ) -> None:
     config = app[CONFIG]
-    display = _Display(app, ws)
+    display = _Display(app, ws, hello.warehouse)
     bus = app[BUS]
     display.subscription = bus.subscribe(config.feed_queue_limit)
     reader = asyncio.create_task(_read_client(display))

@@ -13,6 +13,7 @@ from stock_core.errors import StockRejection, UnknownOperatorError
 from stock_core.service.base import ServiceBase, on_connection
 from stock_core.store import failover, ledger, operators, outbox, stock, transfers
 from stock_core.store.serials.view import serial_view
+from stock_core.store.warehouses import require_warehouse
 
 __all__ = ["LedgerUseCases"]
 
@@ -88,9 +89,13 @@ class LedgerUseCases(ServiceBase):
         async with self.pool.acquire() as conn:
             return await stock.stock_of(conn, sku)
 
-    async def floor_snapshot(self) -> dict[str, Any]:
+    async def floor_snapshot(self, warehouse: str | None = None) -> dict[str, Any]:
+        """What a floor display shows (of one ``warehouse``: unknown is
+        :class:`~stock_core.errors.UnknownWarehouseError`)."""
         async with self._connection() as conn:
-            return await stock.floor_snapshot(conn)
+            if warehouse is not None:
+                await require_warehouse(conn, warehouse)
+            return await stock.floor_snapshot(conn, warehouse=warehouse)
 
     events_after = on_connection(outbox.events_after)
     feed_bounds = on_connection(outbox.feed_bounds)

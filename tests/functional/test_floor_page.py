@@ -21,13 +21,29 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from stock_core.domain.movement import Command, Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import (
+    Command,
+    Envelope,
+    Line,
+    Pick,
+    ProductRef,
+    Receive,
+    ReceiveTransfer,
+    ShipTransfer,
+)
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
+from stock_core.types import (
+    IdempotencyKey,
+    LocationCode,
+    ScannerId,
+    Sku,
+    TransferNumber,
+    WarehouseCode,
+)
 from tests.browser import Page, needs_chromium
 from tests.timing import UNIT
 from web_ui import feed
@@ -610,3 +626,80 @@ async def test_floor_page_shows_who_is_signed_in_on_each_scanner(
     await service.append_events([("scanner.status", {**status, "state": "reconnecting"})])
     await page.wait_for(f"{chip}.dataset.state === 'reconnecting'", what="the link change")
     assert await page.evaluate(f"{chip}.dataset.operator") == "W0042"
+
+
+async def test_floor_page_of_one_warehouse_shows_only_its_stock_and_scans(
+    floor: Floor, service: StockService, page: Page
+) -> None:
+    await service.import_locations(b"code,zone,name,gln,warehouse\nE-01,E,,,EAST\n")
+    await service.post(receive("WIDGET", 7, "E-01"))
+    await open_live(page, floor.url("warehouse=EAST", f"token={floor.token}"))
+    assert await page.evaluate("document.documentElement.dataset.warehouse") == "EAST"
+    assert "EAST" in str(await text(page, "#brand"))
+    # the snapshot: EAST's figures only (MAIN's 35 widgets in A and DOCK are not here)
+    await wait_text(page, f"{tile('WIDGET', 'E')} .avail", "7")
+    assert await page.evaluate(f"!{q(tile('WIDGET', 'A'))}")
+    assert await text(page, f"{tile('GADGET', '—')} .word") == "out"
+
+    # a scan in MAIN changes nothing here; one in EAST does
+    before = await seq_shown(page)
+    await service.post(pick("WIDGET", 5, "A-01", scanner="main-1"))
+    await page.wait_for(f"Number({q('#seq')}.textContent) > {before}", what="the feed to move")
+    assert await text(page, f"{tile('WIDGET', 'E')} .avail") == "7"
+    assert [r["sku"] for r in await recent_rows(page)] == ["WIDGET"]  # the receipt at E-01
+    await service.post(pick("WIDGET", 2, "E-01", scanner="east-1"))
+    await wait_recent(page, "WIDGET", "\u22122", "E-01")
+    await wait_text(page, f"{tile('WIDGET', 'E')} .avail", "5")
+
+    # a transfer: leaving MAIN is not shown, arriving in EAST is
+    number = TransferNumber("T-1")
+    widget = ProductRef(sku=Sku("WIDGET"))
+    await service.post(
+        _envelope(
+            ShipTransfer(number, LocationCode("A-01"), (Line(widget, 4),), WarehouseCode("EAST")),
+            None,
+        )
+    )
+    await service.post(
+        _envelope(ReceiveTransfer(number, LocationCode("E-01"), (Line(widget, 4),)), None)
+    )
+    await wait_text(page, f"{tile('WIDGET', 'E')} .avail", "9")
+    assert [r["delta"] for r in await recent_rows(page)][:2] == ["+4", "\u22122"]
+
+    # rejections of a scanner of another warehouse are left out
+    await service.append_events(
+        [
+            (
+                "scan.rejected",
+                {"scanner": "main-1", "code": "1", "reason": "main's", "warehouse": "MAIN"},
+            ),
+            (
+                "scan.rejected",
+                {"scanner": "east-1", "code": "2", "reason": "east's", "warehouse": "EAST"},
+            ),
+        ]
+    )
+    await page.wait_for(
+        "document.querySelector('#rejected li:not([hidden])')"
+        '?.textContent.includes("east\'s") ?? false',
+        what="EAST's rejected scan",
+    )
+    assert "main's" not in str(
+        await page.evaluate("document.getElementById('rejected').textContent")
+    )
+    # a fresh snapshot (a reload) agrees with what the events made of it
+    await page.navigate("about:blank")
+    await open_live(page, floor.url("warehouse=EAST", f"token={floor.token}"))
+    await wait_text(page, f"{tile('WIDGET', 'E')} .avail", "9")
+    assert await snapshots(page) == 1
+
+
+async def test_floor_page_of_an_unknown_warehouse_says_so_and_stops(
+    floor: Floor, page: Page
+) -> None:
+    await page.navigate(floor.url("warehouse=NOPE", f"token={floor.token}"))
+    await page.wait_for(
+        "document.getElementById('conn').dataset.state === 'auth-failed'", what="the refusal"
+    )
+    notice = str(await page.evaluate("document.getElementById('notice').textContent"))
+    assert "No warehouse NOPE" in notice

@@ -57,6 +57,7 @@ export const CLOSE_REASON = {
   4400: "feed refused a malformed message",
   4401: "unknown or revoked token",
   4403: "this token's role may not read the feed",
+  4404: "unknown warehouse",
   4408: "hello timed out",
   4409: "this handheld connected again elsewhere",
 };

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
+
 from stock_core.errors import UnknownProductError, WrongWarehouseError
 from stock_core.model import LocationStock, ProductStock, StockLevel, StockRow, WarehouseStock
 from stock_core.store.connection import Connection
@@ -61,27 +63,36 @@ async def find_location(
     return str(row["code"])
 
 
+def _snapshot_line(r: asyncpg.Record) -> dict[str, Any]:
+    line = {
+        "sku": r["sku"],
+        "name": r["name"],
+        "category": r["category"],
+        "reorder_point": r["reorder_point"],
+        "on_hand": r["on_hand"],
+        "reserved": r["reserved"],
+        "available": r["on_hand"] - r["reserved"] - r["expired"] - r["quarantined"],
+        "expired": r["expired"],
+        "quarantined": r["quarantined"],
+        "zones": list(r["zones"]),
+    }
+    if "locations" in r:
+        line["locations"] = json.loads(r["locations"])
+    return line
+
+
 async def floor_snapshot(
-    conn: Connection, *, products: int = 5000, recent: int = 30
+    conn: Connection, *, products: int = 5000, recent: int = 30, warehouse: str | None = None
 ) -> dict[str, Any]:
-    """Everything a floor display shows, consistent with one feed ``seq``."""
+    """Everything a floor display shows, consistent with one feed ``seq``; with
+    ``warehouse``, that warehouse's stock (and per location), scans and rejections."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         seq = int(await conn.fetchval(outbox_sql.FEED_HEAD))
-        stock = [
-            {
-                "sku": r["sku"],
-                "name": r["name"],
-                "category": r["category"],
-                "reorder_point": r["reorder_point"],
-                "on_hand": r["on_hand"],
-                "reserved": r["reserved"],
-                "available": r["on_hand"] - r["reserved"] - r["expired"] - r["quarantined"],
-                "expired": r["expired"],
-                "quarantined": r["quarantined"],
-                "zones": list(r["zones"]),
-            }
-            for r in await conn.fetch(q.SNAPSHOT_STOCK, products)
-        ]
+        if warehouse is None:
+            rows = await conn.fetch(q.SNAPSHOT_STOCK, products)
+        else:
+            rows = await conn.fetch(q.SNAPSHOT_STOCK_IN_WAREHOUSE, products, warehouse)
+        stock = [_snapshot_line(r) for r in rows]
         alerts = [
             {**dict(r), "raised_at": r["raised_at"].isoformat()}
             for r in await conn.fetch(q.SNAPSHOT_ALERTS)
@@ -95,20 +106,27 @@ async def floor_snapshot(
             }
             for r in await conn.fetch(q.SNAPSHOT_SCANNERS)
         ]
-        recent_rows = await conn.fetch(
-            q.SNAPSHOT_RECENT, ["stock.changed", "scan.rejected"], seq, recent * 2
-        )
+        kinds = ["stock.changed", "scan.rejected"]
+        if warehouse is None:
+            recent_rows = await conn.fetch(q.SNAPSHOT_RECENT, kinds, seq, recent * 2)
+        else:
+            recent_rows = await conn.fetch(
+                q.SNAPSHOT_RECENT_IN_WAREHOUSE, kinds, seq, recent * 2, warehouse
+            )
     recent_events = [
         {"seq": r["seq"], "type": r["type"], "ts": r["ts"].isoformat(), **json.loads(r["payload"])}
         for r in reversed(recent_rows)
     ]
-    return {
+    snapshot: dict[str, Any] = {
         "seq": seq,
         "stock": stock,
         "alerts": alerts,
         "scanners": scanners,
         "recent": recent_events,
     }
+    if warehouse is not None:
+        snapshot["warehouse"] = warehouse
+    return snapshot
 
 
 async def simulation_catalog(conn: Connection, limit: int = 200) -> tuple[list[str], list[str]]:

@@ -16,8 +16,10 @@ __all__ = [
     "SIMULATION_CATALOG",
     "SNAPSHOT_ALERTS",
     "SNAPSHOT_RECENT",
+    "SNAPSHOT_RECENT_IN_WAREHOUSE",
     "SNAPSHOT_SCANNERS",
     "SNAPSHOT_STOCK",
+    "SNAPSHOT_STOCK_IN_WAREHOUSE",
     "STOCK_OF_SKU",
     "STOCK_ROWS_OF_PRODUCTS",
 ]
@@ -55,6 +57,37 @@ ORDER BY p.sku
 LIMIT $1
 """
 
+# A floor page of one warehouse ($2): every product, with that warehouse's figures and,
+# per location holding it there, on hand and available (what stock.changed events say
+# of a location, so the page keeps the warehouse's totals from them).
+SNAPSHOT_STOCK_IN_WAREHOUSE: Final = """
+WITH here AS (
+    SELECT s.product_id, l.code, l.zone, sum(s.on_hand) AS on_hand,
+           sum(s.reserved) AS reserved,
+           coalesce(sum(s.on_hand - s.reserved)
+                    FILTER (WHERE stockd_expired(s.expiry) AND NOT s.quarantined), 0) AS expired,
+           coalesce(sum(s.on_hand) FILTER (WHERE s.quarantined), 0) AS quarantined,
+           coalesce(sum(s.on_hand - s.reserved)
+                    FILTER (WHERE stockd_available(s.expiry, s.quarantined)), 0) AS available
+    FROM stock s JOIN locations l ON l.id = s.location_id
+    WHERE l.warehouse = $2 AND (s.on_hand > 0 OR s.reserved > 0)
+    GROUP BY 1, 2, 3
+)
+SELECT p.sku, p.name, p.category, p.reorder_point,
+       coalesce(sum(h.on_hand), 0) AS on_hand, coalesce(sum(h.reserved), 0) AS reserved,
+       coalesce(sum(h.expired), 0) AS expired, coalesce(sum(h.quarantined), 0) AS quarantined,
+       coalesce(array_agg(DISTINCT h.zone) FILTER (WHERE h.on_hand > 0 AND h.zone <> ''),
+                '{}') AS zones,
+       coalesce(json_agg(json_build_object('location', h.code, 'zone', h.zone,
+                                           'on_hand', h.on_hand, 'available', h.available)
+                         ORDER BY h.code) FILTER (WHERE h.code IS NOT NULL), '[]')::text
+           AS locations
+FROM products p LEFT JOIN here h ON h.product_id = p.id
+GROUP BY p.id
+ORDER BY p.sku
+LIMIT $1
+"""
+
 SNAPSHOT_ALERTS: Final = """
 SELECT a.id AS alert_id, a.kind, p.sku, p.name, a.available, a.threshold, a.raised_at,
        a.acknowledged_at IS NOT NULL AS acknowledged, (a.detail->>'expired')::bigint AS expired
@@ -72,6 +105,16 @@ FROM scanner_states ORDER BY id
 SNAPSHOT_RECENT: Final = """
 SELECT seq, ts, type, payload::text AS payload FROM outbox
 WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
+ORDER BY seq DESC LIMIT $3
+"""
+
+# The same for one warehouse ($4): its movements, and the rejections of its scanners
+# (and of scanners that name no warehouse).
+SNAPSHOT_RECENT_IN_WAREHOUSE: Final = """
+SELECT seq, ts, type, payload::text AS payload FROM outbox
+WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
+  AND (payload->>'warehouse' = $4
+       OR (type = 'scan.rejected' AND payload->>'warehouse' IS NULL))
 ORDER BY seq DESC LIMIT $3
 """
 

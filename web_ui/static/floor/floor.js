@@ -34,12 +34,22 @@ import { Feed } from "/static/feed.js";
 // #rejected li, .chip[data-scanner][data-state][data-operator] (the worker signed in:
 // USR:<code>; empty when none), #backorders-panel[data-count]
 // (lines waiting), #backorders li[data-order][data-sku][data-quantity],
-// #spool[data-depth][data-full] (scans spooled by the gateways, from /healthz).
+// #spool[data-depth][data-full] (scans spooled by the gateways, from /healthz),
+// html[data-warehouse] (the warehouse shown; absent: every warehouse).
+//
+// One warehouse: `/?warehouse=EAST#token=…` shows EAST's stock only. The hello names the
+// warehouse, so snapshots carry its figures and, per product, each of its locations'
+// on hand and available; a stock.changed of another warehouse is left out (every
+// stock.changed names its warehouse), one of EAST sets its location's figures and the
+// tile shows their sums. Rejections of scanners configured for another warehouse are
+// left out too. Alerts and backorders stay the product's (they are not per warehouse).
+// A code no warehouse has closes the feed with 4404: the page says so and stops.
 //
 // The spool: every SPOOL_POLL_MS the page reads /healthz (open, no token; a gateway in
 // the same process answers even with the database away) and shows, under the
 // connection state, how many scans wait in the gateways' spools and whether one is full.
 
+const SCOPE = new URLSearchParams(location.search).get("warehouse") || null;
 const RECENT_MAX = 15;
 const SPOOL_POLL_MS = 5000;
 const REJECTED_MAX = 6;
@@ -119,10 +129,30 @@ const dirty = {
 function product(sku) {
   let p = model.products.get(sku);
   if (!p) {
-    p = { sku, name: "", reorder_point: 0, on_hand: 0, available: 0, zones: new Set() };
+    p = { sku, name: "", reorder_point: 0, on_hand: 0, available: 0, zones: new Set(), locs: new Map() };
     model.products.set(sku, p);
   }
   return p;
+}
+
+function locationFigures(list) {
+  // location -> {zone, on_hand, available}: what a warehouse's page sums for its tiles
+  const locs = new Map();
+  for (const l of list || []) {
+    locs.set(l.location, { zone: l.zone || "", on_hand: int(l.on_hand) ?? 0, available: int(l.available) ?? 0 });
+  }
+  return locs;
+}
+
+function sumLocations(p) {
+  p.on_hand = 0;
+  p.available = 0;
+  p.zones = new Set();
+  for (const l of p.locs.values()) {
+    p.on_hand += l.on_hand;
+    p.available += l.available;
+    if (l.on_hand > 0 && l.zone) p.zones.add(l.zone);
+  }
 }
 
 function pushCapped(list, item, cap) {
@@ -141,6 +171,7 @@ function applySnapshot(msg) {
       on_hand: int(s.on_hand) ?? 0,
       available: int(s.available) ?? 0,
       zones: new Set(s.zones || []),
+      locs: locationFigures(s.locations),
     });
   }
   model.alerts = new Map();
@@ -241,14 +272,23 @@ async function loadBackorders() {
 }
 
 function applyStockChanged(ev) {
+  if (SCOPE && ev.warehouse !== SCOPE) return; // another warehouse's
   const p = product(ev.sku);
   const delta = int(ev.delta) ?? 0;
-  p.on_hand = int(ev.product_on_hand) ?? p.on_hand + delta;
-  p.available = int(ev.product_available) ?? p.available + delta;
   if (ev.zone) model.locationZone.set(ev.location, ev.zone);
   const zone = ev.zone || model.locationZone.get(ev.location);
-  if (p.on_hand <= 0) p.zones.clear();
-  else if (zone && (int(ev.on_hand) ?? 1) > 0) p.zones.add(zone);
+  if (SCOPE) {
+    const here = p.locs.get(ev.location) || { zone: zone || "", on_hand: 0, available: 0 };
+    here.on_hand = int(ev.on_hand) ?? here.on_hand + delta;
+    here.available = int(ev.available) ?? here.available + delta;
+    p.locs.set(ev.location, here);
+    sumLocations(p);
+  } else {
+    p.on_hand = int(ev.product_on_hand) ?? p.on_hand + delta;
+    p.available = int(ev.product_available) ?? p.available + delta;
+    if (p.on_hand <= 0) p.zones.clear();
+    else if (zone && (int(ev.on_hand) ?? 1) > 0) p.zones.add(zone);
+  }
   p.bumped = true;
   dirty.skus.add(p.sku);
   if (!dirty.alerts) {
@@ -271,6 +311,7 @@ function applyEvent(ev) {
       applyStockChanged(ev);
       break;
     case "scan.rejected":
+      if (SCOPE && ev.warehouse && ev.warehouse !== SCOPE) break; // another warehouse's scanner
       addToLists(ev, true);
       break;
     case "alert.raised":
@@ -309,6 +350,8 @@ function applyEvent(ev) {
     default:
       if (ev.type.startsWith("backorder.") || ev.type.startsWith("order.")) {
         applyBackorderEvent(ev);
+      } else if (ev.type.startsWith("transfer.")) {
+        // its stock.changed events (transfer_out, transfer_in) are the scans shown
       } else {
         addToLists(ev, true); // anything newer: shown generically
       }
@@ -805,6 +848,13 @@ function feedState(state, detail) {
     showNotice(null);
   } else if (state === "reconnecting") {
     setConn("reconnecting", `reconnecting · ${detail}`);
+  } else if (state === "auth-failed" && detail.code === 4404) {
+    setConn("auth-failed", "unknown warehouse");
+    showNotice(
+      `<b>No warehouse ${escapeHtml(SCOPE || "")}.</b> Open this page as ` +
+        "<code>/?warehouse=&lt;code&gt;#token=…</code> with a code GET /api/v1/warehouses lists, " +
+        "or without <code>?warehouse=</code> for every warehouse.",
+    );
   } else if (state === "auth-failed") {
     setConn("auth-failed", "token rejected");
     const why =
@@ -870,7 +920,15 @@ function switchToken() {
 }
 
 function connect() {
-  feed = new Feed({ token, onSnapshot: feedSnapshot, onEvent: feedEvent, onState: feedState });
+  const scoped = SCOPE ? () => ({ type: "hello", token: feed.token, since: feed.seq, warehouse: SCOPE }) : undefined;
+  feed = new Feed({
+    token,
+    onSnapshot: feedSnapshot,
+    onEvent: feedEvent,
+    onState: feedState,
+    hello: scoped,
+    stopCodes: [4404],
+  });
   feed.start();
 }
 
@@ -894,6 +952,11 @@ async function pollSpool() {
 }
 
 function start() {
+  if (SCOPE) {
+    document.documentElement.dataset.warehouse = SCOPE;
+    $("brand").querySelector("span").textContent = `floor · ${SCOPE}`;
+    document.title = `stockd · floor · ${SCOPE}`;
+  }
   window.addEventListener("hashchange", switchToken);
   setInterval(pollSpool, SPOOL_POLL_MS);
   pollSpool();
