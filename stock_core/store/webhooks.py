@@ -25,6 +25,7 @@ from stock_core.domain.webhook import Subscriber, next_attempt_delay, plan_deliv
 from stock_core.errors import NotFoundError
 from stock_core.model import Delivery, DeliveryAttempt, DueDelivery, Endpoint, Webhook
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 
 __all__ = [
     "KEEP_DAYS",
@@ -175,22 +176,11 @@ KEEP_DAYS = 30
 
 
 def _webhook(row: Any) -> Webhook:
-    return Webhook(
-        id=row["id"],
-        url=row["url"],
-        events=tuple(row["events"]),
-        secret=row["secret"],
-        description=row["description"],
-        created_at=row["created_at"],
-        created_by=row["created_by"],
-        cursor=row["cursor"],
-        pending=row["pending"],
-        failed=row["failed"],
-    )
+    return from_record(Webhook, row, events=tuple(row["events"]))
 
 
 def _delivery(row: Any) -> Delivery:
-    return Delivery(**{name: row[name] for name in Delivery.__dataclass_fields__})
+    return from_record(Delivery, row)
 
 
 async def create_webhook(

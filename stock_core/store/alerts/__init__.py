@@ -13,24 +13,13 @@ import asyncpg
 from stock_core.model import Alert
 from stock_core.store.alerts import sql as q
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 
 __all__ = ["acknowledge_alert", "alert_by_id", "list_alerts"]
 
 
 def _alert(row: asyncpg.Record) -> Alert:
-    return Alert(
-        id=row["id"],
-        kind=row["kind"],
-        sku=row["sku"],
-        name=row["name"],
-        raised_at=row["raised_at"],
-        available=row["available"],
-        threshold=row["threshold"],
-        acknowledged_at=row["acknowledged_at"],
-        acknowledged_by=row["acknowledged_by"],
-        cleared_at=row["cleared_at"],
-        detail=json.loads(row["detail"]),
-    )
+    return from_record(Alert, row, detail=json.loads(row["detail"]))
 
 
 async def list_alerts(

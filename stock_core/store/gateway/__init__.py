@@ -16,6 +16,7 @@ from stock_core.model import GatewayState, ScannerState, ScannerView, SpoolExcep
 from stock_core.store.connection import Connection
 from stock_core.store.gateway import sql as q
 from stock_core.store.outbox import sql as outbox_sql
+from stock_core.store.records import from_record
 
 __all__ = [
     "append_events",
@@ -99,20 +100,7 @@ async def gateway_states(conn: Connection) -> list[GatewayState]:
 
 
 def _spool_exception(row: asyncpg.Record) -> SpoolException:
-    return SpoolException(
-        id=row["id"],
-        key=row["key"],
-        scanner=row["scanner"],
-        scan_seq=row["scan_seq"],
-        command=json.loads(row["command"]),
-        problem_type=row["problem_type"],
-        reason=row["reason"],
-        spooled_at=row["spooled_at"],
-        created_at=row["created_at"],
-        resolved_at=row["resolved_at"],
-        resolved_by=row["resolved_by"],
-        resolution=row["resolution"],
-    )
+    return from_record(SpoolException, row, command=json.loads(row["command"]))
 
 
 async def list_scanner_states(conn: Connection) -> list[ScannerView]:

@@ -44,6 +44,7 @@ from stock_core.store.orders.reservation import (
     refresh_etas,
     reserve,
 )
+from stock_core.store.records import from_record
 
 __all__ = [
     "backorders",
@@ -79,22 +80,7 @@ async def _lock_all(conn: Connection, ids: dict[str, int]) -> dict[int, LockedPr
 
 async def _order_view(conn: Connection, row: Any) -> Order:
     lines = await conn.fetch(q.ORDER_LINES, row["id"])
-    return Order(
-        id=row["id"],
-        number=row["number"],
-        priority=row["priority"],
-        status=row["status"],
-        customer=row["customer"],
-        customer_email=row["customer_email"],
-        created_at=row["created_at"],
-        closed_at=row["closed_at"],
-        lines=tuple(
-            OrderLine(
-                r["line_no"], r["sku"], r["quantity"], r["reserved"], r["backordered"], r["picked"]
-            )
-            for r in lines
-        ),
-    )
+    return from_record(Order, row, lines=tuple(from_record(OrderLine, r) for r in lines))
 
 
 async def get_order(conn: Connection, number: str) -> Order:
@@ -265,19 +251,9 @@ async def backorders(conn: Connection, sku: str | None = None) -> list[Backorder
 
 
 async def _po_view(conn: Connection, row: Any) -> PurchaseOrder:
-    lines = await conn.fetch(q.PO_LINES, row["id"])
-    return PurchaseOrder(
-        id=row["id"],
-        number=row["number"],
-        supplier=row["supplier"],
-        expected_date=row["expected_date"],
-        status=row["status"],
-        created_at=row["created_at"],
-        closed_at=row["closed_at"],
-        lines=tuple(
-            PurchaseOrderLine(r["line_no"], r["sku"], r["quantity"], r["received"]) for r in lines
-        ),
-    )
+    line_rows = await conn.fetch(q.PO_LINES, row["id"])
+    lines = tuple(from_record(PurchaseOrderLine, r) for r in line_rows)
+    return from_record(PurchaseOrder, row, lines=lines)
 
 
 async def get_purchase_order(conn: Connection, number: str) -> PurchaseOrder:

@@ -32,6 +32,7 @@ from stock_core.domain.token import (
 from stock_core.model import Token
 from stock_core.store.connection import Connection, Pool
 from stock_core.store.database import PING
+from stock_core.store.records import from_record
 from stock_core.store.tokens import sql as q
 
 __all__ = [
@@ -54,16 +55,7 @@ REVOCATION_CHANNEL = "stockd_tokens"
 
 
 def _info(row: asyncpg.Record) -> Token:
-    return Token(
-        id=row["id"],
-        name=row["name"],
-        role=Role(row["role"]),
-        prefix=row["prefix"],
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-        last_used_at=row["last_used_at"],
-        expires_at=row["expires_at"],
-    )
+    return from_record(Token, row, role=Role(row["role"]))
 
 
 async def create_token(
