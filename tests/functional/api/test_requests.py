@@ -29,6 +29,7 @@ _SAMPLE_PATH = {
     "kind": "products",
     "name": "not-found",
     "delivery_id": "1",
+    "serial": "SN-1",
 }
 _BAD_VALUES: list[Any] = [None, "", [], {}, True, -1, 1.5, "x" * 300, "2024-13-45", [None]]
 
