@@ -184,12 +184,12 @@ class OutboxRelay:
         published = self.last_seq
         if not self._published or published is None:
             return
-        first = self._published[0][0]
+        first = max(self._published[0][0], int(await conn.fetchval(q.FEED_TAIL)))
         rows = await conn.fetch(q.FEED_STAMPS, first, published)
         table = {r["seq"]: (r["seq"], r["ts"], r["type"]) for r in rows}
         common = published
         for stamp in self._published:
-            if table.get(stamp[0]) != stamp:
+            if stamp[0] >= first and table.get(stamp[0]) != stamp:  # (pruned: not judged)
                 common = stamp[0] - 1
                 break
         if common == published:
