@@ -22,9 +22,12 @@ __all__ = [
 ]
 
 # Products with their stock position: $1 keyset bound (id), $2 sku or NULL, $3 limit.
+# Stock in transit between two warehouses is the company's and about to be available:
+# it counts as on hand here, so replenishment does not order it again.
 PRODUCT_POSITIONS: Final = """
 SELECT p.id, p.sku, p.reorder_qty, p.lead_time_days, p.safety_stock,
-       coalesce(s.on_hand, 0)::bigint AS on_hand, coalesce(s.reserved, 0)::bigint AS reserved,
+       (coalesce(s.on_hand, 0) + t.in_transit)::bigint AS on_hand,
+       coalesce(s.reserved, 0)::bigint AS reserved,
        coalesce(s.expired, 0)::bigint AS expired,
        coalesce(b.backordered, 0)::bigint AS backordered,
        a.arrival_dates, a.arrival_quantities
@@ -40,6 +43,10 @@ LEFT JOIN LATERAL (
     FROM order_lines ol JOIN orders o ON o.id = ol.order_id
     WHERE ol.product_id = p.id AND o.status = 'open' AND ol.backordered > 0
 ) b ON true
+CROSS JOIN LATERAL (
+    SELECT coalesce(sum(tl.quantity - tl.received), 0) AS in_transit
+    FROM transfer_lines tl WHERE tl.product_id = p.id AND tl.received < tl.quantity
+) t
 CROSS JOIN LATERAL (
     SELECT coalesce(array_agg(po.expected_date ORDER BY po.expected_date, po.id), '{}')
                AS arrival_dates,

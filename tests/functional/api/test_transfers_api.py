@@ -110,6 +110,9 @@ async def test_a_transfer_is_in_transit_until_received_in_parts(
     assert [p["sku"] for p in listed["items"]] == ["WIDGET"]  # on its way there
     status, value = await get_json(client, "/api/v1/reports/valuation", manager)
     assert value["total"] == "25.00"  # in transit is still owned: 10 x 2.50
+    status, plan = await get_json(client, "/api/v1/replenishment", manager)
+    widget = next(item for item in plan["items"] if item["sku"] == "WIDGET")
+    assert widget["on_hand"] == 10  # not ordered again: what is on its way still counts
 
     status, part = await _write(
         client,
