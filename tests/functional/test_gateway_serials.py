@@ -63,6 +63,10 @@ async def steps(rig: Rig, plan: list[tuple[str, str]]) -> None:
         assert await rig.scan(text, aim=aim) == expected, text
 
 
+async def _reasons(pool: Pool) -> list[str]:
+    return [p["reason"] for p in await outbox_payloads(pool, "scan.rejected")]
+
+
 async def where(service: StockService, serial: str) -> tuple[str, str | None] | None:
     view = await service.serial("PHONE", serial)
     return None if view is None else (view.status, view.location)
@@ -90,7 +94,11 @@ async def test_serials_are_received_picked_counted_moved_and_returned_by_scan(
             ("LOC:A-02", "ack"),
         ],
     )
-    rejected = [p["reason"] for p in await outbox_payloads(pool, "scan.rejected")]
+    # rejections reach the outbox through the gateway's event sink, a moment after the nak
+    deadline = asyncio.get_running_loop().time() + 5 * UNIT
+    while len(rejected := await _reasons(pool)) < 5:
+        assert asyncio.get_running_loop().time() < deadline, rejected
+        await asyncio.sleep(0.05)
     assert rejected[:3] == [
         "serial S1 of PHONE is already in stock at A-01",
         f"scan the serial of barcode {PHONE} (SN:<serial>) or CMD:CANCEL",
