@@ -362,7 +362,9 @@ class Model:
                     parts: list[tuple[str, date | None, int, int]] = []
                     if line.lot is not None:
                         source = (product, op.source, line.lot)
-                        parts.append((line.lot, None, units, self._decrement(rows, source, units)))
+                        after = self._decrement(rows, source, units)
+                        # the lot keeps its expiry where it goes, as a FEFO-chosen one does
+                        parts.append((line.lot, rows[source].expiry, units, after))
                     else:
                         for lot, expiry, n in self._fefo(rows, product, op.source, units):
                             after = self._decrement(rows, (product, op.source, lot), n)
