@@ -23,9 +23,8 @@ from web_ui.api.route import (
     Page,
     PageQuery,
     Route,
-    decode_cursor,
+    code_page,
     json_response,
-    page_of,
 )
 from web_ui.api.types import OperatorCodeText
 from web_ui.csv_cell import defuse_csv
@@ -79,17 +78,9 @@ class OperatorReportOut(BaseModel):
 
 async def list_operators(call: Call) -> web.StreamResponse:
     query: OperatorQuery = call.query
-    after = decode_cursor("operator", query.cursor) or ""
-    rows = await call.service.list_operators(after=after, limit=query.limit + 1)
-    page = page_of(
-        Page[OperatorOut],
-        rows,
-        query.limit,
-        "operator",
-        lambda r: r.code,
-        OperatorOut.model_validate,
+    return json_response(
+        await code_page(OperatorOut, query, "operator", call.service.list_operators)
     )
-    return json_response(page)
 
 
 async def save_operator(call: Call) -> web.StreamResponse:

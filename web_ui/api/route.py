@@ -41,6 +41,7 @@ __all__ = [
     "PageQuery",
     "Route",
     "add_routes",
+    "code_page",
     "decode_cursor",
     "decode_int_cursor",
     "encode_cursor",
@@ -222,6 +223,10 @@ class _Fetch(Protocol):
     def __call__(self, *, after: int, limit: int) -> Awaitable[Sequence[Any]]: ...
 
 
+class _CodeFetch(Protocol):
+    def __call__(self, *, after: str, limit: int) -> Awaitable[Sequence[Any]]: ...
+
+
 async def id_page(
     out: type[OutT],
     query: PageQuery,
@@ -234,6 +239,19 @@ async def id_page(
     rows = await fetch(after=decode_int_cursor(kind, query.cursor) or 0, limit=query.limit + 1)
     page: type[Page[OutT]] = Page[out]  # type: ignore[valid-type]
     return page_of(page, rows, query.limit, kind, lambda r: r.id, out.model_validate)
+
+
+async def code_page(
+    out: type[OutT],
+    query: PageQuery,
+    kind: str,
+    fetch: _CodeFetch,
+) -> Page[OutT]:
+    """A page of a list keyed by a text code (operators, warehouses): as ``id_page``, the
+    cursor naming the last code shown."""
+    rows = await fetch(after=decode_cursor(kind, query.cursor) or "", limit=query.limit + 1)
+    page: type[Page[OutT]] = Page[out]  # type: ignore[valid-type]
+    return page_of(page, rows, query.limit, kind, lambda r: r.code, out.model_validate)
 
 
 def json_response(model: BaseModel, status: int = 200, **headers: str) -> web.Response:

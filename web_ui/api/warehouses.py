@@ -19,9 +19,8 @@ from web_ui.api.route import (
     Page,
     PageQuery,
     Route,
-    decode_cursor,
+    code_page,
     json_response,
-    page_of,
 )
 from web_ui.api.types import WarehouseCodeText
 from web_ui.problem import ProblemError
@@ -57,17 +56,9 @@ class WarehouseQuery(PageQuery):
 
 async def list_warehouses(call: Call) -> web.StreamResponse:
     query: WarehouseQuery = call.query
-    after = decode_cursor("warehouse", query.cursor) or ""
-    rows = await call.service.list_warehouses(after=after, limit=query.limit + 1)
-    page = page_of(
-        Page[WarehouseOut],
-        rows,
-        query.limit,
-        "warehouse",
-        lambda r: r.code,
-        WarehouseOut.model_validate,
+    return json_response(
+        await code_page(WarehouseOut, query, "warehouse", call.service.list_warehouses)
     )
-    return json_response(page)
 
 
 async def save_warehouse(call: Call) -> web.StreamResponse:
