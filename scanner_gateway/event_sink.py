@@ -37,7 +37,10 @@ class EventSink:
     One flush at a time (the background task, :meth:`Gateway.stop` and callers may
     all ask): two concurrent flushes would write the same events twice. Each event
     carries a number, so exactly the events written are dropped afterwards, even if
-    the bounded buffer shed its oldest entries meanwhile.
+    the bounded buffer shed its oldest entries meanwhile. With an :attr:`origin` (the
+    spool's identity and epoch, set once the gateway has claimed them) the number is
+    written with the event, so a write retried after its answer was lost (the commit
+    went through as the deadline dropped the connection) does not show it twice.
 
     Scanner states (counters, last scan) are written at most once per
     ``_STATE_INTERVAL``: a scanner that changed is marked, and its snapshot is taken
@@ -52,17 +55,22 @@ class EventSink:
         self.gateway = gateway
         self.spool_state = spool_state
         self._spool_written: dict[str, Any] | None = None
-        self.events: deque[tuple[int, str, dict[str, Any]]] = deque(maxlen=_EVENT_BUFFER)
+        self.events: deque[tuple[int, str, dict[str, Any], str | None]] = deque(
+            maxlen=_EVENT_BUFFER
+        )
         self.changed: dict[str, Callable[[], ScannerState]] = {}
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._numbered = 0
+        self.origin = ""
+        """``<spool identity>:<epoch>``: unique to this run of this gateway."""
         self._states_written = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
     def publish(self, type_: str, payload: dict[str, Any]) -> None:
         self._numbered += 1
-        self.events.append((self._numbered, type_, payload))
+        origin = f"{self.origin}:{self._numbered}" if self.origin else None
+        self.events.append((self._numbered, type_, payload, origin))
         self._wake.set()
 
     def mark_changed(self, scanner: str, snapshot: Callable[[], ScannerState]) -> None:
@@ -120,7 +128,9 @@ class EventSink:
                         self.gateway, spool, deadline=_WRITE_DEADLINE
                     )
                 await self.service.append_events(
-                    [(t, p) for _, t, p in batch], deadline=_WRITE_DEADLINE
+                    [(t, p) for _, t, p, _ in batch],
+                    origins=[o for *_, o in batch],
+                    deadline=_WRITE_DEADLINE,
                 )
         except Exception as exc:
             if is_unavailable(exc):

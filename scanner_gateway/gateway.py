@@ -247,6 +247,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         self._epoch = await loop.run_in_executor(self._executor, claim_epoch, self.spool_dir)
         self._identity = await loop.run_in_executor(self._executor, spool_identity, self.spool_dir)
+        self.events.origin = f"{self._identity}:{self._epoch}"
         await self.spool.open()
         await self.committer.start()
         self._tasks.append(asyncio.create_task(self.events.run(), name="gateway-events"))

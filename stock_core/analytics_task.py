@@ -24,15 +24,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import multiprocessing
-import os
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, TypeVar
 
+from stock_core.child import call_in_child
 from stock_core.domain.alerts import EXPIRED, PROJECTED_STOCKOUT
 from stock_core.domain.forecast import (
     DEFAULT_HORIZON_WEEKS,
@@ -81,17 +79,11 @@ def utc_today() -> date:
 
 
 async def _in_child_process(func: Callable[..., _R], *args: Any) -> _R:
-    """Run ``func(*args)`` in a fresh spawned process (never fork a threaded process)."""
-    context = multiprocessing.get_context("spawn")
+    """Run ``func(*args)`` in a fresh process, killed if this is cancelled (a stopping
+    server does not wait for a sweep)."""
     # One BLAS thread: the fits are many and small, and OpenBLAS threads fighting over
     # two cores made a sweep four times slower. Set before the child imports numpy.
-    with ProcessPoolExecutor(
-        max_workers=1,
-        mp_context=context,
-        initializer=os.putenv,
-        initargs=("OPENBLAS_NUM_THREADS", "1"),
-    ) as pool:
-        return await asyncio.get_running_loop().run_in_executor(pool, func, *args)
+    return await call_in_child(func, *args, env={"OPENBLAS_NUM_THREADS": "1"})
 
 
 def _compute(

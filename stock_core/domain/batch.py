@@ -180,7 +180,9 @@ class BatchPlan:
 
     outcomes: list[list[PlannedRow] | StockRejection]
     deltas: dict[StockKey, int] = field(default_factory=dict)
-    """Net on-hand change per stock row (rows that end where they began are absent)."""
+    """Net on-hand change per stock row the batch writes: one whose on-hand or expiry
+    changed, or that it created (even one back at zero, as posting one by one leaves
+    it, with the expiry a later receipt keeps)."""
     expiries: dict[StockKey, date | None] = field(default_factory=dict)
     """The expiry of every row in :attr:`deltas`."""
     new_rows: set[StockKey] = field(default_factory=set)
@@ -229,7 +231,7 @@ class _Planner:
                 if self._expired(key) and not r.quarantined:
                     at[2] += r.on_hand - r.reserved
         self.plan = BatchPlan(outcomes=[])
-        self._start = {key: row.on_hand for key, row in self.rows.items()}
+        self._start = {key: (row.on_hand, row.expiry) for key, row in self.rows.items()}
         self._new: set[StockKey] = set()
 
     def _row(self, key: StockKey) -> _Row:
@@ -237,7 +239,7 @@ class _Planner:
         if row is None:
             row = self.rows[key] = _Row(None, 0, 0)
             self.lots.setdefault((key[0], key[1]), []).append(key[2])
-            self._start[key] = 0
+            self._start[key] = (0, None)
             self._new.add(key)
         return row
 
@@ -408,8 +410,9 @@ class _Planner:
     def finish(self) -> BatchPlan:
         plan = self.plan
         for key, row in self.rows.items():
-            delta = row.on_hand - self._start[key]
-            if delta:
+            on_hand, expiry = self._start[key]
+            delta = row.on_hand - on_hand
+            if delta or key in self._new or row.expiry != expiry:
                 plan.deltas[key] = delta
                 plan.expiries[key] = row.expiry
                 if key in self._new:

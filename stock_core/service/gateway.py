@@ -52,10 +52,15 @@ class GatewayUseCases(ServiceBase):
 
     @pokes
     async def append_events(
-        self, events: Sequence[tuple[str, dict[str, Any]]], *, deadline: float | None = None
+        self,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        origins: Sequence[str | None] | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """Write events to the outbox; see :func:`stock_core.store.gateway.append_events`."""
         async with self._connection(deadline) as conn:
-            await gateway.append_events(conn, events)
+            await gateway.append_events(conn, events, origins)
 
     @pokes
     async def record_spool_exceptions(

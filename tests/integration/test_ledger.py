@@ -313,6 +313,25 @@ async def test_group_commit_gives_each_envelope_its_own_outcome(service: StockSe
     assert (await service.verify()).ok
 
 
+async def test_a_batch_leaves_the_stock_rows_posting_one_by_one_leaves(
+    service: StockService, pool: Pool
+) -> None:
+    """A row created and emptied in one batch stays, empty, with its first expiry: a
+    later receipt into it keeps that expiry, whichever way the first two were posted."""
+    first, later = date(2030, 1, 1), date(2031, 6, 1)
+    await service.post_batch([env(Receive(WIDGET, A1, 3, expiry=first)), env(Pick(WIDGET, A1, 3))])
+    await service.post(env(Receive(WIDGET, A2, 3, expiry=first)))
+    await service.post(env(Pick(WIDGET, A2, 3)))
+    for location in (A1, A2):
+        await service.post(env(Receive(WIDGET, location, 1, expiry=later)))
+    rows = await pool.fetch(
+        "SELECT l.code, s.on_hand, s.expiry FROM stock s JOIN locations l ON l.id = s.location_id "
+        "JOIN products p ON p.id = s.product_id WHERE p.sku = 'WIDGET' ORDER BY l.code"
+    )
+    assert [tuple(r) for r in rows] == [("A-01", 1, first), ("A-02", 1, first)]
+    assert (await service.verify()).ok
+
+
 async def test_ledger_rejects_update_and_delete(
     service: StockService, pool: Pool, admin_database_url: str
 ) -> None:

@@ -31,10 +31,23 @@ __all__ = [
 ]
 
 
-async def append_events(conn: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> None:
-    """Events that change no stock (``scan.rejected``, ``scanner.status``) into the outbox."""
+async def append_events(
+    conn: Connection,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    origins: Sequence[str | None] | None = None,
+) -> None:
+    """Events that change no stock (``scan.rejected``, ``scanner.status``) into the outbox.
+
+    ``origins`` (one per event) make the write safe to repeat: an event whose origin is
+    already in the outbox is not written again.
+    """
     if events:
-        await conn.executemany(outbox_sql.INSERT_EVENT, [(t, json.dumps(p)) for t, p in events])
+        await conn.execute(
+            outbox_sql.INSERT_EVENTS_ONCE,
+            [t for t, _ in events],
+            [json.dumps(p) for _, p in events],
+            list(origins) if origins is not None else [None] * len(events),
+        )
 
 
 async def record_spool_exceptions(

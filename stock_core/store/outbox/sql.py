@@ -14,12 +14,20 @@ __all__ = [
     "FEED_STAMPS",
     "FEED_TAIL",
     "INSERT_EVENT",
+    "INSERT_EVENTS_ONCE",
     "LOCK_SEQUENCER",
     "NOTIFY_FEED",
     "NOTIFY_OUTBOX",
 ]
 
 INSERT_EVENT: Final = "INSERT INTO outbox (type, payload) VALUES ($1, $2::jsonb)"
+
+# Events with an origin each (NULL for none): one written before is not written again.
+INSERT_EVENTS_ONCE: Final = """
+INSERT INTO outbox (type, payload, origin)
+SELECT t, p::jsonb, o FROM unnest($1::text[], $2::text[], $3::text[]) AS e(t, p, o)
+ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING
+"""
 
 # The horizon is read before the lock is tried (a horizon older than needed only
 # leaves rows for the next step); the numbering runs in a later statement, whose

@@ -166,9 +166,30 @@ def test_unknown_products_and_locations_are_refused_by_name() -> None:
 
 
 def test_rows_that_end_where_they_began_are_not_written() -> None:
-    plan = plan_batch([_item(_receive(2)), _item(_pick(2))], [A], [])
+    product = ProductFacts(1, "A", 0, on_hand=3, reserved=0)
+    rows = [StockFacts(1, SHELF[0], "", date(2030, 1, 1), 3, 0)]
+    plan = plan_batch([_item(_receive(2), product), _item(_pick(2), product)], [product], rows)
     assert plan.deltas == {}
+    assert plan.available == {1: 3}
+
+
+def test_a_row_the_batch_creates_is_written_even_back_at_zero() -> None:
+    """As posting one by one leaves it: an empty row that keeps its first expiry."""
+    plan = plan_batch([_item(_receive(2, expiry=date(2030, 1, 1))), _item(_pick(2))], [A], [])
+    assert plan.deltas == {(1, SHELF[0], ""): 0}
+    assert plan.new_rows == {(1, SHELF[0], "")}
+    assert plan.expiries == {(1, SHELF[0], ""): date(2030, 1, 1)}
     assert plan.available == {1: 0}
+
+
+def test_an_empty_row_given_its_first_expiry_is_written() -> None:
+    product = ProductFacts(1, "A", 0, on_hand=0, reserved=0)
+    rows = [StockFacts(1, SHELF[0], "", None, 0, 0)]
+    batch = [_item(_receive(2, expiry=date(2030, 1, 1)), product), _item(_pick(2), product)]
+    plan = plan_batch(batch, [product], rows)
+    assert plan.deltas == {(1, SHELF[0], ""): 0}
+    assert plan.new_rows == set()
+    assert plan.expiries == {(1, SHELF[0], ""): date(2030, 1, 1)}
 
 
 def test_product_totals_count_other_locations_and_reservations() -> None:
