@@ -28,16 +28,25 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from ceiling import raw_ceiling
-from figures import CpuMeter, machine_facts, percentiles, quiet_gc, write_results
-from http_client import HttpClient, get_bytes, post_json_bytes
+from figures import CpuMeter
+from figures import machine_facts
+from figures import percentiles
+from figures import quiet_gc
+from figures import write_results
+from http_client import HttpClient
+from http_client import get_bytes
+from http_client import post_json_bytes
 from processes import start_web
-from scratch_db import BenchDatabase, bench_database, postmaster_pid
+from scratch_db import BenchDatabase
+from scratch_db import bench_database
+from scratch_db import postmaster_pid
 
 NAME = "api"
 

@@ -19,15 +19,19 @@ import asyncio
 import random
 import shutil
 import tempfile
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from bench_api import closed_loop
-from figures import CpuMeter, machine_facts, write_results
+from figures import CpuMeter
+from figures import machine_facts
+from figures import write_results
 from processes import start_web
-from scratch_db import bench_database, postmaster_pid
+from scratch_db import bench_database
+from scratch_db import postmaster_pid
 
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.store.availability import AVAILABILITY_OF_SKUS

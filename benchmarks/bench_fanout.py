@@ -26,13 +26,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from feed_client import FeedClient, connect_displays
-from figures import CpuMeter, machine_facts, percentiles, quiet_gc, verdict, write_results
+from feed_client import FeedClient
+from feed_client import connect_displays
+from figures import CpuMeter
+from figures import machine_facts
+from figures import percentiles
+from figures import quiet_gc
+from figures import verdict
+from figures import write_results
 from processes import start_web
-from scratch_db import BenchDatabase, bench_database, postmaster_pid
+from scratch_db import BenchDatabase
+from scratch_db import bench_database
+from scratch_db import postmaster_pid
 
-from stock_core.domain.movement import Envelope, ProductRef, Receive
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 
 NAME = "fanout"
 TARGET_P99_MS = 100.0

@@ -48,14 +48,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 
-from hardware_mocks.warehouse import Warehouse, build_warehouse
+from hardware_mocks.warehouse import Warehouse
+from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.catalog import PRODUCT_COLUMNS
-from stock_core.domain.forecast import (
-    BacktestReport,
-    WeeklySeries,
-    backtest,
-    weekly_series,
-)
+from stock_core.domain.forecast import BacktestReport
+from stock_core.domain.forecast import WeeklySeries
+from stock_core.domain.forecast import backtest
+from stock_core.domain.forecast import weekly_series
 from stock_core.types import Sku
 
 __all__ = ["REAL_SERIES", "main", "series_of"]
@@ -251,7 +250,8 @@ def demo_catalog(products: int, holdout: int, today: date, history: list[int]) -
 
 def sweep(products: int, today: date) -> dict[str, Any]:
     """Forecast ``products`` demo products from scratch, as the sweep's child does."""
-    from stock_core.analytics_task import _compute, _in_child_process
+    from stock_core.analytics_task import _compute
+    from stock_core.analytics_task import _in_child_process
 
     warehouse = build_warehouse(today, products=products, weeks=156)
     todo = [(i, Sku(sku), s, 13) for i, (sku, s) in enumerate(series_of(warehouse, today).items())]
@@ -289,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         results["demo"] = demo_catalog(args.products, args.holdout, args.today, history)
     if args.sweep:
         results["sweep"] = sweep(args.sweep, args.today)
-    from benchmarks.figures import machine_facts, write_results
+    from benchmarks.figures import machine_facts
+    from benchmarks.figures import write_results
 
     results["machine"] = machine_facts("", "in memory and a scratch database")
     write_results("forecast", results)

@@ -31,13 +31,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from feed_client import FeedClient, connect_displays
-from figures import CpuMeter, machine_facts, percentiles, quiet_gc, verdict, write_results
+from feed_client import FeedClient
+from feed_client import connect_displays
+from figures import CpuMeter
+from figures import machine_facts
+from figures import percentiles
+from figures import quiet_gc
+from figures import verdict
+from figures import write_results
 from loop_pty import LoopPty
-from processes import forecaster_settled, wait_connected
-from scratch_db import BenchDatabase, WaitSampler, bench_database, postmaster_pid
+from processes import forecaster_settled
+from processes import wait_connected
+from scratch_db import BenchDatabase
+from scratch_db import WaitSampler
+from scratch_db import bench_database
+from scratch_db import postmaster_pid
 
-from tests.cluster import ScannerLine, StockdProcess, write_config
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
 
 NAME = "latency"
 TARGET_P99_MS = 50.0

@@ -22,14 +22,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from feed_client import FeedClient, connect_displays
-from figures import machine_facts, verdict, write_results
+from feed_client import FeedClient
+from feed_client import connect_displays
+from figures import machine_facts
+from figures import verdict
+from figures import write_results
 from loop_pty import LoopPty
 from processes import wait_connected
 from repo import ROOT
 from scratch_db import bench_database
 
-from tests.cluster import ScannerLine, StockdProcess, write_config
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
 
 NAME = "memory"
 TARGET_MB = 200.0

@@ -29,14 +29,20 @@ import time
 from typing import Any
 
 import asyncpg
-from figures import machine_facts, write_results  # (puts the repository on sys.path)
+from figures import machine_facts  # (puts the repository on sys.path)
+from figures import write_results  # (puts the repository on sys.path)
 
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
 from stock_core.store.database import open_database
 from stock_core.store.failover import ConnectOptions
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.ha.cluster import HaCluster, missing_tools
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.ha.cluster import HaCluster
+from tests.ha.cluster import missing_tools
 from tests.integration.catalog_fixture import load_sample_catalog
 
 SKUS = ("WIDGET", "GADGET", "SPROCKET", "BOLT", "NUT")

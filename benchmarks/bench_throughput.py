@@ -67,37 +67,56 @@ import random
 import shutil
 import tempfile
 import time
-from collections import Counter, deque
+from collections import Counter
+from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from ceiling import raw_ceiling
 from feed_client import FeedClient
-from figures import CpuMeter, machine_facts, percentiles, verdict, write_results
+from figures import CpuMeter
+from figures import machine_facts
+from figures import percentiles
+from figures import verdict
+from figures import write_results
 from loop_pty import LoopPty
-from processes import forecaster_settled, profile_summary, start_profile, wait_connected
-from scratch_db import (
-    BenchDatabase,
-    WaitSampler,
-    bench_database,
-    postmaster_pid,
-    statements_reset,
-    statements_top,
-)
+from processes import forecaster_settled
+from processes import profile_summary
+from processes import start_profile
+from processes import wait_connected
+from scratch_db import BenchDatabase
+from scratch_db import WaitSampler
+from scratch_db import bench_database
+from scratch_db import postmaster_pid
+from scratch_db import statements_reset
+from scratch_db import statements_top
 
 from hardware_mocks.feedback import Feedback
-from hardware_mocks.frames import HONEYWELL, Aim, gs1_date, gs1_element_string, gtin14
-from hardware_mocks.warehouse import DemoProduct, Warehouse
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import Aim
+from hardware_mocks.frames import gs1_date
+from hardware_mocks.frames import gs1_element_string
+from hardware_mocks.frames import gtin14
+from hardware_mocks.warehouse import DemoProduct
+from hardware_mocks.warehouse import Warehouse
 from scanner_gateway.decoded import ProductScan
 from scanner_gateway.spool import pending_records
 from scanner_gateway.symbology import decode
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.errors import StockRejection
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.cluster import ScannerLine, StockdProcess, write_config
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
 
 NAME = "throughput"
 WORKLOAD = "v2: 60/32/8 receive/pick/refused, 12% lots, 10% on 3 hot SKUs (issue 11)"

@@ -27,9 +27,13 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from bench_latency import run_step, stack, warm_up
+from bench_latency import run_step
+from bench_latency import stack
+from bench_latency import warm_up
 from feed_client import FeedClient
-from figures import machine_facts, quiet_gc, write_results
+from figures import machine_facts
+from figures import quiet_gc
+from figures import write_results
 from scratch_db import bench_database
 
 NAME = "webhooks"

@@ -12,13 +12,16 @@ import resource
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from collections.abc import Sequence
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import psutil  # type: ignore[import-untyped]  # (pgserver depends on it)
-from repo import RESULTS, ROOT
+from repo import RESULTS
+from repo import ROOT
 
 __all__ = ["CpuMeter", "machine_facts", "percentiles", "quiet_gc", "verdict", "write_results"]
 

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import repo  # noqa: F401  (first: puts the repository on sys.path)
 
-from hardware_mocks.feedback import Feedback, FeedbackParser
-from hardware_mocks.frames import HONEYWELL, ScannerModel
+from hardware_mocks.feedback import Feedback
+from hardware_mocks.feedback import FeedbackParser
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ScannerModel
 
 __all__ = ["LoopPty"]
 

@@ -15,7 +15,8 @@ from typing import Any
 import repo  # noqa: F401  (first: puts the repository on sys.path)
 from scratch_db import BenchDatabase
 
-from tests.cluster import StockdProcess, write_config
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
 
 __all__ = [
     "forecaster_settled",

@@ -19,7 +19,8 @@ from typing import Any
 import asyncpg
 import repo  # noqa: F401  (first: puts the repository on sys.path)
 
-from hardware_mocks.warehouse import Warehouse, build_warehouse
+from hardware_mocks.warehouse import Warehouse
+from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.migrate import migrate

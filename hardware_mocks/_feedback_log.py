@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hardware_mocks.feedback import FeedbackCounts, FeedbackParser
+from hardware_mocks.feedback import FeedbackCounts
+from hardware_mocks.feedback import FeedbackParser
 
 __all__ = ["FeedbackLog", "held"]
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 
 from hardware_mocks._scanner import ScannerSide
-from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
-from hardware_mocks.frames import HONEYWELL, ScannerModel
+from hardware_mocks.errors import NotConnectedError
+from hardware_mocks.errors import WriteTimeoutError
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ScannerModel
 
 __all__ = ["DeviceServer"]
 

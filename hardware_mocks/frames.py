@@ -28,14 +28,16 @@ Other set-ups: ``dataclasses.replace(HONEYWELL, terminator=b"", ack=..., nak=...
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import Final
 from urllib.parse import quote
 
-from stock_core.domain.gtin import GTIN_LENGTHS, check_digit
+from stock_core.domain.gtin import GTIN_LENGTHS
+from stock_core.domain.gtin import check_digit
 
 __all__ = [
     "DATALOGIC",

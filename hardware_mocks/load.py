@@ -21,24 +21,27 @@ import enum
 import math
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Final
 
-from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
+from hardware_mocks.errors import NotConnectedError
+from hardware_mocks.errors import WriteTimeoutError
 from hardware_mocks.feedback import FeedbackCounts
-from hardware_mocks.frames import (
-    Aim,
-    corrupt_check_digit,
-    digital_link,
-    ean13,
-    gs1_date,
-    gs1_element_string,
-    gtin14,
-)
-from hardware_mocks.target import ScanTarget, send_bytes
+from hardware_mocks.frames import Aim
+from hardware_mocks.frames import corrupt_check_digit
+from hardware_mocks.frames import digital_link
+from hardware_mocks.frames import ean13
+from hardware_mocks.frames import gs1_date
+from hardware_mocks.frames import gs1_element_string
+from hardware_mocks.frames import gtin14
+from hardware_mocks.target import ScanTarget
+from hardware_mocks.target import send_bytes
 from stock_core.domain.gtin import is_valid_gtin
 
 __all__ = [

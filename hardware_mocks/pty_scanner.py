@@ -34,11 +34,14 @@ import threading
 import time
 from pathlib import Path
 
-from hardware_mocks._feedback_log import FeedbackLog, held
+from hardware_mocks._feedback_log import FeedbackLog
+from hardware_mocks._feedback_log import held
 from hardware_mocks._scanner import ScannerSide
-from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
+from hardware_mocks.errors import NotConnectedError
+from hardware_mocks.errors import WriteTimeoutError
 from hardware_mocks.feedback import FeedbackCounts
-from hardware_mocks.frames import HONEYWELL, ScannerModel
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ScannerModel
 
 __all__ = ["PtyScanner"]
 

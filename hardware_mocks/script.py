@@ -45,9 +45,13 @@ from dataclasses import dataclass
 
 from hardware_mocks.device_server import DeviceServer
 from hardware_mocks.errors import ScriptError
-from hardware_mocks.feedback import Feedback, FeedbackCounts
+from hardware_mocks.feedback import Feedback
+from hardware_mocks.feedback import FeedbackCounts
 from hardware_mocks.frames import gs1_from_hri
-from hardware_mocks.target import ScanTarget, disconnect, reconnect, send_bytes
+from hardware_mocks.target import ScanTarget
+from hardware_mocks.target import disconnect
+from hardware_mocks.target import reconnect
+from hardware_mocks.target import send_bytes
 
 __all__ = [
     "Noise",

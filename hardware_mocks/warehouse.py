@@ -13,9 +13,11 @@ import io
 import math
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
-from hardware_mocks.frames import ean13, gtin14
+from hardware_mocks.frames import ean13
+from hardware_mocks.frames import gtin14
 from stock_core.domain.catalog import PRODUCT_COLUMNS
 
 __all__ = ["DemoProduct", "Warehouse", "build_warehouse"]

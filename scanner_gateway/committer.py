@@ -45,24 +45,29 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Final
 
-from scanner_gateway.errors import (
-    CorruptSpoolRecordError,
-    ReplayFailedError,
-    SpoolFullError,
-    SpoolWriteError,
-)
-from scanner_gateway.spool import Quarantined, Spool, SpoolRecord, SpoolStatus
+from scanner_gateway.errors import CorruptSpoolRecordError
+from scanner_gateway.errors import ReplayFailedError
+from scanner_gateway.errors import SpoolFullError
+from scanner_gateway.errors import SpoolWriteError
+from scanner_gateway.spool import Quarantined
+from scanner_gateway.spool import Spool
+from scanner_gateway.spool import SpoolRecord
+from scanner_gateway.spool import SpoolStatus
 from scanner_gateway.spool.window import WindowLog
 from scanner_gateway.window import RecentWindow
 from stock_core.domain.batch import products_named
 from stock_core.domain.lineage import Lineage
-from stock_core.domain.movement import Envelope, MovementOutcome, Outcome
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import Outcome
 from stock_core.errors import StockRejection
 from stock_core.group_commit import GroupCommit
-from stock_core.service import StockService, is_unavailable
+from stock_core.service import StockService
+from stock_core.service import is_unavailable
 
 __all__ = ["SPOOLED", "Committer", "Spooled", "is_unavailable"]
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import field_validator
+from pydantic import model_validator
 
-from scanner_gateway.framing import DEFAULT_MAX_LENGTH, Terminator
+from scanner_gateway.framing import DEFAULT_MAX_LENGTH
+from scanner_gateway.framing import Terminator
 from stock_core.domain.warehouse import check_warehouse_code
 
 __all__ = ["FEEDBACK_BYTES", "PRESETS", "ScannerConfig", "parse_byte_string"]

@@ -11,16 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from stock_core.domain.movement import MAX_QUANTITY
-from stock_core.types import (
-    Gtin,
-    LocationCode,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    Sku,
-    TransferNumber,
-)
+from stock_core.types import Gtin
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
 
 __all__ = [
     "Command",

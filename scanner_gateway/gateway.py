@@ -25,36 +25,56 @@ import socket
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner_gateway.committer import Committer, Spooled, is_unavailable
+from scanner_gateway.committer import Committer
+from scanner_gateway.committer import Spooled
+from scanner_gateway.committer import is_unavailable
 from scanner_gateway.config import ScannerConfig
-from scanner_gateway.decoded import Decoded, ProductScan, ScanRejected
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import ScanRejected
 from scanner_gateway.event_sink import EventSink
-from scanner_gateway.framing import (
-    BaudMismatchSuspected,
-    FrameDropped,
-    FrameGarbled,
-    FrameReceived,
-    FrameTooLong,
-    LineFramer,
-)
-from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
+from scanner_gateway.framing import BaudMismatchSuspected
+from scanner_gateway.framing import FrameDropped
+from scanner_gateway.framing import FrameGarbled
+from scanner_gateway.framing import FrameReceived
+from scanner_gateway.framing import FrameTooLong
+from scanner_gateway.framing import LineFramer
+from scanner_gateway.intent import Acknowledge
+from scanner_gateway.intent import Feedback
+from scanner_gateway.intent import PostCommand
+from scanner_gateway.intent import Reject
+from scanner_gateway.intent import SetLocation
+from scanner_gateway.intent import SignIn
 from scanner_gateway.posting import wants_serials
-from scanner_gateway.serial_link import LinkState, SerialLink
-from scanner_gateway.session import Mode, ScannerSession
-from scanner_gateway.spool import DEFAULT_CAP_BYTES, Spool, claim_epoch, spool_identity
+from scanner_gateway.serial_link import LinkState
+from scanner_gateway.serial_link import SerialLink
+from scanner_gateway.session import Mode
+from scanner_gateway.session import ScannerSession
+from scanner_gateway.spool import DEFAULT_CAP_BYTES
+from scanner_gateway.spool import Spool
+from scanner_gateway.spool import claim_epoch
+from scanner_gateway.spool import spool_identity
 from scanner_gateway.symbology import decode
-from stock_core.domain.movement import Envelope, ProductRef
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
-from stock_core.errors import StockRejection, WrongWarehouseError
-from stock_core.model import GatewayState, ScannerState
+from stock_core.errors import StockRejection
+from stock_core.errors import WrongWarehouseError
+from stock_core.model import GatewayState
+from stock_core.model import ScannerState
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, ReasonCode, ScannerId
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
 
 __all__ = ["Gateway", "ScannerRuntime"]
 

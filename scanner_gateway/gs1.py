@@ -31,21 +31,23 @@ from __future__ import annotations
 import calendar
 import re
 from datetime import date
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl
+from urllib.parse import unquote
+from urllib.parse import urlsplit
 
-from biip import ParseConfig, ParseError
+from biip import ParseConfig
+from biip import ParseError
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_element_strings import GS1ElementString
 
-from scanner_gateway.decoded import (
-    Decoded,
-    LocationScan,
-    ProductScan,
-    RejectReason,
-    ScanRejected,
-    Symbology,
-)
-from stock_core.domain.gtin import check_digit, normalize_gtin
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import RejectReason
+from scanner_gateway.decoded import ScanRejected
+from scanner_gateway.decoded import Symbology
+from stock_core.domain.gtin import check_digit
+from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 
 __all__ = [

@@ -7,10 +7,13 @@ its quantity is their number. Pure values: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import date
 
-from stock_core.domain.movement import MAX_QUANTITY, Line, ProductRef
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import ProductRef
 from stock_core.types import Sku
 
 __all__ = ["HeldLines", "line_json", "line_of_json"]

@@ -13,7 +13,8 @@ import enum
 from dataclasses import dataclass
 
 from stock_core.domain.movement import Command as MovementCommand
-from stock_core.types import LocationCode, OperatorCode
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
 
 __all__ = [
     "Acknowledge",

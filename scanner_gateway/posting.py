@@ -10,25 +10,21 @@ from __future__ import annotations
 
 from scanner_gateway.decoded import ProductScan
 from stock_core.domain.movement import Command as MovementCommand
-from stock_core.domain.movement import (
-    Line,
-    Pick,
-    ProductRef,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-)
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
 from stock_core.errors import TrackingError
-from stock_core.types import (
-    LocationCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    Sku,
-    TransferNumber,
-)
+from stock_core.types import LocationCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
 
 __all__ = ["Posting", "command_for", "product_of", "wants_serials"]
 

@@ -36,8 +36,10 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import Any, Protocol
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from typing import Protocol
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import serial
 from serial import serialposix

@@ -83,66 +83,63 @@ clock: ``now`` comes with each scan (any monotonic seconds). Its parts: ``held``
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Final
 
-from scanner_gateway.decoded import (
-    Command,
-    CommandScan,
-    Decoded,
-    LocationScan,
-    OperatorScan,
-    OrderScan,
-    ProductScan,
-    PurchaseOrderScan,
-    QuantityScan,
-    ReasonScan,
-    RejectReason,
-    ScanRejected,
-    SerialScan,
-    TransferScan,
-)
+from scanner_gateway.decoded import Command
+from scanner_gateway.decoded import CommandScan
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import OperatorScan
+from scanner_gateway.decoded import OrderScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import PurchaseOrderScan
+from scanner_gateway.decoded import QuantityScan
+from scanner_gateway.decoded import ReasonScan
+from scanner_gateway.decoded import RejectReason
+from scanner_gateway.decoded import ScanRejected
+from scanner_gateway.decoded import SerialScan
+from scanner_gateway.decoded import TransferScan
 from scanner_gateway.held import HeldLines
-from scanner_gateway.intent import (
-    Acknowledge,
-    Feedback,
-    Intent,
-    Outstanding,
-    PostCommand,
-    Reject,
-    SetLocation,
-    SignIn,
-)
+from scanner_gateway.intent import Acknowledge
+from scanner_gateway.intent import Feedback
+from scanner_gateway.intent import Intent
+from scanner_gateway.intent import Outstanding
+from scanner_gateway.intent import PostCommand
+from scanner_gateway.intent import Reject
+from scanner_gateway.intent import SetLocation
+from scanner_gateway.intent import SignIn
 from scanner_gateway.operator_slot import OperatorSlot
-from scanner_gateway.posting import Posting, command_for, product_of
-from scanner_gateway.recent_codes import CodeKey, RecentCodes
+from scanner_gateway.posting import Posting
+from scanner_gateway.posting import command_for
+from scanner_gateway.posting import product_of
+from scanner_gateway.recent_codes import CodeKey
+from scanner_gateway.recent_codes import RecentCodes
 from scanner_gateway.snapshot import SessionSnapshot
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Count,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    Return,
-    Scrap,
-    Undo,
-)
+from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.movement import Command as MovementCommand
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import Undo
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
-from stock_core.types import (
-    LocationCode,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    ScannerId,
-    TransferNumber,
-)
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import TransferNumber
 
 __all__ = ["Mode", "ScannerSession", "SessionStateError"]
 

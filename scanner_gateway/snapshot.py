@@ -12,17 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from scanner_gateway.held import line_json, line_of_json
+from scanner_gateway.held import line_json
+from scanner_gateway.held import line_of_json
 from stock_core.domain.movement import Line
-from stock_core.types import (
-    LocationCode,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    ScannerId,
-    TransferNumber,
-)
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import TransferNumber
 
 __all__ = ["SessionSnapshot"]
 

@@ -38,38 +38,36 @@ from __future__ import annotations
 import re
 
 from scanner_gateway import gs1
-from scanner_gateway.decoded import (
-    Command,
-    CommandScan,
-    Decoded,
-    LocationScan,
-    OperatorScan,
-    OrderScan,
-    ProductScan,
-    PurchaseOrderScan,
-    QuantityScan,
-    ReasonScan,
-    RejectReason,
-    ScanRejected,
-    SerialScan,
-    Symbology,
-    TransferScan,
-)
+from scanner_gateway.decoded import Command
+from scanner_gateway.decoded import CommandScan
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import OperatorScan
+from scanner_gateway.decoded import OrderScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import PurchaseOrderScan
+from scanner_gateway.decoded import QuantityScan
+from scanner_gateway.decoded import ReasonScan
+from scanner_gateway.decoded import RejectReason
+from scanner_gateway.decoded import ScanRejected
+from scanner_gateway.decoded import SerialScan
+from scanner_gateway.decoded import Symbology
+from scanner_gateway.decoded import TransferScan
 from scanner_gateway.framing import DEFAULT_MAX_LENGTH
-from stock_core.domain.gtin import check_digit, expand_upce, normalize_gtin
+from stock_core.domain.gtin import check_digit
+from stock_core.domain.gtin import expand_upce
+from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import operator_code_problem
 from stock_core.domain.serial import check_serial
 from stock_core.errors import InvalidMovementError
-from stock_core.types import (
-    LocationCode,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    Sku,
-    TransferNumber,
-)
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
 
 __all__ = ["DEFAULT_MAX_LENGTH", "MAX_CODE_LENGTH", "MAX_QUANTITY", "decode"]
 

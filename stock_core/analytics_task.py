@@ -24,34 +24,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 from stock_core.child import call_in_child
-from stock_core.domain.alerts import EXPIRED, PROJECTED_STOCKOUT
-from stock_core.domain.forecast import (
-    DEFAULT_HORIZON_WEEKS,
-    BacktestReport,
-    Forecast,
-    WeeklySeries,
-    backtest,
-    backtest_weeks,
-    fingerprint,
-    forecast_series,
-)
-from stock_core.domain.replenishment import (
-    DEFAULT_HORIZON_DAYS,
-    DEFAULT_REVIEW_DAYS,
-    DEFAULT_SERVICE_LEVEL,
-    Suggestion,
-    evaluate_stockout,
-    suggest,
-)
-from stock_core.errors import DatabaseUnavailableError, UnknownProductError
-from stock_core.store import analytics, expiry
+from stock_core.domain.alerts import EXPIRED
+from stock_core.domain.alerts import PROJECTED_STOCKOUT
+from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
+from stock_core.domain.forecast import BacktestReport
+from stock_core.domain.forecast import Forecast
+from stock_core.domain.forecast import WeeklySeries
+from stock_core.domain.forecast import backtest
+from stock_core.domain.forecast import backtest_weeks
+from stock_core.domain.forecast import fingerprint
+from stock_core.domain.forecast import forecast_series
+from stock_core.domain.replenishment import DEFAULT_HORIZON_DAYS
+from stock_core.domain.replenishment import DEFAULT_REVIEW_DAYS
+from stock_core.domain.replenishment import DEFAULT_SERVICE_LEVEL
+from stock_core.domain.replenishment import Suggestion
+from stock_core.domain.replenishment import evaluate_stockout
+from stock_core.domain.replenishment import suggest
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import UnknownProductError
+from stock_core.store import analytics
+from stock_core.store import expiry
 from stock_core.store._boundary import translated
 from stock_core.store.connection import Pool
 from stock_core.types import Sku

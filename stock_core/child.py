@@ -19,7 +19,8 @@ import os
 import pickle
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 __all__ = ["ChildDiedError", "call_in_child"]
 

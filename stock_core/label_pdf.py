@@ -27,17 +27,15 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from stock_core.domain.labels import (
-    MAX_2D_MODULE_MM,
-    MAX_MODULE_MM,
-    MIN_2D_MODULE_MM,
-    MIN_MODULE_MM,
-    Label,
-    LabelError,
-    LabelSize,
-    Symbol,
-    too_small,
-)
+from stock_core.domain.labels import MAX_2D_MODULE_MM
+from stock_core.domain.labels import MAX_MODULE_MM
+from stock_core.domain.labels import MIN_2D_MODULE_MM
+from stock_core.domain.labels import MIN_MODULE_MM
+from stock_core.domain.labels import Label
+from stock_core.domain.labels import LabelError
+from stock_core.domain.labels import LabelSize
+from stock_core.domain.labels import Symbol
+from stock_core.domain.labels import too_small
 
 __all__ = ["render_pdf"]
 

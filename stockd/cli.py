@@ -6,21 +6,32 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Sequence
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from scanner_gateway.errors import SpoolError
-from stock_core.domain.token import Role, parse_duration
-from stock_core.errors import CatalogImportError, DatabaseUnavailableError
+from stock_core.domain.token import Role
+from stock_core.domain.token import parse_duration
+from stock_core.errors import CatalogImportError
+from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stockd import startup
-from stockd.labels import add_labels_parser, run_labels
-from stockd.settings import Settings, SettingsError, load_settings, tls_context
+from stockd.labels import add_labels_parser
+from stockd.labels import run_labels
+from stockd.settings import Settings
+from stockd.settings import SettingsError
+from stockd.settings import load_settings
+from stockd.settings import tls_context
 from stockd.startup import StartupError
-from stockd.webhooks import add_webhooks_parser, webhooks_work
+from stockd.webhooks import add_webhooks_parser
+from stockd.webhooks import webhooks_work
 
 __all__ = ["main"]
 
@@ -293,7 +304,8 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"stockd: {exc}", file=sys.stderr)
             return EXIT_USAGE
     if command in ("gateway", "serve", "web", "demo"):
-        from stockd import demo, run
+        from stockd import demo
+        from stockd import run
 
         runner = {
             "gateway": run.run_gateway,

@@ -15,29 +15,50 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
 
-from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ZEBRA, ScannerModel
-from hardware_mocks.load import Catalog, LoadPlan, run_load
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import GENERIC_BEL
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ZEBRA
+from hardware_mocks.frames import ScannerModel
+from hardware_mocks.load import Catalog
+from hardware_mocks.load import LoadPlan
+from hardware_mocks.load import run_load
 from hardware_mocks.pty_scanner import PtyScanner
-from hardware_mocks.warehouse import Warehouse, build_warehouse
+from hardware_mocks.warehouse import Warehouse
+from hardware_mocks.warehouse import build_warehouse
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
-from stock_core.domain.movement import Envelope, ProductRef, Receive, Return
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Return
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.embedded import embedded_url
 from stock_core.service import StockService
-from stock_core.store.database import EMBEDDED_APP_ROLE, with_user
+from stock_core.store.database import EMBEDDED_APP_ROLE
+from stock_core.store.database import with_user
 from stock_core.store.privileges import ensure_login_role
-from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, ReasonCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
 from stockd import startup
-from stockd.run import start_web, wait_for_signal
+from stockd.run import start_web
+from stockd.run import wait_for_signal
 from stockd.settings import Settings
-from stockd.startup import StartupError, close_sockets, listen
+from stockd.startup import StartupError
+from stockd.startup import close_sockets
+from stockd.startup import listen
 
 __all__ = ["run_demo", "seed_demo"]
 

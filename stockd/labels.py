@@ -11,25 +11,31 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Coroutine
+from collections.abc import Sequence
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TypeAlias
 
-from stock_core.domain.labels import (
-    DPIS,
-    SIZES,
-    SYMBOLS,
-    Label,
-    LabelError,
-    LabelFormat,
-    LabelKind,
-    LabelRequest,
-    command_labels,
-    parse_request,
-    zpl,
-)
-from stock_core.errors import DatabaseUnavailableError, StockRejection
+from stock_core.domain.labels import DPIS
+from stock_core.domain.labels import SIZES
+from stock_core.domain.labels import SYMBOLS
+from stock_core.domain.labels import Label
+from stock_core.domain.labels import LabelError
+from stock_core.domain.labels import LabelFormat
+from stock_core.domain.labels import LabelKind
+from stock_core.domain.labels import LabelRequest
+from stock_core.domain.labels import command_labels
+from stock_core.domain.labels import parse_request
+from stock_core.domain.labels import zpl
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import StockRejection
 from stock_core.service import StockService
 from stockd.settings import Settings
 

@@ -20,14 +20,17 @@ from aiohttp import web
 
 from scanner_gateway.errors import SpoolError
 from scanner_gateway.gateway import Gateway
-from stock_core.model import GatewayState, ScannerState
+from stock_core.model import GatewayState
+from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.web_pool import open_web_pool
 from stock_core.types import ReasonCode
 from stockd import startup
-from stockd.settings import Settings, tls_context
-from stockd.startup import close_sockets, listen
+from stockd.settings import Settings
+from stockd.settings import tls_context
+from stockd.startup import close_sockets
+from stockd.startup import listen
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 

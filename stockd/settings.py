@@ -11,25 +11,23 @@ import os
 import ssl
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
+from pydantic import field_validator
+from pydantic import model_validator
+from pydantic_settings import BaseSettings
+from pydantic_settings import PydanticBaseSettingsSource
+from pydantic_settings import SettingsConfigDict
 
 from scanner_gateway.config import ScannerConfig
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
-from stock_core.domain.returns import DEFAULT_REASONS, check_reason_list
+from stock_core.domain.returns import DEFAULT_REASONS
+from stock_core.domain.returns import check_reason_list
 from stock_core.embedded import default_home
 from stock_core.store.privileges import APP_ROLE_PATTERN
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 from hardware_mocks.device_server import DeviceServer
 from hardware_mocks.frames import HONEYWELL
-from hardware_mocks.load import Catalog, LoadPlan, run_load
+from hardware_mocks.load import Catalog
+from hardware_mocks.load import LoadPlan
+from hardware_mocks.load import run_load
 from hardware_mocks.pty_scanner import PtyScanner
 from hardware_mocks.target import ScanTarget
 from stock_core.service import StockService

@@ -25,10 +25,13 @@ from pathlib import Path
 
 import asyncpg
 
-from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
-from stock_core.store.database import Database, open_database
+from stock_core.errors import DatabaseAccessError
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
 from stock_core.store.failover import ConnectOptions
-from stockd.settings import Settings, WebSettings
+from stockd.settings import Settings
+from stockd.settings import WebSettings
 
 __all__ = ["StartupError", "close_sockets", "connect_options", "database", "listen"]
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeAlias
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from typing import TypeAlias
 
-from stock_core.domain.webhook import parse_patterns, secret_key
+from stock_core.domain.webhook import parse_patterns
+from stock_core.domain.webhook import secret_key
 from stock_core.errors import NotFoundError
 from stock_core.service import StockService
 

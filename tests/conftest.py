@@ -2,15 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 
 import pytest
 
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database, open_database
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
 from tests.integration.catalog_fixture import load_sample_catalog
-from tests.pg import APP_ROLE, PgCluster, start_cluster
+from tests.pg import APP_ROLE
+from tests.pg import PgCluster
+from tests.pg import start_cluster
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ import asyncio
 import itertools
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 

@@ -16,27 +16,31 @@ from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import open_database
-from stock_core.store.failover import ConnectOptions, ReplicaRouter
+from stock_core.store.failover import ConnectOptions
+from stock_core.store.failover import ReplicaRouter
 from stock_core.store.outbox import OutboxRelay
-from stock_core.store.tokens import LastUsedRecorder, RevocationListener
+from stock_core.store.tokens import LastUsedRecorder
+from stock_core.store.tokens import RevocationListener
 from stock_core.store.web_pool import open_web_pool
-from web_ui import api, feed, handheld, headers, pages
+from web_ui import api
+from web_ui import feed
+from web_ui import handheld
+from web_ui import headers
+from web_ui import pages
 from web_ui.auth import TokenCache
 from web_ui.bus import EventBus
 from web_ui.config import WebConfig
 from web_ui.delivery import WebhookDispatcher
-from web_ui.keys import (
-    BUS,
-    CONFIG,
-    DATABASE,
-    EXPORTS,
-    FORECASTER,
-    LAST_USED,
-    LISTEN_DATABASE,
-    SERVICE,
-    TOKEN_CACHE,
-    WEBHOOKS,
-)
+from web_ui.keys import BUS
+from web_ui.keys import CONFIG
+from web_ui.keys import DATABASE
+from web_ui.keys import EXPORTS
+from web_ui.keys import FORECASTER
+from web_ui.keys import LAST_USED
+from web_ui.keys import LISTEN_DATABASE
+from web_ui.keys import SERVICE
+from web_ui.keys import TOKEN_CACHE
+from web_ui.keys import WEBHOOKS
 from web_ui.limit import Slots
 from web_ui.problem import problem_middleware
 

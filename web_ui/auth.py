@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Awaitable
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Protocol
 
 from aiohttp import web
 
-from stock_core.domain.token import Role, parse_token, token_digest
+from stock_core.domain.token import Role
+from stock_core.domain.token import parse_token
+from stock_core.domain.token import token_digest
 from stock_core.model import Token
-from web_ui.keys import LAST_USED, SERVICE, TOKEN_CACHE
+from web_ui.keys import LAST_USED
+from web_ui.keys import SERVICE
+from web_ui.keys import TOKEN_CACHE
 from web_ui.problem import ProblemError
 
 __all__ = ["Authenticator", "TokenCache", "authenticate", "require_role", "requires"]

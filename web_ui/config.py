@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
-from stock_core.model import GatewayState, ScannerState
+from stock_core.model import GatewayState
+from stock_core.model import ScannerState
 from stock_core.types import ReasonCode
 
 if TYPE_CHECKING:  # types only: web_ui.app or stockd opens the database

@@ -13,7 +13,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Sequence
 from decimal import Decimal
 
 __all__ = ["defuse", "defuse_csv", "safe_cell", "safe_row"]

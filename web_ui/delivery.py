@@ -26,15 +26,19 @@ import logging
 import os
 import socket
 import time
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 import aiohttp
 
 from stock_core.domain.webhook import signature_headers
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.model import DeliveryAttempt, DueDelivery, Endpoint
+from stock_core.model import DeliveryAttempt
+from stock_core.model import DueDelivery
+from stock_core.model import Endpoint
 from stock_core.service import StockService
-from web_ui.bus import EventBus, Subscription
+from web_ui.bus import EventBus
+from web_ui.bus import Subscription
 
 __all__ = ["WebhookDispatcher"]
 

@@ -40,19 +40,31 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import UTC
+from datetime import datetime
+from typing import Any
+from typing import Literal
 
-from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ConfigDict, Field
+from aiohttp import WSMsgType
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.domain.warehouse import WAREHOUSE_CODE
-from stock_core.errors import DatabaseUnavailableError, UnknownWarehouseError
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import UnknownWarehouseError
 from stock_core.model import FeedEvent
-from web_ui.bus import HISTORY_CHANGED, Subscription
-from web_ui.hello import authorised, close_with, receive_hello
-from web_ui.keys import BUS, CONFIG, SERVICE, TOKEN_CACHE
+from web_ui.bus import HISTORY_CHANGED
+from web_ui.bus import Subscription
+from web_ui.hello import authorised
+from web_ui.hello import close_with
+from web_ui.hello import receive_hello
+from web_ui.keys import BUS
+from web_ui.keys import CONFIG
+from web_ui.keys import SERVICE
+from web_ui.keys import TOKEN_CACHE
 from web_ui.problem import ProblemError
 
 __all__ = [

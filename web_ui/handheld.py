@@ -50,25 +50,44 @@ import asyncio
 import contextlib
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+from typing import Literal
 
-from aiohttp import WSMsgType, web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from aiohttp import WSMsgType
+from aiohttp import web
+from pydantic import AwareDatetime
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
 
-from scanner_gateway.intent import Acknowledge, Feedback, PostCommand, Reject, SetLocation, SignIn
+from scanner_gateway.intent import Acknowledge
+from scanner_gateway.intent import Feedback
+from scanner_gateway.intent import PostCommand
+from scanner_gateway.intent import Reject
+from scanner_gateway.intent import SetLocation
+from scanner_gateway.intent import SignIn
 from scanner_gateway.posting import wants_serials
 from scanner_gateway.session import ScannerSession
 from scanner_gateway.symbology import decode
-from stock_core.domain.movement import Envelope, MovementOutcome
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementOutcome
 from stock_core.domain.token import Role
-from stock_core.errors import DatabaseUnavailableError, StockRejection
-from stock_core.model import ScannerState, Token
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import StockRejection
+from stock_core.model import ScannerState
+from stock_core.model import Token
 from stock_core.service import is_unavailable
-from stock_core.types import IdempotencyKey, ScannerId
-from web_ui.hello import authorised, close_with, receive_hello
-from web_ui.keys import CONFIG, SERVICE
+from stock_core.types import IdempotencyKey
+from stock_core.types import ScannerId
+from web_ui.hello import authorised
+from web_ui.hello import close_with
+from web_ui.hello import receive_hello
+from web_ui.keys import CONFIG
+from web_ui.keys import SERVICE
 from web_ui.problem import ProblemError
 
 __all__ = ["CLOSE", "HANDHELDS", "Handhelds", "close_all", "setup"]

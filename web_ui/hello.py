@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from aiohttp import WSMsgType, web
-from pydantic import BaseModel, ValidationError
+from aiohttp import WSMsgType
+from aiohttp import web
+from pydantic import BaseModel
+from pydantic import ValidationError
 
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseUnavailableError

@@ -12,21 +12,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Sequence
 
 from aiohttp import web
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-)
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter
+from prometheus_client import Gauge
+from prometheus_client import Histogram
+from prometheus_client import generate_latest
 
 from stock_core.errors import DatabaseUnavailableError
-from stock_core.model import GatewayState, ScannerView, Webhook
-from web_ui.keys import BUS, CONFIG, SERVICE
+from stock_core.model import GatewayState
+from stock_core.model import ScannerView
+from stock_core.model import Webhook
+from web_ui.keys import BUS
+from web_ui.keys import CONFIG
+from web_ui.keys import SERVICE
 
 __all__ = [
     "CONTENT_TYPE",

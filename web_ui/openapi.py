@@ -9,19 +9,22 @@ entries and the models' ``model_json_schema``. Errors are problem documents
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
-from typing import Any, Literal
+from datetime import date
+from datetime import timedelta
+from typing import Any
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import (
-    GenerateJsonSchema,
-    JsonSchemaMode,
-    JsonSchemaValue,
-    models_json_schema,
-)
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic.json_schema import GenerateJsonSchema
+from pydantic.json_schema import JsonSchemaMode
+from pydantic.json_schema import JsonSchemaValue
+from pydantic.json_schema import models_json_schema
 from pydantic_core import core_schema
 
-from web_ui.api.route import Route, openapi_path
+from web_ui.api.route import Route
+from web_ui.api.route import openapi_path
 from web_ui.problem import PROBLEMS
 
 __all__ = ["Problem", "ValidationIssue", "build_document", "year_pattern"]

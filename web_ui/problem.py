@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import Any
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import ValidationError
 
-from stock_core.errors import DatabaseUnavailableError, PoolExhaustedError, StockRejection
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import PoolExhaustedError
+from stock_core.errors import StockRejection
 
 __all__ = [
     "PROBLEMS",

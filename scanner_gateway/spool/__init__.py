@@ -50,28 +50,29 @@ The package, room by room:
 
 from __future__ import annotations
 
-from scanner_gateway.spool.codec import (
-    DEFAULT_CAP_BYTES,
-    DEFAULT_SEGMENT_BYTES,
-    FORMAT_VERSION,
-    MAX_PAYLOAD,
-    RECORD_HEADER_SIZE,
-    SEGMENT_HEADER_SIZE,
-    Damage,
-    Frame,
-    SegmentHeader,
-    SpoolRecord,
-    decode_payload,
-    decode_segment_header,
-    encode_payload,
-    encode_record,
-    encode_segment_header,
-    read_frames,
-    salvage,
-)
+from scanner_gateway.spool.codec import DEFAULT_CAP_BYTES
+from scanner_gateway.spool.codec import DEFAULT_SEGMENT_BYTES
+from scanner_gateway.spool.codec import FORMAT_VERSION
+from scanner_gateway.spool.codec import MAX_PAYLOAD
+from scanner_gateway.spool.codec import RECORD_HEADER_SIZE
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import Damage
+from scanner_gateway.spool.codec import Frame
+from scanner_gateway.spool.codec import SegmentHeader
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import decode_payload
+from scanner_gateway.spool.codec import decode_segment_header
+from scanner_gateway.spool.codec import encode_payload
+from scanner_gateway.spool.codec import encode_record
+from scanner_gateway.spool.codec import encode_segment_header
+from scanner_gateway.spool.codec import read_frames
+from scanner_gateway.spool.codec import salvage
 from scanner_gateway.spool.directory import Spool
-from scanner_gateway.spool.files import claim_epoch, pending_records, spool_identity
-from scanner_gateway.spool.state import Quarantined, SpoolStatus
+from scanner_gateway.spool.files import claim_epoch
+from scanner_gateway.spool.files import pending_records
+from scanner_gateway.spool.files import spool_identity
+from scanner_gateway.spool.state import Quarantined
+from scanner_gateway.spool.state import SpoolStatus
 
 __all__ = [
     "DEFAULT_CAP_BYTES",

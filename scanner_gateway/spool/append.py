@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
-from scanner_gateway.errors import GatewayStateError, SpoolFullError
-from scanner_gateway.spool.codec import (
-    SEGMENT_HEADER_SIZE,
-    SpoolRecord,
-    encode_record,
-    encode_segment_header,
-)
-from scanner_gateway.spool.files import fsync_directory, pwrite_all, segment_path, write_file
+from scanner_gateway.errors import GatewayStateError
+from scanner_gateway.errors import SpoolFullError
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import encode_record
+from scanner_gateway.spool.codec import encode_segment_header
+from scanner_gateway.spool.files import fsync_directory
+from scanner_gateway.spool.files import pwrite_all
+from scanner_gateway.spool.files import segment_path
+from scanner_gateway.spool.files import write_file
 from scanner_gateway.spool.state import SpoolBase
 from stock_core.domain.movement import Envelope
 

@@ -13,9 +13,11 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
-from stock_core.domain.codec import envelope_from_dict, envelope_to_dict
+from stock_core.domain.codec import envelope_from_dict
+from stock_core.domain.codec import envelope_to_dict
 from stock_core.domain.movement import Envelope
 
 __all__ = [

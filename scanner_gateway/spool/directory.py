@@ -10,26 +10,23 @@ import logging
 import os
 from datetime import datetime
 
-from scanner_gateway.errors import SpoolFormatError, SpoolLockedError
+from scanner_gateway.errors import SpoolFormatError
+from scanner_gateway.errors import SpoolLockedError
 from scanner_gateway.spool.append import Appender
-from scanner_gateway.spool.codec import (
-    FORMAT_VERSION,
-    SEGMENT_HEADER_SIZE,
-    Damage,
-    Frame,
-    decode_payload,
-    decode_segment_header,
-)
-from scanner_gateway.spool.files import (
-    CHECKPOINT_FILE,
-    LOCK_FILE,
-    Pos,
-    data_start,
-    parse_checkpoint,
-    segment_files,
-    segment_path,
-    walk,
-)
+from scanner_gateway.spool.codec import FORMAT_VERSION
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import Damage
+from scanner_gateway.spool.codec import Frame
+from scanner_gateway.spool.codec import decode_payload
+from scanner_gateway.spool.codec import decode_segment_header
+from scanner_gateway.spool.files import CHECKPOINT_FILE
+from scanner_gateway.spool.files import LOCK_FILE
+from scanner_gateway.spool.files import Pos
+from scanner_gateway.spool.files import data_start
+from scanner_gateway.spool.files import parse_checkpoint
+from scanner_gateway.spool.files import segment_files
+from scanner_gateway.spool.files import segment_path
+from scanner_gateway.spool.files import walk
 from scanner_gateway.spool.replay import Replayer
 from scanner_gateway.spool.state import Quarantined
 

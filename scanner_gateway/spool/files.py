@@ -11,20 +11,19 @@ import os
 import re
 import secrets
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeAlias
 
-from scanner_gateway.spool.codec import (
-    FORMAT_VERSION,
-    MAX_RECORD,
-    SEGMENT_HEADER_SIZE,
-    Damage,
-    Frame,
-    SpoolRecord,
-    decode_payload,
-    read_frames,
-)
+from scanner_gateway.spool.codec import FORMAT_VERSION
+from scanner_gateway.spool.codec import MAX_RECORD
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import Damage
+from scanner_gateway.spool.codec import Frame
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import decode_payload
+from scanner_gateway.spool.codec import read_frames
 
 __all__ = [
     "CHECKPOINT_FILE",

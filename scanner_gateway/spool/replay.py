@@ -9,23 +9,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner_gateway.errors import GatewayStateError
-from scanner_gateway.spool.codec import (
-    SEGMENT_HEADER_SIZE,
-    Damage,
-    Frame,
-    SpoolRecord,
-    decode_payload,
-    encode_record,
-)
-from scanner_gateway.spool.files import (
-    Pos,
-    data_start,
-    fsync_directory,
-    segment_path,
-    walk,
-    write_file,
-)
-from scanner_gateway.spool.state import Quarantined, SpoolBase
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import Damage
+from scanner_gateway.spool.codec import Frame
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import decode_payload
+from scanner_gateway.spool.codec import encode_record
+from scanner_gateway.spool.files import Pos
+from scanner_gateway.spool.files import data_start
+from scanner_gateway.spool.files import fsync_directory
+from scanner_gateway.spool.files import segment_path
+from scanner_gateway.spool.files import walk
+from scanner_gateway.spool.files import write_file
+from scanner_gateway.spool.state import Quarantined
+from scanner_gateway.spool.state import SpoolBase
 
 __all__ = ["Replayer"]
 

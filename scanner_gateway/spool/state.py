@@ -16,29 +16,26 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
-from scanner_gateway.spool.codec import (
-    DEFAULT_ALARM_RATIO,
-    DEFAULT_CAP_BYTES,
-    DEFAULT_CHECKPOINT_INTERVAL,
-    DEFAULT_SEGMENT_BYTES,
-    MAX_RECORD,
-    SEGMENT_HEADER_SIZE,
-    Damage,
-    SpoolRecord,
-    salvage,
-)
-from scanner_gateway.spool.files import (
-    CHECKPOINT_FILE,
-    QUARANTINE_DIR,
-    Pos,
-    checkpoint_text,
-    fsync_directory,
-    segment_path,
-    write_file,
-)
+from scanner_gateway.spool.codec import DEFAULT_ALARM_RATIO
+from scanner_gateway.spool.codec import DEFAULT_CAP_BYTES
+from scanner_gateway.spool.codec import DEFAULT_CHECKPOINT_INTERVAL
+from scanner_gateway.spool.codec import DEFAULT_SEGMENT_BYTES
+from scanner_gateway.spool.codec import MAX_RECORD
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import Damage
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import salvage
+from scanner_gateway.spool.files import CHECKPOINT_FILE
+from scanner_gateway.spool.files import QUARANTINE_DIR
+from scanner_gateway.spool.files import Pos
+from scanner_gateway.spool.files import checkpoint_text
+from scanner_gateway.spool.files import fsync_directory
+from scanner_gateway.spool.files import segment_path
+from scanner_gateway.spool.files import write_file
 
 __all__ = ["Quarantined", "SpoolBase", "SpoolStatus"]
 

@@ -17,16 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from scanner_gateway.spool.codec import (
-    Frame,
-    SpoolRecord,
-    decode_payload,
-    encode_record,
-    read_frames,
-)
+from scanner_gateway.spool.codec import Frame
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import decode_payload
+from scanner_gateway.spool.codec import encode_record
+from scanner_gateway.spool.codec import read_frames
 from stock_core.domain.movement import Envelope
 
 __all__ = ["WINDOW_FILE", "WINDOW_OLD_FILE", "WindowLog"]

@@ -36,33 +36,39 @@ Returns and scrap are not plain: they are posted one by one.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 
-from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
-from stock_core.domain.capacity import Capacity, Load, UnitSize, room_refusal
-from stock_core.domain.movement import (
-    Adjust,
-    Count,
-    Envelope,
-    Move,
-    MovementKind,
-    Pick,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-)
-from stock_core.domain.serial import Tracking, tracking_refusal
-from stock_core.errors import (
-    InsufficientStockError,
-    QuarantinedStockError,
-    StockRejection,
-    UnknownLocationError,
-    UnknownProductError,
-)
+from stock_core.domain.allocation import LotStock
+from stock_core.domain.allocation import allocate_fefo
+from stock_core.domain.allocation import total_available
+from stock_core.domain.capacity import Capacity
+from stock_core.domain.capacity import Load
+from stock_core.domain.capacity import UnitSize
+from stock_core.domain.capacity import room_refusal
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.serial import Tracking
+from stock_core.domain.serial import tracking_refusal
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import QuarantinedStockError
+from stock_core.errors import StockRejection
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
 
 __all__ = [
     "BatchPlan",

@@ -5,28 +5,29 @@ Pure and strict: a dict that does not describe a valid envelope raises ``ValueEr
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+from dataclasses import fields
+from dataclasses import is_dataclass
 from datetime import date
 from typing import Any
 
-from stock_core.domain.movement import (
-    Adjust,
-    Command,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-    Undo,
-)
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.movement import Undo
 from stock_core.errors import InvalidMovementError
-from stock_core.types import IdempotencyKey, OperatorCode, ScannerId
+from stock_core.types import IdempotencyKey
+from stock_core.types import OperatorCode
+from stock_core.types import ScannerId
 
 __all__ = ["envelope_from_dict", "envelope_to_dict"]
 

@@ -26,8 +26,11 @@ next 15 % ``B``, the rest ``C`` (and every product that moved nothing is ``C``).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any

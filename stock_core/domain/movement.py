@@ -30,25 +30,28 @@ import enum
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date, datetime
+from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import fields
+from dataclasses import is_dataclass
+from datetime import date
+from datetime import datetime
 from typing import assert_never
 
 from stock_core.domain.serial import check_serials
-from stock_core.errors import InvalidMovementError, StockRejection
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    MovementId,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    ScannerId,
-    Sku,
-    TransferNumber,
-    WarehouseCode,
-)
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import StockRejection
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
+from stock_core.types import WarehouseCode
 
 __all__ = [
     "MAX_QUANTITY",

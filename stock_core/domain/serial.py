@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from stock_core.errors import InvalidMovementError, SerialConflictError, TrackingError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import SerialConflictError
+from stock_core.errors import TrackingError
 
 __all__ = [
     "MAX_SERIAL_LENGTH",

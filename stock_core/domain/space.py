@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from stock_core.domain.capacity import UnitSize, load_of
+from stock_core.domain.capacity import UnitSize
+from stock_core.domain.capacity import load_of
 
 __all__ = ["SPACE_COLUMNS", "SpaceLine", "space_csv", "space_lines"]
 

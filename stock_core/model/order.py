@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 
 __all__ = ["Backorder", "Order", "OrderLine", "PurchaseOrder", "PurchaseOrderLine"]
 

@@ -21,7 +21,8 @@ from stock_core.service.labels import LabelUseCases
 from stock_core.service.ledger import LedgerUseCases
 from stock_core.service.orders import OrderUseCases
 from stock_core.service.webhooks import WebhookUseCases
-from stock_core.store import failover, outbox
+from stock_core.store import failover
+from stock_core.store import outbox
 from stock_core.store._boundary import is_unavailable
 from stock_core.store.connection import Pool
 from stock_core.types import ReasonCode

@@ -4,15 +4,22 @@ tokens."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from stock_core import model
-from stock_core.domain.catalog import parse_locations, parse_operators, parse_products
+from stock_core.domain.catalog import parse_locations
+from stock_core.domain.catalog import parse_operators
+from stock_core.domain.catalog import parse_products
 from stock_core.domain.history import parse_history
 from stock_core.errors import CatalogImportError
-from stock_core.service.base import ServiceBase, on_connection
-from stock_core.store import catalog, operators, tokens
-from stock_core.store.verify import VerifyReport, verify
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
+from stock_core.store import catalog
+from stock_core.store import operators
+from stock_core.store import tokens
+from stock_core.store.verify import VerifyReport
+from stock_core.store.verify import verify
 
 __all__ = ["AdminUseCases"]
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from stock_core import model
 from stock_core.domain.space import space_csv
-from stock_core.service.base import ServiceBase, pokes
-from stock_core.store import capacity, operators
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import pokes
+from stock_core.store import capacity
+from stock_core.store import operators
 from stock_core.store._boundary import translated
 
 __all__ = ["AnalyticsUseCases"]
@@ -240,7 +244,8 @@ class AnalyticsUseCases(ServiceBase):
         return expiry_report(rows, today=today, days=days).to_dict()
 
     async def expiry_csv(self, days: int = 30) -> str:
-        from stock_core.domain.reports import expiry_csv, expiry_report
+        from stock_core.domain.reports import expiry_csv
+        from stock_core.domain.reports import expiry_report
         from stock_core.errors import StockUsageError
         from stock_core.store import expiry
 

@@ -5,14 +5,26 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Coroutine
+from typing import Any
+from typing import Concatenate
+from typing import Generic
+from typing import ParamSpec
+from typing import Self
+from typing import TypeVar
+from typing import overload
 
 from stock_core.domain.movement import Outcome
 from stock_core.group_commit import GroupCommit
-from stock_core.store import failover, ledger, outbox
+from stock_core.store import failover
+from stock_core.store import ledger
+from stock_core.store import outbox
 from stock_core.store._boundary import translated
-from stock_core.store.connection import Connection, Pool
+from stock_core.store.connection import Connection
+from stock_core.store.connection import Pool
 from stock_core.types import ReasonCode
 
 __all__ = ["ServiceBase", "on_connection", "pokes"]

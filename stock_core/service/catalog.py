@@ -4,15 +4,25 @@ alerts and spool exceptions."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator
+from collections.abc import Mapping
+from collections.abc import Sequence
 from decimal import Decimal
 
 from stock_core import model
 from stock_core.domain.movement import MovementRecord
-from stock_core.errors import UnknownLocationError, UnknownProductError
-from stock_core.service.base import ServiceBase, on_connection
-from stock_core.store import alerts, availability, capacity, gateway, stock, warehouses
-from stock_core.store.catalog import locations, products
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
+from stock_core.store import alerts
+from stock_core.store import availability
+from stock_core.store import capacity
+from stock_core.store import gateway
+from stock_core.store import stock
+from stock_core.store import warehouses
+from stock_core.store.catalog import locations
+from stock_core.store.catalog import products
 from stock_core.store.ledger import movements
 
 __all__ = ["CatalogUseCases"]

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from stock_core.domain.count_task import DEFAULT_APPROVAL_PERCENT, CountTaskView
+from stock_core.domain.count_task import DEFAULT_APPROVAL_PERCENT
+from stock_core.domain.count_task import CountTaskView
 from stock_core.domain.movement import Envelope
-from stock_core.service.base import ServiceBase, on_connection, pokes
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
+from stock_core.service.base import pokes
 from stock_core.store._boundary import with_retries
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import tasks as count_tasks

@@ -8,10 +8,17 @@ from datetime import datetime
 from typing import Any
 
 from stock_core import model
-from stock_core.domain.movement import Envelope, ProductRef
-from stock_core.errors import DatabaseUnavailableError, StockRejection
-from stock_core.service.base import ServiceBase, on_connection, pokes
-from stock_core.store import failover, gateway, handheld, stock
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import StockRejection
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
+from stock_core.service.base import pokes
+from stock_core.store import failover
+from stock_core.store import gateway
+from stock_core.store import handheld
+from stock_core.store import stock
 from stock_core.store.catalog import products
 from stock_core.store.database import PING
 

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar
+from collections.abc import Awaitable
+from collections.abc import Callable
+from typing import Protocol
+from typing import TypeVar
 
 from stock_core import model
-from stock_core.domain.labels import (
-    MAX_LABELS,
-    Label,
-    LabelError,
-    LabelKind,
-    LabelRequest,
-    LocationEntry,
-    ProductEntry,
-    command_labels,
-    location_labels,
-    product_labels,
-)
-from stock_core.errors import NotFoundError, UnknownLocationError, UnknownProductError
+from stock_core.domain.labels import MAX_LABELS
+from stock_core.domain.labels import Label
+from stock_core.domain.labels import LabelError
+from stock_core.domain.labels import LabelKind
+from stock_core.domain.labels import LabelRequest
+from stock_core.domain.labels import LocationEntry
+from stock_core.domain.labels import ProductEntry
+from stock_core.domain.labels import command_labels
+from stock_core.domain.labels import location_labels
+from stock_core.domain.labels import product_labels
+from stock_core.errors import NotFoundError
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
 from stock_core.service.base import ServiceBase
 from stock_core.store import stock
-from stock_core.store.catalog import locations, products
+from stock_core.store.catalog import locations
+from stock_core.store.catalog import products
 from stock_core.store.connection import Connection
 
 __all__ = ["LabelUseCases"]

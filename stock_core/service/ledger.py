@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from stock_core import model
 from stock_core.domain.lineage import Lineage
-from stock_core.domain.movement import Envelope, MovementOutcome, Outcome, Return, Scrap
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import Outcome
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
 from stock_core.domain.returns import check_reason
-from stock_core.errors import StockRejection, UnknownOperatorError
-from stock_core.service.base import ServiceBase, on_connection
-from stock_core.store import failover, ledger, operators, outbox, stock, transfers
+from stock_core.errors import StockRejection
+from stock_core.errors import UnknownOperatorError
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
+from stock_core.store import failover
+from stock_core.store import ledger
+from stock_core.store import operators
+from stock_core.store import outbox
+from stock_core.store import stock
+from stock_core.store import transfers
 from stock_core.store.serials.view import serial_view
 from stock_core.store.warehouses import require_warehouse
 

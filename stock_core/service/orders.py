@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import date
 
 from stock_core import model
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Envelope,
-    MovementOutcome,
-    Pick,
-    ProductRef,
-    Receive,
-)
-from stock_core.domain.orders import OrderLineRequest, validate_lines
-from stock_core.service.base import ServiceBase, on_connection, pokes
-from stock_core.store import ledger, orders
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.orders import OrderLineRequest
+from stock_core.domain.orders import validate_lines
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
+from stock_core.service.base import pokes
+from stock_core.store import ledger
+from stock_core.store import orders
 from stock_core.store._boundary import with_retries
-from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, PurchaseOrderNumber, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import Sku
 
 __all__ = ["OrderUseCases"]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from stock_core import model
-from stock_core.domain.webhook import new_secret, parse_patterns
-from stock_core.service.base import ServiceBase, on_connection
+from stock_core.domain.webhook import new_secret
+from stock_core.domain.webhook import parse_patterns
+from stock_core.service.base import ServiceBase
+from stock_core.service.base import on_connection
 from stock_core.store import webhooks
 
 __all__ = ["WebhookUseCases"]

@@ -24,18 +24,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterator
 from typing import TypeVar
 
 import asyncpg
 
-from stock_core.errors import (
-    CatalogConflictError,
-    ConstraintRejectedError,
-    DatabaseUnavailableError,
-    InvalidCatalogEntryError,
-)
-from stock_core.store.connection import Connection, Pool
+from stock_core.errors import CatalogConflictError
+from stock_core.errors import ConstraintRejectedError
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import InvalidCatalogEntryError
+from stock_core.store.connection import Connection
+from stock_core.store.connection import Pool
 
 __all__ = [
     "MAX_ATTEMPTS",

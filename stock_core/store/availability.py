@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from stock_core.domain.availability import Availability, ProductSupply, availability
+from stock_core.domain.availability import Availability
+from stock_core.domain.availability import ProductSupply
+from stock_core.domain.availability import availability
 from stock_core.store.connection import Connection
 
 __all__ = ["AVAILABILITY_OF_SKUS", "availability_of"]

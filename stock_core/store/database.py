@@ -11,23 +11,28 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
 import asyncpg
 
-from stock_core.embedded import default_home, embedded_url
-from stock_core.errors import DatabaseAccessError, DatabaseUnavailableError
+from stock_core.embedded import default_home
+from stock_core.embedded import embedded_url
+from stock_core.errors import DatabaseAccessError
+from stock_core.errors import DatabaseUnavailableError
 from stock_core.store._boundary import UNAVAILABLE_ERRORS
-from stock_core.store.failover import ConnectOptions, Connector, DeadlineConnection
-from stock_core.store.migrate import Migration, migrate
-from stock_core.store.privileges import (
-    ensure_login_role,
-    grant_app_role,
-    missing_privileges,
-    owner_powers,
-)
+from stock_core.store.failover import ConnectOptions
+from stock_core.store.failover import Connector
+from stock_core.store.failover import DeadlineConnection
+from stock_core.store.migrate import Migration
+from stock_core.store.migrate import migrate
+from stock_core.store.privileges import ensure_login_role
+from stock_core.store.privileges import grant_app_role
+from stock_core.store.privileges import missing_privileges
+from stock_core.store.privileges import owner_powers
 
 __all__ = ["EMBEDDED_APP_ROLE", "PING", "Database", "close_pool", "open_database", "with_user"]
 

@@ -44,31 +44,32 @@ import logging
 import os
 import socket
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl, urlencode
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Final
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
 
 import asyncpg
 from asyncpg import connect_utils
 
-from stock_core.domain.lineage import (
-    Lineage,
-    LineageVerdict,
-    judge,
-    lineage_from_text,
-    lineage_to_text,
-)
-from stock_core.errors import (
-    CommitUnconfirmedError,
-    DatabaseUnavailableError,
-    DeadlineExceededError,
-    LineageChangedError,
-    NoPrimaryError,
-)
+from stock_core.domain.lineage import Lineage
+from stock_core.domain.lineage import LineageVerdict
+from stock_core.domain.lineage import judge
+from stock_core.domain.lineage import lineage_from_text
+from stock_core.domain.lineage import lineage_to_text
+from stock_core.errors import CommitUnconfirmedError
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import DeadlineExceededError
+from stock_core.errors import LineageChangedError
+from stock_core.errors import NoPrimaryError
 from stock_core.store._boundary import UNAVAILABLE_ERRORS
-from stock_core.store.connection import Connection, Pool
+from stock_core.store.connection import Connection
+from stock_core.store.connection import Pool
 
 __all__ = [
     "BACKEND_IS",

@@ -15,13 +15,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
 from stock_core.model import ScannerState
 from stock_core.store.connection import Connection
-from stock_core.store.gateway import record_spool_exceptions, save_scanner_states
+from stock_core.store.gateway import record_spool_exceptions
+from stock_core.store.gateway import save_scanner_states
 from stock_core.store.outbox import sql as outbox_sql
 
 __all__ = [

@@ -4,7 +4,9 @@ becomes the type without a field-by-field copy."""
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import TypeVar
 
 import asyncpg
 

@@ -15,16 +15,22 @@ which has no acquire deadline (it serves the gateway, whose scans queue instead;
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Generator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+from typing import Any
 
 import asyncpg
-from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext
+from asyncpg.pool import PoolConnectionProxy
 
 from stock_core.errors import PoolExhaustedError
 from stock_core.store._boundary import translated
-from stock_core.store.database import Database, close_pool
-from stock_core.store.failover import ConnectOptions, Connector, DeadlineConnection
+from stock_core.store.database import Database
+from stock_core.store.database import close_pool
+from stock_core.store.failover import ConnectOptions
+from stock_core.store.failover import Connector
+from stock_core.store.failover import DeadlineConnection
 
 __all__ = ["WebPool", "open_web_pool"]
 

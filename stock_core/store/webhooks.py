@@ -19,11 +19,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
-from stock_core.domain.webhook import Subscriber, next_attempt_delay, plan_deliveries
+from stock_core.domain.webhook import Subscriber
+from stock_core.domain.webhook import next_attempt_delay
+from stock_core.domain.webhook import plan_deliveries
 from stock_core.errors import NotFoundError
-from stock_core.model import Delivery, DeliveryAttempt, DueDelivery, Endpoint, Webhook
+from stock_core.model import Delivery
+from stock_core.model import DeliveryAttempt
+from stock_core.model import DueDelivery
+from stock_core.model import Endpoint
+from stock_core.model import Webhook
 from stock_core.store.connection import Connection
 from stock_core.store.records import from_record
 

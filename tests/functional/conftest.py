@@ -5,7 +5,10 @@ PostgreSQL only through it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +17,10 @@ from aiohttp.test_utils import TestServer
 
 from stock_core.domain.token import Role
 from stock_core.service import StockService
-from stock_core.store.database import Database, open_database
-from tests.browser import Browser, Page
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
+from tests.browser import Browser
+from tests.browser import Page
 from tests.faultproxy import FaultProxy
 from tests.functional.api.conftest import Client
 from tests.functional.web_app import stop_relays

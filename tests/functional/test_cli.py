@@ -12,7 +12,8 @@ import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +24,21 @@ import websockets
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.command import COMMAND, embedded_servers, running, stockd
-from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
-from tests.pg import PgCluster, fresh_database
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.command import COMMAND
+from tests.functional.command import embedded_servers
+from tests.functional.command import running
+from tests.functional.command import stockd
+from tests.integration.catalog_fixture import LOCATIONS_CSV
+from tests.integration.catalog_fixture import PRODUCTS_CSV
+from tests.pg import PgCluster
+from tests.pg import fresh_database
 from tests.timing import UNIT
 
 

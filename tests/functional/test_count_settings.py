@@ -6,10 +6,15 @@ from pathlib import Path
 
 import aiohttp
 
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.command import running, stockd
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.command import running
+from tests.functional.command import stockd
 
 
 async def test_stockd_web_holds_lines_by_the_configured_approval_percent(

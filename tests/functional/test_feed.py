@@ -4,7 +4,9 @@ import asyncio
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import date
 
 import asyncpg
@@ -12,12 +14,18 @@ import pytest
 import websockets
 from aiohttp.test_utils import TestServer
 
-from stock_core.domain.movement import Adjust, Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.token import Role
 from stock_core.errors import StockRejection
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 from tests.functional.feed_helpers import Display
 from tests.timing import UNIT
 from web_ui.app import create_app

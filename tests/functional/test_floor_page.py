@@ -21,30 +21,27 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from stock_core.domain.movement import (
-    Command,
-    Envelope,
-    Line,
-    Pick,
-    ProductRef,
-    Receive,
-    ReceiveTransfer,
-    ShipTransfer,
-)
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import ShipTransfer
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    ScannerId,
-    Sku,
-    TransferNumber,
-    WarehouseCode,
-)
-from tests.browser import Page, needs_chromium
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
+from stock_core.types import WarehouseCode
+from tests.browser import Page
+from tests.browser import needs_chromium
 from tests.timing import UNIT
 from web_ui import feed
 from web_ui.app import create_app

@@ -19,13 +19,18 @@ from pathlib import Path
 
 import pytest
 
-from hardware_mocks.frames import HONEYWELL, ean13, gs1_element_string, gtin14
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ean13
+from hardware_mocks.frames import gs1_element_string
+from hardware_mocks.frames import gtin14
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.gateway_harness import all_connected, ledger_rows, stock_rows
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import stock_rows
 from tests.timing import UNIT
 
 PRODUCT_HEADER = (

@@ -19,22 +19,33 @@ import random
 import signal
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import pytest
 
-from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ScannerModel
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import GENERIC_BEL
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ScannerModel
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.committer import Committer
-from scanner_gateway.spool import Spool, pending_records
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from scanner_gateway.spool import Spool
+from scanner_gateway.spool import pending_records
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, ScannerId
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import ScannerId
 from tests.cluster import StockdProcess
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import byte_escapes, eventually, ledger_rows
+from tests.gateway_harness import byte_escapes
+from tests.gateway_harness import eventually
+from tests.gateway_harness import ledger_rows
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"

@@ -19,29 +19,29 @@ from typing import Any
 
 import pytest
 
-from hardware_mocks.frames import (
-    DATALOGIC,
-    GENERIC_BEL,
-    HONEYWELL,
-    ZEBRA,
-    ScannerModel,
-    gs1_element_string,
-)
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import GENERIC_BEL
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ZEBRA
+from hardware_mocks.frames import ScannerModel
+from hardware_mocks.frames import gs1_element_string
 from scanner_gateway.gateway import Gateway
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.gateway_harness import (
-    Answer,
-    Rig,
-    Transport,
-    all_connected,
-    ledger_rows,
-    open_rig,
-    outbox_payloads,
-    stock_rows,
-)
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.gateway_harness import Answer
+from tests.gateway_harness import Rig
+from tests.gateway_harness import Transport
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import open_rig
+from tests.gateway_harness import outbox_payloads
+from tests.gateway_harness import stock_rows
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"

@@ -17,7 +17,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import asyncpg
@@ -25,17 +26,30 @@ import pytest
 
 from hardware_mocks.frames import HONEYWELL
 from scanner_gateway.gateway import Gateway
-from stock_core.domain.lineage import Lineage, lineage_from_text, lineage_to_text
-from stock_core.domain.movement import Envelope, ProductRef, Receive
-from stock_core.errors import DatabaseUnavailableError, NoPrimaryError
+from stock_core.domain.lineage import Lineage
+from stock_core.domain.lineage import lineage_from_text
+from stock_core.domain.lineage import lineage_to_text
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import NoPrimaryError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database, open_database
-from stock_core.store.failover import ConnectOptions, Connector, bounded
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
+from stock_core.store.failover import ConnectOptions
+from stock_core.store.failover import Connector
+from stock_core.store.failover import bounded
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 from tests.cluster import PrivateCluster
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig
+from tests.gateway_harness import Rig
+from tests.gateway_harness import eventually
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import open_rig
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 

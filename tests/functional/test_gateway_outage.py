@@ -13,26 +13,34 @@ import dataclasses
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from hardware_mocks.frames import DATALOGIC, GENERIC_BEL, HONEYWELL, ScannerModel
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import GENERIC_BEL
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ScannerModel
 from scanner_gateway.gateway import Gateway
 from scanner_gateway.spool import pending_records
-from stock_core.domain.movement import Envelope, Outcome, Pick, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Outcome
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import (
-    Rig,
-    all_connected,
-    ledger_rows,
-    open_rig,
-    outbox_payloads,
-)
+from tests.gateway_harness import Rig
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import open_rig
+from tests.gateway_harness import outbox_payloads
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"

@@ -19,7 +19,8 @@ from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.gateway_harness import all_connected, stock_rows
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import stock_rows
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 

@@ -14,13 +14,21 @@ import pytest
 
 from hardware_mocks.frames import HONEYWELL
 from scanner_gateway.gateway import Gateway
-from stock_core.domain.movement import Envelope, ShipTransfer
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ShipTransfer
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database
-from stock_core.types import IdempotencyKey, LocationCode, TransferNumber, WarehouseCode
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import TransferNumber
+from stock_core.types import WarehouseCode
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import Rig, all_connected, ledger_rows, open_rig, outbox_payloads
+from tests.gateway_harness import Rig
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import open_rig
+from tests.gateway_harness import outbox_payloads
 from tests.timing import UNIT
 
 PHONE = "09506000134352"  # GTIN of the serial-tracked PHONE

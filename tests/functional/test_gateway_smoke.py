@@ -63,9 +63,13 @@ async def test_order_and_purchase_order_scans(
 ) -> None:
     from datetime import date
 
-    from stock_core.domain.movement import Envelope, ProductRef, Receive
+    from stock_core.domain.movement import Envelope
+    from stock_core.domain.movement import ProductRef
+    from stock_core.domain.movement import Receive
     from stock_core.domain.orders import OrderLineRequest
-    from stock_core.types import IdempotencyKey, LocationCode, Sku
+    from stock_core.types import IdempotencyKey
+    from stock_core.types import LocationCode
+    from stock_core.types import Sku
 
     await service.post(
         Envelope(

@@ -26,29 +26,36 @@ from typing import Any
 import asyncpg
 import pytest
 
-from hardware_mocks.frames import DATALOGIC, HONEYWELL
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import HONEYWELL
 from scanner_gateway.committer import Committer
 from scanner_gateway.errors import SpoolLockedError
 from scanner_gateway.gateway import Gateway
-from scanner_gateway.spool import (
-    RECORD_HEADER_SIZE,
-    SEGMENT_HEADER_SIZE,
-    Frame,
-    Spool,
-    decode_payload,
-    pending_records,
-    read_frames,
-)
+from scanner_gateway.spool import RECORD_HEADER_SIZE
+from scanner_gateway.spool import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool import Frame
+from scanner_gateway.spool import Spool
+from scanner_gateway.spool import decode_payload
+from scanner_gateway.spool import pending_records
+from scanner_gateway.spool import read_frames
 from stock_core.domain.codec import envelope_to_dict
-from stock_core.domain.movement import Envelope, Outcome, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Outcome
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database, open_database
-from stock_core.types import IdempotencyKey, LocationCode, ScannerId
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import ScannerId
 from tests.failing_disk import FailingDiskSpool
 from tests.faultproxy import FaultProxy
-from tests.gateway_harness import Rig, all_connected, open_rig
+from tests.gateway_harness import Rig
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import open_rig
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"

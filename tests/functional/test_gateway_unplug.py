@@ -17,14 +17,19 @@ from pathlib import Path
 import pytest
 
 from hardware_mocks.device_server import DeviceServer
-from hardware_mocks.frames import DATALOGIC, HONEYWELL
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.gateway_harness import Rig, eventually, ledger_rows, open_rig, outbox_payloads
+from tests.gateway_harness import Rig
+from tests.gateway_harness import eventually
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import open_rig
+from tests.gateway_harness import outbox_payloads
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"

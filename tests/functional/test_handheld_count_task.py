@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import json
 
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 from tests.functional.conftest import ServerFactory
-from tests.functional.test_handheld_socket import GADGET, Handheld
+from tests.functional.test_handheld_socket import GADGET
+from tests.functional.test_handheld_socket import Handheld
 
 
 async def test_a_handheld_count_in_a_blind_task_is_kept_and_tells_nothing_expected(

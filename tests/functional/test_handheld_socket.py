@@ -24,7 +24,9 @@ from stock_core.store.connection import Pool
 from stock_core.store.database import Database
 from tests.faultproxy import FaultProxy
 from tests.functional.conftest import ServerFactory
-from tests.gateway_harness import ledger_rows, outbox_payloads, stock_rows
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import outbox_payloads
+from tests.gateway_harness import stock_rows
 from tests.timing import UNIT
 from web_ui.app import create_app
 from web_ui.config import WebConfig

@@ -5,25 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import serial
 
 from hardware_mocks.device_server import DeviceServer
-from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
-from hardware_mocks.feedback import Feedback, FeedbackCounts
-from hardware_mocks.frames import (
-    DATALOGIC,
-    GENERIC_BEL,
-    HONEYWELL,
-    ScannerModel,
-    gs1_element_string,
-)
-from hardware_mocks.load import SAMPLE_CATALOG, LoadPlan, run_load
+from hardware_mocks.errors import NotConnectedError
+from hardware_mocks.errors import WriteTimeoutError
+from hardware_mocks.feedback import Feedback
+from hardware_mocks.feedback import FeedbackCounts
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import GENERIC_BEL
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import ScannerModel
+from hardware_mocks.frames import gs1_element_string
+from hardware_mocks.load import SAMPLE_CATALOG
+from hardware_mocks.load import LoadPlan
+from hardware_mocks.load import run_load
 from hardware_mocks.pty_scanner import PtyScanner
-from hardware_mocks.script import parse_script, run_script
+from hardware_mocks.script import parse_script
+from hardware_mocks.script import run_script
 from hardware_mocks.target import send_split
 from stock_core.domain.gtin import is_valid_gtin
 from tests.timing import UNIT

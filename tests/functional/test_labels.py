@@ -14,22 +14,30 @@ from typing import Any
 
 import pytest
 
-from scanner_gateway.decoded import (
-    Command,
-    CommandScan,
-    LocationScan,
-    ProductScan,
-    QuantityScan,
-    Symbology,
-)
+from scanner_gateway.decoded import Command
+from scanner_gateway.decoded import CommandScan
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import QuantityScan
+from scanner_gateway.decoded import Symbology
 from stock_core.domain.labels import SIZES
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.token import Role
 from stock_core.service import StockService
-from stock_core.types import Gtin, IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer
-from tests.functional.command import COMMAND, communicate_within, environment
-from tests.unit.stock_core.test_labels import formats, needs_pdftoppm, scanned
+from stock_core.types import Gtin
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.command import COMMAND
+from tests.functional.command import communicate_within
+from tests.functional.command import environment
+from tests.unit.stock_core.test_labels import formats
+from tests.unit.stock_core.test_labels import needs_pdftoppm
+from tests.unit.stock_core.test_labels import scanned
 
 EXPIRY = date(2027, 3, 31)
 

@@ -17,9 +17,11 @@ import io
 import itertools
 import json
 import statistics
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +32,22 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from hardware_mocks.warehouse import build_warehouse
-from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.token import Role
 from stock_core.errors import InsufficientStockError
 from stock_core.service import StockService
-from stock_core.store.database import Database, open_database
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 from stockd.demo import seed_demo
-from tests.browser import Browser, Page, needs_chromium
+from tests.browser import Browser
+from tests.browser import Page
+from tests.browser import needs_chromium
 from tests.pg import PgCluster
 from tests.timing import UNIT
 from web_ui.app import create_app

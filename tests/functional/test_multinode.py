@@ -23,8 +23,11 @@ from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.cluster import ScannerLine, StockdProcess, write_config
-from tests.gateway_harness import eventually, ledger_rows
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
+from tests.gateway_harness import eventually
+from tests.gateway_harness import ledger_rows
 from tests.timing import UNIT
 
 GATEWAYS = 2

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,12 @@ import websockets
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from tests.browser import Page, needs_chromium
-from tests.functional.command import running, stockd
-from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
+from tests.browser import Page
+from tests.browser import needs_chromium
+from tests.functional.command import running
+from tests.functional.command import stockd
+from tests.integration.catalog_fixture import LOCATIONS_CSV
+from tests.integration.catalog_fixture import PRODUCTS_CSV
 from tests.timing import UNIT
 
 pytestmark = needs_chromium

@@ -13,11 +13,16 @@ import asyncpg
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from stock_core.domain.movement import Envelope, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.command import running, stockd
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.command import running
+from tests.functional.command import stockd
 from tests.integration.catalog_fixture import PRODUCTS_CSV
 from tests.timing import UNIT
 

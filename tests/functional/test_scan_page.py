@@ -16,7 +16,9 @@ import asyncio
 import json
 import subprocess
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,21 +28,24 @@ from PIL import Image
 
 from hardware_mocks.frames import HONEYWELL
 from scanner_gateway.gateway import Gateway
-from stock_core.domain.labels import ProductEntry, parse_request, product_labels
+from stock_core.domain.labels import ProductEntry
+from stock_core.domain.labels import parse_request
+from stock_core.domain.labels import product_labels
 from stock_core.domain.token import Role
 from stock_core.label_pdf import render_pdf
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database, open_database
-from tests.browser import Browser, Page, needs_chromium
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
+from tests.browser import Browser
+from tests.browser import Page
+from tests.browser import needs_chromium
 from tests.cluster import free_port
-from tests.gateway_harness import (
-    all_connected,
-    ledger_rows,
-    open_rig,
-    outbox_payloads,
-    stock_rows,
-)
+from tests.gateway_harness import all_connected
+from tests.gateway_harness import ledger_rows
+from tests.gateway_harness import open_rig
+from tests.gateway_harness import outbox_payloads
+from tests.gateway_harness import stock_rows
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.pg import PgCluster
 from tests.timing import UNIT

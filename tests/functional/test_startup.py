@@ -8,7 +8,8 @@ traceback, and no embedded PostgreSQL left running under its home.
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -16,9 +17,12 @@ import pytest
 
 from scanner_gateway.spool import Spool
 from stock_core.store.database import with_user
-from tests.functional.command import Run, embedded_servers, stockd
+from tests.functional.command import Run
+from tests.functional.command import embedded_servers
+from tests.functional.command import stockd
 from tests.integration.catalog_fixture import PRODUCTS_CSV
-from tests.pg import APP_ROLE, PgCluster
+from tests.pg import APP_ROLE
+from tests.pg import PgCluster
 from tests.timing import UNIT
 
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/none"

@@ -10,23 +10,29 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 import websockets
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from stock_core.domain.token import Role, token_digest
+from stock_core.domain.token import Role
+from stock_core.domain.token import token_digest
 from stock_core.model import Token
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from stock_core.store.web_pool import open_web_pool
-from tests.cluster import StockdProcess, write_config
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
 from tests.functional.command import stockd
 from tests.functional.conftest import ServerFactory
 from tests.functional.feed_helpers import closed_with

@@ -15,7 +15,8 @@ from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.database import open_database
 from tests.functional.api.test_webhooks import Receiver
-from tests.functional.command import running, stockd
+from tests.functional.command import running
+from tests.functional.command import stockd
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 

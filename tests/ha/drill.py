@@ -43,7 +43,8 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -51,23 +52,23 @@ from typing import Literal
 import aiohttp
 import asyncpg
 
-from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
+from hardware_mocks.errors import NotConnectedError
+from hardware_mocks.errors import WriteTimeoutError
 from hardware_mocks.frames import gtin14
 from hardware_mocks.pty_scanner import PtyScanner
 from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.migrate import migrate
-from tests.cluster import (
-    ScannerLine,
-    StockdProcess,
-    feed_head,
-    free_port,
-    spooled_count,
-    stockd_verify,
-    write_config,
-)
-from tests.ha.cluster import HaCluster, Node
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import feed_head
+from tests.cluster import free_port
+from tests.cluster import spooled_count
+from tests.cluster import stockd_verify
+from tests.cluster import write_config
+from tests.ha.cluster import HaCluster
+from tests.ha.cluster import Node
 from tests.soak.soak import Display
 
 __all__ = ["FAULTS", "ApiWriter", "DrillReport", "Fault", "main", "run_drill"]

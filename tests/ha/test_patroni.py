@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 
 from tests.ha.conftest import HA_TESTS
-from tests.ha.drill import FAULTS, Fault, run_drill
+from tests.ha.drill import FAULTS
+from tests.ha.drill import Fault
+from tests.ha.drill import run_drill
 
 pytestmark = pytest.mark.slow  # and opt-in: see tests/ha/conftest.py
 

@@ -31,7 +31,9 @@ from stock_core.store.database import open_database
 from stock_core.store.failover import ReplicaRouter
 from stock_core.store.migrate import migrate
 from stock_core.store.web_pool import open_web_pool
-from tests.cluster import ScannerLine, StockdProcess, write_config
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import write_config
 from tests.ha.cluster import HaCluster
 from tests.integration.catalog_fixture import load_sample_catalog
 

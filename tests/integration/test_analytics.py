@@ -12,7 +12,10 @@ import csv
 import io
 import itertools
 import json
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,12 +23,22 @@ import pytest
 from stock_core.analytics_task import Forecaster
 from stock_core.domain.catalog import PRODUCT_COLUMNS
 from stock_core.domain.forecast import SEASONAL_METHODS
-from stock_core.domain.movement import Command, Envelope, Pick, ProductRef, Receive, Undo
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Undo
 from stock_core.domain.orders import OrderLineRequest
-from stock_core.errors import StockUsageError, UnknownProductError
+from stock_core.errors import StockUsageError
+from stock_core.errors import UnknownProductError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, OrderNumber, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import OrderNumber
+from stock_core.types import Sku
 from tests.timing import UNIT
 
 _keys = itertools.count()

@@ -14,9 +14,13 @@ import pytest
 from stock_core.domain.token import Role
 from stock_core.errors import DatabaseAccessError
 from stock_core.service import StockService
-from stock_core.store.database import EMBEDDED_APP_ROLE, Database, open_database, with_user
+from stock_core.store.database import EMBEDDED_APP_ROLE
+from stock_core.store.database import Database
+from stock_core.store.database import open_database
+from stock_core.store.database import with_user
 from stock_core.store.migrate import migrate
-from stock_core.store.privileges import missing_privileges, owner_powers
+from stock_core.store.privileges import missing_privileges
+from stock_core.store.privileges import owner_powers
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.pg import APP_ROLE
 

@@ -6,13 +6,19 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
-from stock_core.domain.movement import Envelope, Line, Move, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.errors import CapacityExceededError
 from stock_core.model import LocationSpec
 from stock_core.service import StockService
 from stock_core.store import ledger
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 
 # WIDGET 120 g, GADGET 300 g, SPROCKET 15 g (the sample catalog).
 WEIGHT = {"WIDGET": 120, "GADGET": 300, "SPROCKET": 15}

@@ -7,11 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from stock_core.domain.catalog import LOCATION_COLUMNS, PRODUCT_COLUMNS
+from stock_core.domain.catalog import LOCATION_COLUMNS
+from stock_core.domain.catalog import PRODUCT_COLUMNS
 from stock_core.errors import CatalogImportError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.integration.catalog_fixture import LOCATIONS_CSV, PRODUCTS_CSV
+from tests.integration.catalog_fixture import LOCATIONS_CSV
+from tests.integration.catalog_fixture import PRODUCTS_CSV
 
 PRODUCT_HEADER = ",".join(PRODUCT_COLUMNS)
 LOCATION_HEADER = ",".join(LOCATION_COLUMNS)

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 from stock_core.analytics_task import Forecaster
-from stock_core.domain.movement import Adjust, Envelope, Line, Move, Pick, ProductRef, Receive
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 
 _keys = itertools.count()
 A1 = LocationCode("A-01")

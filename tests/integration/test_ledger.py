@@ -7,31 +7,31 @@ from datetime import date
 import asyncpg
 import pytest
 
-from stock_core.domain.movement import (
-    Adjust,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    MovementKind,
-    Pick,
-    ProductRef,
-    Receive,
-    Undo,
-)
-from stock_core.errors import (
-    CountBelowReservedError,
-    IdempotencyConflictError,
-    InsufficientStockError,
-    InvalidMovementError,
-    NothingToUndoError,
-    StockRejection,
-    UnknownLocationError,
-    UnknownProductError,
-)
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Undo
+from stock_core.errors import CountBelowReservedError
+from stock_core.errors import IdempotencyConflictError
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NothingToUndoError
+from stock_core.errors import StockRejection
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, ScannerId, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import ScannerId
+from stock_core.types import Sku
 from tests.integration.catalog_fixture import PRODUCTS_CSV
 
 _keys = itertools.count()

@@ -19,38 +19,43 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck
+from hypothesis import event
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from stock_core.domain.movement import (
-    Adjust,
-    Command,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    MovementKind,
-    MovementOutcome,
-    Pick,
-    ProductRef,
-    Receive,
-    Undo,
-)
-from stock_core.errors import (
-    InsufficientStockError,
-    InvalidMovementError,
-    NothingToUndoError,
-    StockRejection,
-)
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Undo
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NothingToUndoError
+from stock_core.errors import StockRejection
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, ScannerId, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import ScannerId
+from stock_core.types import Sku
 from tests.pg import PgCluster
 
 PRODUCTS = 3

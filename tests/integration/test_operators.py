@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 
-from stock_core.domain.movement import Envelope, Line, Move, ProductRef, Receive
-from stock_core.errors import CatalogImportError, UnknownOperatorError
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.errors import CatalogImportError
+from stock_core.errors import UnknownOperatorError
 from stock_core.model import MovementFilter
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import Sku
 from tests.integration.catalog_fixture import load_sample_catalog
 
 _keys = itertools.count()

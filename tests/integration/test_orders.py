@@ -7,18 +7,22 @@ from datetime import date
 
 import pytest
 
-from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.orders import OrderLineRequest as L
-from stock_core.errors import (
-    ConflictError,
-    InsufficientStockError,
-    InvalidMovementError,
-    NotFoundError,
-    UnknownProductError,
-)
+from stock_core.errors import ConflictError
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NotFoundError
+from stock_core.errors import UnknownProductError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, OrderNumber, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OrderNumber
+from stock_core.types import Sku
 
 _keys = itertools.count()
 A1 = LocationCode("A-01")

@@ -12,27 +12,26 @@ from datetime import date
 import asyncpg
 import pytest
 
-from stock_core.domain.movement import (
-    Envelope,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    Return,
-    Scrap,
-)
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
 from stock_core.domain.orders import OrderLineRequest
-from stock_core.errors import (
-    CatalogImportError,
-    InsufficientStockError,
-    NotQuarantineError,
-    QuarantinedStockError,
-    UnknownReasonError,
-)
+from stock_core.errors import CatalogImportError
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import NotQuarantineError
+from stock_core.errors import QuarantinedStockError
+from stock_core.errors import UnknownReasonError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, ReasonCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
 from tests.integration.catalog_fixture import load_sample_catalog
 
 _keys = itertools.count()

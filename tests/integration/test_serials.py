@@ -8,38 +8,32 @@ import itertools
 
 import pytest
 
-from stock_core.domain.movement import (
-    Adjust,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    Return,
-    Scrap,
-    Undo,
-)
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import Undo
 from stock_core.domain.orders import OrderLineRequest
-from stock_core.errors import (
-    CatalogImportError,
-    ConflictError,
-    InvalidMovementError,
-    SerialConflictError,
-    TrackingError,
-)
+from stock_core.errors import CatalogImportError
+from stock_core.errors import ConflictError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import SerialConflictError
+from stock_core.errors import TrackingError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.verify import verify
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    MovementId,
-    OrderNumber,
-    ReasonCode,
-    Sku,
-)
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import OrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
 from tests.integration.catalog_fixture import load_sample_catalog
 
 _keys = itertools.count()

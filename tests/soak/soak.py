@@ -33,8 +33,10 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,23 +44,22 @@ from typing import Any
 import asyncpg
 import websockets
 
-from hardware_mocks.errors import NotConnectedError, WriteTimeoutError
+from hardware_mocks.errors import NotConnectedError
+from hardware_mocks.errors import WriteTimeoutError
 from hardware_mocks.frames import gtin14
 from hardware_mocks.pty_scanner import PtyScanner
 from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.migrate import migrate
-from tests.cluster import (
-    PrivateCluster,
-    ScannerLine,
-    StockdProcess,
-    feed_head,
-    free_port,
-    spooled_count,
-    stockd_verify,
-    write_config,
-)
+from tests.cluster import PrivateCluster
+from tests.cluster import ScannerLine
+from tests.cluster import StockdProcess
+from tests.cluster import feed_head
+from tests.cluster import free_port
+from tests.cluster import spooled_count
+from tests.cluster import stockd_verify
+from tests.cluster import write_config
 
 __all__ = ["SoakReport", "main", "run_soak"]
 

@@ -11,28 +11,27 @@ from __future__ import annotations
 from aiohttp import web
 
 from web_ui import metrics
-from web_ui.api import (
-    alerts,
-    analytics,
-    availability,
-    count_tasks,
-    labels,
-    locations,
-    movements,
-    operators,
-    orders,
-    products,
-    scanners,
-    serials,
-    spool,
-    stock,
-    system,
-    tokens,
-    transfers,
-    warehouses,
-    webhooks,
-)
-from web_ui.api.route import Route, add_routes
+from web_ui.api import alerts
+from web_ui.api import analytics
+from web_ui.api import availability
+from web_ui.api import count_tasks
+from web_ui.api import labels
+from web_ui.api import locations
+from web_ui.api import movements
+from web_ui.api import operators
+from web_ui.api import orders
+from web_ui.api import products
+from web_ui.api import scanners
+from web_ui.api import serials
+from web_ui.api import spool
+from web_ui.api import stock
+from web_ui.api import system
+from web_ui.api import tokens
+from web_ui.api import transfers
+from web_ui.api import warehouses
+from web_ui.api import webhooks
+from web_ui.api.route import Route
+from web_ui.api.route import add_routes
 from web_ui.openapi import build_document
 
 __all__ = ["FAMILIES", "all_routes", "setup"]

@@ -8,14 +8,24 @@ product's demand changed); reports are read from the ledger. Reports answer CSV 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Any
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
+from pydantic import model_validator
 
 from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
 from stock_core.domain.token import Role
-from web_ui.api.route import API, Call, PageQuery, Route, decode_int_cursor, encode_cursor
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import encode_cursor
 from web_ui.api.types import SkuText
 from web_ui.csv_cell import defuse_csv
 

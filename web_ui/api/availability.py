@@ -11,11 +11,17 @@ import hashlib
 from datetime import date
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
-from stock_core.domain.availability import MAX_SKUS, AvailabilityStatus
+from stock_core.domain.availability import MAX_SKUS
+from stock_core.domain.availability import AvailabilityStatus
 from stock_core.domain.token import Role
-from web_ui.api.route import API, Call, Header, Route
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Header
+from web_ui.api.route import Route
 from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 

@@ -12,27 +12,40 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from typing import Any
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
-from stock_core.domain.count_task import CountTaskView, LineStatus, TaskStatus
-from stock_core.domain.movement import MAX_QUANTITY, Count, Envelope, Line, ProductRef
+from stock_core.domain.count_task import CountTaskView
+from stock_core.domain.count_task import LineStatus
+from stock_core.domain.count_task import TaskStatus
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import ProductRef
 from stock_core.domain.token import Role
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from web_ui.api.route import (
-    API,
-    Call,
-    Header,
-    Page,
-    PageQuery,
-    Route,
-    decode_int_cursor,
-    json_response,
-    page_of,
-)
-from web_ui.api.types import Id, LocationCodeText, LotText, SkuText
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Header
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
+from web_ui.api.types import Id
+from web_ui.api.types import LocationCodeText
+from web_ui.api.types import LotText
+from web_ui.api.types import SkuText
 from web_ui.keys import CONFIG
 
 __all__ = ["ROUTES", "CountTaskIn", "CountTaskOut", "CountsIn"]

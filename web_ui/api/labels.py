@@ -8,24 +8,30 @@ thread, so a long sheet never stalls the event loop, or ZPL as UTF-8 text.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
-from typing import Any, Literal
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from typing import Any
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import JsonValue
 
-from stock_core.domain.labels import (
-    DPIS,
-    MAX_LABELS,
-    SIZES,
-    SYMBOLS,
-    LabelFormat,
-    parse_request,
-    zpl,
-)
+from stock_core.domain.labels import DPIS
+from stock_core.domain.labels import MAX_LABELS
+from stock_core.domain.labels import SIZES
+from stock_core.domain.labels import SYMBOLS
+from stock_core.domain.labels import LabelFormat
+from stock_core.domain.labels import parse_request
+from stock_core.domain.labels import zpl
 from stock_core.domain.token import Role
 from stock_core.label_pdf import render_pdf
-from web_ui.api.route import API, Call, Route
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Route
 from web_ui.api.types import PRINTABLE
 
 __all__ = ["ROUTES", "LabelQuery", "document_zpl"]

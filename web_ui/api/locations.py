@@ -4,24 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.model import LocationSpec
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    decode_int_cursor,
-    json_response,
-    page_of,
-)
-from web_ui.api.types import PRINTABLE, LocationCodeText, WarehouseCodeText
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
+from web_ui.api.types import PRINTABLE
+from web_ui.api.types import LocationCodeText
+from web_ui.api.types import WarehouseCodeText
 
 __all__ = ["ROUTES", "LocationCreate", "LocationLimits", "LocationOut"]
 

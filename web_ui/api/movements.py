@@ -16,54 +16,58 @@ import csv
 import io
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import AwareDatetime
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import RootModel
+from pydantic import model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Adjust,
-    Command,
-    Envelope,
-    Line,
-    Move,
-    MovementKind,
-    MovementRecord,
-    Pick,
-    ProductRef,
-    Receive,
-    Return,
-    Scrap,
-)
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import MovementRecord
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
 from stock_core.domain.token import Role
 from stock_core.model import MovementFilter
-from stock_core.types import IdempotencyKey, LocationCode, OperatorCode, ReasonCode, Sku
-from web_ui.api.route import (
-    API,
-    Call,
-    Header,
-    Page,
-    PageQuery,
-    Route,
-    decode_int_cursor,
-    json_response,
-    page_of,
-)
-from web_ui.api.types import (
-    PRINTABLE,
-    ExpiryDate,
-    Id,
-    LocationCodeText,
-    LotText,
-    NoteText,
-    OperatorCodeText,
-    ReasonText,
-    SerialText,
-    SkuText,
-    WarehouseCodeText,
-)
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Header
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
+from web_ui.api.types import PRINTABLE
+from web_ui.api.types import ExpiryDate
+from web_ui.api.types import Id
+from web_ui.api.types import LocationCodeText
+from web_ui.api.types import LotText
+from web_ui.api.types import NoteText
+from web_ui.api.types import OperatorCodeText
+from web_ui.api.types import ReasonText
+from web_ui.api.types import SerialText
+from web_ui.api.types import SkuText
+from web_ui.api.types import WarehouseCodeText
 from web_ui.csv_cell import defuse
 from web_ui.keys import EXPORTS
 from web_ui.problem import ProblemError

@@ -12,20 +12,20 @@ import io
 from datetime import datetime
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.operator import check_operator
 from stock_core.domain.token import Role
 from web_ui.api.analytics import TurnoverQuery
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    code_page,
-    json_response,
-)
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import code_page
+from web_ui.api.route import json_response
 from web_ui.api.types import OperatorCodeText
 from web_ui.csv_cell import defuse_csv
 from web_ui.problem import ProblemError

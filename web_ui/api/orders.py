@@ -9,29 +9,36 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
-from web_ui.api.movements import IDEMPOTENCY_KEY, MovementOut
-from web_ui.api.route import (
-    API,
-    Call,
-    Header,
-    Page,
-    PageQuery,
-    Route,
-    decode_int_cursor,
-    id_page,
-    json_response,
-    page_of,
-)
-from web_ui.api.types import EmailText, ExpiryDate, LocationCodeText, LotText, SkuText, Text
+from web_ui.api.movements import IDEMPOTENCY_KEY
+from web_ui.api.movements import MovementOut
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Header
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import id_page
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
+from web_ui.api.types import EmailText
+from web_ui.api.types import ExpiryDate
+from web_ui.api.types import LocationCodeText
+from web_ui.api.types import LotText
+from web_ui.api.types import SkuText
+from web_ui.api.types import Text
 
 __all__ = ["ROUTES"]
 

@@ -5,27 +5,38 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated
+from typing import Any
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from stock_core.domain.gtin import is_valid_gtin, normalize_gtin
+from stock_core.domain.gtin import is_valid_gtin
+from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.token import Role
-from stock_core.model import Barcode, ProductSpec
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    decode_int_cursor,
-    json_response,
-    page_of,
-)
-from web_ui.api.types import MAX_INT, PRINTABLE, Grams, Millimetres, Money, SkuText, Text
+from stock_core.model import Barcode
+from stock_core.model import ProductSpec
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
+from web_ui.api.types import MAX_INT
+from web_ui.api.types import PRINTABLE
+from web_ui.api.types import Grams
+from web_ui.api.types import Millimetres
+from web_ui.api.types import Money
+from web_ui.api.types import SkuText
+from web_ui.api.types import Text
 
 __all__ = ["ROUTES", "BarcodeIn", "ProductCreate", "ProductOut", "ProductUpdate"]
 

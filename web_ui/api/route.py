@@ -14,20 +14,36 @@ import asyncio
 import json
 import re
 import typing
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Generic
+from typing import Protocol
+from typing import TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationError
 
 from stock_core.domain.token import Role
 from stock_core.model import Token
 from stock_core.service import StockService
-from web_ui.api.conformance import Issue, ParameterCheck, check_query_text, check_value
-from web_ui.api.types import MAX_ID, MAX_INT
+from web_ui.api.conformance import Issue
+from web_ui.api.conformance import ParameterCheck
+from web_ui.api.conformance import check_query_text
+from web_ui.api.conformance import check_value
+from web_ui.api.types import MAX_ID
+from web_ui.api.types import MAX_INT
 from web_ui.auth import require_role
-from web_ui.keys import CONFIG, SERVICE
+from web_ui.keys import CONFIG
+from web_ui.keys import SERVICE
 from web_ui.problem import ProblemError
 
 __all__ = [

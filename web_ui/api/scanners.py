@@ -6,21 +6,20 @@ import dataclasses
 from datetime import datetime
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.model import ScannerView
 from web_ui import metrics
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    decode_cursor,
-    json_response,
-    page_of,
-)
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_cursor
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
 from web_ui.api.system import SpoolHealth
 from web_ui.api.types import PRINTABLE
 from web_ui.keys import CONFIG

@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.token import Role
 from web_ui.api.movements import MovementOut
-from web_ui.api.route import API, Call, Route, json_response
-from web_ui.api.types import SerialText, SkuText
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Route
+from web_ui.api.route import json_response
+from web_ui.api.types import SerialText
+from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "SerialOut"]

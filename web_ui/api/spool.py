@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.token import Role
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    id_page,
-    json_response,
-)
-from web_ui.api.types import Id, NoteText
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import id_page
+from web_ui.api.route import json_response
+from web_ui.api.types import Id
+from web_ui.api.types import NoteText
 from web_ui.problem import found
 
 __all__ = ["ROUTES", "Resolution", "SpoolExceptionOut"]

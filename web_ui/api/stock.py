@@ -5,21 +5,23 @@ from __future__ import annotations
 from datetime import date
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.errors import UnknownProductError
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    decode_int_cursor,
-    json_response,
-    page_of,
-)
-from web_ui.api.types import PRINTABLE, SkuText, WarehouseCodeText
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import json_response
+from web_ui.api.route import page_of
+from web_ui.api.types import PRINTABLE
+from web_ui.api.types import SkuText
+from web_ui.api.types import WarehouseCodeText
 
 __all__ = ["ROUTES", "StockLocationOut", "StockOut", "WarehouseStockOut"]
 

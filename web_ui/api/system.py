@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel
+from pydantic import Field
+from pydantic import RootModel
 
 from web_ui import metrics
-from web_ui.api.route import API, Call, Route, json_response
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Route
+from web_ui.api.route import json_response
 from web_ui.keys import SERVICE
-from web_ui.problem import PROBLEMS, ProblemError, problem_type
+from web_ui.problem import PROBLEMS
+from web_ui.problem import ProblemError
+from web_ui.problem import problem_type
 
 __all__ = [
     "DOCUMENT",

@@ -7,24 +7,30 @@ database notifies them) and closes the token's live feed sockets.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import model_validator
 
-from stock_core.domain.token import MAX_LIFETIME, Role, parse_duration
+from stock_core.domain.token import MAX_LIFETIME
+from stock_core.domain.token import Role
+from stock_core.domain.token import parse_duration
 from stock_core.model import TokenStatus
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    id_page,
-    json_response,
-)
-from web_ui.api.types import PRINTABLE, Id
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import id_page
+from web_ui.api.route import json_response
+from web_ui.api.types import PRINTABLE
+from web_ui.api.types import Id
 from web_ui.feed import token_revoked
 from web_ui.problem import found
 

@@ -9,41 +9,43 @@ transfer as it stands with the movements written.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 from typing import Annotated
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Envelope,
-    Line,
-    MovementOutcome,
-    ProductRef,
-    ReceiveTransfer,
-    ShipTransfer,
-)
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import ShipTransfer
 from stock_core.domain.token import Role
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    OperatorCode,
-    Sku,
-    TransferNumber,
-    WarehouseCode,
-)
-from web_ui.api.movements import IDEMPOTENCY_KEY, MovementOut
-from web_ui.api.route import API, Call, Header, Route, json_response
-from web_ui.api.types import (
-    LocationCodeText,
-    LotText,
-    NoteText,
-    OperatorCodeText,
-    SerialText,
-    SkuText,
-    WarehouseCodeText,
-)
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
+from stock_core.types import WarehouseCode
+from web_ui.api.movements import IDEMPOTENCY_KEY
+from web_ui.api.movements import MovementOut
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Header
+from web_ui.api.route import Route
+from web_ui.api.route import json_response
+from web_ui.api.types import LocationCodeText
+from web_ui.api.types import LotText
+from web_ui.api.types import NoteText
+from web_ui.api.types import OperatorCodeText
+from web_ui.api.types import SerialText
+from web_ui.api.types import SkuText
+from web_ui.api.types import WarehouseCodeText
 
 __all__ = ["ROUTES", "TransferIn", "TransferOut", "TransferReceiptIn"]
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN
+from decimal import ROUND_HALF_EVEN
+from decimal import Decimal
+from decimal import InvalidOperation
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator
+from pydantic import Field
+from pydantic import WithJsonSchema
 
 __all__ = [
     "DECIMAL_TEXT",

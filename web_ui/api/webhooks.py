@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
+from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
+from pydantic import ValidationInfo
+from pydantic import field_validator
 
 from stock_core.domain.token import Role
-from stock_core.domain.webhook import EVENT_TYPES, MAX_PATTERNS, parse_patterns, secret_key
-from web_ui.api.route import (
-    API,
-    Call,
-    Page,
-    PageQuery,
-    Route,
-    id_page,
-    json_response,
-)
-from web_ui.api.types import PRINTABLE, Id
+from stock_core.domain.webhook import EVENT_TYPES
+from stock_core.domain.webhook import MAX_PATTERNS
+from stock_core.domain.webhook import parse_patterns
+from stock_core.domain.webhook import secret_key
+from web_ui.api.route import API
+from web_ui.api.route import Call
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import Route
+from web_ui.api.route import id_page
+from web_ui.api.route import json_response
+from web_ui.api.types import PRINTABLE
+from web_ui.api.types import Id
 
 __all__ = ["ROUTES"]
 

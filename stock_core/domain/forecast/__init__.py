@@ -60,43 +60,39 @@ ETS(A,N,N) process with the model's smoothing weight (seasonal naive: 0, naive: 
 
 from __future__ import annotations
 
-from stock_core.domain.forecast.backtest import (
-    BacktestReport,
-    MethodScore,
-    ProductBacktest,
-    backtest,
-    backtest_product,
-)
-from stock_core.domain.forecast.result import (
-    Forecast,
-    Selection,
-    WeekDemand,
-    backtest_weeks,
-    diagnose,
-    fingerprint,
-)
-from stock_core.domain.forecast.selection import forecast_series, predict, select
-from stock_core.domain.forecast.series import (
-    DEFAULT_HORIZON_WEEKS,
-    DEFAULT_INTERVAL,
-    INTERMITTENT_ADI,
-    MAX_HISTORY_WEEKS,
-    MAX_ORIGINS,
-    MIN_BACKTEST_WEEKS,
-    SBA_ALPHA,
-    SEASON_MONTHS,
-    SEASON_WEEKS,
-    SEASONAL_ACF,
-    SEASONAL_METHODS,
-    STRUCTURE_DW,
-    ForecastMethod,
-    Grid,
-    MonthlySeries,
-    WeeklySeries,
-    month_start,
-    week_start,
-    weekly_series,
-)
+from stock_core.domain.forecast.backtest import BacktestReport
+from stock_core.domain.forecast.backtest import MethodScore
+from stock_core.domain.forecast.backtest import ProductBacktest
+from stock_core.domain.forecast.backtest import backtest
+from stock_core.domain.forecast.backtest import backtest_product
+from stock_core.domain.forecast.result import Forecast
+from stock_core.domain.forecast.result import Selection
+from stock_core.domain.forecast.result import WeekDemand
+from stock_core.domain.forecast.result import backtest_weeks
+from stock_core.domain.forecast.result import diagnose
+from stock_core.domain.forecast.result import fingerprint
+from stock_core.domain.forecast.selection import forecast_series
+from stock_core.domain.forecast.selection import predict
+from stock_core.domain.forecast.selection import select
+from stock_core.domain.forecast.series import DEFAULT_HORIZON_WEEKS
+from stock_core.domain.forecast.series import DEFAULT_INTERVAL
+from stock_core.domain.forecast.series import INTERMITTENT_ADI
+from stock_core.domain.forecast.series import MAX_HISTORY_WEEKS
+from stock_core.domain.forecast.series import MAX_ORIGINS
+from stock_core.domain.forecast.series import MIN_BACKTEST_WEEKS
+from stock_core.domain.forecast.series import SBA_ALPHA
+from stock_core.domain.forecast.series import SEASON_MONTHS
+from stock_core.domain.forecast.series import SEASON_WEEKS
+from stock_core.domain.forecast.series import SEASONAL_ACF
+from stock_core.domain.forecast.series import SEASONAL_METHODS
+from stock_core.domain.forecast.series import STRUCTURE_DW
+from stock_core.domain.forecast.series import ForecastMethod
+from stock_core.domain.forecast.series import Grid
+from stock_core.domain.forecast.series import MonthlySeries
+from stock_core.domain.forecast.series import WeeklySeries
+from stock_core.domain.forecast.series import month_start
+from stock_core.domain.forecast.series import week_start
+from stock_core.domain.forecast.series import weekly_series
 
 __all__ = [
     "DEFAULT_HORIZON_WEEKS",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import fmean
 from typing import Any
@@ -15,13 +16,11 @@ import numpy as np
 from stock_core.domain.forecast.models import _repeat
 from stock_core.domain.forecast.result import _finite
 from stock_core.domain.forecast.selection import forecast_series
-from stock_core.domain.forecast.series import (
-    MIN_BACKTEST_WEEKS,
-    ForecastMethod,
-    Grid,
-    WeeklySeries,
-    _add_months,
-)
+from stock_core.domain.forecast.series import MIN_BACKTEST_WEEKS
+from stock_core.domain.forecast.series import ForecastMethod
+from stock_core.domain.forecast.series import Grid
+from stock_core.domain.forecast.series import WeeklySeries
+from stock_core.domain.forecast.series import _add_months
 from stock_core.types import Sku
 
 __all__ = ["BacktestReport", "MethodScore", "ProductBacktest", "backtest", "backtest_product"]

@@ -6,21 +6,21 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from stock_core.domain.forecast.series import (
-    _SIMULATIONS,
-    _WARNINGS_LOCK,
-    INTERMITTENT_ADI,
-    SBA_ALPHA,
-    ForecastMethod,
-    Grid,
-    _Array,
-)
+from stock_core.domain.forecast.series import _SIMULATIONS
+from stock_core.domain.forecast.series import _WARNINGS_LOCK
+from stock_core.domain.forecast.series import INTERMITTENT_ADI
+from stock_core.domain.forecast.series import SBA_ALPHA
+from stock_core.domain.forecast.series import ForecastMethod
+from stock_core.domain.forecast.series import Grid
+from stock_core.domain.forecast.series import _Array
 
 __all__ = []
 

@@ -6,28 +6,28 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import date
+from datetime import timedelta
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
-from stock_core.domain.forecast.series import (
-    _MODEL_VERSION,
-    DEFAULT_INTERVAL,
-    MAX_BACKTEST_WEEKS,
-    MIN_BACKTEST_WEEKS,
-    SEASON_WEEKS,
-    ForecastMethod,
-    Grid,
-    WeeklySeries,
-    _add_months,
-    _Array,
-    _days_in_month,
-    month_start,
-    week_start,
-)
+from stock_core.domain.forecast.series import _MODEL_VERSION
+from stock_core.domain.forecast.series import DEFAULT_INTERVAL
+from stock_core.domain.forecast.series import MAX_BACKTEST_WEEKS
+from stock_core.domain.forecast.series import MIN_BACKTEST_WEEKS
+from stock_core.domain.forecast.series import SEASON_WEEKS
+from stock_core.domain.forecast.series import ForecastMethod
+from stock_core.domain.forecast.series import Grid
+from stock_core.domain.forecast.series import WeeklySeries
+from stock_core.domain.forecast.series import _add_months
+from stock_core.domain.forecast.series import _Array
+from stock_core.domain.forecast.series import _days_in_month
+from stock_core.domain.forecast.series import month_start
+from stock_core.domain.forecast.series import week_start
 from stock_core.types import Sku
 
 __all__ = ["Forecast", "Selection", "WeekDemand", "backtest_weeks", "diagnose", "fingerprint"]

@@ -5,49 +5,51 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
 
-from stock_core.domain.forecast.models import (
-    _MODEL_ERRORS,
-    _candidates,
-    _Decomposition,
-    _HoltWinters,
-    _Model,
-    _Naive,
-    _Prediction,
-    _quietly,
-    _Sba,
-    _SeasonalNaive,
-    _SeasonalNaiveLevel,
-    _Ses,
-    _Theta,
-    _Tsb,
-)
-from stock_core.domain.forecast.result import Forecast, Selection, _relative, diagnose, fingerprint
-from stock_core.domain.forecast.series import (
-    CHALLENGE_P,
-    DEFAULT_HORIZON_WEEKS,
-    INTERMITTENT_ADI,
-    MAX_HISTORY_MONTHS,
-    MAX_HISTORY_WEEKS,
-    MAX_ORIGINS,
-    MIN_BACKTEST_WEEKS,
-    MIN_TESTED_ORIGINS,
-    SEASON_MONTHS,
-    SEASON_WEEKS,
-    SEASONAL_ACF,
-    STRUCTURE_DW,
-    ForecastMethod,
-    Grid,
-    WeeklySeries,
-    _add_months,
-    _Array,
-    _days_in_month,
-    month_start,
-)
+from stock_core.domain.forecast.models import _MODEL_ERRORS
+from stock_core.domain.forecast.models import _candidates
+from stock_core.domain.forecast.models import _Decomposition
+from stock_core.domain.forecast.models import _HoltWinters
+from stock_core.domain.forecast.models import _Model
+from stock_core.domain.forecast.models import _Naive
+from stock_core.domain.forecast.models import _Prediction
+from stock_core.domain.forecast.models import _quietly
+from stock_core.domain.forecast.models import _Sba
+from stock_core.domain.forecast.models import _SeasonalNaive
+from stock_core.domain.forecast.models import _SeasonalNaiveLevel
+from stock_core.domain.forecast.models import _Ses
+from stock_core.domain.forecast.models import _Theta
+from stock_core.domain.forecast.models import _Tsb
+from stock_core.domain.forecast.result import Forecast
+from stock_core.domain.forecast.result import Selection
+from stock_core.domain.forecast.result import _relative
+from stock_core.domain.forecast.result import diagnose
+from stock_core.domain.forecast.result import fingerprint
+from stock_core.domain.forecast.series import CHALLENGE_P
+from stock_core.domain.forecast.series import DEFAULT_HORIZON_WEEKS
+from stock_core.domain.forecast.series import INTERMITTENT_ADI
+from stock_core.domain.forecast.series import MAX_HISTORY_MONTHS
+from stock_core.domain.forecast.series import MAX_HISTORY_WEEKS
+from stock_core.domain.forecast.series import MAX_ORIGINS
+from stock_core.domain.forecast.series import MIN_BACKTEST_WEEKS
+from stock_core.domain.forecast.series import MIN_TESTED_ORIGINS
+from stock_core.domain.forecast.series import SEASON_MONTHS
+from stock_core.domain.forecast.series import SEASON_WEEKS
+from stock_core.domain.forecast.series import SEASONAL_ACF
+from stock_core.domain.forecast.series import STRUCTURE_DW
+from stock_core.domain.forecast.series import ForecastMethod
+from stock_core.domain.forecast.series import Grid
+from stock_core.domain.forecast.series import WeeklySeries
+from stock_core.domain.forecast.series import _add_months
+from stock_core.domain.forecast.series import _Array
+from stock_core.domain.forecast.series import _days_in_month
+from stock_core.domain.forecast.series import month_start
 from stock_core.types import Sku
 
 __all__ = ["forecast_series", "predict", "select"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
@@ -13,7 +14,8 @@ from typing import Final
 from stock_core.domain.gtin import is_valid_gtin
 from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.operator import operator_code_problem
-from stock_core.domain.serial import MAX_SERIAL_LENGTH, check_serial
+from stock_core.domain.serial import MAX_SERIAL_LENGTH
+from stock_core.domain.serial import check_serial
 from stock_core.errors import StockRejection
 
 __all__ = [

@@ -6,17 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from stock_core.domain.labels.label import (
-    _DPMM,
-    MAX_2D_MODULE_MM,
-    MAX_MODULE_MM,
-    MIN_2D_MODULE_MM,
-    MIN_MODULE_MM,
-    Label,
-    LabelError,
-    LabelSize,
-    Symbol,
-)
+from stock_core.domain.labels.label import _DPMM
+from stock_core.domain.labels.label import MAX_2D_MODULE_MM
+from stock_core.domain.labels.label import MAX_MODULE_MM
+from stock_core.domain.labels.label import MIN_2D_MODULE_MM
+from stock_core.domain.labels.label import MIN_MODULE_MM
+from stock_core.domain.labels.label import Label
+from stock_core.domain.labels.label import LabelError
+from stock_core.domain.labels.label import LabelSize
+from stock_core.domain.labels.label import Symbol
 
 __all__ = ["too_small", "zpl"]
 

@@ -26,36 +26,30 @@ first day's midnight up to the midnight after the last day.
 
 from __future__ import annotations
 
-from stock_core.domain.reports.deadstock import (
-    DeadstockLine,
-    DeadstockReport,
-    ProductActivity,
-    deadstock_csv,
-    deadstock_report,
-)
-from stock_core.domain.reports.expiry import (
-    DatedStock,
-    ExpiryLine,
-    ExpiryReport,
-    expiry_csv,
-    expiry_report,
-)
-from stock_core.domain.reports.period import DEFAULT_SLOW_COVER_DAYS, instant, period_bounds
-from stock_core.domain.reports.turnover import (
-    CategoryTurnover,
-    ProductPeriod,
-    TurnoverLine,
-    TurnoverReport,
-    turnover_csv,
-    turnover_report,
-)
-from stock_core.domain.reports.valuation import (
-    ProductHolding,
-    ValuationLine,
-    ValuationReport,
-    valuation_csv,
-    valuation_report,
-)
+from stock_core.domain.reports.deadstock import DeadstockLine
+from stock_core.domain.reports.deadstock import DeadstockReport
+from stock_core.domain.reports.deadstock import ProductActivity
+from stock_core.domain.reports.deadstock import deadstock_csv
+from stock_core.domain.reports.deadstock import deadstock_report
+from stock_core.domain.reports.expiry import DatedStock
+from stock_core.domain.reports.expiry import ExpiryLine
+from stock_core.domain.reports.expiry import ExpiryReport
+from stock_core.domain.reports.expiry import expiry_csv
+from stock_core.domain.reports.expiry import expiry_report
+from stock_core.domain.reports.period import DEFAULT_SLOW_COVER_DAYS
+from stock_core.domain.reports.period import instant
+from stock_core.domain.reports.period import period_bounds
+from stock_core.domain.reports.turnover import CategoryTurnover
+from stock_core.domain.reports.turnover import ProductPeriod
+from stock_core.domain.reports.turnover import TurnoverLine
+from stock_core.domain.reports.turnover import TurnoverReport
+from stock_core.domain.reports.turnover import turnover_csv
+from stock_core.domain.reports.turnover import turnover_report
+from stock_core.domain.reports.valuation import ProductHolding
+from stock_core.domain.reports.valuation import ValuationLine
+from stock_core.domain.reports.valuation import ValuationReport
+from stock_core.domain.reports.valuation import valuation_csv
+from stock_core.domain.reports.valuation import valuation_report
 
 __all__ = [
     "DEFAULT_SLOW_COVER_DAYS",

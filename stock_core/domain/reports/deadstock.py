@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import (
-    DEFAULT_SLOW_COVER_DAYS,
-    _money,
-    _write_csv,
-    json_fields,
-)
+from stock_core.domain.reports.period import DEFAULT_SLOW_COVER_DAYS
+from stock_core.domain.reports.period import _money
+from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = [

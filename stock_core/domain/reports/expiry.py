@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import _money, _write_csv, json_fields
+from stock_core.domain.reports.period import _money
+from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = ["DatedStock", "ExpiryLine", "ExpiryReport", "expiry_csv", "expiry_report"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from stock_core.domain.reports.period import _money, _write_csv, json_fields
+from stock_core.domain.reports.period import _money
+from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = [

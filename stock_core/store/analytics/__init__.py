@@ -10,14 +10,25 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 from stock_core.domain import reports
-from stock_core.domain.forecast import Forecast, WeeklySeries, week_start, weekly_series
-from stock_core.domain.replenishment import Arrival, Position, StockoutDecision
-from stock_core.domain.reports import ProductActivity, ProductHolding, ProductPeriod
+from stock_core.domain.forecast import Forecast
+from stock_core.domain.forecast import WeeklySeries
+from stock_core.domain.forecast import week_start
+from stock_core.domain.forecast import weekly_series
+from stock_core.domain.replenishment import Arrival
+from stock_core.domain.replenishment import Position
+from stock_core.domain.replenishment import StockoutDecision
+from stock_core.domain.reports import ProductActivity
+from stock_core.domain.reports import ProductHolding
+from stock_core.domain.reports import ProductPeriod
 from stock_core.errors import StockUsageError
 from stock_core.store.analytics import sql as q
 from stock_core.store.connection import Connection

@@ -12,8 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from stock_core.domain.capacity import Capacity, Load, UnitSize, load_of, unit_size
-from stock_core.domain.space import SpaceLine, space_lines
+from stock_core.domain.capacity import Capacity
+from stock_core.domain.capacity import Load
+from stock_core.domain.capacity import UnitSize
+from stock_core.domain.capacity import load_of
+from stock_core.domain.capacity import unit_size
+from stock_core.domain.space import SpaceLine
+from stock_core.domain.space import space_lines
 from stock_core.store.capacity import sql as q
 from stock_core.store.connection import Connection
 

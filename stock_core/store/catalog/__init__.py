@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
+from typing import TypeVar
 
-from stock_core.domain.catalog import LocationRow, ProductRow
+from stock_core.domain.catalog import LocationRow
+from stock_core.domain.catalog import ProductRow
 from stock_core.domain.history import HistoryRow
-from stock_core.errors import CatalogImportError, ImportProblem
+from stock_core.errors import CatalogImportError
+from stock_core.errors import ImportProblem
 from stock_core.store.catalog import sql as q
 from stock_core.store.connection import Connection
-from stock_core.store.orders.reservation import LockedProduct, refresh_alerts
+from stock_core.store.orders.reservation import LockedProduct
+from stock_core.store.orders.reservation import refresh_alerts
 from stock_core.store.warehouses import sql as warehouse_sql
 
 __all__ = ["ImportSummary", "load_history", "load_locations", "load_products"]

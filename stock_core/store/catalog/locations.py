@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncpg
 
 from stock_core.domain.gtin import normalize_gtin
-from stock_core.errors import CatalogConflictError, InvalidCatalogEntryError
-from stock_core.model import Location, LocationSpec
+from stock_core.errors import CatalogConflictError
+from stock_core.errors import InvalidCatalogEntryError
+from stock_core.model import Location
+from stock_core.model import LocationSpec
 from stock_core.store._boundary import catalog_refusals
 from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection

@@ -16,17 +16,18 @@ from typing import Any
 import asyncpg
 
 from stock_core.domain.catalog import parse_barcodes
-from stock_core.errors import (
-    CatalogConflictError,
-    ConflictError,
-    InvalidCatalogEntryError,
-    UnknownProductError,
-)
-from stock_core.model import Barcode, Product, ProductSpec
+from stock_core.errors import CatalogConflictError
+from stock_core.errors import ConflictError
+from stock_core.errors import InvalidCatalogEntryError
+from stock_core.errors import UnknownProductError
+from stock_core.model import Barcode
+from stock_core.model import Product
+from stock_core.model import ProductSpec
 from stock_core.store._boundary import catalog_refusals
 from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
-from stock_core.store.orders.reservation import LockedProduct, refresh_alerts
+from stock_core.store.orders.reservation import LockedProduct
+from stock_core.store.orders.reservation import refresh_alerts
 
 __all__ = [
     "create_product",

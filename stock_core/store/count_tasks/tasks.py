@@ -10,30 +10,27 @@ from typing import Any
 
 from asyncpg import Record
 
-from stock_core.domain.count_task import (
-    ABC_CLASSES,
-    CountLine,
-    CountPosting,
-    CountTaskLineView,
-    CountTaskView,
-    HeldRow,
-    LineStatus,
-    TaskStatus,
-    abc_classes,
-    count_lines,
-    needs_approval,
-)
+from stock_core.domain.count_task import ABC_CLASSES
+from stock_core.domain.count_task import CountLine
+from stock_core.domain.count_task import CountPosting
+from stock_core.domain.count_task import CountTaskLineView
+from stock_core.domain.count_task import CountTaskView
+from stock_core.domain.count_task import HeldRow
+from stock_core.domain.count_task import LineStatus
+from stock_core.domain.count_task import TaskStatus
+from stock_core.domain.count_task import abc_classes
+from stock_core.domain.count_task import count_lines
+from stock_core.domain.count_task import needs_approval
 from stock_core.domain.movement import Envelope
-from stock_core.errors import (
-    ConflictError,
-    CountTaskStateError,
-    InvalidCountTaskError,
-    NotFoundError,
-    UnknownLocationError,
-)
+from stock_core.errors import ConflictError
+from stock_core.errors import CountTaskStateError
+from stock_core.errors import InvalidCountTaskError
+from stock_core.errors import NotFoundError
+from stock_core.errors import UnknownLocationError
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import sql as q
-from stock_core.store.ledger import post_count_task_lines, post_in
+from stock_core.store.ledger import post_count_task_lines
+from stock_core.store.ledger import post_in
 from stock_core.types import IdempotencyKey
 
 __all__ = [

@@ -12,7 +12,10 @@ import asyncpg
 from stock_core.domain.codec import envelope_to_dict
 from stock_core.domain.movement import Envelope
 from stock_core.errors import StockRejection
-from stock_core.model import GatewayState, ScannerState, ScannerView, SpoolException
+from stock_core.model import GatewayState
+from stock_core.model import ScannerState
+from stock_core.model import ScannerView
+from stock_core.model import SpoolException
 from stock_core.store.connection import Connection
 from stock_core.store.gateway import sql as q
 from stock_core.store.outbox import sql as outbox_sql

@@ -18,26 +18,27 @@ import asyncpg
 
 from stock_core.domain.batch import is_plain
 from stock_core.domain.count_task import CountPosting
-from stock_core.domain.movement import (
-    Envelope,
-    MovementOutcome,
-    Outcome,
-    Undo,
-    request_fingerprint,
-)
-from stock_core.errors import (
-    ConstraintRejectedError,
-    IdempotencyConflictError,
-    InvalidMovementError,
-    StockRejection,
-)
-from stock_core.store._boundary import checked, retrying, with_retries
-from stock_core.store.connection import Connection, Pool
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import Outcome
+from stock_core.domain.movement import Undo
+from stock_core.domain.movement import request_fingerprint
+from stock_core.errors import ConstraintRejectedError
+from stock_core.errors import IdempotencyConflictError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import StockRejection
+from stock_core.store._boundary import checked
+from stock_core.store._boundary import retrying
+from stock_core.store._boundary import with_retries
+from stock_core.store.connection import Connection
+from stock_core.store.connection import Pool
 from stock_core.store.failover import bounded
 from stock_core.store.ledger import sql as q
-from stock_core.store.ledger.batch import LocationCache, post_plain
+from stock_core.store.ledger.batch import LocationCache
+from stock_core.store.ledger.batch import post_plain
 from stock_core.store.ledger.writer import Writer
-from stock_core.types import IdempotencyKey, MovementId
+from stock_core.types import IdempotencyKey
+from stock_core.types import MovementId
 
 __all__ = [
     "LocationCache",

@@ -25,41 +25,42 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Final, cast
+from typing import Any
+from typing import Final
+from typing import cast
 
 from asyncpg import Record
 
-from stock_core.domain.batch import (
-    PlanItem,
-    PlannedRow,
-    ProductFacts,
-    StockFacts,
-    plan_batch,
-)
-from stock_core.domain.capacity import Capacity, Load, UnitSize
-from stock_core.domain.movement import (
-    Adjust,
-    Envelope,
-    MovementOutcome,
-    MovementRecord,
-    Outcome,
-    Pick,
-    Receive,
-    request_fingerprint,
-    validate_command,
-)
+from stock_core.domain.batch import PlanItem
+from stock_core.domain.batch import PlannedRow
+from stock_core.domain.batch import ProductFacts
+from stock_core.domain.batch import StockFacts
+from stock_core.domain.batch import plan_batch
+from stock_core.domain.capacity import Capacity
+from stock_core.domain.capacity import Load
+from stock_core.domain.capacity import UnitSize
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import MovementRecord
+from stock_core.domain.movement import Outcome
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import request_fingerprint
+from stock_core.domain.movement import validate_command
 from stock_core.domain.serial import Tracking
-from stock_core.errors import InvalidMovementError, StockRejection
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import StockRejection
 from stock_core.store import capacity
 from stock_core.store.connection import Connection
 from stock_core.store.ledger.idempotency import replay
-from stock_core.store.orders.reservation import (
-    LockedProduct,
-    apply_alerts,
-    fill_backorders,
-    refresh_alerts,
-)
-from stock_core.types import LocationCode, MovementId, Sku
+from stock_core.store.orders.reservation import LockedProduct
+from stock_core.store.orders.reservation import apply_alerts
+from stock_core.store.orders.reservation import fill_backorders
+from stock_core.store.orders.reservation import refresh_alerts
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import Sku
 
 __all__ = ["LocationCache", "post_plain"]
 

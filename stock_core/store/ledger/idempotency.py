@@ -6,11 +6,17 @@ import json
 
 import asyncpg
 
-from stock_core.domain.movement import MovementKind, MovementOutcome, MovementRecord
-from stock_core.errors import IdempotencyConflictError, rejection_from_dict
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import MovementRecord
+from stock_core.errors import IdempotencyConflictError
+from stock_core.errors import rejection_from_dict
 from stock_core.store.connection import Connection
 from stock_core.store.ledger import sql as q
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import Sku
 
 __all__ = ["record_from_row", "replay"]
 

@@ -4,7 +4,8 @@ read-only transaction so it never holds more than one batch in memory."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
+from collections.abc import Sequence
 
 from stock_core.domain.movement import MovementRecord
 from stock_core.model import MovementFilter

@@ -6,31 +6,37 @@ from __future__ import annotations
 from datetime import date
 from typing import NamedTuple
 
-from stock_core.domain.allocation import LotStock, allocate_fefo, total_available
+from stock_core.domain.allocation import LotStock
+from stock_core.domain.allocation import allocate_fefo
+from stock_core.domain.allocation import total_available
 from stock_core.domain.capacity import room_refusal
-from stock_core.domain.movement import Envelope, MovementKind, MovementRecord, ProductRef
-from stock_core.domain.serial import (
-    SerialState,
-    SerialStatus,
-    Tracking,
-    arrival_refusal,
-    departure_refusal,
-    status_after,
-    tracking_refusal,
-)
-from stock_core.errors import (
-    InsufficientStockError,
-    QuarantinedStockError,
-    UnknownLocationError,
-    UnknownProductError,
-)
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import MovementRecord
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.serial import SerialState
+from stock_core.domain.serial import SerialStatus
+from stock_core.domain.serial import Tracking
+from stock_core.domain.serial import arrival_refusal
+from stock_core.domain.serial import departure_refusal
+from stock_core.domain.serial import status_after
+from stock_core.domain.serial import tracking_refusal
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import QuarantinedStockError
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
 from stock_core.store import capacity
 from stock_core.store.connection import Connection
 from stock_core.store.ledger import sql as q
-from stock_core.store.orders.reservation import LockedProduct, lock_product
-from stock_core.store.serials import lock_serial, set_serial
+from stock_core.store.orders.reservation import LockedProduct
+from stock_core.store.orders.reservation import lock_product
+from stock_core.store.serials import lock_serial
+from stock_core.store.serials import set_serial
 from stock_core.store.stock import sql as stock_sql
-from stock_core.types import LocationCode, MovementId, ReasonCode, Sku
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
 
 __all__ = ["PostedProduct", "RowWriter", "Taken"]
 

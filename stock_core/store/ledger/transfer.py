@@ -10,26 +10,29 @@ from __future__ import annotations
 
 import asyncpg
 
-from stock_core.domain.movement import Line, MovementKind, ReceiveTransfer, ShipTransfer
-from stock_core.domain.serial import SerialState, transit_refusal
-from stock_core.domain.warehouse import (
-    LotInTransit,
-    TransferStatus,
-    allocate_receipt,
-    transfer_status,
-)
-from stock_core.errors import (
-    ConflictError,
-    InvalidMovementError,
-    NotInTransitError,
-    UnknownTransferError,
-    UnknownWarehouseError,
-    WrongWarehouseError,
-)
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.serial import SerialState
+from stock_core.domain.serial import transit_refusal
+from stock_core.domain.warehouse import LotInTransit
+from stock_core.domain.warehouse import TransferStatus
+from stock_core.domain.warehouse import allocate_receipt
+from stock_core.domain.warehouse import transfer_status
+from stock_core.errors import ConflictError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NotInTransitError
+from stock_core.errors import UnknownTransferError
+from stock_core.errors import UnknownWarehouseError
+from stock_core.errors import WrongWarehouseError
 from stock_core.store.ledger import sql as q
-from stock_core.store.ledger.rows import PostedProduct, RowWriter, Taken
+from stock_core.store.ledger.rows import PostedProduct
+from stock_core.store.ledger.rows import RowWriter
+from stock_core.store.ledger.rows import Taken
 from stock_core.store.orders.reservation import emit
-from stock_core.store.serials import last_transfer, lock_serial
+from stock_core.store.serials import last_transfer
+from stock_core.store.serials import lock_serial
 from stock_core.store.transfers import sql as tq
 
 __all__ = ["check_in_transit", "receive_transfer", "reverse_transfer_row", "ship_transfer"]

@@ -8,65 +8,63 @@ touched in step, inside a transaction the caller owns."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import replace
 
 import asyncpg
 
-from stock_core.domain.allocation import (
-    CountedLine,
-    LotStock,
-    Reservation,
-    counted_by_product,
-    reconcile_count,
-    release_reserved,
-    take_reserved,
-    total_counted,
-)
-from stock_core.domain.count_task import CountPosting, covers
-from stock_core.domain.movement import (
-    Adjust,
-    Count,
-    Move,
-    MovementKind,
-    MovementOutcome,
-    Pick,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-    Undo,
-    request_fingerprint,
-    validate_command,
-)
-from stock_core.domain.serial import SerialStatus, Tracking, status_after
-from stock_core.errors import (
-    InsufficientStockError,
-    InvalidMovementError,
-    NothingToUndoError,
-    NotQuarantineError,
-    TrackingError,
-)
-from stock_core.store.count_tasks.recording import open_task_at, record_count
+from stock_core.domain.allocation import CountedLine
+from stock_core.domain.allocation import LotStock
+from stock_core.domain.allocation import Reservation
+from stock_core.domain.allocation import counted_by_product
+from stock_core.domain.allocation import reconcile_count
+from stock_core.domain.allocation import release_reserved
+from stock_core.domain.allocation import take_reserved
+from stock_core.domain.allocation import total_counted
+from stock_core.domain.count_task import CountPosting
+from stock_core.domain.count_task import covers
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.movement import Undo
+from stock_core.domain.movement import request_fingerprint
+from stock_core.domain.movement import validate_command
+from stock_core.domain.serial import SerialStatus
+from stock_core.domain.serial import Tracking
+from stock_core.domain.serial import status_after
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NothingToUndoError
+from stock_core.errors import NotQuarantineError
+from stock_core.errors import TrackingError
+from stock_core.store.count_tasks.recording import open_task_at
+from stock_core.store.count_tasks.recording import record_count
 from stock_core.store.ledger import sql as q
 from stock_core.store.ledger.idempotency import replay
-from stock_core.store.ledger.rows import PostedProduct, RowWriter, Taken
-from stock_core.store.ledger.transfer import (
-    check_in_transit,
-    receive_transfer,
-    reverse_transfer_row,
-    ship_transfer,
-)
+from stock_core.store.ledger.rows import PostedProduct
+from stock_core.store.ledger.rows import RowWriter
+from stock_core.store.ledger.rows import Taken
+from stock_core.store.ledger.transfer import check_in_transit
+from stock_core.store.ledger.transfer import receive_transfer
+from stock_core.store.ledger.transfer import reverse_transfer_row
+from stock_core.store.ledger.transfer import ship_transfer
 from stock_core.store.orders import order_shipped
 from stock_core.store.orders import sql as orders_sql
-from stock_core.store.orders.reservation import (
-    emit,
-    emit_availability,
-    fill_backorders,
-    refresh_alerts,
-)
-from stock_core.store.serials import lock_serials_at, serial_before
+from stock_core.store.orders.reservation import emit
+from stock_core.store.orders.reservation import emit_availability
+from stock_core.store.orders.reservation import fill_backorders
+from stock_core.store.orders.reservation import refresh_alerts
+from stock_core.store.serials import lock_serials_at
+from stock_core.store.serials import serial_before
 from stock_core.types import ReasonCode
 
 __all__ = ["Writer"]

@@ -7,7 +7,8 @@ from datetime import datetime
 
 import asyncpg
 
-from stock_core.model import Operator, OperatorActivity
+from stock_core.model import Operator
+from stock_core.model import OperatorActivity
 from stock_core.store._boundary import checked
 from stock_core.store.connection import Connection
 from stock_core.store.operators import sql

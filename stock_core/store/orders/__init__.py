@@ -17,33 +17,31 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from stock_core.domain.orders import (
-    OrderLineRequest,
-    expected_dates,
-    validate_lines,
-    validate_number,
-)
-from stock_core.errors import (
-    BackorderNotAllowedError,
-    ConflictError,
-    InvalidMovementError,
-    NotFoundError,
-    UnknownProductError,
-)
-from stock_core.model import Backorder, Order, OrderLine, PurchaseOrder, PurchaseOrderLine
+from stock_core.domain.orders import OrderLineRequest
+from stock_core.domain.orders import expected_dates
+from stock_core.domain.orders import validate_lines
+from stock_core.domain.orders import validate_number
+from stock_core.errors import BackorderNotAllowedError
+from stock_core.errors import ConflictError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NotFoundError
+from stock_core.errors import UnknownProductError
+from stock_core.model import Backorder
+from stock_core.model import Order
+from stock_core.model import OrderLine
+from stock_core.model import PurchaseOrder
+from stock_core.model import PurchaseOrderLine
 from stock_core.store.connection import Connection
 from stock_core.store.orders import sql as q
-from stock_core.store.orders.reservation import (
-    LockedProduct,
-    customer_of,
-    emit,
-    emit_availability,
-    fill_backorders,
-    lock_product,
-    refresh_alerts,
-    refresh_etas,
-    reserve,
-)
+from stock_core.store.orders.reservation import LockedProduct
+from stock_core.store.orders.reservation import customer_of
+from stock_core.store.orders.reservation import emit
+from stock_core.store.orders.reservation import emit_availability
+from stock_core.store.orders.reservation import fill_backorders
+from stock_core.store.orders.reservation import lock_product
+from stock_core.store.orders.reservation import refresh_alerts
+from stock_core.store.orders.reservation import refresh_etas
+from stock_core.store.orders.reservation import reserve
 from stock_core.store.records import from_record
 
 __all__ = [

@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
+from typing import Final
 
-from stock_core.domain.alerts import OUT_OF_STOCK, evaluate, evaluate_expired
-from stock_core.domain.orders import WaitingLine, moved_dates
+from stock_core.domain.alerts import OUT_OF_STOCK
+from stock_core.domain.alerts import evaluate
+from stock_core.domain.alerts import evaluate_expired
+from stock_core.domain.orders import WaitingLine
+from stock_core.domain.orders import moved_dates
 from stock_core.store.alerts import sql as alerts_sql
 from stock_core.store.connection import Connection
 from stock_core.store.expiry import raise_expired_alert

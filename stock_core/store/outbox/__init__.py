@@ -40,7 +40,8 @@ from asyncpg.pool import PoolConnectionProxy
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import FeedEvent
 from stock_core.store._boundary import translated
-from stock_core.store.connection import Connection, Pool
+from stock_core.store.connection import Connection
+from stock_core.store.connection import Pool
 from stock_core.store.failover import connector_of
 from stock_core.store.outbox import sql as q
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from stock_core.domain.serial import SerialState, SerialStatus
+from stock_core.domain.serial import SerialState
+from stock_core.domain.serial import SerialStatus
 from stock_core.store.connection import Connection
 from stock_core.store.serials import sql as q
 

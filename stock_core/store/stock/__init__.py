@@ -7,8 +7,13 @@ from typing import Any
 
 import asyncpg
 
-from stock_core.errors import UnknownProductError, WrongWarehouseError
-from stock_core.model import LocationStock, ProductStock, StockLevel, StockRow, WarehouseStock
+from stock_core.errors import UnknownProductError
+from stock_core.errors import WrongWarehouseError
+from stock_core.model import LocationStock
+from stock_core.model import ProductStock
+from stock_core.model import StockLevel
+from stock_core.model import StockRow
+from stock_core.model import WarehouseStock
 from stock_core.store.connection import Connection
 from stock_core.store.outbox import sql as outbox_sql
 from stock_core.store.stock import sql as q

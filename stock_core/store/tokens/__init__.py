@@ -14,23 +14,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from stock_core.domain.token import (
-    Role,
-    hash_secret,
-    new_token,
-    parse_token,
-    parse_token_ref,
-    secret_matches,
-)
+from stock_core.domain.token import Role
+from stock_core.domain.token import hash_secret
+from stock_core.domain.token import new_token
+from stock_core.domain.token import parse_token
+from stock_core.domain.token import parse_token_ref
+from stock_core.domain.token import secret_matches
 from stock_core.model import Token
-from stock_core.store.connection import Connection, Pool
+from stock_core.store.connection import Connection
+from stock_core.store.connection import Pool
 from stock_core.store.database import PING
 from stock_core.store.records import from_record
 from stock_core.store.tokens import sql as q

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from stock_core.domain.warehouse import transfer_status
 from stock_core.errors import UnknownTransferError
-from stock_core.model import Transfer, TransferLine, TransferLot
+from stock_core.model import Transfer
+from stock_core.model import TransferLine
+from stock_core.model import TransferLot
 from stock_core.store.connection import Connection
 from stock_core.store.transfers import sql
 

@@ -9,7 +9,10 @@ from typing import Any
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer, post_movement, snapshot
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
+from tests.functional.api.conftest import snapshot
 from tests.functional.api.test_orders_api import call
 
 

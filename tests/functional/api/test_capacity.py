@@ -5,12 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from stock_core.domain.movement import Envelope, Pick, ProductRef, Receive
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.domain.token import Role
 from stock_core.errors import CapacityExceededError
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer, post_movement
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
 
 
 async def _call(client: Client, method: str, url: str, token: str, body: Any = None) -> Any:

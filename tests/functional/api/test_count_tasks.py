@@ -8,7 +8,9 @@ from typing import Any
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer, post_movement
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
 
 
 async def _call(

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 
 from stock_core.domain.token import Role
-from tests.functional.api.conftest import Client, bearer, post_movement
-from web_ui.csv_cell import defuse, defuse_csv, safe_cell
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
+from web_ui.csv_cell import defuse
+from web_ui.csv_cell import defuse_csv
+from web_ui.csv_cell import safe_cell
 
 NAME = '=HYPERLINK("http://x")'
 CATEGORY = "+cat"

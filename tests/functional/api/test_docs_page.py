@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser import Browser, needs_chromium
+from tests.browser import Browser
+from tests.browser import needs_chromium
 from tests.functional.api.conftest import Client
 from web_ui.api import all_routes
 

@@ -9,7 +9,9 @@ from aiohttp import ClientResponse
 
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer, snapshot
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import snapshot
 from web_ui.problem import PROBLEMS
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from typing import Any
 
 from stock_core.domain.token import Role
-from tests.functional.api.conftest import Client, bearer, post_movement
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
 
 
 async def _get(client: Client, url: str, token: str) -> tuple[int, Any]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer, post_movement, snapshot
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
+from tests.functional.api.conftest import snapshot
 
 RECEIVE = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 5}
 PICK = {"kind": "pick", "sku": "WIDGET", "location": "A-01", "quantity": 4}

@@ -11,7 +11,9 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from stock_core.domain.token import Role
-from tests.functional.api.conftest import Client, bearer, post_movement
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
 
 
 async def test_the_openapi_document_passes_openapi_spec_validator(client: Client) -> None:

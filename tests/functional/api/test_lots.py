@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from stock_core.domain.token import Role
-from tests.functional.api.conftest import Client, bearer
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
 
 
 async def _call(

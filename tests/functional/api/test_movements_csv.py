@@ -8,7 +8,8 @@ import tracemalloc
 
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
 from web_ui.api.movements import CSV_COLUMNS
 
 ROWS = 100_000

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from stock_core.domain.token import Role
-from tests.functional.api.conftest import Client, bearer
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
 from web_ui.api import all_routes
 
 

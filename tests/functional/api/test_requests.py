@@ -16,7 +16,9 @@ import pytest
 
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, bearer, snapshot
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import snapshot
 from web_ui.api import all_routes
 from web_ui.api.route import openapi_path
 

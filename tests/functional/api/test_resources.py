@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from stock_core.domain.movement import Envelope, Pick, ProductRef
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
 from stock_core.domain.token import Role
 from stock_core.errors import InsufficientStockError
 from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer, post_movement
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
 from tests.functional.web_app import stop_relays
 from web_ui.app import create_app
 from web_ui.config import WebConfig

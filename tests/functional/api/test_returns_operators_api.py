@@ -4,12 +4,17 @@ resource and report, movements naming an operator and a reason, quarantine locat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, get_json, post_json, post_movement, snapshot
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import get_json
+from tests.functional.api.conftest import post_json
+from tests.functional.api.conftest import post_movement
+from tests.functional.api.conftest import snapshot
 
 
 async def test_operators_are_kept_listed_and_named_by_movements(

@@ -4,18 +4,26 @@ route's role, and a refused call changes nothing in the database."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import pytest
 
-from stock_core.domain.movement import Envelope, Pick, ProductRef
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
 from stock_core.domain.token import Role
 from stock_core.errors import InsufficientStockError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, Sku
-from tests.functional.api.conftest import Client, bearer, post_movement, snapshot
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
+from tests.functional.api.conftest import snapshot
 from web_ui.api import FAMILIES
 from web_ui.api.route import Route
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from stock_core.domain.token import Role
-from tests.functional.api.conftest import Client, bearer
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
 from web_ui.headers import content_security_policy
 
 

@@ -3,11 +3,13 @@ this process live (it is known even with PostgreSQL away)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from stock_core.domain.token import Role
-from stock_core.model import GatewayState, ScannerState
+from stock_core.model import GatewayState
+from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.database import Database
 from tests.functional.web_app import stop_relays

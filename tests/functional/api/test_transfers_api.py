@@ -12,19 +12,24 @@ from typing import Any
 
 import pytest
 
-from stock_core.domain.movement import Envelope, ProductRef, Receive, Undo
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Undo
 from stock_core.domain.token import Role
-from stock_core.errors import InvalidMovementError, SerialConflictError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import SerialConflictError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey, LocationCode, MovementId, Sku
-from tests.functional.api.conftest import (
-    Client,
-    bearer,
-    get_json,
-    post_json,
-    snapshot,
-)
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import Sku
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import get_json
+from tests.functional.api.conftest import post_json
+from tests.functional.api.conftest import snapshot
 
 
 def _kind(problem: dict[str, Any]) -> str:

@@ -4,14 +4,19 @@ a warehouse (API and locations.csv), and stock, movements and reports scoped by
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 from stock_core.domain.token import Role
 from stock_core.errors import CatalogImportError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from tests.functional.api.conftest import Client, get_json, post_json, post_movement, snapshot
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import get_json
+from tests.functional.api.conftest import post_json
+from tests.functional.api.conftest import post_movement
+from tests.functional.api.conftest import snapshot
 
 
 def _kind(problem: dict[str, Any]) -> str:

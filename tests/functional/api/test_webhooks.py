@@ -14,19 +14,26 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import cast
 
 import pytest
 from aiohttp import web
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from stock_core.domain.token import Role
 from stock_core.service import StockService
 from stock_core.store import webhooks as webhooks_store
 from stock_core.store.database import Database
-from tests.functional.api.conftest import Client, bearer, post_movement
+from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import bearer
+from tests.functional.api.conftest import post_movement
 from tests.functional.api.test_orders_api import call
 from tests.functional.web_app import stop_relays
 from tests.timing import UNIT

@@ -3,7 +3,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hardware_mocks.feedback import Feedback, FeedbackCounts, FeedbackParser
+from hardware_mocks.feedback import Feedback
+from hardware_mocks.feedback import FeedbackCounts
+from hardware_mocks.feedback import FeedbackParser
 
 ACK = b"\x1b7,"
 NAK = b"\x1b8,"

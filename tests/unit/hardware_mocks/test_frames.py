@@ -7,29 +7,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hardware_mocks.frames import (
-    DATALOGIC,
-    GENERIC_BEL,
-    GS,
-    HONEYWELL,
-    PRESETS,
-    TERMINATORS,
-    ZEBRA,
-    Aim,
-    corrupt_check_digit,
-    digital_link,
-    ean8,
-    ean13,
-    frame,
-    gs1_date,
-    gs1_element_string,
-    gs1_from_hri,
-    gtin14,
-    guess_aim,
-    terminator_name,
-    upca,
-    with_check_digit,
-)
+from hardware_mocks.frames import DATALOGIC
+from hardware_mocks.frames import GENERIC_BEL
+from hardware_mocks.frames import GS
+from hardware_mocks.frames import HONEYWELL
+from hardware_mocks.frames import PRESETS
+from hardware_mocks.frames import TERMINATORS
+from hardware_mocks.frames import ZEBRA
+from hardware_mocks.frames import Aim
+from hardware_mocks.frames import corrupt_check_digit
+from hardware_mocks.frames import digital_link
+from hardware_mocks.frames import ean8
+from hardware_mocks.frames import ean13
+from hardware_mocks.frames import frame
+from hardware_mocks.frames import gs1_date
+from hardware_mocks.frames import gs1_element_string
+from hardware_mocks.frames import gs1_from_hri
+from hardware_mocks.frames import gtin14
+from hardware_mocks.frames import guess_aim
+from hardware_mocks.frames import terminator_name
+from hardware_mocks.frames import upca
+from hardware_mocks.frames import with_check_digit
 from stock_core.domain.gtin import is_valid_gtin
 
 digits = st.text(alphabet="0123456789", min_size=1, max_size=1)

@@ -7,14 +7,12 @@ from typing import Any
 import pytest
 
 from hardware_mocks.frames import GS
-from hardware_mocks.load import (
-    SAMPLE_CATALOG,
-    Catalog,
-    LoadPlan,
-    LoadReport,
-    ScanKind,
-    ScannerLoad,
-)
+from hardware_mocks.load import SAMPLE_CATALOG
+from hardware_mocks.load import Catalog
+from hardware_mocks.load import LoadPlan
+from hardware_mocks.load import LoadReport
+from hardware_mocks.load import ScanKind
+from hardware_mocks.load import ScannerLoad
 from stock_core.domain.gtin import is_valid_gtin
 
 PRODUCT_KINDS = {ScanKind.PRODUCT, ScanKind.PRODUCT_GS1, ScanKind.PRODUCT_LINK}

@@ -3,16 +3,14 @@ from __future__ import annotations
 import pytest
 
 from hardware_mocks.frames import GS
-from hardware_mocks.script import (
-    Noise,
-    Raw,
-    Replug,
-    Scan,
-    ScriptError,
-    Sleep,
-    Unplug,
-    parse_script,
-)
+from hardware_mocks.script import Noise
+from hardware_mocks.script import Raw
+from hardware_mocks.script import Replug
+from hardware_mocks.script import Scan
+from hardware_mocks.script import ScriptError
+from hardware_mocks.script import Sleep
+from hardware_mocks.script import Unplug
+from hardware_mocks.script import parse_script
 
 SCRIPT = """\
 # receive two cases at the dock

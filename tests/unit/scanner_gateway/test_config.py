@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from scanner_gateway.config import FEEDBACK_BYTES, PRESETS, ScannerConfig, parse_byte_string
+from scanner_gateway.config import FEEDBACK_BYTES
+from scanner_gateway.config import PRESETS
+from scanner_gateway.config import ScannerConfig
+from scanner_gateway.config import parse_byte_string
 from scanner_gateway.framing import Terminator
 
 

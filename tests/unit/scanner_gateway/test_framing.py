@@ -8,18 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner_gateway.framing import (
-    STALE_PARTIAL,
-    BaudMismatchSuspected,
-    FrameDropped,
-    FrameGarbled,
-    FramerClosedError,
-    FrameReceived,
-    FramerEvent,
-    FrameTooLong,
-    LineFramer,
-    Terminator,
-)
+from scanner_gateway.framing import STALE_PARTIAL
+from scanner_gateway.framing import BaudMismatchSuspected
+from scanner_gateway.framing import FrameDropped
+from scanner_gateway.framing import FrameGarbled
+from scanner_gateway.framing import FramerClosedError
+from scanner_gateway.framing import FrameReceived
+from scanner_gateway.framing import FramerEvent
+from scanner_gateway.framing import FrameTooLong
+from scanner_gateway.framing import LineFramer
+from scanner_gateway.framing import Terminator
 
 GS1_FRAME = b"]C1010950600013435210ABC123\x1d17251231"
 

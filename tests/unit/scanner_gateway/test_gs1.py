@@ -8,22 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner_gateway.decoded import (
-    Decoded,
-    LocationScan,
-    ProductScan,
-    RejectReason,
-    ScanRejected,
-    Symbology,
-)
-from scanner_gateway.gs1 import (
-    GS,
-    decode_digital_link,
-    decode_element_string,
-    decode_hri,
-    is_digital_link,
-    parse_date,
-)
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import RejectReason
+from scanner_gateway.decoded import ScanRejected
+from scanner_gateway.decoded import Symbology
+from scanner_gateway.gs1 import GS
+from scanner_gateway.gs1 import decode_digital_link
+from scanner_gateway.gs1 import decode_element_string
+from scanner_gateway.gs1 import decode_hri
+from scanner_gateway.gs1 import is_digital_link
+from scanner_gateway.gs1 import parse_date
 from stock_core.types import Gtin
 
 GTIN = Gtin("09506000134352")

@@ -10,9 +10,11 @@ import os
 import socket
 import time
 import tty
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,10 @@ import serial
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
-from scanner_gateway.serial_link import LineClock, LinkState, SerialLink, _descriptor
+from scanner_gateway.serial_link import LineClock
+from scanner_gateway.serial_link import LinkState
+from scanner_gateway.serial_link import SerialLink
+from scanner_gateway.serial_link import _descriptor
 from tests.gateway_harness import eventually
 from tests.timing import UNIT
 

@@ -6,62 +6,57 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from scanner_gateway.decoded import (
-    Command,
-    CommandScan,
-    Decoded,
-    LocationScan,
-    OperatorScan,
-    OrderScan,
-    ProductScan,
-    PurchaseOrderScan,
-    QuantityScan,
-    ReasonScan,
-    RejectReason,
-    ScanRejected,
-    SerialScan,
-    Symbology,
-    TransferScan,
-)
-from scanner_gateway.intent import (
-    Acknowledge,
-    Feedback,
-    Intent,
-    PostCommand,
-    Reject,
-    SetLocation,
-    SignIn,
-)
-from scanner_gateway.session import Mode, ScannerSession, SessionStateError
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Count,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-    Undo,
-    validate_command,
-)
-from stock_core.types import (
-    Gtin,
-    LocationCode,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    ScannerId,
-    Sku,
-    TransferNumber,
-)
+from scanner_gateway.decoded import Command
+from scanner_gateway.decoded import CommandScan
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import OperatorScan
+from scanner_gateway.decoded import OrderScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import PurchaseOrderScan
+from scanner_gateway.decoded import QuantityScan
+from scanner_gateway.decoded import ReasonScan
+from scanner_gateway.decoded import RejectReason
+from scanner_gateway.decoded import ScanRejected
+from scanner_gateway.decoded import SerialScan
+from scanner_gateway.decoded import Symbology
+from scanner_gateway.decoded import TransferScan
+from scanner_gateway.intent import Acknowledge
+from scanner_gateway.intent import Feedback
+from scanner_gateway.intent import Intent
+from scanner_gateway.intent import PostCommand
+from scanner_gateway.intent import Reject
+from scanner_gateway.intent import SetLocation
+from scanner_gateway.intent import SignIn
+from scanner_gateway.session import Mode
+from scanner_gateway.session import ScannerSession
+from scanner_gateway.session import SessionStateError
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.movement import Undo
+from stock_core.domain.movement import validate_command
+from stock_core.types import Gtin
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
 
 SCANNER = ScannerId("dock-1")
 A = LocationCode("A-01")

@@ -8,34 +8,30 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner_gateway.decoded import (
-    Command,
-    CommandScan,
-    Decoded,
-    LocationScan,
-    OperatorScan,
-    OrderScan,
-    ProductScan,
-    PurchaseOrderScan,
-    QuantityScan,
-    ReasonScan,
-    RejectReason,
-    ScanRejected,
-    SerialScan,
-    Symbology,
-    TransferScan,
-)
+from scanner_gateway.decoded import Command
+from scanner_gateway.decoded import CommandScan
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import OperatorScan
+from scanner_gateway.decoded import OrderScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import PurchaseOrderScan
+from scanner_gateway.decoded import QuantityScan
+from scanner_gateway.decoded import ReasonScan
+from scanner_gateway.decoded import RejectReason
+from scanner_gateway.decoded import ScanRejected
+from scanner_gateway.decoded import SerialScan
+from scanner_gateway.decoded import Symbology
+from scanner_gateway.decoded import TransferScan
 from scanner_gateway.symbology import decode
-from stock_core.types import (
-    Gtin,
-    LocationCode,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    Sku,
-    TransferNumber,
-)
+from stock_core.types import Gtin
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
 
 GTIN = Gtin("09506000134352")
 DECODED_TYPES = (

@@ -5,8 +5,12 @@ from __future__ import annotations
 import pytest
 
 from scanner_gateway.window import RecentWindow
-from stock_core.domain.movement import Envelope, ProductRef, Receive
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 
 
 def scan(key: str) -> Envelope:

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from scanner_gateway.spool.window import WINDOW_FILE, WINDOW_OLD_FILE, WindowLog
-from stock_core.domain.movement import Envelope, ProductRef, Receive
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from scanner_gateway.spool.window import WINDOW_FILE
+from scanner_gateway.spool.window import WINDOW_OLD_FILE
+from scanner_gateway.spool.window import WindowLog
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 
 T0 = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from stock_core.domain.alerts import (
-    EXPIRED,
-    LOW_STOCK,
-    OUT_OF_STOCK,
-    AlertChange,
-    evaluate,
-    evaluate_expired,
-    margin,
-)
+from stock_core.domain.alerts import EXPIRED
+from stock_core.domain.alerts import LOW_STOCK
+from stock_core.domain.alerts import OUT_OF_STOCK
+from stock_core.domain.alerts import AlertChange
+from stock_core.domain.alerts import evaluate
+from stock_core.domain.alerts import evaluate_expired
+from stock_core.domain.alerts import margin
 
 
 @pytest.mark.parametrize(

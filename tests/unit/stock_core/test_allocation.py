@@ -8,22 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.allocation import (
-    CountChange,
-    CountedLine,
-    CountTotal,
-    Draw,
-    LotStock,
-    Reservation,
-    ReservationTake,
-    allocate_fefo,
-    counted_by_product,
-    reconcile_count,
-    release_reserved,
-    take_reserved,
-    total_available,
-    total_counted,
-)
+from stock_core.domain.allocation import CountChange
+from stock_core.domain.allocation import CountedLine
+from stock_core.domain.allocation import CountTotal
+from stock_core.domain.allocation import Draw
+from stock_core.domain.allocation import LotStock
+from stock_core.domain.allocation import Reservation
+from stock_core.domain.allocation import ReservationTake
+from stock_core.domain.allocation import allocate_fefo
+from stock_core.domain.allocation import counted_by_product
+from stock_core.domain.allocation import reconcile_count
+from stock_core.domain.allocation import release_reserved
+from stock_core.domain.allocation import take_reserved
+from stock_core.domain.allocation import total_available
+from stock_core.domain.allocation import total_counted
 from stock_core.errors import CountBelowReservedError
 
 JAN = date(2030, 1, 1)

@@ -6,8 +6,11 @@ from datetime import date
 
 import pytest
 
-from stock_core.domain.availability import AvailabilityStatus, ProductSupply, availability
-from stock_core.domain.orders import WaitingLine, moved_dates
+from stock_core.domain.availability import AvailabilityStatus
+from stock_core.domain.availability import ProductSupply
+from stock_core.domain.availability import availability
+from stock_core.domain.orders import WaitingLine
+from stock_core.domain.orders import moved_dates
 from stock_core.domain.token import Role
 
 MARCH, APRIL = date(2031, 3, 1), date(2031, 4, 1)

@@ -7,44 +7,36 @@ from datetime import date
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.batch import (
-    PlanItem,
-    PlannedRow,
-    ProductFacts,
-    StockFacts,
-    is_plain,
-    plan_batch,
-    products_named,
-)
-from stock_core.domain.movement import (
-    Adjust,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    MovementKind,
-    Pick,
-    ProductRef,
-    Receive,
-    Return,
-    Scrap,
-    Undo,
-)
-from stock_core.errors import (
-    InsufficientStockError,
-    QuarantinedStockError,
-    UnknownLocationError,
-    UnknownProductError,
-)
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    ScannerId,
-    Sku,
-)
+from stock_core.domain.batch import PlanItem
+from stock_core.domain.batch import PlannedRow
+from stock_core.domain.batch import ProductFacts
+from stock_core.domain.batch import StockFacts
+from stock_core.domain.batch import is_plain
+from stock_core.domain.batch import plan_batch
+from stock_core.domain.batch import products_named
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import Undo
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import QuarantinedStockError
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
 
 A = ProductFacts(1, "A", reorder_point=5, on_hand=0, reserved=0)
 SHELF = (10, "SHELF")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from stock_core.errors import ConstraintRejectedError, DatabaseUnavailableError, StockRejection
-from stock_core.store._boundary import checked, is_unavailable, retrying, translated
+from stock_core.errors import ConstraintRejectedError
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import StockRejection
+from stock_core.store._boundary import checked
+from stock_core.store._boundary import is_unavailable
+from stock_core.store._boundary import retrying
+from stock_core.store._boundary import translated
 
 
 def _check_violation() -> asyncpg.CheckViolationError:

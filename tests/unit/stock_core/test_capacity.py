@@ -7,18 +7,24 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.batch import PlanItem, ProductFacts, plan_batch
-from stock_core.domain.capacity import (
-    Capacity,
-    Load,
-    UnitSize,
-    load_of,
-    room_refusal,
-    unit_size,
-)
-from stock_core.domain.movement import Adjust, Envelope, Pick, ProductRef, Receive
+from stock_core.domain.batch import PlanItem
+from stock_core.domain.batch import ProductFacts
+from stock_core.domain.batch import plan_batch
+from stock_core.domain.capacity import Capacity
+from stock_core.domain.capacity import Load
+from stock_core.domain.capacity import UnitSize
+from stock_core.domain.capacity import load_of
+from stock_core.domain.capacity import room_refusal
+from stock_core.domain.capacity import unit_size
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
 from stock_core.errors import CapacityExceededError
-from stock_core.types import IdempotencyKey, LocationCode, Sku
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 
 D = Decimal
 BIN = (7, "BIN-1")

@@ -8,19 +8,18 @@ import re
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from stock_core.domain.catalog import (
-    LOCATION_COLUMNS,
-    PRODUCT_COLUMNS,
-    LocationRow,
-    ProductRow,
-    parse_barcodes,
-    parse_locations,
-    parse_operators,
-    parse_products,
-)
+from stock_core.domain.catalog import LOCATION_COLUMNS
+from stock_core.domain.catalog import PRODUCT_COLUMNS
+from stock_core.domain.catalog import LocationRow
+from stock_core.domain.catalog import ProductRow
+from stock_core.domain.catalog import parse_barcodes
+from stock_core.domain.catalog import parse_locations
+from stock_core.domain.catalog import parse_operators
+from stock_core.domain.catalog import parse_products
 from stock_core.errors import ImportProblem
 from stock_core.model import Barcode
 

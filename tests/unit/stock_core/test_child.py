@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from stock_core.child import ChildDiedError, call_in_child
+from stock_core.child import ChildDiedError
+from stock_core.child import call_in_child
 
 
 async def test_the_child_answers_and_sees_the_environment_it_was_given() -> None:

@@ -11,36 +11,33 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.codec import envelope_from_dict, envelope_to_dict
-from stock_core.domain.movement import (
-    Adjust,
-    Command,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-    Undo,
-)
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    MovementId,
-    OperatorCode,
-    OrderNumber,
-    PurchaseOrderNumber,
-    ReasonCode,
-    ScannerId,
-    Sku,
-    TransferNumber,
-    WarehouseCode,
-)
+from stock_core.domain.codec import envelope_from_dict
+from stock_core.domain.codec import envelope_to_dict
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.movement import Undo
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import OperatorCode
+from stock_core.types import OrderNumber
+from stock_core.types import PurchaseOrderNumber
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
+from stock_core.types import WarehouseCode
 
 ITEM = ProductRef(sku=Sku("WIDGET"))
 CASE = ProductRef(barcode="15012345678907")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.allocation import LotStock, reconcile_count
-from stock_core.domain.count_task import (
-    CountLine,
-    CountTaskLineView,
-    CountTaskView,
-    HeldRow,
-    abc_classes,
-    count_lines,
-    covers,
-    needs_approval,
-)
+from stock_core.domain.allocation import LotStock
+from stock_core.domain.allocation import reconcile_count
+from stock_core.domain.count_task import CountLine
+from stock_core.domain.count_task import CountTaskLineView
+from stock_core.domain.count_task import CountTaskView
+from stock_core.domain.count_task import HeldRow
+from stock_core.domain.count_task import abc_classes
+from stock_core.domain.count_task import count_lines
+from stock_core.domain.count_task import covers
+from stock_core.domain.count_task import needs_approval
 
 
 def test_a_product_held_and_not_counted_counts_as_zero() -> None:

@@ -6,22 +6,20 @@ import json
 
 import pytest
 
-from stock_core.errors import (
-    CatalogImportError,
-    CountBelowReservedError,
-    DatabaseUnavailableError,
-    IdempotencyConflictError,
-    ImportProblem,
-    InsufficientStockError,
-    InvalidMovementError,
-    NothingToUndoError,
-    StockError,
-    StockRejection,
-    StockUsageError,
-    UnknownLocationError,
-    UnknownProductError,
-    rejection_from_dict,
-)
+from stock_core.errors import CatalogImportError
+from stock_core.errors import CountBelowReservedError
+from stock_core.errors import DatabaseUnavailableError
+from stock_core.errors import IdempotencyConflictError
+from stock_core.errors import ImportProblem
+from stock_core.errors import InsufficientStockError
+from stock_core.errors import InvalidMovementError
+from stock_core.errors import NothingToUndoError
+from stock_core.errors import StockError
+from stock_core.errors import StockRejection
+from stock_core.errors import StockUsageError
+from stock_core.errors import UnknownLocationError
+from stock_core.errors import UnknownProductError
+from stock_core.errors import rejection_from_dict
 
 _ALL_REJECTIONS = [
     (StockRejection("plain"), "rejected", 422),

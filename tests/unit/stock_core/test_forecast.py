@@ -2,31 +2,30 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import numpy as np
 import pytest
 from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-from stock_core.domain.forecast import (
-    SEASONAL_METHODS,
-    Forecast,
-    ForecastMethod,
-    Grid,
-    MonthlySeries,
-    Selection,
-    WeeklySeries,
-    backtest,
-    backtest_product,
-    backtest_weeks,
-    diagnose,
-    fingerprint,
-    forecast_series,
-    predict,
-    select,
-    week_start,
-    weekly_series,
-)
+from stock_core.domain.forecast import SEASONAL_METHODS
+from stock_core.domain.forecast import Forecast
+from stock_core.domain.forecast import ForecastMethod
+from stock_core.domain.forecast import Grid
+from stock_core.domain.forecast import MonthlySeries
+from stock_core.domain.forecast import Selection
+from stock_core.domain.forecast import WeeklySeries
+from stock_core.domain.forecast import backtest
+from stock_core.domain.forecast import backtest_product
+from stock_core.domain.forecast import backtest_weeks
+from stock_core.domain.forecast import diagnose
+from stock_core.domain.forecast import fingerprint
+from stock_core.domain.forecast import forecast_series
+from stock_core.domain.forecast import predict
+from stock_core.domain.forecast import select
+from stock_core.domain.forecast import week_start
+from stock_core.domain.forecast import weekly_series
 from stock_core.types import Sku
 
 MONDAY = date(2021, 1, 4)

@@ -6,13 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.gtin import (
-    GTIN_LENGTHS,
-    check_digit,
-    expand_upce,
-    is_valid_gtin,
-    normalize_gtin,
-)
+from stock_core.domain.gtin import GTIN_LENGTHS
+from stock_core.domain.gtin import check_digit
+from stock_core.domain.gtin import expand_upce
+from stock_core.domain.gtin import is_valid_gtin
+from stock_core.domain.gtin import normalize_gtin
 
 _digits = st.text(alphabet="0123456789", min_size=1, max_size=20)
 

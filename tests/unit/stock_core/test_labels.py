@@ -18,42 +18,41 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from scanner_gateway.decoded import (
-    Command,
-    CommandScan,
-    Decoded,
-    LocationScan,
-    OperatorScan,
-    ProductScan,
-    QuantityScan,
-    ReasonScan,
-    SerialScan,
-    Symbology,
-)
+from scanner_gateway.decoded import Command
+from scanner_gateway.decoded import CommandScan
+from scanner_gateway.decoded import Decoded
+from scanner_gateway.decoded import LocationScan
+from scanner_gateway.decoded import OperatorScan
+from scanner_gateway.decoded import ProductScan
+from scanner_gateway.decoded import QuantityScan
+from scanner_gateway.decoded import ReasonScan
+from scanner_gateway.decoded import SerialScan
+from scanner_gateway.decoded import Symbology
 from scanner_gateway.symbology import decode
-from stock_core.domain.labels import (
-    COMMANDS,
-    MAX_LABELS,
-    QUANTITIES,
-    SIZES,
-    Label,
-    LabelError,
-    LabelFormat,
-    LabelKind,
-    LabelRequest,
-    LabelSize,
-    LocationEntry,
-    ProductEntry,
-    Symbol,
-    command_labels,
-    location_labels,
-    parse_request,
-    product_labels,
-    unit_gtin,
-    zpl,
-)
+from stock_core.domain.labels import COMMANDS
+from stock_core.domain.labels import MAX_LABELS
+from stock_core.domain.labels import QUANTITIES
+from stock_core.domain.labels import SIZES
+from stock_core.domain.labels import Label
+from stock_core.domain.labels import LabelError
+from stock_core.domain.labels import LabelFormat
+from stock_core.domain.labels import LabelKind
+from stock_core.domain.labels import LabelRequest
+from stock_core.domain.labels import LabelSize
+from stock_core.domain.labels import LocationEntry
+from stock_core.domain.labels import ProductEntry
+from stock_core.domain.labels import Symbol
+from stock_core.domain.labels import command_labels
+from stock_core.domain.labels import location_labels
+from stock_core.domain.labels import parse_request
+from stock_core.domain.labels import product_labels
+from stock_core.domain.labels import unit_gtin
+from stock_core.domain.labels import zpl
 from stock_core.label_pdf import render_pdf
-from stock_core.types import Gtin, LocationCode, OperatorCode, ReasonCode
+from stock_core.types import Gtin
+from stock_core.types import LocationCode
+from stock_core.types import OperatorCode
+from stock_core.types import ReasonCode
 from tests.ci import in_ci
 
 PDFTOPPM = shutil.which("pdftoppm")

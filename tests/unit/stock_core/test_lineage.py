@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from stock_core.domain.lineage import (
-    Lineage,
-    LineageVerdict,
-    judge,
-    lineage_from_text,
-    lineage_to_text,
-)
+from stock_core.domain.lineage import Lineage
+from stock_core.domain.lineage import LineageVerdict
+from stock_core.domain.lineage import judge
+from stock_core.domain.lineage import lineage_from_text
+from stock_core.domain.lineage import lineage_to_text
 
 SYSTEM = 7716565948805500097
 

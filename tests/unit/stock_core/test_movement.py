@@ -2,45 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.movement import (
-    MAX_QUANTITY,
-    Adjust,
-    Command,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    MovementKind,
-    MovementOutcome,
-    MovementRecord,
-    Pick,
-    ProductRef,
-    Receive,
-    ReceiveTransfer,
-    Return,
-    Scrap,
-    ShipTransfer,
-    Undo,
-    request_fingerprint,
-    validate_command,
-)
+from stock_core.domain.movement import MAX_QUANTITY
+from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import MovementKind
+from stock_core.domain.movement import MovementOutcome
+from stock_core.domain.movement import MovementRecord
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import ReceiveTransfer
+from stock_core.domain.movement import Return
+from stock_core.domain.movement import Scrap
+from stock_core.domain.movement import ShipTransfer
+from stock_core.domain.movement import Undo
+from stock_core.domain.movement import request_fingerprint
+from stock_core.domain.movement import validate_command
 from stock_core.errors import InvalidMovementError
-from stock_core.types import (
-    IdempotencyKey,
-    LocationCode,
-    MovementId,
-    ReasonCode,
-    ScannerId,
-    Sku,
-    TransferNumber,
-    WarehouseCode,
-)
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import MovementId
+from stock_core.types import ReasonCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
+from stock_core.types import TransferNumber
+from stock_core.types import WarehouseCode
 
 ITEM = ProductRef(sku=Sku("WIDGET"))
 CASE = ProductRef(barcode="15012345678907")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stock_core.domain.operator import check_operator, operator_code_problem
+from stock_core.domain.operator import check_operator
+from stock_core.domain.operator import operator_code_problem
 
 
 @pytest.mark.parametrize("code", ["ann", "W0042", "ann.b-7_x", "9" * 64])

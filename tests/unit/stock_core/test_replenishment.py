@@ -1,19 +1,19 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 
 import pytest
 
-from stock_core.domain.forecast import Forecast, ForecastMethod
-from stock_core.domain.replenishment import (
-    Arrival,
-    Position,
-    Projection,
-    evaluate_stockout,
-    project,
-    safety_stock,
-    suggest,
-)
+from stock_core.domain.forecast import Forecast
+from stock_core.domain.forecast import ForecastMethod
+from stock_core.domain.replenishment import Arrival
+from stock_core.domain.replenishment import Position
+from stock_core.domain.replenishment import Projection
+from stock_core.domain.replenishment import evaluate_stockout
+from stock_core.domain.replenishment import project
+from stock_core.domain.replenishment import safety_stock
+from stock_core.domain.replenishment import suggest
 from stock_core.types import Sku
 
 TODAY = date(2024, 11, 4)  # a Monday

@@ -2,27 +2,29 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from decimal import Decimal
 
 import pytest
 
-from stock_core.domain.reports import (
-    DatedStock,
-    ProductActivity,
-    ProductHolding,
-    ProductPeriod,
-    deadstock_csv,
-    deadstock_report,
-    expiry_csv,
-    expiry_report,
-    instant,
-    period_bounds,
-    turnover_csv,
-    turnover_report,
-    valuation_csv,
-    valuation_report,
-)
+from stock_core.domain.reports import DatedStock
+from stock_core.domain.reports import ProductActivity
+from stock_core.domain.reports import ProductHolding
+from stock_core.domain.reports import ProductPeriod
+from stock_core.domain.reports import deadstock_csv
+from stock_core.domain.reports import deadstock_report
+from stock_core.domain.reports import expiry_csv
+from stock_core.domain.reports import expiry_report
+from stock_core.domain.reports import instant
+from stock_core.domain.reports import period_bounds
+from stock_core.domain.reports import turnover_csv
+from stock_core.domain.reports import turnover_report
+from stock_core.domain.reports import valuation_csv
+from stock_core.domain.reports import valuation_report
 from stock_core.types import Sku
 
 START = datetime(2024, 1, 1, tzinfo=UTC)

@@ -6,15 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stock_core.domain.returns import (
-    DEFAULT_REASONS,
-    LocationType,
-    StockRow,
-    available_units,
-    check_reason,
-    check_reason_list,
-    figures,
-)
+from stock_core.domain.returns import DEFAULT_REASONS
+from stock_core.domain.returns import LocationType
+from stock_core.domain.returns import StockRow
+from stock_core.domain.returns import available_units
+from stock_core.domain.returns import check_reason
+from stock_core.domain.returns import check_reason_list
+from stock_core.domain.returns import figures
 from stock_core.errors import UnknownReasonError
 from stock_core.types import ReasonCode
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from stock_core.domain.serial import (
-    SerialState,
-    SerialStatus,
-    Tracking,
-    arrival_refusal,
-    check_serial,
-    check_serials,
-    departure_refusal,
-    reported_status,
-    status_after,
-    tracking_refusal,
-    transit_refusal,
-)
+from stock_core.domain.serial import SerialState
+from stock_core.domain.serial import SerialStatus
+from stock_core.domain.serial import Tracking
+from stock_core.domain.serial import arrival_refusal
+from stock_core.domain.serial import check_serial
+from stock_core.domain.serial import check_serials
+from stock_core.domain.serial import departure_refusal
+from stock_core.domain.serial import reported_status
+from stock_core.domain.serial import status_after
+from stock_core.domain.serial import tracking_refusal
+from stock_core.domain.serial import transit_refusal
 from stock_core.errors import InvalidMovementError
 
 IN_A1 = SerialState("S1", SerialStatus.IN_STOCK, 1, "A-01")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from stock_core.domain.capacity import UnitSize
-from stock_core.domain.space import SpaceLine, space_csv, space_lines
+from stock_core.domain.space import SpaceLine
+from stock_core.domain.space import space_csv
+from stock_core.domain.space import space_lines
 
 D = Decimal
 

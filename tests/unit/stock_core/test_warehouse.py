@@ -6,15 +6,13 @@ from datetime import date
 
 import pytest
 
-from stock_core.domain.warehouse import (
-    LotInTransit,
-    ReceiptPart,
-    TransferStatus,
-    allocate_receipt,
-    check_warehouse,
-    check_warehouse_code,
-    transfer_status,
-)
+from stock_core.domain.warehouse import LotInTransit
+from stock_core.domain.warehouse import ReceiptPart
+from stock_core.domain.warehouse import TransferStatus
+from stock_core.domain.warehouse import allocate_receipt
+from stock_core.domain.warehouse import check_warehouse
+from stock_core.domain.warehouse import check_warehouse_code
+from stock_core.domain.warehouse import transfer_status
 
 
 @pytest.mark.parametrize("code", ["MAIN", "EAST-2", "W_1", "9", "A" * 32])

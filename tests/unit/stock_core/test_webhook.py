@@ -12,22 +12,20 @@ from datetime import timedelta
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from stock_core.domain.webhook import (
-    EVENT_TYPES,
-    GIVE_UP_AFTER,
-    MAX_PATTERNS,
-    Subscriber,
-    coalesce_key,
-    matches,
-    message_body,
-    new_secret,
-    next_attempt_delay,
-    parse_patterns,
-    plan_deliveries,
-    secret_key,
-    sign,
-    signature_headers,
-)
+from stock_core.domain.webhook import EVENT_TYPES
+from stock_core.domain.webhook import GIVE_UP_AFTER
+from stock_core.domain.webhook import MAX_PATTERNS
+from stock_core.domain.webhook import Subscriber
+from stock_core.domain.webhook import coalesce_key
+from stock_core.domain.webhook import matches
+from stock_core.domain.webhook import message_body
+from stock_core.domain.webhook import new_secret
+from stock_core.domain.webhook import next_attempt_delay
+from stock_core.domain.webhook import parse_patterns
+from stock_core.domain.webhook import plan_deliveries
+from stock_core.domain.webhook import secret_key
+from stock_core.domain.webhook import sign
+from stock_core.domain.webhook import signature_headers
 
 
 def test_patterns_are_types_families_or_star_each_once() -> None:

@@ -6,25 +6,26 @@ from __future__ import annotations
 import json
 import struct
 import zlib
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
-from scanner_gateway.spool.codec import (
-    SpoolRecord,
-    encode_record,
-)
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import encode_record
 from stock_core.domain.codec import envelope_to_dict
-from stock_core.domain.movement import (
-    Command,
-    Count,
-    Envelope,
-    Line,
-    Move,
-    Pick,
-    ProductRef,
-    Receive,
-    Undo,
-)
-from stock_core.types import IdempotencyKey, LocationCode, ScannerId, Sku
+from stock_core.domain.movement import Command
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
+from stock_core.domain.movement import Move
+from stock_core.domain.movement import Pick
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.domain.movement import Undo
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import ScannerId
+from stock_core.types import Sku
 
 __all__ = ["A01", "AT", "B01", "COMMANDS", "WIDGET", "legacy_record", "record", "stream"]
 

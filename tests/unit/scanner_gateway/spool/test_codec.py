@@ -6,34 +6,31 @@ import struct
 import zlib
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
-from scanner_gateway.spool.codec import (
-    MAX_PAYLOAD,
-    RECORD_HEADER_SIZE,
-    SEGMENT_HEADER_SIZE,
-    Damage,
-    Frame,
-    SegmentHeader,
-    SpoolRecord,
-    decode_payload,
-    decode_segment_header,
-    encode_payload,
-    encode_record,
-    encode_segment_header,
-    read_frames,
-    salvage,
-)
+from scanner_gateway.spool.codec import MAX_PAYLOAD
+from scanner_gateway.spool.codec import RECORD_HEADER_SIZE
+from scanner_gateway.spool.codec import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool.codec import Damage
+from scanner_gateway.spool.codec import Frame
+from scanner_gateway.spool.codec import SegmentHeader
+from scanner_gateway.spool.codec import SpoolRecord
+from scanner_gateway.spool.codec import decode_payload
+from scanner_gateway.spool.codec import decode_segment_header
+from scanner_gateway.spool.codec import encode_payload
+from scanner_gateway.spool.codec import encode_record
+from scanner_gateway.spool.codec import encode_segment_header
+from scanner_gateway.spool.codec import read_frames
+from scanner_gateway.spool.codec import salvage
 from stock_core.domain.movement import Receive
-from tests.unit.scanner_gateway.spool.records import (
-    A01,
-    COMMANDS,
-    WIDGET,
-    legacy_record,
-    record,
-    stream,
-)
+from tests.unit.scanner_gateway.spool.records import A01
+from tests.unit.scanner_gateway.spool.records import COMMANDS
+from tests.unit.scanner_gateway.spool.records import WIDGET
+from tests.unit.scanner_gateway.spool.records import legacy_record
+from tests.unit.scanner_gateway.spool.records import record
+from tests.unit.scanner_gateway.spool.records import stream
 
 
 def frames_of(items: list[Frame | Damage]) -> list[SpoolRecord]:

@@ -7,32 +7,30 @@ import logging
 import os
 import struct
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from scanner_gateway.errors import SpoolFormatError, SpoolFullError, SpoolLockedError
-from scanner_gateway.spool import (
-    SEGMENT_HEADER_SIZE,
-    Spool,
-    encode_record,
-    encode_segment_header,
-    pending_records,
-)
-from stock_core.domain.movement import (
-    Count,
-    Envelope,
-    Line,
-)
+from scanner_gateway.errors import SpoolFormatError
+from scanner_gateway.errors import SpoolFullError
+from scanner_gateway.errors import SpoolLockedError
+from scanner_gateway.spool import SEGMENT_HEADER_SIZE
+from scanner_gateway.spool import Spool
+from scanner_gateway.spool import encode_record
+from scanner_gateway.spool import encode_segment_header
+from scanner_gateway.spool import pending_records
+from stock_core.domain.movement import Count
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import Line
 from tests.failing_disk import FailingDiskSpool
-from tests.unit.scanner_gateway.spool.records import (
-    A01,
-    WIDGET,
-    legacy_record,
-    record,
-    stream,
-)
+from tests.unit.scanner_gateway.spool.records import A01
+from tests.unit.scanner_gateway.spool.records import WIDGET
+from tests.unit.scanner_gateway.spool.records import legacy_record
+from tests.unit.scanner_gateway.spool.records import record
+from tests.unit.scanner_gateway.spool.records import stream
 
 
 def envelopes(numbers: range) -> list[Envelope]:

@@ -6,10 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner_gateway.spool import (
-    claim_epoch,
-    spool_identity,
-)
+from scanner_gateway.spool import claim_epoch
+from scanner_gateway.spool import spool_identity
 
 
 def test_claim_epoch_increases_every_time_and_survives(tmp_path: Path) -> None:
