@@ -1,40 +1,6 @@
-"""Connections to a replicated PostgreSQL that never leave a caller waiting on a sick server.
-
-:class:`Connector` is what a pool calls instead of ``asyncpg.connect``:
-
-* **Each host its own deadline.** A multi-host URL (``postgresql://h1,h2/db``) is tried
-  host by host, each with ``connect_timeout`` (asyncpg's own multi-host connect shares
-  one timeout among all hosts, so a hung first host used it all and the second was
-  never tried). The host that answered last is tried first next time.
-* **The primary, on the right history.** A writer's connection must be read-write and
-  not in recovery, and its server's lineage (system identifier and timeline, see
-  :mod:`stock_core.domain.lineage`) must not be behind the one the writer last wrote
-  on: an old primary that comes back after a failover, still read-write, is refused
-  and the next host tried. A later timeline (a failover) or another system is taken,
-  and listeners hear of it (the gateway replays its recent window). The lineage can
-  be kept in a file, so a restarted gateway refuses an old primary too.
-* **A pooler is noticed.** Behind pgbouncer (a transaction pooler hands each
-  transaction to any server connection, so a prepared statement of one transaction is
-  missing in the next) asyncpg's prepared statement cache is turned off by itself: a
-  pooler answers the start-up with a backend key of its own, which is not the server
-  backend's ``pg_backend_pid()``.
-* **TCP keepalives** on every connection (and a TCP user timeout): a server that
-  vanished from the network is noticed in seconds, not hours.
-* **Every statement a deadline.** Pools give asyncpg ``statement_timeout`` as its
-  ``command_timeout`` and make :class:`DeadlineConnection` connections: a statement that misses
-  it (or whose caller gives up on it) fails with ``TimeoutError`` and its connection is
-  dropped at once, never given back to the pool.
-* **Unconfirmed commits are noticed.** PostgreSQL answers a commit whose wait for a
-  synchronous standby was cancelled with a WARNING, after committing it locally only:
-  its fate on the cluster is unknown. :func:`bounded` listens for that warning and
-  turns it into :class:`CommitUnconfirmedError`.
-
-:func:`bounded` is a pooled connection with a deadline that ends in
-``terminate()``: the socket is closed at once, the waiting call fails, and releasing
-the connection costs nothing. asyncpg's own timeouts *cancel* the query, which sends a
-cancel request to the server and then waits for it, and a rollback after it: on a
-hung server that wait lasted until ``command_timeout`` (60 s).
-"""
+"""Making a pool's connections: host by host, each with its own deadline, to a primary
+on the right history, with keepalives, noticing a connection pooler (see
+:mod:`stock_core.store.failover`)."""
 
 from __future__ import annotations
 
@@ -44,28 +10,21 @@ import logging
 import os
 import socket
 import weakref
-from collections.abc import AsyncIterator
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 
 import asyncpg
-from asyncpg import connect_utils
 
 from stock_core.domain.lineage import Lineage
 from stock_core.domain.lineage import LineageVerdict
 from stock_core.domain.lineage import judge
 from stock_core.domain.lineage import lineage_from_text
 from stock_core.domain.lineage import lineage_to_text
-from stock_core.errors import CommitUnconfirmedError
-from stock_core.errors import DatabaseUnavailableError
-from stock_core.errors import DeadlineExceededError
-from stock_core.errors import LineageChangedError
 from stock_core.errors import NoPrimaryError
 from stock_core.store._boundary import UNAVAILABLE_ERRORS
 from stock_core.store.connection import Connection
@@ -74,12 +33,8 @@ from stock_core.store.connection import Pool
 __all__ = [
     "BACKEND_IS",
     "PROBE_SERVER",
-    "REPLICA_LAG",
     "ConnectOptions",
     "Connector",
-    "DeadlineConnection",
-    "ReplicaRouter",
-    "bounded",
     "connector_of",
     "split_hosts",
 ]
@@ -100,23 +55,11 @@ The timeline is read from the name of the WAL file being written: a promoted ser
 writes on its new timeline at once, while ``pg_control_checkpoint()`` shows it only
 after the next checkpoint."""
 
-REPLICA_LAG: Final = """
-SELECT CASE
-         WHEN NOT pg_is_in_recovery() THEN 0
-         WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-         ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 1e9)
-       END::float8 AS lag_s
-"""
-"""Seconds a replica's data is behind its primary: 0 when it has replayed all it
-received (or is a primary itself), else the age of the last transaction replayed."""
-
 _CONNECT_FAILURES: tuple[type[BaseException], ...] = (
     *UNAVAILABLE_ERRORS,
     asyncpg.CannotConnectNowError,
 )
 """This host cannot be used now (down, hung, starting up): try the next."""
-
-_OUTAGE: tuple[type[BaseException], ...] = (*UNAVAILABLE_ERRORS, DatabaseUnavailableError)
 
 BACKEND_IS: Final = "SELECT 1 WHERE pg_backend_pid() = %d"
 """One row when the server backend is the process the start-up reply named (a
@@ -124,9 +67,6 @@ pooler's names another)."""
 
 _POOLERS_LOGGED: set[str] = set()
 """Hosts already logged as poolers by this process (one line each, not one a pool)."""
-
-_SYNC_REP_STATE: Final = "01000"
-_SYNC_REP_WORDS: Final = "synchronous replication"
 
 
 @dataclass(frozen=True)
@@ -145,15 +85,6 @@ class ConnectOptions:
     statement_timeout: float = 60.0
     """Seconds one statement may take (asyncpg's ``command_timeout``): past it the
     statement fails with ``TimeoutError`` and its :class:`DeadlineConnection` is dropped."""
-
-
-def _is_unconfirmed_commit(message: object) -> bool:
-    """The WARNING PostgreSQL sends with a commit it did not wait for a synchronous
-    standby to confirm ("canceling wait for synchronous replication due to user
-    request", or for a shutdown or a terminated backend)."""
-    return getattr(message, "sqlstate", None) == _SYNC_REP_STATE and _SYNC_REP_WORDS in str(
-        getattr(message, "message", "")
-    )
 
 
 def split_hosts(url: str) -> list[str]:
@@ -184,64 +115,6 @@ def split_hosts(url: str) -> list[str]:
 def _host_of(url: str) -> str:
     rest = url.partition("://")[2]
     return rest.partition("/")[0].rpartition("@")[2] or url
-
-
-_CANCEL_REQUESTS: set[asyncio.Task[None]] = set()
-"""Cancel requests on their way to servers (kept so that they are not collected)."""
-
-
-if TYPE_CHECKING:
-    _Connection = asyncpg.Connection[Any]
-else:  # asyncpg's classes are not generic at run time
-    _Connection = asyncpg.Connection
-
-
-class DeadlineConnection(_Connection):
-    """A connection that is dropped when a statement misses its deadline.
-
-    asyncpg's own answer to a statement past ``command_timeout`` (or to its caller
-    being cancelled) is to ask the server to cancel it and keep the connection: the
-    next use of it, and releasing it to the pool, wait for the server to acknowledge
-    the cancel. A hung server never does, so the caller's deadline doubled, and a
-    transaction's rollback waited as long again. Here the connection is closed at
-    once instead (the waiting call has its ``TimeoutError`` already), and the cancel
-    request still goes to the server in the background, so that a server that was
-    merely slow stops the statement.
-    """
-
-    def _cancel_current_command(
-        self, waiter: asyncio.Future[None], cancel_waiter: asyncio.Future[None] | None = None
-    ) -> None:
-        # asyncpg's internals (0.32), untyped: the protocol calls this on a timeout or
-        # a cancelled caller, with the backend's key for a cancel request at hand.
-        inner: Any = self
-        protocol = inner._protocol
-        loop: asyncio.AbstractEventLoop = inner._loop
-        # After the protocol has finished its own bookkeeping of the cancel (it may
-        # still write to the socket in this call): closing completes its waiters.
-        loop.call_soon(self.terminate)
-        if protocol is None:
-            return
-        request = _request_cancel(
-            inner, protocol.backend_pid, protocol.backend_secret, inner._config.command_timeout
-        )
-        task = loop.create_task(request)
-        _CANCEL_REQUESTS.add(task)
-        task.add_done_callback(_CANCEL_REQUESTS.discard)
-
-
-async def _request_cancel(inner: Any, pid: int, secret: int, within: float | None) -> None:
-    """Ask the server to cancel backend ``pid``'s statement; a hung one is given up on."""
-    cancel: Any = getattr(connect_utils, "_cancel")  # noqa: B009 (private to asyncpg)
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(within or 5.0):
-            await cancel(
-                loop=inner._loop,
-                addr=inner._addr,
-                params=inner._params,
-                backend_pid=pid,
-                backend_secret=secret,
-            )
 
 
 class _Refused(Exception):
@@ -501,132 +374,3 @@ def _write_atomically(path: Path, lineage: Lineage) -> None:
         out.flush()
         os.fsync(out.fileno())
     temp.replace(path)
-
-
-@contextlib.asynccontextmanager
-async def bounded(
-    pool: Pool | Connection, seconds: float, *, epoch: int | None = None
-) -> AsyncIterator[Connection]:
-    """A pooled connection for at most ``seconds``, then terminated: never a wait.
-
-    Past the deadline (waiting for a connection included) the block fails with
-    :class:`DeadlineExceededError`. A commit a synchronous standby did not confirm
-    fails with :class:`CommitUnconfirmedError`. With ``epoch``, a connection to a new
-    lineage (a failover since the caller last looked) fails with
-    :class:`LineageChangedError` before anything is written. Any outage drops the
-    connection instead of giving it back, so the next one is made afresh. All three
-    are :class:`DatabaseUnavailableError`: the outcome is unknown, retry by key.
-    A bare connection (a test, a transaction of the caller's) is used as it is.
-    """
-    if not isinstance(pool, asyncpg.Pool):
-        yield pool
-        return
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + seconds  # one deadline: waiting for the connection included
-    try:
-        acquired = pool.acquire(timeout=seconds)
-        conn = await acquired.__aenter__()
-    except TimeoutError as exc:
-        raise DeadlineExceededError(f"no connection to PostgreSQL within {seconds:g} s") from exc
-    fired = False
-
-    def expire() -> None:
-        nonlocal fired
-        fired = True
-        conn.terminate()
-
-    handle = loop.call_at(ends, expire)
-    unconfirmed: list[object] = []
-
-    def heard(_con: object, message: object) -> None:
-        if _is_unconfirmed_commit(message):
-            unconfirmed.append(message)
-
-    try:
-        connector = connector_of(pool)
-        if epoch is not None and connector is not None and connector.epoch != epoch:
-            raise LineageChangedError(f"PostgreSQL is on a new lineage ({connector.lineage})")
-        conn.add_log_listener(heard)
-        yield conn
-        if unconfirmed:  # (notices are handed over before the reply that follows them)
-            raise CommitUnconfirmedError(
-                "a commit's wait for the synchronous standby was cancelled: it may be lost"
-                " on a failover (outcome unknown)"
-            )
-    except BaseException as exc:
-        handle.cancel()
-        if fired:
-            await acquired.__aexit__(None, None, None)
-            raise DeadlineExceededError(f"PostgreSQL did not answer within {seconds:g} s") from exc
-        if isinstance(exc, Exception) and _closed(conn):
-            # Dropped under the block (every connection is, after an outage elsewhere):
-            # whatever asyncpg raised for it, this is the outage, outcome unknown.
-            await acquired.__aexit__(None, None, None)
-            raise DatabaseUnavailableError(
-                f"the connection to PostgreSQL was dropped: {exc}"
-            ) from exc
-        if isinstance(exc, (*UNAVAILABLE_ERRORS, DatabaseUnavailableError, asyncio.CancelledError)):
-            _drop(conn)
-        else:
-            _forget(conn, heard)
-        await acquired.__aexit__(type(exc), exc, exc.__traceback__)
-        raise
-    handle.cancel()
-    _forget(conn, heard)
-    await acquired.__aexit__(None, None, None)
-
-
-def _closed(conn: Connection) -> bool:
-    try:
-        return conn.is_closed()
-    except asyncpg.InterfaceError:  # released already: the drop gave it back
-        return True
-
-
-def _drop(conn: Connection) -> None:
-    """Close at once (no goodbye to a server that may be hung); already gone is fine."""
-    with contextlib.suppress(asyncpg.InterfaceError):
-        conn.terminate()
-
-
-def _forget(conn: Connection, listener: Any) -> None:
-    with contextlib.suppress(asyncpg.InterfaceError):
-        conn.remove_log_listener(listener)
-
-
-class ReplicaRouter:
-    """Chooses the pool for reads a replica may serve: the replica while it is at most
-    ``max_lag`` seconds behind (checked at most once a ``recheck`` seconds), else the
-    primary. A replica that cannot be reached counts as too far behind."""
-
-    def __init__(
-        self, primary: Pool, replica: Pool, *, max_lag: float = 10.0, recheck: float = 1.0
-    ) -> None:
-        self.primary = primary
-        self.replica = replica
-        self.max_lag = max_lag
-        self.recheck = recheck
-        self.lag: float | None = None
-        """The last lag measured (``None``: not yet, or the replica was unreachable)."""
-        self._checked_at = float("-inf")
-        self._lock = asyncio.Lock()
-
-    async def pool(self) -> Pool:
-        """The pool to read from now."""
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._checked_at >= self.recheck:
-            async with self._lock:
-                if loop.time() - self._checked_at >= self.recheck:
-                    self.lag = await self._measure()
-                    self._checked_at = loop.time()
-        if self.lag is not None and self.lag <= self.max_lag:
-            return self.replica
-        return self.primary
-
-    async def _measure(self) -> float | None:
-        try:
-            async with bounded(self.replica, self.recheck + 1.0) as conn:
-                return float(await conn.fetchval(REPLICA_LAG))
-        except _OUTAGE as exc:
-            log.warning("replica unavailable (%s): reads go to the primary", exc)
-            return None
