@@ -36,6 +36,7 @@ from stock_core.store.failover import bounded
 from stock_core.store.ledger import sql as q
 from stock_core.store.ledger.batch import LocationCache
 from stock_core.store.ledger.batch import post_plain
+from stock_core.store.ledger.count import post_count_lines
 from stock_core.store.ledger.writer import Writer
 from stock_core.types import IdempotencyKey
 from stock_core.types import MovementId
@@ -61,7 +62,7 @@ async def post_count_task_lines(
     """
     await conn.execute(q.INSERT_IDEMPOTENCY_KEY, key, "count-task")
     writer = Writer(conn, Envelope(key=key, command=Undo(movement_id=MovementId(0)), actor=actor))
-    await writer.post_count_lines(postings)
+    await post_count_lines(writer, postings)
     return await writer.settle()
 
 

@@ -1,10 +1,10 @@
 """One envelope applied on one connection: the row-at-a-time path of the ledger.
 
 Receipts (against a purchase order or not), picks (first expiry first, or against an
-order's reservations), adjustments, counts, moves between locations, returns, scrap,
-transfers between warehouses (``transfer.py``) and undos: each changes stock, writes
-its ledger rows with their events and keeps the alerts and backorders of the products it
-touched in step, inside a transaction the caller owns."""
+order's reservations), adjustments, counts (``count.py``), moves between locations,
+returns, scrap, transfers between warehouses (``transfer.py``) and undos: each changes
+stock, writes its ledger rows with their events and keeps the alerts and backorders of
+the products it touched in step, inside a transaction the caller owns."""
 
 from __future__ import annotations
 
@@ -14,16 +14,9 @@ from dataclasses import replace
 
 import asyncpg
 
-from stock_core.domain.allocation import CountedLine
-from stock_core.domain.allocation import LotStock
 from stock_core.domain.allocation import Reservation
-from stock_core.domain.allocation import counted_by_product
-from stock_core.domain.allocation import reconcile_count
 from stock_core.domain.allocation import release_reserved
 from stock_core.domain.allocation import take_reserved
-from stock_core.domain.allocation import total_counted
-from stock_core.domain.count_task import CountPosting
-from stock_core.domain.count_task import covers
 from stock_core.domain.movement import Adjust
 from stock_core.domain.movement import Count
 from stock_core.domain.movement import Move
@@ -39,16 +32,13 @@ from stock_core.domain.movement import Undo
 from stock_core.domain.movement import request_fingerprint
 from stock_core.domain.movement import validate_command
 from stock_core.domain.serial import SerialStatus
-from stock_core.domain.serial import Tracking
 from stock_core.domain.serial import status_after
 from stock_core.errors import InsufficientStockError
 from stock_core.errors import InvalidMovementError
 from stock_core.errors import NothingToUndoError
 from stock_core.errors import NotQuarantineError
-from stock_core.errors import TrackingError
-from stock_core.store.count_tasks.recording import open_task_at
-from stock_core.store.count_tasks.recording import record_count
 from stock_core.store.ledger import sql as q
+from stock_core.store.ledger.count import count
 from stock_core.store.ledger.idempotency import replay
 from stock_core.store.ledger.rows import PostedProduct
 from stock_core.store.ledger.rows import RowWriter
@@ -63,7 +53,6 @@ from stock_core.store.orders.reservation import emit
 from stock_core.store.orders.reservation import emit_availability
 from stock_core.store.orders.reservation import fill_backorders
 from stock_core.store.orders.reservation import refresh_alerts
-from stock_core.store.serials import lock_serials_at
 from stock_core.store.serials import serial_before
 from stock_core.types import ReasonCode
 
@@ -325,129 +314,6 @@ class Writer(RowWriter):
             MovementKind.ADJUST, product, location, lot, None, cmd.delta, after, cmd.note
         )
 
-    async def count(self, cmd: Count) -> None:
-        location = await self.location(cmd.location)
-        counted: list[CountedLine] = []
-        products: dict[int, PostedProduct] = {}
-        serials: dict[int, list[str]] = {}
-        for line in cmd.lines:
-            product = await self.product(line.product)
-            products[product.id] = product
-            if product.tracking is Tracking.SERIAL and line.quantity == 0 and not line.serials:
-                serials.setdefault(product.id, [])  # none of it here
-                continue
-            self.check_tracking(product, line.serials, line.lot)
-            if line.serials:
-                serials.setdefault(product.id, []).extend(line.serials)
-                continue
-            counted.append(
-                CountedLine(
-                    product.id, product.sku, line.lot or "", line.quantity * product.pack_size
-                )
-            )
-        totals = total_counted(counted)
-        task = await open_task_at(self.conn, location[0])
-        if task is not None:  # kept on the task until a manager confirms it
-            if serials:
-                sku = products[next(iter(serials))].sku
-                raise TrackingError(
-                    sku,
-                    Tracking.SERIAL,
-                    f"{sku} is serial-tracked: count it by serial outside the count task "
-                    f"of {location[1]}",
-                )
-            units_of = {key: units for key, (_, units) in totals.items()}
-            await record_count(
-                self.conn, task, location, units_of, self.env.key, self.env.actor, self.env.scanner
-            )
-            return
-        for product_id, found in serials.items():
-            await self.count_serials(products[product_id], location, found, cmd.note)
-        for product_id, lots in counted_by_product(counted).items():
-            product = products[product_id]
-            rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product_id, location[0])
-            held = [LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"]) for r in rows]
-            what = f"{product.sku} at {location[1]}"
-            for change in reconcile_count(held, lots, what):
-                stored = await self.conn.fetchrow(
-                    q.SET_STOCK, product_id, location[0], change.lot, change.after
-                )
-                assert stored is not None
-                await self.write_row(
-                    MovementKind.COUNT,
-                    product,
-                    location,
-                    change.lot,
-                    None,
-                    change.after - change.before,
-                    int(stored["on_hand"]),
-                    cmd.note,
-                )
-
-    async def count_serials(
-        self, product: PostedProduct, location: tuple[int, str], found: list[str], note: str | None
-    ) -> None:
-        """On hand at ``location`` becomes the serials ``found`` there: each one in stock
-        here and not found goes missing, each one found and not here comes in (refused
-        when it is in stock elsewhere or in transit)."""
-        if len(set(found)) != len(found):
-            raise InvalidMovementError(f"a count names each serial of {product.sku} once")
-        here = {
-            state.serial: state
-            for state in await lock_serials_at(self.conn, product.id, location[0])
-        }
-        for serial, state in here.items():
-            if serial not in found:
-                after = await self.decrement(product, location, state.lot, 1)
-                await self.write_row(
-                    MovementKind.COUNT,
-                    product,
-                    location,
-                    state.lot,
-                    None,
-                    -1,
-                    after,
-                    note,
-                    serial=serial,
-                )
-        for serial in found:
-            if serial in here:
-                continue
-            await self.arriving(product, serial)
-            after = await self.increment(product, location, "", None, 1)
-            await self.write_row(
-                MovementKind.COUNT, product, location, "", None, 1, after, note, serial=serial
-            )
-
-    async def post_count_lines(self, postings: Sequence[CountPosting]) -> None:
-        """Set the stock rows each confirmed count-task line stands for to its count."""
-        for posting in postings:
-            product = PostedProduct(posting.product_id, posting.sku, 1)
-            await self.lock(product)
-            location = (posting.location_id, posting.location)
-            rows = await self.conn.fetch(q.LOCK_LOTS_FOR_PICK, product.id, location[0])
-            held = [
-                LotStock(r["lot"], r["expiry"], r["on_hand"], r["reserved"])
-                for r in rows
-                if covers(posting.line, r["lot"])
-            ]
-            what = f"{product.sku} at {location[1]}"
-            for change in reconcile_count(held, {posting.line.lot: posting.line.counted}, what):
-                stored = await self.conn.fetchrow(
-                    q.SET_STOCK, product.id, location[0], change.lot, change.after
-                )
-                assert stored is not None
-                await self.write_row(
-                    MovementKind.COUNT,
-                    product,
-                    location,
-                    change.lot,
-                    None,
-                    change.after - change.before,
-                    int(stored["on_hand"]),
-                    None,
-                )
-
     async def move(self, cmd: Move) -> None:
         source = await self.location(cmd.from_location)
         target = await self.location(cmd.to_location)
@@ -599,7 +465,7 @@ class Writer(RowWriter):
             case Adjust():
                 await self.adjust(command)
             case Count():
-                await self.count(command)
+                await count(self, command)
             case Move():
                 await self.move(command)
             case Undo():
