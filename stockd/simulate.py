@@ -69,6 +69,9 @@ async def simulate(
         rate_per_scanner=rate,
         seconds=seconds,
         catalog=Catalog(products=tuple(codes), locations=tuple(locations)),
+        # every scan is answered out loud: wait for the last answers (the wait ends as
+        # soon as they are all in) rather than report a busy gateway's late ones as lost
+        settle_timeout=10.0,
     )
     targets: list[ScanTarget] = []
     try:
