@@ -25,8 +25,6 @@ import socket
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +51,8 @@ from scanner_gateway.intent import Reject
 from scanner_gateway.intent import SetLocation
 from scanner_gateway.intent import SignIn
 from scanner_gateway.posting import wants_serials
+from scanner_gateway.runtime import Refused
+from scanner_gateway.runtime import ScannerRuntime
 from scanner_gateway.serial_link import LinkState
 from scanner_gateway.serial_link import SerialLink
 from scanner_gateway.session import Mode
@@ -98,105 +98,6 @@ def _decodes_cleanly(decoded: Decoded) -> bool:
     if isinstance(decoded, ScanRejected):
         return False
     return not (isinstance(decoded, ProductScan) and decoded.alias is not None)
-
-
-class _TokenBucket:
-    """Limits how often one scanner's rejections are announced (noise storms)."""
-
-    def __init__(self, rate: float = 10.0, burst: float = 20.0) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp = 0.0
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
-
-
-@dataclass
-class _Counters:
-    frames: int = 0
-    acks: int = 0
-    naks: int = 0
-    committed: int = 0
-    rejected: int = 0
-    spooled: int = 0
-    garbled: int = 0
-    too_long: int = 0
-    partial_dropped: int = 0
-    baud_warnings: int = 0
-    paused: int = 0
-    """Times reading this port stopped until its waiting scans were served."""
-    suppressed: int = 0
-    disconnects: int = 0
-
-
-@dataclass
-class _Refused:
-    """Frames refused before decoding, one after another in one read: they wait their
-    turn on the queue and are nakked together, one nak each, in one write."""
-
-    frames: list[tuple[bytes, str]]
-    """(frame, reason) of each."""
-
-
-_Queued = tuple[bytes, bool] | _Refused
-"""A frame to handle (its bytes, whether it is the first after a connect), or a refusal."""
-
-
-@dataclass
-class ScannerRuntime:
-    """Everything the gateway keeps for one scanner."""
-
-    config: ScannerConfig
-    session: ScannerSession
-    link: SerialLink | None = None
-    framer: LineFramer | None = None
-    queue: asyncio.Queue[_Queued] = field(default_factory=asyncio.Queue)
-    """Unbounded, but reading pauses at ``_PAUSE_AT``: at most one read's frames more."""
-    counters: _Counters = field(default_factory=_Counters)
-    bucket: _TokenBucket = field(default_factory=_TokenBucket)
-    connected_at: float = 0.0
-    fresh: bool = False
-    idle_timer: asyncio.TimerHandle | None = None
-    operator_timer: asyncio.TimerHandle | None = None
-    """Signs the operator out when it fires (``operator_idle`` after the last scan)."""
-    last_scan_at: datetime | None = None
-    last_code: str | None = None
-    health: str = ""
-
-    @property
-    def id(self) -> ScannerId:
-        return ScannerId(self.config.id)
-
-    @property
-    def state(self) -> LinkState:
-        return self.link.state if self.link else LinkState.STOPPED
-
-    def now(self) -> float:
-        """Line time: the monotonic clock, standing still while reading is paused."""
-        return self.link.now() if self.link else time.monotonic()
-
-    def snapshot(self, gateway: str) -> ScannerState:
-        link = self.link
-        detail = "; ".join(d for d in (link.detail if link else "", self.health) if d)
-        return ScannerState(
-            id=self.config.id,
-            gateway=gateway,
-            url=self.config.url,
-            state=self.state.value,
-            detail=detail,
-            mode=self.session.mode.value,
-            location=self.session.location,
-            last_scan_at=self.last_scan_at,
-            last_code=self.last_code,
-            counters=dict(vars(self.counters)),
-            operator=self.session.operator,
-        )
 
 
 class Gateway:
@@ -384,7 +285,7 @@ class Gateway:
         framer = runtime.framer
         if framer is None:
             return
-        refused: _Refused | None = None
+        refused: Refused | None = None
         for event in framer.events_received():
             match event:
                 case FrameReceived(data=data):
@@ -437,11 +338,11 @@ class Gateway:
 
     @staticmethod
     def _reject_frame(
-        runtime: ScannerRuntime, refused: _Refused | None, frame: bytes, reason: str
-    ) -> _Refused:
+        runtime: ScannerRuntime, refused: Refused | None, frame: bytes, reason: str
+    ) -> Refused:
         """Queue a frame refused before decoding, with the refusals just before it."""
         if refused is None:
-            refused = _Refused([])
+            refused = Refused([])
             runtime.queue.put_nowait(refused)
         refused.frames.append((frame, reason))
         return refused
@@ -491,7 +392,7 @@ class Gateway:
         while True:
             item = await runtime.queue.get()
             self._resume_if_served(runtime)
-            if isinstance(item, _Refused):
+            if isinstance(item, Refused):
                 for refused, reason in item.frames:
                     self._announce_rejection(runtime, refused, reason)
                 await self._reply(runtime, Feedback.NAK, len(item.frames))

@@ -8,6 +8,8 @@ and the quantity first. Pure values: no I/O.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from scanner_gateway.decoded import ProductScan
 from stock_core.domain.movement import Command as MovementCommand
 from stock_core.domain.movement import Line
@@ -26,7 +28,7 @@ from stock_core.types import ReasonCode
 from stock_core.types import Sku
 from stock_core.types import TransferNumber
 
-__all__ = ["Posting", "command_for", "product_of", "wants_serials"]
+__all__ = ["Carried", "Posting", "command_for", "product_of", "wants_serials"]
 
 
 Posting = type[Receive] | type[Pick] | type[Return] | type[Scrap]
@@ -48,21 +50,27 @@ def product_of(scan: ProductScan) -> ProductRef | None:
     return None
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What a session's postings carry besides their line: the order a pick picks, the
+    purchase order a receive receives, the transfer either ships or receives against
+    (instead of the order or PO), and the reason of a return or scrap."""
+
+    order: OrderNumber | None = None
+    purchase_order: PurchaseOrderNumber | None = None
+    transfer: TransferNumber | None = None
+    reason: ReasonCode | None = None
+
+
 def command_for(
-    posting: Posting,
-    line: Line,
-    location: LocationCode,
-    *,
-    order: OrderNumber | None,
-    purchase_order: PurchaseOrderNumber | None,
-    reason: ReasonCode | None,
-    transfer: TransferNumber | None = None,
+    posting: Posting, line: Line, location: LocationCode, carried: Carried
 ) -> MovementCommand:
     """The command posting ``line`` (its product, quantity, lot, expiry and serials) at
-    ``location``; a receive carries ``purchase_order``, a pick ``order``, and a return
-    or scrap ``reason`` (which must then be set). With ``transfer`` a receive receives
+    ``location``; a receive carries the purchase order, a pick the order, and a return
+    or scrap the reason (which must then be set). With a transfer a receive receives
     against it and a pick ships against it."""
     product, quantity, lot, serials = line.product, line.quantity, line.lot, line.serials
+    transfer, reason = carried.transfer, carried.reason
     if transfer is not None and posting is Receive:
         return ReceiveTransfer(transfer, location, (line,))
     if transfer is not None and posting is Pick:
@@ -74,11 +82,11 @@ def command_for(
             quantity,
             lot=lot,
             expiry=line.expiry,
-            purchase_order=purchase_order,
+            purchase_order=carried.purchase_order,
             serials=serials,
         )
     if posting is Pick:
-        return Pick(product, location, quantity, lot=lot, order=order, serials=serials)
+        return Pick(product, location, quantity, lot=lot, order=carried.order, serials=serials)
     assert reason is not None  # the session asks for one first
     if posting is Return:
         return Return(

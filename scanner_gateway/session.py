@@ -5,90 +5,18 @@ it decoded scans with :meth:`~ScannerSession.receive_scan` and gets back exactly
 *intent* per scan (:mod:`scanner_gateway.intent`); for an outstanding one it does the
 store call and reports back with :meth:`~ScannerSession.receive_outcome`, which answers
 the ``Feedback`` to send to the scanner. The session imports no I/O and never reads a
-clock: ``now`` comes with each scan (any monotonic seconds). Its parts: ``held``,
-``recent_codes``, ``operator_slot``, ``posting`` and ``snapshot`` beside it.
+clock: ``now`` comes with each scan (any monotonic seconds). Its rules are stated,
+beside the tables that are them as data, in :mod:`scanner_gateway.mode`; the methods
+here only apply them. Its parts: ``mode``, ``held``, ``recent_codes``,
+``operator_slot``, ``posting`` and ``snapshot`` beside it.
 """
-
-# Rules of the session (h11 ``_state.py`` style: the tables below are these rules as
-# data, the methods only apply them).
-#
-# * One scan in, exactly one intent out: PostCommand (the shell posts it to the store),
-#   SetLocation (the shell checks the location exists), SignIn (the shell checks the
-#   badge names an operator), Acknowledge (a session-only change: ack) or Reject (nak +
-#   scan.rejected with the reason). A Reject changes nothing, except that a product
-#   scan uses up the one-shot quantity (see below).
-# * Exactly one scan may be outstanding. After PostCommand, SetLocation or SignIn the next call
-#   must be receive_outcome(); receive_scan() before it, or receive_outcome() with
-#   nothing outstanding, raises SessionStateError. A failed outcome (NAK) leaves the
-#   session as it was before that scan.
-# * ScanRejected from the decoder -> Reject(str(scan)).
-# * QTY:n -> the next product scan counts n (times its own GS1 count); replaces an
-#   earlier QTY. Consumed by the next product scan whatever its outcome.
-# * Mode commands (_MODE_COMMANDS) switch mode -> Acknowledge, and drop the one-shot
-#   quantity. ORD:n switches to PICK with that order current, PO:n to RECEIVE with that
-#   purchase order current (dropping the other). Leaving a mode drops order and PO;
-#   re-selecting the current mode keeps them. While count lines or move items are
-#   held, switching to another mode (ORD:/PO: included) is rejected.
-# * TRF:n, in PICK or RECEIVE only (else Reject), makes transfer n current (dropping
-#   order and PO; ORD:/PO: drop it): each product scan then ships against it from the
-#   current location (PICK) or receives against it there (RECEIVE). Leaving the mode,
-#   CMD:DONE and CMD:CANCEL drop it.
-# * LOC: (or a GS1 414 GLN, which the store resolves) -> SetLocation; the location
-#   becomes current on a good outcome. In MOVE the current location is the source.
-#   Exceptions (_OnLocation):
-#     COUNT with a tally: same location -> Acknowledge, another -> Reject.
-#     MOVE with items held: another location -> PostCommand(Move(source -> it)); on
-#     success the items are dropped and the destination becomes current (and the next
-#     source); on failure the items stay held. The source itself -> Reject.
-# * Product scan: needs a current location. RECEIVE/PICK -> PostCommand(Receive/Pick)
-#   carrying the current PO/order; COUNT -> added to the tally; MOVE -> added to the
-#   held items (_OnProduct). Quantities are 1..MAX_QUANTITY per scan and per held
-#   line (summed per product ref + lot, in first-scanned order).
-# * same_code_delay > 0: the same code + lot within that many seconds of its last
-#   accepted scan -> Reject, changing nothing (not even the one-shot quantity: the
-#   repeat is a double read, not the scan the worker meant it for).
-# * CMD:DONE (_OnDone): COUNT posts Count(location, lines) (none -> Reject; lines kept
-#   on failure); MOVE with items held -> Reject (finish by scanning the destination);
-#   otherwise -> Acknowledge, dropping order and PO.
-# * CMD:CANCEL drops held lines, one-shot quantity, order and PO -> Acknowledge. The
-#   mode and the location stay.
-# * CMD:UNDO -> PostCommand(Undo(scanner=this scanner)); held lines are untouched.
-# * Operators. USR:code -> SignIn(code); on a good outcome that operator is signed in
-#   (replacing another). CMD:LOGOUT signs out -> Acknowledge. Both are rejected while
-#   count lines or move items are held (finish or cancel first). An operator is also
-#   signed out by `operator_idle` seconds without a scan: checked before each scan and
-#   by receive_tick(now) (the shell's timer; idle_deadline says when). Every
-#   PostCommand carries the operator signed in when it is made (None where none).
-# * require_operator: with no one signed in, a product scan and any scan that would
-#   post (CMD:UNDO, CMD:DONE of a count, a move's destination) -> Reject, changing
-#   nothing (not even the one-shot quantity).
-# * RETURN and SCRAP modes (_MODE_COMMANDS) post Return/Scrap for each product scan,
-#   with the current reason. RSN:code sets the reason -> Acknowledge; only in those
-#   modes, and only a code on the configured list (else Reject). A product scan with
-#   no reason set -> Reject, changing nothing. Leaving the mode, CMD:CANCEL and
-#   CMD:DONE drop the reason.
-# * Serials. A product scan with a serial (GS1 AI 21) moves that one unit: its
-#   quantity must be 1 (a QTY: or a GS1 count above 1 -> Reject); it posts with
-#   serials=(serial,), or holds a serial line in COUNT and MOVE. A product scan
-#   without one waits for its serials when the product is serial-tracked: in the modes
-#   that post, the store's refusal says so (receive_outcome(..., wants_serials=True)
-#   -> ACK); in COUNT and MOVE the shell says so with the scan (receive_scan(...,
-#   serial_tracked=True) -> Acknowledge; tracking_wanted() tells the shell when to
-#   look). While waiting, SN:<serial> takes one unit of it (posting it, or adding it to
-#   the held line) until the scan's quantity is used up; CMD:CANCEL drops the wait
-#   only (held lines stay; a second CMD:CANCEL drops them); anything else -> Reject
-#   naming the product. A refused SN: post keeps the wait. SN: with nothing waiting
-#   -> Reject.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
-from types import MappingProxyType
-from typing import Final
 
 from scanner_gateway.decoded import Command
 from scanner_gateway.decoded import CommandScan
@@ -113,23 +41,25 @@ from scanner_gateway.intent import PostCommand
 from scanner_gateway.intent import Reject
 from scanner_gateway.intent import SetLocation
 from scanner_gateway.intent import SignIn
+from scanner_gateway.mode import MODE_COMMANDS
+from scanner_gateway.mode import MODE_RULES
+from scanner_gateway.mode import Mode
+from scanner_gateway.mode import OnDone
+from scanner_gateway.mode import OnLocation
+from scanner_gateway.mode import OnProduct
+from scanner_gateway.mode import held_name
 from scanner_gateway.operator_slot import OperatorSlot
-from scanner_gateway.posting import Posting
+from scanner_gateway.posting import Carried
 from scanner_gateway.posting import command_for
 from scanner_gateway.posting import product_of
 from scanner_gateway.recent_codes import CodeKey
 from scanner_gateway.recent_codes import RecentCodes
 from scanner_gateway.snapshot import SessionSnapshot
 from stock_core.domain.movement import MAX_QUANTITY
-from stock_core.domain.movement import Command as MovementCommand
 from stock_core.domain.movement import Count
 from stock_core.domain.movement import Line
 from stock_core.domain.movement import Move
-from stock_core.domain.movement import Pick
 from stock_core.domain.movement import ProductRef
-from stock_core.domain.movement import Receive
-from stock_core.domain.movement import Return
-from stock_core.domain.movement import Scrap
 from stock_core.domain.movement import Undo
 from stock_core.domain.operator import DEFAULT_IDLE_MINUTES
 from stock_core.domain.returns import DEFAULT_REASONS
@@ -144,81 +74,12 @@ from stock_core.types import TransferNumber
 __all__ = ["Mode", "ScannerSession", "SessionStateError"]
 
 
-class Mode(enum.Enum):
-    """What a product scan does. Values are the config and display spellings."""
-
-    RECEIVE = "receive"
-    PICK = "pick"
-    COUNT = "count"
-    MOVE = "move"
-    RETURN = "return"
-    SCRAP = "scrap"
-
-
 class SessionStateError(RuntimeError):
     """Misuse of :class:`ScannerSession` by its shell (error family 2).
 
     Raised when a scan arrives while an earlier one still waits for its outcome, or
     an outcome arrives with no scan waiting for one. Scanner input never raises this.
     """
-
-
-# -- The transition tables ---------------------------------------------------------
-
-
-class _OnProduct(enum.Enum):
-    """A product scan that posts nothing (else the class it posts); values: the ack verb."""
-
-    TALLY = "counted"
-    HOLD = "holding"
-
-
-class _OnLocation(enum.Enum):
-    SET = "set"  # always SetLocation
-    SET_UNLESS_COUNTING = "set unless counting"  # with a tally: only the same location
-    SOURCE_OR_DESTINATION = "source or destination"  # with items held: Move to it
-
-
-class _OnDone(enum.Enum):
-    FINISH = "finish"  # Acknowledge, dropping order and PO
-    POST_COUNT = "post count"  # Count(location, lines); nothing counted -> Reject
-    NEED_DESTINATION = "need destination"  # items held -> Reject, else FINISH
-
-
-@dataclass(frozen=True)
-class _ModeRules:
-    product: Posting | _OnProduct
-    location: _OnLocation
-    done: _OnDone
-    holds: str | None  # what held lines are called in this mode; None: it holds none
-    reasons: bool = False  # RSN: sets the reason of what this mode posts
-
-
-_MODE_RULES: Final[Mapping[Mode, _ModeRules]] = MappingProxyType(
-    {
-        Mode.RECEIVE: _ModeRules(Receive, _OnLocation.SET, _OnDone.FINISH, None),
-        Mode.PICK: _ModeRules(Pick, _OnLocation.SET, _OnDone.FINISH, None),
-        Mode.COUNT: _ModeRules(
-            _OnProduct.TALLY, _OnLocation.SET_UNLESS_COUNTING, _OnDone.POST_COUNT, "count"
-        ),
-        Mode.MOVE: _ModeRules(
-            _OnProduct.HOLD, _OnLocation.SOURCE_OR_DESTINATION, _OnDone.NEED_DESTINATION, "move"
-        ),
-        Mode.RETURN: _ModeRules(Return, _OnLocation.SET, _OnDone.FINISH, None, reasons=True),
-        Mode.SCRAP: _ModeRules(Scrap, _OnLocation.SET, _OnDone.FINISH, None, reasons=True),
-    }
-)
-
-_MODE_COMMANDS: Final[Mapping[Command, Mode]] = MappingProxyType(
-    {
-        Command.RECEIVE: Mode.RECEIVE,
-        Command.PICK: Mode.PICK,
-        Command.COUNT: Mode.COUNT,
-        Command.MOVE: Mode.MOVE,
-        Command.RETURN: Mode.RETURN,
-        Command.SCRAP: Mode.SCRAP,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -254,13 +115,10 @@ class ScannerSession:
         self._recent = RecentCodes(same_code_delay)
         self._slot = OperatorSlot(operator_idle, required=require_operator)
         self._reasons = tuple(reasons)
-        self._reason: ReasonCode | None = None
+        self._carried = Carried()
         self._scanner = scanner
         self._mode = mode
         self._location = location
-        self._order: OrderNumber | None = None
-        self._purchase_order: PurchaseOrderNumber | None = None
-        self._transfer: TransferNumber | None = None
         self._quantity: int | None = None
         self._lines = HeldLines()
         self._awaiting: _Awaiting | None = None
@@ -284,16 +142,16 @@ class ScannerSession:
 
     @property
     def order(self) -> OrderNumber | None:
-        return self._order
+        return self._carried.order
 
     @property
     def purchase_order(self) -> PurchaseOrderNumber | None:
-        return self._purchase_order
+        return self._carried.purchase_order
 
     @property
     def transfer(self) -> TransferNumber | None:
         """The transfer product scans ship (PICK) or receive (RECEIVE) against."""
-        return self._transfer
+        return self._carried.transfer
 
     @property
     def quantity(self) -> int | None:
@@ -317,7 +175,7 @@ class ScannerSession:
             isinstance(decoded, ProductScan)
             and decoded.serial is None
             and self._serial_wait is None
-            and isinstance(_MODE_RULES[self._mode].product, _OnProduct)
+            and isinstance(MODE_RULES[self._mode].product, OnProduct)
         ):
             return product_of(decoded)
         return None
@@ -335,7 +193,7 @@ class ScannerSession:
     @property
     def reason(self) -> ReasonCode | None:
         """The reason returns and scrap are posted with (``RSN:``), if set."""
-        return self._reason
+        return self._carried.reason
 
     @property
     def idle_deadline(self) -> float | None:
@@ -382,9 +240,8 @@ class ScannerSession:
         session._slot.operator = saved.operator
         session._slot.last_scan = now if saved.operator is not None else None
         # a reason no longer on the list is dropped
-        session._reason = saved.reason if saved.reason in session._reasons else None
-        session._order, session._purchase_order = saved.order, saved.purchase_order
-        session._transfer = saved.transfer
+        reason = saved.reason if saved.reason in session._reasons else None
+        session._carried = Carried(saved.order, saved.purchase_order, saved.transfer, reason)
         session._quantity = saved.quantity
         session._last_rejection = saved.last_rejection
         session._lines = HeldLines(saved.pending)
@@ -397,16 +254,16 @@ class ScannerSession:
             scanner=self._scanner,
             mode=self._mode.value,
             location=self._location,
-            order=self._order,
-            purchase_order=self._purchase_order,
+            order=self._carried.order,
+            purchase_order=self._carried.purchase_order,
             quantity=self._quantity,
             operator=self._slot.operator,
-            reason=self._reason,
+            reason=self._carried.reason,
             pending=self.pending,
             awaiting_outcome=self._awaiting is not None,
             last_rejection=self._last_rejection,
             serial_wait=self._serial_wait,
-            transfer=self._transfer,
+            transfer=self._carried.transfer,
         ).to_json()
 
     # -- input --------------------------------------------------------------------
@@ -497,28 +354,24 @@ class ScannerSession:
         refusal = self._operator_missing()
         if refusal is not None:
             return refusal
-        rules = _MODE_RULES[self._mode]
+        rules = MODE_RULES[self._mode]
         location = self._location
         assert location is not None  # a product scan waited here
-        if isinstance(rules.product, _OnProduct):  # TALLY or HOLD: a held serial
-            total = self._lines.add_serial(wait.product, serial, wait.lot, wait.expiry)
-            if total is None:
-                return Reject(f"serial {serial} of {wait.product} is held already")
-            self._use_serial()
-            return Acknowledge(f"{rules.product.value} {wait.product} serial {serial}: {total}")
+        if isinstance(rules.product, OnProduct):  # TALLY or HOLD: a held serial
+            intent = self._hold_serial(rules.product, wait, serial)
+            if isinstance(intent, Acknowledge):
+                self._use_serial()
+            return intent
         one = replace(wait, quantity=1, serials=(serial,))
-        return self._await(PostCommand(self._posting(rules.product, one, location)), serial=True)
+        command = command_for(rules.product, one, location, self._carried)
+        return self._await(PostCommand(command), serial=True)
 
-    def _posting(self, posting: Posting, line: Line, location: LocationCode) -> MovementCommand:
-        return command_for(
-            posting,
-            line,
-            location,
-            order=self._order,
-            purchase_order=self._purchase_order,
-            reason=self._reason,
-            transfer=self._transfer,
-        )
+    def _hold_serial(self, on_product: OnProduct, line: Line, serial: str) -> Intent:
+        """Hold one unit of ``line``'s product and lot with ``serial`` (COUNT, MOVE)."""
+        total = self._lines.add_serial(line.product, serial, line.lot, line.expiry)
+        if total is None:
+            return Reject(f"serial {serial} of {line.product} is held already")
+        return Acknowledge(f"{on_product.value} {line.product} serial {serial}: {total}")
 
     def _intent_for(self, decoded: Decoded, now: float, serial_tracked: bool) -> Intent:
         match decoded:
@@ -568,8 +421,7 @@ class ScannerSession:
 
     def _holding(self) -> Reject | None:
         if self._lines:
-            held = _MODE_RULES[self._mode].holds or self._mode.value
-            return Reject(f"finish or cancel the {held} first")
+            return Reject(f"finish or cancel the {held_name(self._mode)} first")
         return None
 
     def _sign_in(self, code: OperatorCode) -> Intent:
@@ -583,11 +435,11 @@ class ScannerSession:
         return Acknowledge("no one was signed in" if operator is None else f"{operator} signed out")
 
     def _set_reason(self, code: ReasonCode) -> Intent:
-        if not _MODE_RULES[self._mode].reasons:
+        if not MODE_RULES[self._mode].reasons:
             return Reject("a reason is for returns and scrap: scan CMD:RETURN or CMD:SCRAP first")
         if code not in self._reasons:
             return Reject(f"unknown reason {code} (one of {', '.join(self._reasons)})")
-        self._reason = code
+        self._carried = replace(self._carried, reason=code)
         return Acknowledge(f"reason {code}")
 
     def _set_transfer(self, number: TransferNumber) -> Intent:
@@ -596,8 +448,7 @@ class ScannerSession:
                 "TRF: ships in pick mode or receives in receive mode: scan CMD:PICK "
                 "or CMD:RECEIVE first"
             )
-        self._transfer = number
-        self._order = self._purchase_order = None
+        self._carried = replace(self._carried, order=None, purchase_order=None, transfer=number)
         verb = "shipping" if self._mode is Mode.PICK else "receiving"
         return Acknowledge(f"{verb} transfer {number}")
 
@@ -618,7 +469,7 @@ class ScannerSession:
             case Command.LOGOUT:
                 return self._sign_out()
             case _:
-                return self._switch_mode(_MODE_COMMANDS[command])
+                return self._switch_mode(MODE_COMMANDS[command])
 
     def _switch_mode(
         self,
@@ -628,16 +479,14 @@ class ScannerSession:
         purchase_order: PurchaseOrderNumber | None = None,
     ) -> Intent:
         leaving = mode is not self._mode
-        if leaving and self._lines:
-            held = _MODE_RULES[self._mode].holds or self._mode.value
-            return Reject(f"finish or cancel the {held} first")
+        refusal = self._holding() if leaving else None
+        if refusal is not None:
+            return refusal
         self._mode = mode
         self._quantity = None
-        if leaving:
-            self._reason = None
         if leaving or order is not None or purchase_order is not None:
-            self._order, self._purchase_order = order, purchase_order
-            self._transfer = None
+            reason = None if leaving else self._carried.reason
+            self._carried = Carried(order, purchase_order, reason=reason)
         if order is not None:
             return Acknowledge(f"picking order {order}")
         if purchase_order is not None:
@@ -645,51 +494,47 @@ class ScannerSession:
         return Acknowledge(f"mode {mode.value}")
 
     def _done(self) -> Intent:
-        match _MODE_RULES[self._mode].done:
-            case _OnDone.POST_COUNT:
+        match MODE_RULES[self._mode].done:
+            case OnDone.POST_COUNT:
                 if not self._lines:
                     return Reject("nothing counted")
                 assert self._location is not None  # a tally needs a location
                 return self._await(PostCommand(Count(self._location, self.pending)))
-            case _OnDone.NEED_DESTINATION if self._lines:
+            case OnDone.NEED_DESTINATION if self._lines:
                 return Reject("scan the destination location to finish the move")
             case _:
-                self._order = self._purchase_order = None
-                self._transfer = None
-                self._reason = None
+                self._carried = Carried()
                 return Acknowledge("done")
 
     def _cancel(self) -> Intent:
-        held = _MODE_RULES[self._mode].holds or self._mode.value
+        held, carried = held_name(self._mode), self._carried
         dropped = [
             text
             for text, present in (
                 (f"{held} of {len(self._lines)} lines", bool(self._lines)),
                 (f"quantity {self._quantity}", self._quantity is not None),
-                (f"order {self._order}", self._order is not None),
-                (f"purchase order {self._purchase_order}", self._purchase_order is not None),
-                (f"transfer {self._transfer}", self._transfer is not None),
-                (f"reason {self._reason}", self._reason is not None),
+                (f"order {carried.order}", carried.order is not None),
+                (f"purchase order {carried.purchase_order}", carried.purchase_order is not None),
+                (f"transfer {carried.transfer}", carried.transfer is not None),
+                (f"reason {carried.reason}", carried.reason is not None),
             )
             if present
         ]
         self._lines.clear()
         self._quantity = None
-        self._order = self._purchase_order = None
-        self._transfer = None
-        self._reason = None
+        self._carried = Carried()
         return Acknowledge("cancelled " + (", ".join(dropped) or "(nothing was held)"))
 
     def _scan_location(self, decoded: LocationScan) -> Intent:
         location = decoded.code or (LocationCode(decoded.gln) if decoded.gln else None)
         if not location:
             return Reject(RejectReason.BAD_LOCATION.value)
-        match _MODE_RULES[self._mode].location:
-            case _OnLocation.SET_UNLESS_COUNTING if self._lines:
+        match MODE_RULES[self._mode].location:
+            case OnLocation.SET_UNLESS_COUNTING if self._lines:
                 if location == self._location:
                     return Acknowledge(f"counting at {location}")
                 return Reject(f"finish the count at {self._location} first")
-            case _OnLocation.SOURCE_OR_DESTINATION if self._lines:
+            case OnLocation.SOURCE_OR_DESTINATION if self._lines:
                 assert self._location is not None  # held items need a source
                 if location == self._location:
                     return Reject("destination is the source location")
@@ -701,9 +546,9 @@ class ScannerSession:
         seen_key: CodeKey = (decoded.code, decoded.lot)
         if self._recent.too_soon(seen_key, now):
             return Reject("same code scanned again too soon")
-        rules = _MODE_RULES[self._mode]
+        rules = MODE_RULES[self._mode]
         refusal = self._operator_missing()
-        if refusal is None and rules.reasons and self._reason is None:
+        if refusal is None and rules.reasons and self._carried.reason is None:
             refusal = Reject("scan a reason first (RSN:<code>)")
         if refusal is not None:
             return refusal
@@ -724,22 +569,23 @@ class ScannerSession:
                 return Reject(f"a serial is one unit: not {quantity} of {product}")
             serials = (decoded.serial,)
         waits = Line(product, quantity, decoded.lot, decoded.expiry)
-        if isinstance(rules.product, _OnProduct) and serials:
-            total = self._lines.add_serial(product, serials[0], decoded.lot, decoded.expiry)
-            if total is None:
-                return Reject(f"serial {serials[0]} of {product} is held already")
-            self._recent.stamp(*seen)
-            return Acknowledge(f"{rules.product.value} {product} serial {serials[0]}: {total}")
-        if isinstance(rules.product, _OnProduct) and serial_tracked:
+        if isinstance(rules.product, OnProduct) and serials:
+            intent = self._hold_serial(rules.product, waits, serials[0])
+            if isinstance(intent, Acknowledge):
+                self._recent.stamp(*seen)
+            return intent
+        if isinstance(rules.product, OnProduct) and serial_tracked:
             self._serial_wait = waits
             self._recent.stamp(*seen)
             return Acknowledge(f"{product} is serial-tracked: scan its serials (SN:)")
-        if isinstance(rules.product, _OnProduct):  # TALLY or HOLD: a held line
+        if isinstance(rules.product, OnProduct):  # TALLY or HOLD: a held line
             total = self._lines.add(product, quantity, decoded.lot, decoded.expiry)
             if total > MAX_QUANTITY:
                 return Reject(f"more than {MAX_QUANTITY} of {product} in one line")
             self._recent.stamp(*seen)
             lot = "" if decoded.lot is None else f" lot {decoded.lot}"
             return Acknowledge(f"{rules.product.value} {quantity} × {product}{lot}: {total} in all")
-        command = self._posting(rules.product, replace(waits, serials=serials), location)
+        command = command_for(
+            rules.product, replace(waits, serials=serials), location, self._carried
+        )
         return self._await(PostCommand(command), seen, waits=None if serials else waits)
