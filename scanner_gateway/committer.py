@@ -301,20 +301,9 @@ class Committer:
         if not await self._report_damage():  # damage the read just met
             return _PROBE_INTERVAL
         try:
-            async with asyncio.timeout(self.commit_timeout * 2 + _GRACE):
-                outcomes = await self.service.post_batch(
-                    [r.envelope for r in records],
-                    deadline=self.commit_timeout * 2,
-                    epoch=self._epoch,
-                )
-                failures = [
-                    (r.envelope, o, r.spooled_at)
-                    for r, o in zip(records, outcomes, strict=True)
-                    if isinstance(o, StockRejection)
-                ]
-                await self.service.record_spool_exceptions(
-                    failures, deadline=self.commit_timeout * 2
-                )
+            outcomes, failures = await self._post_replayed(
+                [r.envelope for r in records], [r.spooled_at for r in records], epoch=self._epoch
+            )
         except Exception as exc:
             if is_unavailable(exc):
                 if self._replaying:
@@ -331,6 +320,28 @@ class Committer:
                 rejection.reason,
             )
         return 0.0
+
+    async def _post_replayed(
+        self,
+        envelopes: list[Envelope],
+        spooled_at: list[datetime],
+        *,
+        epoch: int | None = None,
+    ) -> tuple[list[Outcome], list[tuple[Envelope, StockRejection, datetime]]]:
+        """Post replayed scans as one batch, within the commit timeout, and keep those the
+        ledger refuses as spool exceptions (with when each was spooled): the outcomes,
+        and the refusals."""
+        async with asyncio.timeout(self.commit_timeout * 2 + _GRACE):
+            outcomes = await self.service.post_batch(
+                envelopes, deadline=self.commit_timeout * 2, epoch=epoch
+            )
+            failures = [
+                (e, o, at)
+                for e, o, at in zip(envelopes, outcomes, spooled_at, strict=True)
+                if isinstance(o, StockRejection)
+            ]
+            await self.service.record_spool_exceptions(failures, deadline=self.commit_timeout * 2)
+        return outcomes, failures
 
     async def _passed(self, records: list[SpoolRecord], exceptions: int) -> None:
         await self.spool.remove_head(len(records))
@@ -349,18 +360,7 @@ class Committer:
         now = datetime.now(UTC)
         if batch:
             try:
-                async with asyncio.timeout(self.commit_timeout * 2 + _GRACE):
-                    outcomes = await self.service.post_batch(
-                        batch, deadline=self.commit_timeout * 2
-                    )
-                    failures = [
-                        (e, o, now)
-                        for e, o in zip(batch, outcomes, strict=True)
-                        if isinstance(o, StockRejection)
-                    ]
-                    await self.service.record_spool_exceptions(
-                        failures, deadline=self.commit_timeout * 2
-                    )
+                outcomes, failures = await self._post_replayed(batch, [now] * len(batch))
             except Exception as exc:
                 if is_unavailable(exc):
                     return _PROBE_INTERVAL

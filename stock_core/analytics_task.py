@@ -58,6 +58,7 @@ from stock_core.errors import UnknownProductError
 from stock_core.store import analytics
 from stock_core.store import expiry
 from stock_core.store._boundary import translated
+from stock_core.store.connection import Connection
 from stock_core.store.connection import Pool
 from stock_core.types import Sku
 
@@ -260,6 +261,14 @@ async def backtest_catalog(pool: Pool, *, today: date, holdout_weeks: int) -> Ba
     return await asyncio.to_thread(backtest, by_sku, holdout_weeks)
 
 
+async def _product_id(conn: Connection, sku: str) -> int:
+    """The id of the product ``sku`` names; :class:`UnknownProductError` when none."""
+    found = await analytics.product_ids(conn, skus=[sku])
+    if not found:
+        raise UnknownProductError(sku)
+    return next(iter(found))
+
+
 async def forecast_of(
     pool: Pool,
     sku: str,
@@ -269,10 +278,7 @@ async def forecast_of(
 ) -> Forecast:
     """``sku``'s forecast for ``weeks`` weeks from ``today``'s week (cached when current)."""
     async with pool.acquire() as conn:
-        found = await analytics.product_ids(conn, skus=[sku])
-    if not found:
-        raise UnknownProductError(sku)
-    pid = next(iter(found))
+        pid = await _product_id(conn, sku)
     forecasts = await current_forecasts(pool, today=today, ids=[pid])
     forecast = forecasts[pid]
     return replace(forecast, demand=forecast.demand[:weeks])
@@ -299,10 +305,7 @@ async def forecast_view(
 ) -> ForecastView:
     """``sku``'s forecast (as :func:`forecast_of`), its past demand and its suggestion."""
     async with pool.acquire() as conn:
-        found = await analytics.product_ids(conn, skus=[sku])
-        if not found:
-            raise UnknownProductError(sku)
-        pid = next(iter(found))
+        pid = await _product_id(conn, sku)
         series = (await analytics.weekly_demand(conn, today=today, ids=[pid]))[pid]
         position = await analytics.positions(conn, sku=sku)
     forecast = (await current_forecasts(pool, today=today, ids=[pid]))[pid]

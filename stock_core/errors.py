@@ -102,6 +102,8 @@ class StockRejection(StockError):
 
     problem_type: ClassVar[str] = "rejected"
     http_status: ClassVar[int] = 422
+    detail_fields: ClassVar[tuple[str, ...]] = ()
+    """The attributes :meth:`to_dict` carries beside the problem type and the reason."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -112,12 +114,24 @@ class StockRejection(StockError):
         return {"problem_type": self.problem_type, "reason": self.reason, **self._details()}
 
     def _details(self) -> dict[str, object]:
-        return {}
+        return {name: getattr(self, name) for name in self.detail_fields}
+
+
+class _UnknownCodeError(StockRejection):
+    """A ``code`` that names no ``what`` (a product, a location …)."""
+
+    what: ClassVar[str]
+    detail_fields = ("code",)
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        super().__init__(f"unknown {self.what} {code}")
 
 
 class InsufficientStockError(StockRejection):
     problem_type = "insufficient-stock"
     http_status = 409
+    detail_fields = ("sku", "location", "requested", "available", "shortfall")
 
     def __init__(self, sku: str, location: str, requested: int, available: int) -> None:
         self.sku = sku
@@ -130,38 +144,17 @@ class InsufficientStockError(StockRejection):
             f"{requested} asked (short {self.shortfall})"
         )
 
-    def _details(self) -> dict[str, object]:
-        return {
-            "sku": self.sku,
-            "location": self.location,
-            "requested": self.requested,
-            "available": self.available,
-            "shortfall": self.shortfall,
-        }
 
-
-class UnknownProductError(StockRejection):
+class UnknownProductError(_UnknownCodeError):
     problem_type = "unknown-product"
     http_status = 404
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"unknown product {code}")
-
-    def _details(self) -> dict[str, object]:
-        return {"code": self.code}
+    what = "product"
 
 
-class UnknownLocationError(StockRejection):
+class UnknownLocationError(_UnknownCodeError):
     problem_type = "unknown-location"
     http_status = 404
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"unknown location {code}")
-
-    def _details(self) -> dict[str, object]:
-        return {"code": self.code}
+    what = "location"
 
 
 class InvalidMovementError(StockRejection):
@@ -236,6 +229,7 @@ class BackorderNotAllowedError(StockRejection):
 
     problem_type = "backorder-not-allowed"
     http_status = 409
+    detail_fields = ("sku", "quantity", "available")
 
     def __init__(self, sku: str, quantity: int, available: int) -> None:
         self.sku = sku
@@ -245,22 +239,13 @@ class BackorderNotAllowedError(StockRejection):
             f"{sku} does not accept backorders: {quantity} ordered, {available} available"
         )
 
-    def _details(self) -> dict[str, object]:
-        return {"sku": self.sku, "quantity": self.quantity, "available": self.available}
 
-
-class UnknownOperatorError(StockRejection):
+class UnknownOperatorError(_UnknownCodeError):
     """A badge (``USR:``) or an API ``operator`` that names no operator."""
 
     problem_type = "unknown-operator"
     http_status = 422
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"unknown operator {code}")
-
-    def _details(self) -> dict[str, object]:
-        return {"code": self.code}
+    what = "operator"
 
 
 class UnknownReasonError(StockRejection):
@@ -268,14 +253,12 @@ class UnknownReasonError(StockRejection):
 
     problem_type = "unknown-reason"
     http_status = 422
+    detail_fields = ("code", "allowed")
 
     def __init__(self, code: str, allowed: Sequence[str]) -> None:
         self.code = code
         self.allowed = list(allowed)
         super().__init__(f"unknown reason {code} (one of {', '.join(allowed)})")
-
-    def _details(self) -> dict[str, object]:
-        return {"code": self.code, "allowed": self.allowed}
 
 
 class QuarantinedStockError(StockRejection):
@@ -283,13 +266,11 @@ class QuarantinedStockError(StockRejection):
 
     problem_type = "quarantined-stock"
     http_status = 409
+    detail_fields = ("location",)
 
     def __init__(self, location: str) -> None:
         self.location = location
         super().__init__(f"{location} is a quarantine location: move the stock to storage first")
-
-    def _details(self) -> dict[str, object]:
-        return {"location": self.location}
 
 
 class NotQuarantineError(StockRejection):
@@ -297,27 +278,19 @@ class NotQuarantineError(StockRejection):
 
     problem_type = "not-quarantine"
     http_status = 409
+    detail_fields = ("location",)
 
     def __init__(self, location: str) -> None:
         self.location = location
         super().__init__(f"returns go to a quarantine location; {location} is storage")
 
-    def _details(self) -> dict[str, object]:
-        return {"location": self.location}
 
-
-class UnknownWarehouseError(StockRejection):
+class UnknownWarehouseError(_UnknownCodeError):
     """A warehouse code that names no warehouse (``GET|POST /api/v1/warehouses``)."""
 
     problem_type = "unknown-warehouse"
     http_status = 404
-
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"unknown warehouse {code}")
-
-    def _details(self) -> dict[str, object]:
-        return {"code": self.code}
+    what = "warehouse"
 
 
 class WrongWarehouseError(StockRejection):
@@ -325,6 +298,7 @@ class WrongWarehouseError(StockRejection):
 
     problem_type = "wrong-warehouse"
     http_status = 409
+    detail_fields = ("location", "warehouse", "expected")
 
     def __init__(self, location: str, warehouse: str, expected: str, why: str = "") -> None:
         self.location = location
@@ -332,22 +306,17 @@ class WrongWarehouseError(StockRejection):
         self.expected = expected
         super().__init__(f"{location} is in warehouse {warehouse}, not {expected}{why}")
 
-    def _details(self) -> dict[str, object]:
-        return {"location": self.location, "warehouse": self.warehouse, "expected": self.expected}
-
 
 class UnknownTransferError(StockRejection):
     """No transfer has that number."""
 
     problem_type = "unknown-transfer"
     http_status = 404
+    detail_fields = ("number",)
 
     def __init__(self, number: str) -> None:
         self.number = number
         super().__init__(f"unknown transfer {number}")
-
-    def _details(self) -> dict[str, object]:
-        return {"number": self.number}
 
 
 class NotInTransitError(StockRejection):
@@ -355,6 +324,7 @@ class NotInTransitError(StockRejection):
 
     problem_type = "not-in-transit"
     http_status = 409
+    detail_fields = ("transfer", "sku", "requested", "in_transit")
 
     def __init__(self, transfer: str, sku: str, requested: int, in_transit: int) -> None:
         self.transfer = transfer
@@ -364,14 +334,6 @@ class NotInTransitError(StockRejection):
         super().__init__(
             f"only {in_transit} of {sku} in transit on transfer {transfer}, {requested} asked"
         )
-
-    def _details(self) -> dict[str, object]:
-        return {
-            "transfer": self.transfer,
-            "sku": self.sku,
-            "requested": self.requested,
-            "in_transit": self.in_transit,
-        }
 
 
 _REJECTIONS: dict[str, type[StockRejection]] = {
@@ -494,6 +456,7 @@ class CapacityExceededError(StockRejection):
 
     problem_type = "capacity-exceeded"
     http_status = 409
+    detail_fields = ("location", "weight_g", "max_weight_g", "volume_cm3", "max_volume_cm3")
 
     def __init__(
         self,
@@ -511,15 +474,6 @@ class CapacityExceededError(StockRejection):
         self.volume_cm3 = volume_cm3
         self.max_volume_cm3 = max_volume_cm3
         super().__init__(reason)
-
-    def _details(self) -> dict[str, object]:
-        return {
-            "location": self.location,
-            "weight_g": self.weight_g,
-            "max_weight_g": self.max_weight_g,
-            "volume_cm3": self.volume_cm3,
-            "max_volume_cm3": self.max_volume_cm3,
-        }
 
 
 class SerialConflictError(StockRejection):
@@ -554,6 +508,7 @@ class TrackingError(StockRejection):
 
     problem_type = "tracking-required"
     http_status = 422
+    detail_fields = ("sku", "tracking", "wants_serials")
 
     def __init__(
         self, sku: str, tracking: str, reason: str, *, wants_serials: bool = False
@@ -562,9 +517,6 @@ class TrackingError(StockRejection):
         self.tracking = tracking
         self.wants_serials = wants_serials
         super().__init__(reason)
-
-    def _details(self) -> dict[str, object]:
-        return {"sku": self.sku, "tracking": self.tracking, "wants_serials": self.wants_serials}
 
 
 _REJECTIONS[CapacityExceededError.problem_type] = CapacityExceededError

@@ -3,12 +3,14 @@ changes. Pure functions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
+from typing import TypeVar
 
 from stock_core.errors import CountBelowReservedError
 
@@ -24,6 +26,7 @@ __all__ = [
     "counted_by_product",
     "reconcile_count",
     "release_reserved",
+    "take_in_order",
     "take_reserved",
     "total_available",
     "total_counted",
@@ -53,6 +56,26 @@ def total_available(lots: Iterable[LotStock], today: date | None = None) -> int:
     return sum(max(lot.available, 0) for lot in lots if not lot.expired(today))
 
 
+_Held = TypeVar("_Held")
+
+
+def take_in_order(
+    units: int, held: Iterable[_Held], size: Callable[[_Held], int]
+) -> list[tuple[_Held, int]]:
+    """``units`` taken from ``held`` in the order given, each up to its ``size``: every
+    one taken from while some were left to take, and how many it gave. What they do not
+    cover is left over (the caller compares the sum)."""
+    taken: list[tuple[_Held, int]] = []
+    left = units
+    for item in held:
+        if left == 0:
+            break
+        n = min(left, size(item))
+        taken.append((item, n))
+        left -= n
+    return taken
+
+
 class Draw(NamedTuple):
     """Units a pick takes from one lot."""
 
@@ -71,16 +94,9 @@ def allocate_fefo(lots: Sequence[LotStock], quantity: int, today: date | None = 
         raise ValueError("quantity must be positive")
     usable = [lot for lot in lots if not lot.expired(today)]
     ordered = sorted(usable, key=lambda s: (s.expiry is None, s.expiry or date.min, s.lot))
-    taken: list[Draw] = []
-    left = quantity
-    for lot in ordered:
-        if left == 0:
-            break
-        units = min(lot.available, left)
-        if units > 0:
-            taken.append(Draw(lot.lot, units))
-            left -= units
-    return taken if left == 0 else []
+    taken = take_in_order(quantity, ordered, lambda lot: max(lot.available, 0))
+    draws = [Draw(lot.lot, units) for lot, units in taken if units > 0]
+    return draws if sum(d.units for d in draws) == quantity else []
 
 
 @dataclass(frozen=True)
@@ -146,32 +162,16 @@ def take_reserved(
     from its order line's reservations: those held there, of that lot, in the order
     given, each up to what it holds. What the takes do not cover comes from free stock.
     """
-    takes: list[ReservationTake] = []
-    left = units
-    for r in held:
-        if left == 0:
-            break
-        if r.location_id != location_id or (lot and r.lot != lot):
-            continue
-        n = min(left, r.quantity)
-        takes.append(ReservationTake(r.location_id, r.lot, r.expiry, n))
-        left -= n
-    return takes
+    here = [r for r in held if r.location_id == location_id and not (lot and r.lot != lot)]
+    return release_reserved(here, units)
 
 
 def release_reserved(held: Sequence[Reservation], units: int) -> list[ReservationTake]:
     """The reservations to let go of when ``units`` of an order line were picked from
     free stock instead: in the order given, each up to what it holds (the line never
     keeps more reserved than it still needs)."""
-    releases: list[ReservationTake] = []
-    left = units
-    for r in held:
-        if left == 0:
-            break
-        n = min(left, r.quantity)
-        releases.append(ReservationTake(r.location_id, r.lot, r.expiry, n))
-        left -= n
-    return releases
+    taken = take_in_order(units, held, lambda r: r.quantity)
+    return [ReservationTake(r.location_id, r.lot, r.expiry, n) for r, n in taken]
 
 
 @dataclass(frozen=True)

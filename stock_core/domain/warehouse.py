@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from stock_core.domain.allocation import take_in_order
+
 __all__ = [
     "DEFAULT_WAREHOUSE",
     "WAREHOUSE_CODE",
@@ -101,12 +103,5 @@ def allocate_receipt(
     kept.sort(key=lambda x: (x.expiry is None, x.expiry or date.min, x.lot))
     if sum(x.in_transit for x in kept) < units:
         return None
-    parts: list[ReceiptPart] = []
-    left = units
-    for x in kept:
-        if left == 0:
-            break
-        n = min(left, x.in_transit)
-        parts.append(ReceiptPart(x.lot, x.expiry, n))
-        left -= n
-    return parts
+    taken = take_in_order(units, kept, lambda x: x.in_transit)
+    return [ReceiptPart(x.lot, x.expiry, n) for x, n in taken]

@@ -60,72 +60,14 @@ ETS(A,N,N) process with the model's smoothing weight (seasonal naive: 0, naive: 
 
 from __future__ import annotations
 
-from stock_core.domain.forecast.backtest import BacktestReport
-from stock_core.domain.forecast.backtest import MethodScore
-from stock_core.domain.forecast.backtest import ProductBacktest
-from stock_core.domain.forecast.backtest import backtest
-from stock_core.domain.forecast.backtest import backtest_product
-from stock_core.domain.forecast.result import Forecast
-from stock_core.domain.forecast.result import Selection
-from stock_core.domain.forecast.result import WeekDemand
-from stock_core.domain.forecast.result import backtest_weeks
-from stock_core.domain.forecast.result import diagnose
-from stock_core.domain.forecast.result import fingerprint
-from stock_core.domain.forecast.selection import forecast_series
-from stock_core.domain.forecast.selection import predict
-from stock_core.domain.forecast.selection import select
-from stock_core.domain.forecast.series import DEFAULT_HORIZON_WEEKS
-from stock_core.domain.forecast.series import DEFAULT_INTERVAL
-from stock_core.domain.forecast.series import INTERMITTENT_ADI
-from stock_core.domain.forecast.series import MAX_HISTORY_WEEKS
-from stock_core.domain.forecast.series import MAX_ORIGINS
-from stock_core.domain.forecast.series import MIN_BACKTEST_WEEKS
-from stock_core.domain.forecast.series import SBA_ALPHA
-from stock_core.domain.forecast.series import SEASON_MONTHS
-from stock_core.domain.forecast.series import SEASON_WEEKS
-from stock_core.domain.forecast.series import SEASONAL_ACF
-from stock_core.domain.forecast.series import SEASONAL_METHODS
-from stock_core.domain.forecast.series import STRUCTURE_DW
-from stock_core.domain.forecast.series import ForecastMethod
-from stock_core.domain.forecast.series import Grid
-from stock_core.domain.forecast.series import MonthlySeries
-from stock_core.domain.forecast.series import WeeklySeries
-from stock_core.domain.forecast.series import month_start
-from stock_core.domain.forecast.series import week_start
-from stock_core.domain.forecast.series import weekly_series
+from stock_core.domain.forecast import backtest as _backtest
+from stock_core.domain.forecast import result as _result
+from stock_core.domain.forecast import selection as _selection
+from stock_core.domain.forecast import series as _series
+from stock_core.domain.forecast.backtest import *  # noqa: F403 (its __all__ is ours)
+from stock_core.domain.forecast.result import *  # noqa: F403
+from stock_core.domain.forecast.selection import *  # noqa: F403
+from stock_core.domain.forecast.series import *  # noqa: F403
 
-__all__ = [
-    "DEFAULT_HORIZON_WEEKS",
-    "DEFAULT_INTERVAL",
-    "INTERMITTENT_ADI",
-    "MAX_HISTORY_WEEKS",
-    "MAX_ORIGINS",
-    "MIN_BACKTEST_WEEKS",
-    "SBA_ALPHA",
-    "SEASONAL_ACF",
-    "SEASONAL_METHODS",
-    "SEASON_MONTHS",
-    "SEASON_WEEKS",
-    "STRUCTURE_DW",
-    "BacktestReport",
-    "Forecast",
-    "ForecastMethod",
-    "Grid",
-    "MethodScore",
-    "MonthlySeries",
-    "ProductBacktest",
-    "Selection",
-    "WeekDemand",
-    "WeeklySeries",
-    "backtest",
-    "backtest_product",
-    "backtest_weeks",
-    "diagnose",
-    "fingerprint",
-    "forecast_series",
-    "month_start",
-    "predict",
-    "select",
-    "week_start",
-    "weekly_series",
-]
+# The package's names are its four modules' names.
+__all__ = _backtest.__all__ + _result.__all__ + _selection.__all__ + _series.__all__

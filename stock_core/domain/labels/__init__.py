@@ -28,58 +28,11 @@ Every refusal is a :class:`LabelError` with one line saying what to change.
 
 from __future__ import annotations
 
-from stock_core.domain.labels.label import COMMANDS
-from stock_core.domain.labels.label import DPIS
-from stock_core.domain.labels.label import MAX_2D_MODULE_MM
-from stock_core.domain.labels.label import MAX_LABELS
-from stock_core.domain.labels.label import MAX_MODULE_MM
-from stock_core.domain.labels.label import MIN_2D_MODULE_MM
-from stock_core.domain.labels.label import MIN_MODULE_MM
-from stock_core.domain.labels.label import QUANTITIES
-from stock_core.domain.labels.label import SIZES
-from stock_core.domain.labels.label import SYMBOLS
-from stock_core.domain.labels.label import Label
-from stock_core.domain.labels.label import LabelError
-from stock_core.domain.labels.label import LabelFormat
-from stock_core.domain.labels.label import LabelKind
-from stock_core.domain.labels.label import LabelRequest
-from stock_core.domain.labels.label import LabelSize
-from stock_core.domain.labels.label import LocationEntry
-from stock_core.domain.labels.label import ProductEntry
-from stock_core.domain.labels.label import Symbol
-from stock_core.domain.labels.label import command_labels
-from stock_core.domain.labels.label import location_labels
-from stock_core.domain.labels.label import parse_request
-from stock_core.domain.labels.label import product_labels
-from stock_core.domain.labels.label import unit_gtin
+from stock_core.domain.labels import label as _label
+from stock_core.domain.labels.label import *  # noqa: F403 (its __all__ is ours)
 from stock_core.domain.labels.zpl import too_small
 from stock_core.domain.labels.zpl import zpl
 
-__all__ = [
-    "COMMANDS",
-    "DPIS",
-    "MAX_2D_MODULE_MM",
-    "MAX_LABELS",
-    "MAX_MODULE_MM",
-    "MIN_2D_MODULE_MM",
-    "MIN_MODULE_MM",
-    "QUANTITIES",
-    "SIZES",
-    "SYMBOLS",
-    "Label",
-    "LabelError",
-    "LabelFormat",
-    "LabelKind",
-    "LabelRequest",
-    "LabelSize",
-    "LocationEntry",
-    "ProductEntry",
-    "Symbol",
-    "command_labels",
-    "location_labels",
-    "parse_request",
-    "product_labels",
-    "too_small",
-    "unit_gtin",
-    "zpl",
-]
+# The package's names are label.py's, and zpl.py's two.
+__all__ = ["too_small", "zpl"]
+__all__ += _label.__all__

@@ -76,24 +76,19 @@ def _field(text: str) -> str:
     return text.replace("\\", "\\5C").replace("^", "\\5E").replace("~", "\\7E")
 
 
-def _gs1_zpl_128(label: Label) -> str:
-    """``>;>8`` (start C, FNC1) then the element string, ``>8`` (FNC1) as separator."""
-    parts = [">;>8"]
+def _gs1_zpl(label: Label, start: str, fnc1: str, escape: tuple[str, str]) -> tuple[str, str, int]:
+    """A GS1 label's ZPL field data, its element string (AIs and values, for sizing) and
+    how many FNC1 it holds. The data: ``start`` then the element string, ``fnc1`` as
+    separator, the symbol's escape character written as ``escape`` says. GS1-128:
+    ``>;>8`` (start C, FNC1), ``>8``, ``>`` as ``><``; GS1 Data Matrix: ``_1`` (FNC1)
+    first and as separator, ``_`` as ``__``."""
+    parts = [start]
     for ai, value, separator in label.gs1_segments:
-        parts.append(ai + value.replace(">", "><"))
+        parts.append(ai + value.replace(*escape))
         if separator:
-            parts.append(">8")
-    return "".join(parts)
-
-
-def _gs1_zpl_datamatrix(label: Label) -> str:
-    """``_1`` (FNC1) first and as separator; a literal ``_`` is ``__``."""
-    parts = ["_1"]
-    for ai, value, separator in label.gs1_segments:
-        parts.append(ai + value.replace("_", "__"))
-        if separator:
-            parts.append("_1")
-    return "".join(parts)
+            parts.append(fnc1)
+    fnc1s = 1 + sum(separator for _, _, separator in label.gs1_segments)
+    return "".join(parts), "".join(a + v for a, v in label.elements), fnc1s
 
 
 def _fit(modules: int | None, room: int, label: Label, size: LabelSize, dpmm: int) -> int:
@@ -126,9 +121,8 @@ def _zpl_symbol(label: Label, size: LabelSize, dpmm: int) -> list[str]:
             dots = min(_fit(_qr_modules(label.data), room, label, size, dpmm), 10)
             return [f"^FO{pad},{pad}^BQN,2,{dots}^FH\\^FDMA,{_field(label.data)}^FS"]
         if label.symbol is Symbol.GS1_DATAMATRIX:
-            data = _gs1_zpl_datamatrix(label)
-            fnc1 = 1 + sum(separator for _, _, separator in label.gs1_segments)
-            modules = _datamatrix_modules("".join(a + v for a, v in label.elements), fnc1)
+            data, elements, fnc1s = _gs1_zpl(label, "_1", "_1", ("_", "__"))
+            modules = _datamatrix_modules(elements, fnc1s)
         else:
             data = label.data.replace("_", "__")
             modules = _datamatrix_modules(label.data, 0)
@@ -144,9 +138,8 @@ def _zpl_symbol(label: Label, size: LabelSize, dpmm: int) -> list[str]:
         left = pad + (room - dots * modules) // 2 + quiet * dots
         return [f"^BY{dots}{ratio}", f"^FO{left},{pad}{command}N,{bars},N,N^FD{digits}^FS"]
     if label.symbol is Symbol.GS1_128:
-        data = _gs1_zpl_128(label)
-        fnc1 = 1 + sum(separator for _, _, separator in label.gs1_segments)
-        modules = _code128_modules("".join(a + v for a, v in label.elements), fnc1)
+        data, elements, fnc1s = _gs1_zpl(label, ">;>8", ">8", (">", "><"))
+        modules = _code128_modules(elements, fnc1s)
     else:
         data = label.data.replace(">", "><")
         modules = _code128_modules(label.data)

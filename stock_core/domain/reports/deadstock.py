@@ -10,9 +10,9 @@ from decimal import Decimal
 from typing import Any
 
 from stock_core.domain.reports.period import DEFAULT_SLOW_COVER_DAYS
+from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _money
 from stock_core.domain.reports.period import _write_csv
-from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = [
@@ -40,7 +40,7 @@ class ProductActivity:
 
 
 @dataclass(frozen=True)
-class DeadstockLine:
+class DeadstockLine(ReportLine):
     sku: Sku
     name: str
     category: str
@@ -54,9 +54,6 @@ class DeadstockLine:
     units_out: int
     days_of_cover: float | None
     """On hand ÷ the window's daily outbound rate; ``None`` when nothing moved."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
 
 
 @dataclass(frozen=True)

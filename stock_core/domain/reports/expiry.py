@@ -9,9 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _money
 from stock_core.domain.reports.period import _write_csv
-from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = ["DatedStock", "ExpiryLine", "ExpiryReport", "expiry_csv", "expiry_report"]
@@ -33,7 +33,7 @@ class DatedStock:
 
 
 @dataclass(frozen=True)
-class ExpiryLine:
+class ExpiryLine(ReportLine):
     sku: Sku
     name: str
     category: str
@@ -49,9 +49,6 @@ class ExpiryLine:
     unit_cost: Decimal
     value: Decimal
     """On hand × unit cost."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
 
 
 @dataclass(frozen=True)

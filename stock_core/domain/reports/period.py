@@ -15,7 +15,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DEFAULT_SLOW_COVER_DAYS", "instant", "json_fields", "period_bounds"]
+__all__ = ["DEFAULT_SLOW_COVER_DAYS", "ReportLine", "instant", "json_fields", "period_bounds"]
 
 
 DEFAULT_SLOW_COVER_DAYS = 180
@@ -67,6 +67,15 @@ def json_fields(line: Any) -> dict[str, Any]:
     """A report line (a dataclass) as JSON values, field by field in their order: money
     as a string (``"12.50"``), dates and instants in ISO 8601, the rest as they are."""
     return {f.name: _json_value(getattr(line, f.name)) for f in dataclasses.fields(line)}
+
+
+class ReportLine:
+    """A report line's dataclass base: :meth:`to_dict` is :func:`json_fields` of it."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_fields(self)
 
 
 def _json_value(value: object) -> object:

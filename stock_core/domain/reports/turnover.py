@@ -10,11 +10,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _days
 from stock_core.domain.reports.period import _money
 from stock_core.domain.reports.period import _ratio
 from stock_core.domain.reports.period import _write_csv
-from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = [
@@ -48,7 +48,7 @@ class ProductPeriod:
 
 
 @dataclass(frozen=True)
-class TurnoverLine:
+class TurnoverLine(ReportLine):
     sku: Sku
     name: str
     category: str
@@ -63,21 +63,15 @@ class TurnoverLine:
     returned: int = 0
     scrapped: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
-
 
 @dataclass(frozen=True)
-class CategoryTurnover:
+class CategoryTurnover(ReportLine):
     category: str
     products: int
     cost_of_goods_out: Decimal
     average_inventory_value: Decimal
     turnover: float | None
     days_of_supply: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _money
 from stock_core.domain.reports.period import _write_csv
-from stock_core.domain.reports.period import json_fields
 from stock_core.types import Sku
 
 __all__ = [
@@ -36,16 +36,13 @@ class ProductHolding:
 
 
 @dataclass(frozen=True)
-class ValuationLine:
+class ValuationLine(ReportLine):
     sku: Sku
     name: str
     category: str
     on_hand: int
     unit_cost: Decimal
     value: Decimal
-
-    def to_dict(self) -> dict[str, Any]:
-        return json_fields(self)
 
 
 @dataclass(frozen=True)
