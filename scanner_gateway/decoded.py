@@ -126,11 +126,15 @@ class LocationScan:
 
 @dataclass(frozen=True)
 class QuantityScan:
+    """``QTY:<n>``: the next product scan counts ``n``."""
+
     quantity: int
 
 
 @dataclass(frozen=True)
 class CommandScan:
+    """``CMD:<command>``: a mode, DONE, CANCEL, UNDO or LOGOUT."""
+
     command: Command
 
 

@@ -58,6 +58,9 @@ _B_SHARE = Decimal("0.95")
 
 
 class TaskStatus(enum.StrEnum):
+    """A count task: ``open`` for counting, ``pending_approval`` when variances wait
+    for a manager, ``closed``."""
+
     OPEN = "open"
     PENDING_APPROVAL = "pending_approval"
     CLOSED = "closed"
@@ -183,6 +186,8 @@ class CountTaskLineView:
 
 @dataclass(frozen=True)
 class CountTaskView:
+    """A count task as the API shows it, with its lines once counted."""
+
     id: int
     status: str
     blind: bool

@@ -128,6 +128,8 @@ class Line:
 
 @dataclass(frozen=True)
 class Receive:
+    """Add units at a location (a lot, with its expiry, and the purchase order they come on)."""
+
     product: ProductRef
     location: LocationCode
     quantity: int

@@ -52,6 +52,8 @@ _SERIAL = re.compile(rf"[!-~]{{1,{MAX_SERIAL_LENGTH}}}")
 
 
 class Tracking(enum.StrEnum):
+    """How a product's units are told apart: not at all, by lot, or one by one by serial."""
+
     NONE = "none"
     LOT = "lot"
     SERIAL = "serial"

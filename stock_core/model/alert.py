@@ -11,6 +11,8 @@ __all__ = ["Alert"]
 
 @dataclass(frozen=True)
 class Alert:
+    """A stock alert (``kind``) on one product, from raised to cleared, acknowledged or not."""
+
     id: int
     kind: str
     sku: str

@@ -23,6 +23,8 @@ class Barcode:
 
 @dataclass(frozen=True)
 class ProductSpec:
+    """A product as a client or a CSV line gives it; unsaid fields take these defaults."""
+
     sku: str
     name: str
     category: str = ""
@@ -43,6 +45,8 @@ class ProductSpec:
 
 @dataclass(frozen=True)
 class Product:
+    """A product as stored, with its id, barcodes and timestamps."""
+
     id: int
     sku: str
     name: str
@@ -65,6 +69,8 @@ class Product:
 
 @dataclass(frozen=True)
 class LocationSpec:
+    """A location as a client or a CSV line gives it."""
+
     code: str
     zone: str = ""
     name: str = ""
@@ -77,6 +83,8 @@ class LocationSpec:
 
 @dataclass(frozen=True)
 class Location:
+    """A location as stored: ``type`` ``storage`` or ``quarantine``, in ``warehouse``."""
+
     id: int
     code: str
     warehouse: str

@@ -13,6 +13,8 @@ __all__ = ["FeedEvent"]
 
 @dataclass(frozen=True)
 class FeedEvent:
+    """One event of the live feed: its outbox ``seq``, SPEC ``type`` and payload."""
+
     seq: int
     type: str
     ts: datetime

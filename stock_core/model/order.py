@@ -11,6 +11,8 @@ __all__ = ["Backorder", "Order", "OrderLine", "PurchaseOrder", "PurchaseOrderLin
 
 @dataclass(frozen=True)
 class OrderLine:
+    """One line of a customer order: units ordered, reserved, backordered and picked."""
+
     line_no: int
     sku: str
     quantity: int
@@ -21,6 +23,8 @@ class OrderLine:
 
 @dataclass(frozen=True)
 class Order:
+    """A customer order: ``open``, ``complete`` or ``cancelled``, its lines in order."""
+
     id: int
     number: str
     priority: int
@@ -34,6 +38,8 @@ class Order:
 
 @dataclass(frozen=True)
 class PurchaseOrderLine:
+    """One line of a purchase order: units ordered and received so far."""
+
     line_no: int
     sku: str
     quantity: int
@@ -42,6 +48,8 @@ class PurchaseOrderLine:
 
 @dataclass(frozen=True)
 class PurchaseOrder:
+    """A purchase order from a supplier: ``open``, ``received`` or ``cancelled``."""
+
     id: int
     number: str
     supplier: str | None

@@ -16,6 +16,8 @@ __all__ = ["LocationStock", "ProductStock", "StockLevel", "StockRow"]
 
 @dataclass(frozen=True)
 class LocationStock:
+    """One lot of a product at one location."""
+
     location: str
     lot: str
     expiry: date | None

@@ -11,6 +11,8 @@ __all__ = ["Transfer", "TransferLine", "TransferLot", "Warehouse", "WarehouseSto
 
 @dataclass(frozen=True)
 class Warehouse:
+    """A warehouse, by its code."""
+
     code: str
     name: str
     created_at: datetime
@@ -29,6 +31,8 @@ class WarehouseStock:
 
 @dataclass(frozen=True)
 class TransferLot:
+    """One lot of a transfer line: units shipped, and received so far."""
+
     lot: str
     expiry: date | None
     quantity: int
@@ -58,6 +62,8 @@ class TransferLine:
 
 @dataclass(frozen=True)
 class Transfer:
+    """Stock on its way between warehouses: ``in_transit``, ``partial`` or ``received``."""
+
     number: str
     status: str
     from_warehouse: str

@@ -28,6 +28,8 @@ __all__ = ["BacktestReport", "MethodScore", "ProductBacktest", "backtest", "back
 
 @dataclass(frozen=True)
 class ProductBacktest:
+    """How one product's chosen method did on the held-out weeks, against the baseline."""
+
     sku: Sku
     method: ForecastMethod
     training_weeks: int

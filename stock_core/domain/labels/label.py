@@ -54,12 +54,16 @@ class LabelError(StockRejection):
 
 
 class LabelKind(enum.Enum):
+    """What a run of labels is for: locations, products or scanner commands."""
+
     LOCATIONS = "locations"
     PRODUCTS = "products"
     COMMANDS = "commands"
 
 
 class LabelFormat(enum.Enum):
+    """The printed form: PDF sheets, or ZPL for a label printer."""
+
     PDF = "pdf"
     ZPL = "zpl"
 
@@ -244,6 +248,8 @@ _FIXED_LENGTH = frozenset({"01", "17"})
 
 @dataclass(frozen=True)
 class LocationEntry:
+    """A location to print a label for."""
+
     code: str
     name: str = ""
     zone: str = ""
@@ -251,6 +257,8 @@ class LocationEntry:
 
 @dataclass(frozen=True)
 class ProductEntry:
+    """A product to print a label for: it carries the unit GTIN (pack size 1)."""
+
     sku: str
     name: str
     barcodes: tuple[tuple[str, int], ...] = ()

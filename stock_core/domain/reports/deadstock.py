@@ -58,6 +58,9 @@ class DeadstockLine(ReportLine):
 
 @dataclass(frozen=True)
 class DeadstockReport:
+    """Stock that has not gone out in ``days`` (dead), or covers more than
+    ``slow_cover_days`` (slow), with the value of each."""
+
     as_of: datetime
     days: int
     slow_cover_days: int

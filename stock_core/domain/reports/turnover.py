@@ -49,6 +49,8 @@ class ProductPeriod:
 
 @dataclass(frozen=True)
 class TurnoverLine(ReportLine):
+    """One product's turnover over the period, from its ledger sums."""
+
     sku: Sku
     name: str
     category: str
@@ -66,6 +68,8 @@ class TurnoverLine(ReportLine):
 
 @dataclass(frozen=True)
 class CategoryTurnover(ReportLine):
+    """A category's turnover: its products' figures summed."""
+
     category: str
     products: int
     cost_of_goods_out: Decimal
