@@ -8,9 +8,14 @@ the products it touched in step, inside a transaction the caller owns."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
+from typing import Final
 
 import asyncpg
 
@@ -18,6 +23,7 @@ from stock_core.domain.allocation import Reservation
 from stock_core.domain.allocation import release_reserved
 from stock_core.domain.allocation import take_reserved
 from stock_core.domain.movement import Adjust
+from stock_core.domain.movement import Command
 from stock_core.domain.movement import Count
 from stock_core.domain.movement import Move
 from stock_core.domain.movement import MovementKind
@@ -457,27 +463,7 @@ class Writer(RowWriter):
         inserted = await self.conn.fetchval(q.INSERT_IDEMPOTENCY_KEY, self.env.key, fingerprint)
         if inserted is None:
             return await replay(self.conn, self.env.key, fingerprint)
-        match command:
-            case Receive():
-                await self.receive(command)
-            case Pick():
-                await self.pick(command)
-            case Adjust():
-                await self.adjust(command)
-            case Count():
-                await count(self, command)
-            case Move():
-                await self.move(command)
-            case Undo():
-                await self.undo(command)
-            case Return():
-                await self.return_(command)
-            case Scrap():
-                await self.scrap(command)
-            case ShipTransfer():
-                await ship_transfer(self, command)
-            case ReceiveTransfer():
-                await receive_transfer(self, command)
+        await _STEPS[type(command)](self, command)
         return await self.settle()
 
     async def settle(self) -> MovementOutcome:
@@ -487,3 +473,19 @@ class Writer(RowWriter):
                 await fill_backorders(self.conn, product)
             await refresh_alerts(self.conn, product)
         return MovementOutcome(self.env.key, tuple(self.records))
+
+
+_STEPS: Final[Mapping[type[Command], Callable[[Writer, Any], Awaitable[None]]]] = {
+    Receive: Writer.receive,
+    Pick: Writer.pick,
+    Adjust: Writer.adjust,
+    Count: count,
+    Move: Writer.move,
+    Undo: Writer.undo,
+    Return: Writer.return_,
+    Scrap: Writer.scrap,
+    ShipTransfer: ship_transfer,
+    ReceiveTransfer: receive_transfer,
+}
+"""What each command does, by its type: :meth:`Writer.apply`'s step between claiming
+the key and settling."""
