@@ -15,6 +15,7 @@ from typing import Final
 
 from stock_core.domain.reports import DatedStock
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 from stock_core.types import Sku
 
 __all__ = [
@@ -145,17 +146,4 @@ async def dated_stock(conn: Connection, days: int) -> tuple[date, list[DatedStoc
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         today: date = await conn.fetchval(TODAY)
         rows = await conn.fetch(DATED_STOCK, days)
-    return today, [
-        DatedStock(
-            sku=Sku(r["sku"]),
-            name=r["name"],
-            category=r["category"],
-            unit_cost=r["unit_cost"],
-            location=r["location"],
-            lot=r["lot"],
-            expiry=r["expiry"],
-            on_hand=int(r["on_hand"]),
-            reserved=int(r["reserved"]),
-        )
-        for r in rows
-    ]
+    return today, [from_record(DatedStock, r) for r in rows]

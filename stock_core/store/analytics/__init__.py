@@ -18,6 +18,8 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 
+import asyncpg
+
 from stock_core.domain import reports
 from stock_core.domain.forecast import Forecast
 from stock_core.domain.forecast import WeeklySeries
@@ -32,6 +34,7 @@ from stock_core.domain.reports import ProductPeriod
 from stock_core.errors import StockUsageError
 from stock_core.store.analytics import sql as q
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 from stock_core.store.warehouses import require_warehouse
 from stock_core.types import Sku
 
@@ -198,26 +201,25 @@ async def apply_stockout(
     return None
 
 
+async def _report_rows(
+    conn: Connection, query: str, start: datetime, end: datetime, warehouse: str | None
+) -> list[asyncpg.Record]:
+    """A ledger report's rows, the statement taking its period as ``$1`` and ``$2`` and
+    ``warehouse`` as ``$3`` (``None``: all locations, in transit included); an unknown
+    warehouse is refused before anything is read."""
+    if warehouse is not None:
+        await require_warehouse(conn, warehouse)
+    return await conn.fetch(query, start, end, warehouse)
+
+
 async def periods(
     conn: Connection, start: datetime, end: datetime, warehouse: str | None = None
 ) -> list[ProductPeriod]:
     """Ledger sums over ``[start, end)`` for products that had stock or movement then
     (in ``warehouse``'s locations; over all, in transit included)."""
-    if warehouse is not None:
-        await require_warehouse(conn, warehouse)
-    rows = await conn.fetch(q.REPORT_TURNOVER, start, end, warehouse)
+    rows = await _report_rows(conn, q.REPORT_TURNOVER, start, end, warehouse)
     return [
-        ProductPeriod(
-            Sku(r["sku"]),
-            r["name"],
-            r["category"],
-            r["unit_cost"],
-            r["opening"],
-            r["closing"],
-            r["units_out"],
-            r["returned"],
-            r["scrapped"],
-        )
+        from_record(ProductPeriod, r)
         for r in rows
         if r["opening"] or r["closing"] or r["units_out"] or r["returned"] or r["scrapped"]
     ]
@@ -228,21 +230,8 @@ async def activity(
 ) -> list[ProductActivity]:
     """On hand at ``as_of``, the last outbound before it and outbound units since ``since``
     (in ``warehouse``'s locations; over all, in transit included)."""
-    if warehouse is not None:
-        await require_warehouse(conn, warehouse)
-    rows = await conn.fetch(q.REPORT_ACTIVITY, as_of, since, warehouse)
-    return [
-        ProductActivity(
-            Sku(r["sku"]),
-            r["name"],
-            r["category"],
-            r["unit_cost"],
-            r["on_hand"],
-            r["last_outbound"],
-            r["units_out"],
-        )
-        for r in rows
-    ]
+    rows = await _report_rows(conn, q.REPORT_ACTIVITY, as_of, since, warehouse)
+    return [from_record(ProductActivity, r) for r in rows]
 
 
 async def holdings(
@@ -253,10 +242,7 @@ async def holdings(
     if warehouse is not None:
         await require_warehouse(conn, warehouse)
     rows = await conn.fetch(q.REPORT_HOLDINGS, at, warehouse)
-    return [
-        ProductHolding(Sku(r["sku"]), r["name"], r["category"], r["unit_cost"], r["on_hand"])
-        for r in rows
-    ]
+    return [from_record(ProductHolding, r) for r in rows]
 
 
 def _period(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:

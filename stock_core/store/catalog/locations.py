@@ -15,25 +15,14 @@ from stock_core.model import LocationSpec
 from stock_core.store._boundary import catalog_refusals
 from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 from stock_core.store.warehouses import require_warehouse
 
 __all__ = ["create_location", "list_locations", "location_by_code", "location_by_gln"]
 
 
 def _location(row: asyncpg.Record) -> Location:
-    return Location(
-        id=row["id"],
-        code=row["code"],
-        warehouse=row["warehouse"],
-        zone=row["zone"],
-        name=row["name"],
-        gln=row["gln"],
-        type=row["type"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        max_weight_g=row["max_weight_g"],
-        max_volume_cm3=row["max_volume_cm3"],
-    )
+    return from_record(Location, row)
 
 
 async def list_locations(

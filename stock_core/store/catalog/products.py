@@ -28,6 +28,7 @@ from stock_core.store.catalog import sql as catalog_sql
 from stock_core.store.connection import Connection
 from stock_core.store.orders.reservation import LockedProduct
 from stock_core.store.orders.reservation import refresh_alerts
+from stock_core.store.records import from_record
 
 __all__ = [
     "create_product",
@@ -39,26 +40,8 @@ __all__ = [
 
 
 def _product(row: asyncpg.Record) -> Product:
-    return Product(
-        id=row["id"],
-        sku=row["sku"],
-        name=row["name"],
-        category=row["category"],
-        unit_cost=row["unit_cost"],
-        weight_g=row["weight_g"],
-        length_mm=row["length_mm"],
-        width_mm=row["width_mm"],
-        height_mm=row["height_mm"],
-        reorder_point=row["reorder_point"],
-        reorder_qty=row["reorder_qty"],
-        lead_time_days=row["lead_time_days"],
-        safety_stock=row["safety_stock"],
-        backorder_allowed=row["backorder_allowed"],
-        tracking=row["tracking"],
-        barcodes=tuple(Barcode(b["code"], b["pack_size"]) for b in json.loads(row["barcodes"])),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    barcodes = tuple(Barcode(b["code"], b["pack_size"]) for b in json.loads(row["barcodes"]))
+    return from_record(Product, row, barcodes=barcodes)
 
 
 async def list_products(

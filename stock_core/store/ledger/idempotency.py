@@ -13,34 +13,14 @@ from stock_core.errors import IdempotencyConflictError
 from stock_core.errors import rejection_from_dict
 from stock_core.store.connection import Connection
 from stock_core.store.ledger import sql as q
+from stock_core.store.records import from_record
 from stock_core.types import IdempotencyKey
-from stock_core.types import LocationCode
-from stock_core.types import MovementId
-from stock_core.types import Sku
 
 __all__ = ["record_from_row", "replay"]
 
 
 def record_from_row(row: asyncpg.Record) -> MovementRecord:
-    return MovementRecord(
-        id=MovementId(row["id"]),
-        ts=row["ts"],
-        kind=MovementKind(row["kind"]),
-        sku=Sku(row["sku"]),
-        location=LocationCode(row["location"]),
-        lot=row["lot"],
-        delta=row["delta"],
-        on_hand_after=row["on_hand_after"],
-        scanner=row["scanner"],
-        scan_seq=row["scan_seq"],
-        actor=row["actor"],
-        note=row["note"],
-        reverses=row["reverses"],
-        operator=row["operator"],
-        reason=row["reason"],
-        serial=row["serial"],
-        warehouse=row["warehouse"],
-    )
+    return from_record(MovementRecord, row, kind=MovementKind(row["kind"]))
 
 
 async def replay(conn: Connection, key: IdempotencyKey, fingerprint: str) -> MovementOutcome:

@@ -12,6 +12,7 @@ import asyncpg
 from stock_core.domain.serial import SerialState
 from stock_core.domain.serial import SerialStatus
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 from stock_core.store.serials import sql as q
 
 __all__ = [
@@ -25,13 +26,7 @@ __all__ = [
 
 
 def _state(row: asyncpg.Record) -> SerialState:
-    return SerialState(
-        serial=row["serial"],
-        status=SerialStatus(row["status"]),
-        location_id=row["location_id"],
-        location=row["location"],
-        lot=row["lot"],
-    )
+    return from_record(SerialState, row, status=SerialStatus(row["status"]))
 
 
 async def lock_serial(conn: Connection, product_id: int, serial: str) -> SerialState | None:

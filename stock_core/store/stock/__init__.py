@@ -16,6 +16,7 @@ from stock_core.model import StockRow
 from stock_core.model import WarehouseStock
 from stock_core.store.connection import Connection
 from stock_core.store.outbox import sql as outbox_sql
+from stock_core.store.records import from_record
 from stock_core.store.stock import sql as q
 
 __all__ = [
@@ -37,19 +38,7 @@ async def stock_of(conn: Connection, sku: str) -> StockLevel:
         sku=sku,
         on_order=int(figures["on_order"]),
         backordered=int(figures["backordered"]),
-        locations=tuple(
-            LocationStock(
-                r["location"],
-                r["lot"],
-                r["expiry"],
-                r["on_hand"],
-                r["reserved"],
-                r["expired"],
-                r["quarantined"],
-            )
-            for r in rows
-            if r["location"] is not None
-        ),
+        locations=tuple(from_record(LocationStock, r) for r in rows if r["location"] is not None),
     )
 
 
@@ -189,35 +178,17 @@ async def list_stock(
         per_warehouse = await conn.fetch(q.PRODUCT_WAREHOUSES, ids, warehouse)
     warehouses: dict[int, list[WarehouseStock]] = {}
     for r in per_warehouse:
-        warehouses.setdefault(r["product_id"], []).append(
-            WarehouseStock(r["warehouse"], r["on_hand"], r["available"], r["in_transit"])
-        )
+        warehouses.setdefault(r["product_id"], []).append(from_record(WarehouseStock, r))
     by_product: dict[int, list[StockRow]] = {}
     for r in rows:
         by_product.setdefault(r["product_id"], []).append(
-            StockRow(
-                r["location"],
-                r["zone"],
-                r["lot"],
-                r["expiry"],
-                r["on_hand"],
-                r["reserved"],
-                r["expired"],
-                r["quarantined"],
-                r["warehouse"],
-            )
+            from_record(StockRow, r, past_expiry=r["expired"], in_quarantine=r["quarantined"])
         )
     return [
-        ProductStock(
-            id=p["id"],
-            sku=p["sku"],
-            name=p["name"],
-            reorder_point=p["reorder_point"],
-            product_available=p["product_available"],
-            on_order=p["on_order"],
-            backordered=p["backordered"],
+        from_record(
+            ProductStock,
+            p,
             locations=tuple(by_product.get(p["id"], ())),
-            in_transit=p["in_transit"],
             warehouses=tuple(warehouses.get(p["id"], ())),
         )
         for p in products

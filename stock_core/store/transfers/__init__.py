@@ -10,6 +10,7 @@ from stock_core.model import Transfer
 from stock_core.model import TransferLine
 from stock_core.model import TransferLot
 from stock_core.store.connection import Connection
+from stock_core.store.records import from_record
 from stock_core.store.transfers import sql
 
 __all__ = ["transfer_by_number", "transfer_problems"]
@@ -25,20 +26,9 @@ async def transfer_by_number(conn: Connection, number: str) -> Transfer:
         rows = await conn.fetch(sql.TRANSFER_LINES, row["id"])
     lots: dict[str, list[TransferLot]] = {}
     for r in rows:
-        lots.setdefault(r["sku"], []).append(
-            TransferLot(r["lot"], r["expiry"], r["quantity"], r["received"])
-        )
-    return Transfer(
-        number=row["number"],
-        status=row["status"],
-        from_warehouse=row["from_warehouse"],
-        to_warehouse=row["to_warehouse"],
-        from_location=row["from_location"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        received_at=row["received_at"],
-        lines=tuple(TransferLine(sku, tuple(held)) for sku, held in lots.items()),
-    )
+        lots.setdefault(r["sku"], []).append(from_record(TransferLot, r))
+    lines = tuple(TransferLine(sku, tuple(held)) for sku, held in lots.items())
+    return from_record(Transfer, row, lines=lines)
 
 
 async def transfer_problems(conn: Connection) -> list[str]:
