@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Final
+
+import asyncpg
 
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import sql as count_sql
@@ -155,6 +158,86 @@ class VerifyReport:
         return "\n".join(lines)
 
 
+def _line(template: str) -> Callable[[asyncpg.Record], str]:
+    """A failure line: ``template`` filled in from a row's columns, a blank lot as ``-``."""
+
+    def render(row: asyncpg.Record) -> str:
+        columns = dict(row)
+        if "lot" in columns:
+            columns["lot"] = columns["lot"] or "-"
+        return template.format_map(columns)
+
+    return render
+
+
+def _key_problem(r: asyncpg.Record) -> str:
+    what = "rejected but has ledger rows" if r["rejected"] else "accepted but has no rows"
+    return f"idempotency key {r['key']} {what}"
+
+
+def _quarantine_problem(r: asyncpg.Record) -> str:
+    where = f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}"
+    if r["quarantined"] != (r["type"] == "quarantine"):
+        return f"{where}: the row does not know its location is {r['type']}"
+    return (
+        f"{where}: {r['reserved']} reserved (reservations hold {r['held']}) "
+        "in a quarantine location"
+    )
+
+
+_CHECKS: Final[tuple[tuple[str, Callable[[asyncpg.Record], str]], ...]] = (
+    (
+        VERIFY_LEDGER_SUMS,
+        _line("ledger sums to {ledger} but on-hand is {on_hand} for {sku} at {location} lot {lot}"),
+    ),
+    (
+        VERIFY_NOT_NEGATIVE,
+        _line(
+            "bad stock row {sku} at {location} lot {lot}: on-hand {on_hand}, reserved {reserved}"
+        ),
+    ),
+    (
+        VERIFY_RUNNING_BALANCES,
+        _line(
+            "movement {id} ({sku} at {location}) says on-hand after {on_hand_after} but the "
+            "ledger runs to {running}"
+        ),
+    ),
+    (VERIFY_KEYS, _key_problem),
+    (
+        VERIFY_RESERVATIONS,
+        _line("{sku} at {location} lot {lot}: {reserved} reserved but reservations hold {held}"),
+    ),
+    (
+        VERIFY_ORDER_LINES,
+        _line(
+            "order {number} ({status}) line {sku}: ordered {quantity}, reserved {reserved} "
+            "(held {held}), backordered {backordered}, picked {picked} do not add up"
+        ),
+    ),
+    (VERIFY_QUARANTINE, _quarantine_problem),
+    (VERIFY_FIFO, _line("{sku}: {available} available while {waiting} are backordered")),
+    (VERIFY_UNDOS, _line("undo {id} does not mirror movement {reverses}")),
+    (count_sql.VERIFY_COUNT_TASKS, _line("count task {id} {problem}")),
+    (
+        serial_sql.VERIFY_SERIAL_STOCK,
+        _line(
+            "{sku} ({tracking}-tracked) at {location} lot {lot}: on-hand {on_hand} but "
+            "{serials} serial(s) in stock there"
+        ),
+    ),
+    (
+        serial_sql.VERIFY_SERIAL_LEDGER,
+        _line(
+            "{sku} serial {serial} is {status} but its ledger rows add up to {total} "
+            "(or end elsewhere)"
+        ),
+    ),
+)
+"""Each invariant: the statement that finds the rows breaking it, and the failure line
+of each row, in the order the report lists them."""
+
+
 async def verify(conn: Connection) -> VerifyReport:
     """Check every invariant in one repeatable-read snapshot."""
     report = VerifyReport()
@@ -162,63 +245,7 @@ async def verify(conn: Connection) -> VerifyReport:
         totals = await conn.fetchrow(COUNT_TOTALS)
         assert totals is not None
         report.checked = dict(totals)
-        for r in await conn.fetch(VERIFY_LEDGER_SUMS):
-            report.failures.append(
-                f"ledger sums to {r['ledger']} but on-hand is {r['on_hand']} for "
-                f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}"
-            )
-        for r in await conn.fetch(VERIFY_NOT_NEGATIVE):
-            report.failures.append(
-                f"bad stock row {r['sku']} at {r['location']} lot {r['lot'] or '-'}: "
-                f"on-hand {r['on_hand']}, reserved {r['reserved']}"
-            )
-        for r in await conn.fetch(VERIFY_RUNNING_BALANCES):
-            report.failures.append(
-                f"movement {r['id']} ({r['sku']} at {r['location']}) says on-hand after "
-                f"{r['on_hand_after']} but the ledger runs to {r['running']}"
-            )
-        for r in await conn.fetch(VERIFY_KEYS):
-            what = "rejected but has ledger rows" if r["rejected"] else "accepted but has no rows"
-            report.failures.append(f"idempotency key {r['key']} {what}")
-        for r in await conn.fetch(VERIFY_RESERVATIONS):
-            report.failures.append(
-                f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}: {r['reserved']} reserved "
-                f"but reservations hold {r['held']}"
-            )
-        for r in await conn.fetch(VERIFY_ORDER_LINES):
-            report.failures.append(
-                f"order {r['number']} ({r['status']}) line {r['sku']}: ordered {r['quantity']}, "
-                f"reserved {r['reserved']} (held {r['held']}), backordered {r['backordered']}, "
-                f"picked {r['picked']} do not add up"
-            )
-        for r in await conn.fetch(VERIFY_QUARANTINE):
-            where = f"{r['sku']} at {r['location']} lot {r['lot'] or '-'}"
-            if r["quarantined"] != (r["type"] == "quarantine"):
-                report.failures.append(
-                    f"{where}: the row does not know its location is {r['type']}"
-                )
-            else:
-                report.failures.append(
-                    f"{where}: {r['reserved']} reserved (reservations hold {r['held']}) "
-                    "in a quarantine location"
-                )
-        for r in await conn.fetch(VERIFY_FIFO):
-            report.failures.append(
-                f"{r['sku']}: {r['available']} available while {r['waiting']} are backordered"
-            )
-        for r in await conn.fetch(VERIFY_UNDOS):
-            report.failures.append(f"undo {r['id']} does not mirror movement {r['reverses']}")
-        for r in await conn.fetch(count_sql.VERIFY_COUNT_TASKS):
-            report.failures.append(f"count task {r['id']} {r['problem']}")
-        for r in await conn.fetch(serial_sql.VERIFY_SERIAL_STOCK):
-            report.failures.append(
-                f"{r['sku']} ({r['tracking']}-tracked) at {r['location']} lot {r['lot'] or '-'}: "
-                f"on-hand {r['on_hand']} but {r['serials']} serial(s) in stock there"
-            )
-        for r in await conn.fetch(serial_sql.VERIFY_SERIAL_LEDGER):
-            report.failures.append(
-                f"{r['sku']} serial {r['serial']} is {r['status']} but its ledger rows add up "
-                f"to {r['total']} (or end elsewhere)"
-            )
+        for query, render in _CHECKS:
+            report.failures.extend(render(r) for r in await conn.fetch(query))
         report.failures.extend(await transfer_problems(conn))
     return report

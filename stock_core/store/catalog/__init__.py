@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -48,8 +49,50 @@ class ImportSummary:
         return self.created + self.updated
 
 
-def _chunks(items: Sequence[_T]) -> list[Sequence[_T]]:
-    return [items[i : i + _CHUNK] for i in range(0, len(items), _CHUNK)]
+def _chunks(items: Sequence[_T], progress: Progress | None) -> Iterator[Sequence[_T]]:
+    """``items`` in chunks to copy in; ``progress`` hears of each chunk once it is in."""
+    for i in range(0, len(items), _CHUNK):
+        chunk = items[i : i + _CHUNK]
+        yield chunk
+        if progress:
+            progress(len(chunk))
+
+
+async def _refuse_conflicts(conn: Connection, checks: Sequence[tuple[str, str]]) -> None:
+    """Refuse the import if a check finds lines in conflict with what is stored: each
+    check a statement over the import table naming those lines, and the problem of each
+    (a template filled in from the row), tried in turn."""
+    for query, problem in checks:
+        conflicts = await conn.fetch(query)
+        if conflicts:
+            raise CatalogImportError(
+                [ImportProblem(c["line"], problem.format_map(dict(c))) for c in conflicts]
+            )
+
+
+_PRODUCT_CONFLICTS: Final = (
+    (q.IMPORT_BARCODE_CONFLICTS, "barcode {code} already belongs to {sku}"),
+    (
+        q.IMPORT_TRACKING_CONFLICTS,
+        "{sku} has {on_hand} units on hand: its tracking changes only while it has none",
+    ),
+)
+
+_LOCATION_CONFLICTS: Final = (
+    (q.IMPORT_GLN_CONFLICTS, "gln {gln} already belongs to {code}"),
+    (
+        q.IMPORT_QUARANTINE_CONFLICTS,
+        "{code} holds {reserved} units reserved for orders: it cannot become a quarantine "
+        "location until they are picked",
+    ),
+    (
+        q.IMPORT_WAREHOUSE_CONFLICTS,
+        "{code} holds stock in warehouse {warehouse}: it cannot move to {wanted} until it is "
+        "empty (ship a transfer instead)",
+    ),
+)
+
+_HISTORY_CONFLICTS: Final = ((q.IMPORT_HISTORY_UNKNOWN_SKUS, "unknown sku {sku}"),)
 
 
 async def load_products(
@@ -59,7 +102,7 @@ async def load_products(
     async with conn.transaction():
         await conn.execute(q.CREATE_IMPORT_PRODUCTS)
         await conn.execute(q.CREATE_IMPORT_BARCODES)
-        for chunk in _chunks(rows):
+        for chunk in _chunks(rows, progress):
             await conn.copy_records_to_table(
                 "import_products",
                 records=[
@@ -87,28 +130,7 @@ async def load_products(
                 "import_barcodes",
                 records=[(r.line, r.sku, b.code, b.pack_size) for r in chunk for b in r.barcodes],
             )
-            if progress:
-                progress(len(chunk))
-        conflicts = await conn.fetch(q.IMPORT_BARCODE_CONFLICTS)
-        if conflicts:
-            raise CatalogImportError(
-                [
-                    ImportProblem(c["line"], f"barcode {c['code']} already belongs to {c['sku']}")
-                    for c in conflicts
-                ]
-            )
-        tracked = await conn.fetch(q.IMPORT_TRACKING_CONFLICTS)
-        if tracked:
-            raise CatalogImportError(
-                [
-                    ImportProblem(
-                        c["line"],
-                        f"{c['sku']} has {c['on_hand']} units on hand: its tracking changes "
-                        "only while it has none",
-                    )
-                    for c in tracked
-                ]
-            )
+        await _refuse_conflicts(conn, _PRODUCT_CONFLICTS)
         moved = await conn.fetch(_REORDER_POINT_CHANGES)
         results = await conn.fetch(q.UPSERT_IMPORTED_PRODUCTS)
         await conn.execute(q.SET_IMPORTED_BACKORDER_ALLOWED)
@@ -127,7 +149,7 @@ async def load_locations(
     """Upsert locations by code, in one transaction."""
     async with conn.transaction():
         await conn.execute(q.CREATE_IMPORT_LOCATIONS)
-        for chunk in _chunks(rows):
+        for chunk in _chunks(rows, progress):
             await conn.copy_records_to_table(
                 "import_locations",
                 records=[
@@ -146,40 +168,7 @@ async def load_locations(
                     for r in chunk
                 ],
             )
-            if progress:
-                progress(len(chunk))
-        conflicts = await conn.fetch(q.IMPORT_GLN_CONFLICTS)
-        if conflicts:
-            raise CatalogImportError(
-                [
-                    ImportProblem(c["line"], f"gln {c['gln']} already belongs to {c['code']}")
-                    for c in conflicts
-                ]
-            )
-        held = await conn.fetch(q.IMPORT_QUARANTINE_CONFLICTS)
-        if held:
-            raise CatalogImportError(
-                [
-                    ImportProblem(
-                        c["line"],
-                        f"{c['code']} holds {c['reserved']} units reserved for orders: "
-                        "it cannot become a quarantine location until they are picked",
-                    )
-                    for c in held
-                ]
-            )
-        moving = await conn.fetch(q.IMPORT_WAREHOUSE_CONFLICTS)
-        if moving:
-            raise CatalogImportError(
-                [
-                    ImportProblem(
-                        c["line"],
-                        f"{c['code']} holds stock in warehouse {c['warehouse']}: it cannot move "
-                        f"to {c['wanted']} until it is empty (ship a transfer instead)",
-                    )
-                    for c in moving
-                ]
-            )
+        await _refuse_conflicts(conn, _LOCATION_CONFLICTS)
         named = sorted({r.warehouse for r in rows if r.warehouse is not None})
         made = await conn.fetch(warehouse_sql.INSERT_MISSING_WAREHOUSES, named)
         results = await conn.fetch(q.UPSERT_IMPORTED_LOCATIONS)
@@ -197,17 +186,11 @@ async def load_history(
     """Upsert past demand by (sku, day), in one transaction; unknown SKUs refuse it all."""
     async with conn.transaction():
         await conn.execute(q.CREATE_IMPORT_HISTORY)
-        for chunk in _chunks(rows):
+        for chunk in _chunks(rows, progress):
             await conn.copy_records_to_table(
                 "import_history", records=[(r.line, r.sku, r.day, r.quantity) for r in chunk]
             )
-            if progress:
-                progress(len(chunk))
-        unknown = await conn.fetch(q.IMPORT_HISTORY_UNKNOWN_SKUS)
-        if unknown:
-            raise CatalogImportError(
-                [ImportProblem(r["line"], f"unknown sku {r['sku']}") for r in unknown]
-            )
+        await _refuse_conflicts(conn, _HISTORY_CONFLICTS)
         results = await conn.fetch(q.UPSERT_IMPORTED_HISTORY)
     created = sum(1 for r in results if r["inserted"])
     return ImportSummary(created=created, updated=len(results) - created)
