@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from stock_core.store.stock.sql import STOCK_FIGURES
+
 __all__ = [
     "CLOSE_PO_IF_RECEIVED",
     "COMPLETE_ORDER_IF_PICKED",
@@ -95,7 +97,8 @@ FOR UPDATE
 
 # One round trip for the ledger row and its event. The stock figures in the event are
 # read after this transaction's own stock change (the previous statement).
-INSERT_MOVEMENT_AND_EVENT: Final = """
+INSERT_MOVEMENT_AND_EVENT: Final = (
+    """
 WITH m AS (
     INSERT INTO movements (kind, product_id, location_id, lot, expiry, delta, on_hand_after,
                            idempotency_key, part, actor, scanner, scan_seq, note, reverses,
@@ -105,16 +108,9 @@ WITH m AS (
     RETURNING id, ts
 ), loc AS (
     SELECT zone, warehouse FROM locations WHERE id = $3
-), totals AS (
-    SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
-           coalesce(sum(on_hand - reserved)
-                    FILTER (WHERE location_id = $3 AND stockd_available(expiry, quarantined)),
-                    0) AS loc_available,
-           coalesce(sum(on_hand), 0) AS on_hand,
-           coalesce(sum(on_hand - reserved) FILTER (WHERE stockd_available(expiry, quarantined)),
-                    0) AS available
-    FROM stock WHERE product_id = $2
-), e AS (
+), totals AS ("""
+    + STOCK_FIGURES
+    + """), e AS (
     INSERT INTO outbox (type, payload)
     SELECT 'stock.changed', jsonb_build_object(
         'sku', $15::text, 'location', $16::text, 'lot', $4::text, 'kind', $1::text,
@@ -129,6 +125,7 @@ WITH m AS (
 )
 SELECT m.id, m.ts, loc.warehouse FROM m, loc
 """
+)
 
 _MOVEMENT_COLUMNS: Final = """
 SELECT m.id, m.ts, m.kind, p.sku, l.code AS location, m.lot, m.delta, m.on_hand_after,

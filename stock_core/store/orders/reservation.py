@@ -25,6 +25,7 @@ from stock_core.store.connection import Connection
 from stock_core.store.expiry import raise_expired_alert
 from stock_core.store.orders import sql as q
 from stock_core.store.outbox import sql as outbox_sql
+from stock_core.store.stock.sql import STOCK_FIGURES
 
 __all__ = [
     "LockedProduct",
@@ -41,26 +42,21 @@ __all__ = [
 # A reservation changes what is available, not what is on hand: the floor hears it as
 # a stock.changed with delta 0 (no ledger row, so no movement id), kind reserve or
 # unreserve, and the figures after it.
-_AVAILABILITY_CHANGED: Final = """
+_AVAILABILITY_CHANGED: Final = (
+    """
 INSERT INTO outbox (type, payload)
 SELECT 'stock.changed', jsonb_build_object(
-    'sku', $2::text, 'location', l.code, 'lot', $4::text, 'kind', $5::text, 'zone', l.zone,
+    'sku', $1::text, 'location', l.code, 'lot', $4::text, 'kind', $5::text, 'zone', l.zone,
     'warehouse', l.warehouse, 'delta', 0, 'reserved_delta', $6::bigint,
     'on_hand', t.loc_on_hand, 'available', t.loc_available,
     'product_on_hand', t.on_hand, 'product_available', t.available,
     'movement_id', NULL, 'scanner', NULL)
-FROM locations l, (
-    SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
-           coalesce(sum(on_hand - reserved)
-                    FILTER (WHERE location_id = $3 AND stockd_available(expiry, quarantined)),
-                    0) AS loc_available,
-           coalesce(sum(on_hand), 0) AS on_hand,
-           coalesce(sum(on_hand - reserved) FILTER (WHERE stockd_available(expiry, quarantined)),
-                    0) AS available
-    FROM stock WHERE product_id = $1
-) t
+FROM locations l, ("""
+    + STOCK_FIGURES
+    + """) t
 WHERE l.id = $3
 """
+)
 
 
 # The fill queue with who waits (for the events) and the date last announced to them.
@@ -102,7 +98,7 @@ async def emit_availability(
     """Announce that ``reserved`` units (negative: released) changed hands at a row."""
     kind = "reserve" if reserved > 0 else "unreserve"
     await conn.execute(
-        _AVAILABILITY_CHANGED, product.id, product.sku, location_id, lot, kind, reserved
+        _AVAILABILITY_CHANGED, product.sku, product.id, location_id, lot, kind, reserved
     )
 
 

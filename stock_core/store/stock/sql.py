@@ -20,9 +20,25 @@ __all__ = [
     "SNAPSHOT_SCANNERS",
     "SNAPSHOT_STOCK",
     "SNAPSHOT_STOCK_IN_WAREHOUSE",
+    "STOCK_FIGURES",
     "STOCK_OF_SKU",
     "STOCK_ROWS_OF_PRODUCTS",
 ]
+
+STOCK_FIGURES: Final = """
+    SELECT coalesce(sum(on_hand) FILTER (WHERE location_id = $3), 0) AS loc_on_hand,
+           coalesce(sum(on_hand - reserved)
+                    FILTER (WHERE location_id = $3 AND stockd_available(expiry, quarantined)),
+                    0) AS loc_available,
+           coalesce(sum(on_hand), 0) AS on_hand,
+           coalesce(sum(on_hand - reserved) FILTER (WHERE stockd_available(expiry, quarantined)),
+                    0) AS available
+    FROM stock WHERE product_id = $2
+"""
+"""A fragment (a subquery) of the statements that write a ``stock.changed`` event, a
+ledger row's and a reservation's: the figures the event carries, after the change. On
+hand and available at location ``$3`` (``loc_on_hand``, ``loc_available``) and over
+every location of product ``$2`` (``on_hand``, ``available``)."""
 
 FIND_LOCATION: Final = """
 SELECT id, code, warehouse FROM locations WHERE code = $1
