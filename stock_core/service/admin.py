@@ -3,9 +3,12 @@ tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Sequence
 from datetime import UTC
 from datetime import datetime
+from typing import TypeVar
 
 from stock_core import model
 from stock_core.domain.catalog import parse_locations
@@ -13,15 +16,20 @@ from stock_core.domain.catalog import parse_operators
 from stock_core.domain.catalog import parse_products
 from stock_core.domain.history import parse_history
 from stock_core.errors import CatalogImportError
+from stock_core.errors import ImportProblem
 from stock_core.service.base import ServiceBase
 from stock_core.service.base import on_connection
 from stock_core.store import catalog
 from stock_core.store import operators
 from stock_core.store import tokens
+from stock_core.store.connection import Connection
 from stock_core.store.verify import VerifyReport
 from stock_core.store.verify import verify
 
 __all__ = ["AdminUseCases"]
+
+_Row = TypeVar("_Row")
+_Progress = Callable[[int], None] | None
 
 
 class AdminUseCases(ServiceBase):
@@ -43,34 +51,37 @@ class AdminUseCases(ServiceBase):
             progress(len(rows))
         return catalog.ImportSummary(created=created, updated=updated)
 
+    async def _load(
+        self,
+        parsed: tuple[Sequence[_Row], Sequence[ImportProblem]],
+        load: Callable[[Connection, Sequence[_Row], _Progress], Awaitable[catalog.ImportSummary]],
+        progress: _Progress,
+    ) -> catalog.ImportSummary:
+        """A bulk import's second half: with no problem in any line ``parsed``, ``load``
+        them all in one transaction; else raise every problem and load nothing."""
+        rows, problems = parsed
+        if problems:
+            raise CatalogImportError(problems)
+        async with self.pool.acquire() as conn:
+            return await load(conn, rows, progress)
+
     async def import_products(
         self, data: bytes, progress: Callable[[int], None] | None = None
     ) -> catalog.ImportSummary:
         """Validate every line, then load all in one transaction, or raise and load nothing."""
-        rows, problems = parse_products(data)
-        if problems:
-            raise CatalogImportError(problems)
-        async with self.pool.acquire() as conn:
-            return await catalog.load_products(conn, rows, progress)
+        return await self._load(parse_products(data), catalog.load_products, progress)
 
     async def import_locations(
         self, data: bytes, progress: Callable[[int], None] | None = None
     ) -> catalog.ImportSummary:
-        rows, problems = parse_locations(data)
-        if problems:
-            raise CatalogImportError(problems)
-        async with self.pool.acquire() as conn:
-            return await catalog.load_locations(conn, rows, progress)
+        return await self._load(parse_locations(data), catalog.load_locations, progress)
 
     async def import_history(
         self, data: bytes, progress: Callable[[int], None] | None = None
     ) -> catalog.ImportSummary:
         """Past demand (``sku,date,quantity``); never changes stock. All or nothing."""
-        rows, problems = parse_history(data, today=datetime.now(UTC).date())
-        if problems:
-            raise CatalogImportError(problems)
-        async with self.pool.acquire() as conn:
-            return await catalog.load_history(conn, rows, progress)
+        parsed = parse_history(data, today=datetime.now(UTC).date())
+        return await self._load(parsed, catalog.load_history, progress)
 
     async def verify(self) -> VerifyReport:
         async with self.pool.acquire() as conn:

@@ -99,33 +99,7 @@ class CatalogUseCases(ServiceBase):
 
     create_location = on_connection(locations.create_location)
 
-    async def list_stock(
-        self,
-        *,
-        sku: str | None = None,
-        location: str | None = None,
-        zone: str | None = None,
-        below_reorder_point: bool = False,
-        after: int = 0,
-        limit: int = 100,
-        search: str | None = None,
-        warehouse: str | None = None,
-    ) -> list[model.ProductStock]:
-        """Stock per product; ``warehouse`` scopes every figure to it (404 when unknown)."""
-        async with self._connection() as conn:
-            if warehouse is not None:
-                await warehouses.require_warehouse(conn, warehouse)
-            return await stock.list_stock(
-                conn,
-                sku=sku,
-                location=location,
-                zone=zone,
-                below_reorder_point=below_reorder_point,
-                after=after,
-                limit=limit,
-                search=search,
-                warehouse=warehouse,
-            )
+    list_stock = on_connection(stock.list_stock)
 
     async def list_movements(
         self,

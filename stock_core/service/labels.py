@@ -101,15 +101,7 @@ async def _label_products(conn: Connection, request: LabelRequest) -> list[model
         if not await locations.list_locations(conn, zone=request.zone, after=0, limit=1):
             raise NotFoundError(f"no location is in zone {request.zone!r}")
         stocked = await _every(
-            lambda after, limit: stock.list_stock(
-                conn,
-                sku=None,
-                location=None,
-                zone=request.zone,
-                below_reorder_point=False,
-                after=after,
-                limit=limit,
-            )
+            lambda after, limit: stock.list_stock(conn, zone=request.zone, after=after, limit=limit)
         )
         skus = tuple(s.sku for s in stocked)
         if not skus:

@@ -18,6 +18,7 @@ from stock_core.store.connection import Connection
 from stock_core.store.outbox import sql as outbox_sql
 from stock_core.store.records import from_record
 from stock_core.store.stock import sql as q
+from stock_core.store.warehouses import require_warehouse
 
 __all__ = [
     "find_location",
@@ -134,12 +135,12 @@ async def simulation_catalog(conn: Connection, limit: int = 200) -> tuple[list[s
 async def list_stock(
     conn: Connection,
     *,
-    sku: str | None,
-    location: str | None,
-    zone: str | None,
-    below_reorder_point: bool,
-    after: int,
-    limit: int,
+    sku: str | None = None,
+    location: str | None = None,
+    zone: str | None = None,
+    below_reorder_point: bool = False,
+    after: int = 0,
+    limit: int = 100,
     search: str | None = None,
     warehouse: str | None = None,
 ) -> list[ProductStock]:
@@ -147,8 +148,11 @@ async def list_stock(
 
     ``search`` keeps products whose SKU or name contains it (any case) or that have it
     as a barcode (a GTIN in any length); ``warehouse`` keeps that warehouse's locations
-    (and, without ``sku``, products with stock there or on their way to it).
+    (and, without ``sku``, products with stock there or on their way to it) and scopes
+    every figure to it: an unknown one is :class:`UnknownWarehouseError` (404).
     """
+    if warehouse is not None:
+        await require_warehouse(conn, warehouse)
     one_sku = (
         sku is not None
         and location is None
