@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
 from decimal import InvalidOperation
+from typing import TypeVar
 
 from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
@@ -268,16 +269,21 @@ def _rows(
         yield line, dict(zip(names, values, strict=True))
 
 
+_Row = TypeVar("_Row")
+
+
 def _parse(
     data: bytes,
     columns: tuple[str, ...],
-    build: Callable[[int, dict[str, str]], ProductRow | LocationRow],
-    key: Callable[[ProductRow | LocationRow], str],
+    build: Callable[[int, dict[str, str]], _Row],
+    key: Callable[[_Row], str],
     what: str,
     optional: tuple[str, ...] = (),
-) -> tuple[list[ProductRow | LocationRow], list[ImportProblem]]:
+) -> tuple[list[_Row], list[ImportProblem]]:
+    """Every line built into a row (``build`` raises for a bad one) and every problem,
+    ``key`` naming what two lines may not share (a second one is a problem too)."""
     problems: list[ImportProblem] = []
-    rows: list[ProductRow | LocationRow] = []
+    rows: list[_Row] = []
     seen: dict[str, int] = {}
     for line, record in _rows(data, columns, problems, optional):
         try:
@@ -347,15 +353,9 @@ def _flag(value: str, what: str) -> bool | None:
 
 def parse_products(data: bytes) -> tuple[list[ProductRow], list[ImportProblem]]:
     """Validate a products CSV: every row, or every problem (also duplicate barcodes)."""
-    rows, problems = _parse(
-        data,
-        PRODUCT_COLUMNS,
-        _product,
-        lambda r: r.sku if isinstance(r, ProductRow) else "",
-        "sku",
-        OPTIONAL_PRODUCT_COLUMNS,
+    products, problems = _parse(
+        data, PRODUCT_COLUMNS, _product, lambda r: r.sku, "sku", OPTIONAL_PRODUCT_COLUMNS
     )
-    products = [r for r in rows if isinstance(r, ProductRow)]
     owner: dict[str, tuple[str, int]] = {}
     for row in products:
         for spec in row.barcodes:
@@ -411,15 +411,14 @@ def _location(line: int, r: dict[str, str]) -> LocationRow:
 
 def parse_locations(data: bytes) -> tuple[list[LocationRow], list[ImportProblem]]:
     """Validate a locations CSV: every row, or every problem (also duplicate GLNs)."""
-    rows, problems = _parse(
+    locations, problems = _parse(
         data,
         LOCATION_COLUMNS,
         _location,
-        lambda r: r.code if isinstance(r, LocationRow) else "",
+        lambda r: r.code,
         "location code",
         OPTIONAL_LOCATION_COLUMNS,
     )
-    locations = [r for r in rows if isinstance(r, LocationRow)]
     glns: dict[str, int] = {}
     for row in locations:
         if row.gln is not None:
@@ -432,20 +431,8 @@ def parse_locations(data: bytes) -> tuple[list[LocationRow], list[ImportProblem]
 
 def parse_operators(data: bytes) -> tuple[list[OperatorRow], list[ImportProblem]]:
     """Validate an operators CSV (``code,name``): every row, or every problem."""
-    problems: list[ImportProblem] = []
-    rows: list[OperatorRow] = []
-    seen: dict[str, int] = {}
-    for line, record in _rows(data, OPERATOR_COLUMNS, problems):
-        try:
-            code, name = check_operator(record["code"].strip(), record["name"])
-        except ValueError as exc:
-            problems.append(ImportProblem(line, str(exc)))
-            continue
-        first = seen.setdefault(code, line)
-        if first != line:
-            problems.append(
-                ImportProblem(line, f"duplicate operator {code} (first on line {first})")
-            )
-            continue
-        rows.append(OperatorRow(line, code, name))
-    return rows, problems
+    return _parse(data, OPERATOR_COLUMNS, _operator, lambda r: r.code, "operator")
+
+
+def _operator(line: int, r: dict[str, str]) -> OperatorRow:
+    return OperatorRow(line, *check_operator(r["code"].strip(), r["name"]))
