@@ -75,39 +75,48 @@ _ESCAPE = re.compile(r"\\(x[0-9A-Fa-f]{2}|\\)|\\")
 
 
 @dataclass(frozen=True)
-class Scan:
-    """Send one scan. ``aim`` ``None`` leaves the AIM prefix to the scanner model."""
+class _Step:
+    """A step of a script; ``line`` is where it stands (for :class:`ScriptError`)."""
 
     line: int
+
+
+@dataclass(frozen=True)
+class Scan(_Step):
+    """Send one scan. ``aim`` ``None`` leaves the AIM prefix to the scanner model."""
+
     text: str
     aim: str | None = None
 
 
 @dataclass(frozen=True)
-class Sleep:
-    line: int
+class Sleep(_Step):
+    """``@sleep SECONDS``."""
+
     seconds: float
 
 
 @dataclass(frozen=True)
-class Unplug:
-    line: int
+class Unplug(_Step):
+    """``@unplug``: unplug the scanner, or drop the device server's connection."""
 
 
 @dataclass(frozen=True)
-class Replug:
-    line: int
+class Replug(_Step):
+    """``@replug``: plug it back in, or listen again and wait for the gateway."""
 
 
 @dataclass(frozen=True)
-class Noise:
-    line: int
+class Noise(_Step):
+    """``@noise N``: N random bytes."""
+
     count: int
 
 
 @dataclass(frozen=True)
-class Raw:
-    line: int
+class Raw(_Step):
+    """``@raw HEX``: these bytes as they are."""
+
     data: bytes
 
 
