@@ -17,6 +17,9 @@ import logging
 from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterable
+from dataclasses import KW_ONLY
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -160,6 +163,7 @@ class LastUsedRecorder:
             await self.flush()
 
 
+@dataclass(eq=False)
 class RevocationListener:
     """``LISTEN stockd_tokens`` on one pooled connection, kept alive and re-established.
 
@@ -170,23 +174,15 @@ class RevocationListener:
     noticed even when no notification is due.
     """
 
-    def __init__(
-        self,
-        pool: Pool,
-        on_revoked: Callable[[int], None],
-        on_listening: Callable[[], Awaitable[None]],
-        *,
-        check_interval: float = 5.0,
-        retry_interval: float = 1.0,
-    ) -> None:
-        self.pool = pool
-        self.on_revoked = on_revoked
-        self.on_listening = on_listening
-        self.check_interval = check_interval
-        self.retry_interval = retry_interval
-        self.listening = asyncio.Event()
-        self.healthy = True
-        self._conn: PoolConnectionProxy[Any] | None = None
+    pool: Pool
+    on_revoked: Callable[[int], None]
+    on_listening: Callable[[], Awaitable[None]]
+    _: KW_ONLY
+    check_interval: float = 5.0
+    retry_interval: float = 1.0
+    listening: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    healthy: bool = field(default=True, init=False)
+    _conn: PoolConnectionProxy[Any] | None = field(default=None, init=False)
 
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         text = str(payload)
