@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from stock_core.domain.forecast.series import _SIMULATIONS
 from stock_core.domain.forecast.series import _WARNINGS_LOCK
@@ -350,8 +351,15 @@ class _LevelModel(_Model):
 
     min_train = 2
 
+    @classmethod
+    def level(cls, values: _Array) -> float:
+        """0 for a history without demand; else the model's level of its non-zero
+        periods (``positions``)."""
+        positions = np.flatnonzero(values)
+        return cls.demand_level(values, positions) if len(positions) else 0.0
+
     @staticmethod
-    def level(values: _Array) -> float:
+    def demand_level(values: _Array, positions: npt.NDArray[np.intp]) -> float:
         raise NotImplementedError  # pragma: no cover - every model defines it
 
     def at_origins(self, values: _Array, origins: Sequence[int], horizon: int) -> list[_Array]:
@@ -368,10 +376,7 @@ class _Sba(_LevelModel):
     method = ForecastMethod.CROSTON_SBA
 
     @staticmethod
-    def level(values: _Array) -> float:
-        positions = np.flatnonzero(values)
-        if not len(positions):
-            return 0.0
+    def demand_level(values: _Array, positions: npt.NDArray[np.intp]) -> float:
         sizes = values[positions]
         intervals = np.diff(np.concatenate(([-1], positions))).astype(np.float64)
         size = _ses_fixed(sizes, SBA_ALPHA)
@@ -386,10 +391,7 @@ class _Tsb(_LevelModel):
     method = ForecastMethod.TSB
 
     @staticmethod
-    def level(values: _Array) -> float:
-        positions = np.flatnonzero(values)
-        if not len(positions):
-            return 0.0
+    def demand_level(values: _Array, positions: npt.NDArray[np.intp]) -> float:
         occurs = (values > 0).astype(np.float64)
         probability = _ses_fixed(occurs, SBA_ALPHA)
         size = _ses_fixed(values[positions], SBA_ALPHA)
