@@ -1,6 +1,7 @@
 """The HTTP API: ``/api/v1`` plus the open ``/healthz``, ``/metrics`` and ``/problems``.
 
-Each route family is a module with a ``ROUTES`` tuple (see :mod:`web_ui.api.route`).
+Each route family is a module with a ``ROUTES`` tuple (see :mod:`web_ui.api.route`),
+most declared on their handlers with a :class:`~web_ui.api.route.Family`.
 :data:`FAMILIES` is the one list of them: it is registered on the app and documented
 in ``/api/v1/openapi.json``. A new family (orders, backorders, purchase orders,
 forecasts, reports) is a new module with its ``ROUTES``, added to :data:`FAMILIES`.

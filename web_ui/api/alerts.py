@@ -12,11 +12,10 @@ from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
 from web_ui.api.types import PRINTABLE
@@ -54,7 +53,12 @@ class IdPath(BaseModel):
     id: Id
 
 
+_alerts = Family("alerts", Role.DISPLAY)
+
+
+@_alerts.get("/alerts", query=AlertQuery, response=Page[AlertOut])
 async def list_alerts(call: Call) -> web.StreamResponse:
+    """List alerts (active ones unless state=all)."""
     query: AlertQuery = call.query
     fetch = functools.partial(
         call.service.list_alerts,
@@ -65,49 +69,24 @@ async def list_alerts(call: Call) -> web.StreamResponse:
     return json_response(await id_page(AlertOut, query, "alert", fetch))
 
 
+@_alerts.get("/alerts/{id}", path_params=IdPath, response=AlertOut)
 async def get_alert(call: Call) -> web.StreamResponse:
+    """One alert."""
     path: IdPath = call.path
     view = found(await call.service.alert(path.id), f"alert {path.id}")
     return json_response(AlertOut.model_validate(view))
 
 
+@_alerts.post("/alerts/{id}/acknowledge", role=Role.MANAGER, path_params=IdPath, response=AlertOut)
 async def acknowledge_alert(call: Call) -> web.StreamResponse:
+    """Acknowledge an alert.
+
+    Idempotent: the first acknowledgement stands and emits alert.acknowledged; repeating it changes
+    nothing.
+    """
     path: IdPath = call.path
     view = found(await call.service.acknowledge_alert(path.id, call.actor), f"alert {path.id}")
     return json_response(AlertOut.model_validate(view))
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/alerts",
-        list_alerts,
-        "List alerts (active ones unless state=all)",
-        "alerts",
-        Role.DISPLAY,
-        query=AlertQuery,
-        response=Page[AlertOut],
-    ),
-    Route(
-        "GET",
-        f"{API}/alerts/{{id}}",
-        get_alert,
-        "One alert",
-        "alerts",
-        Role.DISPLAY,
-        path_params=IdPath,
-        response=AlertOut,
-    ),
-    Route(
-        "POST",
-        f"{API}/alerts/{{id}}/acknowledge",
-        acknowledge_alert,
-        "Acknowledge an alert",
-        "alerts",
-        Role.MANAGER,
-        path_params=IdPath,
-        response=AlertOut,
-        description="Idempotent: the first acknowledgement stands and emits "
-        "alert.acknowledged; repeating it changes nothing.",
-    ),
-)
+ROUTES = _alerts.routes

@@ -20,10 +20,9 @@ from pydantic import model_validator
 
 from stock_core.domain.forecast import DEFAULT_HORIZON_WEEKS
 from stock_core.domain.token import Role
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import encode_cursor
 from web_ui.api.types import SkuText
@@ -224,14 +223,27 @@ def _csv(text: str, name: str) -> web.Response:
     )
 
 
+_forecasts = Family("forecasts", Role.MANAGER)
+_reports = Family("reports", Role.MANAGER)
+
+
+@_forecasts.get("/forecasts/{sku}", path_params=SkuPath, query=ForecastQuery, response=ForecastOut)
 async def get_forecast(call: Call) -> web.StreamResponse:
+    """Weekly demand forecast of one product.
+
+    From this week on, with the method a rolling-origin backtest chose for the product's history
+    (seasonal naive, SES, damped Holt-Winters, Theta, Croston/SBA, TSB), each week's central
+    interval, and the backtest error.
+    """
     path: SkuPath = call.path
     query: ForecastQuery = call.query
     body = await call.service.forecast(path.sku, query.weeks, history=query.history)
     return _json(body, ForecastOut)
 
 
+@_forecasts.get("/replenishment", query=ReplenishmentQuery, response=SuggestionPage)
 async def list_replenishment(call: Call) -> web.StreamResponse:
+    """What to order and by when, per product."""
     query: ReplenishmentQuery = call.query
     found = await call.service.replenishment(
         after=decode_int_cursor("replenishment", query.cursor) or 0,
@@ -247,12 +259,18 @@ async def list_replenishment(call: Call) -> web.StreamResponse:
     return _json(page, SuggestionPage)
 
 
+@_forecasts.get("/backtest", query=BacktestQuery, response=BacktestOut)
 async def get_backtest(call: Call) -> web.StreamResponse:
+    """Forecast error on held-out history (MASE against seasonal naive)."""
     query: BacktestQuery = call.query
     return _json(await call.service.backtest(query.holdout), BacktestOut)
 
 
+@_reports.get(
+    "/reports/turnover", query=TurnoverReportQuery, response=ReportOut, also_csv=True, errors=(404,)
+)
 async def turnover_report(call: Call) -> web.StreamResponse:
+    """Inventory turnover per product and category over a period."""
     query: TurnoverReportQuery = call.query
     if query.format == "csv":
         text = await call.service.turnover_csv(query.from_, query.to, query.warehouse)
@@ -260,7 +278,11 @@ async def turnover_report(call: Call) -> web.StreamResponse:
     return _json(await call.service.turnover(query.from_, query.to, query.warehouse), ReportOut)
 
 
+@_reports.get(
+    "/reports/deadstock", query=DeadstockQuery, response=ReportOut, also_csv=True, errors=(404,)
+)
 async def deadstock_report(call: Call) -> web.StreamResponse:
+    """Deadstock and slow movers with the value tied up."""
     query: DeadstockQuery = call.query
     if query.format == "csv":
         text = await call.service.deadstock_csv(
@@ -273,127 +295,44 @@ async def deadstock_report(call: Call) -> web.StreamResponse:
     return _json(body, ReportOut)
 
 
+@_reports.get(
+    "/reports/valuation", query=ValuationQuery, response=ReportOut, also_csv=True, errors=(404,)
+)
 async def valuation_report(call: Call) -> web.StreamResponse:
+    """Stock valuation at a date."""
     query: ValuationQuery = call.query
     if query.format == "csv":
         return _csv(await call.service.valuation_csv(query.at, query.warehouse), "valuation")
     return _json(await call.service.valuation(query.at, query.warehouse), ReportOut)
 
 
+@_reports.get("/reports/expiry", query=ExpiryQuery, response=ReportOut, also_csv=True)
 async def expiry_report(call: Call) -> web.StreamResponse:
+    """Expired and soon-to-expire stock per product, location and lot.
+
+    Rows whose expiry date is before today (UTC) are expired: on hand, never available. Items: sku,
+    name, category, location, lot, expiry, days_left (negative once expired), status (expired or
+    expiring), on_hand, reserved, unit_cost, value; with the expired and expiring totals.
+    """
     query: ExpiryQuery = call.query
     if query.format == "csv":
         return _csv(await call.service.expiry_csv(query.days), "expiry")
     return _json(await call.service.expiry(query.days), ReportOut)
 
 
+@_reports.get("/reports/space", query=SpaceQuery, response=ReportOut, also_csv=True)
 async def space_report(call: Call) -> web.StreamResponse:
+    """Space and weight used per zone, against the locations' limits.
+
+    Items: zone, weight_g and volume_cm3 (what lies there: each unit weighs the product's weight_g
+    and takes length x width x height / 1000 cm3; a product without a weight or a dimension counts
+    as zero for it), max_weight_g and max_volume_cm3 (the sum of the limits of the zone's locations
+    that have one; null when none has).
+    """
     query: SpaceQuery = call.query
     if query.format == "csv":
         return _csv(await call.service.space_csv(query.warehouse), "space")
     return _json(await call.service.space(query.warehouse), ReportOut)
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/forecasts/{{sku}}",
-        get_forecast,
-        "Weekly demand forecast of one product",
-        "forecasts",
-        Role.MANAGER,
-        path_params=SkuPath,
-        query=ForecastQuery,
-        response=ForecastOut,
-        description="From this week on, with the method a rolling-origin backtest chose for "
-        "the product's history (seasonal naive, SES, damped Holt-Winters, Theta, "
-        "Croston/SBA, TSB), each week's central interval, and the backtest error.",
-    ),
-    Route(
-        "GET",
-        f"{API}/replenishment",
-        list_replenishment,
-        "What to order and by when, per product",
-        "forecasts",
-        Role.MANAGER,
-        query=ReplenishmentQuery,
-        response=SuggestionPage,
-    ),
-    Route(
-        "GET",
-        f"{API}/backtest",
-        get_backtest,
-        "Forecast error on held-out history (MASE against seasonal naive)",
-        "forecasts",
-        Role.MANAGER,
-        query=BacktestQuery,
-        response=BacktestOut,
-    ),
-    Route(
-        "GET",
-        f"{API}/reports/turnover",
-        turnover_report,
-        "Inventory turnover per product and category over a period",
-        "reports",
-        Role.MANAGER,
-        query=TurnoverReportQuery,
-        response=ReportOut,
-        also_csv=True,
-        errors=(404,),
-    ),
-    Route(
-        "GET",
-        f"{API}/reports/deadstock",
-        deadstock_report,
-        "Deadstock and slow movers with the value tied up",
-        "reports",
-        Role.MANAGER,
-        query=DeadstockQuery,
-        response=ReportOut,
-        also_csv=True,
-        errors=(404,),
-    ),
-    Route(
-        "GET",
-        f"{API}/reports/valuation",
-        valuation_report,
-        "Stock valuation at a date",
-        "reports",
-        Role.MANAGER,
-        query=ValuationQuery,
-        response=ReportOut,
-        also_csv=True,
-        errors=(404,),
-    ),
-    Route(
-        "GET",
-        f"{API}/reports/expiry",
-        expiry_report,
-        "Expired and soon-to-expire stock per product, location and lot",
-        "reports",
-        Role.MANAGER,
-        query=ExpiryQuery,
-        response=ReportOut,
-        also_csv=True,
-        description="Rows whose expiry date is before today (UTC) are expired: on hand, "
-        "never available. Items: sku, name, category, location, lot, expiry, days_left "
-        "(negative once expired), status (expired or expiring), on_hand, reserved, "
-        "unit_cost, value; with the expired and expiring totals.",
-    ),
-    Route(
-        "GET",
-        f"{API}/reports/space",
-        space_report,
-        "Space and weight used per zone, against the locations' limits",
-        "reports",
-        Role.MANAGER,
-        query=SpaceQuery,
-        response=ReportOut,
-        also_csv=True,
-        description="Items: zone, weight_g and volume_cm3 (what lies there: each unit "
-        "weighs the product's weight_g and takes length x width x height / 1000 cm3; a "
-        "product without a weight or a dimension counts as zero for it), max_weight_g and "
-        "max_volume_cm3 (the sum of the limits of the zone's locations that have one; null "
-        "when none has).",
-    ),
-)
+ROUTES = _forecasts.routes + _reports.routes

@@ -18,10 +18,9 @@ from pydantic import Field
 from stock_core.domain.availability import MAX_SKUS
 from stock_core.domain.availability import AvailabilityStatus
 from stock_core.domain.token import Role
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Header
-from web_ui.api.route import Route
 from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 
@@ -72,7 +71,30 @@ def _matches(header: str | None, etag: str) -> bool:
     return etag in given
 
 
+_IF_NONE_MATCH = Header(
+    "If-None-Match",
+    "The ETag of an answer held (or several, comma-separated, or *): 304 without a body "
+    "while it is current. A malformed value is a 400.",
+    pattern=r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$',
+    max_length=1024,
+)
+
+_availability = Family("availability", Role.SHOP)
+
+
+@_availability.get(
+    "/availability",
+    query=AvailabilityQuery,
+    response=AvailabilityPage,
+    errors=(400,),
+    etag=True,
+    headers=(_IF_NONE_MATCH,),
+    description=f"Any role may read it; the shop role may read only this. More than "
+    f"{MAX_SKUS} sku values: 400. Unknown SKUs are listed in unknown[]. Send the ETag "
+    "back as If-None-Match: 304 while the answer is unchanged.",
+)
 async def get_availability(call: Call) -> web.StreamResponse:
+    """Availability of up to 1,000 SKUs for a storefront."""
     query: AvailabilityQuery = call.query
     skus = list(dict.fromkeys(query.sku))
     if len(query.sku) > MAX_SKUS:
@@ -93,29 +115,4 @@ async def get_availability(call: Call) -> web.StreamResponse:
     return web.Response(body=body, content_type="application/json", headers=headers)
 
 
-_IF_NONE_MATCH = Header(
-    "If-None-Match",
-    "The ETag of an answer held (or several, comma-separated, or *): 304 without a body "
-    "while it is current. A malformed value is a 400.",
-    pattern=r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$',
-    max_length=1024,
-)
-
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/availability",
-        get_availability,
-        "Availability of up to 1,000 SKUs for a storefront",
-        "availability",
-        Role.SHOP,
-        query=AvailabilityQuery,
-        response=AvailabilityPage,
-        errors=(400,),
-        etag=True,
-        headers=(_IF_NONE_MATCH,),
-        description=f"Any role may read it; the shop role may read only this. More than "
-        f"{MAX_SKUS} sku values: 400. Unknown SKUs are listed in unknown[]. Send the ETag "
-        "back as If-None-Match: 304 while the answer is unchanged.",
-    ),
-)
+ROUTES = _availability.routes

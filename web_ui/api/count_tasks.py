@@ -33,12 +33,11 @@ from stock_core.domain.token import Role
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import Sku
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Header
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
@@ -130,7 +129,19 @@ class TaskQuery(PageQuery):
     status: TaskStatus | None = None
 
 
+_count_tasks = Family("count-tasks", Role.MANAGER)
+
+
+@_count_tasks.post(
+    "/count-tasks", body=CountTaskIn, response=CountTaskOut, status=201, errors=(404, 409)
+)
 async def open_count_task(call: Call) -> web.StreamResponse:
+    """Open a count task.
+
+    Name exactly one of locations, zone or abc_class (else 422 invalid-count-task, also when they
+    name no location). 404 unknown-location; 409 conflict when a location is already in another open
+    task.
+    """
     body: CountTaskIn = call.body
     view = await call.service.open_count_task(
         locations=body.locations,
@@ -142,7 +153,9 @@ async def open_count_task(call: Call) -> web.StreamResponse:
     return json_response(_task_out(view, call), status=201)
 
 
+@_count_tasks.get("/count-tasks", role=Role.WORKER, query=TaskQuery, response=Page[CountTaskOut])
 async def list_count_tasks(call: Call) -> web.StreamResponse:
+    """List count tasks (without lines)."""
     query: TaskQuery = call.query
     after = decode_int_cursor("count_task", query.cursor) or 0
     rows = await call.service.list_count_tasks(
@@ -159,12 +172,40 @@ async def list_count_tasks(call: Call) -> web.StreamResponse:
     return json_response(page)
 
 
+@_count_tasks.get(
+    "/count-tasks/{id}", role=Role.WORKER, path_params=TaskPath, response=CountTaskOut
+)
 async def get_count_task(call: Call) -> web.StreamResponse:
+    """One count task with its lines.
+
+    While open, lines are the counts so far against stock now (status counted). Workers see a blind
+    task's expected and variance as null.
+    """
     path: TaskPath = call.path
     return json_response(_task_out(await call.service.count_task(path.id), call))
 
 
+@_count_tasks.post(
+    "/count-tasks/{id}/counts",
+    role=Role.WORKER,
+    path_params=TaskPath,
+    body=CountsIn,
+    response=CountTaskOut,
+    errors=(409,),
+    headers=(
+        Header(
+            _IDEMPOTENCY_KEY,
+            "Makes the request happen at most once: a replay changes nothing.",
+        ),
+    ),
+)
 async def post_counts(call: Call) -> web.StreamResponse:
+    """Record a count of one of the task's locations.
+
+    The location's latest count replaces an earlier one. 404 for an unknown task, location or SKU;
+    409 conflict when the location is not in the task, count-task-state when the task is no longer
+    open, count-below-reserved never (a count is only checked at confirmation).
+    """
     path: TaskPath = call.path
     body: CountsIn = call.body
     assert call.token is not None
@@ -176,7 +217,18 @@ async def post_counts(call: Call) -> web.StreamResponse:
     return json_response(_task_out(view, call))
 
 
+@_count_tasks.post(
+    "/count-tasks/{id}/confirm", path_params=TaskPath, response=CountTaskOut, errors=(409,)
+)
 async def confirm_count_task(call: Call) -> web.StreamResponse:
+    """Confirm a count task.
+
+    Every product expected in a counted location and not counted counts as zero. Expected is on hand
+    now. Lines whose |variance| exceeds approval_percent of expected ([counts] approval_percent,
+    default 10) wait (pending_approval); the others post as count movements. 409 count-task-state
+    when the task is not open; count-below-reserved when a count is below what orders hold (nothing
+    posted).
+    """
     path: TaskPath = call.path
     percent = call.request.app[CONFIG].count_approval_percent
     view = await call.service.confirm_count_task(
@@ -185,99 +237,18 @@ async def confirm_count_task(call: Call) -> web.StreamResponse:
     return json_response(_task_out(view, call))
 
 
+@_count_tasks.post(
+    "/count-tasks/{id}/approve", path_params=TaskPath, response=CountTaskOut, errors=(409,)
+)
 async def approve_count_task(call: Call) -> web.StreamResponse:
+    """Approve a count task's waiting lines.
+
+    Posts every pending_approval line (on hand becomes the count) and closes the task. 409
+    count-task-state unless the task is pending_approval.
+    """
     path: TaskPath = call.path
     view = await call.service.approve_count_task(path.id, actor=call.actor)
     return json_response(_task_out(view, call))
 
 
-ROUTES = (
-    Route(
-        "POST",
-        f"{API}/count-tasks",
-        open_count_task,
-        "Open a count task",
-        "count-tasks",
-        Role.MANAGER,
-        body=CountTaskIn,
-        response=CountTaskOut,
-        status=201,
-        errors=(404, 409),
-        description="Name exactly one of locations, zone or abc_class (else 422 "
-        "invalid-count-task, also when they name no location). 404 unknown-location; 409 "
-        "conflict when a location is already in another open task.",
-    ),
-    Route(
-        "GET",
-        f"{API}/count-tasks",
-        list_count_tasks,
-        "List count tasks (without lines)",
-        "count-tasks",
-        Role.WORKER,
-        query=TaskQuery,
-        response=Page[CountTaskOut],
-    ),
-    Route(
-        "GET",
-        f"{API}/count-tasks/{{id}}",
-        get_count_task,
-        "One count task with its lines",
-        "count-tasks",
-        Role.WORKER,
-        path_params=TaskPath,
-        response=CountTaskOut,
-        description="While open, lines are the counts so far against stock now (status "
-        "counted). Workers see a blind task's expected and variance as null.",
-    ),
-    Route(
-        "POST",
-        f"{API}/count-tasks/{{id}}/counts",
-        post_counts,
-        "Record a count of one of the task's locations",
-        "count-tasks",
-        Role.WORKER,
-        path_params=TaskPath,
-        body=CountsIn,
-        response=CountTaskOut,
-        errors=(409,),
-        headers=(
-            Header(
-                _IDEMPOTENCY_KEY,
-                "Makes the request happen at most once: a replay changes nothing.",
-            ),
-        ),
-        description="The location's latest count replaces an earlier one. 404 for an "
-        "unknown task, location or SKU; 409 conflict when the location is not in the task, "
-        "count-task-state when the task is no longer open, count-below-reserved never (a "
-        "count is only checked at confirmation).",
-    ),
-    Route(
-        "POST",
-        f"{API}/count-tasks/{{id}}/confirm",
-        confirm_count_task,
-        "Confirm a count task",
-        "count-tasks",
-        Role.MANAGER,
-        path_params=TaskPath,
-        response=CountTaskOut,
-        errors=(409,),
-        description="Every product expected in a counted location and not counted counts "
-        "as zero. Expected is on hand now. Lines whose |variance| exceeds approval_percent "
-        "of expected ([counts] approval_percent, default 10) wait (pending_approval); the "
-        "others post as count movements. 409 count-task-state when the task is not open; "
-        "count-below-reserved when a count is below what orders hold (nothing posted).",
-    ),
-    Route(
-        "POST",
-        f"{API}/count-tasks/{{id}}/approve",
-        approve_count_task,
-        "Approve a count task's waiting lines",
-        "count-tasks",
-        Role.MANAGER,
-        path_params=TaskPath,
-        response=CountTaskOut,
-        errors=(409,),
-        description="Posts every pending_approval line (on hand becomes the count) and "
-        "closes the task. 409 count-task-state unless the task is pending_approval.",
-    ),
-)
+ROUTES = _count_tasks.routes

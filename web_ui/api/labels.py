@@ -31,7 +31,7 @@ from stock_core.domain.token import Role
 from stock_core.label_pdf import render_pdf
 from web_ui.api.route import API
 from web_ui.api.route import Call
-from web_ui.api.route import Route
+from web_ui.api.route import Family
 from web_ui.api.types import PRINTABLE
 
 __all__ = ["ROUTES", "LabelQuery", "document_zpl"]
@@ -94,7 +94,34 @@ class LabelQuery(BaseModel):
     )
 
 
+def document_zpl(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the ZPL answer to the labels operation of the OpenAPI ``document``.
+
+    The route table declares one media type per route (here the PDF); this route
+    answers ``text/plain`` as well, with ``format=zpl``.
+    """
+    content = document["paths"][PATH]["get"]["responses"]["200"]["content"]
+    content[PDF] = {"schema": {"type": "string", "contentMediaType": PDF}}
+    content[ZPL] = {"schema": {"type": "string"}}
+    return document
+
+
+_labels = Family("labels", Role.MANAGER, prefix="")
+
+
+@_labels.get(
+    PATH,
+    path_params=KindPath,
+    query=LabelQuery,
+    media_type=PDF,
+    errors=(404,),
+    description="PDF (application/pdf) or, with format=zpl, ZPL (text/plain; charset "
+    "utf-8). Every label scans back as a code the gateway reads. 404 for an unknown "
+    "location code, SKU or zone; 422 for a selection that cannot be printed as asked "
+    f"(a product without a unit GTIN, a ZPL sheet size, more than {MAX_LABELS} labels).",
+)
 async def get_labels(call: Call) -> web.StreamResponse:
+    """Printable labels: LOC: bins, product GTINs, the CMD:/QTY: command sheet."""
     path: KindPath = call.path
     query: LabelQuery = call.query
     request = parse_request(
@@ -125,33 +152,4 @@ async def get_labels(call: Call) -> web.StreamResponse:
     )
 
 
-def document_zpl(document: dict[str, Any]) -> dict[str, Any]:
-    """Add the ZPL answer to the labels operation of the OpenAPI ``document``.
-
-    The route table declares one media type per route (here the PDF); this route
-    answers ``text/plain`` as well, with ``format=zpl``.
-    """
-    content = document["paths"][PATH]["get"]["responses"]["200"]["content"]
-    content[PDF] = {"schema": {"type": "string", "contentMediaType": PDF}}
-    content[ZPL] = {"schema": {"type": "string"}}
-    return document
-
-
-ROUTES = (
-    Route(
-        "GET",
-        PATH,
-        get_labels,
-        "Printable labels: LOC: bins, product GTINs, the CMD:/QTY: command sheet",
-        "labels",
-        Role.MANAGER,
-        path_params=KindPath,
-        query=LabelQuery,
-        media_type=PDF,
-        errors=(404,),
-        description="PDF (application/pdf) or, with format=zpl, ZPL (text/plain; charset "
-        "utf-8). Every label scans back as a code the gateway reads. 404 for an unknown "
-        "location code, SKU or zone; 422 for a selection that cannot be printed as asked "
-        f"(a product without a unit GTIN, a ZPL sheet size, more than {MAX_LABELS} labels).",
-    ),
-)
+ROUTES = _labels.routes

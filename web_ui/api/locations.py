@@ -14,11 +14,10 @@ from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.model import LocationSpec
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
@@ -117,7 +116,15 @@ class CodePath(BaseModel):
     code: LocationCodeText
 
 
+_locations = Family("locations", Role.MANAGER)
+
+
+@_locations.get("/locations", query=LocationQuery, response=Page[LocationOut], errors=(404,))
 async def list_locations(call: Call) -> web.StreamResponse:
+    """List locations.
+
+    404 when warehouse= names no warehouse.
+    """
     query: LocationQuery = call.query
     after = decode_int_cursor("location", query.cursor) or 0
     rows = await call.service.list_locations(
@@ -129,73 +136,40 @@ async def list_locations(call: Call) -> web.StreamResponse:
     return json_response(page)
 
 
-async def get_location(call: Call) -> web.StreamResponse:
-    path: CodePath = call.path
-    return json_response(LocationOut.model_validate(await call.service.location(path.code)))
-
-
+@_locations.post(
+    "/locations", body=LocationCreate, response=LocationOut, status=201, errors=(404, 409)
+)
 async def create_location(call: Call) -> web.StreamResponse:
+    """Create a location.
+
+    409 when the code or the GLN is taken (location codes are unique across warehouses); 404 when
+    the warehouse does not exist (POST /warehouses first).
+    """
     body: LocationCreate = call.body
     view = await call.service.create_location(body.to_spec())
     return json_response(LocationOut.model_validate(view), status=201)
 
 
+@_locations.get("/locations/{code:.+}", path_params=CodePath, response=LocationOut)
+async def get_location(call: Call) -> web.StreamResponse:
+    """One location."""
+    path: CodePath = call.path
+    return json_response(LocationOut.model_validate(await call.service.location(path.code)))
+
+
+@_locations.patch(
+    "/locations/{code:.+}", path_params=CodePath, body=LocationLimits, response=LocationOut
+)
 async def set_location_limits(call: Call) -> web.StreamResponse:
+    """Set or remove a location's capacity limits.
+
+    max_weight_g (grams) and max_volume_cm3; a field left out stays, null removes the limit. A limit
+    below what the location holds refuses further receipts and moves into it until stock leaves.
+    """
     path: CodePath = call.path
     body: LocationLimits = call.body
     view = await call.service.set_location_limits(path.code, body.changes())
     return json_response(LocationOut.model_validate(view))
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/locations",
-        list_locations,
-        "List locations",
-        "locations",
-        Role.MANAGER,
-        query=LocationQuery,
-        response=Page[LocationOut],
-        errors=(404,),
-        description="404 when warehouse= names no warehouse.",
-    ),
-    Route(
-        "POST",
-        f"{API}/locations",
-        create_location,
-        "Create a location",
-        "locations",
-        Role.MANAGER,
-        body=LocationCreate,
-        response=LocationOut,
-        status=201,
-        errors=(404, 409),
-        description="409 when the code or the GLN is taken (location codes are unique across "
-        "warehouses); 404 when the warehouse does not exist (POST /warehouses first).",
-    ),
-    Route(
-        "GET",
-        f"{API}/locations/{{code:.+}}",
-        get_location,
-        "One location",
-        "locations",
-        Role.MANAGER,
-        path_params=CodePath,
-        response=LocationOut,
-    ),
-    Route(
-        "PATCH",
-        f"{API}/locations/{{code:.+}}",
-        set_location_limits,
-        "Set or remove a location's capacity limits",
-        "locations",
-        Role.MANAGER,
-        path_params=CodePath,
-        body=LocationLimits,
-        response=LocationOut,
-        description="max_weight_g (grams) and max_volume_cm3; a field left out stays, null "
-        "removes the limit. A limit below what the location holds refuses further receipts "
-        "and moves into it until stock leaves.",
-    ),
-)
+ROUTES = _locations.routes

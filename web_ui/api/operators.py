@@ -19,11 +19,10 @@ from pydantic import Field
 from stock_core.domain.operator import check_operator
 from stock_core.domain.token import Role
 from web_ui.api.analytics import TurnoverQuery
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import code_page
 from web_ui.api.route import json_response
 from web_ui.api.types import OperatorCodeText
@@ -76,14 +75,26 @@ class OperatorReportOut(BaseModel):
     items: list[OperatorActivityOut]
 
 
+_operators = Family("operators", Role.MANAGER)
+_reports = Family("reports", Role.MANAGER)
+
+
+@_operators.get("/operators", query=OperatorQuery, response=Page[OperatorOut])
 async def list_operators(call: Call) -> web.StreamResponse:
+    """List operators (the workers who scan), by code."""
     query: OperatorQuery = call.query
     return json_response(
         await code_page(OperatorOut, query, "operator", call.service.list_operators)
     )
 
 
+@_operators.post("/operators", body=OperatorIn, response=OperatorOut, status=201, errors=(200,))
 async def save_operator(call: Call) -> web.StreamResponse:
+    """Create an operator, or rename one.
+
+    201 when the code is new, 200 when an operator with that code was renamed; 422 when the name is
+    blank or not printable. A worker signs in on a scanner by scanning USR:<code>.
+    """
     body: OperatorIn = call.body
     try:
         code, name = check_operator(body.code, body.name)
@@ -93,7 +104,15 @@ async def save_operator(call: Call) -> web.StreamResponse:
     return json_response(OperatorOut.model_validate(operator), status=201 if created else 200)
 
 
+@_reports.get("/reports/operators", query=TurnoverQuery, response=OperatorReportOut, also_csv=True)
 async def operator_report(call: Call) -> web.StreamResponse:
+    """Movements and units per operator over a period.
+
+    from and to are UTC days, to included (422 when to is before from). Items: operator, name,
+    movements (ledger rows written while the operator was signed in, or naming them; a move counts
+    once), units (the sum of those rows' |delta|). Movements with no operator are left out.
+    format=csv: the same columns as CSV.
+    """
     query: TurnoverQuery = call.query
     rows = await call.service.operator_report(query.from_, query.to)
     if query.format == "csv":
@@ -110,46 +129,4 @@ async def operator_report(call: Call) -> web.StreamResponse:
     return json_response(report)
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/operators",
-        list_operators,
-        "List operators (the workers who scan), by code",
-        "operators",
-        Role.MANAGER,
-        query=OperatorQuery,
-        response=Page[OperatorOut],
-    ),
-    Route(
-        "POST",
-        f"{API}/operators",
-        save_operator,
-        "Create an operator, or rename one",
-        "operators",
-        Role.MANAGER,
-        body=OperatorIn,
-        response=OperatorOut,
-        status=201,
-        errors=(200,),
-        description="201 when the code is new, 200 when an operator with that code was "
-        "renamed; 422 when the name is blank or not printable. A worker signs in on a "
-        "scanner by scanning USR:<code>.",
-    ),
-    Route(
-        "GET",
-        f"{API}/reports/operators",
-        operator_report,
-        "Movements and units per operator over a period",
-        "reports",
-        Role.MANAGER,
-        query=TurnoverQuery,
-        response=OperatorReportOut,
-        also_csv=True,
-        description="from and to are UTC days, to included (422 when to is before from). "
-        "Items: operator, name, movements "
-        "(ledger rows written while the operator was signed in, or naming them; a move counts "
-        "once), units (the sum of those rows' |delta|). Movements with no operator are left "
-        "out. format=csv: the same columns as CSV.",
-    ),
-)
+ROUTES = _operators.routes + _reports.routes

@@ -23,12 +23,11 @@ from stock_core.domain.orders import OrderLineRequest
 from stock_core.domain.token import Role
 from web_ui.api.movements import IDEMPOTENCY_KEY
 from web_ui.api.movements import MovementOut
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Header
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
@@ -191,7 +190,25 @@ def _key(call: Call, what: str) -> str:
     return f"api:{call.token.id}:{what}:{call.headers[IDEMPOTENCY_KEY]}"
 
 
+_KEY = Header(
+    IDEMPOTENCY_KEY,
+    "Makes the request happen at most once: a replay answers the first response.",
+    required=True,
+)
+
+_orders = Family("orders", Role.MANAGER)
+_purchase_orders = Family("purchase-orders", Role.MANAGER)
+
+
+@_orders.post("/orders", body=OrderIn, response=OrderOut, status=201, errors=(200, 404, 409))
 async def create_order(call: Call) -> web.StreamResponse:
+    """Create a customer order: reserve what is available, backorder the rest.
+
+    201 with lines[].reserved and lines[].backordered; 200 when an order with this number and the
+    same lines exists; 409 when it exists with other lines, or backorder-not-allowed when a line
+    cannot be reserved in full and its product refuses backorders (nothing is created); 404 for an
+    unknown SKU; 422 invalid-movement when a SKU is on two lines (one line per SKU).
+    """
     body: OrderIn = call.body
     view, created = await call.service.create_order(
         body.number,
@@ -203,23 +220,44 @@ async def create_order(call: Call) -> web.StreamResponse:
     return json_response(OrderOut.model_validate(view), status=201 if created else 200)
 
 
+@_orders.get("/orders", query=StatusQuery, response=Page[OrderOut])
 async def list_orders(call: Call) -> web.StreamResponse:
+    """List customer orders."""
     query: StatusQuery = call.query
     fetch = functools.partial(call.service.list_orders, status=query.status)
     return json_response(await id_page(OrderOut, query, "order", fetch))
 
 
+@_orders.get("/orders/{number}", path_params=NumberPath, response=OrderOut)
 async def get_order(call: Call) -> web.StreamResponse:
+    """One customer order."""
     path: NumberPath = call.path
     return json_response(OrderOut.model_validate(await call.service.get_order(path.number)))
 
 
+@_orders.post("/orders/{number}/cancel", path_params=NumberPath, response=OrderOut, errors=(409,))
 async def cancel_order(call: Call) -> web.StreamResponse:
+    """Cancel an order: release its reservations (which may fill other backorders)."""
     path: NumberPath = call.path
     return json_response(OrderOut.model_validate(await call.service.cancel_order(path.number)))
 
 
+@_orders.post(
+    "/orders/{number}/picks",
+    role=Role.WORKER,
+    path_params=NumberPath,
+    body=StockLinesIn,
+    response=PostedMovements,
+    status=201,
+    errors=(404, 409),
+    headers=(_KEY,),
+)
 async def pick_order(call: Call) -> web.StreamResponse:
+    """Pick against an order at a location (consumes its reservations), all or nothing.
+
+    404 for an unknown SKU or location; 409 insufficient-stock beyond what the order has reserved;
+    422 invalid-movement when the order is not open or a SKU is not on it.
+    """
     path: NumberPath = call.path
     body: StockLinesIn = call.body
     outcomes = await call.service.pick_order(
@@ -230,7 +268,9 @@ async def pick_order(call: Call) -> web.StreamResponse:
     return json_response(PostedMovements(number=path.number, movements=rows), status=201, **headers)
 
 
+@_orders.get("/backorders", role=Role.DISPLAY, query=BackorderQuery, response=Page[BackorderOut])
 async def list_backorders(call: Call) -> web.StreamResponse:
+    """Backorders waiting for stock, in fill order, with expected dates."""
     query: BackorderQuery = call.query
     rows = await call.service.backorders(query.sku)
     start = decode_int_cursor("backorder", query.cursor) or 0
@@ -247,7 +287,20 @@ async def list_backorders(call: Call) -> web.StreamResponse:
     )
 
 
+@_purchase_orders.post(
+    "/purchase-orders",
+    body=PurchaseOrderIn,
+    response=PurchaseOrderOut,
+    status=201,
+    errors=(200, 404, 409),
+)
 async def create_purchase_order(call: Call) -> web.StreamResponse:
+    """Record a purchase order (expected receipts and date).
+
+    201; 200 when a purchase order with this number and the same lines exists; 409 when it exists
+    with other lines; 404 for an unknown SKU; 422 invalid-movement when a SKU is on two lines (one
+    line per SKU).
+    """
     body: PurchaseOrderIn = call.body
     view, created = await call.service.create_purchase_order(
         body.number, body.expected_date, _lines(body.lines), supplier=body.supplier
@@ -255,33 +308,76 @@ async def create_purchase_order(call: Call) -> web.StreamResponse:
     return json_response(PurchaseOrderOut.model_validate(view), status=201 if created else 200)
 
 
+@_purchase_orders.get("/purchase-orders", query=StatusQuery, response=Page[PurchaseOrderOut])
 async def list_purchase_orders(call: Call) -> web.StreamResponse:
+    """List purchase orders."""
     query: StatusQuery = call.query
     fetch = functools.partial(call.service.list_purchase_orders, status=query.status)
     return json_response(await id_page(PurchaseOrderOut, query, "purchase-order", fetch))
 
 
+@_purchase_orders.get(
+    "/purchase-orders/{number}", path_params=NumberPath, response=PurchaseOrderOut
+)
 async def get_purchase_order(call: Call) -> web.StreamResponse:
+    """One purchase order."""
     path: NumberPath = call.path
     return json_response(
         PurchaseOrderOut.model_validate(await call.service.get_purchase_order(path.number))
     )
 
 
+@_purchase_orders.patch(
+    "/purchase-orders/{number}",
+    path_params=NumberPath,
+    body=PurchaseOrderChange,
+    response=PurchaseOrderOut,
+    errors=(409,),
+)
 async def update_purchase_order(call: Call) -> web.StreamResponse:
+    """Reschedule an open purchase order (its expected date).
+
+    Waiting backorders the purchase order covers get their new expected dates (a
+    backorder.eta_changed event each whose date moves). 409 when the purchase order is no longer
+    open.
+    """
     path: NumberPath = call.path
     body: PurchaseOrderChange = call.body
     view = await call.service.reschedule_purchase_order(path.number, body.expected_date)
     return json_response(PurchaseOrderOut.model_validate(view))
 
 
+@_purchase_orders.post(
+    "/purchase-orders/{number}/cancel",
+    path_params=NumberPath,
+    response=PurchaseOrderOut,
+    errors=(409,),
+)
 async def cancel_purchase_order(call: Call) -> web.StreamResponse:
+    """Cancel an open purchase order."""
     path: NumberPath = call.path
     view = await call.service.cancel_purchase_order(path.number)
     return json_response(PurchaseOrderOut.model_validate(view))
 
 
+@_purchase_orders.post(
+    "/purchase-orders/{number}/receipts",
+    role=Role.WORKER,
+    path_params=NumberPath,
+    body=ReceiptIn,
+    response=PostedMovements,
+    status=201,
+    errors=(404, 409),
+    headers=(_KEY,),
+)
 async def receive_purchase_order(call: Call) -> web.StreamResponse:
+    """Receive lines against a purchase order at a location, all or nothing.
+
+    Each line may name its lot and the lot's expiry (a lot-tracked product needs a lot); a SKU may
+    come on several lines, one per lot. Receipts fill waiting backorders first-in first-out in the
+    same transaction. 404 for an unknown SKU or location; 422 invalid-movement when the purchase
+    order is not open or a SKU is not on it.
+    """
     path: NumberPath = call.path
     body: ReceiptIn = call.body
     outcomes = await call.service.receive_purchase_order(
@@ -296,167 +392,4 @@ async def receive_purchase_order(call: Call) -> web.StreamResponse:
     return json_response(PostedMovements(number=path.number, movements=rows), status=201, **headers)
 
 
-_KEY = Header(
-    IDEMPOTENCY_KEY,
-    "Makes the request happen at most once: a replay answers the first response.",
-    required=True,
-)
-
-ROUTES = (
-    Route(
-        "POST",
-        f"{API}/orders",
-        create_order,
-        "Create a customer order: reserve what is available, backorder the rest",
-        "orders",
-        Role.MANAGER,
-        body=OrderIn,
-        response=OrderOut,
-        status=201,
-        errors=(200, 404, 409),
-        description="201 with lines[].reserved and lines[].backordered; 200 when an order "
-        "with this number and the same lines exists; 409 when it exists with other lines, "
-        "or backorder-not-allowed when a line cannot be reserved in full and its product "
-        "refuses backorders (nothing is created); "
-        "404 for an unknown SKU; 422 invalid-movement when a SKU is on two lines (one line "
-        "per SKU).",
-    ),
-    Route(
-        "GET",
-        f"{API}/orders",
-        list_orders,
-        "List customer orders",
-        "orders",
-        Role.MANAGER,
-        query=StatusQuery,
-        response=Page[OrderOut],
-    ),
-    Route(
-        "GET",
-        f"{API}/orders/{{number}}",
-        get_order,
-        "One customer order",
-        "orders",
-        Role.MANAGER,
-        path_params=NumberPath,
-        response=OrderOut,
-    ),
-    Route(
-        "POST",
-        f"{API}/orders/{{number}}/cancel",
-        cancel_order,
-        "Cancel an order: release its reservations (which may fill other backorders)",
-        "orders",
-        Role.MANAGER,
-        path_params=NumberPath,
-        response=OrderOut,
-        errors=(409,),
-    ),
-    Route(
-        "POST",
-        f"{API}/orders/{{number}}/picks",
-        pick_order,
-        "Pick against an order at a location (consumes its reservations), all or nothing",
-        "orders",
-        Role.WORKER,
-        path_params=NumberPath,
-        body=StockLinesIn,
-        response=PostedMovements,
-        status=201,
-        errors=(404, 409),
-        headers=(_KEY,),
-        description="404 for an unknown SKU or location; 409 insufficient-stock beyond what "
-        "the order has reserved; 422 invalid-movement when the order is not open or a SKU "
-        "is not on it.",
-    ),
-    Route(
-        "GET",
-        f"{API}/backorders",
-        list_backorders,
-        "Backorders waiting for stock, in fill order, with expected dates",
-        "orders",
-        Role.DISPLAY,
-        query=BackorderQuery,
-        response=Page[BackorderOut],
-    ),
-    Route(
-        "POST",
-        f"{API}/purchase-orders",
-        create_purchase_order,
-        "Record a purchase order (expected receipts and date)",
-        "purchase-orders",
-        Role.MANAGER,
-        body=PurchaseOrderIn,
-        response=PurchaseOrderOut,
-        status=201,
-        errors=(200, 404, 409),
-        description="201; 200 when a purchase order with this number and the same lines "
-        "exists; 409 when it exists with other lines; 404 for an unknown SKU; 422 "
-        "invalid-movement when a SKU is on two lines (one line per SKU).",
-    ),
-    Route(
-        "GET",
-        f"{API}/purchase-orders",
-        list_purchase_orders,
-        "List purchase orders",
-        "purchase-orders",
-        Role.MANAGER,
-        query=StatusQuery,
-        response=Page[PurchaseOrderOut],
-    ),
-    Route(
-        "GET",
-        f"{API}/purchase-orders/{{number}}",
-        get_purchase_order,
-        "One purchase order",
-        "purchase-orders",
-        Role.MANAGER,
-        path_params=NumberPath,
-        response=PurchaseOrderOut,
-    ),
-    Route(
-        "PATCH",
-        f"{API}/purchase-orders/{{number}}",
-        update_purchase_order,
-        "Reschedule an open purchase order (its expected date)",
-        "purchase-orders",
-        Role.MANAGER,
-        path_params=NumberPath,
-        body=PurchaseOrderChange,
-        response=PurchaseOrderOut,
-        errors=(409,),
-        description="Waiting backorders the purchase order covers get their new expected "
-        "dates (a backorder.eta_changed event each whose date moves). 409 when the purchase "
-        "order is no longer open.",
-    ),
-    Route(
-        "POST",
-        f"{API}/purchase-orders/{{number}}/cancel",
-        cancel_purchase_order,
-        "Cancel an open purchase order",
-        "purchase-orders",
-        Role.MANAGER,
-        path_params=NumberPath,
-        response=PurchaseOrderOut,
-        errors=(409,),
-    ),
-    Route(
-        "POST",
-        f"{API}/purchase-orders/{{number}}/receipts",
-        receive_purchase_order,
-        "Receive lines against a purchase order at a location, all or nothing",
-        "purchase-orders",
-        Role.WORKER,
-        path_params=NumberPath,
-        body=ReceiptIn,
-        response=PostedMovements,
-        status=201,
-        errors=(404, 409),
-        headers=(_KEY,),
-        description="Each line may name its lot and the lot's expiry (a lot-tracked product "
-        "needs a lot); a SKU may come on several lines, one per lot. Receipts fill waiting "
-        "backorders first-in first-out in the same transaction. 404 for an unknown SKU or "
-        "location; 422 invalid-movement when the purchase order is not open or a SKU is not "
-        "on it.",
-    ),
-)
+ROUTES = _orders.routes + _purchase_orders.routes

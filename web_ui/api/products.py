@@ -22,11 +22,10 @@ from stock_core.domain.movement import MAX_QUANTITY
 from stock_core.domain.token import Role
 from stock_core.model import Barcode
 from stock_core.model import ProductSpec
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
@@ -197,7 +196,12 @@ class SkuPath(BaseModel):
     sku: SkuText
 
 
+_products = Family("products", Role.MANAGER)
+
+
+@_products.get("/products", query=ProductQuery, response=Page[ProductOut])
 async def list_products(call: Call) -> web.StreamResponse:
+    """List products."""
     query: ProductQuery = call.query
     after = decode_int_cursor("product", query.cursor) or 0
     rows = await call.service.list_products(
@@ -209,73 +213,43 @@ async def list_products(call: Call) -> web.StreamResponse:
     return json_response(page)
 
 
-async def get_product(call: Call) -> web.StreamResponse:
-    path: SkuPath = call.path
-    return json_response(ProductOut.model_validate(await call.service.product(path.sku)))
-
-
+@_products.post("/products", body=ProductCreate, response=ProductOut, status=201, errors=(409,))
 async def create_product(call: Call) -> web.StreamResponse:
+    """Create a product.
+
+    409 when the SKU or one of the barcodes is taken. A barcode given twice with the same pack size
+    counts once; 422 when one is given with two pack sizes.
+    """
     body: ProductCreate = call.body
     view = await call.service.create_product(body.to_spec())
     return json_response(ProductOut.model_validate(view), status=201)
 
 
+@_products.get("/products/{sku:.+}", path_params=SkuPath, response=ProductOut)
+async def get_product(call: Call) -> web.StreamResponse:
+    """One product."""
+    path: SkuPath = call.path
+    return json_response(ProductOut.model_validate(await call.service.product(path.sku)))
+
+
+@_products.patch(
+    "/products/{sku:.+}",
+    path_params=SkuPath,
+    body=ProductUpdate,
+    response=ProductOut,
+    errors=(409,),
+)
 async def update_product(call: Call) -> web.StreamResponse:
+    """Change some fields of a product.
+
+    Fields not given stay as they are; barcodes, when given, replace all; 409 when tracking changes
+    while the product has stock. A barcode given twice with the same pack size counts once; 422 when
+    one is given with two pack sizes.
+    """
     path: SkuPath = call.path
     body: ProductUpdate = call.body
     view = await call.service.update_product(path.sku, body.changes())
     return json_response(ProductOut.model_validate(view))
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/products",
-        list_products,
-        "List products",
-        "products",
-        Role.MANAGER,
-        query=ProductQuery,
-        response=Page[ProductOut],
-    ),
-    Route(
-        "POST",
-        f"{API}/products",
-        create_product,
-        "Create a product",
-        "products",
-        Role.MANAGER,
-        body=ProductCreate,
-        response=ProductOut,
-        status=201,
-        errors=(409,),
-        description="409 when the SKU or one of the barcodes is taken. A barcode given twice "
-        "with the same pack size counts once; 422 when one is given with two pack sizes.",
-    ),
-    Route(
-        "GET",
-        f"{API}/products/{{sku:.+}}",
-        get_product,
-        "One product",
-        "products",
-        Role.MANAGER,
-        path_params=SkuPath,
-        response=ProductOut,
-    ),
-    Route(
-        "PATCH",
-        f"{API}/products/{{sku:.+}}",
-        update_product,
-        "Change some fields of a product",
-        "products",
-        Role.MANAGER,
-        path_params=SkuPath,
-        body=ProductUpdate,
-        response=ProductOut,
-        errors=(409,),
-        description="Fields not given stay as they are; barcodes, when given, replace all; "
-        "409 when tracking changes while the product has stock. A barcode given twice with "
-        "the same pack size counts once; 422 when one is given with "
-        "two pack sizes.",
-    ),
-)
+ROUTES = _products.routes

@@ -1,7 +1,8 @@
 """The route table: every API route declared once, then registered and documented from it.
 
 A :class:`Route` names its method, path, role, pydantic models (path, query, body,
-response) and the statuses it answers. :func:`add_routes` registers a generic endpoint
+response) and the statuses it answers; a :class:`Family` declares its routes on their
+handlers, documented by their docstrings. :func:`add_routes` registers a generic endpoint
 for each route that does the shell's fixed part, in this order: authorise (401/403),
 parse the path (404), the query (422) and the body (415/413/400/422), then call the
 route's handler with a :class:`Call`. The OpenAPI document (``web_ui.openapi``) reads
@@ -11,6 +12,7 @@ the same table, so what is served and what is documented cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import re
 import typing
@@ -21,6 +23,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from types import EllipsisType
 from typing import Any
 from typing import Generic
 from typing import Protocol
@@ -51,6 +54,7 @@ __all__ = [
     "CURSOR",
     "MAX_LIMIT",
     "Call",
+    "Family",
     "Handler",
     "Header",
     "Page",
@@ -136,6 +140,62 @@ class Route:
         if self.database:
             found.add(503)
         return [self.status, *sorted(found)]
+
+
+class Family:
+    """A route family: the routes of one OpenAPI tag, declared on their handlers.
+
+    As with aiohttp's ``RouteTableDef``, ``@family.get("/things/{id}", path_params=...,
+    response=...)`` above a handler adds a :class:`Route` for ``prefix + path`` with the
+    family's tag and role (``role=`` gives one route another). The handler's docstring
+    documents the route: its first paragraph, without the full stop, is the summary; the
+    rest, on one line, the description (unless ``description=`` gives it).
+    :attr:`routes` lists the routes in the order declared.
+    """
+
+    def __init__(self, tag: str, role: Role | None, *, prefix: str = API) -> None:
+        self.tag = tag
+        self.role = role
+        self.prefix = prefix
+        self._routes: list[Route] = []
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(self._routes)
+
+    def route(
+        self, method: str, path: str, *, role: Role | EllipsisType | None = ..., **options: Any
+    ) -> Callable[[Handler], Handler]:
+        def declare(handler: Handler) -> Handler:
+            summary, description = _documentation(handler)
+            options.setdefault("description", description)
+            given = self.role if isinstance(role, EllipsisType) else role
+            route = Route(method, self.prefix + path, handler, summary, self.tag, given, **options)
+            self._routes.append(route)
+            return handler
+
+        return declare
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **options)
+
+
+def _documentation(handler: Handler) -> tuple[str, str]:
+    """The summary and the description that ``handler``'s docstring gives its route."""
+    if not handler.__doc__:
+        raise TypeError(f"{handler.__name__} documents its route in a docstring")
+    doc = inspect.cleandoc(handler.__doc__)
+    first, *rest = (" ".join(paragraph.split()) for paragraph in doc.split("\n\n"))
+    return first.removesuffix("."), " ".join(rest)
 
 
 @dataclass

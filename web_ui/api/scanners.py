@@ -12,11 +12,10 @@ from pydantic import Field
 from stock_core.domain.token import Role
 from stock_core.model import ScannerView
 from web_ui import metrics
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_cursor
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
@@ -77,7 +76,12 @@ class ScannerQuery(PageQuery):
     )
 
 
+_scanners = Family("scanners", Role.DISPLAY)
+
+
+@_scanners.get("/scanners", query=ScannerQuery, response=Page[ScannerOut])
 async def list_scanners(call: Call) -> web.StreamResponse:
+    """Scanners: live state, last scan, counters."""
     query: ScannerQuery = call.query
     live_source = call.request.app[CONFIG].live_scanners
     rows = await call.service.list_scanners(
@@ -100,15 +104,4 @@ async def list_scanners(call: Call) -> web.StreamResponse:
     return json_response(page)
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/scanners",
-        list_scanners,
-        "Scanners: live state, last scan, counters",
-        "scanners",
-        Role.DISPLAY,
-        query=ScannerQuery,
-        response=Page[ScannerOut],
-    ),
-)
+ROUTES = _scanners.routes

@@ -11,9 +11,8 @@ from pydantic import Field
 
 from stock_core.domain.token import Role
 from web_ui.api.movements import MovementOut
-from web_ui.api.route import API
 from web_ui.api.route import Call
-from web_ui.api.route import Route
+from web_ui.api.route import Family
 from web_ui.api.route import json_response
 from web_ui.api.types import SerialText
 from web_ui.api.types import SkuText
@@ -46,7 +45,15 @@ class SerialPath(BaseModel):
     serial: SerialText
 
 
+_serials = Family("serials", Role.WORKER)
+
+
+@_serials.get("/serials/{sku}/{serial:.+}", path_params=SerialPath, response=SerialOut)
 async def get_serial(call: Call) -> web.StreamResponse:
+    """Where a serial is, and its history.
+
+    404 unknown-product for an unknown SKU, not-found for a serial never in stock.
+    """
     path: SerialPath = call.path
     view = await call.service.serial(path.sku, path.serial)
     if view is None:
@@ -54,17 +61,4 @@ async def get_serial(call: Call) -> web.StreamResponse:
     return json_response(SerialOut.model_validate(view))
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/serials/{{sku}}/{{serial:.+}}",
-        get_serial,
-        "Where a serial is, and its history",
-        "serials",
-        Role.WORKER,
-        path_params=SerialPath,
-        response=SerialOut,
-        description="404 unknown-product for an unknown SKU, not-found for a serial never "
-        "in stock.",
-    ),
-)
+ROUTES = _serials.routes

@@ -13,11 +13,10 @@ from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
 from web_ui.api.types import Id
@@ -59,7 +58,12 @@ class IdPath(BaseModel):
     id: Id
 
 
+_spool_exceptions = Family("spool exceptions", Role.MANAGER)
+
+
+@_spool_exceptions.get("/spool-exceptions", query=SpoolQuery, response=Page[SpoolExceptionOut])
 async def list_spool_exceptions(call: Call) -> web.StreamResponse:
+    """List spool exceptions (open ones unless state=all)."""
     query: SpoolQuery = call.query
     fetch = functools.partial(
         call.service.list_spool_exceptions, include_resolved=query.state == "all"
@@ -67,7 +71,9 @@ async def list_spool_exceptions(call: Call) -> web.StreamResponse:
     return json_response(await id_page(SpoolExceptionOut, query, "spool", fetch))
 
 
+@_spool_exceptions.get("/spool-exceptions/{id}", path_params=IdPath, response=SpoolExceptionOut)
 async def get_spool_exception(call: Call) -> web.StreamResponse:
+    """One spool exception."""
     path: IdPath = call.path
     view = await call.service.spool_exception(path.id)
     return json_response(
@@ -75,7 +81,17 @@ async def get_spool_exception(call: Call) -> web.StreamResponse:
     )
 
 
+@_spool_exceptions.post(
+    "/spool-exceptions/{id}/resolve",
+    path_params=IdPath,
+    body=Resolution,
+    response=SpoolExceptionOut,
+)
 async def resolve_spool_exception(call: Call) -> web.StreamResponse:
+    """Mark a spool exception resolved.
+
+    Idempotent: the first resolution stands.
+    """
     path: IdPath = call.path
     body: Resolution = call.body
     view = await call.service.resolve_spool_exception(path.id, call.actor, body.resolution)
@@ -84,37 +100,4 @@ async def resolve_spool_exception(call: Call) -> web.StreamResponse:
     )
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/spool-exceptions",
-        list_spool_exceptions,
-        "List spool exceptions (open ones unless state=all)",
-        "spool exceptions",
-        Role.MANAGER,
-        query=SpoolQuery,
-        response=Page[SpoolExceptionOut],
-    ),
-    Route(
-        "GET",
-        f"{API}/spool-exceptions/{{id}}",
-        get_spool_exception,
-        "One spool exception",
-        "spool exceptions",
-        Role.MANAGER,
-        path_params=IdPath,
-        response=SpoolExceptionOut,
-    ),
-    Route(
-        "POST",
-        f"{API}/spool-exceptions/{{id}}/resolve",
-        resolve_spool_exception,
-        "Mark a spool exception resolved",
-        "spool exceptions",
-        Role.MANAGER,
-        path_params=IdPath,
-        body=Resolution,
-        response=SpoolExceptionOut,
-        description="Idempotent: the first resolution stands.",
-    ),
-)
+ROUTES = _spool_exceptions.routes

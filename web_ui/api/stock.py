@@ -11,11 +11,10 @@ from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.errors import UnknownProductError
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
@@ -136,7 +135,17 @@ class OneStockQuery(BaseModel):
     )
 
 
+_stock = Family("stock", Role.DISPLAY)
+
+
+@_stock.get("/stock", query=StockQuery, response=Page[StockOut], errors=(404,))
 async def list_stock(call: Call) -> web.StreamResponse:
+    """Stock by product, filtered by SKU, location, zone or reorder point.
+
+    With location= or zone=, only products with stock there are listed and their figures cover only
+    those locations. With warehouse=, only products with stock in that warehouse or on their way to
+    it, with that warehouse's figures (404 when it does not exist).
+    """
     query: StockQuery = call.query
     rows = await call.service.list_stock(
         sku=query.sku,
@@ -153,7 +162,14 @@ async def list_stock(call: Call) -> web.StreamResponse:
     )
 
 
+@_stock.get("/stock/{sku:.+}", path_params=SkuPath, query=OneStockQuery, response=StockOut)
 async def get_stock(call: Call) -> web.StreamResponse:
+    """One product's stock at every location.
+
+    in_transit: units shipped by transfers and not yet received (in no location); warehouses:
+    on_hand, available and in_transit per warehouse. With warehouse=, every figure is that
+    warehouse's.
+    """
     path: SkuPath = call.path
     query: OneStockQuery = call.query
     rows = await call.service.list_stock(sku=path.sku, limit=1, warehouse=query.warehouse)
@@ -162,34 +178,4 @@ async def get_stock(call: Call) -> web.StreamResponse:
     return json_response(StockOut.model_validate(rows[0]))
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/stock",
-        list_stock,
-        "Stock by product, filtered by SKU, location, zone or reorder point",
-        "stock",
-        Role.DISPLAY,
-        query=StockQuery,
-        response=Page[StockOut],
-        errors=(404,),
-        description="With location= or zone=, only products with stock there are listed and "
-        "their figures cover only those locations. With warehouse=, only products with "
-        "stock in that warehouse or on their way to it, with that warehouse's figures (404 "
-        "when it does not exist).",
-    ),
-    Route(
-        "GET",
-        f"{API}/stock/{{sku:.+}}",
-        get_stock,
-        "One product's stock at every location",
-        "stock",
-        Role.DISPLAY,
-        path_params=SkuPath,
-        query=OneStockQuery,
-        response=StockOut,
-        description="in_transit: units shipped by transfers and not yet received (in no "
-        "location); warehouses: on_hand, available and in_transit per warehouse. With "
-        "warehouse=, every figure is that warehouse's.",
-    ),
-)
+ROUTES = _stock.routes

@@ -15,7 +15,7 @@ from pydantic import RootModel
 from web_ui import metrics
 from web_ui.api.route import API
 from web_ui.api.route import Call
-from web_ui.api.route import Route
+from web_ui.api.route import Family
 from web_ui.api.route import json_response
 from web_ui.keys import SERVICE
 from web_ui.problem import PROBLEMS
@@ -138,7 +138,12 @@ class ProblemPath(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z-]{0,63}$")
 
 
+_system = Family("system", None, prefix="")
+
+
+@_system.get("/healthz", response=Health, status=200, errors=(503,), database=False)
 async def healthz(call: Call) -> web.StreamResponse:
+    """Liveness and database reachability."""
     up = await call.request.app[SERVICE].ping()
     spools = [
         SpoolHealth(gateway=g.name, updated_at=g.updated_at, **g.spool)
@@ -153,20 +158,28 @@ async def healthz(call: Call) -> web.StreamResponse:
     return json_response(health, status=200 if up else 503)
 
 
+@_system.get("/metrics", media_type="text/plain", database=False)
 async def metrics_text(call: Call) -> web.StreamResponse:
+    """Prometheus metrics (text exposition format)."""
     body = await metrics.render(call.request.app)
     return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
 
 
+@_system.get(f"{API}/openapi.json", response=OpenApiDocument, database=False)
 async def openapi_json(call: Call) -> web.StreamResponse:
+    """This OpenAPI 3.1 document."""
     return web.json_response(call.request.app[DOCUMENT])
 
 
+@_system.get(f"{API}/docs", media_type="text/html", database=False)
 async def docs_page(call: Call) -> web.StreamResponse:
+    """A readable API reference (HTML, served locally)."""
     return web.FileResponse(DOCS_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+@_system.get("/problems/{name}", path_params=ProblemPath, response=ProblemTypeOut, database=False)
 async def problem_description(call: Call) -> web.StreamResponse:
+    """What a problem type means."""
     path: ProblemPath = call.path
     known = PROBLEMS.get(path.name)
     if known is None:
@@ -181,53 +194,4 @@ async def problem_description(call: Call) -> web.StreamResponse:
     return json_response(described)
 
 
-ROUTES = (
-    Route(
-        "GET",
-        "/healthz",
-        healthz,
-        "Liveness and database reachability",
-        "system",
-        response=Health,
-        status=200,
-        errors=(503,),
-        database=False,
-    ),
-    Route(
-        "GET",
-        "/metrics",
-        metrics_text,
-        "Prometheus metrics (text exposition format)",
-        "system",
-        media_type="text/plain",
-        database=False,
-    ),
-    Route(
-        "GET",
-        f"{API}/openapi.json",
-        openapi_json,
-        "This OpenAPI 3.1 document",
-        "system",
-        response=OpenApiDocument,
-        database=False,
-    ),
-    Route(
-        "GET",
-        f"{API}/docs",
-        docs_page,
-        "A readable API reference (HTML, served locally)",
-        "system",
-        media_type="text/html",
-        database=False,
-    ),
-    Route(
-        "GET",
-        "/problems/{name}",
-        problem_description,
-        "What a problem type means",
-        "system",
-        path_params=ProblemPath,
-        response=ProblemTypeOut,
-        database=False,
-    ),
-)
+ROUTES = _system.routes

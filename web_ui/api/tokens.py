@@ -22,11 +22,10 @@ from stock_core.domain.token import MAX_LIFETIME
 from stock_core.domain.token import Role
 from stock_core.domain.token import parse_duration
 from stock_core.model import TokenStatus
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
 from web_ui.api.types import PRINTABLE
@@ -98,19 +97,33 @@ class IdPath(BaseModel):
     id: Id
 
 
+_tokens = Family("tokens", Role.ADMIN)
+
+
+@_tokens.get("/tokens", query=PageQuery, response=Page[TokenOut])
 async def list_tokens(call: Call) -> web.StreamResponse:
+    """List API tokens."""
     query: PageQuery = call.query
     return json_response(await id_page(TokenOut, query, "token", call.service.list_tokens))
 
 
+@_tokens.post("/tokens", body=TokenCreate, response=TokenCreated, status=201)
 async def create_token(call: Call) -> web.StreamResponse:
+    """Create an API token."""
     body: TokenCreate = call.body
     secret, info = await call.service.create_token(body.name, body.role, expires_at=body.expiry())
     created = TokenCreated(**TokenOut.model_validate(info).model_dump(), token=secret)
     return json_response(created, status=201)
 
 
+@_tokens.delete("/tokens/{id}", path_params=IdPath, response=TokenOut)
 async def revoke_token(call: Call) -> web.StreamResponse:
+    """Revoke an API token.
+
+    Idempotent: revoking a revoked token answers it unchanged. Every web node refuses the token
+    within a second or so and closes its live feed sockets (close code 4401, reason 'token
+    revoked').
+    """
     path: IdPath = call.path
     info = found(await call.service.revoke_token(path.id), f"token {path.id}")
     # At once on this node; the other nodes hear it from the database (NOTIFY).
@@ -118,39 +131,4 @@ async def revoke_token(call: Call) -> web.StreamResponse:
     return json_response(TokenOut.model_validate(info))
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/tokens",
-        list_tokens,
-        "List API tokens",
-        "tokens",
-        Role.ADMIN,
-        query=PageQuery,
-        response=Page[TokenOut],
-    ),
-    Route(
-        "POST",
-        f"{API}/tokens",
-        create_token,
-        "Create an API token",
-        "tokens",
-        Role.ADMIN,
-        body=TokenCreate,
-        response=TokenCreated,
-        status=201,
-    ),
-    Route(
-        "DELETE",
-        f"{API}/tokens/{{id}}",
-        revoke_token,
-        "Revoke an API token",
-        "tokens",
-        Role.ADMIN,
-        path_params=IdPath,
-        response=TokenOut,
-        description="Idempotent: revoking a revoked token answers it unchanged. Every web "
-        "node refuses the token within a second or so and closes its live feed sockets "
-        "(close code 4401, reason 'token revoked').",
-    ),
-)
+ROUTES = _tokens.routes

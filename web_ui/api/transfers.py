@@ -34,10 +34,9 @@ from stock_core.types import TransferNumber
 from stock_core.types import WarehouseCode
 from web_ui.api.movements import IDEMPOTENCY_KEY
 from web_ui.api.movements import MovementOut
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Header
-from web_ui.api.route import Route
 from web_ui.api.route import json_response
 from web_ui.api.types import LocationCodeText
 from web_ui.api.types import LotText
@@ -175,7 +174,35 @@ async def _answer(call: Call, number: str, outcome: MovementOutcome) -> web.Stre
     return json_response(posted, status=201, **headers)
 
 
+_KEY = Header(
+    IDEMPOTENCY_KEY,
+    "Makes the request happen at most once: a replay answers the first movements.",
+    required=True,
+)
+
+_transfers = Family("transfers", Role.WORKER)
+
+
+@_transfers.post(
+    "/transfers",
+    body=TransferIn,
+    response=TransferPosted,
+    status=201,
+    errors=(404, 409),
+    headers=(_KEY,),
+)
 async def ship_transfer(call: Call) -> web.StreamResponse:
+    """Ship stock to another warehouse: it leaves at once and is in transit.
+
+    Every line leaves from_location at once (transfer_out movements; without a lot, earliest expiry
+    first) and is in transit, in no location, until received at a location of to_warehouse. All or
+    nothing. 404 for an unknown SKU, location (unknown-location) or warehouse (unknown-warehouse);
+    409 conflict when a transfer has this number, insufficient-stock or quarantined-stock for a line
+    that cannot leave, serial-conflict for a serial not at from_location; 422 invalid-movement when
+    to_warehouse is the location's own, tracking-required for a serial-tracked product without
+    serials. A replayed Idempotency-Key answers the first movements (Idempotent-Replayed: true) with
+    the transfer as it stands.
+    """
     body: TransferIn = call.body
     command = ShipTransfer(
         TransferNumber(body.number),
@@ -188,7 +215,25 @@ async def ship_transfer(call: Call) -> web.StreamResponse:
     return await _answer(call, body.number, outcome)
 
 
+@_transfers.post(
+    "/transfers/{number}/receipts",
+    path_params=NumberPath,
+    body=TransferReceiptIn,
+    response=TransferPosted,
+    status=201,
+    errors=(404, 409),
+    headers=(_KEY,),
+)
 async def receive_transfer(call: Call) -> web.StreamResponse:
+    """Receive a transfer's units (some or all) at a location of its destination.
+
+    transfer_in movements; each line takes at most what is still in transit of its SKU (of its lot,
+    if named), earliest expiry first. Units that arrive fill waiting backorders first-in first-out,
+    as any receipt does. All or nothing. 404 unknown-transfer, unknown SKU or location; 409
+    not-in-transit (more than is on its way, or a SKU not on the transfer), wrong-warehouse (the
+    location is not in the destination), capacity-exceeded, serial-conflict (a serial not in transit
+    on this transfer).
+    """
     path: NumberPath = call.path
     body: TransferReceiptIn = call.body
     command = ReceiveTransfer(
@@ -201,69 +246,13 @@ async def receive_transfer(call: Call) -> web.StreamResponse:
     return await _answer(call, path.number, outcome)
 
 
+@_transfers.get(
+    "/transfers/{number}", role=Role.MANAGER, path_params=NumberPath, response=TransferOut
+)
 async def get_transfer(call: Call) -> web.StreamResponse:
+    """One transfer: its status and, per SKU, units shipped, received and in transit."""
     path: NumberPath = call.path
     return json_response(TransferOut.model_validate(await call.service.transfer(path.number)))
 
 
-_KEY = Header(
-    IDEMPOTENCY_KEY,
-    "Makes the request happen at most once: a replay answers the first movements.",
-    required=True,
-)
-
-ROUTES = (
-    Route(
-        "POST",
-        f"{API}/transfers",
-        ship_transfer,
-        "Ship stock to another warehouse: it leaves at once and is in transit",
-        "transfers",
-        Role.WORKER,
-        body=TransferIn,
-        response=TransferPosted,
-        status=201,
-        errors=(404, 409),
-        headers=(_KEY,),
-        description="Every line leaves from_location at once (transfer_out movements; "
-        "without a lot, earliest expiry first) and is in transit, in no location, until "
-        "received at a location of to_warehouse. All or nothing. 404 for an unknown SKU, "
-        "location (unknown-location) or warehouse (unknown-warehouse); 409 conflict when a "
-        "transfer has this number, insufficient-stock or quarantined-stock for a line that "
-        "cannot leave, serial-conflict for a serial not at from_location; 422 "
-        "invalid-movement when to_warehouse is the location's own, tracking-required for "
-        "a serial-tracked product without serials. A replayed Idempotency-Key answers the first "
-        "movements (Idempotent-Replayed: true) with the transfer as it stands.",
-    ),
-    Route(
-        "POST",
-        f"{API}/transfers/{{number}}/receipts",
-        receive_transfer,
-        "Receive a transfer's units (some or all) at a location of its destination",
-        "transfers",
-        Role.WORKER,
-        path_params=NumberPath,
-        body=TransferReceiptIn,
-        response=TransferPosted,
-        status=201,
-        errors=(404, 409),
-        headers=(_KEY,),
-        description="transfer_in movements; each line takes at most what is still in "
-        "transit of its SKU (of its lot, if named), earliest expiry first. Units that "
-        "arrive fill waiting backorders first-in first-out, as any receipt does. All or "
-        "nothing. 404 unknown-transfer, unknown SKU or location; 409 not-in-transit "
-        "(more than is on its way, or a SKU not on the transfer), wrong-warehouse (the "
-        "location is not in the destination), capacity-exceeded, serial-conflict (a serial "
-        "not in transit on this transfer).",
-    ),
-    Route(
-        "GET",
-        f"{API}/transfers/{{number}}",
-        get_transfer,
-        "One transfer: its status and, per SKU, units shipped, received and in transit",
-        "transfers",
-        Role.MANAGER,
-        path_params=NumberPath,
-        response=TransferOut,
-    ),
-)
+ROUTES = _transfers.routes

@@ -15,11 +15,10 @@ from pydantic import Field
 
 from stock_core.domain.token import Role
 from stock_core.domain.warehouse import check_warehouse
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import code_page
 from web_ui.api.route import json_response
 from web_ui.api.types import WarehouseCodeText
@@ -54,14 +53,26 @@ class WarehouseQuery(PageQuery):
     )
 
 
+_warehouses = Family("warehouses", Role.MANAGER)
+
+
+@_warehouses.get("/warehouses", query=WarehouseQuery, response=Page[WarehouseOut])
 async def list_warehouses(call: Call) -> web.StreamResponse:
+    """List warehouses, by code."""
     query: WarehouseQuery = call.query
     return json_response(
         await code_page(WarehouseOut, query, "warehouse", call.service.list_warehouses)
     )
 
 
+@_warehouses.post("/warehouses", body=WarehouseIn, response=WarehouseOut, status=201, errors=(200,))
 async def save_warehouse(call: Call) -> web.StreamResponse:
+    """Create a warehouse, or rename one.
+
+    201 when the code is new, 200 when the warehouse with that code was renamed. Codes are 1-32
+    upper-case letters, digits, '_' or '-' (MAIN is there from the start). Locations name their
+    warehouse (POST /locations, locations.csv).
+    """
     body: WarehouseIn = call.body
     try:
         code, name = check_warehouse(body.code, body.name)
@@ -71,30 +82,4 @@ async def save_warehouse(call: Call) -> web.StreamResponse:
     return json_response(WarehouseOut.model_validate(warehouse), status=201 if created else 200)
 
 
-ROUTES = (
-    Route(
-        "GET",
-        f"{API}/warehouses",
-        list_warehouses,
-        "List warehouses, by code",
-        "warehouses",
-        Role.MANAGER,
-        query=WarehouseQuery,
-        response=Page[WarehouseOut],
-    ),
-    Route(
-        "POST",
-        f"{API}/warehouses",
-        save_warehouse,
-        "Create a warehouse, or rename one",
-        "warehouses",
-        Role.MANAGER,
-        body=WarehouseIn,
-        response=WarehouseOut,
-        status=201,
-        errors=(200,),
-        description="201 when the code is new, 200 when the warehouse with that code was "
-        "renamed. Codes are 1-32 upper-case letters, digits, '_' or '-' (MAIN is there "
-        "from the start). Locations name their warehouse (POST /locations, locations.csv).",
-    ),
-)
+ROUTES = _warehouses.routes

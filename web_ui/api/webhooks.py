@@ -24,11 +24,10 @@ from stock_core.domain.webhook import EVENT_TYPES
 from stock_core.domain.webhook import MAX_PATTERNS
 from stock_core.domain.webhook import parse_patterns
 from stock_core.domain.webhook import secret_key
-from web_ui.api.route import API
 from web_ui.api.route import Call
+from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import Route
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
 from web_ui.api.types import PRINTABLE
@@ -137,7 +136,16 @@ class DeliveryQuery(PageQuery):
     status: DeliveryStatus | None = None
 
 
+_webhooks = Family("webhooks", Role.MANAGER)
+
+
+@_webhooks.post("/webhooks", body=WebhookIn, response=WebhookOut, status=201)
 async def create_webhook(call: Call) -> web.StreamResponse:
+    """Subscribe a URL to events (Standard Webhooks deliveries).
+
+    Events sequenced from now on are delivered, in feed order, signed with the secret (whsec_…; one
+    is made when none is given).
+    """
     body: WebhookIn = call.body
     view = await call.service.create_webhook(
         body.url, body.events, body.secret, description=body.description or "", by=call.actor
@@ -145,100 +153,55 @@ async def create_webhook(call: Call) -> web.StreamResponse:
     return json_response(WebhookOut.model_validate(view), status=201)
 
 
+@_webhooks.get("/webhooks", query=PageQuery, response=Page[WebhookOut])
 async def list_webhooks(call: Call) -> web.StreamResponse:
+    """List webhook subscriptions."""
     query: PageQuery = call.query
     return json_response(await id_page(WebhookOut, query, "webhook", call.service.list_webhooks))
 
 
+@_webhooks.get("/webhooks/{id}", path_params=IdPath, response=WebhookOut)
 async def get_webhook(call: Call) -> web.StreamResponse:
+    """One webhook subscription."""
     path: IdPath = call.path
     return json_response(WebhookOut.model_validate(await call.service.get_webhook(path.id)))
 
 
+@_webhooks.delete("/webhooks/{id}", path_params=IdPath, response=WebhookOut)
 async def delete_webhook(call: Call) -> web.StreamResponse:
+    """Remove a webhook subscription and its delivery log.
+
+    Answers the subscription as it was; nothing more is sent to it.
+    """
     path: IdPath = call.path
     return json_response(WebhookOut.model_validate(await call.service.delete_webhook(path.id)))
 
 
+@_webhooks.get(
+    "/webhooks/{id}/deliveries", path_params=IdPath, query=DeliveryQuery, response=Page[DeliveryOut]
+)
 async def list_deliveries(call: Call) -> web.StreamResponse:
+    """A webhook's delivery log, oldest first."""
     path: IdPath = call.path
     query: DeliveryQuery = call.query
     fetch = functools.partial(call.service.list_deliveries, path.id, status=query.status)
     return json_response(await id_page(DeliveryOut, query, "delivery", fetch))
 
 
+@_webhooks.post(
+    "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+    path_params=DeliveryPath,
+    response=DeliveryOut,
+    status=202,
+)
 async def redeliver(call: Call) -> web.StreamResponse:
+    """Send a delivery again (same webhook-id), before the endpoint's later events.
+
+    The delivery is pending again and retried for a day from now.
+    """
     path: DeliveryPath = call.path
     view = await call.service.redeliver(path.id, path.delivery_id)
     return json_response(DeliveryOut.model_validate(view), status=202)
 
 
-ROUTES = (
-    Route(
-        "POST",
-        f"{API}/webhooks",
-        create_webhook,
-        "Subscribe a URL to events (Standard Webhooks deliveries)",
-        "webhooks",
-        Role.MANAGER,
-        body=WebhookIn,
-        response=WebhookOut,
-        status=201,
-        description="Events sequenced from now on are delivered, in feed order, signed "
-        "with the secret (whsec_…; one is made when none is given).",
-    ),
-    Route(
-        "GET",
-        f"{API}/webhooks",
-        list_webhooks,
-        "List webhook subscriptions",
-        "webhooks",
-        Role.MANAGER,
-        query=PageQuery,
-        response=Page[WebhookOut],
-    ),
-    Route(
-        "GET",
-        f"{API}/webhooks/{{id}}",
-        get_webhook,
-        "One webhook subscription",
-        "webhooks",
-        Role.MANAGER,
-        path_params=IdPath,
-        response=WebhookOut,
-    ),
-    Route(
-        "DELETE",
-        f"{API}/webhooks/{{id}}",
-        delete_webhook,
-        "Remove a webhook subscription and its delivery log",
-        "webhooks",
-        Role.MANAGER,
-        path_params=IdPath,
-        response=WebhookOut,
-        description="Answers the subscription as it was; nothing more is sent to it.",
-    ),
-    Route(
-        "GET",
-        f"{API}/webhooks/{{id}}/deliveries",
-        list_deliveries,
-        "A webhook's delivery log, oldest first",
-        "webhooks",
-        Role.MANAGER,
-        path_params=IdPath,
-        query=DeliveryQuery,
-        response=Page[DeliveryOut],
-    ),
-    Route(
-        "POST",
-        f"{API}/webhooks/{{id}}/deliveries/{{delivery_id}}/redeliver",
-        redeliver,
-        "Send a delivery again (same webhook-id), before the endpoint's later events",
-        "webhooks",
-        Role.MANAGER,
-        path_params=DeliveryPath,
-        response=DeliveryOut,
-        status=202,
-        description="The delivery is pending again and retried for a day from now.",
-    ),
-)
+ROUTES = _webhooks.routes
