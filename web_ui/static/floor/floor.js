@@ -655,24 +655,26 @@ function renderScanners() {
   });
 }
 
-function rowPool(list, size, build) {
-  while (list.children.length < size) list.append(build());
-  return list.children;
+// The list #id as a fixed pool of size rows (li of spans with these classes, made once):
+// row i shows items[i], filled by fill(li, item, spans), or is hidden; #id-empty shows
+// when there is no item.
+function fillRows(id, items, size, classes, fill) {
+  const list = $(id);
+  while (list.children.length < size) {
+    const li = node("li");
+    li.append(...classes.map((c) => node("span", c)));
+    list.append(li);
+  }
+  for (let i = 0; i < size; i++) {
+    const li = list.children[i];
+    li.hidden = !items[i];
+    if (items[i]) fill(li, items[i], [...li.children]);
+  }
+  $(`${id}-empty`).hidden = items.length > 0;
 }
 
 function renderRecent() {
-  const list = $("recent");
-  const rows = rowPool(list, RECENT_MAX, () => {
-    const li = node("li");
-    li.append(node("span", "time"), node("span", "what"), node("span", "delta"));
-    return li;
-  });
-  for (let i = 0; i < RECENT_MAX; i++) {
-    const li = rows[i];
-    const ev = model.recent[i];
-    li.hidden = !ev;
-    if (!ev) continue;
-    const [time, what, delta] = li.children;
+  fillRows("recent", model.recent, RECENT_MAX, ["time", "what", "delta"], (li, ev, [time, what, delta]) => {
     li.dataset.seq = String(ev.seq ?? "");
     li.dataset.sku = ev.sku || "";
     time.textContent = clock(ev.ts);
@@ -691,32 +693,17 @@ function renderRecent() {
       delta.textContent = ev.quantity !== undefined ? String(ev.quantity) : "";
       delta.className = "delta";
     }
-  }
-  $("recent-empty").hidden = model.recent.length > 0;
+  });
 }
 
 function renderRejected() {
-  const list = $("rejected");
-  const rows = rowPool(list, REJECTED_MAX, () => {
-    const li = node("li");
-    const who = node("span", "who");
-    const code = node("span", "code");
-    li.append(who, code, node("span", "reason"));
-    return li;
-  });
-  for (let i = 0; i < REJECTED_MAX; i++) {
-    const li = rows[i];
-    const ev = model.rejected[i];
-    li.hidden = !ev;
-    if (!ev) continue;
-    const [who, code, reason] = li.children;
+  fillRows("rejected", model.rejected, REJECTED_MAX, ["who", "code", "reason"], (li, ev, [who, code, reason]) => {
     li.dataset.seq = String(ev.seq ?? "");
     li.dataset.scanner = ev.scanner || "";
     who.replaceChildren(ev.scanner || "?", " ", node("span", "time", clock(ev.ts)));
     code.textContent = ev.code ?? "";
     reason.textContent = ev.reason ?? "";
-  }
-  $("rejected-empty").hidden = model.rejected.length > 0;
+  });
   if (dirty.rejectedFresh) {
     const panel = $("rejected-panel");
     panel.classList.remove("fresh");
@@ -727,19 +714,8 @@ function renderRejected() {
 }
 
 function renderBackorders() {
-  const list = $("backorders");
-  const rows = rowPool(list, BACKORDERS_SHOWN, () => {
-    const li = node("li");
-    li.append(node("span", "sku"), node("span", "qty"), node("span", "order"), node("span", "when"));
-    return li;
-  });
   const waiting = [...model.backorders.values()];
-  for (let i = 0; i < BACKORDERS_SHOWN; i++) {
-    const li = rows[i];
-    const b = waiting[i];
-    li.hidden = !b;
-    if (!b) continue;
-    const [sku, qty, order, when] = li.children;
+  fillRows("backorders", waiting, BACKORDERS_SHOWN, ["sku", "qty", "order", "when"], (li, b, [sku, qty, order, when]) => {
     li.dataset.order = b.order;
     li.dataset.sku = b.sku;
     li.dataset.quantity = String(b.quantity);
@@ -747,11 +723,10 @@ function renderBackorders() {
     qty.textContent = `×${b.quantity}`;
     order.textContent = `order ${b.order}`;
     when.textContent = b.expected_date ? `expected ${b.expected_date}` : "";
-  }
+  });
   const panel = $("backorders-panel");
   panel.dataset.count = String(waiting.length);
   $("backorder-count").textContent = waiting.length ? `(${waiting.length})` : "";
-  $("backorders-empty").hidden = waiting.length > 0;
 }
 
 function render() {

@@ -25,6 +25,34 @@ function append(el, children) {
   }
 }
 
+// A list view's filter links (p.filters): one a[data-filter] per choice, the current one
+// aria-current. choices: [filter, label, params] each, params for ctx.hashOf(id, [], params).
+export function filterLinks(ctx, id, current, choices) {
+  return h(
+    "p",
+    { class: "filters" },
+    choices.map(([filter, label, params], i) => [
+      i ? " · " : "",
+      h("a", { href: ctx.hashOf(id, [], params), dataset: { filter }, "aria-current": filter === current ? "true" : null }, label),
+    ]),
+  );
+}
+
+// On a click, button runs work(), disabled until it ends (a second click cannot start it
+// twice); a failure is shown with ctx.failed(error, where).
+export function onClick(ctx, button, where, work) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      ctx.failed(error, where);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 const moneyFormat = new Intl.NumberFormat(undefined, {
   minimumFractionDigits: 2,

@@ -7,7 +7,7 @@
 // [data-acknowledged] (true|false)[data-active], button[data-action=acknowledge],
 // a[data-filter=active|all].
 
-import { debounce, empty, h, num, table, when } from "/static/manage/ui.js";
+import { debounce, empty, filterLinks, h, num, table, when } from "/static/manage/ui.js";
 
 const KIND = {
   out_of_stock: "out of stock",
@@ -23,13 +23,10 @@ export const view = {
     const state = ctx.params.get("state") === "all" ? "all" : "active";
     const status = h("div", { class: "status" });
     const holder = h("div");
-    const filter = h(
-      "p",
-      { class: "filters" },
-      h("a", { href: ctx.hashOf("alerts"), dataset: { filter: "active" }, "aria-current": state === "active" ? "true" : null }, "Active"),
-      " · ",
-      h("a", { href: ctx.hashOf("alerts", [], { state: "all" }), dataset: { filter: "all" }, "aria-current": state === "all" ? "true" : null }, "All, cleared too"),
-    );
+    const filter = filterLinks(ctx, "alerts", state, [
+      ["active", "Active", {}],
+      ["all", "All, cleared too", { state: "all" }],
+    ]);
     ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Alerts")), filter, status, holder);
 
     async function acknowledge(alert, button) {

@@ -14,7 +14,7 @@
 // table[data-table=count-lines][data-task-id], tr[data-location][data-sku][data-lot]
 // [data-status] with td[data-field=expected|counted|variance]; a[data-filter].
 
-import { debounce, empty, h, num, when } from "/static/manage/ui.js";
+import { debounce, empty, filterLinks, h, num, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "pending_approval", "closed"];
 const WORDS = { open: "open", pending_approval: "waiting for approval", closed: "closed" };
@@ -60,14 +60,7 @@ export const view = {
     const status = STATUSES.includes(wanted) || wanted === "all" ? wanted : "open";
     const note = h("div", { class: "status" });
     const holder = h("div");
-    const filters = h(
-      "p",
-      { class: "filters" },
-      [...STATUSES, "all"].map((s, i) => [
-        i ? " · " : "",
-        h("a", { href: ctx.hashOf("count-tasks", [], { status: s }), dataset: { filter: s }, "aria-current": s === status ? "true" : null }, WORDS[s] || "all"),
-      ]),
-    );
+    const filters = filterLinks(ctx, "count-tasks", status, [...STATUSES, "all"].map((s) => [s, WORDS[s] || "all", { status: s }]));
     const form = h(
       "form",
       { class: "filters", dataset: { form: "open-task" } },

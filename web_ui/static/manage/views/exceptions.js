@@ -7,7 +7,7 @@
 // Testing hooks: table[data-table=exceptions], tr[data-exception-id][data-resolved]
 // [data-scanner], input[name=resolution], button[data-action=resolve].
 
-import { empty, h, table, when } from "/static/manage/ui.js";
+import { empty, filterLinks, h, table, when } from "/static/manage/ui.js";
 
 // the spooled scan, in words: {"type": "Pick", "command": {"product": {"sku"}, ...}}
 function describe(spooled) {
@@ -33,13 +33,10 @@ export const view = {
     const state = ctx.params.get("state") === "all" ? "all" : "open";
     const status = h("div", { class: "status" });
     const holder = h("div");
-    const filter = h(
-      "p",
-      { class: "filters" },
-      h("a", { href: ctx.hashOf("exceptions"), dataset: { filter: "open" }, "aria-current": state === "open" ? "true" : null }, "Open"),
-      " · ",
-      h("a", { href: ctx.hashOf("exceptions", [], { state: "all" }), dataset: { filter: "all" }, "aria-current": state === "all" ? "true" : null }, "All, resolved too"),
-    );
+    const filter = filterLinks(ctx, "exceptions", state, [
+      ["open", "Open", {}],
+      ["all", "All, resolved too", { state: "all" }],
+    ]);
     ctx.el.append(
       h("div", { class: "toolbar" }, h("h1", null, "Spool exceptions")),
       h("p", { class: "hint" }, "Scans a gateway spooled while PostgreSQL was away and that failed on replay."),

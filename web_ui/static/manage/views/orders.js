@@ -9,7 +9,7 @@
 // (partial: some reserved or picked, the rest waiting), table[data-table=backorders], tr[data-backorder]
 // [data-order][data-sku][data-position][data-expected], a[data-filter].
 
-import { debounce, empty, h, num, section, when } from "/static/manage/ui.js";
+import { debounce, empty, filterLinks, h, num, section, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "complete", "cancelled"];
 
@@ -28,14 +28,7 @@ export const view = {
     const note = h("div", { class: "status" });
     const ordersBox = h("div");
     const queueBox = h("div");
-    const filters = h(
-      "p",
-      { class: "filters" },
-      STATUSES.map((s, i) => [
-        i ? " · " : "",
-        h("a", { href: ctx.hashOf("orders", [], { status: s }), dataset: { filter: s }, "aria-current": s === status ? "true" : null }, s),
-      ]),
-    );
+    const filters = filterLinks(ctx, "orders", status, STATUSES.map((s) => [s, s, { status: s }]));
     ctx.el.append(
       h("div", { class: "toolbar" }, h("h1", null, "Orders and backorders")),
       note,

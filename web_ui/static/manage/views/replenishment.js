@@ -10,7 +10,7 @@
 // expected_date], button[data-action=create-po], [data-created-po] (the number made),
 // button[data-action=more].
 
-import { addDays, empty, h, isoDay, notice, num } from "/static/manage/ui.js";
+import { addDays, empty, h, isoDay, notice, num, onClick } from "/static/manage/ui.js";
 
 const PAGE = 100;
 
@@ -123,16 +123,7 @@ export const view = {
       for (const r of rows.values()) r.box.checked = all.checked;
       selectionChanged();
     });
-    more.addEventListener("click", async () => {
-      more.disabled = true;
-      try {
-        await loadPage();
-      } catch (error) {
-        ctx.failed(error, note);
-      } finally {
-        more.disabled = false;
-      }
-    });
+    onClick(ctx, more, note, loadPage);
     form.addEventListener("submit", async (e) => {
       e.preventDefault();
       const chosen = selected();

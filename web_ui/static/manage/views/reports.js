@@ -11,12 +11,24 @@
 // category], table[data-table=<report>-products] tr[data-sku],
 // button[data-action=csv][data-report], [data-field=total].
 
-import { addDays, download, empty, h, isoDay, money, num, ratio, table } from "/static/manage/ui.js";
+import { addDays, download, empty, h, isoDay, money, num, onClick, ratio, table } from "/static/manage/ui.js";
 
 const SHOWN = 15; // products listed under each report (the CSV has them all)
 
 function value(v) {
   return v === null || v === undefined ? null : Number(v);
+}
+
+// A report's bar chart by category (charts: the lazily loaded chart.js), or, without
+// categories, the text saying so (the data-chart and data-points hooks set either way).
+function categoryChart(charts, chart, name, cats, series, label, none) {
+  if (cats.length) {
+    charts.barChart(chart, { name, categories: cats.map((c) => c.category), series, label });
+    return;
+  }
+  chart.replaceChildren(empty(none));
+  chart.dataset.chart = name;
+  chart.dataset.points = "0";
 }
 
 export const view = {
@@ -59,16 +71,9 @@ export const view = {
     function panel(name, title, subtitle) {
       const button = h("button", { type: "button", dataset: { action: "csv", report: name } }, "Download CSV");
       const status = h("div", { class: "status" });
-      button.addEventListener("click", async () => {
-        button.disabled = true;
-        try {
-          const text = await ctx.api.text(`/reports/${name}`, { ...queries[name], format: "csv" });
-          download(`${name}.csv`, text);
-        } catch (error) {
-          ctx.failed(error, status);
-        } finally {
-          button.disabled = false;
-        }
+      onClick(ctx, button, status, async () => {
+        const text = await ctx.api.text(`/reports/${name}`, { ...queries[name], format: "csv" });
+        download(`${name}.csv`, text);
       });
       const chart = h("div", { class: "chart" });
       const el = h("section", { class: "panel report", dataset: { report: name } }, h("div", { class: "toolbar" }, h("h2", null, title, h("small", null, ` ${subtitle}`)), button), status, chart);
@@ -80,18 +85,7 @@ export const view = {
     {
       const { el, chart } = panel("turnover", "Inventory turnover", `${from} to ${to}`);
       const cats = turnover.categories || [];
-      if (cats.length) {
-        charts.barChart(chart, {
-          name: "turnover",
-          categories: cats.map((c) => c.category),
-          series: [{ label: "turnover (times)", values: cats.map((c) => value(c.turnover)) }],
-          label: "times",
-        });
-      } else {
-        chart.replaceChildren(empty("No outbound movements in this period."));
-        chart.dataset.chart = "turnover";
-        chart.dataset.points = "0";
-      }
+      categoryChart(charts, chart, "turnover", cats, [{ label: "turnover (times)", values: cats.map((c) => value(c.turnover)) }], "times", "No outbound movements in this period.");
       const columns = [
         { key: "category", label: "Category" },
         { key: "products", label: "Products", num: true, cell: (c) => num(c.products) },
@@ -135,21 +129,11 @@ export const view = {
         byCategory.set(item.category, c);
       }
       const cats = [...byCategory.values()].sort((a, b) => a.category.localeCompare(b.category));
-      if (cats.length) {
-        charts.barChart(chart, {
-          name: "deadstock",
-          categories: cats.map((c) => c.category),
-          series: [
-            { label: "dead value", values: cats.map((c) => c.dead) },
-            { label: "slow value", values: cats.map((c) => c.slow) },
-          ],
-          label: "value",
-        });
-      } else {
-        chart.replaceChildren(empty("No dead or slow stock."));
-        chart.dataset.chart = "deadstock";
-        chart.dataset.points = "0";
-      }
+      const series = [
+        { label: "dead value", values: cats.map((c) => c.dead) },
+        { label: "slow value", values: cats.map((c) => c.slow) },
+      ];
+      categoryChart(charts, chart, "deadstock", cats, series, "value", "No dead or slow stock.");
       el.append(
         h("p", { class: "totals" }, "Tied up: dead ", h("b", { dataset: { field: "dead_value" } }, money(deadstock.dead_value)), " · slow ", h("b", { dataset: { field: "slow_value" } }, money(deadstock.slow_value))),
         table(
@@ -191,18 +175,7 @@ export const view = {
     {
       const { el, chart } = panel("valuation", "Stock valuation", `at the end of ${at}, at current unit costs`);
       const cats = valuation.categories || [];
-      if (cats.length) {
-        charts.barChart(chart, {
-          name: "valuation",
-          categories: cats.map((c) => c.category),
-          series: [{ label: "value", values: cats.map((c) => value(c.value)) }],
-          label: "value",
-        });
-      } else {
-        chart.replaceChildren(empty("No stock."));
-        chart.dataset.chart = "valuation";
-        chart.dataset.points = "0";
-      }
+      categoryChart(charts, chart, "valuation", cats, [{ label: "value", values: cats.map((c) => value(c.value)) }], "value", "No stock.");
       el.append(
         h("p", { class: "totals" }, "Total ", h("b", { dataset: { field: "total" } }, money(valuation.total))),
         table(

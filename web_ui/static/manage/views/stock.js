@@ -13,7 +13,7 @@
 // available], button[data-action=more], button[data-action=csv], tr[data-live] (a row
 // changed by the feed).
 
-import { csv, debounce, download, h, num, empty } from "/static/manage/ui.js";
+import { csv, debounce, download, h, num, empty, onClick } from "/static/manage/ui.js";
 
 const PAGE = 25;
 
@@ -114,16 +114,7 @@ export const view = {
     });
     const status = h("div", { class: "status" });
     const csvButton = h("button", { type: "button", dataset: { action: "csv" } }, "Download CSV");
-    csvButton.addEventListener("click", async () => {
-      csvButton.disabled = true;
-      try {
-        download("stock.csv", await stockCsv(ctx, query));
-      } catch (error) {
-        ctx.failed(error, status);
-      } finally {
-        csvButton.disabled = false;
-      }
-    });
+    onClick(ctx, csvButton, status, async () => download("stock.csv", await stockCsv(ctx, query)));
     const columns = ["SKU", "Name / location", "Lot", "Expiry", "On hand", "Reserved", "Available", "On order", "Backordered", "Weight", "L × W × H"];
     const tbody = h("tbody");
     const table = h(
@@ -173,16 +164,7 @@ export const view = {
       }
     }
 
-    more.addEventListener("click", async () => {
-      more.disabled = true;
-      try {
-        await loadPage();
-      } catch (error) {
-        ctx.failed(error, status);
-      } finally {
-        more.disabled = false;
-      }
-    });
+    onClick(ctx, more, status, loadPage);
     await loadPage();
 
     const changed = new Set();
