@@ -43,12 +43,9 @@ import logging
 from datetime import UTC
 from datetime import datetime
 from typing import Any
-from typing import Literal
 
 from aiohttp import WSMsgType
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
@@ -58,9 +55,9 @@ from stock_core.errors import UnknownWarehouseError
 from stock_core.model import FeedEvent
 from web_ui.bus import HISTORY_CHANGED
 from web_ui.bus import Subscription
-from web_ui.hello import authorised
+from web_ui.hello import Greeting
 from web_ui.hello import close_with
-from web_ui.hello import receive_hello
+from web_ui.hello import greet
 from web_ui.keys import BUS
 from web_ui.keys import CONFIG
 from web_ui.keys import SERVICE
@@ -123,10 +120,7 @@ _PAGE = 1000
 _MAX_MESSAGE = 64 * 1024
 
 
-class Hello(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["hello"]
-    token: str = Field(min_length=1, max_length=200)
+class Hello(Greeting):
     since: int | None = Field(default=None, ge=0)
     warehouse: str | None = Field(default=None, pattern=WAREHOUSE_CODE)
     """A floor page of one warehouse (``/?warehouse=CODE``): its snapshots are that
@@ -205,11 +199,6 @@ async def _close(ws: web.WebSocketResponse, why: str) -> None:
     await close_with(ws, CLOSE, why)
 
 
-async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
-    """The hello message, or the CLOSE key to close with."""
-    return await receive_hello(ws, patience, Hello)
-
-
 async def _read_client(display: _Display) -> None:
     """After hello: answer pings, report malformed messages, notice the close."""
     async for msg in display.ws:
@@ -252,20 +241,14 @@ async def feed_handler(request: web.Request) -> web.WebSocketResponse:
     _admit(app)
     ws = web.WebSocketResponse(heartbeat=config.heartbeat, max_msg_size=_MAX_MESSAGE)
     sockets.open.add(ws)
-    sockets.awaiting_hello += 1
     token_id: int | None = None
     try:
-        try:
-            await ws.prepare(request)
-            hello = await _hello(ws, config.hello_timeout)
-        finally:
-            sockets.awaiting_hello -= 1
-        if isinstance(hello, str):
-            await _close(ws, hello)
+        greeted = await greet(
+            request, ws, sockets, config.hello_timeout, Hello, CLOSE, Role.DISPLAY
+        )
+        if greeted is None:
             return ws
-        token = await authorised(app, ws, CLOSE, hello.token, Role.DISPLAY)
-        if token is None:
-            return ws
+        hello, token = greeted
         token_id = token.id
         sockets.signed_in(ws, token.id)
         refusal = None if hello.warehouse is None else await _scope(app, hello.warehouse)

@@ -50,6 +50,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -83,9 +84,9 @@ from stock_core.model import Token
 from stock_core.service import is_unavailable
 from stock_core.types import IdempotencyKey
 from stock_core.types import ScannerId
-from web_ui.hello import authorised
+from web_ui.hello import Greeting
 from web_ui.hello import close_with
-from web_ui.hello import receive_hello
+from web_ui.hello import greet
 from web_ui.keys import CONFIG
 from web_ui.keys import SERVICE
 from web_ui.problem import ProblemError
@@ -111,10 +112,7 @@ _COMMIT_TIMEOUT = 10.0
 _GATEWAY = "handheld"
 
 
-class Hello(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    type: Literal["hello"]
-    token: str = Field(min_length=1, max_length=200)
+class Hello(Greeting):
     scanner: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
     gs1_separator: str = Field(default="GS", pattern=r"^(GS|[|~^#@`{}$])$")
 
@@ -238,6 +236,15 @@ class _Handheld:
         self.last_seq = scan.seq
         await self.send({**reply, "replayed": False})
 
+    async def _look_up(self, lookup: Awaitable[Any]) -> Any:
+        """What a scan looks up (a location, an operator); when the database is away, the
+        session hears that the scan failed before _Unavailable closes the socket."""
+        try:
+            return await _guarded(lookup)
+        except _Unavailable:
+            self.session.receive_outcome(False, "database unavailable")
+            raise
+
     async def _decide(
         self, scan: Scan
     ) -> tuple[
@@ -269,20 +276,12 @@ class _Handheld:
             case Acknowledge(detail=detail):
                 pass
             case SetLocation(location=location):
-                try:
-                    found = await _guarded(service.find_location(location))
-                except _Unavailable:
-                    self.session.receive_outcome(False, "database unavailable")
-                    raise
+                found = await self._look_up(service.find_location(location))
                 reason = None if found is not None else f"unknown location {location}"
                 detail = f"location {found}"
                 self.session.receive_outcome(found is not None, reason)
             case SignIn(operator=operator):
-                try:
-                    known = await _guarded(service.find_operator(operator))
-                except _Unavailable:
-                    self.session.receive_outcome(False, "database unavailable")
-                    raise
+                known = await self._look_up(service.find_operator(operator))
                 reason = None if known is not None else f"unknown operator {operator}"
                 detail = "" if known is None else f"signed in: {known.name} ({operator})"
                 self.session.receive_outcome(known is not None, reason)
@@ -367,11 +366,6 @@ async def _close(ws: web.WebSocketResponse, why: str) -> None:
     await close_with(ws, CLOSE, why)
 
 
-async def _hello(ws: web.WebSocketResponse, patience: float) -> Hello | str:
-    """The hello message, or the CLOSE key to close with."""
-    return await receive_hello(ws, patience, Hello)
-
-
 async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
     app = request.app
     config = app[CONFIG]
@@ -381,18 +375,10 @@ async def handheld_handler(request: web.Request) -> web.WebSocketResponse:
     if len(sockets.by_scanner) >= config.max_feed_clients:
         raise ProblemError("busy", f"this node serves {config.max_feed_clients} handhelds")
     ws = web.WebSocketResponse(heartbeat=config.heartbeat, max_msg_size=_MAX_MESSAGE)
-    sockets.awaiting_hello += 1
-    try:
-        await ws.prepare(request)
-        hello = await _hello(ws, config.hello_timeout)
-    finally:
-        sockets.awaiting_hello -= 1
-    if isinstance(hello, str):
-        await _close(ws, hello)
+    greeted = await greet(request, ws, sockets, config.hello_timeout, Hello, CLOSE, Role.WORKER)
+    if greeted is None:
         return ws
-    token = await authorised(app, ws, CLOSE, hello.token, Role.WORKER)
-    if token is None:
-        return ws
+    hello, token = greeted
     try:
         stored = await app[SERVICE].handheld_session(hello.scanner)
     except DatabaseUnavailableError:

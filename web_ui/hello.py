@@ -7,11 +7,15 @@ are written here once.
 
 from __future__ import annotations
 
+from typing import Literal
+from typing import Protocol
 from typing import TypeVar
 
 from aiohttp import WSMsgType
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 from pydantic import ValidationError
 
 from stock_core.domain.token import Role
@@ -19,9 +23,26 @@ from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import Token
 from web_ui.auth import authenticate
 
-__all__ = ["authorised", "close_with", "receive_hello"]
+__all__ = ["Greeting", "authorised", "close_with", "greet", "receive_hello"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Greeting(BaseModel):
+    """What every socket's hello holds; each socket's model adds its own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["hello"]
+    token: str = Field(min_length=1, max_length=200)
+
+
+G = TypeVar("G", bound=Greeting)
+
+
+class Waiting(Protocol):
+    """A socket family's count of the sockets that have not said hello yet."""
+
+    awaiting_hello: int
 
 
 async def receive_hello(ws: web.WebSocketResponse, patience: float, model: type[M]) -> M | str:
@@ -69,3 +90,29 @@ async def authorised(
         await close_with(ws, table, "forbidden")
         return None
     return found
+
+
+async def greet(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    sockets: Waiting,
+    patience: float,
+    model: type[G],
+    table: dict[str, tuple[int, str]],
+    role: Role,
+) -> tuple[G, Token] | None:
+    """Open ``ws`` and take its hello: prepare it, wait for the hello (counted in
+    ``sockets.awaiting_hello`` meanwhile) and check its token for ``role``. The hello and
+    the token; ``None`` once ``ws`` is closed from ``table`` instead (no hello in time, a
+    malformed one, or a token that may not open this socket)."""
+    sockets.awaiting_hello += 1
+    try:
+        await ws.prepare(request)
+        hello = await receive_hello(ws, patience, model)
+    finally:
+        sockets.awaiting_hello -= 1
+    if isinstance(hello, str):
+        await close_with(ws, table, hello)
+        return None
+    token = await authorised(request.app, ws, table, hello.token, role)
+    return None if token is None else (hello, token)
