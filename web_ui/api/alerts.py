@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
@@ -18,18 +16,19 @@ from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
+from web_ui.api.shape import IdPath
+from web_ui.api.shape import OutModel
 from web_ui.api.types import PRINTABLE
-from web_ui.api.types import Id
 from web_ui.problem import found
 
 __all__ = ["ROUTES", "AlertOut"]
 
+_alerts = Family("alerts", Role.DISPLAY)
+
 AlertKind = Literal["low_stock", "out_of_stock", "projected_stockout", "expired"]
 
 
-class AlertOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AlertOut(OutModel):
     id: int
     kind: AlertKind
     sku: str
@@ -47,13 +46,6 @@ class AlertQuery(PageQuery):
     state: Literal["active", "all"] = Field("active", description="all: cleared ones too.")
     kind: AlertKind | None = None
     sku: str | None = Field(None, max_length=64, pattern=PRINTABLE)
-
-
-class IdPath(BaseModel):
-    id: Id
-
-
-_alerts = Family("alerts", Role.DISPLAY)
 
 
 @_alerts.get("/alerts", query=AlertQuery, response=Page[AlertOut])

@@ -25,10 +25,13 @@ from web_ui.api.route import Family
 from web_ui.api.route import PageQuery
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import encode_cursor
-from web_ui.api.types import SkuText
+from web_ui.api.shape import SkuPath
 from web_ui.csv_cell import defuse_csv
 
 __all__ = ["ROUTES"]
+
+_forecasts = Family("forecasts", Role.MANAGER)
+_reports = Family("reports", Role.MANAGER)
 
 
 class _Open(BaseModel):
@@ -75,10 +78,6 @@ class ForecastOut(_Open):
         "GET /replenishment lists it (stockout_date, arrival_date of an order placed "
         "today, lead_time_days, order_by ...).",
     )
-
-
-class SkuPath(BaseModel):
-    sku: SkuText
 
 
 class ForecastQuery(BaseModel):
@@ -221,10 +220,6 @@ def _csv(text: str, name: str) -> web.Response:
         content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
     )
-
-
-_forecasts = Family("forecasts", Role.MANAGER)
-_reports = Family("reports", Role.MANAGER)
 
 
 @_forecasts.get("/forecasts/{sku}", path_params=SkuPath, query=ForecastQuery, response=ForecastOut)

@@ -12,7 +12,6 @@ from datetime import date
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.availability import MAX_SKUS
@@ -21,10 +20,13 @@ from stock_core.domain.token import Role
 from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import Header
+from web_ui.api.shape import OutModel
 from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "AvailabilityOut", "AvailabilityPage"]
+
+_availability = Family("availability", Role.SHOP)
 
 
 class AvailabilityQuery(BaseModel):
@@ -35,9 +37,7 @@ class AvailabilityQuery(BaseModel):
     )
 
 
-class AvailabilityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class AvailabilityOut(OutModel):
     sku: str
     status: AvailabilityStatus = Field(
         description="in_stock; low (at or below the reorder point); backorder (nothing "
@@ -78,8 +78,6 @@ _IF_NONE_MATCH = Header(
     pattern=r'^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$',
     max_length=1024,
 )
-
-_availability = Family("availability", Role.SHOP)
 
 
 @_availability.get(

@@ -10,6 +10,7 @@ confirmation); lines whose variance is beyond ``[counts] approval_percent`` wait
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -17,8 +18,6 @@ from typing import Any
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.count_task import CountTaskView
@@ -35,13 +34,15 @@ from stock_core.types import LocationCode
 from stock_core.types import Sku
 from web_ui.api.route import Call
 from web_ui.api.route import Family
-from web_ui.api.route import Header
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import id_page
+from web_ui.api.route import idempotency_key
 from web_ui.api.route import json_response
-from web_ui.api.route import page_of
-from web_ui.api.types import Id
+from web_ui.api.shape import AtLocation
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import IdPath
+from web_ui.api.shape import OutModel
 from web_ui.api.types import LocationCodeText
 from web_ui.api.types import LotText
 from web_ui.api.types import SkuText
@@ -49,12 +50,12 @@ from web_ui.keys import CONFIG
 
 __all__ = ["ROUTES", "CountTaskIn", "CountTaskOut", "CountsIn"]
 
+_count_tasks = Family("count-tasks", Role.MANAGER)
+
 _IDEMPOTENCY_KEY = "Idempotency-Key"
 
 
-class CountTaskIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CountTaskIn(BodyModel):
     locations: list[LocationCodeText] | None = Field(
         None, min_length=1, max_length=10_000, description="Location codes to count."
     )
@@ -70,24 +71,17 @@ class CountTaskIn(BaseModel):
     blind: bool = Field(False, description="Hide expected quantities from workers.")
 
 
-class CountLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CountLineIn(BodyModel):
     sku: SkuText
     quantity: int = Field(ge=0, le=MAX_QUANTITY, description="Units counted (0: none there).")
     lot: LotText | None = None
 
 
-class CountsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    location: LocationCodeText
+class CountsIn(AtLocation):
     lines: list[CountLineIn] = Field(min_length=1, max_length=10_000)
 
 
-class CountTaskLineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CountTaskLineOut(OutModel):
     location: str
     sku: str
     lot: str
@@ -97,9 +91,7 @@ class CountTaskLineOut(BaseModel):
     status: LineStatus = Field(description="counted: not confirmed yet (against stock now).")
 
 
-class CountTaskOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class CountTaskOut(OutModel):
     id: int
     status: TaskStatus
     blind: bool
@@ -121,15 +113,8 @@ def _task_out(view: CountTaskView, call: Call) -> CountTaskOut:
     return CountTaskOut.model_validate(view)
 
 
-class TaskPath(BaseModel):
-    id: Id
-
-
 class TaskQuery(PageQuery):
     status: TaskStatus | None = None
-
-
-_count_tasks = Family("count-tasks", Role.MANAGER)
 
 
 @_count_tasks.post(
@@ -157,47 +142,30 @@ async def open_count_task(call: Call) -> web.StreamResponse:
 async def list_count_tasks(call: Call) -> web.StreamResponse:
     """List count tasks (without lines)."""
     query: TaskQuery = call.query
-    after = decode_int_cursor("count_task", query.cursor) or 0
-    rows = await call.service.list_count_tasks(
-        status=query.status, after=after, limit=query.limit + 1
-    )
-    page = page_of(
-        Page[CountTaskOut],
-        rows,
-        query.limit,
-        "count_task",
-        lambda r: r.id,
-        lambda v: _task_out(v, call),
-    )
+    fetch = functools.partial(call.service.list_count_tasks, status=query.status)
+    page = await id_page(CountTaskOut, query, "count_task", fetch, lambda v: _task_out(v, call))
     return json_response(page)
 
 
-@_count_tasks.get(
-    "/count-tasks/{id}", role=Role.WORKER, path_params=TaskPath, response=CountTaskOut
-)
+@_count_tasks.get("/count-tasks/{id}", role=Role.WORKER, path_params=IdPath, response=CountTaskOut)
 async def get_count_task(call: Call) -> web.StreamResponse:
     """One count task with its lines.
 
     While open, lines are the counts so far against stock now (status counted). Workers see a blind
     task's expected and variance as null.
     """
-    path: TaskPath = call.path
+    path: IdPath = call.path
     return json_response(_task_out(await call.service.count_task(path.id), call))
 
 
 @_count_tasks.post(
     "/count-tasks/{id}/counts",
     role=Role.WORKER,
-    path_params=TaskPath,
+    path_params=IdPath,
     body=CountsIn,
     response=CountTaskOut,
     errors=(409,),
-    headers=(
-        Header(
-            _IDEMPOTENCY_KEY,
-            "Makes the request happen at most once: a replay changes nothing.",
-        ),
-    ),
+    headers=(idempotency_key("changes nothing", required=False),),
 )
 async def post_counts(call: Call) -> web.StreamResponse:
     """Record a count of one of the task's locations.
@@ -206,7 +174,7 @@ async def post_counts(call: Call) -> web.StreamResponse:
     409 conflict when the location is not in the task, count-task-state when the task is no longer
     open, count-below-reserved never (a count is only checked at confirmation).
     """
-    path: TaskPath = call.path
+    path: IdPath = call.path
     body: CountsIn = call.body
     assert call.token is not None
     given = call.headers.get(_IDEMPOTENCY_KEY) or uuid.uuid4().hex
@@ -218,7 +186,7 @@ async def post_counts(call: Call) -> web.StreamResponse:
 
 
 @_count_tasks.post(
-    "/count-tasks/{id}/confirm", path_params=TaskPath, response=CountTaskOut, errors=(409,)
+    "/count-tasks/{id}/confirm", path_params=IdPath, response=CountTaskOut, errors=(409,)
 )
 async def confirm_count_task(call: Call) -> web.StreamResponse:
     """Confirm a count task.
@@ -229,7 +197,7 @@ async def confirm_count_task(call: Call) -> web.StreamResponse:
     when the task is not open; count-below-reserved when a count is below what orders hold (nothing
     posted).
     """
-    path: TaskPath = call.path
+    path: IdPath = call.path
     percent = call.request.app[CONFIG].count_approval_percent
     view = await call.service.confirm_count_task(
         path.id, approval_percent=percent, actor=call.actor
@@ -238,7 +206,7 @@ async def confirm_count_task(call: Call) -> web.StreamResponse:
 
 
 @_count_tasks.post(
-    "/count-tasks/{id}/approve", path_params=TaskPath, response=CountTaskOut, errors=(409,)
+    "/count-tasks/{id}/approve", path_params=IdPath, response=CountTaskOut, errors=(409,)
 )
 async def approve_count_task(call: Call) -> web.StreamResponse:
     """Approve a count task's waiting lines.
@@ -246,7 +214,7 @@ async def approve_count_task(call: Call) -> web.StreamResponse:
     Posts every pending_approval line (on hand becomes the count) and closes the task. 409
     count-task-state unless the task is pending_approval.
     """
-    path: TaskPath = call.path
+    path: IdPath = call.path
     view = await call.service.approve_count_task(path.id, actor=call.actor)
     return json_response(_task_out(view, call))
 

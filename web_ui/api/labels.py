@@ -33,8 +33,11 @@ from web_ui.api.route import API
 from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.types import PRINTABLE
+from web_ui.api.types import ShortText
 
 __all__ = ["ROUTES", "LabelQuery", "document_zpl"]
+
+_labels = Family("labels", Role.MANAGER, prefix="")
 
 PATH = f"{API}/labels/{{kind}}"
 PDF = "application/pdf"
@@ -67,12 +70,8 @@ class LabelQuery(BaseModel):
         "Products: gtin (default: EAN-8, UPC-A, EAN-13 or ITF-14 by the GTIN), gs1-128 "
         "(default with lot or expiry) or gs1-datamatrix.",
     )
-    zone: str | None = Field(
-        None,
-        min_length=1,
-        max_length=64,
-        pattern=PRINTABLE,
-        description="Only the locations of this zone; for products, those in stock there.",
+    zone: ShortText | None = Field(
+        None, description="Only the locations of this zone; for products, those in stock there."
     )
     codes: str | None = Field(
         None,
@@ -106,9 +105,6 @@ def document_zpl(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-_labels = Family("labels", Role.MANAGER, prefix="")
-
-
 @_labels.get(
     PATH,
     path_params=KindPath,
@@ -126,14 +122,8 @@ async def get_labels(call: Call) -> web.StreamResponse:
     query: LabelQuery = call.query
     request = parse_request(
         path.kind,
-        format=query.format,
-        size=query.size,
-        symbol=query.symbol,
-        zone=query.zone,
+        **query.model_dump(exclude={"codes"}),  # the query's names are parse_request's
         codes=() if query.codes is None else query.codes.split(","),
-        lot=query.lot,
-        expiry=query.expiry,
-        dpi=query.dpi,
         reference_year=datetime.now(UTC).year,
     )
     labels = await call.service.labels(request)

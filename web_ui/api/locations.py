@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -9,7 +10,6 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
@@ -18,23 +18,24 @@ from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import id_page
 from web_ui.api.route import json_response
-from web_ui.api.route import page_of
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import OutModel
 from web_ui.api.types import PRINTABLE
 from web_ui.api.types import LocationCodeText
 from web_ui.api.types import WarehouseCodeText
 
 __all__ = ["ROUTES", "LocationCreate", "LocationLimits", "LocationOut"]
 
+_locations = Family("locations", Role.MANAGER)
+
 Zone = Annotated[str, Field(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Limit = Annotated[float, Field(ge=0, le=1e10)]
 Name = Annotated[str, Field(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
-class LocationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LocationCreate(BodyModel):
     code: LocationCodeText
     zone: Zone = ""
     name: Name = ""
@@ -78,10 +79,8 @@ def _decimal(value: float | None) -> Decimal | None:
     return None if value is None else Decimal(str(value)).quantize(Decimal("0.001"))
 
 
-class LocationLimits(BaseModel):
+class LocationLimits(BodyModel):
     """Capacity limits to set; a field left out stays, null removes the limit."""
-
-    model_config = ConfigDict(extra="forbid")
 
     max_weight_g: Limit | None = Field(None, description="Grams; null: no limit.")
     max_volume_cm3: Limit | None = Field(None, description="cm³; null: no limit.")
@@ -90,9 +89,7 @@ class LocationLimits(BaseModel):
         return {name: _decimal(getattr(self, name)) for name in self.model_fields_set}
 
 
-class LocationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class LocationOut(OutModel):
     code: str
     warehouse: str
     zone: str
@@ -116,9 +113,6 @@ class CodePath(BaseModel):
     code: LocationCodeText
 
 
-_locations = Family("locations", Role.MANAGER)
-
-
 @_locations.get("/locations", query=LocationQuery, response=Page[LocationOut], errors=(404,))
 async def list_locations(call: Call) -> web.StreamResponse:
     """List locations.
@@ -126,14 +120,10 @@ async def list_locations(call: Call) -> web.StreamResponse:
     404 when warehouse= names no warehouse.
     """
     query: LocationQuery = call.query
-    after = decode_int_cursor("location", query.cursor) or 0
-    rows = await call.service.list_locations(
-        zone=query.zone, after=after, limit=query.limit + 1, warehouse=query.warehouse
+    fetch = functools.partial(
+        call.service.list_locations, zone=query.zone, warehouse=query.warehouse
     )
-    page = page_of(
-        Page[LocationOut], rows, query.limit, "location", lambda r: r.id, LocationOut.model_validate
-    )
-    return json_response(page)
+    return json_response(await id_page(LocationOut, query, "location", fetch))
 
 
 @_locations.post(

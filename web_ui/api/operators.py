@@ -13,7 +13,6 @@ from datetime import datetime
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.operator import check_operator
@@ -23,36 +22,36 @@ from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
+from web_ui.api.route import checked
 from web_ui.api.route import code_page
 from web_ui.api.route import json_response
+from web_ui.api.route import saved_response
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import OutModel
 from web_ui.api.types import OperatorCodeText
 from web_ui.csv_cell import defuse_csv
-from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "OperatorActivityOut", "OperatorIn", "OperatorOut"]
+
+_operators = Family("operators", Role.MANAGER)
+_reports = Family("reports", Role.MANAGER)
 
 REPORT_COLUMNS = ("operator", "name", "movements", "units")
 
 
-class OperatorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OperatorIn(BodyModel):
     code: OperatorCodeText
     name: str = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
-class OperatorOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class OperatorOut(OutModel):
     code: str
     name: str
     created_at: datetime
     updated_at: datetime
 
 
-class OperatorActivityOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class OperatorActivityOut(OutModel):
     operator: str
     name: str | None = Field(description="The operator's name; null when no longer listed.")
     movements: int = Field(
@@ -75,10 +74,6 @@ class OperatorReportOut(BaseModel):
     items: list[OperatorActivityOut]
 
 
-_operators = Family("operators", Role.MANAGER)
-_reports = Family("reports", Role.MANAGER)
-
-
 @_operators.get("/operators", query=OperatorQuery, response=Page[OperatorOut])
 async def list_operators(call: Call) -> web.StreamResponse:
     """List operators (the workers who scan), by code."""
@@ -96,12 +91,9 @@ async def save_operator(call: Call) -> web.StreamResponse:
     blank or not printable. A worker signs in on a scanner by scanning USR:<code>.
     """
     body: OperatorIn = call.body
-    try:
-        code, name = check_operator(body.code, body.name)
-    except ValueError as exc:
-        raise ProblemError("validation-error", str(exc)) from exc
+    code, name = checked(check_operator, body.code, body.name)
     operator, created = await call.service.save_operator(code, name)
-    return json_response(OperatorOut.model_validate(operator), status=201 if created else 200)
+    return saved_response(OperatorOut.model_validate(operator), created)
 
 
 @_reports.get("/reports/operators", query=TurnoverQuery, response=OperatorReportOut, also_csv=True)

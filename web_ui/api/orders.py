@@ -11,11 +11,11 @@ import functools
 from collections.abc import Sequence
 from datetime import date
 from datetime import datetime
+from typing import Any
 from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.movement import MAX_QUANTITY
@@ -25,13 +25,17 @@ from web_ui.api.movements import IDEMPOTENCY_KEY
 from web_ui.api.movements import MovementOut
 from web_ui.api.route import Call
 from web_ui.api.route import Family
-from web_ui.api.route import Header
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import id_page
+from web_ui.api.route import idempotency_key
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
+from web_ui.api.route import saved_response
+from web_ui.api.shape import AtLocation
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import OutModel
 from web_ui.api.types import EmailText
 from web_ui.api.types import ExpiryDate
 from web_ui.api.types import LocationCodeText
@@ -41,19 +45,20 @@ from web_ui.api.types import Text
 
 __all__ = ["ROUTES"]
 
+_orders = Family("orders", Role.MANAGER)
+_purchase_orders = Family("purchase-orders", Role.MANAGER)
+
 OrderStatus = Literal["open", "complete", "cancelled"]
 PurchaseOrderStatus = Literal["open", "received", "cancelled"]
 OrderNumberText = LocationCodeText  # the same shape: 1-64 of [A-Za-z0-9._/-]
 
 
-class LineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LineIn(BodyModel):
     sku: SkuText
     quantity: int = Field(ge=1, le=1_000_000)
 
 
-class OrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderIn(BodyModel):
     number: OrderNumberText
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     priority: int = Field(0, ge=0, le=100, description="Higher is filled first.")
@@ -63,9 +68,7 @@ class OrderIn(BaseModel):
     )
 
 
-class OrderLineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class OrderLineOut(OutModel):
     sku: str
     quantity: int
     reserved: int
@@ -73,9 +76,7 @@ class OrderLineOut(BaseModel):
     picked: int
 
 
-class OrderOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class OrderOut(OutModel):
     number: str
     priority: int
     status: OrderStatus
@@ -98,9 +99,7 @@ class BackorderQuery(PageQuery):
     sku: SkuText | None = None
 
 
-class BackorderOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class BackorderOut(OutModel):
     order: str
     sku: str
     quantity: int
@@ -112,30 +111,24 @@ class BackorderOut(BaseModel):
     created_at: datetime
 
 
-class PurchaseOrderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PurchaseOrderIn(BodyModel):
     number: OrderNumberText
     expected_date: date = Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))
     lines: list[LineIn] = Field(min_length=1, max_length=500)
     supplier: Text | None = None
 
 
-class PurchaseOrderChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PurchaseOrderChange(BodyModel):
     expected_date: date = Field(ge=date(1970, 1, 1), le=date(2999, 12, 31))
 
 
-class PurchaseOrderLineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PurchaseOrderLineOut(OutModel):
     sku: str
     quantity: int
     received: int
 
 
-class PurchaseOrderOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PurchaseOrderOut(OutModel):
     number: str
     supplier: str | None
     expected_date: date
@@ -145,17 +138,14 @@ class PurchaseOrderOut(BaseModel):
     lines: list[PurchaseOrderLineOut]
 
 
-class StockLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class StockLineIn(BodyModel):
     sku: SkuText
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
 
 
-class StockLinesIn(BaseModel):
+class StockLinesIn(AtLocation):
     """A pick against an order: a SKU may come on several lines."""
 
-    model_config = ConfigDict(extra="forbid")
-    location: LocationCodeText
     lines: list[StockLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -164,11 +154,9 @@ class ReceiptLineIn(StockLineIn):
     expiry: ExpiryDate | None = None
 
 
-class ReceiptIn(BaseModel):
+class ReceiptIn(AtLocation):
     """A receipt against a purchase order: a SKU may come on several lines (several lots)."""
 
-    model_config = ConfigDict(extra="forbid")
-    location: LocationCodeText
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=500)
 
 
@@ -190,14 +178,15 @@ def _key(call: Call, what: str) -> str:
     return f"api:{call.token.id}:{what}:{call.headers[IDEMPOTENCY_KEY]}"
 
 
-_KEY = Header(
-    IDEMPOTENCY_KEY,
-    "Makes the request happen at most once: a replay answers the first response.",
-    required=True,
-)
-
-_orders = Family("orders", Role.MANAGER)
-_purchase_orders = Family("purchase-orders", Role.MANAGER)
+_LINES_POSTED: dict[str, Any] = {
+    "role": Role.WORKER,
+    "path_params": NumberPath,
+    "status": 201,
+    "errors": (404, 409),
+    "headers": (idempotency_key("answers the first response"),),
+}
+"""A worker's lines posted against an order or a purchase order (picks, receipts): its
+number in the path, 201 with the movements written, once per Idempotency-Key."""
 
 
 @_orders.post("/orders", body=OrderIn, response=OrderOut, status=201, errors=(200, 404, 409))
@@ -217,7 +206,7 @@ async def create_order(call: Call) -> web.StreamResponse:
         customer=body.customer,
         customer_email=body.customer_email,
     )
-    return json_response(OrderOut.model_validate(view), status=201 if created else 200)
+    return saved_response(OrderOut.model_validate(view), created)
 
 
 @_orders.get("/orders", query=StatusQuery, response=Page[OrderOut])
@@ -243,14 +232,7 @@ async def cancel_order(call: Call) -> web.StreamResponse:
 
 
 @_orders.post(
-    "/orders/{number}/picks",
-    role=Role.WORKER,
-    path_params=NumberPath,
-    body=StockLinesIn,
-    response=PostedMovements,
-    status=201,
-    errors=(404, 409),
-    headers=(_KEY,),
+    "/orders/{number}/picks", body=StockLinesIn, response=PostedMovements, **_LINES_POSTED
 )
 async def pick_order(call: Call) -> web.StreamResponse:
     """Pick against an order at a location (consumes its reservations), all or nothing.
@@ -305,7 +287,7 @@ async def create_purchase_order(call: Call) -> web.StreamResponse:
     view, created = await call.service.create_purchase_order(
         body.number, body.expected_date, _lines(body.lines), supplier=body.supplier
     )
-    return json_response(PurchaseOrderOut.model_validate(view), status=201 if created else 200)
+    return saved_response(PurchaseOrderOut.model_validate(view), created)
 
 
 @_purchase_orders.get("/purchase-orders", query=StatusQuery, response=Page[PurchaseOrderOut])
@@ -361,14 +343,7 @@ async def cancel_purchase_order(call: Call) -> web.StreamResponse:
 
 
 @_purchase_orders.post(
-    "/purchase-orders/{number}/receipts",
-    role=Role.WORKER,
-    path_params=NumberPath,
-    body=ReceiptIn,
-    response=PostedMovements,
-    status=201,
-    errors=(404, 409),
-    headers=(_KEY,),
+    "/purchase-orders/{number}/receipts", body=ReceiptIn, response=PostedMovements, **_LINES_POSTED
 )
 async def receive_purchase_order(call: Call) -> web.StreamResponse:
     """Receive lines against a purchase order at a location, all or nothing.

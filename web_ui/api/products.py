@@ -3,6 +3,7 @@ dimensions, reorder settings)."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
@@ -10,8 +11,6 @@ from typing import Any
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -26,18 +25,21 @@ from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import id_page
 from web_ui.api.route import json_response
-from web_ui.api.route import page_of
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import OutModel
+from web_ui.api.shape import SkuPath
 from web_ui.api.types import MAX_INT
 from web_ui.api.types import PRINTABLE
 from web_ui.api.types import Grams
 from web_ui.api.types import Millimetres
 from web_ui.api.types import Money
-from web_ui.api.types import SkuText
 from web_ui.api.types import Text
 
 __all__ = ["ROUTES", "BarcodeIn", "ProductCreate", "ProductOut", "ProductUpdate"]
+
+_products = Family("products", Role.MANAGER)
 
 _CODE = r"^[\x21-\x29\x2b-\x7b\x7d\x7e]{1,128}$"
 """Visible ASCII except ``*`` and ``|`` (the CSV's pack and list separators)."""
@@ -55,9 +57,7 @@ _TRACKING_DOC = (
 )
 
 
-class BarcodeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BarcodeIn(BodyModel):
     code: str = Field(
         pattern=_CODE,
         json_schema_extra={"format": "stockd-barcode"},
@@ -68,16 +68,12 @@ class BarcodeIn(BaseModel):
     pack_size: int = Field(1, ge=1, le=MAX_QUANTITY, description="Units one scan of it counts.")
 
 
-class BarcodeOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class BarcodeOut(OutModel):
     code: str
     pack_size: int
 
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ProductCreate(BodyModel):
     sku: NewSku
     name: Text
     category: Category = ""
@@ -117,10 +113,8 @@ _NOT_NULL = frozenset(
 )
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(BodyModel):
     """Only the fields given change; ``barcodes``, when given, replace every barcode."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: Text | SkipJsonSchema[None] = None
     category: Category | SkipJsonSchema[None] = None
@@ -153,9 +147,7 @@ class ProductUpdate(BaseModel):
         return found
 
 
-class ProductOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class ProductOut(OutModel):
     sku: str
     name: str
     category: str
@@ -192,25 +184,12 @@ class ProductQuery(PageQuery):
     category: str | None = Field(None, max_length=100, pattern=PRINTABLE)
 
 
-class SkuPath(BaseModel):
-    sku: SkuText
-
-
-_products = Family("products", Role.MANAGER)
-
-
 @_products.get("/products", query=ProductQuery, response=Page[ProductOut])
 async def list_products(call: Call) -> web.StreamResponse:
     """List products."""
     query: ProductQuery = call.query
-    after = decode_int_cursor("product", query.cursor) or 0
-    rows = await call.service.list_products(
-        category=query.category, after=after, limit=query.limit + 1
-    )
-    page = page_of(
-        Page[ProductOut], rows, query.limit, "product", lambda r: r.id, ProductOut.model_validate
-    )
-    return json_response(page)
+    fetch = functools.partial(call.service.list_products, category=query.category)
+    return json_response(await id_page(ProductOut, query, "product", fetch))
 
 
 @_products.post("/products", body=ProductCreate, response=ProductOut, status=201, errors=(409,))

@@ -61,13 +61,16 @@ __all__ = [
     "PageQuery",
     "Route",
     "add_routes",
+    "checked",
     "code_page",
     "decode_cursor",
     "decode_int_cursor",
     "encode_cursor",
+    "idempotency_key",
     "json_response",
     "openapi_path",
     "page_of",
+    "saved_response",
 ]
 
 API = "/api/v1"
@@ -90,6 +93,13 @@ class Header:
     required: bool = False
     pattern: str = r"^[\x21-\x7e]{1,128}$"
     max_length: int = 128
+
+
+def idempotency_key(replay: str, *, required: bool = True) -> Header:
+    """The ``Idempotency-Key`` header of a write that happens at most once; what a replay
+    with the same key does is ``replay`` ("answers the first response")."""
+    description = f"Makes the request happen at most once: a replay {replay}."
+    return Header("Idempotency-Key", description, required=required)
 
 
 @dataclass(frozen=True)
@@ -308,13 +318,14 @@ async def id_page(
     query: PageQuery,
     kind: str,
     fetch: _Fetch,
+    convert: Callable[[Any], OutT] | None = None,
 ) -> Page[OutT]:
     """A page of a list keyed by an integer id: ``fetch(after=, limit=)`` reads the rows
     (one more than the page, to see if there is more); each becomes an ``out``
-    (``from_attributes``) and the last one shown names the next page."""
+    (``from_attributes``, or ``convert``) and the last one shown names the next page."""
     rows = await fetch(after=decode_int_cursor(kind, query.cursor) or 0, limit=query.limit + 1)
     page: type[Page[OutT]] = Page[out]  # type: ignore[valid-type]
-    return page_of(page, rows, query.limit, kind, lambda r: r.id, out.model_validate)
+    return page_of(page, rows, query.limit, kind, lambda r: r.id, convert or out.model_validate)
 
 
 async def code_page(
@@ -337,6 +348,21 @@ def json_response(model: BaseModel, status: int = 200, **headers: str) -> web.Re
         content_type=JSON,
         headers=headers or None,
     )
+
+
+def saved_response(model: BaseModel, created: bool) -> web.Response:
+    """The answer to a create-or-keep request: 201 when it created the resource, 200 when
+    the resource was there already (the same one, or renamed)."""
+    return json_response(model, status=201 if created else 200)
+
+
+def checked(check: Callable[..., T], *args: Any) -> T:
+    """``check(*args)``: a domain check whose ``ValueError`` answers 422 validation-error
+    with its message."""
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise ProblemError("validation-error", str(exc)) from exc
 
 
 def _errors(exc: ValidationError, where: str) -> list[dict[str, Any]]:

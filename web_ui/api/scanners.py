@@ -25,6 +25,8 @@ from web_ui.keys import CONFIG
 
 __all__ = ["ROUTES", "ScannerOut"]
 
+_scanners = Family("scanners", Role.DISPLAY)
+
 
 class ScannerOut(BaseModel):
     id: str
@@ -74,9 +76,6 @@ class ScannerQuery(PageQuery):
         description="The next_cursor of the page before (a scanner id: the next page starts "
         "after it); the first page without it.",
     )
-
-
-_scanners = Family("scanners", Role.DISPLAY)
 
 
 @_scanners.get("/scanners", query=ScannerQuery, response=Page[ScannerOut])

@@ -6,7 +6,6 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
@@ -14,17 +13,18 @@ from web_ui.api.movements import MovementOut
 from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import json_response
+from web_ui.api.shape import OutModel
 from web_ui.api.types import SerialText
 from web_ui.api.types import SkuText
 from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "SerialOut"]
 
+_serials = Family("serials", Role.WORKER)
 
-class SerialOut(BaseModel):
+
+class SerialOut(OutModel):
     """SPEC's ``GET /api/v1/serials/{sku}/{serial}``."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     sku: str
     serial: str
@@ -43,9 +43,6 @@ class SerialOut(BaseModel):
 class SerialPath(BaseModel):
     sku: SkuText
     serial: SerialText
-
-
-_serials = Family("serials", Role.WORKER)
 
 
 @_serials.get("/serials/{sku}/{serial:.+}", path_params=SerialPath, response=SerialOut)

@@ -8,8 +8,6 @@ from typing import Any
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
@@ -19,16 +17,18 @@ from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
-from web_ui.api.types import Id
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import IdPath
+from web_ui.api.shape import OutModel
 from web_ui.api.types import NoteText
 from web_ui.problem import found
 
 __all__ = ["ROUTES", "Resolution", "SpoolExceptionOut"]
 
+_spool_exceptions = Family("spool exceptions", Role.MANAGER)
 
-class SpoolExceptionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
+class SpoolExceptionOut(OutModel):
     id: int
     key: str
     scanner: str | None
@@ -44,21 +44,12 @@ class SpoolExceptionOut(BaseModel):
     resolution: str | None
 
 
-class Resolution(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Resolution(BodyModel):
     resolution: NoteText = Field(description="What was done about it (e.g. a recount).")
 
 
 class SpoolQuery(PageQuery):
     state: Literal["open", "all"] = Field("open", description="all: resolved ones too.")
-
-
-class IdPath(BaseModel):
-    id: Id
-
-
-_spool_exceptions = Family("spool exceptions", Role.MANAGER)
 
 
 @_spool_exceptions.get("/spool-exceptions", query=SpoolQuery, response=Page[SpoolExceptionOut])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from aiohttp import web
@@ -15,19 +16,20 @@ from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
-from web_ui.api.route import decode_int_cursor
+from web_ui.api.route import id_page
 from web_ui.api.route import json_response
-from web_ui.api.route import page_of
+from web_ui.api.shape import OutModel
+from web_ui.api.shape import SkuPath
 from web_ui.api.types import PRINTABLE
-from web_ui.api.types import SkuText
+from web_ui.api.types import ShortText
 from web_ui.api.types import WarehouseCodeText
 
 __all__ = ["ROUTES", "StockLocationOut", "StockOut", "WarehouseStockOut"]
 
+_stock = Family("stock", Role.DISPLAY)
 
-class StockLocationOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
+class StockLocationOut(OutModel):
     location: str
     warehouse: str
     zone: str
@@ -47,9 +49,7 @@ class StockLocationOut(BaseModel):
     )
 
 
-class WarehouseStockOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class WarehouseStockOut(OutModel):
     warehouse: str
     on_hand: int = Field(description="What lies in the warehouse's locations.")
     available: int = Field(
@@ -58,10 +58,8 @@ class WarehouseStockOut(BaseModel):
     in_transit: int = Field(description="What transfers have on their way to the warehouse.")
 
 
-class StockOut(BaseModel):
+class StockOut(OutModel):
     """SPEC's ``GET /api/v1/stock/{sku}`` shape; list items are the same."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     sku: str
     name: str
@@ -111,18 +109,11 @@ class StockQuery(PageQuery):
         description="Only this warehouse: its locations, what is on its way to it, and only "
         "products with stock there or coming (404 when no warehouse has that code).",
     )
-    q: str | None = Field(
+    q: ShortText | None = Field(
         None,
-        min_length=1,
-        max_length=64,
-        pattern=PRINTABLE,
         description="Search: products whose SKU or name contains this text (any case), "
         "or that have it as a barcode (a GTIN in any length).",
     )
-
-
-class SkuPath(BaseModel):
-    sku: SkuText
 
 
 class OneStockQuery(BaseModel):
@@ -135,9 +126,6 @@ class OneStockQuery(BaseModel):
     )
 
 
-_stock = Family("stock", Role.DISPLAY)
-
-
 @_stock.get("/stock", query=StockQuery, response=Page[StockOut], errors=(404,))
 async def list_stock(call: Call) -> web.StreamResponse:
     """Stock by product, filtered by SKU, location, zone or reorder point.
@@ -147,19 +135,16 @@ async def list_stock(call: Call) -> web.StreamResponse:
     it, with that warehouse's figures (404 when it does not exist).
     """
     query: StockQuery = call.query
-    rows = await call.service.list_stock(
+    fetch = functools.partial(
+        call.service.list_stock,
         sku=query.sku,
         location=query.location,
         zone=query.zone,
         below_reorder_point=query.below_reorder_point,
-        after=decode_int_cursor("stock", query.cursor) or 0,
-        limit=query.limit + 1,
         search=query.q,
         warehouse=query.warehouse,
     )
-    return json_response(
-        page_of(Page[StockOut], rows, query.limit, "stock", lambda r: r.id, StockOut.model_validate)
-    )
+    return json_response(await id_page(StockOut, query, "stock", fetch))
 
 
 @_stock.get("/stock/{sku:.+}", path_params=SkuPath, query=OneStockQuery, response=StockOut)

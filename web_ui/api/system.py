@@ -31,6 +31,8 @@ __all__ = [
     "SpoolHealth",
 ]
 
+_system = Family("system", None, prefix="")
+
 DOCUMENT: web.AppKey[dict[str, Any]] = web.AppKey("openapi_document", dict)
 DOCS_PAGE = Path(__file__).resolve().parent.parent / "static" / "docs" / "index.html"
 
@@ -136,9 +138,6 @@ class OpenApiDocument(RootModel[dict[str, Any]]):
 
 class ProblemPath(BaseModel):
     name: str = Field(pattern=r"^[a-z][a-z-]{0,63}$")
-
-
-_system = Family("system", None, prefix="")
 
 
 @_system.get("/healthz", response=Health, status=200, errors=(503,), database=False)

@@ -13,8 +13,6 @@ from typing import Annotated
 
 from aiohttp import web
 from pydantic import AwareDatetime
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import model_validator
 
@@ -28,17 +26,19 @@ from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import IdPath
+from web_ui.api.shape import OutModel
 from web_ui.api.types import PRINTABLE
-from web_ui.api.types import Id
 from web_ui.feed import token_revoked
 from web_ui.problem import found
 
 __all__ = ["ROUTES", "TokenCreate", "TokenCreated", "TokenOut"]
 
+_tokens = Family("tokens", Role.ADMIN)
 
-class TokenOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
 
+class TokenOut(OutModel):
     id: int
     name: str
     role: Role
@@ -56,9 +56,7 @@ class TokenCreated(TokenOut):
     token: str = Field(description="The bearer token. Shown this once; only a hash is kept.")
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(BodyModel):
     name: Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
     role: Role
     expires_at: AwareDatetime | None = Field(
@@ -91,13 +89,6 @@ class TokenCreate(BaseModel):
             assert lifetime is not None  # checked above
             return datetime.now(UTC) + lifetime
         return self.expires_at
-
-
-class IdPath(BaseModel):
-    id: Id
-
-
-_tokens = Family("tokens", Role.ADMIN)
 
 
 @_tokens.get("/tokens", query=PageQuery, response=Page[TokenOut])

@@ -12,10 +12,10 @@ from __future__ import annotations
 from datetime import date
 from datetime import datetime
 from typing import Annotated
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.movement import MAX_QUANTITY
@@ -36,8 +36,11 @@ from web_ui.api.movements import IDEMPOTENCY_KEY
 from web_ui.api.movements import MovementOut
 from web_ui.api.route import Call
 from web_ui.api.route import Family
-from web_ui.api.route import Header
+from web_ui.api.route import idempotency_key
 from web_ui.api.route import json_response
+from web_ui.api.shape import AtLocation
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import OutModel
 from web_ui.api.types import LocationCodeText
 from web_ui.api.types import LotText
 from web_ui.api.types import NoteText
@@ -48,15 +51,15 @@ from web_ui.api.types import WarehouseCodeText
 
 __all__ = ["ROUTES", "TransferIn", "TransferOut", "TransferReceiptIn"]
 
+_transfers = Family("transfers", Role.WORKER)
+
 TransferNumberText = LocationCodeText  # the same shape: 1-64 of [A-Za-z0-9._/-]
 Quantity = Annotated[
     int, Field(ge=1, le=MAX_QUANTITY, description="Units (pack sizes do not apply).")
 ]
 
 
-class TransferLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransferLineIn(BodyModel):
     sku: SkuText
     quantity: Quantity
     lot: LotText | None = Field(
@@ -79,10 +82,8 @@ class TransferLineIn(BaseModel):
         return tuple(self.serials or ())
 
 
-class TransferIn(BaseModel):
+class TransferIn(BodyModel):
     """SPEC's ``POST /api/v1/transfers`` body."""
-
-    model_config = ConfigDict(extra="forbid")
 
     number: TransferNumberText
     from_location: LocationCodeText
@@ -96,29 +97,22 @@ class TransferIn(BaseModel):
     operator: OperatorCodeText | None = None
 
 
-class TransferReceiptIn(BaseModel):
+class TransferReceiptIn(AtLocation):
     """SPEC's ``POST /api/v1/transfers/{number}/receipts`` body."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    location: LocationCodeText
     lines: list[TransferLineIn] = Field(min_length=1, max_length=500)
     note: NoteText | None = None
     operator: OperatorCodeText | None = None
 
 
-class TransferLotOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class TransferLotOut(OutModel):
     lot: str
     expiry: date | None
     quantity: int = Field(description="Units shipped.")
     received: int
 
 
-class TransferLineOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class TransferLineOut(OutModel):
     sku: str
     quantity: int = Field(description="Units shipped.")
     received: int
@@ -126,10 +120,8 @@ class TransferLineOut(BaseModel):
     lots: list[TransferLotOut]
 
 
-class TransferOut(BaseModel):
+class TransferOut(OutModel):
     """SPEC's ``GET /api/v1/transfers/{number}`` shape."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     number: str
     status: str = Field(
@@ -174,23 +166,15 @@ async def _answer(call: Call, number: str, outcome: MovementOutcome) -> web.Stre
     return json_response(posted, status=201, **headers)
 
 
-_KEY = Header(
-    IDEMPOTENCY_KEY,
-    "Makes the request happen at most once: a replay answers the first movements.",
-    required=True,
-)
+_POSTED: dict[str, Any] = {
+    "status": 201,
+    "errors": (404, 409),
+    "headers": (idempotency_key("answers the first movements"),),
+}
+"""A shipment or a receipt: 201 with its movements, once per Idempotency-Key."""
 
-_transfers = Family("transfers", Role.WORKER)
 
-
-@_transfers.post(
-    "/transfers",
-    body=TransferIn,
-    response=TransferPosted,
-    status=201,
-    errors=(404, 409),
-    headers=(_KEY,),
-)
+@_transfers.post("/transfers", body=TransferIn, response=TransferPosted, **_POSTED)
 async def ship_transfer(call: Call) -> web.StreamResponse:
     """Ship stock to another warehouse: it leaves at once and is in transit.
 
@@ -220,9 +204,7 @@ async def ship_transfer(call: Call) -> web.StreamResponse:
     path_params=NumberPath,
     body=TransferReceiptIn,
     response=TransferPosted,
-    status=201,
-    errors=(404, 409),
-    headers=(_KEY,),
+    **_POSTED,
 )
 async def receive_transfer(call: Call) -> web.StreamResponse:
     """Receive a transfer's units (some or all) at a location of its destination.

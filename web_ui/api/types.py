@@ -36,6 +36,7 @@ __all__ = [
     "OperatorCodeText",
     "ReasonText",
     "SerialText",
+    "ShortText",
     "SkuText",
     "Text",
     "WarehouseCodeText",
@@ -57,7 +58,9 @@ EmailText = Annotated[
         description="An e-mail address (one @, no spaces).",
     ),
 ]
-SkuText = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
+ShortText = Annotated[str, Field(min_length=1, max_length=64, pattern=PRINTABLE)]
+"""Up to 64 printable characters: a SKU, a zone, a search."""
+SkuText = ShortText
 LocationCodeText = Annotated[
     str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 ]

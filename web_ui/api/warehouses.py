@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from stock_core.domain.token import Role
@@ -19,24 +17,25 @@ from web_ui.api.route import Call
 from web_ui.api.route import Family
 from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
+from web_ui.api.route import checked
 from web_ui.api.route import code_page
 from web_ui.api.route import json_response
+from web_ui.api.route import saved_response
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import OutModel
 from web_ui.api.types import WarehouseCodeText
-from web_ui.problem import ProblemError
 
 __all__ = ["ROUTES", "WarehouseIn", "WarehouseOut"]
 
+_warehouses = Family("warehouses", Role.MANAGER)
 
-class WarehouseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+class WarehouseIn(BodyModel):
     code: WarehouseCodeText
     name: str = Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")
 
 
-class WarehouseOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class WarehouseOut(OutModel):
     code: str
     name: str
     created_at: datetime
@@ -51,9 +50,6 @@ class WarehouseQuery(PageQuery):
         description="The next_cursor of the page before (a warehouse code: the next page "
         "starts after it); the first page without it.",
     )
-
-
-_warehouses = Family("warehouses", Role.MANAGER)
 
 
 @_warehouses.get("/warehouses", query=WarehouseQuery, response=Page[WarehouseOut])
@@ -74,12 +70,9 @@ async def save_warehouse(call: Call) -> web.StreamResponse:
     warehouse (POST /locations, locations.csv).
     """
     body: WarehouseIn = call.body
-    try:
-        code, name = check_warehouse(body.code, body.name)
-    except ValueError as exc:
-        raise ProblemError("validation-error", str(exc)) from exc
+    code, name = checked(check_warehouse, body.code, body.name)
     warehouse, created = await call.service.save_warehouse(code, name)
-    return json_response(WarehouseOut.model_validate(warehouse), status=201 if created else 200)
+    return saved_response(WarehouseOut.model_validate(warehouse), created)
 
 
 ROUTES = _warehouses.routes

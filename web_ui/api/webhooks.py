@@ -14,7 +14,6 @@ from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import ValidationInfo
 from pydantic import field_validator
@@ -30,10 +29,15 @@ from web_ui.api.route import Page
 from web_ui.api.route import PageQuery
 from web_ui.api.route import id_page
 from web_ui.api.route import json_response
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import IdPath
+from web_ui.api.shape import OutModel
 from web_ui.api.types import PRINTABLE
 from web_ui.api.types import Id
 
 __all__ = ["ROUTES"]
+
+_webhooks = Family("webhooks", Role.MANAGER)
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 UrlText = Annotated[
@@ -66,8 +70,7 @@ SecretText = Annotated[
 ]
 
 
-class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class WebhookIn(BodyModel):
     url: UrlText
     events: list[EventPattern] = Field(min_length=1, max_length=MAX_PATTERNS)
     secret: SecretText | None = None
@@ -86,9 +89,7 @@ class WebhookIn(BaseModel):
         return secret
 
 
-class WebhookOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class WebhookOut(OutModel):
     id: int
     url: str
     events: list[str]
@@ -100,9 +101,7 @@ class WebhookOut(BaseModel):
     failed: int = Field(description="Deliveries given up after a day of retries.")
 
 
-class DeliveryOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class DeliveryOut(OutModel):
     id: int
     webhook_id: int
     msg_id: str = Field(description="The webhook-id header: the same on every retry.")
@@ -123,10 +122,6 @@ class DeliveryOut(BaseModel):
         return value if info.data.get("status") == "pending" else None
 
 
-class IdPath(BaseModel):
-    id: Id
-
-
 class DeliveryPath(BaseModel):
     id: Id
     delivery_id: Id
@@ -134,9 +129,6 @@ class DeliveryPath(BaseModel):
 
 class DeliveryQuery(PageQuery):
     status: DeliveryStatus | None = None
-
-
-_webhooks = Family("webhooks", Role.MANAGER)
 
 
 @_webhooks.post("/webhooks", body=WebhookIn, response=WebhookOut, status=201)
