@@ -147,9 +147,7 @@ async def get_location(call: Call) -> web.StreamResponse:
     return json_response(LocationOut.model_validate(await call.service.location(path.code)))
 
 
-@_locations.patch(
-    "/locations/{code:.+}", path_params=CodePath, body=LocationLimits, response=LocationOut
-)
+@_locations.patch("/locations/{code:.+}", LocationLimits, LocationOut, path_params=CodePath)
 async def set_location_limits(call: Call) -> web.StreamResponse:
     """Set or remove a location's capacity limits.
 

@@ -311,9 +311,9 @@ async def get_purchase_order(call: Call) -> web.StreamResponse:
 
 @_purchase_orders.patch(
     "/purchase-orders/{number}",
+    PurchaseOrderChange,
+    PurchaseOrderOut,
     path_params=NumberPath,
-    body=PurchaseOrderChange,
-    response=PurchaseOrderOut,
     errors=(409,),
 )
 async def update_purchase_order(call: Call) -> web.StreamResponse:

@@ -212,11 +212,7 @@ async def get_product(call: Call) -> web.StreamResponse:
 
 
 @_products.patch(
-    "/products/{sku:.+}",
-    path_params=SkuPath,
-    body=ProductUpdate,
-    response=ProductOut,
-    errors=(409,),
+    "/products/{sku:.+}", ProductUpdate, ProductOut, path_params=SkuPath, errors=(409,)
 )
 async def update_product(call: Call) -> web.StreamResponse:
     """Change some fields of a product.

@@ -192,8 +192,11 @@ class Family:
     def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("POST", path, **options)
 
-    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
-        return self.route("PATCH", path, **options)
+    def patch(
+        self, path: str, body: type[BaseModel], response: type[BaseModel], **options: Any
+    ) -> Callable[[Handler], Handler]:
+        """A change to the resource at ``path``: it takes ``body``, answers ``response``."""
+        return self.route("PATCH", path, body=body, response=response, **options)
 
     def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **options)
