@@ -55,6 +55,8 @@ from stock_core.errors import UnknownWarehouseError
 from stock_core.model import FeedEvent
 from web_ui.bus import HISTORY_CHANGED
 from web_ui.bus import Subscription
+from web_ui.hello import HELLO_CLOSE
+from web_ui.hello import Close
 from web_ui.hello import Greeting
 from web_ui.hello import close_with
 from web_ui.hello import greet
@@ -78,16 +80,15 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CLOSE: dict[str, tuple[int, str]] = {
-    "malformed": (4400, "expected a JSON hello message"),
-    "unauthorized": (4401, "unknown or revoked token"),
-    "revoked": (4401, "token revoked"),
-    "expired": (4401, "token expired"),
-    "forbidden": (4403, "this token's role may not read the feed"),
-    "hello_timeout": (4408, "no hello received in time"),
-    "unknown_warehouse": (4404, "unknown warehouse"),
-    "going_away": (1001, "server shutting down"),
-    "unavailable": (1013, "database unavailable; reconnect later"),
-    "internal": (1011, "internal error"),
+    "malformed": Close(4400, "expected a JSON hello message"),
+    "unauthorized": Close(4401, "unknown or revoked token"),
+    "revoked": Close(4401, "token revoked"),
+    "expired": Close(4401, "token expired"),
+    "forbidden": Close(4403, "this token's role may not read the feed"),
+    "unknown_warehouse": Close(4404, "unknown warehouse"),
+    "unavailable": Close(1013, "database unavailable; reconnect later"),
+    "internal": Close(1011, "internal error"),
+    **HELLO_CLOSE,
 }
 
 

@@ -84,6 +84,8 @@ from stock_core.model import Token
 from stock_core.service import is_unavailable
 from stock_core.types import IdempotencyKey
 from stock_core.types import ScannerId
+from web_ui.hello import HELLO_CLOSE
+from web_ui.hello import Close
 from web_ui.hello import Greeting
 from web_ui.hello import close_with
 from web_ui.hello import greet
@@ -96,13 +98,12 @@ __all__ = ["CLOSE", "HANDHELDS", "Handhelds", "close_all", "setup"]
 log = logging.getLogger(__name__)
 
 CLOSE: dict[str, tuple[int, str]] = {
-    "malformed": (4400, "expected a JSON hello message with token and scanner"),
-    "unauthorized": (4401, "unknown, revoked or expired token"),
-    "forbidden": (4403, "scanning needs a worker token"),
-    "hello_timeout": (4408, "no hello received in time"),
-    "replaced": (4409, "this handheld connected again"),
-    "going_away": (1001, "server shutting down"),
-    "unavailable": (1013, "database unavailable; scans wait on the device"),
+    "malformed": Close(4400, "expected a JSON hello message with token and scanner"),
+    "unauthorized": Close(4401, "unknown, revoked or expired token"),
+    "forbidden": Close(4403, "scanning needs a worker token"),
+    "replaced": Close(4409, "this handheld connected again"),
+    "unavailable": Close(1013, "database unavailable; scans wait on the device"),
+    **HELLO_CLOSE,
 }
 
 

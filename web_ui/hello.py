@@ -8,6 +8,7 @@ are written here once.
 from __future__ import annotations
 
 from typing import Literal
+from typing import NamedTuple
 from typing import Protocol
 from typing import TypeVar
 
@@ -23,9 +24,32 @@ from stock_core.errors import DatabaseUnavailableError
 from stock_core.model import Token
 from web_ui.auth import authenticate
 
-__all__ = ["Greeting", "authorised", "close_with", "greet", "receive_hello"]
+__all__ = [
+    "HELLO_CLOSE",
+    "Close",
+    "Greeting",
+    "authorised",
+    "close_with",
+    "greet",
+    "receive_hello",
+]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class Close(NamedTuple):
+    """An entry of a socket's close table: the close code (RFC 6455; 4xxx are stockd's)
+    and the reason sent with it."""
+
+    code: int
+    reason: str
+
+
+HELLO_CLOSE = {
+    "hello_timeout": Close(4408, "no hello received in time"),
+    "going_away": Close(1001, "server shutting down"),
+}
+"""The closes every socket's table has, the same on each."""
 
 
 class Greeting(BaseModel):
