@@ -27,7 +27,7 @@ function append(el, children) {
 
 // A list view's filter links (p.filters): one a[data-filter] per choice, the current one
 // aria-current. choices: [filter, label, params] each, params for ctx.hashOf(id, [], params).
-export function filterLinks(ctx, id, current, choices) {
+function filterLinks(ctx, id, current, choices) {
   return h(
     "p",
     { class: "filters" },
@@ -51,6 +51,32 @@ export function onClick(ctx, button, where, work) {
       button.disabled = false;
     }
   });
+}
+
+// A row's action: control disabled, POST path (with body), then reload() redraws the list
+// (and the control); on a failure the control is enabled again and ctx.failed shows it in where.
+export async function postThenReload(ctx, control, where, path, body, reload) {
+  control.disabled = true;
+  try {
+    await ctx.api.post(path, body);
+    await reload();
+  } catch (error) {
+    control.disabled = false;
+    ctx.failed(error, where);
+  }
+}
+
+// A list's filter on ?status=: one of statuses, else the first; answers [status, links].
+export function statusFilter(ctx, id, statuses, label = (s) => s) {
+  const wanted = ctx.params.get("status");
+  const status = statuses.includes(wanted) ? wanted : statuses[0];
+  return [status, filterLinks(ctx, id, status, statuses.map((s) => [s, label(s), { status: s }]))];
+}
+
+// A list's filter on ?state=: first (its default, [value, label]) or all; answers [state, links].
+export function stateFilter(ctx, id, [first, label], allLabel) {
+  const state = ctx.params.get("state") === "all" ? "all" : first;
+  return [state, filterLinks(ctx, id, state, [[first, label, {}], ["all", allLabel, { state: "all" }]])];
 }
 
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });

@@ -7,7 +7,7 @@
 // [data-acknowledged] (true|false)[data-active], button[data-action=acknowledge],
 // a[data-filter=active|all].
 
-import { debounce, empty, filterLinks, h, num, table, when } from "/static/manage/ui.js";
+import { debounce, empty, h, num, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
 
 const KIND = {
   out_of_stock: "out of stock",
@@ -20,24 +20,13 @@ export const view = {
   id: "alerts",
   title: "Alerts",
   async render(ctx) {
-    const state = ctx.params.get("state") === "all" ? "all" : "active";
+    const [state, filter] = stateFilter(ctx, "alerts", ["active", "Active"], "All, cleared too");
     const status = h("div", { class: "status" });
     const holder = h("div");
-    const filter = filterLinks(ctx, "alerts", state, [
-      ["active", "Active", {}],
-      ["all", "All, cleared too", { state: "all" }],
-    ]);
     ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Alerts")), filter, status, holder);
 
-    async function acknowledge(alert, button) {
-      button.disabled = true;
-      try {
-        await ctx.api.post(`/alerts/${alert.id}/acknowledge`);
-        await load();
-      } catch (error) {
-        button.disabled = false;
-        ctx.failed(error, status);
-      }
+    function acknowledge(alert, button) {
+      return postThenReload(ctx, button, status, `/alerts/${alert.id}/acknowledge`, undefined, load);
     }
 
     async function load() {

@@ -14,7 +14,7 @@
 // table[data-table=count-lines][data-task-id], tr[data-location][data-sku][data-lot]
 // [data-status] with td[data-field=expected|counted|variance]; a[data-filter].
 
-import { debounce, empty, filterLinks, h, num, when } from "/static/manage/ui.js";
+import { debounce, empty, h, num, postThenReload, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "pending_approval", "closed"];
 const WORDS = { open: "open", pending_approval: "waiting for approval", closed: "closed" };
@@ -56,11 +56,9 @@ export const view = {
   id: "count-tasks",
   title: "Count tasks",
   async render(ctx) {
-    const wanted = ctx.params.get("status");
-    const status = STATUSES.includes(wanted) || wanted === "all" ? wanted : "open";
+    const [status, filters] = statusFilter(ctx, "count-tasks", [...STATUSES, "all"], (s) => WORDS[s] || "all");
     const note = h("div", { class: "status" });
     const holder = h("div");
-    const filters = filterLinks(ctx, "count-tasks", status, [...STATUSES, "all"].map((s) => [s, WORDS[s] || "all", { status: s }]));
     const form = h(
       "form",
       { class: "filters", dataset: { form: "open-task" } },
@@ -84,16 +82,9 @@ export const view = {
       holder,
     );
 
-    async function act(button, path, body) {
-      button.disabled = true;
+    function act(button, path, body) {
       note.replaceChildren();
-      try {
-        await ctx.api.post(path, body);
-        await load();
-      } catch (error) {
-        button.disabled = false;
-        ctx.failed(error, note);
-      }
+      return postThenReload(ctx, button, note, path, body, load);
     }
 
     form.addEventListener("submit", (e) => {

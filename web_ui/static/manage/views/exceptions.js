@@ -7,7 +7,7 @@
 // Testing hooks: table[data-table=exceptions], tr[data-exception-id][data-resolved]
 // [data-scanner], input[name=resolution], button[data-action=resolve].
 
-import { empty, filterLinks, h, table, when } from "/static/manage/ui.js";
+import { empty, h, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
 
 // the spooled scan, in words: {"type": "Pick", "command": {"product": {"sku"}, ...}}
 function describe(spooled) {
@@ -30,13 +30,9 @@ export const view = {
   id: "exceptions",
   title: "Spool exceptions",
   async render(ctx) {
-    const state = ctx.params.get("state") === "all" ? "all" : "open";
+    const [state, filter] = stateFilter(ctx, "exceptions", ["open", "Open"], "All, resolved too");
     const status = h("div", { class: "status" });
     const holder = h("div");
-    const filter = filterLinks(ctx, "exceptions", state, [
-      ["open", "Open", {}],
-      ["all", "All, resolved too", { state: "all" }],
-    ]);
     ctx.el.append(
       h("div", { class: "toolbar" }, h("h1", null, "Spool exceptions")),
       h("p", { class: "hint" }, "Scans a gateway spooled while PostgreSQL was away and that failed on replay."),
@@ -51,14 +47,7 @@ export const view = {
         form.elements.resolution.focus();
         return;
       }
-      form.elements.resolve.disabled = true;
-      try {
-        await ctx.api.post(`/spool-exceptions/${item.id}/resolve`, { resolution: note });
-        await load();
-      } catch (error) {
-        form.elements.resolve.disabled = false;
-        ctx.failed(error, status);
-      }
+      await postThenReload(ctx, form.elements.resolve, status, `/spool-exceptions/${item.id}/resolve`, { resolution: note }, load);
     }
 
     async function load() {

@@ -9,7 +9,7 @@
 // (partial: some reserved or picked, the rest waiting), table[data-table=backorders], tr[data-backorder]
 // [data-order][data-sku][data-position][data-expected], a[data-filter].
 
-import { debounce, empty, filterLinks, h, num, section, when } from "/static/manage/ui.js";
+import { debounce, empty, h, num, section, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "complete", "cancelled"];
 
@@ -24,11 +24,10 @@ export const view = {
   id: "orders",
   title: "Orders and backorders",
   async render(ctx) {
-    const status = STATUSES.includes(ctx.params.get("status")) ? ctx.params.get("status") : "open";
+    const [status, filters] = statusFilter(ctx, "orders", STATUSES);
     const note = h("div", { class: "status" });
     const ordersBox = h("div");
     const queueBox = h("div");
-    const filters = filterLinks(ctx, "orders", status, STATUSES.map((s) => [s, s, { status: s }]));
     ctx.el.append(
       h("div", { class: "toolbar" }, h("h1", null, "Orders and backorders")),
       note,

@@ -6,7 +6,7 @@
 // Testing hooks: table[data-table=purchase-orders], tr[data-po][data-status][data-sku]
 // (one row per line) with td[data-field=quantity|received|expected_date], a[data-filter].
 
-import { debounce, empty, filterLinks, h, num, when } from "/static/manage/ui.js";
+import { debounce, empty, h, num, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "received", "cancelled"];
 
@@ -14,10 +14,9 @@ export const view = {
   id: "purchase-orders",
   title: "Purchase orders",
   async render(ctx) {
-    const status = STATUSES.includes(ctx.params.get("status")) ? ctx.params.get("status") : "open";
+    const [status, filters] = statusFilter(ctx, "purchase-orders", STATUSES);
     const note = h("div", { class: "status" });
     const holder = h("div");
-    const filters = filterLinks(ctx, "purchase-orders", status, STATUSES.map((s) => [s, s, { status: s }]));
     ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Purchase orders")), filters, note, holder);
 
     async function load() {
