@@ -27,7 +27,9 @@ import logging
 from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Sequence
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from datetime import UTC
 from datetime import date
@@ -313,6 +315,7 @@ async def forecast_view(
     return ForecastView(replace(forecast, demand=forecast.demand[:weeks]), series, suggestion)
 
 
+@dataclass(eq=False)
 class Forecaster:
     """Recomputes forecasts and projected-stockout alerts in the background.
 
@@ -320,30 +323,23 @@ class Forecaster:
     call :meth:`run_once` yourself. ``today`` is a clock for the date (UTC by default).
     """
 
-    def __init__(
-        self,
-        pool: Pool,
-        *,
-        interval: float = DEFAULT_INTERVAL,
-        today: Callable[[], date] = utc_today,
-        isolate: bool = True,
-        service_level: float = DEFAULT_SERVICE_LEVEL,
-    ) -> None:
-        self.pool = pool
-        self._isolate = isolate
-        self.interval = interval
-        self._today = today
-        self.service_level = service_level
-        self._wake = asyncio.Event()
-        self._swept = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-        self.last_sweep: StockoutSweep | None = None
-        self.last_expiry_sweep: expiry.ExpirySweep | None = None
+    pool: Pool
+    _: KW_ONLY
+    interval: float = DEFAULT_INTERVAL
+    today: Callable[[], date] = utc_today
+    isolate: bool = True
+    """Fit the forecasts in a child process (see :func:`current_forecasts`)."""
+    service_level: float = DEFAULT_SERVICE_LEVEL
+    last_sweep: StockoutSweep | None = field(default=None, init=False)
+    last_expiry_sweep: expiry.ExpirySweep | None = field(default=None, init=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _swept: asyncio.Condition = field(default_factory=asyncio.Condition, init=False, repr=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def run_once(self, today: date | None = None) -> StockoutSweep:
         """Raise and clear ``expired`` alerts, then refresh every forecast and evaluate
         every product's ``projected_stockout`` alert as of ``today``."""
-        day = today if today is not None else self._today()
+        day = today if today is not None else self.today()
         with translated():
             async with self.pool.acquire() as conn:
                 self.last_expiry_sweep = await expiry.sweep_expired_alerts(conn)
@@ -354,7 +350,7 @@ class Forecaster:
                 ", ".join(self.last_expiry_sweep.raised) or "none",
                 ", ".join(self.last_expiry_sweep.cleared) or "none",
             )
-        forecasts = await current_forecasts(self.pool, today=day, isolate=self._isolate)
+        forecasts = await current_forecasts(self.pool, today=day, isolate=self.isolate)
         sweep = await evaluate_stockouts(
             self.pool, today=day, forecasts=forecasts, service_level=self.service_level
         )
@@ -372,7 +368,7 @@ class Forecaster:
 
     async def forecast_now(self, sku: str, today: date | None = None) -> Forecast:
         """One product's forecast now: from the cache when its series is unchanged."""
-        day = today if today is not None else self._today()
+        day = today if today is not None else self.today()
         return await forecast_of(self.pool, sku, today=day)
 
     def request_run(self) -> None:
