@@ -167,25 +167,23 @@ class _HoltWinters(_Model):
     def _model(self, values: _Array, params: Mapping[str, Any] | None = None) -> Any:
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-        if params is None:
-            return ExponentialSmoothing(
-                values,
-                trend="add",
-                damped_trend=True,
-                seasonal=self.seasonal,
-                seasonal_periods=self.season,
-                initialization_method="estimated" if self.estimated else "heuristic",
-            )
+        initial: dict[str, Any] = {
+            "initialization_method": "estimated" if self.estimated else "heuristic"
+        }
+        if params is not None:  # a re-run with a first fit's parameters: its initial states
+            initial = {
+                "initialization_method": "known",
+                "initial_level": params["initial_level"],
+                "initial_trend": params["initial_trend"],
+                "initial_seasonal": params["initial_seasons"],
+            }
         return ExponentialSmoothing(
             values,
             trend="add",
             damped_trend=True,
             seasonal=self.seasonal,
             seasonal_periods=self.season,
-            initialization_method="known",
-            initial_level=params["initial_level"],
-            initial_trend=params["initial_trend"],
-            initial_seasonal=params["initial_seasons"],
+            **initial,
         )
 
     def _fit(self, values: _Array, params: Mapping[str, Any] | None = None) -> Any:
