@@ -68,44 +68,44 @@ class Metrics:
             ["method", "route"],
             registry=r,
         )
-        self.feed_clients = Gauge(
-            "stockd_feed_clients", "Live feed (WebSocket) clients connected", registry=r
+        self.feed_clients = self._gauge(
+            "stockd_feed_clients", "Live feed (WebSocket) clients connected"
         )
-        self.feed_seq = Gauge(
-            "stockd_feed_last_seq", "Sequence number of the last event relayed", registry=r
+        self.feed_seq = self._gauge(
+            "stockd_feed_last_seq", "Sequence number of the last event relayed"
         )
-        self.database_up = Gauge(
-            "stockd_database_up", "1 when PostgreSQL answered the last scrape", registry=r
+        self.database_up = self._gauge(
+            "stockd_database_up", "1 when PostgreSQL answered the last scrape"
         )
-        self.scanner_state = Gauge(
+        self.scanner_state = self._gauge(
             "stockd_scanner_state",
             "1 for each scanner's current state (connected, reconnecting, ...)",
             ["scanner", "state"],
-            registry=r,
         )
-        self.scanner_counter = Gauge(
+        self.scanner_counter = self._gauge(
             "stockd_scanner_events",
             "Per-scanner gateway counters as last reported (frames, garbled, disconnects ...)",
             ["scanner", "counter"],
-            registry=r,
         )
 
-        self.spool = Gauge(
+        self.spool = self._gauge(
             "stockd_spool",
             "Each gateway's spool as last reported: depth (records waiting), bytes, "
             "cap_bytes, oldest_age_seconds, replaying, quarantined, alarm, full",
             ["gateway", "figure"],
-            registry=r,
         )
 
         self._answered: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-        self.webhook_deliveries = Gauge(
+        self.webhook_deliveries = self._gauge(
             "stockd_webhook_deliveries",
             "Each webhook subscription's deliveries waiting to be sent or retried (pending) "
             "and given up after a day of retries (failed)",
             ["webhook", "status"],
-            registry=r,
         )
+
+    def _gauge(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Gauge:
+        """A gauge of this node's :attr:`registry` (most of its collectors are gauges)."""
+        return Gauge(name, documentation, labels, registry=self.registry)
 
     def answered(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count and time one answered request (the children of each label set are kept:
