@@ -79,6 +79,18 @@ export function stateFilter(ctx, id, [first, label], allLabel) {
   return [state, filterLinks(ctx, id, state, [[first, label, {}], ["all", allLabel, { state: "all" }]])];
 }
 
+// A list view's items: all of GET path (ctx.api.all), or null when the view is gone or
+// there are none (holder then says none).
+export async function loadList(ctx, holder, none, path, query, options) {
+  const items = await ctx.api.all(path, query, options);
+  if (!ctx.live()) return null;
+  if (!items.length) {
+    holder.replaceChildren(empty(none));
+    return null;
+  }
+  return items;
+}
+
 const numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 const moneyFormat = new Intl.NumberFormat(undefined, {
   minimumFractionDigits: 2,

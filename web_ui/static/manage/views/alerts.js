@@ -7,7 +7,7 @@
 // [data-acknowledged] (true|false)[data-active], button[data-action=acknowledge],
 // a[data-filter=active|all].
 
-import { debounce, empty, h, num, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
+import { debounce, h, loadList, num, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
 
 const KIND = {
   out_of_stock: "out of stock",
@@ -30,12 +30,9 @@ export const view = {
     }
 
     async function load() {
-      const items = await ctx.api.all("/alerts", { state, limit: 500 }, { max: 2000 });
-      if (!ctx.live()) return;
-      if (!items.length) {
-        holder.replaceChildren(empty(state === "active" ? "No active alerts." : "No alerts yet."));
-        return;
-      }
+      const none = state === "active" ? "No active alerts." : "No alerts yet.";
+      const items = await loadList(ctx, holder, none, "/alerts", { state, limit: 500 }, { max: 2000 });
+      if (!items) return;
       const columns = [
         { key: "kind", label: "Alert", cell: (a) => h("span", { class: `kind ${a.kind}` }, KIND[a.kind] || a.kind) },
         { key: "sku", label: "SKU", cell: (a) => h("a", { href: ctx.hashOf("forecasts", [a.sku]) }, a.sku) },

@@ -14,7 +14,7 @@
 // table[data-table=count-lines][data-task-id], tr[data-location][data-sku][data-lot]
 // [data-status] with td[data-field=expected|counted|variance]; a[data-filter].
 
-import { debounce, empty, h, num, postThenReload, statusFilter, when } from "/static/manage/ui.js";
+import { debounce, empty, h, loadList, num, postThenReload, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "pending_approval", "closed"];
 const WORDS = { open: "open", pending_approval: "waiting for approval", closed: "closed" };
@@ -103,12 +103,9 @@ export const view = {
     async function load() {
       const query = { limit: 200 };
       if (status !== "all") query.status = status;
-      const items = await ctx.api.all("/count-tasks", query, { max: 1000 });
-      if (!ctx.live()) return;
-      if (!items.length) {
-        holder.replaceChildren(empty(status === "all" ? "No count tasks yet." : `No ${WORDS[status]} count tasks.`));
-        return;
-      }
+      const none = status === "all" ? "No count tasks yet." : `No ${WORDS[status]} count tasks.`;
+      const items = await loadList(ctx, holder, none, "/count-tasks", query, { max: 1000 });
+      if (!items) return;
       const rows = h("tbody");
       const lineRows = new Map();
       for (const task of items) {

@@ -7,7 +7,7 @@
 // Testing hooks: table[data-table=exceptions], tr[data-exception-id][data-resolved]
 // [data-scanner], input[name=resolution], button[data-action=resolve].
 
-import { empty, h, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
+import { h, loadList, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
 
 // the spooled scan, in words: {"type": "Pick", "command": {"product": {"sku"}, ...}}
 function describe(spooled) {
@@ -51,12 +51,9 @@ export const view = {
     }
 
     async function load() {
-      const items = await ctx.api.all("/spool-exceptions", { state, limit: 500 }, { max: 2000 });
-      if (!ctx.live()) return;
-      if (!items.length) {
-        holder.replaceChildren(empty(state === "open" ? "No open exceptions." : "No exceptions yet."));
-        return;
-      }
+      const none = state === "open" ? "No open exceptions." : "No exceptions yet.";
+      const items = await loadList(ctx, holder, none, "/spool-exceptions", { state, limit: 500 }, { max: 2000 });
+      if (!items) return;
       const columns = [
         { key: "created_at", label: "Failed", cell: (x) => when(x.created_at) },
         { key: "scanner", label: "Scanner", cell: (x) => x.scanner || "–" },

@@ -6,7 +6,7 @@
 // Testing hooks: table[data-table=purchase-orders], tr[data-po][data-status][data-sku]
 // (one row per line) with td[data-field=quantity|received|expected_date], a[data-filter].
 
-import { debounce, empty, h, num, statusFilter, when } from "/static/manage/ui.js";
+import { debounce, h, loadList, num, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "received", "cancelled"];
 
@@ -20,12 +20,9 @@ export const view = {
     ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Purchase orders")), filters, note, holder);
 
     async function load() {
-      const items = await ctx.api.all("/purchase-orders", { status, limit: 500 }, { max: 2000 });
-      if (!ctx.live()) return;
-      if (!items.length) {
-        holder.replaceChildren(empty(`No ${status} purchase orders.`));
-        return;
-      }
+      const none = `No ${status} purchase orders.`;
+      const items = await loadList(ctx, holder, none, "/purchase-orders", { status, limit: 500 }, { max: 2000 });
+      if (!items) return;
       const body = h("tbody");
       for (const po of items) {
         po.lines.forEach((line, i) => {

@@ -8,7 +8,7 @@
 // Testing hooks: table[data-table=scanners], tr[data-scanner][data-state][data-live],
 // td[data-counter=<name>].
 
-import { debounce, empty, h, num, table, when } from "/static/manage/ui.js";
+import { debounce, h, loadList, num, table, when } from "/static/manage/ui.js";
 
 const COUNTERS = ["frames", "acks", "naks", "committed", "rejected", "spooled", "garbled", "disconnects"];
 
@@ -21,12 +21,8 @@ export const view = {
     ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Scanners")), status, holder);
 
     async function load() {
-      const items = await ctx.api.all("/scanners", { limit: 1000 });
-      if (!ctx.live()) return;
-      if (!items.length) {
-        holder.replaceChildren(empty("No scanner has reported yet."));
-        return;
-      }
+      const items = await loadList(ctx, holder, "No scanner has reported yet.", "/scanners", { limit: 1000 });
+      if (!items) return;
       const columns = [
         { key: "id", label: "Scanner" },
         { key: "state", label: "State", cell: (s) => h("span", { class: `state ${s.state}`, title: s.detail || "" }, s.state) },
