@@ -8,7 +8,6 @@ scanners list, the feed and on the floor."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from datetime import UTC
 from datetime import datetime
@@ -24,6 +23,11 @@ from tests.browser import Page
 from tests.browser import needs_chromium
 from tests.functional.command import running
 from tests.functional.command import stockd
+from tests.functional.pty_scans import answer
+from tests.functional.pty_scans import first_answer
+from tests.functional.pty_scans import honeywell_scanner
+from tests.functional.pty_scans import import_csvs
+from tests.functional.pty_scans import write
 from tests.integration.catalog_fixture import LOCATIONS_CSV
 from tests.integration.catalog_fixture import PRODUCTS_CSV
 from tests.timing import UNIT
@@ -34,43 +38,17 @@ WIDGET = "05012345678900"
 OPERATORS_CSV = b"code,name\nann,Ann Smith\nbob,Bob Jones\n"
 
 
-def write(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
-
-
 def config(path: Path, dock: PtyScanner, aisle: PtyScanner) -> Path:
-    scanners = ""
-    for scanner, extra in (
-        (dock, "require_operator = true\n"),
-        (aisle, "operator_idle_minutes = 0.05\n"),  # three seconds
-    ):
-        scanners += (
-            "[[scanners]]\n"
-            f'id = "{scanner.path.name}"\n'
-            f'url = "{scanner.path}"\n'
-            'preset = "honeywell"\nterminator = "CRLF"\nfeedback = "honeywell"\n'
-            'mode = "receive"\nlocation = "A-01"\n' + extra
-        )
+    settings = {"mode": "receive", "location": "A-01"}
+    scanners = honeywell_scanner(
+        dock.path.name, dock.path, **settings, require_operator=True
+    ) + honeywell_scanner(
+        aisle.path.name,
+        aisle.path,
+        **settings,
+        operator_idle_minutes=0.05,  # three seconds
+    )
     return write(path, scanners.encode())
-
-
-async def answer(scanner: PtyScanner, code: str) -> str:
-    """Scan ``code`` and wait for its beep: ``ack`` or ``nak``."""
-    before = scanner.feedback
-    scanner.send_scan(code)
-    after = await scanner.wait_feedback(before.events + 1, 10 * UNIT)
-    return "ack" if after.acks > before.acks else "nak"
-
-
-async def until_read(scanner: PtyScanner) -> None:
-    """The gateway opens its ports after saying it is up: scan a harmless code until
-    one is answered."""
-    async with asyncio.timeout(20 * UNIT):
-        while scanner.feedback.events == 0:
-            scanner.send_scan("LOC:A-01")
-            with contextlib.suppress(TimeoutError):
-                await scanner.wait_feedback(1, 0.5 * UNIT)
 
 
 class Api:
@@ -120,18 +98,15 @@ async def chip_operator(page: Page, scanner_id: str, operator: str) -> None:
 async def test_badges_sign_workers_in_and_every_movement_says_who(
     database_url: str, home: Path, tmp_path: Path, page: Page
 ) -> None:
-    outputs = []
-    for what, data in (
+    runs = await import_csvs(
+        tmp_path,
+        home,
+        database_url,
         ("locations", LOCATIONS_CSV),
         ("products", PRODUCTS_CSV),
         ("operators", OPERATORS_CSV),
-    ):
-        run = await stockd(
-            "import", what, write(tmp_path / f"{what}.csv", data), home=home, url=database_url
-        )
-        assert run.returncode == 0, run.stderr
-        outputs.append(run.stdout)
-    assert "operators: 2 created, 0 updated" in outputs[-1]
+    )
+    assert "operators: 2 created, 0 updated" in runs["operators"].stdout
     tokens = {}
     for role in ("manager", "display", "worker"):
         made = await stockd(
@@ -149,8 +124,8 @@ async def test_badges_sign_workers_in_and_every_movement_says_who(
     ):  # fmt: skip
         base = serve.find(r"floor page and API at (http://[^ ]+)/").group(1)
         api = Api(base, tokens["manager"])
-        await until_read(dock)
-        await until_read(aisle)
+        await first_answer(dock, "LOC:A-01")
+        await first_answer(aisle, "LOC:A-01")
         await page.navigate(f"{base}/#token={tokens['display']}")
         await page.wait_for("document.getElementById('conn').dataset.state === 'live'", 15.0)
 

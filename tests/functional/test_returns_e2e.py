@@ -5,8 +5,6 @@ every refusal a worker can meet, a release from quarantine filling a backorder, 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 import asyncpg
@@ -22,9 +20,13 @@ from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import Sku
 from tests.functional.command import running
-from tests.functional.command import stockd
+from tests.functional.pty_scans import expect_answers
+from tests.functional.pty_scans import first_answer
+from tests.functional.pty_scans import honeywell_scanner
+from tests.functional.pty_scans import import_csvs
+from tests.functional.pty_scans import verify_holds
+from tests.functional.pty_scans import write
 from tests.integration.catalog_fixture import PRODUCTS_CSV
-from tests.timing import UNIT
 
 WIDGET = "05012345678900"
 LOCATIONS = b"""code,zone,name,gln,type
@@ -33,26 +35,12 @@ Q-01,RET,Returns cage,,quarantine
 """
 
 
-def write(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
-
-
-async def answer(scanner: PtyScanner, code: str) -> str:
-    before = scanner.feedback
-    scanner.send_scan(code)
-    after = await scanner.wait_feedback(before.events + 1, 10 * UNIT)
-    return "ack" if after.acks > before.acks else "nak"
-
-
 async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
     database_url: str, home: Path, tmp_path: Path
 ) -> None:
-    for what, data in (("locations", LOCATIONS), ("products", PRODUCTS_CSV)):
-        run = await stockd(
-            "import", what, write(tmp_path / f"{what}.csv", data), home=home, url=database_url
-        )
-        assert run.returncode == 0, run.stderr
+    await import_csvs(
+        tmp_path, home, database_url, ("locations", LOCATIONS), ("products", PRODUCTS_CSV)
+    )
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         service = StockService(pool)
@@ -67,8 +55,7 @@ async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
                 tmp_path / "stockd.toml",
                 (
                     '[stock]\nreasons = ["damaged", "recalled"]\n\n'
-                    f'[[scanners]]\nid = "dock-1"\nurl = "{scanner.path}"\n'
-                    'preset = "honeywell"\nterminator = "CRLF"\nfeedback = "honeywell"\n'
+                    + honeywell_scanner("dock-1", scanner.path)
                 ).encode(),
             )
             async with running(
@@ -79,11 +66,7 @@ async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
                 url=database_url,
                 ready=r"stockd gateway: ",
             ) as gateway:
-                async with asyncio.timeout(20 * UNIT):  # the port is read once it is up
-                    while scanner.feedback.events == 0:
-                        scanner.send_scan("CMD:RETURN")
-                        with contextlib.suppress(TimeoutError):
-                            await scanner.wait_feedback(1, 0.5 * UNIT)
+                await first_answer(scanner, "CMD:RETURN")
                 steps = [
                     ("LOC:A-01", "ack"),
                     (WIDGET, "nak"),  # no reason yet
@@ -104,8 +87,7 @@ async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
                     (WIDGET, "ack"),  # held: Q-01 is the source
                     ("LOC:A-01", "ack"),  # released into storage: fills SO-1's backorder
                 ]
-                got = [await answer(scanner, code) for code, _ in steps]
-                assert got == [want for _, want in steps]
+                await expect_answers(scanner, steps)
             assert gateway.returncode == 0, gateway.stderr
         rows = await pool.fetch(
             "SELECT m.kind, l.code, m.delta, m.reason FROM movements m "
@@ -134,6 +116,4 @@ async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
         assert (level.on_hand, level.reserved, level.available, level.quarantined) == (4, 3, 1, 0)
     finally:
         await pool.close()
-    verify = await stockd("verify", home=home, url=database_url)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "all invariants hold" in verify.stdout
+    await verify_holds(home, database_url)

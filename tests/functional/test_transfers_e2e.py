@@ -7,8 +7,6 @@ after."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from pathlib import Path
 
 import asyncpg
@@ -26,9 +24,13 @@ from stock_core.types import Sku
 from stock_core.types import TransferNumber
 from stock_core.types import WarehouseCode
 from tests.functional.command import running
-from tests.functional.command import stockd
+from tests.functional.pty_scans import expect_answers
+from tests.functional.pty_scans import first_answer
+from tests.functional.pty_scans import honeywell_scanner
+from tests.functional.pty_scans import import_csvs
+from tests.functional.pty_scans import verify_holds
+from tests.functional.pty_scans import write
 from tests.integration.catalog_fixture import PRODUCTS_CSV
-from tests.timing import UNIT
 
 WIDGET = "05012345678900"
 LOCATIONS = b"""code,zone,name,gln,warehouse
@@ -37,44 +39,13 @@ E-01,E,East bay 1,,EAST
 """
 
 
-def write(path: Path, data: bytes) -> Path:
-    path.write_bytes(data)
-    return path
-
-
-async def answer(scanner: PtyScanner, code: str) -> str:
-    before = scanner.feedback
-    scanner.send_scan(code)
-    after = await scanner.wait_feedback(before.events + 1, 10 * UNIT)
-    return "ack" if after.acks > before.acks else "nak"
-
-
-async def first_answer(scanner: PtyScanner, code: str) -> None:
-    """Send ``code`` until the gateway, starting, answers it (the port is read once up)."""
-    async with asyncio.timeout(20 * UNIT):
-        while scanner.feedback.events == 0:
-            scanner.send_scan(code)
-            with contextlib.suppress(TimeoutError):
-                await scanner.wait_feedback(1, 0.5 * UNIT)
-
-
-def _scanner(name: str, path: Path, warehouse: str) -> str:
-    return (
-        f'[[scanners]]\nid = "{name}"\nurl = "{path}"\nwarehouse = "{warehouse}"\n'
-        'preset = "honeywell"\nterminator = "CRLF"\nfeedback = "honeywell"\n\n'
-    )
-
-
 async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
     database_url: str, home: Path, tmp_path: Path
 ) -> None:
-    for what, data in (("locations", LOCATIONS), ("products", PRODUCTS_CSV)):
-        run = await stockd(
-            "import", what, write(tmp_path / f"{what}.csv", data), home=home, url=database_url
-        )
-        assert run.returncode == 0, run.stderr
-        if what == "locations":
-            assert "new warehouses: EAST" in run.stdout
+    runs = await import_csvs(
+        tmp_path, home, database_url, ("locations", LOCATIONS), ("products", PRODUCTS_CSV)
+    )
+    assert "new warehouses: EAST" in runs["locations"].stdout
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         service = StockService(pool)
@@ -98,7 +69,8 @@ async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
             config = write(
                 tmp_path / "stockd.toml",
                 (
-                    _scanner("main-1", main.path, "MAIN") + _scanner("east-1", east.path, "EAST")
+                    honeywell_scanner("main-1", main.path, warehouse="MAIN")
+                    + honeywell_scanner("east-1", east.path, warehouse="EAST")
                 ).encode(),
             )
             async with running(
@@ -122,8 +94,7 @@ async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
                     ("CMD:COUNT", "ack"),
                     ("TRF:T-1", "nak"),  # pick or receive mode only
                 ]
-                got = [await answer(main, code) for code, _ in shipping]
-                assert got == [want for _, want in shipping]
+                await expect_answers(main, shipping)
                 receiving = [
                     ("LOC:A-01", "nak"),  # in MAIN: this scanner works in EAST
                     ("LOC:E-01", "ack"),
@@ -136,8 +107,7 @@ async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
                     (WIDGET, "nak"),  # nothing left in transit
                     ("CMD:UNDO", "ack"),  # the last unit is in transit again
                 ]
-                got = [await answer(east, code) for code, _ in receiving]
-                assert got == [want for _, want in receiving]
+                await expect_answers(east, receiving)
             assert gateway.returncode == 0, gateway.stderr
         rows = await pool.fetch(
             "SELECT m.scanner, m.kind, l.code, m.delta, t.number FROM movements m "
@@ -176,6 +146,4 @@ async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
         assert (stock[0].on_hand, stock[0].in_transit) == (2, 1)
     finally:
         await pool.close()
-    verify = await stockd("verify", home=home, url=database_url)
-    assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "all invariants hold" in verify.stdout
+    await verify_holds(home, database_url)
