@@ -7,14 +7,18 @@ and waits for the gateway's answer. Models whose good-read answer is silent (Zeb
 generic BEL) cannot hear an ack, so for them the rig watches the in-process gateway's
 own feedback counters instead; a rig without a gateway needs a model that acks.
 
+:func:`serving` runs a gateway for the length of a block; :func:`drained` waits until
+it has posted everything it spooled; :func:`invariants_hold` is the closing check.
 The ``*_rows`` helpers read the ledger and the outbox straight from PostgreSQL.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,19 +32,26 @@ from hardware_mocks.frames import ScannerModel
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
+from stock_core.service import StockService
 from stock_core.store.connection import Pool
+from stock_core.store.database import Database
+from tests.faultproxy import FaultProxy
 from tests.timing import UNIT
 
 __all__ = [
     "Answer",
+    "Outage",
     "Rig",
     "Transport",
     "all_connected",
     "byte_escapes",
+    "drained",
     "eventually",
+    "invariants_hold",
     "ledger_rows",
     "open_rig",
     "outbox_payloads",
+    "serving",
     "stock_rows",
 ]
 
@@ -123,6 +134,19 @@ class Rig:
             await self.target.close()
 
 
+@dataclass(frozen=True)
+class Outage:
+    """A gateway's database that a test can take away: the fault proxy, and the
+    gateway's own pool (``db``) that reaches PostgreSQL only through it."""
+
+    proxy: FaultProxy
+    db: Database
+
+    def gateway(self, configs: list[ScannerConfig], spool_dir: Path, **options: Any) -> Gateway:
+        """A gateway whose service posts over ``db``, through the proxy."""
+        return Gateway(StockService(self.db.pool), configs, spool_dir, **options)
+
+
 async def open_rig(
     scanner_id: str,
     transport: Transport,
@@ -181,6 +205,32 @@ async def all_connected(gateway: Gateway, within: float = 5 * UNIT) -> None:
         within,
         "all scanners connected",
     )
+
+
+@contextlib.asynccontextmanager
+async def serving(gateway: Gateway, *rigs: Rig) -> AsyncIterator[Gateway]:
+    """``gateway`` started for the block; stopped after it, and ``rigs`` closed."""
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+        for rig in rigs:
+            await rig.close()
+
+
+async def drained(gateway: Gateway, within: float = 10.0) -> None:
+    """Wait (``within`` seconds, times ``UNIT``) until ``gateway`` has posted all it
+    spooled, then until the events of those posts are written."""
+    async with asyncio.timeout(within * UNIT):
+        await gateway.committer.wait_drained()
+    await gateway.events.flush()
+
+
+async def invariants_hold(service: StockService) -> None:
+    """``service.verify()`` finds every invariant holding (its report shown if not)."""
+    report = await service.verify()
+    assert report.ok, report.render()
 
 
 async def ledger_rows(pool: Pool, scanner: str | None = None) -> list[dict[str, Any]]:

@@ -1,7 +1,7 @@
 """Fixtures the functional suites share: a home directory for ``stockd``; the app,
 through ``aiohttp_client`` or on real servers; and, for the gateway fault suites, a
 fault-injecting proxy in front of the test database and a gateway pool that reaches
-PostgreSQL only through it."""
+PostgreSQL only through it (the two together: ``outage``)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tests.browser import Page
 from tests.faultproxy import FaultProxy
 from tests.functional.api.conftest import Client
 from tests.functional.web_app import stop_relays
+from tests.gateway_harness import Outage
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 
@@ -42,6 +43,12 @@ async def gateway_db(proxy: FaultProxy, database_url: str) -> AsyncIterator[Data
     url = proxy.url_through(database_url)
     async with open_database(url, run_migrations=False, max_size=10, tolerate_outage=True) as db:
         yield db
+
+
+@pytest.fixture
+def outage(proxy: FaultProxy, gateway_db: Database) -> Outage:
+    """The proxy and the gateway's pool behind it, as one: see :class:`Outage`."""
+    return Outage(proxy, gateway_db)
 
 
 @pytest.fixture

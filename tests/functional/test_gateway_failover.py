@@ -46,10 +46,13 @@ from stock_core.types import LocationCode
 from stock_core.types import Sku
 from tests.cluster import PrivateCluster
 from tests.faultproxy import FaultProxy
+from tests.gateway_harness import Outage
 from tests.gateway_harness import Rig
 from tests.gateway_harness import eventually
+from tests.gateway_harness import invariants_hold
 from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import open_rig
+from tests.gateway_harness import serving
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
 
@@ -74,9 +77,11 @@ class _Worker:
             await asyncio.sleep(0.05)
 
 
-async def _run_through_fault(
-    gateway: Gateway, rigs: list[Rig], fault: AsyncIterator[None]
-) -> list[_Worker]:
+Fault = AsyncIterator[None]
+"""A fault as an async generator: it starts at its first step and ends at its second."""
+
+
+async def _run_through_fault(gateway: Gateway, rigs: list[Rig], fault: Fault) -> list[_Worker]:
     """Scanners scan before, during and after ``fault`` (an async generator: the fault
     starts at its first step and ends at its second); then the spool drains."""
     workers = [_Worker(r) for r in rigs]
@@ -101,61 +106,44 @@ async def _run_through_fault(
     return workers
 
 
-async def _check_ledger(pool: Pool, service: StockService, workers: list[_Worker]) -> None:
+async def _every_scan_answered_through(
+    service: StockService, outage: Outage, directory: Path, rig_ids: list[str], fault: Fault
+) -> None:
+    """Pty scanners at DOCK-1 scan through ``fault`` (see :func:`_run_through_fault`)
+    at a gateway over ``outage``: every scan acknowledged in time, at least ten a
+    scanner spooled, each lot in the ledger once."""
+    rigs = [await open_rig(i, "pty", HONEYWELL, directory, location="DOCK-1") for i in rig_ids]
+    gateway = outage.gateway([r.config for r in rigs], directory / "spool")
+    async with serving(gateway, *rigs):
+        workers = await _run_through_fault(gateway, rigs, fault)
+        spooled = gateway.committer.spooled
+    assert spooled >= len(rigs) * 10, spooled
     answers = [a for w in workers for a in w.answers]
     assert Counter(answer for _, answer, _ in answers) == {"ack": len(answers)}
     slow = sorted(t for _, _, t in answers if t > REPLY_BOUND)
     assert not slow, f"{len(slow)} replies over {REPLY_BOUND} s: {slow[-5:]}"
-    lots = Counter(r["lot"] for r in await ledger_rows(pool))
+    lots = Counter(r["lot"] for r in await ledger_rows(service.pool))
     assert set(lots) == {lot for lot, _, _ in answers}
     assert max(lots.values()) == 1
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)
 
 
 async def test_a_hung_database_gets_every_scan_answered_within_two_seconds(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
+    service: StockService, outage: Outage, tmp_path: Path
 ) -> None:
-    rigs = [
-        await open_rig(f"hung{i}", "pty", HONEYWELL, tmp_path, location="DOCK-1") for i in range(6)
-    ]
-    gateway = Gateway(StockService(gateway_db.pool), [r.config for r in rigs], tmp_path / "spool")
-
     async def hang() -> AsyncIterator[None]:
-        await proxy.ahang()  # connections stay open; nothing is answered
+        await outage.proxy.ahang()  # connections stay open; nothing is answered
         yield
         await asyncio.sleep(6 * UNIT)
-        await proxy.aunhang()
+        await outage.proxy.aunhang()
 
-    await gateway.start()
-    try:
-        workers = await _run_through_fault(gateway, rigs, hang())
-        spooled = gateway.committer.spooled
-    finally:
-        await gateway.stop()
-        for rig in rigs:
-            await rig.close()
-    assert spooled >= 6 * 10, spooled
-    await _check_ledger(pool, service, workers)
+    hung = [f"hung{i}" for i in range(6)]
+    await _every_scan_answered_through(service, outage, tmp_path, hung, hang())
 
 
 async def test_a_read_only_primary_is_an_outage_scans_are_spooled_not_refused(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    admin_database_url: str,
-    tmp_path: Path,
+    service: StockService, outage: Outage, admin_database_url: str, tmp_path: Path
 ) -> None:
-    rigs = [
-        await open_rig(f"ro{i}", "pty", HONEYWELL, tmp_path, location="DOCK-1") for i in range(4)
-    ]
-    gateway = Gateway(StockService(gateway_db.pool), [r.config for r in rigs], tmp_path / "spool")
-
     async def read_only(on: bool) -> None:
         # What a fenced or demoted node looks like to its clients; the sessions are
         # ended so the setting reaches them (the test's own pool reconnects too).
@@ -181,16 +169,8 @@ async def test_a_read_only_primary_is_an_outage_scans_are_spooled_not_refused(
         await asyncio.sleep(5 * UNIT)
         await read_only(False)
 
-    await gateway.start()
-    try:
-        workers = await _run_through_fault(gateway, rigs, fault())
-        spooled = gateway.committer.spooled
-    finally:
-        await gateway.stop()
-        for rig in rigs:
-            await rig.close()
-    assert spooled >= 4 * 10, spooled
-    await _check_ledger(pool, service, workers)
+    read_only_ids = [f"ro{i}" for i in range(4)]
+    await _every_scan_answered_through(service, outage, tmp_path, read_only_ids, fault())
 
 
 async def _silent_server() -> tuple[asyncio.Server, int, list[asyncio.StreamWriter]]:

@@ -31,16 +31,19 @@ from stock_core.domain.movement import ProductRef
 from stock_core.domain.movement import Receive
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import Sku
 from tests.faultproxy import FaultProxy
+from tests.gateway_harness import Outage
 from tests.gateway_harness import Rig
 from tests.gateway_harness import all_connected
+from tests.gateway_harness import drained
+from tests.gateway_harness import invariants_hold
 from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import open_rig
 from tests.gateway_harness import outbox_payloads
+from tests.gateway_harness import serving
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -110,11 +113,7 @@ class _Worker:
 
 
 async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_once_in_order(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
+    service: StockService, outage: Outage, tmp_path: Path
 ) -> None:
     rigs = [
         await open_rig(
@@ -126,21 +125,20 @@ async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_on
         )
         for i in range(8)
     ]
-    gateway_service = _CutMidCommit(gateway_db.pool, proxy)
+    gateway_service = _CutMidCommit(outage.db.pool, outage.proxy)
     gateway = Gateway(gateway_service, [r.config for r in rigs], tmp_path / "spool")
     workers = [_Worker(r) for r in rigs]
     stop = asyncio.Event()
-    await gateway.start()
-    try:
+    async with serving(gateway, *rigs):
         await all_connected(gateway)
         running = [asyncio.create_task(w.run(stop)) for w in workers]
         await asyncio.sleep(1.5 * UNIT)
         async with asyncio.timeout(5 * UNIT):
             await gateway_service.arm()
         cut_at = time.monotonic()
-        assert proxy.is_cut
+        assert outage.proxy.is_cut
         await asyncio.sleep(OUTAGE)
-        await proxy.arestore()
+        await outage.proxy.arestore()
         restored_at = time.monotonic()
         await asyncio.sleep(1.5 * UNIT)
         stop.set()
@@ -149,10 +147,6 @@ async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_on
             await gateway.committer.wait_drained()
         spooled = sum(r.counters.spooled for r in gateway.runtimes.values())
         replayed = gateway.committer.replayed
-    finally:
-        await gateway.stop()
-        for rig in rigs:
-            await rig.close()
 
     sent = [s for w in workers for s in w.sent]
     during = [s for s in sent if cut_at <= s.at < restored_at]
@@ -165,7 +159,7 @@ async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_on
     assert pending_records(tmp_path / "spool") == []
 
     # each acknowledged scan is in the ledger exactly once, in send order per scanner
-    rows = await ledger_rows(pool)
+    rows = await ledger_rows(service.pool)
     lots = Counter(r["lot"] for r in rows)
     assert max(lots.values()) == 1, [lot for lot, n in lots.items() if n > 1]
     assert set(lots) == {s.lot for s in sent}
@@ -186,8 +180,7 @@ async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_on
     )
     assert (await service.stock_of("WIDGET")).on_hand == len(sent)
     assert await service.list_spool_exceptions() == []
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)
     print(
         f"\nsent {len(sent)}, acked {len(sent)}, during the outage {len(during)},"
         f" spooled {spooled}, replayed {replayed}, in the ledger {len(rows)}"
@@ -195,21 +188,16 @@ async def test_scans_acknowledged_during_a_ten_second_outage_reach_the_ledger_on
 
 
 async def test_spooled_scans_refused_on_replay_become_spool_exceptions_not_drops(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
+    service: StockService, outage: Outage, tmp_path: Path
 ) -> None:
     for n, (sku, quantity) in enumerate((("WIDGET", 1), ("GADGET", 2))):
         receive = Receive(ProductRef(sku=Sku(sku)), LocationCode("A-01"), quantity)
         await service.post(Envelope(IdempotencyKey(f"setup:{n}"), receive))
     rig = await open_rig("picker", "pty", HONEYWELL, tmp_path, mode="pick", location="A-01")
-    gateway = Gateway(StockService(gateway_db.pool), [rig.config], tmp_path / "spool")
-    await gateway.start()
-    try:
+    gateway = outage.gateway([rig.config], tmp_path / "spool")
+    async with serving(gateway, rig):
         await all_connected(gateway)
-        await proxy.acut()
+        await outage.proxy.acut()
         assert await rig.scan(WIDGET) == "ack"  # spooled
         assert await rig.scan(GADGET) == "ack"  # spooled behind it
         assert await rig.scan("LOC:NOWHERE") == "ack"  # offline: the label is trusted
@@ -219,13 +207,8 @@ async def test_spooled_scans_refused_on_replay_become_spool_exceptions_not_drops
         # meanwhile someone else takes the last widget (the database itself is up)
         take = Pick(ProductRef(sku=Sku("WIDGET")), LocationCode("A-01"), 1)
         await service.post(Envelope(IdempotencyKey("elsewhere"), take))
-        await proxy.arestore()
-        async with asyncio.timeout(10 * UNIT):
-            await gateway.committer.wait_drained()
-        await gateway.events.flush()
-    finally:
-        await gateway.stop()
-        await rig.close()
+        await outage.proxy.arestore()
+        await drained(gateway)
 
     # both refusals are kept, in spool order, for a manager to see
     widget, nowhere = await service.list_spool_exceptions()
@@ -242,13 +225,12 @@ async def test_spooled_scans_refused_on_replay_become_spool_exceptions_not_drops
     assert widget.scan_seq < nowhere.scan_seq
     assert gateway.committer.exceptions == 2
     # the refused picks changed nothing; the one spooled between them was replayed
-    rows = await ledger_rows(pool, "picker")
+    rows = await ledger_rows(service.pool, "picker")
     assert [(r["kind"], r["sku"], r["location"], r["delta"]) for r in rows] == [
         ("pick", "GADGET", "A-01", -1)
     ]
     assert (await service.stock_of("WIDGET")).on_hand == 0
     assert (await service.stock_of("GADGET")).on_hand == 1
-    events = await outbox_payloads(pool, "spool.exception")
+    events = await outbox_payloads(service.pool, "spool.exception")
     assert [e["key"] for e in events] == [widget.key, nowhere.key]
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)

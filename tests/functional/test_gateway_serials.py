@@ -18,17 +18,18 @@ from stock_core.domain.movement import Envelope
 from stock_core.domain.movement import ShipTransfer
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import TransferNumber
 from stock_core.types import WarehouseCode
-from tests.faultproxy import FaultProxy
+from tests.gateway_harness import Outage
 from tests.gateway_harness import Rig
 from tests.gateway_harness import all_connected
+from tests.gateway_harness import drained
 from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import open_rig
 from tests.gateway_harness import outbox_payloads
+from tests.gateway_harness import serving
 from tests.timing import UNIT
 
 PHONE = "09506000134352"  # GTIN of the serial-tracked PHONE
@@ -56,13 +57,9 @@ async def rig(
     rig = await open_rig("sn-1", "pty", HONEYWELL, tmp_path, mode="receive", location="A-01")
     gateway = Gateway(StockService(pool), [rig.config], tmp_path / "spool")
     rig.gateway = gateway
-    await gateway.start()
-    try:
+    async with serving(gateway, rig):
         await all_connected(gateway)
         yield rig, gateway
-    finally:
-        await gateway.stop()
-        await rig.close()
 
 
 async def steps(rig: Rig, plan: list[tuple[str, str]]) -> None:
@@ -155,28 +152,18 @@ async def test_serials_are_received_picked_counted_moved_and_returned_by_scan(
 
 
 async def test_a_spooled_serial_scan_is_replayed_once(
-    catalog: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
+    catalog: StockService, pool: Pool, outage: Outage, tmp_path: Path
 ) -> None:
     rig = await open_rig("sn-2", "pty", HONEYWELL, tmp_path, mode="receive", location="A-01")
-    gateway = Gateway(StockService(gateway_db.pool), [rig.config], tmp_path / "spool")
-    await gateway.start()
-    try:
+    gateway = outage.gateway([rig.config], tmp_path / "spool")
+    async with serving(gateway, rig):
         await all_connected(gateway)
-        await proxy.acut()
+        await outage.proxy.acut()
         assert await rig.scan(gs1("S9"), aim="]C1") == "ack"  # spooled
         assert await rig.scan(gs1("S9"), aim="]C1") == "ack"  # spooled too: refused on replay
         assert gateway.runtimes["sn-2"].counters.spooled == 2
-        await proxy.arestore()
-        async with asyncio.timeout(10 * UNIT):
-            await gateway.committer.wait_drained()
-        await gateway.events.flush()
-    finally:
-        await gateway.stop()
-        await rig.close()
+        await outage.proxy.arestore()
+        await drained(gateway)
     rows = await ledger_rows(pool, "sn-2")
     assert [(r["kind"], r["delta"]) for r in rows] == [("receive", 1)]
     assert await where(catalog, "S9") == ("in_stock", "A-01")

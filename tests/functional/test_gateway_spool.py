@@ -46,16 +46,17 @@ from stock_core.domain.movement import Receive
 from stock_core.errors import DatabaseUnavailableError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.store.database import Database
 from stock_core.store.database import open_database
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import ScannerId
 from tests.failing_disk import FailingDiskSpool
-from tests.faultproxy import FaultProxy
+from tests.gateway_harness import Outage
 from tests.gateway_harness import Rig
 from tests.gateway_harness import all_connected
+from tests.gateway_harness import invariants_hold
 from tests.gateway_harness import open_rig
+from tests.gateway_harness import serving
 from tests.timing import UNIT
 
 WIDGET = "05012345678900"
@@ -142,12 +143,7 @@ async def scan_all(rig: Rig, lots: list[str]) -> list[str | None]:
 
 
 async def test_one_flipped_byte_mid_spool_costs_one_scan_and_reports_it(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    service: StockService, outage: Outage, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Issue 18 as measured: 4 scanners, PostgreSQL down, 1,000 scans acknowledged into
     the spool, the gateway stopped, one byte flipped mid-file, everything restarted."""
@@ -162,19 +158,14 @@ async def test_one_flipped_byte_mid_spool_costs_one_scan_and_reports_it(
         for i in range(4)
     ]
     spool_dir = tmp_path / "spool"
-    gateway = Gateway(StockService(gateway_db.pool), [r.config for r in rigs], spool_dir)
+    gateway = outage.gateway([r.config for r in rigs], spool_dir)
     lots = {r.id: [f"{r.id}-{n:04d}" for n in range(250)] for r in rigs}
-    await gateway.start()
-    try:
+    async with serving(gateway, *rigs):
         await all_connected(gateway)
-        await proxy.acut()
+        await outage.proxy.acut()
         answers = await asyncio.gather(*(scan_all(r, lots[r.id]) for r in rigs))
         assert all(a == "ack" for scanner in answers for a in scanner)
         assert gateway.committer.spool_status().depth == 1000
-    finally:
-        await gateway.stop()
-        for rig in rigs:
-            await rig.close()
 
     frames = frames_on_disk(spool_dir)
     assert len(frames) == 1000
@@ -183,8 +174,8 @@ async def test_one_flipped_byte_mid_spool_costs_one_scan_and_reports_it(
     flip(path, victim.start + RECORD_HEADER_SIZE + len(victim.payload) // 2)
     damaged = path.read_bytes()[victim.start : victim.end]
 
-    await proxy.arestore()
-    restarted = Gateway(StockService(gateway_db.pool), [], spool_dir)
+    await outage.proxy.arestore()
+    restarted = outage.gateway([], spool_dir)
     with caplog.at_level(logging.ERROR, "scanner_gateway.spool"):
         await restarted.start()
         try:
@@ -195,7 +186,7 @@ async def test_one_flipped_byte_mid_spool_costs_one_scan_and_reports_it(
             await restarted.stop()
 
     everything = {lot for scanner in lots.values() for lot in scanner}
-    in_ledger = await ledger_lots(pool)
+    in_ledger = await ledger_lots(service.pool)
     assert len(in_ledger) == len(set(in_ledger)) == 999
     assert set(in_ledger) == everything - {lot_of(lost.envelope)}
     (exception,) = await service.list_spool_exceptions()
@@ -211,8 +202,7 @@ async def test_one_flipped_byte_mid_spool_costs_one_scan_and_reports_it(
     assert (status.depth, status.quarantined) == (0, 1)
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(lost.envelope.key in e and "damaged" in e for e in errors), errors
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)
 
 
 def _hole_in_the_payload(path: Path, frame: Frame) -> None:
@@ -289,20 +279,16 @@ async def test_an_old_format_spool_is_replayed_after_upgrade(
 
 
 async def test_a_failed_append_naks_and_that_scan_never_reaches_the_ledger(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
+    service: StockService, pool: Pool, outage: Outage, tmp_path: Path
 ) -> None:
     rig = await open_rig("disk", "pty", HONEYWELL, tmp_path, location="DOCK-1")
     spool_dir = tmp_path / "spool"
-    gateway = Gateway(StockService(gateway_db.pool), [rig.config], spool_dir)
+    gateway = outage.gateway([rig.config], spool_dir)
     gateway.spool = gateway.committer.spool = failing = FailingDiskSpool(spool_dir)
     await gateway.start()
     try:
         await all_connected(gateway)
-        await proxy.acut()
+        await outage.proxy.acut()
         assert await scan_all(rig, ["disk-a", "disk-b"]) == ["ack", "ack"]
         failing.write_fails = 1
         assert await scan_all(rig, ["disk-lost"]) == ["nak"]
@@ -315,8 +301,8 @@ async def test_a_failed_append_naks_and_that_scan_never_reaches_the_ledger(
             "disk-c",
             "disk-d",
         ]
-        await proxy.arestore()
-        gateway = Gateway(StockService(gateway_db.pool), [rig.config], spool_dir)
+        await outage.proxy.arestore()
+        gateway = outage.gateway([rig.config], spool_dir)
         await gateway.start()
         async with asyncio.timeout(10 * UNIT):
             await gateway.committer.wait_drained()
@@ -347,21 +333,15 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_a_full_disk_naks_and_the_spool_recovers_when_the_database_returns(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
-    tiny_disk: Path,
+    service: StockService, pool: Pool, outage: Outage, tmp_path: Path, tiny_disk: Path
 ) -> None:
     rig = await open_rig("tiny", "pty", HONEYWELL, tmp_path, location="DOCK-1")
-    gateway = Gateway(StockService(gateway_db.pool), [rig.config], tiny_disk / "spool")
+    gateway = outage.gateway([rig.config], tiny_disk / "spool")
     acked: list[str] = []
     refused: list[str] = []
-    await gateway.start()
-    try:
+    async with serving(gateway, rig):
         await all_connected(gateway)
-        await proxy.acut()
+        await outage.proxy.acut()
         for n in range(1000):
             lot = f"tiny-{n:04d}"
             (answer,) = await scan_all(rig, [lot])
@@ -370,34 +350,25 @@ async def test_a_full_disk_naks_and_the_spool_recovers_when_the_database_returns
                 break
         assert refused, "the disk never filled"
         assert len(acked) > 20
-        await proxy.arestore()
+        await outage.proxy.arestore()
         async with asyncio.timeout(10 * UNIT):
             await gateway.committer.wait_drained()
         later = [f"tiny-after-{n}" for n in range(5)]
         assert await scan_all(rig, later) == ["ack"] * 5
-    finally:
-        await gateway.stop()
-        await rig.close()
     assert await ledger_lots(pool) == acked + later
     print(f"\n{len(acked)} scans fitted on the disk; refused {refused}")
 
 
 async def test_a_full_spool_naks_raises_the_alarm_and_takes_scans_again_once_drained(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    service: StockService, outage: Outage, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig = await open_rig("cap", "pty", HONEYWELL, tmp_path, location="DOCK-1")
     spool_dir = tmp_path / "spool"
-    gateway = Gateway(StockService(gateway_db.pool), [rig.config], spool_dir)
+    gateway = outage.gateway([rig.config], spool_dir)
     gateway.spool = gateway.committer.spool = Spool(spool_dir, cap_bytes=8 << 10)
-    await gateway.start()
-    try:
+    async with serving(gateway, rig):
         await all_connected(gateway)
-        await proxy.acut()
+        await outage.proxy.acut()
         lots = [f"cap-{n:03d}" for n in range(40)]
         with caplog.at_level(logging.WARNING, "scanner_gateway.spool"):
             answers = await scan_all(rig, lots)
@@ -408,18 +379,15 @@ async def test_a_full_spool_naks_raises_the_alarm_and_takes_scans_again_once_dra
         assert (status.full, status.alarm, status.depth) == (True, True, taken)
         assert status.size_bytes <= status.cap_bytes == 8 << 10
         assert "is full" in caplog.text
-        await proxy.arestore()
+        await outage.proxy.arestore()
         async with asyncio.timeout(10 * UNIT):
             await gateway.committer.wait_drained()
         status = gateway.committer.spool_status()
         assert (status.full, status.alarm, status.depth) == (False, False, 0)
         assert await scan_all(rig, ["cap-after"]) == ["ack"]
         await gateway.events.flush()
-    finally:
-        await gateway.stop()
-        await rig.close()
-    assert await ledger_lots(pool) == [*lots[:taken], "cap-after"]
-    rejected = await pool.fetch("SELECT payload FROM outbox WHERE type = 'scan.rejected'")
+    assert await ledger_lots(service.pool) == [*lots[:taken], "cap-after"]
+    rejected = await service.pool.fetch("SELECT payload FROM outbox WHERE type = 'scan.rejected'")
     reasons = {json.loads(r["payload"])["reason"] for r in rejected}
     assert reasons == {"not taken: the database is unreachable and the spool is full"}
 
@@ -661,11 +629,7 @@ def _letters(n: int) -> str:
 @pytest.mark.slow
 @pytest.mark.timeout(600 * UNIT)
 async def test_a_200k_record_spool_drains_while_new_scans_are_served(
-    service: StockService,
-    pool: Pool,
-    proxy: FaultProxy,
-    gateway_db: Database,
-    tmp_path: Path,
+    service: StockService, pool: Pool, outage: Outage, tmp_path: Path
 ) -> None:
     spool_dir = tmp_path / "spool"
     total = 200_000
@@ -682,7 +646,7 @@ async def test_a_200k_record_spool_drains_while_new_scans_are_served(
     rigs = [
         await open_rig(f"live{i}", "pty", HONEYWELL, tmp_path, location="DOCK-1") for i in range(2)
     ]
-    gateway = Gateway(StockService(gateway_db.pool), [r.config for r in rigs], spool_dir)
+    gateway = outage.gateway([r.config for r in rigs], spool_dir)
     await gateway.start()
     served: dict[str, list[str]] = {r.id: [] for r in rigs}
     answers: list[str | None] = []
@@ -735,5 +699,4 @@ async def test_a_200k_record_spool_drains_while_new_scans_are_served(
     first_new = await pool.fetchval("SELECT min(id) FROM movements WHERE lot LIKE 'live%'")
     last_bulk = await pool.fetchval(bulk.format("max(id)"))
     assert first_new > last_bulk  # spooled behind the backlog, in order
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)
