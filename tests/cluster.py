@@ -45,6 +45,7 @@ __all__ = [
     "free_port",
     "peak_rss_kib",
     "spooled_count",
+    "started_serve",
     "stockd_verify",
     "write_config",
 ]
@@ -342,6 +343,12 @@ class StockdProcess:
         return self.log_dir / f"{self.name}.log"
 
     @property
+    def feed_url(self) -> str:
+        """The ``/feed`` websocket of a started ``web`` or ``serve``."""
+        assert self.url is not None, f"{self.name} serves no HTTP (yet)"
+        return self.url.replace("http://", "ws://") + "/feed"
+
+    @property
     def pid(self) -> int:
         assert self.process is not None, f"{self.name} is not running"
         return self.process.pid
@@ -406,6 +413,17 @@ class StockdProcess:
             return self.errlog.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+async def started_serve(config: Path, database_url: str, work: Path) -> StockdProcess:
+    """``stockd serve`` on ``config`` and ``database_url``, its home and logs in
+    ``work``, started (its ``url`` known)."""
+    serve = StockdProcess(
+        "serve", config, database_url=database_url, home=work / "home", log_dir=work
+    )
+    await serve.start()
+    assert serve.url is not None
+    return serve
 
 
 async def stockd_verify(url: str, home: Path) -> tuple[int, str]:

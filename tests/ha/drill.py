@@ -45,31 +45,29 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import aiohttp
 import asyncpg
 
-from hardware_mocks.errors import NotConnectedError
-from hardware_mocks.errors import WriteTimeoutError
-from hardware_mocks.frames import gtin14
 from hardware_mocks.pty_scanner import PtyScanner
-from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
-from stock_core.service import StockService
-from stock_core.store.migrate import migrate
 from tests.cluster import ScannerLine
 from tests.cluster import StockdProcess
 from tests.cluster import feed_head
 from tests.cluster import free_port
 from tests.cluster import spooled_count
+from tests.cluster import started_serve
 from tests.cluster import stockd_verify
 from tests.cluster import write_config
 from tests.ha.cluster import HaCluster
 from tests.ha.cluster import Node
 from tests.soak.soak import Display
+from tests.soak.soak import Worker
+from tests.soak.soak import create_tokens
+from tests.soak.soak import load_warehouse
+from tests.soak.soak import progress_log
 
 __all__ = ["FAULTS", "ApiWriter", "DrillReport", "Fault", "main", "run_drill"]
 
@@ -82,52 +80,7 @@ ANSWER_TIMEOUT = 6.0
 """How long a worker waits for a beep before counting the scan unanswered."""
 
 
-def _log(message: str) -> None:
-    print(f"[drill {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-@dataclass
-class Worker:
-    """One worker at one scanner: scan, wait for the beep (timing it), next."""
-
-    scanner: PtyScanner
-    gtins: list[str]
-    rng: random.Random
-    pace: float
-    sent: list[str] = field(default_factory=list)
-    acked: list[str] = field(default_factory=list)
-    naked: list[str] = field(default_factory=list)
-    unanswered: list[str] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
-    slow_at: list[float] = field(default_factory=list)
-    """Wall-clock send times of the scans answered after ``REPLY_BOUND``."""
-
-    async def run(self, stop: asyncio.Event) -> None:
-        n = 0
-        while not stop.is_set():
-            lot = f"{self.scanner.name}-{n:06d}"
-            n += 1
-            before = self.scanner.feedback
-            try:
-                self.scanner.send_scan(f"01{self.rng.choice(self.gtins)}10{lot}", aim="]C1")
-            except (NotConnectedError, WriteTimeoutError):
-                await asyncio.sleep(0.5)
-                continue
-            sent_at = time.monotonic()
-            self.sent.append(lot)
-            try:
-                after = await self.scanner.wait_feedback(before.events + 1, ANSWER_TIMEOUT)
-            except TimeoutError:
-                self.unanswered.append(lot)
-                continue
-            self.latencies.append(time.monotonic() - sent_at)
-            if self.latencies[-1] > REPLY_BOUND:
-                self.slow_at.append(time.time() - self.latencies[-1])
-            if after.acks == before.acks + 1:
-                self.acked.append(lot)
-            else:
-                self.naked.append(lot)
-            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.pace)
+_log = progress_log("drill")
 
 
 @dataclass
@@ -279,23 +232,10 @@ class ApiWriter:
 
 
 async def _prepare(url: str) -> tuple[list[str], list[str], str, str, str]:
-    conn = await asyncpg.connect(url)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-    warehouse = build_warehouse(date.today(), products=30, weeks=1)
-    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    try:
-        service = StockService(pool)
-        await service.import_locations(warehouse.locations_csv())
-        await service.import_products(warehouse.products_csv())
-        token, _ = await service.create_token("ha-display", Role.DISPLAY)
-        manager, _ = await service.create_token("ha-script", Role.MANAGER)
-    finally:
-        await pool.close()
-    gtins = [gtin14(p.gtin) for p in warehouse.products]
-    locations = [c for c, _, _ in warehouse.locations]
+    warehouse, gtins, locations = await load_warehouse(url, products=30)
+    token, manager = await create_tokens(
+        url, ("ha-display", Role.DISPLAY), ("ha-script", Role.MANAGER)
+    )
     return gtins, locations, token, manager, warehouse.products[0].sku
 
 
@@ -397,21 +337,24 @@ async def run_drill(
             spool_dir=work / "spool",
             web_port=free_port(),
         )
-        serve = StockdProcess(
-            "serve",
-            config,
-            database_url=cluster.urls["multihost"],
-            home=work / "home",
-            log_dir=work,
-        )
-        await serve.start()
+        serve = await started_serve(config, cluster.urls["multihost"], work)
         assert serve.url is not None
-        display = Display(
-            serve.url.replace("http://", "ws://") + "/feed", token, random.Random(seed), 6.0
-        )
+        display = Display(serve.feed_url, token, random.Random(seed), 6.0)
         tasks.append(asyncio.create_task(display.run(stop_display)))
         api = ApiWriter(serve.url, manager, api_sku, locations[0])
-        workers = [Worker(s, gtins, random.Random(rng.random()), 0.25) for s in ptys]
+        workers = [
+            Worker(
+                s,
+                gtins,
+                random.Random(rng.random()),
+                0.25,
+                answer_timeout=ANSWER_TIMEOUT,
+                settle=None,
+                after_unanswered=0.0,
+                reply_bound=REPLY_BOUND,
+            )
+            for s in ptys
+        ]
         tasks += [asyncio.create_task(w.run(stop_scans)) for w in workers]
         tasks.append(asyncio.create_task(api.run(stop_scans)))
         await asyncio.sleep(before)

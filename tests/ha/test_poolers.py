@@ -15,7 +15,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -33,6 +32,8 @@ from stock_core.store.migrate import migrate
 from stock_core.store.web_pool import open_web_pool
 from tests.cluster import ScannerLine
 from tests.cluster import StockdProcess
+from tests.cluster import free_port
+from tests.cluster import started_serve
 from tests.cluster import write_config
 from tests.ha.cluster import HaCluster
 from tests.integration.catalog_fixture import load_sample_catalog
@@ -40,12 +41,6 @@ from tests.integration.catalog_fixture import load_sample_catalog
 pytestmark = pytest.mark.slow  # and opt-in: see tests/ha/conftest.py
 
 WIDGET = "05012345678900"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _feed_events(url: str, token: str, want: int, timeout: float) -> list[dict[str, object]]:  # noqa: ASYNC109
@@ -81,7 +76,7 @@ async def test_behind_pgbouncer_with_a_direct_listen_and_a_replica_for_reports(
             tmp_path / "stockd.toml",
             scanners=[ScannerLine(id="pooled", url=str(pty.path), location="DOCK-1")],
             spool_dir=tmp_path / "spool",
-            web_port=_free_port(),
+            web_port=free_port(),
         )
         config.write_text(
             config.read_text()
@@ -89,18 +84,8 @@ async def test_behind_pgbouncer_with_a_direct_listen_and_a_replica_for_reports(
             + f'listen_url = "{direct}"\nreplica_url = "{cluster.urls["replicas"]}"\n'
             + "replica_max_lag_s = 5\n"
         )
-        serve = StockdProcess(
-            "serve",
-            config,
-            database_url=cluster.urls["pgbouncer"],
-            home=tmp_path / "home",
-            log_dir=tmp_path,
-        )
-        await serve.start()
-        assert serve.url is not None
-        feed = asyncio.create_task(
-            _feed_events(serve.url.replace("http", "ws", 1) + "/feed", display, 30, 60)
-        )
+        serve = await started_serve(config, cluster.urls["pgbouncer"], tmp_path)
+        feed = asyncio.create_task(_feed_events(serve.feed_url, display, 30, 60))
         await asyncio.sleep(1.0)
         for n in range(30):
             before = pty.feedback

@@ -48,6 +48,7 @@ from hardware_mocks.errors import NotConnectedError
 from hardware_mocks.errors import WriteTimeoutError
 from hardware_mocks.frames import gtin14
 from hardware_mocks.pty_scanner import PtyScanner
+from hardware_mocks.warehouse import Warehouse
 from hardware_mocks.warehouse import build_warehouse
 from stock_core.domain.token import Role
 from stock_core.service import StockService
@@ -74,8 +75,16 @@ NOISY = SCANNERS - 1
 """The index of the scanner line that also sends garbage."""
 
 
-def _log(message: str) -> None:
-    print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
+def progress_log(tag: str) -> Callable[[str], None]:
+    """A function that prints a progress line, stamped ``[tag HH:MM:SS]``, at once."""
+
+    def log(message: str) -> None:
+        print(f"[{tag} {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+    return log
+
+
+_log = progress_log("soak")
 
 
 # -- scanners ------------------------------------------------------------------------------
@@ -83,18 +92,33 @@ def _log(message: str) -> None:
 
 @dataclass
 class Worker:
-    """One warehouse worker at one scanner: scan, wait for the beep, next."""
+    """One warehouse worker at one scanner: scan, wait for the beep (timing it), next.
+
+    A beep not heard within ``answer_timeout`` leaves the scan unanswered (never
+    resent: the worker cannot know), and the worker pauses ``after_unanswered``. With
+    ``settle``, the worker listens that much longer after a beep: a second one makes the
+    scan ambiguous, credited to nothing; without it the first beep counts at once.
+    Answers slower than ``reply_bound`` have their send times in ``slow_at``. A
+    ``noisy`` worker also sends garbage between scans.
+    """
 
     scanner: PtyScanner
     gtins: list[str]
     rng: random.Random
     pace: float
     noisy: bool = False
+    answer_timeout: float = ANSWER_TIMEOUT
+    settle: float | None = 0.02
+    after_unanswered: float = 0.3
+    reply_bound: float = 2.0
     sent: list[str] = field(default_factory=list)
     acked: list[str] = field(default_factory=list)
     naked: list[str] = field(default_factory=list)
     unanswered: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    slow_at: list[float] = field(default_factory=list)
+    """Wall-clock send times of the scans answered after ``reply_bound``."""
     not_sent: int = 0
     garbage_sent: int = 0
 
@@ -116,16 +140,21 @@ class Worker:
                 self.not_sent += 1
                 await asyncio.sleep(0.5)
                 continue
+            sent_at = time.monotonic()
             self.sent.append(lot)
             try:
-                after = await self.scanner.wait_feedback(before.events + 1, ANSWER_TIMEOUT)
+                after = await self.scanner.wait_feedback(before.events + 1, self.answer_timeout)
             except TimeoutError:
                 self.unanswered.append(lot)  # never resent: the worker cannot know
-                await asyncio.sleep(0.3)
+                if self.after_unanswered:
+                    await asyncio.sleep(self.after_unanswered)
                 continue
-            await asyncio.sleep(0.02)
-            settled = self.scanner.feedback
-            if settled.events != before.events + 1:
+            self.latencies.append(time.monotonic() - sent_at)
+            if self.latencies[-1] > self.reply_bound:
+                self.slow_at.append(time.time() - self.latencies[-1])
+            if self.settle is not None:
+                await asyncio.sleep(self.settle)
+            if self.settle is not None and self.scanner.feedback.events != before.events + 1:
                 self.ambiguous.append(lot)  # an extra answer turned up: credit nothing
             elif after.acks == before.acks + 1:
                 self.acked.append(lot)
@@ -151,7 +180,7 @@ class Worker:
         # Its one nak first (a loaded or restarting gateway may take seconds), then quiet:
         # a late nak would otherwise be read as the answer to the next scan.
         with contextlib.suppress(TimeoutError):
-            await self.scanner.wait_feedback(before + 1, ANSWER_TIMEOUT)
+            await self.scanner.wait_feedback(before + 1, self.answer_timeout)
         await self._quiet(0.3)
 
     async def _quiet(self, span: float, limit: float = 3.0) -> None:
@@ -376,7 +405,9 @@ class SoakReport:
         return "\n".join(lines)
 
 
-async def _prepare(url: str, products: int) -> tuple[list[str], list[str]]:
+async def load_warehouse(url: str, products: int) -> tuple[Warehouse, list[str], list[str]]:
+    """Migrate the database at ``url`` and import a generated warehouse of ``products``
+    products (a week of history); the warehouse, its GTIN-14s and its location codes."""
     conn = await asyncpg.connect(url)
     try:
         await migrate(conn)
@@ -390,16 +421,18 @@ async def _prepare(url: str, products: int) -> tuple[list[str], list[str]]:
         await service.import_products(warehouse.products_csv())
     finally:
         await pool.close()
-    return [gtin14(p.gtin) for p in warehouse.products], [c for c, _, _ in warehouse.locations]
+    gtins = [gtin14(p.gtin) for p in warehouse.products]
+    return warehouse, gtins, [c for c, _, _ in warehouse.locations]
 
 
-async def _token(url: str) -> str:
+async def create_tokens(url: str, *named: tuple[str, Role]) -> list[str]:
+    """A token for each ``(name, role)``, made in the database at ``url``."""
     pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
     try:
-        text, _ = await StockService(pool).create_token("soak-displays", Role.DISPLAY)
+        service = StockService(pool)
+        return [(await service.create_token(name, role))[0] for name, role in named]
     finally:
         await pool.close()
-    return text
 
 
 async def _until(probe: Callable[[], Awaitable[bool]], timeout: float, what: str) -> None:  # noqa: ASYNC109
@@ -459,8 +492,8 @@ async def run_soak(
     watcher: asyncio.Task[None] | None = None
     spool_dir = work / "spool"
     try:
-        gtins, locations = await _prepare(url, products=40)
-        token = await _token(url)
+        _, gtins, locations = await load_warehouse(url, products=40)
+        (token,) = await create_tokens(url, ("soak-displays", Role.DISPLAY))
         for i in range(SCANNERS):
             scanners.append(await PtyScanner.create(work / f"tty-{i:02d}", name=f"k{i:02d}"))
         lines = [
@@ -479,7 +512,7 @@ async def run_soak(
         await web.start()
         await gateway.start()
         assert web.url is not None
-        feed_url = web.url.replace("http://", "ws://") + "/feed"
+        feed_url = web.feed_url
         workers = [
             Worker(s, gtins, random.Random(rng.random()), pace, noisy=i == NOISY)
             for i, s in enumerate(scanners)
