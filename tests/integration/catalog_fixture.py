@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from stock_core.service import StockService
+import itertools
+from collections.abc import Callable
 
-__all__ = ["LOCATIONS_CSV", "PRODUCTS_CSV", "load_sample_catalog"]
+from stock_core.domain.movement import Envelope
+from stock_core.service import StockService
+from stock_core.types import IdempotencyKey
+
+__all__ = [
+    "LOCATIONS_CSV",
+    "PRODUCTS_CSV",
+    "QUARANTINE_CSV",
+    "keyed_envelopes",
+    "load_sample_catalog",
+]
 
 PRODUCTS_CSV = (
     (
@@ -27,6 +38,24 @@ DOCK-1,DOCK,Receiving dock,
 """
 
 
-async def load_sample_catalog(service: StockService) -> None:
+QUARANTINE_CSV = b"code,zone,name,gln,type\nQ-01,Q,Returns cage,,quarantine\n"
+"""One quarantine location, Q-01, for returns and held stock."""
+
+
+async def load_sample_catalog(service: StockService, *, quarantine: bool = False) -> None:
+    """The sample locations and products; with ``quarantine``, Q-01 too."""
     await service.import_locations(LOCATIONS_CSV)
     await service.import_products(PRODUCTS_CSV)
+    if quarantine:
+        await service.import_locations(QUARANTINE_CSV)
+
+
+def keyed_envelopes(prefix: str) -> Callable[[object], Envelope]:
+    """A function that wraps a command in an envelope keyed ``PREFIX0``, ``PREFIX1``, ...
+    (a new key each call)."""
+    keys = itertools.count()
+
+    def env(command: object) -> Envelope:
+        return Envelope(IdempotencyKey(f"{prefix}{next(keys)}"), command)  # type: ignore[arg-type]
+
+    return env

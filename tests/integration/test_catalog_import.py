@@ -225,17 +225,6 @@ async def _refused_line_by_line(
     assert await catalog_state(pool) == before
 
 
-@pytest.mark.parametrize(
-    ("data", "expected"),
-    [(data, expected) for _, data, expected in _BAD_PRODUCT_FILES],
-    ids=[name for name, _, _ in _BAD_PRODUCT_FILES],
-)
-async def test_a_bad_products_file_is_refused_line_by_line_and_loads_nothing(
-    service: StockService, pool: Pool, data: bytes, expected: list[tuple[int, str]]
-) -> None:
-    await _refused_line_by_line(pool, service.import_products(data), expected)
-
-
 async def test_a_barcode_that_belongs_to_another_product_in_the_database_is_refused(
     service: StockService, pool: Pool
 ) -> None:
@@ -322,15 +311,21 @@ _BAD_LOCATION_FILES: list[tuple[str, bytes, list[tuple[int, str]]]] = [
 ]
 
 
+_BAD_FILES = [("products", *case) for case in _BAD_PRODUCT_FILES] + [
+    ("locations", *case) for case in _BAD_LOCATION_FILES
+]
+
+
 @pytest.mark.parametrize(
-    ("data", "expected"),
-    [(data, expected) for _, data, expected in _BAD_LOCATION_FILES],
-    ids=[name for name, _, _ in _BAD_LOCATION_FILES],
+    ("table", "data", "expected"),
+    [(table, data, expected) for table, _, data, expected in _BAD_FILES],
+    ids=[f"{table}-{name}" for table, name, _, _ in _BAD_FILES],
 )
-async def test_a_bad_locations_file_is_refused_line_by_line_and_loads_nothing(
-    service: StockService, pool: Pool, data: bytes, expected: list[tuple[int, str]]
+async def test_a_bad_file_is_refused_line_by_line_and_loads_nothing(
+    service: StockService, pool: Pool, table: str, data: bytes, expected: list[tuple[int, str]]
 ) -> None:
-    await _refused_line_by_line(pool, service.import_locations(data), expected)
+    importer = service.import_products if table == "products" else service.import_locations
+    await _refused_line_by_line(pool, importer(data), expected)
 
 
 async def test_a_gln_that_belongs_to_another_location_in_the_database_is_refused(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from asyncpg import Pool
@@ -18,14 +17,8 @@ class AnswerLostOnce(StockService):
 
     lost = 0
 
-    async def append_events(
-        self,
-        events: Sequence[tuple[str, dict[str, Any]]],
-        *,
-        origins: Sequence[str | None] | None = None,
-        deadline: float | None = None,
-    ) -> None:
-        await super().append_events(events, origins=origins, deadline=deadline)
+    async def append_events(self, *args: Any, **kwargs: Any) -> None:
+        await super().append_events(*args, **kwargs)
         if not self.lost:
             self.lost += 1
             raise DatabaseUnavailableError("statement deadline passed")

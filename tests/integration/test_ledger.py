@@ -55,6 +55,12 @@ async def on_hand(service: StockService, sku: str = "WIDGET") -> int:
     return (await service.stock_of(sku)).on_hand
 
 
+async def receive_lots(service: StockService, *lots: tuple[str, int, date]) -> None:
+    """WIDGET received at A-01 lot by lot, in the order given: ``(lot, units, expiry)``."""
+    for lot, units, expiry in lots:
+        await service.post(env(Receive(WIDGET, A1, units, lot=lot, expiry=expiry)))
+
+
 async def test_receive_adds_stock_and_writes_ledger_and_event(
     service: StockService, pool: Pool
 ) -> None:
@@ -171,8 +177,7 @@ async def test_same_key_different_request_is_a_conflict(service: StockService) -
 
 
 async def test_pick_without_lot_draws_first_expiry_first(service: StockService) -> None:
-    await service.post(env(Receive(WIDGET, A1, 5, lot="LATE", expiry=date(2031, 1, 1))))
-    await service.post(env(Receive(WIDGET, A1, 5, lot="EARLY", expiry=date(2030, 1, 1))))
+    await receive_lots(service, ("LATE", 5, date(2031, 1, 1)), ("EARLY", 5, date(2030, 1, 1)))
     outcome = await service.post(env(Pick(WIDGET, A1, 7)))
     assert [(m.lot, m.delta) for m in outcome.movements] == [("EARLY", -5), ("LATE", -2)]
     assert await on_hand(service) == 3
@@ -181,8 +186,7 @@ async def test_pick_without_lot_draws_first_expiry_first(service: StockService) 
 async def test_a_pick_skips_an_expired_lot_and_a_pick_of_that_lot_is_refused(
     service: StockService,
 ) -> None:
-    await service.post(env(Receive(WIDGET, A1, 5, lot="OLD", expiry=date(2020, 1, 1))))
-    await service.post(env(Receive(WIDGET, A1, 5, lot="NEW", expiry=date(2099, 1, 1))))
+    await receive_lots(service, ("OLD", 5, date(2020, 1, 1)), ("NEW", 5, date(2099, 1, 1)))
     outcome = await service.post(env(Pick(WIDGET, A1, 3)))
     assert [(m.lot, m.delta) for m in outcome.movements] == [("NEW", -3)]
     with pytest.raises(InsufficientStockError, match=r"lot OLD \(expired 2020-01-01\)"):
@@ -196,8 +200,7 @@ async def test_a_pick_skips_an_expired_lot_and_a_pick_of_that_lot_is_refused(
 async def test_a_plain_count_in_a_lot_location_counts_the_location_once(
     service: StockService,
 ) -> None:
-    await service.post(env(Receive(WIDGET, A1, 5, lot="L1", expiry=date(2090, 1, 1))))
-    await service.post(env(Receive(WIDGET, A1, 3, lot="L2", expiry=date(2091, 1, 1))))
+    await receive_lots(service, ("L1", 5, date(2090, 1, 1)), ("L2", 3, date(2091, 1, 1)))
     same = await service.post(env(Count(A1, (Line(WIDGET, 8),))))
     assert [(m.lot, m.delta) for m in same.movements] == [("", 0)]
     assert await on_hand(service) == 8

@@ -5,14 +5,12 @@ ledger movements with reasons, and verify checks the rules."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import date
 
 import asyncpg
 import pytest
 
-from stock_core.domain.movement import Envelope
 from stock_core.domain.movement import Line
 from stock_core.domain.movement import Move
 from stock_core.domain.movement import Pick
@@ -28,13 +26,12 @@ from stock_core.errors import QuarantinedStockError
 from stock_core.errors import UnknownReasonError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
-from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import ReasonCode
 from stock_core.types import Sku
+from tests.integration.catalog_fixture import keyed_envelopes
 from tests.integration.catalog_fixture import load_sample_catalog
 
-_keys = itertools.count()
 A1 = LocationCode("A-01")
 Q1 = LocationCode("Q-01")
 WIDGET = ProductRef(sku=Sku("WIDGET"))  # reorder point 10
@@ -42,15 +39,13 @@ DAMAGED = ReasonCode("damaged")
 PAST = date(2020, 1, 1)
 
 
-def env(command: object) -> Envelope:
-    return Envelope(IdempotencyKey(f"rt{next(_keys)}"), command)  # type: ignore[arg-type]
+env = keyed_envelopes("rt")
 
 
 @pytest.fixture
 async def service(pool: Pool) -> StockService:
     svc = StockService(pool)
-    await load_sample_catalog(svc)
-    await svc.import_locations(b"code,zone,name,gln,type\nQ-01,Q,Returns cage,,quarantine\n")
+    await load_sample_catalog(svc, quarantine=True)
     return svc
 
 

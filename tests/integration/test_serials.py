@@ -4,13 +4,10 @@ nothing, undo puts serials back where they were, and verify checks the serial ru
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 
 from stock_core.domain.movement import Adjust
 from stock_core.domain.movement import Count
-from stock_core.domain.movement import Envelope
 from stock_core.domain.movement import Line
 from stock_core.domain.movement import Move
 from stock_core.domain.movement import Pick
@@ -28,15 +25,14 @@ from stock_core.errors import TrackingError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.verify import verify
-from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import MovementId
 from stock_core.types import OrderNumber
 from stock_core.types import ReasonCode
 from stock_core.types import Sku
+from tests.integration.catalog_fixture import keyed_envelopes
 from tests.integration.catalog_fixture import load_sample_catalog
 
-_keys = itertools.count()
 A1 = LocationCode("A-01")
 A2 = LocationCode("A-02")
 Q1 = LocationCode("Q-01")
@@ -46,15 +42,13 @@ WIDGET = ProductRef(sku=Sku("WIDGET"))
 DAMAGED = ReasonCode("damaged")
 
 
-def env(command: object) -> Envelope:
-    return Envelope(IdempotencyKey(f"sn{next(_keys)}"), command)  # type: ignore[arg-type]
+env = keyed_envelopes("sn")
 
 
 @pytest.fixture
 async def service(pool: Pool) -> StockService:
     svc = StockService(pool)
-    await load_sample_catalog(svc)
-    await svc.import_locations(b"code,zone,name,gln,type\nQ-01,Q,Returns cage,,quarantine\n")
+    await load_sample_catalog(svc, quarantine=True)
     await svc.import_products(
         b"sku,name,barcodes,category,unit_cost,weight_g,length_mm,width_mm,height_mm,"
         b"reorder_point,reorder_qty,lead_time_days,safety_stock,tracking\n"
@@ -98,29 +92,33 @@ async def test_receiving_by_serial_writes_one_row_per_serial(
     await assert_verified(pool)
 
 
-async def test_a_serial_already_in_stock_is_refused_and_nothing_changes(
-    service: StockService, pool: Pool
+@pytest.mark.parametrize(
+    ("command", "reason"),
+    [
+        (
+            Receive(PHONE, A2, 2, serials=("SN-2", "SN-1")),
+            "serial SN-1 of PHONE is already in stock at A-01",
+        ),
+        (
+            Pick(PHONE, A2, 1, serials=("SN-1",)),
+            "serial SN-1 of PHONE is not at A-02: it is in stock at A-01",
+        ),
+        (
+            Pick(PHONE, A1, 1, serials=("SN-9",)),
+            "serial SN-9 of PHONE is not at A-01: it is not known",
+        ),
+    ],
+    ids=["received-again", "picked-where-it-is-not", "picked-unknown"],
+)
+async def test_a_serial_conflict_is_refused_with_where_the_serial_is_and_nothing_changes(
+    service: StockService, pool: Pool, command: Receive | Pick, reason: str
 ) -> None:
     await service.post(env(Receive(PHONE, A1, 1, serials=("SN-1",))))
     before = await state(pool)
     with pytest.raises(SerialConflictError) as caught:
-        await service.post(env(Receive(PHONE, A2, 2, serials=("SN-2", "SN-1"))))
-    assert caught.value.reason == "serial SN-1 of PHONE is already in stock at A-01"
+        await service.post(env(command))
+    assert caught.value.reason == reason
     assert caught.value.http_status == 409
-    assert await state(pool) == before
-
-
-async def test_picking_a_serial_not_at_the_location_is_refused_with_where_it_is(
-    service: StockService, pool: Pool
-) -> None:
-    await service.post(env(Receive(PHONE, A1, 1, serials=("SN-1",))))
-    before = await state(pool)
-    with pytest.raises(SerialConflictError) as caught:
-        await service.post(env(Pick(PHONE, A2, 1, serials=("SN-1",))))
-    assert caught.value.reason == "serial SN-1 of PHONE is not at A-02: it is in stock at A-01"
-    with pytest.raises(SerialConflictError) as unknown:
-        await service.post(env(Pick(PHONE, A1, 1, serials=("SN-9",))))
-    assert unknown.value.reason == "serial SN-9 of PHONE is not at A-01: it is not known"
     assert await state(pool) == before
 
 

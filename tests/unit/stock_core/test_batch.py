@@ -37,6 +37,7 @@ from stock_core.types import PurchaseOrderNumber
 from stock_core.types import ReasonCode
 from stock_core.types import ScannerId
 from stock_core.types import Sku
+from tests.unit.stock_core.steps import step_command
 
 A = ProductFacts(1, "A", reorder_point=5, on_hand=0, reserved=0)
 SHELF = (10, "SHELF")
@@ -215,14 +216,9 @@ def test_a_plan_equals_posting_one_by_one_and_never_goes_negative(
     items = []
     for kind, n, lot, location in ops:
         ref, code = ProductRef(sku=Sku("A")), LocationCode(location[1])
-        command: Receive | Pick | Adjust
-        if kind == "receive":
-            command = Receive(ref, code, n, lot=lot)
-        elif kind == "pick":
-            command = Pick(ref, code, n, lot=lot)
-        else:
-            command = Adjust(ref, code, -n, lot=lot)
-        items.append(_item(command, product=product, location=location))
+        items.append(
+            _item(step_command(kind, ref, code, n, lot), product=product, location=location)
+        )
     plan = plan_batch(items, [product], rows)
     for (kind, n, lot, location), outcome in zip(ops, plan.outcomes, strict=True):
         here = {k: v for k, v in model.items() if k[0] == location[0] and v > 0}
@@ -428,14 +424,7 @@ def test_available_never_counts_quarantined_units(
     items = []
     for kind, n, _lot, location in ops:
         ref, code = ProductRef(sku=Sku("A")), LocationCode(location[1])
-        command: Receive | Pick | Adjust
-        if kind == "receive":
-            command = Receive(ref, code, n)
-        elif kind == "pick":
-            command = Pick(ref, code, n)
-        else:
-            command = Adjust(ref, code, -n)
-        items.append(_item(command, product=product, location=location))
+        items.append(_item(step_command(kind, ref, code, n), product=product, location=location))
     plan = plan_batch(items, [product], rows)
     for (kind, _n, _lot, location), outcome in zip(ops, plan.outcomes, strict=True):
         if kind == "pick" and location == DOCK:

@@ -16,7 +16,6 @@ from stock_core.domain.capacity import UnitSize
 from stock_core.domain.capacity import load_of
 from stock_core.domain.capacity import room_refusal
 from stock_core.domain.capacity import unit_size
-from stock_core.domain.movement import Adjust
 from stock_core.domain.movement import Envelope
 from stock_core.domain.movement import Pick
 from stock_core.domain.movement import ProductRef
@@ -25,6 +24,7 @@ from stock_core.errors import CapacityExceededError
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import Sku
+from tests.unit.stock_core.steps import step_command
 
 D = Decimal
 BIN = (7, "BIN-1")
@@ -72,14 +72,7 @@ def test_a_location_never_exceeds_its_capacity_after_any_accepted_batch(
     items = []
     for n, (kind, product, units) in enumerate(steps):
         ref, where = ProductRef(sku=Sku(f"P{product}")), LocationCode(BIN[1])
-        command: Receive | Pick | Adjust
-        if kind == "receive":
-            command = Receive(ref, where, units)
-        elif kind == "pick":
-            command = Pick(ref, where, units)
-        else:
-            command = Adjust(ref, where, -units)
-        envelope = Envelope(IdempotencyKey(f"k{n}"), command)
+        envelope = Envelope(IdempotencyKey(f"k{n}"), step_command(kind, ref, where, units))
         items.append(PlanItem(envelope, facts[product - 1], 1, BIN))
     capacity = {BIN[0]: Capacity(BIN[1], D(max_weight), D(max_volume))}
     plan = plan_batch(items, facts, [], None, None, capacity, {BIN[0]: Load()}, _PRODUCTS)

@@ -20,12 +20,14 @@ def _envelope(key: str) -> Envelope:
 
 
 class _Recorder:
-    """A ``post`` that records its batches and can be held open or made to fail."""
+    """A ``post`` that records its batches and can be held open (``held``: until its
+    ``gate`` is set) or made to fail."""
 
-    def __init__(self) -> None:
+    def __init__(self, held: bool = False) -> None:
         self.batches: list[list[str]] = []
         self.gate = asyncio.Event()
-        self.gate.set()
+        if not held:
+            self.gate.set()
         self.fail: Exception | None = None
 
     async def post(self, envelopes: list[Envelope]) -> list[str]:
@@ -45,8 +47,7 @@ async def test_a_lone_caller_goes_straight_through() -> None:
 
 
 async def test_callers_arriving_while_a_batch_posts_form_the_next_batch() -> None:
-    recorder = _Recorder()
-    recorder.gate.clear()
+    recorder = _Recorder(held=True)
     group = GroupCommit(recorder.post, concurrency=1)
     first = asyncio.create_task(group.submit(_envelope("first")))
     await asyncio.sleep(0)
@@ -78,8 +79,7 @@ async def test_one_key_twice_never_shares_a_batch() -> None:
 
 
 async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_goes_on() -> None:
-    recorder = _Recorder()
-    recorder.gate.clear()
+    recorder = _Recorder(held=True)
     recorder.fail = RuntimeError("database gone")
     group = GroupCommit(recorder.post, concurrency=1)
     failing = [asyncio.create_task(group.submit(_envelope(f"k{n}"))) for n in range(3)]
@@ -93,8 +93,7 @@ async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_goes_
 
 
 async def test_a_caller_that_stops_waiting_does_not_take_its_envelope_back() -> None:
-    recorder = _Recorder()
-    recorder.gate.clear()
+    recorder = _Recorder(held=True)
     group = GroupCommit(recorder.post)
     task = asyncio.create_task(group.submit(_envelope("gone")))
     await asyncio.sleep(0)
@@ -109,8 +108,7 @@ async def test_a_caller_that_stops_waiting_does_not_take_its_envelope_back() -> 
 
 
 async def test_close_cancels_whoever_still_waits() -> None:
-    recorder = _Recorder()
-    recorder.gate.clear()
+    recorder = _Recorder(held=True)
     group = GroupCommit(recorder.post, concurrency=1)
     waiting = [asyncio.create_task(group.submit(_envelope(f"k{n}"))) for n in range(3)]
     await asyncio.sleep(0)
@@ -126,8 +124,7 @@ def test_nonsense_limits_are_refused() -> None:
 
 
 async def test_an_envelope_whose_keys_a_batch_in_flight_holds_waits_for_the_next() -> None:
-    recorder = _Recorder()
-    recorder.gate.clear()
+    recorder = _Recorder(held=True)
     group = GroupCommit(recorder.post, concurrency=2, keys_of=lambda e: (e.key[0],))
     first = asyncio.create_task(group.submit(_envelope("a1")))  # holds "a"
     await asyncio.sleep(0)

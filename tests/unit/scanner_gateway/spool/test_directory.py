@@ -47,6 +47,18 @@ async def drain(spool: Spool, batch: int = 100) -> list[Envelope]:
     return out
 
 
+async def opened(directory: Path) -> Spool:
+    """The spool in ``directory``, opened (made if there is none)."""
+    spool = Spool(directory)
+    await spool.open()
+    return spool
+
+
+def pending(directory: Path) -> list[Envelope]:
+    """What the spool in ``directory`` still holds to post, read from its files."""
+    return [r.envelope for r in pending_records(directory)]
+
+
 def segments(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.glob("segment-*.wal"))
 
@@ -65,23 +77,20 @@ def temporary_files(directory: Path) -> list[str]:
 
 
 async def test_appended_records_are_there_after_reopening(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.append(envelopes(range(2)))
     await spool.append(envelopes(range(2, 3)))
     assert spool.pending == 3
     await spool.close()
 
-    again = Spool(tmp_path)
-    await again.open()
+    again = await opened(tmp_path)
     assert [r.envelope for r in await again.head(10)] == envelopes(range(3))
     await again.close()
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(3))
+    assert pending(tmp_path) == envelopes(range(3))
 
 
 async def test_remove_head_passes_over_the_oldest_for_good(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.append(envelopes(range(5)))
     assert [r.envelope for r in await spool.head(2)] == envelopes(range(2))
     await spool.remove_head(2)
@@ -89,8 +98,7 @@ async def test_remove_head_passes_over_the_oldest_for_good(tmp_path: Path) -> No
     assert spool.pending == 4
     await spool.close()
 
-    again = Spool(tmp_path)
-    await again.open()
+    again = await opened(tmp_path)
     assert again.pending == 4
     assert await drain(again) == envelopes(range(2, 6))
     await again.close()
@@ -106,15 +114,14 @@ async def test_the_checkpoint_is_written_at_intervals_and_on_close(tmp_path: Pat
     await spool.remove_head(len(await spool.head(3)))
     await spool.remove_head(len(await spool.head(3)))
     assert checkpoint.read_bytes() == first  # a crash now replays six scans again
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(10))
+    assert pending(tmp_path) == envelopes(range(10))
     await spool.close()
     assert checkpoint.read_bytes() != first
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(6, 10))
+    assert pending(tmp_path) == envelopes(range(6, 10))
 
 
 async def test_head_reads_from_disk_a_batch_at_a_time(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     for start in range(0, 1000, 100):
         await spool.append(envelopes(range(start, start + 100)))
     first = await spool.head(10)
@@ -139,8 +146,7 @@ async def test_segments_roll_and_drained_ones_are_deleted(tmp_path: Path) -> Non
     assert spool.status().size_bytes == SEGMENT_HEADER_SIZE
     await spool.append(envelopes(range(100, 101)))
     await spool.close()
-    again = Spool(tmp_path)
-    await again.open()
+    again = await opened(tmp_path)
     assert await drain(again) == envelopes(range(100, 101))
     await again.close()
 
@@ -155,8 +161,7 @@ async def test_a_crash_between_checkpoint_and_deletion_deletes_on_open(tmp_path:
     await spool.close()
     for name, data in kept.items():  # as if the deletions never happened
         (tmp_path / name).write_bytes(data)
-    again = Spool(tmp_path)
-    await again.open()
+    again = await opened(tmp_path)
     assert await drain(again) == envelopes(range(20, 40))
     await again.close()
 
@@ -164,8 +169,7 @@ async def test_a_crash_between_checkpoint_and_deletion_deletes_on_open(tmp_path:
 async def test_a_torn_tail_on_disk_is_cut_and_appends_follow_the_good_records(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.append(envelopes(range(2)))
     await spool.close()
     path = only_segment(tmp_path)
@@ -181,16 +185,13 @@ async def test_a_torn_tail_on_disk_is_cut_and_appends_follow_the_good_records(
     assert again.status().quarantined == 0  # never acknowledged: nothing lost
     await again.append(envelopes(range(3, 4)))
     await again.close()
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(2)) + envelopes(
-        range(3, 4)
-    )
+    assert pending(tmp_path) == envelopes(range(2)) + envelopes(range(3, 4))
 
 
 async def test_a_flipped_byte_is_quarantined_and_costs_only_its_record(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.append(envelopes(range(10)))
     await spool.close()
     path = only_segment(tmp_path)
@@ -216,8 +217,7 @@ async def test_a_flipped_byte_is_quarantined_and_costs_only_its_record(
 
 
 async def test_damage_found_while_replaying_is_reported_once(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.append(envelopes(range(6)))
     path = only_segment(tmp_path)
     blob = len(encode_record(record(0)))
@@ -246,8 +246,7 @@ async def test_records_and_damage_longer_than_a_read_are_read_whole(tmp_path: Pa
         + encode_record(record(1, big))
         + encode_record(record(2))
     )
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     assert spool.pending == 3
     (zeros,) = spool.unreported()
     assert zeros.size == 600 << 10
@@ -265,7 +264,7 @@ async def test_a_checkpoint_past_deleted_segments_starts_at_the_next(tmp_path: P
         data = encode_segment_header(seq) + stream([record(n) for n in numbers])
         (tmp_path / f"segment-{seq:08d}.wal").write_bytes(data)
     (tmp_path / "checkpoint").write_bytes(b"stockd-spool-checkpoint 1 3 24 00000000\n")
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(4))
+    assert pending(tmp_path) == envelopes(range(4))
     spool = Spool(tmp_path)
     await spool.open()  # (with a checksum that does not match: from the oldest segment)
     assert spool.pending == 4
@@ -274,8 +273,7 @@ async def test_a_checkpoint_past_deleted_segments_starts_at_the_next(tmp_path: P
     (tmp_path / "checkpoint").write_bytes(
         b"stockd-spool-checkpoint 1 " + body + b" %08x\n" % zlib.crc32(body)
     )
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     assert await drain(spool) == envelopes(range(4))
     await spool.close()
     assert segments(tmp_path) == ["segment-00000006.wal"]  # drained, emptied in place
@@ -289,8 +287,7 @@ async def test_an_undecodable_record_is_quarantined(tmp_path: Path) -> None:
     odd = fields + struct.pack(">I", zlib.crc32(fields)) + payload
     path = tmp_path / "segment-00000001.wal"
     path.write_bytes(encode_segment_header(1) + encode_record(record(0)) + odd)
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     assert spool.pending == 2  # counted by checksum ...
     assert [r.envelope for r in await spool.head(10)] == envelopes(range(1))
     assert spool.pending == 1  # ... found out on reading
@@ -319,8 +316,7 @@ async def test_a_damaged_segment_header_is_quarantined_and_its_records_read(
     header[9] ^= 0x02  # the version byte: the header checksum catches it
     path = tmp_path / "segment-00000001.wal"
     path.write_bytes(bytes(header) + stream([record(0), record(1)]))
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     assert spool.status().quarantined == 1
     await spool.append(envelopes(range(2, 3)))  # not after a damaged header
     assert len(segments(tmp_path)) == 2
@@ -331,8 +327,7 @@ async def test_a_damaged_segment_header_is_quarantined_and_its_records_read(
 async def test_a_damaged_checkpoint_replays_from_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.append(envelopes(range(4)))
     await spool.remove_head(len(await spool.head(2)))
     await spool.close()
@@ -351,8 +346,7 @@ async def test_leftover_temporary_files_are_removed(tmp_path: Path) -> None:
     (tmp_path / "checkpoint.tmp").write_bytes(b"half")
     (tmp_path / "segment-00000009.wal.tmp").write_bytes(b"half")
     (tmp_path / "epoch.tmp").write_bytes(b"someone else's")
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     await spool.close()
     assert temporary_files(tmp_path) == ["epoch.tmp"]
 
@@ -363,8 +357,7 @@ async def test_a_legacy_spool_is_replayed_first_and_then_deleted(tmp_path: Path)
     damaged[30] ^= 0x10
     legacy = tmp_path / "spool.log"
     legacy.write_bytes(b"".join([*blobs[:2], bytes(damaged), *blobs[3:]]) + blobs[0][:9])
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     assert spool.pending == 4
     assert spool.status().quarantined == 1
     await spool.append(envelopes(range(10, 12)))  # appends go to a new segment
@@ -378,8 +371,7 @@ async def test_a_legacy_spool_is_replayed_first_and_then_deleted(tmp_path: Path)
 
 async def test_an_empty_legacy_spool_is_removed(tmp_path: Path) -> None:
     (tmp_path / "spool.log").write_bytes(b"")
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     assert not (tmp_path / "spool.log").exists()
     await spool.close()
 
@@ -398,9 +390,7 @@ async def test_a_failed_append_leaves_nothing_behind(tmp_path: Path, failure: st
     assert spool.pending == 2
     await spool.append(envelopes(range(3, 4)))
     await spool.close()
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(2)) + envelopes(
-        range(3, 4)
-    )
+    assert pending(tmp_path) == envelopes(range(2)) + envelopes(range(3, 4))
 
 
 async def test_a_failed_append_that_cannot_be_cut_is_cut_before_the_next(tmp_path: Path) -> None:
@@ -418,9 +408,7 @@ async def test_a_failed_append_that_cannot_be_cut_is_cut_before_the_next(tmp_pat
         await spool.append(envelopes(range(2, 3)))
     await spool.append(envelopes(range(3, 4)))
     await spool.close()
-    assert [r.envelope for r in pending_records(tmp_path)] == envelopes(range(1)) + envelopes(
-        range(3, 4)
-    )
+    assert pending(tmp_path) == envelopes(range(1)) + envelopes(range(3, 4))
 
 
 async def test_the_cap_refuses_appends_and_raises_the_alarm(
@@ -449,8 +437,7 @@ async def test_the_cap_refuses_appends_and_raises_the_alarm(
 
 
 async def test_status_reports_depth_size_and_the_oldest_age(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     empty = spool.status()
     assert (empty.depth, empty.oldest_age_s, empty.replaying) == (0, None, False)
     assert empty.size_bytes == SEGMENT_HEADER_SIZE
@@ -474,8 +461,7 @@ async def test_status_reports_depth_size_and_the_oldest_age(tmp_path: Path) -> N
 
 
 async def test_a_second_spool_on_the_same_directory_is_refused(tmp_path: Path) -> None:
-    first = Spool(tmp_path)
-    await first.open()
+    first = await opened(tmp_path)
     second = Spool(tmp_path)
     with pytest.raises(SpoolLockedError) as refused:
         await second.open()
@@ -492,8 +478,7 @@ async def test_a_second_spool_on_the_same_directory_is_refused(tmp_path: Path) -
 
 
 async def test_a_record_can_be_copied_to_quarantine(tmp_path: Path) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
+    spool = await opened(tmp_path)
     path = await spool.quarantine_record(record(3), "it kept failing")
     assert path.read_bytes() == encode_record(record(3))
     assert spool.status().quarantined == 1
