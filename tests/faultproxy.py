@@ -23,8 +23,10 @@ import contextlib
 import threading
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 from typing import TypeVar
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
@@ -67,6 +69,19 @@ def _through(url: str, port: int) -> str:
     netloc = f"{userinfo}{at}127.0.0.1:{port}"
     query = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("host", "port")]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _in_a_thread(
+    method: Callable[[FaultProxy], None],
+) -> Callable[[FaultProxy], Coroutine[Any, Any, None]]:
+    """``method`` for a test on an event loop: run in a thread, so that the loop (with
+    the clients the proxy serves on it) goes on meanwhile."""
+
+    async def run(self: FaultProxy) -> None:
+        await asyncio.to_thread(method, self)
+
+    run.__doc__ = method.__doc__
+    return run
 
 
 class FaultProxy:
@@ -132,17 +147,10 @@ class FaultProxy:
     def unhang(self) -> None:
         self._call(self._unhang)
 
-    async def acut(self) -> None:
-        await asyncio.to_thread(self.cut)
-
-    async def ahang(self) -> None:
-        await asyncio.to_thread(self.hang)
-
-    async def aunhang(self) -> None:
-        await asyncio.to_thread(self.unhang)
-
-    async def arestore(self) -> None:
-        await asyncio.to_thread(self.restore)
+    acut = _in_a_thread(cut)
+    ahang = _in_a_thread(hang)
+    aunhang = _in_a_thread(unhang)
+    arestore = _in_a_thread(restore)
 
     def __enter__(self) -> FaultProxy:
         self.start()

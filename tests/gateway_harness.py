@@ -32,6 +32,7 @@ from hardware_mocks.frames import ScannerModel
 from hardware_mocks.pty_scanner import PtyScanner
 from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
+from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from stock_core.store.database import Database
@@ -43,14 +44,17 @@ __all__ = [
     "Outage",
     "Rig",
     "Transport",
+    "all_accounted_for",
     "all_connected",
     "byte_escapes",
     "drained",
     "eventually",
+    "honeywell_config",
     "invariants_hold",
     "ledger_rows",
     "open_rig",
     "outbox_payloads",
+    "scanner_state",
     "serving",
     "stock_rows",
 ]
@@ -147,6 +151,35 @@ class Outage:
         return Gateway(StockService(self.db.pool), configs, spool_dir, **options)
 
 
+def scanner_state(scanner_id: str, state: str, **fields: Any) -> ScannerState:
+    """What gateway ``gw-1`` says of a scanner in ``state``: a receiving tty at DOCK-1
+    that has scanned nothing yet, but for ``fields``."""
+    defaults: dict[str, Any] = {
+        "gateway": "gw-1",
+        "url": f"/dev/tty{scanner_id}",
+        "detail": "",
+        "mode": "receive",
+        "location": "DOCK-1",
+        "last_scan_at": None,
+        "last_code": None,
+        "counters": {},
+    }
+    return ScannerState(id=scanner_id, state=state, **(defaults | fields))
+
+
+def honeywell_config(scanner_id: str, path: Path, **config: Any) -> ScannerConfig:
+    """The config of a Honeywell on the pty at ``path``, as a site writes it: the
+    ``honeywell`` preset and feedback, CRLF; ``config`` overrides or adds fields."""
+    settings: dict[str, Any] = {
+        "id": scanner_id,
+        "url": str(path),
+        "preset": "honeywell",
+        "terminator": "CRLF",
+        "feedback": "honeywell",
+    }
+    return ScannerConfig(**(settings | config))
+
+
 async def open_rig(
     scanner_id: str,
     transport: Transport,
@@ -231,6 +264,12 @@ async def invariants_hold(service: StockService) -> None:
     """``service.verify()`` finds every invariant holding (its report shown if not)."""
     report = await service.verify()
     assert report.ok, report.render()
+
+
+async def all_accounted_for(service: StockService) -> None:
+    """After a fault run: no scan was left a spool exception, and every invariant holds."""
+    assert await service.list_spool_exceptions() == []
+    await invariants_hold(service)
 
 
 async def ledger_rows(pool: Pool, scanner: str | None = None) -> list[dict[str, Any]]:

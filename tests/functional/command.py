@@ -38,6 +38,8 @@ COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "stockd
 
 @dataclass(frozen=True)
 class Run:
+    """A finished ``stockd`` command: its exit status, its output and how long it took."""
+
     returncode: int
     stdout: str
     stderr: str

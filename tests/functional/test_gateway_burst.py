@@ -29,6 +29,8 @@ from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.gateway_harness import all_connected
+from tests.gateway_harness import honeywell_config
+from tests.gateway_harness import invariants_hold
 from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import stock_rows
 from tests.timing import UNIT
@@ -87,15 +89,7 @@ async def _uploaders(
             pty = await PtyScanner.create(
                 directory / scanner_id, HONEYWELL, name=scanner_id, write_timeout=10 * UNIT
             )
-            config = ScannerConfig(
-                id=scanner_id,
-                url=str(pty.path),
-                preset="honeywell",
-                terminator="CRLF",
-                feedback="honeywell",
-                mode="receive",
-                location=f"BIN-{n}",
-            )
+            config = honeywell_config(scanner_id, pty.path, mode="receive", location=f"BIN-{n}")
             uploaders.append(Uploader(scanner_id, f"BURST-{n}", gtin, f"BIN-{n}", pty, config))
         yield uploaders
     finally:
@@ -150,8 +144,7 @@ async def _upload_all_at_once(
             assert {(r["kind"], r["sku"], r["location"], r["delta"]) for r in rows} == {
                 ("receive", uploader.sku, uploader.location, 1)
             }
-        report = await service.verify()
-        assert report.ok, report.render()
+        await invariants_hold(service)
         return seconds
 
 

@@ -38,6 +38,7 @@ from tests.gateway_harness import Answer
 from tests.gateway_harness import Rig
 from tests.gateway_harness import Transport
 from tests.gateway_harness import all_connected
+from tests.gateway_harness import invariants_hold
 from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import open_rig
 from tests.gateway_harness import outbox_payloads
@@ -108,6 +109,9 @@ def nak(text: str, reason: str, aim: str | None = None) -> Step:
 
 @dataclass(frozen=True)
 class Plan:
+    """One simulated scanner of the run: how it is reached, its model, the steps it
+    scans and any config fields of its own."""
+
     id: str
     transport: Transport
     model: ScannerModel
@@ -493,5 +497,4 @@ async def test_sixteen_scanners_give_exact_stock_and_one_ledger_command_per_acce
     else:  # one transaction per scan
         assert gateway.committer.batches == envelopes
 
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)

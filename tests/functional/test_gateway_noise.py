@@ -16,13 +16,14 @@ import pytest
 from hardware_mocks.frames import DATALOGIC
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.gateway_harness import Rig
 from tests.gateway_harness import all_connected
 from tests.gateway_harness import eventually
+from tests.gateway_harness import honeywell_config
+from tests.gateway_harness import invariants_hold
 from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import open_rig
 from tests.gateway_harness import outbox_payloads
@@ -40,14 +41,7 @@ async def rigs(tmp_path: Path) -> AsyncIterator[tuple[Rig, Rig]]:
         tmp_path / "noisy", HONEYWELL, name="noisy", write_timeout=10.0, seed=10
     )
     # "auto" ends a frame on any CR, LF or TAB: the most frames random bytes can make
-    config = ScannerConfig(
-        id="noisy",
-        url=str(noisy_scanner.path),
-        preset="honeywell",
-        terminator="auto",
-        feedback="honeywell",
-        location="DOCK-1",
-    )
+    config = honeywell_config("noisy", noisy_scanner.path, terminator="auto", location="DOCK-1")
     noisy = Rig("noisy", noisy_scanner, HONEYWELL, config)
     quiet = await open_rig("quiet", "tcp", DATALOGIC, tmp_path, location="DOCK-1")
     try:
@@ -128,8 +122,7 @@ async def test_ten_megabytes_of_noise_on_one_line_leave_the_other_scanner_and_th
     assert sum(r["scanner"] == "quiet" for r in rows) == len(answers) + 1
     assert (await service.stock_of("WIDGET")).on_hand == len(answers) + 2
     assert (await service.stock_of("GADGET")).on_hand == 0
-    report = await service.verify()
-    assert report.ok, report.render()
+    await invariants_hold(service)
     print(
         f"\nnoise {NOISE_BYTES} B in {blast_seconds:.2f}s; quiet scans {len(answers)},"
         f" latency max {max(latencies) * 1000:.0f} ms, median"
@@ -180,15 +173,7 @@ async def test_a_line_flooding_noise_without_end_starves_no_other_and_each_frame
     """One port floods, without end; a quiet port beside it is served all the while."""
     flood = await PtyScanner.create(tmp_path / "flood", HONEYWELL, write_timeout=30 * UNIT)
     # CRLF and a long idle gap: every line is exactly one frame, however it is read
-    flood_config = ScannerConfig(
-        id="flood",
-        url=str(flood.path),
-        preset="honeywell",
-        terminator="CRLF",
-        idle_gap_ms=10_000,
-        feedback="honeywell",
-        location="DOCK-1",
-    )
+    flood_config = honeywell_config("flood", flood.path, idle_gap_ms=10_000, location="DOCK-1")
     quiet = await open_rig("quiet", "pty", HONEYWELL, tmp_path, location="DOCK-1")
     gateway = Gateway(service, [flood_config, quiet.config], tmp_path / "spool")
     await gateway.start()

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.gateway_harness import all_connected
+from tests.gateway_harness import honeywell_config
 from tests.gateway_harness import stock_rows
 from tests.integration.catalog_fixture import load_sample_catalog
 from tests.timing import UNIT
@@ -31,15 +31,7 @@ async def test_a_scan_read_in_two_halves_around_a_stall_is_one_scan_and_one_ack(
     service = StockService(pool)
     await load_sample_catalog(service)
     pty = await PtyScanner.create(tmp_path / "dock", HONEYWELL, name="dock")
-    config = ScannerConfig(
-        id="dock",
-        url=str(pty.path),
-        preset="honeywell",
-        terminator="CRLF",
-        feedback="honeywell",
-        mode="receive",
-        location="A-01",
-    )
+    config = honeywell_config("dock", pty.path, mode="receive", location="A-01")
     gateway = Gateway(service, [config], tmp_path / "spool")
     await gateway.start()
     try:

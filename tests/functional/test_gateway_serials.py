@@ -30,6 +30,7 @@ from tests.gateway_harness import ledger_rows
 from tests.gateway_harness import open_rig
 from tests.gateway_harness import outbox_payloads
 from tests.gateway_harness import serving
+from tests.integration.catalog_fixture import QUARANTINE_CSV
 from tests.timing import UNIT
 
 PHONE = "09506000134352"  # GTIN of the serial-tracked PHONE
@@ -41,7 +42,7 @@ def gs1(serial: str) -> str:
 
 @pytest.fixture
 async def catalog(service: StockService) -> StockService:
-    await service.import_locations(b"code,zone,name,gln,type\nQ-01,Q,Returns cage,,quarantine\n")
+    await service.import_locations(QUARANTINE_CSV)
     await service.import_products(
         b"sku,name,barcodes,category,unit_cost,weight_g,length_mm,width_mm,height_mm,"
         b"reorder_point,reorder_qty,lead_time_days,safety_stock,tracking\n"

@@ -8,9 +8,9 @@ import pytest
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from scanner_gateway.config import ScannerConfig
 from scanner_gateway.gateway import Gateway
 from stock_core.service import StockService
+from tests.gateway_harness import honeywell_config
 from tests.timing import UNIT
 
 
@@ -24,13 +24,7 @@ async def scanner(tmp_path: Path) -> AsyncIterator[PtyScanner]:
 async def gateway(
     service: StockService, scanner: PtyScanner, tmp_path: Path
 ) -> AsyncIterator[Gateway]:
-    config = ScannerConfig(
-        id="dock-1",
-        url=str(scanner.path),
-        preset="honeywell",
-        feedback="honeywell",
-        terminator="CRLF",
-    )
+    config = honeywell_config("dock-1", scanner.path)
     gw = Gateway(service, [config], tmp_path / "spool", name="test")
     await gw.start()
     yield gw

@@ -73,6 +73,27 @@ async def drain(committer: Committer, within: float = 10.0) -> None:
         await committer.spool.close()
 
 
+async def replay(service: StockService, directory: Path, **options: Any) -> Committer:
+    """A committer over ``service`` (``options`` for it) replays the spool in
+    ``directory`` to its end, as a restarted gateway would (see :func:`drain`)."""
+    spool = Spool(directory)
+    await spool.open()
+    committer = Committer(service, spool, **options)
+    await drain(committer)
+    return committer
+
+
+async def spool_receives(directory: Path, count: int, batch: int | None = None) -> None:
+    """``count`` :func:`receive` scans appended to the spool in ``directory``, ``batch``
+    at a time (all at once by default), then the spool closed: a gateway gone."""
+    spool = Spool(directory)
+    await spool.open()
+    step = batch or count
+    for start in range(0, count, step):
+        await spool.append([receive(n) for n in range(start, min(start + step, count))])
+    await spool.close()
+
+
 def receive(n: int, scanner: str = "bulk") -> Envelope:
     """A receive of one WIDGET at DOCK-1 with a lot of its own, as a scanner sends it."""
     return Envelope(
@@ -225,19 +246,12 @@ async def test_a_damaged_record_mid_spool_costs_only_that_record(
     damage: object,
     salvaged: bool,
 ) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
-    for start in range(0, 60, 10):
-        await spool.append([receive(n) for n in range(start, start + 10)])
-    await spool.close()
+    await spool_receives(tmp_path, 60, batch=10)
     path, victim = frames_on_disk(tmp_path)[30]
     assert callable(damage)
     damage(path, victim)
 
-    spool = Spool(tmp_path)
-    await spool.open()
-    committer = Committer(service, spool)
-    await drain(committer)
+    committer = await replay(service, tmp_path)
     assert await ledger_lots(pool) == [f"bulk-{n:06d}" for n in range(60) if n != 30]
     assert committer.spool_status().quarantined == 1
     exceptions = await service.list_spool_exceptions()
@@ -570,10 +584,7 @@ class _ForgetfulService(StockService):
 async def test_damage_is_reported_before_the_spool_moves_past_it(
     service: StockService, pool: Pool, tmp_path: Path
 ) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
-    await spool.append([receive(n) for n in range(10)])
-    await spool.close()
+    await spool_receives(tmp_path, 10)
     path, victim = frames_on_disk(tmp_path)[4]
     flip(path, victim.end - 3)
 
@@ -590,10 +601,7 @@ async def test_damage_is_reported_before_the_spool_moves_past_it(
         assert len(spool.unreported()) == 1
         assert await ledger_lots(pool) == []  # nothing passes it before it is reported
     forgetful.down = False
-    spool = Spool(tmp_path)
-    await spool.open()
-    committer = Committer(forgetful, spool)
-    await drain(committer)
+    await replay(forgetful, tmp_path)
     assert await ledger_lots(pool) == [f"bulk-{n:06d}" for n in range(10) if n != 4]
     assert [e.key for e in await service.list_spool_exceptions()] == ["bulk:4"]
     assert len(quarantine_files(tmp_path)) == 1
@@ -602,18 +610,12 @@ async def test_damage_is_reported_before_the_spool_moves_past_it(
 async def test_what_cannot_be_kept_as_a_spool_exception_is_quarantined_and_replay_goes_on(
     service: StockService, pool: Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = Spool(tmp_path)
-    await spool.open()
-    await spool.append([receive(n) for n in range(5)])
-    await spool.close()
+    await spool_receives(tmp_path, 5)
     path, victim = frames_on_disk(tmp_path)[1]
     flip(path, victim.end - 3)
     forgetful = _ForgetfulService(pool, bad="bulk:3")
     forgetful.buggy = True
-    spool = Spool(tmp_path)
-    await spool.open()
-    committer = Committer(forgetful, spool, replay_attempts=2, replay_backoff=0.01)
-    await drain(committer)
+    await replay(forgetful, tmp_path, replay_attempts=2, replay_backoff=0.01)
     assert await ledger_lots(pool) == ["bulk-000000", "bulk-000002", "bulk-000004"]
     assert await service.list_spool_exceptions() == []
     names = [p.name for p in quarantine_files(tmp_path)]

@@ -9,7 +9,6 @@ and a bad serial setting in the config file stops start-up with one clear line.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from itertools import groupby
 from pathlib import Path
@@ -25,6 +24,7 @@ from scanner_gateway.gateway import Gateway
 from stock_core.model import ScannerState
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
+from tests.functional.command import stockd
 from tests.gateway_harness import Rig
 from tests.gateway_harness import eventually
 from tests.gateway_harness import ledger_rows
@@ -171,22 +171,9 @@ async def test_a_bad_baud_rate_in_the_config_file_stops_start_up_naming_it(
         '[[scanners]]\nid = "dock-1"\nurl = "/dev/ttyUSB0"\nbaudrate = 12345\n'
         'terminator = "CRLF"\nfeedback = "honeywell"\n'
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "stockd",
-        "gateway",
-        "--config",
-        str(config),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={"STOCKD_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
-    )
-    async with asyncio.timeout(20 * UNIT):
-        out, err = await process.communicate()
-    assert process.returncode == 2
-    assert out == b""
-    (line,) = err.decode().splitlines()
+    run = await stockd("gateway", "--config", config, home=tmp_path, url=None, within=20)
+    assert run.returncode == 2
+    assert run.stdout == ""
+    (line,) = run.stderr_lines
     assert "scanners.0.baudrate" in line
     assert "115200" in line  # says what would do

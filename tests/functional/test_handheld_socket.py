@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
@@ -39,6 +40,7 @@ class Handheld:
     """The page's side of the socket: hello, then one scan at a time."""
 
     def __init__(self, server: TestServer, token: str, scanner: str = "web-test1") -> None:
+        self.server = server
         self.url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
         self.token = token
         self.scanner = scanner
@@ -69,6 +71,16 @@ class Handheld:
             await self.ws.close()
 
 
+@pytest.fixture
+async def handheld(start_server: ServerFactory, worker: str) -> AsyncIterator[Handheld]:
+    """The worker's handheld on a server of its own, hello said (the answer on
+    ``welcome``); closed at the end."""
+    hh = Handheld(await start_server(), worker)
+    await hh.connect()
+    yield hh
+    await hh.close()
+
+
 async def _scanners(server: TestServer, service: StockService) -> list[dict[str, Any]]:
     manager, _ = await service.create_token("boss", Role.MANAGER)
     async with (
@@ -84,11 +96,9 @@ async def _scanners(server: TestServer, service: StockService) -> list[dict[str,
 
 
 async def test_scans_are_taken_through_the_gateways_session_and_answered_once_each(
-    start_server: ServerFactory, service: StockService, worker: str, pool: Pool
+    handheld: Handheld, service: StockService, pool: Pool
 ) -> None:
-    server = await start_server()
-    hh = Handheld(server, worker)
-    welcome = await hh.connect()
+    hh, welcome = handheld, handheld.welcome
     assert welcome["type"] == "welcome"
     assert (welcome["worker"], welcome["last_seq"]) == ("ana", 0)
     assert welcome["session"]["mode"] == "receive"
@@ -130,19 +140,16 @@ async def test_scans_are_taken_through_the_gateways_session_and_answered_once_ea
         ("web-test1", "LOC:NOWHERE"),
         ("web-test1", "]C10105012345678900" + "10LOT-7<GS>17301231"),
     ]
-    listed = {s["id"]: s for s in await _scanners(server, service)}
+    listed = {s["id"]: s for s in await _scanners(hh.server, service)}
     assert listed["web-test1"]["state"] == "connected"
     assert listed["web-test1"]["mode"] == "pick"
     assert listed["web-test1"]["location"] == "A-01"
-    await hh.close()
 
 
 async def test_a_scan_sent_again_gets_its_first_reply_and_changes_nothing(
-    start_server: ServerFactory, service: StockService, worker: str, pool: Pool
+    handheld: Handheld, start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    server = await start_server()
-    hh = Handheld(server, worker)
-    await hh.connect()
+    hh = handheld
     await hh.scan(1, "LOC:A-01")
     first = await hh.scan(2, WIDGET_EAN)
     again = await hh.scan(2, WIDGET_EAN)
@@ -162,11 +169,9 @@ async def test_a_scan_sent_again_gets_its_first_reply_and_changes_nothing(
 
 
 async def test_a_count_in_progress_survives_a_reconnect(
-    start_server: ServerFactory, worker: str, pool: Pool
+    handheld: Handheld, start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    server = await start_server()
-    hh = Handheld(server, worker)
-    await hh.connect()
+    hh = handheld
     for seq, code in enumerate(["CMD:COUNT", "LOC:A-02", "QTY:3", GADGET], 1):
         assert (await hh.scan(seq, code))["type"] == "ack"
     await hh.close()
@@ -181,10 +186,9 @@ async def test_a_count_in_progress_survives_a_reconnect(
 
 
 async def test_a_scan_taken_offline_and_refused_now_is_a_spool_exception_for_a_manager(
-    start_server: ServerFactory, service: StockService, worker: str
+    handheld: Handheld, service: StockService
 ) -> None:
-    hh = Handheld(await start_server(), worker)
-    await hh.connect()
+    hh = handheld
     assert hh.ws is not None
     await hh.scan(1, "CMD:PICK")
     await hh.scan(2, "LOC:A-01")
@@ -197,7 +201,6 @@ async def test_a_scan_taken_offline_and_refused_now_is_a_spool_exception_for_a_m
     assert (late.scanner, late.scan_seq, late.key) == ("web-test1", 4, "handheld:web-test1:4")
     assert late.spooled_at is not None
     assert late.spooled_at.isoformat() == taken
-    await hh.close()
 
 
 async def test_gs1_separator_the_device_sends_is_read_as_fnc1(
@@ -213,15 +216,12 @@ async def test_gs1_separator_the_device_sends_is_read_as_fnc1(
 
 
 async def test_the_handheld_shows_offline_when_its_page_goes(
-    start_server: ServerFactory, service: StockService, worker: str, pool: Pool
+    handheld: Handheld, service: StockService, pool: Pool
 ) -> None:
-    server = await start_server()
-    hh = Handheld(server, worker)
-    await hh.connect()
-    await hh.close()
+    await handheld.close()
     listed: dict[str, dict[str, Any]] = {}
     for _ in range(100):
-        listed = {s["id"]: s for s in await _scanners(server, service)}
+        listed = {s["id"]: s for s in await _scanners(handheld.server, service)}
         if listed["web-test1"]["state"] == "offline":
             break
         await asyncio.sleep(0.05 * UNIT)
@@ -357,26 +357,22 @@ async def test_with_the_database_away_the_socket_closes_1013_and_the_scan_is_tak
 
 
 async def test_a_scan_whose_reply_is_no_longer_kept_is_answered_already_taken(
-    start_server: ServerFactory, worker: str, pool: Pool
+    handheld: Handheld, pool: Pool
 ) -> None:
-    hh = Handheld(await start_server(), worker)
-    await hh.connect()
+    hh = handheld
     await hh.scan(1, "LOC:A-01")
     await hh.scan(2, WIDGET_EAN)
     await pool.execute("DELETE FROM handheld_replies")  # long ago, beyond the kept replies
     again = await hh.scan(2, WIDGET_EAN)
     assert (again["type"], again["detail"], again["replayed"]) == ("ack", "already taken", True)
     assert await stock_rows(pool) == {("WIDGET", "A-01"): 1}
-    await hh.close()
 
 
 async def test_an_unreadable_stored_session_starts_afresh(
-    start_server: ServerFactory, worker: str, pool: Pool
+    handheld: Handheld, start_server: ServerFactory, worker: str, pool: Pool
 ) -> None:
-    hh = Handheld(await start_server(), worker)
-    await hh.connect()
-    await hh.scan(1, "CMD:PICK")
-    await hh.close()
+    await handheld.scan(1, "CMD:PICK")
+    await handheld.close()
     await pool.execute("""UPDATE handheld_sessions SET session = '{"mode": "dance"}'""")
     hh = Handheld(await start_server(), worker)
     welcome = await hh.connect()
@@ -385,30 +381,24 @@ async def test_an_unreadable_stored_session_starts_afresh(
 
 
 async def test_a_silent_or_binary_hello_is_refused(
-    database: Database, service: StockService, worker: str
+    start_server: ServerFactory, worker: str
 ) -> None:
-    server = TestServer(create_app(WebConfig(database=database, hello_timeout=0.2)))
-    await server.start_server()
-    try:
-        url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
-        async with websockets.connect(url) as silent:
-            with pytest.raises(websockets.ConnectionClosed):
-                await asyncio.wait_for(silent.recv(), 5 * UNIT)
-            assert silent.close_code == 4408
-        async with websockets.connect(url) as binary:
-            await binary.send(b"\x00hello")
-            with pytest.raises(websockets.ConnectionClosed):
-                await asyncio.wait_for(binary.recv(), 5 * UNIT)
-            assert binary.close_code == 4400
-        hh = Handheld(server, worker)
-        await hh.connect()
-        assert hh.ws is not None
-        await hh.ws.send(b"binary frames are ignored")
-        await hh.ws.send(json.dumps({"type": "ping"}))
-        assert (await hh.receive())["type"] == "pong"
-        await hh.close()
-    finally:
-        await server.close()
+    hh = Handheld(await start_server(hello_timeout=0.2), worker)
+    async with websockets.connect(hh.url) as silent:
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(silent.recv(), 5 * UNIT)
+        assert silent.close_code == 4408
+    async with websockets.connect(hh.url) as binary:
+        await binary.send(b"\x00hello")
+        with pytest.raises(websockets.ConnectionClosed):
+            await asyncio.wait_for(binary.recv(), 5 * UNIT)
+        assert binary.close_code == 4400
+    await hh.connect()
+    assert hh.ws is not None
+    await hh.ws.send(b"binary frames are ignored")
+    await hh.ws.send(json.dumps({"type": "ping"}))
+    assert (await hh.receive())["type"] == "pong"
+    await hh.close()
 
 
 async def test_the_service_worker_is_served_at_the_pages_scope(start_server: ServerFactory) -> None:
@@ -423,27 +413,21 @@ async def test_the_service_worker_is_served_at_the_pages_scope(start_server: Ser
 
 
 async def test_beyond_the_pending_hello_limit_the_upgrade_is_refused_busy(
-    database: Database, service: StockService, worker: str
+    start_server: ServerFactory, worker: str
 ) -> None:
-    server = TestServer(create_app(WebConfig(database=database, max_pending_hellos=1)))
-    await server.start_server()
-    try:
-        url = str(server.make_url("/scan/ws")).replace("http://", "ws://")
-        async with websockets.connect(url):  # says nothing yet
-            with pytest.raises(websockets.InvalidStatus) as refused:
-                await websockets.connect(url)
-            assert refused.value.response.status_code == 503
-        hh = Handheld(server, worker)  # the first one gone: room again
-        for _ in range(50):
-            try:
-                await hh.connect()
-                break
-            except websockets.InvalidStatus:
-                await asyncio.sleep(0.05 * UNIT)
-        assert hh.welcome["type"] == "welcome"
-        await hh.close()
-    finally:
-        await server.close()
+    hh = Handheld(await start_server(max_pending_hellos=1), worker)
+    async with websockets.connect(hh.url):  # says nothing yet
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(hh.url)
+        assert refused.value.response.status_code == 503
+    for _ in range(50):  # the first one gone: room again
+        try:
+            await hh.connect()
+            break
+        except websockets.InvalidStatus:
+            await asyncio.sleep(0.05 * UNIT)
+    assert hh.welcome["type"] == "welcome"
+    await hh.close()
 
 
 def test_the_service_worker_keeps_every_file_the_page_loads() -> None:

@@ -48,6 +48,7 @@ from stockd.demo import seed_demo
 from tests.browser import Browser
 from tests.browser import Page
 from tests.browser import needs_chromium
+from tests.gateway_harness import scanner_state
 from tests.pg import PgCluster
 from tests.timing import UNIT
 from web_ui.app import create_app
@@ -537,16 +538,12 @@ async def test_spool_exceptions_view_resolves_one(console: Console, page: Page) 
 
 
 async def test_scanners_view_shows_status_and_counters_live(console: Console, page: Page) -> None:
-    from stock_core.model import ScannerState
 
     await console.service.save_scanner_states(
         [
-            ScannerState(
-                id=name,
-                gateway="gw-1",
-                url=f"/dev/tty{name}",
-                state=state,
-                detail="",
+            scanner_state(
+                name,
+                state,
                 mode="pick",
                 location="A-01",
                 last_scan_at=datetime.now(UTC),

@@ -21,6 +21,7 @@ from tests.functional.api.conftest import Client
 from tests.functional.api.conftest import bearer
 from tests.functional.api.conftest import post_movement
 from tests.functional.web_app import stop_relays
+from tests.gateway_harness import scanner_state
 from web_ui.app import create_app
 from web_ui.config import WebConfig
 
@@ -175,18 +176,8 @@ async def test_scanners_merge_stored_and_live_states(
     database: Database, service: StockService, tokens: dict[Role, str], aiohttp_client: Any
 ) -> None:
     def state(scanner: str, value: str) -> ScannerState:
-        return ScannerState(
-            id=scanner,
-            gateway="gw-1",
-            url=f"socket://10.0.0.1:{len(scanner)}",
-            state=value,
-            detail="",
-            mode="receive",
-            location="DOCK-1",
-            last_scan_at=None,
-            last_code=None,
-            counters={"frames": 3, "garbled": 1},
-        )
+        url = f"socket://10.0.0.1:{len(scanner)}"
+        return scanner_state(scanner, value, url=url, counters={"frames": 3, "garbled": 1})
 
     await service.save_scanner_states(
         [state("aisle-7", "reconnecting"), state("dock-1", "stopped")]
