@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from collections.abc import Sequence
 from pathlib import Path
 
 from hardware_mocks.pty_scanner import PtyScanner
+from stock_core.domain.movement import Envelope
+from stock_core.domain.movement import ProductRef
+from stock_core.domain.movement import Receive
+from stock_core.service import StockService
+from stock_core.types import IdempotencyKey
+from stock_core.types import LocationCode
+from stock_core.types import Sku
 from tests.functional.command import Run
+from tests.functional.command import Running
+from tests.functional.command import running
 from tests.functional.command import stockd
 from tests.timing import UNIT
 
@@ -25,6 +35,8 @@ __all__ = [
     "first_answer",
     "honeywell_scanner",
     "import_csvs",
+    "running_gateway",
+    "seed_widgets",
     "verify_holds",
     "write",
 ]
@@ -51,6 +63,12 @@ async def import_csvs(
     return runs
 
 
+async def seed_widgets(service: StockService, units: int) -> None:
+    """``units`` WIDGET received at A-01 before any scan (key ``seed``)."""
+    receive = Receive(ProductRef(sku=Sku("WIDGET")), LocationCode("A-01"), units)
+    await service.post(Envelope(IdempotencyKey("seed"), receive))
+
+
 def honeywell_scanner(scanner_id: str, path: Path, **settings: str | bool | float) -> str:
     """A ``[[scanners]]`` TOML section for a Honeywell on the pty at ``path``, with
     ``settings`` (strings quoted) after the preset's lines."""
@@ -66,6 +84,15 @@ def honeywell_scanner(scanner_id: str, path: Path, **settings: str | bool | floa
         shown = f'"{value}"' if isinstance(value, str) else str(value).lower()
         lines.append(f"{key} = {shown}")
     return "\n".join(lines) + "\n\n"
+
+
+@contextlib.asynccontextmanager
+async def running_gateway(config: Path, home: Path, url: str) -> AsyncIterator[Running]:
+    """``stockd --config CONFIG gateway`` for the block, once it says it is up."""
+    async with running(
+        "--config", config, "gateway", home=home, url=url, ready=r"stockd gateway: "
+    ) as gateway:
+        yield gateway
 
 
 async def answer(scanner: PtyScanner, code: str) -> str:

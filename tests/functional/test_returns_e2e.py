@@ -11,19 +11,14 @@ import asyncpg
 
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
-from stock_core.domain.movement import Envelope
-from stock_core.domain.movement import ProductRef
-from stock_core.domain.movement import Receive
 from stock_core.domain.orders import OrderLineRequest
 from stock_core.service import StockService
-from stock_core.types import IdempotencyKey
-from stock_core.types import LocationCode
-from stock_core.types import Sku
-from tests.functional.command import running
 from tests.functional.pty_scans import expect_answers
 from tests.functional.pty_scans import first_answer
 from tests.functional.pty_scans import honeywell_scanner
 from tests.functional.pty_scans import import_csvs
+from tests.functional.pty_scans import running_gateway
+from tests.functional.pty_scans import seed_widgets
 from tests.functional.pty_scans import verify_holds
 from tests.functional.pty_scans import write
 from tests.integration.catalog_fixture import PRODUCTS_CSV
@@ -44,10 +39,7 @@ async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         service = StockService(pool)
-        widget = ProductRef(sku=Sku("WIDGET"))
-        await service.post(
-            Envelope(IdempotencyKey("seed"), Receive(widget, LocationCode("A-01"), 1))
-        )
+        await seed_widgets(service, 1)
         order, _ = await service.create_order("SO-1", [OrderLineRequest("WIDGET", 3)])
         assert (order.lines[0].reserved, order.lines[0].backordered) == (1, 2)
         async with await PtyScanner.create(tmp_path / "dock-1", HONEYWELL) as scanner:
@@ -58,14 +50,7 @@ async def test_returns_scrap_and_a_release_from_quarantine_scanned_on_a_pty(
                     + honeywell_scanner("dock-1", scanner.path)
                 ).encode(),
             )
-            async with running(
-                "--config",
-                config,
-                "gateway",
-                home=home,
-                url=database_url,
-                ready=r"stockd gateway: ",
-            ) as gateway:
+            async with running_gateway(config, home, database_url) as gateway:
                 await first_answer(scanner, "CMD:RETURN")
                 steps = [
                     ("LOC:A-01", "ack"),

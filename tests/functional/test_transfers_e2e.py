@@ -14,20 +14,18 @@ import asyncpg
 from hardware_mocks.frames import HONEYWELL
 from hardware_mocks.pty_scanner import PtyScanner
 from stock_core.domain.movement import Envelope
-from stock_core.domain.movement import ProductRef
-from stock_core.domain.movement import Receive
 from stock_core.domain.movement import ShipTransfer
 from stock_core.service import StockService
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
-from stock_core.types import Sku
 from stock_core.types import TransferNumber
 from stock_core.types import WarehouseCode
-from tests.functional.command import running
 from tests.functional.pty_scans import expect_answers
 from tests.functional.pty_scans import first_answer
 from tests.functional.pty_scans import honeywell_scanner
 from tests.functional.pty_scans import import_csvs
+from tests.functional.pty_scans import running_gateway
+from tests.functional.pty_scans import seed_widgets
 from tests.functional.pty_scans import verify_holds
 from tests.functional.pty_scans import write
 from tests.integration.catalog_fixture import PRODUCTS_CSV
@@ -49,10 +47,7 @@ async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
         service = StockService(pool)
-        widget = ProductRef(sku=Sku("WIDGET"))
-        await service.post(
-            Envelope(IdempotencyKey("seed"), Receive(widget, LocationCode("A-01"), 10))
-        )
+        await seed_widgets(service, 10)
         # opened with nothing yet: the scanners ship against it
         await service.post(
             Envelope(
@@ -73,14 +68,7 @@ async def test_a_transfer_is_shipped_and_received_by_scans_on_ptys(
                     + honeywell_scanner("east-1", east.path, warehouse="EAST")
                 ).encode(),
             )
-            async with running(
-                "--config",
-                config,
-                "gateway",
-                home=home,
-                url=database_url,
-                ready=r"stockd gateway: ",
-            ) as gateway:
+            async with running_gateway(config, home, database_url) as gateway:
                 await first_answer(main, "CMD:PICK")
                 await first_answer(east, "CMD:RECEIVE")
                 shipping = [

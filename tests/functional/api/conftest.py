@@ -76,6 +76,18 @@ async def post_json(client: Client, url: str, token: str, body: Any) -> tuple[in
     return response.status, await response.json(content_type=None)
 
 
+async def created_then_renamed(
+    client: Client, url: str, token: str, code: str, name: str, new_name: str
+) -> None:
+    """A code-keyed resource (a warehouse, an operator) POSTed to ``url`` is created
+    (201, as sent); POSTed again with the same code and ``new_name``, it is renamed
+    (200)."""
+    status, made = await post_json(client, url, token, {"code": code, "name": name})
+    assert (status, made["code"], made["name"]) == (201, code, name)
+    status, renamed = await post_json(client, url, token, {"code": code, "name": new_name})
+    assert (status, renamed["name"]) == (200, new_name)
+
+
 async def post_movement(
     client: Client, token: str, key: str, body: dict[str, Any]
 ) -> tuple[int, dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 from stock_core.domain.token import Role
 from stock_core.store.connection import Pool
 from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import created_then_renamed
 from tests.functional.api.conftest import get_json
 from tests.functional.api.conftest import post_json
 from tests.functional.api.conftest import post_movement
@@ -21,14 +22,7 @@ async def test_operators_are_kept_listed_and_named_by_movements(
     client: Client, tokens: dict[Role, str], pool: Pool
 ) -> None:
     manager, worker = tokens[Role.MANAGER], tokens[Role.WORKER]
-    status, made = await post_json(
-        client, "/api/v1/operators", manager, {"code": "ann", "name": "Ann"}
-    )
-    assert (status, made["code"], made["name"]) == (201, "ann", "Ann")
-    status, renamed = await post_json(
-        client, "/api/v1/operators", manager, {"code": "ann", "name": "Ann Smith"}
-    )
-    assert (status, renamed["name"]) == (200, "Ann Smith")
+    await created_then_renamed(client, "/api/v1/operators", manager, "ann", "Ann", "Ann Smith")
     await post_json(client, "/api/v1/operators", manager, {"code": "bob", "name": "Bob"})
     status, page = await get_json(client, "/api/v1/operators?limit=1", manager)
     assert status == 200

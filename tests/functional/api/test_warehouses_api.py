@@ -13,6 +13,7 @@ from stock_core.errors import CatalogImportError
 from stock_core.service import StockService
 from stock_core.store.connection import Pool
 from tests.functional.api.conftest import Client
+from tests.functional.api.conftest import created_then_renamed
 from tests.functional.api.conftest import get_json
 from tests.functional.api.conftest import post_json
 from tests.functional.api.conftest import post_movement
@@ -27,14 +28,7 @@ async def test_warehouses_are_kept_and_listed(
     client: Client, tokens: dict[Role, str], pool: Pool
 ) -> None:
     manager, worker = tokens[Role.MANAGER], tokens[Role.WORKER]
-    status, made = await post_json(
-        client, "/api/v1/warehouses", manager, {"code": "EAST", "name": "East depot"}
-    )
-    assert (status, made["code"], made["name"]) == (201, "EAST", "East depot")
-    status, renamed = await post_json(
-        client, "/api/v1/warehouses", manager, {"code": "EAST", "name": "East"}
-    )
-    assert (status, renamed["name"]) == (200, "East")
+    await created_then_renamed(client, "/api/v1/warehouses", manager, "EAST", "East depot", "East")
     status, page = await get_json(client, "/api/v1/warehouses?limit=1", manager)
     assert (status, [w["code"] for w in page["items"]], page["next_cursor"]) == (
         200,
