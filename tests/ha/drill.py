@@ -40,7 +40,6 @@ import re
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -66,8 +65,11 @@ from tests.ha.cluster import Node
 from tests.soak.soak import Display
 from tests.soak.soak import Worker
 from tests.soak.soak import create_tokens
+from tests.soak.soak import ledger_problems
 from tests.soak.soak import load_warehouse
+from tests.soak.soak import log_tails
 from tests.soak.soak import progress_log
+from tests.soak.soak import run_directory
 
 __all__ = ["FAULTS", "ApiWriter", "DrillReport", "Fault", "main", "run_drill"]
 
@@ -128,10 +130,7 @@ class DrillReport:
             )
         if self.api_applied == 0:
             out.append("no API write was answered")
-        if self.lost:
-            out.append(f"{len(self.lost)} acknowledged scan(s) lost: {self.lost[:5]}")
-        if self.duplicated:
-            out.append(f"{len(self.duplicated)} scan(s) counted twice: {self.duplicated[:5]}")
+        out += ledger_problems(self.lost, self.duplicated)
         if self.naked:
             out.append(f"{self.naked} scan(s) refused (nak): an outage must spool, not refuse")
         if self.unanswered or self.slow_replies:
@@ -314,9 +313,7 @@ async def run_drill(
     workdir: Path | None = None,
 ) -> DrillReport:
     rng = random.Random(seed)
-    own_dir = workdir is None
-    work = workdir or Path(tempfile.mkdtemp(prefix="stockd-drill-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work, own_dir = run_directory(workdir, "drill")
     _log(f"bringing up the HA stack ({'async' if fault == 'async-lag' else 'sync'} replication)")
     cluster = await HaCluster.up(nodes=nodes, synchronous=fault != "async-lag")
     ptys: list[PtyScanner] = []
@@ -440,8 +437,7 @@ async def run_drill(
             api_duplicated=sorted(k for k, n in api_lots.items() if n > 1),
         )
     except BaseException:
-        if serve is not None:
-            _log(f"--- stockd serve log tail ---\n{serve.tail(6000)}")
+        log_tails(_log, [serve], 6000)
         raise
     finally:
         stop_scans.set()
@@ -466,17 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, choices=(2, 3), default=2)
     parser.add_argument("--scanners", type=int, default=8)
     parser.add_argument("--after", type=float, default=20.0)
-    parser.add_argument("--keep", type=Path, help="keep logs and spool in this directory")
-    args = parser.parse_args(argv)
-    report = asyncio.run(
-        run_drill(
-            args.fault,
-            nodes=args.nodes,
-            scanners=args.scanners,
-            after=args.after,
-            workdir=args.keep,
-        )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        dest="workdir",
+        metavar="KEEP",
+        help="keep logs and spool in this directory",
     )
+    report = asyncio.run(run_drill(**vars(parser.parse_args(argv))))
     print(report.render(), flush=True)
     return 1 if report.problems() else 0
 

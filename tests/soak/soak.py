@@ -35,6 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import date
@@ -295,6 +296,34 @@ class Display:
 # -- the run --------------------------------------------------------------------------------
 
 
+def log_tails(
+    log: Callable[[str], None], processes: Iterable[StockdProcess | None], chars: int = 3000
+) -> None:
+    """The last ``chars`` of each started process's log, for a run that failed."""
+    for proc in processes:
+        if proc is not None:
+            log(f"--- {proc.name} log tail ---\n{proc.tail(chars)}")
+
+
+def run_directory(workdir: Path | None, name: str) -> tuple[Path, bool]:
+    """Where a run keeps its logs and spool: ``workdir`` (made if missing, kept after),
+    or a new temporary directory; and whether it is the run's own (to remove at the end)."""
+    work = workdir or Path(tempfile.mkdtemp(prefix=f"stockd-{name}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    return work, workdir is None
+
+
+def ledger_problems(lost: list[str], duplicated: list[str]) -> list[str]:
+    """What a run's ledger shows wrong with the acknowledged scans (by lot): some are not
+    in it, some are in it twice."""
+    out = []
+    if lost:
+        out.append(f"{len(lost)} acknowledged scan(s) not in the ledger: {lost[:5]}")
+    if duplicated:
+        out.append(f"{len(duplicated)} scan(s) counted twice: {duplicated[:5]}")
+    return out
+
+
 @dataclass
 class SoakReport:
     seconds: float
@@ -339,10 +368,7 @@ class SoakReport:
                 f"the feed stalled while PostgreSQL was up; stockd web was restarted"
                 f" {self.web_restarts_for_stalled_feed} time(s) (did its relay die?)"
             )
-        if self.lost:
-            out.append(f"{len(self.lost)} acknowledged scan(s) not in the ledger: {self.lost[:5]}")
-        if self.duplicated:
-            out.append(f"{len(self.duplicated)} scan(s) counted twice: {self.duplicated[:5]}")
+        out += ledger_problems(self.lost, self.duplicated)
         if self.phantom:
             out.append(f"{len(self.phantom)} ledger row(s) no one scanned: {self.phantom[:5]}")
         if self.naked_in_ledger:
@@ -474,9 +500,7 @@ async def run_soak(
     pace: float = 0.5,
 ) -> SoakReport:
     rng = random.Random(seed)
-    own_dir = workdir is None
-    work = workdir or Path(tempfile.mkdtemp(prefix="stockd-soak-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work, own_dir = run_directory(workdir, "soak")
     _log(f"work directory {work}")
     cluster = await asyncio.to_thread(PrivateCluster.create)
     url = await cluster.create_database("soak")
@@ -583,9 +607,7 @@ async def run_soak(
             web_restarts=watchdog.restarts,
         )
     except BaseException:
-        for proc in (gateway, web):
-            if proc is not None:
-                _log(f"--- {proc.name} log tail ---\n{proc.tail()}")
+        log_tails(_log, (gateway, web))
         raise
     finally:
         stop_scans.set()
