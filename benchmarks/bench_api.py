@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import tempfile
 import time
 import uuid
@@ -43,7 +42,9 @@ from figures import write_results
 from http_client import HttpClient
 from http_client import get_bytes
 from http_client import post_json_bytes
+from processes import remove_run_dir
 from processes import start_web
+from processes import tear_down
 from scratch_db import BenchDatabase
 from scratch_db import bench_database
 from scratch_db import postmaster_pid
@@ -248,9 +249,8 @@ async def main() -> None:
                     _report(c, res)
             results["web_peak_rss_mib"] = round(web.peak_rss_kib() / 1024, 1)
         finally:
-            if web.running:
-                await web.stop()
-            shutil.rmtree(tmp, ignore_errors=True)
+            await tear_down([web])
+            remove_run_dir(tmp)
         write_results(
             NAME,
             {

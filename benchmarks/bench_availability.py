@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import tempfile
 from datetime import date
 from datetime import timedelta
@@ -29,7 +28,9 @@ from bench_api import closed_loop
 from figures import CpuMeter
 from figures import machine_facts
 from figures import write_results
+from processes import remove_run_dir
 from processes import start_web
+from processes import tear_down
 from scratch_db import bench_database
 from scratch_db import postmaster_pid
 
@@ -150,9 +151,8 @@ async def main() -> None:
                         f" {res['ratio_to_raw_statement']:.2f}x the raw statement"
                     )
         finally:
-            if web.running:
-                await web.stop()
-            shutil.rmtree(tmp, ignore_errors=True)
+            await tear_down([web])
+            remove_run_dir(tmp)
         write_results(NAME, {"benchmark": NAME, "machine": facts, "concurrency": c, **results})
 
 

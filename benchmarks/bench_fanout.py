@@ -16,11 +16,9 @@ Target (issue 7): p99 <= 100 ms with 1,000 displays.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +32,10 @@ from figures import percentiles
 from figures import quiet_gc
 from figures import verdict
 from figures import write_results
+from processes import load_options
+from processes import remove_run_dir
 from processes import start_web
+from processes import tear_down
 from scratch_db import BenchDatabase
 from scratch_db import bench_database
 from scratch_db import postmaster_pid
@@ -155,13 +156,10 @@ async def run_step(
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--displays", type=int, default=1000)
-    parser.add_argument("--rates", default="10,25,50")
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    rates = [float(r) for r in args.rates.split(",")]
+    args = load_options(
+        __doc__, seconds=6.0, rates="10,25,50", displays=1000, keep=True
+    ).parse_args()
+    rates = args.rates
     tmp = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
     async with bench_database(NAME, pool_size=16) as db:
         facts = machine_facts(db.pg_version, db.where)
@@ -212,14 +210,8 @@ async def main() -> None:
                 )
                 await asyncio.sleep(1.0)
         finally:
-            for display in displays:
-                display.close()
-            if web.running:
-                await web.stop()
-            if args.keep:
-                print(f"logs kept in {tmp}")
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
+            await tear_down([web], displays=displays)
+            remove_run_dir(tmp, args.keep)
         holding = [
             s
             for s in steps

@@ -22,10 +22,8 @@ the step's length). Target (issue 7): p99 <= 50 ms at 1,000 scans/s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -41,6 +39,9 @@ from figures import verdict
 from figures import write_results
 from loop_pty import LoopPty
 from processes import forecaster_settled
+from processes import load_options
+from processes import remove_run_dir
+from processes import tear_down
 from processes import wait_connected
 from scratch_db import BenchDatabase
 from scratch_db import WaitSampler
@@ -230,14 +231,10 @@ async def warm_up(
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="100,250,500,750,1000")
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--scanners", type=int, default=64)
-    parser.add_argument("--displays", type=int, default=50)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    rates = [float(r) for r in args.rates.split(",")]
+    args = load_options(
+        __doc__, seconds=6.0, scanners=64, rates="100,250,500,750,1000", displays=50, keep=True
+    ).parse_args()
+    rates = args.rates
     tmp = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     async with bench_database(NAME) as db:
         facts = machine_facts(db.pg_version, db.where)
@@ -290,17 +287,8 @@ async def main() -> None:
                     break
                 await asyncio.sleep(1.0)
         finally:
-            for d in displays:
-                d.close()
-            for proc in (gateway, web):
-                if proc.running:
-                    await proc.stop()
-            for p in ptys:
-                p.close()
-            if args.keep:
-                print(f"logs kept in {tmp}")
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
+            await tear_down((gateway, web), displays=displays, ptys=ptys)
+            remove_run_dir(tmp, args.keep)
         within = [
             s
             for s in steps

@@ -12,10 +12,8 @@ peak (``VmHWM``). Target (issue 7): <= 200 MB.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import shutil
 import sys
 import tempfile
 import time
@@ -28,6 +26,9 @@ from figures import machine_facts
 from figures import verdict
 from figures import write_results
 from loop_pty import LoopPty
+from processes import load_options
+from processes import remove_run_dir
+from processes import tear_down
 from processes import wait_connected
 from repo import ROOT
 from scratch_db import bench_database
@@ -86,12 +87,7 @@ async def import_footprints() -> dict[str, float]:
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=20.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--scanners", type=int, default=64)
-    parser.add_argument("--displays", type=int, default=1000)
-    args = parser.parse_args()
+    args = load_options(__doc__, rate=20.0, seconds=20.0, scanners=64, displays=1000).parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     result: dict[str, Any] = {}
     async with bench_database(NAME) as db:
@@ -186,13 +182,8 @@ async def main() -> None:
             }
         finally:
             stop.set()
-            for d in displays:
-                d.close()
-            if serve.running:
-                await serve.stop()
-            for p in ptys:
-                p.close()
-            shutil.rmtree(tmp, ignore_errors=True)
+            await tear_down([serve], displays=displays, ptys=ptys)
+            remove_run_dir(tmp)
         write_results(
             NAME,
             {

@@ -64,7 +64,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import tempfile
 import time
 from collections import Counter
@@ -87,7 +86,9 @@ from figures import write_results
 from loop_pty import LoopPty
 from processes import forecaster_settled
 from processes import profile_summary
+from processes import remove_run_dir
 from processes import start_profile
+from processes import tear_down
 from processes import wait_connected
 from scratch_db import BenchDatabase
 from scratch_db import WaitSampler
@@ -139,6 +140,8 @@ END $$
 
 @dataclass(frozen=True)
 class Scan:
+    """One scan of a script: the frame sent and what the store should make of it."""
+
     frame: bytes
     kind: str
     """``receive``, ``pick`` or ``refused`` (a pick the store must refuse)."""
@@ -148,6 +151,8 @@ class Scan:
 
 @dataclass(frozen=True)
 class ScannerPlan:
+    """One scanner's part of the workload: its mode and location, the script it loops."""
+
     index: int
     mode: str
     location: str
@@ -591,13 +596,7 @@ async def run_gateway_phase(
             else None,
         }
     finally:
-        if display is not None:
-            display.close()
-        for proc in (gateway, web):
-            if proc.running:
-                await proc.stop()
-        for pty in ptys:
-            pty.close()
+        await tear_down((gateway, web), displays=[display], ptys=ptys)
 
 
 def _per_unit(usage: dict[str, float], per_s: float) -> dict[str, float]:
@@ -857,10 +856,7 @@ async def main() -> None:
             report = await db.service.verify()
             print(report.render().splitlines()[0])
         finally:
-            if args.keep:
-                print(f"logs kept in {tmp}")
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
+            remove_run_dir(tmp, args.keep)
         elapsed = round(time.monotonic() - began, 1)
         print(f"run took {elapsed} s")
         write_results(

@@ -17,9 +17,7 @@ their ratio, and how many deliveries the slow receivers answered meanwhile.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -34,6 +32,9 @@ from feed_client import FeedClient
 from figures import machine_facts
 from figures import quiet_gc
 from figures import write_results
+from processes import load_options
+from processes import remove_run_dir
+from processes import tear_down
 from scratch_db import bench_database
 
 NAME = "webhooks"
@@ -74,10 +75,7 @@ def line(name: str, step: dict[str, Any], base: dict[str, Any] | None = None) ->
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=100.0)
-    parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--scanners", type=int, default=16)
+    parser = load_options(__doc__, rate=100.0, seconds=6.0, scanners=16)
     parser.add_argument("--endpoints", type=int, default=10)
     parser.add_argument("--delay", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=2)
@@ -152,15 +150,9 @@ async def main() -> None:
                 f" p99 {slow['p99']} / {base['p99']} ms ({results['ack_ratio']['p99']}x)"
             )
         finally:
-            for d in displays:
-                d.close()
-            for proc in (gateway, webnode):
-                if proc.running:
-                    await proc.stop()
-            for p in ptys:
-                p.close()
+            await tear_down((gateway, webnode), displays=displays, ptys=ptys)
             await receiver.cleanup()
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove_run_dir(tmp)
         write_results(NAME, {"benchmark": NAME, "machine": facts, **results})
 
 

@@ -1,16 +1,20 @@
 """stockd processes under load: waiting for their scanners and their start-up forecast,
-and where their time goes (py-spy)."""
+where their time goes (py-spy), and the end of a run (everything stopped and closed,
+the logs' directory removed or kept)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
 import shutil
 import time
+from collections.abc import Iterable
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from typing import Protocol
 
 import repo  # noqa: F401  (first: puts the repository on sys.path)
 from scratch_db import BenchDatabase
@@ -20,11 +24,78 @@ from tests.cluster import write_config
 
 __all__ = [
     "forecaster_settled",
+    "load_options",
     "profile_summary",
+    "remove_run_dir",
     "start_profile",
     "start_web",
+    "tear_down",
     "wait_connected",
 ]
+
+
+def load_options(
+    doc: str | None,
+    *,
+    seconds: float,
+    scanners: int | None = None,
+    rate: float | None = None,
+    rates: str | None = None,
+    displays: int | None = None,
+    keep: bool = False,
+) -> argparse.ArgumentParser:
+    """The command line of a benchmark that loads ``stockd``, described by ``doc``'s
+    first line: ``--seconds`` a step, and each option given a default here: pty
+    ``--scanners``, an open loop's ``--rate`` (per second) or the steps' ``--rates``
+    (comma-separated; a list of floats in ``args.rates``), feed ``--displays``, and
+    ``--keep`` (the logs' directory). The script adds its own."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    if rate is not None:
+        parser.add_argument("--rate", type=float, default=rate)
+    if rates is not None:
+        parser.add_argument("--rates", type=_floats, default=_floats(rates))
+    parser.add_argument("--seconds", type=float, default=seconds)
+    if scanners is not None:
+        parser.add_argument("--scanners", type=int, default=scanners)
+    if displays is not None:
+        parser.add_argument("--displays", type=int, default=displays)
+    if keep:
+        parser.add_argument("--keep", action="store_true")
+    return parser
+
+
+def _floats(text: str) -> list[float]:
+    return [float(part) for part in text.split(",")]
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+async def tear_down(
+    processes: Iterable[StockdProcess],
+    *,
+    displays: Iterable[Closable | None] = (),
+    ptys: Iterable[Closable] = (),
+) -> None:
+    """The end of a run's stack: the displays closed, every process still running
+    stopped, then the ptys closed."""
+    for display in displays:
+        if display is not None:
+            display.close()
+    for proc in processes:
+        if proc.running:
+            await proc.stop()
+    for pty in ptys:
+        pty.close()
+
+
+def remove_run_dir(path: Path | str, keep: bool = False) -> None:
+    """A run's logs' directory removed, or with ``keep`` left and said where."""
+    if keep:
+        print(f"logs kept in {path}")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 async def wait_connected(db: BenchDatabase, ids: Sequence[str], timeout: float = 30.0) -> None:  # noqa: ASYNC109
