@@ -470,18 +470,13 @@ async def test_a_second_gateway_on_the_same_spool_is_refused(
 
 
 async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_writes(
-    service: StockService,
-    pool: Pool,
-    database_url: str,
-    database_name: str,
-    admin_database_url: str,
-    tmp_path: Path,
+    service: StockService, database_url: str, admin_database_url: str, tmp_path: Path
 ) -> None:
     """A failover that leaves the gateway on a read-only server: ``ReadOnlySQLTransactionError``
     is an outage, so scans are spooled (ack), not refused (nak)."""
-    name = database_name
     tagged = f"{database_url}{'&' if '?' in database_url else '?'}application_name=gw-ro"
     admin = await asyncpg.connect(admin_database_url)  # the owner: the app role may not
+    name = await admin.fetchval("SELECT current_database()")
     await admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
     rig = await open_rig("ro", "pty", HONEYWELL, tmp_path, location="DOCK-1")
     async with open_database(tagged, run_migrations=False, tolerate_outage=True) as db:
@@ -496,7 +491,7 @@ async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_wr
             assert gateway.runtimes["ro"].counters.spooled == 20
             status = gateway.committer.spool_status()
             assert (status.depth, status.replaying) == (20, False)
-            assert await ledger_lots(pool) == []
+            assert await ledger_lots(service.pool) == []
             # the failover completes: writable again, and the old sessions are gone
             await admin.execute(f'ALTER DATABASE "{name}" RESET default_transaction_read_only')
             await admin.execute(
@@ -510,7 +505,7 @@ async def test_a_read_only_database_spools_scans_and_they_drain_once_it_takes_wr
             await gateway.stop()
             await rig.close()
             await admin.close()
-    assert await ledger_lots(pool) == [*lots, "ro-after"]
+    assert await ledger_lots(service.pool) == [*lots, "ro-after"]
     assert await service.list_spool_exceptions() == []
 
 

@@ -11,6 +11,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,11 +48,17 @@ async def drain(spool: Spool, batch: int = 100) -> list[Envelope]:
     return out
 
 
-async def opened(directory: Path) -> Spool:
-    """The spool in ``directory``, opened (made if there is none)."""
-    spool = Spool(directory)
+async def opened(directory: Path, **options: Any) -> Spool:
+    """The spool in ``directory`` (with ``options``), opened (made if there is none)."""
+    spool = Spool(directory, **options)
     await spool.open()
     return spool
+
+
+async def append_batches(spool: Spool, count: int, batch: int) -> None:
+    """``envelopes(range(count))`` appended ``batch`` at a time."""
+    for start in range(0, count, batch):
+        await spool.append(envelopes(range(start, start + batch)))
 
 
 def pending(directory: Path) -> list[Envelope]:
@@ -106,8 +113,7 @@ async def test_remove_head_passes_over_the_oldest_for_good(tmp_path: Path) -> No
 
 
 async def test_the_checkpoint_is_written_at_intervals_and_on_close(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, checkpoint_interval=3600)
-    await spool.open()
+    spool = await opened(tmp_path, checkpoint_interval=3600)
     checkpoint = tmp_path / "checkpoint"
     first = checkpoint.read_bytes()
     await spool.append(envelopes(range(10)))
@@ -122,8 +128,7 @@ async def test_the_checkpoint_is_written_at_intervals_and_on_close(tmp_path: Pat
 
 async def test_head_reads_from_disk_a_batch_at_a_time(tmp_path: Path) -> None:
     spool = await opened(tmp_path)
-    for start in range(0, 1000, 100):
-        await spool.append(envelopes(range(start, start + 100)))
+    await append_batches(spool, 1000, 100)
     first = await spool.head(10)
     assert [r.envelope for r in first] == envelopes(range(10))
     assert len(spool._buffer) == 10  # never the whole spool in memory
@@ -135,10 +140,8 @@ async def test_head_reads_from_disk_a_batch_at_a_time(tmp_path: Path) -> None:
 
 
 async def test_segments_roll_and_drained_ones_are_deleted(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, segment_bytes=4096)
-    await spool.open()
-    for start in range(0, 100, 5):
-        await spool.append(envelopes(range(start, start + 5)))
+    spool = await opened(tmp_path, segment_bytes=4096)
+    await append_batches(spool, 100, 5)
     assert len(segments(tmp_path)) > 5
     assert await drain(spool, batch=7) == envelopes(range(100))
     # drained: the segment appends go to is left, emptied
@@ -152,10 +155,8 @@ async def test_segments_roll_and_drained_ones_are_deleted(tmp_path: Path) -> Non
 
 
 async def test_a_crash_between_checkpoint_and_deletion_deletes_on_open(tmp_path: Path) -> None:
-    spool = Spool(tmp_path, segment_bytes=4096)
-    await spool.open()
-    for start in range(0, 40, 5):
-        await spool.append(envelopes(range(start, start + 5)))
+    spool = await opened(tmp_path, segment_bytes=4096)
+    await append_batches(spool, 40, 5)
     kept = snapshot(tmp_path)
     await spool.remove_head(len(await spool.head(20)))
     await spool.close()
@@ -416,8 +417,7 @@ async def test_the_cap_refuses_appends_and_raises_the_alarm(
 ) -> None:
     blob = len(encode_record(record(0)))
     cap = SEGMENT_HEADER_SIZE + 10 * blob + SEGMENT_HEADER_SIZE
-    spool = Spool(tmp_path, cap_bytes=cap, alarm_ratio=0.5)
-    await spool.open()
+    spool = await opened(tmp_path, cap_bytes=cap, alarm_ratio=0.5)
     with caplog.at_level(logging.WARNING, "scanner_gateway.spool"):
         await spool.append(envelopes(range(6)))
         status = spool.status()
