@@ -288,60 +288,27 @@ async def test_post_movement_answers_201_with_the_movement_and_both_rows_of_a_mo
     assert refused["available"] == 1
 
 
+RECEIVE_ONE = {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 1}
+
+
 @pytest.mark.parametrize(
-    ("body", "status", "problem"),
+    ("change", "status", "problem"),
     [
-        (
-            {"kind": "receive", "sku": "NOPE", "location": "A-01", "quantity": 1},
-            404,
-            "unknown-product",
-        ),
-        (
-            {"kind": "receive", "sku": "WIDGET", "location": "Z-9", "quantity": 1},
-            404,
-            "unknown-location",
-        ),
-        (
-            {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 0},
-            422,
-            "validation-error",
-        ),
-        (
-            {"kind": "adjust", "sku": "WIDGET", "location": "A-01", "quantity": 0},
-            422,
-            "invalid-movement",
-        ),
-        (
-            {"kind": "move", "sku": "WIDGET", "location": "A-01", "quantity": 1},
-            422,
-            "validation-error",
-        ),
-        (
-            {
-                "kind": "move",
-                "sku": "WIDGET",
-                "location": "A-01",
-                "to_location": "A-01",
-                "quantity": 1,
-            },
-            422,
-            "invalid-movement",
-        ),
-        (
-            {"kind": "count", "sku": "WIDGET", "location": "A-01", "quantity": 1},
-            422,
-            "validation-error",
-        ),
-        (
-            {"kind": "receive", "sku": "WIDGET", "location": "A-01", "quantity": 1, "x": 1},
-            422,
-            "validation-error",
-        ),
+        ({"sku": "NOPE"}, 404, "unknown-product"),
+        ({"location": "Z-9"}, 404, "unknown-location"),
+        ({"quantity": 0}, 422, "validation-error"),
+        ({"kind": "adjust", "quantity": 0}, 422, "invalid-movement"),
+        ({"kind": "move"}, 422, "validation-error"),
+        ({"kind": "move", "to_location": "A-01"}, 422, "invalid-movement"),
+        ({"kind": "count"}, 422, "validation-error"),
+        ({"x": 1}, 422, "validation-error"),
     ],
 )
 async def test_bad_movements_are_refused_with_a_precise_problem(
-    client: Client, tokens: dict[Role, str], body: dict[str, Any], status: int, problem: str
+    client: Client, tokens: dict[Role, str], change: dict[str, Any], status: int, problem: str
 ) -> None:
+    """RECEIVE_ONE with ``change`` made to it is refused."""
+    body = {**RECEIVE_ONE, **change}
     got_status, got = await post_movement(client, tokens[Role.WORKER], "bad", body)
     assert (got_status, got["type"]) == (status, f"/problems/{problem}")
 

@@ -69,6 +69,28 @@ SHIP = {
 }
 
 
+def _ship_t2(**line: Any) -> dict[str, Any]:
+    """Another shipment like SHIP, T-2, of the one line ``line``."""
+    return {**SHIP, "number": "T-2", "lines": [line]}
+
+
+def _widgets(quantity: int) -> dict[str, Any]:
+    """A line of ``quantity`` WIDGET."""
+    return {"sku": "WIDGET", "quantity": quantity}
+
+
+def _receipt(location: str, *lines: dict[str, Any]) -> dict[str, Any]:
+    """A receipt at ``location`` of ``lines``."""
+    return {"location": location, "lines": list(lines)}
+
+
+async def _receive_t1(
+    client: Client, token: str, key: str, receipt: dict[str, Any]
+) -> tuple[int, Any]:
+    """POST ``receipt`` against transfer T-1 (``key`` its idempotency key)."""
+    return await _write(client, "/api/v1/transfers/T-1/receipts", token, key, receipt)
+
+
 async def _events(pool: Pool, *types: str) -> list[dict[str, Any]]:
     rows = await pool.fetch(
         "SELECT type, payload::text AS payload FROM outbox WHERE type = ANY($1) ORDER BY id",
@@ -119,25 +141,13 @@ async def test_a_transfer_is_in_transit_until_received_in_parts(
     widget = next(item for item in plan["items"] if item["sku"] == "WIDGET")
     assert widget["on_hand"] == 10  # not ordered again: what is on its way still counts
 
-    status, part = await _write(
-        client,
-        "/api/v1/transfers/T-1/receipts",
-        worker,
-        "r1",
-        {"location": "E-01", "lines": [{"sku": "WIDGET", "quantity": 5}]},
-    )
+    status, part = await _receive_t1(client, worker, "r1", _receipt("E-01", _widgets(5)))
     assert status == 201, part
     assert part["status"] == "partial"
     assert [(m["kind"], m["location"], m["lot"], m["delta"]) for m in part["movements"]] == [
         ("transfer_in", "E-01", "L1", 5)
     ]
-    status, rest = await _write(
-        client,
-        "/api/v1/transfers/T-1/receipts",
-        worker,
-        "r2",
-        {"location": "E-02", "lines": [{"sku": "WIDGET", "quantity": 3}]},
-    )
+    status, rest = await _receive_t1(client, worker, "r2", _receipt("E-02", _widgets(3)))
     assert (status, rest["status"]) == (201, "received")
     assert rest["received_at"] is not None
     status, got = await get_json(client, "/api/v1/transfers/T-1", manager)
@@ -184,94 +194,32 @@ async def test_every_bad_transfer_is_refused_and_changes_nothing(
         ({**SHIP, "number": "T-2", "to_warehouse": "MAIN"}, 422, "invalid-movement"),
         ({**SHIP, "lines": [{"sku": "WIDGET", "quantity": 1}]}, 409, "conflict"),
         ({**SHIP, "number": "T-2", "from_location": "NOWHERE"}, 404, "unknown-location"),
-        (
-            {**SHIP, "number": "T-2", "lines": [{"sku": "WIDGET", "quantity": 3}]},
-            409,
-            "insufficient-stock",
-        ),
-        (
-            {**SHIP, "number": "T-2", "lines": [{"sku": "NOSUCH", "quantity": 1}]},
-            404,
-            "unknown-product",
-        ),
-        (
-            {
-                **SHIP,
-                "number": "T-2",
-                "lines": [{"sku": "TAGGED", "quantity": 1, "serials": ["A"]}],
-            },
-            409,
-            "serial-conflict",  # A is not at A-01
-        ),
-        (
-            {**SHIP, "number": "T-2", "lines": [{"sku": "TAGGED", "quantity": 1}]},
-            422,
-            "tracking-required",
-        ),
-        (
-            {
-                **SHIP,
-                "number": "T-2",
-                "lines": [{"sku": "WIDGET", "quantity": 1, "serials": ["A"]}],
-            },
-            422,
-            "tracking-required",
-        ),
+        (_ship_t2(sku="WIDGET", quantity=3), 409, "insufficient-stock"),
+        (_ship_t2(sku="NOSUCH", quantity=1), 404, "unknown-product"),
+        (_ship_t2(sku="TAGGED", quantity=1, serials=["A"]), 409, "serial-conflict"),  # not at A-01
+        (_ship_t2(sku="TAGGED", quantity=1), 422, "tracking-required"),
+        (_ship_t2(sku="WIDGET", quantity=1, serials=["A"]), 422, "tracking-required"),
         ({**SHIP, "number": "bad number!"}, 422, "validation-error"),
-        (
-            {**SHIP, "number": "T-2", "lines": [{"sku": "WIDGET", "quantity": 0}]},
-            422,
-            "validation-error",
-        ),
+        (_ship_t2(sku="WIDGET", quantity=0), 422, "validation-error"),
     ]
     for n, (body, status, kind) in enumerate(ship_cases):
         got, problem = await _write(client, "/api/v1/transfers", worker, f"bad{n}", body)
         assert (got, _kind(problem)) == (status, kind), (body, problem)
+    one = _widgets(1)
     receipt_cases: list[tuple[str, dict[str, Any], int, str]] = [
-        (
-            "T-9",
-            {"location": "E-01", "lines": [{"sku": "WIDGET", "quantity": 1}]},
-            404,
-            "unknown-transfer",
-        ),
-        (
-            "T-1",
-            {"location": "E-01", "lines": [{"sku": "WIDGET", "quantity": 9}]},
-            409,
-            "not-in-transit",
-        ),
-        (
-            "T-1",
-            {"location": "E-01", "lines": [{"sku": "GADGET", "quantity": 1}]},
-            409,
-            "not-in-transit",
-        ),
-        (
-            "T-1",
-            {"location": "E-01", "lines": [{"sku": "WIDGET", "quantity": 1, "lot": "L9"}]},
-            409,
-            "not-in-transit",
-        ),
-        (
-            "T-1",
-            {"location": "A-02", "lines": [{"sku": "WIDGET", "quantity": 1}]},
-            409,
-            "wrong-warehouse",
-        ),
-        ("T-1", {"location": "E-01", "lines": []}, 422, "validation-error"),
+        ("T-9", _receipt("E-01", one), 404, "unknown-transfer"),
+        ("T-1", _receipt("E-01", _widgets(9)), 409, "not-in-transit"),
+        ("T-1", _receipt("E-01", {**one, "sku": "GADGET"}), 409, "not-in-transit"),
+        ("T-1", _receipt("E-01", {**one, "lot": "L9"}), 409, "not-in-transit"),
+        ("T-1", _receipt("A-02", one), 409, "wrong-warehouse"),
+        ("T-1", _receipt("E-01"), 422, "validation-error"),
     ]
     for n, (number, body, status, kind) in enumerate(receipt_cases):
         got, problem = await _write(
             client, f"/api/v1/transfers/{number}/receipts", worker, f"rbad{n}", body
         )
         assert (got, _kind(problem)) == (status, kind), (number, body, problem)
-    wrong = await _write(
-        client,
-        "/api/v1/transfers/T-1/receipts",
-        worker,
-        "rbad-again",
-        {"location": "A-02", "lines": [{"sku": "WIDGET", "quantity": 1}]},
-    )
+    wrong = await _receive_t1(client, worker, "rbad-again", _receipt("A-02", one))
     assert (wrong[1]["warehouse"], wrong[1]["expected"]) == ("MAIN", "EAST")
     status, problem = await get_json(client, "/api/v1/transfers/T-9", tokens[Role.MANAGER])
     assert (status, _kind(problem)) == (404, "unknown-transfer")
@@ -302,24 +250,12 @@ async def test_a_receipt_fills_backorders_and_keeps_to_capacity(
     )
     assert limited.status == 200
     before = await snapshot(pool)
-    status, problem = await _write(
-        client,
-        "/api/v1/transfers/T-1/receipts",
-        worker,
-        "full",
-        {"location": "E-02", "lines": [{"sku": "WIDGET", "quantity": 3}]},
-    )
+    status, problem = await _receive_t1(client, worker, "full", _receipt("E-02", _widgets(3)))
     assert (status, _kind(problem)) == (409, "capacity-exceeded"), problem
     after = await snapshot(pool)
     del before["idempotency_keys"], after["idempotency_keys"]
     assert after == before
-    status, posted = await _write(
-        client,
-        "/api/v1/transfers/T-1/receipts",
-        worker,
-        "fits",
-        {"location": "E-01", "lines": [{"sku": "WIDGET", "quantity": 3}]},
-    )
+    status, posted = await _receive_t1(client, worker, "fits", _receipt("E-01", _widgets(3)))
     assert status == 201, posted
     status, order = await get_json(client, "/api/v1/orders/SO-1", manager)
     assert (order["lines"][0]["reserved"], order["lines"][0]["backordered"]) == (5, 0)
@@ -334,13 +270,7 @@ async def test_undo_takes_a_shipment_or_a_receipt_back(
     worker, manager = tokens[Role.WORKER], tokens[Role.MANAGER]
     status, shipped = await _write(client, "/api/v1/transfers", worker, "t", SHIP)
     assert status == 201
-    status, got = await _write(
-        client,
-        "/api/v1/transfers/T-1/receipts",
-        worker,
-        "r",
-        {"location": "E-01", "lines": [{"sku": "WIDGET", "quantity": 2}]},
-    )
+    status, got = await _receive_t1(client, worker, "r", _receipt("E-01", _widgets(2)))
     assert status == 201
     # the shipment's units were partly received: undoing it is refused, nothing changes
     first = MovementId(shipped["movements"][0]["id"])
