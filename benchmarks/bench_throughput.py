@@ -781,6 +781,11 @@ async def main() -> None:
                     ("w1", True, None, "diagnostic: group commit on, commit_workers = 1", 1),
                     ("w4", True, None, "diagnostic: group commit on, commit_workers = 4", 4),
                 ]
+            # what every phase takes from the command line as it is
+            phase_options = {
+                name: getattr(args, name)
+                for name in ("seconds", "warmup", "pool_size", "open_loop", "window", "profile")
+            }
             for label, group_commit, target, title, workers in plan:
                 if args.only and args.only != label:
                     continue
@@ -789,14 +794,9 @@ async def main() -> None:
                     Path(tmp),
                     workload,
                     group_commit=group_commit,
-                    seconds=args.seconds,
-                    warmup=args.warmup,
-                    pool_size=args.pool_size,
-                    open_loop=args.open_loop,
-                    window=args.window,
-                    profile=args.profile,
                     label=label,
                     commit_workers=workers,
+                    **phase_options,
                 )
                 ratio = phase["scans_per_s"] / plain["tx_per_s"]
                 ratio_scan = phase["scans_per_s"] / scan_work["tx_per_s"]
