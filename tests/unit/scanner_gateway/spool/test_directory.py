@@ -48,10 +48,13 @@ async def drain(spool: Spool, batch: int = 100) -> list[Envelope]:
     return out
 
 
-async def opened(directory: Path, **options: Any) -> Spool:
-    """The spool in ``directory`` (with ``options``), opened (made if there is none)."""
+async def opened(directory: Path, holding: int = 0, **options: Any) -> Spool:
+    """The spool in ``directory`` (with ``options``), opened (made if there is none),
+    ``envelopes(range(holding))`` appended."""
     spool = Spool(directory, **options)
     await spool.open()
+    if holding:
+        await spool.append(envelopes(range(holding)))
     return spool
 
 
@@ -84,8 +87,7 @@ def temporary_files(directory: Path) -> list[str]:
 
 
 async def test_appended_records_are_there_after_reopening(tmp_path: Path) -> None:
-    spool = await opened(tmp_path)
-    await spool.append(envelopes(range(2)))
+    spool = await opened(tmp_path, holding=2)
     await spool.append(envelopes(range(2, 3)))
     assert spool.pending == 3
     await spool.close()
@@ -97,8 +99,7 @@ async def test_appended_records_are_there_after_reopening(tmp_path: Path) -> Non
 
 
 async def test_remove_head_passes_over_the_oldest_for_good(tmp_path: Path) -> None:
-    spool = await opened(tmp_path)
-    await spool.append(envelopes(range(5)))
+    spool = await opened(tmp_path, holding=5)
     assert [r.envelope for r in await spool.head(2)] == envelopes(range(2))
     await spool.remove_head(2)
     await spool.append(envelopes(range(5, 6)))
@@ -170,8 +171,7 @@ async def test_a_crash_between_checkpoint_and_deletion_deletes_on_open(tmp_path:
 async def test_a_torn_tail_on_disk_is_cut_and_appends_follow_the_good_records(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = await opened(tmp_path)
-    await spool.append(envelopes(range(2)))
+    spool = await opened(tmp_path, holding=2)
     await spool.close()
     path = only_segment(tmp_path)
     good = path.stat().st_size
@@ -192,8 +192,7 @@ async def test_a_torn_tail_on_disk_is_cut_and_appends_follow_the_good_records(
 async def test_a_flipped_byte_is_quarantined_and_costs_only_its_record(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = await opened(tmp_path)
-    await spool.append(envelopes(range(10)))
+    spool = await opened(tmp_path, holding=10)
     await spool.close()
     path = only_segment(tmp_path)
     data = bytearray(snapshot(tmp_path)[path.name])
@@ -218,8 +217,7 @@ async def test_a_flipped_byte_is_quarantined_and_costs_only_its_record(
 
 
 async def test_damage_found_while_replaying_is_reported_once(tmp_path: Path) -> None:
-    spool = await opened(tmp_path)
-    await spool.append(envelopes(range(6)))
+    spool = await opened(tmp_path, holding=6)
     path = only_segment(tmp_path)
     blob = len(encode_record(record(0)))
     with path.open("r+b") as f:  # rot while the gateway runs, after open() counted
@@ -328,8 +326,7 @@ async def test_a_damaged_segment_header_is_quarantined_and_its_records_read(
 async def test_a_damaged_checkpoint_replays_from_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = await opened(tmp_path)
-    await spool.append(envelopes(range(4)))
+    spool = await opened(tmp_path, holding=4)
     await spool.remove_head(len(await spool.head(2)))
     await spool.close()
     checkpoint = tmp_path / "checkpoint"
