@@ -64,6 +64,21 @@ async def append_batches(spool: Spool, count: int, batch: int) -> None:
         await spool.append(envelopes(range(start, start + batch)))
 
 
+async def appends_follow_the_good(directory: Path, spool: Spool, good: int) -> None:
+    """A record appended to ``spool`` (then closed) is read back right after the first
+    ``good`` records: nothing lost or half-written stands between them."""
+    await spool.append(envelopes(range(3, 4)))
+    await spool.close()
+    assert pending(directory) == envelopes(range(good)) + envelopes(range(3, 4))
+
+
+async def segment_of(directory: Path, records: int) -> Path:
+    """A spool in ``directory`` given ``records`` records and closed: its one segment file."""
+    spool = await opened(directory, holding=records)
+    await spool.close()
+    return only_segment(directory)
+
+
 def pending(directory: Path) -> list[Envelope]:
     """What the spool in ``directory`` still holds to post, read from its files."""
     return [r.envelope for r in pending_records(directory)]
@@ -171,9 +186,7 @@ async def test_a_crash_between_checkpoint_and_deletion_deletes_on_open(tmp_path:
 async def test_a_torn_tail_on_disk_is_cut_and_appends_follow_the_good_records(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = await opened(tmp_path, holding=2)
-    await spool.close()
-    path = only_segment(tmp_path)
+    path = await segment_of(tmp_path, 2)
     good = path.stat().st_size
     with path.open("ab") as f:
         f.write(encode_record(record(2))[:-7])
@@ -184,17 +197,13 @@ async def test_a_torn_tail_on_disk_is_cut_and_appends_follow_the_good_records(
     assert "torn tail" in caplog.text
     assert path.stat().st_size == good
     assert again.status().quarantined == 0  # never acknowledged: nothing lost
-    await again.append(envelopes(range(3, 4)))
-    await again.close()
-    assert pending(tmp_path) == envelopes(range(2)) + envelopes(range(3, 4))
+    await appends_follow_the_good(tmp_path, again, 2)
 
 
 async def test_a_flipped_byte_is_quarantined_and_costs_only_its_record(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    spool = await opened(tmp_path, holding=10)
-    await spool.close()
-    path = only_segment(tmp_path)
+    path = await segment_of(tmp_path, 10)
     data = bytearray(snapshot(tmp_path)[path.name])
     blob = len(encode_record(record(0)))
     data[SEGMENT_HEADER_SIZE + 4 * blob + 60] ^= 0x04  # inside the fifth record's payload
@@ -386,9 +395,7 @@ async def test_a_failed_append_leaves_nothing_behind(tmp_path: Path, failure: st
         await spool.append(envelopes(range(2, 3)))
     assert path.stat().st_size == size
     assert spool.pending == 2
-    await spool.append(envelopes(range(3, 4)))
-    await spool.close()
-    assert pending(tmp_path) == envelopes(range(2)) + envelopes(range(3, 4))
+    await appends_follow_the_good(tmp_path, spool, 2)
 
 
 async def test_a_failed_append_that_cannot_be_cut_is_cut_before_the_next(tmp_path: Path) -> None:
@@ -404,9 +411,7 @@ async def test_a_failed_append_that_cannot_be_cut_is_cut_before_the_next(tmp_pat
     spool.cut_fails = 1
     with pytest.raises(OSError, match="Input/output"):  # ... nothing goes after them
         await spool.append(envelopes(range(2, 3)))
-    await spool.append(envelopes(range(3, 4)))
-    await spool.close()
-    assert pending(tmp_path) == envelopes(range(1)) + envelopes(range(3, 4))
+    await appends_follow_the_good(tmp_path, spool, 1)
 
 
 async def test_the_cap_refuses_appends_and_raises_the_alarm(
