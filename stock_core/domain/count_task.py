@@ -58,8 +58,8 @@ _B_SHARE = Decimal("0.95")
 
 
 class TaskStatus(enum.StrEnum):
-    """A count task: ``open`` for counting, ``pending_approval`` when variances wait
-    for a manager, ``closed``."""
+    """A count task's status: open for counting, pending_approval while variances
+    wait for a manager's approval, closed when every line is posted."""
 
     OPEN = "open"
     PENDING_APPROVAL = "pending_approval"
