@@ -42,12 +42,16 @@ from figures import write_results
 from http_client import HttpClient
 from http_client import get_bytes
 from http_client import post_json_bytes
+from processes import profile_summary
 from processes import remove_run_dir
+from processes import start_profile
 from processes import start_web
 from processes import tear_down
 from scratch_db import BenchDatabase
 from scratch_db import bench_database
 from scratch_db import postmaster_pid
+from scratch_db import statements_reset
+from scratch_db import statements_top
 
 NAME = "api"
 
@@ -169,8 +173,20 @@ async def measure(
     out: dict[str, Any] = {}
     cpu = CpuMeter(**_pids(db))
     for name, request in (("movements_post", post), ("stock_get", get), ("healthz", healthz)):
+        spy = None
+        if _PROFILE and _WEB:
+            spy = await start_profile(_WEB[0], _PROFILE[0] / f"{name}-c{concurrency}.txt", seconds)
+        if _STATEMENTS:
+            await statements_reset(db)
         cpu.start()
         out[name] = await closed_loop(concurrency, seconds, request)
+        if _STATEMENTS:
+            out[name]["statements"] = await statements_top(db, out[name]["answered"], limit=10)
+        if spy is not None:
+            await spy.wait()
+            out[name]["profile_web"] = profile_summary(
+                _PROFILE[0] / f"{name}-c{concurrency}.txt", limit=25
+            )
         out[name]["cpu_cores"] = cpu.stop()
         out[name]["cpu_us_per_request"] = per_request(cpu.seconds, out[name]["answered"])
     out["http_statuses"] = statuses
@@ -196,6 +212,9 @@ def per_request(seconds: dict[str, float], requests: int) -> dict[str, int]:
 
 
 _PIDS: dict[str, int] = {}
+_PROFILE: list[Path] = []
+_STATEMENTS: list[bool] = []
+_WEB: list[Any] = []
 
 
 def _pids(db: BenchDatabase) -> dict[str, int]:
@@ -213,11 +232,26 @@ async def main() -> None:
         default="light",
         help="the load client: http_client.HttpClient (default) or aiohttp's",
     )
+    parser.add_argument(
+        "--statements",
+        action="store_true",
+        help="pg_stat_statements per phase (a private cluster on binaries that ship it)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="py-spy the web node during each phase; collapsed stacks go in this folder",
+    )
     args = parser.parse_args()
+    if args.statements:
+        _STATEMENTS.append(True)
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        _PROFILE.append(args.profile)
     levels = [int(c) for c in args.concurrency.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     top = max(levels)
-    async with bench_database(NAME, pool_size=top + 2) as db:
+    async with bench_database(NAME, pool_size=top + 2, statements=args.statements) as db:
         facts = machine_facts(db.pg_version, db.where)
         print(
             f"== HTTP API ({facts['cpu_count']} CPUs, PostgreSQL {db.pg_version};"
@@ -225,6 +259,7 @@ async def main() -> None:
         )
         web = await start_web(db.url, tmp)
         _PIDS["web"] = web.pid
+        _WEB.append(web)
         results: dict[str, Any] = {}
         try:
             assert web.url is not None

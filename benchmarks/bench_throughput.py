@@ -650,12 +650,14 @@ def _statements_line(st: dict[str, Any], unit: str) -> str:
     if not st:
         return ""
     top = "; ".join(
-        f"{s['share']:.0%} {s['query'][:60]} ({s['calls_per_unit']:g}/{unit}, {s['mean_ms']} ms)"
+        f"{s['share']:.0%} {s['query'][:60]} ({s['calls_per_unit']:g}/{unit}, {s['mean_ms']} ms"
+        f" + plan {s.get('plan_ms_per_call', 0)} ms)"
         for s in st["top"][:5]
     )
     return (
         f"    pg_stat_statements: {st['statements_per_unit']} statements and"
-        f" {st['exec_ms_per_unit']:.3f} ms of executor time per {unit}; {top}"
+        f" {st['exec_ms_per_unit']:.3f} ms of executor time and"
+        f" {st.get('plan_ms_per_unit', 0):.3f} ms of planning per {unit}; {top}"
     )
 
 

@@ -96,7 +96,14 @@ async def bench_database(
     else:
         _ensure_cluster_user()
         bin_dir = statements_bin_dir() if statements else None
-        settings = {"shared_preload_libraries": "'pg_stat_statements'"} if bin_dir else None
+        settings = (
+            {
+                "shared_preload_libraries": "'pg_stat_statements'",
+                "pg_stat_statements.track_planning": "on",
+            }
+            if bin_dir
+            else None
+        )
         cluster = await asyncio.to_thread(PrivateCluster.create, settings=settings, bin_dir=bin_dir)
         admin = cluster.url()
         where = (
@@ -190,23 +197,26 @@ async def statements_top(db: BenchDatabase, per: float, limit: int = 8) -> dict[
     if not db.statements or db.pool is None:
         return {}
     rows = await db.pool.fetch(
-        "SELECT query, calls, total_exec_time, mean_exec_time, rows"
+        "SELECT query, calls, total_exec_time, mean_exec_time, rows, total_plan_time"
         " FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database"
         " WHERE datname = current_database()) AND query NOT LIKE '%pg_stat%'"
         r" AND query !~* '^\s*(create|alter|drop|do|set|show|begin)\M'"
         " ORDER BY total_exec_time DESC"
     )
     total_ms = sum(float(r["total_exec_time"]) for r in rows)
+    plan_ms = sum(float(r["total_plan_time"]) for r in rows)
     calls = sum(int(r["calls"]) for r in rows)
     unit = max(per, 1.0)
     return {
         "statements_per_unit": round(calls / unit, 2),
         "exec_ms_per_unit": round(total_ms / unit, 4),
+        "plan_ms_per_unit": round(plan_ms / unit, 4),
         "top": [
             {
                 "query": " ".join(str(r["query"]).split())[:160],
                 "calls_per_unit": round(int(r["calls"]) / unit, 3),
                 "mean_ms": round(float(r["mean_exec_time"]), 4),
+                "plan_ms_per_call": round(float(r["total_plan_time"]) / max(int(r["calls"]), 1), 4),
                 "share": round(float(r["total_exec_time"]) / max(total_ms, 1e-9), 3),
             }
             for r in rows[:limit]
