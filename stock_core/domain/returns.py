@@ -6,8 +6,8 @@
   available (and fills waiting backorders first-in first-out, as a receipt does).
 * A product's figures: ``on_hand = available + reserved + expired + quarantined``,
   where ``quarantined`` is every unit in quarantine locations (expired ones included)
-  and ``expired`` the expired units elsewhere not held for an order
-  (:func:`available_units`).
+  and ``expired`` the expired units elsewhere not held for an order (the batch
+  planner, :mod:`stock_core.domain.batch`, and the store's statements apply it).
 * A return brings units into stock at a quarantine location; scrap writes units off
   at any location. Both carry a reason: a code from the configured list
   (:data:`DEFAULT_REASONS` unless configured), matched in any case
@@ -20,7 +20,6 @@ import enum
 import re
 from collections.abc import Iterable
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Final
 
 from stock_core.errors import UnknownReasonError
@@ -28,13 +27,9 @@ from stock_core.types import ReasonCode
 
 __all__ = [
     "DEFAULT_REASONS",
-    "Figures",
     "LocationType",
-    "StockRow",
-    "available_units",
     "check_reason",
     "check_reason_list",
-    "figures",
 ]
 
 DEFAULT_REASONS: Final[tuple[ReasonCode, ...]] = tuple(
@@ -72,43 +67,3 @@ def check_reason(code: str, allowed: Sequence[ReasonCode]) -> ReasonCode:
     if lowered not in allowed:
         raise UnknownReasonError(code.strip()[:32], allowed)
     return ReasonCode(lowered)
-
-
-@dataclass(frozen=True)
-class StockRow:
-    """One stock row's figures, as far as availability goes."""
-
-    on_hand: int
-    reserved: int
-    expired: bool = False
-    quarantined: bool = False
-
-
-@dataclass(frozen=True)
-class Figures:
-    on_hand: int
-    reserved: int
-    available: int
-    expired: int
-    quarantined: int
-
-
-def available_units(row: StockRow) -> int:
-    """What a row can give to a pick, a reservation or a backorder fill."""
-    if row.quarantined or row.expired:
-        return 0
-    return row.on_hand - row.reserved
-
-
-def figures(rows: Iterable[StockRow]) -> Figures:
-    """A product's (or a location's) figures over its rows (see the module's rules)."""
-    on_hand = reserved = available = expired = quarantined = 0
-    for row in rows:
-        on_hand += row.on_hand
-        reserved += row.reserved
-        available += available_units(row)
-        if row.quarantined:
-            quarantined += row.on_hand
-        elif row.expired:
-            expired += row.on_hand - row.reserved
-    return Figures(on_hand, reserved, available, expired, quarantined)
