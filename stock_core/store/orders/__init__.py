@@ -116,6 +116,11 @@ async def create_order(
         raise InvalidMovementError("priority must be 0 to 100")
     async with conn.transaction():
         ids = await _products(conn, [line.sku for line in lines])
+        # The products are locked before the order is written: its place in each
+        # product's queue (created_at, id) is then taken in the order the locks are
+        # granted, the order reservations are decided in. Written first, an order that
+        # waited for a lock could queue ahead of one that took the stock meanwhile.
+        locked = await _lock_all(conn, ids)
         inserted = await conn.fetchrow(q.INSERT_ORDER, number, priority, customer, customer_email)
         if inserted is None:
             existing = await get_order(conn, number)
@@ -126,7 +131,6 @@ async def create_order(
                 raise ConflictError(f"order {number} already exists with other lines")
             return existing, False
         order_id = inserted["id"]
-        locked = await _lock_all(conn, ids)
         refusing = {r["id"] for r in await conn.fetch(q.REFUSING_BACKORDERS, list(ids.values()))}
         summary = []
         waiting: list[tuple[LockedProduct, int, int]] = []
