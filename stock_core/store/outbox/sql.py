@@ -25,7 +25,9 @@ INSERT_EVENT: Final = "INSERT INTO outbox (type, payload) VALUES ($1, $2::jsonb)
 # Events with an origin each (NULL for none): one written before is not written again.
 INSERT_EVENTS_ONCE: Final = """
 INSERT INTO outbox (type, payload, origin)
-SELECT t, p::jsonb, o FROM unnest($1::text[], $2::text[], $3::text[]) AS e(t, p, o)
+SELECT t, p::jsonb, o
+FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS e(t, p, o, n)
+ORDER BY n
 ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING
 """
 
