@@ -211,7 +211,7 @@ async def test_200_displays_one_frozen_all_others_get_everything(
     await asyncio.gather(*(d.connect() for d in displays))
     frozen = Display(url, token)
     await frozen.connect()  # and then never reads again
-    start = await head_seq(service)
+    start = newest = await head_seq(service)
     # In steps of ten, each read by the others before the next: the relay then never
     # publishes more at once than a display's queue holds (a busy machine let it number
     # 80 events in one step, past the limit of 50, and every display fell back to a
