@@ -53,6 +53,8 @@ from scratch_db import postmaster_pid
 from scratch_db import statements_reset
 from scratch_db import statements_top
 
+from tests.cluster import StockdProcess
+
 NAME = "api"
 
 _RAW_STOCK = """
@@ -136,8 +138,17 @@ def aiohttp_sender(base: str, session: aiohttp.ClientSession) -> Send:
 
 
 async def measure(
-    db: BenchDatabase, send: Send, concurrency: int, seconds: float
+    db: BenchDatabase,
+    send: Send,
+    concurrency: int,
+    seconds: float,
+    *,
+    web: StockdProcess,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
+    """Each phase at ``concurrency``, then the baselines; with ``profile`` (a folder)
+    py-spy records ``web`` during each phase, and when the database loaded
+    ``pg_stat_statements`` each phase reports its statements."""
     worker = await db.token("worker", f"bench-worker-{concurrency}")
     display = await db.token("display", f"bench-display-{concurrency}")
     skus = [p.sku for p in db.warehouse.products]
@@ -173,20 +184,17 @@ async def measure(
     out: dict[str, Any] = {}
     cpu = CpuMeter(**_pids(db))
     for name, request in (("movements_post", post), ("stock_get", get), ("healthz", healthz)):
-        spy = None
-        if _PROFILE and _WEB:
-            spy = await start_profile(_WEB[0], _PROFILE[0] / f"{name}-c{concurrency}.txt", seconds)
-        if _STATEMENTS:
-            await statements_reset(db)
+        stacks = None if profile is None else profile / f"{name}-c{concurrency}.txt"
+        spy = None if stacks is None else await start_profile(web, stacks, seconds)
+        await statements_reset(db)
         cpu.start()
         out[name] = await closed_loop(concurrency, seconds, request)
-        if _STATEMENTS:
-            out[name]["statements"] = await statements_top(db, out[name]["answered"], limit=10)
-        if spy is not None:
+        statements = await statements_top(db, out[name]["answered"], limit=10)
+        if statements:
+            out[name]["statements"] = statements
+        if spy is not None and stacks is not None:
             await spy.wait()
-            out[name]["profile_web"] = profile_summary(
-                _PROFILE[0] / f"{name}-c{concurrency}.txt", limit=25
-            )
+            out[name]["profile_web"] = profile_summary(stacks, limit=25)
         out[name]["cpu_cores"] = cpu.stop()
         out[name]["cpu_us_per_request"] = per_request(cpu.seconds, out[name]["answered"])
     out["http_statuses"] = statuses
@@ -212,9 +220,6 @@ def per_request(seconds: dict[str, float], requests: int) -> dict[str, int]:
 
 
 _PIDS: dict[str, int] = {}
-_PROFILE: list[Path] = []
-_STATEMENTS: list[bool] = []
-_WEB: list[Any] = []
 
 
 def _pids(db: BenchDatabase) -> dict[str, int]:
@@ -243,11 +248,8 @@ async def main() -> None:
         help="py-spy the web node during each phase; collapsed stacks go in this folder",
     )
     args = parser.parse_args()
-    if args.statements:
-        _STATEMENTS.append(True)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-        _PROFILE.append(args.profile)
     levels = [int(c) for c in args.concurrency.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="bench-api-"))
     top = max(levels)
@@ -259,7 +261,6 @@ async def main() -> None:
         )
         web = await start_web(db.url, tmp)
         _PIDS["web"] = web.pid
-        _WEB.append(web)
         results: dict[str, Any] = {}
         try:
             assert web.url is not None
@@ -278,7 +279,9 @@ async def main() -> None:
                     else:
                         send, close = aiohttp_sender(web.url, session), _nothing
                     try:
-                        res = results[f"c{c}"] = await measure(db, send, c, args.seconds)
+                        res = results[f"c{c}"] = await measure(
+                            db, send, c, args.seconds, web=web, profile=args.profile
+                        )
                     finally:
                         await close()
                     _report(c, res)
