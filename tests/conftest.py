@@ -21,7 +21,10 @@ from tests.pg import start_cluster
 def pg_cluster() -> Iterator[PgCluster]:
     cluster = start_cluster()
     yield cluster
-    asyncio.run(_drop_template(cluster))
+    try:
+        asyncio.run(_drop_template(cluster))
+    finally:
+        cluster.close()
 
 
 async def _drop_template(cluster: PgCluster) -> None:

@@ -9,8 +9,10 @@ migrations run as the server's owner (``admin_url``) and the tests connect as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from dataclasses import field
@@ -68,6 +70,8 @@ class PgCluster:
     admin_url: str
     template: str
     handle: Any = None
+    home: Path | None = None
+    """The embedded server's folder, made for this run (``None``: ``DATABASE_URL``)."""
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def url_for(self, name: str) -> str:
@@ -82,6 +86,15 @@ class PgCluster:
         name = f"stockd_t{os.getpid()}_{next(self._counter)}"
         await fresh_database(self.admin_url, name, self.template)
         return name
+
+    def close(self) -> None:
+        """Stop the embedded server this run started and remove its folder (60–400 MB
+        per test worker)."""
+        if self.handle is not None:
+            with contextlib.suppress(Exception):  # already stopped: the folder still goes
+                self.handle.cleanup()
+        if self.home is not None:
+            shutil.rmtree(self.home, ignore_errors=True)
 
     async def drop_database(self, name: str) -> None:
         conn = await asyncpg.connect(self.admin_url)
@@ -104,10 +117,10 @@ async def _prepare(admin_url: str, template: str) -> None:
 
 def start_cluster() -> PgCluster:
     url = os.environ.get("DATABASE_URL")
-    handle = None
+    handle = home = None
     if not url:
         home = Path(tempfile.mkdtemp(prefix="stockd-pg-"))
         handle, url = asyncio.run(embedded_url(home))
     template = f"stockd_template_{os.getpid()}"
     asyncio.run(_prepare(url, template))
-    return PgCluster(admin_url=url, template=template, handle=handle)
+    return PgCluster(admin_url=url, template=template, handle=handle, home=home)

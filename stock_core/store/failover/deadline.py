@@ -72,7 +72,7 @@ class DeadlineConnection(_Connection):
         loop: asyncio.AbstractEventLoop = inner._loop
         # After the protocol has finished its own bookkeeping of the cancel (it may
         # still write to the socket in this call): closing completes its waiters.
-        loop.call_soon(self.terminate)
+        loop.call_soon(self._drop_now)
         if protocol is None:
             return
         request = _request_cancel(
@@ -81,6 +81,18 @@ class DeadlineConnection(_Connection):
         task = loop.create_task(request)
         _CANCEL_REQUESTS.add(task)
         task.add_done_callback(_CANCEL_REQUESTS.discard)
+
+    def _drop_now(self) -> None:
+        """Close the socket. A connection lent out by a pool is only aborted: the pool's
+        release of it (which follows, and may be on its way already) finishes the
+        clean-up and hands the holder back. Terminating it here as well would hand the
+        holder back twice (asyncpg: "release() called on a free connection holder"),
+        and the pool would lose track of it."""
+        inner: Any = self
+        if inner._proxy is None:
+            self.terminate()
+        elif not inner._aborted:
+            inner._abort()
 
 
 async def _request_cancel(inner: Any, pid: int, secret: int, within: float | None) -> None:
@@ -149,6 +161,7 @@ async def bounded(
             )
     except BaseException as exc:
         handle.cancel()
+        _forget(conn, heard)
         if fired:
             await acquired.__aexit__(None, None, None)
             raise DeadlineExceededError(f"PostgreSQL did not answer within {seconds:g} s") from exc
@@ -161,8 +174,6 @@ async def bounded(
             ) from exc
         if isinstance(exc, (*UNAVAILABLE_ERRORS, DatabaseUnavailableError, asyncio.CancelledError)):
             _drop(conn)
-        else:
-            _forget(conn, heard)
         await acquired.__aexit__(type(exc), exc, exc.__traceback__)
         raise
     handle.cancel()
