@@ -35,6 +35,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.pg import UNSEQUENCED
 from tests.pg import fresh_database
 
 __all__ = [
@@ -448,11 +449,11 @@ async def feed_head(url: str) -> int:
     conn = await asyncpg.connect(url)
     try:
         deadline = time.monotonic() + 30
-        while await conn.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
+        while await conn.fetchval(UNSEQUENCED):
             if time.monotonic() > deadline:
                 raise TimeoutError("outbox rows left unsequenced")
             await asyncio.sleep(0.2)
-        return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM outbox"))
+        return int(await conn.fetchval("SELECT coalesce(max(seq), 0) FROM feed"))
     finally:
         await conn.close()
 

@@ -223,37 +223,43 @@ class FaultProxy:
         assert task is not None
         self._handlers.add(task)
         try:
-            if self.is_cut:  # accepted just before the cut: refuse it now
-                self.refused_while_cut += 1
-                writer.transport.abort()
-                return
-            assert self._flowing is not None
-            await self._flowing.wait()  # a hung server: accepted, never answered
-            upstream = await self._connect_upstream()
-            if upstream is None:
-                writer.transport.abort()
-                return
-            up_reader, up_writer = upstream
-            self.accepted += 1
-            link = (writer, up_writer)
-            self._links.add(link)
-            try:
-                pumps = [
-                    asyncio.create_task(_pump(reader, up_writer, self._flowing)),
-                    asyncio.create_task(_pump(up_reader, writer, self._flowing)),
-                ]
-                try:
-                    await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for pump in pumps:
-                        pump.cancel()
-                    await asyncio.gather(*pumps, return_exceptions=True)
-            finally:
-                self._links.discard(link)
-                writer.transport.abort()
-                up_writer.transport.abort()
+            await self._link(reader, writer)
+        except asyncio.CancelledError:
+            # The proxy stops. A handler must not end cancelled (asyncio 3.11's stream
+            # callback then logs "Exception in callback"), and a client that waited on
+            # a hung proxy was never linked: its socket is closed here, not leaked.
+            pass
         finally:
+            writer.transport.abort()
             self._handlers.discard(task)
+
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.is_cut:  # accepted just before the cut: refuse it now
+            self.refused_while_cut += 1
+            return
+        assert self._flowing is not None
+        await self._flowing.wait()  # a hung server: accepted, never answered
+        upstream = await self._connect_upstream()
+        if upstream is None:
+            return
+        up_reader, up_writer = upstream
+        self.accepted += 1
+        link = (writer, up_writer)
+        self._links.add(link)
+        try:
+            pumps = [
+                asyncio.create_task(_pump(reader, up_writer, self._flowing)),
+                asyncio.create_task(_pump(up_reader, writer, self._flowing)),
+            ]
+            try:
+                await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for pump in pumps:
+                    pump.cancel()
+                await asyncio.gather(*pumps, return_exceptions=True)
+        finally:
+            self._links.discard(link)
+            up_writer.transport.abort()
 
     async def _connect_upstream(
         self,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
+from typing import Final
 
 import asyncpg
 
@@ -25,7 +26,14 @@ from stock_core.embedded import embedded_url
 from stock_core.store.migrate import migrate
 from stock_core.store.privileges import grant_app_role
 
-__all__ = ["APP_PASSWORD", "APP_ROLE", "PgCluster", "fresh_database", "start_cluster"]
+__all__ = [
+    "APP_PASSWORD",
+    "APP_ROLE",
+    "UNSEQUENCED",
+    "PgCluster",
+    "fresh_database",
+    "start_cluster",
+]
 
 APP_ROLE = "stockd_test_app"
 APP_PASSWORD = "stockd-test-app"
@@ -63,6 +71,12 @@ async def fresh_database(admin_url: str, name: str, template: str | None = None)
         await conn.execute(f'CREATE DATABASE "{name}"{copy}')
     finally:
         await conn.close()
+
+
+UNSEQUENCED: Final = (
+    "SELECT count(*) FROM outbox o WHERE NOT EXISTS (SELECT FROM feed f WHERE f.outbox_id = o.id)"
+)
+"""Events the relay has not numbered yet (written, not in the feed)."""
 
 
 @dataclass

@@ -32,6 +32,7 @@ from stock_core.model import DueDelivery
 from stock_core.model import Endpoint
 from stock_core.model import Webhook
 from stock_core.store.connection import Connection
+from stock_core.store.outbox import sql as feed_sql
 from stock_core.store.records import from_record
 
 __all__ = [
@@ -54,7 +55,7 @@ _ENQUEUE_LOCK: Final = "SELECT pg_try_advisory_xact_lock(hashtext('stockd_webhoo
 
 _INSERT_WEBHOOK: Final = """
 INSERT INTO webhooks (url, events, secret, description, created_by, cursor)
-VALUES ($1, $2, $3, $4, $5, (SELECT coalesce(max(seq), 0) FROM outbox))
+VALUES ($1, $2, $3, $4, $5, (SELECT coalesce(max(seq), 0) FROM feed))
 RETURNING id
 """
 
@@ -75,11 +76,6 @@ _DELETE_WEBHOOK: Final = "DELETE FROM webhooks WHERE id = $1 RETURNING id"
 
 # KEY SHARE: a subscription deleted meanwhile waits for this page's deliveries.
 _SUBSCRIBERS: Final = "SELECT id, events, cursor FROM webhooks ORDER BY id FOR KEY SHARE"
-
-_EVENTS_AFTER: Final = """
-SELECT seq, ts, type, payload::text AS payload FROM outbox
-WHERE seq > $1 ORDER BY seq LIMIT $2
-"""
 
 _DROP_COALESCED: Final = """
 DELETE FROM webhook_deliveries d
@@ -264,7 +260,7 @@ async def enqueue(conn: Connection, limit: int = 500) -> int | None:
                 "ts": r["ts"].isoformat(),
                 **json.loads(r["payload"]),
             }
-            for r in await conn.fetch(_EVENTS_AFTER, start, limit)
+            for r in await conn.fetch(feed_sql.FEED_AFTER, start, limit)
         ]
         if not events:
             return 0

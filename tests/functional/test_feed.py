@@ -27,6 +27,7 @@ from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import Sku
 from tests.functional.feed_helpers import Display
+from tests.pg import UNSEQUENCED
 from tests.timing import UNIT
 from web_ui.app import create_app
 from web_ui.bus import HISTORY_CHANGED
@@ -309,13 +310,14 @@ async def test_a_failover_that_lost_events_sends_displays_a_snapshot_and_every_n
     admin = await asyncpg.connect(admin_database_url)
     try:
         for _ in range(200):  # every event numbered
-            if not await admin.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
+            if not await admin.fetchval(UNSEQUENCED):
                 break
             await asyncio.sleep(0.05 * UNIT)
         published = await head_seq(service)
         await live.collect(published)
         common = published - 3
-        await admin.execute("DELETE FROM outbox WHERE seq > $1", common)
+        gone = await admin.fetch("DELETE FROM feed WHERE seq > $1 RETURNING outbox_id", common)
+        await admin.execute("DELETE FROM outbox WHERE id = ANY($1)", [r[0] for r in gone])
         await admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"

@@ -28,6 +28,7 @@ from tests.cluster import StockdProcess
 from tests.cluster import write_config
 from tests.gateway_harness import eventually
 from tests.gateway_harness import ledger_rows
+from tests.pg import UNSEQUENCED
 from tests.timing import UNIT
 
 GATEWAYS = 2
@@ -173,10 +174,10 @@ async def test_two_gateways_and_two_web_nodes_count_each_scan_once_and_feed_ever
         # Every display on every node catches up to the feed's head ...
         async with asyncio.timeout(10 * UNIT):
             while True:
-                if not await pool.fetchval("SELECT count(*) FROM outbox WHERE seq IS NULL"):
+                if not await pool.fetchval(UNSEQUENCED):
                     break
                 await asyncio.sleep(0.05)
-        head = await pool.fetchval("SELECT max(seq) FROM outbox")
+        head = await pool.fetchval("SELECT max(seq) FROM feed")
         await eventually(
             lambda: all(d.last_seq >= head for d in displays),
             15 * UNIT,

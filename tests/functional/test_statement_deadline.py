@@ -60,7 +60,9 @@ async def test_a_statement_past_its_deadline_fails_and_its_connection_is_dropped
 
             with pytest.raises(asyncpg.InterfaceError, match="connection is closed"):
                 await hung_transaction()  # its end: the connection was dropped at once
-            await asyncio.wait_for(closed.wait(), 0.5)
+            assert conn.is_closed()
+        # handed back to the pool, it is cleaned up (and the holder freed) there, once
+        await asyncio.wait_for(closed.wait(), 0.5)
         (elapsed,) = took
         assert elapsed < BOUND, f"the statement failed after {elapsed:.2f} s"
         started = time.monotonic()

@@ -658,7 +658,8 @@ class FeedWatchdog:
                 try:
                     age = await conn.fetchval(
                         "SELECT extract(epoch FROM clock_timestamp() - min(ts))"
-                        " FROM outbox WHERE seq IS NULL"
+                        " FROM outbox o WHERE NOT EXISTS"
+                        " (SELECT FROM feed f WHERE f.outbox_id = o.id)"
                     )
                 finally:
                     await conn.close()
@@ -696,7 +697,7 @@ async def _report(
         )
         seq = await conn.fetchrow(
             "SELECT count(*) AS n, coalesce(min(seq), 1) AS lo, coalesce(max(seq), 0) AS hi,"
-            " count(*) FILTER (WHERE seq IS NULL) AS unsequenced FROM outbox"
+            " (SELECT count(*) FROM outbox) - count(*) AS unsequenced FROM feed"
         )
         assert seq is not None
         rejections = await conn.fetchval(

@@ -3,10 +3,14 @@
 Writers insert outbox rows in the same transaction as their change; ids come from an
 identity and are *not* commit order (a transaction that took id 10 may commit after
 one that took id 11). The sequencer therefore only numbers rows whose transactions
-have all ended — ``txid`` below the current snapshot's ``xmin`` — in id order, under
-a transaction-level advisory lock so one process at a time does it. Each batch of
-numbers commits before the next is handed out, so a reader asking for ``seq > n``
-always sees a gap-free prefix, and no event that commits late is ever skipped.
+have all ended — ``txid`` below the oldest transaction still running (the current
+snapshot's ``xmin``) — in id order, under a transaction-level advisory lock so one
+process at a time does it. The numbers go into the narrow ``feed`` table (seq, outbox
+id); ``feed_horizon`` remembers the ``xmin`` of the last step, so a step reads only
+the rows of the transactions that ended since (an index range on ``txid``), and no
+outbox row is ever rewritten. Each batch of numbers commits before the next is handed
+out, so a reader asking for ``seq > n`` always sees a gap-free prefix, and no event
+that commits late is ever skipped.
 
 :class:`OutboxRelay` runs in every process that serves the feed: it sequences when
 it can (any node may; the lock makes it safe), then reads new events in seq order

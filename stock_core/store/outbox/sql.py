@@ -31,41 +31,51 @@ ORDER BY n
 ON CONFLICT (origin) WHERE origin IS NOT NULL DO NOTHING
 """
 
-# The horizon is read before the lock is tried (a horizon older than needed only
-# leaves rows for the next step); the numbering runs in a later statement, whose
-# snapshot sees whatever another node numbered before it let go of the lock.
+# The oldest transaction still running is read before the lock is tried (an older one
+# than needed only leaves rows for the next step); the numbering runs in a later
+# statement, whose snapshot sees whatever another node numbered before it let go of
+# the lock.
 LOCK_SEQUENCER: Final = """
-SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin,
+SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
        pg_try_advisory_xact_lock(7243100002) AS locked
 """
 
-# Rows whose transactions have all ended get the next seq values, in id order.
+# Rows of the transactions that ended since the last step (horizon <= txid < $1, the
+# oldest running transaction) get the next seq values, in id order, and the horizon
+# moves to $1. Only (seq, id) pairs are written: the events come back for publishing.
 ASSIGN_FEED_SEQ: Final = """
-WITH base AS (SELECT coalesce(max(seq), 0) AS top FROM outbox),
+WITH base AS (SELECT coalesce(max(seq), 0) AS top FROM feed),
 ready AS (
-    SELECT id, row_number() OVER (ORDER BY id) AS n
+    SELECT id, ts, type, payload, row_number() OVER (ORDER BY id) AS n
     FROM outbox
-    WHERE seq IS NULL AND txid::text::bigint < $1
+    WHERE txid >= (SELECT txid FROM feed_horizon) AND txid < $1::text::xid8
+),
+numbered AS (
+    INSERT INTO feed (seq, outbox_id) SELECT base.top + ready.n, ready.id FROM ready, base
+),
+moved AS (
+    UPDATE feed_horizon SET txid = $1::text::xid8 WHERE txid < $1::text::xid8
 )
-UPDATE outbox o SET seq = base.top + ready.n
+SELECT base.top + ready.n AS seq, ready.ts, ready.type, ready.payload::text AS payload,
+       base.top
 FROM ready, base
-WHERE o.id = ready.id
-RETURNING o.seq, o.ts, o.type, o.payload::text AS payload, base.top
 """
 
 NOTIFY_FEED: Final = "SELECT pg_notify('stockd_feed', $1)"
 
 FEED_AFTER: Final = """
-SELECT seq, ts, type, payload::text AS payload FROM outbox
-WHERE seq > $1 ORDER BY seq LIMIT $2
+SELECT f.seq, o.ts, o.type, o.payload::text AS payload
+FROM feed f JOIN outbox o ON o.id = f.outbox_id
+WHERE f.seq > $1 ORDER BY f.seq LIMIT $2
 """
 
-FEED_HEAD: Final = "SELECT coalesce(max(seq), 0) FROM outbox"
+FEED_HEAD: Final = "SELECT coalesce(max(seq), 0) FROM feed"
 
 FEED_STAMPS: Final = """
-SELECT seq, ts, type FROM outbox WHERE seq BETWEEN $1 AND $2 ORDER BY seq
+SELECT f.seq, o.ts, o.type FROM feed f JOIN outbox o ON o.id = f.outbox_id
+WHERE f.seq BETWEEN $1 AND $2 ORDER BY f.seq
 """
 
-FEED_TAIL: Final = "SELECT coalesce(min(seq), 1) FROM outbox WHERE seq IS NOT NULL"
+FEED_TAIL: Final = "SELECT coalesce(min(seq), 1) FROM feed"
 
 NOTIFY_OUTBOX: Final = "SELECT pg_notify('stockd_outbox', '')"

@@ -119,19 +119,21 @@ FROM scanner_states ORDER BY id
 """
 
 SNAPSHOT_RECENT: Final = """
-SELECT seq, ts, type, payload::text AS payload FROM outbox
-WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
-ORDER BY seq DESC LIMIT $3
+SELECT f.seq, o.ts, o.type, o.payload::text AS payload
+FROM feed f JOIN outbox o ON o.id = f.outbox_id
+WHERE o.type = ANY($1::text[]) AND f.seq <= $2
+ORDER BY f.seq DESC LIMIT $3
 """
 
 # The same for one warehouse ($4): its movements, and the rejections of its scanners
 # (and of scanners that name no warehouse).
 SNAPSHOT_RECENT_IN_WAREHOUSE: Final = """
-SELECT seq, ts, type, payload::text AS payload FROM outbox
-WHERE seq IS NOT NULL AND type = ANY($1::text[]) AND seq <= $2
-  AND (payload->>'warehouse' = $4
-       OR (type = 'scan.rejected' AND payload->>'warehouse' IS NULL))
-ORDER BY seq DESC LIMIT $3
+SELECT f.seq, o.ts, o.type, o.payload::text AS payload
+FROM feed f JOIN outbox o ON o.id = f.outbox_id
+WHERE o.type = ANY($1::text[]) AND f.seq <= $2
+  AND (o.payload->>'warehouse' = $4
+       OR (o.type = 'scan.rejected' AND o.payload->>'warehouse' IS NULL))
+ORDER BY f.seq DESC LIMIT $3
 """
 
 # Products for the stock list: $2 sku, $3 location code, $4 zone, $5 below reorder point,

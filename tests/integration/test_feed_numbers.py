@@ -1,0 +1,113 @@
+"""The feed's numbers in their own table (migration 0019): a database whose outbox
+rows carried their seq is carried over whole, and numbering goes on gap-free."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from stock_core.store.migrate import available_migrations
+from stock_core.store.migrate import migrate
+from stock_core.store.outbox import assign_sequence
+from stock_core.store.outbox import events_after
+from stock_core.store.outbox import feed_bounds
+from tests.pg import PgCluster
+from tests.pg import fresh_database
+
+pytestmark = pytest.mark.asyncio
+
+_FEED_NUMBERS = 19
+
+
+async def _migrated_before_feed_numbers(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute(
+            "CREATE TABLE stockd_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for migration in available_migrations():
+            if migration.version >= _FEED_NUMBERS:
+                break
+            await conn.execute(migration.sql)
+            await conn.execute(
+                "INSERT INTO stockd_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
+
+
+async def _event(conn: asyncpg.Connection, n: int) -> None:
+    await conn.execute(
+        "INSERT INTO outbox (type, payload) VALUES ('stock.changed', $1::jsonb)", f'{{"n": {n}}}'
+    )
+
+
+async def test_numbered_events_keep_their_seq_and_the_rest_are_numbered_once(
+    pg_cluster: PgCluster,
+) -> None:
+    name = "stockd_feed_numbers_migration"
+    await fresh_database(pg_cluster.admin_url, name)
+    conn = await asyncpg.connect(pg_cluster.url_for(name))
+    try:
+        await _migrated_before_feed_numbers(conn)
+        for n in range(1, 6):
+            await _event(conn, n)
+        # the old relay had numbered the first three (seq 1-3), not yet the other two
+        await conn.execute("UPDATE outbox SET seq = id WHERE id <= 3")
+
+        assert [m.version for m in await migrate(conn)] == [
+            m.version for m in available_migrations() if m.version >= _FEED_NUMBERS
+        ]
+
+        assert await feed_bounds(conn) == (1, 5)
+        events = await events_after(conn, 0)
+        assert [(e.seq, e.payload["n"]) for e in events] == [(i, i) for i in range(1, 6)]
+        # new events after the migration: numbered next, each once, in order
+        for n in range(6, 9):
+            await _event(conn, n)
+        step = await assign_sequence(conn)
+        assert step is not None
+        assert step.after == 5
+        assert [(e.seq, e.payload["n"]) for e in step.events] == [(6, 6), (7, 7), (8, 8)]
+        again = await assign_sequence(conn)
+        assert again is not None
+        assert again.events == []
+        assert await feed_bounds(conn) == (1, 8)
+    finally:
+        await conn.close()
+        await pg_cluster.drop_database(name)
+
+
+async def test_an_event_of_a_transaction_still_open_is_numbered_after_it_commits(
+    pg_cluster: PgCluster, database_name: str
+) -> None:
+    """Ids are not commit order: while a transaction that began earlier is open, the
+    events committed after it wait for it (the feed is in commit order of the oldest
+    open transaction), then all are numbered: none is skipped by the horizon."""
+    url = pg_cluster.url_for(database_name)
+    slow, relay = await asyncpg.connect(url), await asyncpg.connect(url)
+    try:
+        await relay.execute("SELECT 1")
+        tx = slow.transaction()
+        await tx.start()
+        await _event(slow, 1)  # the lower id, still open
+        await _event(relay, 2)  # a higher id, committed
+        step = await assign_sequence(relay)
+        assert step is not None
+        assert step.events == []
+        await tx.commit()
+        step = await assign_sequence(relay)
+        assert step is not None
+        assert [(e.seq, e.payload["n"]) for e in step.events] == [(1, 1), (2, 2)]
+        # a rolled-back event is never numbered, and leaves no gap
+        tx = slow.transaction()
+        await tx.start()
+        await _event(slow, 3)
+        await tx.rollback()
+        await _event(relay, 4)
+        step = await assign_sequence(relay)
+        assert step is not None
+        assert [(e.seq, e.payload["n"]) for e in step.events] == [(3, 4)]
+    finally:
+        await slow.close()
+        await relay.close()
