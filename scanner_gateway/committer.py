@@ -44,6 +44,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import KW_ONLY
+from dataclasses import InitVar
+from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
@@ -96,66 +100,64 @@ def _brief(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+@dataclass(eq=False)
 class Committer:
-    def __init__(
-        self,
-        service: StockService,
-        spool: Spool,
-        *,
-        group_commit: bool = True,
-        batch_max: int = 256,
-        commit_timeout: float = 1.5,
-        workers: int = 2,
-        replay_attempts: int = 5,
-        replay_backoff: float = 0.5,
-        replay_window: float = 60.0,
-    ) -> None:
-        self.service = service
-        self.spool = spool
-        self.group_commit = group_commit
-        self.batch_max = batch_max
-        self.commit_timeout = commit_timeout
+    service: StockService
+    spool: Spool
+    _: KW_ONLY
+    group_commit: bool = True
+    batch_max: int = 256
+    commit_timeout: float = 1.5
+    workers: InitVar[int] = 2
+    replay_attempts: int = 5
+    """Tries of a record that fails on replay for a reason other than an outage."""
+    replay_backoff: float = 0.5
+    """Seconds before its second try; doubled for each one after."""
+    replay_window: InitVar[float] = 60.0
+    window: RecentWindow = field(init=False)
+    _window_log: WindowLog | None = field(init=False, repr=False)
+    """The window on disk too (``spool_dir/window.log``), for a restart after a failover."""
+    _log_queue: list[tuple[list[Envelope], datetime]] = field(
+        default_factory=list, init=False, repr=False
+    )
+    _log_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _window_due: list[Envelope] | None = field(default=None, init=False, repr=False)
+    """The window to post again after a failover, oldest first (``None``: none)."""
+    _epoch: int | None = field(default=None, init=False, repr=False)
+    """The failover count of the pool this committer has caught up with."""
+    _group: GroupCommit[Outcome | Spooled] = field(init=False, repr=False)
+    _replay_wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list, init=False, repr=False)
+    _replaying: bool = field(default=False, init=False, repr=False)
+    _one_by_one: int = field(default=0, init=False, repr=False)
+    """Records still to replay one at a time, to find the one a batch failed on."""
+    _failing: tuple[str, int] | None = field(default=None, init=False, repr=False)
+    """(key, tries) of the record that keeps failing on replay."""
+    online: bool = field(default=True, init=False)
+    replayed: int = field(default=0, init=False)
+    spooled: int = field(default=0, init=False)
+    refused: int = field(default=0, init=False)
+    """Scans the spool could not take (full, or the disk failed): nak'd."""
+    exceptions: int = field(default=0, init=False)
+    batches: int = field(default=0, init=False)
+    window_replayed: int = field(default=0, init=False)
+    """Scans posted again from the window after failovers."""
+    window_restored: int = field(default=0, init=False)
+    """Of those, the ones the new primary lacked (lost by the old one's standby)."""
+    failovers: int = field(default=0, init=False)
+
+    def __post_init__(self, workers: int, replay_window: float) -> None:
         self.window = RecentWindow(replay_window)
-        self._window_log = WindowLog(spool.directory, replay_window) if replay_window else None
-        """The window on disk too (``spool_dir/window.log``), for a restart after a failover."""
-        self._log_queue: list[tuple[list[Envelope], datetime]] = []
-        self._log_wake = asyncio.Event()
-        self._window_due: list[Envelope] | None = None
-        """The window to post again after a failover, oldest first (``None``: none)."""
-        self._epoch: int | None = None
-        """The failover count of the pool this committer has caught up with."""
-        self.replay_attempts = replay_attempts
-        """Tries of a record that fails on replay for a reason other than an outage."""
-        self.replay_backoff = replay_backoff
-        """Seconds before its second try; doubled for each one after."""
+        self._window_log = WindowLog(self.spool.directory, replay_window) if replay_window else None
         # Off, each envelope is its own transaction, as many at once as the pool has
         # connections: a scan waits for a connection in this queue, never inside its
         # commit timeout (where waiting would look like an outage and spool it).
-        self._group: GroupCommit[Outcome | Spooled] = GroupCommit(
+        self._group = GroupCommit(
             self._post,
-            batch_max=batch_max if group_commit else 1,
-            concurrency=workers if group_commit else service.pool.get_max_size(),
+            batch_max=self.batch_max if self.group_commit else 1,
+            concurrency=workers if self.group_commit else self.service.pool.get_max_size(),
             keys_of=products_named,
         )
-        self._replay_wake = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._replaying = False
-        self._one_by_one = 0
-        """Records still to replay one at a time, to find the one a batch failed on."""
-        self._failing: tuple[str, int] | None = None
-        """(key, tries) of the record that keeps failing on replay."""
-        self.online = True
-        self.replayed = 0
-        self.spooled = 0
-        self.refused = 0
-        """Scans the spool could not take (full, or the disk failed): nak'd."""
-        self.exceptions = 0
-        self.batches = 0
-        self.window_replayed = 0
-        """Scans posted again from the window after failovers."""
-        self.window_restored = 0
-        """Of those, the ones the new primary lacked (lost by the old one's standby)."""
-        self.failovers = 0
 
     def spool_status(self, now: datetime | None = None) -> SpoolStatus:
         """The spool's depth, size, age and alarms, and whether it is draining now."""

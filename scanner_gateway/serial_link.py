@@ -35,7 +35,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import KW_ONLY
+from dataclasses import InitVar
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 from typing import Protocol
 from urllib.parse import parse_qs
@@ -394,6 +397,7 @@ class _ThreadTransport(_PortTransport):
             self._thread.join()
 
 
+@dataclass(eq=False)
 class SerialLink:
     """Keeps one scanner port open for as long as :meth:`run` runs.
 
@@ -403,36 +407,31 @@ class SerialLink:
     reconnects until :meth:`resume_reading`.
     """
 
-    def __init__(
-        self,
-        config: ScannerConfig,
-        *,
-        on_bytes: Callable[[bytes, float], None],
-        on_state: Callable[[LinkState, str], None],
-        executor: Executor,
-        reconnect_max: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.config = config
-        self._on_bytes = on_bytes
-        self._on_state = on_state
-        self._executor = executor
-        self._reconnect_max = reconnect_max
+    config: ScannerConfig
+    _: KW_ONLY
+    on_bytes: Callable[[bytes, float], None]
+    on_state: Callable[[LinkState, str], None]
+    executor: Executor
+    reconnect_max: float = 5.0
+    clock: InitVar[Callable[[], float]] = time.monotonic
+    _clock: LineClock = field(init=False, repr=False)
+    _transport: _Transport | None = field(default=None, init=False, repr=False)
+    _lost: asyncio.Future[str] | None = field(default=None, init=False, repr=False)
+    _stopping: bool = field(default=False, init=False, repr=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    state: LinkState = field(default=LinkState.RECONNECTING, init=False)
+    detail: str = field(default="not opened yet", init=False)
+    connects: int = field(default=0, init=False)
+    on_loop: bool = field(default=False, init=False)
+    """Whether the open port is read on the event loop (else by a thread)."""
+
+    def __post_init__(self, clock: Callable[[], float]) -> None:
         self._clock = LineClock(clock)
-        self._transport: _Transport | None = None
-        self._lost: asyncio.Future[str] | None = None
-        self._stopping = False
-        self._wake = asyncio.Event()
-        self.state = LinkState.RECONNECTING
-        self.detail = "not opened yet"
-        self.connects = 0
-        self.on_loop = False
-        """Whether the open port is read on the event loop (else by a thread)."""
 
     def _set_state(self, state: LinkState, detail: str) -> None:
         if (state, detail) != (self.state, self.detail):
             self.state, self.detail = state, detail
-            self._on_state(state, detail)
+            self.on_state(state, detail)
 
     def now(self) -> float:
         """Line time (see :class:`LineClock`)."""
@@ -455,22 +454,22 @@ class SerialLink:
             self._transport.resume_reading()
 
     def _received(self, data: bytes) -> None:
-        self._on_bytes(data, self._clock.now())
+        self.on_bytes(data, self._clock.now())
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         backoff = _FIRST_BACKOFF
         while not self._stopping:
             try:
-                port = await loop.run_in_executor(self._executor, _open_port, self.config)
+                port = await loop.run_in_executor(self.executor, _open_port, self.config)
             except ValueError as exc:  # bad URL scheme or serial settings: a config problem
                 self._set_state(LinkState.MISCONFIGURED, str(exc))
-                await self._pause(self._reconnect_max)
+                await self._pause(self.reconnect_max)
                 continue
             except (serial.SerialException, OSError) as exc:
                 self._set_state(LinkState.RECONNECTING, str(exc) or type(exc).__name__)
                 await self._pause(backoff)
-                backoff = min(backoff * 2, self._reconnect_max)
+                backoff = min(backoff * 2, self.reconnect_max)
                 continue
             backoff = _FIRST_BACKOFF
             self.connects += 1
@@ -495,7 +494,7 @@ class SerialLink:
     ) -> _Transport:
         fd = _descriptor(port)
         self.on_loop = fd is not None
-        opened = _OpenPort(port, loop, lost, self._received, self._executor)
+        opened = _OpenPort(port, loop, lost, self._received, self.executor)
         if fd is not None:
             return _DescriptorTransport(opened, fd)
         return _ThreadTransport(opened, f"scanner-{self.config.id}")

@@ -14,6 +14,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable
 from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -41,29 +43,23 @@ class Authenticator(Protocol):
     async def authenticate(self, token: str) -> Token | None: ...
 
 
+@dataclass(eq=False, kw_only=True)
 class TokenCache:
     """Verified tokens for ``ttl`` seconds, failed lookups for ``negative_ttl``."""
 
-    def __init__(
-        self,
-        *,
-        ttl: float = 30.0,
-        negative_ttl: float = 5.0,
-        size: int = 10_000,
-        negative_size: int = 1_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.ttl = ttl
-        self.negative_ttl = negative_ttl
-        self.size = size
-        self.negative_size = negative_size
-        self.clock = clock
-        self._valid: OrderedDict[str, tuple[float, Token]] = OrderedDict()
-        self._invalid: OrderedDict[str, float] = OrderedDict()
-        self._keys: dict[int, set[str]] = {}
-        self._revoked: set[int] = set()
-        self.lookups = 0
-        """Lookups that went to the database."""
+    ttl: float = 30.0
+    negative_ttl: float = 5.0
+    size: int = 10_000
+    negative_size: int = 1_000
+    clock: Callable[[], float] = time.monotonic
+    _valid: OrderedDict[str, tuple[float, Token]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
+    _invalid: OrderedDict[str, float] = field(default_factory=OrderedDict, init=False, repr=False)
+    _keys: dict[int, set[str]] = field(default_factory=dict, init=False, repr=False)
+    _revoked: set[int] = field(default_factory=set, init=False, repr=False)
+    lookups: int = field(default=0, init=False)
+    """Lookups that went to the database."""
 
     async def lookup(self, service: Authenticator, token: str) -> Token | None:
         if parse_token(token) is None:

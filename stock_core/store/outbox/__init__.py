@@ -34,7 +34,10 @@ import json
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import KW_ONLY
+from dataclasses import InitVar
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
@@ -107,32 +110,32 @@ async def feed_bounds(conn: Connection) -> tuple[int, int]:
     return int(tail), int(head)
 
 
+@dataclass(eq=False)
 class OutboxRelay:
     """Reads sequenced events in order and passes each to ``publish`` exactly once."""
 
-    def __init__(
-        self,
-        pool: Pool,
-        publish: Callable[[FeedEvent], None],
-        *,
-        poll_interval: float = 0.25,
-        start_after: int | None = None,
-        on_fork: Callable[[int, int], None] | None = None,
-    ) -> None:
-        self.pool = pool
-        self.publish = publish
-        self.poll_interval = poll_interval
+    pool: Pool
+    publish: Callable[[FeedEvent], None]
+    _: KW_ONLY
+    poll_interval: float = 0.25
+    start_after: InitVar[int | None] = None
+    on_fork: Callable[[int, int], None] | None = None
+    last_seq: int | None = field(init=False)
+    forks: int = field(default=0, init=False)
+    """Lost histories found (a failover that lost published events)."""
+    _published: deque[tuple[int, datetime, str]] = field(
+        default_factory=lambda: deque(maxlen=_REMEMBERED), init=False, repr=False
+    )
+    _check_history: bool = field(default=False, init=False, repr=False)
+    """Compare :attr:`_published` with the table at the next step (after an outage)."""
+    _epoch: int = field(init=False, repr=False)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
+    _listener: PoolConnectionProxy[Any] | None = field(default=None, init=False, repr=False)
+    healthy: bool = field(default=False, init=False)
+
+    def __post_init__(self, start_after: int | None) -> None:
         self.last_seq = start_after
-        self.on_fork = on_fork
-        self.forks = 0
-        """Lost histories found (a failover that lost published events)."""
-        self._published: deque[tuple[int, datetime, str]] = deque(maxlen=_REMEMBERED)
-        self._check_history = False
-        """Compare :attr:`_published` with the table at the next step (after an outage)."""
         self._epoch = self._pool_epoch()
-        self._wake = asyncio.Event()
-        self._listener: PoolConnectionProxy[Any] | None = None
-        self.healthy = False
 
     def _notified(self, _conn: Connection, _pid: int, channel: str, payload: object) -> None:
         text, last = str(payload), self.last_seq
