@@ -92,9 +92,14 @@ def _chown(path: Path, user: pwd.struct_passwd | None) -> None:
             os.chown(os.path.join(root, name), user.pw_uid, user.pw_gid)
 
 
-def _render(template: str, values: dict[str, Any]) -> str:
-    text = (HERE / template).read_text()
-    return string.Template(text).substitute({k: str(v) for k, v in values.items()})
+def _write_config(folder: Path, template: str, values: dict[str, Any]) -> Path:
+    """Writes ``template`` (a ``*.in`` file beside this one) filled with ``values`` into
+    ``folder`` (made if missing) under its name less ``.in``; returns that file."""
+    text = string.Template((HERE / template).read_text())
+    folder.mkdir(exist_ok=True)
+    written = folder / template.removesuffix(".in")
+    written.write_text(text.substitute({k: str(v) for k, v in values.items()}))
+    return written
 
 
 def _spawn(argv: list[str], log: Path, user: pwd.struct_passwd | None) -> int:
@@ -233,33 +238,30 @@ def up(base: Path, *, nodes: int = 2, synchronous: bool = True, ttl: int = 10) -
     for i, (pg_port, api_port) in enumerate(node_ports, start=1):
         name = f"node{i}"
         node_dir = base / name
-        node_dir.mkdir(exist_ok=True)
-        config = node_dir / "patroni.yml"
-        config.write_text(
-            _render(
-                "patroni.yml.in",
-                {
-                    "scope": SCOPE,
-                    "name": name,
-                    "log_dir": node_dir,
-                    "host": HOST,
-                    "api_port": api_port,
-                    "pg_port": pg_port,
-                    "etcd_hosts": f"{HOST}:{etcd_client}",
-                    "ttl": ttl,
-                    "loop_wait": 1,
-                    "retry_timeout": max(2, ttl // 3),
-                    "synchronous_mode": "true" if synchronous else "false",
-                    "data_dir": node_dir / "data",
-                    "bin_dir": PG_BIN,
-                    "node_dir": node_dir,
-                    "password": PASSWORD,
-                    "watchdog_mode": "off",  # see patroni.yml.in: never on a test box
-                    "stop_timeout": 5,
-                },
-            )
+        config = _write_config(
+            node_dir,
+            "patroni.yml.in",
+            {
+                "scope": SCOPE,
+                "name": name,
+                "log_dir": node_dir,
+                "host": HOST,
+                "api_port": api_port,
+                "pg_port": pg_port,
+                "etcd_hosts": f"{HOST}:{etcd_client}",
+                "ttl": ttl,
+                "loop_wait": 1,
+                "retry_timeout": max(2, ttl // 3),
+                "synchronous_mode": "true" if synchronous else "false",
+                "data_dir": node_dir / "data",
+                "bin_dir": PG_BIN,
+                "node_dir": node_dir,
+                "password": PASSWORD,
+                "watchdog_mode": "off",  # see patroni.yml.in: never on a test box
+                "stop_timeout": 5,
+            },
         )
-        (node_dir / "patroni.yml").chmod(0o600)
+        config.chmod(0o600)
         _chown(node_dir, user)
         log = node_dir / "patroni.out"
         logs.append(log)
@@ -299,46 +301,38 @@ def up(base: Path, *, nodes: int = 2, synchronous: bool = True, ttl: int = 10) -
         for n in stack["nodes"]
     )
     haproxy_dir = base / "haproxy"
-    haproxy_dir.mkdir(exist_ok=True)
-    (haproxy_dir / "haproxy.cfg").write_text(
-        _render(
-            "haproxy.cfg.in",
-            {
-                "host": HOST,
-                "rw_port": rw_port,
-                "ro_port": ro_port,
-                "pidfile": haproxy_dir / "haproxy.pid",
-                "primary_servers": servers,
-                "replica_servers": servers,
-            },
-        )
+    haproxy_cfg = _write_config(
+        haproxy_dir,
+        "haproxy.cfg.in",
+        {
+            "host": HOST,
+            "rw_port": rw_port,
+            "ro_port": ro_port,
+            "pidfile": haproxy_dir / "haproxy.pid",
+            "primary_servers": servers,
+            "replica_servers": servers,
+        },
     )
     bouncer_dir = base / "pgbouncer"
-    bouncer_dir.mkdir(exist_ok=True)
-    (bouncer_dir / "pgbouncer.ini").write_text(
-        _render(
-            "pgbouncer.ini.in",
-            {
-                "host": HOST,
-                "rw_port": rw_port,
-                "bouncer_port": bouncer_port,
-                "bouncer_dir": bouncer_dir,
-                "auth_type": "trust",
-            },
-        )
+    bouncer_ini = _write_config(
+        bouncer_dir,
+        "pgbouncer.ini.in",
+        {
+            "host": HOST,
+            "rw_port": rw_port,
+            "bouncer_port": bouncer_port,
+            "bouncer_dir": bouncer_dir,
+            "auth_type": "trust",
+        },
     )
     (bouncer_dir / "userlist.txt").write_text(f'"postgres" "{PASSWORD}"\n')
     _chown(base, user)
     log = haproxy_dir / "haproxy.log"
     logs.append(log)
-    stack["pids"]["haproxy"] = _spawn(
-        [tools["haproxy"], "-db", "-f", str(haproxy_dir / "haproxy.cfg")], log, user
-    )
+    stack["pids"]["haproxy"] = _spawn([tools["haproxy"], "-db", "-f", str(haproxy_cfg)], log, user)
     log = bouncer_dir / "pgbouncer.out"
     logs.append(log)
-    stack["pids"]["pgbouncer"] = _spawn(
-        [tools["pgbouncer"], str(bouncer_dir / "pgbouncer.ini")], log, user
-    )
+    stack["pids"]["pgbouncer"] = _spawn([tools["pgbouncer"], str(bouncer_ini)], log, user)
     stack["urls"] = {
         "multihost": "postgresql://postgres@"
         + ",".join(f"{HOST}:{n['pg_port']}" for n in stack["nodes"])
