@@ -47,7 +47,9 @@ Every rejection carries a stable ``problem_type`` (the RFC 9457 ``type`` suffix)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import KW_ONLY
 from dataclasses import dataclass
+from dataclasses import field
 from typing import ClassVar
 
 __all__ = [
@@ -117,31 +119,52 @@ class StockRejection(StockError):
         return {name: getattr(self, name) for name in self.detail_fields}
 
 
-class _UnknownCodeError(StockRejection):
+@dataclass(eq=False, repr=False)
+class _DetailedRejection(StockRejection):
+    """A rejection made from its details, the fields of a dataclass: :meth:`_reason`
+    words them. Equality, hashing and ``repr`` stay those of an exception."""
+
+    def __post_init__(self) -> None:
+        StockRejection.__init__(self, self._reason())
+
+    def _reason(self) -> str:
+        """By default the ``reason`` field, worded by the caller."""
+        return self.reason
+
+
+@dataclass(eq=False, repr=False)
+class _UnknownCodeError(_DetailedRejection):
     """A ``code`` that names no ``what`` (a product, a location …)."""
 
     what: ClassVar[str]
     detail_fields = ("code",)
 
-    def __init__(self, code: str) -> None:
-        self.code = code
-        super().__init__(f"unknown {self.what} {code}")
+    code: str
+
+    def _reason(self) -> str:
+        return f"unknown {self.what} {self.code}"
 
 
-class InsufficientStockError(StockRejection):
+@dataclass(eq=False, repr=False)
+class InsufficientStockError(_DetailedRejection):
     problem_type = "insufficient-stock"
     http_status = 409
     detail_fields = ("sku", "location", "requested", "available", "shortfall")
 
-    def __init__(self, sku: str, location: str, requested: int, available: int) -> None:
-        self.sku = sku
-        self.location = location
-        self.requested = requested
-        self.available = available
-        self.shortfall = requested - available
-        super().__init__(
-            f"only {available} of {sku} available at {location}, "
-            f"{requested} asked (short {self.shortfall})"
+    sku: str
+    location: str
+    requested: int
+    available: int
+    shortfall: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.shortfall = self.requested - self.available
+        super().__post_init__()
+
+    def _reason(self) -> str:
+        return (
+            f"only {self.available} of {self.sku} available at {self.location}, "
+            f"{self.requested} asked (short {self.shortfall})"
         )
 
 
@@ -199,13 +222,15 @@ class InvalidCatalogEntryError(StockRejection):
         }
 
 
-class ConstraintRejectedError(StockRejection):
+@dataclass(eq=False, repr=False)
+class ConstraintRejectedError(_DetailedRejection):
     """The database's own guard (a CHECK constraint: stock never negative) refused a
     write the rules let through. The problem type stays the generic ``rejected``."""
 
-    def __init__(self, constraint: str) -> None:
-        self.constraint = constraint
-        super().__init__(f"refused: it would break {constraint}")
+    constraint: str
+
+    def _reason(self) -> str:
+        return f"refused: it would break {self.constraint}"
 
 
 class NotFoundError(StockRejection):
@@ -215,28 +240,33 @@ class NotFoundError(StockRejection):
     http_status = 404
 
 
-class IdempotencyConflictError(StockRejection):
+@dataclass(eq=False, repr=False)
+class IdempotencyConflictError(_DetailedRejection):
     problem_type = "idempotency-conflict"
     http_status = 409
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(f"idempotency key {key} was already used for a different request")
+    key: str
+
+    def _reason(self) -> str:
+        return f"idempotency key {self.key} was already used for a different request"
 
 
-class BackorderNotAllowedError(StockRejection):
+@dataclass(eq=False, repr=False)
+class BackorderNotAllowedError(_DetailedRejection):
     """An order line could not be reserved in full, and its product refuses backorders."""
 
     problem_type = "backorder-not-allowed"
     http_status = 409
     detail_fields = ("sku", "quantity", "available")
 
-    def __init__(self, sku: str, quantity: int, available: int) -> None:
-        self.sku = sku
-        self.quantity = quantity
-        self.available = available
-        super().__init__(
-            f"{sku} does not accept backorders: {quantity} ordered, {available} available"
+    sku: str
+    quantity: int
+    available: int
+
+    def _reason(self) -> str:
+        return (
+            f"{self.sku} does not accept backorders: "
+            f"{self.quantity} ordered, {self.available} available"
         )
 
 
@@ -248,41 +278,51 @@ class UnknownOperatorError(_UnknownCodeError):
     what = "operator"
 
 
-class UnknownReasonError(StockRejection):
+@dataclass(eq=False, repr=False)
+class UnknownReasonError(_DetailedRejection):
     """A return or scrap reason that is not on the configured list."""
 
     problem_type = "unknown-reason"
     http_status = 422
     detail_fields = ("code", "allowed")
 
-    def __init__(self, code: str, allowed: Sequence[str]) -> None:
-        self.code = code
-        self.allowed = list(allowed)
-        super().__init__(f"unknown reason {code} (one of {', '.join(allowed)})")
+    code: str
+    allowed: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.allowed = list(self.allowed)
+        super().__post_init__()
+
+    def _reason(self) -> str:
+        return f"unknown reason {self.code} (one of {', '.join(self.allowed)})"
 
 
-class QuarantinedStockError(StockRejection):
+@dataclass(eq=False, repr=False)
+class QuarantinedStockError(_DetailedRejection):
     """Stock in a quarantine location is not available: it must be moved to storage first."""
 
     problem_type = "quarantined-stock"
     http_status = 409
     detail_fields = ("location",)
 
-    def __init__(self, location: str) -> None:
-        self.location = location
-        super().__init__(f"{location} is a quarantine location: move the stock to storage first")
+    location: str
+
+    def _reason(self) -> str:
+        return f"{self.location} is a quarantine location: move the stock to storage first"
 
 
-class NotQuarantineError(StockRejection):
+@dataclass(eq=False, repr=False)
+class NotQuarantineError(_DetailedRejection):
     """A return names a location that is not a quarantine location."""
 
     problem_type = "not-quarantine"
     http_status = 409
     detail_fields = ("location",)
 
-    def __init__(self, location: str) -> None:
-        self.location = location
-        super().__init__(f"returns go to a quarantine location; {location} is storage")
+    location: str
+
+    def _reason(self) -> str:
+        return f"returns go to a quarantine location; {self.location} is storage"
 
 
 class UnknownWarehouseError(_UnknownCodeError):
@@ -293,47 +333,127 @@ class UnknownWarehouseError(_UnknownCodeError):
     what = "warehouse"
 
 
-class WrongWarehouseError(StockRejection):
+@dataclass(eq=False, repr=False)
+class WrongWarehouseError(_DetailedRejection):
     """A location in another warehouse than the one the request or the scanner works in."""
 
     problem_type = "wrong-warehouse"
     http_status = 409
     detail_fields = ("location", "warehouse", "expected")
 
-    def __init__(self, location: str, warehouse: str, expected: str, why: str = "") -> None:
-        self.location = location
-        self.warehouse = warehouse
-        self.expected = expected
-        super().__init__(f"{location} is in warehouse {warehouse}, not {expected}{why}")
+    location: str
+    warehouse: str
+    expected: str
+    why: str = ""
+    """Appended to the reason (not a detail)."""
+
+    def _reason(self) -> str:
+        return f"{self.location} is in warehouse {self.warehouse}, not {self.expected}{self.why}"
 
 
-class UnknownTransferError(StockRejection):
+@dataclass(eq=False, repr=False)
+class UnknownTransferError(_DetailedRejection):
     """No transfer has that number."""
 
     problem_type = "unknown-transfer"
     http_status = 404
     detail_fields = ("number",)
 
-    def __init__(self, number: str) -> None:
-        self.number = number
-        super().__init__(f"unknown transfer {number}")
+    number: str
+
+    def _reason(self) -> str:
+        return f"unknown transfer {self.number}"
 
 
-class NotInTransitError(StockRejection):
+@dataclass(eq=False, repr=False)
+class NotInTransitError(_DetailedRejection):
     """A transfer receipt asks for more of a product than is still on its way."""
 
     problem_type = "not-in-transit"
     http_status = 409
     detail_fields = ("transfer", "sku", "requested", "in_transit")
 
-    def __init__(self, transfer: str, sku: str, requested: int, in_transit: int) -> None:
-        self.transfer = transfer
-        self.sku = sku
-        self.requested = requested
-        self.in_transit = in_transit
-        super().__init__(
-            f"only {in_transit} of {sku} in transit on transfer {transfer}, {requested} asked"
+    transfer: str
+    sku: str
+    requested: int
+    in_transit: int
+
+    def _reason(self) -> str:
+        return (
+            f"only {self.in_transit} of {self.sku} in transit on transfer {self.transfer}, "
+            f"{self.requested} asked"
         )
+
+
+class CountTaskStateError(StockRejection):
+    """The count task is not in a state that allows this (confirm twice, count a closed one)."""
+
+    problem_type = "count-task-state"
+    http_status = 409
+
+
+class InvalidCountTaskError(StockRejection):
+    """A count task that cannot be opened: no locations, or an unknown ABC class."""
+
+    problem_type = "invalid-count-task"
+    http_status = 422
+
+
+@dataclass(eq=False, repr=False)
+class CapacityExceededError(_DetailedRejection):
+    """A receipt or move would put more weight or volume in a location than it holds."""
+
+    problem_type = "capacity-exceeded"
+    http_status = 409
+    detail_fields = ("location", "weight_g", "max_weight_g", "volume_cm3", "max_volume_cm3")
+
+    location: str
+    reason: str
+    _: KW_ONLY
+    weight_g: float
+    max_weight_g: float | None
+    volume_cm3: float
+    max_volume_cm3: float | None
+
+
+@dataclass(eq=False, repr=False)
+class SerialConflictError(_DetailedRejection):
+    """A serial is in one place at a time: receiving one already in stock (or in
+    transit), or taking one from a location it is not at, is refused."""
+
+    problem_type = "serial-conflict"
+    http_status = 409
+
+    sku: str
+    serial: str
+    status: str
+    location: str | None
+    reason: str
+
+    def _details(self) -> dict[str, object]:
+        return {
+            "sku": self.sku,
+            "serial": self.serial,
+            "serial_status": self.status,
+            "location": self.location,
+        }
+
+
+@dataclass(eq=False, repr=False)
+class TrackingError(_DetailedRejection):
+    """A movement that does not fit its product's tracking: a serial-tracked product
+    without serials (or a product not serial-tracked with them), a lot-tracked receipt
+    without a lot."""
+
+    problem_type = "tracking-required"
+    http_status = 422
+    detail_fields = ("sku", "tracking", "wants_serials")
+
+    sku: str
+    tracking: str
+    reason: str
+    _: KW_ONLY
+    wants_serials: bool = False
 
 
 _REJECTIONS: dict[str, type[StockRejection]] = {
@@ -358,6 +478,11 @@ _REJECTIONS: dict[str, type[StockRejection]] = {
         WrongWarehouseError,
         UnknownTransferError,
         NotInTransitError,
+        CapacityExceededError,
+        SerialConflictError,
+        TrackingError,
+        CountTaskStateError,
+        InvalidCountTaskError,
     )
 }
 
@@ -435,92 +560,3 @@ class CatalogImportError(StockError):
     def __init__(self, problems: Sequence[ImportProblem]) -> None:
         self.problems = tuple(problems)
         super().__init__(f"{len(self.problems)} bad line(s); nothing was loaded")
-
-
-class CountTaskStateError(StockRejection):
-    """The count task is not in a state that allows this (confirm twice, count a closed one)."""
-
-    problem_type = "count-task-state"
-    http_status = 409
-
-
-class InvalidCountTaskError(StockRejection):
-    """A count task that cannot be opened: no locations, or an unknown ABC class."""
-
-    problem_type = "invalid-count-task"
-    http_status = 422
-
-
-class CapacityExceededError(StockRejection):
-    """A receipt or move would put more weight or volume in a location than it holds."""
-
-    problem_type = "capacity-exceeded"
-    http_status = 409
-    detail_fields = ("location", "weight_g", "max_weight_g", "volume_cm3", "max_volume_cm3")
-
-    def __init__(
-        self,
-        location: str,
-        reason: str,
-        *,
-        weight_g: float,
-        max_weight_g: float | None,
-        volume_cm3: float,
-        max_volume_cm3: float | None,
-    ) -> None:
-        self.location = location
-        self.weight_g = weight_g
-        self.max_weight_g = max_weight_g
-        self.volume_cm3 = volume_cm3
-        self.max_volume_cm3 = max_volume_cm3
-        super().__init__(reason)
-
-
-class SerialConflictError(StockRejection):
-    """A serial is in one place at a time: receiving one already in stock (or in
-    transit), or taking one from a location it is not at, is refused."""
-
-    problem_type = "serial-conflict"
-    http_status = 409
-
-    def __init__(
-        self, sku: str, serial: str, status: str, location: str | None, reason: str
-    ) -> None:
-        self.sku = sku
-        self.serial = serial
-        self.status = status
-        self.location = location
-        super().__init__(reason)
-
-    def _details(self) -> dict[str, object]:
-        return {
-            "sku": self.sku,
-            "serial": self.serial,
-            "serial_status": self.status,
-            "location": self.location,
-        }
-
-
-class TrackingError(StockRejection):
-    """A movement that does not fit its product's tracking: a serial-tracked product
-    without serials (or a product not serial-tracked with them), a lot-tracked receipt
-    without a lot."""
-
-    problem_type = "tracking-required"
-    http_status = 422
-    detail_fields = ("sku", "tracking", "wants_serials")
-
-    def __init__(
-        self, sku: str, tracking: str, reason: str, *, wants_serials: bool = False
-    ) -> None:
-        self.sku = sku
-        self.tracking = tracking
-        self.wants_serials = wants_serials
-        super().__init__(reason)
-
-
-_REJECTIONS[CapacityExceededError.problem_type] = CapacityExceededError
-_REJECTIONS[SerialConflictError.problem_type] = SerialConflictError
-_REJECTIONS[TrackingError.problem_type] = TrackingError
-_REJECTIONS[CountTaskStateError.problem_type] = CountTaskStateError
-_REJECTIONS[InvalidCountTaskError.problem_type] = InvalidCountTaskError
