@@ -423,20 +423,18 @@ class SerialConflictError(_DetailedRejection):
 
     problem_type = "serial-conflict"
     http_status = 409
+    detail_fields = ("sku", "serial", "serial_status", "location")
 
     sku: str
     serial: str
-    status: str
+    serial_status: str
     location: str | None
     reason: str
 
-    def _details(self) -> dict[str, object]:
-        return {
-            "sku": self.sku,
-            "serial": self.serial,
-            "serial_status": self.status,
-            "location": self.location,
-        }
+    @property
+    def status(self) -> str:
+        """The serial's status (``serial_status``)."""
+        return self.serial_status
 
 
 @dataclass(eq=False, repr=False)
