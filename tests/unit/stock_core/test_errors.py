@@ -14,6 +14,7 @@ from stock_core.errors import ImportProblem
 from stock_core.errors import InsufficientStockError
 from stock_core.errors import InvalidMovementError
 from stock_core.errors import NothingToUndoError
+from stock_core.errors import SerialConflictError
 from stock_core.errors import StockError
 from stock_core.errors import StockRejection
 from stock_core.errors import StockUsageError
@@ -93,6 +94,16 @@ def test_a_replayed_shortfall_keeps_its_numbers() -> None:
     again = rejection_from_dict(InsufficientStockError("W", "A", 9, 4).to_dict())
     assert isinstance(again, InsufficientStockError)
     assert (again.requested, again.available, again.shortfall) == (9, 4, 5)
+
+
+def test_a_replayed_serial_conflict_keeps_the_serial_status() -> None:
+    """A serial conflict stored with its key comes back whole (its status once did
+    not, and rendering the replayed 409 failed)."""
+    error = SerialConflictError("PHONE", "SN-1", "in_stock", "A-01", "already in stock")
+    again = rejection_from_dict(json.loads(json.dumps(error.to_dict())))
+    assert isinstance(again, SerialConflictError)
+    assert (again.serial_status, again.status, again.location) == ("in_stock", "in_stock", "A-01")
+    assert again.to_dict() == error.to_dict()
 
 
 @pytest.mark.parametrize(
