@@ -12,7 +12,7 @@ from typing import Any
 from stock_core.domain.reports.period import DEFAULT_SLOW_COVER_DAYS
 from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _money
-from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import _report_csv
 from stock_core.types import Sku
 
 __all__ = [
@@ -131,35 +131,4 @@ def deadstock_report(
 
 
 def deadstock_csv(report: DeadstockReport) -> str:
-    header = (
-        "sku",
-        "name",
-        "category",
-        "status",
-        "on_hand",
-        "unit_cost",
-        "value",
-        "last_outbound",
-        "days_since_outbound",
-        "units_out",
-        "days_of_cover",
-    )
-    return _write_csv(
-        header,
-        (
-            (
-                i.sku,
-                i.name,
-                i.category,
-                i.status,
-                i.on_hand,
-                i.unit_cost,
-                i.value,
-                i.last_outbound.isoformat() if i.last_outbound else None,
-                i.days_since_outbound,
-                i.units_out,
-                i.days_of_cover,
-            )
-            for i in report.items
-        ),
-    )
+    return _report_csv(DeadstockLine, (i.to_dict() for i in report.items))

@@ -11,7 +11,7 @@ from typing import Any
 
 from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _money
-from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import _report_csv
 from stock_core.types import Sku
 
 __all__ = ["DatedStock", "ExpiryLine", "ExpiryReport", "expiry_csv", "expiry_report"]
@@ -103,36 +103,4 @@ def expiry_report(rows: Iterable[DatedStock], *, today: date, days: int) -> Expi
 
 def expiry_csv(report: ExpiryReport) -> str:
     """One row per stock row, soonest expiry first."""
-    return _write_csv(
-        (
-            "sku",
-            "name",
-            "category",
-            "location",
-            "lot",
-            "expiry",
-            "days_left",
-            "status",
-            "on_hand",
-            "reserved",
-            "unit_cost",
-            "value",
-        ),
-        (
-            (
-                i.sku,
-                i.name,
-                i.category,
-                i.location,
-                i.lot,
-                i.expiry.isoformat(),
-                i.days_left,
-                i.status,
-                i.on_hand,
-                i.reserved,
-                i.unit_cost,
-                i.value,
-            )
-            for i in report.items
-        ),
-    )
+    return _report_csv(ExpiryLine, (i.to_dict() for i in report.items))

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from datetime import UTC
 from datetime import date
@@ -61,6 +62,13 @@ def _write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     writer.writerow(header)
     writer.writerows(["" if v is None else v for v in row] for row in rows)
     return out.getvalue()
+
+
+def _report_csv(line_type: type[ReportLine], rows: Iterable[Mapping[str, object]]) -> str:
+    """CSV text with a column per field of ``line_type``, in their order, and a row per
+    mapping (a line's :meth:`~ReportLine.to_dict`): a name it lacks is an empty cell."""
+    columns = [f.name for f in dataclasses.fields(line_type)]  # type: ignore[arg-type]
+    return _write_csv(columns, ([row.get(name) for name in columns] for row in rows))
 
 
 def json_fields(line: Any) -> dict[str, Any]:

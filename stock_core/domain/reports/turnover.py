@@ -14,7 +14,7 @@ from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _days
 from stock_core.domain.reports.period import _money
 from stock_core.domain.reports.period import _ratio
-from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import _report_csv
 from stock_core.types import Sku
 
 __all__ = [
@@ -159,56 +159,8 @@ def turnover_report(
 
 def turnover_csv(report: TurnoverReport) -> str:
     """One row per product, then one per category (``sku`` empty) and the total."""
-    header = (
-        "sku",
-        "name",
-        "category",
-        "unit_cost",
-        "opening",
-        "closing",
-        "units_out",
-        "cost_of_goods_out",
-        "average_inventory_value",
-        "turnover",
-        "days_of_supply",
-        "returned",
-        "scrapped",
-    )
-    rows: list[Sequence[object]] = [
-        (
-            p.sku,
-            p.name,
-            p.category,
-            p.unit_cost,
-            p.opening,
-            p.closing,
-            p.units_out,
-            p.cost_of_goods_out,
-            p.average_inventory_value,
-            p.turnover,
-            p.days_of_supply,
-            p.returned,
-            p.scrapped,
-        )
-        for p in report.products
+    totals = [
+        c.to_dict() | {"category": c.category if c is not report.total else "TOTAL"}
+        for c in (*report.categories, report.total)
     ]
-    for c in (*report.categories, report.total):
-        label = c.category if c is not report.total else "TOTAL"
-        rows.append(
-            (
-                "",
-                "",
-                label,
-                "",
-                "",
-                "",
-                "",
-                c.cost_of_goods_out,
-                c.average_inventory_value,
-                c.turnover,
-                c.days_of_supply,
-                "",
-                "",
-            )
-        )
-    return _write_csv(header, rows)
+    return _report_csv(TurnoverLine, [*(p.to_dict() for p in report.products), *totals])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +11,7 @@ from typing import Any
 
 from stock_core.domain.reports.period import ReportLine
 from stock_core.domain.reports.period import _money
-from stock_core.domain.reports.period import _write_csv
+from stock_core.domain.reports.period import _report_csv
 from stock_core.types import Sku
 
 __all__ = [
@@ -83,8 +82,5 @@ def valuation_report(rows: Iterable[ProductHolding], at: datetime) -> ValuationR
 
 def valuation_csv(report: ValuationReport) -> str:
     """One row per product, then ``TOTAL``."""
-    rows: list[Sequence[object]] = [
-        (i.sku, i.name, i.category, i.on_hand, i.unit_cost, i.value) for i in report.items
-    ]
-    rows.append(("", "", "TOTAL", "", "", report.total))
-    return _write_csv(("sku", "name", "category", "on_hand", "unit_cost", "value"), rows)
+    total = {"category": "TOTAL", "value": report.total}
+    return _report_csv(ValuationLine, [*(i.to_dict() for i in report.items), total])
