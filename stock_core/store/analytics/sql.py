@@ -112,69 +112,73 @@ FROM a
 RETURNING (payload->>'alert_id')::bigint AS alert_id
 """
 
+
 # Which ledger rows a report over one warehouse ($N) or all (NULL) sums for on-hand: that
 # warehouse's locations; over all, every row but a transfer's (shipped and received they
 # cancel out; in transit they are still the company's stock).
+def _on_hand_rows(warehouse: str) -> str:
+    return f"""(CASE WHEN {warehouse}::text IS NULL THEN m.transfer_id IS NULL
+              ELSE m.location_id IN (
+                  SELECT id FROM locations l WHERE l.warehouse = {warehouse}) END)"""
+
+
+# Whether movement ``o`` is at one of the warehouse's locations (over all, anywhere).
+def _at_warehouse(warehouse: str) -> str:
+    return f"""({warehouse}::text IS NULL OR o.location_id IN (
+               SELECT id FROM locations l WHERE l.warehouse = {warehouse}))"""
+
+
+# The movements ``o`` of one kind of product p in [since, until) at the warehouse, each
+# with the undo row ``u`` that reverses it, if any.
+def _kind_between(kind: str, since: str, until: str, warehouse: str) -> str:
+    return f"""FROM movements o LEFT JOIN movements u ON u.reverses = o.id
+                 WHERE o.product_id = p.id AND o.kind = '{kind}'
+                   AND o.ts >= {since} AND o.ts < {until} AND {_at_warehouse(warehouse)}"""
+
+
 # Turnover over [$1, $2) (warehouse $3): on hand at both ends and outbound units between.
-REPORT_TURNOVER: Final = """
+REPORT_TURNOVER: Final = f"""
 SELECT p.sku, p.name, p.category, p.unit_cost,
        coalesce(sum(m.delta) FILTER (WHERE m.ts < $1), 0)::bigint AS opening,
        coalesce(sum(m.delta), 0)::bigint AS closing,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
-                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $1 AND o.ts < $2
-                   AND ($3::text IS NULL OR o.location_id IN (
-                        SELECT id FROM locations l WHERE l.warehouse = $3))),
+                 {_kind_between("pick", "$1", "$2", "$3")}),
                 0)::bigint AS units_out,
        coalesce((SELECT sum(o.delta + coalesce(u.delta, 0))
-                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'return' AND o.ts >= $1 AND o.ts < $2
-                   AND ($3::text IS NULL OR o.location_id IN (
-                        SELECT id FROM locations l WHERE l.warehouse = $3))),
+                 {_kind_between("return", "$1", "$2", "$3")}),
                 0)::bigint AS returned,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
-                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'scrap' AND o.ts >= $1 AND o.ts < $2
-                   AND ($3::text IS NULL OR o.location_id IN (
-                        SELECT id FROM locations l WHERE l.warehouse = $3))),
+                 {_kind_between("scrap", "$1", "$2", "$3")}),
                 0)::bigint AS scrapped
 FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $2
-    AND (CASE WHEN $3::text IS NULL THEN m.transfer_id IS NULL
-              ELSE m.location_id IN (SELECT id FROM locations l WHERE l.warehouse = $3) END)
+    AND {_on_hand_rows("$3")}
 GROUP BY p.id
 ORDER BY p.sku
 """
 
 # Deadstock at $1, window from $2 (warehouse $3): on hand, last pick not undone,
 # outbound in the window.
-REPORT_ACTIVITY: Final = """
+REPORT_ACTIVITY: Final = f"""
 SELECT p.sku, p.name, p.category, p.unit_cost,
        coalesce((SELECT sum(m.delta) FROM movements m
                  WHERE m.product_id = p.id AND m.ts < $1
-                   AND (CASE WHEN $3::text IS NULL THEN m.transfer_id IS NULL
-              ELSE m.location_id IN (SELECT id FROM locations l WHERE l.warehouse = $3) END)),
+                   AND {_on_hand_rows("$3")}),
                 0)::bigint AS on_hand,
        (SELECT max(o.ts) FROM movements o
-        WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts < $1
-          AND ($3::text IS NULL OR o.location_id IN (
-               SELECT id FROM locations l WHERE l.warehouse = $3))
+        WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts < $1 AND {_at_warehouse("$3")}
           AND NOT EXISTS (SELECT 1 FROM movements u WHERE u.reverses = o.id)) AS last_outbound,
        coalesce((SELECT sum(-o.delta - coalesce(u.delta, 0))
-                 FROM movements o LEFT JOIN movements u ON u.reverses = o.id
-                 WHERE o.product_id = p.id AND o.kind = 'pick' AND o.ts >= $2 AND o.ts < $1
-                   AND ($3::text IS NULL OR o.location_id IN (
-                        SELECT id FROM locations l WHERE l.warehouse = $3))),
+                 {_kind_between("pick", "$2", "$1", "$3")}),
                 0)::bigint AS units_out
 FROM products p
 ORDER BY p.sku
 """
 
 # Valuation: on hand at $1 from the ledger (warehouse $2; over all, in transit included).
-REPORT_HOLDINGS: Final = """
+REPORT_HOLDINGS: Final = f"""
 SELECT p.sku, p.name, p.category, p.unit_cost, coalesce(sum(m.delta), 0)::bigint AS on_hand
 FROM products p LEFT JOIN movements m ON m.product_id = p.id AND m.ts < $1
-    AND (CASE WHEN $2::text IS NULL THEN m.transfer_id IS NULL
-              ELSE m.location_id IN (SELECT id FROM locations l WHERE l.warehouse = $2) END)
+    AND {_on_hand_rows("$2")}
 GROUP BY p.id
 ORDER BY p.sku
 """
