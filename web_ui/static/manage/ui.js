@@ -170,6 +170,17 @@ export function notice(kind, text) {
   return h("p", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status", dataset: { notice: kind } }, text);
 }
 
+// A list view's frame, appended to ctx.el: the title bar (and a hint under it, when
+// given), the view's own controls, then a status line and the holder its list goes in.
+export function listFrame(ctx, title, hint, ...controls) {
+  const status = h("div", { class: "status" });
+  const holder = h("div");
+  const bar = h("div", { class: "toolbar" }, h("h1", null, title));
+  const hints = hint ? [h("p", { class: "hint" }, hint)] : [];
+  ctx.el.append(bar, ...hints, ...controls, status, holder);
+  return { status, holder };
+}
+
 export function section(title, ...children) {
   return h("section", { class: "panel" }, h("h2", null, title), ...children);
 }

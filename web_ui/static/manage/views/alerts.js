@@ -7,7 +7,7 @@
 // [data-acknowledged] (true|false)[data-active], button[data-action=acknowledge],
 // a[data-filter=active|all].
 
-import { debounce, h, loadList, num, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
+import { debounce, h, listFrame, loadList, num, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
 
 const KIND = {
   out_of_stock: "out of stock",
@@ -21,9 +21,7 @@ export const view = {
   title: "Alerts",
   async render(ctx) {
     const [state, filter] = stateFilter(ctx, "alerts", ["active", "Active"], "All, cleared too");
-    const status = h("div", { class: "status" });
-    const holder = h("div");
-    ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Alerts")), filter, status, holder);
+    const { status, holder } = listFrame(ctx, "Alerts", null, filter);
 
     function acknowledge(alert, button) {
       return postThenReload(ctx, button, status, `/alerts/${alert.id}/acknowledge`, undefined, load);

@@ -14,7 +14,7 @@
 // table[data-table=count-lines][data-task-id], tr[data-location][data-sku][data-lot]
 // [data-status] with td[data-field=expected|counted|variance]; a[data-filter].
 
-import { debounce, empty, h, loadList, num, postThenReload, statusFilter, when } from "/static/manage/ui.js";
+import { debounce, empty, h, listFrame, loadList, num, postThenReload, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "pending_approval", "closed"];
 const WORDS = { open: "open", pending_approval: "waiting for approval", closed: "closed" };
@@ -57,8 +57,6 @@ export const view = {
   title: "Count tasks",
   async render(ctx) {
     const [status, filters] = statusFilter(ctx, "count-tasks", [...STATUSES, "all"], (s) => WORDS[s] || "all");
-    const note = h("div", { class: "status" });
-    const holder = h("div");
     const form = h(
       "form",
       { class: "filters", dataset: { form: "open-task" } },
@@ -73,14 +71,8 @@ export const view = {
       h("label", { class: "check" }, h("input", { type: "checkbox", name: "blind" }), "blind (hide expected from workers)"),
       h("button", { type: "submit", dataset: { action: "open-task" } }, "Open a count task"),
     );
-    ctx.el.append(
-      h("div", { class: "toolbar" }, h("h1", null, "Count tasks")),
-      h("p", { class: "hint" }, "Open a cycle count; workers count its locations (count mode on a scanner, or the API); confirm to post the lines within the threshold, approve the ones held for a large variance."),
-      form,
-      filters,
-      note,
-      holder,
-    );
+    const hint = "Open a cycle count; workers count its locations (count mode on a scanner, or the API); confirm to post the lines within the threshold, approve the ones held for a large variance.";
+    const { status: note, holder } = listFrame(ctx, "Count tasks", hint, form, filters);
 
     function act(button, path, body) {
       note.replaceChildren();

@@ -7,7 +7,7 @@
 // Testing hooks: table[data-table=exceptions], tr[data-exception-id][data-resolved]
 // [data-scanner], input[name=resolution], button[data-action=resolve].
 
-import { h, loadList, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
+import { h, listFrame, loadList, postThenReload, stateFilter, table, when } from "/static/manage/ui.js";
 
 // the spooled scan, in words: {"type": "Pick", "command": {"product": {"sku"}, ...}}
 function describe(spooled) {
@@ -31,15 +31,8 @@ export const view = {
   title: "Spool exceptions",
   async render(ctx) {
     const [state, filter] = stateFilter(ctx, "exceptions", ["open", "Open"], "All, resolved too");
-    const status = h("div", { class: "status" });
-    const holder = h("div");
-    ctx.el.append(
-      h("div", { class: "toolbar" }, h("h1", null, "Spool exceptions")),
-      h("p", { class: "hint" }, "Scans a gateway spooled while PostgreSQL was away and that failed on replay."),
-      filter,
-      status,
-      holder,
-    );
+    const hint = "Scans a gateway spooled while PostgreSQL was away and that failed on replay.";
+    const { status, holder } = listFrame(ctx, "Spool exceptions", hint, filter);
 
     async function resolve(item, form) {
       const note = form.elements.resolution.value.trim();

@@ -6,7 +6,7 @@
 // Testing hooks: table[data-table=purchase-orders], tr[data-po][data-status][data-sku]
 // (one row per line) with td[data-field=quantity|received|expected_date], a[data-filter].
 
-import { debounce, h, loadList, num, statusFilter, when } from "/static/manage/ui.js";
+import { debounce, h, listFrame, loadList, num, statusFilter, when } from "/static/manage/ui.js";
 
 const STATUSES = ["open", "received", "cancelled"];
 
@@ -15,9 +15,7 @@ export const view = {
   title: "Purchase orders",
   async render(ctx) {
     const [status, filters] = statusFilter(ctx, "purchase-orders", STATUSES);
-    const note = h("div", { class: "status" });
-    const holder = h("div");
-    ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Purchase orders")), filters, note, holder);
+    const { status: note, holder } = listFrame(ctx, "Purchase orders", null, filters);
 
     async function load() {
       const none = `No ${status} purchase orders.`;

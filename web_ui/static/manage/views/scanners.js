@@ -8,7 +8,7 @@
 // Testing hooks: table[data-table=scanners], tr[data-scanner][data-state][data-live],
 // td[data-counter=<name>].
 
-import { debounce, h, loadList, num, table, when } from "/static/manage/ui.js";
+import { debounce, h, listFrame, loadList, num, table, when } from "/static/manage/ui.js";
 
 const COUNTERS = ["frames", "acks", "naks", "committed", "rejected", "spooled", "garbled", "disconnects"];
 
@@ -16,9 +16,7 @@ export const view = {
   id: "scanners",
   title: "Scanners",
   async render(ctx) {
-    const status = h("div", { class: "status" });
-    const holder = h("div");
-    ctx.el.append(h("div", { class: "toolbar" }, h("h1", null, "Scanners")), status, holder);
+    const { status, holder } = listFrame(ctx, "Scanners", null);
 
     async function load() {
       const items = await loadList(ctx, holder, "No scanner has reported yet.", "/scanners", { limit: 1000 });
