@@ -17,12 +17,11 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated
+from typing import Final
 from typing import Literal
 
 from aiohttp import web
 from pydantic import AwareDatetime
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from pydantic import RootModel
 from pydantic import model_validator
@@ -57,9 +56,11 @@ from web_ui.api.route import Route
 from web_ui.api.route import decode_int_cursor
 from web_ui.api.route import json_response
 from web_ui.api.route import page_of
+from web_ui.api.shape import BodyModel
+from web_ui.api.shape import IdPath
+from web_ui.api.shape import OutModel
 from web_ui.api.types import PRINTABLE
 from web_ui.api.types import ExpiryDate
-from web_ui.api.types import Id
 from web_ui.api.types import LocationCodeText
 from web_ui.api.types import LotText
 from web_ui.api.types import NoteText
@@ -75,25 +76,6 @@ from web_ui.problem import ProblemError
 __all__ = ["CSV_COLUMNS", "CSV_NUMERIC", "ROUTES", "MovementIn", "MovementOut", "MovementPosted"]
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
-CSV_COLUMNS = (
-    "id",
-    "ts",
-    "kind",
-    "sku",
-    "location",
-    "lot",
-    "delta",
-    "on_hand_after",
-    "scanner",
-    "scan_seq",
-    "actor",
-    "note",
-    "reverses",
-    "operator",
-    "reason",
-    "serial",
-    "warehouse",
-)
 CSV_NUMERIC = frozenset(
     {"id", "ts", "kind", "delta", "on_hand_after", "scan_seq", "reverses", "reason"}
 )
@@ -105,10 +87,8 @@ Quantity = Annotated[
 ]
 
 
-class MovementOut(BaseModel):
+class MovementOut(OutModel):
     """One ledger row (SPEC's ``GET /api/v1/movements`` items)."""
-
-    model_config = ConfigDict(from_attributes=True)
 
     id: int
     ts: datetime
@@ -133,6 +113,10 @@ class MovementOut(BaseModel):
     warehouse: str | None = Field(None, description="The warehouse of the location.")
 
 
+CSV_COLUMNS: Final = tuple(MovementOut.model_fields)
+"""The export's header: a movement's fields, in the order the JSON item has them."""
+
+
 class MovementPosted(MovementOut):
     """The movement (the first row written) and every row the command wrote."""
 
@@ -142,9 +126,7 @@ class MovementPosted(MovementOut):
     )
 
 
-class _MovementBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _MovementBody(BodyModel):
     sku: SkuText
     location: LocationCodeText
     lot: LotText | None = None
@@ -314,10 +296,6 @@ class MovementQuery(PageQuery):
 
 class ExportQuery(MovementQuery):
     """The list's filters; the export is the whole ledger that matches, in id order."""
-
-
-class IdPath(BaseModel):
-    id: Id
 
 
 async def list_movements(call: Call) -> web.StreamResponse:
