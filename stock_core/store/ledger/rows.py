@@ -296,6 +296,30 @@ class RowWriter:
         assert state is not None
         return state
 
+    async def serial_leaves(
+        self, product: PostedProduct, serial: str, source: tuple[int, str], *, picking: bool
+    ) -> Taken:
+        """One unit, ``serial``, taken out of ``source`` (where it must be): its lot, that
+        lot's expiry there and what is left on hand. The caller writes the ledger row."""
+        held = await self.departing(product, serial, source)
+        after = await self.decrement(product, source, held.lot, 1, picking=picking)
+        row = await self.conn.fetchrow(q.STOCK_ROW, product.id, source[0], held.lot)
+        return Taken(held.lot, None if row is None else row["expiry"], 1, after)
+
+    async def serial_arrives(
+        self,
+        kind: MovementKind,
+        product: PostedProduct,
+        target: tuple[int, str],
+        lot: str,
+        expiry: date | None,
+        serial: str,
+        note: str | None,
+    ) -> None:
+        """One unit, ``serial``, put at ``target`` in ``lot``, and its ledger row."""
+        after = await self.increment(product, target, lot, expiry, 1)
+        await self.write_row(kind, product, target, lot, expiry, 1, after, note, serial=serial)
+
     # -- commands ----------------------------------------------------------------
 
     async def make_room(

@@ -69,23 +69,20 @@ async def _ship_serials(
     assert w.transfer is not None
     shipped: list[dict[str, object]] = []
     for serial in serials:
-        held = await w.departing(product, serial, source)
-        after = await w.decrement(product, source, held.lot, 1, picking=True)
-        row = await w.conn.fetchrow(q.STOCK_ROW, product.id, source[0], held.lot)
-        expiry = None if row is None else row["expiry"]
+        lot, expiry, _, after = await w.serial_leaves(product, serial, source, picking=True)
         await w.write_row(
             MovementKind.TRANSFER_OUT,
             product,
             source,
-            held.lot,
+            lot,
             expiry,
             -1,
             after,
             cmd.note,
             serial=serial,
         )
-        await w.conn.execute(tq.ADD_SHIPPED, w.transfer[0], product.id, held.lot, expiry, 1)
-        shipped.append({"sku": product.sku, "lot": held.lot, "quantity": 1, "serial": serial})
+        await w.conn.execute(tq.ADD_SHIPPED, w.transfer[0], product.id, lot, expiry, 1)
+        shipped.append({"sku": product.sku, "lot": lot, "quantity": 1, "serial": serial})
     return shipped
 
 
@@ -110,17 +107,8 @@ async def _receive_serials(
         done = await w.conn.fetchval(tq.ADD_RECEIVED, transfer_id, product.id, state.lot, 1)
         assert done is not None, "a serial in transit on a transfer has its line"
         expiry = expiries.get(state.lot)
-        after = await w.increment(product, target, state.lot, expiry, 1)
-        await w.write_row(
-            MovementKind.TRANSFER_IN,
-            product,
-            target,
-            state.lot,
-            expiry,
-            1,
-            after,
-            cmd.note,
-            serial=serial,
+        await w.serial_arrives(
+            MovementKind.TRANSFER_IN, product, target, state.lot, expiry, serial, cmd.note
         )
         received.append({"sku": product.sku, "lot": state.lot, "quantity": 1, "serial": serial})
     return received

@@ -359,33 +359,23 @@ class Writer(RowWriter):
     ) -> None:
         """Each serial from ``source`` (where it must be) to ``target``, in its own lot."""
         for serial in serials:
-            held = await self.departing(product, serial, source)
-            out_after = await self.decrement(product, source, held.lot, 1)
-            row = await self.conn.fetchrow(q.STOCK_ROW, product.id, source[0], held.lot)
-            expiry = None if row is None else row["expiry"]
+            lot, expiry, _, out_after = await self.serial_leaves(
+                product, serial, source, picking=False
+            )
             await self.make_room(target, product, 1)
             await self.write_row(
                 MovementKind.MOVE_OUT,
                 product,
                 source,
-                held.lot,
+                lot,
                 expiry,
                 -1,
                 out_after,
                 note,
                 serial=serial,
             )
-            in_after = await self.increment(product, target, held.lot, expiry, 1)
-            await self.write_row(
-                MovementKind.MOVE_IN,
-                product,
-                target,
-                held.lot,
-                expiry,
-                1,
-                in_after,
-                note,
-                serial=serial,
+            await self.serial_arrives(
+                MovementKind.MOVE_IN, product, target, lot, expiry, serial, note
             )
 
     async def undo(self, cmd: Undo) -> None:
