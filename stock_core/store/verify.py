@@ -11,6 +11,7 @@ import asyncpg
 
 from stock_core.store.connection import Connection
 from stock_core.store.count_tasks import sql as count_sql
+from stock_core.store.outbox import sql as feed_sql
 from stock_core.store.serials import sql as serial_sql
 from stock_core.store.transfers import transfer_problems
 
@@ -218,6 +219,7 @@ _CHECKS: Final[tuple[tuple[str, Callable[[asyncpg.Record], str]], ...]] = (
     (VERIFY_QUARANTINE, _quarantine_problem),
     (VERIFY_FIFO, _line("{sku}: {available} available while {waiting} are backordered")),
     (VERIFY_UNDOS, _line("undo {id} does not mirror movement {reverses}")),
+    (feed_sql.VERIFY_FEED, _line("{problem}")),
     (count_sql.VERIFY_COUNT_TASKS, _line("count task {id} {problem}")),
     (
         serial_sql.VERIFY_SERIAL_STOCK,

@@ -11,6 +11,7 @@ from stock_core.store.migrate import migrate
 from stock_core.store.outbox import assign_sequence
 from stock_core.store.outbox import events_after
 from stock_core.store.outbox import feed_bounds
+from stock_core.store.verify import verify
 from tests.pg import PgCluster
 from tests.pg import fresh_database
 
@@ -111,3 +112,26 @@ async def test_an_event_of_a_transaction_still_open_is_numbered_after_it_commits
     finally:
         await slow.close()
         await relay.close()
+
+
+async def test_verify_finds_a_gap_a_double_and_an_event_never_numbered(
+    pg_cluster: PgCluster, database_name: str
+) -> None:
+    conn = await asyncpg.connect(pg_cluster.url_for(database_name))
+    try:
+        for n in range(1, 5):
+            await _event(conn, n)
+        await assign_sequence(conn)
+        assert (await verify(conn)).ok
+        await conn.execute("DELETE FROM feed WHERE seq = 2")  # a gap
+        await conn.execute(
+            "INSERT INTO feed (seq, outbox_id) SELECT 9, outbox_id FROM feed WHERE seq = 3"
+        )
+        report = await verify(conn)
+        assert not report.ok
+        text = report.render()
+        assert "the feed holds 4 numbers from 1 to 9: 5 missing" in text
+        assert "has 2 feed numbers" in text
+        assert "of a finished transaction has no feed number" in text
+    finally:
+        await conn.close()

@@ -18,6 +18,7 @@ __all__ = [
     "LOCK_SEQUENCER",
     "NOTIFY_FEED",
     "NOTIFY_OUTBOX",
+    "VERIFY_FEED",
 ]
 
 INSERT_EVENT: Final = "INSERT INTO outbox (type, payload) VALUES ($1, $2::jsonb)"
@@ -79,3 +80,24 @@ WHERE f.seq BETWEEN $1 AND $2 ORDER BY f.seq
 FEED_TAIL: Final = "SELECT coalesce(min(seq), 1) FROM feed"
 
 NOTIFY_OUTBOX: Final = "SELECT pg_notify('stockd_outbox', '')"
+
+# What breaks the feed's promises, one line each: numbers with a gap, an event numbered
+# twice, an event of a finished transaction (below the horizon) never numbered.
+VERIFY_FEED: Final = """
+SELECT problem FROM (
+    SELECT format('the feed holds %s numbers from %s to %s: %s missing', n, lo, hi,
+                  hi - lo + 1 - n) AS problem
+    FROM (SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM feed) b
+    WHERE n > 0 AND hi - lo + 1 <> n
+    UNION ALL
+    SELECT format('outbox event %s has %s feed numbers', outbox_id, count(*))
+    FROM feed GROUP BY outbox_id HAVING count(*) > 1
+    UNION ALL
+    SELECT format('outbox event %s (%s) of a finished transaction has no feed number',
+                  o.id, o.type)
+    FROM outbox o
+    WHERE o.txid < (SELECT txid FROM feed_horizon)
+      AND NOT EXISTS (SELECT FROM feed f WHERE f.outbox_id = o.id)
+) p
+LIMIT 1000
+"""
