@@ -25,6 +25,7 @@ from stock_core.domain.operator import check_operator
 from stock_core.domain.warehouse import check_warehouse_code
 from stock_core.errors import ImportProblem
 from stock_core.model.catalog import Barcode
+from stock_core.model.catalog import ProductFigures
 
 __all__ = [
     "LOCATION_COLUMNS",
@@ -82,7 +83,7 @@ def _is_whole(text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class ProductRow:
+class ProductRow(ProductFigures):
     """A product from line ``line`` of a CSV import. Not a :class:`ProductSpec`: a file
     may leave ``backorder_allowed`` unsaid, which keeps what is stored."""
 
@@ -90,16 +91,6 @@ class ProductRow:
     sku: str
     name: str
     barcodes: tuple[Barcode, ...]
-    category: str
-    unit_cost: Decimal
-    weight_g: Decimal | None
-    length_mm: Decimal | None
-    width_mm: Decimal | None
-    height_mm: Decimal | None
-    reorder_point: int
-    reorder_qty: int
-    lead_time_days: int
-    safety_stock: int
     backorder_allowed: bool | None = None
     """``None``: the file does not say (keep what is stored; true for a new product)."""
     tracking: str | None = None

@@ -13,6 +13,7 @@ from stock_core.model.catalog import Barcode
 from stock_core.model.catalog import Location
 from stock_core.model.catalog import LocationSpec
 from stock_core.model.catalog import Product
+from stock_core.model.catalog import ProductFigures
 from stock_core.model.catalog import ProductSpec
 from stock_core.model.feed import FeedEvent
 from stock_core.model.movement import MovementFilter
@@ -64,6 +65,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Product",
+    "ProductFigures",
     "ProductSpec",
     "ProductStock",
     "PurchaseOrder",

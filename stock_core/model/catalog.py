@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-__all__ = ["Barcode", "Location", "LocationSpec", "Product", "ProductSpec"]
+__all__ = ["Barcode", "Location", "LocationSpec", "Product", "ProductFigures", "ProductSpec"]
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,11 @@ class ProductSpec:
     """``none``, ``lot`` (received with a lot) or ``serial`` (one unit per serial)."""
 
 
-@dataclass(frozen=True)
-class Product:
-    """A product as stored, with its id, barcodes and timestamps."""
+@dataclass(frozen=True, kw_only=True)
+class ProductFigures:
+    """What a stored product and an import line both give in full: the category, the
+    unit cost, the size and the replenishment figures (keyword-only fields)."""
 
-    id: int
-    sku: str
-    name: str
     category: str
     unit_cost: Decimal
     weight_g: Decimal | None
@@ -60,6 +58,15 @@ class Product:
     reorder_qty: int
     lead_time_days: int
     safety_stock: int
+
+
+@dataclass(frozen=True)
+class Product(ProductFigures):
+    """A product as stored, with its id, barcodes and timestamps."""
+
+    id: int
+    sku: str
+    name: str
     backorder_allowed: bool
     barcodes: tuple[Barcode, ...]
     created_at: datetime
