@@ -18,6 +18,7 @@ from typing import TypeVar
 from typing import overload
 
 from stock_core.domain.movement import Outcome
+from stock_core.errors import StockRejection
 from stock_core.group_commit import GroupCommit
 from stock_core.store import failover
 from stock_core.store import ledger
@@ -27,7 +28,7 @@ from stock_core.store.connection import Connection
 from stock_core.store.connection import Pool
 from stock_core.types import ReasonCode
 
-__all__ = ["ServiceBase", "on_connection", "pokes"]
+__all__ = ["ServiceBase", "on_connection", "pokes", "required"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -96,6 +97,20 @@ class ServiceBase:
         with translated():
             async with pool.acquire() as conn:
                 yield conn
+
+
+async def required(
+    conn: Connection,
+    lookup: Callable[[Connection, str], Awaitable[_R | None]],
+    key: str,
+    unknown: Callable[[str], StockRejection],
+) -> _R:
+    """What ``lookup`` finds by ``key`` (a SKU, a location code); ``unknown(key)`` is
+    raised when it finds nothing."""
+    found = await lookup(conn, key)
+    if found is None:
+        raise unknown(key)
+    return found
 
 
 def on_connection(

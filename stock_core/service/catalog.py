@@ -15,6 +15,7 @@ from stock_core.errors import UnknownLocationError
 from stock_core.errors import UnknownProductError
 from stock_core.service.base import ServiceBase
 from stock_core.service.base import on_connection
+from stock_core.service.base import required
 from stock_core.store import alerts
 from stock_core.store import availability
 from stock_core.store import capacity
@@ -40,10 +41,7 @@ class CatalogUseCases(ServiceBase):
     async def product(self, sku: str) -> model.Product:
         """The product with ``sku``; raises :class:`UnknownProductError`."""
         async with self._connection() as conn:
-            found = await products.product_by_sku(conn, sku)
-        if found is None:
-            raise UnknownProductError(sku)
-        return found
+            return await required(conn, products.product_by_sku, sku, UnknownProductError)
 
     create_product = on_connection(products.create_product)
     update_product = on_connection(products.update_product)
@@ -81,10 +79,7 @@ class CatalogUseCases(ServiceBase):
     async def location(self, code: str) -> model.Location:
         """The location with ``code``; raises :class:`UnknownLocationError`."""
         async with self._connection() as conn:
-            found = await locations.location_by_code(conn, code)
-        if found is None:
-            raise UnknownLocationError(code)
-        return found
+            return await required(conn, locations.location_by_code, code, UnknownLocationError)
 
     async def set_location_limits(
         self, code: str, changes: Mapping[str, Decimal | None]

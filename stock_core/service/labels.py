@@ -22,6 +22,7 @@ from stock_core.errors import NotFoundError
 from stock_core.errors import UnknownLocationError
 from stock_core.errors import UnknownProductError
 from stock_core.service.base import ServiceBase
+from stock_core.service.base import required
 from stock_core.store import stock
 from stock_core.store.catalog import locations
 from stock_core.store.catalog import products
@@ -86,13 +87,10 @@ async def _label_locations(conn: Connection, request: LabelRequest) -> list[mode
         if not found and request.zone is not None:
             raise NotFoundError(f"no location is in zone {request.zone!r}")
         return found
-    places = []
-    for code in request.codes:
-        place = await locations.location_by_code(conn, code)
-        if place is None:
-            raise UnknownLocationError(code)
-        places.append(place)
-    return places
+    return [
+        await required(conn, locations.location_by_code, code, UnknownLocationError)
+        for code in request.codes
+    ]
 
 
 async def _label_products(conn: Connection, request: LabelRequest) -> list[model.Product]:
@@ -112,10 +110,4 @@ async def _label_products(conn: Connection, request: LabelRequest) -> list[model
                 conn, category=None, after=after, limit=limit
             )
         )
-    found = []
-    for sku in skus:
-        product = await products.product_by_sku(conn, sku)
-        if product is None:
-            raise UnknownProductError(sku)
-        found.append(product)
-    return found
+    return [await required(conn, products.product_by_sku, sku, UnknownProductError) for sku in skus]
