@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP
 from decimal import Decimal
 from decimal import InvalidOperation
+from typing import Final
 from typing import TypeVar
 
 from stock_core.domain.gtin import normalize_gtin
@@ -29,6 +30,7 @@ from stock_core.model.catalog import ProductFigures
 
 __all__ = [
     "LOCATION_COLUMNS",
+    "MAX_LEAD_TIME_DAYS",
     "OPERATOR_COLUMNS",
     "OPTIONAL_LOCATION_COLUMNS",
     "OPTIONAL_PRODUCT_COLUMNS",
@@ -73,6 +75,9 @@ OPERATOR_COLUMNS = ("code", "name")
 
 _LOCATION_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 _MAX_INT = 2**31 - 1
+MAX_LEAD_TIME_DAYS: Final = 3650
+"""Longest lead time a product may have (ten years): forecasts and reorder dates count
+that many days ahead."""
 _MAX_DECIMAL = Decimal(10) ** 9
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -194,15 +199,15 @@ def _decimal(value: str, what: str, *, optional: bool, places: int) -> Decimal |
     return number
 
 
-def _int(value: str, what: str) -> int:
+def _int(value: str, what: str, maximum: int = _MAX_INT) -> int:
     value = value.strip()
     if not value:
         return 0
     if not _is_whole(value):
         raise _LineError(f"{what} must be a whole number ≥ 0, not {value!r}")
     number = int(value)
-    if number > _MAX_INT:
-        raise _LineError(f"{what} is too large: {value!r}")
+    if number > maximum:
+        raise _LineError(f"{what} is too large: {value!r} (at most {maximum})")
     return number
 
 
@@ -310,7 +315,7 @@ def _product(line: int, r: dict[str, str]) -> ProductRow:
         height_mm=_decimal(r["height_mm"], "height_mm", optional=True, places=1),
         reorder_point=_int(r["reorder_point"], "reorder_point"),
         reorder_qty=_int(r["reorder_qty"], "reorder_qty"),
-        lead_time_days=_int(r["lead_time_days"], "lead_time_days"),
+        lead_time_days=_int(r["lead_time_days"], "lead_time_days", MAX_LEAD_TIME_DAYS),
         safety_stock=_int(r["safety_stock"], "safety_stock"),
         backorder_allowed=_flag(r.get("backorder_allowed", ""), "backorder_allowed"),
         tracking=_tracking(r.get("tracking", "")),

@@ -47,6 +47,7 @@ from datetime import timedelta
 from statistics import NormalDist
 from typing import Any
 
+from stock_core.domain.catalog import MAX_LEAD_TIME_DAYS
 from stock_core.domain.forecast import Forecast
 from stock_core.types import Sku
 
@@ -104,6 +105,12 @@ class Position:
     @property
     def available(self) -> int:
         return self.on_hand - self.reserved - self.expired
+
+    @property
+    def lead_days(self) -> int:
+        """The lead time the rules count with: 0 to ten years (a product stored before
+        that bound was checked may hold more; the dates would not exist)."""
+        return min(max(self.lead_time_days, 0), MAX_LEAD_TIME_DAYS)
 
     @property
     def on_order(self) -> int:
@@ -169,7 +176,7 @@ def safety_stock(
 ) -> int:
     """``z · σ`` of the demand over lead time plus review period, rounded up; at least
     the product's ``safety_stock`` setting."""
-    window = max(position.lead_time_days, 0) + max(review_days, 1)
+    window = position.lead_days + max(review_days, 1)
     sigma = forecast.sd_between(today, today + timedelta(days=window))
     statistical = math.ceil(_z(service_level) * sigma - 1e-9) if sigma > 0 else 0
     return max(position.safety_stock, statistical)
@@ -220,7 +227,7 @@ def evaluate_stockout(
     service_level: float = DEFAULT_SERVICE_LEVEL,
 ) -> StockoutDecision:
     """Apply the ``projected_stockout`` rule (module doc); ``active``: the alert is up now."""
-    lead = max(position.lead_time_days, 0)
+    lead = position.lead_days
     margin = max(1, math.ceil(lead * STOCKOUT_CLEAR_MARGIN))
     arrival = today + timedelta(days=lead)
     projection = project(position, forecast, today, lead + margin + 1, z=_z(service_level))
@@ -318,7 +325,7 @@ def suggest(
     service_level: float = DEFAULT_SERVICE_LEVEL,
 ) -> Suggestion:
     """The order suggestion for one product (module doc)."""
-    lead = max(position.lead_time_days, 0)
+    lead = position.lead_days
     review = max(review_days, 1)
     safety = safety_stock(
         position, forecast, today, review_days=review, service_level=service_level

@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic import model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from stock_core.domain.catalog import MAX_LEAD_TIME_DAYS
 from stock_core.domain.gtin import is_valid_gtin
 from stock_core.domain.gtin import normalize_gtin
 from stock_core.domain.movement import MAX_QUANTITY
@@ -46,7 +47,12 @@ _CODE = r"^[\x21-\x29\x2b-\x7b\x7d\x7e]{1,128}$"
 
 Count = Annotated[int, Field(ge=0, le=MAX_INT)]
 LeadTime = Annotated[
-    int, Field(ge=0, le=3650, description="Days from ordering to receiving (at most ten years).")
+    int,
+    Field(
+        ge=0,
+        le=MAX_LEAD_TIME_DAYS,
+        description="Days from ordering to receiving (at most ten years).",
+    ),
 ]
 NewSku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][\w.-]{0,63}$")]
 Category = Annotated[str, Field(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]

@@ -211,6 +211,9 @@ def test_header_only_file_is_empty_and_fine() -> None:
         ({"lead_time_days": "²"}, "lead_time_days must be a whole number ≥ 0, not '²'"),
         ({"lead_time_days": "١٢"}, "lead_time_days must be a whole number"),
         ({"safety_stock": "2147483648"}, "safety_stock is too large: '2147483648'"),
+        # a lead time the forecasts could not count forward to (a date past year 9999)
+        ({"lead_time_days": "3000000"}, "lead_time_days is too large: '3000000' (at most 3650)"),
+        ({"lead_time_days": "3651"}, "lead_time_days is too large: '3651' (at most 3650)"),
         ({"barcodes": "05012345678901"}, "bad GTIN check digit"),
         ({"barcodes": "A||B"}, "empty barcode between '|' separators"),
     ],

@@ -104,6 +104,16 @@ def test_alert_rises_exactly_the_lead_time_before_a_steady_stockout() -> None:
         assert short == (today >= stockout - timedelta(days=lead)), elapsed
 
 
+def test_a_stored_lead_time_past_ten_years_counts_as_ten_years() -> None:
+    """Imports refuse more than 3,650 days now; a product stored before may hold 3
+    million (a date past the year 9999): the rules count ten years, never fail."""
+    huge, capped = position(5, lead_time_days=3_000_000), position(5, lead_time_days=3650)
+    assert evaluate_stockout(huge, per_day(1), TODAY, active=False) == evaluate_stockout(
+        capped, per_day(1), TODAY, active=False
+    )
+    assert suggest(huge, per_day(1), TODAY).to_dict()["lead_time_days"] == 3650
+
+
 def test_no_alert_while_an_order_today_would_arrive_in_time() -> None:
     decision = evaluate_stockout(position(11, lead_time_days=10), per_day(1), TODAY, active=False)
     assert not decision.short
