@@ -64,6 +64,8 @@ class TransferLine:
 class Transfer:
     """Stock on its way between warehouses: ``in_transit``, ``partial`` or ``received``."""
 
+    id: int
+    """In the order transfers were opened (what a list pages by)."""
     number: str
     status: str
     from_warehouse: str

@@ -35,6 +35,8 @@ class LedgerUseCases(ServiceBase):
     """A transfer between warehouses with its lines (shipping and receiving one are
     ledger commands: :class:`~stock_core.domain.movement.ShipTransfer`,
     :class:`~stock_core.domain.movement.ReceiveTransfer`, given to :meth:`post`)."""
+    list_transfers = on_connection(transfers.list_transfers)
+    """Transfers in the order they were opened, with their lines, by status and warehouse."""
 
     async def post(self, envelope: Envelope) -> MovementOutcome:
         """Post one command; raises its :class:`~stock_core.errors.StockRejection`.

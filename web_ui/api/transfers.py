@@ -9,10 +9,12 @@ transfer as it stands with the movements written.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from datetime import datetime
 from typing import Annotated
 from typing import Any
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -36,6 +38,9 @@ from web_ui.api.movements import IDEMPOTENCY_KEY
 from web_ui.api.movements import MovementOut
 from web_ui.api.route import Call
 from web_ui.api.route import Family
+from web_ui.api.route import Page
+from web_ui.api.route import PageQuery
+from web_ui.api.route import id_page
 from web_ui.api.route import idempotency_key
 from web_ui.api.route import json_response
 from web_ui.api.shape import AtLocation
@@ -226,6 +231,31 @@ async def receive_transfer(call: Call) -> web.StreamResponse:
     )
     outcome = await call.service.post(_envelope(call, "transfer-receipt", command, body.operator))
     return await _answer(call, path.number, outcome)
+
+
+class TransferQuery(PageQuery):
+    status: Literal["in_transit", "partial", "received"] | None = Field(
+        None, description="Only transfers in this status (in_transit: none received yet)."
+    )
+    warehouse: WarehouseCodeText | None = Field(
+        None, description="Only transfers from or to this warehouse."
+    )
+
+
+@_transfers.get(
+    "/transfers", role=Role.MANAGER, query=TransferQuery, response=Page[TransferOut], errors=(404,)
+)
+async def list_transfers(call: Call) -> web.StreamResponse:
+    """List transfers in the order they were opened, with their lines.
+
+    status= and warehouse= narrow it (what is still on its way to a warehouse: status=in_transit
+    and status=partial). 404 unknown-warehouse when warehouse= names no warehouse.
+    """
+    query: TransferQuery = call.query
+    fetch = functools.partial(
+        call.service.list_transfers, status=query.status, warehouse=query.warehouse
+    )
+    return json_response(await id_page(TransferOut, query, "transfer", fetch))
 
 
 @_transfers.get(

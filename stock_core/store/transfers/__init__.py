@@ -1,8 +1,10 @@
-"""Transfers between warehouses: read back (``GET /api/v1/transfers/{number}``) and
-checked by ``stockd verify``. Shipping and receiving are ledger commands
-(:mod:`stock_core.store.ledger.transfer`), posted like every movement."""
+"""Transfers between warehouses: read back (``GET /api/v1/transfers`` and
+``/transfers/{number}``) and checked by ``stockd verify``. Shipping and receiving are
+ledger commands (:mod:`stock_core.store.ledger.transfer`), posted like every movement."""
 
 from __future__ import annotations
+
+from asyncpg import Record
 
 from stock_core.domain.warehouse import transfer_status
 from stock_core.errors import UnknownTransferError
@@ -12,8 +14,9 @@ from stock_core.model import TransferLot
 from stock_core.store.connection import Connection
 from stock_core.store.records import from_record
 from stock_core.store.transfers import sql
+from stock_core.store.warehouses import require_warehouse
 
-__all__ = ["transfer_by_number", "transfer_problems"]
+__all__ = ["list_transfers", "transfer_by_number", "transfer_problems"]
 
 
 async def transfer_by_number(conn: Connection, number: str) -> Transfer:
@@ -24,8 +27,35 @@ async def transfer_by_number(conn: Connection, number: str) -> Transfer:
         if row is None:
             raise UnknownTransferError(number)
         rows = await conn.fetch(sql.TRANSFER_LINES, row["id"])
+    return _transfer(row, rows)
+
+
+async def list_transfers(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    warehouse: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[Transfer]:
+    """Transfers in the order they were opened, with their lines: of one ``status``,
+    from or to one ``warehouse`` (one that does not exist is
+    :class:`~stock_core.errors.UnknownWarehouseError`)."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        if warehouse is not None:
+            await require_warehouse(conn, warehouse)
+        rows = await conn.fetch(sql.LIST_TRANSFERS, after, status, warehouse, limit)
+        lines = await conn.fetch(sql.LINES_OF_TRANSFERS, [r["id"] for r in rows]) if rows else []
+    of: dict[int, list[Record]] = {}
+    for line in lines:
+        of.setdefault(line["transfer_id"], []).append(line)
+    return [_transfer(row, of.get(row["id"], [])) for row in rows]
+
+
+def _transfer(row: Record, line_rows: list[Record]) -> Transfer:
+    """A transfer from its row and its lines' rows (per product, over its lots)."""
     lots: dict[str, list[TransferLot]] = {}
-    for r in rows:
+    for r in line_rows:
         lots.setdefault(r["sku"], []).append(from_record(TransferLot, r))
     lines = tuple(TransferLine(sku, tuple(held)) for sku, held in lots.items())
     return from_record(Transfer, row, lines=lines)

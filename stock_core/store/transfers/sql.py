@@ -12,7 +12,9 @@ __all__ = [
     "ADD_RECEIVED",
     "ADD_SHIPPED",
     "INSERT_TRANSFER",
+    "LINES_OF_TRANSFERS",
     "LINE_FIGURES",
+    "LIST_TRANSFERS",
     "LOCATION_WAREHOUSE",
     "LOCK_TRANSFER",
     "LOCK_TRANSFER_BY_ID",
@@ -104,6 +106,25 @@ SELECT p.sku, tl.lot, tl.expiry, tl.quantity, tl.received
 FROM transfer_lines tl JOIN products p ON p.id = tl.product_id
 WHERE tl.transfer_id = $1
 ORDER BY p.sku, tl.expiry NULLS LAST, tl.lot
+"""
+
+# A page of transfers after id $1: of status $2 and from or to warehouse $3 (NULL: any).
+LIST_TRANSFERS: Final = """
+SELECT t.id, t.number, t.status, t.from_warehouse, t.to_warehouse, l.code AS from_location,
+       t.created_by, t.created_at, t.received_at
+FROM transfers t JOIN locations l ON l.id = t.from_location_id
+WHERE t.id > $1
+  AND ($2::text IS NULL OR t.status = $2)
+  AND ($3::text IS NULL OR $3 IN (t.from_warehouse, t.to_warehouse))
+ORDER BY t.id
+LIMIT $4
+"""
+
+LINES_OF_TRANSFERS: Final = """
+SELECT tl.transfer_id, p.sku, tl.lot, tl.expiry, tl.quantity, tl.received
+FROM transfer_lines tl JOIN products p ON p.id = tl.product_id
+WHERE tl.transfer_id = ANY($1::bigint[])
+ORDER BY tl.transfer_id, p.sku, tl.expiry NULLS LAST, tl.lot
 """
 
 # Each line's shipped and received units against its ledger rows: transfer_out rows

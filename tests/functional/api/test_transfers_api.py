@@ -394,3 +394,56 @@ async def test_serials_travel_on_a_transfer_and_are_in_transit_meanwhile(
         assert view is not None
         assert (view.status, view.location) == ("in_stock", "A-01")
     assert (await east.verify()).ok
+
+
+async def test_transfers_are_listed_in_order_by_status_and_warehouse_a_page_at_a_time(
+    client: Client, tokens: dict[Role, str], east: StockService
+) -> None:
+    worker, manager = tokens[Role.WORKER], tokens[Role.MANAGER]
+    for key, body in (("l1", {**SHIP, "lines": [_widgets(3)]}), ("l2", _ship_t2(**_widgets(2)))):
+        status, shipped = await _write(client, "/api/v1/transfers", worker, key, body)
+        assert status == 201, shipped
+    status, _ = await _receive_t1(client, worker, "l3", _receipt("E-01", _widgets(3)))
+    assert status == 201
+
+    status, listed = await get_json(client, "/api/v1/transfers", manager)
+    assert status == 200, listed
+    assert [(t["number"], t["status"]) for t in listed["items"]] == [
+        ("T-1", "received"),
+        ("T-2", "in_transit"),
+    ]
+    assert listed["items"][1]["lines"] == [
+        {
+            "sku": "WIDGET",
+            "quantity": 2,
+            "received": 0,
+            "in_transit": 2,
+            "lots": [{"lot": "L1", "expiry": "2031-01-01", "quantity": 2, "received": 0}],
+        }
+    ]
+    # one page at a time: the cursor names where the next page starts
+    status, first = await get_json(client, "/api/v1/transfers?limit=1", manager)
+    assert [t["number"] for t in first["items"]] == ["T-1"]
+    status, second = await get_json(
+        client, f"/api/v1/transfers?limit=1&cursor={first['next_cursor']}", manager
+    )
+    assert [t["number"] for t in second["items"]] == ["T-2"]
+    assert second["next_cursor"] is None
+    # what is still on its way; by warehouse (either end)
+    status, moving = await get_json(client, "/api/v1/transfers?status=in_transit", manager)
+    assert [t["number"] for t in moving["items"]] == ["T-2"]
+    for warehouse, expected in (("EAST", ["T-1", "T-2"]), ("MAIN", ["T-1", "T-2"])):
+        status, found = await get_json(client, f"/api/v1/transfers?warehouse={warehouse}", manager)
+        assert [t["number"] for t in found["items"]] == expected
+    await client.post(
+        "/api/v1/warehouses", json={"code": "WEST", "name": "West"}, headers=bearer(manager)
+    )
+    status, none = await get_json(client, "/api/v1/transfers?warehouse=WEST", manager)
+    assert (status, none["items"]) == (200, [])
+    # bad input: a clear answer, nothing else
+    status, problem = await get_json(client, "/api/v1/transfers?warehouse=NOWHERE", manager)
+    assert (status, _kind(problem)) == (404, "unknown-warehouse")
+    status, problem = await get_json(client, "/api/v1/transfers?status=lost", manager)
+    assert status == 422, problem
+    status, problem = await get_json(client, "/api/v1/transfers", worker)
+    assert status == 403, problem
