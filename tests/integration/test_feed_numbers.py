@@ -140,7 +140,7 @@ async def test_an_event_of_a_transaction_still_open_is_numbered_after_it_commits
         await relay.close()
 
 
-async def test_verify_finds_a_gap_a_double_and_an_event_never_numbered(
+async def test_verify_finds_a_gap_and_an_event_never_numbered(
     pg_cluster: PgCluster, database_name: str
 ) -> None:
     conn = await asyncpg.connect(pg_cluster.url_for(database_name))
@@ -149,15 +149,45 @@ async def test_verify_finds_a_gap_a_double_and_an_event_never_numbered(
             await _event(conn, n)
         await _numbered_until(conn, 4)
         assert (await verify(conn)).ok
-        await conn.execute("DELETE FROM feed WHERE seq = 2")  # a gap
-        await conn.execute(
-            "INSERT INTO feed (seq, outbox_id) SELECT 9, outbox_id FROM feed WHERE seq = 3"
-        )
+        await conn.execute("DELETE FROM feed WHERE seq = 2")  # a gap, and an event left out
+        await conn.execute("UPDATE feed SET seq = 9 WHERE seq = 3")
         report = await verify(conn)
         assert not report.ok
         text = report.render()
-        assert "the feed holds 4 numbers from 1 to 9: 5 missing" in text
-        assert "has 2 feed numbers" in text
-        assert "of a finished transaction has no feed number" in text
+        assert "the feed holds 3 numbers from 1 to 9: 6 missing" in text
+        assert "(stock.changed) of a finished transaction has no feed number" in text
+    finally:
+        await conn.close()
+
+
+async def test_after_a_restore_into_another_cluster_every_event_is_numbered_once(
+    pg_cluster: PgCluster, database_name: str
+) -> None:
+    """pg_dump and restore into a new cluster: its transaction ids start below the ones
+    stored (here: the horizon is made to belong to another cluster and to lie far ahead
+    of this one's ids). Events written since are numbered, none twice."""
+    conn = await asyncpg.connect(pg_cluster.url_for(database_name))
+    try:
+        for n in range(1, 4):
+            await _event(conn, n)
+        await _numbered_until(conn, 3)
+        await conn.execute(
+            "UPDATE feed_horizon SET system_id = system_id + 1,"
+            " txid = (pg_current_xact_id()::text::bigint + 1000000000)::text::xid8"
+        )
+        for n in range(4, 6):
+            await _event(conn, n)
+        numbered = await _numbered_until(conn, 5)
+        assert [(e.seq, e.payload["n"]) for e in numbered] == [(4, 4), (5, 5)]
+        assert await conn.fetchval(
+            "SELECT system_id = (SELECT system_identifier FROM pg_control_system()) AND"
+            " txid < (pg_current_xact_id()::text::bigint + 1000)::text::xid8 FROM feed_horizon"
+        )
+        await _event(conn, 6)
+        assert [(e.seq, e.payload["n"]) for e in await _numbered_until(conn, 6)] == [(6, 6)]
+        assert (await verify(conn)).ok
+        # and a second number for an event is refused by the database itself
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute("INSERT INTO feed (seq, outbox_id) SELECT 99, outbox_id FROM feed")
     finally:
         await conn.close()

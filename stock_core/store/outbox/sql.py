@@ -42,20 +42,31 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
 """
 
 # Rows of the transactions that ended since the last step (horizon <= txid < $1, the
-# oldest running transaction) get the next seq values, in id order, and the horizon
-# moves to $1. Only (seq, id) pairs are written: the events come back for publishing.
+# oldest running transaction) that have no number yet get the next seq values, in id
+# order, and the horizon moves up to $1. A horizon of another cluster (the database
+# was restored into a new one, whose ids start elsewhere) counts as none: that step
+# reads every row below $1 once. Only (seq, id) pairs are written: the events come back
+# for publishing.
 ASSIGN_FEED_SEQ: Final = """
-WITH base AS (SELECT coalesce(max(seq), 0) AS top FROM feed),
+WITH here AS (SELECT system_identifier AS system_id FROM pg_control_system()),
+base AS (SELECT coalesce(max(seq), 0) AS top FROM feed),
+horizon AS (
+    SELECT CASE WHEN h.system_id = here.system_id THEN h.txid ELSE '0'::xid8 END AS txid
+    FROM feed_horizon h, here
+),
 ready AS (
     SELECT id, ts, type, payload, row_number() OVER (ORDER BY id) AS n
-    FROM outbox
-    WHERE txid >= (SELECT txid FROM feed_horizon) AND txid < $1::text::xid8
+    FROM outbox o
+    WHERE txid >= (SELECT txid FROM horizon) AND txid < $1::text::xid8
+      AND NOT EXISTS (SELECT FROM feed f WHERE f.outbox_id = o.id)
 ),
 numbered AS (
     INSERT INTO feed (seq, outbox_id) SELECT base.top + ready.n, ready.id FROM ready, base
 ),
 moved AS (
-    UPDATE feed_horizon SET txid = $1::text::xid8 WHERE txid < $1::text::xid8
+    UPDATE feed_horizon h SET txid = $1::text::xid8, system_id = here.system_id
+    FROM here
+    WHERE h.txid < $1::text::xid8 OR h.system_id IS DISTINCT FROM here.system_id
 )
 SELECT base.top + ready.n AS seq, ready.ts, ready.type, ready.payload::text AS payload,
        base.top
@@ -81,8 +92,9 @@ FEED_TAIL: Final = "SELECT coalesce(min(seq), 1) FROM feed"
 
 NOTIFY_OUTBOX: Final = "SELECT pg_notify('stockd_outbox', '')"
 
-# What breaks the feed's promises, one line each: numbers with a gap, an event numbered
-# twice, an event of a finished transaction (below the horizon) never numbered.
+# What breaks the feed's promises, one line each: numbers with a gap, an event of a
+# finished transaction (below the horizon) never numbered. (An event numbered twice
+# the database refuses: feed_outbox_id is unique.)
 VERIFY_FEED: Final = """
 SELECT problem FROM (
     SELECT format('the feed holds %s numbers from %s to %s: %s missing', n, lo, hi,
@@ -90,13 +102,11 @@ SELECT problem FROM (
     FROM (SELECT min(seq) AS lo, max(seq) AS hi, count(*) AS n FROM feed) b
     WHERE n > 0 AND hi - lo + 1 <> n
     UNION ALL
-    SELECT format('outbox event %s has %s feed numbers', outbox_id, count(*))
-    FROM feed GROUP BY outbox_id HAVING count(*) > 1
-    UNION ALL
     SELECT format('outbox event %s (%s) of a finished transaction has no feed number',
                   o.id, o.type)
     FROM outbox o
-    WHERE o.txid < (SELECT txid FROM feed_horizon)
+    WHERE o.txid < (SELECT txid FROM feed_horizon
+                    WHERE system_id = (SELECT system_identifier FROM pg_control_system()))
       AND NOT EXISTS (SELECT FROM feed f WHERE f.outbox_id = o.id)
 ) p
 LIMIT 1000
