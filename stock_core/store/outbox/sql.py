@@ -42,23 +42,25 @@ SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
 """
 
 # Rows of the transactions that ended since the last step (horizon <= txid < $1, the
-# oldest running transaction) that have no number yet get the next seq values, in id
-# order, and the horizon moves up to $1. A horizon of another cluster (the database
-# was restored into a new one, whose ids start elsewhere) counts as none: that step
-# reads every row below $1 once. Only (seq, id) pairs are written: the events come back
-# for publishing.
+# oldest running transaction) get the next seq values, in id order, and the horizon
+# moves up to $1: in one cluster none of them has a number yet (numbers were only
+# given below the horizon). A horizon of another cluster (the database was restored
+# into a new one, whose ids start elsewhere) counts as none: that step reads every row
+# below $1 once and numbers those without a number. Only (seq, id) pairs are written:
+# the events come back for publishing.
 ASSIGN_FEED_SEQ: Final = """
 WITH here AS (SELECT system_identifier AS system_id FROM pg_control_system()),
 base AS (SELECT coalesce(max(seq), 0) AS top FROM feed),
 horizon AS (
-    SELECT CASE WHEN h.system_id = here.system_id THEN h.txid ELSE '0'::xid8 END AS txid
+    SELECT h.system_id = here.system_id AS ours,
+           CASE WHEN h.system_id = here.system_id THEN h.txid ELSE '0'::xid8 END AS txid
     FROM feed_horizon h, here
 ),
 ready AS (
     SELECT id, ts, type, payload, row_number() OVER (ORDER BY id) AS n
     FROM outbox o
     WHERE txid >= (SELECT txid FROM horizon) AND txid < $1::text::xid8
-      AND NOT EXISTS (SELECT FROM feed f WHERE f.outbox_id = o.id)
+      AND ((SELECT ours FROM horizon) OR NOT EXISTS (SELECT FROM feed f WHERE f.outbox_id = o.id))
 ),
 numbered AS (
     INSERT INTO feed (seq, outbox_id) SELECT base.top + ready.n, ready.id FROM ready, base
