@@ -14,7 +14,6 @@ from datetime import date
 from datetime import datetime
 from typing import Annotated
 from typing import Any
-from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -28,6 +27,7 @@ from stock_core.domain.movement import ProductRef
 from stock_core.domain.movement import ReceiveTransfer
 from stock_core.domain.movement import ShipTransfer
 from stock_core.domain.token import Role
+from stock_core.domain.warehouse import TransferStatus
 from stock_core.types import IdempotencyKey
 from stock_core.types import LocationCode
 from stock_core.types import OperatorCode
@@ -234,7 +234,7 @@ async def receive_transfer(call: Call) -> web.StreamResponse:
 
 
 class TransferQuery(PageQuery):
-    status: Literal["in_transit", "partial", "received"] | None = Field(
+    status: TransferStatus | None = Field(
         None, description="Only transfers in this status (in_transit: none received yet)."
     )
     warehouse: WarehouseCodeText | None = Field(

@@ -26,7 +26,7 @@ async def transfer_by_number(conn: Connection, number: str) -> Transfer:
         row = await conn.fetchrow(sql.TRANSFER_BY_NUMBER, number)
         if row is None:
             raise UnknownTransferError(number)
-        rows = await conn.fetch(sql.TRANSFER_LINES, row["id"])
+        rows = await conn.fetch(sql.LINES_OF_TRANSFERS, [row["id"]])
     return _transfer(row, rows)
 
 

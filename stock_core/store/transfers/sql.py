@@ -21,7 +21,6 @@ __all__ = [
     "LOCK_TRANSFER_LINES",
     "SET_TRANSFER_STATUS",
     "TRANSFER_BY_NUMBER",
-    "TRANSFER_LINES",
     "UNRECEIVE",
     "UNSHIP",
     "VERIFY_TRANSFER_LINES",
@@ -94,32 +93,26 @@ SET status = $2,
 WHERE id = $1
 """
 
-TRANSFER_BY_NUMBER: Final = """
+_TRANSFERS: Final = """
 SELECT t.id, t.number, t.status, t.from_warehouse, t.to_warehouse, l.code AS from_location,
        t.created_by, t.created_at, t.received_at
 FROM transfers t JOIN locations l ON l.id = t.from_location_id
-WHERE t.number = $1
 """
 
-TRANSFER_LINES: Final = """
-SELECT p.sku, tl.lot, tl.expiry, tl.quantity, tl.received
-FROM transfer_lines tl JOIN products p ON p.id = tl.product_id
-WHERE tl.transfer_id = $1
-ORDER BY p.sku, tl.expiry NULLS LAST, tl.lot
-"""
+TRANSFER_BY_NUMBER: Final = _TRANSFERS + "WHERE t.number = $1"
 
 # A page of transfers after id $1: of status $2 and from or to warehouse $3 (NULL: any).
-LIST_TRANSFERS: Final = """
-SELECT t.id, t.number, t.status, t.from_warehouse, t.to_warehouse, l.code AS from_location,
-       t.created_by, t.created_at, t.received_at
-FROM transfers t JOIN locations l ON l.id = t.from_location_id
-WHERE t.id > $1
+LIST_TRANSFERS: Final = (
+    _TRANSFERS
+    + """WHERE t.id > $1
   AND ($2::text IS NULL OR t.status = $2)
   AND ($3::text IS NULL OR $3 IN (t.from_warehouse, t.to_warehouse))
 ORDER BY t.id
 LIMIT $4
 """
+)
 
+# The lines (per product and lot) of the transfers with ids $1.
 LINES_OF_TRANSFERS: Final = """
 SELECT tl.transfer_id, p.sku, tl.lot, tl.expiry, tl.quantity, tl.received
 FROM transfer_lines tl JOIN products p ON p.id = tl.product_id
